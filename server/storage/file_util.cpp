@@ -1,0 +1,124 @@
+#include "storage/file_util.h"
+
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <charconv>
+#include <cstring>
+#include <iostream>
+#include <utility>
+
+namespace zk::storage {
+
+LogFn stderrLog() {
+  return [](std::string_view line) { std::cerr << "zookube storage: " << line << '\n'; };
+}
+
+void throwErrno(std::string_view what, const std::filesystem::path& p) {
+  int err = errno;
+  throw StorageError(std::string(what) + " " + p.string() + ": " + std::strerror(err));
+}
+
+Fd& Fd::operator=(Fd&& o) noexcept {
+  if (this != &o) {
+    reset();
+    fd_ = std::exchange(o.fd_, -1);
+  }
+  return *this;
+}
+
+Fd Fd::open(const std::filesystem::path& p, int flags, int mode) {
+  int fd = ::open(p.c_str(), flags | O_CLOEXEC, mode);
+  if (fd < 0) throwErrno("cannot open", p);
+  return Fd(fd);
+}
+
+void Fd::reset() {
+  if (fd_ >= 0) ::close(fd_);
+  fd_ = -1;
+}
+
+MappedFile::MappedFile(const std::filesystem::path& p) {
+  Fd fd = Fd::open(p, O_RDONLY);
+  struct stat st {};
+  if (::fstat(fd.get(), &st) != 0) throwErrno("cannot stat", p);
+  size_ = static_cast<std::size_t>(st.st_size);
+  if (size_ == 0) return;
+  void* m = ::mmap(nullptr, size_, PROT_READ, MAP_PRIVATE, fd.get(), 0);
+  if (m == MAP_FAILED) throwErrno("cannot map", p);
+  data_ = static_cast<const std::uint8_t*>(m);
+}
+
+MappedFile::~MappedFile() {
+  if (data_ != nullptr) ::munmap(const_cast<std::uint8_t*>(data_), size_);
+}
+
+void pwriteAll(int fd, std::string_view bytes, std::uint64_t offset,
+               const std::filesystem::path& p) {
+  while (!bytes.empty()) {
+    ssize_t n = ::pwrite(fd, bytes.data(), bytes.size(), static_cast<off_t>(offset));
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      throwErrno("cannot write", p);
+    }
+    bytes.remove_prefix(static_cast<std::size_t>(n));
+    offset += static_cast<std::uint64_t>(n);
+  }
+}
+
+void fsyncFile(int fd, bool dataOnly, const std::filesystem::path& p) {
+  int rc = dataOnly ? ::fdatasync(fd) : ::fsync(fd);
+  if (rc != 0) throwErrno("cannot fsync", p);
+}
+
+void fsyncDir(const std::filesystem::path& dir) {
+  Fd fd = Fd::open(dir, O_RDONLY | O_DIRECTORY);
+  fsyncFile(fd.get(), false, dir);
+}
+
+void ensureWritableDir(const std::filesystem::path& dir) {
+  std::error_code ec;
+  std::filesystem::create_directories(dir, ec);
+  if (ec) throw StorageError("cannot create directory " + dir.string() + ": " + ec.message());
+  if (!std::filesystem::is_directory(dir)) throw StorageError(dir.string() + " is not a directory");
+  if (::access(dir.c_str(), W_OK | X_OK) != 0) throwErrno("no write access to", dir);
+}
+
+std::string zxidFileName(std::string_view prefix, std::int64_t zxid) {
+  char hex[17];
+  auto res = std::to_chars(hex, hex + sizeof hex, static_cast<std::uint64_t>(zxid), 16);
+  return std::string(prefix) + "." + std::string(hex, res.ptr);
+}
+
+std::optional<std::int64_t> zxidFromName(std::string_view name, std::string_view prefix) {
+  if (name.size() <= prefix.size() + 1 || !name.starts_with(prefix) || name[prefix.size()] != '.') {
+    return std::nullopt;
+  }
+  std::string_view hex = name.substr(prefix.size() + 1);
+  std::uint64_t v = 0;
+  auto res = std::from_chars(hex.data(), hex.data() + hex.size(), v, 16);
+  if (res.ec != std::errc() || res.ptr != hex.data() + hex.size()) return std::nullopt;
+  return static_cast<std::int64_t>(v);
+}
+
+std::vector<ZxidFile> listZxidFiles(const std::filesystem::path& dir, std::string_view prefix) {
+  std::vector<ZxidFile> files;
+  std::error_code ec;
+  for (const auto& entry : std::filesystem::directory_iterator(dir, ec)) {
+    auto zxid = zxidFromName(entry.path().filename().string(), prefix);
+    if (zxid && entry.is_regular_file()) files.push_back({*zxid, entry.path()});
+  }
+  std::sort(files.begin(), files.end(),
+            [](const ZxidFile& a, const ZxidFile& b) { return a.zxid < b.zxid; });
+  return files;
+}
+
+bool allZero(std::span<const std::uint8_t> bytes) {
+  return std::all_of(bytes.begin(), bytes.end(), [](std::uint8_t b) { return b == 0; });
+}
+
+}  // namespace zk::storage
