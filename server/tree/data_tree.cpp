@@ -1,0 +1,214 @@
+#include "tree/data_tree.h"
+
+#include <algorithm>
+#include <stdexcept>
+
+namespace zk {
+namespace {
+
+constexpr std::int64_t kExtendedMask = kTtlOwnerMask;
+constexpr std::int64_t kReservedBitsMask = 0x00ffff0000000000LL;
+
+std::string_view parentKey(std::string_view key) {
+  return key.substr(0, key.rfind('/'));
+}
+
+}  // namespace
+
+bool isContainerOwner(std::int64_t owner) {
+  return owner == kContainerOwner;
+}
+
+bool isTtlOwner(std::int64_t owner) {
+  // The two bytes after the 0xff marker name the extended type; TTL is type 0.
+  return (owner & kExtendedMask) == kExtendedMask && (owner & kReservedBitsMask) == 0;
+}
+
+std::int64_t ttlOf(std::int64_t owner) {
+  return isTtlOwner(owner) ? owner & kMaxTtl : 0;
+}
+
+std::int64_t ttlOwner(std::int64_t ttl) {
+  return kTtlOwnerMask | (ttl & kMaxTtl);
+}
+
+bool isSessionOwner(std::int64_t owner) {
+  return owner != 0 && !isContainerOwner(owner) && !isTtlOwner(owner);
+}
+
+DataTree::DataTree() {
+  insert("", Node{});
+  insert("/zookeeper", Node{});
+  insert("/zookeeper/quota", Node{});
+  // The config node is read-only for everyone (ZOOKEEPER-2014); ZooKeeper sets that ACL with
+  // version -1, which is why its aclVersion reads -1.
+  Node config;
+  config.aclRef = aclCache_.intern({ACL{perms::kRead, Id{"world", "anyone"}}});
+  config.stat.aversion = -1;
+  insert("/zookeeper/config", std::move(config));
+}
+
+const Node* DataTree::find(std::string_view path) const {
+  auto it = nodes_.find(path == "/" ? std::string_view() : path);
+  return it == nodes_.end() ? nullptr : &it->second;
+}
+
+Node* DataTree::findMutable(std::string_view path) {
+  auto it = nodes_.find(path == "/" ? std::string_view() : path);
+  return it == nodes_.end() ? nullptr : &it->second;
+}
+
+Stat DataTree::stat(const Node& node) const {
+  return Stat::from(node.stat, static_cast<std::int32_t>(node.data.size()), node.numChildren_);
+}
+
+const AclList& DataTree::acl(const Node& node) const {
+  return aclCache_.get(node.aclRef);
+}
+
+std::vector<std::string> DataTree::children(const Node& node) const {
+  std::vector<std::string> names;
+  names.reserve(node.numChildren_);
+  const std::string& key = *node.path_;
+  auto it = nodes_.upper_bound(key);
+  // The subtree follows the node; the first entry of each child's own subtree is the next
+  // sibling, so a childless child costs one step and a parent one lookup.
+  while (names.size() < static_cast<std::size_t>(node.numChildren_) && it != nodes_.end()) {
+    const std::string& path = it->first;
+    if (path.size() <= key.size() || path.compare(0, key.size(), key) != 0 ||
+        path[key.size()] != '/') {
+      break;
+    }
+    names.push_back(path.substr(key.size() + 1));
+    it = it->second.numChildren_ == 0 ? std::next(it) : nodes_.lower_bound(subtreeEnd(path));
+  }
+  return names;
+}
+
+std::int64_t DataTree::countDescendants(std::string_view path) const {
+  const Node* node = find(path);
+  if (node == nullptr) return 0;
+  const std::string& key = *node->path_;
+  if (key.empty()) return static_cast<std::int64_t>(nodes_.size()) - 1;
+  return std::distance(nodes_.upper_bound(key), nodes_.lower_bound(subtreeEnd(key)));
+}
+
+std::vector<std::string> DataTree::ephemerals(std::int64_t session, std::string_view prefix) const {
+  std::vector<std::string> out;
+  if (const auto* owned = ephemeralPaths(session)) {
+    for (const auto& path : *owned) {
+      if (path.starts_with(prefix)) out.push_back(path);
+    }
+  }
+  return out;
+}
+
+const std::set<std::string>* DataTree::ephemeralPaths(std::int64_t session) const {
+  auto it = ephemerals_.find(session);
+  return it == ephemerals_.end() ? nullptr : &it->second;
+}
+
+std::vector<std::int64_t> DataTree::sessionsWithEphemerals() const {
+  std::vector<std::int64_t> sessions;
+  for (const auto& [session, paths] : ephemerals_) sessions.push_back(session);
+  std::sort(sessions.begin(), sessions.end());
+  return sessions;
+}
+
+std::vector<std::string> DataTree::reapable(std::int64_t nowMillis) const {
+  std::vector<std::string> out;
+  for (const auto& path : containers_) {
+    const Node* node = find(path);
+    // cversion > 0: the container had a child once, so a new one is not reaped at birth.
+    if (node != nullptr && node->numChildren_ == 0 && node->stat.cversion > 0) out.push_back(path);
+  }
+  for (const auto& path : ttls_) {
+    const Node* node = find(path);
+    if (node == nullptr || node->numChildren_ != 0) continue;
+    std::int64_t ttl = ttlOf(node->stat.ephemeralOwner);
+    if (ttl != 0 && nowMillis - node->stat.mtime > ttl) out.push_back(path);
+  }
+  return out;
+}
+
+void DataTree::loadNode(std::string path, std::string data, std::int64_t aclRef,
+                        const StatPersisted& stat) {
+  if (auto it = nodes_.find(path); it != nodes_.end()) {  // a duplicate replaces the contents
+    Node& node = it->second;
+    untrack(it->first, node.stat.ephemeralOwner);
+    aclCache_.removeUsage(node.aclRef);
+    dataSize_ += nodeSize(path, data) - nodeSize(path, node.data);
+    node.data = std::move(data);
+    node.aclRef = aclRef;
+    node.stat = stat;
+    aclCache_.addUsage(aclRef);
+    track(it->first, stat.ephemeralOwner);
+    return;
+  }
+  if (!path.empty() && (path.find('/') == std::string::npos || !find(parentKey(path)))) {
+    throw std::invalid_argument("snapshot node " + path + " comes before its parent");
+  }
+  aclCache_.addUsage(aclRef);
+  Node node;
+  node.data = std::move(data);
+  node.aclRef = aclRef;
+  node.stat = stat;
+  insert(std::move(path), std::move(node));
+}
+
+void DataTree::clear() {
+  nodes_.clear();
+  aclCache_.clear();
+  ephemerals_.clear();
+  containers_.clear();
+  ttls_.clear();
+  dataSize_ = 0;
+  lastProcessedZxid_ = 0;
+}
+
+DataTree::NodeMap::iterator DataTree::insert(std::string path, Node node) {
+  if (!path.empty()) ++nodes_.find(parentKey(path))->second.numChildren_;
+  std::int64_t owner = node.stat.ephemeralOwner;
+  dataSize_ += nodeSize(path, node.data);
+  auto it = nodes_.emplace(std::move(path), std::move(node)).first;
+  it->second.path_ = &it->first;
+  track(it->first, owner);
+  return it;
+}
+
+void DataTree::eraseEntry(NodeMap::iterator it) {
+  aclCache_.removeUsage(it->second.aclRef);
+  dataSize_ -= nodeSize(it->first, it->second.data);
+  untrack(it->first, it->second.stat.ephemeralOwner);
+  nodes_.erase(it);
+}
+
+void DataTree::track(const std::string& path, std::int64_t owner) {
+  if (isContainerOwner(owner)) {
+    containers_.insert(path);
+  } else if (isTtlOwner(owner)) {
+    ttls_.insert(path);
+  } else if (owner != 0) {
+    ephemerals_[owner].insert(path);
+  }
+}
+
+void DataTree::untrack(const std::string& path, std::int64_t owner) {
+  if (isContainerOwner(owner)) {
+    containers_.erase(path);
+  } else if (isTtlOwner(owner)) {
+    ttls_.erase(path);
+  } else if (auto it = ephemerals_.find(owner); owner != 0 && it != ephemerals_.end()) {
+    it->second.erase(path);
+    if (it->second.empty()) ephemerals_.erase(it);
+  }
+}
+
+std::int64_t DataTree::nodeSize(std::string_view path, const std::string& data) {
+  // ZooKeeper also keeps the root under the alias "/", and counts it twice.
+  std::int64_t size = static_cast<std::int64_t>(path.size() + data.size());
+  if (path.empty()) size += 1 + static_cast<std::int64_t>(data.size());
+  return size;
+}
+
+}  // namespace zk

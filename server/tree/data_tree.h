@@ -1,0 +1,157 @@
+#pragma once
+// The in-memory znode tree (ZooKeeper's DataTree): nodes keyed by full path in PathLess order,
+// transaction application with ZooKeeper's exact stat and replay rules, and the bookkeeping
+// of ephemerals, containers and TTL nodes. Single-threaded; time only arrives in txn headers
+// and arguments.
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <set>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "protocol/errors.h"
+#include "protocol/opcodes.h"
+#include "protocol/records.h"
+#include "protocol/txn.h"
+#include "tree/acl_cache.h"
+#include "tree/path.h"
+
+namespace zk {
+
+struct Node {
+  std::string data;
+  std::int64_t aclRef = AclCache::kOpenUnsafeRef;
+  StatPersisted stat;
+
+ private:
+  friend class DataTree;
+  // Children are not stored: they are the next entries of the ordered map, so a node costs
+  // a counter instead of a set of names.
+  std::int32_t numChildren_ = 0;
+  const std::string* path_ = nullptr;  // the map key this node lives under
+};
+
+struct WatchTrigger {
+  std::string path;
+  EventType type;
+};
+struct OpResult {
+  Err err = Err::kOk;
+  std::int32_t type = 0;
+  std::string path;  // the path operated on (the created path for creates)
+  Stat stat;         // the node's stat after the operation, when it still exists
+};
+struct ApplyResult {
+  Err err = Err::kOk;
+  std::string path;
+  Stat stat;
+  std::vector<OpResult> multi;
+  std::vector<WatchTrigger> triggers;  // in the order they must fire
+};
+
+class DataTree {
+ public:
+  using NodeMap = std::map<std::string, Node, PathLess>;
+
+  // Root, /zookeeper, /zookeeper/quota and /zookeeper/config, as ZooKeeper starts.
+  DataTree();
+  DataTree(const DataTree&) = delete;
+  DataTree& operator=(const DataTree&) = delete;
+
+  // Reads. "/" finds the root (stored under "").
+  const Node* find(std::string_view path) const;
+  Stat stat(const Node& node) const;
+  const AclList& acl(const Node& node) const;
+  // Child names in PathLess order.
+  std::vector<std::string> children(const Node& node) const;
+  // getAllChildrenNumber: every node below `path` (not counting it).
+  std::int64_t countDescendants(std::string_view path) const;
+  // getEphemerals: the session's ephemerals whose path starts with `prefix` ("" = all).
+  std::vector<std::string> ephemerals(std::int64_t session, std::string_view prefix) const;
+  const std::set<std::string>* ephemeralPaths(std::int64_t session) const;
+  std::vector<std::int64_t> sessionsWithEphemerals() const;
+  // Real node count. ZooKeeper's znode_count is one more: it also counts its "/" alias.
+  std::size_t nodeCount() const { return nodes_.size(); }
+  // Sum of path length + data length over nodes, counting the root twice as ZooKeeper does.
+  std::int64_t approximateDataSize() const { return dataSize_; }
+  std::int64_t lastProcessedZxid() const { return lastProcessedZxid_; }
+  std::size_t containerCount() const { return containers_.size(); }
+  std::size_t ttlCount() const { return ttls_.size(); }
+
+  // Containers that had a child once and have none now, and childless TTL nodes whose ttl has
+  // passed since their last modification (ZooKeeper's ContainerManager candidates).
+  std::vector<std::string> reapable(std::int64_t nowMillis) const;
+
+  // Applies one committed transaction exactly as ZooKeeper's DataTree.processTxn does,
+  // including its tolerance of replays over a fuzzy snapshot.
+  ApplyResult apply(const Txn& txn);
+
+  // Snapshot writing: calls fn(path, node) in PathLess order from afterPath (inclusive or
+  // not) for at most maxNodes nodes. Returns the last visited path, or nullopt once the end
+  // is reached. Safe to resume after the tree changed between calls.
+  template <class F>
+  std::optional<std::string> visitFrom(std::string_view afterPath, bool inclusive,
+                                       std::size_t maxNodes, F&& fn) const {
+    auto it = inclusive ? nodes_.lower_bound(afterPath) : nodes_.upper_bound(afterPath);
+    for (std::size_t n = 0; n < maxNodes && it != nodes_.end(); ++n, ++it) {
+      fn(std::string_view(it->first), it->second);
+      if (n + 1 == maxNodes) return it->first;
+    }
+    return std::nullopt;
+  }
+
+  // Snapshot reading, after clear(): nodes in parent-first order. Throws std::invalid_argument
+  // if the parent is missing. Call finishLoad() after the last node.
+  void loadNode(std::string path, std::string data, std::int64_t aclRef, const StatPersisted& stat);
+  // Drops ACL lists no loaded node refers to (as ZooKeeper does after reading a snapshot).
+  void finishLoad() { aclCache_.purgeUnused(); }
+  AclCache& aclCache() { return aclCache_; }
+  const AclCache& aclCache() const { return aclCache_; }
+  void setLastProcessedZxid(std::int64_t zxid) { lastProcessedZxid_ = zxid; }
+  // Empties everything, the root included, ready for loadNode.
+  void clear();
+
+ private:
+  struct Ctx;  // one txn's header and result sink
+
+  Node* findMutable(std::string_view path);
+  NodeMap::iterator insert(std::string path, Node node);
+  void track(const std::string& path, std::int64_t owner);
+  void untrack(const std::string& path, std::int64_t owner);
+  static std::int64_t nodeSize(std::string_view path, const std::string& data);
+
+  template <class Body>
+  OpResult applyOp(Ctx& ctx, std::int32_t type, const Body& body);
+  Err createNode(Ctx& ctx, std::string_view path, const std::string& data, const AclList& acl,
+                 std::int64_t owner, std::int32_t parentCVersion, Stat* out);
+  Err deleteNode(Ctx& ctx, std::string_view path);
+  Err setData(Ctx& ctx, const SetDataTxn& txn, Stat* out);
+  Err setAcl(const SetACLTxn& txn, Stat* out);
+  Err setCversionPzxid(std::string_view path, std::int32_t cversion, std::int64_t zxid);
+  void closeSession(Ctx& ctx, const std::vector<std::string>* listed);
+  void applyMulti(Ctx& ctx, const MultiTxn& multi, ApplyResult& result);
+  // Removes one entry's bookkeeping and the entry itself; the parent's count is the caller's.
+  void eraseEntry(NodeMap::iterator it);
+
+  NodeMap nodes_;
+  AclCache aclCache_;
+  std::unordered_map<std::int64_t, std::set<std::string>> ephemerals_;
+  std::set<std::string> containers_;
+  std::set<std::string> ttls_;
+  std::int64_t dataSize_ = 0;
+  std::int64_t lastProcessedZxid_ = 0;
+};
+
+// ZooKeeper's EphemeralType as read from ephemeralOwner (extended types enabled).
+bool isContainerOwner(std::int64_t owner);
+bool isTtlOwner(std::int64_t owner);
+std::int64_t ttlOf(std::int64_t owner);
+std::int64_t ttlOwner(std::int64_t ttl);
+// A session-owned ephemeral (not persistent, container or TTL).
+bool isSessionOwner(std::int64_t owner);
+
+}  // namespace zk
