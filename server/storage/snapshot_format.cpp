@@ -1,0 +1,160 @@
+#include "storage/snapshot_format.h"
+
+#include <zlib.h>
+
+#include <fstream>
+
+#include "jute/reader.h"
+#include "jute/writer.h"
+#include "storage/file_util.h"
+#include "storage/txn_log.h"
+
+namespace zk::storage {
+namespace {
+
+constexpr std::size_t kSealSize = 8 + 4 + 1;
+constexpr std::size_t kDigestSize = 8 + 4 + 8;
+constexpr std::size_t kLastZxidSize = 8;
+
+std::uint32_t adlerOf(std::span<const std::uint8_t> bytes, std::uint32_t start = 1) {
+  return static_cast<std::uint32_t>(adler32(start, bytes.data(), static_cast<uInt>(bytes.size())));
+}
+
+// Checks the seal at the reader's position: the checksum of every byte before it, then "/".
+void checkSeal(jute::Reader& in, std::span<const std::uint8_t> bytes) {
+  std::size_t at = in.offset();
+  auto expected = static_cast<std::int64_t>(adlerOf(bytes.first(at)));
+  std::int64_t stored = in.readLong("seal checksum");
+  std::string slash = in.readString("seal path");
+  if (stored != expected || slash != "/") {
+    throw StorageError("snapshot seal at offset " + std::to_string(at) +
+                       " does not match (checksum mismatch or bad terminator)");
+  }
+}
+
+void readTrailers(jute::Reader& in, std::span<const std::uint8_t> bytes, SnapshotTrailer& t) {
+  // A 3.8 server writes the digest section, the lastProcessedZxid section, or both, in that
+  // order; the sizes tell them apart.
+  if (in.remaining() >= kDigestSize + kSealSize && in.remaining() != kLastZxidSize + kSealSize) {
+    t.digestZxid = in.readLong("digest zxid");
+    in.readInt("digest version");
+    t.digest = in.readLong("digest");
+    checkSeal(in, bytes);
+  }
+  if (in.remaining() == kLastZxidSize + kSealSize) {
+    t.lastProcessedZxid = in.readLong("lastProcessedZxid");
+    checkSeal(in, bytes);
+  }
+  if (!in.atEnd()) {
+    throw StorageError("snapshot has " + std::to_string(in.remaining()) +
+                       " unexpected bytes at offset " + std::to_string(in.offset()));
+  }
+}
+
+}  // namespace
+
+void SnapshotEncoder::sum() {
+  auto* p = reinterpret_cast<const std::uint8_t*>(buf_.data());
+  adler_ = adlerOf({p + summed_, buf_.size() - summed_}, adler_);
+  summed_ = buf_.size();
+}
+
+std::string SnapshotEncoder::take() {
+  sum();
+  total_ += buf_.size();
+  summed_ = 0;
+  return std::exchange(buf_, {});
+}
+
+void SnapshotEncoder::header(std::int64_t dbid) {
+  jute::Writer w(buf_);
+  w.writeInt(kSnapshotMagic);
+  w.writeInt(kFormatVersion);
+  w.writeLong(dbid);
+}
+
+void SnapshotEncoder::sessions(const SessionMap& sessions) {
+  jute::Writer w(buf_);
+  w.writeInt(static_cast<std::int32_t>(sessions.size()));
+  for (const auto& [id, timeout] : sessions) {
+    w.writeLong(id);
+    w.writeInt(timeout);
+  }
+}
+
+void SnapshotEncoder::acls(const std::vector<std::pair<std::int64_t, AclList>>& acls) {
+  jute::Writer w(buf_);
+  w.writeInt(static_cast<std::int32_t>(acls.size()));
+  for (const auto& [ref, list] : acls) {
+    w.writeLong(ref);
+    jute::writeVector(w, list);
+  }
+}
+
+void SnapshotEncoder::node(std::string_view path, std::string_view data, std::int64_t aclRef,
+                           const StatPersisted& stat) {
+  jute::Writer w(buf_);
+  w.writeString(path);
+  w.writeBuffer(data);
+  w.writeLong(aclRef);
+  stat.write(w);
+}
+
+void SnapshotEncoder::endNodes() {
+  jute::Writer w(buf_);
+  w.writeString("/");
+}
+
+void SnapshotEncoder::seal() {
+  sum();
+  jute::Writer w(buf_);
+  w.writeLong(adler_);
+  w.writeString("/");
+}
+
+SnapshotTrailer parseSnapshot(std::span<const std::uint8_t> bytes, SessionMap& sessions,
+                              const SnapshotSink& sink) {
+  jute::Reader in(bytes);
+  try {
+    if (in.readInt("magic") != kSnapshotMagic) throw StorageError("not a snapshot (bad magic)");
+    std::int32_t version = in.readInt("version");
+    if (version != kFormatVersion) {
+      throw StorageError("unsupported snapshot version " + std::to_string(version));
+    }
+    in.readLong("dbid");
+    std::int32_t count = in.readCount("sessions", 12);
+    for (std::int32_t i = 0; i < count; ++i) {
+      std::int64_t id = in.readLong("session id");
+      sessions[id] = in.readInt("session timeout");
+    }
+    count = in.readCount("acl map", 12);
+    for (std::int32_t i = 0; i < count; ++i) {
+      std::int64_t ref = in.readLong("acl ref");
+      sink.acl(ref, jute::readVector<ACL>(in, "acl list"));
+    }
+    for (std::string path = in.readString("path"); path != "/"; path = in.readString("path")) {
+      std::string data = in.readBuffer("node data");
+      std::int64_t aclRef = in.readLong("node acl");
+      sink.node(std::move(path), std::move(data), aclRef, StatPersisted::read(in));
+    }
+    checkSeal(in, bytes);
+    SnapshotTrailer trailer;
+    readTrailers(in, bytes, trailer);
+    return trailer;
+  } catch (const jute::DecodeError& e) {
+    throw StorageError(std::string("truncated or malformed snapshot: ") + e.what());
+  }
+}
+
+bool looksLikeCompleteSnapshot(const std::filesystem::path& file) {
+  std::error_code ec;
+  auto size = std::filesystem::file_size(file, ec);
+  if (ec || size < 10) return false;
+  std::ifstream in(file, std::ios::binary);
+  in.seekg(static_cast<std::streamoff>(size - 5));
+  char tail[5];
+  if (!in.read(tail, 5)) return false;
+  return tail[0] == 0 && tail[1] == 0 && tail[2] == 0 && tail[3] == 1 && tail[4] == '/';
+}
+
+}  // namespace zk::storage

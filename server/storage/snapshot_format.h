@@ -1,0 +1,83 @@
+#pragma once
+// ZooKeeper's snapshot file format (FileSnap + SerializeUtils + DataTree.serialize), independent
+// of the data tree:
+//   FileHeader{int "ZKSN", int 2, long dbid -1}
+//   int sessionCount, (long id, int timeout)*
+//   int aclCount, (long ref, vector<ACL>)*
+//   (string path, buffer data, long aclRef, StatPersisted)*  parent first; root's path is ""
+//   string "/"                                              end of nodes
+//   long adler32(every byte so far), string "/"             the seal
+// ZooKeeper 3.6+ may add ZxidDigest{long zxid, int version, long digest} + seal and then
+// long lastProcessedZxid + seal; the checksum keeps running across seals. We read those and
+// never write them (ZooKeeper treats their absence as an older snapshot).
+
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <map>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "protocol/records.h"
+#include "storage/storage_error.h"
+
+namespace zk::storage {
+
+inline constexpr std::int32_t kSnapshotMagic = 0x5a4b534e;  // "ZKSN"
+inline constexpr std::string_view kSnapshotPrefix = "snapshot";
+
+using SessionMap = std::map<std::int64_t, std::int32_t>;  // session id -> timeout (ms)
+
+// Appends snapshot sections to an internal buffer while keeping the running Adler32, so the
+// bytes can be handed to a writer in chunks (take()) without losing the checksum.
+class SnapshotEncoder {
+ public:
+  void header(std::int64_t dbid = -1);
+  void sessions(const SessionMap& sessions);
+  void acls(const std::vector<std::pair<std::int64_t, AclList>>& acls);
+  // `path` as stored: "" for the root.
+  void node(std::string_view path, std::string_view data, std::int64_t aclRef,
+            const StatPersisted& stat);
+  void endNodes();
+  void seal();
+
+  std::size_t buffered() const { return buf_.size(); }
+  std::string take();  // the bytes since the last take(), checksummed
+  std::uint64_t total() const { return total_; }
+
+ private:
+  std::string buf_;
+  std::uint32_t adler_ = 1;
+  std::uint64_t total_ = 0;
+  std::size_t summed_ = 0;  // prefix of buf_ already in adler_
+  void sum();
+};
+
+struct SnapshotTrailer {
+  std::optional<std::int64_t> digestZxid;
+  std::optional<std::int64_t> digest;
+  std::optional<std::int64_t> lastProcessedZxid;
+};
+
+struct SnapshotSink {
+  std::function<void(std::int64_t ref, AclList acl)> acl;
+  // Paths as stored ("" for the root).
+  std::function<void(std::string path, std::string data, std::int64_t aclRef,
+                     const StatPersisted& stat)>
+      node;
+};
+
+// Decodes a whole snapshot, calling the sink as it goes. Throws StorageError (bad magic,
+// truncation, checksum or seal mismatch, trailing garbage) naming the offset.
+SnapshotTrailer parseSnapshot(std::span<const std::uint8_t> bytes, SessionMap& sessions,
+                              const SnapshotSink& sink);
+
+// ZooKeeper's cheap validity test (SnapStream.isValidSnapshot): long enough and ending with the
+// seal's string "/". Used to pick candidates before a full parse.
+bool looksLikeCompleteSnapshot(const std::filesystem::path& file);
+
+}  // namespace zk::storage
