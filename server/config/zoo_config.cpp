@@ -1,0 +1,492 @@
+// zoo.cfg keys -> ServerConfig. Each key has a setter in one table; what depends on several keys
+// (derived defaults, membership, myid) is settled afterwards in finish().
+
+#include "config/zoo_config.h"
+
+#include <algorithm>
+#include <charconv>
+#include <fstream>
+#include <sstream>
+#include <unordered_map>
+
+#include "config/four_letter_words.h"
+#include "config/properties.h"
+
+namespace zk {
+namespace {
+
+namespace fs = std::filesystem;
+
+std::string readFile(const fs::path& file) {
+  std::ifstream in(file, std::ios::binary);
+  if (!in) throw ConfigError(file.string() + ": cannot be read");
+  std::ostringstream text;
+  text << in.rdbuf();
+  if (in.bad()) throw ConfigError(file.string() + ": read error");
+  return text.str();
+}
+
+std::string lowercase(std::string_view s) {
+  std::string out(s);
+  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return out;
+}
+
+// Java's Long.parseLong: optional sign, decimal digits, nothing else.
+std::optional<std::int64_t> parseLong(std::string_view s) {
+  if (s.starts_with('+')) s.remove_prefix(1);
+  std::int64_t v = 0;
+  auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+  if (s.empty() || ec != std::errc{} || end != s.data() + s.size()) return std::nullopt;
+  return v;
+}
+
+class Parser {
+ public:
+  explicit Parser(fs::path source) { cfg_.source = std::move(source); }
+
+  ServerConfig run(std::string_view text);
+
+  [[noreturn]] void fail(const Property& p, std::string_view reason) const {
+    throw ConfigError(where(p) + p.key + ": " + std::string(reason));
+  }
+  void warn(const Property& p, std::string_view why) {
+    cfg_.warnings.push_back(where(p) + p.key + ": " + std::string(why));
+  }
+
+  std::int64_t integer(const Property& p, std::int64_t min, std::int64_t max) const;
+  std::int32_t i32(const Property& p, std::int64_t min = INT32_MIN) const {
+    return static_cast<std::int32_t>(integer(p, min, INT32_MAX));
+  }
+  std::uint16_t port(const Property& p, std::int64_t min = 1) const {
+    return static_cast<std::uint16_t>(integer(p, min, 65535));
+  }
+  bool boolean(const Property& p) const;  // true|false, any case (QuorumPeerConfig.parseBoolean)
+  bool yesNo(const Property& p) const;    // yes|no, also true|false (system-property switches)
+
+  ServerConfig cfg_;
+  std::optional<std::int32_t> minTimeout_, maxTimeout_, learnerMasterLimit_, extraSize_;
+  bool dataLogDirSet_ = false, metricsPortSet_ = false, clientPortSet_ = false;
+  std::vector<Property> membership_;  // server.N / group.N / weight.N, checked in finish()
+  std::optional<Property> whitelist_;
+
+ private:
+  std::string where(const Property& p) const {
+    return cfg_.source.string() + ":" + std::to_string(p.line) + ": ";
+  }
+  void applyMembership(const Property& p, bool dynamicFile);
+  void loadDynamicFile();
+  void applyWhitelist();
+  void checkMembership();
+  void settleMyId();
+  void finish();
+};
+
+std::int64_t Parser::integer(const Property& p, std::int64_t min, std::int64_t max) const {
+  auto v = parseLong(p.value);
+  if (!v) fail(p, "'" + p.value + "' is not a number");
+  if (*v < min || *v > max) {
+    fail(p, std::to_string(*v) + " is out of range " + std::to_string(min) + ".." +
+                std::to_string(max));
+  }
+  return *v;
+}
+
+bool Parser::boolean(const Property& p) const {
+  std::string v = lowercase(p.value);
+  if (v == "true") return true;
+  if (v == "false") return false;
+  fail(p, "'" + p.value + "' is not true or false");
+}
+
+bool Parser::yesNo(const Property& p) const {
+  std::string v = lowercase(p.value);
+  if (v == "yes" || v == "true") return true;
+  if (v == "no" || v == "false") return false;
+  fail(p, "'" + p.value + "' is not yes or no");
+}
+
+using Setter = void (*)(Parser&, ServerConfig&, const Property&);
+
+void warnUnsupported(Parser& ps, ServerConfig&, const Property& p) {
+  ps.warn(p, "not supported by zookube, ignored");
+}
+void ignoredJvm(Parser& ps, ServerConfig&, const Property& p) {
+  ps.warn(p, "JVM setting, ignored");
+}
+void setSuperDigest(Parser& ps, ServerConfig& c, const Property& p) {
+  if (p.value.find(':') == std::string::npos) ps.fail(p, "expected super:<base64 digest>");
+  c.superDigest = p.value;
+}
+
+const std::unordered_map<std::string_view, Setter>& setters() {
+  using C = ServerConfig;
+  using P = Parser;
+  using Pr = Property;
+  static const std::unordered_map<std::string_view, Setter> table{
+      {"tickTime", [](P& ps, C& c, const Pr& p) { c.tickTime = ps.i32(p, 1); }},
+      {"initLimit", [](P& ps, C& c, const Pr& p) { c.initLimit = ps.i32(p, 0); }},
+      {"syncLimit", [](P& ps, C& c, const Pr& p) { c.syncLimit = ps.i32(p, 0); }},
+      {"connectToLearnerMasterLimit",
+       [](P& ps, C&, const Pr& p) { ps.learnerMasterLimit_ = ps.i32(p, 0); }},
+      {"minSessionTimeout", [](P& ps, C&, const Pr& p) { ps.minTimeout_ = ps.i32(p, -1); }},
+      {"maxSessionTimeout", [](P& ps, C&, const Pr& p) { ps.maxTimeout_ = ps.i32(p, -1); }},
+      {"dataDir",
+       [](P& ps, C& c, const Pr& p) {
+         if (p.value.empty()) ps.fail(p, "empty path");
+         c.dataDir = p.value;
+       }},
+      {"dataLogDir",
+       [](P& ps, C& c, const Pr& p) {
+         if (p.value.empty()) ps.fail(p, "empty path");
+         c.dataLogDir = p.value;
+         ps.dataLogDirSet_ = true;
+       }},
+      {"snapCount", [](P& ps, C& c, const Pr& p) { c.snapCount = ps.integer(p, 2, INT32_MAX); }},
+      {"snapSizeLimitInKb",
+       [](P& ps, C& c, const Pr& p) { c.snapSizeLimitInKb = ps.integer(p, INT64_MIN, INT64_MAX); }},
+      {"txnLogSizeLimitInKb",
+       [](P& ps, C& c, const Pr& p) {
+         c.txnLogSizeLimitInKb = ps.integer(p, INT64_MIN, INT64_MAX);
+       }},
+      {"preAllocSize",
+       [](P& ps, C& c, const Pr& p) { c.preAllocSizeKb = ps.integer(p, 1, INT64_MAX / 1024); }},
+      {"forceSync", [](P& ps, C& c, const Pr& p) { c.forceSync = ps.yesNo(p); }},
+      {"fsync.warningthresholdms",
+       [](P& ps, C& c, const Pr& p) { c.fsyncWarningThresholdMs = ps.integer(p, 0, INT64_MAX); }},
+      {"autopurge.snapRetainCount",
+       [](P& ps, C& c, const Pr& p) {
+         c.snapRetainCount = ps.i32(p);
+         if (c.snapRetainCount < 3) {
+           ps.warn(p, "below the minimum 3, using 3");
+           c.snapRetainCount = 3;
+         }
+       }},
+      {"autopurge.purgeInterval",
+       [](P& ps, C& c, const Pr& p) { c.purgeIntervalHours = std::max(0, ps.i32(p)); }},
+      {"clientPort",
+       [](P& ps, C& c, const Pr& p) {
+         c.clientPort = ps.port(p, 0);
+         ps.clientPortSet_ = c.clientPort != 0;
+       }},
+      {"clientPortAddress", [](P&, C& c, const Pr& p) { c.clientPortAddress = p.value; }},
+      {"clientPortListenBacklog",
+       [](P& ps, C& c, const Pr& p) { c.clientPortListenBacklog = ps.i32(p); }},
+      {"secureClientPort",
+       [](P& ps, C& c, const Pr& p) {
+         c.secureClientPort = ps.port(p, 0);
+         if (c.secureClientPort != 0) ps.warn(p, "TLS is not supported by zookube, ignored");
+       }},
+      {"secureClientPortAddress",
+       [](P&, C& c, const Pr& p) { c.secureClientPortAddress = p.value; }},
+      {"maxClientCnxns", [](P& ps, C& c, const Pr& p) { c.maxClientCnxns = ps.i32(p, 0); }},
+      {"maxCnxns", [](P& ps, C& c, const Pr& p) { c.maxCnxns = ps.i32(p, 0); }},
+      {"globalOutstandingLimit",
+       [](P& ps, C& c, const Pr& p) { c.globalOutstandingLimit = ps.i32(p, 1); }},
+      {"jute.maxbuffer", [](P& ps, C& c, const Pr& p) { c.juteMaxBuffer = ps.i32(p, 1); }},
+      {"zookeeper.jute.maxbuffer.extrasize",
+       [](P& ps, C&, const Pr& p) { ps.extraSize_ = ps.i32(p, 0); }},
+      {"4lw.commands.whitelist", [](P& ps, C&, const Pr& p) { ps.whitelist_ = p; }},
+      {"extendedTypesEnabled",
+       [](P& ps, C& c, const Pr& p) { c.extendedTypesEnabled = ps.boolean(p); }},
+      {"reconfigEnabled", [](P& ps, C& c, const Pr& p) { c.reconfigEnabled = ps.boolean(p); }},
+      {"standaloneEnabled", [](P& ps, C& c, const Pr& p) { c.standaloneEnabled = ps.boolean(p); }},
+      {"readonlymode.enabled",
+       [](P& ps, C& c, const Pr& p) { c.readOnlyModeEnabled = ps.boolean(p); }},
+      {"localSessionsEnabled",
+       [](P& ps, C& c, const Pr& p) { c.localSessionsEnabled = ps.boolean(p); }},
+      {"localSessionsUpgradingEnabled",
+       [](P& ps, C& c, const Pr& p) { c.localSessionsUpgradingEnabled = ps.boolean(p); }},
+      {"skipACL", [](P& ps, C& c, const Pr& p) { c.skipAcl = ps.yesNo(p); }},
+      {"DigestAuthenticationProvider.superDigest", setSuperDigest},
+      {"zookeeper.DigestAuthenticationProvider.superDigest", setSuperDigest},
+      {"znode.container.checkIntervalMs",
+       [](P& ps, C& c, const Pr& p) { c.containerCheckIntervalMs = ps.i32(p, 1); }},
+      {"znode.container.maxPerMinute",
+       [](P& ps, C& c, const Pr& p) { c.containerMaxPerMinute = ps.i32(p, 1); }},
+      {"metricsProvider.className",
+       [](P&, C& c, const Pr& p) { c.metricsProviderClass = p.value; }},
+      {"metricsProvider.httpHost", [](P&, C& c, const Pr& p) { c.metricsHttpHost = p.value; }},
+      {"metricsProvider.httpPort",
+       [](P& ps, C& c, const Pr& p) {
+         c.metricsHttpPort = ps.port(p);
+         ps.metricsPortSet_ = true;
+       }},
+      {"metricsProvider.exportJvmInfo",
+       [](P& ps, C& c, const Pr& p) { c.metricsExportJvmInfo = ps.boolean(p); }},
+      {"admin.enableServer",
+       [](P& ps, C& c, const Pr& p) {
+         c.adminEnableServer = ps.boolean(p);
+         if (c.adminEnableServer) ps.warn(p, "the AdminServer is not supported by zookube");
+       }},
+      {"admin.serverPort", [](P& ps, C& c, const Pr& p) { c.adminServerPort = ps.port(p); }},
+      {"electionAlg",
+       [](P& ps, C& c, const Pr& p) {
+         c.electionAlg = ps.i32(p);
+         if (c.electionAlg != 3) ps.fail(p, "only 3 is supported");
+       }},
+      {"quorumListenOnAllIPs",
+       [](P& ps, C& c, const Pr& p) { c.quorumListenOnAllIPs = ps.boolean(p); }},
+      {"syncEnabled", [](P& ps, C& c, const Pr& p) { c.syncEnabled = ps.boolean(p); }},
+      {"leaderServes", [](P& ps, C& c, const Pr& p) { c.leaderServes = ps.yesNo(p); }},
+      {"observerMasterPort",
+       [](P& ps, C& c, const Pr& p) { c.observerMasterPort = ps.port(p, 0); }},
+      {"peerType",
+       [](P& ps, C& c, const Pr& p) {
+         std::string v = lowercase(p.value);
+         if (v == "observer") {
+           c.peerType = PeerRole::kObserver;
+         } else if (v == "participant") {
+           c.peerType = PeerRole::kParticipant;
+         } else {
+           ps.fail(p, "unknown peer type '" + p.value + "' (expected participant or observer)");
+         }
+       }},
+      {"dynamicConfigFile",
+       [](P& ps, C& c, const Pr& p) {
+         if (p.value.empty()) ps.fail(p, "empty path");
+         c.dynamicConfigFile = p.value;
+       }},
+      {"secureClientPort.tls", warnUnsupported},
+      {"sslQuorum", warnUnsupported},
+      {"portUnification", warnUnsupported},
+      {"sslQuorumReloadCertFiles", warnUnsupported},
+      {"quorum.auth.enableSasl", warnUnsupported},
+      {"quorum.auth.serverRequireSasl", warnUnsupported},
+      {"quorum.auth.learnerRequireSasl", warnUnsupported},
+      {"quorum.auth.learner.saslLoginContext", warnUnsupported},
+      {"quorum.auth.server.saslLoginContext", warnUnsupported},
+      {"quorum.auth.kerberos.servicePrincipal", warnUnsupported},
+      {"quorum.cnxn.threads.size", warnUnsupported},
+      {"multiAddress.enabled", warnUnsupported},
+      {"multiAddress.reachabilityCheckTimeoutMs", warnUnsupported},
+      {"multiAddress.reachabilityCheckEnabled", warnUnsupported},
+      {"oraclePath", warnUnsupported},
+      {"serverCnxnFactory", ignoredJvm},
+      {"jvm.pause.info-threshold.ms", ignoredJvm},
+      {"jvm.pause.warn-threshold.ms", ignoredJvm},
+      {"jvm.pause.sleep.time.ms", ignoredJvm},
+      {"jvm.pause.monitor", ignoredJvm},
+  };
+  return table;
+}
+
+bool isMembershipKey(std::string_view key) {
+  return key.starts_with("server.") || key.starts_with("group") || key.starts_with("weight");
+}
+
+}  // namespace
+
+bool ServerConfig::distributed() const {
+  return !standaloneEnabled ? !servers.empty() : votingMembers() > 1;
+}
+
+std::int64_t ServerConfig::votingMembers() const {
+  return std::count_if(servers.begin(), servers.end(),
+                       [](const auto& s) { return s.second.role == PeerRole::kParticipant; });
+}
+
+ServerConfig Parser::run(std::string_view text) {
+  for (const Property& p : parseProperties(text)) {
+    if (isMembershipKey(p.key)) {
+      membership_.push_back(p);
+    } else if (auto it = setters().find(p.key); it != setters().end()) {
+      it->second(*this, cfg_, p);
+    } else if (p.key.starts_with("metricsProvider.")) {
+      warn(p, "option of another metrics provider, ignored");
+    } else {
+      warn(p, "unknown key, ignored");
+    }
+  }
+  finish();
+  return std::move(cfg_);
+}
+
+void Parser::applyMembership(const Property& p, bool dynamicFile) {
+  std::string_view key = p.key;
+  std::size_t dot = key.find('.');
+  auto id = dot == std::string_view::npos ? std::nullopt : parseLong(key.substr(dot + 1));
+  if (!id) fail(p, "expected a numeric id after '.'");
+  std::string_view kind = key.substr(0, dot);
+  if (kind == "server") {
+    try {
+      cfg_.servers[*id] = parseServerEntry(*id, p.value);
+    } catch (const std::invalid_argument& e) {
+      fail(p, e.what());
+    }
+  } else if (kind == "group") {
+    std::vector<std::int64_t> members;
+    std::string_view rest = p.value;
+    for (std::size_t at = 0; at != std::string_view::npos; rest.remove_prefix(at + 1)) {
+      at = rest.find(':');
+      auto sid = parseLong(rest.substr(0, at));
+      if (!sid) fail(p, "expected sid:sid:..., got '" + p.value + "'");
+      members.push_back(*sid);
+      if (at == std::string_view::npos) break;
+    }
+    cfg_.groups[*id] = std::move(members);
+  } else if (kind == "weight") {
+    cfg_.weights[*id] = integer(p, 0, INT64_MAX);
+  } else if (dynamicFile) {
+    fail(p, "unrecognised parameter in a dynamic config file");
+  } else {
+    warn(p, "unknown key, ignored");
+  }
+}
+
+void Parser::loadDynamicFile() {
+  const fs::path mainFile = cfg_.source;
+  for (const Property& p : membership_) {
+    fail(p, "must be in the dynamic config file " + cfg_.dynamicConfigFile.string());
+  }
+  cfg_.source = cfg_.dynamicConfigFile;
+  for (const Property& p : parseProperties(readFile(cfg_.dynamicConfigFile))) {
+    if (p.key == "version") {
+      std::int64_t v = 0;
+      auto [end, ec] = std::from_chars(p.value.data(), p.value.data() + p.value.size(), v, 16);
+      if (ec != std::errc{} || end != p.value.data() + p.value.size()) fail(p, "not hexadecimal");
+      cfg_.configVersion = v;
+    } else if (isMembershipKey(p.key)) {
+      applyMembership(p, true);
+    } else {
+      fail(p, "unrecognised parameter in a dynamic config file");
+    }
+  }
+  cfg_.source = mainFile;
+}
+
+void Parser::applyWhitelist() {
+  if (whitelist_) {
+    std::string_view rest = whitelist_->value;
+    for (std::size_t at = 0; at != std::string_view::npos; rest.remove_prefix(at + 1)) {
+      at = rest.find(',');
+      std::string name(rest.substr(0, at));
+      std::erase_if(name, [](char c) { return std::isspace(static_cast<unsigned char>(c)); });
+      if (name == "*") {
+        cfg_.fourLetterWhitelist.insert(kFourLetterWords.begin(), kFourLetterWords.end());
+      } else if (!name.empty()) {
+        if (!std::ranges::count(kFourLetterWords, name)) {
+          warn(*whitelist_, "'" + name + "' is not a four-letter word");
+        }
+        cfg_.fourLetterWhitelist.insert(name);
+      }
+      if (at == std::string_view::npos) break;
+    }
+  }
+  // zkServer.sh status needs srvr; read-only clients probe with isro.
+  cfg_.fourLetterWhitelist.insert("srvr");
+  if (cfg_.readOnlyModeEnabled) cfg_.fourLetterWhitelist.insert("isro");
+}
+
+void Parser::checkMembership() {
+  const std::string file = cfg_.source.string() + ": ";
+  std::int64_t voters = cfg_.votingMembers();
+  std::int64_t observers = static_cast<std::int64_t>(cfg_.servers.size()) - voters;
+  if (voters == 0 && !cfg_.standaloneEnabled) {
+    throw ConfigError(file + "standaloneEnabled=false needs at least one participant server.N");
+  }
+  if (voters == 0 && observers > 0) throw ConfigError(file + "observers without participants");
+  if (voters == 1 && cfg_.standaloneEnabled) {
+    if (observers > 0) throw ConfigError(file + "observers without a quorum");
+    cfg_.warnings.push_back(file + "only one server.N given: running standalone");
+  }
+  if (cfg_.groups.empty()) return;
+  std::map<std::int64_t, std::int64_t> groupOf;
+  for (const auto& [gid, sids] : cfg_.groups) {
+    for (std::int64_t sid : sids) {
+      if (!groupOf.emplace(sid, gid).second) {
+        throw ConfigError(file + "server " + std::to_string(sid) + " is in multiple groups");
+      }
+    }
+  }
+  for (const auto& [sid, entry] : cfg_.servers) {
+    if (entry.role == PeerRole::kParticipant && !groupOf.contains(sid)) {
+      throw ConfigError(file + "server " + std::to_string(sid) + " is not in a group");
+    }
+  }
+}
+
+void Parser::settleMyId() {
+  const std::string file = cfg_.source.string() + ": ";
+  if (fs::is_regular_file(cfg_.dataDir / "myid")) cfg_.serverId = readMyId(cfg_.dataDir);
+  if (cfg_.distributed()) {
+    if (cfg_.initLimit == 0) throw ConfigError(file + "initLimit is not set");
+    if (cfg_.syncLimit == 0) throw ConfigError(file + "syncLimit is not set");
+    if (cfg_.serverId < 0) throw ConfigError((cfg_.dataDir / "myid").string() + ": missing");
+  }
+  auto me = cfg_.servers.find(cfg_.serverId);
+  if (me == cfg_.servers.end()) return;
+  ServerEntry& entry = me->second;
+  if (entry.clientPort != 0) {
+    if (clientPortSet_ && cfg_.clientPort != entry.clientPort) {
+      throw ConfigError(file + "clientPort " + std::to_string(cfg_.clientPort) +
+                        " differs from server." + std::to_string(entry.id) + "'s client port " +
+                        std::to_string(entry.clientPort));
+    }
+    cfg_.clientPort = entry.clientPort;
+    if (entry.clientHost != "0.0.0.0") cfg_.clientPortAddress = entry.clientHost;
+  }
+  if (entry.role != cfg_.peerType) {
+    cfg_.warnings.push_back(file + "peerType differs from server." + std::to_string(entry.id) +
+                            ", using the server line");
+    cfg_.peerType = entry.role;
+  }
+}
+
+void Parser::finish() {
+  const std::string file = cfg_.source.string() + ": ";
+  if (cfg_.dataDir.empty()) throw ConfigError(file + "dataDir is not set");
+  if (!dataLogDirSet_) cfg_.dataLogDir = cfg_.dataDir;
+  cfg_.minSessionTimeout = minTimeout_.value_or(-1) == -1 ? 2 * cfg_.tickTime : *minTimeout_;
+  cfg_.maxSessionTimeout = maxTimeout_.value_or(-1) == -1 ? 20 * cfg_.tickTime : *maxTimeout_;
+  if (cfg_.minSessionTimeout > cfg_.maxSessionTimeout) {
+    throw ConfigError(file + "minSessionTimeout must not be larger than maxSessionTimeout");
+  }
+  cfg_.connectToLearnerMasterLimit = learnerMasterLimit_.value_or(cfg_.initLimit);
+  cfg_.juteMaxBufferExtraSize = extraSize_.value_or(cfg_.juteMaxBuffer);
+  if (!cfg_.clientPortAddress.empty() && cfg_.clientPort == 0 && membership_.empty()) {
+    throw ConfigError(file + "clientPortAddress is set but clientPort is not set");
+  }
+  cfg_.metricsEnabled = cfg_.metricsProviderClass == kPrometheusProviderClass || metricsPortSet_;
+  applyWhitelist();
+  if (!cfg_.dynamicConfigFile.empty()) {
+    loadDynamicFile();
+  } else {
+    for (const Property& p : membership_) applyMembership(p, false);
+  }
+  checkMembership();
+  settleMyId();
+  if (cfg_.clientPort == 0 && !cfg_.distributed()) {
+    throw ConfigError(file + "clientPort is not set");
+  }
+}
+
+ServerConfig parseConfig(std::string_view text, const fs::path& source) {
+  return Parser(source).run(text);
+}
+
+ServerConfig loadConfig(const fs::path& file) {
+  return parseConfig(readFile(file), file);
+}
+
+std::int64_t readMyId(const fs::path& dataDir) {
+  const fs::path file = dataDir / "myid";
+  std::string text = readFile(file);
+  std::string_view first(text);
+  first = first.substr(0, first.find('\n'));
+  while (!first.empty() && std::isspace(static_cast<unsigned char>(first.back()))) {
+    first.remove_suffix(1);
+  }
+  while (!first.empty() && std::isspace(static_cast<unsigned char>(first.front()))) {
+    first.remove_prefix(1);
+  }
+  auto id = parseLong(first);
+  if (!id) throw ConfigError(file.string() + ": '" + std::string(first) + "' is not a number");
+  if (*id < 1 || *id > 255) {
+    throw ConfigError(file.string() + ": server id " + std::to_string(*id) +
+                      " is out of range 1..255");
+  }
+  return *id;
+}
+
+}  // namespace zk

@@ -1,0 +1,147 @@
+#pragma once
+// The server's configuration as read from zoo.cfg (and myid, and an optional dynamic membership
+// file), typed and defaulted the way ZooKeeper 3.8 does it. Keys that ZooKeeper only takes as
+// JVM system properties (snapCount, jute.maxbuffer, skipACL, ...) are accepted in zoo.cfg too.
+
+#include <cstdint>
+#include <filesystem>
+#include <map>
+#include <optional>
+#include <set>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace zk {
+
+// One line: "<file>:<line>: <key>: <reason>" for a bad value, "<file>: <reason>" otherwise.
+class ConfigError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+enum class PeerRole { kParticipant = 0, kObserver = 1 };  // numbered as ZooKeeper's LearnerType
+
+// server.<id>=host:quorumPort:electionPort[:participant|:observer][;[clientHost:]clientPort]
+struct ServerEntry {
+  std::int64_t id = 0;
+  std::string host;
+  std::uint16_t quorumPort = 0;
+  std::uint16_t electionPort = 0;
+  PeerRole role = PeerRole::kParticipant;
+  std::string clientHost;        // "0.0.0.0" when only a port follows ';', empty without ';'
+  std::uint16_t clientPort = 0;  // 0: not given on this line
+
+  bool operator==(const ServerEntry&) const = default;
+};
+
+// What ServerEntry's line means, or the reason it is malformed (std::invalid_argument).
+ServerEntry parseServerEntry(std::int64_t id, std::string_view value);
+// The form ZooKeeper prints in `conf`'s membership: "host:q:e:participant[;host:port]".
+std::string formatServerEntry(const ServerEntry& entry);
+
+inline constexpr std::string_view kPrometheusProviderClass =
+    "org.apache.zookeeper.metrics.prometheus.PrometheusMetricsProvider";
+inline constexpr std::string_view kDefaultProviderClass =
+    "org.apache.zookeeper.metrics.impl.DefaultMetricsProvider";
+
+struct ServerConfig {
+  std::filesystem::path source;  // the zoo.cfg this came from
+
+  // Time and quorum limits (limits are in ticks).
+  std::int32_t tickTime = 3000;
+  std::int32_t initLimit = 0;
+  std::int32_t syncLimit = 0;
+  std::int32_t connectToLearnerMasterLimit = 0;  // effective value: initLimit when unset
+  std::int32_t minSessionTimeout = 0;            // effective: 2 * tickTime when unset
+  std::int32_t maxSessionTimeout = 0;            // effective: 20 * tickTime when unset
+
+  // Storage.
+  std::filesystem::path dataDir;
+  std::filesystem::path dataLogDir;  // = dataDir when unset
+  std::int64_t snapCount = 100000;
+  std::int64_t snapSizeLimitInKb = 4194304;  // <= 0 disables the size trigger
+  std::int64_t txnLogSizeLimitInKb = -1;     // <= 0: no limit
+  std::int64_t preAllocSizeKb = 65536;
+  bool forceSync = true;
+  std::int64_t fsyncWarningThresholdMs = 1000;
+  std::int32_t snapRetainCount = 3;     // raised to 3 when lower, as ZooKeeper does
+  std::int32_t purgeIntervalHours = 0;  // 0: autopurge off
+
+  // Client port.
+  std::uint16_t clientPort = 0;   // 0: no client port (only valid in a quorum line)
+  std::string clientPortAddress;  // empty: all interfaces
+  std::int32_t clientPortListenBacklog = -1;
+  std::uint16_t secureClientPort = 0;  // parsed, not served (no TLS yet)
+  std::string secureClientPortAddress;
+  std::int32_t maxClientCnxns = 60;  // per client IP, 0 = unlimited
+  std::int32_t maxCnxns = 0;         // total, 0 = unlimited
+  std::int32_t globalOutstandingLimit = 1000;
+  std::int32_t juteMaxBuffer = 0xfffff;
+  std::int32_t juteMaxBufferExtraSize = 0xfffff;  // = juteMaxBuffer when unset
+
+  // Features.
+  std::set<std::string, std::less<>> fourLetterWhitelist{"srvr"};  // effective set
+  bool extendedTypesEnabled = false;
+  bool reconfigEnabled = false;
+  bool standaloneEnabled = true;
+  bool readOnlyModeEnabled = false;
+  bool localSessionsEnabled = false;
+  bool localSessionsUpgradingEnabled = false;
+  bool skipAcl = false;
+  std::string superDigest;  // "super:<base64 sha1>", empty: no super user
+  std::int32_t containerCheckIntervalMs = 60000;
+  std::int32_t containerMaxPerMinute = 10000;
+
+  // Metrics and admin.
+  std::string metricsProviderClass{kDefaultProviderClass};
+  std::string metricsHttpHost = "0.0.0.0";
+  std::uint16_t metricsHttpPort = 7000;
+  bool metricsExportJvmInfo = true;
+  bool metricsEnabled = false;     // see zoo_config.cpp: Prometheus class named or httpPort set
+  bool adminEnableServer = false;  // ZooKeeper 3.8 defaults to true; zookube has no AdminServer
+  std::uint16_t adminServerPort = 8080;
+
+  // Quorum.
+  std::int32_t electionAlg = 3;
+  bool quorumListenOnAllIPs = false;
+  bool syncEnabled = true;
+  bool leaderServes = true;
+  std::uint16_t observerMasterPort = 0;
+  PeerRole peerType = PeerRole::kParticipant;
+  std::filesystem::path dynamicConfigFile;
+  std::map<std::int64_t, ServerEntry> servers;
+  std::map<std::int64_t, std::vector<std::int64_t>> groups;  // group.N=sid:sid:...
+  std::map<std::int64_t, std::int64_t> weights;              // weight.<sid>=w
+  std::int64_t configVersion = 0;                            // "version=<hex>" of dynamic file
+  std::int64_t serverId = -1;                                // from myid; -1: none
+
+  // Unknown or unsupported keys, each "<file>:<line>: <key>: <why>"; the server logs them.
+  std::vector<std::string> warnings;
+
+  // A quorum member rather than a standalone server (ZooKeeper's isDistributed()).
+  bool distributed() const;
+  std::int64_t votingMembers() const;
+  bool fourLetterEnabled(std::string_view cmd) const { return fourLetterWhitelist.contains(cmd); }
+};
+
+ServerConfig loadConfig(const std::filesystem::path& file);
+// The same from text already read; `source` names it in messages and resolves relative paths.
+ServerConfig parseConfig(std::string_view text, const std::filesystem::path& source);
+
+// Reads <dataDir>/myid: one decimal id on the first line, 1..255 (the id is the top byte of
+// session ids). Throws ConfigError naming the file.
+std::int64_t readMyId(const std::filesystem::path& dataDir);
+
+// Sizes the `conf` command reports next to the directories.
+struct DirSizes {
+  std::int64_t dataDir = 0;
+  std::int64_t dataLog = 0;
+};
+
+// The effective configuration the way ZooKeeper's `conf` command prints it ("clientPort=2181\n
+// ..."); in quorum mode it ends with the membership and "version=<hex>" without a newline.
+std::string renderConfig(const ServerConfig& config, DirSizes sizes = {});
+
+}  // namespace zk
