@@ -1,0 +1,225 @@
+#include <gtest/gtest.h>
+
+#include <zlib.h>
+
+#include <random>
+
+#include "storage/purge.h"
+#include "storage/snapshot.h"
+#include "storage/txn_log.h"
+#include "storage_test_util.h"
+
+namespace zk::storage {
+namespace {
+
+using namespace testing;
+
+const LogFn kQuiet = [](std::string_view) {};
+
+// A tree with nested persistent nodes, an ephemeral, binary data and two ACL lists.
+std::int64_t buildTree(DataTree& tree, std::int64_t zxid = 1) {
+  tree.apply(createTxn(zxid++, "/app", std::string("\x00\x01\xff", 3)));
+  tree.apply(createTxn(zxid++, "/app/a"));
+  tree.apply(createTxn(zxid++, "/app/a/deep", "deep"));
+  Txn locked = createTxn(zxid++, "/locked", "secret");
+  std::get<CreateTxn>(locked.body).acl = {ACL{1, Id{"digest", "u:hash"}}};
+  tree.apply(locked);
+  tree.apply(ephemeralTxn(zxid++, "/app/eph", 0x77));
+  tree.apply(setDataTxn(zxid++, "/app/a", "changed"));
+  return zxid;
+}
+
+TEST(Snapshot, RoundTripPreservesNodesAclsAndSessions) {
+  TempDir dir;
+  DataTree tree;
+  std::int64_t next = buildTree(tree);
+  SessionMap sessions{{0x77, 30000}, {0x78, 4000}};
+  auto file = writeSnapshot(dir.path(), next - 1, sessions, tree);
+  EXPECT_EQ(file.filename(), "snapshot." + zxidFileName("", next - 1).substr(1));
+  EXPECT_TRUE(looksLikeCompleteSnapshot(file));
+  EXPECT_FALSE(std::filesystem::exists(file.string() + ".tmp"));
+
+  DataTree loaded;
+  SessionMap loadedSessions;
+  EXPECT_EQ(loadNewestValidSnapshot(dir.path(), loaded, loadedSessions, kQuiet), next - 1);
+  EXPECT_EQ(loadedSessions, sessions);
+  EXPECT_EQ(describeTree(loaded), describeTree(tree));
+  EXPECT_EQ(loaded.lastProcessedZxid(), next - 1);
+  ASSERT_NE(loaded.ephemeralPaths(0x77), nullptr);
+  EXPECT_EQ(loaded.ephemeralPaths(0x77)->count("/app/eph"), 1u);
+}
+
+TEST(Snapshot, ReadsZooKeeperTrailersAndChecksEverySeal) {
+  SnapshotEncoder enc;
+  enc.header();
+  enc.sessions({{5, 6000}});
+  enc.acls({});
+  enc.node("", "", -1, StatPersisted{});
+  enc.endNodes();
+  enc.seal();
+  std::string bytes = enc.take();
+  const std::size_t plain = bytes.size();
+  auto parse = [](const std::string& b, SnapshotTrailer* t = nullptr) {
+    SessionMap s;
+    SnapshotSink sink{[](std::int64_t, AclList) {},
+                      [](std::string, std::string, std::int64_t, const StatPersisted&) {}};
+    auto span = std::span(reinterpret_cast<const std::uint8_t*>(b.data()), b.size());
+    SnapshotTrailer r = parseSnapshot(span, s, sink);
+    if (t != nullptr) *t = r;
+    return s;
+  };
+  EXPECT_EQ(parse(bytes).at(5), 6000);
+
+  // Hand-build the trailers: each seal is the Adler32 of everything before it.
+  auto sealed = [](std::string b, auto&& body) {
+    jute::Writer w(b);
+    body(w);
+    std::uint32_t a = adler32(adler32(0, nullptr, 0), reinterpret_cast<const Bytef*>(b.data()),
+                              static_cast<uInt>(b.size()));
+    w.writeLong(a);
+    w.writeString("/");
+    return b;
+  };
+  std::string withDigest = sealed(bytes, [](jute::Writer& w) {
+    w.writeLong(0x42);
+    w.writeInt(2);
+    w.writeLong(123456789);
+  });
+  std::string withBoth = sealed(withDigest, [](jute::Writer& w) { w.writeLong(0x42); });
+  SnapshotTrailer t;
+  parse(withBoth, &t);
+  EXPECT_EQ(t.digestZxid, 0x42);
+  EXPECT_EQ(t.digest, 123456789);
+  EXPECT_EQ(t.lastProcessedZxid, 0x42);
+
+  std::string badSeal = withBoth;
+  badSeal[plain + 25] ^= 1;  // inside the digest section's seal checksum
+  EXPECT_THROW(parse(badSeal), StorageError);
+  std::string badBody = bytes;
+  badBody[20] ^= 1;  // session id
+  EXPECT_THROW(parse(badBody), StorageError);
+  EXPECT_THROW(parse(bytes.substr(0, plain - 3)), StorageError);
+}
+
+// Writes go on between chunks; loading the snapshot and replaying the txns logged after its
+// start zxid must give exactly the live tree (ZooKeeper's fuzzy snapshot contract).
+TEST(Snapshot, FuzzySnapshotPlusReplayEqualsLiveTree) {
+  TempDir dir;
+  DataTree live;
+  std::int64_t zxid = 1;
+  for (int i = 0; i < 60; ++i) {
+    live.apply(createTxn(zxid++, "/n" + std::to_string(i)));
+    live.apply(createTxn(zxid++, "/n" + std::to_string(i) + "/c"));
+  }
+  const std::int64_t start = zxid - 1;
+  SnapshotOptions options;
+  options.dataDir = dir.path();
+  options.log = kQuiet;
+  SnapshotWriter writer(options, start, {}, live);
+  std::vector<Txn> later;
+  std::mt19937 rng(7);
+  auto applyLogged = [&](Txn t) {
+    live.apply(t);
+    later.push_back(std::move(t));
+  };
+  int round = 0;
+  while (!writer.writeChunk(live, 7)) {
+    int i = static_cast<int>(rng() % 60);
+    std::string n = "/n" + std::to_string(i);
+    switch (round++ % 4) {
+      case 0:
+        applyLogged(setDataTxn(zxid++, n + "/c", "v" + std::to_string(round)));
+        break;
+      case 1:
+        applyLogged(deleteTxn(zxid++, n + "/c"));
+        applyLogged(createTxn(zxid++, n + "/c", "again"));
+        break;
+      case 2:
+        applyLogged(createTxn(zxid++, n + "/x" + std::to_string(round)));
+        break;
+      default:
+        applyLogged(createTxn(zxid++, "/a" + std::to_string(round)));  // before the cursor
+    }
+  }
+  applyLogged(setDataTxn(zxid++, "/n3", "after the last chunk"));
+  writer.finish();
+
+  DataTree restored;
+  SessionMap sessions;
+  ASSERT_EQ(loadNewestValidSnapshot(dir.path(), restored, sessions, kQuiet), start);
+  for (const Txn& t : later) restored.apply(t);
+  EXPECT_EQ(describeTree(restored), describeTree(live));
+  EXPECT_GT(later.size(), 10u);
+}
+
+TEST(Snapshot, AbandonedSnapshotLeavesNoFile) {
+  TempDir dir;
+  DataTree tree;
+  {
+    SnapshotOptions options;
+    options.dataDir = dir.path();
+    SnapshotWriter writer(options, 5, {}, tree);
+    writer.writeChunk(tree, 1);
+  }
+  EXPECT_TRUE(std::filesystem::is_empty(dir.path() / "version-2"));
+}
+
+TEST(Snapshot, InvalidNewestFallsBackToOlder) {
+  TempDir dir;
+  DataTree tree;
+  std::int64_t next = buildTree(tree);
+  writeSnapshot(dir.path(), 0x10, {{1, 5000}}, tree);
+  tree.apply(createTxn(next, "/newer"));
+  auto newest = writeSnapshot(dir.path(), 0x20, {}, tree);
+  auto third = writeSnapshot(dir.path(), 0x30, {}, tree);
+
+  std::string bytes = readAll(newest);
+  bytes[bytes.size() / 2] ^= 0x10;  // flipped bit: the seal still looks right, the checksum not
+  writeAll(newest, bytes);
+  writeAll(third, readAll(third).substr(0, 100));  // truncated: no seal at the end
+  DataTree loaded;
+  SessionMap sessions;
+  std::vector<std::string> logged;
+  EXPECT_EQ(loadNewestValidSnapshot(dir.path(), loaded, sessions,
+                                    [&](std::string_view l) { logged.emplace_back(l); }),
+            0x10);
+  EXPECT_EQ(sessions.size(), 1u);
+  EXPECT_EQ(loaded.find("/newer"), nullptr);
+  ASSERT_EQ(logged.size(), 2u);
+  EXPECT_NE(logged[0].find("snapshot.30"), std::string::npos);
+  EXPECT_NE(logged[1].find("snapshot.20"), std::string::npos);
+
+  std::filesystem::remove(dir.path() / "version-2" / "snapshot.10");
+  EXPECT_THROW(loadNewestValidSnapshot(dir.path(), loaded, sessions, kQuiet), StorageError);
+}
+
+TEST(Purge, KeepsNewestSnapshotsAndTheLogsToReplayThem) {
+  TempDir data;
+  TempDir logs;
+  DataTree tree;
+  for (std::int64_t z : {0x10, 0x20, 0x30, 0x40, 0x50}) writeSnapshot(data.path(), z, {}, tree);
+  writeAll(data.path() / "version-2" / "snapshot.60", "torn");  // invalid: not counted
+  auto logDir = logs.path() / "version-2";
+  std::filesystem::create_directories(logDir);
+  for (const char* name : {"log.1", "log.15", "log.25", "log.45", "log.55"}) {
+    writeAll(logDir / name, logFileHeader(0));
+  }
+  EXPECT_THROW(purgeOldFiles(data.path(), logs.path(), 2), std::invalid_argument);
+  PurgeResult r = purgeOldFiles(data.path(), logs.path(), 3);
+  EXPECT_EQ(r.deleted.size(), 4u);
+  auto v2 = data.path() / "version-2";
+  for (const char* gone : {"snapshot.10", "snapshot.20"})
+    EXPECT_FALSE(std::filesystem::exists(v2 / gone));
+  for (const char* kept : {"snapshot.30", "snapshot.40", "snapshot.50", "snapshot.60"}) {
+    EXPECT_TRUE(std::filesystem::exists(v2 / kept)) << kept;
+  }
+  for (const char* gone : {"log.1", "log.15"}) EXPECT_FALSE(std::filesystem::exists(logDir / gone));
+  // log.25 may hold txns after snapshot.30, so it stays.
+  for (const char* kept : {"log.25", "log.45", "log.55"}) {
+    EXPECT_TRUE(std::filesystem::exists(logDir / kept)) << kept;
+  }
+  EXPECT_TRUE(purgeOldFiles(data.path(), logs.path(), 3).deleted.empty());
+}
+
+}  // namespace
+}  // namespace zk::storage
