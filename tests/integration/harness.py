@@ -1,0 +1,182 @@
+"""Starts, stops and crashes one server (zookube or Apache ZooKeeper) for integration tests.
+
+Every server gets its own directory, a free 127.0.0.1 port and a zoo.cfg; its stdout and stderr
+go to server.log in that directory so a failing test can show them. Readiness is "ruok" answered
+with "imok"; every wait has a deadline.
+"""
+
+import os
+import signal
+import socket
+import subprocess
+import time
+
+import refzk
+
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+START_DEADLINE_S = 20.0
+STOP_DEADLINE_S = 10.0
+
+
+def impl():
+    return os.environ.get("ZK_IMPL", "zookube")
+
+
+def build_dir():
+    return os.environ.get("ZOOKUBE_BUILD_DIR", os.path.join(REPO, "build"))
+
+
+def zookube_binary():
+    return os.path.join(build_dir(), "server", "zookube-server")
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def four_letter(port, cmd, timeout=5.0):
+    """Sends a four-letter word and returns the whole answer (the server closes after it)."""
+    with socket.create_connection(("127.0.0.1", port), timeout=timeout) as s:
+        s.sendall(cmd.encode())
+        out = bytearray()
+        end = time.monotonic() + timeout
+        while time.monotonic() < end:
+            chunk = s.recv(65536)
+            if not chunk:
+                break
+            out += chunk
+        return out.decode(errors="replace")
+
+
+def wait_until(predicate, timeout=10.0, interval=0.05, what="condition"):
+    """Polls predicate until it returns a truthy value; raises TimeoutError at the deadline."""
+    end = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() >= end:
+            raise TimeoutError(f"timed out waiting for {what}")
+        time.sleep(interval)
+
+
+class ServerError(Exception):
+    pass
+
+
+class Server:
+    """One server process. cfg holds zoo.cfg keys on top of the defaults below."""
+
+    def __init__(self, workdir, tick_ms=250, **cfg):
+        self.workdir = workdir
+        self.impl = impl()
+        self.port = free_port()
+        self.data_dir = os.path.join(workdir, "data")
+        os.makedirs(self.data_dir, exist_ok=True)
+        self.log_path = os.path.join(workdir, "server.log")
+        self.cfg = {
+            "tickTime": str(tick_ms),
+            "dataDir": self.data_dir,
+            "clientPort": str(self.port),
+            "clientPortAddress": "127.0.0.1",
+            "4lw.commands.whitelist": "*",
+            "extendedTypesEnabled": "true",
+            "znode.container.checkIntervalMs": "200",
+        }
+        self.cfg.update({k.replace("__", "."): str(v) for k, v in cfg.items()})
+        self.proc = None
+        self.starts = 0
+
+    @property
+    def hosts(self):
+        return f"127.0.0.1:{self.port}"
+
+    @property
+    def tick_ms(self):
+        return int(self.cfg["tickTime"])
+
+    def _command(self):
+        cfg_path = os.path.join(self.workdir, "zoo.cfg")
+        if self.impl == "apache":
+            cfg, cmd = refzk.prepare(self.workdir, self.cfg)
+        elif self.impl == "zookube":
+            binary = zookube_binary()
+            if not os.access(binary, os.X_OK):
+                raise ServerError(f"{binary} not built (set ZOOKUBE_BUILD_DIR or ZK_IMPL=apache)")
+            cfg, cmd = self.cfg, [binary, cfg_path]
+        else:
+            raise ServerError(f"unknown ZK_IMPL={self.impl!r}")
+        with open(cfg_path, "w") as f:
+            f.writelines(f"{k}={v}\n" for k, v in cfg.items())
+        return cmd
+
+    def start(self):
+        cmd = self._command()
+        self.starts += 1
+        log = open(self.log_path, "ab")
+        log.write(f"==== start #{self.starts}: {' '.join(cmd)}\n".encode())
+        log.flush()
+        self.proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT,
+                                     stdin=subprocess.DEVNULL, start_new_session=True)
+        log.close()
+        self.wait_ready()
+        return self
+
+    def _ruok(self):
+        if self.proc.poll() is not None:
+            raise ServerError(f"server exited with {self.proc.returncode}:\n{self.log_tail()}")
+        try:
+            return four_letter(self.port, "ruok", timeout=1.0) == "imok"
+        except OSError:
+            return False
+
+    def wait_ready(self):
+        try:
+            wait_until(self._ruok, timeout=START_DEADLINE_S, interval=0.1, what="ruok -> imok")
+        except TimeoutError:
+            self.kill9()
+            raise ServerError(f"server not ready in {START_DEADLINE_S}s:\n{self.log_tail()}")
+
+    def alive(self):
+        return self.proc is not None and self.proc.poll() is None
+
+    def stop(self):
+        """SIGTERM and wait; returns the exit code (SIGKILL after the deadline)."""
+        if self.proc is None:
+            return None
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=STOP_DEADLINE_S)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(timeout=STOP_DEADLINE_S)
+        code = self.proc.returncode
+        self.proc = None
+        return code
+
+    def kill9(self):
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait(timeout=STOP_DEADLINE_S)
+        self.proc = None
+
+    def restart(self, crash=False):
+        """Restarts on the same dataDir and port, after a clean stop or a kill -9."""
+        if crash:
+            self.kill9()
+        else:
+            self.stop()
+        return self.start()
+
+    def four(self, cmd):
+        return four_letter(self.port, cmd)
+
+    def log_tail(self, lines=60):
+        try:
+            with open(self.log_path, errors="replace") as f:
+                return "".join(f.readlines()[-lines:])
+        except OSError:
+            return "(no log)"

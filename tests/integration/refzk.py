@@ -1,0 +1,55 @@
+"""How to launch the reference server: Apache ZooKeeper 3.8 from Debian's `zookeeper` package.
+
+Only the command line lives here; harness.py owns the process. Settings that ZooKeeper reads as
+JVM system properties rather than zoo.cfg keys are passed as -D flags.
+"""
+
+import os
+
+JAVA_DIR = "/usr/share/java"
+# zookeeper.jar's manifest pulls in its own dependencies; logging needs a binding and the
+# AdminServer classes need the servlet API even when the AdminServer is off.
+CLASSPATH = ":".join(
+    os.path.join(JAVA_DIR, jar) for jar in ("zookeeper.jar", "slf4j-log4j12.jar",
+                                             "log4j-1.2.jar", "servlet-api.jar"))
+
+LOG4J = """log4j.rootLogger=INFO, CONSOLE
+log4j.appender.CONSOLE=org.apache.log4j.ConsoleAppender
+log4j.appender.CONSOLE.Target=System.err
+log4j.appender.CONSOLE.layout=org.apache.log4j.PatternLayout
+log4j.appender.CONSOLE.layout.ConversionPattern=%d{ISO8601} %-5p [%t:%C{1}@%L] - %m%n
+"""
+
+# zoo.cfg keys that ZooKeeper 3.8 only honours as system properties.
+SYSTEM_PROPERTY_KEYS = {
+    "extendedTypesEnabled": "zookeeper.extendedTypesEnabled",
+    "znode.container.checkIntervalMs": "znode.container.checkIntervalMs",
+    "DigestAuthenticationProvider.superDigest":
+    "zookeeper.DigestAuthenticationProvider.superDigest",
+    "jute.maxbuffer": "jute.maxbuffer",
+    "4lw.commands.whitelist": "zookeeper.4lw.commands.whitelist",
+}
+
+# zookube-only keys that ZooKeeper would misread; they are left out of its zoo.cfg.
+ZOOKUBE_ONLY_KEYS = {"metricsProvider.httpPort"}
+
+
+def available():
+    return os.path.exists(os.path.join(JAVA_DIR, "zookeeper.jar")) and os.path.exists(
+        "/usr/bin/java")
+
+
+def prepare(workdir, cfg):
+    """Returns (zoo.cfg dict for ZooKeeper, command line) for a server in workdir."""
+    log4j_path = os.path.join(workdir, "log4j.properties")
+    with open(log4j_path, "w") as f:
+        f.write(LOG4J)
+    props = [f"-D{SYSTEM_PROPERTY_KEYS[k]}={v}" for k, v in cfg.items()
+             if k in SYSTEM_PROPERTY_KEYS]
+    zk_cfg = {k: v for k, v in cfg.items() if k not in ZOOKUBE_ONLY_KEYS}
+    zk_cfg.setdefault("admin.enableServer", "false")
+    cfg_path = os.path.join(workdir, "zoo.cfg")
+    cmd = ["/usr/bin/java", "-Xmx256m", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1",
+           f"-Dlog4j.configuration=file:{log4j_path}", "-Dzookeeper.admin.enableServer=false",
+           *props, "-cp", CLASSPATH, "org.apache.zookeeper.server.ZooKeeperServerMain", cfg_path]
+    return zk_cfg, cmd
