@@ -16,10 +16,16 @@
 #include "storage/snapshot.h"
 #include "storage/txn_log.h"
 #include "tree/data_tree.h"
-#include "util/log.h"
 
 namespace zk::tools {
 namespace {
+
+// "0x1f", as ZooKeeper prints ids and zxids.
+std::string hex(std::int64_t v) {
+  char buf[24];
+  std::snprintf(buf, sizeof buf, "0x%llx", static_cast<unsigned long long>(v));
+  return buf;
+}
 
 std::string hexBytes(std::string_view bytes) {
   static constexpr char kDigits[] = "0123456789abcdef";
