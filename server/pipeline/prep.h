@@ -1,0 +1,42 @@
+#pragma once
+// Turns a write request into the transaction that will be logged and applied: validates
+// the path, checks ACLs and versions against the pending view, and records the change so
+// the next write sees it (ZooKeeper's PrepRequestProcessor).
+
+#include <cstdint>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "jute/reader.h"
+#include "pipeline/change_overlay.h"
+#include "protocol/txn.h"
+
+namespace zk {
+
+struct PrepContext {
+  std::int64_t sessionId = 0;
+  std::span<const Id> authIds;
+  std::int64_t zxid = 0;
+  std::int64_t nowMs = 0;
+  bool extendedTypesEnabled = false;
+};
+
+struct PreparedOp {
+  std::int32_t type = 0;
+  SubTxnBody body;
+};
+
+bool isWriteOp(std::int32_t op);
+
+// Decodes one op of type `op` from `in` and prepares it against `view`; throws KeeperError
+// (protocol failure) or jute::DecodeError (malformed request).
+PreparedOp prepareOp(std::int32_t op, jute::Reader& in, const PrepContext& ctx, ScratchView& view);
+
+// Paths a session's close removes: its ephemerals, including ones still pending.
+std::vector<std::string> ephemeralsToClose(std::int64_t sessionId, const DataTree& tree,
+                                           const ChangeOverlay& overlay);
+void recordSessionClose(const std::vector<std::string>& paths, std::int64_t zxid,
+                        ScratchView& view);
+
+}  // namespace zk

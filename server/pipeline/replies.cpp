@@ -1,0 +1,95 @@
+#include "pipeline/replies.h"
+
+#include "jute/writer.h"
+#include "protocol/opcodes.h"
+
+namespace zk {
+
+std::string replyFrame(std::int32_t xid, std::int64_t zxid, Err err, std::string_view body) {
+  jute::Writer out;
+  std::size_t frame = out.beginFrame();
+  ReplyHeader{xid, zxid, static_cast<std::int32_t>(err)}.write(out);
+  out.writeRaw(body);
+  out.finishFrame(frame);
+  return out.take();
+}
+
+std::string notificationFrame(const WatcherEvent& event) {
+  jute::Writer out;
+  std::size_t frame = out.beginFrame();
+  ReplyHeader{xid::kNotification, -1, 0}.write(out);
+  event.write(out);
+  out.finishFrame(frame);
+  return out.take();
+}
+
+std::string connectFrame(const ConnectResponse& response) {
+  jute::Writer out;
+  std::size_t frame = out.beginFrame();
+  response.write(out);
+  out.finishFrame(frame);
+  return out.take();
+}
+
+namespace {
+
+void writeOpResult(std::int32_t type, const std::string& path, const Stat& stat,
+                   jute::Writer& out) {
+  switch (static_cast<OpCode>(type)) {
+    case OpCode::kCreate:
+      out.writeString(path);
+      break;
+    case OpCode::kCreate2:
+    case OpCode::kCreateTTL:
+    case OpCode::kCreateContainer:
+      out.writeString(path);
+      stat.write(out);
+      break;
+    case OpCode::kSetData:
+    case OpCode::kSetACL:
+      stat.write(out);
+      break;
+    default:  // delete, check, closeSession: no body
+      break;
+  }
+}
+
+}  // namespace
+
+std::string writeResponseBody(std::int32_t op, const ApplyResult& result) {
+  jute::Writer out;
+  if (op != static_cast<int>(OpCode::kMulti)) {
+    if (op == static_cast<int>(OpCode::kCheck)) {
+      result.stat.write(out);
+    } else {
+      writeOpResult(op, result.path, result.stat, out);
+    }
+    return out.take();
+  }
+  for (const auto& sub : result.multi) {
+    if (sub.err != Err::kOk || sub.type == static_cast<int>(OpCode::kError)) {
+      auto err = static_cast<std::int32_t>(sub.err);
+      MultiHeader{static_cast<int>(OpCode::kError), false, err}.write(out);
+      out.writeInt(err);
+      continue;
+    }
+    MultiHeader{sub.type, false, 0}.write(out);
+    writeOpResult(sub.type, sub.path, sub.stat, out);
+  }
+  MultiHeader{-1, true, -1}.write(out);
+  return out.take();
+}
+
+std::string failedMultiBody(std::size_t opCount, std::size_t failedIndex, Err err) {
+  jute::Writer out;
+  for (std::size_t i = 0; i < opCount; ++i) {
+    Err code = i < failedIndex ? Err::kOk : i == failedIndex ? err : Err::kRuntimeInconsistency;
+    MultiHeader{static_cast<int>(OpCode::kError), false, static_cast<std::int32_t>(code)}.write(
+        out);
+    out.writeInt(static_cast<std::int32_t>(code));
+  }
+  MultiHeader{-1, true, -1}.write(out);
+  return out.take();
+}
+
+}  // namespace zk

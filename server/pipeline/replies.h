@@ -1,0 +1,24 @@
+#pragma once
+// Frames sent to clients: replies, watch notifications and connect responses.
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "protocol/errors.h"
+#include "protocol/records.h"
+#include "tree/data_tree.h"
+
+namespace zk {
+
+std::string replyFrame(std::int32_t xid, std::int64_t zxid, Err err, std::string_view body = {});
+std::string notificationFrame(const WatcherEvent& event);
+std::string connectFrame(const ConnectResponse& response);
+
+// The response body for a write whose txn was applied, by the request's op code.
+std::string writeResponseBody(std::int32_t op, const ApplyResult& result);
+// A multi whose op `failedIndex` failed with `err`: earlier ops rolled back (0), later ones
+// never tried (RUNTIMEINCONSISTENCY), exactly as ZooKeeper reports them.
+std::string failedMultiBody(std::size_t opCount, std::size_t failedIndex, Err err);
+
+}  // namespace zk

@@ -1,0 +1,497 @@
+#include "pipeline/request_processor.h"
+
+#include <algorithm>
+
+#include "acl/acl.h"
+#include "jute/reader.h"
+#include "jute/writer.h"
+#include "pipeline/prep.h"
+#include "pipeline/reads.h"
+#include "pipeline/replies.h"
+#include "protocol/errors.h"
+#include "protocol/opcodes.h"
+
+namespace zk {
+namespace {
+
+constexpr auto op(OpCode code) {
+  return static_cast<std::int32_t>(code);
+}
+
+// Thrown when one op of a multi fails; the whole multi is then answered without a txn.
+struct MultiFailure {
+  std::size_t opCount;
+  std::size_t failedIndex;
+  Err err;
+};
+
+bool allowedInMulti(std::int32_t type) {
+  switch (static_cast<OpCode>(type)) {
+    case OpCode::kCreate:
+    case OpCode::kCreate2:
+    case OpCode::kCreateTTL:
+    case OpCode::kCreateContainer:
+    case OpCode::kDelete:
+    case OpCode::kSetData:
+    case OpCode::kCheck:
+      return true;
+    default:
+      return false;
+  }
+}
+
+// Ops after a failed one are decoded only so the reply can report each of them.
+void skipMultiOp(std::int32_t type, jute::Reader& in) {
+  switch (static_cast<OpCode>(type)) {
+    case OpCode::kCreateTTL:
+      CreateRequest::read(in, true);
+      break;
+    case OpCode::kCreate:
+    case OpCode::kCreate2:
+    case OpCode::kCreateContainer:
+      CreateRequest::read(in, false);
+      break;
+    case OpCode::kSetData:
+      SetDataRequest::read(in);
+      break;
+    default:
+      PathVersionRequest::read(in);
+      break;
+  }
+}
+
+}  // namespace
+
+RequestProcessor::RequestProcessor(ProcessorConfig config, DataTree& tree, TxnSink& sink,
+                                   Clock clock)
+    : config_(std::move(config)),
+      tree_(tree),
+      sink_(sink),
+      clock_(std::move(clock)),
+      sessions_(config_.serverId, config_.tickMs, clock_()),
+      overlay_(tree),
+      lastAssignedZxid_(tree.lastProcessedZxid()),
+      nextReapMs_(clock_() + config_.containerCheckIntervalMs) {}
+
+void RequestProcessor::restoreSessions(const std::map<std::int64_t, std::int32_t>& sessions) {
+  std::int64_t now = clock_();
+  for (const auto& [id, timeout] : sessions) sessions_.add(id, timeout, now);
+  lastAssignedZxid_ = tree_.lastProcessedZxid();
+}
+
+RequestProcessor::Client* RequestProcessor::findClient(std::int64_t sessionId) {
+  auto it = clients_.find(sessionId);
+  return it == clients_.end() ? nullptr : &it->second;
+}
+
+void RequestProcessor::connect(const std::shared_ptr<ClientChannel>& channel,
+                               const ConnectRequest& request) {
+  ++stats_.packetsReceived;
+  if (request.lastZxidSeen > tree_.lastProcessedZxid()) {
+    channel->close("client has seen zxid 0x" + std::to_string(request.lastZxidSeen) +
+                   " beyond ours; it must try another server");
+    return;
+  }
+  std::int32_t timeout =
+      std::clamp(request.timeOut, config_.minSessionTimeoutMs, config_.maxSessionTimeoutMs);
+  ConnectResponse response;
+  response.withReadOnlyByte = request.hasReadOnlyByte;
+  if (request.sessionId != 0) {
+    bool valid = request.passwd == SessionTracker::passwordFor(request.sessionId) &&
+                 sessions_.touch(request.sessionId, clock_());
+    if (!valid) {
+      response.passwd = std::string(16, '\0');
+      channel->send(connectFrame(response));
+      channel->close("session 0x" + std::to_string(request.sessionId) +
+                     " is expired or its password is wrong");
+      return;
+    }
+    Client& client = clients_[request.sessionId];
+    if (auto old = client.channel.lock(); old && old != channel) old->close("session moved");
+    client.channel = channel;
+    client.authIds = {Id{"ip", channel->remoteAddress()}};
+    response.timeOut = sessions_.timeoutOf(request.sessionId);
+    response.sessionId = request.sessionId;
+    response.passwd = SessionTracker::passwordFor(request.sessionId);
+    channel->sessionEstablished(request.sessionId, response.timeOut);
+    channel->send(connectFrame(response));
+    ++stats_.packetsSent;
+    return;
+  }
+  if (!writesRefused_.empty()) {
+    channel->close("cannot create sessions: " + writesRefused_);
+    return;
+  }
+  std::int64_t id = sessions_.nextSessionId();
+  Client& client = clients_[id];
+  client.channel = channel;
+  client.authIds = {Id{"ip", channel->remoteAddress()}};
+  sessions_.add(id, timeout, clock_());  // tracked now so it cannot expire unnoticed
+  channel->sessionEstablished(id, timeout);
+  Pending pending;
+  pending.channel = channel;
+  pending.op = op(OpCode::kCreateSession);
+  pending.kind = Kind::kWrite;
+  pending.establishTimeoutMs = timeout;
+  pending.startedMs = clock_();
+  ConnectResponse ok{
+      0, timeout, id, SessionTracker::passwordFor(id), false, request.hasReadOnlyByte};
+  pending.frame = connectFrame(ok);
+  ++outstanding_;
+  Txn txn{TxnHeader{id, 0, ++lastAssignedZxid_, clock_(), op(OpCode::kCreateSession)},
+          CreateSessionTxn{timeout}};
+  pending.zxid = txn.header.zxid;
+  client.queue.push_back(std::move(pending));
+  log(std::move(txn), op(OpCode::kCreateSession), true);
+}
+
+void RequestProcessor::request(const std::shared_ptr<ClientChannel>& channel,
+                               std::int64_t sessionId, const RequestHeader& header,
+                               std::span<const std::uint8_t> body) {
+  ++stats_.packetsReceived;
+  Client* client = findClient(sessionId);
+  if (client == nullptr) {
+    channel->close("request for unknown session");
+    return;
+  }
+  sessions_.touch(sessionId, clock_());
+  if (header.type == op(OpCode::kAuth)) return handleAuth(channel, *client, body);
+
+  Pending pending;
+  pending.channel = channel;
+  pending.xid = header.xid;
+  pending.op = header.type;
+  pending.startedMs = clock_();
+  ++outstanding_;
+  if (header.type == op(OpCode::kSync)) {
+    jute::Reader in(body);
+    jute::Writer out;
+    PathRequest{PathRequest::read(in).path}.write(out);
+    return addBarrier(sessionId, *client, std::move(pending), out.take());
+  }
+  if (header.type == op(OpCode::kReconfig)) {
+    pending.kind = Kind::kBarrier;
+    pending.frame = replyFrame(
+        pending.xid, 0, config_.reconfigEnabled ? Err::kUnimplemented : Err::kReconfigDisabled);
+    return addBarrier(sessionId, *client, std::move(pending), {});
+  }
+  if (isWriteOp(header.type) && header.type != op(OpCode::kDeleteContainer)) {
+    pending.kind = Kind::kWrite;
+    return submitWrite(sessionId, client, std::move(pending), body);
+  }
+  pending.payload.assign(reinterpret_cast<const char*>(body.data()), body.size());
+  enqueueRead(*client, std::move(pending));
+  drain(sessionId);
+}
+
+void RequestProcessor::handleAuth(const std::shared_ptr<ClientChannel>& channel, Client& client,
+                                  std::span<const std::uint8_t> body) {
+  AuthPacket packet;
+  try {
+    jute::Reader in(body);
+    packet = AuthPacket::read(in);
+  } catch (const jute::DecodeError&) {
+    packet.scheme.clear();
+  }
+  bool ok = true;
+  if (packet.scheme == "digest" && packet.auth.find(':') != std::string::npos) {
+    std::string digest = digestFor(packet.auth);
+    client.authIds.push_back(Id{"digest", digest});
+    if (!config_.superDigest.empty() && digest == config_.superDigest)
+      client.authIds.push_back(Id{"super", ""});
+  } else if (packet.scheme == "ip") {
+    client.authIds.push_back(Id{"ip", channel->remoteAddress()});
+  } else {
+    ok = false;
+  }
+  std::sort(client.authIds.begin(), client.authIds.end());
+  client.authIds.erase(std::unique(client.authIds.begin(), client.authIds.end()),
+                       client.authIds.end());
+  channel->send(replyFrame(xid::kAuth, 0, ok ? Err::kOk : Err::kAuthFailed));
+  ++stats_.packetsSent;
+  if (!ok) channel->close("authentication failed for scheme '" + packet.scheme + "'");
+}
+
+void RequestProcessor::enqueueRead(Client& client, Pending pending) {
+  pending.kind = Kind::kRead;
+  client.queue.push_back(std::move(pending));
+}
+
+void RequestProcessor::addBarrier(std::int64_t sessionId, Client& client, Pending pending,
+                                  std::string body) {
+  pending.kind = Kind::kBarrier;
+  pending.zxid = lastAssignedZxid_;
+  if (pending.frame.empty()) pending.frame = replyFrame(pending.xid, 0, Err::kOk, body);
+  client.queue.push_back(std::move(pending));
+  if (lastAssignedZxid_ > tree_.lastProcessedZxid()) {
+    barrierWaiters_.emplace(lastAssignedZxid_, sessionId);
+  } else {
+    drain(sessionId);
+  }
+}
+
+void RequestProcessor::submitWrite(std::int64_t sessionId, Client* client, Pending pending,
+                                   std::span<const std::uint8_t> body) {
+  Err err = Err::kOk;
+  std::string errorBody;
+  try {
+    if (!writesRefused_.empty()) throw KeeperError{Err::kSystemError};
+    if (!sessions_.contains(sessionId) || sessions_.isClosing(sessionId))
+      throw KeeperError{Err::kSessionExpired};
+    Txn txn = prepareTxn(sessionId, pending, body, client);
+    pending.zxid = txn.header.zxid;
+    client->queue.push_back(std::move(pending));
+    log(std::move(txn), client->queue.back().op, true);
+    return;
+  } catch (const KeeperError& e) {
+    err = e.code;
+  } catch (const MultiFailure& failure) {
+    errorBody = failedMultiBody(failure.opCount, failure.failedIndex, failure.err);
+  } catch (const jute::DecodeError& e) {
+    pending.channel.lock()->close(std::string("malformed ") + std::string(opName(pending.op)) +
+                                  " request: " + e.what());
+    --outstanding_;
+    return;
+  }
+  // A failed write is answered only after the writes it was checked against are applied,
+  // so the client never sees an outcome that a crash could undo.
+  pending.frame = replyFrame(pending.xid, 0, err, errorBody);
+  addBarrier(sessionId, *client, std::move(pending), {});
+}
+
+Txn RequestProcessor::prepareTxn(std::int64_t sessionId, const Pending& pending,
+                                 std::span<const std::uint8_t> body, Client* client) {
+  TxnHeader header{sessionId, pending.xid, lastAssignedZxid_ + 1, clock_(), pending.op};
+  if (pending.op == op(OpCode::kCloseSession)) return prepareClose(sessionId, header);
+  if (pending.op == op(OpCode::kMulti)) return prepareMulti(sessionId, body, client, header);
+  jute::Reader in(body);
+  ScratchView view(overlay_);
+  PrepContext ctx{sessionId, client ? std::span<const Id>(client->authIds) : std::span<const Id>(),
+                  header.zxid, header.time, config_.extendedTypesEnabled};
+  PreparedOp prepared = prepareOp(pending.op, in, ctx, view);
+  view.commitTo(overlay_, header.zxid);
+  lastAssignedZxid_ = header.zxid;
+  Txn txn{header, {}};
+  std::visit([&](auto&& body) { txn.body = TxnBody(std::move(body)); }, std::move(prepared.body));
+  return txn;
+}
+
+Txn RequestProcessor::prepareMulti(std::int64_t sessionId, std::span<const std::uint8_t> body,
+                                   Client* client, const TxnHeader& header) {
+  jute::Reader in(body);
+  ScratchView view(overlay_);
+  PrepContext ctx{sessionId, client ? std::span<const Id>(client->authIds) : std::span<const Id>(),
+                  header.zxid, header.time, config_.extendedTypesEnabled};
+  MultiTxn multi;
+  std::optional<MultiFailure> failure;
+  for (;;) {
+    auto opHeader = MultiHeader::read(in);
+    if (opHeader.done) break;
+    if (!allowedInMulti(opHeader.type))
+      throw jute::DecodeError("multi: op type " + std::to_string(opHeader.type) +
+                              " is not allowed inside a multi");
+    if (failure) {  // the rest is decoded only to count it
+      skipMultiOp(opHeader.type, in);
+      ++failure->opCount;
+      continue;
+    }
+    try {
+      PreparedOp prepared = prepareOp(opHeader.type, in, ctx, view);
+      multi.txns.push_back(SubTxn{prepared.type, std::move(prepared.body)});
+    } catch (const KeeperError& e) {
+      failure = MultiFailure{multi.txns.size() + 1, multi.txns.size(), e.code};
+    }
+  }
+  if (failure) throw *failure;
+  view.commitTo(overlay_, header.zxid);
+  lastAssignedZxid_ = header.zxid;
+  return Txn{header, std::move(multi)};
+}
+
+Txn RequestProcessor::prepareClose(std::int64_t sessionId, const TxnHeader& header) {
+  auto paths = ephemeralsToClose(sessionId, tree_, overlay_);
+  ScratchView view(overlay_);
+  recordSessionClose(paths, header.zxid, view);
+  view.commitTo(overlay_, header.zxid);
+  sessions_.markClosing(sessionId);
+  lastAssignedZxid_ = header.zxid;
+  return Txn{header, CloseSessionTxn{std::move(paths)}};
+}
+
+void RequestProcessor::log(Txn txn, std::int32_t requestOp, bool fromClient) {
+  sink_.append(txn);
+  if (onTxnLogged) onTxnLogged(txn);
+  inflight_.push_back(InFlight{std::move(txn), requestOp, fromClient});
+}
+
+void RequestProcessor::onDurable(std::int64_t zxid) {
+  while (!inflight_.empty() && inflight_.front().txn.header.zxid <= zxid) {
+    InFlight entry = std::move(inflight_.front());
+    inflight_.pop_front();
+    applyOne(std::move(entry));
+  }
+}
+
+void RequestProcessor::applyOne(InFlight entry) {
+  const TxnHeader& header = entry.txn.header;
+  ApplyResult result = tree_.apply(entry.txn);
+  overlay_.retire(header.zxid);
+  deliver(result.triggers);
+  finishSessionChange(entry);
+
+  std::int64_t sessionId = header.clientId;
+  if (Client* client = entry.fromClient ? findClient(sessionId) : nullptr) {
+    for (auto& pending : client->queue) {
+      if (pending.kind != Kind::kWrite || pending.ready) continue;
+      if (pending.establishTimeoutMs == 0) {
+        pending.frame = replyFrame(pending.xid, header.zxid, result.err,
+                                   result.err == Err::kOk || entry.requestOp == op(OpCode::kMulti)
+                                       ? writeResponseBody(entry.requestOp, result)
+                                       : std::string());
+      }
+      pending.ready = true;
+      break;
+    }
+    drain(sessionId);
+  }
+  while (!barrierWaiters_.empty() && barrierWaiters_.begin()->first <= header.zxid) {
+    std::int64_t waiting = barrierWaiters_.begin()->second;
+    barrierWaiters_.erase(barrierWaiters_.begin());
+    drain(waiting);
+  }
+  if (header.type == op(OpCode::kCloseSession))
+    closeSessionNow(sessionId, entry.fromClient ? "session closed by client" : "session expired");
+}
+
+void RequestProcessor::finishSessionChange(const InFlight& entry) {
+  const TxnHeader& header = entry.txn.header;
+  if (header.type == op(OpCode::kCreateSession)) {
+    if (!sessions_.contains(header.clientId))
+      sessions_.add(header.clientId, std::get<CreateSessionTxn>(entry.txn.body).timeOut, clock_());
+  } else if (header.type == op(OpCode::kCloseSession)) {
+    watches_.removeSession(header.clientId);
+  }
+}
+
+void RequestProcessor::closeSessionNow(std::int64_t sessionId, std::string_view reason) {
+  sessions_.remove(sessionId);
+  Client* client = findClient(sessionId);
+  if (client == nullptr) return;
+  drain(sessionId);
+  if (auto channel = client->channel.lock()) channel->close(reason);
+  if (client->queue.empty()) clients_.erase(sessionId);
+}
+
+void RequestProcessor::deliver(const std::vector<WatchTrigger>& triggers) {
+  for (const auto& trigger : triggers) {
+    for (const auto& delivery : watches_.trigger(trigger)) {
+      Client* client = findClient(delivery.session);
+      if (client == nullptr) continue;
+      if (auto channel = client->channel.lock()) {
+        channel->send(notificationFrame(delivery.event));
+        ++stats_.packetsSent;
+      }
+    }
+  }
+}
+
+void RequestProcessor::drain(std::int64_t sessionId) {
+  Client* client = findClient(sessionId);
+  if (client == nullptr) return;
+  auto& queue = client->queue;
+  while (!queue.empty()) {
+    Pending& head = queue.front();
+    if (head.kind == Kind::kWrite && !head.ready) break;
+    if (head.kind == Kind::kBarrier && head.zxid > tree_.lastProcessedZxid()) break;
+    if (head.kind == Kind::kRead) {
+      auto body = std::span(reinterpret_cast<const std::uint8_t*>(head.payload.data()),
+                            head.payload.size());
+      head.frame = runRead(sessionId, *client, head.xid, head.op, body);
+    }
+    send(sessionId, head);
+    queue.pop_front();
+  }
+}
+
+std::string RequestProcessor::runRead(std::int64_t sessionId, Client& client, std::int32_t xid,
+                                      std::int32_t type, std::span<const std::uint8_t> body) {
+  std::int64_t zxid = tree_.lastProcessedZxid();
+  if (type == op(OpCode::kPing)) return replyFrame(xid::kPing, zxid, Err::kOk);
+  ReadContext ctx{sessionId, client.authIds, tree_, watches_};
+  jute::Reader in(body);
+  try {
+    if (type == op(OpCode::kSetWatches) || type == op(OpCode::kSetWatches2)) {
+      auto req = SetWatchesRequest::read(in, type == op(OpCode::kSetWatches2));
+      std::string frames;
+      for (const auto& event : rearmWatches(req, ctx)) frames += notificationFrame(event);
+      return frames + replyFrame(xid, zxid, Err::kOk);
+    }
+    if (!isReadOp(type)) return replyFrame(xid, zxid, Err::kUnimplemented);
+    jute::Writer out;
+    executeRead(type, in, ctx, out);
+    return replyFrame(xid, zxid, Err::kOk, out.bytes());
+  } catch (const KeeperError& e) {
+    return replyFrame(xid, zxid, e.code);
+  } catch (const jute::DecodeError& e) {
+    return replyFrame(xid, zxid, Err::kMarshallingError);
+  }
+}
+
+void RequestProcessor::send(std::int64_t /*sessionId*/, Pending& pending) {
+  if (auto channel = pending.channel.lock()) {
+    channel->send(std::move(pending.frame));
+    ++stats_.packetsSent;
+  }
+  --outstanding_;
+  std::int64_t latency = std::max<std::int64_t>(0, clock_() - pending.startedMs);
+  ++stats_.requestsCompleted;
+  stats_.latencyTotalMs += latency;
+  stats_.latencyMaxMs = std::max(stats_.latencyMaxMs, latency);
+  stats_.latencyMinMs = stats_.latencyMinMs < 0 ? latency : std::min(stats_.latencyMinMs, latency);
+}
+
+}  // namespace zk
+
+namespace zk {
+
+void RequestProcessor::tick() {
+  std::int64_t now = clock_();
+  for (std::int64_t id : sessions_.takeExpired(now)) {
+    if (!writesRefused_.empty()) continue;
+    TxnHeader header{id, 0, lastAssignedZxid_ + 1, now, op(OpCode::kCloseSession)};
+    log(prepareClose(id, header), op(OpCode::kCloseSession), false);
+  }
+  if (now >= nextReapMs_) {
+    reapContainers(now);
+    nextReapMs_ = now + config_.containerCheckIntervalMs;
+  }
+}
+
+void RequestProcessor::reapContainers(std::int64_t nowMs) {
+  if (!writesRefused_.empty()) return;
+  auto budget = std::max<std::int64_t>(
+      1, config_.containerMaxPerMinute * config_.containerCheckIntervalMs / 60000);
+  for (const auto& path : tree_.reapable(nowMs)) {
+    if (budget-- <= 0) break;
+    jute::Writer body;
+    PathRequest{path}.write(body);
+    jute::Reader in(body.bytes());
+    TxnHeader header{0, 0, lastAssignedZxid_ + 1, nowMs, op(OpCode::kDeleteContainer)};
+    ScratchView view(overlay_);
+    try {
+      PreparedOp prepared =
+          prepareOp(op(OpCode::kDeleteContainer), in, PrepContext{0, {}, header.zxid, nowMs}, view);
+      view.commitTo(overlay_, header.zxid);
+      lastAssignedZxid_ = header.zxid;
+      log(Txn{header, std::get<DeleteTxn>(prepared.body)}, header.type, false);
+    } catch (const KeeperError&) {
+      // It gained a child or went away since the tree was scanned: nothing to reap.
+    }
+  }
+}
+
+void RequestProcessor::refuseWrites(std::string reason) {
+  writesRefused_ = std::move(reason);
+}
+
+}  // namespace zk

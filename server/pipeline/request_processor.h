@@ -1,0 +1,156 @@
+#pragma once
+// The request pipeline of a standalone server. It owns the data tree's write path and runs
+// entirely on one thread: requests come in from connections, writes become transactions that
+// go to the log, and when the log reports them durable they are applied, watches fire and
+// replies go out.
+//
+// Ordering: each session's replies leave in request order. A read runs as soon as every
+// earlier request of its session has been answered, against the applied tree. After each
+// applied transaction the affected sessions are drained, so a read queued behind a write
+// sees exactly that write and nothing later of its own session.
+
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <map>
+#include <memory>
+#include <span>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "pipeline/change_overlay.h"
+#include "pipeline/channel.h"
+#include "protocol/records.h"
+#include "protocol/txn.h"
+#include "sessions/session_tracker.h"
+#include "tree/data_tree.h"
+#include "watches/watch_manager.h"
+
+namespace zk {
+
+struct ProcessorConfig {
+  std::int64_t serverId = 0;
+  std::int32_t tickMs = 2000;
+  std::int32_t minSessionTimeoutMs = 4000;
+  std::int32_t maxSessionTimeoutMs = 40000;
+  bool extendedTypesEnabled = false;
+  bool reconfigEnabled = false;
+  std::string superDigest;  // "super:<base64 sha1>", empty: no super user
+  std::int64_t containerCheckIntervalMs = 60000;
+  std::int32_t containerMaxPerMinute = 10000;
+};
+
+// Where prepared transactions go to become durable; onDurable() reports back.
+class TxnSink {
+ public:
+  virtual ~TxnSink() = default;
+  virtual void append(const Txn& txn) = 0;
+};
+
+struct ProcessorStats {
+  std::int64_t packetsReceived = 0;
+  std::int64_t packetsSent = 0;
+  std::int64_t requestsCompleted = 0;
+  std::int64_t latencyTotalMs = 0;
+  std::int64_t latencyMinMs = -1;
+  std::int64_t latencyMaxMs = 0;
+};
+
+class RequestProcessor {
+ public:
+  using Clock = std::function<std::int64_t()>;  // wall-clock milliseconds
+
+  RequestProcessor(ProcessorConfig config, DataTree& tree, TxnSink& sink, Clock clock);
+
+  // After recovery: the sessions that were open, each given a fresh full timeout.
+  void restoreSessions(const std::map<std::int64_t, std::int32_t>& sessions);
+
+  void connect(const std::shared_ptr<ClientChannel>& channel, const ConnectRequest& request);
+  void request(const std::shared_ptr<ClientChannel>& channel, std::int64_t sessionId,
+               const RequestHeader& header, std::span<const std::uint8_t> body);
+  void onDurable(std::int64_t zxid);
+  // Session expiry and container/TTL reaping; call at least every tickMs/2.
+  void tick();
+  // The log failed: nothing more can be made durable, so refuse every write from now on.
+  void refuseWrites(std::string reason);
+
+  const DataTree& tree() const { return tree_; }
+  const WatchManager& watches() const { return watches_; }
+  WatchManager& watches() { return watches_; }
+  const SessionTracker& sessions() const { return sessions_; }
+  std::int64_t lastZxid() const { return tree_.lastProcessedZxid(); }
+  std::size_t outstandingRequests() const { return outstanding_; }
+  std::size_t pendingTxns() const { return inflight_.size(); }
+  const ProcessorStats& stats() const { return stats_; }
+  void resetStats() { stats_ = {}; }
+  // Called for every transaction handed to the log (snapshot scheduling counts them).
+  std::function<void(const Txn&)> onTxnLogged;
+
+ private:
+  enum class Kind { kRead, kWrite, kBarrier };
+  struct Pending {
+    std::weak_ptr<ClientChannel> channel;
+    std::int32_t xid = 0;
+    std::int32_t op = 0;
+    Kind kind = Kind::kRead;
+    std::string payload;    // a deferred read's request body
+    std::int64_t zxid = 0;  // write: its txn; barrier: what must be applied first
+    bool ready = false;
+    std::int32_t establishTimeoutMs = 0;  // a new session's connect response
+    std::string frame;
+    std::int64_t startedMs = 0;
+  };
+  struct Client {
+    std::weak_ptr<ClientChannel> channel;
+    std::vector<Id> authIds;
+    std::deque<Pending> queue;
+  };
+  struct InFlight {
+    Txn txn;
+    std::int32_t requestOp = 0;
+    bool fromClient = false;
+  };
+
+  void handleAuth(const std::shared_ptr<ClientChannel>& channel, Client& client,
+                  std::span<const std::uint8_t> body);
+  void enqueueRead(Client& client, Pending pending);
+  void submitWrite(std::int64_t sessionId, Client* client, Pending pending,
+                   std::span<const std::uint8_t> body);
+  Txn prepareTxn(std::int64_t sessionId, const Pending& pending, std::span<const std::uint8_t> body,
+                 Client* client);
+  Txn prepareMulti(std::int64_t sessionId, std::span<const std::uint8_t> body, Client* client,
+                   const TxnHeader& header);
+  Txn prepareClose(std::int64_t sessionId, const TxnHeader& header);
+  void log(Txn txn, std::int32_t requestOp, bool fromClient);
+  void addBarrier(std::int64_t sessionId, Client& client, Pending pending, std::string frame);
+
+  void applyOne(InFlight entry);
+  void finishSessionChange(const InFlight& entry);
+  void deliver(const std::vector<WatchTrigger>& triggers);
+  void drain(std::int64_t sessionId);
+  std::string runRead(std::int64_t sessionId, Client& client, std::int32_t xid, std::int32_t op,
+                      std::span<const std::uint8_t> body);
+  void send(std::int64_t sessionId, Pending& pending);
+  void closeSessionNow(std::int64_t sessionId, std::string_view reason);
+  void reapContainers(std::int64_t nowMs);
+  Client* findClient(std::int64_t sessionId);
+
+  ProcessorConfig config_;
+  DataTree& tree_;
+  TxnSink& sink_;
+  Clock clock_;
+  WatchManager watches_;
+  SessionTracker sessions_;
+  ChangeOverlay overlay_;
+  std::unordered_map<std::int64_t, Client> clients_;
+  std::deque<InFlight> inflight_;
+  std::multimap<std::int64_t, std::int64_t> barrierWaiters_;  // zxid -> session
+  std::int64_t lastAssignedZxid_ = 0;
+  std::size_t outstanding_ = 0;
+  std::int64_t nextReapMs_ = 0;
+  std::string writesRefused_;
+  ProcessorStats stats_;
+};
+
+}  // namespace zk
