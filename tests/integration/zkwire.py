@@ -165,6 +165,7 @@ class WireClient:
         self.passwd = c.buf()
         self.xid = 0
         self.events = []
+        self.last_zxid = 0
 
     def close(self, send_close=True):
         try:
@@ -184,7 +185,10 @@ class WireClient:
 
     def _read(self):
         c = Cursor(recv_frame(self.sock))
-        return Reply(c.int(), c.long(), c.int(), c)
+        r = Reply(c.int(), c.long(), c.int(), c)
+        if r.zxid > 0:
+            self.last_zxid = max(self.last_zxid, r.zxid)
+        return r
 
     def call(self, op, body):
         """Sends one request and returns its reply, queueing any events seen first."""
@@ -266,6 +270,31 @@ class WireClient:
     def all_children_number(self, path):
         r = self.call(OP_GETALLCHILDRENNUMBER, p_str(path))
         return r.err, (None if r.err else r.body.int())
+
+    def add_auth(self, scheme, credential):
+        body = p_int(0) + p_str(scheme) + p_buf(credential.encode())
+        self.send(100, body, xid=-4)
+        while True:
+            r = self._read()
+            if r.xid == NOTIFICATION_XID:
+                self.events.append(self._event(r))
+            elif r.xid == -4:
+                return r.err, None
+
+    def set_watches(self, relative_zxid, data=(), exist=(), child=()):
+        """Re-arms watches after a reconnect (xid -8, op 101) as ClientCnxn does."""
+
+        def strs(items):
+            return p_int(len(items)) + b"".join(p_str(i) for i in items)
+
+        body = p_long(relative_zxid) + strs(data) + strs(exist) + strs(child)
+        self.send(101, body, xid=-8)
+        while True:
+            r = self._read()
+            if r.xid == NOTIFICATION_XID:
+                self.events.append(self._event(r))
+            elif r.xid == -8:
+                return r.err, None
 
     def whoami(self):
         r = self.call(OP_WHOAMI, b"")
