@@ -1,0 +1,208 @@
+#include "net/connection.h"
+
+#include <chrono>
+#include <cstring>
+
+#include "jute/reader.h"
+#include "pipeline/request_processor.h"
+#include "protocol/records.h"
+
+namespace zk {
+namespace {
+
+std::int64_t steadyMs() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
+constexpr std::size_t kReadChunk = 64 * 1024;
+
+}  // namespace
+
+Connection::Connection(tcp::socket socket, RequestProcessor& processor, Logger& log,
+                       ConnectionLimits limits, FourLetterHook fourLetter,
+                       std::function<void(Connection&)> onClosed)
+    : socket_(std::move(socket)),
+      processor_(processor),
+      log_(log),
+      limits_(limits),
+      fourLetter_(std::move(fourLetter)),
+      onClosed_(std::move(onClosed)),
+      idle_(socket_.get_executor()) {
+  boost::system::error_code ec;
+  auto remote = socket_.remote_endpoint(ec);
+  if (!ec) {
+    auto address = remote.address();
+    if (address.is_v6() && address.to_v6().is_v4_mapped())
+      address = asio::ip::make_address_v4(asio::ip::v4_mapped, address.to_v6());
+    remoteIp_ = address.to_string();
+    remotePort_ = remote.port();
+  }
+  socket_.set_option(tcp::no_delay(true), ec);
+}
+
+void Connection::start() {
+  establishedAtMs_ = steadyMs();
+  in_.resize(kReadChunk);
+  armIdleTimer();
+  readMore();
+}
+
+void Connection::readMore() {
+  if (closing_ || closed_) return;
+  if (in_.size() - inUsed_ < kReadChunk / 4) in_.resize(inUsed_ + kReadChunk);
+  socket_.async_read_some(
+      asio::buffer(in_.data() + inUsed_, in_.size() - inUsed_),
+      [self = shared_from_this()](const boost::system::error_code& ec, std::size_t bytes) {
+        if (ec) {
+          self->shutdown(ec == asio::error::eof ? "client closed the connection" : ec.message());
+          return;
+        }
+        self->onRead(bytes);
+      });
+}
+
+void Connection::onRead(std::size_t bytes) {
+  inUsed_ += bytes;
+  if (processFrames()) readMore();
+}
+
+bool Connection::processFrames() {
+  std::size_t pos = 0;
+  while (!closing_ && inUsed_ - pos >= 4) {
+    const std::uint8_t* head = in_.data() + pos;
+    if (!connectSent_ && pos == 0 && fourLetter_) {
+      if (auto answer = fourLetter_(jute::loadBigEndian32(head))) {
+        send(std::move(*answer));
+        close("four-letter word answered");
+        return false;
+      }
+    }
+    auto length = static_cast<std::int32_t>(jute::loadBigEndian32(head));
+    if (length < 0 || static_cast<std::size_t>(length) > limits_.maxFrameBytes) {
+      log_.warn("net", "closing " + remoteEndpoint() + ": frame length " + std::to_string(length) +
+                           " is outside [0, " + std::to_string(limits_.maxFrameBytes) +
+                           "] (jute.maxbuffer)");
+      shutdown("bad frame length");
+      return false;
+    }
+    std::size_t frameEnd = pos + 4 + static_cast<std::size_t>(length);
+    if (frameEnd > inUsed_) {
+      if (in_.size() < frameEnd - pos + kReadChunk / 4) in_.resize(frameEnd - pos + kReadChunk);
+      break;
+    }
+    if (!handleFrame(std::span(in_.data() + pos + 4, static_cast<std::size_t>(length))))
+      return false;
+    pos = frameEnd;
+  }
+  if (pos > 0) {
+    std::memmove(in_.data(), in_.data() + pos, inUsed_ - pos);
+    inUsed_ -= pos;
+  }
+  if (in_.size() > 4 * kReadChunk && inUsed_ < kReadChunk) in_.resize(kReadChunk);
+  return !closing_ && !closed_;
+}
+
+bool Connection::handleFrame(std::span<const std::uint8_t> frame) {
+  ++received_;
+  armIdleTimer();
+  auto self = shared_from_this();
+  if (!connectSent_) {
+    connectSent_ = true;
+    try {
+      jute::Reader in(frame);
+      processor_.connect(self, ConnectRequest::read(in));
+    } catch (const jute::DecodeError& e) {
+      log_.warn("net", "closing " + remoteEndpoint() + ": malformed connect request: " + e.what());
+      shutdown("malformed connect request");
+      return false;
+    }
+    return !closing_;
+  }
+  if (sessionId_ == 0) {
+    shutdown("request before the session was established");
+    return false;
+  }
+  if (frame.size() < 8) {
+    log_.warn("net", "closing " + remoteEndpoint() + ": request of " +
+                         std::to_string(frame.size()) + " bytes is shorter than its header");
+    shutdown("truncated request header");
+    return false;
+  }
+  jute::Reader in(frame);
+  RequestHeader header = RequestHeader::read(in);
+  processor_.request(self, sessionId_, header, frame.subspan(8));
+  return !closing_;
+}
+
+void Connection::send(std::string frame) {
+  if (closed_) return;
+  queuedBytes_ += frame.size();
+  if (queuedBytes_ > limits_.maxQueuedOutputBytes) {
+    log_.warn("net", "closing " + remoteEndpoint() + ": it is not reading its replies (" +
+                         std::to_string(queuedBytes_) + " bytes queued)");
+    shutdown("client not reading");
+    return;
+  }
+  ++sent_;
+  out_.push_back(std::move(frame));
+  if (writing_.empty()) writeMore();
+}
+
+void Connection::writeMore() {
+  std::vector<asio::const_buffer> buffers;
+  while (!out_.empty()) {
+    writing_.push_back(std::move(out_.front()));
+    out_.pop_front();
+  }
+  buffers.reserve(writing_.size());
+  for (const auto& frame : writing_) buffers.emplace_back(asio::buffer(frame));
+  asio::async_write(
+      socket_, buffers,
+      [self = shared_from_this()](const boost::system::error_code& ec, std::size_t n) {
+        self->queuedBytes_ -= std::min(n, self->queuedBytes_);
+        self->writing_.clear();
+        if (ec) return self->shutdown(ec.message());
+        if (!self->out_.empty()) return self->writeMore();
+        if (self->closing_) self->shutdown("closed after flushing replies");
+      });
+}
+
+void Connection::close(std::string_view reason) {
+  if (closing_ || closed_) return;
+  closing_ = true;
+  log_.debug("net", "closing " + remoteEndpoint() + ": " + std::string(reason));
+  if (writing_.empty() && out_.empty()) shutdown(reason);
+}
+
+void Connection::sessionEstablished(std::int64_t sessionId, std::int32_t timeoutMs) {
+  sessionId_ = sessionId;
+  timeoutMs_ = timeoutMs;
+  handshakeDone_ = true;
+  armIdleTimer();
+}
+
+void Connection::armIdleTimer() {
+  auto timeout = handshakeDone_ ? timeoutMs_ : limits_.handshakeTimeoutMs;
+  idle_.expires_after(std::chrono::milliseconds(timeout));
+  idle_.async_wait([weak = weak_from_this(), timeout](const boost::system::error_code& ec) {
+    if (ec) return;
+    if (auto self = weak.lock())
+      self->shutdown("no traffic for " + std::to_string(timeout) + " ms");
+  });
+}
+
+void Connection::shutdown(std::string_view reason) {
+  if (closed_) return;
+  closed_ = true;
+  closing_ = true;
+  log_.debug("net", "connection " + remoteEndpoint() + " closed: " + std::string(reason));
+  idle_.cancel();
+  boost::system::error_code ec;
+  socket_.shutdown(tcp::socket::shutdown_both, ec);
+  socket_.close(ec);
+  if (onClosed_) onClosed_(*this);
+}
+
+}  // namespace zk

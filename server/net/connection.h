@@ -1,0 +1,90 @@
+#pragma once
+// One client TCP connection: splits the byte stream into length-prefixed frames, hands them
+// to the pipeline, and writes replies in order with at most one write in flight (queued
+// frames are gathered into that one write). Runs on the server's single I/O thread.
+
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "net/asio.h"
+#include "pipeline/channel.h"
+#include "util/log.h"
+
+namespace zk {
+
+class RequestProcessor;
+
+struct ConnectionLimits {
+  std::size_t maxFrameBytes = 2 * 0xfffff;       // jute.maxbuffer + extrasize
+  std::size_t maxQueuedOutputBytes = 64u << 20;  // a client that stops reading is dropped
+  std::int32_t handshakeTimeoutMs = 10000;
+};
+
+class Connection : public ClientChannel, public std::enable_shared_from_this<Connection> {
+ public:
+  // The first frame of a connection may be a four-letter word; the hook answers it.
+  using FourLetterHook = std::function<std::optional<std::string>(std::uint32_t code)>;
+
+  Connection(tcp::socket socket, RequestProcessor& processor, Logger& log, ConnectionLimits limits,
+             FourLetterHook fourLetter, std::function<void(Connection&)> onClosed);
+  void start();
+
+  void send(std::string frame) override;
+  void close(std::string_view reason) override;
+  void sessionEstablished(std::int64_t sessionId, std::int32_t timeoutMs) override;
+  std::string remoteAddress() const override { return remoteIp_; }
+
+  std::string remoteEndpoint() const { return remoteIp_ + ":" + std::to_string(remotePort_); }
+  std::int64_t sessionId() const { return sessionId_; }
+  std::int32_t sessionTimeoutMs() const { return timeoutMs_; }
+  std::int64_t packetsReceived() const { return received_; }
+  std::int64_t packetsSent() const { return sent_; }
+  std::size_t queuedOutputBytes() const { return queuedBytes_; }
+  std::int64_t establishedAtMs() const { return establishedAtMs_; }
+  void resetStats() { received_ = sent_ = 0; }
+
+ private:
+  void readMore();
+  void onRead(std::size_t bytes);
+  bool processFrames();
+  bool handleFirstBytes();
+  bool handleFrame(std::span<const std::uint8_t> frame);
+  void writeMore();
+  void armIdleTimer();
+  void shutdown(std::string_view reason);
+
+  tcp::socket socket_;
+  RequestProcessor& processor_;
+  Logger& log_;
+  ConnectionLimits limits_;
+  FourLetterHook fourLetter_;
+  std::function<void(Connection&)> onClosed_;
+  asio::steady_timer idle_;
+  std::string remoteIp_;
+  std::uint16_t remotePort_ = 0;
+
+  std::vector<std::uint8_t> in_;
+  std::size_t inUsed_ = 0;
+  bool handshakeDone_ = false;
+  bool connectSent_ = false;
+  std::int64_t sessionId_ = 0;
+  std::int32_t timeoutMs_ = 0;
+
+  std::deque<std::string> out_;
+  std::vector<std::string> writing_;
+  std::size_t queuedBytes_ = 0;
+  bool closing_ = false;
+  bool closed_ = false;
+
+  std::int64_t received_ = 0;
+  std::int64_t sent_ = 0;
+  std::int64_t establishedAtMs_ = 0;
+};
+
+}  // namespace zk

@@ -1,0 +1,295 @@
+#include "net/server.h"
+
+#include <chrono>
+#include <filesystem>
+
+#include "net/four_letter.h"
+#include "net/metrics.h"
+#include "net/server_introspection.h"
+#include "storage/purge.h"
+#include "storage/recovery.h"
+#include "storage/snapshot.h"
+#include "storage/txn_log.h"
+
+namespace zk {
+namespace {
+
+std::int64_t wallMs() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+class LogSink : public TxnSink {
+ public:
+  explicit LogSink(storage::TxnLogWriter& log) : log_(log) {}
+  void append(const Txn& txn) override { log_.append(txn); }
+
+ private:
+  storage::TxnLogWriter& log_;
+};
+
+ProcessorConfig processorConfig(const ServerConfig& c) {
+  ProcessorConfig p;
+  p.serverId = c.serverId > 0 ? c.serverId : 0;
+  p.tickMs = c.tickTime;
+  p.minSessionTimeoutMs = c.minSessionTimeout > 0 ? c.minSessionTimeout : 2 * c.tickTime;
+  p.maxSessionTimeoutMs = c.maxSessionTimeout > 0 ? c.maxSessionTimeout : 20 * c.tickTime;
+  p.extendedTypesEnabled = c.extendedTypesEnabled;
+  p.reconfigEnabled = c.reconfigEnabled;
+  p.superDigest = c.superDigest;
+  p.containerCheckIntervalMs = c.containerCheckIntervalMs;
+  p.containerMaxPerMinute = c.containerMaxPerMinute;
+  return p;
+}
+
+void ensureWritableDir(const std::filesystem::path& dir, std::string_view key) {
+  std::error_code ec;
+  std::filesystem::create_directories(dir / "version-2", ec);
+  if (ec)
+    throw std::runtime_error(std::string(key) + " " + dir.string() +
+                             " is unusable: " + ec.message());
+  auto probe = dir / "version-2" / ".zookube-write-test";
+  FILE* f = std::fopen(probe.c_str(), "w");
+  if (f == nullptr)
+    throw std::runtime_error(std::string(key) + " " + dir.string() + " is not writable");
+  std::fclose(f);
+  std::filesystem::remove(probe, ec);
+}
+
+}  // namespace
+
+Server::Server(ServerConfig config, Logger& log)
+    : config_(std::move(config)),
+      log_(log),
+      signals_(io_, SIGINT, SIGTERM),
+      tick_(io_),
+      acceptor_(io_),
+      random_(std::random_device{}()) {
+  limits_.maxFrameBytes = static_cast<std::size_t>(config_.juteMaxBuffer) +
+                          static_cast<std::size_t>(config_.juteMaxBufferExtraSize);
+  limits_.handshakeTimeoutMs = std::max(config_.tickTime * 10, 1000);
+}
+
+Server::~Server() = default;
+
+void Server::start() {
+  startedAtMs_ = wallMs();
+  ensureWritableDir(config_.dataDir, "dataDir");
+  if (config_.dataLogDir != config_.dataDir) ensureWritableDir(config_.dataLogDir, "dataLogDir");
+  recoverData();
+  openLog();
+  processor_->onTxnLogged = [this](const Txn&) {
+    if (++txnsSinceSnapshot_ >= snapshotThreshold_) maybeStartSnapshot();
+  };
+  introspection_ = std::make_unique<ServerIntrospection>(*this);
+  if (config_.metricsEnabled) {
+    metrics_ = std::make_unique<Metrics>(config_.metricsHttpHost, config_.metricsHttpPort);
+    log_.info("metrics", "Prometheus metrics on http://" + config_.metricsHttpHost + ":" +
+                             std::to_string(config_.metricsHttpPort) + "/metrics");
+  }
+  listen();
+  nextPurgeMs_ = config_.purgeIntervalHours > 0
+                     ? wallMs() + std::int64_t{config_.purgeIntervalHours} * 3600 * 1000
+                     : INT64_MAX;
+}
+
+void Server::recoverData() {
+  auto started = std::chrono::steady_clock::now();
+  storage::RecoveryOptions options;
+  options.log = [this](std::string_view line) { log_.info("storage", line); };
+  storage::RecoveryResult recovered =
+      storage::recover(config_.dataDir, config_.dataLogDir, tree_, options);
+  auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() -
+                                                                  started)
+                .count();
+  log_.info("storage", "recovered " + std::to_string(tree_.nodeCount()) + " znodes and " +
+                           std::to_string(recovered.sessions.size()) + " sessions up to zxid " +
+                           hex(tree_.lastProcessedZxid()) + " in " + std::to_string(ms) + " ms");
+  recoveredSessions_ = std::move(recovered.sessions);
+}
+
+void Server::openLog() {
+  storage::TxnLogOptions options;
+  options.dataLogDir = config_.dataLogDir;
+  options.preAllocSize = config_.preAllocSizeKb * 1024;
+  options.forceSync = config_.forceSync;
+  options.fsyncWarning = std::chrono::milliseconds(config_.fsyncWarningThresholdMs);
+  options.log = [this](std::string_view line) { log_.warn("txnlog", line); };
+  txnLog_ = std::make_unique<storage::TxnLogWriter>(
+      options,
+      [this](std::int64_t zxid) { asio::post(io_, [this, zxid] { processor_->onDurable(zxid); }); },
+      [this](std::string reason) {
+        asio::post(io_, [this, reason] {
+          log_.error("txnlog", "transaction log failed, refusing writes: " + reason);
+          processor_->refuseWrites(reason);
+        });
+      });
+  sink_ = std::make_unique<LogSink>(*txnLog_);
+  processor_ = std::make_unique<RequestProcessor>(processorConfig(config_), tree_, *sink_, wallMs);
+  processor_->restoreSessions(recoveredSessions_);
+  snapshotThreshold_ = nextSnapshotThreshold();
+}
+
+// Random in [snapCount/2 + 1, snapCount], as ZooKeeper does, so members of an ensemble do not
+// all snapshot at the same moment.
+std::int64_t Server::nextSnapshotThreshold() {
+  auto half = std::max<std::int64_t>(1, config_.snapCount / 2);
+  return half + 1 + static_cast<std::int64_t>(random_() % static_cast<std::uint64_t>(half));
+}
+
+void Server::listen() {
+  auto address = config_.clientPortAddress.empty()
+                     ? asio::ip::address(asio::ip::address_v6::any())
+                     : asio::ip::make_address(config_.clientPortAddress);
+  tcp::endpoint endpoint(address, config_.clientPort);
+  acceptor_.open(endpoint.protocol());
+  acceptor_.set_option(tcp::acceptor::reuse_address(true));
+  if (endpoint.protocol() == tcp::v6()) acceptor_.set_option(asio::ip::v6_only(false));
+  boost::system::error_code ec;
+  acceptor_.bind(endpoint, ec);
+  if (ec)
+    throw std::runtime_error("cannot bind client port " + endpoint.address().to_string() + ":" +
+                             std::to_string(config_.clientPort) + ": " + ec.message());
+  acceptor_.listen(config_.clientPortListenBacklog > 0 ? config_.clientPortListenBacklog
+                                                       : asio::socket_base::max_listen_connections);
+  log_.info("net", "serving ZooKeeper clients on " +
+                       (config_.clientPortAddress.empty() ? std::string("0.0.0.0")
+                                                          : config_.clientPortAddress) +
+                       ":" + std::to_string(config_.clientPort));
+  accept();
+}
+
+void Server::accept() {
+  acceptor_.async_accept([this](const boost::system::error_code& ec, tcp::socket socket) {
+    if (stopping_) return;
+    if (!ec) onAccepted(std::move(socket));
+    accept();
+  });
+}
+
+void Server::onAccepted(tcp::socket socket) {
+  boost::system::error_code ec;
+  auto remote = socket.remote_endpoint(ec);
+  if (ec) return;
+  auto address = remote.address();
+  if (address.is_v6() && address.to_v6().is_v4_mapped())
+    address = asio::ip::make_address_v4(asio::ip::v4_mapped, address.to_v6());
+  std::string ip = address.to_string();
+  int& perIp = connectionsPerIp_[ip];
+  bool tooMany =
+      (config_.maxClientCnxns > 0 && perIp >= config_.maxClientCnxns) ||
+      (config_.maxCnxns > 0 && static_cast<int>(connections_.size()) >= config_.maxCnxns);
+  if (tooMany) {
+    log_.warn("net", "too many connections from " + ip + " - max is " +
+                         std::to_string(config_.maxClientCnxns));
+    if (perIp == 0) connectionsPerIp_.erase(ip);
+    return;  // the socket closes as it goes out of scope
+  }
+  ++perIp;
+  auto connection = std::make_shared<Connection>(
+      std::move(socket), *processor_, log_, limits_,
+      [this](std::uint32_t code) { return fourLetter(code); },
+      [this, ip](Connection& closed) {
+        connections_.erase(&closed);
+        if (--connectionsPerIp_[ip] <= 0) connectionsPerIp_.erase(ip);
+      });
+  connections_.emplace(connection.get(), connection);
+  connection->start();
+}
+
+std::optional<std::string> Server::fourLetter(std::uint32_t code) {
+  auto name = fourLetterName(code);
+  if (!name) return std::nullopt;
+  return runFourLetter(*name, *introspection_, config_);
+}
+
+void Server::scheduleTick() {
+  tick_.expires_after(std::chrono::milliseconds(std::max(config_.tickTime / 2, 10)));
+  tick_.async_wait([this](const boost::system::error_code& ec) {
+    if (!ec && !stopping_) onTick();
+  });
+}
+
+void Server::onTick() {
+  processor_->tick();
+  if (metrics_) metrics_->publish(introspection_->stats());
+  if (wallMs() >= nextPurgeMs_) {
+    purgeOldFiles();
+    nextPurgeMs_ = wallMs() + std::int64_t{config_.purgeIntervalHours} * 3600 * 1000;
+  }
+  scheduleTick();
+}
+
+void Server::run() {
+  signals_.async_wait([this](const boost::system::error_code& ec, int signal) {
+    if (!ec) stop(signal == SIGTERM ? "SIGTERM" : "SIGINT");
+  });
+  scheduleTick();
+  io_.run();
+  txnLog_->stop();
+}
+
+void Server::stop(std::string_view why) {
+  if (stopping_) return;
+  stopping_ = true;
+  log_.info("main", "stopping on " + std::string(why) + ": flushing the transaction log");
+  boost::system::error_code ec;
+  acceptor_.close(ec);
+  tick_.cancel();
+  for (auto& [raw, weak] : connections_)
+    if (auto connection = weak.lock()) connection->close("server stopping");
+  snapshot_.reset();  // an unfinished snapshot is abandoned; the log has everything
+  // Everything already handed to the log is made durable; then the loop ends.
+  txnLog_->stop();
+  io_.stop();
+}
+
+void Server::maybeStartSnapshot() {
+  txnsSinceSnapshot_ = 0;
+  if (snapshot_) {
+    log_.warn("snapshot", "too busy to snapshot: the previous one is still being written");
+    return;
+  }
+  snapshotThreshold_ = nextSnapshotThreshold();
+  txnLog_->rollLog();
+  storage::SessionMap sessions;
+  for (const auto& [id, entry] : processor_->sessions().all()) sessions[id] = entry.timeoutMs;
+  storage::SnapshotOptions options;
+  options.dataDir = config_.dataDir;
+  options.log = [this](std::string_view line) { log_.info("snapshot", line); };
+  snapshot_ = std::make_unique<storage::SnapshotWriter>(options, tree_.lastProcessedZxid(),
+                                                        sessions, tree_);
+  log_.info("snapshot", "writing snapshot." + hex(snapshot_->zxid()).substr(2) + " while serving");
+  asio::post(io_, [this] { snapshotStep(); });
+}
+
+void Server::snapshotStep() {
+  if (!snapshot_ || stopping_) return;
+  // A bounded chunk per turn of the loop keeps request latency flat during a snapshot.
+  if (!snapshot_->writeChunk(tree_, 2000)) {
+    asio::post(io_, [this] { snapshotStep(); });
+    return;
+  }
+  snapshot_->finishAsync([this](std::optional<std::string> error) {
+    asio::post(io_, [this, error] {
+      if (error) {
+        log_.error("snapshot", "snapshot failed: " + *error);
+      } else if (snapshot_) {
+        log_.info("snapshot", "snapshot " + snapshot_->path().string() + " written (" +
+                                  std::to_string(snapshot_->nodesWritten()) + " znodes)");
+      }
+      snapshot_.reset();
+    });
+  });
+}
+
+void Server::purgeOldFiles() {
+  try {
+    storage::purgeOldFiles(config_.dataDir, config_.dataLogDir, config_.snapRetainCount);
+  } catch (const std::exception& e) {
+    log_.warn("purge", std::string("autopurge failed: ") + e.what());
+  }
+}
+
+}  // namespace zk

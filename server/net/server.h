@@ -1,0 +1,84 @@
+#pragma once
+// The standalone server: wires recovery, the transaction log, snapshots, the request
+// pipeline, client connections, four-letter words and metrics onto one event loop.
+// This is the composition root; the logic lives in the layers it connects.
+
+#include <map>
+#include <memory>
+#include <optional>
+#include <random>
+#include <string>
+#include <unordered_map>
+
+#include "config/zoo_config.h"
+#include "net/asio.h"
+#include "net/connection.h"
+#include "pipeline/request_processor.h"
+#include "tree/data_tree.h"
+#include "util/log.h"
+
+namespace zk {
+
+namespace storage {
+class TxnLogWriter;
+class SnapshotWriter;
+}  // namespace storage
+class Metrics;
+class ServerIntrospection;
+
+class Server {
+ public:
+  Server(ServerConfig config, Logger& log);
+  ~Server();
+  Server(const Server&) = delete;
+  Server& operator=(const Server&) = delete;
+
+  // Recovers the data directory and binds the ports; throws with a one-line reason.
+  void start();
+  // Serves until SIGTERM or SIGINT, then stops cleanly.
+  void run();
+
+ private:
+  friend class ServerIntrospection;
+
+  void recoverData();
+  void openLog();
+  void listen();
+  void accept();
+  void onAccepted(tcp::socket socket);
+  void scheduleTick();
+  void onTick();
+  void maybeStartSnapshot();
+  std::int64_t nextSnapshotThreshold();
+  void snapshotStep();
+  void purgeOldFiles();
+  void stop(std::string_view why);
+  std::optional<std::string> fourLetter(std::uint32_t code);
+
+  ServerConfig config_;
+  Logger& log_;
+  asio::io_context io_;
+  asio::signal_set signals_;
+  asio::steady_timer tick_;
+  tcp::acceptor acceptor_;
+  DataTree tree_;
+  std::unique_ptr<storage::TxnLogWriter> txnLog_;
+  std::unique_ptr<TxnSink> sink_;
+  std::unique_ptr<RequestProcessor> processor_;
+  std::unique_ptr<ServerIntrospection> introspection_;
+  std::unique_ptr<Metrics> metrics_;
+  std::map<Connection*, std::weak_ptr<Connection>> connections_;
+  std::unordered_map<std::string, int> connectionsPerIp_;
+  ConnectionLimits limits_;
+
+  std::mt19937_64 random_;
+  std::int64_t txnsSinceSnapshot_ = 0;
+  std::int64_t snapshotThreshold_ = 0;
+  std::unique_ptr<storage::SnapshotWriter> snapshot_;
+  std::map<std::int64_t, std::int32_t> recoveredSessions_;
+  std::int64_t nextPurgeMs_ = 0;
+  std::int64_t startedAtMs_ = 0;
+  bool stopping_ = false;
+};
+
+}  // namespace zk

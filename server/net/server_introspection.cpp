@@ -1,0 +1,123 @@
+#include "net/server_introspection.h"
+
+#include <sys/resource.h>
+
+#include <filesystem>
+
+#include "net/server.h"
+#include "storage/txn_log.h"
+
+namespace zk {
+namespace {
+
+std::int64_t openFileDescriptors() {
+  std::error_code ec;
+  std::int64_t count = 0;
+  for (auto it = std::filesystem::directory_iterator("/proc/self/fd", ec);
+       !ec && it != std::filesystem::directory_iterator(); it.increment(ec))
+    ++count;
+  return ec ? -1 : count;
+}
+
+std::int64_t maxFileDescriptors() {
+  rlimit limit{};
+  if (getrlimit(RLIMIT_NOFILE, &limit) != 0) return -1;
+  return static_cast<std::int64_t>(limit.rlim_cur);
+}
+
+std::int64_t directorySize(const std::filesystem::path& dir) {
+  std::error_code ec;
+  std::int64_t total = 0;
+  for (auto it = std::filesystem::directory_iterator(dir / "version-2", ec);
+       !ec && it != std::filesystem::directory_iterator(); it.increment(ec)) {
+    auto size = it->file_size(ec);
+    if (!ec) total += static_cast<std::int64_t>(size);
+  }
+  return total;
+}
+
+}  // namespace
+
+ServerStats ServerIntrospection::stats() const {
+  const RequestProcessor& processor = *server_.processor_;
+  const ProcessorStats& p = processor.stats();
+  ServerStats s;
+  s.lastZxid = processor.lastZxid();
+  s.uptimeMs = std::chrono::duration_cast<std::chrono::milliseconds>(
+                   std::chrono::system_clock::now().time_since_epoch())
+                   .count() -
+               server_.startedAtMs_;
+  s.requestLatency = {p.requestsCompleted, p.latencyTotalMs,
+                      std::max<std::int64_t>(0, p.latencyMinMs), p.latencyMaxMs};
+  s.packetsReceived = p.packetsReceived;
+  s.packetsSent = p.packetsSent;
+  s.outstandingRequests = static_cast<std::int64_t>(processor.outstandingRequests());
+  // ZooKeeper counts "/" and "" separately; match its znode_count.
+  s.nodeCount = static_cast<std::int64_t>(processor.tree().nodeCount()) + 1;
+  s.watchCount = static_cast<std::int64_t>(processor.watches().watchCount());
+  std::int64_t ephemerals = 0;
+  for (auto session : processor.tree().sessionsWithEphemerals())
+    ephemerals += static_cast<std::int64_t>(processor.tree().ephemeralPaths(session)->size());
+  s.ephemeralsCount = ephemerals;
+  s.approximateDataSize = processor.tree().approximateDataSize();
+  s.aliveConnections = static_cast<std::int64_t>(server_.connections_.size());
+  s.globalSessions = static_cast<std::int64_t>(processor.sessions().size());
+  s.openFileDescriptors = openFileDescriptors();
+  s.maxFileDescriptors = maxFileDescriptors();
+  s.dataDirSize = directorySize(server_.config_.dataDir);
+  s.logDirSize = directorySize(server_.config_.dataLogDir);
+  if (server_.txnLog_) {
+    auto fsync = server_.txnLog_->fsyncStats();
+    auto count = static_cast<std::int64_t>(fsync.count);
+    s.fsyncTime = {count, static_cast<std::int64_t>(fsync.avgMs * static_cast<double>(count)), 0,
+                   static_cast<std::int64_t>(fsync.maxMs)};
+  }
+  return s;
+}
+
+std::vector<ConnectionStats> ServerIntrospection::connections() const {
+  std::vector<ConnectionStats> out;
+  for (const auto& [raw, weak] : server_.connections_) {
+    auto connection = weak.lock();
+    if (!connection) continue;
+    ConnectionStats c;
+    c.remote = "/" + connection->remoteEndpoint();
+    c.sessionId = connection->sessionId();
+    c.timeout = connection->sessionTimeoutMs();
+    c.received = connection->packetsReceived();
+    c.sent = connection->packetsSent();
+    out.push_back(std::move(c));
+  }
+  return out;
+}
+
+SessionDump ServerIntrospection::sessions() const {
+  SessionDump dump;
+  const RequestProcessor& processor = *server_.processor_;
+  for (const auto& [id, entry] : processor.sessions().all())
+    dump.expiryBuckets[entry.bucket].push_back(id);
+  for (auto session : processor.tree().sessionsWithEphemerals()) {
+    const auto* paths = processor.tree().ephemeralPaths(session);
+    dump.ephemerals[session] = {paths->begin(), paths->end()};
+  }
+  return dump;
+}
+
+std::map<std::int64_t, std::vector<std::string>> ServerIntrospection::watchesBySession() const {
+  return server_.processor_->watches().pathsBySession();
+}
+
+std::map<std::string, std::vector<std::int64_t>> ServerIntrospection::watchesByPath() const {
+  return server_.processor_->watches().sessionsByPath();
+}
+
+void ServerIntrospection::resetStats() {
+  server_.processor_->resetStats();
+}
+
+void ServerIntrospection::resetConnectionStats() {
+  for (const auto& [raw, weak] : server_.connections_)
+    if (auto connection = weak.lock()) connection->resetStats();
+}
+
+}  // namespace zk

@@ -1,0 +1,28 @@
+#pragma once
+// The server's answers to four-letter words and the metrics endpoint, read off the live
+// objects on the event loop thread.
+
+#include "net/introspection.h"
+
+namespace zk {
+
+class Server;
+
+class ServerIntrospection : public Introspection {
+ public:
+  explicit ServerIntrospection(Server& server) : server_(server) {}
+  ServerStats stats() const override;
+  std::vector<ConnectionStats> connections() const override;
+  SessionDump sessions() const override;
+  std::map<std::int64_t, std::vector<std::string>> watchesBySession() const override;
+  std::map<std::string, std::vector<std::int64_t>> watchesByPath() const override;
+  void resetStats() override;
+  void resetConnectionStats() override;
+  bool readOnly() const override { return false; }
+  bool serving() const override { return true; }
+
+ private:
+  Server& server_;
+};
+
+}  // namespace zk
