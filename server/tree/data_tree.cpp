@@ -59,7 +59,12 @@ Node* DataTree::findMutable(std::string_view path) {
 }
 
 Stat DataTree::stat(const Node& node) const {
-  return Stat::from(node.stat, static_cast<std::int32_t>(node.data.size()), node.numChildren_);
+  Stat stat = Stat::from(node.stat, static_cast<std::int32_t>(node.data.size()), node.numChildren_);
+  // The tree counts child creates (what sequential suffixes and replays need); clients see
+  // ZooKeeper's v3 cversion, creates plus deletes, and no owner on containers or TTL nodes.
+  stat.cversion = node.stat.cversion * 2 - node.numChildren_;
+  if (!isSessionOwner(node.stat.ephemeralOwner)) stat.ephemeralOwner = 0;
+  return stat;
 }
 
 const AclList& DataTree::acl(const Node& node) const {

@@ -6,6 +6,29 @@
 namespace zk {
 namespace {
 
+// The counters the tree stores (cversion counts creates only), as snapshots and replay see them.
+Stat stored(const DataTree& tree, std::string_view path) {
+  const Node* node = tree.find(path);
+  return Stat::from(node->stat, static_cast<std::int32_t>(node->data.size()),
+                    tree.stat(*node).numChildren);
+}
+
+TEST(DataTree, ClientStatShowsCreatesPlusDeletesAndHidesNonSessionOwners) {
+  DataTree tree;
+  // A fresh root has one child it never counted a create for: ZooKeeper shows -1.
+  EXPECT_EQ(tree.stat(*tree.find("/")).cversion, -1);
+  TxnHeader h{0, 0, 1, 0, static_cast<int>(OpCode::kCreateContainer)};
+  tree.apply(Txn{h, CreateContainerTxn{"/c", "", {ACL{31, {"world", "anyone"}}}, 1}});
+  h = {0, 0, 2, 0, static_cast<int>(OpCode::kCreate)};
+  tree.apply(Txn{h, CreateTxn{"/c/x", "", {ACL{31, {"world", "anyone"}}}, false, 1}});
+  h = {0, 0, 3, 0, static_cast<int>(OpCode::kDelete)};
+  tree.apply(Txn{h, DeleteTxn{"/c/x"}});
+  Stat c = tree.stat(*tree.find("/c"));
+  EXPECT_EQ(c.cversion, 2) << "one create and one delete";
+  EXPECT_EQ(c.ephemeralOwner, 0) << "container owner is not shown to clients";
+  EXPECT_EQ(tree.find("/c")->stat.cversion, 1);
+}
+
 using namespace zk::testing;
 
 TEST(DataTree, StartsWithZooKeepersSystemNodes) {
@@ -44,7 +67,7 @@ TEST(DataTree, CreateSetsStatAndBumpsParent) {
   EXPECT_EQ(r.stat.ephemeralOwner, 0);
   EXPECT_EQ(r.stat.dataLength, 4);  // "d:/a"
   EXPECT_EQ(r.stat.numChildren, 0);
-  Stat root = tree.stat(*tree.find("/"));
+  Stat root = stored(tree, "/");
   EXPECT_EQ(root.cversion, 1);
   EXPECT_EQ(root.pzxid, 0x100);
   EXPECT_EQ(root.numChildren, 2);
@@ -72,7 +95,7 @@ TEST(DataTree, SetDataTakesVersionFromTxnAndDeleteMovesOnlyPzxid) {
 
   ApplyResult del = tree.apply(remove("/a/b", 4));
   EXPECT_EQ(del.err, Err::kOk);
-  Stat a = tree.stat(*tree.find("/a"));
+  Stat a = stored(tree, "/a");
   EXPECT_EQ(a.numChildren, 0);
   EXPECT_EQ(a.cversion, 1);  // ZooKeeper 3.8 counts creations only
   EXPECT_EQ(a.pzxid, 4);
@@ -135,7 +158,7 @@ TEST(DataTree, CloseSessionDeletesListedAndOwnedEphemerals) {
   EXPECT_EQ(tree.find("/p/e2"), nullptr);  // not listed, but owned: ZooKeeper deletes it too
   EXPECT_NE(tree.find("/p/other"), nullptr);
   EXPECT_EQ(tree.ephemeralPaths(9), nullptr);
-  EXPECT_EQ(tree.stat(*tree.find("/p")).numChildren, 1);
+  EXPECT_EQ(stored(tree, "/p").numChildren, 1);
   EXPECT_EQ(r.triggers.size(), 4u);
   // A pre-3.6 close without a body still removes the session's nodes.
   tree.apply(Txn{TxnHeader{10, 0, 6, 0, static_cast<int>(OpCode::kCloseSession)}, {}});
@@ -168,7 +191,7 @@ TEST(DataTree, MultiAppliesInOrderWithOneZxid) {
   EXPECT_EQ(r.multi[1].type, static_cast<int>(OpCode::kCreate));
   EXPECT_EQ(r.multi[2].stat.version, 1);
   EXPECT_EQ(r.multi[3].path, "/m");
-  Stat m = tree.stat(*tree.find("/m"));
+  Stat m = stored(tree, "/m");
   EXPECT_EQ(m.czxid, 9);
   EXPECT_EQ(m.mzxid, 9);
   EXPECT_EQ(m.pzxid, 9);
@@ -203,14 +226,14 @@ TEST(DataTreeReplay, CreateOfExistingNodeKeepsNodeButAdvancesParent) {
   // Replaying an older create: NodeExists, and no stat goes backwards.
   ApplyResult again = tree.apply(create("/a/b", 2, 1));
   EXPECT_EQ(again.err, Err::kNodeExists);
-  EXPECT_EQ(tree.stat(*tree.find("/a")).cversion, 1);
-  EXPECT_EQ(tree.stat(*tree.find("/a")).numChildren, 1);
+  EXPECT_EQ(stored(tree, "/a").cversion, 1);
+  EXPECT_EQ(stored(tree, "/a").numChildren, 1);
   EXPECT_TRUE(again.triggers.empty());
   // A plain create (op 1) that meets an existing node re-created by someone else moves the
   // parent's cversion and pzxid forward to what the txn says.
   ApplyResult later = tree.apply(txn(OpCode::kCreate, 5, CreateTxn{"/a/b", "", kOpen, false, 3}));
   EXPECT_EQ(later.err, Err::kNodeExists);
-  Stat a = tree.stat(*tree.find("/a"));
+  Stat a = stored(tree, "/a");
   EXPECT_EQ(a.cversion, 3);
   EXPECT_EQ(a.pzxid, 5);
 }
@@ -220,22 +243,22 @@ TEST(DataTreeReplay, CreateNeverMovesParentBackwards) {
   tree.apply(create("/a", 1, 1));
   tree.apply(create("/a/x", 10, 5));   // snapshot state: parent already at cversion 5
   tree.apply(create("/a/old", 3, 2));  // replayed txn from inside the fuzzy window
-  Stat a = tree.stat(*tree.find("/a"));
+  Stat a = stored(tree, "/a");
   EXPECT_EQ(a.cversion, 5);
   EXPECT_EQ(a.pzxid, 10);
   EXPECT_EQ(a.numChildren, 2);
   // parentCVersion -1 (old logs) means "one more than now".
   tree.apply(create("/a/y", 11, -1));
-  EXPECT_EQ(tree.stat(*tree.find("/a")).cversion, 6);
+  EXPECT_EQ(stored(tree, "/a").cversion, 6);
 }
 
 TEST(DataTreeReplay, DeleteOfMissingNodeStillAdvancesPzxidOnlyForward) {
   DataTree tree;
   tree.apply(create("/a", 5, 1));
   EXPECT_EQ(tree.apply(remove("/a/gone", 8)).err, Err::kNoNode);
-  EXPECT_EQ(tree.stat(*tree.find("/a")).pzxid, 8);
+  EXPECT_EQ(stored(tree, "/a").pzxid, 8);
   EXPECT_EQ(tree.apply(remove("/a/gone", 6)).err, Err::kNoNode);
-  EXPECT_EQ(tree.stat(*tree.find("/a")).pzxid, 8);
+  EXPECT_EQ(stored(tree, "/a").pzxid, 8);
   EXPECT_EQ(tree.apply(remove("/nope/x", 9)).err, Err::kNoNode);
   EXPECT_EQ(tree.nodeCount(), 5u);
   EXPECT_EQ(tree.lastProcessedZxid(), 9);
