@@ -128,7 +128,10 @@ class Server:
         if self.proc.poll() is not None:
             raise ServerError(f"server exited with {self.proc.returncode}:\n{self.log_tail()}")
         try:
-            return four_letter(self.port, "ruok", timeout=1.0) == "imok"
+            if four_letter(self.port, "ruok", timeout=1.0) != "imok":
+                return False
+            # ZooKeeper answers ruok while its database is still loading; srvr tells.
+            return "not currently serving" not in four_letter(self.port, "srvr", timeout=1.0)
         except OSError:
             return False
 
