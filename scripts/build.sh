@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# Builds the release tree into build/; with --asan also an ASan+UBSan tree into build-asan/.
+# JOBS (default: number of cores) bounds the parallelism.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+JOBS="${JOBS:-$(nproc)}"
+ASAN=0
+for arg in "$@"; do
+  case "$arg" in
+    --asan) ASAN=1 ;;
+    -h|--help) echo "usage: $0 [--asan]"; exit 0 ;;
+    *) echo "unknown argument: $arg" >&2; exit 2 ;;
+  esac
+done
+
+cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+ninja -C build -j "$JOBS"
+
+if [ "$ASAN" -eq 1 ]; then
+  cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=Debug -DZOOKUBE_SANITIZE=ON >/dev/null
+  # Unit tests only: the sanitized tree is for finding memory bugs in the layers.
+  targets=$(ninja -C build-asan -t targets all | sed -n 's/^\(unit_[a-z]*\): .*/\1/p' | sort -u)
+  if [ -n "$targets" ]; then
+    # shellcheck disable=SC2086
+    ninja -C build-asan -j "$JOBS" $targets
+  fi
+fi

@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# Installs every Debian package the build and the tests need. Safe to run again: apt-get only
+# installs what is missing. Skips itself when not root and everything is already present.
+set -euo pipefail
+
+PACKAGES=(
+  g++ cmake ninja-build clang libclang-rt-14-dev
+  libboost-dev libyaml-cpp-dev libcpprest-dev prometheus-cpp-dev
+  libgtest-dev libgmock-dev libzookeeper-mt-dev libssl-dev zlib1g-dev
+  zookeeper default-jre-headless python3 python3-kazoo python3-pytest
+  procps iproute2
+)
+
+missing=()
+for pkg in "${PACKAGES[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed"; then
+    missing+=("$pkg")
+  fi
+done
+
+if [ "${#missing[@]}" -eq 0 ]; then
+  echo "install-deps: all ${#PACKAGES[@]} packages present"
+  exit 0
+fi
+
+SUDO=""
+if [ "$(id -u)" -ne 0 ]; then
+  SUDO="sudo"
+fi
+echo "install-deps: installing ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq
+$SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null

@@ -1,0 +1,55 @@
+#!/usr/bin/env bash
+# The whole test suite: deps, both builds, unit tests (release and ASan), fuzzers briefly,
+# then the integration tests against the real binary. Prints "N passed, M failed" at the end
+# and exits non-zero if any step failed.
+set -uo pipefail
+cd "$(dirname "$0")/.." || exit 2
+
+PASSED=0
+FAILED=0
+FAILED_STEPS=()
+
+step() {
+  local name="$1"
+  shift
+  echo "==> $name"
+  if "$@"; then
+    PASSED=$((PASSED + 1))
+  else
+    FAILED=$((FAILED + 1))
+    FAILED_STEPS+=("$name")
+    echo "!!! $name failed"
+  fi
+}
+
+run_fuzzers() {
+  cmake -S . -B build-fuzz -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DZOOKUBE_FUZZ=ON \
+    -DCMAKE_C_COMPILER=clang -DCMAKE_CXX_COMPILER=clang++ >/dev/null || return 1
+  local ok=0 src name
+  for src in tests/fuzz/*.cpp; do
+    name=$(basename "$src" .cpp)
+    ninja -C build-fuzz "$name" || { ok=1; continue; }
+    mkdir -p "build-fuzz/corpus/$name"
+    "build-fuzz/tests/$name" -max_total_time=30 "build-fuzz/corpus/$name" || ok=1
+  done
+  return $ok
+}
+
+step "install dependencies" ./scripts/install-deps.sh
+step "build (release + asan)" ./scripts/build.sh --asan
+step "unit tests (release)" ctest --test-dir build --output-on-failure
+if [ -d build-asan ]; then
+  step "unit tests (asan)" ctest --test-dir build-asan --output-on-failure
+fi
+if compgen -G "tests/fuzz/*.cpp" >/dev/null; then
+  step "fuzzers (30 s each)" run_fuzzers
+fi
+step "integration tests (ZK_IMPL=${ZK_IMPL:-zookube})" \
+  env ZOOKUBE_BUILD_DIR="$PWD/build" /usr/bin/python3 -m pytest -q tests/integration
+
+echo
+if [ "$FAILED" -gt 0 ]; then
+  printf 'failed: %s\n' "${FAILED_STEPS[@]}"
+fi
+echo "$PASSED passed, $FAILED failed"
+[ "$FAILED" -eq 0 ]
