@@ -50,11 +50,18 @@ void Connection::start() {
 }
 
 void Connection::readMore() {
-  if (closing_ || closed_) return;
+  if (closing_ || closed_ || reading_) return;
+  if (inflight_.size() >= limits_.maxInflightRequests ||
+      inflightBytes_ >= limits_.maxInflightBytes) {
+    readPaused_ = true;
+    return;
+  }
+  reading_ = true;
   if (in_.size() - inUsed_ < kReadChunk / 4) in_.resize(inUsed_ + kReadChunk);
   socket_.async_read_some(
       asio::buffer(in_.data() + inUsed_, in_.size() - inUsed_),
       [self = shared_from_this()](const boost::system::error_code& ec, std::size_t bytes) {
+        self->reading_ = false;
         if (ec) {
           self->shutdown(ec == asio::error::eof ? "client closed the connection" : ec.message());
           return;
@@ -70,7 +77,7 @@ void Connection::onRead(std::size_t bytes) {
 
 bool Connection::processFrames() {
   std::size_t pos = 0;
-  while (!closing_ && inUsed_ - pos >= 4) {
+  while (!closing_ && inUsed_ - pos >= 4 && inflight_.size() < limits_.maxInflightRequests) {
     const std::uint8_t* head = in_.data() + pos;
     if (!connectSent_ && pos == 0 && fourLetter_) {
       if (auto answer = fourLetter_(jute::loadBigEndian32(head))) {
@@ -132,6 +139,10 @@ bool Connection::handleFrame(std::span<const std::uint8_t> frame) {
   }
   jute::Reader in(frame);
   RequestHeader header = RequestHeader::read(in);
+  if (header.type != 100 /* auth: answered at once, not counted */) {
+    inflight_.push_back(frame.size());
+    inflightBytes_ += frame.size();
+  }
   processor_.request(self, sessionId_, header, frame.subspan(8));
   return !closing_;
 }
@@ -181,6 +192,21 @@ void Connection::sessionEstablished(std::int64_t sessionId, std::int32_t timeout
   timeoutMs_ = timeoutMs;
   handshakeDone_ = true;
   armIdleTimer();
+}
+
+void Connection::requestCompleted() {
+  if (inflight_.empty()) return;
+  inflightBytes_ -= inflight_.front();
+  inflight_.pop_front();
+  bool roomAgain = inflight_.size() <= limits_.maxInflightRequests / 2 &&
+                   inflightBytes_ <= limits_.maxInflightBytes / 2;
+  if (readPaused_ && roomAgain) {
+    readPaused_ = false;
+    // Posted, not called: this runs inside the pipeline, possibly under processFrames.
+    asio::post(socket_.get_executor(), [self = shared_from_this()] {
+      if (self->processFrames()) self->readMore();
+    });
+  }
 }
 
 void Connection::armIdleTimer() {

@@ -24,6 +24,10 @@ struct ConnectionLimits {
   std::size_t maxFrameBytes = 2 * 0xfffff;       // jute.maxbuffer + extrasize
   std::size_t maxQueuedOutputBytes = 64u << 20;  // a client that stops reading is dropped
   std::int32_t handshakeTimeoutMs = 10000;
+  // Reading pauses while this many requests, or bytes of them, await their replies, so a
+  // client that floods requests faster than the disk syncs cannot grow memory without bound.
+  std::size_t maxInflightRequests = 1000;  // globalOutstandingLimit
+  std::size_t maxInflightBytes = 32u << 20;
 };
 
 class Connection : public ClientChannel, public std::enable_shared_from_this<Connection> {
@@ -38,6 +42,7 @@ class Connection : public ClientChannel, public std::enable_shared_from_this<Con
   void send(std::string frame) override;
   void close(std::string_view reason) override;
   void sessionEstablished(std::int64_t sessionId, std::int32_t timeoutMs) override;
+  void requestCompleted() override;
   std::string remoteAddress() const override { return remoteIp_; }
 
   std::string remoteEndpoint() const { return remoteIp_ + ":" + std::to_string(remotePort_); }
@@ -46,6 +51,7 @@ class Connection : public ClientChannel, public std::enable_shared_from_this<Con
   std::int64_t packetsReceived() const { return received_; }
   std::int64_t packetsSent() const { return sent_; }
   std::size_t queuedOutputBytes() const { return queuedBytes_; }
+  std::size_t inflightRequests() const { return inflight_.size(); }
   std::int64_t establishedAtMs() const { return establishedAtMs_; }
   void resetStats() { received_ = sent_ = 0; }
 
@@ -81,6 +87,11 @@ class Connection : public ClientChannel, public std::enable_shared_from_this<Con
   std::size_t queuedBytes_ = 0;
   bool closing_ = false;
   bool closed_ = false;
+
+  std::deque<std::size_t> inflight_;  // sizes of requests awaiting replies, oldest first
+  std::size_t inflightBytes_ = 0;
+  bool readPaused_ = false;
+  bool reading_ = false;
 
   std::int64_t received_ = 0;
   std::int64_t sent_ = 0;

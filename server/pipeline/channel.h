@@ -16,6 +16,9 @@ class ClientChannel {
   virtual void close(std::string_view reason) = 0;
   virtual void sessionEstablished(std::int64_t sessionId, std::int32_t timeoutMs) = 0;
   virtual std::string remoteAddress() const = 0;  // "ip" without port, for ip ACLs
+  // One request of this channel was answered (replies leave in request order), so the
+  // network layer can bound what a client has in flight.
+  virtual void requestCompleted() {}
 };
 
 }  // namespace zk

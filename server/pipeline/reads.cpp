@@ -100,7 +100,12 @@ void addWatch(jute::Reader& in, ReadContext& ctx) {
 
 void whoAmI(ReadContext& ctx, jute::Writer& out) {
   out.writeInt(static_cast<std::int32_t>(ctx.authIds.size()));
-  for (const auto& id : ctx.authIds) ClientInfo{id.scheme, id.id}.write(out);
+  for (const auto& id : ctx.authIds) {
+    // ZooKeeper reports a digest identity by its user name, without the password hash.
+    std::string_view user = id.id;
+    if (id.scheme == "digest") user = user.substr(0, user.find(':'));
+    ClientInfo{id.scheme, std::string(user)}.write(out);
+  }
 }
 
 }  // namespace

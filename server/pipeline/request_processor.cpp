@@ -25,6 +25,21 @@ struct MultiFailure {
   Err err;
 };
 
+// The ops ZooKeeper accepts from clients (Request.isValid); anything else is answered
+// UNIMPLEMENTED and the connection closed, as ZooKeeper does.
+bool isKnownOp(std::int32_t type) {
+  switch (static_cast<OpCode>(type)) {
+    case OpCode::kNotification:
+    case OpCode::kCreateSession:
+    case OpCode::kError:
+    case OpCode::kAuth:
+    case OpCode::kDeleteContainer:
+      return false;
+    default:
+      return opName(type) != "unknown";
+  }
+}
+
 bool allowedInMulti(std::int32_t type) {
   switch (static_cast<OpCode>(type)) {
     case OpCode::kCreate:
@@ -156,6 +171,11 @@ void RequestProcessor::request(const std::shared_ptr<ClientChannel>& channel,
   }
   sessions_.touch(sessionId, clock_());
   if (header.type == op(OpCode::kAuth)) return handleAuth(channel, *client, body);
+  if (!isKnownOp(header.type) && header.type != op(OpCode::kSasl)) {
+    channel->send(replyFrame(header.xid, tree_.lastProcessedZxid(), Err::kUnimplemented));
+    channel->close("unknown op code " + std::to_string(header.type));
+    return;
+  }
 
   Pending pending;
   pending.channel = channel;
@@ -164,9 +184,15 @@ void RequestProcessor::request(const std::shared_ptr<ClientChannel>& channel,
   pending.startedMs = clock_();
   ++outstanding_;
   if (header.type == op(OpCode::kSync)) {
-    jute::Reader in(body);
     jute::Writer out;
-    PathRequest{PathRequest::read(in).path}.write(out);
+    try {
+      jute::Reader in(body);
+      PathRequest{PathRequest::read(in).path}.write(out);
+    } catch (const jute::DecodeError& e) {
+      --outstanding_;
+      channel->close(std::string("malformed sync request: ") + e.what());
+      return;
+    }
     return addBarrier(sessionId, *client, std::move(pending), out.take());
   }
   if (header.type == op(OpCode::kReconfig)) {
@@ -440,6 +466,7 @@ std::string RequestProcessor::runRead(std::int64_t sessionId, Client& client, st
 void RequestProcessor::send(std::int64_t /*sessionId*/, Pending& pending) {
   if (auto channel = pending.channel.lock()) {
     channel->send(std::move(pending.frame));
+    if (pending.op != op(OpCode::kCreateSession)) channel->requestCompleted();
     ++stats_.packetsSent;
   }
   --outstanding_;
