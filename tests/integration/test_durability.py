@@ -5,10 +5,12 @@ import time
 
 from kazoo.client import KazooClient
 from kazoo.exceptions import KazooException
+from kazoo.handlers.threading import KazooTimeoutError
 
 LOAD_SECONDS = 2.5
 CRASHES = 3
 WRITERS = 4
+REPLY_TIMEOUT_S = 5
 
 
 class Writer(threading.Thread):
@@ -31,11 +33,14 @@ class Writer(threading.Thread):
             while not self.stop.is_set():
                 n += 1
                 value = f"{self.round}:{n}".encode()
-                path = client.create(f"{base}/item-", value, sequence=True)
+                # Bounded waits: a request queued while kazoo reconnects to a dead server
+                # would otherwise wait for ever.
+                path = client.create_async(f"{base}/item-", value,
+                                           sequence=True).get(timeout=REPLY_TIMEOUT_S)
                 self.acked_creates.append((path, value))
-                client.set(base, value)
+                client.set_async(base, value).get(timeout=REPLY_TIMEOUT_S)
                 self.acked_value = value
-        except (KazooException, OSError, RuntimeError):
+        except (KazooException, OSError, RuntimeError, KazooTimeoutError):
             pass  # the crash cut us off; what was acked so far is what counts
         finally:
             try:
