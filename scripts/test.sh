@@ -23,7 +23,7 @@ step() {
 }
 
 run_fuzzers() {
-  cmake -S . -B build-fuzz -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DZOOKUBE_FUZZ=ON \
+  cmake -S . -B build-fuzz -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DZOOKUBE_FUZZ=ON -DZOOKUBE_SANITIZE=ON \
     -DCMAKE_C_COMPILER=clang -DCMAKE_CXX_COMPILER=clang++ >/dev/null || return 1
   local ok=0 src name
   for src in tests/fuzz/*.cpp; do
