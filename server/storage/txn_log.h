@@ -142,6 +142,12 @@ struct LogReadResult {
 LogReadResult readTxnLog(const std::filesystem::path& versionDir, std::int64_t afterZxid,
                          const std::function<void(const Txn&)>& fn, const LogReadOptions& = {});
 
+// Zab's TRUNC: removes every txn above `zxid` from the log (later files are deleted, the file
+// holding `zxid` is cut after it), so the member's log matches its new leader's. The writer
+// must be stopped while this runs. Returns how many txns were removed.
+std::uint64_t truncateTxnLog(const std::filesystem::path& versionDir, std::int64_t zxid,
+                             const LogFn& log = stderrLog());
+
 // Every entry of one file, for tools; stops at the end of data, throws on a bad record.
 void readLogFile(const std::filesystem::path& file,
                  const std::function<void(const Txn&, std::uint64_t offset)>& fn);

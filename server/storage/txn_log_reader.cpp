@@ -151,6 +151,30 @@ LogReadResult readTxnLog(const std::filesystem::path& versionDir, std::int64_t a
   return result;
 }
 
+std::uint64_t truncateTxnLog(const std::filesystem::path& versionDir, std::int64_t zxid,
+                             const LogFn& log) {
+  std::uint64_t removed = 0;
+  for (const auto& file : listZxidFiles(versionDir, kLogPrefix)) {
+    if (file.zxid > zxid) {
+      readLogFile(file.path, [&](const Txn&, std::uint64_t) { ++removed; });
+      cutTail(file.path, 0);
+      log("TRUNC: removed " + file.path.string());
+      continue;
+    }
+    std::optional<std::uint64_t> cutAt;
+    readLogFile(file.path, [&](const Txn& txn, std::uint64_t offset) {
+      if (txn.header.zxid <= zxid) return;
+      if (!cutAt) cutAt = offset;
+      ++removed;
+    });
+    if (cutAt) {
+      cutTail(file.path, *cutAt);
+      log("TRUNC: cut " + file.path.string() + " at offset " + std::to_string(*cutAt));
+    }
+  }
+  return removed;
+}
+
 void readLogFile(const std::filesystem::path& path,
                  const std::function<void(const Txn&, std::uint64_t offset)>& fn) {
   MappedFile file(path);

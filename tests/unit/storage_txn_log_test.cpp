@@ -294,3 +294,43 @@ TEST(TxnLog, IoErrorIsReportedAndNothingMoreIsAcknowledged) {
 
 }  // namespace
 }  // namespace zk::storage
+
+namespace zk::storage {
+namespace {
+
+// Zab's TRUNC must leave exactly the txns up to the leader's zxid, across file boundaries,
+// and a writer started afterwards must continue cleanly after them.
+TEST(TxnLogTruncate, KeepsTxnsUpToZxidAcrossFiles) {
+  TempDir dir;
+  DurableLog durable;
+  {
+    TxnLogWriter w(options(dir.path()), durable.onDurable(), durable.onFatal());
+    for (std::int64_t z = 1; z <= 10; ++z) w.append(createTxn(z, "/a"));
+    w.rollLog();
+    for (std::int64_t z = 11; z <= 20; ++z) w.append(createTxn(z, "/b"));
+  }
+  auto v2 = dir.path() / "version-2";
+  EXPECT_EQ(truncateTxnLog(v2, 7, [](std::string_view) {}), 13u);
+  EXPECT_FALSE(std::filesystem::exists(v2 / "log.b"));
+  std::vector<Txn> left = readFrom(v2, -1);
+  ASSERT_EQ(left.size(), 7u);
+  EXPECT_EQ(left.back().header.zxid, 7);
+
+  TxnLogWriter again(options(dir.path()), durable.onDurable(), durable.onFatal());
+  ASSERT_TRUE(again.append(createTxn(8, "/c")));
+  again.stop();
+  std::vector<Txn> after = readFrom(v2, -1);
+  ASSERT_EQ(after.size(), 8u);
+  EXPECT_EQ(after.back(), createTxn(8, "/c"));
+}
+
+TEST(TxnLogTruncate, NothingAboveZxidIsANoOp) {
+  TempDir dir;
+  writeTxns(dir.path(), 1, 5);
+  auto v2 = dir.path() / "version-2";
+  EXPECT_EQ(truncateTxnLog(v2, 5, [](std::string_view) {}), 0u);
+  EXPECT_EQ(readFrom(v2, -1).size(), 5u);
+}
+
+}  // namespace
+}  // namespace zk::storage

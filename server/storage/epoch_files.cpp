@@ -1,0 +1,54 @@
+#include "storage/epoch_files.h"
+
+#include <fcntl.h>
+
+#include <charconv>
+#include <fstream>
+#include <sstream>
+#include <string>
+
+#include "storage/file_util.h"
+
+namespace zk::storage {
+
+std::optional<std::int64_t> readEpochFile(const std::filesystem::path& dataDir,
+                                          std::string_view name) {
+  auto path = dataDir / name;
+  std::ifstream in(path);
+  if (!in) {
+    if (!std::filesystem::exists(path)) return std::nullopt;
+    throwErrno("cannot read", path);
+  }
+  std::stringstream text;
+  text << in.rdbuf();
+  std::string value = text.str();
+  while (!value.empty() && (value.back() == '\n' || value.back() == '\r' || value.back() == ' '))
+    value.pop_back();
+  std::int64_t epoch = 0;
+  auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), epoch);
+  if (ec != std::errc{} || end != value.data() + value.size() || value.empty() || epoch < 0) {
+    throw StorageError(path.string() + ": expected a non-negative epoch number, found '" + value +
+                       "'");
+  }
+  return epoch;
+}
+
+void writeEpochFile(const std::filesystem::path& dataDir, std::string_view name,
+                    std::int64_t epoch) {
+  auto path = dataDir / name;
+  auto temp = dataDir / (std::string(name) + ".tmp");
+  {
+    Fd fd = Fd::open(temp, O_WRONLY | O_CREAT | O_TRUNC);
+    std::string text = std::to_string(epoch);
+    pwriteAll(fd.get(), text, 0, temp);
+    fsyncFile(fd.get(), false, temp);
+  }
+  std::error_code ec;
+  std::filesystem::rename(temp, path, ec);
+  if (ec)
+    throw StorageError("cannot rename " + temp.string() + " to " + path.string() + ": " +
+                       ec.message());
+  fsyncDir(dataDir);
+}
+
+}  // namespace zk::storage
