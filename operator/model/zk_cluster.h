@@ -1,0 +1,158 @@
+#pragma once
+// The ZkCluster resource as plain values. Parsing applies the same defaults and validation
+// rules as the CRD's OpenAPI schema (crds/zkclusters.zookube.dev.yaml), so local mode refuses
+// what the API server would refuse.
+
+#include <cpprest/json.h>
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace zk::op {
+
+using StringMap = std::map<std::string, std::string>;
+
+// Every problem found in a manifest, each naming its field path ("spec.voters: must be odd, got
+// 4").
+class SpecError : public std::runtime_error {
+ public:
+  explicit SpecError(std::vector<std::string> errors);
+  const std::vector<std::string>& errors() const { return errors_; }
+
+ private:
+  std::vector<std::string> errors_;
+};
+
+enum class ReclaimPolicy { kRetain, kDelete };
+
+struct Ports {
+  int client = 2181;
+  int quorum = 2888;
+  int election = 3888;
+  int metrics = 7000;
+  int admin = 8080;
+  bool operator==(const Ports&) const = default;
+};
+
+struct Storage {
+  std::string size = "10Gi";
+  std::optional<std::string> storageClassName;
+  ReclaimPolicy reclaimPolicy = ReclaimPolicy::kRetain;
+};
+
+// Pod-level settings copied into the pod templates. The Kubernetes-typed ones stay JSON: the
+// operator passes them through and the API server validates them.
+struct PodSettings {
+  StringMap labels;
+  StringMap annotations;
+  std::optional<web::json::value> affinity;  // unset: spread voters across nodes
+  std::optional<web::json::value> tolerations;
+  StringMap nodeSelector;
+  std::optional<std::string> priorityClassName;
+  std::optional<web::json::value> securityContext;
+};
+
+struct SecretKeyRef {
+  std::string name;
+  std::string key = "password";
+};
+
+struct ZkClusterSpec {
+  int voters = 3;
+  int observers = 0;
+  std::string image = "zookube/zookube-server:0.1.0";
+  std::string imagePullPolicy = "IfNotPresent";
+  std::optional<web::json::value> resources;
+  Storage storage;
+  StringMap config;  // zoo.cfg overrides; operator-owned keys are refused
+  Ports ports;
+  PodSettings pod;
+  std::optional<SecretKeyRef> superUserSecret;
+};
+
+struct ObjectMeta {
+  std::string name;
+  std::string ns = "default";
+  std::string uid;
+  std::int64_t generation = 0;
+  StringMap labels;
+  StringMap annotations;
+};
+
+enum class MemberRole { kUnknown, kLeader, kFollower, kObserver, kStandalone };
+std::string_view roleName(MemberRole role);
+MemberRole parseRole(std::string_view name);  // srvr's "Mode:" values; unknown -> kUnknown
+
+struct MemberStatus {
+  std::string name;
+  int id = 0;
+  MemberRole role = MemberRole::kUnknown;
+  bool ready = false;
+  std::int64_t zxid = 0;
+  std::string image;
+  bool operator==(const MemberStatus&) const = default;
+};
+
+struct Condition {
+  std::string type;    // Available, Progressing, Degraded
+  std::string status;  // "True", "False", "Unknown"
+  std::string reason;
+  std::string message;
+  std::int64_t observedGeneration = 0;
+  std::string lastTransitionTime;  // set by the backend, which owns the clock
+  bool operator==(const Condition&) const = default;
+};
+
+// The rolling restart's progress. It lives in the resource's status so an operator that
+// restarts mid-roll continues where it stopped and never restarts a member twice.
+struct RollProgress {
+  std::string target;                  // config hash + image the roll moves members to
+  std::vector<std::string> restarted;  // members already restarted and back in sync
+  std::string current;                 // member restarted and not yet back in sync
+  std::int64_t syncZxid = 0;           // leader's zxid when `current` was restarted
+  bool operator==(const RollProgress&) const = default;
+  bool active() const { return !target.empty(); }
+};
+
+struct ZkClusterStatus {
+  std::int64_t observedGeneration = 0;
+  std::string phase;  // Creating, Running, Rolling, Scaling, Degraded, Invalid
+  std::string leader;
+  std::vector<MemberStatus> members;
+  int quorumSize = 0;
+  int voters = 0;     // voters in the ensemble the operator last applied
+  int observers = 0;  // observers the operator last applied (the scale subresource reads it)
+  int readyMembers = 0;
+  std::string selector;  // label selector for the scale subresource
+  std::vector<Condition> conditions;
+  RollProgress roll;
+  bool operator==(const ZkClusterStatus&) const = default;
+};
+
+struct ZkCluster {
+  ObjectMeta meta;
+  ZkClusterSpec spec;
+  ZkClusterStatus status;
+};
+
+// Parse a whole ZkCluster object (apiVersion, kind, metadata, spec, status). Throws SpecError
+// listing every problem with its path.
+ZkCluster parseZkCluster(const web::json::value& object);
+ZkCluster parseZkClusterYaml(std::string_view text);
+
+// YAML text -> JSON value, typing plain scalars as YAML 1.2's core schema does.
+web::json::value yamlToJson(std::string_view text);
+
+web::json::value toJson(const ZkClusterSpec& spec);
+web::json::value toJson(const ZkClusterStatus& status);
+ZkClusterStatus parseStatus(const web::json::value& status);
+
+// zoo.cfg keys the operator writes itself; overriding them would break the ensemble.
+bool isOperatorOwnedConfigKey(std::string_view key);
+
+}  // namespace zk::op

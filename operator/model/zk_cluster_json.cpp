@@ -1,0 +1,252 @@
+// ZkCluster values -> JSON (what the operator writes back), status JSON -> values, and YAML ->
+// JSON.
+#include <yaml-cpp/yaml.h>
+
+#include <cmath>
+#include <regex>
+
+#include "model/zk_cluster.h"
+
+namespace zk::op {
+namespace {
+
+using web::json::value;
+
+value stringMapJson(const StringMap& m) {
+  value out = value::object();
+  for (const auto& [k, v] : m) out[k] = value::string(v);
+  return out;
+}
+
+// YAML 1.2 core schema for plain (unquoted) scalars; quoted ones are always strings.
+value scalarJson(const YAML::Node& node) {
+  const std::string& s = node.Scalar();
+  if (node.Tag() == "!") return value::string(s);
+  if (s.empty() || s == "~" || s == "null" || s == "Null" || s == "NULL") return value::null();
+  if (s == "true" || s == "True" || s == "TRUE") return value::boolean(true);
+  if (s == "false" || s == "False" || s == "FALSE") return value::boolean(false);
+  static const std::regex integer("^[-+]?[0-9]+$");
+  static const std::regex real(R"(^[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?$)");
+  if (std::regex_match(s, integer)) {
+    try {
+      return value::number(static_cast<int64_t>(std::stoll(s)));
+    } catch (const std::out_of_range&) {
+      return value::string(s);
+    }
+  }
+  if (std::regex_match(s, real)) return value::number(std::stod(s));
+  return value::string(s);
+}
+
+value nodeJson(const YAML::Node& node) {
+  switch (node.Type()) {
+    case YAML::NodeType::Null:
+    case YAML::NodeType::Undefined:
+      return value::null();
+    case YAML::NodeType::Scalar:
+      return scalarJson(node);
+    case YAML::NodeType::Sequence: {
+      value out = value::array();
+      size_t i = 0;
+      for (const YAML::Node& item : node) out[i++] = nodeJson(item);
+      return out;
+    }
+    case YAML::NodeType::Map: {
+      value out = value::object();
+      for (const auto& kv : node) out[kv.first.Scalar()] = nodeJson(kv.second);
+      return out;
+    }
+  }
+  return value::null();
+}
+
+value memberJson(const MemberStatus& m) {
+  value out = value::object();
+  out["name"] = value::string(m.name);
+  out["id"] = value::number(m.id);
+  out["role"] = value::string(std::string(roleName(m.role)));
+  out["ready"] = value::boolean(m.ready);
+  // zxids are 64-bit; JSON numbers lose precision past 2^53, so they travel as hex text.
+  char hex[24];
+  std::snprintf(hex, sizeof hex, "0x%llx", static_cast<unsigned long long>(m.zxid));
+  out["zxid"] = value::string(hex);
+  out["image"] = value::string(m.image);
+  return out;
+}
+
+value conditionJson(const Condition& c) {
+  value out = value::object();
+  out["type"] = value::string(c.type);
+  out["status"] = value::string(c.status);
+  out["reason"] = value::string(c.reason);
+  out["message"] = value::string(c.message);
+  out["observedGeneration"] = value::number(static_cast<int64_t>(c.observedGeneration));
+  if (!c.lastTransitionTime.empty()) {
+    out["lastTransitionTime"] = value::string(c.lastTransitionTime);
+  }
+  return out;
+}
+
+value rollJson(const RollProgress& r) {
+  value out = value::object();
+  out["target"] = value::string(r.target);
+  value done = value::array();
+  for (size_t i = 0; i < r.restarted.size(); ++i) done[i] = value::string(r.restarted[i]);
+  out["restarted"] = done;
+  out["current"] = value::string(r.current);
+  char hex[24];
+  std::snprintf(hex, sizeof hex, "0x%llx", static_cast<unsigned long long>(r.syncZxid));
+  out["syncZxid"] = value::string(hex);
+  return out;
+}
+
+std::string str(const value& o, const char* key) {
+  return o.has_field(key) && o.at(key).is_string() ? o.at(key).as_string() : std::string();
+}
+std::int64_t num(const value& o, const char* key) {
+  return o.has_field(key) && o.at(key).is_integer() ? o.at(key).as_number().to_int64() : 0;
+}
+std::int64_t hexZxid(const value& o, const char* key) {
+  std::string s = str(o, key);
+  if (s.empty()) return num(o, key);
+  try {
+    return static_cast<std::int64_t>(std::stoull(s, nullptr, 0));
+  } catch (const std::exception&) {
+    return 0;
+  }
+}
+
+}  // namespace
+
+std::string_view roleName(MemberRole role) {
+  switch (role) {
+    case MemberRole::kLeader:
+      return "leader";
+    case MemberRole::kFollower:
+      return "follower";
+    case MemberRole::kObserver:
+      return "observer";
+    case MemberRole::kStandalone:
+      return "standalone";
+    case MemberRole::kUnknown:
+      break;
+  }
+  return "unknown";
+}
+
+MemberRole parseRole(std::string_view name) {
+  for (MemberRole r : {MemberRole::kLeader, MemberRole::kFollower, MemberRole::kObserver,
+                       MemberRole::kStandalone}) {
+    if (roleName(r) == name) return r;
+  }
+  return MemberRole::kUnknown;
+}
+
+web::json::value yamlToJson(std::string_view text) {
+  try {
+    return nodeJson(YAML::Load(std::string(text)));
+  } catch (const YAML::Exception& e) {
+    throw SpecError({std::string("(yaml): ") + e.what()});
+  }
+}
+
+value toJson(const ZkClusterSpec& spec) {
+  value out = value::object();
+  out["voters"] = value::number(spec.voters);
+  out["observers"] = value::number(spec.observers);
+  out["image"] = value::string(spec.image);
+  out["imagePullPolicy"] = value::string(spec.imagePullPolicy);
+  if (spec.resources) out["resources"] = *spec.resources;
+  value storage = value::object();
+  storage["size"] = value::string(spec.storage.size);
+  if (spec.storage.storageClassName) {
+    storage["storageClassName"] = value::string(*spec.storage.storageClassName);
+  }
+  storage["reclaimPolicy"] =
+      value::string(spec.storage.reclaimPolicy == ReclaimPolicy::kRetain ? "Retain" : "Delete");
+  out["storage"] = storage;
+  out["config"] = stringMapJson(spec.config);
+  value ports = value::object();
+  ports["client"] = value::number(spec.ports.client);
+  ports["quorum"] = value::number(spec.ports.quorum);
+  ports["election"] = value::number(spec.ports.election);
+  ports["metrics"] = value::number(spec.ports.metrics);
+  ports["admin"] = value::number(spec.ports.admin);
+  out["ports"] = ports;
+  if (spec.superUserSecret) {
+    value s = value::object();
+    s["name"] = value::string(spec.superUserSecret->name);
+    s["key"] = value::string(spec.superUserSecret->key);
+    out["superUserSecret"] = s;
+  }
+  return out;
+}
+
+value toJson(const ZkClusterStatus& status) {
+  value out = value::object();
+  out["observedGeneration"] = value::number(static_cast<int64_t>(status.observedGeneration));
+  out["phase"] = value::string(status.phase);
+  out["leader"] = value::string(status.leader);
+  value members = value::array();
+  for (size_t i = 0; i < status.members.size(); ++i) members[i] = memberJson(status.members[i]);
+  out["members"] = members;
+  out["quorumSize"] = value::number(status.quorumSize);
+  out["voters"] = value::number(status.voters);
+  out["observers"] = value::number(status.observers);
+  out["readyMembers"] = value::number(status.readyMembers);
+  out["selector"] = value::string(status.selector);
+  value conditions = value::array();
+  for (size_t i = 0; i < status.conditions.size(); ++i) {
+    conditions[i] = conditionJson(status.conditions[i]);
+  }
+  out["conditions"] = conditions;
+  out["roll"] = rollJson(status.roll);
+  return out;
+}
+
+ZkClusterStatus parseStatus(const value& v) {
+  // Status is written by the operator; read it leniently so a hand-edited field cannot wedge it.
+  ZkClusterStatus s;
+  if (!v.is_object()) return s;
+  s.observedGeneration = num(v, "observedGeneration");
+  s.phase = str(v, "phase");
+  s.leader = str(v, "leader");
+  s.quorumSize = static_cast<int>(num(v, "quorumSize"));
+  s.voters = static_cast<int>(num(v, "voters"));
+  s.observers = static_cast<int>(num(v, "observers"));
+  s.readyMembers = static_cast<int>(num(v, "readyMembers"));
+  s.selector = str(v, "selector");
+  if (v.has_field("members") && v.at("members").is_array()) {
+    for (const value& m : v.at("members").as_array()) {
+      if (!m.is_object()) continue;
+      MemberStatus ms{str(m, "name"),
+                      static_cast<int>(num(m, "id")),
+                      parseRole(str(m, "role")),
+                      m.has_field("ready") && m.at("ready").is_boolean() && m.at("ready").as_bool(),
+                      hexZxid(m, "zxid"),
+                      str(m, "image")};
+      s.members.push_back(ms);
+    }
+  }
+  if (v.has_field("conditions") && v.at("conditions").is_array()) {
+    for (const value& c : v.at("conditions").as_array()) {
+      if (!c.is_object()) continue;
+      s.conditions.push_back({str(c, "type"), str(c, "status"), str(c, "reason"), str(c, "message"),
+                              num(c, "observedGeneration"), str(c, "lastTransitionTime")});
+    }
+  }
+  if (v.has_field("roll") && v.at("roll").is_object()) {
+    const value& r = v.at("roll");
+    s.roll.target = str(r, "target");
+    s.roll.current = str(r, "current");
+    s.roll.syncZxid = hexZxid(r, "syncZxid");
+    if (r.has_field("restarted") && r.at("restarted").is_array()) {
+      for (const value& n : r.at("restarted").as_array()) {
+        if (n.is_string()) s.roll.restarted.push_back(n.as_string());
+      }
+    }
+  }
+  return s;
+}
+
+}  // namespace zk::op

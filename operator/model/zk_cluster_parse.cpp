@@ -1,0 +1,320 @@
+// ZkCluster JSON -> values, with the CRD schema's defaults and validation rules.
+#include <algorithm>
+#include <array>
+#include <regex>
+#include <set>
+
+#include "model/zk_cluster.h"
+
+namespace zk::op {
+namespace {
+
+using web::json::value;
+
+// Walks one JSON object, recording errors under `path` and refusing unknown fields, as a
+// structural schema with strict field validation does.
+class Fields {
+ public:
+  Fields(const value& object, std::string path, std::vector<std::string>& errors,
+         std::set<std::string> known)
+      : object_(object), path_(std::move(path)), errors_(errors) {
+    if (!object.is_object()) {
+      fail(path_, "must be an object");
+      return;
+    }
+    for (const auto& [key, _] : object.as_object()) {
+      if (!known.contains(key)) fail(path_ + "." + key, "unknown field");
+    }
+  }
+
+  const value* get(const std::string& key) const {
+    if (!object_.is_object() || !object_.has_field(key)) return nullptr;
+    const value& v = object_.at(key);
+    return v.is_null() ? nullptr : &v;
+  }
+  std::string at(const std::string& key) const { return path_ + "." + key; }
+  std::vector<std::string>& errors() const { return errors_; }
+  void fail(const std::string& path, const std::string& why) {
+    errors_.push_back(path + ": " + why);
+  }
+
+  std::optional<std::int64_t> integer(const std::string& key) {
+    const value* v = get(key);
+    if (!v) return std::nullopt;
+    if (!v->is_integer()) {
+      fail(at(key), "must be an integer");
+      return std::nullopt;
+    }
+    return v->as_number().to_int64();
+  }
+  std::optional<std::string> string(const std::string& key) {
+    const value* v = get(key);
+    if (!v) return std::nullopt;
+    if (!v->is_string()) {
+      fail(at(key), "must be a string");
+      return std::nullopt;
+    }
+    return v->as_string();
+  }
+  StringMap stringMap(const std::string& key) {
+    StringMap out;
+    const value* v = get(key);
+    if (!v) return out;
+    if (!v->is_object()) {
+      fail(at(key), "must be a map of strings");
+      return out;
+    }
+    for (const auto& [k, item] : v->as_object()) {
+      if (!item.is_string()) {
+        fail(at(key) + "." + k, "must be a string");
+        continue;
+      }
+      out[k] = item.as_string();
+    }
+    return out;
+  }
+  std::optional<value> objectOrArray(const std::string& key, bool wantArray) {
+    const value* v = get(key);
+    if (!v) return std::nullopt;
+    if (wantArray ? !v->is_array() : !v->is_object()) {
+      fail(at(key), wantArray ? "must be a list" : "must be an object");
+      return std::nullopt;
+    }
+    return *v;
+  }
+
+ private:
+  const value& object_;
+  std::string path_;
+  std::vector<std::string>& errors_;
+};
+
+void parsePorts(Fields& parent, Ports& ports) {
+  const value* v = parent.get("ports");
+  if (!v) return;
+  Fields f(*v, parent.at("ports"), parent.errors(),
+           {"client", "quorum", "election", "metrics", "admin"});
+  std::array<std::pair<const char*, int*>, 5> all{{{"client", &ports.client},
+                                                   {"quorum", &ports.quorum},
+                                                   {"election", &ports.election},
+                                                   {"metrics", &ports.metrics},
+                                                   {"admin", &ports.admin}}};
+  std::map<int, std::string> seen;
+  for (auto [name, port] : all) {
+    if (auto n = f.integer(name)) {
+      if (*n < 1 || *n > 65535) {
+        parent.fail(f.at(name), "must be between 1 and 65535, got " + std::to_string(*n));
+      } else {
+        *port = static_cast<int>(*n);
+      }
+    }
+    if (auto [it, fresh] = seen.emplace(*port, name); !fresh) {
+      parent.fail(f.at(name), "must differ from ports." + it->second);
+    }
+  }
+}
+
+void parseStorage(Fields& parent, Storage& storage) {
+  const value* v = parent.get("storage");
+  if (!v) return;
+  Fields f(*v, parent.at("storage"), parent.errors(),
+           {"size", "storageClassName", "reclaimPolicy"});
+  if (auto s = f.string("size")) {
+    static const std::regex quantity(R"(^[0-9]+(\.[0-9]+)?(Ki|Mi|Gi|Ti|Pi|Ei|k|M|G|T|P|E)?$)");
+    if (!std::regex_match(*s, quantity)) {
+      f.fail(f.at("size"), "must be a quantity such as 10Gi, got \"" + *s + "\"");
+    } else {
+      storage.size = *s;
+    }
+  }
+  storage.storageClassName = f.string("storageClassName");
+  if (auto r = f.string("reclaimPolicy")) {
+    if (*r == "Retain") {
+      storage.reclaimPolicy = ReclaimPolicy::kRetain;
+    } else if (*r == "Delete") {
+      storage.reclaimPolicy = ReclaimPolicy::kDelete;
+    } else {
+      f.fail(f.at("reclaimPolicy"), "must be Retain or Delete, got \"" + *r + "\"");
+    }
+  }
+}
+
+void parsePod(Fields& parent, PodSettings& pod) {
+  const value* v = parent.get("pod");
+  if (!v) return;
+  Fields f(*v, parent.at("pod"), parent.errors(),
+           {"labels", "annotations", "affinity", "tolerations", "nodeSelector", "priorityClassName",
+            "securityContext"});
+  pod.labels = f.stringMap("labels");
+  pod.annotations = f.stringMap("annotations");
+  pod.affinity = f.objectOrArray("affinity", false);
+  pod.tolerations = f.objectOrArray("tolerations", true);
+  pod.nodeSelector = f.stringMap("nodeSelector");
+  pod.priorityClassName = f.string("priorityClassName");
+  pod.securityContext = f.objectOrArray("securityContext", false);
+  for (const auto& [key, _] : pod.labels) {
+    if (key.starts_with("app.kubernetes.io/")) {
+      f.fail(f.at("labels") + "." + key, "is set by the operator");
+    }
+  }
+}
+
+void parseConfig(Fields& f, StringMap& config) {
+  config = f.stringMap("config");
+  for (const auto& [key, _] : config) {
+    if (isOperatorOwnedConfigKey(key)) {
+      f.fail(f.at("config") + "." + key, "is set by the operator and cannot be overridden");
+    }
+    if (key.empty() || key.find_first_of("=\n ") != std::string::npos) {
+      f.fail(f.at("config") + "." + key, "is not a valid zoo.cfg key");
+    }
+  }
+  for (const auto& [key, val] : config) {
+    if (val.find('\n') != std::string::npos) f.fail(f.at("config") + "." + key, "must be one line");
+  }
+}
+
+void parseCounts(Fields& f, ZkClusterSpec& spec) {
+  if (auto n = f.integer("voters")) {
+    if (*n < 1 || *n > 7) {
+      f.fail(f.at("voters"), "must be between 1 and 7, got " + std::to_string(*n));
+    } else if (*n % 2 == 0) {
+      f.fail(f.at("voters"), "must be odd, got " + std::to_string(*n));
+    } else {
+      spec.voters = static_cast<int>(*n);
+    }
+  }
+  if (auto n = f.integer("observers")) {
+    if (*n < 0 || *n > 100) {
+      f.fail(f.at("observers"), "must be between 0 and 100, got " + std::to_string(*n));
+    } else {
+      spec.observers = static_cast<int>(*n);
+    }
+  }
+}
+
+ZkClusterSpec parseSpec(const value& v, std::vector<std::string>& errors) {
+  ZkClusterSpec spec;
+  Fields f(v, "spec", errors,
+           {"voters", "observers", "image", "imagePullPolicy", "resources", "storage", "config",
+            "ports", "pod", "superUserSecret"});
+  parseCounts(f, spec);
+  if (auto s = f.string("image")) {
+    if (s->empty())
+      f.fail(f.at("image"), "must not be empty");
+    else
+      spec.image = *s;
+  }
+  if (auto s = f.string("imagePullPolicy")) {
+    if (*s != "Always" && *s != "IfNotPresent" && *s != "Never") {
+      f.fail(f.at("imagePullPolicy"), "must be Always, IfNotPresent or Never, got \"" + *s + "\"");
+    } else {
+      spec.imagePullPolicy = *s;
+    }
+  }
+  spec.resources = f.objectOrArray("resources", false);
+  parseStorage(f, spec.storage);
+  parseConfig(f, spec.config);
+  parsePorts(f, spec.ports);
+  parsePod(f, spec.pod);
+  if (const value* s = f.get("superUserSecret")) {
+    Fields sf(*s, f.at("superUserSecret"), errors, {"name", "key"});
+    SecretKeyRef ref;
+    if (auto name = sf.string("name"))
+      ref.name = *name;
+    else
+      sf.fail(sf.at("name"), "is required");
+    if (auto key = sf.string("key")) ref.key = *key;
+    spec.superUserSecret = ref;
+  }
+  return spec;
+}
+
+ObjectMeta parseMeta(const value& v, std::vector<std::string>& errors) {
+  ObjectMeta meta;
+  // Only what the operator reads; the rest of ObjectMeta is the API server's business.
+  if (!v.is_object()) {
+    errors.push_back("metadata: must be an object");
+    return meta;
+  }
+  std::vector<std::string> ignored;
+  Fields f(v, "metadata", ignored, {});
+  if (auto name = f.string("name")) meta.name = *name;
+  static const std::regex dns1035("^[a-z]([-a-z0-9]*[a-z0-9])?$");
+  if (meta.name.empty()) {
+    errors.push_back("metadata.name: is required");
+  } else if (meta.name.size() > 40 || !std::regex_match(meta.name, dns1035)) {
+    // Pod names add "-observer-N" and Service names "-headless"; both must stay DNS labels.
+    errors.push_back("metadata.name: must be a DNS label of at most 40 characters, got \"" +
+                     meta.name + "\"");
+  }
+  if (auto ns = f.string("namespace")) meta.ns = *ns;
+  if (auto uid = f.string("uid")) meta.uid = *uid;
+  if (auto g = f.integer("generation")) meta.generation = *g;
+  meta.labels = f.stringMap("labels");
+  meta.annotations = f.stringMap("annotations");
+  return meta;
+}
+
+}  // namespace
+
+SpecError::SpecError(std::vector<std::string> errors)
+    : std::runtime_error([&] {
+        std::string all;
+        for (const std::string& e : errors) all += (all.empty() ? "" : "; ") + e;
+        return all;
+      }()),
+      errors_(std::move(errors)) {}
+
+bool isOperatorOwnedConfigKey(std::string_view key) {
+  static constexpr std::array<std::string_view, 18> owned{"dataDir",
+                                                          "dataLogDir",
+                                                          "clientPort",
+                                                          "clientPortAddress",
+                                                          "secureClientPort",
+                                                          "secureClientPortAddress",
+                                                          "dynamicConfigFile",
+                                                          "standaloneEnabled",
+                                                          "reconfigEnabled",
+                                                          "peerType",
+                                                          "myid",
+                                                          "skipACL",
+                                                          "metricsProvider.httpPort",
+                                                          "metricsProvider.httpHost",
+                                                          "metricsProvider.className",
+                                                          "admin.serverPort",
+                                                          "admin.serverAddress",
+                                                          "quorumListenOnAllIPs"};
+  if (std::find(owned.begin(), owned.end(), key) != owned.end()) return true;
+  for (std::string_view prefix : {"server.", "group.", "weight."}) {
+    if (key.starts_with(prefix)) return true;
+  }
+  return false;
+}
+
+ZkCluster parseZkCluster(const value& object) {
+  std::vector<std::string> errors;
+  ZkCluster c;
+  if (!object.is_object()) throw SpecError({"(root): must be an object"});
+  Fields root(object, "", errors, {"apiVersion", "kind", "metadata", "spec", "status"});
+  if (root.string("apiVersion").value_or("") != "zookube.dev/v1alpha1") {
+    errors.push_back("apiVersion: must be zookube.dev/v1alpha1");
+  }
+  if (root.string("kind").value_or("") != "ZkCluster") errors.push_back("kind: must be ZkCluster");
+  c.meta = parseMeta(object.has_field("metadata") ? object.at("metadata") : value::null(), errors);
+  const value* spec = root.get("spec");
+  c.spec = parseSpec(spec ? *spec : value::object(), errors);
+  if (const value* status = root.get("status")) c.status = parseStatus(*status);
+  // Fields() prefixes root-level keys with "."; report them as plain names.
+  for (std::string& e : errors) {
+    if (e.starts_with(".")) e.erase(0, 1);
+  }
+  if (!errors.empty()) throw SpecError(std::move(errors));
+  return c;
+}
+
+ZkCluster parseZkClusterYaml(std::string_view text) {
+  return parseZkCluster(yamlToJson(text));
+}
+
+}  // namespace zk::op
