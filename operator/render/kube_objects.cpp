@@ -1,0 +1,285 @@
+// The desired Kubernetes objects for a ZkCluster, as JSON ready to apply.
+#include "render/render.h"
+
+namespace zk::op {
+namespace {
+
+using web::json::value;
+
+value str(const std::string& s) {
+  return value::string(s);
+}
+
+value strings(std::initializer_list<std::string> items) {
+  value out = value::array();
+  size_t i = 0;
+  for (const std::string& s : items) out[i++] = str(s);
+  return out;
+}
+
+value mapJson(const StringMap& m) {
+  value out = value::object();
+  for (const auto& [k, v] : m) out[k] = str(v);
+  return out;
+}
+
+StringMap selector(const ZkCluster& c, const std::string& component) {
+  StringMap labels{{"app.kubernetes.io/name", "zookube"},
+                   {"app.kubernetes.io/instance", c.meta.name}};
+  if (!component.empty()) labels["app.kubernetes.io/component"] = component;
+  return labels;
+}
+
+StringMap labels(const ZkCluster& c, const std::string& component) {
+  StringMap l = selector(c, component);
+  l["app.kubernetes.io/managed-by"] = "zookube-operator";
+  l["app.kubernetes.io/part-of"] = "zookube";
+  return l;
+}
+
+value metadata(const ZkCluster& c, const std::string& name, const std::string& component) {
+  value owner = value::object();
+  owner["apiVersion"] = str("zookube.dev/v1alpha1");
+  owner["kind"] = str("ZkCluster");
+  owner["name"] = str(c.meta.name);
+  owner["uid"] = str(c.meta.uid);
+  owner["controller"] = value::boolean(true);
+  owner["blockOwnerDeletion"] = value::boolean(true);
+  value meta = value::object();
+  meta["name"] = str(name);
+  meta["namespace"] = str(c.meta.ns);
+  meta["labels"] = mapJson(labels(c, component));
+  meta["ownerReferences"][0] = owner;
+  return meta;
+}
+
+value object(const char* apiVersion, const char* kind, value meta) {
+  value out = value::object();
+  out["apiVersion"] = str(apiVersion);
+  out["kind"] = str(kind);
+  out["metadata"] = std::move(meta);
+  return out;
+}
+
+value servicePort(const std::string& name, int port) {
+  value p = value::object();
+  p["name"] = str(name);
+  p["port"] = value::number(port);
+  p["targetPort"] = value::number(port);
+  p["protocol"] = str("TCP");
+  return p;
+}
+
+value headlessService(const ZkCluster& c) {
+  value svc = object("v1", "Service", metadata(c, headlessServiceName(c), ""));
+  value& spec = svc["spec"];
+  spec["clusterIP"] = str("None");
+  // Peers must resolve each other before they are ready: readiness needs a quorum first.
+  spec["publishNotReadyAddresses"] = value::boolean(true);
+  spec["selector"] = mapJson(selector(c, ""));
+  const Ports& p = c.spec.ports;
+  spec["ports"][0] = servicePort("client", p.client);
+  spec["ports"][1] = servicePort("quorum", p.quorum);
+  spec["ports"][2] = servicePort("election", p.election);
+  return svc;
+}
+
+value clientService(const ZkCluster& c) {
+  value svc = object("v1", "Service", metadata(c, clientServiceName(c), ""));
+  value& spec = svc["spec"];
+  spec["type"] = str("ClusterIP");
+  spec["selector"] = mapJson(selector(c, ""));
+  spec["ports"][0] = servicePort("client", c.spec.ports.client);
+  spec["ports"][1] = servicePort("metrics", c.spec.ports.metrics);
+  return svc;
+}
+
+value configMap(const ZkCluster& c, Membership m) {
+  value cm = object("v1", "ConfigMap", metadata(c, configMapName(c), ""));
+  value data = value::object();
+  Addressing a = Addressing::kubernetes();
+  for (const Member& member : members(c, m)) {
+    data[member.name + ".cfg"] = str(renderZooCfg(c, member, m, a));
+    data[member.name + ".myid"] = str(renderMyid(member));
+  }
+  cm["data"] = data;
+  return cm;
+}
+
+value probe(const ZkCluster& c, const char* kind, int period, int failures) {
+  value p = value::object();
+  // The server answers its own probe: no shell, no nc, no race between connect and read.
+  p["exec"]["command"] = strings(
+      {"zookube-server", "--probe", kind, "127.0.0.1:" + std::to_string(c.spec.ports.client)});
+  p["periodSeconds"] = value::number(period);
+  p["timeoutSeconds"] = value::number(5);
+  p["failureThreshold"] = value::number(failures);
+  return p;
+}
+
+value container(const ZkCluster& c) {
+  value ct = value::object();
+  ct["name"] = str("zookube");
+  ct["image"] = str(c.spec.image);
+  ct["imagePullPolicy"] = str(c.spec.imagePullPolicy);
+  // The ConfigMap holds every member's files; each pod picks its own by name. $(POD_NAME) is
+  // expanded by the kubelet; the shell only copies myid onto the volume ZooKeeper expects it in.
+  ct["command"] = strings({"/bin/sh", "-c",
+                           "cp /etc/zookube/$(POD_NAME).myid /data/myid && exec zookube-server "
+                           "/etc/zookube/$(POD_NAME).cfg"});
+  value env = value::object();
+  env["name"] = str("POD_NAME");
+  env["valueFrom"]["fieldRef"]["fieldPath"] = str("metadata.name");
+  ct["env"][0] = env;
+  const Ports& p = c.spec.ports;
+  std::pair<const char*, int> ports[] = {{"client", p.client},
+                                         {"quorum", p.quorum},
+                                         {"election", p.election},
+                                         {"metrics", p.metrics},
+                                         {"admin", p.admin}};
+  size_t i = 0;
+  for (auto [name, port] : ports) {
+    value cp = value::object();
+    cp["name"] = str(name);
+    cp["containerPort"] = value::number(port);
+    cp["protocol"] = str("TCP");
+    ct["ports"][i++] = cp;
+  }
+  ct["readinessProbe"] = probe(c, "ready", 5, 3);
+  value live = probe(c, "live", 10, 6);
+  live["initialDelaySeconds"] = value::number(10);
+  ct["livenessProbe"] = live;
+  if (c.spec.resources) ct["resources"] = *c.spec.resources;
+  value data = value::object();
+  data["name"] = str("data");
+  data["mountPath"] = str("/data");
+  value config = value::object();
+  config["name"] = str("config");
+  config["mountPath"] = str("/etc/zookube");
+  config["readOnly"] = value::boolean(true);
+  ct["volumeMounts"][0] = data;
+  ct["volumeMounts"][1] = config;
+  value sc = value::object();
+  sc["allowPrivilegeEscalation"] = value::boolean(false);
+  sc["readOnlyRootFilesystem"] = value::boolean(true);
+  sc["capabilities"]["drop"] = strings({"ALL"});
+  ct["securityContext"] = sc;
+  return ct;
+}
+
+// Unless the user says otherwise, prefer one voter per node: losing a node then costs one vote.
+value defaultAffinity(const ZkCluster& c, const std::string& component) {
+  value term = value::object();
+  term["weight"] = value::number(100);
+  term["podAffinityTerm"]["topologyKey"] = str("kubernetes.io/hostname");
+  term["podAffinityTerm"]["labelSelector"]["matchLabels"] = mapJson(selector(c, component));
+  value a = value::object();
+  a["podAntiAffinity"]["preferredDuringSchedulingIgnoredDuringExecution"][0] = term;
+  return a;
+}
+
+value podSpec(const ZkCluster& c, const std::string& component) {
+  const PodSettings& ps = c.spec.pod;
+  value spec = value::object();
+  spec["containers"][0] = container(c);
+  value volume = value::object();
+  volume["name"] = str("config");
+  volume["configMap"]["name"] = str(configMapName(c));
+  spec["volumes"][0] = volume;
+  spec["affinity"] = ps.affinity ? *ps.affinity : defaultAffinity(c, component);
+  if (ps.tolerations) spec["tolerations"] = *ps.tolerations;
+  if (!ps.nodeSelector.empty()) spec["nodeSelector"] = mapJson(ps.nodeSelector);
+  if (ps.priorityClassName) spec["priorityClassName"] = str(*ps.priorityClassName);
+  if (ps.securityContext) {
+    spec["securityContext"] = *ps.securityContext;
+  } else {
+    value sc = value::object();
+    sc["runAsNonRoot"] = value::boolean(true);
+    sc["runAsUser"] = value::number(1000);
+    sc["runAsGroup"] = value::number(1000);
+    sc["fsGroup"] = value::number(1000);
+    spec["securityContext"] = sc;
+  }
+  spec["terminationGracePeriodSeconds"] = value::number(30);
+  return spec;
+}
+
+value statefulSet(const ZkCluster& c, const std::string& name, const std::string& component,
+                  int replicas) {
+  value sts = object("apps/v1", "StatefulSet", metadata(c, name, component));
+  value& spec = sts["spec"];
+  spec["replicas"] = value::number(replicas);
+  spec["serviceName"] = str(headlessServiceName(c));
+  // Parallel: a quorum needs its members up together; OrderedReady would wait forever on pod 0.
+  spec["podManagementPolicy"] = str("Parallel");
+  // OnDelete: the operator restarts pods itself, in quorum-safe order.
+  spec["updateStrategy"]["type"] = str("OnDelete");
+  spec["selector"]["matchLabels"] = mapJson(selector(c, component));
+  value& tmpl = spec["template"];
+  StringMap podLabels = c.spec.pod.labels;
+  for (const auto& [k, v] : labels(c, component)) podLabels[k] = v;
+  tmpl["metadata"]["labels"] = mapJson(podLabels);
+  StringMap annotations = c.spec.pod.annotations;
+  annotations[kRolloutHashAnnotation] = rolloutHash(c, Addressing::kubernetes());
+  tmpl["metadata"]["annotations"] = mapJson(annotations);
+  tmpl["spec"] = podSpec(c, component);
+  value claim = value::object();
+  claim["metadata"]["name"] = str("data");
+  claim["metadata"]["labels"] = mapJson(selector(c, component));
+  claim["spec"]["accessModes"] = strings({"ReadWriteOnce"});
+  claim["spec"]["resources"]["requests"]["storage"] = str(c.spec.storage.size);
+  if (c.spec.storage.storageClassName) {
+    claim["spec"]["storageClassName"] = str(*c.spec.storage.storageClassName);
+  }
+  spec["volumeClaimTemplates"][0] = claim;
+  std::string reclaim =
+      c.spec.storage.reclaimPolicy == ReclaimPolicy::kDelete ? "Delete" : "Retain";
+  spec["persistentVolumeClaimRetentionPolicy"]["whenDeleted"] = str(reclaim);
+  spec["persistentVolumeClaimRetentionPolicy"]["whenScaled"] = str(reclaim);
+  return sts;
+}
+
+value voterBudget(const ZkCluster& c) {
+  value pdb = object("policy/v1", "PodDisruptionBudget", metadata(c, pdbName(c), "voter"));
+  pdb["spec"]["maxUnavailable"] = value::number(1);
+  pdb["spec"]["selector"]["matchLabels"] = mapJson(selector(c, "voter"));
+  return pdb;
+}
+
+}  // namespace
+
+std::string headlessServiceName(const ZkCluster& c) {
+  return c.meta.name + "-headless";
+}
+std::string clientServiceName(const ZkCluster& c) {
+  return c.meta.name + "-client";
+}
+std::string configMapName(const ZkCluster& c) {
+  return c.meta.name + "-config";
+}
+std::string voterSetName(const ZkCluster& c) {
+  return c.meta.name;
+}
+std::string observerSetName(const ZkCluster& c) {
+  return c.meta.name + "-observer";
+}
+std::string pdbName(const ZkCluster& c) {
+  return c.meta.name + "-voters";
+}
+
+std::string selectorLabels(const ZkCluster& c) {
+  std::string out;
+  for (const auto& [k, v] : selector(c, "observer")) out += (out.empty() ? "" : ",") + k + "=" + v;
+  return out;
+}
+
+std::vector<value> renderObjects(const ZkCluster& c, Membership m) {
+  return {headlessService(c),
+          clientService(c),
+          configMap(c, m),
+          statefulSet(c, voterSetName(c), "voter", m.voters),
+          statefulSet(c, observerSetName(c), "observer", m.observers),
+          voterBudget(c)};
+}
+
+}  // namespace zk::op

@@ -1,0 +1,93 @@
+#pragma once
+// Pure rendering: ZkCluster -> members, zoo.cfg text, myid, and the Kubernetes objects.
+//
+// Member identity is stable per ordinal: voter N (pod <name>-N) has myid N+1 (1..7); observer N
+// (pod <name>-observer-N) has myid 101+N, so scaling voters never renumbers an observer.
+//
+// The ensemble's membership (server.N lines) is a parameter, not read from spec: voters join and
+// leave one at a time through reconfig, so the planner decides how many are rendered at each step.
+// Membership is left out of the rollout hash for the same reason: a scale must not restart anyone.
+
+#include <cpprest/json.h>
+
+#include <string>
+#include <vector>
+
+#include "model/zk_cluster.h"
+
+namespace zk::op {
+
+constexpr int kMaxVoters = 7;
+constexpr int kObserverIdBase = 101;
+
+struct Member {
+  std::string name;  // pod name in Kubernetes, process name locally
+  int ordinal = 0;
+  int id = 0;  // myid
+  bool voter = true;
+  bool operator==(const Member&) const = default;
+};
+
+// How many voters and observers a rendered config lists.
+struct Membership {
+  int voters = 0;
+  int observers = 0;
+  bool operator==(const Membership&) const = default;
+};
+
+Membership desiredMembership(const ZkCluster& c);
+Member voterMember(const ZkCluster& c, int ordinal);
+Member observerMember(const ZkCluster& c, int ordinal);
+std::vector<Member> members(const ZkCluster& c, Membership m);  // voters by ordinal, then observers
+
+// Where members listen. Kubernetes: one host per pod (the headless Service's DNS name), the spec's
+// ports everywhere. Local: every member on one loopback host, ports shifted by a per-member offset
+// (voter ordinal, or kMaxVoters + observer ordinal) so members never collide and never move.
+struct Addressing {
+  enum class Mode { kKubernetes, kLocal };
+  Mode mode = Mode::kKubernetes;
+  std::string clusterDomain = "cluster.local";
+  std::string localHost = "127.0.0.1";
+  std::string localStateDir = "/var/lib/zookube";  // local data dirs: <dir>/<member>/data
+
+  static Addressing kubernetes() { return {}; }
+  static Addressing local(std::string stateDir) {
+    return {Mode::kLocal, "cluster.local", "127.0.0.1", std::move(stateDir)};
+  }
+};
+
+struct Endpoint {
+  std::string host;
+  Ports ports;
+};
+Endpoint endpointOf(const ZkCluster& c, const Member& m, const Addressing& a);
+std::string dataDirOf(const ZkCluster& c, const Member& m, const Addressing& a);
+
+// "server.N=host:quorum:election:participant|observer;clientPort" — also the reconfig -add form.
+std::string serverLine(const ZkCluster& c, const Member& m, const Addressing& a);
+
+// The whole zoo.cfg of member `self`, listing `m`'s members.
+std::string renderZooCfg(const ZkCluster& c, const Member& self, Membership m, const Addressing& a);
+std::string renderMyid(const Member& self);
+
+// A digest of everything whose change needs a restart to take effect: the settings shared by every
+// member's zoo.cfg (not the membership), the image, and in Kubernetes the pod template's inputs.
+std::string rolloutHash(const ZkCluster& c, const Addressing& a);
+
+// Kubernetes names and labels.
+std::string headlessServiceName(const ZkCluster& c);
+std::string clientServiceName(const ZkCluster& c);
+std::string configMapName(const ZkCluster& c);
+std::string voterSetName(const ZkCluster& c);
+std::string observerSetName(const ZkCluster& c);
+std::string pdbName(const ZkCluster& c);
+std::string selectorLabels(const ZkCluster& c);  // "k=v,k=v" for the scale subresource
+
+inline constexpr const char* kRolloutHashAnnotation = "zookube.dev/rollout-hash";
+inline constexpr const char* kFieldManager = "zookube-operator";
+
+// Headless Service, client Service, ConfigMap, voter and observer StatefulSets and the voters'
+// PodDisruptionBudget, each owned by the ZkCluster; in the order they should be applied.
+std::vector<web::json::value> renderObjects(const ZkCluster& c, Membership m);
+
+}  // namespace zk::op

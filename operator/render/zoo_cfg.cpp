@@ -1,0 +1,152 @@
+// Members, addresses and zoo.cfg text.
+#include <openssl/evp.h>
+
+#include <algorithm>
+#include <array>
+#include <sstream>
+
+#include "render/render.h"
+
+namespace zk::op {
+namespace {
+
+// Settings the operator needs to talk to members; a user's whitelist is extended, never replaced.
+constexpr std::array<std::string_view, 4> kRequiredWords{"srvr", "mntr", "ruok", "conf"};
+
+std::string whitelist(const ZkCluster& c) {
+  auto it = c.spec.config.find("4lw.commands.whitelist");
+  if (it == c.spec.config.end()) return "srvr,mntr,ruok,conf,isro,stat,envi";
+  std::string words = it->second;
+  if (words.find('*') != std::string::npos) return words;
+  for (std::string_view w : kRequiredWords) {
+    if (("," + words + ",").find("," + std::string(w) + ",") == std::string::npos) {
+      words += (words.empty() ? "" : ",") + std::string(w);
+    }
+  }
+  return words;
+}
+
+// Everything every member's file shares, in a fixed order (so the hash is stable): ZooKeeper's
+// usual timings unless overridden, then the user's overrides, then what the operator owns.
+std::string sharedSettings(const ZkCluster& c) {
+  std::map<std::string, std::string> settings{
+      {"tickTime", "2000"}, {"initLimit", "10"}, {"syncLimit", "5"}};
+  for (const auto& [k, v] : c.spec.config) settings[k] = v;
+  settings["4lw.commands.whitelist"] = whitelist(c);
+  settings["standaloneEnabled"] = "false";  // even one voter runs as a quorum, so it can grow
+  settings["reconfigEnabled"] = "true";
+  std::ostringstream out;
+  for (const auto& [k, v] : settings) out << k << '=' << v << '\n';
+  return out.str();
+}
+
+std::string sha256Hex(const std::string& text, size_t chars) {
+  std::array<unsigned char, EVP_MAX_MD_SIZE> digest{};
+  unsigned int len = 0;
+  EVP_Digest(text.data(), text.size(), digest.data(), &len, EVP_sha256(), nullptr);
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string out;
+  for (unsigned int i = 0; i < len && out.size() < chars; ++i) {
+    out += kHex[digest[i] >> 4];
+    out += kHex[digest[i] & 15];
+  }
+  return out;
+}
+
+}  // namespace
+
+Membership desiredMembership(const ZkCluster& c) {
+  return {c.spec.voters, c.spec.observers};
+}
+
+Member voterMember(const ZkCluster& c, int ordinal) {
+  return {c.meta.name + "-" + std::to_string(ordinal), ordinal, ordinal + 1, true};
+}
+
+Member observerMember(const ZkCluster& c, int ordinal) {
+  return {c.meta.name + "-observer-" + std::to_string(ordinal), ordinal, kObserverIdBase + ordinal,
+          false};
+}
+
+std::vector<Member> members(const ZkCluster& c, Membership m) {
+  std::vector<Member> out;
+  for (int i = 0; i < m.voters; ++i) out.push_back(voterMember(c, i));
+  for (int i = 0; i < m.observers; ++i) out.push_back(observerMember(c, i));
+  return out;
+}
+
+Endpoint endpointOf(const ZkCluster& c, const Member& m, const Addressing& a) {
+  if (a.mode == Addressing::Mode::kKubernetes) {
+    return {m.name + "." + headlessServiceName(c) + "." + c.meta.ns + ".svc." + a.clusterDomain,
+            c.spec.ports};
+  }
+  int offset = m.voter ? m.ordinal : kMaxVoters + m.ordinal;
+  Ports p = c.spec.ports;
+  for (int* port : {&p.client, &p.quorum, &p.election, &p.metrics, &p.admin}) *port += offset;
+  return {a.localHost, p};
+}
+
+std::string dataDirOf(const ZkCluster& c, const Member& m, const Addressing& a) {
+  if (a.mode == Addressing::Mode::kKubernetes) return "/data";
+  (void)c;
+  return a.localStateDir + "/" + m.name + "/data";
+}
+
+std::string serverLine(const ZkCluster& c, const Member& m, const Addressing& a) {
+  Endpoint e = endpointOf(c, m, a);
+  return "server." + std::to_string(m.id) + "=" + e.host + ":" + std::to_string(e.ports.quorum) +
+         ":" + std::to_string(e.ports.election) + ":" + (m.voter ? "participant" : "observer") +
+         ";" + std::to_string(e.ports.client);
+}
+
+std::string renderZooCfg(const ZkCluster& c, const Member& self, Membership m,
+                         const Addressing& a) {
+  Endpoint e = endpointOf(c, self, a);
+  std::ostringstream out;
+  out << "# Written by zookube-operator for " << self.name << " (myid " << self.id
+      << "); edit the ZkCluster " << c.meta.name << " instead.\n";
+  out << sharedSettings(c);
+  out << "dataDir=" << dataDirOf(c, self, a) << '\n';
+  out << "clientPort=" << e.ports.client << '\n';
+  if (a.mode == Addressing::Mode::kLocal) out << "clientPortAddress=" << e.host << '\n';
+  out << "metricsProvider.httpPort=" << e.ports.metrics << '\n';
+  if (a.mode == Addressing::Mode::kKubernetes) {
+    out << "admin.serverPort=" << e.ports.admin << '\n';
+  } else {
+    // Locally the admin ports would crowd the operator's own metrics port; nothing needs them.
+    out << "admin.enableServer=false\n";
+  }
+  out << "peerType=" << (self.voter ? "participant" : "observer") << '\n';
+  for (const Member& peer : members(c, m)) out << serverLine(c, peer, a) << '\n';
+  return out.str();
+}
+
+std::string renderMyid(const Member& self) {
+  return std::to_string(self.id) + "\n";
+}
+
+std::string rolloutHash(const ZkCluster& c, const Addressing& a) {
+  std::string input = sharedSettings(c) + "image=" + c.spec.image + "\n";
+  Ports p = c.spec.ports;
+  input += "ports=" + std::to_string(p.client) + "," + std::to_string(p.quorum) + "," +
+           std::to_string(p.election) + "," + std::to_string(p.metrics) + "," +
+           std::to_string(p.admin) + "\n";
+  if (a.mode == Addressing::Mode::kKubernetes) {
+    // Pod template inputs take effect only on a restart under OnDelete, so they roll too.
+    web::json::value pod = web::json::value::object();
+    pod["pullPolicy"] = web::json::value::string(c.spec.imagePullPolicy);
+    if (c.spec.resources) pod["resources"] = *c.spec.resources;
+    if (c.spec.pod.affinity) pod["affinity"] = *c.spec.pod.affinity;
+    if (c.spec.pod.tolerations) pod["tolerations"] = *c.spec.pod.tolerations;
+    if (c.spec.pod.securityContext) pod["securityContext"] = *c.spec.pod.securityContext;
+    pod["priorityClassName"] = web::json::value::string(c.spec.pod.priorityClassName.value_or(""));
+    for (const auto* m : {&c.spec.pod.labels, &c.spec.pod.annotations, &c.spec.pod.nodeSelector}) {
+      for (const auto& [k, v] : *m) input += k + "=" + v + "\n";
+      input += "--\n";
+    }
+    input += pod.serialize();
+  }
+  return sha256Hex(input, 16);
+}
+
+}  // namespace zk::op
