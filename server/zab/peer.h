@@ -1,0 +1,284 @@
+#pragma once
+// One ensemble member's Zab state machine (election, discovery, synchronisation, broadcast) with
+// no sockets, threads, clocks or disk inside. Inputs are method calls; outputs are Actions the
+// caller drains with takeActions() and executes strictly in order. See docs/zab.md.
+
+#include <cstdint>
+#include <deque>
+#include <map>
+#include <optional>
+#include <set>
+#include <string>
+#include <variant>
+#include <vector>
+
+#include "zab/election.h"
+#include "zab/packets.h"
+#include "zab/quorum.h"
+
+namespace zk::zab {
+
+struct LoggedTxn {
+  std::int64_t zxid = 0;
+  std::string bytes;  // the txn as zk::encodeTxn writes it; opaque here
+  bool operator==(const LoggedTxn&) const = default;
+};
+
+struct PeerConfig {
+  std::int64_t mySid = 0;
+  Members members;
+  std::int64_t tickTimeMs = 2000;
+  std::int64_t initLimit = 10;
+  std::int64_t syncLimit = 5;
+  std::size_t commitLogCount = 500;  // committed txns kept in memory to DIFF learners from
+  std::int64_t finalizeWaitMs = 200;
+  std::int64_t maxNotificationIntervalMs = 60000;
+  std::int64_t connectRetryMs = 1000;
+  int connectAttempts = 5;
+};
+
+// What the disk adapter loads at start.
+struct PersistedState {
+  std::int64_t acceptedEpoch = 0;
+  std::int64_t currentEpoch = 0;
+  std::int64_t logStartZxid = 0;  // the zxid the retained log follows (snapshot or older txn)
+  std::vector<LoggedTxn> log;     // logged txns > logStartZxid, ascending: at least all txns after
+                                  // appliedZxid plus up to commitLogCount before it
+  std::int64_t appliedZxid = 0;   // what the caller's state (tree) already reflects
+};
+
+namespace act {
+struct SendVote {
+  std::int64_t to;
+  Notification vote;
+};
+struct SendPacket {
+  std::int64_t to;
+  QuorumPacket packet;
+};
+// Leader: send a SNAP packet with this zxid followed by the serialized state, which must reflect
+// exactly the txns delivered through `zxid` (all earlier Deliver actions, none later).
+struct SendSnapshot {
+  std::int64_t to;
+  std::int64_t zxid;
+};
+// Append to the txn log; call onPersisted once it is fsynced. Need not complete before later
+// actions run.
+struct PersistTxn {
+  std::int64_t zxid;
+  std::string bytes;
+};
+// Barrier: durable before any later action is executed.
+struct PersistEpochs {
+  std::int64_t acceptedEpoch;
+  std::int64_t currentEpoch;
+};
+// Barrier: drop every logged txn > zxid. If the state already applied txns > zxid, reload it.
+struct TruncateLog {
+  std::int64_t zxid;
+};
+// Barrier: replace state and log with this snapshot (durable) before later actions.
+struct LoadSnapshot {
+  std::int64_t zxid;
+  std::string bytes;
+};
+// A committed txn, in zxid order: apply it to the tree.
+struct Deliver {
+  std::int64_t zxid;
+  std::string bytes;
+};
+struct StateChanged {
+  ServerState state;
+  std::int64_t leader;  // -1 while looking
+  std::int64_t epoch;   // the epoch being led or followed; 0 until known
+  bool serving;         // in sync (UPTODATE seen / quorum of NEWLEADER acks): may serve clients
+};
+// Leader: a REQUEST a learner forwarded (data as ZooKeeper frames it: sessionId, cxid, type, body).
+struct LearnerRequest {
+  std::int64_t from;
+  std::string data;
+  std::vector<Id> authinfo;
+};
+// Leader: the session-touch payload of a learner's PING reply (sessionId long, timeout int)*.
+struct SessionTouches {
+  std::int64_t from;
+  std::string data;
+};
+// A sync asked through requestSync (leader, forSid == me) or a SYNC packet from the leader
+// (learner, forSid == leader) completed: the next read is as fresh as the leader was.
+struct SyncDone {
+  std::int64_t forSid;
+};
+// A packet the core does not interpret (REVALIDATE) for the pipeline.
+struct OtherPacket {
+  std::int64_t from;
+  QuorumPacket packet;
+};
+// Open a quorum connection to the leader; report onConnected or onDisconnected.
+struct Connect {
+  std::int64_t sid;
+};
+// Close the quorum connection with sid (no onDisconnected needed for it).
+struct Disconnect {
+  std::int64_t sid;
+};
+}  // namespace act
+
+using Action = std::variant<act::SendVote, act::SendPacket, act::SendSnapshot, act::PersistTxn,
+                            act::PersistEpochs, act::TruncateLog, act::LoadSnapshot, act::Deliver,
+                            act::StateChanged, act::LearnerRequest, act::SessionTouches,
+                            act::SyncDone, act::OtherPacket, act::Connect, act::Disconnect>;
+
+class Peer {
+ public:
+  Peer(PeerConfig config, PersistedState persisted, std::int64_t nowMs);
+
+  // --- inputs ---
+  void tick(std::int64_t nowMs);
+  void onVote(std::int64_t from, const Notification& n);
+  void onPacket(std::int64_t from, const QuorumPacket& packet);
+  void onConnected(std::int64_t sid);
+  void onDisconnected(std::int64_t sid);
+  // Every logged txn with zxid <= `zxid` is durable.
+  void onPersisted(std::int64_t zxid);
+
+  // Leader, once serving: assign the next zxid (epoch<<32 | counter), log and propose the txn.
+  // The caller must have built `txnBytes` for that zxid: call nextZxid() first. nullopt when not
+  // a serving leader or the counter is exhausted (the leader then steps down, as ZooKeeper does).
+  std::optional<std::int64_t> nextZxid() const;
+  std::optional<std::int64_t> propose(std::string txnBytes);
+  // Leader: answer a sync for `forSid` (a learner, or ourselves) once every txn proposed so far
+  // is committed.
+  void requestSync(std::int64_t forSid);
+  // Learner, once serving: forward a client request to the leader.
+  bool forwardRequest(std::string data, std::vector<Id> authinfo = {});
+  // Learner: the session touches to report in the next PING reply (replaces earlier payload).
+  void setPingPayload(std::string data) { pingPayload_ = std::move(data); }
+  // Send a packet the core does not interpret (REVALIDATE) to the leader or to a learner.
+  bool sendRaw(std::int64_t to, QuorumPacket packet);
+
+  std::vector<Action> takeActions() { return std::exchange(actions_, {}); }
+
+  // --- introspection ---
+  ServerState state() const { return role_; }
+  bool serving() const { return phase_ == Phase::Broadcast; }
+  std::int64_t leader() const { return leader_; }
+  std::int64_t epoch() const { return epoch_; }
+  std::int64_t acceptedEpoch() const { return acceptedEpoch_; }
+  std::int64_t currentEpoch() const { return currentEpoch_; }
+  std::int64_t lastLoggedZxid() const { return lastLogged_; }
+  std::int64_t committedZxid() const { return committed_; }
+  std::int64_t appliedZxid() const { return applied_; }
+  std::int64_t mySid() const { return config_.mySid; }
+  // Leader: learners past NEWLEADER that are in sync, by role.
+  std::size_t syncedFollowers() const;
+  std::size_t syncedObservers() const;
+  std::size_t learnerCount() const { return learners_.size(); }
+  std::size_t pendingSyncs() const { return pendingSyncs_.size(); }
+  std::int64_t electionClock() const { return election_.logicalClock(); }
+
+ private:
+  enum class Phase { Looking, Discovery, Sync, Broadcast };
+  enum class Stage { Info, EpochAcked, Synced, Acked, UpToDate };
+  struct Learner {
+    Role role = Role::Participant;
+    Stage stage = Stage::Info;
+    std::int64_t acceptedEpoch = 0;
+    std::int64_t lastZxid = 0;
+    std::int64_t lastHeard = 0;
+  };
+  struct Proposal {
+    std::string bytes;
+    std::set<std::int64_t> acks;
+  };
+
+  // common (peer.cpp)
+  void emit(Action a) { actions_.push_back(std::move(a)); }
+  void send(std::int64_t to, QuorumPacket p) { emit(act::SendPacket{to, std::move(p)}); }
+  void flushElection();
+  void goLooking();
+  void announce(bool serving);
+  void persistEpochs() { emit(act::PersistEpochs{acceptedEpoch_, currentEpoch_}); }
+  void appendTxn(std::int64_t zxid, std::string bytes);
+  void truncateTo(std::int64_t zxid);
+  void deliverCommitted();
+  void trimLog();
+  std::deque<LoggedTxn>::const_iterator firstAfter(std::int64_t zxid) const;
+  bool inLog(std::int64_t zxid) const;
+  std::int64_t quorumTimeoutMs(std::int64_t limit) const { return limit * config_.tickTimeMs; }
+
+  // leader (peer_leader.cpp)
+  void becomeLeader();
+  void leaderPacket(std::int64_t from, const QuorumPacket& p);
+  void onLearnerInfo(std::int64_t from, const QuorumPacket& p);
+  void tryDecideEpoch();
+  void sendLeaderInfo(std::int64_t sid);
+  void onAckEpoch(std::int64_t from, Learner& l, const QuorumPacket& p);
+  void enterSync();
+  void syncLearner(std::int64_t sid, Learner& l);
+  void sendHistory(std::int64_t sid, std::int64_t after, std::int64_t through);
+  void onLearnerAck(std::int64_t from, Learner& l, std::int64_t zxid);
+  void checkEstablished();
+  void tryCommit();
+  void answerSync(std::int64_t sid);
+  void leaderTick();
+  void stepDown();
+  std::set<std::int64_t> selfAnd(std::set<std::int64_t> sids) const;
+
+  // learner (peer_learner.cpp)
+  void becomeLearner(const Vote& v);
+  void learnerPacket(const QuorumPacket& p);
+  void learnerSyncPacket(const QuorumPacket& p);
+  void learnerBroadcastPacket(const QuorumPacket& p);
+  void onLeaderInfo(const QuorumPacket& p);
+  void onNewLeader(const QuorumPacket& p);
+  void onUpToDate();
+  void maybeAckNewLeader();
+  void flushAcks();
+  void learnerTick();
+
+  PeerConfig config_;
+  Quorum quorum_;
+  Election election_;
+  std::vector<Action> actions_;
+  std::int64_t now_ = 0;
+
+  ServerState role_ = ServerState::Looking;
+  Phase phase_ = Phase::Looking;
+  std::int64_t leader_ = -1;
+  std::int64_t epoch_ = 0;
+  std::int64_t phaseDeadline_ = 0;
+
+  // durable state as last written, and the log
+  std::int64_t acceptedEpoch_ = 0;
+  std::int64_t currentEpoch_ = 0;
+  std::deque<LoggedTxn> log_;
+  std::int64_t logStart_ = 0;
+  std::int64_t lastLogged_ = 0;
+  std::int64_t persisted_ = 0;
+  std::int64_t committed_ = 0;
+  std::int64_t applied_ = 0;
+
+  // leader
+  std::map<std::int64_t, Learner> learners_;
+  bool epochDecided_ = false;
+  std::set<std::int64_t> epochAcks_;
+  std::set<std::int64_t> newLeaderAcks_;
+  std::map<std::int64_t, Proposal> outstanding_;
+  std::uint32_t counter_ = 0;
+  std::int64_t nextPingAt_ = 0;
+  std::deque<std::pair<std::int64_t, std::int64_t>> pendingSyncs_;  // (through zxid, sid)
+
+  // learner
+  bool connected_ = false;
+  int connectTries_ = 0;
+  std::optional<std::int64_t> retryAt_;
+  std::int64_t lastHeard_ = 0;
+  std::int64_t syncPoint_ = 0;
+  std::optional<std::int64_t> newLeaderZxid_;
+  bool newLeaderAcked_ = false;
+  std::deque<std::int64_t> toAck_;
+  std::string pingPayload_;
+};
+
+}  // namespace zk::zab
