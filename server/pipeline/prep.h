@@ -27,6 +27,14 @@ struct PreparedOp {
   SubTxnBody body;
 };
 
+// Thrown when one op of a multi fails: standalone answers the whole multi without a txn, a
+// leader logs it as a multi of error txns so the learner hears which op failed.
+struct MultiFailure {
+  std::size_t opCount;
+  std::size_t failedIndex;
+  Err err;
+};
+
 bool isWriteOp(std::int32_t op);
 
 // Decodes one op of type `op` from `in` and prepares it against `view`; throws KeeperError

@@ -18,13 +18,6 @@ constexpr auto op(OpCode code) {
   return static_cast<std::int32_t>(code);
 }
 
-// Thrown when one op of a multi fails; the whole multi is then answered without a txn.
-struct MultiFailure {
-  std::size_t opCount;
-  std::size_t failedIndex;
-  Err err;
-};
-
 // The ops ZooKeeper accepts from clients (Request.isValid); anything else is answered
 // UNIMPLEMENTED and the connection closed, as ZooKeeper does.
 bool isKnownOp(std::int32_t type) {
@@ -114,6 +107,7 @@ void RequestProcessor::connect(const std::shared_ptr<ClientChannel>& channel,
   if (request.sessionId != 0) {
     bool valid = request.passwd == SessionTracker::passwordFor(request.sessionId) &&
                  sessions_.touch(request.sessionId, clock_());
+    if (valid) touch(request.sessionId);
     if (!valid) {
       response.passwd = std::string(16, '\0');
       channel->send(connectFrame(response));
@@ -153,6 +147,14 @@ void RequestProcessor::connect(const std::shared_ptr<ClientChannel>& channel,
       0, timeout, id, SessionTracker::passwordFor(id), false, request.hasReadOnlyByte};
   pending.frame = connectFrame(ok);
   ++outstanding_;
+  if (config_.role == PipelineRole::kLearner) {
+    jute::Writer body;
+    body.writeInt(timeout);
+    const std::string& bytes = body.bytes();
+    return forwardToLeader(
+        id, client, std::move(pending),
+        std::span(reinterpret_cast<const std::uint8_t*>(bytes.data()), bytes.size()));
+  }
   Txn txn{TxnHeader{id, 0, ++lastAssignedZxid_, clock_(), op(OpCode::kCreateSession)},
           CreateSessionTxn{timeout}};
   pending.zxid = txn.header.zxid;
@@ -169,7 +171,7 @@ void RequestProcessor::request(const std::shared_ptr<ClientChannel>& channel,
     channel->close("request for unknown session");
     return;
   }
-  sessions_.touch(sessionId, clock_());
+  touch(sessionId);
   if (header.type == op(OpCode::kAuth)) return handleAuth(channel, *client, body);
   if (!isKnownOp(header.type) && header.type != op(OpCode::kSasl)) {
     channel->send(replyFrame(header.xid, tree_.lastProcessedZxid(), Err::kUnimplemented));
@@ -183,6 +185,10 @@ void RequestProcessor::request(const std::shared_ptr<ClientChannel>& channel,
   pending.op = header.type;
   pending.startedMs = clock_();
   ++outstanding_;
+  if (config_.role == PipelineRole::kLearner &&
+      (header.type == op(OpCode::kSync) || isWriteOp(header.type))) {
+    return forwardToLeader(sessionId, *client, std::move(pending), body);
+  }
   if (header.type == op(OpCode::kSync)) {
     jute::Writer out;
     try {
@@ -370,7 +376,9 @@ void RequestProcessor::applyOne(InFlight entry) {
     for (auto& pending : client->queue) {
       if (pending.kind != Kind::kWrite || pending.ready) continue;
       if (pending.establishTimeoutMs == 0) {
-        pending.frame = replyFrame(pending.xid, header.zxid, result.err,
+        // A multi's outcome is in its per-op results; its header says OK, as standalone's.
+        Err headerErr = entry.requestOp == op(OpCode::kMulti) ? Err::kOk : result.err;
+        pending.frame = replyFrame(pending.xid, header.zxid, headerErr,
                                    result.err == Err::kOk || entry.requestOp == op(OpCode::kMulti)
                                        ? writeResponseBody(entry.requestOp, result)
                                        : std::string());
@@ -385,6 +393,7 @@ void RequestProcessor::applyOne(InFlight entry) {
     barrierWaiters_.erase(barrierWaiters_.begin());
     drain(waiting);
   }
+  releaseRemoteSyncs(header.zxid);
   if (header.type == op(OpCode::kCloseSession))
     closeSessionNow(sessionId, entry.fromClient ? "session closed by client" : "session expired");
 }
@@ -429,6 +438,7 @@ void RequestProcessor::drain(std::int64_t sessionId) {
     Pending& head = queue.front();
     if (head.kind == Kind::kWrite && !head.ready) break;
     if (head.kind == Kind::kBarrier && head.zxid > tree_.lastProcessedZxid()) break;
+    if (head.kind == Kind::kSync && !head.ready) break;
     if (head.kind == Kind::kRead) {
       auto body = std::span(reinterpret_cast<const std::uint8_t*>(head.payload.data()),
                             head.payload.size());
@@ -482,6 +492,8 @@ void RequestProcessor::send(std::int64_t /*sessionId*/, Pending& pending) {
 namespace zk {
 
 void RequestProcessor::tick() {
+  // Expiry and reaping are the leader's to decide; a learner only reports activity.
+  if (config_.role == PipelineRole::kLearner) return;
   std::int64_t now = clock_();
   for (std::int64_t id : sessions_.takeExpired(now)) {
     if (!writesRefused_.empty()) continue;

@@ -17,6 +17,7 @@
 #include <span>
 #include <string>
 #include <unordered_map>
+#include <utility>
 #include <vector>
 
 #include "pipeline/change_overlay.h"
@@ -29,7 +30,13 @@
 
 namespace zk {
 
+// Standalone: writes are prepared here and committed when durable. Leader: prepared here for
+// every member's clients and committed when a quorum has them. Learner (follower or
+// observer): writes go to the leader and come back as committed txns, which are applied here.
+enum class PipelineRole { kStandalone, kLeader, kLearner };
+
 struct ProcessorConfig {
+  PipelineRole role = PipelineRole::kStandalone;
   std::int64_t serverId = 0;
   std::int32_t tickMs = 2000;
   std::int32_t minSessionTimeoutMs = 4000;
@@ -46,6 +53,14 @@ class TxnSink {
  public:
   virtual ~TxnSink() = default;
   virtual void append(const Txn& txn) = 0;
+};
+
+// A learner's way to the leader: the request as Zab's REQUEST packet carries it.
+class RequestForwarder {
+ public:
+  virtual ~RequestForwarder() = default;
+  virtual void forward(std::int64_t sessionId, std::int32_t cxid, std::int32_t type,
+                       std::string body, const std::vector<Id>& authIds) = 0;
 };
 
 struct ProcessorStats {
@@ -75,6 +90,29 @@ class RequestProcessor {
   // The log failed: nothing more can be made durable, so refuse every write from now on.
   void refuseWrites(std::string reason);
 
+  // ---- Ensemble (request_processor_quorum.cpp) ----
+  // Leader: zxids of this epoch start at epoch << 32; every session gets a fresh timeout,
+  // since the old leader's view of who was alive is gone.
+  void startEpoch(std::int64_t epoch);
+  // Leader: a write, sync or session change a learner forwarded for one of its clients.
+  // Failures become error txns, so the learner hears of them in commit order.
+  void remoteRequest(std::int64_t learnerSid, std::int64_t sessionId, std::int32_t cxid,
+                     std::int32_t type, std::span<const std::uint8_t> body,
+                     std::vector<Id> authIds);
+  // Leader: sessions a learner saw activity on (from its PING).
+  void touchSessions(const std::vector<std::pair<std::int64_t, std::int32_t>>& sessions);
+  // Leader: called when a learner's sync may be answered (every earlier txn is committed).
+  std::function<void(std::int64_t learnerSid)> onRemoteSyncReady;
+  // Learner: where writes go.
+  void setForwarder(RequestForwarder* forwarder) { forwarder_ = forwarder; }
+  // Learner: one txn the leader committed, in zxid order.
+  void applyCommitted(Txn txn);
+  // Learner: the leader answered the oldest forwarded sync.
+  void syncAnswered();
+  // Learner: sessions with activity since the last call, for the next PING to the leader.
+  std::vector<std::pair<std::int64_t, std::int32_t>> takeTouchedSessions();
+  PipelineRole role() const { return config_.role; }
+
   const DataTree& tree() const { return tree_; }
   const WatchManager& watches() const { return watches_; }
   WatchManager& watches() { return watches_; }
@@ -88,7 +126,8 @@ class RequestProcessor {
   std::function<void(const Txn&)> onTxnLogged;
 
  private:
-  enum class Kind { kRead, kWrite, kBarrier };
+  // kSync: a learner's forwarded sync, ready when the leader answers it.
+  enum class Kind { kRead, kWrite, kBarrier, kSync };
   struct Pending {
     std::weak_ptr<ClientChannel> channel;
     std::int32_t xid = 0;
@@ -135,6 +174,11 @@ class RequestProcessor {
   void closeSessionNow(std::int64_t sessionId, std::string_view reason);
   void reapContainers(std::int64_t nowMs);
   Client* findClient(std::int64_t sessionId);
+  void touch(std::int64_t sessionId);
+  void forwardToLeader(std::int64_t sessionId, Client& client, Pending pending,
+                       std::span<const std::uint8_t> body);
+  void logRemoteFailure(const TxnHeader& header, Err err);
+  void releaseRemoteSyncs(std::int64_t appliedZxid);
 
   ProcessorConfig config_;
   DataTree& tree_;
@@ -151,6 +195,10 @@ class RequestProcessor {
   std::int64_t nextReapMs_ = 0;
   std::string writesRefused_;
   ProcessorStats stats_;
+  RequestForwarder* forwarder_ = nullptr;
+  std::deque<std::int64_t> forwardedSyncs_;                      // learner: sessions, oldest first
+  std::multimap<std::int64_t, std::int64_t> remoteSyncWaiters_;  // leader: zxid -> learner sid
+  std::unordered_map<std::int64_t, std::int32_t> touched_;       // learner: since the last ping
 };
 
 }  // namespace zk

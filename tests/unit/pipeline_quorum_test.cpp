@@ -1,0 +1,207 @@
+// A leader's and a learner's pipelines wired back to back with no Zab in between: the
+// learner forwards, the leader prepares, the test "commits" each txn on both in zxid order.
+// Checks what the learner's clients see: replies in order, errors from the leader, syncs
+// and session changes through the quorum, expiry decided by the leader only.
+
+#include <gtest/gtest.h>
+
+#include <memory>
+#include <vector>
+
+#include "jute/reader.h"
+#include "jute/writer.h"
+#include "pipeline/request_processor.h"
+#include "protocol/errors.h"
+#include "protocol/opcodes.h"
+
+namespace zk {
+namespace {
+
+class Channel : public ClientChannel {
+ public:
+  void send(std::string frame) override { frames.push_back(std::move(frame)); }
+  void close(std::string_view reason) override { closedWith = std::string(reason); }
+  void sessionEstablished(std::int64_t id, std::int32_t) override { sessionId = id; }
+  std::string remoteAddress() const override { return "127.0.0.1"; }
+  ReplyHeader reply(std::size_t i) const {  // frames[0] is the connect response
+    jute::Reader in(std::string_view(frames.at(i + 1)).substr(4));
+    return ReplyHeader::read(in);
+  }
+  std::vector<std::string> frames;
+  std::string closedWith;
+  std::int64_t sessionId = 0;
+};
+
+struct Sink : TxnSink {
+  void append(const Txn& txn) override { txns.push_back(txn); }
+  std::vector<Txn> txns;
+};
+
+class QuorumPipelineTest : public ::testing::Test, public RequestForwarder {
+ protected:
+  QuorumPipelineTest()
+      : leader(config(1, PipelineRole::kLeader), leaderTree, leaderLog, [this] { return now; }),
+        learner(config(2, PipelineRole::kLearner), learnerTree, learnerLog,
+                [this] { return now; }) {
+    learner.setForwarder(this);
+    leader.onRemoteSyncReady = [this](std::int64_t sid) { syncsReady.push_back(sid); };
+    leader.startEpoch(3);
+  }
+
+  static ProcessorConfig config(std::int64_t sid, PipelineRole role) {
+    ProcessorConfig c;
+    c.role = role;
+    c.serverId = sid;
+    c.tickMs = 100;
+    c.minSessionTimeoutMs = 200;
+    c.maxSessionTimeoutMs = 2000;
+    return c;
+  }
+
+  void forward(std::int64_t sessionId, std::int32_t cxid, std::int32_t type, std::string body,
+               const std::vector<Id>& authIds) override {
+    auto bytes = std::span(reinterpret_cast<const std::uint8_t*>(body.data()), body.size());
+    leader.remoteRequest(2, sessionId, cxid, type, bytes, authIds);
+  }
+
+  // Commits everything the leader proposed so far, on both members.
+  void commitAll() {
+    for (; committed < leaderLog.txns.size(); ++committed) {
+      const Txn& txn = leaderLog.txns[committed];
+      leader.onDurable(txn.header.zxid);
+      learner.applyCommitted(txn);
+    }
+  }
+
+  std::shared_ptr<Channel> connect() {
+    auto channel = std::make_shared<Channel>();
+    ConnectRequest req;
+    req.timeOut = 1000;
+    req.passwd = std::string(16, '\0');
+    learner.connect(channel, req);
+    return channel;
+  }
+
+  template <typename Record>
+  void send(const std::shared_ptr<Channel>& ch, std::int32_t xid, OpCode op, const Record& r) {
+    jute::Writer out;
+    r.write(out);
+    auto bytes = std::span(reinterpret_cast<const std::uint8_t*>(out.bytes().data()), out.size());
+    learner.request(ch, ch->sessionId, RequestHeader{xid, static_cast<int>(op)}, bytes);
+  }
+
+  void create(const std::shared_ptr<Channel>& ch, std::int32_t xid, const std::string& path) {
+    jute::Writer out;
+    CreateRequest{path, "v", {ACL{perms::kAll, {"world", "anyone"}}}, 0, -1}.write(out, false);
+    auto bytes = std::span(reinterpret_cast<const std::uint8_t*>(out.bytes().data()), out.size());
+    learner.request(ch, ch->sessionId, RequestHeader{xid, static_cast<int>(OpCode::kCreate)},
+                    bytes);
+  }
+
+  std::int64_t now = 1'000'000;
+  DataTree leaderTree, learnerTree;
+  Sink leaderLog, learnerLog;
+  RequestProcessor leader, learner;
+  std::size_t committed = 0;
+  std::vector<std::int64_t> syncsReady;
+};
+
+TEST_F(QuorumPipelineTest, SessionIsCreatedThroughTheLeaderWithTheEpochsZxids) {
+  auto ch = connect();
+  EXPECT_TRUE(ch->frames.empty()) << "answered before the quorum committed the session";
+  ASSERT_EQ(leaderLog.txns.size(), 1u);
+  EXPECT_EQ(leaderLog.txns[0].header.zxid, (std::int64_t{3} << 32) + 1);
+  EXPECT_EQ(leaderLog.txns[0].header.clientId, ch->sessionId);
+  EXPECT_EQ(ch->sessionId >> 56, 2) << "a learner's session ids carry its own server id";
+  EXPECT_TRUE(learnerLog.txns.empty()) << "a learner prepares nothing itself";
+  commitAll();
+  ASSERT_EQ(ch->frames.size(), 1u);
+  EXPECT_TRUE(leader.sessions().contains(ch->sessionId));
+  EXPECT_TRUE(learner.sessions().contains(ch->sessionId));
+}
+
+TEST_F(QuorumPipelineTest, WritesAndErrorsComeBackInOrderThroughCommits) {
+  auto ch = connect();
+  commitAll();
+  create(ch, 1, "/a");
+  create(ch, 2, "/a");                                          // fails at the leader: NODEEXISTS
+  create(ch, 3, "/x/y");                                        // NONODE
+  send(ch, 4, OpCode::kExists, PathWatchRequest{"/a", false});  // a read behind the writes
+  EXPECT_EQ(ch->frames.size(), 1u) << "nothing answered before commit";
+  commitAll();
+  ASSERT_EQ(ch->frames.size(), 5u);
+  EXPECT_EQ(ch->reply(0).err, 0);
+  EXPECT_EQ(ch->reply(1).err, static_cast<int>(Err::kNodeExists));
+  EXPECT_EQ(ch->reply(2).err, static_cast<int>(Err::kNoNode));
+  EXPECT_EQ(ch->reply(3).err, 0) << "the read sees the learner's own write";
+  for (int i = 0; i < 4; ++i) EXPECT_EQ(ch->reply(i).xid, i + 1);
+  EXPECT_NE(learnerTree.find("/a"), nullptr);
+}
+
+TEST_F(QuorumPipelineTest, SyncIsAnsweredOnlyAfterTheLeaderSaysSo) {
+  auto ch = connect();
+  commitAll();
+  create(ch, 1, "/s");
+  send(ch, 2, OpCode::kSync, PathRequest{"/s"});
+  EXPECT_TRUE(syncsReady.empty()) << "leader released a sync before its pending write";
+  commitAll();
+  ASSERT_EQ(syncsReady, std::vector<std::int64_t>{2});
+  EXPECT_EQ(ch->frames.size(), 2u) << "sync answered before the leader's SYNC";
+  learner.syncAnswered();
+  ASSERT_EQ(ch->frames.size(), 3u);
+  EXPECT_EQ(ch->reply(1).xid, 2);
+}
+
+TEST_F(QuorumPipelineTest, OnlyTheLeaderExpiresAndLearnersReportActivity) {
+  auto ch = connect();
+  commitAll();
+  learner.takeTouchedSessions();
+  learner.request(ch, ch->sessionId, RequestHeader{-2, static_cast<int>(OpCode::kPing)}, {});
+  auto touched = learner.takeTouchedSessions();
+  ASSERT_EQ(touched.size(), 1u);
+  EXPECT_EQ(touched[0].first, ch->sessionId);
+  EXPECT_TRUE(learner.takeTouchedSessions().empty());
+
+  now += 800;
+  leader.touchSessions(touched);  // reported activity keeps it alive at the leader
+  now += 800;
+  leader.tick();
+  learner.tick();
+  EXPECT_EQ(committed, leaderLog.txns.size()) << "expired although a learner reported it";
+  now += 2500;
+  learner.tick();
+  EXPECT_EQ(committed, leaderLog.txns.size()) << "learners must not expire sessions";
+  leader.tick();
+  ASSERT_EQ(leaderLog.txns.size(), committed + 1);
+  EXPECT_EQ(leaderLog.txns.back().header.type, static_cast<int>(OpCode::kCloseSession));
+  commitAll();
+  EXPECT_FALSE(learner.sessions().contains(ch->sessionId));
+  EXPECT_FALSE(ch->closedWith.empty()) << "the learner closes an expired session's connection";
+}
+
+TEST_F(QuorumPipelineTest, FailedMultiTellsTheLearnerWhichOpFailed) {
+  auto ch = connect();
+  commitAll();
+  jute::Writer out;
+  MultiHeader{static_cast<int>(OpCode::kCreate), false, -1}.write(out);
+  CreateRequest{"/m", "", {ACL{perms::kAll, {"world", "anyone"}}}, 0, -1}.write(out, false);
+  MultiHeader{static_cast<int>(OpCode::kDelete), false, -1}.write(out);
+  PathVersionRequest{"/missing", -1}.write(out);
+  MultiHeader{-1, true, -1}.write(out);
+  auto bytes = std::span(reinterpret_cast<const std::uint8_t*>(out.bytes().data()), out.size());
+  learner.request(ch, ch->sessionId, RequestHeader{7, static_cast<int>(OpCode::kMulti)}, bytes);
+  commitAll();
+  ASSERT_EQ(ch->frames.size(), 2u);
+  jute::Reader in(std::string_view(ch->frames[1]).substr(4));
+  auto header = ReplyHeader::read(in);
+  EXPECT_EQ(header.err, 0);
+  auto first = MultiHeader::read(in);
+  EXPECT_EQ(first.err, 0);
+  in.readInt("err");
+  auto second = MultiHeader::read(in);
+  EXPECT_EQ(second.err, static_cast<int>(Err::kNoNode));
+  EXPECT_EQ(learnerTree.find("/m"), nullptr) << "a failed multi changed the tree";
+}
+
+}  // namespace
+}  // namespace zk
