@@ -1,0 +1,524 @@
+#!/usr/bin/python3
+"""zookube against Apache ZooKeeper 3.8, side by side, in one run on this machine.
+
+Both servers get the same zoo.cfg settings (tickTime 2000, forceSync on, dataDir and dataLogDir
+under one temporary directory on the same filesystem) and the same load from zkbench. For every
+workload the server's CPU time and memory are read from /proc/<pid>. Then each server is loaded
+with --znodes znodes of 100 bytes, its RSS is read, and it is restarted to time how long it takes
+from process start to the first successful request on the recovered data. The disk's own fsync
+latency is measured in the same run so the write numbers can be judged against it.
+
+Usage: /usr/bin/python3 bench/compare.py [--quick] [--znodes N] [--only zookube|zookeeper]
+                                          [--update-docs]
+"""
+
+import argparse
+import datetime
+import json
+import os
+import platform
+import resource
+import shutil
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(REPO, "tests", "integration"))
+
+import zkref  # noqa: E402
+import zkwire  # noqa: E402
+
+SERVERS = ("zookube", "zookeeper")
+TICK_MS = 2000
+START_DEADLINE_S = 180.0  # 1M znodes take a while to load
+STOP_DEADLINE_S = 30.0
+CLK_TCK = os.sysconf("SC_CLK_TCK")
+PAGE_KB = os.sysconf("SC_PAGE_SIZE") // 1024
+
+# ZooKeeper runs as its own scripts run it (zkServer.sh: default GC, full JIT), with a heap large
+# enough for a million znodes instead of zkref's small test heap.
+ZK_JAVA = ["/usr/bin/java", "-Xmx2g", "-XX:+HeapDumpOnOutOfMemoryError"]
+
+# (name, zkbench arguments). Sessions and outstanding default to zkbench's 32 x 100.
+WORKLOADS = [
+    ("get", ["--workload", "get"]),
+    ("set", ["--workload", "set"]),
+    ("mixed", ["--workload", "mixed"]),
+    ("create", ["--workload", "create"]),
+    ("get@1", ["--workload", "get", "--outstanding", "1"]),
+    ("set@1", ["--workload", "set", "--outstanding", "1"]),
+    ("watch", ["--workload", "watch"]),
+    ("session-churn", ["--workload", "session-churn", "--sessions", "8"]),
+    ("ephemeral-churn", ["--workload", "ephemeral-churn", "--sessions", "8"]),
+]
+
+
+# ---------------------------------------------------------------- process measurements
+
+def cpu_seconds(pid):
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / CLK_TCK  # utime + stime
+
+
+def memory_kb(pid):
+    out = {}
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            key, _, value = line.partition(":")
+            if key in ("VmRSS", "VmHWM"):
+                out[key] = int(value.split()[0])
+    return out
+
+
+def reset_peak_rss(pid):
+    """Makes VmHWM start again from the current RSS (clear_refs 5), so each run has its peak."""
+    try:
+        with open(f"/proc/{pid}/clear_refs", "w") as f:
+            f.write("5")
+    except OSError:
+        pass
+
+
+# ---------------------------------------------------------------- servers
+
+def first_request(port, path, deadline):
+    """Retries until an exists(path) succeeds; returns the monotonic time it did."""
+    while time.monotonic() < deadline:
+        try:
+            client = zkwire.WireClient(port, timeout_ms=10000, io_timeout=2.0)
+            try:
+                err, _ = client.exists(path)
+            finally:
+                client.close()
+            if err == 0:
+                return time.monotonic()
+        except (OSError, ConnectionError, zkwire.WireError):
+            pass
+        time.sleep(0.01)
+    raise TimeoutError(f"no successful exists({path}) on port {port}")
+
+
+def common_cfg(data_dir, port):
+    return {"tickTime": str(TICK_MS), "dataDir": data_dir, "dataLogDir": data_dir,
+            "clientPort": str(port), "clientPortAddress": "127.0.0.1",
+            "admin.enableServer": "false", "4lw.commands.whitelist": "ruok"}
+
+
+class Zookube:
+    name = "zookube"
+
+    def __init__(self, binary, workdir):
+        self.binary = binary
+        self.workdir = workdir
+        self.data_dir = os.path.join(workdir, "data")
+        self.port = zkref.free_port()
+        self.proc = None
+
+    def start(self):
+        os.makedirs(self.data_dir, exist_ok=True)
+        cfg = os.path.join(self.workdir, "zoo.cfg")
+        with open(cfg, "w") as f:
+            f.writelines(f"{k}={v}\n" for k, v in common_cfg(self.data_dir, self.port).items())
+        log = open(os.path.join(self.workdir, "server.log"), "ab")
+        self.proc = subprocess.Popen([self.binary, cfg], stdout=log, stderr=subprocess.STDOUT,
+                                     stdin=subprocess.DEVNULL, start_new_session=True)
+        log.close()
+
+    @property
+    def pid(self):
+        return self.proc.pid
+
+    def alive(self):
+        return self.proc is not None and self.proc.poll() is None
+
+    def stop(self):
+        if not self.alive():
+            return
+        self.proc.send_signal(signal.SIGTERM)
+        try:
+            self.proc.wait(timeout=STOP_DEADLINE_S)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait(timeout=STOP_DEADLINE_S)
+
+    def log_tail(self, lines=20):
+        with open(os.path.join(self.workdir, "server.log"), errors="replace") as f:
+            return "".join(f.readlines()[-lines:])
+
+
+class ZooKeeper:
+    """Apache ZooKeeper through tests/integration/zkref.py (which writes the same zoo.cfg keys
+    as common_cfg). zkref blocks in start() until ruok answers; callers time readiness with a
+    real request on their own thread."""
+
+    name = "zookeeper"
+
+    def __init__(self, workdir):
+        self.workdir = workdir
+        self.data_dir = os.path.join(workdir, "data")
+        zkref.JAVA = ZK_JAVA
+        zkref.START_DEADLINE_S = START_DEADLINE_S
+        zkref.STOP_DEADLINE_S = STOP_DEADLINE_S
+        self.ref = zkref.ReferenceZooKeeper(workdir, self.data_dir)
+        self.port = self.ref.port
+
+    def start(self):
+        os.makedirs(self.data_dir, exist_ok=True)
+        self.ref.__enter__()
+
+    @property
+    def pid(self):
+        return self.ref.proc.pid
+
+    def alive(self):
+        return self.ref.proc is not None and self.ref.proc.poll() is None
+
+    def stop(self):
+        self.ref.stop()
+
+    def log_tail(self, lines=20):
+        return self.ref.log_tail(lines)
+
+
+def start_and_time(server, probe_path):
+    """Starts the server; returns seconds from process start to a successful exists(probe)."""
+    start = time.monotonic()
+    result = {}
+
+    def probe():
+        try:
+            result["ready"] = first_request(server.port, probe_path, start + START_DEADLINE_S)
+        except TimeoutError as e:
+            result["error"] = str(e)
+
+    t = threading.Thread(target=probe)
+    t.start()
+    try:
+        server.start()
+    finally:
+        t.join()
+    if "error" in result:
+        raise RuntimeError(f"{server.name}: {result['error']}\n{server.log_tail()}")
+    return result["ready"] - start
+
+
+# ---------------------------------------------------------------- zkbench runs
+
+def run_zkbench(zkbench, server, args, timeout):
+    cmd = [zkbench, "--hosts", f"127.0.0.1:{server.port}", "--server", server.name, *args]
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    try:
+        out = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout,
+                             stdin=subprocess.DEVNULL, check=False)
+    except subprocess.TimeoutExpired:
+        return {"error": f"zkbench timed out after {timeout} s"}
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    client_cpu = (after.ru_utime + after.ru_stime) - (before.ru_utime + before.ru_stime)
+    lines = [line for line in out.stdout.splitlines() if line.startswith("{")]
+    if not lines:
+        return {"error": f"zkbench exit {out.returncode}: {out.stderr.strip()[-500:]}"}
+    result = json.loads(lines[-1])
+    result["client_cpu_s"] = round(client_cpu, 3)  # whole zkbench run, setup included
+    if out.returncode != 0 and "error" not in result:
+        result["error"] = f"zkbench exit {out.returncode}"
+    return result
+
+
+def measured_run(zkbench, server, args, timeout):
+    """One zkbench run with the server's CPU time and memory around it."""
+    reset_peak_rss(server.pid)
+    cpu0 = cpu_seconds(server.pid)
+    result = run_zkbench(zkbench, server, args, timeout)
+    if not server.alive():
+        result["error"] = f"server died: {server.log_tail()}"
+        return result
+    result["server_cpu_s"] = round(cpu_seconds(server.pid) - cpu0, 3)
+    mem = memory_kb(server.pid)
+    result["rss_kb"], result["hwm_kb"] = mem["VmRSS"], mem["VmHWM"]
+    if result.get("ops"):
+        result["cpu_us_per_op"] = round(result["server_cpu_s"] * 1e6 / result["ops"], 2)
+    return result
+
+
+def bench_server(server, zkbench, settings, record):
+    """All workloads, then the big database and the restart, on one server."""
+    timing = ["--duration", str(settings["duration"]), "--warmup", str(settings["warmup"])]
+    timeout = settings["duration"] + settings["warmup"] + 120
+    n = settings["znodes"]
+    start_and_time(server, "/")
+    try:
+        for name, args in WORKLOADS:
+            result = measured_run(zkbench, server, [*args, *timing], timeout)
+            record(server.name, name, result)
+            if not server.alive():  # recorded as an error above; go on with a fresh process
+                start_and_time(server, "/")
+        populate = ["--workload", "populate", "--keys", str(n), "--duration", "900"]
+        result = measured_run(zkbench, server, populate, 1000)
+        record(server.name, "populate", result)
+        if server.alive():
+            time.sleep(2)  # let background work (snapshots, GC) settle before reading RSS
+            record(server.name, "rss-loaded", {"znodes": n, **memory_kb(server.pid)})
+    finally:
+        server.stop()
+    last = f"/zkbench/p/b{(n - 1) // 1000}/n{(n - 1) % 1000}"
+    try:
+        seconds = start_and_time(server, last)
+        time.sleep(2)
+        record(server.name, "restart", {"znodes": n, "restart_s": round(seconds, 3),
+                                        **memory_kb(server.pid)})
+    except RuntimeError as e:
+        record(server.name, "restart", {"znodes": n, "error": str(e)[-800:]})
+    finally:
+        server.stop()
+
+
+# ---------------------------------------------------------------- disk and machine
+
+def fsync_latency(directory, count):
+    """write(100 bytes) + fdatasync into a preallocated file, as a txn log append does."""
+    path = os.path.join(directory, "fsync-probe")
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        os.posix_fallocate(fd, 0, 64 * 1024 * 1024)
+        os.fsync(fd)
+        samples = []
+        for i in range(count):
+            t0 = time.perf_counter()
+            os.pwrite(fd, b"x" * 100, i * 100)
+            os.fdatasync(fd)
+            samples.append((time.perf_counter() - t0) * 1e6)
+    finally:
+        os.close(fd)
+        os.unlink(path)
+    samples.sort()
+    return {"count": count, "p50_us": round(samples[len(samples) // 2], 1),
+            "p99_us": round(samples[int(len(samples) * 0.99) - 1], 1),
+            "mean_us": round(statistics.fmean(samples), 1)}
+
+
+def filesystem_of(path):
+    out = subprocess.run(["df", "-T", path], capture_output=True, text=True, check=False)
+    rows = out.stdout.splitlines()
+    return " ".join(rows[1].split()[:2]) if len(rows) > 1 else "unknown"
+
+
+def machine(tmp):
+    with open("/proc/meminfo") as f:
+        mem_kb = int(f.readline().split()[1])
+    model = "unknown"
+    with open("/proc/cpuinfo") as f:
+        for line in f:
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    return {"nproc": os.cpu_count(), "cpu": model, "mem_gib": round(mem_kb / 2**20, 1),
+            "kernel": platform.release(), "filesystem": filesystem_of(tmp),
+            "loadavg_start": os.getloadavg()[0]}
+
+
+def java_version():
+    out = subprocess.run(["/usr/bin/java", "-version"], capture_output=True, text=True,
+                         check=False)
+    return (out.stderr.splitlines() or ["unknown"])[0]
+
+
+# ---------------------------------------------------------------- report
+
+def ratio(a, b):
+    if a is None or b in (None, 0):
+        return ""
+    return f"{a / b:.2f}"
+
+
+def fmt(v):
+    if v is None:
+        return "n/a"
+    if isinstance(v, float):
+        return f"{v:,.1f}" if v < 100 else f"{v:,.0f}"
+    return f"{v:,}"
+
+
+def table(title, rows):
+    lines = [f"**{title}**", "", "| workload | zookube | ZooKeeper | zookube/ZooKeeper |",
+             "|---|---:|---:|---:|"]
+    for label, a, b in rows:
+        lines.append(f"| {label} | {fmt(a)} | {fmt(b)} | {ratio(a, b)} |")
+    return "\n".join(lines) + "\n"
+
+
+def report(results, settings):
+    def get(server, workload, key):
+        r = results.get((server, workload))
+        if not r or "error" in r:
+            return None
+        return r.get(key)
+
+    def rows(key, names, scale=1.0):
+        out = []
+        for n in names:
+            a, b = get("zookube", n, key), get("zookeeper", n, key)
+            out.append((n, None if a is None else a * scale, None if b is None else b * scale))
+        return out
+
+    names = [n for n, _ in WORKLOADS]
+    mb = 1 / 1024
+    n = settings["znodes"]
+    parts = [
+        table("Throughput (ops/s; watch = notifications/s, churn = sessions/s)",
+              rows("ops_per_sec", names)),
+        table("p99 latency (µs; watch = set sent -> notification received, session-churn = "
+              "connect, ephemeral-churn = whole cycle)", rows("p99_us", names)),
+        table("p50 latency (µs)", rows("p50_us", names)),
+        table("Server CPU per operation (µs of user+system time)",
+              rows("cpu_us_per_op", names)),
+        table("Server peak RSS during the run (MiB)", rows("hwm_kb", names, mb)),
+        table("zkbench (client) CPU seconds for the whole run, setup included",
+              rows("client_cpu_s", names)),
+        table(f"Large database: {n:,} znodes of 100 bytes", [
+            ("populate rate (creates/s)", get("zookube", "populate", "ops_per_sec"),
+             get("zookeeper", "populate", "ops_per_sec")),
+            ("RSS after populate (MiB)", *[(get(s, "rss-loaded", "VmRSS") or 0) * mb or None
+                                          for s in SERVERS]),
+            ("peak RSS while populating (MiB)", *[(get(s, "populate", "hwm_kb") or 0) * mb or None
+                                                 for s in SERVERS]),
+            ("restart: process start -> first request (s)",
+             get("zookube", "restart", "restart_s"), get("zookeeper", "restart", "restart_s")),
+            ("RSS after restart (MiB)", *[(get(s, "restart", "VmRSS") or 0) * mb or None
+                                         for s in SERVERS]),
+        ]),
+    ]
+    errors = [f"- {s} {w}: {r['error'][:300]}" for (s, w), r in results.items() if "error" in r]
+    errors += [f"- {s} {w}: {r['errors']} failed requests" for (s, w), r in results.items()
+               if r.get("errors")]
+    if errors:
+        parts.append("**Anomalies**\n\n" + "\n".join(errors) + "\n")
+    return "\n".join(parts)
+
+
+def settings_text(settings, env, fsync):
+    m = env["machine"]
+    return "\n".join([
+        f"- Run: {env['date']}, command `{env['command']}`",
+        f"- Machine: {m['nproc']} CPUs ({m['cpu']}), {m['mem_gib']} GiB RAM, Linux {m['kernel']},"
+        f" data on {m['filesystem']}; load average {m['loadavg_start']:.2f} at start,"
+        f" {env['loadavg_end']:.2f} at end (the machine is shared)",
+        *[f"- Disk before the {name} runs: write(100 B) + fdatasync on a preallocated file,"
+          f" {f['count']} times: p50 {f['p50_us']} µs, p99 {f['p99_us']} µs, mean {f['mean_us']} µs"
+          for name, f in fsync.items()],
+        f"- Both servers: tickTime={TICK_MS}, forceSync=yes (default), dataDir = dataLogDir,"
+        " both under one temporary directory; standalone; snapCount default (100000)",
+        f"- ZooKeeper: Debian's 3.8 jars, `{' '.join(ZK_JAVA)}` ({env['java']})",
+        f"- zookube: `{env['zookube']}` (build type {env['build_type']})",
+        f"- Load: zkbench (libzookeeper-mt async API), {settings['warmup']} s warm-up +"
+        f" {settings['duration']} s measured per workload; 32 sessions x 100 requests in flight"
+        " unless the workload name says `@1` (1 in flight per session); churn uses 8 threads;"
+        " values of 100 bytes over 1000 keys",
+    ]) + "\n"
+
+
+def update_docs(text):
+    path = os.path.join(REPO, "docs", "benchmarks.md")
+    begin, end = "<!-- results:begin -->", "<!-- results:end -->"
+    with open(path) as f:
+        doc = f.read()
+    if begin not in doc or end not in doc:
+        raise SystemExit(f"{path} lacks the {begin} / {end} markers")
+    head, rest = doc.split(begin, 1)
+    _, tail = rest.split(end, 1)
+    with open(path, "w") as f:
+        f.write(f"{head}{begin}\n{text}\n{end}{tail}")
+
+
+# ---------------------------------------------------------------- main
+
+def parse_args():
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--quick", action="store_true", help="3 s per workload, 100k znodes")
+    p.add_argument("--znodes", type=int, help="znodes for the RSS and restart test (1000000)")
+    p.add_argument("--only", choices=SERVERS, help="run one server only")
+    p.add_argument("--build-dir", default=os.environ.get("ZOOKUBE_BUILD_DIR",
+                                                         os.path.join(REPO, "build")))
+    p.add_argument("--zkbench", help="zkbench binary (default <build-dir>/bench/zkbench)")
+    p.add_argument("--tmp", default=tempfile.gettempdir(), help="parent of the data directories")
+    p.add_argument("--keep", action="store_true", help="keep the data directories and logs")
+    p.add_argument("--update-docs", action="store_true", help="rewrite docs/benchmarks.md results")
+    return p.parse_args()
+
+
+def build_type(build_dir):
+    try:
+        with open(os.path.join(build_dir, "CMakeCache.txt")) as f:
+            for line in f:
+                if line.startswith("CMAKE_BUILD_TYPE:"):
+                    return line.split("=", 1)[1].strip()
+    except OSError:
+        pass
+    return "unknown"
+
+
+def main():
+    args = parse_args()
+    settings = {"duration": 3 if args.quick else 10, "warmup": 1 if args.quick else 2,
+                "znodes": args.znodes or (100_000 if args.quick else 1_000_000)}
+    binary = os.path.join(args.build_dir, "server", "zookube-server")
+    zkbench = args.zkbench or os.path.join(args.build_dir, "bench", "zkbench")
+    for path in (binary, zkbench):
+        if not os.access(path, os.X_OK):
+            raise SystemExit(f"{path} is not built")
+    if args.only != "zookube" and not zkref.available():
+        raise SystemExit("Apache ZooKeeper (Debian package) or java is missing")
+
+    tmp = tempfile.mkdtemp(prefix="zkcompare-", dir=args.tmp)
+    stamp = datetime.datetime.now(datetime.timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+    os.makedirs(os.path.join(REPO, "bench", "results"), exist_ok=True)
+    out_path = os.path.join(REPO, "bench", "results", f"compare-{stamp}.jsonl")
+    env = {"date": stamp, "command": "/usr/bin/python3 bench/compare.py " + " ".join(sys.argv[1:]),
+           "machine": machine(tmp), "java": java_version(), "zookube": binary,
+           "build_type": build_type(args.build_dir)}
+    results = {}
+    out = open(out_path, "w")
+
+    def record(server, workload, result):
+        results[(server, workload)] = result
+        out.write(json.dumps({"server": server, "workload": workload, **result}) + "\n")
+        out.flush()
+        summary = {k: result.get(k) for k in ("ops_per_sec", "p99_us", "hwm_kb", "VmRSS",
+                                               "restart_s", "errors", "error") if k in result}
+        print(f"{server:10} {workload:16} {json.dumps(summary)[:300]}", flush=True)
+
+    fsync = {}
+    try:
+        out.write(json.dumps(env) + "\n")
+        for name in SERVERS:
+            if args.only and args.only != name:
+                continue
+            # The disk is shared, so its fsync latency is taken again right before each server.
+            fsync[name] = fsync_latency(tmp, 200 if args.quick else 1000)
+            record(name, "disk-fsync", fsync[name])
+            workdir = os.path.join(tmp, name)
+            os.makedirs(workdir)
+            server = Zookube(binary, workdir) if name == "zookube" else ZooKeeper(workdir)
+            bench_server(server, zkbench, settings, record)
+    finally:
+        out.close()
+        if args.keep:
+            print(f"kept {tmp}")
+        else:
+            shutil.rmtree(tmp, ignore_errors=True)
+    env["loadavg_end"] = os.getloadavg()[0]
+    text = settings_text(settings, env, fsync) + "\n" + report(results, settings)
+    print("\n" + text)
+    print(f"results: {out_path}")
+    if args.update_docs:
+        update_docs(text)
+        print("updated docs/benchmarks.md")
+
+
+if __name__ == "__main__":
+    main()
