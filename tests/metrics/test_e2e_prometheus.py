@@ -1,0 +1,237 @@
+"""End to end: a real zookube-server with its Prometheus endpoint, a real Prometheus scraping it
+every second and evaluating the alert rules, a little kazoo load, and then every dashboard
+query through Prometheus's HTTP API.
+
+Panels that only an ensemble can fill are listed in ENSEMBLE_ONLY with the reason; on this
+standalone server they must come back empty (a standalone server that exported ensemble gauges
+would break the role inference) and their "returns data" check is skipped, visibly, until the
+ensemble exists (issue 3).
+"""
+
+import math
+import os
+import sys
+
+import pytest
+from kazoo.client import KazooClient
+
+from metrics_files import RULES, load_dashboards, query_panels, substitute
+from prometheus_proc import Prometheus
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
+                                "integration"))
+import harness  # noqa: E402
+import zkwire  # noqa: E402
+
+CLUSTER = "e2e"
+SCRAPE_DEADLINE_S = 30.0
+LOAD_NODES = 20
+RATE_INTERVAL = "1m"  # what Grafana's $__rate_interval would be; the load is well inside it
+
+# ZooKeeper names the server does not export yet (report to the server team).
+NOT_EXPORTED_YET = {
+    "election_time": "the election_time summary (ZooKeeper's ServerMetrics.ELECTION_TIME)",
+}
+# Summaries the server exports but never observes yet: their panels show NaN quantiles and zero
+# rates. Strict xfail, so the day the server feeds them these tests fail until this list goes.
+_UNOBSERVED = ("the server registers the {} summary but never observes it (Metrics::{} has no "
+               "caller)")
+NOT_OBSERVED_YET = {
+    ("zookube-overview.json", "Request latency p99"):
+        _UNOBSERVED.format("readlatency/updatelatency", "observeReadLatency/observeUpdateLatency"),
+    ("zookube-overview.json", "fsync time"): _UNOBSERVED.format("fsynctime", "observeFsync"),
+    ("zookube-member.json", "Read latency"): _UNOBSERVED.format("readlatency", "observeReadLatency"),
+    ("zookube-member.json", "Write latency"):
+        _UNOBSERVED.format("updatelatency", "observeUpdateLatency"),
+    ("zookube-member.json", "fsync time"): _UNOBSERVED.format("fsynctime", "observeFsync"),
+}
+_LEADER = "leader_uptime and the leader's learner gauges exist only on an ensemble's leader"
+ENSEMBLE_ONLY = {
+    ("zookube-overview.json", "Voters"): "quorum_size exists only on ensemble members",
+    ("zookube-overview.json", "Voters in sync"): "synced_followers exists only on a leader",
+    ("zookube-overview.json", "Synced observers"):
+        "synced_observers exists only on a leader or follower",
+    ("zookube-overview.json", "Leader"): _LEADER,
+    ("zookube-overview.json", "Leader changes (15m)"): _LEADER,
+    ("zookube-overview.json", "Quorum health"): "synced_followers and quorum_size: ensemble only",
+    ("zookube-overview.json", "Leader election time"):
+        "ensemble only; " + NOT_EXPORTED_YET["election_time"] + " is not exported yet",
+    ("zookube-member.json", "Learners"): _LEADER,
+    ("zookube-member.json", "Pending syncs"): _LEADER,
+    ("zookube-member.json", "Proposal size"): _LEADER,
+    ("zookube-member.json", "Leader uptime"): _LEADER,
+    ("zookube-member.json", "Leader election time"):
+        "ensemble only; " + NOT_EXPORTED_YET["election_time"] + " is not exported yet",
+}
+
+DASHBOARDS = load_dashboards()
+PANELS = [(name, panel) for name, d in sorted(DASHBOARDS.items()) for panel in query_panels(d)]
+
+
+def with_known_gaps(items):
+    out = []
+    for name, panel in items:
+        reason = NOT_OBSERVED_YET.get((name, panel["title"]))
+        marks = [pytest.mark.xfail(strict=True, reason=reason)] if reason else []
+        out.append(pytest.param((name, panel), marks=marks, id=panel_id((name, panel))))
+    return out
+
+
+def panel_id(item):
+    name, panel = item
+    return f"{name.removesuffix('.json')}:{panel['title']}"
+
+
+class Stack:
+    def __init__(self, server, prom, client, instance):
+        self.server, self.prom, self.client, self.instance = server, prom, client, instance
+
+    def exprs(self, panel):
+        values = {"cluster": CLUSTER, "instance": self.instance, "DS_PROMETHEUS": "unused",
+                  "__rate_interval": RATE_INTERVAL}
+        return [(t["refId"], substitute(t["expr"], values)) for t in panel["targets"]]
+
+    def value(self, expr):
+        result = self.prom.query(expr)
+        assert len(result) == 1, f"{expr}: {result}"
+        return float(result[0]["value"][1])
+
+
+def finite_samples(result):
+    return [float(r["value"][1]) for r in result if math.isfinite(float(r["value"][1]))]
+
+
+def generate_load(client):
+    client.ensure_path("/e2e")
+    for i in range(LOAD_NODES):
+        client.create(f"/e2e/n{i}", f"value {i}".encode())
+        client.set(f"/e2e/n{i}", f"changed {i}".encode())
+        client.get(f"/e2e/n{i}", watch=lambda event: None)
+    client.create("/e2e/ephemeral", b"", ephemeral=True)
+    client.get_children("/e2e", watch=lambda event: None)  # after the create, which would fire it
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory):
+    workdir = tmp_path_factory.mktemp("metrics-e2e")
+    metrics_port = harness.free_port()
+    # tickTime 2000 allows 40 s sessions for the connection test; gauges publish every tick/2.
+    server = harness.Server(str(workdir / "zookube"), tick_ms=2000,
+                            metricsProvider__httpPort=metrics_port,
+                            metricsProvider__httpHost="127.0.0.1")
+    server.impl = "zookube"  # Debian's ZooKeeper has no Prometheus provider to compare with
+    instance = f"127.0.0.1:{metrics_port}"
+    prom = Prometheus(str(workdir), harness.free_port(), [instance], {"cluster": CLUSTER},
+                      [RULES])
+    client = KazooClient(hosts=server.hosts, timeout=10)
+    try:
+        server.start()
+        prom.start()
+        stack = Stack(server, prom, client, instance)
+        # Load only after two scrapes, so that rates over the window see the counters grow.
+        prom.wait_until(lambda: prom.query(f'count_over_time(up{{cluster="{CLUSTER}"}}[1m]) >= 2'),
+                        SCRAPE_DEADLINE_S, "two scrapes of zookube")
+        client.start(timeout=10)
+        generate_load(client)
+        sel = f'{{cluster="{CLUSTER}", instance="{instance}"}}'
+        prom.wait_until(
+            lambda: prom.query(f"packets_received{sel} >= {3 * LOAD_NODES}")
+            and prom.query(f"znode_count{sel} >= {LOAD_NODES + 2}")
+            and prom.query(f"ephemerals_count{sel} >= 1")
+            and prom.query(f"watch_count{sel} >= {LOAD_NODES + 1}"),
+            SCRAPE_DEADLINE_S, "the load to show in Prometheus")
+        yield stack
+    except Exception:
+        print(f"zookube log:\n{server.log_tail()}\nprometheus log:\n{prom.log_tail()}")
+        raise
+    finally:
+        client.stop()
+        client.close()
+        prom.stop()
+        server.stop()
+
+
+def test_known_gap_lists_name_real_panels():
+    titles = {(name, panel["title"]) for name, panel in PANELS}
+    assert set(ENSEMBLE_ONLY) <= titles
+    assert set(NOT_OBSERVED_YET) <= titles
+
+
+def test_template_variables_find_the_member(stack):
+    assert CLUSTER in stack.prom.api("label/cluster/values", **{"match[]": "up"})
+    instances = stack.prom.api("label/instance/values", **{"match[]": f'up{{cluster="{CLUSTER}"}}'})
+    assert instances == [stack.instance]
+
+
+@pytest.mark.parametrize("item", with_known_gaps(PANELS))
+def test_panel_query_returns_data(stack, item):
+    name, panel = item
+    reason = ENSEMBLE_ONLY.get((name, panel["title"]))
+    if reason:
+        pytest.skip(f"checked once the ensemble exists: {reason}")
+    for ref, expr in stack.exprs(panel):
+        result = stack.prom.query(expr)
+        assert finite_samples(result), f"{panel['title']} {ref}: no data for {expr!r}: {result}"
+
+
+@pytest.mark.parametrize("item", [i for i in PANELS if (i[0], i[1]["title"]) in ENSEMBLE_ONLY],
+                         ids=panel_id)
+def test_ensemble_panel_is_empty_on_a_standalone_server(stack, item):
+    # Counted stats (count() - 1 + sum()) are empty too: no leader_uptime series to count.
+    for ref, expr in stack.exprs(item[1]):
+        assert not finite_samples(stack.prom.query(expr)), f"{item[1]['title']} {ref}: {expr}"
+
+
+def test_role_panel_says_standalone(stack):
+    role = next(p for n, p in PANELS if n == "zookube-member.json" and p["title"] == "Role")
+    (_, expr), = stack.exprs(role)
+    assert stack.value(expr) == 1  # the "standalone" value mapping
+
+
+def test_panels_count_what_the_load_did(stack):
+    sel = f'{{cluster="{CLUSTER}", instance="{stack.instance}"}}'
+    # /, /zookeeper, /zookeeper/quota, /zookeeper/config, /e2e, its nodes and the ephemeral.
+    assert stack.value(f"znode_count{sel}") >= LOAD_NODES + 2
+    assert stack.value(f"num_alive_connections{sel}") >= 1
+    assert stack.value(f"global_sessions{sel}") >= 1
+    assert stack.value(f"rate(packets_received{sel}[{RATE_INTERVAL}])") > 0
+    assert stack.value(f"watch_count{sel}") >= LOAD_NODES + 1
+
+
+@pytest.mark.xfail(strict=True, reason=_UNOBSERVED.format("request and fsync", "observe*"))
+def test_summaries_count_what_the_load_did(stack):
+    sel = f'{{cluster="{CLUSTER}", instance="{stack.instance}"}}'
+    assert stack.value(f"rate(updatelatency_count{sel}[{RATE_INTERVAL}])") > 0
+    assert stack.value(f"rate(readlatency_count{sel}[{RATE_INTERVAL}])") > 0
+    assert stack.value(f"rate(fsynctime_count{sel}[{RATE_INTERVAL}])") > 0
+
+
+def test_alert_rules_evaluate_cleanly_and_stay_quiet_on_a_healthy_server(stack):
+    def evaluated_rules():
+        rules = [r for g in stack.prom.api("rules")["groups"] for r in g["rules"]]
+        done = all(r.get("lastEvaluation", "").startswith("20") for r in rules)
+        return rules if rules and done else None
+
+    rules = stack.prom.wait_until(evaluated_rules, SCRAPE_DEADLINE_S, "a rule evaluation")
+    assert [r for r in rules if r["health"] != "ok"] == []
+    assert stack.prom.api("alerts")["alerts"] == []
+
+
+def test_too_many_connections_alert_goes_pending(stack):
+    clients = []
+    try:
+        for _ in range(55):
+            clients.append(zkwire.WireClient(stack.server.port, timeout_ms=40000))
+
+        def pending():
+            alerts = stack.prom.api("alerts")["alerts"]
+            return [a for a in alerts if a["labels"]["alertname"] == "ZookubeTooManyConnections"]
+
+        (alert,) = stack.prom.wait_until(pending, SCRAPE_DEADLINE_S, "the connections alert")
+        assert alert["state"] == "pending"  # `for: 5m` has not passed
+        assert alert["labels"]["reason"] == "connections"
+        assert alert["labels"]["instance"] == stack.instance
+        assert float(alert["value"]) >= 55
+    finally:
+        for c in clients:
+            c.close()
