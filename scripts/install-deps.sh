@@ -8,7 +8,7 @@ PACKAGES=(
   libboost-dev libyaml-cpp-dev libcpprest-dev prometheus-cpp-dev
   libgtest-dev libgmock-dev libzookeeper-mt-dev libssl-dev zlib1g-dev
   zookeeper default-jre-headless python3 python3-kazoo python3-pytest
-  procps iproute2
+  procps iproute2 prometheus
 )
 
 missing=()

@@ -46,6 +46,7 @@ if compgen -G "tests/fuzz/*.cpp" >/dev/null; then
 fi
 step "integration tests (ZK_IMPL=${ZK_IMPL:-zookube})" \
   env ZOOKUBE_BUILD_DIR="$PWD/build" /usr/bin/python3 -m pytest -q tests/integration
+step "metrics: rules and dashboards" /usr/bin/python3 -m pytest -q tests/metrics
 
 echo
 if [ "$FAILED" -gt 0 ]; then
