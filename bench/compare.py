@@ -414,7 +414,7 @@ def settings_text(settings, env, fsync):
         f"- Both servers: tickTime={TICK_MS}, forceSync=yes (default), dataDir = dataLogDir,"
         " both under one temporary directory; standalone; snapCount default (100000)",
         f"- ZooKeeper: Debian's 3.8 jars, `{' '.join(ZK_JAVA)}` ({env['java']})",
-        f"- zookube: `{env['zookube']}` (build type {env['build_type']})",
+        f"- zookube: `{env['zookube']}` (build type {env['build_type']}, source {env['revision']})",
         f"- Load: zkbench (libzookeeper-mt async API), {settings['warmup']} s warm-up +"
         f" {settings['duration']} s measured per workload; 32 sessions x 100 requests in flight"
         " unless the workload name says `@1` (1 in flight per session); churn uses 8 threads;"
@@ -462,6 +462,12 @@ def build_type(build_dir):
     return "unknown"
 
 
+def git_revision():
+    out = subprocess.run(["git", "-C", REPO, "describe", "--always", "--dirty"],
+                         capture_output=True, text=True, check=False)
+    return out.stdout.strip() or "unknown"
+
+
 def main():
     args = parse_args()
     settings = {"duration": 3 if args.quick else 10, "warmup": 1 if args.quick else 2,
@@ -480,7 +486,7 @@ def main():
     out_path = os.path.join(REPO, "bench", "results", f"compare-{stamp}.jsonl")
     env = {"date": stamp, "command": "/usr/bin/python3 bench/compare.py " + " ".join(sys.argv[1:]),
            "machine": machine(tmp), "java": java_version(), "zookube": binary,
-           "build_type": build_type(args.build_dir)}
+           "build_type": build_type(args.build_dir), "revision": git_revision()}
     results = {}
     out = open(out_path, "w")
 
