@@ -115,8 +115,9 @@ struct RollProgress {
   std::vector<std::string> restarted;  // members already restarted and back in sync
   std::string current;                 // member restarted and not yet back in sync
   std::int64_t syncZxid = 0;           // leader's zxid when `current` was restarted
+  bool completed = false;  // every member runs `target`; kept so a finished roll never reruns
   bool operator==(const RollProgress&) const = default;
-  bool active() const { return !target.empty(); }
+  bool active() const { return !target.empty() && !completed; }
 };
 
 struct ZkClusterStatus {

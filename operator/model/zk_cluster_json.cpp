@@ -97,6 +97,7 @@ value rollJson(const RollProgress& r) {
   char hex[24];
   std::snprintf(hex, sizeof hex, "0x%llx", static_cast<unsigned long long>(r.syncZxid));
   out["syncZxid"] = value::string(hex);
+  out["completed"] = value::boolean(r.completed);
   return out;
 }
 
@@ -240,6 +241,8 @@ ZkClusterStatus parseStatus(const value& v) {
     s.roll.target = str(r, "target");
     s.roll.current = str(r, "current");
     s.roll.syncZxid = hexZxid(r, "syncZxid");
+    s.roll.completed =
+        r.has_field("completed") && r.at("completed").is_boolean() && r.at("completed").as_bool();
     if (r.has_field("restarted") && r.at("restarted").is_array()) {
       for (const value& n : r.at("restarted").as_array()) {
         if (n.is_string()) s.roll.restarted.push_back(n.as_string());

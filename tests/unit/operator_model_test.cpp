@@ -149,7 +149,7 @@ TEST(OperatorModel, StatusRoundTripsThroughJson) {
   s.readyMembers = 2;
   s.selector = "app.kubernetes.io/instance=zk";
   s.conditions = {{"Progressing", "True", "Rolling", "restarting zk-1", 7, "2026-01-01T00:00:00Z"}};
-  s.roll = {"abc/img:1", {"zk-observer-0"}, "zk-1", 0x100000009LL};
+  s.roll = {"abc/img:1", {"zk-observer-0"}, "zk-1", 0x100000009LL, true};
   EXPECT_EQ(parseStatus(toJson(s)), s);
 }
 

@@ -1,0 +1,435 @@
+// The planner: membership (bootstrap, voter and observer scaling), the rolling restart, status.
+#include "plan/plan.h"
+
+#include <algorithm>
+#include <cstdio>
+#include <deque>
+#include <optional>
+#include <tuple>
+
+namespace zk::op {
+namespace {
+
+bool isVoterRole(MemberRole r) {
+  return r == MemberRole::kLeader || r == MemberRole::kFollower || r == MemberRole::kStandalone;
+}
+
+// Serving, and in the role its kind should have: a voter that came back as an observer (or the
+// reverse) is not back in sync.
+bool healthy(const ObservedMember& m) {
+  if (!m.exists || !m.running || !m.ready) return false;
+  return m.member.voter ? isVoterRole(m.role) : m.role == MemberRole::kObserver;
+}
+
+std::string hex(std::int64_t zxid) {
+  char buf[24];
+  std::snprintf(buf, sizeof buf, "0x%llx", static_cast<unsigned long long>(zxid));
+  return buf;
+}
+
+class Planner {
+ public:
+  Planner(const ZkCluster& c, const std::string& target, const Observed& o)
+      : c_(c), target_(target), o_(o) {}
+
+  Plan run() {
+    bool bootstrap = std::none_of(o_.members.begin(), o_.members.end(),
+                                  [](const ObservedMember& m) { return m.exists; }) &&
+                     c_.status.voters == 0;
+    voters_ = bootstrap ? c_.spec.voters : currentVoters();
+    applyVoters_ = voters_;
+    applyObservers_ = bootstrap ? c_.spec.observers : appliedObservers();
+    assessHealth();
+    if (bootstrap) {
+      progressing("Creating", "creating " + std::to_string(voters_) + " voters and " +
+                                  std::to_string(applyObservers_) + " observers");
+    } else {
+      roll();
+      scaleVoters();
+      scaleObservers();
+    }
+    return finish();
+  }
+
+ private:
+  const ObservedMember& observed(const Member& m) {
+    for (const ObservedMember& om : o_.members) {
+      if (om.member.name == m.name) return om;
+    }
+    ObservedMember absent;
+    absent.member = m;
+    missing_.push_back(absent);
+    return missing_.back();
+  }
+
+  int currentVoters() const {
+    if (o_.ensemble && !o_.ensemble->voters.empty()) {
+      return std::min(*o_.ensemble->voters.rbegin(), kMaxVoters);
+    }
+    return c_.status.voters > 0 ? c_.status.voters : c_.spec.voters;
+  }
+
+  // Observers stay rendered until the ensemble has let them go.
+  int appliedObservers() const {
+    int keep = c_.spec.observers;
+    if (o_.ensemble) {
+      for (int id : o_.ensemble->observers) keep = std::max(keep, id - kObserverIdBase + 1);
+    } else {
+      keep = std::max(keep, c_.status.observers);
+    }
+    return keep;
+  }
+
+  void assessHealth() {
+    for (int i = 0; i < voters_; ++i) {
+      const ObservedMember& m = observed(voterMember(c_, i));
+      if (!healthy(m)) continue;
+      ++healthyVoters_;
+      if (m.role == MemberRole::kLeader || m.role == MemberRole::kStandalone) leader_ = &m;
+    }
+    quorum_ = voters_ / 2 + 1;
+    quorumOk_ = leader_ != nullptr && healthyVoters_ >= quorum_;
+    if (leader_) {
+      leaderZxid_ = leader_->zxid;
+    } else {
+      for (const ObservedMember& m : o_.members) leaderZxid_ = std::max(leaderZxid_, m.zxid);
+    }
+  }
+
+  bool othersHealthy(const Member& except) {
+    for (int i = 0; i < voters_; ++i) {
+      Member v = voterMember(c_, i);
+      if (v.name != except.name && !healthy(observed(v))) return false;
+    }
+    return true;
+  }
+
+  // Members the roll covers: those that stay; an observer on its way out is not restarted.
+  std::vector<Member> rollMembers() const {
+    return members(c_, {voters_, std::min(applyObservers_, c_.spec.observers)});
+  }
+
+  bool inSync(const ObservedMember& m, std::int64_t syncZxid) const {
+    return healthy(m) && m.rolloutHash == target_ && m.zxid >= syncZxid && quorumOk_;
+  }
+
+  void roll() {
+    roll_ = c_.status.roll;
+    if (roll_.target != target_) {
+      int stale = 0;
+      for (const Member& m : rollMembers()) {
+        const ObservedMember& om = observed(m);
+        stale += om.exists && om.rolloutHash != target_;
+      }
+      roll_ = {};
+      roll_.target = target_;
+      roll_.completed = stale == 0;
+      if (roll_.completed) return;
+      event(false, "RollStarted",
+            "restarting " + std::to_string(stale) + " members one at a time for " + target_);
+    }
+    if (roll_.completed) return;
+    if (!roll_.current.empty() && !continueCurrent()) return;
+    if (roll_.current.empty()) startNext();
+  }
+
+  // The member restarted last: done, restarted again if the restart never happened, or waited for.
+  // Returns true when the roll may move on to the next member.
+  bool continueCurrent() {
+    auto all = rollMembers();
+    auto it = std::find_if(all.begin(), all.end(),
+                           [&](const Member& m) { return m.name == roll_.current; });
+    if (it == all.end()) {  // scaled away meanwhile
+      roll_.current.clear();
+      return true;
+    }
+    const ObservedMember& m = observed(*it);
+    if (inSync(m, roll_.syncZxid)) {
+      roll_.restarted.push_back(roll_.current);
+      event(false, "MemberRestarted", m.member.name + " is back in sync at zxid " + hex(m.zxid));
+      roll_.current.clear();
+      roll_.syncZxid = 0;
+      return true;
+    }
+    if (m.running && m.ready && m.rolloutHash != target_) {
+      // Still the old process: the restart recorded in status never took effect (the operator
+      // stopped in between). Issuing it now is its first and only restart.
+      if (m.member.voter ? othersHealthy(m.member) : quorumOk_) {
+        restart_ = RestartMember{m.member, "rolling to " + target_ + " (resumed)"};
+      }
+    }
+    progressing("Rolling",
+                "waiting for " + m.member.name + " to rejoin with zxid >= " + hex(roll_.syncZxid));
+    waits_.push_back("roll: waiting for " + m.member.name + " to be back in sync");
+    return false;
+  }
+
+  void startNext() {
+    const ObservedMember* pick = nextToRestart();
+    if (!pick) {
+      event(false, "RollCompleted",
+            std::to_string(roll_.restarted.size()) + " members restarted for " + target_);
+      roll_.completed = true;
+      return;
+    }
+    const Member& m = pick->member;
+    bool safe = m.voter ? othersHealthy(m) : quorumOk_;
+    if (!safe) {
+      paused_ = true;
+      progressing("RollPaused", "not restarting " + m.name + ": the quorum is not fully healthy");
+      waits_.push_back("roll paused before " + m.name + ": quorum unhealthy");
+      return;
+    }
+    roll_.current = m.name;
+    roll_.syncZxid = leaderZxid_;
+    restart_ = RestartMember{m, "rolling to " + target_};
+    progressing("Rolling",
+                "restarting " + m.name + " (" + std::to_string(roll_.restarted.size()) + " done)");
+    event(false, "RestartingMember", "restarting " + m.name + " to apply " + target_);
+  }
+
+  // Observers first, then followers, the leader last; within each, members already down first,
+  // since restarting them costs nothing.
+  const ObservedMember* nextToRestart() {
+    const ObservedMember* best = nullptr;
+    auto rank = [&](const ObservedMember& m) {
+      int cls = !m.member.voter ? 0 : (&m == leader_ ? 2 : 1);
+      return std::tuple(cls, healthy(m) ? 1 : 0, m.member.id);
+    };
+    for (const Member& member : rollMembers()) {
+      const ObservedMember& m = observed(member);
+      if (!m.exists || m.rolloutHash == target_) continue;
+      if (std::find(roll_.restarted.begin(), roll_.restarted.end(), member.name) !=
+          roll_.restarted.end()) {
+        continue;  // never twice in one roll
+      }
+      if (!best || rank(m) < rank(*best)) best = &m;
+    }
+    return best;
+  }
+
+  void scaleVoters() {
+    int want = c_.spec.voters;
+    if (want == voters_) return;
+    std::string what = "voters " + std::to_string(voters_) + " -> " + std::to_string(want);
+    if (roll_.active()) {
+      waits_.push_back(what + " waits for the roll to finish");
+      return;
+    }
+    if (!o_.ensemble) {
+      waits_.push_back(what + " waits for the ensemble's membership to be known");
+      return;
+    }
+    bool allHealthy = healthyVoters_ == voters_ && quorumOk_;
+    if (want > voters_) {
+      Member next = voterMember(c_, voters_);
+      const ObservedMember& m = observed(next);
+      if (!allHealthy && !m.exists) {
+        paused_ = true;
+        waits_.push_back(what + " paused: not every voter is healthy");
+        return;
+      }
+      applyVoters_ = voters_ + 1;
+      progressing("Scaling", what);
+      bool synced =
+          m.running && (m.role == MemberRole::kFollower || m.role == MemberRole::kObserver);
+      if (allHealthy && synced) {
+        reconfigs_.push_back(ReconfigAdd{next});
+        event(false, "AddingVoter", "adding " + next.name + " to the ensemble as a voter");
+      } else {
+        waits_.push_back(what + ": waiting for " + next.name + " to start and sync");
+      }
+      return;
+    }
+    Member last = voterMember(c_, voters_ - 1);
+    progressing("Scaling", what);
+    if (!allHealthy) {
+      paused_ = true;
+      waits_.push_back(what + " paused: not every voter is healthy");
+      return;
+    }
+    // Out of the ensemble first; its pod goes once the membership no longer lists it.
+    reconfigs_.push_back(ReconfigRemove{last});
+    event(false, "RemovingVoter", "removing " + last.name + " from the ensemble");
+  }
+
+  void scaleObservers() {
+    int want = c_.spec.observers;
+    if (c_.status.observers != applyObservers_) {
+      event(false, "ScaledObservers",
+            "observers " + std::to_string(c_.status.observers) + " -> " +
+                std::to_string(applyObservers_));
+    }
+    if (!o_.ensemble) return;
+    for (int i = 0; i < applyObservers_; ++i) {
+      Member m = observerMember(c_, i);
+      bool listed = o_.ensemble->observers.contains(m.id);
+      if (i < want && !listed) {
+        progressing("Scaling", "adding observer " + m.name);
+        if (observed(m).running && quorumOk_) {
+          reconfigs_.push_back(ReconfigAdd{m});
+        } else {
+          waits_.push_back("waiting for observer " + m.name + " to start");
+        }
+      } else if (i >= want && listed) {
+        progressing("Scaling", "removing observer " + m.name);
+        if (quorumOk_) {
+          reconfigs_.push_back(ReconfigRemove{m});
+        } else {
+          waits_.push_back("observer " + m.name + " waits for a quorum to be removed");
+        }
+      }
+    }
+  }
+
+  void progressing(const std::string& reason, const std::string& message) {
+    if (progressReason_.empty()) {
+      progressReason_ = reason;
+      progressMessage_ = message;
+    }
+  }
+
+  void event(bool warning, const std::string& reason, const std::string& message) {
+    events_.push_back(EmitEvent{warning, reason, message});
+  }
+
+  void condition(ZkClusterStatus& s, const std::string& type, bool on, const std::string& reason,
+                 const std::string& message) {
+    Condition cond{type, on ? "True" : "False", reason, message, c_.meta.generation, ""};
+    for (const Condition& prev : c_.status.conditions) {
+      if (prev.type == type && prev.status == cond.status) {
+        cond.lastTransitionTime = prev.lastTransitionTime;
+      }
+    }
+    s.conditions.push_back(cond);
+  }
+
+  bool wasTrue(const std::string& type) const {
+    return std::any_of(c_.status.conditions.begin(), c_.status.conditions.end(),
+                       [&](const Condition& x) { return x.type == type && x.status == "True"; });
+  }
+
+  ZkClusterStatus buildStatus() {
+    ZkClusterStatus s;
+    s.observedGeneration = c_.meta.generation;
+    s.quorumSize = quorum_;
+    s.voters = applyVoters_;
+    s.observers = applyObservers_;
+    s.selector = selectorLabels(c_);
+    s.roll = roll_;
+    if (leader_) s.leader = leader_->member.name;
+    for (const Member& m : members(c_, {applyVoters_, applyObservers_})) {
+      const ObservedMember& om = observed(m);
+      s.members.push_back({m.name, m.id, om.role, om.ready, om.zxid, om.image});
+      s.readyMembers += healthy(om);
+    }
+    int total = applyVoters_ + applyObservers_;
+    // Until the first quorum forms, members not being ready is expected, not a degradation.
+    bool creating = (c_.status.phase.empty() || c_.status.phase == "Creating") && !quorumOk_;
+    bool allReady = s.readyMembers == total;
+    condition(s, "Available", quorumOk_, quorumOk_ ? "QuorumHealthy" : "QuorumUnavailable",
+              std::to_string(healthyVoters_) + " of " + std::to_string(voters_) +
+                  " voters serving, quorum " + std::to_string(quorum_));
+    bool moving = !progressReason_.empty();
+    condition(s, "Progressing", moving, moving ? progressReason_ : "Stable",
+              moving ? progressMessage_ : "nothing to do");
+    std::string degradedReason = !quorumOk_  ? "QuorumUnhealthy"
+                                 : paused_   ? "Paused"
+                                 : !allReady ? "MembersNotReady"
+                                             : "AsExpected";
+    bool degraded = !creating && (!quorumOk_ || paused_ || !allReady);
+    condition(s, "Degraded", degraded, degraded ? degradedReason : "AsExpected",
+              std::to_string(s.readyMembers) + " of " + std::to_string(total) + " members ready");
+    if (wasTrue("Available") && !quorumOk_) {
+      event(true, "QuorumLost", "fewer than " + std::to_string(quorum_) + " voters serving");
+    }
+    if (degraded && !wasTrue("Degraded")) event(true, degradedReason, s.conditions.back().message);
+    s.phase = creating         ? "Creating"
+              : !quorumOk_     ? "Degraded"
+              : roll_.active() ? "Rolling"
+              : moving         ? "Scaling"
+                               : "Running";
+    return s;
+  }
+
+  Plan finish() {
+    Plan p;
+    p.status = buildStatus();
+    p.actions.push_back(UpdateStatus{p.status});
+    p.actions.push_back(ApplyObjects{{applyVoters_, applyObservers_}});
+    for (Action& a : reconfigs_) p.actions.push_back(std::move(a));
+    if (restart_) p.actions.push_back(*restart_);
+    for (const std::string& w : waits_) p.actions.push_back(Wait{w});
+    for (EmitEvent& e : events_) p.actions.push_back(std::move(e));
+    return p;
+  }
+
+  const ZkCluster& c_;
+  const std::string& target_;
+  const Observed& o_;
+  std::deque<ObservedMember> missing_;  // stable addresses for members not observed at all
+  int voters_ = 0, applyVoters_ = 0, applyObservers_ = 0;
+  int healthyVoters_ = 0, quorum_ = 1;
+  bool quorumOk_ = false, paused_ = false;
+  const ObservedMember* leader_ = nullptr;
+  std::int64_t leaderZxid_ = 0;
+  RollProgress roll_;
+  std::optional<RestartMember> restart_;
+  std::vector<Action> reconfigs_;
+  std::vector<std::string> waits_;
+  std::vector<EmitEvent> events_;
+  std::string progressReason_, progressMessage_;
+};
+
+}  // namespace
+
+Plan plan(const ZkCluster& c, const std::string& targetHash, const Observed& observed) {
+  return Planner(c, targetHash, observed).run();
+}
+
+Plan planInvalid(const ZkClusterStatus& previous, std::int64_t generation,
+                 const std::vector<std::string>& errors) {
+  Plan p;
+  p.status = previous;
+  p.status.observedGeneration = generation;
+  p.status.phase = "Invalid";
+  std::string message;
+  for (const std::string& e : errors) message += (message.empty() ? "" : "; ") + e;
+  bool already = false;
+  auto set = [&](const std::string& type, const std::string& status, const std::string& msg) {
+    auto it = std::find_if(p.status.conditions.begin(), p.status.conditions.end(),
+                           [&](const Condition& x) { return x.type == type; });
+    if (it == p.status.conditions.end()) {
+      it =
+          p.status.conditions.insert(p.status.conditions.end(), Condition{type, "", "", "", 0, ""});
+    }
+    if (type == "Degraded") already = it->status == status && it->message == msg;
+    if (it->status != status) it->lastTransitionTime.clear();
+    *it = {type, status, "InvalidSpec", msg, generation, it->lastTransitionTime};
+  };
+  set("Degraded", "True", message);
+  set("Progressing", "False", "the spec is invalid; nothing running was changed");
+  p.actions.push_back(UpdateStatus{p.status});
+  if (!already) p.actions.push_back(EmitEvent{true, "InvalidSpec", message});
+  return p;
+}
+
+std::string describe(const Action& a) {
+  struct {
+    std::string operator()(const UpdateStatus& x) { return "status " + x.status.phase; }
+    std::string operator()(const ApplyObjects& x) {
+      return "apply voters=" + std::to_string(x.membership.voters) +
+             " observers=" + std::to_string(x.membership.observers);
+    }
+    std::string operator()(const ReconfigAdd& x) { return "reconfig add " + x.member.name; }
+    std::string operator()(const ReconfigRemove& x) { return "reconfig remove " + x.member.name; }
+    std::string operator()(const RestartMember& x) { return "restart " + x.member.name; }
+    std::string operator()(const Wait& x) { return "wait: " + x.reason; }
+    std::string operator()(const EmitEvent& x) {
+      return std::string(x.warning ? "warning " : "event ") + x.reason + ": " + x.message;
+    }
+  } visitor;
+  return std::visit(visitor, a);
+}
+
+}  // namespace zk::op

@@ -1,0 +1,107 @@
+#pragma once
+// The reconcile's decision as a pure function: desired state + observed state -> actions.
+//
+// No clocks, no I/O, no memory between calls: everything the planner must remember (the roll's
+// progress, the membership it last applied) is written into the resource's status by the first
+// action of every plan, so an operator that restarts mid-roll picks up exactly where it stopped.
+//
+// A backend (Kubernetes or local processes) executes the actions in order and stops at the first
+// that fails; the next pass plans again from what it then observes.
+
+#include <cstdint>
+#include <optional>
+#include <set>
+#include <string>
+#include <variant>
+#include <vector>
+
+#include "model/zk_cluster.h"
+#include "render/render.h"
+
+namespace zk::op {
+
+// One member as the backend sees it: Kubernetes from the pod and srvr, local from the process.
+struct ObservedMember {
+  Member member;
+  bool exists = false;                     // the pod or process exists (maybe not running)
+  bool running = false;                    // its server process is up
+  bool ready = false;                      // its readiness probe passes
+  MemberRole role = MemberRole::kUnknown;  // srvr's Mode
+  std::int64_t zxid = 0;                   // srvr's Zxid
+  std::string rolloutHash;  // the hash it was started with (pod annotation / process record)
+  std::string image;
+};
+
+// The ensemble's current dynamic membership, as the leader reports it (the /zookeeper/config
+// znode); unknown while there is no leader.
+struct EnsembleView {
+  std::set<int> voters;
+  std::set<int> observers;
+};
+
+struct Observed {
+  std::vector<ObservedMember> members;
+  std::optional<EnsembleView> ensemble;
+};
+
+// Make the backend's objects match the rendering for this membership: in Kubernetes apply the
+// Services, ConfigMap, StatefulSets (replicas = the counts) and PDB; locally write each member's
+// files and start members that should run and do not. Idempotent.
+struct ApplyObjects {
+  Membership membership;
+  bool operator==(const ApplyObjects&) const = default;
+};
+// Stop the member and start it again on the current rendering (Kubernetes: delete the pod).
+struct RestartMember {
+  Member member;
+  std::string reason;
+  bool operator==(const RestartMember&) const = default;
+};
+// `reconfig -add` the member's serverLine() through a client port, with the super credentials.
+struct ReconfigAdd {
+  Member member;
+  bool operator==(const ReconfigAdd&) const = default;
+};
+// `reconfig -remove` the member's id.
+struct ReconfigRemove {
+  Member member;
+  bool operator==(const ReconfigRemove&) const = default;
+};
+// Nothing more can be done now; plan again soon (the reason is for logs).
+struct Wait {
+  std::string reason;
+  bool operator==(const Wait&) const = default;
+};
+// Write the status subresource. Always the first action of a plan: intent is recorded before it
+// is carried out.
+struct UpdateStatus {
+  ZkClusterStatus status;
+  bool operator==(const UpdateStatus&) const = default;
+};
+struct EmitEvent {
+  bool warning = false;
+  std::string reason;
+  std::string message;
+  bool operator==(const EmitEvent&) const = default;
+};
+
+using Action = std::variant<UpdateStatus, ApplyObjects, ReconfigAdd, ReconfigRemove, RestartMember,
+                            Wait, EmitEvent>;
+
+struct Plan {
+  std::vector<Action> actions;
+  ZkClusterStatus status;  // the same status UpdateStatus writes
+};
+
+// `c` carries the spec, metadata.generation and the status as last stored; `targetHash` is
+// rolloutHash(c, addressing) for the backend's addressing.
+Plan plan(const ZkCluster& c, const std::string& targetHash, const Observed& observed);
+
+// A spec that failed validation: report it and touch nothing that runs. `previous` is the stored
+// status, `generation` the resource's metadata.generation.
+Plan planInvalid(const ZkClusterStatus& previous, std::int64_t generation,
+                 const std::vector<std::string>& errors);
+
+std::string describe(const Action& a);  // one line, for logs and test failures
+
+}  // namespace zk::op
