@@ -7,8 +7,10 @@ import subprocess
 import sys
 
 import pytest
+import yaml
 
-from metrics_files import DASHBOARD_DIR, load_dashboards, query_panels, substitute
+from known_gaps import ENSEMBLE_ONLY
+from metrics_files import DASHBOARD_DIR, PROMTOOL, load_dashboards, query_panels, substitute
 
 DASHBOARDS = load_dashboards()
 DS_UID = "${DS_PROMETHEUS}"
@@ -106,3 +108,91 @@ def test_overview_shows_what_the_issue_asks_for():
                    "Request latency p99", "Outstanding requests", "Znodes", "Watches",
                    "Client connections", "fsync time", "Data size"):
         assert wanted in titles
+
+
+# A synthetic 3-voter ensemble with an observer, at 10m: leader l (since 5m, after d led until
+# 4m), follower f, observer o, e up but electing, d down since 5m.
+ENSEMBLE_SERIES = {
+    "up": {"l": "1x15", "f": "1x15", "o": "1x15", "e": "1x15", "d": "1x4 0x10"},
+    "quorum_size": {"l": "3x15", "f": "3x15", "o": "3x15", "d": "3x4 stale"},
+    "znode_count": {"l": "10x15", "f": "10x15", "o": "10x15", "d": "10x4 stale"},
+    "leader_uptime": {"l": "_ _ _ _ _ 0+60000x10", "d": "0+60000x3 stale"},
+    "learners": {"l": "2x15"},
+    "synced_followers": {"l": "1x15"},
+    "synced_non_voting_followers": {"l": "0x15"},
+    "synced_observers": {"l": "1x15", "f": "0x15"},
+    "pending_syncs": {"l": "0x15"},
+    "last_proposal_size": {"l": "100x15"},
+    "min_proposal_size": {"l": "50x15"},
+    "max_proposal_size": {"l": "200x15"},
+    "election_time_sum": {"l": "0+100x15", "f": "0+200x15"},
+    "election_time_count": {"l": "0+1x15", "f": "0+1x15"},
+}
+
+
+def labels(name="", **pairs):
+    inner = ", ".join(f'{k}="{v}"' for k, v in sorted(pairs.items()))
+    return f"{name}{{{inner}}}"
+
+
+def member_series(name, instance):
+    return labels(name, cluster="c", instance=instance, job="zookube")
+
+ENSEMBLE_EXPECTED = {
+    # (dashboard, title, instance variable): {refId: [(labels, value)]}
+    ("zookube-overview.json", "Member roles", ".*"): {"A": [
+        (labels(instance="l"), 4), (labels(instance="f"), 3), (labels(instance="o"), 2),
+        (labels(instance="e"), 0), (labels(instance="d"), -1)]},
+    ("zookube-overview.json", "Voters", ".*"): {"A": [("{}", 3)]},
+    ("zookube-overview.json", "Voters in sync", ".*"): {"A": [("{}", 2)]},
+    ("zookube-overview.json", "Synced observers", ".*"): {"A": [("{}", 1)]},
+    ("zookube-overview.json", "Leader", ".*"): {"A": [(labels(instance="l"), 300000)]},
+    ("zookube-overview.json", "Leader changes (15m)", ".*"): {"A": [("{}", 1)]},
+    ("zookube-overview.json", "Quorum health", ".*"): {
+        "A": [("{}", 2)], "B": [("{}", 2)], "C": [("{}", 3)]},
+    ("zookube-overview.json", "Leader election time", ".*"): {"A": [
+        (labels(instance="l"), 100), (labels(instance="f"), 200)]},
+    ("zookube-member.json", "Role", "o"): {"A": [(labels(instance="o"), 2)]},
+    ("zookube-member.json", "Role", "e"): {"A": [(labels(instance="e"), 0)]},
+    ("zookube-member.json", "Learners", "l"): {
+        "A": [(member_series("learners", "l"), 2)],
+        "B": [(member_series("synced_followers", "l"), 1)],
+        "C": [(member_series("synced_non_voting_followers", "l"), 0)],
+        "D": [(member_series("synced_observers", "l"), 1)]},
+    ("zookube-member.json", "Pending syncs", "l"): {"A": [(member_series("pending_syncs", "l"), 0)]},
+    ("zookube-member.json", "Proposal size", "l"): {
+        "A": [(member_series("last_proposal_size", "l"), 100)],
+        "B": [(member_series("min_proposal_size", "l"), 50)],
+        "C": [(member_series("max_proposal_size", "l"), 200)]},
+    ("zookube-member.json", "Leader uptime", "l"): {
+        "A": [(member_series("leader_uptime", "l"), 300000)]},
+    ("zookube-member.json", "Leader election time", "l"): {
+        "A": [(labels(cluster="c", instance="l", job="zookube"), 100)]},
+}
+
+
+def test_ensemble_panels_on_a_synthetic_ensemble(tmp_path):
+    """The panels a standalone server cannot fill, and the role inference, against a synthetic
+    ensemble in promtool: each query must return exactly the expected series and values."""
+    covered = {(name, title) for name, title, _ in ENSEMBLE_EXPECTED}
+    assert set(ENSEMBLE_ONLY) <= covered
+    input_series = [{"series": member_series(metric, instance), "values": values}
+                    for metric, by_instance in ENSEMBLE_SERIES.items()
+                    for instance, values in by_instance.items()]
+    expr_tests = []
+    for (name, title, instance), by_ref in ENSEMBLE_EXPECTED.items():
+        panel = next(p for p in query_panels(DASHBOARDS[name]) if p["title"] == title)
+        values = {"cluster": "c", "instance": instance, "__rate_interval": "5m"}
+        for target in panel["targets"]:
+            expr_tests.append({
+                "expr": substitute(target["expr"], values), "eval_time": "10m",
+                "exp_samples": [{"labels": lbl, "value": v} for lbl, v in by_ref[target["refId"]]],
+            })
+    spec = {"rule_files": [], "evaluation_interval": "1m",
+            "tests": [{"interval": "1m", "input_series": input_series,
+                       "promql_expr_test": expr_tests}]}
+    path = tmp_path / "ensemble.test.yml"
+    path.write_text(yaml.safe_dump(spec, sort_keys=False))
+    result = subprocess.run([PROMTOOL, "test", "rules", str(path)], capture_output=True,
+                            text=True, timeout=120)
+    assert result.returncode == 0, result.stdout + result.stderr

@@ -15,6 +15,7 @@ import sys
 import pytest
 from kazoo.client import KazooClient
 
+from known_gaps import ENSEMBLE_ONLY, NOT_OBSERVED_YET, UNOBSERVED
 from metrics_files import RULES, load_dashboards, query_panels, substitute
 from prometheus_proc import Prometheus
 
@@ -27,42 +28,6 @@ CLUSTER = "e2e"
 SCRAPE_DEADLINE_S = 30.0
 LOAD_NODES = 20
 RATE_INTERVAL = "1m"  # what Grafana's $__rate_interval would be; the load is well inside it
-
-# ZooKeeper names the server does not export yet (report to the server team).
-NOT_EXPORTED_YET = {
-    "election_time": "the election_time summary (ZooKeeper's ServerMetrics.ELECTION_TIME)",
-}
-# Summaries the server exports but never observes yet: their panels show NaN quantiles and zero
-# rates. Strict xfail, so the day the server feeds them these tests fail until this list goes.
-_UNOBSERVED = ("the server registers the {} summary but never observes it (Metrics::{} has no "
-               "caller)")
-NOT_OBSERVED_YET = {
-    ("zookube-overview.json", "Request latency p99"):
-        _UNOBSERVED.format("readlatency/updatelatency", "observeReadLatency/observeUpdateLatency"),
-    ("zookube-overview.json", "fsync time"): _UNOBSERVED.format("fsynctime", "observeFsync"),
-    ("zookube-member.json", "Read latency"): _UNOBSERVED.format("readlatency", "observeReadLatency"),
-    ("zookube-member.json", "Write latency"):
-        _UNOBSERVED.format("updatelatency", "observeUpdateLatency"),
-    ("zookube-member.json", "fsync time"): _UNOBSERVED.format("fsynctime", "observeFsync"),
-}
-_LEADER = "leader_uptime and the leader's learner gauges exist only on an ensemble's leader"
-ENSEMBLE_ONLY = {
-    ("zookube-overview.json", "Voters"): "quorum_size exists only on ensemble members",
-    ("zookube-overview.json", "Voters in sync"): "synced_followers exists only on a leader",
-    ("zookube-overview.json", "Synced observers"):
-        "synced_observers exists only on a leader or follower",
-    ("zookube-overview.json", "Leader"): _LEADER,
-    ("zookube-overview.json", "Leader changes (15m)"): _LEADER,
-    ("zookube-overview.json", "Quorum health"): "synced_followers and quorum_size: ensemble only",
-    ("zookube-overview.json", "Leader election time"):
-        "ensemble only; " + NOT_EXPORTED_YET["election_time"] + " is not exported yet",
-    ("zookube-member.json", "Learners"): _LEADER,
-    ("zookube-member.json", "Pending syncs"): _LEADER,
-    ("zookube-member.json", "Proposal size"): _LEADER,
-    ("zookube-member.json", "Leader uptime"): _LEADER,
-    ("zookube-member.json", "Leader election time"):
-        "ensemble only; " + NOT_EXPORTED_YET["election_time"] + " is not exported yet",
-}
 
 DASHBOARDS = load_dashboards()
 PANELS = [(name, panel) for name, d in sorted(DASHBOARDS.items()) for panel in query_panels(d)]
@@ -198,7 +163,7 @@ def test_panels_count_what_the_load_did(stack):
     assert stack.value(f"watch_count{sel}") >= LOAD_NODES + 1
 
 
-@pytest.mark.xfail(strict=True, reason=_UNOBSERVED.format("request and fsync", "observe*"))
+@pytest.mark.xfail(strict=True, reason=UNOBSERVED.format("request and fsync", "observe*"))
 def test_summaries_count_what_the_load_did(stack):
     sel = f'{{cluster="{CLUSTER}", instance="{stack.instance}"}}'
     assert stack.value(f"rate(updatelatency_count{sel}[{RATE_INTERVAL}])") > 0
