@@ -50,8 +50,10 @@ WORKLOADS = [
     ("set", ["--workload", "set"]),
     ("mixed", ["--workload", "mixed"]),
     ("create", ["--workload", "create"]),
-    ("get@1", ["--workload", "get", "--outstanding", "1"]),
-    ("set@1", ["--workload", "set", "--outstanding", "1"]),
+    ("get 32x1", ["--workload", "get", "--outstanding", "1"]),
+    ("set 32x1", ["--workload", "set", "--outstanding", "1"]),
+    ("get 1x1", ["--workload", "get", "--outstanding", "1", "--sessions", "1"]),
+    ("set 1x1", ["--workload", "set", "--outstanding", "1", "--sessions", "1"]),
     ("watch", ["--workload", "watch"]),
     ("session-churn", ["--workload", "session-churn", "--sessions", "8"]),
     ("ephemeral-churn", ["--workload", "ephemeral-churn", "--sessions", "8"]),
@@ -417,7 +419,7 @@ def settings_text(settings, env, fsync):
         f"- zookube: `{env['zookube']}` (build type {env['build_type']}, source {env['revision']})",
         f"- Load: zkbench (libzookeeper-mt async API), {settings['warmup']} s warm-up +"
         f" {settings['duration']} s measured per workload; 32 sessions x 100 requests in flight"
-        " unless the workload name says `@1` (1 in flight per session); churn uses 8 threads;"
+        " unless the name says sessions x in-flight (`32x1`, `1x1`); churn uses 8 threads;"
         " values of 100 bytes over 1000 keys",
     ]) + "\n"
 

@@ -15,14 +15,17 @@ class LatencyHistogram {
   void record(uint64_t micros) {
     ++counts_[indexOf(micros)];
     ++total_;
+    sum_ += micros;
   }
 
   void merge(const LatencyHistogram& other) {
     for (size_t i = 0; i < counts_.size(); ++i) counts_[i] += other.counts_[i];
     total_ += other.total_;
+    sum_ += other.sum_;
   }
 
   uint64_t count() const { return total_; }
+  double mean() const { return total_ == 0 ? 0 : static_cast<double>(sum_) / total_; }
 
   // The smallest bucket value v such that at least q of the samples are <= v.
   uint64_t percentile(double q) const {
@@ -63,6 +66,7 @@ class LatencyHistogram {
 
   std::array<uint64_t, kBuckets> counts_{};
   uint64_t total_ = 0;
+  uint64_t sum_ = 0;
 };
 
 }  // namespace zk::bench

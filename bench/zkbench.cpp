@@ -34,7 +34,9 @@ void printResult(const Options& o, const Result& r) {
       ",\"outstanding\":" + std::to_string(o.outstanding) +
       ",\"value_size\":" + std::to_string(o.value_size) + ",\"ops\":" + std::to_string(r.ops) +
       ",\"seconds\":" + std::to_string(r.seconds) + ",\"ops_per_sec\":" + std::to_string(rate) +
+      ",\"mean_us\":" + std::to_string(r.latency.mean()) +
       ",\"p50_us\":" + std::to_string(r.latency.percentile(0.50)) +
+      ",\"p90_us\":" + std::to_string(r.latency.percentile(0.90)) +
       ",\"p99_us\":" + std::to_string(r.latency.percentile(0.99)) +
       ",\"p999_us\":" + std::to_string(r.latency.percentile(0.999)) +
       ",\"errors\":" + std::to_string(r.errors);
