@@ -134,30 +134,31 @@ void Peer::sendHistory(std::int64_t sid, std::int64_t after, std::int64_t throug
   }
 }
 
-// LearnerHandler.syncFollower: DIFF when the learner's last zxid is in our history, TRUNC of a
-// tail we do not have, SNAP when it is older than the txns we keep in memory.
+// LearnerHandler.syncFollower: DIFF when the learner's last zxid is in our log, TRUNC of a
+// tail we do not have, SNAP when it is older than the txns we keep in memory. A TRUNC target is
+// always committed (ZooKeeper learners rely on it); proposals not yet committed follow as plain
+// PROPOSALs and commit through the normal flow.
 void Peer::syncLearner(std::int64_t sid, Learner& l) {
   std::int64_t history = phase_ == Phase::Broadcast ? committed_ : lastLogged_;
   std::int64_t p = l.lastZxid;
-  if (p == history) {
-    send(sid, makePacket(PacketType::Diff, history));
-  } else if (p > history) {
-    send(sid, makePacket(PacketType::Trunc, history));
-  } else if (p == logStart_ || inLog(p)) {
+  std::int64_t has = p;  // the learner holds our log through here after the sync packets
+  if (p == history || p == logStart_ || inLog(p)) {
     send(sid, makePacket(PacketType::Diff, history));
     sendHistory(sid, p, history);
   } else if (p > logStart_) {
     auto it = firstAfter(p);  // entries > p; the one before is the last we share
-    std::int64_t shared = it == log_.begin() ? logStart_ : std::prev(it)->zxid;
-    send(sid, makePacket(PacketType::Trunc, shared));
-    sendHistory(sid, shared, history);
+    has = std::min(history, it == log_.begin() ? logStart_ : std::prev(it)->zxid);
+    send(sid, makePacket(PacketType::Trunc, has));
+    sendHistory(sid, has, history);
   } else {
+    has = applied_;
     emit(act::SendSnapshot{sid, applied_});
     sendHistory(sid, applied_, history);
   }
+  has = std::max(has, history);
   if (l.role == Role::Participant) {
-    for (const auto& [zxid, prop] : outstanding_) {
-      send(sid, makePacket(PacketType::Proposal, zxid, prop.bytes));
+    for (auto it = outstanding_.upper_bound(has); it != outstanding_.end(); ++it) {
+      send(sid, makePacket(PacketType::Proposal, it->first, it->second.bytes));
     }
   }
   send(sid, makePacket(PacketType::NewLeader, epoch_ << 32));

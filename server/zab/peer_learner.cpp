@@ -125,6 +125,12 @@ void Peer::onNewLeader(const QuorumPacket& p) {
   currentEpoch_ = epoch_;
   persistEpochs();
   newLeaderZxid_ = p.zxid;
+  // Everything past the committed point may be a proposal the leader still counts acks for,
+  // including txns logged under an earlier connection: acknowledge them (again) once durable.
+  toAck_.clear();
+  if (role_ == ServerState::Following) {
+    for (auto it = firstAfter(syncPoint_); it != log_.end(); ++it) toAck_.push_back(it->zxid);
+  }
   maybeAckNewLeader();
 }
 
