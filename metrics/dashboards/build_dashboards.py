@@ -29,14 +29,17 @@ def quantile(q):
 
 
 # Role code per member: 4 leader, 3 follower, 2 observer, 1 standalone, 0 up but not serving
-# (electing or syncing), -1 down. `or` keeps the first match, so the order decides.
+# (electing or syncing), -1 down. `or` keeps the first match, so the order decides. Members are
+# told from other targets with the same labels (a node_exporter sidecar) by readlatency_count,
+# which ZooKeeper's provider and zookube export from start, serving or not.
 ROLE_EXPR = (
     "max by (instance) (\n"
     f"  (leader_uptime{sel()} * 0 + 4)\n"
     f"  or (synced_observers{sel()} * 0 + 3)\n"
     f"  or (quorum_size{sel()} * 0 + 2)\n"
     f"  or (znode_count{sel()} * 0 + 1)\n"
-    f"  or (up{sel()} - 1)\n"
+    f"  or ((up{sel()} - 1) and on (job, cluster, instance)"
+    f" max_over_time(readlatency_count{sel()}[1h]))\n"
     ")"
 )
 
@@ -139,8 +142,9 @@ def variables(instance_multi):
 
     return {"list": [
         ds_var,
-        query_var("cluster", "Cluster", "label_values(up, cluster)", False),
-        query_var("instance", "Member", 'label_values(up{cluster="$cluster"}, instance)',
+        query_var("cluster", "Cluster", "label_values(readlatency_count, cluster)", False),
+        query_var("instance", "Member",
+                  'label_values(readlatency_count{cluster="$cluster"}, instance)',
                   instance_multi),
     ]}
 

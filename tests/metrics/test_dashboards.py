@@ -114,6 +114,8 @@ def test_overview_shows_what_the_issue_asks_for():
 # 4m), follower f, observer o, e up but electing, d down since 5m.
 ENSEMBLE_SERIES = {
     "up": {"l": "1x15", "f": "1x15", "o": "1x15", "e": "1x15", "d": "1x4 0x10"},
+    "readlatency_count": {"l": "0+5x15", "f": "0+5x15", "o": "0+5x15", "e": "7x15",
+                          "d": "0+5x4 stale"},
     "quorum_size": {"l": "3x15", "f": "3x15", "o": "3x15", "d": "3x4 stale"},
     "znode_count": {"l": "10x15", "f": "10x15", "o": "10x15", "d": "10x4 stale"},
     "leader_uptime": {"l": "_ _ _ _ _ 0+60000x10", "d": "0+60000x3 stale"},
@@ -154,6 +156,7 @@ ENSEMBLE_EXPECTED = {
         (labels(instance="l"), 100), (labels(instance="f"), 200)]},
     ("zookube-member.json", "Role", "o"): {"A": [(labels(instance="o"), 2)]},
     ("zookube-member.json", "Role", "e"): {"A": [(labels(instance="e"), 0)]},
+    ("zookube-member.json", "Role", "d"): {"A": [(labels(instance="d"), -1)]},
     ("zookube-member.json", "Learners", "l"): {
         "A": [(member_series("learners", "l"), 2)],
         "B": [(member_series("synced_followers", "l"), 1)],
@@ -179,6 +182,9 @@ def test_ensemble_panels_on_a_synthetic_ensemble(tmp_path):
     input_series = [{"series": member_series(metric, instance), "values": values}
                     for metric, by_instance in ENSEMBLE_SERIES.items()
                     for instance, values in by_instance.items()]
+    # A node_exporter sidecar of d, with d's labels but its own job: not a member, not a role.
+    input_series.append({"series": labels("up", cluster="c", instance="d", job="node"),
+                         "values": "1x15"})
     expr_tests = []
     for (name, title, instance), by_ref in ENSEMBLE_EXPECTED.items():
         panel = next(p for p in query_panels(DASHBOARDS[name]) if p["title"] == title)

@@ -11,6 +11,7 @@ NOT_OBSERVED_YET ones are strict xfails until the server feeds those summaries.
 
 import math
 import os
+import re
 import sys
 
 import pytest
@@ -123,10 +124,17 @@ def test_known_gap_lists_name_real_panels():
     assert set(NOT_OBSERVED_YET) <= titles
 
 
-def test_template_variables_find_the_member(stack):
-    assert CLUSTER in stack.prom.api("label/cluster/values", **{"match[]": "up"})
-    instances = stack.prom.api("label/instance/values", **{"match[]": f'up{{cluster="{CLUSTER}"}}'})
-    assert instances == [stack.instance]
+@pytest.mark.parametrize("name", sorted(DASHBOARDS))
+def test_template_variables_find_the_member(stack, name):
+    found = {}
+    for var in DASHBOARDS[name]["templating"]["list"]:
+        if var["type"] != "query":
+            continue
+        match = re.fullmatch(r"label_values\((.+), (\w+)\)", var["query"]["query"])
+        selector = substitute(match.group(1), {"cluster": CLUSTER})
+        found[var["name"]] = stack.prom.api(f"label/{match.group(2)}/values",
+                                            **{"match[]": selector})
+    assert found == {"cluster": [CLUSTER], "instance": [stack.instance]}
 
 
 @pytest.mark.parametrize("item", with_known_gaps(PANELS))
