@@ -90,9 +90,11 @@ class Layout:
 
     def add(self, kind, title, description, queries, w, h, unit="short", options=None,
             mappings=None, custom=None):
-        targets = [target(expr, legend, chr(ord("A") + i)) for i, (expr, legend) in enumerate(queries)]
+        targets = [target(expr, legend, chr(ord("A") + i))
+                   for i, (expr, legend) in enumerate(queries)]
+        steps = [{"color": "green", "value": None}]
         defaults = {"unit": unit, "mappings": mappings or [],
-                    "thresholds": {"mode": "absolute", "steps": [{"color": "green", "value": None}]}}
+                    "thresholds": {"mode": "absolute", "steps": steps}}
         if custom is not None:
             defaults["custom"] = custom
         self.panels.append({

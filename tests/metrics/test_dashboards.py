@@ -162,7 +162,8 @@ ENSEMBLE_EXPECTED = {
         "B": [(member_series("synced_followers", "l"), 1)],
         "C": [(member_series("synced_non_voting_followers", "l"), 0)],
         "D": [(member_series("synced_observers", "l"), 1)]},
-    ("zookube-member.json", "Pending syncs", "l"): {"A": [(member_series("pending_syncs", "l"), 0)]},
+    ("zookube-member.json", "Pending syncs", "l"): {
+        "A": [(member_series("pending_syncs", "l"), 0)]},
     ("zookube-member.json", "Proposal size", "l"): {
         "A": [(member_series("last_proposal_size", "l"), 100)],
         "B": [(member_series("min_proposal_size", "l"), 50)],
