@@ -4,6 +4,7 @@
 #include <cstdio>
 #include <mutex>
 #include <random>
+#include <span>
 #include <stdexcept>
 #include <thread>
 
@@ -146,8 +147,12 @@ void issue(Slot& s) {
   }
 }
 
-// Creates all paths with async requests on one session and waits for them.
-void createAll(zhandle_t* zh, const std::vector<std::string>& paths, const std::string& value) {
+// Creates paths with async requests on one session, at most kSetupWindow in flight, and waits
+// for them. The window keeps setup clear of servers' per-connection limits (zookube pauses
+// reading at 1000 requests in flight).
+constexpr size_t kSetupWindow = 256;
+
+void createBatch(zhandle_t* zh, std::span<const std::string> paths, const std::string& value) {
   struct Batch {
     std::mutex mu;
     std::condition_variable cv;
@@ -172,6 +177,13 @@ void createAll(zhandle_t* zh, const std::vector<std::string>& paths, const std::
   }
   if (batch.failure != ZOK)
     throw std::runtime_error(std::string("setup: ") + zerror(batch.failure));
+}
+
+void createAll(zhandle_t* zh, const std::vector<std::string>& paths, const std::string& value) {
+  std::span<const std::string> all(paths);
+  for (size_t i = 0; i < all.size(); i += kSetupWindow) {
+    createBatch(zh, all.subspan(i, std::min(kSetupWindow, all.size() - i)), value);
+  }
 }
 
 void prepareTree(const Options& o, Shared& sh, zhandle_t* zh) {

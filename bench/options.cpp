@@ -44,6 +44,8 @@ void assign(Options& o, std::string_view name, std::string_view value) {
     o.outstanding = number<int>(name, value);
   } else if (name == "keys") {
     o.keys = number<int>(name, value);
+  } else if (name == "client-log") {
+    o.client_log = value;
   } else if (name == "session-timeout") {
     o.session_timeout_ms = number<int>(name, value);
   } else {
@@ -92,6 +94,7 @@ std::string_view usage() {
          "               ephemeral-churn|populate] [--sessions 32] [--value-size 100]\n"
          "               [--duration 10] [--warmup 2] [--outstanding 100] [--keys 1000]\n"
          "               [--server label] [--session-timeout 30000]\n"
+         "               [--client-log error|warn|info|debug]\n"
          "Prints one JSON line with throughput and latency percentiles.\n";
 }
 

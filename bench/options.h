@@ -18,6 +18,7 @@ struct Options {
   int outstanding = 100;  // requests in flight per session
   int keys = 1000;        // keys read/written; for populate, the number of znodes to create
   int session_timeout_ms = 30000;
+  std::string client_log = "error";  // libzookeeper's own log level on stderr
 };
 
 // Parses argv; throws std::invalid_argument with a message on bad input. Sets `help` when

@@ -47,6 +47,13 @@ void printResult(const Options& o, const Result& r) {
   std::fflush(stdout);
 }
 
+ZooLogLevel logLevel(std::string_view name) {
+  if (name == "debug") return ZOO_LOG_LEVEL_DEBUG;
+  if (name == "info") return ZOO_LOG_LEVEL_INFO;
+  if (name == "warn") return ZOO_LOG_LEVEL_WARN;
+  return ZOO_LOG_LEVEL_ERROR;
+}
+
 Result run(const Options& o) {
   if (o.workload == "watch") return runWatchFanout(o);
   if (o.workload == "session-churn") return runChurn(o, false);
@@ -91,7 +98,7 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "zkbench: %s\n%s", e.what(), usage().data());
     return 2;
   }
-  zoo_set_debug_level(ZOO_LOG_LEVEL_ERROR);
+  zoo_set_debug_level(logLevel(o.client_log));
   // Setup, drain and close each get a bounded allowance on top of the measured time.
   auto budget = std::chrono::duration<double>(o.warmup_s + o.duration_s + 90);
   Watchdog watchdog(o, budget);
