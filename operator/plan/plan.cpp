@@ -17,7 +17,7 @@ bool isVoterRole(MemberRole r) {
 // Serving, and in the role its kind should have: a voter that came back as an observer (or the
 // reverse) is not back in sync.
 bool healthy(const ObservedMember& m) {
-  if (!m.exists || !m.running || !m.ready) return false;
+  if (!m.exists || !m.running || !m.ready || m.terminating) return false;
   return m.member.voter ? isVoterRole(m.role) : m.role == MemberRole::kObserver;
 }
 
@@ -151,7 +151,7 @@ class Planner {
       roll_.syncZxid = 0;
       return true;
     }
-    if (m.running && m.ready && m.rolloutHash != target_) {
+    if (m.running && m.ready && !m.terminating && m.rolloutHash != target_) {
       // Still the old process: the restart recorded in status never took effect (the operator
       // stopped in between). Issuing it now is its first and only restart.
       if (m.member.voter ? othersHealthy(m.member) : quorumOk_) {

@@ -23,9 +23,12 @@ namespace zk::op {
 // One member as the backend sees it: Kubernetes from the pod and srvr, local from the process.
 struct ObservedMember {
   Member member;
-  bool exists = false;                     // the pod or process exists (maybe not running)
-  bool running = false;                    // its server process is up
-  bool ready = false;                      // its readiness probe passes
+  bool exists = false;   // the pod or process exists (maybe not running)
+  bool running = false;  // its server process is up
+  bool ready = false;    // its readiness probe passes
+  // A stop was ordered and has not finished (a pod with a deletionTimestamp): it still answers,
+  // but counts as down, or a second restart could overlap it.
+  bool terminating = false;
   MemberRole role = MemberRole::kUnknown;  // srvr's Mode
   std::int64_t zxid = 0;                   // srvr's Zxid
   std::string rolloutHash;  // the hash it was started with (pod annotation / process record)
