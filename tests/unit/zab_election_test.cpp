@@ -1,0 +1,171 @@
+#include <gtest/gtest.h>
+
+#include <deque>
+#include <map>
+#include <memory>
+#include <tuple>
+
+#include "zab/election.h"
+
+namespace zk::zab {
+namespace {
+
+Members members(int voters, int observers = 0) {
+  Members m;
+  for (int i = 1; i <= voters + observers; ++i) {
+    m[i] = i <= voters ? Role::Participant : Role::Observer;
+  }
+  return m;
+}
+
+TEST(ZabVoteOrder, EpochThenZxidThenSid) {
+  Quorum q(members(3, 1));
+  EXPECT_TRUE(voteBeats(q, 1, 0x100000005, 2, 3, 0x100000009, 1));  // epoch wins over zxid
+  EXPECT_FALSE(voteBeats(q, 3, 0x100000009, 1, 1, 0x100000005, 2));
+  EXPECT_TRUE(voteBeats(q, 1, 0x200000002, 2, 3, 0x200000001, 2));   // then zxid over sid
+  EXPECT_TRUE(voteBeats(q, 3, 0x200000002, 2, 2, 0x200000002, 2));   // then sid
+  EXPECT_FALSE(voteBeats(q, 2, 0x200000002, 2, 2, 0x200000002, 2));  // equal is not better
+  EXPECT_FALSE(voteBeats(q, 4, 0x900000000, 9, 1, 0, 0));            // an observer never wins
+}
+
+// A lossless, in-order pump between Election objects: messages are handed over at each step.
+struct Net {
+  std::map<std::int64_t, std::unique_ptr<Election>> nodes;
+  std::map<std::int64_t, Vote> decided;
+  std::int64_t now = 0;
+  std::size_t sent = 0;
+  std::set<std::int64_t> down;
+
+  Net(int voters, int observers) {
+    for (const auto& [sid, role] : members(voters, observers)) {
+      ElectionConfig c;
+      c.mySid = sid;
+      c.members = members(voters, observers);
+      nodes[sid] = std::make_unique<Election>(c);
+    }
+  }
+  void start(std::int64_t sid, std::int64_t zxid, std::int64_t epoch) {
+    nodes.at(sid)->start(now, zxid, epoch);
+  }
+  void step(std::int64_t ms) {
+    now += ms;
+    std::deque<std::tuple<std::int64_t, std::int64_t, Notification>> q;
+    for (auto& [sid, e] : nodes) {
+      if (down.count(sid)) continue;
+      e->tick(now);
+      for (auto& [to, n] : e->takeOutgoing()) q.emplace_back(sid, to, n);
+    }
+    while (!q.empty()) {
+      auto [from, to, n] = q.front();
+      q.pop_front();
+      ++sent;
+      if (down.count(to)) continue;
+      auto& e = *nodes.at(to);
+      e.onNotification(now, from, n);
+      for (auto& [t, m] : e.takeOutgoing()) q.emplace_back(to, t, m);
+    }
+    for (auto& [sid, e] : nodes) {
+      if (auto d = e->takeDecision()) decided[sid] = *d;
+    }
+  }
+};
+
+TEST(ZabElection, ThreeVotersElectTheMostUpToDateAfterFinalizeWait) {
+  Net net(3, 0);
+  net.start(1, 0x100000009, 1);  // highest zxid, lowest sid
+  net.start(2, 0x100000005, 1);
+  net.start(3, 0x100000005, 1);
+  net.step(10);
+  EXPECT_TRUE(net.decided.empty()) << "must wait finalizeWait before deciding";
+  for (int i = 0; i < 30; ++i) net.step(10);
+  ASSERT_EQ(net.decided.size(), 3u);
+  EXPECT_EQ(net.decided[1].state, ServerState::Leading);
+  EXPECT_EQ(net.decided[2].state, ServerState::Following);
+  EXPECT_EQ(net.decided[3].state, ServerState::Following);
+  for (auto& [sid, v] : net.decided) EXPECT_EQ(v.leader, 1);
+}
+
+TEST(ZabElection, HigherEpochBeatsLongerLog) {
+  Net net(5, 0);
+  for (int sid = 1; sid <= 5; ++sid)
+    net.start(sid, sid == 2 ? 0x300000001 : 0x200000050, sid == 2 ? 3 : 2);
+  for (int i = 0; i < 40; ++i) net.step(10);
+  ASSERT_EQ(net.decided.size(), 5u);
+  for (auto& [sid, v] : net.decided) EXPECT_EQ(v.leader, 2);
+}
+
+TEST(ZabElection, ObserverLearnsTheLeaderButNeverVotes) {
+  Net net(3, 1);
+  for (int sid = 1; sid <= 4; ++sid) net.start(sid, sid == 4 ? 0x900000000 : 0, sid == 4 ? 9 : 0);
+  for (int i = 0; i < 40; ++i) net.step(10);
+  ASSERT_EQ(net.decided.size(), 4u);
+  EXPECT_EQ(net.decided[4].state, ServerState::Observing);
+  EXPECT_EQ(net.decided[4].leader, 3);  // the observer's long log does not make it a candidate
+  EXPECT_EQ(net.decided[3].state, ServerState::Leading);
+}
+
+TEST(ZabElection, RestartedMemberJoinsTheSettledEnsemble) {
+  Net net(3, 0);
+  for (int sid = 1; sid <= 3; ++sid) net.start(sid, 0, 0);
+  for (int i = 0; i < 3; ++i) net.step(10);  // a few rounds of clock bumps before settling
+  for (int sid = 1; sid <= 3; ++sid) net.start(sid, 0, 0);
+  for (int i = 0; i < 40; ++i) net.step(10);
+  ASSERT_EQ(net.decided.size(), 3u);
+  // Member 1 restarts: its clock is back at 1, below everyone else's round.
+  ElectionConfig c;
+  c.mySid = 1;
+  c.members = members(3);
+  net.nodes[1] = std::make_unique<Election>(c);
+  net.decided.erase(1);
+  net.start(1, 0, 0);
+  EXPECT_LT(net.nodes[1]->logicalClock(), net.nodes[2]->logicalClock());
+  for (int i = 0; i < 40; ++i) net.step(10);
+  ASSERT_TRUE(net.decided.count(1));
+  EXPECT_EQ(net.decided[1].leader, 3);
+  EXPECT_EQ(net.decided[1].state, ServerState::Following);
+}
+
+TEST(ZabElection, NoQuorumNoDecisionAndBackoffDoubles) {
+  Net net(3, 0);
+  net.down = {2, 3};
+  net.start(1, 0, 0);
+  std::vector<std::int64_t> sendTimes;
+  std::size_t before = 0;
+  for (int i = 0; i < 400; ++i) {
+    net.step(10);
+    if (net.sent != before) sendTimes.push_back(net.now);
+    before = net.sent;
+  }
+  EXPECT_TRUE(net.decided.empty());
+  ASSERT_GE(sendTimes.size(), 4u);
+  for (std::size_t i = 2; i < sendTimes.size(); ++i) {
+    EXPECT_GE(sendTimes[i] - sendTimes[i - 1], sendTimes[i - 1] - sendTimes[i - 2]);
+  }
+  EXPECT_GE(sendTimes.back() - sendTimes[sendTimes.size() - 2], 800);
+}
+
+TEST(ZabElection, SettledMemberAnswersLookers) {
+  ElectionConfig c;
+  c.mySid = 2;
+  c.members = members(3);
+  Election e(c);
+  e.start(0, 0, 0);
+  e.takeOutgoing();
+  Notification vote{ServerState::Looking, 3, 0, 1, 0, 0x2, ""};
+  e.onNotification(0, 3, vote);
+  e.onNotification(0, 1, vote);
+  e.tick(300);
+  auto d = e.takeDecision();
+  ASSERT_TRUE(d);
+  EXPECT_EQ(d->state, ServerState::Following);
+  e.takeOutgoing();
+  e.onNotification(400, 1, Notification{ServerState::Looking, 1, 0, 7, 0, 0x2, ""});
+  auto out = e.takeOutgoing();
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(out[0].first, 1);
+  EXPECT_EQ(out[0].second.state, ServerState::Following);
+  EXPECT_EQ(out[0].second.leader, 3);
+}
+
+}  // namespace
+}  // namespace zk::zab
