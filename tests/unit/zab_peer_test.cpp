@@ -1,0 +1,292 @@
+#include <gtest/gtest.h>
+
+#include "../sim/cluster.h"
+#include "zab/peer.h"
+
+namespace zk::zab {
+namespace {
+
+constexpr std::int64_t z(std::int64_t epoch, std::int64_t counter) {
+  return epoch << 32 | counter;
+}
+
+PeerConfig config(std::int64_t sid) {
+  PeerConfig c;
+  c.mySid = sid;
+  c.members = {{1, Role::Participant}, {2, Role::Participant}, {3, Role::Participant}};
+  return c;
+}
+
+PersistedState logOf(std::int64_t epoch, std::vector<std::int64_t> zxids, std::int64_t start = 0) {
+  PersistedState s;
+  s.acceptedEpoch = s.currentEpoch = epoch;
+  s.logStartZxid = start;
+  for (auto zx : zxids) s.log.push_back({zx, "t" + std::to_string(zx)});
+  s.appliedZxid = zxids.empty() ? start : zxids.back();
+  return s;
+}
+
+template <typename T>
+std::vector<T> all(const std::vector<Action>& actions) {
+  std::vector<T> out;
+  for (const auto& a : actions) {
+    if (auto* t = std::get_if<T>(&a)) out.push_back(*t);
+  }
+  return out;
+}
+
+std::vector<QuorumPacket> packetsTo(const std::vector<Action>& actions, std::int64_t to) {
+  std::vector<QuorumPacket> out;
+  for (const auto& s : all<act::SendPacket>(actions)) {
+    if (s.to == to) out.push_back(s.packet);
+  }
+  return out;
+}
+
+std::vector<std::int32_t> typesOf(const std::vector<QuorumPacket>& ps) {
+  std::vector<std::int32_t> out;
+  for (const auto& p : ps) out.push_back(p.type);
+  return out;
+}
+
+std::int32_t t(PacketType type) {
+  return static_cast<std::int32_t>(type);
+}
+
+// Both other voters vote for `p`'s own proposal; after finalizeWait it decides.
+void electByVotes(Peer& p, std::int64_t leader, std::int64_t zxid, std::int64_t epoch) {
+  Notification n{ServerState::Looking, leader, zxid, p.electionClock(), epoch, 0x2, ""};
+  for (std::int64_t sid = 1; sid <= 3; ++sid) {
+    if (sid != p.mySid()) p.onVote(sid, n);
+  }
+  p.tick(1000);
+}
+
+// Drives leader 3 through discovery with learner 1 reporting (lastZxid, currentEpoch) and
+// returns what the leader sends learner 1 to synchronise it.
+std::vector<Action> syncLearnerOne(Peer& leader, std::int64_t lastZxid, std::int64_t epoch) {
+  electByVotes(leader, 3, leader.lastLoggedZxid(), leader.currentEpoch());
+  EXPECT_EQ(leader.state(), ServerState::Leading);
+  leader.onPacket(
+      1, makePacket(PacketType::FollowerInfo, z(epoch, 0), encodeLearnerInfo({1, 0x10000, 0})));
+  auto info = packetsTo(leader.takeActions(), 1);
+  EXPECT_EQ(typesOf(info), std::vector<std::int32_t>{t(PacketType::LeaderInfo)});
+  leader.onPacket(
+      1, makePacket(PacketType::AckEpoch, lastZxid, encodeInt(static_cast<std::int32_t>(epoch))));
+  return leader.takeActions();
+}
+
+TEST(ZabSync, SameLastZxidGetsAnEmptyDiff) {
+  Peer leader(config(3), logOf(1, {z(1, 1), z(1, 2), z(1, 3)}), 0);
+  auto ps = packetsTo(syncLearnerOne(leader, z(1, 3), 1), 1);
+  EXPECT_EQ(typesOf(ps),
+            (std::vector<std::int32_t>{t(PacketType::Diff), t(PacketType::NewLeader)}));
+  EXPECT_EQ(ps.back().zxid, z(2, 0));  // the new epoch is one past the highest accepted
+}
+
+TEST(ZabSync, ShorterLogGetsDiffWithProposalCommitPairs) {
+  Peer leader(config(3), logOf(1, {z(1, 1), z(1, 2), z(1, 3), z(1, 4)}), 0);
+  auto ps = packetsTo(syncLearnerOne(leader, z(1, 2), 1), 1);
+  ASSERT_EQ(typesOf(ps),
+            (std::vector<std::int32_t>{t(PacketType::Diff), t(PacketType::Proposal),
+                                       t(PacketType::Commit), t(PacketType::Proposal),
+                                       t(PacketType::Commit), t(PacketType::NewLeader)}));
+  EXPECT_EQ(ps[1].zxid, z(1, 3));
+  EXPECT_EQ(ps[1].data, "t" + std::to_string(z(1, 3)));
+  EXPECT_EQ(ps[3].zxid, z(1, 4));
+}
+
+TEST(ZabSync, UncommittedTailAheadOfTheLeaderIsTruncated) {
+  Peer leader(config(3), logOf(1, {z(1, 1), z(1, 2)}), 0);
+  auto ps = packetsTo(syncLearnerOne(leader, z(1, 5), 0), 1);  // logged, never got NEWLEADER
+  ASSERT_EQ(typesOf(ps),
+            (std::vector<std::int32_t>{t(PacketType::Trunc), t(PacketType::NewLeader)}));
+  EXPECT_EQ(ps[0].zxid, z(1, 2));
+}
+
+TEST(ZabSync, DivergedOldEpochTailIsTruncatedThenDiffed) {
+  Peer leader(config(3), logOf(2, {z(1, 1), z(1, 2), z(2, 1), z(2, 2)}), 0);
+  auto ps = packetsTo(syncLearnerOne(leader, z(1, 3), 1), 1);
+  ASSERT_EQ(typesOf(ps),
+            (std::vector<std::int32_t>{t(PacketType::Trunc), t(PacketType::Proposal),
+                                       t(PacketType::Commit), t(PacketType::Proposal),
+                                       t(PacketType::Commit), t(PacketType::NewLeader)}));
+  EXPECT_EQ(ps[0].zxid, z(1, 2));
+  EXPECT_EQ(ps[1].zxid, z(2, 1));
+}
+
+TEST(ZabSync, LearnerOlderThanTheKeptLogGetsASnapshot) {
+  Peer leader(config(3), logOf(1, {z(1, 11), z(1, 12)}, z(1, 10)), 0);
+  auto actions = syncLearnerOne(leader, z(1, 2), 1);
+  auto snaps = all<act::SendSnapshot>(actions);
+  ASSERT_EQ(snaps.size(), 1u);
+  EXPECT_EQ(snaps[0].to, 1);
+  EXPECT_EQ(snaps[0].zxid, z(1, 12));
+  EXPECT_EQ(typesOf(packetsTo(actions, 1)), std::vector<std::int32_t>{t(PacketType::NewLeader)});
+}
+
+TEST(ZabSync, LeaderBehindAFollowerGivesUp) {
+  Peer leader(config(3), logOf(1, {z(1, 1)}), 0);
+  syncLearnerOne(leader, z(1, 4), 1);  // same epoch, longer log: we must not lead
+  EXPECT_EQ(leader.state(), ServerState::Looking);
+}
+
+TEST(ZabLeader, CommitsOnlyWithAQuorumOfDurableCopies) {
+  Peer leader(config(3), logOf(1, {z(1, 1)}), 0);
+  syncLearnerOne(leader, z(1, 1), 1);
+  leader.onPacket(1, makePacket(PacketType::Ack, z(2, 0)));
+  auto est = leader.takeActions();
+  EXPECT_TRUE(leader.serving());
+  EXPECT_EQ(typesOf(packetsTo(est, 1)), std::vector<std::int32_t>{t(PacketType::UpToDate)});
+  auto zxid = leader.propose("write");
+  ASSERT_EQ(zxid, z(2, 1));
+  auto out = leader.takeActions();
+  EXPECT_EQ(all<act::PersistTxn>(out).size(), 1u);
+  EXPECT_EQ(typesOf(packetsTo(out, 1)), std::vector<std::int32_t>{t(PacketType::Proposal)});
+  leader.onPacket(1, makePacket(PacketType::Ack, *zxid));
+  EXPECT_TRUE(all<act::Deliver>(leader.takeActions()).empty()) << "leader's own copy not durable";
+  leader.onPersisted(*zxid);
+  out = leader.takeActions();
+  ASSERT_EQ(all<act::Deliver>(out).size(), 1u);
+  EXPECT_EQ(all<act::Deliver>(out)[0].bytes, "write");
+  EXPECT_EQ(typesOf(packetsTo(out, 1)), std::vector<std::int32_t>{t(PacketType::Commit)});
+}
+
+// A follower from election to broadcast, checking what it persists and when it acknowledges.
+TEST(ZabFollower, HandshakeThenAcksOnlyDurableProposals) {
+  Peer f(config(1), logOf(1, {z(1, 1), z(1, 2), z(1, 3)}), 0);
+  f.takeActions();
+  electByVotes(f, 3, z(1, 9), 1);
+  auto acts = f.takeActions();
+  ASSERT_EQ(all<act::Connect>(acts).size(), 1u);
+  EXPECT_EQ(f.state(), ServerState::Following);
+  f.onConnected(3);
+  auto hello = packetsTo(f.takeActions(), 3);
+  ASSERT_EQ(typesOf(hello), std::vector<std::int32_t>{t(PacketType::FollowerInfo)});
+  EXPECT_EQ(hello[0].zxid, z(1, 0));
+  f.onPacket(3, makePacket(PacketType::LeaderInfo, z(2, 0), encodeInt(0x10000)));
+  acts = f.takeActions();
+  ASSERT_EQ(all<act::PersistEpochs>(acts).size(), 1u);
+  EXPECT_EQ(all<act::PersistEpochs>(acts)[0].acceptedEpoch, 2);
+  auto ack = packetsTo(acts, 3);
+  ASSERT_EQ(typesOf(ack), std::vector<std::int32_t>{t(PacketType::AckEpoch)});
+  EXPECT_EQ(ack[0].zxid, z(1, 3));
+  EXPECT_EQ(decodeInt(ack[0].data), 1);
+
+  f.onPacket(3, makePacket(PacketType::Trunc, z(1, 2)));  // (1,3) was never committed
+  EXPECT_EQ(all<act::TruncateLog>(f.takeActions()).at(0).zxid, z(1, 2));
+  f.onPacket(3, makePacket(PacketType::NewLeader, z(2, 0)));
+  acts = f.takeActions();
+  EXPECT_EQ(all<act::PersistEpochs>(acts).at(0).currentEpoch, 2);
+  EXPECT_EQ(typesOf(packetsTo(acts, 3)), std::vector<std::int32_t>{t(PacketType::Ack)});
+  f.onPacket(3, makePacket(PacketType::UpToDate, -1));
+  acts = f.takeActions();
+  EXPECT_TRUE(f.serving());
+  auto delivered = all<act::Deliver>(acts);
+  EXPECT_TRUE(delivered.empty()) << "(1,1) and (1,2) were already applied from disk";
+
+  f.onPacket(3, makePacket(PacketType::Proposal, z(2, 1), "a"));
+  acts = f.takeActions();
+  EXPECT_EQ(all<act::PersistTxn>(acts).size(), 1u);
+  EXPECT_TRUE(packetsTo(acts, 3).empty()) << "no ACK before the txn is durable";
+  f.onPersisted(z(2, 1));
+  auto acked = packetsTo(f.takeActions(), 3);
+  ASSERT_EQ(typesOf(acked), std::vector<std::int32_t>{t(PacketType::Ack)});
+  EXPECT_EQ(acked[0].zxid, z(2, 1));
+  f.onPacket(3, makePacket(PacketType::Commit, z(2, 1)));
+  delivered = all<act::Deliver>(f.takeActions());
+  ASSERT_EQ(delivered.size(), 1u);
+  EXPECT_EQ(delivered[0].bytes, "a");
+
+  f.setPingPayload("touches");
+  f.onPacket(3, makePacket(PacketType::Ping, z(2, 1)));
+  auto pong = packetsTo(f.takeActions(), 3);
+  ASSERT_EQ(pong.size(), 1u);
+  EXPECT_EQ(pong[0].data, "touches");
+}
+
+TEST(ZabFollower, RejectsAnEpochOlderThanItAccepted) {
+  PersistedState s = logOf(1, {});
+  s.acceptedEpoch = 5;
+  Peer f(config(1), s, 0);
+  electByVotes(f, 3, 0, 1);
+  f.onConnected(3);
+  f.onPacket(3, makePacket(PacketType::LeaderInfo, z(4, 0), encodeInt(0x10000)));
+  EXPECT_EQ(f.state(), ServerState::Looking);
+}
+
+sim::Options quiet() {
+  sim::Options o;
+  o.voteLoss = o.voteDup = o.connBreak = 0;
+  return o;
+}
+
+std::optional<std::int64_t> onlyLeader(sim::Cluster& c) {
+  auto leaders = c.servingLeaders();
+  if (leaders.size() != 1) return std::nullopt;
+  return leaders[0];
+}
+
+TEST(ZabEnsemble, ElectsTheHighestSidAndSyncsEveryone) {
+  sim::Cluster c(7, quiet());
+  c.startTicking(25);
+  c.runUntil(3000);
+  auto leader = onlyLeader(c);
+  ASSERT_TRUE(leader);
+  EXPECT_EQ(*leader, 3);  // equal (empty) logs: the highest voter sid wins
+  for (const auto& [sid, n] : c.nodes()) {
+    EXPECT_TRUE(n.peer->serving()) << sid;
+    EXPECT_EQ(n.peer->leader(), 3) << sid;
+  }
+  EXPECT_EQ(c.node(4).peer->state(), ServerState::Observing);
+  ASSERT_TRUE(c.propose(3, "x"));
+  c.runUntil(4000);
+  for (const auto& [sid, n] : c.nodes()) EXPECT_TRUE(c.hasApplied(sid, "x")) << sid;
+}
+
+TEST(ZabEnsemble, LeaderWithoutQuorumStepsDownWithinSyncLimit) {
+  auto opt = quiet();
+  sim::Cluster c(11, opt);
+  c.startTicking(25);
+  c.runUntil(3000);
+  auto leader = onlyLeader(c);
+  ASSERT_TRUE(leader);
+  c.partition({*leader});
+  std::int64_t cut = c.now();
+  std::int64_t bound = opt.peer.syncLimit * opt.peer.tickTimeMs + opt.peer.tickTimeMs;
+  while (c.node(*leader).peer->serving() && c.now() - cut <= bound) c.runUntil(c.now() + 25);
+  EXPECT_FALSE(c.node(*leader).peer->serving()) << "old leader still serving after " << bound;
+  EXPECT_EQ(c.node(*leader).peer->state(), ServerState::Looking);
+  c.runUntil(c.now() + 10000);
+  auto next = onlyLeader(c);
+  ASSERT_TRUE(next);
+  EXPECT_NE(*next, *leader);
+  ASSERT_TRUE(c.propose(*next, "after"));
+  c.runUntil(c.now() + 1000);
+  EXPECT_FALSE(c.hasApplied(*leader, "after"));
+  c.heal();
+  c.runUntil(c.now() + 15000);
+  EXPECT_TRUE(c.hasApplied(*leader, "after")) << "the old leader rejoins and catches up";
+}
+
+TEST(ZabEnsemble, LaggingMemberCatchesUpBySnapshot) {
+  sim::Cluster c(5, quiet());  // commitLogCount is 20 in the simulator
+  c.startTicking(25);
+  c.runUntil(3000);
+  auto leader = onlyLeader(c);
+  ASSERT_TRUE(leader);
+  std::int64_t lagger = *leader == 1 ? 2 : 1;
+  c.crash(lagger, false);
+  for (int i = 0; i < 60; ++i) {
+    ASSERT_TRUE(c.propose(*leader, "w" + std::to_string(i)));
+    c.runUntil(c.now() + 20);
+  }
+  c.restart(lagger);
+  c.runUntil(c.now() + 8000);
+  EXPECT_TRUE(c.hasApplied(lagger, "w0"));
+  EXPECT_TRUE(c.hasApplied(lagger, "w59"));
+  EXPECT_NE(c.traceText().find("SNAP to " + std::to_string(lagger)), std::string::npos);
+}
+
+}  // namespace
+}  // namespace zk::zab
