@@ -1,6 +1,7 @@
 // zookube-render: print what the operator would create for a ZkCluster manifest.
 //   zookube-render FILE            the Kubernetes objects, as a JSON array
 //   zookube-render --local DIR FILE  each local member's zoo.cfg, as a JSON object by member
+//   zookube-render --status FILE     the ZkCluster with the status a first reconcile writes
 // An invalid manifest prints one error per line (with its field path) and exits 2.
 #include <fstream>
 #include <iostream>
@@ -8,12 +9,13 @@
 #include <string>
 
 #include "model/zk_cluster.h"
+#include "plan/plan.h"
 #include "render/render.h"
 
 namespace {
 
 int usage() {
-  std::cerr << "usage: zookube-render [--local STATE_DIR] ZKCLUSTER.yaml\n";
+  std::cerr << "usage: zookube-render [--local STATE_DIR | --status] ZKCLUSTER.yaml\n";
   return 64;
 }
 
@@ -21,12 +23,14 @@ int usage() {
 
 int main(int argc, char** argv) {
   std::string file, localDir;
-  bool local = false;
+  bool local = false, status = false;
   for (int i = 1; i < argc; ++i) {
     std::string arg = argv[i];
     if (arg == "--local" && i + 1 < argc) {
       local = true;
       localDir = argv[++i];
+    } else if (arg == "--status") {
+      status = true;
     } else if (!arg.starts_with("-") && file.empty()) {
       file = arg;
     } else {
@@ -45,6 +49,14 @@ int main(int argc, char** argv) {
     zk::op::ZkCluster c = zk::op::parseZkClusterYaml(text.str());
     if (c.meta.uid.empty()) c.meta.uid = "00000000-0000-0000-0000-000000000000";
     zk::op::Membership m = zk::op::desiredMembership(c);
+    if (status) {
+      zk::op::Plan p =
+          zk::op::plan(c, zk::op::rolloutHash(c, zk::op::Addressing::kubernetes()), {});
+      web::json::value out = zk::op::yamlToJson(text.str());
+      out["status"] = zk::op::toJson(p.status);
+      std::cout << out.serialize() << "\n";
+      return 0;
+    }
     if (local) {
       web::json::value out = web::json::value::object();
       zk::op::Addressing a = zk::op::Addressing::local(localDir);

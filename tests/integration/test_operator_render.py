@@ -1,0 +1,350 @@
+"""What the operator renders must be what Kubernetes v1.28 accepts, and the CRD must agree with
+the operator's own validation.
+
+Every object `zookube-render` prints is checked against the Kubernetes OpenAPI v3 documents in
+../shared/k8s (strictly: an unknown field, a missing required field or a wrong type fails). The CRD
+is checked against the CustomResourceDefinition schema, the example against the CRD's schema, and
+a table of bad specs must be refused by both the CRD schema and the operator's parser.
+"""
+
+import glob
+import json
+import os
+import re
+import subprocess
+
+import pytest
+import yaml
+
+import harness
+
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+K8S_DIR = os.environ.get("ZOOKUBE_K8S_OPENAPI",
+                         os.path.join(os.path.dirname(REPO), "shared", "k8s", "openapi-v3"))
+CRD_FILE = os.path.join(REPO, "crds", "zkclusters.zookube.dev.yaml")
+EXAMPLE = os.path.join(REPO, "examples", "zkcluster.yaml")
+APIEXT = "io.k8s.apiextensions-apiserver.pkg.apis.apiextensions.v1."
+
+
+class Schemas:
+    """Every components.schemas entry of the OpenAPI documents, with kinds indexed by GVK."""
+
+    def __init__(self, directory):
+        self.schemas = {}
+        for path in sorted(glob.glob(os.path.join(directory, "*.json"))):
+            with open(path) as f:
+                self.schemas.update(json.load(f)["components"]["schemas"])
+        self.kinds = {}
+        for name, schema in self.schemas.items():
+            for gvk in schema.get("x-kubernetes-group-version-kind", []):
+                api = gvk["version"] if not gvk["group"] else f'{gvk["group"]}/{gvk["version"]}'
+                self.kinds[(api, gvk["kind"])] = name
+
+    def validate_object(self, obj):
+        name = self.kinds.get((obj.get("apiVersion"), obj.get("kind")))
+        if name is None:
+            return [f"unknown kind {obj.get('apiVersion')} {obj.get('kind')}"]
+        return self.validate(obj, {"$ref": "#/components/schemas/" + name}, obj["kind"])
+
+    def validate(self, value, schema, path):
+        errors = []
+        self._check(value, schema, path, errors)
+        return errors
+
+    def _resolve(self, schema):
+        while True:
+            if "$ref" in schema:
+                name = schema["$ref"].rsplit("/", 1)[1]
+                merged = dict(self.schemas[name])
+                merged.update({k: v for k, v in schema.items() if k != "$ref"})
+                merged["_name"] = name
+                schema = merged
+            elif "allOf" in schema and len(schema["allOf"]) == 1:
+                merged = dict(schema["allOf"][0])
+                merged.update({k: v for k, v in schema.items() if k != "allOf"})
+                schema = merged
+            else:
+                return schema
+
+    def _check(self, value, schema, path, errors):
+        schema = self._resolve(schema)
+        name = schema.get("_name", "")
+        if name in (APIEXT + "JSONSchemaPropsOrBool", APIEXT + "JSONSchemaPropsOrArray"):
+            # Either a schema (checked as one), or a bool / a list of schemas.
+            if isinstance(value, dict):
+                return self._check(value, {"$ref": "#/components/schemas/" + APIEXT + "JSONSchemaProps"},
+                                   path, errors)
+            if isinstance(value, list):
+                for i, item in enumerate(value):
+                    self._check(item, {"$ref": "#/components/schemas/" + APIEXT + "JSONSchemaProps"},
+                                f"{path}[{i}]", errors)
+            elif not isinstance(value, bool):
+                errors.append(f"{path}: must be a schema or a boolean")
+            return
+        if schema.get("x-kubernetes-int-or-string") or schema.get("format") == "int-or-string":
+            if isinstance(value, bool) or not isinstance(value, (int, str)):
+                errors.append(f"{path}: must be an integer or a string, got {value!r}")
+            return
+        if "oneOf" in schema or "anyOf" in schema:
+            options = schema.get("oneOf", schema.get("anyOf"))
+            if not any(not self.validate(value, o, path) for o in options):
+                errors.append(f"{path}: matches none of the allowed types: {value!r}")
+            return
+        kind = schema.get("type")
+        if kind is None and "properties" in schema:
+            kind = "object"
+        if kind is None:
+            return  # any JSON value (e.g. apiextensions JSON)
+        if not self._type_ok(value, kind):
+            errors.append(f"{path}: must be {kind}, got {type(value).__name__} {value!r}")
+            return
+        if "enum" in schema and value not in schema["enum"]:
+            errors.append(f"{path}: {value!r} is not one of {schema['enum']}")
+        self._bounds(value, schema, path, errors)
+        if kind == "object":
+            self._check_object(value, schema, path, errors)
+        elif kind == "array" and "items" in schema:
+            for i, item in enumerate(value):
+                self._check(item, schema["items"], f"{path}[{i}]", errors)
+
+    @staticmethod
+    def _type_ok(value, kind):
+        if kind == "object":
+            return isinstance(value, dict)
+        if kind == "array":
+            return isinstance(value, list)
+        if kind == "string":
+            return isinstance(value, str)
+        if kind == "boolean":
+            return isinstance(value, bool)
+        if kind == "integer":
+            return isinstance(value, int) and not isinstance(value, bool)
+        if kind == "number":
+            return isinstance(value, (int, float)) and not isinstance(value, bool)
+        raise AssertionError(f"unhandled schema type {kind}")
+
+    @staticmethod
+    def _bounds(value, schema, path, errors):
+        if "minimum" in schema and value < schema["minimum"]:
+            errors.append(f"{path}: {value} is below {schema['minimum']}")
+        if "maximum" in schema and value > schema["maximum"]:
+            errors.append(f"{path}: {value} is above {schema['maximum']}")
+        if "minLength" in schema and len(value) < schema["minLength"]:
+            errors.append(f"{path}: shorter than {schema['minLength']}")
+        if "maxLength" in schema and len(value) > schema["maxLength"]:
+            errors.append(f"{path}: longer than {schema['maxLength']}")
+        if "pattern" in schema and not re.search(schema["pattern"], value):
+            errors.append(f"{path}: {value!r} does not match {schema['pattern']}")
+        if "maxProperties" in schema and len(value) > schema["maxProperties"]:
+            errors.append(f"{path}: more than {schema['maxProperties']} entries")
+
+    def _check_object(self, value, schema, path, errors):
+        for key in schema.get("required", []):
+            if key not in value:
+                errors.append(f"{path}.{key}: required")
+        props = schema.get("properties")
+        extra = schema.get("additionalProperties")
+        for key, item in value.items():
+            if props is not None and key in props:
+                self._check(item, props[key], f"{path}.{key}", errors)
+            elif isinstance(extra, dict):
+                self._check(item, extra, f"{path}.{key}", errors)
+            elif schema.get("x-kubernetes-preserve-unknown-fields") or extra is True:
+                continue
+            elif props is not None or extra is False:
+                errors.append(f"{path}.{key}: unknown field")
+
+
+@pytest.fixture(scope="module")
+def k8s():
+    if not os.path.isdir(K8S_DIR):
+        pytest.fail(f"Kubernetes OpenAPI documents not found in {K8S_DIR}")
+    return Schemas(K8S_DIR)
+
+
+@pytest.fixture(scope="module")
+def crd():
+    with open(CRD_FILE) as f:
+        return yaml.safe_load(f)
+
+
+@pytest.fixture(scope="module")
+def crd_schema(crd, k8s):
+    """The ZkCluster schema, run through the same validator as the built-in kinds."""
+    return crd["spec"]["versions"][0]["schema"]["openAPIV3Schema"]
+
+
+def render_binary():
+    path = os.path.join(harness.build_dir(), "operator", "zookube-render")
+    if not os.path.exists(path):
+        pytest.fail(f"{path} not built (set ZOOKUBE_BUILD_DIR)")
+    return path
+
+
+def render(tmp_path, manifest, *args):
+    path = tmp_path / "zk.yaml"
+    path.write_text(manifest if isinstance(manifest, str) else yaml.safe_dump(manifest))
+    return subprocess.run([render_binary(), *args, str(path)], capture_output=True, text=True,
+                          timeout=30)
+
+
+def manifest(spec, name="zk"):
+    return {"apiVersion": "zookube.dev/v1alpha1", "kind": "ZkCluster",
+            "metadata": {"name": name, "namespace": "prod"}, "spec": spec}
+
+
+RICH_SPEC = {
+    "voters": 5, "observers": 2, "image": "registry.example/zookube:1.0", "imagePullPolicy": "Always",
+    "resources": {"requests": {"cpu": "500m", "memory": "1Gi"}, "limits": {"memory": "2Gi"}},
+    "storage": {"size": "20Gi", "storageClassName": "fast", "reclaimPolicy": "Delete"},
+    "config": {"tickTime": "2000", "maxClientCnxns": "100"},
+    "ports": {"client": 12181, "quorum": 12888, "election": 13888, "metrics": 17000, "admin": 18080},
+    "pod": {
+        "labels": {"team": "storage"}, "annotations": {"note": "x"},
+        "affinity": {"nodeAffinity": {"requiredDuringSchedulingIgnoredDuringExecution": {
+            "nodeSelectorTerms": [{"matchExpressions": [
+                {"key": "disk", "operator": "In", "values": ["ssd"]}]}]}}},
+        "tolerations": [{"key": "dedicated", "operator": "Equal", "value": "zk", "effect": "NoSchedule"}],
+        "nodeSelector": {"kubernetes.io/os": "linux"}, "priorityClassName": "high",
+        "securityContext": {"runAsUser": 2000, "fsGroup": 2000, "runAsNonRoot": True},
+    },
+    "superUserSecret": {"name": "zk-super"},
+}
+
+
+@pytest.mark.parametrize("spec", [{}, {"voters": 1}, RICH_SPEC], ids=["defaults", "one-voter", "rich"])
+def test_rendered_objects_validate_against_kubernetes(tmp_path, k8s, spec):
+    result = render(tmp_path, manifest(spec))
+    assert result.returncode == 0, result.stderr
+    objects = json.loads(result.stdout)
+    assert sorted(o["kind"] for o in objects) == sorted(
+        ["Service", "Service", "ConfigMap", "StatefulSet", "StatefulSet", "PodDisruptionBudget"])
+    for obj in objects:
+        assert k8s.validate_object(obj) == [], obj["metadata"]["name"]
+
+
+def test_example_renders_and_validates(k8s, crd_schema):
+    with open(EXAMPLE) as f:
+        example = yaml.safe_load(f)
+    assert k8s.validate(example, crd_schema, "ZkCluster") == []
+    result = subprocess.run([render_binary(), EXAMPLE], capture_output=True, text=True, timeout=30)
+    assert result.returncode == 0, result.stderr
+    for obj in json.loads(result.stdout):
+        assert k8s.validate_object(obj) == []
+
+
+def test_the_validator_is_strict(tmp_path, k8s):
+    """Guards the guard: the checks above would pass vacuously if the validator accepted anything."""
+    result = render(tmp_path, manifest({}))
+    sts = next(o for o in json.loads(result.stdout) if o["kind"] == "StatefulSet")
+    sts["spec"]["template"]["spec"]["containers"][0]["imagePullPolicyy"] = "Always"
+    sts["spec"]["replicas"] = "3"
+    del sts["spec"]["selector"]
+    errors = k8s.validate_object(sts)
+    assert "StatefulSet.spec.template.spec.containers[0].imagePullPolicyy: unknown field" in errors
+    assert any(e.startswith("StatefulSet.spec.replicas: must be integer") for e in errors)
+    assert "StatefulSet.spec.selector: required" in errors
+    assert k8s.validate_object({"apiVersion": "v1", "kind": "Nope"}) != []
+
+
+def test_crd_is_a_valid_custom_resource_definition(k8s, crd):
+    assert k8s.validate_object(crd) == []
+    version = crd["spec"]["versions"][0]
+    assert version["subresources"]["scale"] == {
+        "specReplicasPath": ".spec.observers", "statusReplicasPath": ".status.observers",
+        "labelSelectorPath": ".status.selector"}
+    columns = [c["name"] for c in version["additionalPrinterColumns"]]
+    for column in ["Voters", "Observers", "Leader", "Ready", "Age"]:
+        assert column in columns
+
+
+def test_crd_schema_is_structural(crd_schema):
+    """Every node says its type (or preserves unknown fields, or is int-or-string)."""
+    def walk(node, path):
+        if not (node.get("x-kubernetes-int-or-string") or "type" in node):
+            raise AssertionError(f"{path}: no type")
+        for key, child in node.get("properties", {}).items():
+            walk(child, f"{path}.{key}")
+        if isinstance(node.get("additionalProperties"), dict):
+            walk(node["additionalProperties"], f"{path}.*")
+        if "items" in node:
+            walk(node["items"], f"{path}[]")
+    walk(crd_schema, "")
+
+
+# Specs the schema refuses on structure alone, which the operator's parser must refuse too.
+STRUCTURAL_BAD = [
+    {"voters": 9}, {"voters": 0}, {"voters": "3"}, {"observers": -1}, {"observers": 101},
+    {"imagePullPolicy": "Sometimes"}, {"image": ""}, {"storage": {"reclaimPolicy": "Keep"}},
+    {"storage": {"size": "lots"}}, {"ports": {"client": 70000}}, {"votrs": 3},
+    {"storage": {"sise": "1Gi"}}, {"config": {"tickTime": 2000}}, {"superUserSecret": {"key": "k"}},
+    {"pod": {"tolerations": {"key": "x"}}},
+]
+# Specs only the CRD's CEL rules refuse; the parser must refuse them as well.
+CEL_BAD = [{"voters": 4}, {"ports": {"quorum": 2181}}, {"pod": {"labels": {"app.kubernetes.io/name": "x"}}}]
+
+
+@pytest.mark.parametrize("spec", STRUCTURAL_BAD, ids=[json.dumps(s) for s in STRUCTURAL_BAD])
+def test_crd_and_parser_refuse_the_same_structural_errors(tmp_path, k8s, crd_schema, spec):
+    assert k8s.validate(manifest(spec), crd_schema, "ZkCluster") != []
+    result = render(tmp_path, manifest(spec))
+    assert result.returncode == 2
+    assert result.stderr.startswith("spec."), result.stderr
+
+
+@pytest.mark.parametrize("spec", CEL_BAD, ids=[json.dumps(s) for s in CEL_BAD])
+def test_parser_refuses_what_cel_rules_refuse(tmp_path, spec):
+    result = render(tmp_path, manifest(spec))
+    assert result.returncode == 2
+    assert result.stderr.startswith("spec."), result.stderr
+
+
+def test_every_key_the_cel_rule_owns_is_refused_by_the_parser(tmp_path, crd_schema):
+    rule = crd_schema["properties"]["spec"]["properties"]["config"]["x-kubernetes-validations"][0]["rule"]
+    exact = re.findall(r"'([^']+)'", rule.split("]")[0])
+    prefixes = re.findall(r"startsWith\('([^']+)'\)", rule)
+    assert "skipACL" in exact and "dataDir" in exact and "server." in prefixes
+    for key in exact + [p + "1" for p in prefixes]:
+        result = render(tmp_path, manifest({"config": {key: "x"}}))
+        assert result.returncode == 2, key
+        assert f"spec.config.{key}: is set by the operator" in result.stderr
+    ok = render(tmp_path, manifest({"config": {"tickTime": "100", "syncLimit": "3"}}))
+    assert ok.returncode == 0, ok.stderr
+
+
+def test_valid_specs_pass_both(tmp_path, k8s, crd_schema):
+    for spec in [{}, {"voters": 7, "observers": 100}, RICH_SPEC]:
+        assert k8s.validate(manifest(spec), crd_schema, "ZkCluster") == []
+        assert render(tmp_path, manifest(spec)).returncode == 0
+
+
+def test_local_rendering_gives_every_member_its_own_ports(tmp_path):
+    result = render(tmp_path, manifest({"voters": 3, "observers": 2}), "--local", str(tmp_path / "state"))
+    assert result.returncode == 0, result.stderr
+    configs = json.loads(result.stdout)
+    assert sorted(configs) == ["zk-0", "zk-1", "zk-2", "zk-observer-0", "zk-observer-1"]
+    seen = set()
+    for name, text in configs.items():
+        props = dict(line.split("=", 1) for line in text.splitlines() if line and not line.startswith("#"))
+        assert props["dataDir"] == str(tmp_path / "state" / name / "data")
+        for key in ("clientPort", "metricsProvider.httpPort"):
+            assert props[key] not in seen
+            seen.add(props[key])
+        servers = sorted(k for k in props if k.startswith("server."))
+        assert servers == ["server.1", "server.101", "server.102", "server.2", "server.3"]
+        assert props["peerType"] == ("observer" if "observer" in name else "participant")
+
+
+@pytest.mark.parametrize("spec", [{}, RICH_SPEC], ids=["defaults", "rich"])
+def test_the_status_the_operator_writes_fits_the_crd(tmp_path, k8s, crd_schema, spec):
+    result = render(tmp_path, manifest(spec), "--status")
+    assert result.returncode == 0, result.stderr
+    obj = json.loads(result.stdout)
+    assert k8s.validate(obj, crd_schema, "ZkCluster") == []
+    status = obj["status"]
+    assert status["phase"] == "Creating"
+    assert status["voters"] == spec.get("voters", 3)
+    assert {c["type"] for c in status["conditions"]} == {"Available", "Progressing", "Degraded"}
+    # The scale subresource reads these two paths.
+    assert status["observers"] == spec.get("observers", 0)
+    assert "app.kubernetes.io/component=observer" in status["selector"]
