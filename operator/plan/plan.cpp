@@ -309,8 +309,17 @@ class Planner {
                        [&](const Condition& x) { return x.type == type && x.status == "True"; });
   }
 
+  // Down on purpose: the member the roll restarted, or one still joining the ensemble. Neither
+  // is a degradation; reporting them would flap Degraded on every step of every roll.
+  bool expectedDown(const Member& m) const {
+    if (m.name == roll_.current) return true;
+    if (!o_.ensemble) return false;
+    return m.voter ? m.id > voters_ : !o_.ensemble->observers.contains(m.id);
+  }
+
   ZkClusterStatus buildStatus() {
     ZkClusterStatus s;
+    int unexpectedlyDown = 0;
     s.observedGeneration = c_.meta.generation;
     s.quorumSize = quorum_;
     s.voters = applyVoters_;
@@ -322,11 +331,12 @@ class Planner {
       const ObservedMember& om = observed(m);
       s.members.push_back({m.name, m.id, om.role, om.ready, om.zxid, om.image});
       s.readyMembers += healthy(om);
+      unexpectedlyDown += !healthy(om) && !expectedDown(m);
     }
     int total = applyVoters_ + applyObservers_;
     // Until the first quorum forms, members not being ready is expected, not a degradation.
     bool creating = (c_.status.phase.empty() || c_.status.phase == "Creating") && !quorumOk_;
-    bool allReady = s.readyMembers == total;
+    bool allReady = unexpectedlyDown == 0;
     condition(s, "Available", quorumOk_, quorumOk_ ? "QuorumHealthy" : "QuorumUnavailable",
               std::to_string(healthyVoters_) + " of " + std::to_string(voters_) +
                   " voters serving, quorum " + std::to_string(quorum_));

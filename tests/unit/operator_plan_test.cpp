@@ -136,6 +136,10 @@ TEST_P(RollWaitsForSync, TheNextMemberWaitsUntilTheRestartedOneIsBackInSync) {
   EXPECT_TRUE(restarts(p).empty()) << w.name;
   EXPECT_EQ(p.status.roll.current, "zk-0");
   EXPECT_FALSE(actionsOf<Wait>(p).empty());
+  EXPECT_EQ(conditionOf(p.status, "Degraded").status, "False")
+      << "a member restarted on purpose is not a degradation";
+  EXPECT_EQ(conditionOf(p.status, "Progressing").reason, "Rolling");
+  EXPECT_EQ(p.status.phase, "Rolling");
 }
 
 INSTANTIATE_TEST_SUITE_P(
