@@ -19,8 +19,8 @@ ninja -C build -j "$JOBS"
 
 if [ "$ASAN" -eq 1 ]; then
   cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=Debug -DZOOKUBE_SANITIZE=ON >/dev/null
-  # Unit tests only: the sanitized tree is for finding memory bugs in the layers.
-  targets=$(ninja -C build-asan -t targets all | sed -n 's/^\(unit_[a-z]*\): .*/\1/p' | sort -u)
+  # Unit tests and the simulator only: the sanitized tree is for finding memory bugs in the layers.
+  targets=$(ninja -C build-asan -t targets all | sed -n 's/^\(\(unit\|sim\)_[a-z]*\): .*/\1/p' | sort -u)
   if [ -n "$targets" ]; then
     # shellcheck disable=SC2086
     ninja -C build-asan -j "$JOBS" $targets
