@@ -7,7 +7,7 @@ PACKAGES=(
   g++ cmake ninja-build clang libclang-rt-14-dev
   libboost-dev libyaml-cpp-dev libcpprest-dev prometheus-cpp-dev
   libgtest-dev libgmock-dev libzookeeper-mt-dev libssl-dev zlib1g-dev
-  zookeeper default-jre-headless python3 python3-kazoo python3-pytest
+  zookeeper default-jre-headless python3 python3-kazoo python3-pytest python3-yaml
   procps iproute2 prometheus
 )
 

@@ -4,21 +4,17 @@
 #include <filesystem>
 
 #include "net/four_letter.h"
+#include "net/quorum_transport.h"
 #include "net/metrics.h"
 #include "net/server_introspection.h"
 #include "storage/purge.h"
 #include "storage/recovery.h"
 #include "storage/snapshot.h"
 #include "storage/txn_log.h"
+#include "util/wall_clock.h"
 
 namespace zk {
 namespace {
-
-std::int64_t wallMs() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
 
 class LogSink : public TxnSink {
  public:
@@ -29,8 +25,9 @@ class LogSink : public TxnSink {
   storage::TxnLogWriter& log_;
 };
 
-ProcessorConfig processorConfig(const ServerConfig& c) {
+ProcessorConfig processorConfig(const ServerConfig& c, PipelineRole role) {
   ProcessorConfig p;
+  p.role = role;
   p.serverId = c.serverId > 0 ? c.serverId : 0;
   p.tickMs = c.tickTime;
   p.minSessionTimeoutMs = c.minSessionTimeout > 0 ? c.minSessionTimeout : 2 * c.tickTime;
@@ -59,13 +56,30 @@ void ensureWritableDir(const std::filesystem::path& dir, std::string_view key) {
 
 }  // namespace
 
+ProcessorConfig Server::processorConfigFor(PipelineRole role) const {
+  return processorConfig(config_, role);
+}
+
+std::map<std::int64_t, std::int32_t> Server::currentSessions() const {
+  std::map<std::int64_t, std::int32_t> sessions;
+  for (const auto& [id, entry] : processor_->sessions().all()) sessions[id] = entry.timeoutMs;
+  return sessions;
+}
+
+void Server::closeClients(std::string_view why) {
+  auto open = connections_;
+  for (auto& [raw, weak] : open)
+    if (auto connection = weak.lock()) connection->close(why);
+}
+
 Server::Server(ServerConfig config, Logger& log)
     : config_(std::move(config)),
       log_(log),
       signals_(io_, SIGINT, SIGTERM),
       tick_(io_),
       acceptor_(io_),
-      random_(std::random_device{}()) {
+      random_(std::random_device{}()),
+      zabTick_(io_) {
   limits_.maxFrameBytes = static_cast<std::size_t>(config_.juteMaxBuffer) +
                           static_cast<std::size_t>(config_.juteMaxBufferExtraSize);
   limits_.handshakeTimeoutMs = std::max(config_.tickTime * 10, 1000);
@@ -79,9 +93,7 @@ void Server::start() {
   if (config_.dataLogDir != config_.dataDir) ensureWritableDir(config_.dataLogDir, "dataLogDir");
   recoverData();
   openLog();
-  processor_->onTxnLogged = [this](const Txn&) {
-    if (++txnsSinceSnapshot_ >= snapshotThreshold_) maybeStartSnapshot();
-  };
+  if (config_.distributed()) startQuorum();
   introspection_ = std::make_unique<ServerIntrospection>(*this);
   if (config_.metricsEnabled) {
     metrics_ = std::make_unique<Metrics>(config_.metricsHttpHost, config_.metricsHttpPort);
@@ -107,9 +119,24 @@ void Server::recoverData() {
                            std::to_string(recovered.sessions.size()) + " sessions up to zxid " +
                            hex(tree_.lastProcessedZxid()) + " in " + std::to_string(ms) + " ms");
   recoveredSessions_ = std::move(recovered.sessions);
+  snapshotZxid_ = std::max<std::int64_t>(0, recovered.snapshotZxid);
 }
 
 void Server::openLog() {
+  openLogWriter();
+  sink_ = std::make_unique<LogSink>(*txnLog_);
+  processor_ = std::make_unique<RequestProcessor>(processorConfigFor(PipelineRole::kStandalone),
+                                                  tree_, *sink_, wallMs);
+  processor_->restoreSessions(recoveredSessions_);
+  processor_->onTxnLogged = [this](const Txn&) { countTxnForSnapshot(); };
+  snapshotThreshold_ = nextSnapshotThreshold();
+}
+
+void Server::countTxnForSnapshot() {
+  if (++txnsSinceSnapshot_ >= snapshotThreshold_) maybeStartSnapshot();
+}
+
+void Server::openLogWriter() {
   storage::TxnLogOptions options;
   options.dataLogDir = config_.dataLogDir;
   options.preAllocSize = config_.preAllocSizeKb * 1024;
@@ -118,17 +145,19 @@ void Server::openLog() {
   options.log = [this](std::string_view line) { log_.warn("txnlog", line); };
   txnLog_ = std::make_unique<storage::TxnLogWriter>(
       options,
-      [this](std::int64_t zxid) { asio::post(io_, [this, zxid] { processor_->onDurable(zxid); }); },
+      [this](std::int64_t zxid) {
+        asio::post(io_, [this, zxid] {
+          if (!peer_) return processor_->onDurable(zxid);
+          peer_->onPersisted(zxid);  // in an ensemble, durable is not yet committed
+          scheduleZabActions();
+        });
+      },
       [this](std::string reason) {
         asio::post(io_, [this, reason] {
           log_.error("txnlog", "transaction log failed, refusing writes: " + reason);
           processor_->refuseWrites(reason);
         });
       });
-  sink_ = std::make_unique<LogSink>(*txnLog_);
-  processor_ = std::make_unique<RequestProcessor>(processorConfig(config_), tree_, *sink_, wallMs);
-  processor_->restoreSessions(recoveredSessions_);
-  snapshotThreshold_ = nextSnapshotThreshold();
 }
 
 // Random in [snapCount/2 + 1, snapCount], as ZooKeeper does, so members of an ensemble do not
@@ -186,6 +215,13 @@ void Server::onAccepted(tcp::socket socket) {
     if (perIp == 0) connectionsPerIp_.erase(ip);
     return;  // the socket closes as it goes out of scope
   }
+  if (!serving_) {
+    // As ZooKeeper does while it has no leader: the client tries another member.
+    log_.debug("net",
+               "refusing " + ip + ": not serving (" + zab::serverStateName(zabState_.state) + ")");
+    if (perIp == 0) connectionsPerIp_.erase(ip);
+    return;
+  }
   ++perIp;
   auto connection = std::make_shared<Connection>(
       std::move(socket), *processor_, log_, limits_,
@@ -212,7 +248,7 @@ void Server::scheduleTick() {
 }
 
 void Server::onTick() {
-  processor_->tick();
+  if (serving_) processor_->tick();
   if (metrics_) metrics_->publish(introspection_->stats());
   if (wallMs() >= nextPurgeMs_) {
     purgeOldFiles();
@@ -237,6 +273,8 @@ void Server::stop(std::string_view why) {
   boost::system::error_code ec;
   acceptor_.close(ec);
   tick_.cancel();
+  zabTick_.cancel();
+  if (transport_) transport_->stop();
   for (auto& [raw, weak] : connections_)
     if (auto connection = weak.lock()) connection->close("server stopping");
   snapshot_.reset();  // an unfinished snapshot is abandoned; the log has everything
@@ -253,8 +291,7 @@ void Server::maybeStartSnapshot() {
   }
   snapshotThreshold_ = nextSnapshotThreshold();
   txnLog_->rollLog();
-  storage::SessionMap sessions;
-  for (const auto& [id, entry] : processor_->sessions().all()) sessions[id] = entry.timeoutMs;
+  storage::SessionMap sessions = currentSessions();
   storage::SnapshotOptions options;
   options.dataDir = config_.dataDir;
   options.log = [this](std::string_view line) { log_.info("snapshot", line); };

@@ -16,6 +16,7 @@
 #include "pipeline/request_processor.h"
 #include "tree/data_tree.h"
 #include "util/log.h"
+#include "zab/peer.h"
 
 namespace zk {
 
@@ -25,6 +26,7 @@ class SnapshotWriter;
 }  // namespace storage
 class Metrics;
 class ServerIntrospection;
+class QuorumTransport;
 
 class Server {
  public:
@@ -43,6 +45,8 @@ class Server {
 
   void recoverData();
   void openLog();
+  void openLogWriter();
+  void countTxnForSnapshot();
   void listen();
   void accept();
   void onAccepted(tcp::socket socket);
@@ -54,6 +58,27 @@ class Server {
   void purgeOldFiles();
   void stop(std::string_view why);
   std::optional<std::string> fourLetter(std::uint32_t code);
+  ProcessorConfig processorConfigFor(PipelineRole role) const;
+  std::map<std::int64_t, std::int32_t> currentSessions() const;
+  void closeClients(std::string_view why);
+
+  // Ensemble glue (server_quorum.cpp): drives the Zab state machine with the network, the
+  // disk and the pipeline.
+  void startQuorum();
+  zab::PersistedState loadZabState();
+  void scheduleZabTick();
+  void scheduleZabActions();
+  void runZabActions();
+  void execute(zab::Action& action);
+  void onStateChanged(const zab::act::StateChanged& change);
+  void rebuildProcessor(PipelineRole role, std::map<std::int64_t, std::int32_t> sessions);
+  void deliver(std::int64_t zxid, const std::string& bytes);
+  void truncateLog(std::int64_t zxid);
+  void loadSnapshot(std::int64_t zxid, const std::string& bytes);
+  void sendSnapshot(std::int64_t to, std::int64_t zxid);
+  void reloadFromDisk();
+  void reportSessionTouches();
+  void onLearnerRequest(const zab::act::LearnerRequest& request);
 
   ServerConfig config_;
   Logger& log_;
@@ -79,6 +104,18 @@ class Server {
   std::int64_t nextPurgeMs_ = 0;
   std::int64_t startedAtMs_ = 0;
   bool stopping_ = false;
+
+  // Ensemble state; all null/false for a standalone server.
+  bool serving_ = true;
+  std::unique_ptr<zab::Peer> peer_;
+  std::unique_ptr<QuorumTransport> transport_;
+  std::unique_ptr<RequestForwarder> forwarder_;
+  asio::steady_timer zabTick_;
+  bool zabActionsPosted_ = false;
+  zab::act::StateChanged zabState_{zab::ServerState::Looking, -1, 0, false};
+  std::int64_t snapshotZxid_ = 0;                          // of the snapshot recovery started from
+  std::map<std::int64_t, std::int64_t> sessionTouchedAt_;  // learner: id -> wall ms
+  std::int64_t roleSinceMs_ = 0;
 };
 
 }  // namespace zk

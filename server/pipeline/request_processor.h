@@ -120,6 +120,10 @@ class RequestProcessor {
   std::int64_t lastZxid() const { return tree_.lastProcessedZxid(); }
   std::size_t outstandingRequests() const { return outstanding_; }
   std::size_t pendingTxns() const { return inflight_.size(); }
+  // The oldest txn prepared here and not yet applied; 0 when none.
+  std::int64_t firstPendingZxid() const {
+    return inflight_.empty() ? 0 : inflight_.front().txn.header.zxid;
+  }
   const ProcessorStats& stats() const { return stats_; }
   void resetStats() { stats_ = {}; }
   // Called for every transaction handed to the log (snapshot scheduling counts them).

@@ -61,6 +61,9 @@ class DataTree {
   DataTree();
   DataTree(const DataTree&) = delete;
   DataTree& operator=(const DataTree&) = delete;
+  // Moved into place when a member reloads its state (TRUNC, SNAP) under the same owner.
+  DataTree(DataTree&&) = default;
+  DataTree& operator=(DataTree&&) = default;
 
   // Reads. "/" finds the root (stored under "").
   const Node* find(std::string_view path) const;

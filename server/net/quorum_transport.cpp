@@ -1,0 +1,398 @@
+#include "net/quorum_transport.h"
+
+#include <variant>
+
+namespace zk {
+
+// One TCP connection to another member: a read loop feeding bytes to its owner, and writes
+// queued behind at most one in flight. close() is silent; a failure reports onClosed once.
+class PeerLink : public std::enable_shared_from_this<PeerLink> {
+ public:
+  using BytesFn = std::function<bool(PeerLink&, std::string_view)>;  // false: drop the link
+  using ClosedFn = std::function<void(PeerLink&, const std::string& why)>;
+
+  PeerLink(tcp::socket socket, BytesFn onBytes, ClosedFn onClosed)
+      : socket_(std::move(socket)), onBytes_(std::move(onBytes)), onClosed_(std::move(onClosed)) {
+    boost::system::error_code ec;
+    socket_.set_option(tcp::no_delay(true), ec);
+  }
+
+  void start() { readMore(); }
+
+  void send(std::string bytes) {
+    if (closed_) return;
+    queue_.push_back(std::move(bytes));
+    if (!writing_) writeMore();
+  }
+
+  void close() {
+    if (closed_) return;
+    closed_ = true;
+    boost::system::error_code ec;
+    socket_.shutdown(tcp::socket::shutdown_both, ec);
+    socket_.close(ec);
+  }
+
+  bool closed() const { return closed_; }
+  std::int64_t sid = -1;
+  zab::PacketDecoder packets{std::size_t{1} << 30};  // a SNAP carries the whole tree
+  zab::ElectionStreamDecoder election;
+
+ private:
+  void fail(const std::string& why) {
+    if (closed_) return;
+    close();
+    onClosed_(*this, why);
+  }
+
+  void readMore() {
+    socket_.async_read_some(
+        asio::buffer(buffer_),
+        [self = shared_from_this()](const boost::system::error_code& ec, std::size_t n) {
+          if (self->closed_) return;
+          if (ec) return self->fail(ec.message());
+          if (!self->onBytes_(*self, std::string_view(self->buffer_.data(), n)))
+            return self->fail("protocol error");
+          if (!self->closed_) self->readMore();
+        });
+  }
+
+  void writeMore() {
+    if (queue_.empty() || closed_) {
+      writing_ = false;
+      return;
+    }
+    writing_ = true;
+    asio::async_write(
+        socket_, asio::buffer(queue_.front()),
+        [self = shared_from_this()](const boost::system::error_code& ec, std::size_t) {
+          if (self->closed_) return;
+          if (ec) return self->fail(ec.message());
+          self->queue_.pop_front();
+          self->writeMore();
+        });
+  }
+
+  tcp::socket socket_;
+  BytesFn onBytes_;
+  ClosedFn onClosed_;
+  std::array<char, 64 * 1024> buffer_{};
+  std::deque<std::string> queue_;
+  bool writing_ = false;
+  bool closed_ = false;
+};
+
+namespace {
+
+constexpr std::size_t kMaxPendingVotes = 16;  // only the newest votes matter
+
+tcp::acceptor bindAcceptor(asio::io_context& io, const std::string& host, std::uint16_t port,
+                           bool onAll, std::string_view what) {
+  tcp::acceptor acceptor(io);
+  boost::system::error_code ec;
+  auto address =
+      onAll ? asio::ip::address(asio::ip::address_v4::any()) : asio::ip::make_address(host, ec);
+  if (ec) {
+    // A name (as in Kubernetes): listen everywhere, peers reach us through the name.
+    address = asio::ip::address_v4::any();
+    ec.clear();
+  }
+  tcp::endpoint endpoint(address, port);
+  acceptor.open(endpoint.protocol());
+  acceptor.set_option(tcp::acceptor::reuse_address(true));
+  acceptor.bind(endpoint, ec);
+  if (ec)
+    throw std::runtime_error("cannot bind " + std::string(what) + " port " + host + ":" +
+                             std::to_string(port) + ": " + ec.message());
+  acceptor.listen();
+  return acceptor;
+}
+
+}  // namespace
+
+QuorumTransport::QuorumTransport(asio::io_context& io, Logger& log, std::int64_t mySid,
+                                 std::map<std::int64_t, PeerAddress> peers, Handlers handlers)
+    : io_(io),
+      log_(log),
+      mySid_(mySid),
+      peers_(std::move(peers)),
+      handlers_(std::move(handlers)),
+      electionAcceptor_(io),
+      quorumAcceptor_(io) {}
+
+QuorumTransport::~QuorumTransport() {
+  stop();
+}
+
+void QuorumTransport::listen(bool onAllInterfaces) {
+  const PeerAddress& me = peers_.at(mySid_);
+  electionAcceptor_ = bindAcceptor(io_, me.host, me.electionPort, onAllInterfaces, "election");
+  quorumAcceptor_ = bindAcceptor(io_, me.host, me.quorumPort, onAllInterfaces, "quorum");
+  log_.info("quorum", "election on " + me.host + ":" + std::to_string(me.electionPort) +
+                          ", quorum on " + me.host + ":" + std::to_string(me.quorumPort));
+  acceptElection();
+  acceptQuorum();
+}
+
+void QuorumTransport::stop() {
+  *alive_ = false;
+  boost::system::error_code ec;
+  electionAcceptor_.close(ec);
+  quorumAcceptor_.close(ec);
+  for (auto& [sid, link] : electionLinks_) link->close();
+  for (auto& [sid, link] : quorumLinks_) link->close();
+  electionLinks_.clear();
+  quorumLinks_.clear();
+}
+
+std::string QuorumTransport::myElectionAddress() const {
+  const PeerAddress& me = peers_.at(mySid_);
+  return me.host + ":" + std::to_string(me.electionPort);
+}
+
+void QuorumTransport::resolve(
+    std::int64_t sid, std::uint16_t port,
+    std::function<void(const boost::system::error_code&, tcp::socket)> done) {
+  auto resolver = std::make_shared<tcp::resolver>(io_);
+  auto alive = alive_;
+  resolver->async_resolve(
+      peers_.at(sid).host, std::to_string(port),
+      [this, resolver, alive, done](const boost::system::error_code& ec,
+                                    tcp::resolver::results_type results) {
+        if (!*alive) return;
+        if (ec) return done(ec, tcp::socket(io_));
+        auto socket = std::make_shared<tcp::socket>(io_);
+        asio::async_connect(
+            *socket, results,
+            [socket, alive, done](const boost::system::error_code& ec, const tcp::endpoint&) {
+              if (!*alive) return;
+              done(ec, std::move(*socket));
+            });
+      });
+}
+
+// ---- Election ----
+
+void QuorumTransport::sendVote(std::int64_t to, const zab::Notification& vote) {
+  if (!peers_.contains(to) || to == mySid_) return;
+  std::string frame = zab::frameElectionMessage(zab::encodeNotification(vote));
+  auto it = electionLinks_.find(to);
+  if (it != electionLinks_.end() && !it->second->closed()) return it->second->send(frame);
+  auto& pending = electionPending_[to];
+  pending.push_back(std::move(frame));
+  while (pending.size() > kMaxPendingVotes) pending.pop_front();
+  dialElection(to);
+}
+
+// Dialled by the lower id, the link only asks the other side to dial back (QuorumCnxManager
+// keeps one connection per pair, the one the higher id opened).
+void QuorumTransport::dialElection(std::int64_t sid) {
+  if (!dialling_.insert(sid).second) return;
+  resolve(
+      sid, peers_.at(sid).electionPort,
+      [this, sid](const boost::system::error_code& ec, tcp::socket socket) {
+        dialling_.erase(sid);
+        if (ec) {
+          log_.debug("quorum", "cannot reach member " + std::to_string(sid) +
+                                   " for election: " + ec.message());
+          return;
+        }
+        auto link = std::make_shared<PeerLink>(
+            std::move(socket),
+            [this](PeerLink& l, std::string_view bytes) {
+              l.election.feed(bytes);
+              for (;;) {
+                auto next = l.election.next();
+                if (std::holds_alternative<zab::NeedMore>(next)) return true;
+                if (std::holds_alternative<zab::Malformed>(next)) return false;
+                if (auto* payload = std::get_if<std::string>(&next)) {
+                  auto vote = zab::decodeNotification(*payload);
+                  if (auto* n = std::get_if<zab::Notification>(&vote)) handlers_.onVote(l.sid, *n);
+                }
+              }
+            },
+            [this](PeerLink& l, const std::string&) {
+              auto it = electionLinks_.find(l.sid);
+              if (it != electionLinks_.end() && it->second.get() == &l) electionLinks_.erase(it);
+            });
+        link->sid = sid;
+        // Our side of the stream has no initial message to read: mark it as read already.
+        link->election.feed(zab::encodeInitialMessage({sid, "", zab::kElectionProtocolVersion}));
+        (void)link->election.next();
+        link->start();
+        link->send(zab::encodeInitialMessage({mySid_, myElectionAddress()}));
+        if (mySid_ > sid) adoptElection(sid, link);
+      });
+}
+
+void QuorumTransport::adoptElection(std::int64_t sid, const std::shared_ptr<PeerLink>& link) {
+  auto& slot = electionLinks_[sid];
+  if (slot && slot != link) slot->close();
+  slot = link;
+  auto pending = std::exchange(electionPending_[sid], {});
+  for (auto& frame : pending) link->send(std::move(frame));
+}
+
+void QuorumTransport::acceptElection() {
+  electionAcceptor_.async_accept(
+      [this, alive = alive_](const boost::system::error_code& ec, tcp::socket socket) {
+        if (!*alive) return;
+        if (!ec) onElectionAccepted(std::move(socket));
+        acceptElection();
+      });
+}
+
+void QuorumTransport::onElectionAccepted(tcp::socket socket) {
+  auto link = std::make_shared<PeerLink>(
+      std::move(socket),
+      [this](PeerLink& l, std::string_view bytes) {
+        l.election.feed(bytes);
+        for (;;) {
+          auto next = l.election.next();
+          if (std::holds_alternative<zab::NeedMore>(next)) return true;
+          if (auto* bad = std::get_if<zab::Malformed>(&next)) {
+            log_.warn("quorum", "dropping election connection: " + bad->reason);
+            return false;
+          }
+          if (auto* hello = std::get_if<zab::InitialMessage>(&next)) {
+            if (!peers_.contains(hello->sid) || hello->sid == mySid_) {
+              log_.warn("quorum",
+                        "election connection from unknown member " + std::to_string(hello->sid));
+              return false;
+            }
+            l.sid = hello->sid;
+            if (l.sid < mySid_) {
+              dialElection(l.sid);  // the pair keeps the link the higher id dialled
+              return false;
+            }
+            adoptElection(l.sid, l.shared_from_this());
+            continue;
+          }
+          auto vote = zab::decodeNotification(std::get<std::string>(next));
+          if (auto* n = std::get_if<zab::Notification>(&vote)) handlers_.onVote(l.sid, *n);
+        }
+      },
+      [this](PeerLink& l, const std::string&) {
+        auto it = electionLinks_.find(l.sid);
+        if (it != electionLinks_.end() && it->second.get() == &l) electionLinks_.erase(it);
+      });
+  link->start();
+}
+
+// ---- Quorum ----
+
+void QuorumTransport::sendPacket(std::int64_t to, const zab::QuorumPacket& packet) {
+  auto it = quorumLinks_.find(to);
+  if (it == quorumLinks_.end()) return;  // the peer saw or will see the disconnect
+  it->second->send(zab::encodePacket(packet));
+}
+
+namespace {
+
+bool feedPackets(PeerLink& link, std::string_view bytes,
+                 const std::function<bool(const zab::QuorumPacket&)>& onPacket, Logger& log) {
+  link.packets.feed(bytes);
+  for (;;) {
+    auto next = link.packets.next();
+    if (std::holds_alternative<zab::NeedMore>(next)) return true;
+    if (auto* bad = std::get_if<zab::Malformed>(&next)) {
+      log.warn("quorum", "dropping quorum connection of member " + std::to_string(link.sid) + ": " +
+                             bad->reason);
+      return false;
+    }
+    if (!onPacket(std::get<zab::QuorumPacket>(next))) return false;
+    if (link.closed()) return true;
+  }
+}
+
+}  // namespace
+
+void QuorumTransport::connectQuorum(std::int64_t sid) {
+  if (!peers_.contains(sid)) return handlers_.onDisconnected(sid);
+  resolve(sid, peers_.at(sid).quorumPort,
+          [this, sid](const boost::system::error_code& ec, tcp::socket socket) {
+            if (ec) {
+              log_.info("quorum",
+                        "cannot reach leader " + std::to_string(sid) + ": " + ec.message());
+              return handlers_.onDisconnected(sid);
+            }
+            auto link = std::make_shared<PeerLink>(
+                std::move(socket),
+                [this, sid](PeerLink& l, std::string_view bytes) {
+                  return feedPackets(
+                      l, bytes,
+                      [this, sid](const zab::QuorumPacket& p) {
+                        handlers_.onPacket(sid, p);
+                        return true;
+                      },
+                      log_);
+                },
+                [this](PeerLink& l, const std::string& why) {
+                  auto it = quorumLinks_.find(l.sid);
+                  if (it == quorumLinks_.end() || it->second.get() != &l) return;
+                  quorumLinks_.erase(it);
+                  log_.info("quorum", "lost the leader " + std::to_string(l.sid) + ": " + why);
+                  handlers_.onDisconnected(l.sid);
+                });
+            link->sid = sid;
+            if (auto old = quorumLinks_.find(sid); old != quorumLinks_.end()) old->second->close();
+            quorumLinks_[sid] = link;
+            link->start();
+            handlers_.onConnected(sid);
+          });
+}
+
+void QuorumTransport::disconnectQuorum(std::int64_t sid) {
+  auto it = quorumLinks_.find(sid);
+  if (it == quorumLinks_.end()) return;
+  it->second->close();
+  quorumLinks_.erase(it);
+}
+
+void QuorumTransport::acceptQuorum() {
+  quorumAcceptor_.async_accept(
+      [this, alive = alive_](const boost::system::error_code& ec, tcp::socket socket) {
+        if (!*alive) return;
+        if (!ec) onQuorumAccepted(std::move(socket));
+        acceptQuorum();
+      });
+}
+
+// A learner names itself in its first packet (FOLLOWERINFO or OBSERVERINFO).
+void QuorumTransport::onQuorumAccepted(tcp::socket socket) {
+  auto link = std::make_shared<PeerLink>(
+      std::move(socket),
+      [this](PeerLink& l, std::string_view bytes) {
+        return feedPackets(
+            l, bytes,
+            [this, &l](const zab::QuorumPacket& p) {
+              if (l.sid < 0) {
+                auto info = zab::decodeLearnerInfo(p.data);
+                bool hello = zab::isType(p, zab::PacketType::FollowerInfo) ||
+                             zab::isType(p, zab::PacketType::ObserverInfo);
+                if (!hello || !info || !peers_.contains(info->serverId)) {
+                  log_.warn("quorum",
+                            "quorum connection did not start with a known member's "
+                            "FOLLOWERINFO/OBSERVERINFO");
+                  return false;
+                }
+                l.sid = info->serverId;
+                auto& slot = quorumLinks_[l.sid];
+                if (slot && slot.get() != &l) slot->close();
+                slot = l.shared_from_this();
+              }
+              handlers_.onPacket(l.sid, p);
+              return true;
+            },
+            log_);
+      },
+      [this](PeerLink& l, const std::string&) {
+        auto it = quorumLinks_.find(l.sid);
+        if (it == quorumLinks_.end() || it->second.get() != &l) return;
+        quorumLinks_.erase(it);
+        handlers_.onDisconnected(l.sid);
+      });
+  link->start();
+}
+
+}  // namespace zk

@@ -1,0 +1,81 @@
+#pragma once
+// The sockets between ensemble members, in ZooKeeper's own formats: election connections
+// (an initial message naming the sender, then length-framed notifications; between two
+// members only the connection dialled by the higher id is kept, as QuorumCnxManager does)
+// and quorum connections (bare jute QuorumPackets; a learner dials its leader, which learns
+// the learner's id from its FOLLOWERINFO or OBSERVERINFO). Everything runs on the server's
+// I/O thread; the Zab state machine sees only ids, votes and packets.
+
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <map>
+#include <memory>
+#include <set>
+#include <string>
+
+#include "net/asio.h"
+#include "util/log.h"
+#include "zab/packets.h"
+
+namespace zk {
+
+struct PeerAddress {
+  std::string host;
+  std::uint16_t quorumPort = 0;
+  std::uint16_t electionPort = 0;
+};
+
+class PeerLink;
+
+class QuorumTransport {
+ public:
+  struct Handlers {
+    std::function<void(std::int64_t from, const zab::Notification&)> onVote;
+    std::function<void(std::int64_t from, const zab::QuorumPacket&)> onPacket;
+    std::function<void(std::int64_t sid)> onConnected;     // a quorum link we dialled is up
+    std::function<void(std::int64_t sid)> onDisconnected;  // a quorum link failed or closed
+  };
+
+  QuorumTransport(asio::io_context& io, Logger& log, std::int64_t mySid,
+                  std::map<std::int64_t, PeerAddress> peers, Handlers handlers);
+  ~QuorumTransport();
+  QuorumTransport(const QuorumTransport&) = delete;
+  QuorumTransport& operator=(const QuorumTransport&) = delete;
+
+  // Binds this member's election and quorum ports; throws with the address on failure.
+  void listen(bool onAllInterfaces);
+  void sendVote(std::int64_t to, const zab::Notification& vote);
+  void sendPacket(std::int64_t to, const zab::QuorumPacket& packet);
+  void connectQuorum(std::int64_t sid);
+  void disconnectQuorum(std::int64_t sid);
+  void stop();
+
+  std::size_t electionLinks() const { return electionLinks_.size(); }
+
+ private:
+  void acceptElection();
+  void acceptQuorum();
+  void dialElection(std::int64_t sid);
+  void adoptElection(std::int64_t sid, const std::shared_ptr<PeerLink>& link);
+  void onElectionAccepted(tcp::socket socket);
+  void onQuorumAccepted(tcp::socket socket);
+  void resolve(std::int64_t sid, std::uint16_t port,
+               std::function<void(const boost::system::error_code&, tcp::socket)> done);
+  std::string myElectionAddress() const;
+
+  asio::io_context& io_;
+  Logger& log_;
+  std::int64_t mySid_;
+  std::map<std::int64_t, PeerAddress> peers_;
+  Handlers handlers_;
+  tcp::acceptor electionAcceptor_;
+  tcp::acceptor quorumAcceptor_;
+  std::map<std::int64_t, std::shared_ptr<PeerLink>> electionLinks_;
+  std::map<std::int64_t, std::deque<std::string>> electionPending_;
+  std::set<std::int64_t> dialling_;
+  std::map<std::int64_t, std::shared_ptr<PeerLink>> quorumLinks_;
+  std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
+};
+
+}  // namespace zk

@@ -1,0 +1,409 @@
+// The ensemble half of the composition root: the pure Zab state machine gets votes, packets,
+// ticks and fsync completions from here, and its actions are carried out here against the
+// sockets, the disk and the request pipeline, strictly in the order it emits them.
+
+#include <fcntl.h>
+
+#include <chrono>
+#include <deque>
+#include <fstream>
+#include <sstream>
+
+#include "jute/reader.h"
+#include "jute/writer.h"
+#include "net/quorum_transport.h"
+#include "net/server.h"
+#include "storage/epoch_files.h"
+#include "storage/file_util.h"
+#include "storage/recovery.h"
+#include "storage/snapshot.h"
+#include "storage/txn_log.h"
+#include "util/wall_clock.h"
+
+namespace zk {
+namespace {
+
+std::int64_t steadyMs() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
+template <class... Fs>
+struct Overloaded : Fs... {
+  using Fs::operator()...;
+};
+template <class... Fs>
+Overloaded(Fs...) -> Overloaded<Fs...>;
+
+// The leader's pipeline hands each prepared txn to Zab, which gives it the same zxid.
+class ZabSink : public TxnSink {
+ public:
+  ZabSink(zab::Peer& peer, std::function<void()> kick, std::function<void(std::string)> fail)
+      : peer_(peer), kick_(std::move(kick)), fail_(std::move(fail)) {}
+  void append(const Txn& txn) override {
+    auto expected = peer_.nextZxid();
+    if (!expected || *expected != txn.header.zxid) {
+      fail_("pipeline prepared zxid " + hex(txn.header.zxid) + " but Zab expects " +
+            (expected ? hex(*expected) : std::string("no proposal (not a serving leader)")));
+      return;
+    }
+    peer_.propose(encodeTxn(txn));
+    kick_();
+  }
+
+ private:
+  zab::Peer& peer_;
+  std::function<void()> kick_;
+  std::function<void(std::string)> fail_;
+};
+
+// A learner's writes travel as REQUEST packets: sessionId, cxid, type, then the request body.
+class ZabForwarder : public RequestForwarder {
+ public:
+  ZabForwarder(zab::Peer& peer, std::function<void()> kick) : peer_(peer), kick_(std::move(kick)) {}
+  void forward(std::int64_t sessionId, std::int32_t cxid, std::int32_t type, std::string body,
+               const std::vector<Id>& authIds) override {
+    jute::Writer out;
+    out.writeLong(sessionId);
+    out.writeInt(cxid);
+    out.writeInt(type);
+    std::string data = out.take() + body;
+    peer_.forwardRequest(std::move(data), authIds);
+    kick_();
+  }
+
+ private:
+  zab::Peer& peer_;
+  std::function<void()> kick_;
+};
+
+std::string readFileBytes(const std::filesystem::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::ostringstream bytes;
+  bytes << in.rdbuf();
+  return bytes.str();
+}
+
+void writeFileDurably(const std::filesystem::path& path, std::string_view bytes) {
+  auto temp = path;
+  temp += ".tmp";
+  {
+    storage::Fd fd = storage::Fd::open(temp, O_WRONLY | O_CREAT | O_TRUNC);
+    storage::pwriteAll(fd.get(), bytes, 0, temp);
+    storage::fsyncFile(fd.get(), false, temp);
+  }
+  std::filesystem::rename(temp, path);
+  storage::fsyncDir(path.parent_path());
+}
+
+// Snapshots above `zxid` hold txns the new leader does not have.
+void removeSnapshotsAbove(const std::filesystem::path& dataDir, std::int64_t zxid) {
+  for (const auto& file :
+       storage::listZxidFiles(dataDir / storage::kVersionDir, storage::kSnapshotPrefix)) {
+    if (file.zxid > zxid) std::filesystem::remove(file.path);
+  }
+}
+
+const char* roleName(zab::ServerState state) {
+  switch (state) {
+    case zab::ServerState::Leading:
+      return "leader";
+    case zab::ServerState::Following:
+      return "follower";
+    case zab::ServerState::Observing:
+      return "observer";
+    default:
+      return "looking";
+  }
+}
+
+}  // namespace
+
+void Server::startQuorum() {
+  zab::PeerConfig peerConfig;
+  peerConfig.mySid = config_.serverId;
+  std::map<std::int64_t, PeerAddress> addresses;
+  for (const auto& [sid, entry] : config_.servers) {
+    peerConfig.members[sid] =
+        entry.role == PeerRole::kObserver ? zab::Role::Observer : zab::Role::Participant;
+    addresses[sid] = PeerAddress{entry.host, entry.quorumPort, entry.electionPort};
+  }
+  peerConfig.tickTimeMs = config_.tickTime;
+  peerConfig.initLimit = config_.initLimit;
+  peerConfig.syncLimit = config_.syncLimit;
+  peer_ = std::make_unique<zab::Peer>(peerConfig, loadZabState(), steadyMs());
+
+  QuorumTransport::Handlers handlers;
+  handlers.onVote = [this](std::int64_t from, const zab::Notification& vote) {
+    peer_->onVote(from, vote);
+    scheduleZabActions();
+  };
+  handlers.onPacket = [this](std::int64_t from, const zab::QuorumPacket& packet) {
+    peer_->onPacket(from, packet);
+    scheduleZabActions();
+  };
+  handlers.onConnected = [this](std::int64_t sid) {
+    peer_->onConnected(sid);
+    scheduleZabActions();
+  };
+  handlers.onDisconnected = [this](std::int64_t sid) {
+    peer_->onDisconnected(sid);
+    scheduleZabActions();
+  };
+  transport_ = std::make_unique<QuorumTransport>(io_, log_, config_.serverId, addresses,
+                                                 std::move(handlers));
+  transport_->listen(config_.quorumListenOnAllIPs);
+
+  auto kick = [this] { scheduleZabActions(); };
+  sink_ = std::make_unique<ZabSink>(*peer_, kick, [this](std::string why) {
+    log_.error("zab", why + "; dropping clients to resynchronise");
+    asio::post(io_, [this] {
+      closeClients("internal inconsistency");
+      rebuildProcessor(processor_->role(), currentSessions());
+    });
+  });
+  forwarder_ = std::make_unique<ZabForwarder>(*peer_, kick);
+  serving_ = false;
+  rebuildProcessor(PipelineRole::kLearner, currentSessions());
+  log_.info("zab", "member " + std::to_string(config_.serverId) + " of " +
+                       std::to_string(config_.servers.size()) + ": looking for a leader");
+  scheduleZabTick();
+  scheduleZabActions();
+}
+
+// What Zab needs from the disk: the epochs, and the newest logged txns so a leader can DIFF.
+zab::PersistedState Server::loadZabState() {
+  zab::PersistedState state;
+  state.appliedZxid = tree_.lastProcessedZxid();
+  std::int64_t lastEpoch = tree_.lastProcessedZxid() >> 32;
+  auto current = storage::readEpochFile(config_.dataDir, storage::kCurrentEpochFile);
+  auto accepted = storage::readEpochFile(config_.dataDir, storage::kAcceptedEpochFile);
+  state.currentEpoch = current.value_or(lastEpoch);
+  state.acceptedEpoch = accepted.value_or(state.currentEpoch);
+  if (!current) storage::writeEpochFile(config_.dataDir, storage::kCurrentEpochFile, lastEpoch);
+  if (!accepted)
+    storage::writeEpochFile(config_.dataDir, storage::kAcceptedEpochFile, state.acceptedEpoch);
+
+  const std::size_t keep = 500;
+  std::deque<zab::LoggedTxn> recent;
+  state.logStartZxid = snapshotZxid_;
+  storage::LogReadOptions options;
+  options.log = [this](std::string_view line) { log_.warn("txnlog", line); };
+  storage::readTxnLog(
+      config_.dataLogDir / storage::kVersionDir, snapshotZxid_,
+      [&](const Txn& txn) {
+        recent.push_back({txn.header.zxid, encodeTxn(txn)});
+        if (recent.size() > keep) {
+          state.logStartZxid = recent.front().zxid;
+          recent.pop_front();
+        }
+      },
+      options);
+  state.log.assign(recent.begin(), recent.end());
+  return state;
+}
+
+void Server::scheduleZabTick() {
+  zabTick_.expires_after(std::chrono::milliseconds(50));
+  zabTick_.async_wait([this](const boost::system::error_code& ec) {
+    if (ec || stopping_) return;
+    if (processor_->role() == PipelineRole::kLearner) reportSessionTouches();
+    peer_->tick(steadyMs());
+    runZabActions();
+    scheduleZabTick();
+  });
+}
+
+void Server::scheduleZabActions() {
+  if (zabActionsPosted_ || !peer_) return;
+  zabActionsPosted_ = true;
+  // Posted, never run inline: the caller may be the pipeline itself, mid-request.
+  asio::post(io_, [this] {
+    zabActionsPosted_ = false;
+    runZabActions();
+  });
+}
+
+void Server::runZabActions() {
+  if (stopping_) return;
+  for (auto actions = peer_->takeActions(); !actions.empty(); actions = peer_->takeActions()) {
+    for (auto& action : actions) execute(action);
+  }
+}
+
+void Server::execute(zab::Action& action) {
+  std::visit(
+      Overloaded{
+          [&](zab::act::SendVote& a) { transport_->sendVote(a.to, a.vote); },
+          [&](zab::act::SendPacket& a) { transport_->sendPacket(a.to, a.packet); },
+          [&](zab::act::SendSnapshot& a) { sendSnapshot(a.to, a.zxid); },
+          [&](zab::act::PersistTxn& a) {
+            if (!txnLog_->appendEncoded(a.zxid, std::move(a.bytes)))
+              log_.error("txnlog", "cannot log proposal " + hex(a.zxid));
+          },
+          [&](zab::act::PersistEpochs& a) {
+            storage::writeEpochFile(config_.dataDir, storage::kAcceptedEpochFile, a.acceptedEpoch);
+            storage::writeEpochFile(config_.dataDir, storage::kCurrentEpochFile, a.currentEpoch);
+          },
+          [&](zab::act::TruncateLog& a) { truncateLog(a.zxid); },
+          [&](zab::act::LoadSnapshot& a) { loadSnapshot(a.zxid, a.bytes); },
+          [&](zab::act::Deliver& a) { deliver(a.zxid, a.bytes); },
+          [&](zab::act::StateChanged& a) { onStateChanged(a); },
+          [&](zab::act::LearnerRequest& a) { onLearnerRequest(a); },
+          [&](zab::act::SessionTouches& a) {
+            std::vector<std::pair<std::int64_t, std::int32_t>> touched;
+            try {
+              jute::Reader in(a.data);
+              while (in.remaining() >= 12) {
+                auto id = in.readLong("sessionId");
+                touched.emplace_back(id, in.readInt("timeout"));
+              }
+            } catch (const jute::DecodeError&) {
+            }
+            processor_->touchSessions(touched);
+          },
+          [&](zab::act::SyncDone& a) {
+            if (a.forSid != config_.serverId) processor_->syncAnswered();
+          },
+          [&](zab::act::OtherPacket& a) {
+            log_.debug("zab", std::string("ignoring ") + zab::packetTypeName(a.packet.type) +
+                                  " from " + std::to_string(a.from));
+          },
+          [&](zab::act::Connect& a) { transport_->connectQuorum(a.sid); },
+          [&](zab::act::Disconnect& a) { transport_->disconnectQuorum(a.sid); },
+      },
+      action);
+}
+
+void Server::onStateChanged(const zab::act::StateChanged& change) {
+  bool newTerm = change.state != zabState_.state || change.leader != zabState_.leader ||
+                 change.epoch != zabState_.epoch;
+  if (newTerm) {
+    closeClients(std::string("member is now ") + roleName(change.state));
+    auto role =
+        change.state == zab::ServerState::Leading ? PipelineRole::kLeader : PipelineRole::kLearner;
+    rebuildProcessor(role, currentSessions());
+    if (role == PipelineRole::kLeader) processor_->startEpoch(change.epoch);
+    roleSinceMs_ = wallMs();
+  }
+  bool serving = change.serving && change.state != zab::ServerState::Looking;
+  if (serving_ && !serving && !newTerm) closeClients("member lost sync with its leader");
+  serving_ = serving;
+  zabState_ = change;
+  log_.info("zab", std::string(roleName(change.state)) +
+                       (change.leader >= 0 ? " (leader " + std::to_string(change.leader) +
+                                                 ", epoch " + std::to_string(change.epoch) + ")"
+                                           : std::string()) +
+                       (serving_ ? ", serving clients" : ", not serving clients"));
+}
+
+void Server::rebuildProcessor(PipelineRole role, std::map<std::int64_t, std::int32_t> sessions) {
+  processor_ = std::make_unique<RequestProcessor>(processorConfigFor(role), tree_, *sink_, wallMs);
+  processor_->restoreSessions(sessions);
+  processor_->onTxnLogged = [this](const Txn&) { countTxnForSnapshot(); };
+  if (role == PipelineRole::kLearner) processor_->setForwarder(forwarder_.get());
+  processor_->onRemoteSyncReady = [this](std::int64_t sid) {
+    peer_->requestSync(sid);
+    scheduleZabActions();
+  };
+}
+
+void Server::deliver(std::int64_t zxid, const std::string& bytes) {
+  if (zxid <= tree_.lastProcessedZxid()) return;  // recovery already replayed it
+  if (processor_->firstPendingZxid() == zxid) {
+    processor_->onDurable(zxid);  // the leader's own proposal, now committed
+    return;
+  }
+  try {
+    processor_->applyCommitted(decodeTxn(bytes));
+  } catch (const jute::DecodeError& e) {
+    log_.error("zab", "committed txn " + hex(zxid) + " is undecodable: " + e.what());
+    return;
+  }
+  if (processor_->role() == PipelineRole::kLearner) countTxnForSnapshot();
+}
+
+void Server::onLearnerRequest(const zab::act::LearnerRequest& request) {
+  try {
+    jute::Reader in(request.data);
+    auto sessionId = in.readLong("sessionId");
+    auto cxid = in.readInt("cxid");
+    auto type = in.readInt("type");
+    processor_->remoteRequest(request.from, sessionId, cxid, type, in.rest(), request.authinfo);
+  } catch (const jute::DecodeError& e) {
+    log_.warn("zab",
+              "malformed REQUEST from member " + std::to_string(request.from) + ": " + e.what());
+  }
+}
+
+void Server::reportSessionTouches() {
+  std::int64_t now = wallMs();
+  for (const auto& [id, timeout] : processor_->takeTouchedSessions()) sessionTouchedAt_[id] = now;
+  jute::Writer out;
+  for (auto it = sessionTouchedAt_.begin(); it != sessionTouchedAt_.end();) {
+    // Each touch is reported for one tick, so at least one leader PING carries it.
+    if (now - it->second > config_.tickTime || !processor_->sessions().contains(it->first)) {
+      it = sessionTouchedAt_.erase(it);
+      continue;
+    }
+    out.writeLong(it->first);
+    out.writeInt(processor_->sessions().timeoutOf(it->first));
+    ++it;
+  }
+  peer_->setPingPayload(out.take());
+}
+
+void Server::truncateLog(std::int64_t zxid) {
+  log_.info("zab", "TRUNC to " + hex(zxid) + ": dropping txns the leader does not have");
+  snapshot_.reset();
+  txnLog_->stop();
+  storage::truncateTxnLog(config_.dataLogDir / storage::kVersionDir, zxid,
+                          [this](std::string_view line) { log_.info("txnlog", line); });
+  removeSnapshotsAbove(config_.dataDir, zxid);
+  if (tree_.lastProcessedZxid() > zxid) reloadFromDisk();
+  openLogWriter();
+}
+
+void Server::loadSnapshot(std::int64_t zxid, const std::string& bytes) {
+  log_.info("zab", "SNAP at " + hex(zxid) + " (" + std::to_string(bytes.size()) +
+                       " bytes) from the leader");
+  snapshot_.reset();
+  txnLog_->stop();
+  auto versionDir = config_.dataDir / storage::kVersionDir;
+  writeFileDurably(versionDir / storage::zxidFileName(storage::kSnapshotPrefix, zxid), bytes);
+  storage::truncateTxnLog(config_.dataLogDir / storage::kVersionDir, zxid,
+                          [this](std::string_view line) { log_.info("txnlog", line); });
+  removeSnapshotsAbove(config_.dataDir, zxid);
+  reloadFromDisk();
+  openLogWriter();
+}
+
+void Server::reloadFromDisk() {
+  DataTree fresh;
+  storage::RecoveryOptions options;
+  options.log = [this](std::string_view line) { log_.info("storage", line); };
+  auto recovered = storage::recover(config_.dataDir, config_.dataLogDir, fresh, options);
+  closeClients("member state reloaded");
+  tree_ = std::move(fresh);
+  snapshotZxid_ = std::max<std::int64_t>(0, recovered.snapshotZxid);
+  rebuildProcessor(processor_->role(), recovered.sessions);
+  log_.info("storage", "reloaded " + std::to_string(tree_.nodeCount()) + " znodes up to " +
+                           hex(tree_.lastProcessedZxid()));
+}
+
+void Server::sendSnapshot(std::int64_t to, std::int64_t zxid) {
+  if (tree_.lastProcessedZxid() != zxid) {
+    log_.error("zab", "asked for a snapshot at " + hex(zxid) + " but the tree is at " +
+                          hex(tree_.lastProcessedZxid()));
+  }
+  auto path =
+      storage::writeSnapshot(config_.dataDir, tree_.lastProcessedZxid(), currentSessions(), tree_);
+  std::string bytes = readFileBytes(path);
+  log_.info("zab", "SNAP to member " + std::to_string(to) + ": " + std::to_string(bytes.size()) +
+                       " bytes at " + hex(tree_.lastProcessedZxid()));
+  transport_->sendPacket(
+      to, zab::makePacket(zab::PacketType::Snap, tree_.lastProcessedZxid(), std::move(bytes)));
+}
+
+}  // namespace zk
