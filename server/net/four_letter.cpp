@@ -93,8 +93,8 @@ std::string stat(Introspection& server, bool withClients) {
       << "\nZxid: 0x" << hex(s.lastZxid) << "\nMode: " << s.serverState
       << "\nNode count: " << s.nodeCount << '\n';
   if (s.leader) {
-    out << "Proposal sizes last/min/max: " << s.leader->lastProposalSize << '/'
-        << s.leader->minProposalSize << '/' << s.leader->maxProposalSize << '\n';
+    out << "Proposal sizes last/min/max: " << s.leader->proposalSize.last << '/'
+        << s.leader->proposalSize.min << '/' << s.leader->proposalSize.max << '\n';
   }
   return out.str();
 }
@@ -138,9 +138,9 @@ void monitorLeader(MonitorWriter& w, const LeaderStats& l) {
   w.put("synced_observers", l.syncedObservers);
   w.put("pending_syncs", l.pendingSyncs);
   w.put("leader_uptime", l.leaderUptimeMs);
-  w.put("last_proposal_size", l.lastProposalSize);
-  w.put("max_proposal_size", l.maxProposalSize);
-  w.put("min_proposal_size", l.minProposalSize);
+  w.put("last_proposal_size", l.proposalSize.last);
+  w.put("max_proposal_size", l.proposalSize.max);
+  w.put("min_proposal_size", l.proposalSize.min);
 }
 
 std::string mntr(Introspection& server) {
@@ -171,6 +171,8 @@ std::string mntr(Introspection& server) {
   w.put("auth_failed_count", s.authFailedCount);
   if (s.quorumSize > 0) w.put("quorum_size", s.quorumSize);
   if (s.leader) monitorLeader(w, *s.leader);
+  if (s.follower) w.put("synced_observers", s.follower->syncedObservers);
+  if (s.quorumSize > 0) w.summary("election_time", s.electionTime);
   w.summary("fsynctime", s.fsyncTime);
   w.summary("readlatency", s.readLatency);
   w.summary("updatelatency", s.updateLatency);

@@ -2,6 +2,7 @@
 // What the running server shows to the four-letter words and the metrics endpoint: plain data,
 // filled in by the server on its own thread. Units are milliseconds unless a name says otherwise.
 
+#include <algorithm>
 #include <cstdint>
 #include <map>
 #include <optional>
@@ -16,6 +17,24 @@ struct LatencyStats {
   std::int64_t sum = 0;
   std::int64_t min = 0;  // 0 while count == 0
   std::int64_t max = 0;
+  void record(std::int64_t v) {
+    min = count == 0 ? v : std::min(min, v);
+    max = count == 0 ? v : std::max(max, v);
+    ++count;
+    sum += v;
+  }
+};
+
+// ZooKeeper's BufferStats: last, min and max size seen; -1 before the first.
+struct SizeStats {
+  std::int64_t last = -1;
+  std::int64_t min = -1;
+  std::int64_t max = -1;
+  void record(std::int64_t v) {
+    last = v;
+    min = min < 0 ? v : std::min(min, v);
+    max = std::max(max, v);
+  }
 };
 
 struct ConnectionStats {
@@ -45,9 +64,13 @@ struct LeaderStats {
   std::int64_t syncedObservers = 0;
   std::int64_t pendingSyncs = 0;
   std::int64_t leaderUptimeMs = 0;
-  std::int64_t lastProposalSize = -1;
-  std::int64_t minProposalSize = -1;
-  std::int64_t maxProposalSize = -1;
+  SizeStats proposalSize;
+};
+
+// Follower-only figures: observers may sync from a follower in ZooKeeper (observer masters);
+// zookube's observers always sync from the leader, so a follower reports 0.
+struct FollowerStats {
+  std::int64_t syncedObservers = 0;
 };
 
 struct ServerStats {
@@ -79,7 +102,9 @@ struct ServerStats {
   LatencyStats fsyncTime;        // mntr zk_*_fsynctime
   LatencyStats readLatency;      // mntr zk_*_readlatency
   LatencyStats updateLatency;    // mntr zk_*_updatelatency
+  LatencyStats electionTime;     // quorum only: mntr zk_*_election_time
   std::optional<LeaderStats> leader;
+  std::optional<FollowerStats> follower;
 };
 
 // The `dump` command's data.

@@ -33,6 +33,7 @@ class StatsCollectable : public prometheus::Collectable {
     addServerGauges(out, s);
     if (s.quorumSize > 0) gauge(out, "quorum_size", s.quorumSize);
     if (s.leader) addLeaderGauges(out, *s.leader);
+    if (s.follower) gauge(out, "synced_observers", double(s.follower->syncedObservers));
     return out;
   }
 
@@ -76,9 +77,9 @@ class StatsCollectable : public prometheus::Collectable {
     g("synced_observers", l.syncedObservers);
     g("pending_syncs", l.pendingSyncs);
     g("leader_uptime", l.leaderUptimeMs);
-    g("last_proposal_size", l.lastProposalSize);
-    g("max_proposal_size", l.maxProposalSize);
-    g("min_proposal_size", l.minProposalSize);
+    g("last_proposal_size", l.proposalSize.last);
+    g("max_proposal_size", l.proposalSize.max);
+    g("min_proposal_size", l.proposalSize.min);
   }
 
   mutable std::mutex mutex_;
@@ -114,7 +115,8 @@ Metrics::Metrics()
       registry_(std::make_shared<prometheus::Registry>()),
       readLatency_(&summary(*registry_, "readlatency", true)),
       updateLatency_(&summary(*registry_, "updatelatency", true)),
-      fsyncTime_(&summary(*registry_, "fsynctime", false)) {}
+      fsyncTime_(&summary(*registry_, "fsynctime", false)),
+      electionTime_(&summary(*registry_, "election_time", false)) {}
 
 Metrics::Metrics(const std::string& host, std::uint16_t port) : Metrics() {
   const std::string address = bindAddress(host, port);
@@ -140,6 +142,9 @@ void Metrics::observeUpdateLatency(std::int64_t ms) {
 }
 void Metrics::observeFsync(std::int64_t ms) {
   fsyncTime_->Observe(double(ms));
+}
+void Metrics::observeElectionTime(std::int64_t ms) {
+  electionTime_->Observe(double(ms));
 }
 
 std::string Metrics::render() const {

@@ -2,7 +2,7 @@
 // The Prometheus endpoint, with the metric names ZooKeeper's PrometheusMetricsProvider exports
 // (so existing dashboards and alerts work): gauges such as znode_count and
 // num_alive_connections, summaries readlatency / updatelatency (quantiles 0.5, 0.9, 0.99) and
-// fsynctime (0.5), each with _count and _sum.
+// fsynctime and election_time (0.5), each with _count and _sum.
 //
 // Threads: the server thread calls publish() now and then with a fresh ServerStats (a copy
 // under a mutex); the HTTP thread builds the gauges from the latest copy at scrape time. The
@@ -44,6 +44,7 @@ class Metrics {
   void observeReadLatency(std::int64_t ms);
   void observeUpdateLatency(std::int64_t ms);
   void observeFsync(std::int64_t ms);
+  void observeElectionTime(std::int64_t ms);
 
   // The exposition text a scrape would return now.
   std::string render() const;
@@ -56,6 +57,7 @@ class Metrics {
   prometheus::Summary* readLatency_ = nullptr;
   prometheus::Summary* updateLatency_ = nullptr;
   prometheus::Summary* fsyncTime_ = nullptr;
+  prometheus::Summary* electionTime_ = nullptr;
   std::unique_ptr<prometheus::Exposer> exposer_;  // last: stops serving before the rest goes
 };
 

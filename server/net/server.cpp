@@ -1,11 +1,12 @@
 #include "net/server.h"
 
 #include <chrono>
+#include <cmath>
 #include <filesystem>
 
 #include "net/four_letter.h"
-#include "net/quorum_transport.h"
 #include "net/metrics.h"
+#include "net/quorum_transport.h"
 #include "net/server_introspection.h"
 #include "storage/purge.h"
 #include "storage/recovery.h"
@@ -85,21 +86,25 @@ Server::Server(ServerConfig config, Logger& log)
   limits_.handshakeTimeoutMs = std::max(config_.tickTime * 10, 1000);
 }
 
-Server::~Server() = default;
+Server::~Server() {
+  // The writer thread reports into metrics_, which members declared later would outlive.
+  txnLog_.reset();
+}
 
 void Server::start() {
   startedAtMs_ = wallMs();
   ensureWritableDir(config_.dataDir, "dataDir");
   if (config_.dataLogDir != config_.dataDir) ensureWritableDir(config_.dataLogDir, "dataLogDir");
-  recoverData();
-  openLog();
-  if (config_.distributed()) startQuorum();
-  introspection_ = std::make_unique<ServerIntrospection>(*this);
+  // Metrics first: the log writer and the pipeline report into it from the start.
   if (config_.metricsEnabled) {
     metrics_ = std::make_unique<Metrics>(config_.metricsHttpHost, config_.metricsHttpPort);
     log_.info("metrics", "Prometheus metrics on http://" + config_.metricsHttpHost + ":" +
                              std::to_string(config_.metricsHttpPort) + "/metrics");
   }
+  recoverData();
+  openLog();
+  if (config_.distributed()) startQuorum();
+  introspection_ = std::make_unique<ServerIntrospection>(*this);
   listen();
   nextPurgeMs_ = config_.purgeIntervalHours > 0
                      ? wallMs() + std::int64_t{config_.purgeIntervalHours} * 3600 * 1000
@@ -125,10 +130,7 @@ void Server::recoverData() {
 void Server::openLog() {
   openLogWriter();
   sink_ = std::make_unique<LogSink>(*txnLog_);
-  processor_ = std::make_unique<RequestProcessor>(processorConfigFor(PipelineRole::kStandalone),
-                                                  tree_, *sink_, wallMs);
-  processor_->restoreSessions(recoveredSessions_);
-  processor_->onTxnLogged = [this](const Txn&) { countTxnForSnapshot(); };
+  rebuildProcessor(PipelineRole::kStandalone, recoveredSessions_);
   snapshotThreshold_ = nextSnapshotThreshold();
 }
 
@@ -143,6 +145,10 @@ void Server::openLogWriter() {
   options.forceSync = config_.forceSync;
   options.fsyncWarning = std::chrono::milliseconds(config_.fsyncWarningThresholdMs);
   options.log = [this](std::string_view line) { log_.warn("txnlog", line); };
+  // Runs on the writer thread; metrics_ is set before any log opens and outlives the writer.
+  options.onFsync = [this](double ms) {
+    if (metrics_) metrics_->observeFsync(std::llround(ms));
+  };
   txnLog_ = std::make_unique<storage::TxnLogWriter>(
       options,
       [this](std::int64_t zxid) {

@@ -13,6 +13,7 @@
 #include "config/zoo_config.h"
 #include "net/asio.h"
 #include "net/connection.h"
+#include "net/introspection.h"
 #include "pipeline/request_processor.h"
 #include "tree/data_tree.h"
 #include "util/log.h"
@@ -71,6 +72,8 @@ class Server {
   void runZabActions();
   void execute(zab::Action& action);
   void onStateChanged(const zab::act::StateChanged& change);
+  void noteElectionTime(zab::ServerState next);
+  void addQuorumStats(ServerStats& stats) const;
   void rebuildProcessor(PipelineRole role, std::map<std::int64_t, std::int32_t> sessions);
   void deliver(std::int64_t zxid, const std::string& bytes);
   void truncateLog(std::int64_t zxid);
@@ -116,6 +119,9 @@ class Server {
   std::int64_t snapshotZxid_ = 0;                          // of the snapshot recovery started from
   std::map<std::int64_t, std::int64_t> sessionTouchedAt_;  // learner: id -> wall ms
   std::int64_t roleSinceMs_ = 0;
+  std::int64_t lookingSinceMs_ = 0;  // steady clock
+  LatencyStats electionTime_;
+  SizeStats proposalSizes_;  // leader: of the txns it proposed this term
 };
 
 }  // namespace zk

@@ -72,6 +72,7 @@ ServerStats ServerIntrospection::stats() const {
     s.fsyncTime = {count, static_cast<std::int64_t>(fsync.avgMs * static_cast<double>(count)), 0,
                    static_cast<std::int64_t>(fsync.maxMs)};
   }
+  if (server_.peer_) server_.addQuorumStats(s);
   return s;
 }
 
@@ -109,6 +110,10 @@ std::map<std::int64_t, std::vector<std::string>> ServerIntrospection::watchesByS
 
 std::map<std::string, std::vector<std::int64_t>> ServerIntrospection::watchesByPath() const {
   return server_.processor_->watches().sessionsByPath();
+}
+
+bool ServerIntrospection::serving() const {
+  return server_.serving_;
 }
 
 void ServerIntrospection::resetStats() {

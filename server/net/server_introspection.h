@@ -19,7 +19,7 @@ class ServerIntrospection : public Introspection {
   void resetStats() override;
   void resetConnectionStats() override;
   bool readOnly() const override { return false; }
-  bool serving() const override { return true; }
+  bool serving() const override;
 
  private:
   Server& server_;

@@ -11,6 +11,7 @@
 
 #include "jute/reader.h"
 #include "jute/writer.h"
+#include "net/metrics.h"
 #include "net/quorum_transport.h"
 #include "net/server.h"
 #include "storage/epoch_files.h"
@@ -39,7 +40,9 @@ Overloaded(Fs...) -> Overloaded<Fs...>;
 // The leader's pipeline hands each prepared txn to Zab, which gives it the same zxid.
 class ZabSink : public TxnSink {
  public:
-  ZabSink(zab::Peer& peer, std::function<void()> kick, std::function<void(std::string)> fail)
+  // kick(size) runs after each proposal with the size of the proposed txn.
+  ZabSink(zab::Peer& peer, std::function<void(std::size_t)> kick,
+          std::function<void(std::string)> fail)
       : peer_(peer), kick_(std::move(kick)), fail_(std::move(fail)) {}
   void append(const Txn& txn) override {
     auto expected = peer_.nextZxid();
@@ -48,13 +51,15 @@ class ZabSink : public TxnSink {
             (expected ? hex(*expected) : std::string("no proposal (not a serving leader)")));
       return;
     }
-    peer_.propose(encodeTxn(txn));
-    kick_();
+    std::string bytes = encodeTxn(txn);
+    std::size_t size = bytes.size();
+    peer_.propose(std::move(bytes));
+    kick_(size);
   }
 
  private:
   zab::Peer& peer_;
-  std::function<void()> kick_;
+  std::function<void(std::size_t)> kick_;
   std::function<void(std::string)> fail_;
 };
 
@@ -105,6 +110,20 @@ void removeSnapshotsAbove(const std::filesystem::path& dataDir, std::int64_t zxi
   }
 }
 
+// The -ing form ZooKeeper's peer_state starts with.
+const char* roleVerb(zab::ServerState state) {
+  switch (state) {
+    case zab::ServerState::Leading:
+      return "leading";
+    case zab::ServerState::Following:
+      return "following";
+    case zab::ServerState::Observing:
+      return "observing";
+    default:
+      return "looking";
+  }
+}
+
 const char* roleName(zab::ServerState state) {
   switch (state) {
     case zab::ServerState::Leading:
@@ -133,6 +152,7 @@ void Server::startQuorum() {
   peerConfig.initLimit = config_.initLimit;
   peerConfig.syncLimit = config_.syncLimit;
   peer_ = std::make_unique<zab::Peer>(peerConfig, loadZabState(), steadyMs());
+  lookingSinceMs_ = steadyMs();
 
   QuorumTransport::Handlers handlers;
   handlers.onVote = [this](std::int64_t from, const zab::Notification& vote) {
@@ -156,7 +176,11 @@ void Server::startQuorum() {
   transport_->listen(config_.quorumListenOnAllIPs);
 
   auto kick = [this] { scheduleZabActions(); };
-  sink_ = std::make_unique<ZabSink>(*peer_, kick, [this](std::string why) {
+  auto proposed = [this](std::size_t size) {
+    proposalSizes_.record(static_cast<std::int64_t>(size));
+    scheduleZabActions();
+  };
+  sink_ = std::make_unique<ZabSink>(*peer_, proposed, [this](std::string why) {
     log_.error("zab", why + "; dropping clients to resynchronise");
     asio::post(io_, [this] {
       closeClients("internal inconsistency");
@@ -286,7 +310,9 @@ void Server::onStateChanged(const zab::act::StateChanged& change) {
     rebuildProcessor(role, currentSessions());
     if (role == PipelineRole::kLeader) processor_->startEpoch(change.epoch);
     roleSinceMs_ = wallMs();
+    if (role == PipelineRole::kLeader) proposalSizes_ = {};
   }
+  noteElectionTime(change.state);
   bool serving = change.serving && change.state != zab::ServerState::Looking;
   if (serving_ && !serving && !newTerm) closeClients("member lost sync with its leader");
   serving_ = serving;
@@ -298,10 +324,51 @@ void Server::onStateChanged(const zab::act::StateChanged& change) {
                        (serving_ ? ", serving clients" : ", not serving clients"));
 }
 
+void Server::addQuorumStats(ServerStats& s) const {
+  const zab::Peer& peer = *peer_;
+  s.serverState = roleName(zabState_.state);
+  s.peerState = std::string(s.serverState == "looking" ? "looking" : roleVerb(zabState_.state)) +
+                " - " + peer.phaseName();
+  s.lastZxid = std::max(s.lastZxid, peer.lastLoggedZxid());
+  for (const auto& [sid, entry] : config_.servers)
+    if (entry.role != PeerRole::kObserver) ++s.quorumSize;
+  s.electionTime = electionTime_;
+  if (zabState_.state == zab::ServerState::Leading) {
+    LeaderStats leader;
+    leader.learners = static_cast<std::int64_t>(peer.learnerCount());
+    leader.syncedFollowers = static_cast<std::int64_t>(peer.syncedFollowers());
+    leader.syncedObservers = static_cast<std::int64_t>(peer.syncedObservers());
+    leader.pendingSyncs = static_cast<std::int64_t>(peer.pendingSyncs());
+    leader.leaderUptimeMs = serving_ ? wallMs() - roleSinceMs_ : 0;
+    leader.proposalSize = proposalSizes_;
+    s.leader = leader;
+  } else if (zabState_.state == zab::ServerState::Following) {
+    s.follower = FollowerStats{};
+  }
+}
+
+// ZooKeeper's election_time: from starting to look for a leader to knowing one.
+void Server::noteElectionTime(zab::ServerState next) {
+  bool wasLooking = zabState_.state == zab::ServerState::Looking;
+  if (next == zab::ServerState::Looking && !wasLooking) lookingSinceMs_ = steadyMs();
+  if (next != zab::ServerState::Looking && wasLooking) {
+    std::int64_t ms = steadyMs() - lookingSinceMs_;
+    electionTime_.record(ms);
+    if (metrics_) metrics_->observeElectionTime(ms);
+  }
+}
+
 void Server::rebuildProcessor(PipelineRole role, std::map<std::int64_t, std::int32_t> sessions) {
   processor_ = std::make_unique<RequestProcessor>(processorConfigFor(role), tree_, *sink_, wallMs);
   processor_->restoreSessions(sessions);
   processor_->onTxnLogged = [this](const Txn&) { countTxnForSnapshot(); };
+  processor_->onRequestAnswered = [this](bool read, std::int64_t ms) {
+    if (!metrics_) return;
+    if (read)
+      metrics_->observeReadLatency(ms);
+    else
+      metrics_->observeUpdateLatency(ms);
+  };
   if (role == PipelineRole::kLearner) processor_->setForwarder(forwarder_.get());
   processor_->onRemoteSyncReady = [this](std::int64_t sid) {
     peer_->requestSync(sid);

@@ -485,6 +485,9 @@ void RequestProcessor::send(std::int64_t /*sessionId*/, Pending& pending) {
   stats_.latencyTotalMs += latency;
   stats_.latencyMaxMs = std::max(stats_.latencyMaxMs, latency);
   stats_.latencyMinMs = stats_.latencyMinMs < 0 ? latency : std::min(stats_.latencyMinMs, latency);
+  // ZooKeeper's readlatency/updatelatency count client reads and writes, not pings or syncs.
+  bool counted = pending.kind == Kind::kRead ? isReadOp(pending.op) : pending.kind == Kind::kWrite;
+  if (counted && onRequestAnswered) onRequestAnswered(pending.kind == Kind::kRead, latency);
 }
 
 }  // namespace zk

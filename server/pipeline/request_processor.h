@@ -128,6 +128,8 @@ class RequestProcessor {
   void resetStats() { stats_ = {}; }
   // Called for every transaction handed to the log (snapshot scheduling counts them).
   std::function<void(const Txn&)> onTxnLogged;
+  // Called as each client request is answered: whether it only read, and its latency.
+  std::function<void(bool read, std::int64_t latencyMs)> onRequestAnswered;
 
  private:
   // kSync: a learner's forwarded sync, ready when the leader answers it.

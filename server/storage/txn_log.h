@@ -38,6 +38,8 @@ struct TxnLogOptions {
   std::chrono::milliseconds fsyncWarning{1000};  // fsync.warningthresholdms
   std::int64_t dbid = 0;
   LogFn log = stderrLog();
+  // Called on the writer thread after each fdatasync with how long it took.
+  std::function<void(double ms)> onFsync;
 };
 
 struct FsyncStats {

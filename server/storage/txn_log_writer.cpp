@@ -204,6 +204,7 @@ void TxnLogWriter::syncFile() {
     stats_.maxMs = std::max(stats_.maxMs, ms);
     stats_.avgMs += (ms - stats_.avgMs) / static_cast<double>(stats_.count);
   }
+  if (options_.onFsync) options_.onFsync(ms);
   if (ms > static_cast<double>(options_.fsyncWarning.count())) {
     options_.log("fsync-ing the write ahead log " + file_->path.string() + " took " +
                  std::to_string(static_cast<long long>(ms)) +

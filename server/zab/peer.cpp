@@ -194,4 +194,18 @@ bool Peer::sendRaw(std::int64_t to, QuorumPacket packet) {
   return true;
 }
 
+const char* Peer::phaseName() const {
+  switch (phase_) {
+    case Phase::Looking:
+      return "election";
+    case Phase::Discovery:
+      return "discovery";
+    case Phase::Sync:
+      return "synchronization";
+    case Phase::Broadcast:
+      return "broadcast";
+  }
+  return "election";
+}
+
 }  // namespace zk::zab

@@ -162,6 +162,8 @@ class Peer {
   // --- introspection ---
   ServerState state() const { return role_; }
   bool serving() const { return phase_ == Phase::Broadcast; }
+  // ZooKeeper's zab state names: election, discovery, synchronization, broadcast.
+  const char* phaseName() const;
   std::int64_t leader() const { return leader_; }
   std::int64_t epoch() const { return epoch_; }
   std::int64_t acceptedEpoch() const { return acceptedEpoch_; }

@@ -17,7 +17,7 @@ import sys
 import pytest
 from kazoo.client import KazooClient
 
-from known_gaps import ENSEMBLE_ONLY, NOT_OBSERVED_YET, UNOBSERVED
+from known_gaps import ENSEMBLE_ONLY, NOT_OBSERVED_YET
 from metrics_files import RULES, load_dashboards, query_panels, substitute
 from prometheus_proc import Prometheus
 
@@ -172,7 +172,6 @@ def test_panels_count_what_the_load_did(stack):
     assert stack.value(f"watch_count{sel}") >= LOAD_NODES + 1
 
 
-@pytest.mark.xfail(strict=True, reason=UNOBSERVED.format("request and fsync", "observe*"))
 def test_summaries_count_what_the_load_did(stack):
     sel = f'{{cluster="{CLUSTER}", instance="{stack.instance}"}}'
     assert stack.value(f"rate(updatelatency_count{sel}[{RATE_INTERVAL}])") > 0

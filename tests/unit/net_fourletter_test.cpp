@@ -155,9 +155,9 @@ TEST_F(FourLetterTest, StatListsClientsBriefly) {
 TEST_F(FourLetterTest, StatOnLeaderShowsProposalSizes) {
   server_.stats_.serverState = "leader";
   server_.stats_.leader = LeaderStats{};
-  server_.stats_.leader->lastProposalSize = 10;
-  server_.stats_.leader->minProposalSize = 5;
-  server_.stats_.leader->maxProposalSize = 40;
+  server_.stats_.leader->proposalSize.last = 10;
+  server_.stats_.leader->proposalSize.min = 5;
+  server_.stats_.leader->proposalSize.max = 40;
   std::string out = run("srvr");
   EXPECT_TRUE(out.ends_with("Mode: leader\nNode count: 7\nProposal sizes last/min/max: 10/5/40\n"))
       << out;
