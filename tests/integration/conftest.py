@@ -86,7 +86,9 @@ def client_factory():
     made = []
 
     def make(server, timeout=10.0, start=True, **kwargs):
-        client = KazooClient(hosts=server.hosts, timeout=timeout, **kwargs)
+        """server: a harness.Server, or a connect string ("host:port,host:port")."""
+        hosts = server if isinstance(server, str) else server.hosts
+        client = KazooClient(hosts=hosts, timeout=timeout, **kwargs)
         made.append(client)
         if start:
             client.start(timeout=15)

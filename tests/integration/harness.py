@@ -88,6 +88,7 @@ class Server:
         self.cfg.update({k.replace("__", "."): str(v) for k, v in cfg.items()})
         self.proc = None
         self.starts = 0
+        self.myid = None  # set for an ensemble member: written to dataDir/myid at start
 
     @property
     def hosts(self):
@@ -100,7 +101,7 @@ class Server:
     def _command(self):
         cfg_path = os.path.join(self.workdir, "zoo.cfg")
         if self.impl == "apache":
-            cfg, cmd = refzk.prepare(self.workdir, self.cfg)
+            cfg, cmd = refzk.prepare(self.workdir, self.cfg, quorum=self.myid is not None)
         elif self.impl == "zookube":
             binary = zookube_binary()
             if not os.access(binary, os.X_OK):
@@ -110,9 +111,19 @@ class Server:
             raise ServerError(f"unknown ZK_IMPL={self.impl!r}")
         with open(cfg_path, "w") as f:
             f.writelines(f"{k}={v}\n" for k, v in cfg.items())
+        if self.myid is not None:
+            with open(os.path.join(self.data_dir, "myid"), "w") as f:
+                f.write(f"{self.myid}\n")
         return cmd
 
     def start(self):
+        self.launch()
+        self.wait_ready()
+        return self
+
+    def launch(self):
+        """Starts the process without waiting for it to serve (an ensemble member cannot serve
+        before a quorum of its peers runs)."""
         cmd = self._command()
         self.starts += 1
         log = open(self.log_path, "ab")
@@ -121,7 +132,6 @@ class Server:
         self.proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT,
                                      stdin=subprocess.DEVNULL, start_new_session=True)
         log.close()
-        self.wait_ready()
         return self
 
     def _ruok(self):

@@ -39,8 +39,9 @@ def available():
         "/usr/bin/java")
 
 
-def prepare(workdir, cfg):
-    """Returns (zoo.cfg dict for ZooKeeper, command line) for a server in workdir."""
+def prepare(workdir, cfg, quorum=False):
+    """Returns (zoo.cfg dict for ZooKeeper, command line) for a server in workdir; quorum: an
+    ensemble member (QuorumPeerMain) rather than a standalone server."""
     log4j_path = os.path.join(workdir, "log4j.properties")
     with open(log4j_path, "w") as f:
         f.write(LOG4J)
@@ -49,7 +50,9 @@ def prepare(workdir, cfg):
     zk_cfg = {k: v for k, v in cfg.items() if k not in ZOOKUBE_ONLY_KEYS}
     zk_cfg.setdefault("admin.enableServer", "false")
     cfg_path = os.path.join(workdir, "zoo.cfg")
+    main = ("org.apache.zookeeper.server.quorum.QuorumPeerMain" if quorum else
+            "org.apache.zookeeper.server.ZooKeeperServerMain")
     cmd = ["/usr/bin/java", "-Xmx256m", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1",
            f"-Dlog4j.configuration=file:{log4j_path}", "-Dzookeeper.admin.enableServer=false",
-           *props, "-cp", CLASSPATH, "org.apache.zookeeper.server.ZooKeeperServerMain", cfg_path]
+           *props, "-cp", CLASSPATH, main, cfg_path]
     return zk_cfg, cmd
