@@ -1,12 +1,14 @@
 // zookube-server: a ZooKeeper-compatible coordination server.
 //   zookube-server path/to/zoo.cfg   runs in the foreground, like zkServer.sh start-foreground.
 
+#include <chrono>
 #include <cstdio>
 #include <cstring>
 #include <exception>
 #include <string_view>
 
 #include "config/zoo_config.h"
+#include "net/probe.h"
 #include "net/server.h"
 #include "util/log.h"
 
@@ -21,6 +23,9 @@ constexpr std::string_view kUsage =
     "\n"
     "Options:\n"
     "  --log-level LEVEL  least severe level to log (default info)\n"
+    "  --probe live|ready HOST:PORT\n"
+    "                     check a running server and exit 0 (ok) or 1: live = it answers\n"
+    "                     ruok; ready = it serves clients (in sync with its ensemble)\n"
     "  --version          print the version and exit\n"
     "  --help             print this help and exit\n"
     "\n"
@@ -47,6 +52,14 @@ int main(int argc, char** argv) {
     if (arg == "--version") {
       std::printf("zookube-server %s (ZooKeeper 3.8 client protocol)\n", ZOOKUBE_VERSION);
       return 0;
+    }
+    if (arg == "--probe") {
+      zk::ProbeKind kind{};
+      if (i + 2 >= argc || !zk::parseProbeKind(argv[i + 1], kind))
+        return usageError("--probe needs 'live' or 'ready' and HOST:PORT");
+      zk::ProbeResult result = zk::runProbe(kind, argv[i + 2], std::chrono::seconds(3));
+      std::fprintf(result.ok ? stdout : stderr, "%s: %s\n", argv[i + 1], result.detail.c_str());
+      return result.ok ? 0 : 1;
     }
     if (arg == "--log-level" && i + 1 < argc) {
       std::string_view name = argv[++i];

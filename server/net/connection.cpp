@@ -117,6 +117,11 @@ bool Connection::handleFrame(std::span<const std::uint8_t> frame) {
   auto self = shared_from_this();
   if (!connectSent_) {
     connectSent_ = true;
+    if (sessionGate_ && !sessionGate_()) {
+      // As ZooKeeper does while it has no leader: the client tries another member.
+      shutdown("not serving clients: no leader, or not in sync with it");
+      return false;
+    }
     try {
       jute::Reader in(frame);
       processor_.connect(self, ConnectRequest::read(in));

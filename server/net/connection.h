@@ -38,6 +38,9 @@ class Connection : public ClientChannel, public std::enable_shared_from_this<Con
   Connection(tcp::socket socket, RequestProcessor& processor, Logger& log, ConnectionLimits limits,
              FourLetterHook fourLetter, std::function<void(Connection&)> onClosed);
   void start();
+  // Until `gate` says yes, a connect request is refused by closing (four-letter words are still
+  // answered): an ensemble member out of sync must stay visible to probes and monitoring.
+  void setSessionGate(std::function<bool()> gate) { sessionGate_ = std::move(gate); }
 
   void send(std::string frame) override;
   void close(std::string_view reason) override;
@@ -69,6 +72,7 @@ class Connection : public ClientChannel, public std::enable_shared_from_this<Con
   RequestProcessor& processor_;
   Logger& log_;
   ConnectionLimits limits_;
+  std::function<bool()> sessionGate_;
   FourLetterHook fourLetter_;
   std::function<void(Connection&)> onClosed_;
   asio::steady_timer idle_;

@@ -221,13 +221,6 @@ void Server::onAccepted(tcp::socket socket) {
     if (perIp == 0) connectionsPerIp_.erase(ip);
     return;  // the socket closes as it goes out of scope
   }
-  if (!serving_) {
-    // As ZooKeeper does while it has no leader: the client tries another member.
-    log_.debug("net",
-               "refusing " + ip + ": not serving (" + zab::serverStateName(zabState_.state) + ")");
-    if (perIp == 0) connectionsPerIp_.erase(ip);
-    return;
-  }
   ++perIp;
   auto connection = std::make_shared<Connection>(
       std::move(socket), *processor_, log_, limits_,
@@ -236,6 +229,7 @@ void Server::onAccepted(tcp::socket socket) {
         connections_.erase(&closed);
         if (--connectionsPerIp_[ip] <= 0) connectionsPerIp_.erase(ip);
       });
+  connection->setSessionGate([this] { return serving_; });
   connections_.emplace(connection.get(), connection);
   connection->start();
 }

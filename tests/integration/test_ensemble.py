@@ -6,6 +6,7 @@ full, serving ensemble. Roles come from srvr, as an operator reads them.
 """
 
 import os
+import subprocess
 import threading
 import time
 
@@ -48,6 +49,12 @@ def ensemble(running):
 @pytest.fixture
 def clients(client_factory):
     return client_factory
+
+
+def probe(kind, member):
+    """The server binary's own probe, as Kubernetes and Docker run it."""
+    return subprocess.run([harness.zookube_binary(), "--probe", kind, member.hosts],
+                          capture_output=True, text=True, timeout=10)
 
 
 def unique(name):
@@ -276,6 +283,10 @@ def test_a_minority_serves_no_writes_and_recovers_with_its_quorum(ensemble, clie
     # the lone voter loses its quorum: it stops serving, and so does the observer
     harness.wait_until(lambda: all(mode_of(m) is None for m in ensemble.members.values()),
                        timeout=30, what="the minority to stop serving")
+    # still alive for a liveness probe (a restart would not help), but not ready for clients
+    assert probe("live", leader).returncode == 0
+    not_ready = probe("ready", leader)
+    assert not_ready.returncode == 1 and "not serving" in not_ready.stderr
     client = KazooClient(hosts=leader.hosts, timeout=4.0)
     with pytest.raises(Exception):
         client.start(timeout=3)
@@ -284,6 +295,7 @@ def test_a_minority_serves_no_writes_and_recovers_with_its_quorum(ensemble, clie
     for member in stopped:
         member.launch()
     ensemble.wait_serving()
+    assert probe("ready", leader).returncode == 0
     zk = clients(leader.hosts)
     assert zk.create(unique("after_minority"))
 
