@@ -10,6 +10,7 @@
 #include "pipeline/replies.h"
 #include "protocol/errors.h"
 #include "protocol/opcodes.h"
+#include "util/log.h"
 
 namespace zk {
 namespace {
@@ -96,8 +97,8 @@ void RequestProcessor::connect(const std::shared_ptr<ClientChannel>& channel,
                                const ConnectRequest& request) {
   ++stats_.packetsReceived;
   if (request.lastZxidSeen > tree_.lastProcessedZxid()) {
-    channel->close("client has seen zxid 0x" + std::to_string(request.lastZxidSeen) +
-                   " beyond ours; it must try another server");
+    channel->close("client has seen zxid " + hex(request.lastZxidSeen) + " beyond ours (" +
+                   hex(tree_.lastProcessedZxid()) + "); it must try another server");
     return;
   }
   std::int32_t timeout =

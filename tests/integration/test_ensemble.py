@@ -12,10 +12,11 @@ import time
 
 import pytest
 from kazoo.client import KazooClient
-from kazoo.exceptions import NoNodeError
+from kazoo.exceptions import NodeExistsError, NoNodeError
 from kazoo.protocol.states import EventType
 
 import harness
+import zkwire
 from ensemble import Ensemble, mntr_of, mode_of
 
 pytestmark = pytest.mark.skipif(harness.impl() != "zookube" and harness.impl() != "apache",
@@ -317,3 +318,81 @@ def test_unknown_path_errors_the_same_on_every_member(ensemble, clients):
     for member in ensemble.members.values():
         with pytest.raises(NoNodeError):
             clients(member.hosts).get(unique("missing"))
+
+
+def test_sessions_are_global_a_pinging_session_lives_and_a_silent_one_expires(ensemble, clients):
+    observer, follower = ensemble.observers[0], ensemble.followers()[0]
+    reader = clients(follower.hosts)
+    # A session held on the observer: the leader decides expiry from what the observer reports.
+    silent = zkwire.WireClient(observer.port, timeout_ms=1000)
+    lively = zkwire.WireClient(observer.port, timeout_ms=1000)
+    try:
+        base = unique("global_sessions")
+        assert silent.create(base + "_silent", flags=1)[0] == 0  # ephemeral
+        assert lively.create(base + "_lively", flags=1)[0] == 0
+        silent_path, lively_path = base + "_silent", base + "_lively"
+        reader.sync(silent_path)
+        assert reader.exists(silent_path) and reader.exists(lively_path)
+        expired = threading.Event()
+        reader.exists(silent_path, watch=lambda event: expired.set())
+        # The lively session pings (as any client does) for 3 timeouts while the silent one says
+        # nothing; the leader must expire exactly the silent one.
+        end = time.monotonic() + 3.0
+        while time.monotonic() < end:
+            assert lively.call(zkwire.OP_EXISTS, zkwire.p_str(lively_path) +
+                               zkwire.p_bool(False)).err == 0
+            time.sleep(0.2)  # the ping interval of a client with a 1 s session
+        assert expired.wait(10), "the silent session never expired"
+        assert reader.exists(silent_path) is None
+        reader.sync(lively_path)
+        assert reader.exists(lively_path).ephemeralOwner == lively.session_id
+    finally:
+        lively.close()
+        silent.close(send_close=False)
+
+
+def test_a_member_refuses_a_client_that_has_seen_a_newer_zxid(ensemble):
+    follower = ensemble.followers()[0]
+    with pytest.raises((ConnectionError, OSError, zkwire.WireError)):
+        zkwire.WireClient(follower.port, last_zxid=(0x7fff << 32) | 1, io_timeout=5.0)
+    fine = zkwire.WireClient(follower.port, last_zxid=0)
+    fine.close()
+
+
+def test_members_restart_one_by_one_in_quorum_safe_order_under_load(ensemble, clients):
+    leader = ensemble.leader()
+    order = ensemble.observers + ensemble.followers() + [leader]
+    zk = clients(ensemble.hosts)
+    parent = zk.create(unique("roll"))
+    acked, failures = [], []
+    stop = threading.Event()
+
+    def write_forever():
+        i = 0
+        while not stop.is_set():
+            try:
+                zk.retry(zk.create, f"{parent}/r{i:06d}", b"x")
+                acked.append(i)
+            except NodeExistsError:
+                acked.append(i)  # a retried create whose first attempt had succeeded
+            except Exception as e:  # noqa: BLE001 - every other failure is counted
+                failures.append(repr(e))
+            i += 1
+
+    writer = threading.Thread(target=write_forever)
+    writer.start()
+    try:
+        for member in order:
+            before = len(acked)
+            member.stop()
+            member.launch()
+            ensemble.wait_serving()
+            harness.wait_until(lambda: len(acked) >= before + 20, timeout=30,
+                               what=f"writes to go on after restarting member {member.myid}")
+    finally:
+        stop.set()
+        writer.join(timeout=30)
+    assert failures == []
+    zk.sync(parent)
+    present = set(zk.get_children(parent))
+    assert [i for i in acked if f"r{i:06d}" not in present] == []

@@ -153,11 +153,11 @@ class WireClient:
     """One session on one socket; requests are answered in order."""
 
     def __init__(self, port, timeout_ms=4000, session_id=0,
-                 passwd=b"\0" * 16, io_timeout=10.0):
+                 passwd=b"\0" * 16, io_timeout=10.0, last_zxid=0):
         self.sock = socket.create_connection(("127.0.0.1", port),
                                              timeout=io_timeout)
         self.sock.sendall(
-            frame(connect_payload(timeout_ms, session_id, passwd)))
+            frame(connect_payload(timeout_ms, session_id, passwd, last_zxid)))
         c = Cursor(recv_frame(self.sock))
         c.int()  # protocol version
         self.timeout_ms = c.int()
