@@ -1,0 +1,390 @@
+// The local backend: member files, processes, observation and the plan's actions.
+#include "backends/local/local_backend.h"
+
+#include <cpprest/json.h>
+
+#include <signal.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <fstream>
+#include <iterator>
+
+#include "backends/local/process.h"
+#include "backends/local/srvr_probe.h"
+
+namespace zk::op::local {
+namespace {
+
+using web::json::value;
+namespace fs = std::filesystem;
+using Clock = std::chrono::steady_clock;
+
+// A member that exits right after its start (port taken, bad data) is not started again sooner.
+constexpr auto kRestartBackoff = std::chrono::seconds(2);
+
+std::string readFile(const fs::path& p) {
+  std::ifstream in(p, std::ios::binary);
+  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+}
+
+std::optional<ProcessRecord> readRecord(const fs::path& file) {
+  std::string body = readFile(file);
+  if (body.empty()) return std::nullopt;
+  try {
+    value v = value::parse(body);
+    ProcessRecord r;
+    r.pid = v.at("pid").as_integer();
+    r.settings = v.at("settings").as_string();
+    r.observersKnown = v.at("observersKnown").as_integer();
+    r.image = v.at("image").as_string();
+    r.started = v.at("started").as_string();
+    return r;
+  } catch (const std::exception&) {
+    return std::nullopt;  // unknown hash: the planner sees a stale member and rolls it once
+  }
+}
+
+void writeRecord(const fs::path& file, const ProcessRecord& r) {
+  value v = value::object();
+  v["pid"] = value::number(r.pid);
+  v["settings"] = value::string(r.settings);
+  v["observersKnown"] = value::number(r.observersKnown);
+  v["image"] = value::string(r.image);
+  v["started"] = value::string(r.started);
+  writeFileAtomically(file, v.serialize() + "\n");
+}
+
+std::string seconds(Clock::duration d) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.1f s", std::chrono::duration<double>(d).count());
+  return buf;
+}
+
+std::string roleOf(const ObservedMember* m) {
+  if (!m || !m->running) return "down";
+  if (!m->ready) return "not serving";
+  return std::string(roleName(m->role));
+}
+
+std::string describeRestart(const RestartMember& r) {
+  return r.reason.starts_with("rolling to") ? "restarting for config change (" + r.reason + ")"
+                                            : "restarting (" + r.reason + ")";
+}
+
+}  // namespace
+
+std::optional<std::string> voterChangeError(const ZkCluster& c, const LocalState& state) {
+  int running = state.status.voters;
+  if (running == 0 || running == c.spec.voters) return std::nullopt;
+  return "spec.voters: local mode cannot change the number of voters of an existing ensemble (it "
+         "has " +
+         std::to_string(running) + ", the manifest asks for " + std::to_string(c.spec.voters) +
+         "): zookube-server has no reconfig yet. Put " + std::to_string(running) +
+         " back, or start a new ensemble with another --state-dir";
+}
+
+LocalBackend::LocalBackend(LocalOptions options, ProgressLog log)
+    : options_(std::move(options)), log_(std::move(log)) {
+  options_.stateDir = fs::absolute(options_.stateDir).lexically_normal();
+  fs::create_directories(options_.stateDir / "members");
+  addressing_ = Addressing::local((options_.stateDir / "members").string());
+  statusFile_ = options_.stateDir / "status.json";
+  state_ = loadState(statusFile_);
+}
+
+void LocalBackend::saveState() {
+  if (state_.history.size() > 200) {
+    state_.history.erase(state_.history.begin(), state_.history.end() - 200);
+  }
+  local::saveState(statusFile_, state_);
+}
+
+fs::path LocalBackend::memberDir(const Member& m) const {
+  return options_.stateDir / "members" / m.name;
+}
+
+fs::path LocalBackend::configPath(const Member& m) const {
+  return memberDir(m) / "zoo.cfg";
+}
+
+std::string LocalBackend::targetHash(const ZkCluster& c) const {
+  return rolloutHash(c, addressing_) + "/o" + std::to_string(c.spec.observers);
+}
+
+std::vector<Member> LocalBackend::membersOnDisk(const ZkCluster& c) const {
+  std::vector<Member> out;
+  std::error_code ec;
+  std::string voterPrefix = c.meta.name + "-", observerPrefix = c.meta.name + "-observer-";
+  auto ordinal = [](std::string_view rest) -> int {
+    if (rest.empty() || rest.size() > 3 || rest.find_first_not_of("0123456789") != rest.npos) {
+      return -1;
+    }
+    return std::stoi(std::string(rest));
+  };
+  for (const auto& e : fs::directory_iterator(options_.stateDir / "members", ec)) {
+    std::string name = e.path().filename();
+    if (name.starts_with(observerPrefix)) {
+      int n = ordinal(std::string_view(name).substr(observerPrefix.size()));
+      if (n >= 0) out.push_back(observerMember(c, n));
+    } else if (name.starts_with(voterPrefix)) {
+      int n = ordinal(std::string_view(name).substr(voterPrefix.size()));
+      if (n >= 0 && n < kMaxVoters) out.push_back(voterMember(c, n));
+    }
+  }
+  std::sort(out.begin(), out.end(), [](const Member& a, const Member& b) { return a.id < b.id; });
+  return out;
+}
+
+Observed LocalBackend::observe(const ZkCluster& c) {
+  reapChildren();
+  auto processes = findServerProcesses(fs::path(options_.serverBinary).filename());
+  std::string settings = rolloutHash(c, addressing_), target = targetHash(c);
+  Observed o;
+  pids_.clear();
+  std::vector<ProbeTarget> probes;
+  std::vector<size_t> probed;
+  for (const Member& m : membersOnDisk(c)) {
+    ObservedMember om;
+    om.member = m;
+    om.exists = fs::exists(configPath(m));
+    auto proc = processes.find(configPath(m).string());
+    om.running = proc != processes.end();
+    auto rec = readRecord(memberDir(m) / "process.json");
+    if (om.running) pids_[m.name] = proc->second;
+    // A record of another process (or none) leaves the hash unknown, which rolls the member once.
+    bool ours = rec && (!om.running || rec->pid == 0 || rec->pid == proc->second);
+    if (ours) {
+      om.image = rec->image;
+      om.rolloutHash = rec->settings == settings && rec->observersKnown >= c.spec.observers
+                           ? target
+                           : rec->settings + "/o" + std::to_string(rec->observersKnown);
+    }
+    if (om.running) {
+      Endpoint e = endpointOf(c, m, addressing_);
+      probes.push_back({e.host, e.ports.client});
+      probed.push_back(o.members.size());
+    }
+    o.members.push_back(std::move(om));
+  }
+  auto answers = probeSrvr(probes, options_.probeTimeout);
+  for (size_t i = 0; i < answers.size(); ++i) {
+    ObservedMember& om = o.members[probed[i]];
+    if (!answers[i]) continue;
+    om.ready = true;
+    om.role = answers[i]->role;
+    om.zxid = answers[i]->zxid;
+  }
+  EnsembleView view;
+  int voters = state_.status.voters > 0 ? state_.status.voters : c.spec.voters;
+  for (int i = 0; i < voters; ++i) view.voters.insert(voterMember(c, i).id);
+  view.observers = state_.observersJoined;
+  o.ensemble = view;
+  observed_ = o;
+  return o;
+}
+
+const ObservedMember* LocalBackend::lastSeen(const std::string& name) const {
+  for (const ObservedMember& m : observed_.members) {
+    if (m.member.name == name) return &m;
+  }
+  return nullptr;
+}
+
+void LocalBackend::writeMemberFiles(const ZkCluster& c, const Member& m, Membership membership) {
+  fs::path dataDir = dataDirOf(c, m, addressing_);
+  fs::create_directories(dataDir);
+  // Every listener on loopback: the render leaves the metrics host to the backend.
+  std::string cfg = renderZooCfg(c, m, membership, addressing_) +
+                    "metricsProvider.httpHost=" + addressing_.localHost + "\n";
+  if (readFile(configPath(m)) != cfg) writeFileAtomically(configPath(m), cfg);
+  std::string myid = renderMyid(m);
+  if (readFile(dataDir / "myid") != myid) writeFileAtomically(dataDir / "myid", myid);
+}
+
+void LocalBackend::start(const ZkCluster& c, const Member& m, const std::string& why) {
+  fs::path recordFile = memberDir(m) / "process.json";
+  // The config on disk is the one ApplyObjects wrote in this pass; count the observers it lists.
+  std::string cfg = readFile(configPath(m));
+  int observersKnown = 0;
+  for (size_t at = cfg.find(":observer;"); at != std::string::npos;
+       at = cfg.find(":observer;", at + 1)) {
+    ++observersKnown;
+  }
+  ProcessRecord rec{0, rolloutHash(c, addressing_), observersKnown, c.spec.image, nowRfc3339()};
+  // Recorded before the fork: if the operator dies between fork and the pid's record, the next
+  // run still knows which rendering the orphan runs and does not restart it a second time.
+  writeRecord(recordFile, rec);
+  rec.pid = spawnServer(options_.serverBinary, configPath(m).string(),
+                        (memberDir(m) / "server.log").string());
+  writeRecord(recordFile, rec);
+  std::ofstream(memberDir(m) / "starts.log", std::ios::app)
+      << rec.started << " pid=" << rec.pid << " settings=" << rec.settings
+      << " observers=" << observersKnown << " why=" << why << "\n";
+  pids_[m.name] = rec.pid;
+  startedThisPass_.insert(m.name);
+  lastStart_[m.name] = Clock::now();
+  log_("member " + m.name + ": started (pid " + std::to_string(rec.pid) + ", client port " +
+       std::to_string(endpointOf(c, m, addressing_).ports.client) + "): " + why);
+}
+
+void LocalBackend::stop(const Member& m, const std::string& why) {
+  auto it = pids_.find(m.name);
+  if (it == pids_.end()) return;
+  auto begin = Clock::now();
+  bool clean = stopProcess(it->second, options_.stopGrace);
+  log_("member " + m.name + ": stopped (pid " + std::to_string(it->second) + ", " +
+       (clean ? "clean, " : "killed after the grace period, ") + seconds(Clock::now() - begin) +
+       "): " + why);
+  pids_.erase(it);
+}
+
+void LocalBackend::applyObjects(const ZkCluster& c, Membership membership) {
+  std::vector<Member> wanted = members(c, membership);
+  for (const Member& m : wanted) {
+    bool fresh = !fs::exists(configPath(m));
+    writeMemberFiles(c, m, membership);
+    if (pids_.contains(m.name)) continue;
+    auto last = lastStart_.find(m.name);
+    if (last != lastStart_.end() && Clock::now() - last->second < kRestartBackoff) {
+      waits_.insert(m.name + " exited right after its start; see " +
+                    (memberDir(m) / "server.log").string());
+      continue;
+    }
+    start(c, m, fresh ? "new member" : "was not running");
+  }
+  for (const Member& m : membersOnDisk(c)) {
+    bool keep = std::any_of(wanted.begin(), wanted.end(),
+                            [&](const Member& w) { return w.name == m.name; });
+    if (!keep) stop(m, "no longer part of the ensemble (its data is kept)");
+  }
+}
+
+void LocalBackend::restartMember(const ZkCluster& c, const RestartMember& r) {
+  const std::string& name = r.member.name;
+  if (startedThisPass_.contains(name)) return;  // just started on the current rendering
+  std::string role = roleOf(lastSeen(name));
+  log_("member " + name + " (" + role + "): " + describeRestart(r));
+  state_.history.push_back({name, role, r.reason, targetHash(c), nowRfc3339()});
+  saveState();
+  stop(r.member, "restart");
+  start(c, r.member, r.reason);
+  restartedAt_[name] = Clock::now();
+}
+
+void LocalBackend::updateStatus(ZkClusterStatus status) {
+  for (Condition& cond : status.conditions) {
+    if (cond.lastTransitionTime.empty()) cond.lastTransitionTime = nowRfc3339();
+  }
+  if (status == state_.status) return;
+  state_.status = std::move(status);
+  saveState();
+}
+
+void LocalBackend::reportEvent(const EmitEvent& e) {
+  if (e.reason == "RestartingMember") return;  // restartMember() says it, with the member's role
+  if (e.reason == "MemberRestarted") {
+    std::string name = e.message.substr(0, e.message.find(' '));
+    auto it = restartedAt_.find(name);
+    if (it != restartedAt_.end()) {
+      log_("member " + name + " back in sync after " + seconds(Clock::now() - it->second) + " (" +
+           e.message + ")");
+      restartedAt_.erase(it);
+      return;
+    }
+  }
+  log_(std::string(e.warning ? "warning " : "") + e.reason + ": " + e.message);
+}
+
+std::optional<std::string> LocalBackend::execute(const ZkCluster& c, const Plan& plan) {
+  startedThisPass_.clear();
+  waits_.clear();
+  std::optional<std::string> error;
+  // Events describe the plan's decisions (a member back in sync, a roll started), so they are
+  // told before the actions that follow from them.
+  for (const Action& action : plan.actions) {
+    if (auto* e = std::get_if<EmitEvent>(&action)) reportEvent(*e);
+  }
+  for (const Action& action : plan.actions) {
+    try {
+      if (auto* s = std::get_if<UpdateStatus>(&action)) {
+        updateStatus(s->status);
+      } else if (auto* a = std::get_if<ApplyObjects>(&action)) {
+        applyObjects(c, a->membership);
+      } else if (auto* add = std::get_if<ReconfigAdd>(&action)) {
+        if (add->member.voter) throw std::runtime_error("local mode cannot add voters");
+        const ObservedMember* m = lastSeen(add->member.name);
+        // Joined once it serves as an observer; until then the planner keeps asking.
+        if (m && m->ready && m->role == MemberRole::kObserver &&
+            state_.observersJoined.insert(add->member.id).second) {
+          saveState();
+          log_("observer " + add->member.name + " joined the ensemble");
+        }
+      } else if (auto* rm = std::get_if<ReconfigRemove>(&action)) {
+        if (rm->member.voter) throw std::runtime_error("local mode cannot remove voters");
+        if (state_.observersJoined.erase(rm->member.id) > 0) {
+          saveState();
+          log_("observer " + rm->member.name + " leaves the ensemble");
+        }
+      } else if (auto* r = std::get_if<RestartMember>(&action)) {
+        restartMember(c, *r);
+      } else if (auto* w = std::get_if<Wait>(&action)) {
+        waits_.insert(w->reason);
+      }
+    } catch (const std::exception& ex) {
+      error = describe(action) + ": " + ex.what();
+      break;
+    }
+  }
+  for (const std::string& w : waits_) {
+    if (!lastWaits_.contains(w)) log_(w.starts_with("waiting") ? w : "waiting: " + w);
+  }
+  lastWaits_ = waits_;
+  return error;
+}
+
+void LocalBackend::stopAll() {
+  reapChildren();
+  auto processes = findServerProcesses(fs::path(options_.serverBinary).filename());
+  std::vector<std::pair<std::string, pid_t>> ours;
+  std::error_code ec;
+  for (const auto& e : fs::directory_iterator(options_.stateDir / "members", ec)) {
+    auto it = processes.find((e.path() / "zoo.cfg").string());
+    if (it != processes.end()) ours.emplace_back(e.path().filename(), it->second);
+  }
+  // All at once: stopping one by one would make the rest elect a leader for nothing.
+  for (const auto& [name, pid] : ours) ::kill(pid, SIGTERM);
+  for (const auto& [name, pid] : ours) {
+    bool clean = stopProcess(pid, options_.stopGrace);
+    log_("member " + name + ": stopped (pid " + std::to_string(pid) + (clean ? ")" : ", killed)"));
+  }
+}
+
+std::string LocalBackend::ensembleJson(const ZkCluster& c,
+                                       const std::string& operatorMetrics) const {
+  value out = value::object();
+  value list = value::array();
+  std::string connect;
+  Membership applied{state_.status.voters, state_.status.observers};
+  for (const Member& m : members(c, applied)) {
+    Endpoint e = endpointOf(c, m, addressing_);
+    std::string client = e.host + ":" + std::to_string(e.ports.client);
+    connect += (connect.empty() ? "" : ",") + client;
+    const ObservedMember* seen = lastSeen(m.name);
+    value entry = value::object();
+    entry["id"] = value::number(m.id);
+    entry["name"] = value::string(m.name);
+    entry["role"] = value::string(roleOf(seen));
+    entry["client"] = value::string(client);
+    entry["metrics"] = value::string(e.host + ":" + std::to_string(e.ports.metrics));
+    auto pid = pids_.find(m.name);
+    entry["pid"] = value::number(pid == pids_.end() ? 0 : pid->second);
+    list[list.size()] = entry;
+  }
+  out["connect"] = value::string(connect);
+  out["operator_metrics"] = value::string(operatorMetrics);
+  out["members"] = list;
+  return out.serialize() + "\n";
+}
+
+}  // namespace zk::op::local

@@ -1,0 +1,135 @@
+// fork/exec, /proc scanning and signals for member processes.
+#include "backends/local/process.h"
+
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <filesystem>
+#include <fstream>
+#include <iterator>
+#include <system_error>
+#include <thread>
+#include <utility>
+#include <vector>
+
+namespace zk::op::local {
+
+UniqueFd& UniqueFd::operator=(UniqueFd&& o) noexcept {
+  if (this != &o) {
+    if (fd_ >= 0) ::close(fd_);
+    fd_ = o.release();
+  }
+  return *this;
+}
+
+UniqueFd::~UniqueFd() {
+  if (fd_ >= 0) ::close(fd_);
+}
+
+int UniqueFd::release() {
+  return std::exchange(fd_, -1);
+}
+
+namespace {
+
+std::string readWhole(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+}
+
+std::vector<std::string> splitNul(const std::string& text) {
+  std::vector<std::string> out;
+  size_t start = 0;
+  while (start < text.size()) {
+    size_t end = text.find('\0', start);
+    if (end == std::string::npos) end = text.size();
+    out.push_back(text.substr(start, end - start));
+    start = end + 1;
+  }
+  return out;
+}
+
+[[noreturn]] void execChild(int logFd, const std::string& binary, std::vector<char*>& argv) {
+  // Only async-signal-safe calls between fork and exec.
+  ::setsid();
+  sigset_t none;
+  sigemptyset(&none);
+  ::sigprocmask(SIG_SETMASK, &none, nullptr);
+  int devNull = ::open("/dev/null", O_RDONLY);
+  if (devNull >= 0) ::dup2(devNull, 0);
+  ::dup2(logFd, 1);
+  ::dup2(logFd, 2);
+  // The operator's sockets (metrics listener, probes) must not leak into members.
+  ::close_range(3, ~0U, 0);
+  ::execv(binary.c_str(), argv.data());
+  static constexpr char kMsg[] = "zookube-operator: cannot exec the server binary\n";
+  [[maybe_unused]] auto n = ::write(2, kMsg, sizeof kMsg - 1);
+  ::_exit(127);
+}
+
+}  // namespace
+
+std::map<std::string, pid_t> findServerProcesses(const std::string& binaryName) {
+  std::map<std::string, pid_t> out;
+  std::error_code ec;
+  for (const auto& entry : std::filesystem::directory_iterator("/proc", ec)) {
+    std::string name = entry.path().filename();
+    if (name.empty() || name.find_first_not_of("0123456789") != std::string::npos) continue;
+    std::vector<std::string> args = splitNul(readWhole(entry.path() / "cmdline"));
+    if (args.size() < 2) continue;  // zombies and kernel threads have no command line
+    if (std::filesystem::path(args.front()).filename() != binaryName) continue;
+    pid_t pid = static_cast<pid_t>(std::stol(name));
+    if (processAlive(pid)) out.emplace(args.back(), pid);
+  }
+  return out;
+}
+
+pid_t spawnServer(const std::string& binary, const std::string& configPath,
+                  const std::string& logPath) {
+  UniqueFd log(::open(logPath.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644));
+  if (!log) throw std::system_error(errno, std::generic_category(), "open " + logPath);
+  std::string arg0 = binary, arg1 = configPath;
+  std::vector<char*> argv{arg0.data(), arg1.data(), nullptr};
+  pid_t pid = ::fork();
+  if (pid < 0) throw std::system_error(errno, std::generic_category(), "fork");
+  if (pid == 0) execChild(log.get(), binary, argv);
+  return pid;
+}
+
+bool processAlive(pid_t pid) {
+  if (pid <= 0) return false;
+  std::string stat = readWhole("/proc/" + std::to_string(pid) + "/stat");
+  size_t paren = stat.rfind(')');
+  if (paren == std::string::npos || paren + 2 >= stat.size()) return false;
+  char state = stat[paren + 2];
+  return state != 'Z' && state != 'X';
+}
+
+bool stopProcess(pid_t pid, std::chrono::milliseconds grace) {
+  using Clock = std::chrono::steady_clock;
+  auto waitGone = [pid](Clock::duration limit) {
+    auto end = Clock::now() + limit;
+    for (;;) {
+      ::waitpid(pid, nullptr, WNOHANG);  // our child: reap it; otherwise ECHILD, harmless
+      if (!processAlive(pid)) return true;
+      if (Clock::now() >= end) return false;
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+  };
+  if (!processAlive(pid)) return true;
+  ::kill(pid, SIGTERM);
+  if (waitGone(grace)) return true;
+  ::kill(pid, SIGKILL);
+  waitGone(std::chrono::seconds(5));
+  return false;
+}
+
+void reapChildren() {
+  while (::waitpid(-1, nullptr, WNOHANG) > 0) {
+  }
+}
+
+}  // namespace zk::op::local

@@ -1,0 +1,54 @@
+#pragma once
+// Member server processes on this machine. A member's process is recognised by its command line
+// (the server binary run on that member's zoo.cfg), read from /proc, so an operator that restarts
+// finds the members its previous run started. Members run in their own session: they outlive the
+// operator (as pods outlive a controller) and a terminal's Ctrl-C reaches only the operator, which
+// then stops them itself.
+
+#include <sys/types.h>
+
+#include <chrono>
+#include <map>
+#include <string>
+
+namespace zk::op::local {
+
+// A file descriptor closed when it goes out of scope.
+class UniqueFd {
+ public:
+  UniqueFd() = default;
+  explicit UniqueFd(int fd) : fd_(fd) {}
+  UniqueFd(UniqueFd&& o) noexcept : fd_(o.release()) {}
+  UniqueFd& operator=(UniqueFd&& o) noexcept;
+  UniqueFd(const UniqueFd&) = delete;
+  UniqueFd& operator=(const UniqueFd&) = delete;
+  ~UniqueFd();
+
+  int get() const { return fd_; }
+  int release();
+  explicit operator bool() const { return fd_ >= 0; }
+
+ private:
+  int fd_ = -1;
+};
+
+// Running (not zombie) processes whose argv[0] is named `binaryName` and whose last argument is a
+// config file, by that config file's path.
+std::map<std::string, pid_t> findServerProcesses(const std::string& binaryName);
+
+// Starts `binary configPath` detached in a new session, stdout and stderr appended to `logPath`.
+// Throws std::system_error when the fork or the log file fails; an exec failure shows up as the
+// child exiting 127 with the reason in the log.
+pid_t spawnServer(const std::string& binary, const std::string& configPath,
+                  const std::string& logPath);
+
+// The process exists and has not exited (a zombie counts as exited).
+bool processAlive(pid_t pid);
+
+// SIGTERM, then up to `grace` for it to exit, then SIGKILL. Returns false if it needed SIGKILL.
+bool stopProcess(pid_t pid, std::chrono::milliseconds grace);
+
+// Collects exit statuses of children that ended, so they do not linger as zombies.
+void reapChildren();
+
+}  // namespace zk::op::local

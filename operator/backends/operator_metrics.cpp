@@ -1,0 +1,143 @@
+// Registering and updating the operator's metric families.
+#include "backends/operator_metrics.h"
+
+#include <algorithm>
+#include <array>
+
+namespace zk::op {
+namespace {
+
+using prometheus::BuildCounter;
+using prometheus::BuildGauge;
+using prometheus::BuildHistogram;
+
+constexpr std::array<MemberRole, 4> kRoles{MemberRole::kLeader, MemberRole::kFollower,
+                                           MemberRole::kObserver, MemberRole::kStandalone};
+
+bool healthyRole(const ObservedMember& m) {
+  return m.running && m.ready && m.role != MemberRole::kUnknown;
+}
+
+}  // namespace
+
+OperatorMetrics::OperatorMetrics(const std::string& address)
+    : registry_(std::make_shared<prometheus::Registry>()),
+      exposer_(address),
+      reconciles_(BuildCounter()
+                      .Name("zookube_operator_reconcile_total")
+                      .Help("Reconcile passes run")
+                      .Register(*registry_)),
+      errors_(BuildCounter()
+                  .Name("zookube_operator_reconcile_errors_total")
+                  .Help("Reconcile passes whose actions failed")
+                  .Register(*registry_)),
+      duration_(BuildHistogram()
+                    .Name("zookube_operator_reconcile_duration_seconds")
+                    .Help("Time one reconcile pass took, restarts included")
+                    .Register(*registry_)),
+      restarts_(BuildCounter()
+                    .Name("zookube_member_restarts_total")
+                    .Help("Members restarted by the operator (rolls and replacements)")
+                    .Register(*registry_)),
+      leaderChanges_(BuildCounter()
+                         .Name("zookube_leader_changes_total")
+                         .Help("Times the operator saw a different leader")
+                         .Register(*registry_)),
+      memberUp_(BuildGauge()
+                    .Name("zookube_member_up")
+                    .Help("1 for the role a member serves in now, 0 for its other roles")
+                    .Register(*registry_)),
+      memberReady_(BuildGauge()
+                       .Name("zookube_member_ready")
+                       .Help("The member answers srvr as serving")
+                       .Register(*registry_)),
+      memberZxid_(BuildGauge()
+                      .Name("zookube_member_zxid")
+                      .Help("Last zxid the member reported (as a float: exact below 2^53)")
+                      .Register(*registry_)),
+      leaderId_(BuildGauge()
+                    .Name("zookube_leader_id")
+                    .Help("myid of the current leader, 0 when there is none")
+                    .Register(*registry_)),
+      quorumHealthy_(BuildGauge()
+                         .Name("zookube_quorum_healthy")
+                         .Help("A leader serves and a quorum of voters is in sync")
+                         .Register(*registry_)),
+      membersByRole_(BuildGauge()
+                         .Name("zookube_members")
+                         .Help("Members serving in each role")
+                         .Register(*registry_)),
+      rollActive_(BuildGauge()
+                      .Name("zookube_roll_in_progress")
+                      .Help("A rolling restart is under way")
+                      .Register(*registry_)),
+      rollRestarted_(BuildGauge()
+                         .Name("zookube_roll_members_restarted")
+                         .Help("Members the current roll restarted and saw back in sync")
+                         .Register(*registry_)),
+      rollTotal_(BuildGauge()
+                     .Name("zookube_roll_members")
+                     .Help("Members the current roll covers")
+                     .Register(*registry_)) {
+  exposer_.RegisterCollectable(registry_);
+}
+
+void OperatorMetrics::reconciled(const std::string& cluster, double seconds, bool failed) {
+  reconciles_.Add({{"cluster", cluster}}).Increment();
+  auto& errors = errors_.Add({{"cluster", cluster}});  // present from the start, at 0
+  if (failed) errors.Increment();
+  duration_
+      .Add({{"cluster", cluster}},
+           prometheus::Histogram::BucketBoundaries{0.01, 0.05, 0.1, 0.5, 1, 5, 15, 60})
+      .Observe(seconds);
+}
+
+void OperatorMetrics::restarted(const std::string& cluster, const std::string& member) {
+  restarts_.Add({{"cluster", cluster}, {"member", member}}).Increment();
+}
+
+void OperatorMetrics::observed(const ZkCluster& c, const Observed& o, const Plan& p) {
+  const std::string& cluster = c.meta.name;
+  std::map<MemberRole, int> byRole;
+  int leader = 0;
+  for (const ObservedMember& m : o.members) {
+    MemberRole role = healthyRole(m) ? m.role : MemberRole::kUnknown;
+    for (MemberRole r : kRoles) {
+      memberUp_
+          .Add(
+              {{"cluster", cluster}, {"member", m.member.name}, {"role", std::string(roleName(r))}})
+          .Set(r == role ? 1 : 0);
+    }
+    memberReady_.Add({{"cluster", cluster}, {"member", m.member.name}}).Set(healthyRole(m));
+    memberZxid_.Add({{"cluster", cluster}, {"member", m.member.name}})
+        .Set(static_cast<double>(m.zxid));
+    if (role != MemberRole::kUnknown) ++byRole[role];
+    if (role == MemberRole::kLeader) leader = m.member.id;
+  }
+  for (MemberRole r : kRoles) {
+    membersByRole_.Add({{"cluster", cluster}, {"role", std::string(roleName(r))}}).Set(byRole[r]);
+  }
+  auto last = lastLeader_.find(cluster);
+  if (last != lastLeader_.end() && last->second != leader && leader != 0) {
+    leaderChanges_.Add({{"cluster", cluster}}).Increment();
+  }
+  if (leader != 0 || last == lastLeader_.end()) lastLeader_[cluster] = leader;
+  leaderId_.Add({{"cluster", cluster}}).Set(leader);
+  bool available =
+      std::any_of(p.status.conditions.begin(), p.status.conditions.end(),
+                  [](const Condition& x) { return x.type == "Available" && x.status == "True"; });
+  quorumHealthy_.Add({{"cluster", cluster}}).Set(available);
+  const RollProgress& roll = p.status.roll;
+  rollActive_.Add({{"cluster", cluster}}).Set(roll.active());
+  rollRestarted_.Add({{"cluster", cluster}}).Set(static_cast<double>(roll.restarted.size()));
+  int covered = 0;
+  if (roll.active()) {
+    for (const ObservedMember& m : o.members) {
+      covered += m.exists && m.rolloutHash != roll.target && m.member.name != roll.current;
+    }
+    covered += static_cast<int>(roll.restarted.size()) + !roll.current.empty();
+  }
+  rollTotal_.Add({{"cluster", cluster}}).Set(covered);
+}
+
+}  // namespace zk::op

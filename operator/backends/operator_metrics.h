@@ -1,0 +1,50 @@
+#pragma once
+// The operator's own Prometheus metrics, the same whichever backend runs the plan: reconcile
+// counts and errors, each member's role, the leader, quorum health and the roll's progress.
+
+#include <prometheus/counter.h>
+#include <prometheus/exposer.h>
+#include <prometheus/family.h>
+#include <prometheus/gauge.h>
+#include <prometheus/histogram.h>
+#include <prometheus/registry.h>
+
+#include <map>
+#include <memory>
+#include <string>
+
+#include "plan/plan.h"
+
+namespace zk::op {
+
+class OperatorMetrics {
+ public:
+  // Serves /metrics on `address` ("host:port"); throws if it cannot listen.
+  explicit OperatorMetrics(const std::string& address);
+
+  void reconciled(const std::string& cluster, double seconds, bool failed);
+  void restarted(const std::string& cluster, const std::string& member);
+  // Member roles, leader, quorum and roll progress from one pass's observation and plan.
+  void observed(const ZkCluster& c, const Observed& o, const Plan& p);
+
+ private:
+  std::shared_ptr<prometheus::Registry> registry_;
+  prometheus::Exposer exposer_;
+  prometheus::Family<prometheus::Counter>& reconciles_;
+  prometheus::Family<prometheus::Counter>& errors_;
+  prometheus::Family<prometheus::Histogram>& duration_;
+  prometheus::Family<prometheus::Counter>& restarts_;
+  prometheus::Family<prometheus::Counter>& leaderChanges_;
+  prometheus::Family<prometheus::Gauge>& memberUp_;
+  prometheus::Family<prometheus::Gauge>& memberReady_;
+  prometheus::Family<prometheus::Gauge>& memberZxid_;
+  prometheus::Family<prometheus::Gauge>& leaderId_;
+  prometheus::Family<prometheus::Gauge>& quorumHealthy_;
+  prometheus::Family<prometheus::Gauge>& membersByRole_;
+  prometheus::Family<prometheus::Gauge>& rollActive_;
+  prometheus::Family<prometheus::Gauge>& rollRestarted_;
+  prometheus::Family<prometheus::Gauge>& rollTotal_;
+  std::map<std::string, int> lastLeader_;  // per cluster, to count changes
+};
+
+}  // namespace zk::op

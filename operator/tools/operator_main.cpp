@@ -1,0 +1,295 @@
+// zookube-operator: reconciles ZkCluster resources with the planner in plan/.
+//   zookube-operator --local FILE [--state-dir DIR] [--server-binary PATH]
+//                    [--metrics-address HOST:PORT]
+// Local mode drives zookube-server processes on this machine from a manifest file; the
+// Kubernetes mode is not built yet.
+#include <unistd.h>
+
+#include <utility>  // before Boost.Asio, whose awaitable.hpp needs std::exchange
+
+#include <boost/asio.hpp>
+
+#include <chrono>
+#include <cstdio>
+#include <ctime>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <iterator>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "backends/local/local_backend.h"
+#include "backends/operator_metrics.h"
+#include "model/zk_cluster.h"
+#include "plan/plan.h"
+
+namespace {
+
+namespace fs = std::filesystem;
+using namespace zk::op;
+using local::LocalState;
+using local::voterChangeError;
+using Clock = std::chrono::steady_clock;
+
+constexpr auto kInterval = std::chrono::milliseconds(300);
+
+constexpr const char* kUsage =
+    "usage: zookube-operator --local ZKCLUSTER.yaml [--state-dir DIR] [--server-binary PATH]\n"
+    "                        [--metrics-address HOST:PORT]\n"
+    "\n"
+    "  --local FILE          run the ZkCluster in FILE as zookube-server processes on this\n"
+    "                        machine; edits to FILE are applied as they are saved\n"
+    "  --state-dir DIR       members' configs, data and logs (default ./zookube-state)\n"
+    "  --server-binary PATH  zookube-server to run (default: next to this binary)\n"
+    "  --metrics-address A   where the operator's /metrics listens (default 127.0.0.1:8080)\n"
+    "\n"
+    "SIGINT or SIGTERM stops every member cleanly and exits 0; the data stays for the next "
+    "start.\n";
+
+struct Options {
+  std::string manifest;
+  fs::path stateDir = "zookube-state";
+  std::string serverBinary;
+  std::string metricsAddress = "127.0.0.1:8080";
+};
+
+void say(const std::string& line) {
+  std::time_t t = std::time(nullptr);
+  std::tm tm{};
+  localtime_r(&t, &tm);
+  char stamp[16];
+  std::strftime(stamp, sizeof stamp, "%H:%M:%S", &tm);
+  std::cout << stamp << "  " << line << std::endl;
+}
+
+std::optional<std::string> readText(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return std::nullopt;
+  return std::string{std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+}
+
+// zookube-server next to this binary, or in the build tree's server/ beside operator/.
+std::string findServerBinary() {
+  std::error_code ec;
+  fs::path self = fs::read_symlink("/proc/self/exe", ec);
+  if (ec) return {};
+  for (fs::path candidate : {self.parent_path() / "zookube-server",
+                             self.parent_path().parent_path() / "server" / "zookube-server"}) {
+    if (::access(candidate.c_str(), X_OK) == 0) return candidate.string();
+  }
+  return {};
+}
+
+// One ZkCluster manifest reconciled onto local processes.
+class LocalOperator {
+ public:
+  LocalOperator(Options options, OperatorMetrics& metrics)
+      : options_(std::move(options)),
+        metrics_(metrics),
+        backend_({options_.stateDir, options_.serverBinary}, say) {}
+
+  void pass() {
+    auto begin = Clock::now();
+    reloadManifest();
+    if (!cluster_) return;  // never had a valid manifest: nothing runs, nothing to keep
+    ZkCluster c = *cluster_;
+    LocalState& state = backend_.state();
+    std::vector<std::string> errors = errors_;
+    if (!state.cluster.empty() && state.cluster != c.meta.name) {
+      errors.push_back("metadata.name: this state directory holds ZkCluster " + state.cluster +
+                       "; use another --state-dir for " + c.meta.name);
+    } else if (auto voters = voterChangeError(c, state)) {
+      errors.push_back(*voters);
+    }
+    noteGeneration(c, state);
+    c.meta.generation = state.generation;
+    c.status = state.status;
+    Observed observed = backend_.observe(c);
+    Plan p = errors.empty() ? plan(c, backend_.targetHash(c), observed)
+                            : planInvalid(state.status, state.generation, errors);
+    reportErrors(errors);
+    size_t restartsBefore = state.history.size();
+    auto failure = backend_.execute(c, p);
+    if (failure && *failure != lastFailure_) say("error: " + *failure);
+    lastFailure_ = failure.value_or("");
+    for (size_t i = restartsBefore; i < state.history.size(); ++i) {
+      metrics_.restarted(c.meta.name, state.history[i].member);
+    }
+    reportPhase(c, p.status);
+    writeEnsembleFile(c);
+    metrics_.observed(c, observed, p);
+    metrics_.reconciled(c.meta.name, std::chrono::duration<double>(Clock::now() - begin).count(),
+                        failure.has_value());
+  }
+
+  void shutdown() {
+    say("stopping every member (their data stays in " + options_.stateDir.string() + ")");
+    backend_.stopAll();
+    say("stopped");
+  }
+
+ private:
+  void reloadManifest() {
+    std::optional<std::string> text = readText(options_.manifest);
+    if (!text) {
+      if (!unreadable_) say("error: cannot read " + options_.manifest + "; keeping what runs");
+      unreadable_ = true;
+      return;
+    }
+    unreadable_ = false;
+    if (*text == manifestText_) return;
+    bool first = manifestText_.empty();
+    manifestText_ = *text;
+    try {
+      cluster_ = parseZkClusterYaml(*text);
+      errors_.clear();
+      if (!first) say("manifest " + options_.manifest + " changed: planning again");
+    } catch (const SpecError& e) {
+      errors_ = e.errors();
+    }
+  }
+
+  void noteGeneration(const ZkCluster& c, LocalState& state) {
+    std::string digest = toJson(c.spec).serialize();
+    if (digest == state.specDigest && state.cluster == c.meta.name) return;
+    if (!state.cluster.empty() && state.cluster != c.meta.name) return;
+    state.cluster = c.meta.name;
+    state.specDigest = digest;
+    ++state.generation;
+    backend_.saveState();
+  }
+
+  void reportErrors(const std::vector<std::string>& errors) {
+    if (errors == reportedErrors_) return;
+    reportedErrors_ = errors;
+    if (errors.empty()) return;
+    say("manifest " + options_.manifest + " is refused; nothing running is changed:");
+    for (const std::string& e : errors) say("  " + e);
+  }
+
+  void reportPhase(const ZkCluster& c, const ZkClusterStatus& s) {
+    std::string summary = s.phase + ", " + std::to_string(s.readyMembers) + " of " +
+                          std::to_string(s.voters + s.observers) + " members ready" +
+                          (s.leader.empty() ? ", no leader" : ", leader " + s.leader);
+    if (summary == lastSummary_) return;
+    lastSummary_ = summary;
+    say("cluster " + c.meta.name + ": " + summary);
+    if (s.phase == "Running" && !announced_) {
+      announced_ = true;
+      std::string connect;
+      for (const Member& m : members(c, {s.voters, s.observers})) {
+        Endpoint e = endpointOf(c, m, backend_.addressing());
+        connect += (connect.empty() ? "" : ",") + e.host + ":" + std::to_string(e.ports.client);
+      }
+      say("connect with: zkCli.sh -server " + connect);
+      say("operator metrics: http://" + options_.metricsAddress + "/metrics; members' in " +
+          (options_.stateDir / "ensemble.json").string());
+    }
+  }
+
+  void writeEnsembleFile(const ZkCluster& c) {
+    std::string json = backend_.ensembleJson(c, options_.metricsAddress);
+    if (json == lastEnsemble_) return;
+    local::writeFileAtomically(fs::absolute(options_.stateDir) / "ensemble.json", json);
+    lastEnsemble_ = json;
+  }
+
+  Options options_;
+  OperatorMetrics& metrics_;
+  local::LocalBackend backend_;
+  std::string manifestText_;
+  std::optional<ZkCluster> cluster_;
+  std::vector<std::string> errors_, reportedErrors_;
+  bool unreadable_ = false, announced_ = false;
+  std::string lastFailure_, lastSummary_, lastEnsemble_;
+};
+
+// Runs passes on a timer until SIGINT or SIGTERM.
+int runLocal(const Options& options) {
+  std::optional<OperatorMetrics> metrics;
+  try {
+    metrics.emplace(options.metricsAddress);
+  } catch (const std::exception& e) {
+    std::cerr << "zookube-operator: cannot serve metrics on " << options.metricsAddress << ": "
+              << e.what() << "\n";
+    return 1;
+  }
+  LocalOperator op(options, *metrics);
+  say("zookube-operator: local mode, manifest " + options.manifest + ", state in " +
+      fs::absolute(options.stateDir).string() + ", server " + options.serverBinary);
+  boost::asio::io_context io;
+  boost::asio::steady_timer timer(io);
+  boost::asio::signal_set signals(io, SIGINT, SIGTERM);
+  bool stopping = false;
+  std::function<void()> tick = [&] {
+    try {
+      op.pass();
+    } catch (const std::exception& e) {
+      say("error: reconcile failed: " + std::string(e.what()));
+    }
+    timer.expires_after(kInterval);
+    timer.async_wait([&](const boost::system::error_code& ec) {
+      if (!ec && !stopping) tick();
+    });
+  };
+  signals.async_wait([&](const boost::system::error_code& ec, int signo) {
+    if (ec) return;
+    stopping = true;
+    timer.cancel();
+    say(std::string("received ") + (signo == SIGTERM ? "SIGTERM" : "SIGINT"));
+    op.shutdown();
+  });
+  boost::asio::post(io, tick);
+  io.run();
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  Options options;
+  bool local = false;
+  for (int i = 1; i < argc; ++i) {
+    std::string arg = argv[i];
+    bool hasValue = i + 1 < argc;
+    if (arg == "--help" || arg == "-h") {
+      std::cout << kUsage;
+      return 0;
+    } else if (arg == "--local" && hasValue) {
+      local = true;
+      options.manifest = argv[++i];
+    } else if (arg == "--state-dir" && hasValue) {
+      options.stateDir = argv[++i];
+    } else if (arg == "--server-binary" && hasValue) {
+      options.serverBinary = argv[++i];
+    } else if (arg == "--metrics-address" && hasValue) {
+      options.metricsAddress = argv[++i];
+    } else if (arg == "--kubeconfig" || arg == "--namespace") {
+      ++i;  // Kubernetes mode options: accepted, and refused below
+    } else {
+      std::cerr << "zookube-operator: unknown argument " << arg << "\n" << kUsage;
+      return 64;
+    }
+  }
+  if (!local) {
+    std::cerr << "zookube-operator: the Kubernetes mode is not built yet; run a ZkCluster on "
+                 "this machine with --local FILE\n";
+    return 2;
+  }
+  if (options.serverBinary.empty()) options.serverBinary = findServerBinary();
+  if (options.serverBinary.empty() || ::access(options.serverBinary.c_str(), X_OK) != 0) {
+    std::cerr << "zookube-operator: no zookube-server binary found"
+              << (options.serverBinary.empty() ? "" : " at " + options.serverBinary)
+              << "; pass --server-binary PATH\n";
+    return 2;
+  }
+  options.serverBinary = fs::absolute(options.serverBinary).string();
+  try {
+    return runLocal(options);
+  } catch (const std::exception& e) {
+    std::cerr << "zookube-operator: " << e.what() << "\n";
+    return 1;
+  }
+}
