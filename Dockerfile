@@ -19,7 +19,8 @@ RUN JOBS="${JOBS}" ./scripts/build.sh \
     && install -D -m 0755 -s build/server/zookube-server /out/usr/local/bin/zookube-server \
     && install -D -m 0755 -s build/operator/zookube-operator /out/usr/local/bin/zookube-operator \
     && mkdir -p /out/etc/zookube \
-    && sed -e 's|^dataDir=.*|dataDir=/data|' -e 's|^clientPortAddress=.*|clientPortAddress=0.0.0.0|' \
+    && sed -e 's|^dataDir=.*|dataDir=/data|' \
+       -e 's|^clientPortAddress=.*|clientPortAddress=0.0.0.0|' \
        examples/standalone.cfg > /out/etc/zookube/zoo.cfg
 
 FROM debian:bookworm-20250929-slim AS runtime
@@ -33,7 +34,6 @@ RUN apt-get update \
        libprometheus-cpp-pull1.0 \
        libssl3 \
        libyaml-cpp0.7 \
-       libzookeeper-mt2 \
        zlib1g \
     && rm -rf /var/lib/apt/lists/* \
     && groupadd --system --gid 10001 zookube \
