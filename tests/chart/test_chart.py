@@ -11,6 +11,7 @@ what the operator uses: the kinds `zookube-render` emits plus the table OPERATOR
 import glob
 import json
 import os
+import re
 import shutil
 import subprocess
 import tarfile
@@ -245,7 +246,7 @@ def test_deployment_runs_two_leader_elected_replicas(rendered):
     (container,) = pod["containers"]
     assert container["command"] == ["zookube-operator"]
     assert "--leader-elect" in container["args"]
-    assert not any(a.startswith("--namespace") for a in container["args"])
+    assert "--namespace" not in container["args"]
     env = {e["name"]: e["valueFrom"]["fieldRef"]["fieldPath"] for e in container["env"]}
     assert env == {"POD_NAMESPACE": "metadata.namespace", "POD_NAME": "metadata.name"}
     assert pod["serviceAccountName"] == one(rendered["defaults"], "ServiceAccount")["metadata"][
@@ -253,7 +254,8 @@ def test_deployment_runs_two_leader_elected_replicas(rendered):
     no_le = one(rendered["no-leader-election"], "Deployment")
     assert "--leader-elect" not in no_le["spec"]["template"]["spec"]["containers"][0]["args"]
     scoped = one(rendered["one-namespace"], "Deployment")
-    assert "--namespace=prod" in scoped["spec"]["template"]["spec"]["containers"][0]["args"]
+    args = scoped["spec"]["template"]["spec"]["containers"][0]["args"]
+    assert args[args.index("--namespace") + 1] == "prod"
     tuned = one(rendered["tuned"], "Deployment")["spec"]["template"]["spec"]
     assert tuned["containers"][0]["args"][-1] == "--log-level=debug"
     assert tuned["nodeSelector"] == {"disk": "ssd"} and tuned["priorityClassName"] == "high"
@@ -289,7 +291,8 @@ def test_probes_and_service_use_the_metrics_port(rendered):
     dep = one(objects, "Deployment")
     container = dep["spec"]["template"]["spec"]["containers"][0]
     (port,) = container["ports"]
-    assert f'--metrics-address=0.0.0.0:{port["containerPort"]}' in container["args"]
+    args = container["args"]
+    assert args[args.index("--metrics-address") + 1] == f'0.0.0.0:{port["containerPort"]}'
     for probe in ("livenessProbe", "readinessProbe"):
         assert container[probe]["httpGet"]["port"] == port["name"]
     svc = one(objects, "Service")
@@ -477,6 +480,32 @@ def test_notes_tell_the_next_step(tmp_path):
             assert extra in notes
         else:
             assert "ConfigMap" not in notes
+
+
+# Flags the chart passes that the operator binary does not take yet: its Kubernetes mode (issue
+# 5) is still to come. Strict: once --help lists one, its mark must go.
+PENDING_FLAGS = {"--leader-elect": "leader election comes with the Kubernetes mode",
+                 "--namespace": "accepted but not documented until the Kubernetes mode"}
+
+
+def chart_flags():
+    objects = template(*CONFIGS["one-namespace"])
+    args = one(objects, "Deployment")["spec"]["template"]["spec"]["containers"][0]["args"]
+    return sorted(a for a in args if a.startswith("--"))
+
+
+@pytest.mark.parametrize("flag", [
+    pytest.param(f, marks=pytest.mark.xfail(strict=True, reason=PENDING_FLAGS[f]))
+    if f in PENDING_FLAGS else f for f in ["--leader-elect", "--metrics-address", "--namespace"]])
+def test_the_operator_takes_the_flags_the_chart_passes(flag):
+    build = os.environ.get("ZOOKUBE_BUILD_DIR", os.path.join(REPO, "build"))
+    binary = os.path.join(build, "operator", "zookube-operator")
+    if not os.path.exists(binary):
+        pytest.skip(f"{binary} not built")
+    assert flag in chart_flags()
+    result = subprocess.run([binary, "--help"], capture_output=True, text=True, timeout=30)
+    assert result.returncode == 0
+    assert re.search(rf"(^|\s){re.escape(flag)}(\s|$)", result.stdout), result.stdout
 
 
 def test_tools_are_real():
