@@ -290,3 +290,33 @@ def test_runtime_package_list_is_parsed(parsed):
     packages = runtime_packages(parsed)
     assert "libssl3" in packages and "libprometheus-cpp-pull1.0" in packages
     assert not packages & SLIM_BASE
+
+
+def test_commands_the_operator_and_chart_run_exist_in_the_image(parsed):
+    """Members run `/bin/sh -c ... zookube-server` and probe with zookube-server; the chart runs
+    zookube-operator: each must be in the slim base or installed on the PATH by the image."""
+    build_runs = " ".join(args_of(stage_of(parsed, 0), "RUN"))
+    on_path = set(re.findall(r"/out/usr/local/bin/(\S+)", build_runs))
+    manifest = os.path.join(REPO, "examples", "zkcluster.yaml")
+    build = os.environ.get("ZOOKUBE_BUILD_DIR", os.path.join(REPO, "build"))
+    render = os.path.join(build, "operator", "zookube-render")
+    if not os.path.exists(render):
+        pytest.skip(f"{render} not built")
+    result = subprocess.run([render, manifest], capture_output=True, text=True, timeout=30)
+    assert result.returncode == 0, result.stderr
+    commands = []
+    for obj in json.loads(result.stdout):
+        if obj["kind"] != "StatefulSet":
+            continue
+        for container in obj["spec"]["template"]["spec"]["containers"]:
+            commands.append(container["command"])
+            commands += [container[p]["exec"]["command"]
+                         for p in ("readinessProbe", "livenessProbe")]
+    with open(os.path.join(CHART, "templates", "deployment.yaml")) as f:
+        commands.append(re.search(r"command: \[(\S+)\]", f.read()).group(1).split(","))
+    assert commands
+    for command in commands:
+        program = command[0]
+        assert program == "/bin/sh" or program in on_path, command
+        if program == "/bin/sh":
+            assert re.search(r"exec (\S+)", command[-1]).group(1) in on_path
