@@ -93,15 +93,18 @@ class LocalOperator {
   void pass() {
     auto begin = Clock::now();
     reloadManifest();
-    if (!cluster_) return;  // never had a valid manifest: nothing runs, nothing to keep
+    if (!cluster_) {  // never had a valid manifest: nothing runs, nothing to keep
+      reportErrors(errors_);
+      return;
+    }
     ZkCluster c = *cluster_;
     LocalState& state = backend_.state();
     std::vector<std::string> errors = errors_;
     if (!state.cluster.empty() && state.cluster != c.meta.name) {
       errors.push_back("metadata.name: this state directory holds ZkCluster " + state.cluster +
                        "; use another --state-dir for " + c.meta.name);
-    } else if (auto voters = voterChangeError(c, state)) {
-      errors.push_back(*voters);
+    } else if (errors.empty()) {
+      if (auto voters = voterChangeError(c, state)) errors.push_back(*voters);
     }
     noteGeneration(c, state);
     c.meta.generation = state.generation;

@@ -253,11 +253,15 @@ void LocalBackend::applyObjects(const ZkCluster& c, Membership membership) {
     }
     start(c, m, fresh ? "new member" : "was not running");
   }
+  std::vector<Member> leaving;
   for (const Member& m : membersOnDisk(c)) {
     bool keep = std::any_of(wanted.begin(), wanted.end(),
                             [&](const Member& w) { return w.name == m.name; });
-    if (!keep) stop(m, "no longer part of the ensemble (its data is kept)");
+    if (!keep && pids_.contains(m.name)) leaving.push_back(m);
   }
+  // Signalled together so their shutdowns overlap; stop() then waits for each.
+  for (const Member& m : leaving) ::kill(pids_.at(m.name), SIGTERM);
+  for (const Member& m : leaving) stop(m, "no longer part of the ensemble (its data is kept)");
 }
 
 void LocalBackend::restartMember(const ZkCluster& c, const RestartMember& r) {
