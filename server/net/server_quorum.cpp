@@ -338,6 +338,7 @@ void Server::addQuorumStats(ServerStats& s) const {
     leader.learners = static_cast<std::int64_t>(peer.learnerCount());
     leader.syncedFollowers = static_cast<std::int64_t>(peer.syncedFollowers());
     leader.syncedObservers = static_cast<std::int64_t>(peer.syncedObservers());
+    leader.syncedNonVotingFollowers = static_cast<std::int64_t>(peer.syncedNonVotingFollowers());
     leader.pendingSyncs = static_cast<std::int64_t>(peer.pendingSyncs());
     leader.leaderUptimeMs = serving_ ? wallMs() - roleSinceMs_ : 0;
     leader.proposalSize = proposalSizes_;

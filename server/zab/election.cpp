@@ -33,7 +33,15 @@ bool voteBeats(const Quorum& quorum, std::int64_t newLeader, std::int64_t newZxi
 Election::Election(ElectionConfig config)
     : config_(std::move(config)),
       quorum_(config_.members),
-      voter_(quorum_.isVoter(config_.mySid)) {}
+      voter_(quorum_.isVoter(config_.mySid)),
+      member_(quorum_.isMember(config_.mySid)) {}
+
+void Election::setMembers(const Members& members) {
+  config_.members = members;
+  quorum_ = Quorum(members);
+  voter_ = quorum_.isVoter(config_.mySid);
+  member_ = quorum_.isMember(config_.mySid);
+}
 
 void Election::start(std::int64_t nowMs, std::int64_t lastZxid, std::int64_t currentEpoch) {
   state_ = ServerState::Looking;
@@ -46,7 +54,7 @@ void Election::start(std::int64_t nowMs, std::int64_t lastZxid, std::int64_t cur
   initEpoch_ = voter_ ? currentEpoch : kNobody;
   propose(voter_ ? config_.mySid : kNobody, initZxid_, initEpoch_);
   interval_ = config_.minNotificationIntervalMs;
-  sendToAll(nowMs);
+  if (member_) sendToAll(nowMs);
 }
 
 void Election::propose(std::int64_t leader, std::int64_t zxid, std::int64_t epoch) {
@@ -104,12 +112,13 @@ void Election::decide(const Vote& v) {
 }
 
 void Election::onNotification(std::int64_t nowMs, std::int64_t from, const Notification& n) {
-  if (!quorum_.isMember(from) || from == config_.mySid) return;
+  if (from == config_.mySid || !member_) return;
   if (!looking()) {
     handleSettled(from, n);
     return;
   }
-  // Non-voters do not take part; they only need to learn our view.
+  // Non-voters, and servers not yet in our configuration (joining through a reconfig), do not
+  // take part; they only need to learn our view.
   if (!quorum_.isVoter(from)) {
     reply(from);
     return;
@@ -174,7 +183,7 @@ void Election::handleLooking(std::int64_t nowMs, std::int64_t from, const Notifi
 }
 
 void Election::tick(std::int64_t nowMs) {
-  if (!looking()) return;
+  if (!looking() || !member_) return;
   if (finalizeAt_ && nowMs >= *finalizeAt_) {
     if (agreed(received_, current_)) {
       decide(current_);

@@ -51,6 +51,8 @@ class Election {
   }
 
   bool looking() const { return state_ == ServerState::Looking; }
+  // A reconfig became active: who votes from now on.
+  void setMembers(const Members& members);
   std::int64_t logicalClock() const { return clock_; }
   const Vote& currentVote() const { return current_; }
 
@@ -69,6 +71,7 @@ class Election {
   ElectionConfig config_;
   Quorum quorum_;
   bool voter_;
+  bool member_;  // false once a reconfig removed us: we neither vote nor follow
   ServerState state_ = ServerState::Looking;
   std::int64_t clock_ = 0;
   Vote current_;  // our proposal while looking, the decided vote after

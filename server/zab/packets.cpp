@@ -156,6 +156,12 @@ std::string encodeInt(std::int32_t value) {
   return out.take();
 }
 
+std::string encodeLong(std::int64_t value) {
+  jute::Writer out;
+  out.writeLong(value);
+  return out.take();
+}
+
 std::optional<std::int32_t> decodeInt(std::string_view bytes) {
   Cursor in(bytes);
   std::int32_t v = 0;

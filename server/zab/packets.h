@@ -85,6 +85,8 @@ std::optional<LearnerInfo> decodeLearnerInfo(std::string_view bytes);
 
 // 4-byte big-endian int, as LEADERINFO (protocol version) and ACKEPOCH (current epoch) carry.
 std::string encodeInt(std::int32_t value);
+// A big-endian long (COMMITANDACTIVATE's designated leader).
+std::string encodeLong(std::int64_t value);
 std::optional<std::int32_t> decodeInt(std::string_view bytes);
 
 // --- Election (QuorumCnxManager / FastLeaderElection) ---

@@ -110,6 +110,7 @@ void Peer::goLooking() {
   }
   learners_.clear();
   outstanding_.clear();
+  pendingConfig_.reset();  // a later leader commits it, if a quorum logged it
   pendingSyncs_.clear();
   epochAcks_.clear();
   newLeaderAcks_.clear();
@@ -206,6 +207,33 @@ const char* Peer::phaseName() const {
       return "broadcast";
   }
   return "election";
+}
+
+void Peer::activate(const Members& next) {
+  if (next == quorum_.members()) return;
+  Role before = quorum_.isVoter(config_.mySid) ? Role::Participant : Role::Observer;
+  bool wasMember = quorum_.isMember(config_.mySid);
+  config_.members = next;
+  quorum_ = Quorum(next);
+  election_.setMembers(next);
+  if (pendingConfig_ && pendingConfig_->next.members() == next) pendingConfig_.reset();
+  bool isMember = quorum_.isMember(config_.mySid);
+  Role now = quorum_.isVoter(config_.mySid) ? Role::Participant : Role::Observer;
+  if (role_ == ServerState::Leading) {
+    std::vector<std::int64_t> gone;
+    for (const auto& [sid, l] : learners_) {
+      bool stays = quorum_.isMember(sid) &&
+                   (quorum_.isVoter(sid) ? Role::Participant : Role::Observer) == l.role;
+      if (!stays) gone.push_back(sid);  // removed, or must reconnect in its new role
+    }
+    for (auto sid : gone) {
+      emit(act::Disconnect{sid});
+      learners_.erase(sid);
+    }
+    if (now != Role::Participant || !isMember) goLooking();
+    return;
+  }
+  if (!isMember || (wasMember && now != before)) goLooking();
 }
 
 }  // namespace zk::zab

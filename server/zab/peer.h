@@ -147,6 +147,19 @@ class Peer {
   // a serving leader or the counter is exhausted (the leader then steps down, as ZooKeeper does).
   std::optional<std::int64_t> nextZxid() const;
   std::optional<std::int64_t> propose(std::string txnBytes);
+  // Leader: propose a reconfig txn whose configuration is `next`. From this proposal on, a
+  // commit needs a quorum of the current voters and of `next`'s voters (ZooKeeper's rule), until
+  // it commits and `next` becomes active. One at a time: check reconfigInProgress() first.
+  std::optional<std::int64_t> proposeReconfig(std::string txnBytes, Members next);
+  bool reconfigInProgress() const { return pendingConfig_.has_value(); }
+  // Leader: the voters of `next` that are in sync with us (ourselves included) form a quorum of
+  // `next`, so a reconfig to it can commit.
+  bool syncedQuorumOf(const Members& next) const;
+  // A committed reconfig txn was delivered: switch to its configuration. Learners that are no
+  // longer members are dropped; a member whose role changed or that was removed starts over
+  // (a removed member then stays idle: it neither votes nor follows).
+  void activate(const Members& next);
+  const Members& members() const { return quorum_.members(); }
   // Leader: answer a sync for `forSid` (a learner, or ourselves) once every txn proposed so far
   // is committed.
   void requestSync(std::int64_t forSid);
@@ -175,6 +188,8 @@ class Peer {
   // Leader: learners past NEWLEADER that are in sync, by role.
   std::size_t syncedFollowers() const;
   std::size_t syncedObservers() const;
+  // Followers in sync that are not voters yet (joining through a reconfig).
+  std::size_t syncedNonVotingFollowers() const;
   std::size_t learnerCount() const { return learners_.size(); }
   std::size_t pendingSyncs() const { return pendingSyncs_.size(); }
   std::int64_t electionClock() const { return election_.logicalClock(); }
@@ -222,6 +237,8 @@ class Peer {
   void onLearnerAck(std::int64_t from, Learner& l, std::int64_t zxid);
   void checkEstablished();
   void tryCommit();
+  bool commitQuorum(std::int64_t zxid, const std::set<std::int64_t>& acks) const;
+  void sendCommit(std::int64_t zxid, const std::string& bytes);
   void answerSync(std::int64_t sid);
   void leaderTick();
   void stepDown();
@@ -270,6 +287,11 @@ class Peer {
   std::uint32_t counter_ = 0;
   std::int64_t nextPingAt_ = 0;
   std::deque<std::pair<std::int64_t, std::int64_t>> pendingSyncs_;  // (through zxid, sid)
+  struct PendingConfig {
+    std::int64_t zxid;
+    Quorum next;
+  };
+  std::optional<PendingConfig> pendingConfig_;
 
   // learner
   bool connected_ = false;

@@ -59,12 +59,18 @@ void Peer::leaderPacket(std::int64_t from, const QuorumPacket& p) {
 
 void Peer::onLearnerInfo(std::int64_t from, const QuorumPacket& p) {
   auto info = decodeLearnerInfo(p.data);
-  if (!quorum_.isMember(from) || !info || info->serverId != from) {
+  if (!info || info->serverId != from) {
     emit(act::Disconnect{from});
     return;
   }
   Learner l;
-  l.role = quorum_.isVoter(from) ? Role::Participant : Role::Observer;
+  // A server not in our configuration may be joining through a reconfig: it syncs and follows
+  // (a non-voting follower, or an observer), and its acks count only toward the new config.
+  if (quorum_.isMember(from)) {
+    l.role = quorum_.isVoter(from) ? Role::Participant : Role::Observer;
+  } else {
+    l.role = isType(p, PacketType::FollowerInfo) ? Role::Participant : Role::Observer;
+  }
   l.acceptedEpoch = p.zxid >> 32;
   l.lastHeard = now_;
   learners_[from] = l;  // a new connection from a known learner starts over
@@ -229,25 +235,58 @@ std::optional<std::int64_t> Peer::propose(std::string txnBytes) {
   return zxid;
 }
 
+std::optional<std::int64_t> Peer::proposeReconfig(std::string txnBytes, Members next) {
+  if (pendingConfig_) return std::nullopt;
+  auto zxid = propose(std::move(txnBytes));
+  if (zxid) pendingConfig_ = PendingConfig{*zxid, Quorum(std::move(next))};
+  return zxid;
+}
+
+bool Peer::syncedQuorumOf(const Members& next) const {
+  std::set<std::int64_t> synced{config_.mySid};
+  for (const auto& [sid, l] : learners_)
+    if (l.stage >= Stage::Acked && l.role == Role::Participant) synced.insert(sid);
+  return Quorum(next).isQuorum(synced);
+}
+
+bool Peer::commitQuorum(std::int64_t zxid, const std::set<std::int64_t>& acks) const {
+  if (!quorum_.isQuorum(acks)) return false;
+  return !pendingConfig_ || zxid < pendingConfig_->zxid || pendingConfig_->next.isQuorum(acks);
+}
+
+void Peer::sendCommit(std::int64_t zxid, const std::string& bytes) {
+  // ZooKeeper's activating variants carry the designated leader: we stay leader if we can.
+  bool activating = pendingConfig_ && pendingConfig_->zxid == zxid;
+  for (const auto& [sid, l] : learners_) {
+    if (l.stage < Stage::Synced) continue;
+    if (!activating) {
+      send(sid, l.role == Role::Participant ? makePacket(PacketType::Commit, zxid)
+                                            : makePacket(PacketType::Inform, zxid, bytes));
+    } else if (l.role == Role::Participant) {
+      send(sid, makePacket(PacketType::CommitAndActivate, zxid, encodeLong(config_.mySid)));
+    } else {
+      send(sid, makePacket(PacketType::InformAndActivate, zxid, encodeLong(config_.mySid) + bytes));
+    }
+  }
+}
+
 // Commits strictly in zxid order: a later proposal with a quorum waits for earlier ones.
 void Peer::tryCommit() {
   while (!outstanding_.empty()) {
     auto it = outstanding_.begin();
     auto acks = it->second.acks;
     if (persisted_ >= it->first) acks.insert(config_.mySid);
-    if (!quorum_.isQuorum(acks)) break;
+    if (!commitQuorum(it->first, acks)) break;
     std::int64_t zxid = it->first;
-    for (const auto& [sid, l] : learners_) {
-      if (l.stage < Stage::Synced) continue;
-      if (l.role == Role::Participant) {
-        send(sid, makePacket(PacketType::Commit, zxid));
-      } else {
-        send(sid, makePacket(PacketType::Inform, zxid, it->second.bytes));
-      }
-    }
+    sendCommit(zxid, it->second.bytes);
     committed_ = zxid;
     outstanding_.erase(it);
     deliverCommitted();
+    if (pendingConfig_ && pendingConfig_->zxid == zxid) {
+      Members next = pendingConfig_->next.members();
+      activate(next);
+      if (role_ != ServerState::Leading) return;  // we left the voters: someone else leads
+    }
   }
   while (!pendingSyncs_.empty() && pendingSyncs_.front().first <= committed_) {
     answerSync(pendingSyncs_.front().second);
@@ -304,8 +343,16 @@ void Peer::stepDown() {
 }
 
 std::size_t Peer::syncedFollowers() const {
-  return static_cast<std::size_t>(std::count_if(learners_.begin(), learners_.end(), [](auto& e) {
-    return e.second.role == Role::Participant && e.second.stage >= Stage::Acked;
+  return static_cast<std::size_t>(std::count_if(learners_.begin(), learners_.end(), [&](auto& e) {
+    return e.second.role == Role::Participant && e.second.stage >= Stage::Acked &&
+           quorum_.isVoter(e.first);
+  }));
+}
+
+std::size_t Peer::syncedNonVotingFollowers() const {
+  return static_cast<std::size_t>(std::count_if(learners_.begin(), learners_.end(), [&](auto& e) {
+    return e.second.role == Role::Participant && e.second.stage >= Stage::Acked &&
+           !quorum_.isVoter(e.first);
   }));
 }
 

@@ -174,6 +174,7 @@ void Peer::learnerBroadcastPacket(const QuorumPacket& p) {
       flushAcks();
       return;
     case PacketType::Commit:
+    case PacketType::CommitAndActivate:  // the adapter activates as it delivers the reconfig
       if (!inLog(p.zxid)) break;
       committed_ = std::max(committed_, p.zxid);
       deliverCommitted();
@@ -181,6 +182,12 @@ void Peer::learnerBroadcastPacket(const QuorumPacket& p) {
     case PacketType::Inform:
       if (p.zxid <= lastLogged_) break;
       appendTxn(p.zxid, p.data);
+      committed_ = p.zxid;
+      deliverCommitted();
+      return;
+    case PacketType::InformAndActivate:  // long designated leader, then the txn
+      if (p.zxid <= lastLogged_ || p.data.size() < 8) break;
+      appendTxn(p.zxid, p.data.substr(8));
       committed_ = p.zxid;
       deliverCommitted();
       return;

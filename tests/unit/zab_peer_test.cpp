@@ -288,5 +288,113 @@ TEST(ZabEnsemble, LaggingMemberCatchesUpBySnapshot) {
   EXPECT_NE(c.traceText().find("SNAP to " + std::to_string(lagger)), std::string::npos);
 }
 
+// Leader 3 serving with voter 1 synced, and server 4 (not in the configuration) joined as a
+// non-voting follower, as a server does before `reconfig -add` makes it a voter.
+Peer leaderWithJoiner() {
+  Peer leader(config(3), logOf(1, {z(1, 1)}), 0);
+  syncLearnerOne(leader, z(1, 1), 1);
+  leader.onPacket(1, makePacket(PacketType::Ack, z(2, 0)));
+  leader.onPacket(
+      4, makePacket(PacketType::FollowerInfo, z(1, 0), encodeLearnerInfo({4, 0x10000, 0})));
+  leader.onPacket(4, makePacket(PacketType::AckEpoch, z(1, 1), encodeInt(1)));
+  leader.onPacket(4, makePacket(PacketType::Ack, z(2, 0)));
+  leader.takeActions();
+  return leader;
+}
+
+Members fourVoters() {
+  return {{1, Role::Participant},
+          {2, Role::Participant},
+          {3, Role::Participant},
+          {4, Role::Participant}};
+}
+
+TEST(ZabReconfig, AServerOutsideTheConfigurationJoinsAsANonVotingFollower) {
+  Peer leader = leaderWithJoiner();
+  ASSERT_TRUE(leader.serving());
+  EXPECT_EQ(leader.syncedFollowers(), 1u);
+  EXPECT_EQ(leader.syncedNonVotingFollowers(), 1u);  // the joiner, in sync
+  EXPECT_FALSE(leader.syncedQuorumOf(
+      {{4, Role::Participant}, {5, Role::Participant}, {6, Role::Participant}}));
+  EXPECT_TRUE(leader.syncedQuorumOf(fourVoters()));
+  auto zxid = leader.propose("w");
+  auto out = leader.takeActions();
+  EXPECT_EQ(typesOf(packetsTo(out, 4)), std::vector<std::int32_t>{t(PacketType::Proposal)});
+  leader.onPacket(4, makePacket(PacketType::Ack, *zxid));
+  leader.onPersisted(*zxid);
+  EXPECT_TRUE(all<act::Deliver>(leader.takeActions()).empty())
+      << "a non-voter's ack must not complete a quorum";
+  leader.onPacket(1, makePacket(PacketType::Ack, *zxid));
+  EXPECT_EQ(all<act::Deliver>(leader.takeActions()).size(), 1u);
+}
+
+TEST(ZabReconfig, AddingAVoterCommitsOnlyWithQuorumsOfTheOldAndTheNewConfiguration) {
+  Peer leader = leaderWithJoiner();
+  auto zxid = leader.proposeReconfig("reconfig", fourVoters());
+  ASSERT_TRUE(zxid);
+  EXPECT_TRUE(leader.reconfigInProgress());
+  EXPECT_FALSE(leader.proposeReconfig("second", fourVoters())) << "one reconfig at a time";
+  leader.onPersisted(*zxid);
+  leader.onPacket(1, makePacket(PacketType::Ack, *zxid));
+  // {1, 3} is a quorum of {1,2,3} but not of {1,2,3,4}
+  EXPECT_TRUE(all<act::Deliver>(leader.takeActions()).empty());
+  EXPECT_EQ(leader.members().size(), 3u);
+  leader.onPacket(4, makePacket(PacketType::Ack, *zxid));
+  auto out = leader.takeActions();
+  ASSERT_EQ(all<act::Deliver>(out).size(), 1u);
+  EXPECT_EQ(typesOf(packetsTo(out, 1)),
+            std::vector<std::int32_t>{t(PacketType::CommitAndActivate)});
+  EXPECT_EQ(packetsTo(out, 1)[0].data, encodeLong(3));  // we stay leader
+  EXPECT_EQ(leader.members(), fourVoters());
+  EXPECT_FALSE(leader.reconfigInProgress());
+  EXPECT_TRUE(leader.serving());
+  // From now on 4 counts: {3, 4} is not a quorum of four voters, {1, 3, 4} is.
+  auto next = leader.propose("after");
+  leader.onPersisted(*next);
+  leader.onPacket(4, makePacket(PacketType::Ack, *next));
+  EXPECT_TRUE(all<act::Deliver>(leader.takeActions()).empty());
+  leader.onPacket(1, makePacket(PacketType::Ack, *next));
+  EXPECT_EQ(all<act::Deliver>(leader.takeActions()).size(), 1u);
+}
+
+TEST(ZabReconfig, ALeaderThatRemovesItselfStopsLeadingOnceTheChangeCommits) {
+  Peer leader = leaderWithJoiner();
+  Members without3{{1, Role::Participant}, {2, Role::Participant}, {4, Role::Participant}};
+  auto zxid = leader.proposeReconfig("remove 3", without3);
+  leader.onPersisted(*zxid);
+  leader.onPacket(1, makePacket(PacketType::Ack, *zxid));
+  leader.onPacket(4, makePacket(PacketType::Ack, *zxid));
+  auto out = leader.takeActions();
+  EXPECT_EQ(all<act::Deliver>(out).size(), 1u);
+  EXPECT_EQ(leader.state(), ServerState::Looking);
+  EXPECT_TRUE(all<act::SendVote>(out).empty()) << "a removed member does not campaign";
+  leader.tick(60000);
+  EXPECT_TRUE(all<act::SendVote>(leader.takeActions()).empty());
+}
+
+TEST(ZabReconfig, ALearnerWhoseRoleChangesStartsOverAndARemovedOneGoesIdle) {
+  Peer f(config(1), logOf(1, {z(1, 1)}), 0);
+  f.takeActions();
+  electByVotes(f, 3, z(1, 1), 1);
+  EXPECT_EQ(f.state(), ServerState::Following);
+  f.takeActions();
+  f.activate({{1, Role::Observer}, {2, Role::Participant}, {3, Role::Participant}});
+  EXPECT_EQ(f.state(), ServerState::Looking);
+  f.activate({{2, Role::Participant}, {3, Role::Participant}});
+  f.takeActions();
+  f.tick(60000);
+  EXPECT_TRUE(all<act::SendVote>(f.takeActions()).empty());
+  EXPECT_EQ(f.state(), ServerState::Looking);
+}
+
+TEST(ZabReconfig, MembersAnswerTheVotesOfAServerNotYetInTheirConfiguration) {
+  Peer p(config(1), logOf(1, {z(1, 1)}), 0);
+  p.takeActions();
+  p.onVote(4, Notification{ServerState::Looking, 4, 0, 1, 0, 0x2, ""});
+  auto votes = all<act::SendVote>(p.takeActions());
+  ASSERT_EQ(votes.size(), 1u);
+  EXPECT_EQ(votes[0].to, 4);
+}
+
 }  // namespace
 }  // namespace zk::zab
