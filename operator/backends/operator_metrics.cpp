@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <array>
+#include <stdexcept>
 
 namespace zk::op {
 namespace {
@@ -14,6 +15,14 @@ using prometheus::BuildHistogram;
 constexpr std::array<MemberRole, 4> kRoles{MemberRole::kLeader, MemberRole::kFollower,
                                            MemberRole::kObserver, MemberRole::kStandalone};
 
+std::unique_ptr<prometheus::Exposer> listen(const std::string& address) {
+  try {
+    return std::make_unique<prometheus::Exposer>(address);
+  } catch (const std::exception& e) {
+    throw std::runtime_error("cannot serve metrics on " + address + ": " + e.what());
+  }
+}
+
 bool healthyRole(const ObservedMember& m) {
   return m.running && m.ready && m.role != MemberRole::kUnknown;
 }
@@ -22,7 +31,7 @@ bool healthyRole(const ObservedMember& m) {
 
 OperatorMetrics::OperatorMetrics(const std::string& address)
     : registry_(std::make_shared<prometheus::Registry>()),
-      exposer_(address),
+      exposer_(listen(address)),
       reconciles_(BuildCounter()
                       .Name("zookube_operator_reconcile_total")
                       .Help("Reconcile passes run")
@@ -79,7 +88,7 @@ OperatorMetrics::OperatorMetrics(const std::string& address)
                      .Name("zookube_roll_members")
                      .Help("Members the current roll covers")
                      .Register(*registry_)) {
-  exposer_.RegisterCollectable(registry_);
+  exposer_->RegisterCollectable(registry_);
 }
 
 void OperatorMetrics::reconciled(const std::string& cluster, double seconds, bool failed) {

@@ -29,7 +29,7 @@ class OperatorMetrics {
 
  private:
   std::shared_ptr<prometheus::Registry> registry_;
-  prometheus::Exposer exposer_;
+  std::unique_ptr<prometheus::Exposer> exposer_;
   prometheus::Family<prometheus::Counter>& reconciles_;
   prometheus::Family<prometheus::Counter>& errors_;
   prometheus::Family<prometheus::Histogram>& duration_;

@@ -85,10 +85,12 @@ std::string findServerBinary() {
 // One ZkCluster manifest reconciled onto local processes.
 class LocalOperator {
  public:
-  LocalOperator(Options options, OperatorMetrics& metrics)
+  // The state directory is locked before the metrics port is taken, so a second operator on the
+  // same directory is told so rather than that the port is in use.
+  explicit LocalOperator(Options options)
       : options_(std::move(options)),
-        metrics_(metrics),
-        backend_({options_.stateDir, options_.serverBinary}, say) {}
+        backend_({options_.stateDir, options_.serverBinary}, say),
+        metrics_(options_.metricsAddress) {}
 
   void pass() {
     auto begin = Clock::now();
@@ -115,6 +117,15 @@ class LocalOperator {
     reportErrors(errors);
     size_t restartsBefore = state.history.size();
     auto failure = backend_.execute(c, p);
+    if (errors.empty()) {
+      applied_ = c;
+    } else if (applied_ && !failure) {
+      // As a StatefulSet keeps its pods while its owner is invalid: members that die are started
+      // again on the last rendering that was applied.
+      Plan keep;
+      keep.actions.push_back(ApplyObjects{{state.status.voters, state.status.observers}});
+      failure = backend_.execute(*applied_, keep);
+    }
     if (failure && *failure != lastFailure_) say("error: " + *failure);
     lastFailure_ = failure.value_or("");
     for (size_t i = restartsBefore; i < state.history.size(); ++i) {
@@ -200,10 +211,11 @@ class LocalOperator {
   }
 
   Options options_;
-  OperatorMetrics& metrics_;
   local::LocalBackend backend_;
+  OperatorMetrics metrics_;
   std::string manifestText_;
-  std::optional<ZkCluster> cluster_;
+  std::optional<ZkCluster> cluster_;  // the last manifest that parsed
+  std::optional<ZkCluster> applied_;  // the last one planned with (not refused)
   std::vector<std::string> errors_, reportedErrors_;
   bool unreadable_ = false, announced_ = false;
   std::string lastFailure_, lastSummary_, lastEnsemble_;
@@ -211,15 +223,14 @@ class LocalOperator {
 
 // Runs passes on a timer until SIGINT or SIGTERM.
 int runLocal(const Options& options) {
-  std::optional<OperatorMetrics> metrics;
+  std::optional<LocalOperator> built;
   try {
-    metrics.emplace(options.metricsAddress);
+    built.emplace(options);
   } catch (const std::exception& e) {
-    std::cerr << "zookube-operator: cannot serve metrics on " << options.metricsAddress << ": "
-              << e.what() << "\n";
+    std::cerr << "zookube-operator: " << e.what() << "\n";
     return 1;
   }
-  LocalOperator op(options, *metrics);
+  LocalOperator& op = *built;
   say("zookube-operator: local mode, manifest " + options.manifest + ", state in " +
       fs::absolute(options.stateDir).string() + ", server " + options.serverBinary);
   boost::asio::io_context io;

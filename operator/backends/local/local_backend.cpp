@@ -3,7 +3,9 @@
 
 #include <cpprest/json.h>
 
+#include <fcntl.h>
 #include <signal.h>
+#include <sys/file.h>
 
 #include <algorithm>
 #include <cstdio>
@@ -88,6 +90,12 @@ LocalBackend::LocalBackend(LocalOptions options, ProgressLog log)
     : options_(std::move(options)), log_(std::move(log)) {
   options_.stateDir = fs::absolute(options_.stateDir).lexically_normal();
   fs::create_directories(options_.stateDir / "members");
+  fs::path lockFile = options_.stateDir / "operator.lock";
+  lock_ = UniqueFd(::open(lockFile.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644));
+  if (!lock_ || ::flock(lock_.get(), LOCK_EX | LOCK_NB) != 0) {
+    throw std::runtime_error("another zookube-operator is using " + options_.stateDir.string() +
+                             " (" + lockFile.string() + " is locked)");
+  }
   addressing_ = Addressing::local((options_.stateDir / "members").string());
   statusFile_ = options_.stateDir / "status.json";
   state_ = loadState(statusFile_);

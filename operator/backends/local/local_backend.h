@@ -27,6 +27,7 @@
 #include <string>
 #include <vector>
 
+#include "backends/local/process.h"
 #include "backends/local/state_store.h"
 #include "model/zk_cluster.h"
 #include "plan/plan.h"
@@ -58,6 +59,7 @@ std::optional<std::string> voterChangeError(const ZkCluster& c, const LocalState
 
 class LocalBackend {
  public:
+  // Takes the state directory's lock: throws std::runtime_error if another operator holds it.
   LocalBackend(LocalOptions options, ProgressLog log);
 
   const LocalState& state() const { return state_; }
@@ -96,6 +98,7 @@ class LocalBackend {
 
   LocalOptions options_;
   ProgressLog log_;
+  UniqueFd lock_;  // flock on <state-dir>/operator.lock, released even by kill -9
   Addressing addressing_;
   std::filesystem::path statusFile_;
   LocalState state_;
