@@ -350,8 +350,10 @@ def test_operator_killed_mid_roll_finishes_without_restarting_anyone_twice(clust
     assert roll_of(cluster.status())["target"] == target
     assert {name: n - starts[name] for name, n in cluster.starts().items()} == \
         {m["name"]: 1 for m in members}
-    restarted = [r["member"] for r in cluster.history()[history_before:]]
-    assert sorted(restarted) == sorted(m["name"] for m in members)
+    # A restart the killed operator had begun (SIGTERM sent, process still stopping) may be
+    # recorded again by the new one; it still starts the member only once, as counted above.
+    restarted = {r["member"] for r in cluster.history()[history_before:]}
+    assert restarted == {m["name"] for m in members}
 
 
 def test_observers_scale_up_and_down(cluster):
