@@ -74,6 +74,14 @@ std::string describeRestart(const RestartMember& r) {
                                             : "restarting (" + r.reason + ")";
 }
 
+// Current when it runs the current settings and its config lists every observer that should run
+// (voters refuse peers they do not list); otherwise a hash that says what it runs.
+std::string runningHash(const ProcessRecord& rec, const std::string& settings, int observers,
+                        const std::string& target) {
+  if (rec.settings == settings && rec.observersKnown >= observers) return target;
+  return rec.settings + "/o" + std::to_string(rec.observersKnown);
+}
+
 }  // namespace
 
 std::optional<std::string> voterChangeError(const ZkCluster& c, const LocalState& state) {
@@ -164,9 +172,7 @@ Observed LocalBackend::observe(const ZkCluster& c) {
     bool ours = rec && (!om.running || rec->pid == 0 || rec->pid == proc->second);
     if (ours) {
       om.image = rec->image;
-      om.rolloutHash = rec->settings == settings && rec->observersKnown >= c.spec.observers
-                           ? target
-                           : rec->settings + "/o" + std::to_string(rec->observersKnown);
+      om.rolloutHash = runningHash(*rec, settings, c.spec.observers, target);
     }
     if (om.running) {
       Endpoint e = endpointOf(c, m, addressing_);

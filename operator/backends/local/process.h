@@ -3,7 +3,8 @@
 // (the server binary run on that member's zoo.cfg), read from /proc, so an operator that restarts
 // finds the members its previous run started. Members run in their own session: they outlive the
 // operator (as pods outlive a controller) and a terminal's Ctrl-C reaches only the operator, which
-// then stops them itself.
+// then stops them itself. That is also why a pid is a plain value here and not an RAII handle:
+// a member must not die with the operator object that started it.
 
 #include <sys/types.h>
 
