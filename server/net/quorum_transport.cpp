@@ -1,5 +1,7 @@
 #include "net/quorum_transport.h"
 
+#include <charconv>
+
 #include <variant>
 
 namespace zk {
@@ -242,6 +244,28 @@ void QuorumTransport::acceptElection() {
       });
 }
 
+// A server not in our configuration (joining through a reconfig) says where its election port
+// is; remembering it lets us answer, and dial back when the lower id must.
+bool QuorumTransport::learnPeer(const zab::InitialMessage& hello) {
+  std::string_view address = hello.address.substr(0, hello.address.find('|'));
+  auto colon = address.rfind(':');
+  if (colon == std::string_view::npos) return false;
+  unsigned port = 0;
+  auto portText = address.substr(colon + 1);
+  auto [end, ec] = std::from_chars(portText.data(), portText.data() + portText.size(), port);
+  if (ec != std::errc() || end != portText.data() + portText.size() || port == 0 || port > 65535)
+    return false;
+  PeerAddress peer;
+  peer.host = std::string(address.substr(0, colon));
+  peer.electionPort = static_cast<std::uint16_t>(port);
+  peers_[hello.sid] = peer;
+  return true;
+}
+
+void QuorumTransport::setPeers(const std::map<std::int64_t, PeerAddress>& peers) {
+  for (const auto& [sid, address] : peers) peers_[sid] = address;
+}
+
 void QuorumTransport::onElectionAccepted(tcp::socket socket) {
   auto link = std::make_shared<PeerLink>(
       std::move(socket),
@@ -255,9 +279,9 @@ void QuorumTransport::onElectionAccepted(tcp::socket socket) {
             return false;
           }
           if (auto* hello = std::get_if<zab::InitialMessage>(&next)) {
-            if (!peers_.contains(hello->sid) || hello->sid == mySid_) {
-              log_.warn("quorum",
-                        "election connection from unknown member " + std::to_string(hello->sid));
+            if (hello->sid == mySid_ || (!peers_.contains(hello->sid) && !learnPeer(*hello))) {
+              log_.warn("quorum", "election connection from server " + std::to_string(hello->sid) +
+                                      " with no usable address: " + hello->address);
               return false;
             }
             l.sid = hello->sid;
@@ -370,9 +394,10 @@ void QuorumTransport::onQuorumAccepted(tcp::socket socket) {
                 auto info = zab::decodeLearnerInfo(p.data);
                 bool hello = zab::isType(p, zab::PacketType::FollowerInfo) ||
                              zab::isType(p, zab::PacketType::ObserverInfo);
-                if (!hello || !info || !peers_.contains(info->serverId)) {
+                // Servers outside our configuration may connect: they join through a reconfig.
+                if (!hello || !info || info->serverId == mySid_) {
                   log_.warn("quorum",
-                            "quorum connection did not start with a known member's "
+                            "quorum connection did not start with another server's "
                             "FOLLOWERINFO/OBSERVERINFO");
                   return false;
                 }

@@ -49,6 +49,8 @@ class QuorumTransport {
   void sendPacket(std::int64_t to, const zab::QuorumPacket& packet);
   void connectQuorum(std::int64_t sid);
   void disconnectQuorum(std::int64_t sid);
+  // A reconfig became active: add or update these members' addresses.
+  void setPeers(const std::map<std::int64_t, PeerAddress>& peers);
   void stop();
 
   std::size_t electionLinks() const { return electionLinks_.size(); }
@@ -63,6 +65,7 @@ class QuorumTransport {
   void resolve(std::int64_t sid, std::uint16_t port,
                std::function<void(const boost::system::error_code&, tcp::socket)> done);
   std::string myElectionAddress() const;
+  bool learnPeer(const zab::InitialMessage& hello);
 
   asio::io_context& io_;
   Logger& log_;

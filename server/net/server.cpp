@@ -58,7 +58,13 @@ void ensureWritableDir(const std::filesystem::path& dir, std::string_view key) {
 }  // namespace
 
 ProcessorConfig Server::processorConfigFor(PipelineRole role) const {
-  return processorConfig(config_, role);
+  ProcessorConfig c = processorConfig(config_, role);
+  if (role == PipelineRole::kLeader && config_.reconfigEnabled) {
+    c.planReconfig = [this](const ReconfigRequest& request, std::int64_t zxid) {
+      return planReconfig(request, zxid);
+    };
+  }
+  return c;
 }
 
 std::map<std::int64_t, std::int32_t> Server::currentSessions() const {

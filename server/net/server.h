@@ -10,6 +10,7 @@
 #include <string>
 #include <unordered_map>
 
+#include "config/dynamic_config.h"
 #include "config/zoo_config.h"
 #include "net/asio.h"
 #include "net/connection.h"
@@ -73,6 +74,12 @@ class Server {
   void execute(zab::Action& action);
   void onStateChanged(const zab::act::StateChanged& change);
   void noteElectionTime(zab::ServerState next);
+  void chooseStartingConfig();
+  std::map<std::int64_t, ServerEntry> serversWithMe(const DynamicConfig& config) const;
+  void adoptConfig(const DynamicConfig& next);
+  void onLeaderConfig(const std::string& text);
+  std::string planReconfig(const ReconfigRequest& request, std::int64_t zxid) const;
+  void onConfigCommitted(const std::string& text);
   void addQuorumStats(ServerStats& stats) const;
   void rebuildProcessor(PipelineRole role, std::map<std::int64_t, std::int32_t> sessions);
   void deliver(std::int64_t zxid, const std::string& bytes);
@@ -119,7 +126,10 @@ class Server {
   std::int64_t snapshotZxid_ = 0;                          // of the snapshot recovery started from
   std::map<std::int64_t, std::int64_t> sessionTouchedAt_;  // learner: id -> wall ms
   std::int64_t roleSinceMs_ = 0;
-  std::int64_t lookingSinceMs_ = 0;  // steady clock
+  std::int64_t lookingSinceMs_ = 0;     // steady clock
+  DynamicConfig committedConfig_;       // the ensemble's membership as last known
+  std::optional<ServerEntry> myEntry_;  // this server's own line in zoo.cfg
+  bool joining_ = false;  // not in the ensemble's membership yet: follows without a vote
   LatencyStats electionTime_;
   SizeStats proposalSizes_;  // leader: of the txns it proposed this term
 };

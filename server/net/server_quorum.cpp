@@ -9,6 +9,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "config/dynamic_config.h"
 #include "jute/reader.h"
 #include "jute/writer.h"
 #include "net/metrics.h"
@@ -23,6 +24,13 @@
 
 namespace zk {
 namespace {
+
+zab::Members membersOf(const DynamicConfig& config) {
+  zab::Members members;
+  for (const auto& [sid, entry] : config.servers)
+    members[sid] = entry.role == PeerRole::kObserver ? zab::Role::Observer : zab::Role::Participant;
+  return members;
+}
 
 std::int64_t steadyMs() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(
@@ -53,7 +61,12 @@ class ZabSink : public TxnSink {
     }
     std::string bytes = encodeTxn(txn);
     std::size_t size = bytes.size();
-    peer_.propose(std::move(bytes));
+    const auto* config = std::get_if<SetDataTxn>(&txn.body);
+    if (txn.header.type == static_cast<std::int32_t>(OpCode::kReconfig) && config != nullptr) {
+      peer_.proposeReconfig(std::move(bytes), membersOf(parseDynamicConfig(config->data)));
+    } else {
+      peer_.propose(std::move(bytes));
+    }
     kick_(size);
   }
 
@@ -137,21 +150,117 @@ const char* roleName(zab::ServerState state) {
   }
 }
 
+std::map<std::int64_t, PeerAddress> addressesOf(
+    const std::map<std::int64_t, ServerEntry>& servers) {
+  std::map<std::int64_t, PeerAddress> addresses;
+  for (const auto& [sid, entry] : servers)
+    addresses[sid] = PeerAddress{entry.host, entry.quorumPort, entry.electionPort};
+  return addresses;
+}
+
 }  // namespace
 
+// The membership to start with: zoo.cfg's, unless the data holds a newer committed one (a
+// reconfig happened since zoo.cfg was written). It is published in /zookeeper/config.
+void Server::chooseStartingConfig() {
+  DynamicConfig fromFile{config_.servers, config_.configVersion};
+  if (fromFile.servers.contains(config_.serverId)) myEntry_ = fromFile.servers.at(config_.serverId);
+  committedConfig_ = fromFile;
+  if (const Node* node = tree_.find("/zookeeper/config"); node && !node->data.empty()) {
+    try {
+      DynamicConfig fromData = parseDynamicConfig(node->data);
+      if (fromData.version > fromFile.version && !fromData.servers.empty()) {
+        log_.info("zab", "using the configuration committed at " + hex(fromData.version) +
+                             " over zoo.cfg's");
+        committedConfig_ = fromData;
+      }
+    } catch (const std::invalid_argument& e) {
+      log_.warn("zab", std::string("ignoring unreadable /zookeeper/config: ") + e.what());
+    }
+  }
+  if (committedConfig_ == fromFile)
+    tree_.setConfigNode(formatDynamicConfig(fromFile), fromFile.version);
+  joining_ = !committedConfig_.servers.contains(config_.serverId) && myEntry_.has_value();
+  config_.servers = serversWithMe(committedConfig_);
+}
+
+// A server that is joining (zoo.cfg names it, the ensemble does not yet) keeps itself in its own
+// view, so it follows the leader without a vote until a reconfig adds it.
+std::map<std::int64_t, ServerEntry> Server::serversWithMe(const DynamicConfig& config) const {
+  auto servers = config.servers;
+  if (joining_ && myEntry_) servers.emplace(config_.serverId, *myEntry_);
+  return servers;
+}
+
+// Switches to a configuration, from the leader at sync or from a committed reconfig. One that
+// leaves us out makes us a follower without a vote, as in ZooKeeper: joining until a reconfig
+// adds us, or removed and still serving reads until the operator stops us.
+void Server::adoptConfig(const DynamicConfig& next) {
+  bool inNext = next.servers.contains(config_.serverId);
+  joining_ = !inNext && myEntry_.has_value();
+  committedConfig_ = next;
+  config_.servers = serversWithMe(next);
+  transport_->setPeers(addressesOf(next.servers));
+  peer_->setConfigData(formatDynamicConfig(next));
+  peer_->activate(membersOf(DynamicConfig{config_.servers, next.version}));
+  log_.info("zab", "configuration " + hex(next.version) + " is active with " +
+                       std::to_string(next.servers.size()) + " members" +
+                       (inNext     ? std::string()
+                        : joining_ ? ", this server joining without a vote"
+                                   : ", this server no longer one: it stops serving"));
+  scheduleZabActions();
+}
+
+void Server::onLeaderConfig(const std::string& text) {
+  try {
+    DynamicConfig next = parseDynamicConfig(text);
+    if (next.version >= committedConfig_.version) adoptConfig(next);
+  } catch (const std::invalid_argument& e) {
+    log_.warn("zab", std::string("ignoring the leader's unreadable configuration: ") + e.what());
+  }
+}
+
+std::string Server::planReconfig(const ReconfigRequest& request, std::int64_t zxid) const {
+  if (peer_->reconfigInProgress()) throw KeeperError{Err::kReconfigInProgress};
+  if (request.curConfigId != -1 && request.curConfigId != committedConfig_.version)
+    throw KeeperError{Err::kBadVersion};
+  DynamicConfig next;
+  try {
+    next = applyReconfigRequest(committedConfig_, request.joiningServers, request.leavingServers,
+                                request.newMembers);
+  } catch (const std::invalid_argument& e) {
+    log_.warn("zab", std::string("refusing reconfig: ") + e.what());
+    throw KeeperError{Err::kBadArguments};
+  }
+  if (!peer_->syncedQuorumOf(membersOf(next))) {
+    log_.warn("zab", "refusing reconfig: a quorum of the new voters is not in sync with us");
+    throw KeeperError{Err::kNewConfigNoQuorum};
+  }
+  next.version = zxid;
+  return formatDynamicConfig(next);
+}
+
+// A committed reconfig was applied here: it is the membership from now on.
+void Server::onConfigCommitted(const std::string& text) {
+  try {
+    DynamicConfig next = parseDynamicConfig(text);
+    if (next.version > committedConfig_.version) adoptConfig(next);
+  } catch (const std::invalid_argument& e) {
+    log_.error("zab", std::string("committed configuration is unreadable: ") + e.what());
+  }
+}
+
 void Server::startQuorum() {
+  chooseStartingConfig();
   zab::PeerConfig peerConfig;
   peerConfig.mySid = config_.serverId;
-  std::map<std::int64_t, PeerAddress> addresses;
-  for (const auto& [sid, entry] : config_.servers) {
-    peerConfig.members[sid] =
-        entry.role == PeerRole::kObserver ? zab::Role::Observer : zab::Role::Participant;
-    addresses[sid] = PeerAddress{entry.host, entry.quorumPort, entry.electionPort};
-  }
+  peerConfig.members = membersOf(DynamicConfig{config_.servers, committedConfig_.version});
+  auto addresses = addressesOf(config_.servers);
   peerConfig.tickTimeMs = config_.tickTime;
   peerConfig.initLimit = config_.initLimit;
   peerConfig.syncLimit = config_.syncLimit;
   peer_ = std::make_unique<zab::Peer>(peerConfig, loadZabState(), steadyMs());
+  peer_->setConfigData(formatDynamicConfig(committedConfig_));
   lookingSinceMs_ = steadyMs();
 
   QuorumTransport::Handlers handlers;
@@ -290,6 +399,7 @@ void Server::execute(zab::Action& action) {
           [&](zab::act::SyncDone& a) {
             if (a.forSid != config_.serverId) processor_->syncAnswered();
           },
+          [&](zab::act::LeaderConfig& a) { onLeaderConfig(a.data); },
           [&](zab::act::OtherPacket& a) {
             log_.debug("zab", std::string("ignoring ") + zab::packetTypeName(a.packet.type) +
                                   " from " + std::to_string(a.from));
@@ -363,6 +473,9 @@ void Server::rebuildProcessor(PipelineRole role, std::map<std::int64_t, std::int
   processor_ = std::make_unique<RequestProcessor>(processorConfigFor(role), tree_, *sink_, wallMs);
   processor_->restoreSessions(sessions);
   processor_->onTxnLogged = [this](const Txn&) { countTxnForSnapshot(); };
+  processor_->onConfigCommitted = [this](const std::string& config) {
+    if (peer_) onConfigCommitted(config);
+  };
   processor_->onRequestAnswered = [this](bool read, std::int64_t ms) {
     if (!metrics_) return;
     if (read)

@@ -174,6 +174,22 @@ PreparedOp prepareSetData(jute::Reader& in, const PrepContext& ctx, ScratchView&
   return {static_cast<int>(OpCode::kSetData), SetDataTxn{req.path, std::move(req.data), version}};
 }
 
+// Only who may write /zookeeper/config may reconfigure: by default (its ACL is world:READ) the
+// super user alone. The txn is ZooKeeper's: a SetDataTxn of the config node with version -1.
+PreparedOp prepareReconfig(jute::Reader& in, const PrepContext& ctx, ScratchView& view) {
+  auto req = ReconfigRequest::read(in);
+  const std::string path = "/zookeeper/config";
+  NodeView node = mustExist(view, path);
+  checkAcl(node.acl, perms::kWrite, ctx);
+  if (ctx.planReconfig == nullptr) fail(Err::kUnimplemented);
+  std::string config = (*ctx.planReconfig)(req, ctx.zxid);
+  node.stat.version = -1;
+  node.stat.mtime = ctx.nowMs;
+  node.stat.mzxid = ctx.zxid;
+  view.put(path, node);
+  return {static_cast<int>(OpCode::kReconfig), SetDataTxn{path, std::move(config), -1}};
+}
+
 PreparedOp prepareSetACL(jute::Reader& in, const PrepContext& ctx, ScratchView& view) {
   auto req = SetACLRequest::read(in);
   checkPath(req.path);
@@ -211,6 +227,7 @@ bool isWriteOp(std::int32_t op) {
     case OpCode::kCheck:
     case OpCode::kMulti:
     case OpCode::kCloseSession:
+    case OpCode::kReconfig:
       return true;
     default:
       return false;
@@ -234,6 +251,8 @@ PreparedOp prepareOp(std::int32_t op, jute::Reader& in, const PrepContext& ctx, 
       return prepareSetACL(in, ctx, view);
     case OpCode::kCheck:
       return prepareCheck(in, ctx, view);
+    case OpCode::kReconfig:
+      return prepareReconfig(in, ctx, view);
     default:
       fail(Err::kBadArguments);
   }

@@ -4,15 +4,21 @@
 // the next write sees it (ZooKeeper's PrepRequestProcessor).
 
 #include <cstdint>
+#include <functional>
 #include <span>
 #include <string>
 #include <vector>
 
 #include "jute/reader.h"
 #include "pipeline/change_overlay.h"
+#include "protocol/records.h"
 #include "protocol/txn.h"
 
 namespace zk {
+
+// The leader's answer to a reconfig: the new configuration's text for /zookeeper/config
+// (its version being `zxid`), or a KeeperError (RECONFIGINPROGRESS, BADVERSION, ...).
+using ReconfigPlanner = std::function<std::string(const ReconfigRequest&, std::int64_t zxid)>;
 
 struct PrepContext {
   std::int64_t sessionId = 0;
@@ -20,6 +26,7 @@ struct PrepContext {
   std::int64_t zxid = 0;
   std::int64_t nowMs = 0;
   bool extendedTypesEnabled = false;
+  const ReconfigPlanner* planReconfig = nullptr;  // set only on an ensemble's leader
 };
 
 struct PreparedOp {

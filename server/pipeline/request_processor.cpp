@@ -186,6 +186,13 @@ void RequestProcessor::request(const std::shared_ptr<ClientChannel>& channel,
   pending.op = header.type;
   pending.startedMs = clock_();
   ++outstanding_;
+  if (header.type == op(OpCode::kReconfig) &&
+      (!config_.reconfigEnabled || config_.role == PipelineRole::kStandalone)) {
+    // ZooKeeper has no reconfig on a standalone server; with reconfigEnabled=false, nowhere.
+    pending.frame = replyFrame(
+        pending.xid, 0, config_.reconfigEnabled ? Err::kUnimplemented : Err::kReconfigDisabled);
+    return addBarrier(sessionId, *client, std::move(pending), {});
+  }
   if (config_.role == PipelineRole::kLearner &&
       (header.type == op(OpCode::kSync) || isWriteOp(header.type))) {
     return forwardToLeader(sessionId, *client, std::move(pending), body);
@@ -201,12 +208,6 @@ void RequestProcessor::request(const std::shared_ptr<ClientChannel>& channel,
       return;
     }
     return addBarrier(sessionId, *client, std::move(pending), out.take());
-  }
-  if (header.type == op(OpCode::kReconfig)) {
-    pending.kind = Kind::kBarrier;
-    pending.frame = replyFrame(
-        pending.xid, 0, config_.reconfigEnabled ? Err::kUnimplemented : Err::kReconfigDisabled);
-    return addBarrier(sessionId, *client, std::move(pending), {});
   }
   if (isWriteOp(header.type) && header.type != op(OpCode::kDeleteContainer)) {
     pending.kind = Kind::kWrite;
@@ -301,6 +302,7 @@ Txn RequestProcessor::prepareTxn(std::int64_t sessionId, const Pending& pending,
   ScratchView view(overlay_);
   PrepContext ctx{sessionId, client ? std::span<const Id>(client->authIds) : std::span<const Id>(),
                   header.zxid, header.time, config_.extendedTypesEnabled};
+  if (config_.planReconfig) ctx.planReconfig = &config_.planReconfig;
   PreparedOp prepared = prepareOp(pending.op, in, ctx, view);
   view.commitTo(overlay_, header.zxid);
   lastAssignedZxid_ = header.zxid;
@@ -381,7 +383,7 @@ void RequestProcessor::applyOne(InFlight entry) {
         Err headerErr = entry.requestOp == op(OpCode::kMulti) ? Err::kOk : result.err;
         pending.frame = replyFrame(pending.xid, header.zxid, headerErr,
                                    result.err == Err::kOk || entry.requestOp == op(OpCode::kMulti)
-                                       ? writeResponseBody(entry.requestOp, result)
+                                       ? responseBody(entry.requestOp, result)
                                        : std::string());
       }
       pending.ready = true;
@@ -395,8 +397,22 @@ void RequestProcessor::applyOne(InFlight entry) {
     drain(waiting);
   }
   releaseRemoteSyncs(header.zxid);
+  if (header.type == op(OpCode::kReconfig) && result.err == Err::kOk && onConfigCommitted) {
+    if (const auto* txn = std::get_if<SetDataTxn>(&entry.txn.body)) onConfigCommitted(txn->data);
+  }
   if (header.type == op(OpCode::kCloseSession))
     closeSessionNow(sessionId, entry.fromClient ? "session closed by client" : "session expired");
+}
+
+// A reconfig answers as getData of /zookeeper/config does: the new configuration and its stat.
+std::string RequestProcessor::responseBody(std::int32_t requestOp,
+                                           const ApplyResult& result) const {
+  if (requestOp != op(OpCode::kReconfig)) return writeResponseBody(requestOp, result);
+  jute::Writer out;
+  const Node* node = tree_.find("/zookeeper/config");
+  out.writeBuffer(node != nullptr ? node->data : std::string());
+  result.stat.write(out);
+  return out.take();
 }
 
 void RequestProcessor::finishSessionChange(const InFlight& entry) {

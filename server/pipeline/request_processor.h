@@ -22,6 +22,7 @@
 
 #include "pipeline/change_overlay.h"
 #include "pipeline/channel.h"
+#include "pipeline/prep.h"
 #include "protocol/records.h"
 #include "protocol/txn.h"
 #include "sessions/session_tracker.h"
@@ -43,7 +44,8 @@ struct ProcessorConfig {
   std::int32_t maxSessionTimeoutMs = 40000;
   bool extendedTypesEnabled = false;
   bool reconfigEnabled = false;
-  std::string superDigest;  // "super:<base64 sha1>", empty: no super user
+  std::string superDigest;       // "super:<base64 sha1>", empty: no super user
+  ReconfigPlanner planReconfig;  // leader of an ensemble with reconfigEnabled
   std::int64_t containerCheckIntervalMs = 60000;
   std::int32_t containerMaxPerMinute = 10000;
 };
@@ -128,6 +130,8 @@ class RequestProcessor {
   void resetStats() { stats_ = {}; }
   // Called for every transaction handed to the log (snapshot scheduling counts them).
   std::function<void(const Txn&)> onTxnLogged;
+  // Called when a committed reconfig is applied, with the new configuration's text.
+  std::function<void(const std::string& config)> onConfigCommitted;
   // Called as each client request is answered: whether it only read, and its latency.
   std::function<void(bool read, std::int64_t latencyMs)> onRequestAnswered;
 
@@ -172,6 +176,7 @@ class RequestProcessor {
 
   void applyOne(InFlight entry);
   void finishSessionChange(const InFlight& entry);
+  std::string responseBody(std::int32_t requestOp, const ApplyResult& result) const;
   void deliver(const std::vector<WatchTrigger>& triggers);
   void drain(std::int64_t sessionId);
   std::string runRead(std::int64_t sessionId, Client& client, std::int32_t xid, std::int32_t op,

@@ -100,7 +100,8 @@ SubTxnBody readSubBody(jute::Reader& in, std::int32_t type) {
     case OpCode::kDelete:
     case OpCode::kDeleteContainer:
       return DeleteTxn{in.readString("DeleteTxn.path")};
-    case OpCode::kSetData: {
+    case OpCode::kSetData:
+    case OpCode::kReconfig: {  // ZooKeeper logs a reconfig as a SetDataTxn of /zookeeper/config
       SetDataTxn t;
       t.path = in.readString("SetDataTxn.path");
       t.data = in.readBuffer("SetDataTxn.data");

@@ -48,6 +48,15 @@ DataTree::DataTree() {
   insert("/zookeeper/config", std::move(config));
 }
 
+void DataTree::setConfigNode(std::string data, std::int64_t version) {
+  Node* node = findMutable("/zookeeper/config");
+  if (node == nullptr) return;
+  dataSize_ += nodeSize(*node->path_, data) - nodeSize(*node->path_, node->data);
+  node->data = std::move(data);
+  node->stat.mzxid = version;
+  node->stat.version = -1;
+}
+
 const Node* DataTree::find(std::string_view path) const {
   auto it = nodes_.find(path == "/" ? std::string_view() : path);
   return it == nodes_.end() ? nullptr : &it->second;

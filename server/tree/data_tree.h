@@ -92,6 +92,9 @@ class DataTree {
   // Applies one committed transaction exactly as ZooKeeper's DataTree.processTxn does,
   // including its tolerance of replays over a fuzzy snapshot.
   ApplyResult apply(const Txn& txn);
+  // An ensemble member publishes its configuration in /zookeeper/config at start, outside any
+  // txn, as ZooKeeper does (mzxid = the configuration's version, version -1).
+  void setConfigNode(std::string data, std::int64_t version);
 
   // Snapshot writing: calls fn(path, node) in PathLess order from afterPath (inclusive or
   // not) for at most maxNodes nodes. Returns the last visited path, or nullopt once the end

@@ -109,6 +109,11 @@ struct SessionTouches {
 struct SyncDone {
   std::int64_t forSid;
 };
+// Learner: the configuration the leader sent with NEWLEADER (its text, as the adapter gave it to
+// the leader's setConfigData). The adapter adopts it before anything else of this sync.
+struct LeaderConfig {
+  std::string data;
+};
 // A packet the core does not interpret (REVALIDATE) for the pipeline.
 struct OtherPacket {
   std::int64_t from;
@@ -124,10 +129,11 @@ struct Disconnect {
 };
 }  // namespace act
 
-using Action = std::variant<act::SendVote, act::SendPacket, act::SendSnapshot, act::PersistTxn,
-                            act::PersistEpochs, act::TruncateLog, act::LoadSnapshot, act::Deliver,
-                            act::StateChanged, act::LearnerRequest, act::SessionTouches,
-                            act::SyncDone, act::OtherPacket, act::Connect, act::Disconnect>;
+using Action =
+    std::variant<act::SendVote, act::SendPacket, act::SendSnapshot, act::PersistTxn,
+                 act::PersistEpochs, act::TruncateLog, act::LoadSnapshot, act::Deliver,
+                 act::StateChanged, act::LearnerRequest, act::SessionTouches, act::SyncDone,
+                 act::LeaderConfig, act::OtherPacket, act::Connect, act::Disconnect>;
 
 class Peer {
  public:
@@ -160,6 +166,9 @@ class Peer {
   // (a removed member then stays idle: it neither votes nor follows).
   void activate(const Members& next);
   const Members& members() const { return quorum_.members(); }
+  // The configuration as the adapter writes it (ZooKeeper: the QuorumVerifier's text); a leader
+  // sends it with NEWLEADER so each learner knows the ensemble's view, not just its own.
+  void setConfigData(std::string data) { configData_ = std::move(data); }
   // Leader: answer a sync for `forSid` (a learner, or ourselves) once every txn proposed so far
   // is committed.
   void requestSync(std::int64_t forSid);
@@ -188,7 +197,8 @@ class Peer {
   // Leader: learners past NEWLEADER that are in sync, by role.
   std::size_t syncedFollowers() const;
   std::size_t syncedObservers() const;
-  // Followers in sync that are not voters yet (joining through a reconfig).
+  // Of the synced followers (all of them, as ZooKeeper counts), those that do not vote: joining
+  // through a reconfig, or left by one.
   std::size_t syncedNonVotingFollowers() const;
   std::size_t learnerCount() const { return learners_.size(); }
   std::size_t pendingSyncs() const { return pendingSyncs_.size(); }
@@ -292,6 +302,7 @@ class Peer {
     Quorum next;
   };
   std::optional<PendingConfig> pendingConfig_;
+  std::string configData_;
 
   // learner
   bool connected_ = false;

@@ -167,7 +167,7 @@ void Peer::syncLearner(std::int64_t sid, Learner& l) {
       send(sid, makePacket(PacketType::Proposal, it->first, it->second.bytes));
     }
   }
-  send(sid, makePacket(PacketType::NewLeader, epoch_ << 32));
+  send(sid, makePacket(PacketType::NewLeader, epoch_ << 32, configData_));
   l.stage = Stage::Synced;
 }
 
@@ -344,8 +344,7 @@ void Peer::stepDown() {
 
 std::size_t Peer::syncedFollowers() const {
   return static_cast<std::size_t>(std::count_if(learners_.begin(), learners_.end(), [&](auto& e) {
-    return e.second.role == Role::Participant && e.second.stage >= Stage::Acked &&
-           quorum_.isVoter(e.first);
+    return e.second.role == Role::Participant && e.second.stage >= Stage::Acked;
   }));
 }
 

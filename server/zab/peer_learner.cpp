@@ -122,6 +122,7 @@ void Peer::onNewLeader(const QuorumPacket& p) {
     goLooking();
     return;
   }
+  if (!p.data.empty()) emit(act::LeaderConfig{p.data});
   currentEpoch_ = epoch_;
   persistEpochs();
   newLeaderZxid_ = p.zxid;

@@ -109,8 +109,11 @@ class Server:
             cfg, cmd = self.cfg, [binary, cfg_path]
         else:
             raise ServerError(f"unknown ZK_IMPL={self.impl!r}")
-        with open(cfg_path, "w") as f:
-            f.writelines(f"{k}={v}\n" for k, v in cfg.items())
+        # Written once: a restart reads what the server left there (ZooKeeper rewrites zoo.cfg
+        # itself after a reconfig), as a real deployment's restart would.
+        if self.starts == 0:
+            with open(cfg_path, "w") as f:
+                f.writelines(f"{k}={v}\n" for k, v in cfg.items())
         if self.myid is not None:
             with open(os.path.join(self.data_dir, "myid"), "w") as f:
                 f.write(f"{self.myid}\n")

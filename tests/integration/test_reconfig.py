@@ -1,0 +1,212 @@
+"""Dynamic reconfiguration (reconfigEnabled=true) on real processes, driven by kazoo's reconfig:
+servers join as an observer and as a voter and leave again while a client keeps writing.
+
+A joining server is started with the ensemble's current configuration plus itself, as
+ZooKeeper's documentation says; it follows the leader without a vote until `reconfig -add`.
+"""
+
+import os
+import threading
+
+import pytest
+from kazoo.client import KazooClient
+from kazoo.exceptions import BadVersionError, NoAuthError, NodeExistsError
+from kazoo.security import make_digest_acl_credential
+
+import harness
+from ensemble import Ensemble, mntr_of, mode_of
+
+SUPER_PASSWORD = "reconfig-secret"
+SUPER = make_digest_acl_credential("super", SUPER_PASSWORD)
+
+
+@pytest.fixture(scope="module")
+def running(tmp_path_factory):
+    ens = Ensemble(str(tmp_path_factory.mktemp("reconfig")), voters=3, reconfigEnabled="true",
+                   DigestAuthenticationProvider__superDigest=SUPER)
+    ens.workdir = str(tmp_path_factory.mktemp("joiners"))
+    try:
+        ens.start()
+    except Exception:
+        ens.stop()
+        raise
+    yield ens
+    ens.stop()
+
+
+@pytest.fixture
+def admin(running, client_factory):
+    zk = client_factory(running.hosts)
+    zk.add_auth("digest", f"super:{SUPER_PASSWORD}")
+    return zk
+
+
+def config_of(zk):
+    data, _ = zk.get("/zookeeper/config")
+    lines = data.decode().splitlines()
+    servers = {int(line.split("=")[0][len("server."):]): line.split("=", 1)[1]
+               for line in lines if line.startswith("server.")}
+    version = int([line for line in lines if line.startswith("version=")][0][8:], 16)
+    return servers, version
+
+
+def joiner(ens, sid, observer):
+    """A server not yet in the configuration: zoo.cfg has the current members plus itself."""
+    member = harness.Server(os.path.join(ens.workdir, f"joiner{sid}"), tick_ms=200, initLimit=10,
+                            syncLimit=5, reconfigEnabled="true",
+                            DigestAuthenticationProvider__superDigest=SUPER)
+    member.myid = sid
+    member.quorum_port = harness.free_port()
+    member.election_port = harness.free_port()
+    member.observer = observer
+    for other_id, other in ens.members.items():
+        member.cfg[f"server.{other_id}"] = other.cfg[f"server.{other_id}"]
+    role = "observer" if observer else "participant"
+    member.spec = (f"127.0.0.1:{member.quorum_port}:{member.election_port}:{role}"
+                   f";127.0.0.1:{member.port}")
+    member.cfg[f"server.{sid}"] = member.spec
+    if observer:
+        member.cfg["peerType"] = "observer"
+    return member
+
+
+class Writer:
+    """Writes sequential znodes from its own session until stopped; counts what failed."""
+
+    def __init__(self, zk, parent):
+        self.zk, self.parent = zk, parent
+        self.acked, self.failures = [], []
+        self.stop_flag = threading.Event()
+        self.thread = threading.Thread(target=self.run)
+
+    def run(self):
+        i = 0
+        while not self.stop_flag.is_set():
+            try:
+                self.zk.retry(self.zk.create, f"{self.parent}/w{i:06d}", b"x")
+                self.acked.append(i)
+            except NodeExistsError:
+                self.acked.append(i)
+            except Exception as e:  # noqa: BLE001 - every other failure is counted
+                self.failures.append(repr(e))
+            i += 1
+
+    def __enter__(self):
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.stop_flag.set()
+        self.thread.join(timeout=30)
+
+    def wait_for_more(self, n=20):
+        target = len(self.acked) + n
+        harness.wait_until(lambda: len(self.acked) >= target, timeout=30,
+                           what=f"{n} more acknowledged writes")
+
+
+def test_the_configuration_is_published_on_every_member(running, client_factory):
+    views = [config_of(client_factory(m.hosts)) for m in running.members.values()]
+    assert all(v == views[0] for v in views)
+    servers, _ = views[0]
+    assert sorted(servers) == sorted(running.members)
+    for sid, member in running.members.items():
+        assert servers[sid] == member.cfg[f"server.{sid}"]
+    acl, _ = client_factory(running.hosts).get_acls("/zookeeper/config")
+    assert [a.perms for a in acl] == [1]  # world: read only
+
+
+def test_reconfig_needs_the_super_user(running, client_factory):
+    zk = client_factory(running.hosts)
+    with pytest.raises(NoAuthError):
+        zk.reconfig(joining=None, leaving="3", new_members=None)
+    assert sorted(config_of(zk)[0]) == [1, 2, 3]
+
+
+def test_a_stale_config_version_is_refused(running, admin):
+    _, version = config_of(admin)
+    with pytest.raises(BadVersionError):
+        admin.reconfig(joining=None, leaving="3", new_members=None, from_config=version + 1)
+    assert sorted(config_of(admin)[0]) == [1, 2, 3]
+
+
+def test_observer_and_voter_join_and_leave_while_a_client_writes(running, admin,
+                                                                 client_factory):
+    observer, voter = joiner(running, 4, observer=True), joiner(running, 5, observer=False)
+    writer_zk = client_factory(running.hosts)
+    parent = writer_zk.create(f"/reconfig_{os.getpid()}")
+    try:
+        with Writer(writer_zk, parent) as writer:
+            for member in (observer, voter):
+                member.launch()
+                harness.wait_until(lambda m=member: mode_of(m) is not None, timeout=30,
+                                   what=f"server {member.myid} to sync before it is added")
+            writer.wait_for_more()
+
+            _, before = config_of(admin)
+            data, _ = admin.reconfig(joining=f"server.4={observer.spec}", leaving=None,
+                                     new_members=None, from_config=before)
+            servers, version = config_of(admin)
+            assert servers[4] == observer.spec and version > before
+            assert f"server.4={observer.spec}" in data.decode()
+            harness.wait_until(lambda: mode_of(observer) == "observer", timeout=30,
+                               what="the new observer to observe")
+            writer.wait_for_more()
+
+            admin.reconfig(joining=f"server.5={voter.spec}", leaving=None, new_members=None)
+            harness.wait_until(lambda: running.wait_serving() and mntr_of(
+                running.leader()).get("zk_quorum_size") == "4", timeout=30,
+                what="four voters")
+            assert mode_of(voter) in ("follower", "leader")
+            writer.wait_for_more()
+            # the new members serve the same data
+            for member in (observer, voter):
+                fresh = client_factory(member.hosts)
+                fresh.sync(parent)
+                assert fresh.exists(parent) is not None
+
+            admin.reconfig(joining=None, leaving="4,5", new_members=None)
+            servers, _ = config_of(admin)
+            assert sorted(servers) == [1, 2, 3]
+            # Removed servers no longer vote; as in ZooKeeper they may follow on without a vote
+            # until they are stopped.
+            def voting_followers():
+                m = mntr_of(running.leader())
+                return int(m["zk_synced_followers"]) - int(m["zk_synced_non_voting_followers"])
+
+            harness.wait_until(lambda: mntr_of(running.leader()).get("zk_quorum_size") == "3",
+                               timeout=30, what="three voters again")
+            harness.wait_until(lambda: voting_followers() == 2, timeout=30,
+                               what="two voting followers again")
+            writer.wait_for_more()
+        assert writer.failures == []
+        writer_zk.sync(parent)
+        present = set(writer_zk.get_children(parent))
+        assert [i for i in writer.acked if f"w{i:06d}" not in present] == []
+    finally:
+        observer.kill9()
+        voter.kill9()
+
+
+def test_a_reconfig_survives_a_restart_of_the_whole_ensemble(running, admin, client_factory):
+    observer = joiner(running, 6, observer=True)
+    try:
+        observer.launch()
+        harness.wait_until(lambda: mode_of(observer) is not None, timeout=30,
+                           what="server 6 to sync")
+        admin.reconfig(joining=f"server.6={observer.spec}", leaving=None, new_members=None)
+        expected = config_of(admin)
+        for member in list(running.members.values()) + [observer]:
+            member.kill9()
+        for member in list(running.members.values()) + [observer]:
+            member.launch()  # zoo.cfg of 1-3 still lists only 1-3: the data holds the change
+        running.wait_serving()
+        harness.wait_until(lambda: mode_of(observer) is not None, timeout=30,
+                           what=f"server 6 back (mode {mode_of(observer)})")
+        for member in running.members.values():
+            assert config_of(client_factory(member.hosts)) == expected
+        admin_again = client_factory(running.hosts)
+        admin_again.add_auth("digest", f"super:{SUPER_PASSWORD}")
+        admin_again.reconfig(joining=None, leaving="6", new_members=None)
+    finally:
+        observer.kill9()
