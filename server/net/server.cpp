@@ -235,7 +235,7 @@ void Server::onAccepted(tcp::socket socket) {
         connections_.erase(&closed);
         if (--connectionsPerIp_[ip] <= 0) connectionsPerIp_.erase(ip);
       });
-  connection->setSessionGate([this] { return serving_; });
+  connection->setSessionGate([this] { return serving_ || readOnly_; });
   connections_.emplace(connection.get(), connection);
   connection->start();
 }
@@ -254,7 +254,8 @@ void Server::scheduleTick() {
 }
 
 void Server::onTick() {
-  if (serving_) processor_->tick();
+  if (serving_ || readOnly_) processor_->tick();
+  if (peer_) maybeEnterReadOnly();
   if (metrics_) metrics_->publish(introspection_->stats());
   if (wallMs() >= nextPurgeMs_) {
     purgeOldFiles();

@@ -74,6 +74,7 @@ class Server {
   void execute(zab::Action& action);
   void onStateChanged(const zab::act::StateChanged& change);
   void noteElectionTime(zab::ServerState next);
+  void maybeEnterReadOnly();
   void chooseStartingConfig();
   std::map<std::int64_t, ServerEntry> serversWithMe(const DynamicConfig& config) const;
   void adoptConfig(const DynamicConfig& next);
@@ -129,7 +130,10 @@ class Server {
   std::int64_t lookingSinceMs_ = 0;     // steady clock
   DynamicConfig committedConfig_;       // the ensemble's membership as last known
   std::optional<ServerEntry> myEntry_;  // this server's own line in zoo.cfg
-  bool joining_ = false;  // not in the ensemble's membership yet: follows without a vote
+  bool joining_ = false;
+  bool readOnly_ = false;  // readonlymode.enabled and no quorum: serving read-only sessions
+  std::map<std::int64_t, std::int32_t>
+      sessionsBeforeReadOnly_;  // not in the ensemble's membership yet: follows without a vote
   LatencyStats electionTime_;
   SizeStats proposalSizes_;  // leader: of the txns it proposed this term
 };

@@ -113,7 +113,11 @@ std::map<std::string, std::vector<std::int64_t>> ServerIntrospection::watchesByP
 }
 
 bool ServerIntrospection::serving() const {
-  return server_.serving_;
+  return server_.serving_ || server_.readOnly_;
+}
+
+bool ServerIntrospection::readOnly() const {
+  return server_.readOnly_;
 }
 
 void ServerIntrospection::resetStats() {

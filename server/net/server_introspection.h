@@ -18,7 +18,7 @@ class ServerIntrospection : public Introspection {
   std::map<std::string, std::vector<std::int64_t>> watchesByPath() const override;
   void resetStats() override;
   void resetConnectionStats() override;
-  bool readOnly() const override { return false; }
+  bool readOnly() const override;
   bool serving() const override;
 
  private:

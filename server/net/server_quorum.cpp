@@ -415,6 +415,12 @@ void Server::onStateChanged(const zab::act::StateChanged& change) {
                  change.epoch != zabState_.epoch;
   if (newTerm) {
     closeClients(std::string("member is now ") + roleName(change.state));
+    if (readOnly_) {
+      // Read-only sessions were this member's alone; the ensemble's sessions are as they were.
+      readOnly_ = false;
+      rebuildProcessor(PipelineRole::kLearner, sessionsBeforeReadOnly_);
+      log_.info("zab", "leaving read-only mode");
+    }
     auto role =
         change.state == zab::ServerState::Leading ? PipelineRole::kLeader : PipelineRole::kLearner;
     rebuildProcessor(role, currentSessions());
@@ -436,7 +442,7 @@ void Server::onStateChanged(const zab::act::StateChanged& change) {
 
 void Server::addQuorumStats(ServerStats& s) const {
   const zab::Peer& peer = *peer_;
-  s.serverState = roleName(zabState_.state);
+  s.serverState = readOnly_ ? "read-only" : roleName(zabState_.state);
   s.peerState = std::string(s.serverState == "looking" ? "looking" : roleVerb(zabState_.state)) +
                 " - " + peer.phaseName();
   s.lastZxid = std::max(s.lastZxid, peer.lastLoggedZxid());
@@ -456,6 +462,20 @@ void Server::addQuorumStats(ServerStats& s) const {
   } else if (zabState_.state == zab::ServerState::Following) {
     s.follower = FollowerStats{};
   }
+}
+
+// ZooKeeper starts its read-only server once a member has looked for a leader for
+// max(2 s, tickTime) without finding a quorum.
+void Server::maybeEnterReadOnly() {
+  if (!config_.readOnlyModeEnabled || readOnly_ || serving_ ||
+      zabState_.state != zab::ServerState::Looking)
+    return;
+  if (steadyMs() - lookingSinceMs_ < std::max<std::int64_t>(2000, config_.tickTime)) return;
+  closeClients("entering read-only mode");
+  sessionsBeforeReadOnly_ = currentSessions();
+  readOnly_ = true;
+  rebuildProcessor(PipelineRole::kReadOnly, sessionsBeforeReadOnly_);
+  log_.info("zab", "no quorum: serving read-only clients (readonlymode.enabled)");
 }
 
 // ZooKeeper's election_time: from starting to look for a leader to knowing one.

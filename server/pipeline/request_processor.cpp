@@ -103,6 +103,7 @@ void RequestProcessor::connect(const std::shared_ptr<ClientChannel>& channel,
   }
   std::int32_t timeout =
       std::clamp(request.timeOut, config_.minSessionTimeoutMs, config_.maxSessionTimeoutMs);
+  if (config_.role == PipelineRole::kReadOnly) return readOnlyConnect(channel, request, timeout);
   ConnectResponse response;
   response.withReadOnlyByte = request.hasReadOnlyByte;
   if (request.sessionId != 0) {
@@ -112,8 +113,7 @@ void RequestProcessor::connect(const std::shared_ptr<ClientChannel>& channel,
     if (!valid) {
       response.passwd = std::string(16, '\0');
       channel->send(connectFrame(response));
-      channel->close("session 0x" + std::to_string(request.sessionId) +
-                     " is expired or its password is wrong");
+      channel->close("session " + hex(request.sessionId) + " is expired or its password is wrong");
       return;
     }
     Client& client = clients_[request.sessionId];
@@ -193,6 +193,9 @@ void RequestProcessor::request(const std::shared_ptr<ClientChannel>& channel,
         pending.xid, 0, config_.reconfigEnabled ? Err::kUnimplemented : Err::kReconfigDisabled);
     return addBarrier(sessionId, *client, std::move(pending), {});
   }
+  if (config_.role == PipelineRole::kReadOnly &&
+      refusedAsReadOnly(channel, sessionId, *client, pending))
+    return;
   if (config_.role == PipelineRole::kLearner &&
       (header.type == op(OpCode::kSync) || isWriteOp(header.type))) {
     return forwardToLeader(sessionId, *client, std::move(pending), body);
@@ -515,6 +518,7 @@ void RequestProcessor::tick() {
   // Expiry and reaping are the leader's to decide; a learner only reports activity.
   if (config_.role == PipelineRole::kLearner) return;
   std::int64_t now = clock_();
+  if (config_.role == PipelineRole::kReadOnly) return expireReadOnlySessions(now);
   for (std::int64_t id : sessions_.takeExpired(now)) {
     if (!writesRefused_.empty()) continue;
     TxnHeader header{id, 0, lastAssignedZxid_ + 1, now, op(OpCode::kCloseSession)};

@@ -34,7 +34,10 @@ namespace zk {
 // Standalone: writes are prepared here and committed when durable. Leader: prepared here for
 // every member's clients and committed when a quorum has them. Learner (follower or
 // observer): writes go to the leader and come back as committed txns, which are applied here.
-enum class PipelineRole { kStandalone, kLeader, kLearner };
+// Read-only (readonlymode.enabled, a member cut off from its quorum): serves reads from the
+// tree it has to clients that asked for a read-only session; every write fails with NOTREADONLY;
+// sessions are local to this member and logged nowhere.
+enum class PipelineRole { kStandalone, kLeader, kLearner, kReadOnly };
 
 struct ProcessorConfig {
   PipelineRole role = PipelineRole::kStandalone;
@@ -183,6 +186,12 @@ class RequestProcessor {
                       std::span<const std::uint8_t> body);
   void send(std::int64_t sessionId, Pending& pending);
   void closeSessionNow(std::int64_t sessionId, std::string_view reason);
+  // Read-only role (request_processor_readonly.cpp).
+  void readOnlyConnect(const std::shared_ptr<ClientChannel>& channel, const ConnectRequest& request,
+                       std::int32_t timeout);
+  bool refusedAsReadOnly(const std::shared_ptr<ClientChannel>& channel, std::int64_t sessionId,
+                         Client& client, Pending& pending);
+  void expireReadOnlySessions(std::int64_t now);
   void reapContainers(std::int64_t nowMs);
   Client* findClient(std::int64_t sessionId);
   void touch(std::int64_t sessionId);

@@ -28,6 +28,7 @@ SYSTEM_PROPERTY_KEYS = {
     "zookeeper.DigestAuthenticationProvider.superDigest",
     "jute.maxbuffer": "jute.maxbuffer",
     "4lw.commands.whitelist": "zookeeper.4lw.commands.whitelist",
+    "readonlymode.enabled": "readonlymode.enabled",
 }
 
 # zookube-only keys that ZooKeeper would misread; they are left out of its zoo.cfg.
