@@ -8,8 +8,12 @@ with --znodes znodes of 100 bytes, its RSS is read, and it is restarted to time 
 from process start to the first successful request on the recovered data. The disk's own fsync
 latency is measured in the same run so the write numbers can be judged against it.
 
-Usage: /usr/bin/python3 bench/compare.py [--quick] [--znodes N] [--only zookube|zookeeper]
-                                          [--update-docs]
+The ensemble part (bench/ensemble_bench.py) runs a 3-voter + 1-observer ensemble of each
+implementation on loopback: write and mixed throughput over all members, and failover time.
+
+Usage: /usr/bin/python3 bench/compare.py [--quick] [--part standalone|ensemble|all]
+                                          [--znodes N] [--failover-trials N]
+                                          [--only zookube|zookeeper] [--update-docs]
 """
 
 import argparse
@@ -17,7 +21,6 @@ import datetime
 import json
 import os
 import platform
-import resource
 import shutil
 import signal
 import statistics
@@ -30,15 +33,15 @@ import time
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(REPO, "tests", "integration"))
 
+import ensemble_bench  # noqa: E402
 import zkref  # noqa: E402
 import zkwire  # noqa: E402
+from measure import cpu_seconds, memory_kb, reset_peak_rss, run_zkbench  # noqa: E402
 
 SERVERS = ("zookube", "zookeeper")
 TICK_MS = 2000
 START_DEADLINE_S = 180.0  # 1M znodes take a while to load
 STOP_DEADLINE_S = 30.0
-CLK_TCK = os.sysconf("SC_CLK_TCK")
-PAGE_KB = os.sysconf("SC_PAGE_SIZE") // 1024
 
 # ZooKeeper runs as its own scripts run it (zkServer.sh: default GC, full JIT), with a heap large
 # enough for a million znodes instead of zkref's small test heap.
@@ -58,33 +61,6 @@ WORKLOADS = [
     ("session-churn", ["--workload", "session-churn", "--sessions", "8"]),
     ("ephemeral-churn", ["--workload", "ephemeral-churn", "--sessions", "8"]),
 ]
-
-
-# ---------------------------------------------------------------- process measurements
-
-def cpu_seconds(pid):
-    with open(f"/proc/{pid}/stat") as f:
-        fields = f.read().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / CLK_TCK  # utime + stime
-
-
-def memory_kb(pid):
-    out = {}
-    with open(f"/proc/{pid}/status") as f:
-        for line in f:
-            key, _, value = line.partition(":")
-            if key in ("VmRSS", "VmHWM"):
-                out[key] = int(value.split()[0])
-    return out
-
-
-def reset_peak_rss(pid):
-    """Makes VmHWM start again from the current RSS (clear_refs 5), so each run has its peak."""
-    try:
-        with open(f"/proc/{pid}/clear_refs", "w") as f:
-            f.write("5")
-    except OSError:
-        pass
 
 
 # ---------------------------------------------------------------- servers
@@ -212,31 +188,11 @@ def start_and_time(server, probe_path):
 
 # ---------------------------------------------------------------- zkbench runs
 
-def run_zkbench(zkbench, server, args, timeout):
-    cmd = [zkbench, "--hosts", f"127.0.0.1:{server.port}", "--server", server.name, *args]
-    before = resource.getrusage(resource.RUSAGE_CHILDREN)
-    try:
-        out = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout,
-                             stdin=subprocess.DEVNULL, check=False)
-    except subprocess.TimeoutExpired:
-        return {"error": f"zkbench timed out after {timeout} s"}
-    after = resource.getrusage(resource.RUSAGE_CHILDREN)
-    client_cpu = (after.ru_utime + after.ru_stime) - (before.ru_utime + before.ru_stime)
-    lines = [line for line in out.stdout.splitlines() if line.startswith("{")]
-    if not lines:
-        return {"error": f"zkbench exit {out.returncode}: {out.stderr.strip()[-500:]}"}
-    result = json.loads(lines[-1])
-    result["client_cpu_s"] = round(client_cpu, 3)  # whole zkbench run, setup included
-    if out.returncode != 0 and "error" not in result:
-        result["error"] = f"zkbench exit {out.returncode}"
-    return result
-
-
 def measured_run(zkbench, server, args, timeout):
     """One zkbench run with the server's CPU time and memory around it."""
     reset_peak_rss(server.pid)
     cpu0 = cpu_seconds(server.pid)
-    result = run_zkbench(zkbench, server, args, timeout)
+    result = run_zkbench(zkbench, f"127.0.0.1:{server.port}", server.name, args, timeout)
     if not server.alive():
         result["error"] = f"server died: {server.log_tail()}"
         return result
@@ -342,6 +298,8 @@ def fmt(v):
     if v is None:
         return "n/a"
     if isinstance(v, float):
+        if v < 10:
+            return f"{v:.3g}"  # seconds of failover or restart need more than one decimal
         return f"{v:,.1f}" if v < 100 else f"{v:,.0f}"
     return f"{v:,}"
 
@@ -354,7 +312,7 @@ def table(title, rows):
     return "\n".join(lines) + "\n"
 
 
-def report(results, settings):
+def report(results, settings, parts_run):
     def get(server, workload, key):
         r = results.get((server, workload))
         if not r or "error" in r:
@@ -371,7 +329,7 @@ def report(results, settings):
     names = [n for n, _ in WORKLOADS]
     mb = 1 / 1024
     n = settings["znodes"]
-    parts = [
+    parts = [] if "standalone" not in parts_run else [
         table("Throughput (ops/s; watch = notifications/s, churn = sessions/s)",
               rows("ops_per_sec", names)),
         table("p99 latency (µs; watch = set sent -> notification received, session-churn = "
@@ -395,6 +353,10 @@ def report(results, settings):
                                          for s in SERVERS]),
         ]),
     ]
+    if "ensemble" in parts_run:
+        parts.append(table("Ensemble: 3 voters + 1 observer, sessions over all members; failover ="
+                           " kill -9 of the leader -> first successful write",
+                           ensemble_bench.rows(get)))
     errors = [f"- {s} {w}: {r['error'][:300]}" for (s, w), r in results.items() if "error" in r]
     errors += [f"- {s} {w}: {r['errors']} failed requests" for (s, w), r in results.items()
                if r.get("errors")]
@@ -403,7 +365,19 @@ def report(results, settings):
     return "\n".join(parts)
 
 
-def settings_text(settings, env, fsync):
+def ensemble_text(settings):
+    e = ensemble_bench
+    return [
+        f"- Ensemble, both servers: {e.VOTERS} voters + {e.OBSERVERS} observer on 127.0.0.1,"
+        f" tickTime={e.TICK_MS}, initLimit={e.INIT_LIMIT}, syncLimit={e.SYNC_LIMIT},"
+        " forceSync=yes, every member's dataDir (= dataLogDir) under the same temporary directory;"
+        " zkbench gets all four members in its connect string (the C client shuffles them);"
+        f" failover: {settings['failover_trials']} trials, each bounded by"
+        f" {e.FAILOVER_DEADLINE_S:.0f} s, writes retried on every remaining member in parallel",
+    ]
+
+
+def settings_text(settings, env, fsync, parts_run):
     m = env["machine"]
     return "\n".join([
         f"- Run: {env['date']}, command `{env['command']}`",
@@ -413,8 +387,10 @@ def settings_text(settings, env, fsync):
         *[f"- Disk before the {name} runs: write(100 B) + fdatasync on a preallocated file,"
           f" {f['count']} times: p50 {f['p50_us']} µs, p99 {f['p99_us']} µs, mean {f['mean_us']} µs"
           for name, f in fsync.items()],
-        f"- Both servers: tickTime={TICK_MS}, forceSync=yes (default), dataDir = dataLogDir,"
-        " both under one temporary directory; standalone; snapCount default (100000)",
+        *([f"- Standalone, both servers: tickTime={TICK_MS}, forceSync=yes (default),"
+           " dataDir = dataLogDir, both under one temporary directory; snapCount default (100000)"]
+          if "standalone" in parts_run else []),
+        *(ensemble_text(settings) if "ensemble" in parts_run else []),
         f"- ZooKeeper: Debian's 3.8 jars, `{' '.join(ZK_JAVA)}` ({env['java']})",
         f"- zookube: `{env['zookube']}` (build type {env['build_type']}, source {env['revision']})",
         f"- Load: zkbench (libzookeeper-mt async API), {settings['warmup']} s warm-up +"
@@ -442,6 +418,10 @@ def update_docs(text):
 def parse_args():
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--quick", action="store_true", help="3 s per workload, 100k znodes")
+    p.add_argument("--part", choices=("standalone", "ensemble", "all"), default="all",
+                   help="run the standalone part, the 3+1 ensemble part, or both (default)")
+    p.add_argument("--failover-trials", type=int,
+                   help="leader kills in the ensemble part (5; 3 with --quick)")
     p.add_argument("--znodes", type=int, help="znodes for the RSS and restart test (1000000)")
     p.add_argument("--only", choices=SERVERS, help="run one server only")
     p.add_argument("--build-dir", default=os.environ.get("ZOOKUBE_BUILD_DIR",
@@ -473,7 +453,13 @@ def git_revision():
 def main():
     args = parse_args()
     settings = {"duration": 3 if args.quick else 10, "warmup": 1 if args.quick else 2,
-                "znodes": args.znodes or (100_000 if args.quick else 1_000_000)}
+                "znodes": args.znodes or (100_000 if args.quick else 1_000_000),
+                "failover_trials": args.failover_trials or (3 if args.quick else 5)}
+    parts_run = ("standalone", "ensemble") if args.part == "all" else (args.part,)
+    if args.update_docs and args.part != "all":
+        raise SystemExit("--update-docs rewrites the whole results section: use --part all")
+    # harness.Server (ensemble part) finds the zookube binary through this variable.
+    os.environ["ZOOKUBE_BUILD_DIR"] = os.path.abspath(args.build_dir)
     binary = os.path.join(args.build_dir, "server", "zookube-server")
     zkbench = args.zkbench or os.path.join(args.build_dir, "bench", "zkbench")
     for path in (binary, zkbench):
@@ -497,22 +483,28 @@ def main():
         out.write(json.dumps({"server": server, "workload": workload, **result}) + "\n")
         out.flush()
         summary = {k: result.get(k) for k in ("ops_per_sec", "p99_us", "hwm_kb", "VmRSS",
-                                               "restart_s", "errors", "error") if k in result}
+                                               "restart_s", "failover_s", "median_s", "max_s",
+                                               "connections", "errors", "error") if k in result}
         print(f"{server:10} {workload:16} {json.dumps(summary)[:300]}", flush=True)
 
     fsync = {}
     try:
         out.write(json.dumps(env) + "\n")
-        for name in SERVERS:
-            if args.only and args.only != name:
-                continue
-            # The disk is shared, so its fsync latency is taken again right before each server.
-            fsync[name] = fsync_latency(tmp, 200 if args.quick else 1000)
-            record(name, "disk-fsync", fsync[name])
-            workdir = os.path.join(tmp, name)
-            os.makedirs(workdir)
-            server = Zookube(binary, workdir) if name == "zookube" else ZooKeeper(workdir)
-            bench_server(server, zkbench, settings, record)
+        for part in parts_run:
+            for name in SERVERS:
+                if args.only and args.only != name:
+                    continue
+                # The disk is shared, so its fsync latency is taken again before each server.
+                key = name if part == "standalone" else f"{name} ensemble"
+                fsync[key] = fsync_latency(tmp, 200 if args.quick else 1000)
+                record(name, f"disk-fsync {part}", fsync[key])
+                workdir = os.path.join(tmp, f"{name}-{part}")
+                os.makedirs(workdir)
+                if part == "ensemble":
+                    ensemble_bench.bench(name, workdir, zkbench, settings, record, ZK_JAVA)
+                    continue
+                server = Zookube(binary, workdir) if name == "zookube" else ZooKeeper(workdir)
+                bench_server(server, zkbench, settings, record)
     finally:
         out.close()
         if args.keep:
@@ -520,7 +512,8 @@ def main():
         else:
             shutil.rmtree(tmp, ignore_errors=True)
     env["loadavg_end"] = os.getloadavg()[0]
-    text = settings_text(settings, env, fsync) + "\n" + report(results, settings)
+    text = (settings_text(settings, env, fsync, parts_run) + "\n" +
+            report(results, settings, parts_run))
     print("\n" + text)
     print(f"results: {out_path}")
     if args.update_docs:
