@@ -247,7 +247,7 @@ void QuorumTransport::acceptElection() {
 // A server not in our configuration (joining through a reconfig) says where its election port
 // is; remembering it lets us answer, and dial back when the lower id must.
 bool QuorumTransport::learnPeer(const zab::InitialMessage& hello) {
-  std::string_view address = hello.address.substr(0, hello.address.find('|'));
+  std::string_view address = std::string_view(hello.address).substr(0, hello.address.find('|'));
   auto colon = address.rfind(':');
   if (colon == std::string_view::npos) return false;
   unsigned port = 0;
