@@ -452,6 +452,8 @@ def git_revision():
 
 def main():
     args = parse_args()
+    # SIGTERM unwinds like Ctrl-C, so every server started so far is stopped in a finally.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     settings = {"duration": 3 if args.quick else 10, "warmup": 1 if args.quick else 2,
                 "znodes": args.znodes or (100_000 if args.quick else 1_000_000),
                 "failover_trials": args.failover_trials or (3 if args.quick else 5)}
@@ -482,9 +484,9 @@ def main():
         results[(server, workload)] = result
         out.write(json.dumps({"server": server, "workload": workload, **result}) + "\n")
         out.flush()
-        summary = {k: result.get(k) for k in ("ops_per_sec", "p99_us", "hwm_kb", "VmRSS",
-                                               "restart_s", "failover_s", "median_s", "max_s",
-                                               "connections", "errors", "error") if k in result}
+        keys = ("ops_per_sec", "p99_us", "hwm_kb", "VmRSS", "restart_s", "leader", "failover_s",
+                "median_s", "max_s", "connections", "errors", "error")
+        summary = {k: result.get(k) for k in keys if k in result}
         print(f"{server:10} {workload:16} {json.dumps(summary)[:300]}", flush=True)
 
     fsync = {}
