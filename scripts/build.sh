@@ -19,8 +19,9 @@ ninja -C build -j "$JOBS"
 
 if [ "$ASAN" -eq 1 ]; then
   cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=Debug -DZOOKUBE_SANITIZE=ON >/dev/null
-  # Unit tests and the simulator only: the sanitized tree is for finding memory bugs in the layers.
+  # Unit tests, the simulator and the server (whose network layer the ensemble tests exercise).
   targets=$(ninja -C build-asan -t targets all | sed -n 's/^\(\(unit\|sim\)_[a-z]*\): .*/\1/p' | sort -u)
+  targets="$targets zookube-server"
   if [ -n "$targets" ]; then
     # shellcheck disable=SC2086
     ninja -C build-asan -j "$JOBS" $targets

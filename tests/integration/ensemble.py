@@ -91,7 +91,7 @@ class Ensemble:
                         f"member {m.myid} exited with {m.proc.returncode}:\n{m.log_tail()}")
             running = [m for m in self.members.values() if m.alive()]
             modes = {id(m): mode_of(m) for m in running}
-            if None in modes.values():
+            if None in modes.values() or "read-only" in modes.values():
                 return None
             leaders = [m for m in running if modes[id(m)] == "leader"]
             return leaders[0] if len(leaders) == 1 else None
