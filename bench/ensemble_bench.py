@@ -246,6 +246,7 @@ def rows(get):
         *per("p99_us", "p99 (µs)"),
         *per("p50_us", "p50 (µs)"),
         *per("cpu_us_per_op", "CPU/op, all members (µs)"),
+        *per("client_cpu_s", "zkbench CPU (s)"),
         *[(f"{n} peak RSS, all members (MiB)", *[mib(get(s, n, "hwm_kb")) for s in SERVERS])
           for n in names],
         ("failover median (s)", get("zookube", "ensemble failover", "median_s"),
