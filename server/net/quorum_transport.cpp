@@ -1,8 +1,12 @@
 #include "net/quorum_transport.h"
 
+#include <optional>
+
 #include <charconv>
 
 #include <variant>
+
+#include "storage/snapshot_stream.h"
 
 namespace zk {
 
@@ -37,8 +41,12 @@ class PeerLink : public std::enable_shared_from_this<PeerLink> {
 
   bool closed() const { return closed_; }
   std::int64_t sid = -1;
-  zab::PacketDecoder packets{std::size_t{1} << 30};  // a SNAP carries the whole tree
+  zab::PacketDecoder packets{std::size_t{64} << 20};
   zab::ElectionStreamDecoder election;
+  // After a SNAP packet the leader streams the tree (storage/snapshot_stream.h); the packet is
+  // handed on, with the tree as a snapshot file in its data, once the stream is complete.
+  std::optional<storage::SnapshotStreamScanner> snapshot;
+  zab::QuorumPacket snapPacket;
 
  private:
   void fail(const std::string& why) {
@@ -311,20 +319,58 @@ void QuorumTransport::sendPacket(std::int64_t to, const zab::QuorumPacket& packe
   it->second->send(zab::encodePacket(packet));
 }
 
+void QuorumTransport::sendSnapshot(std::int64_t to, std::int64_t zxid, std::string stream) {
+  auto it = quorumLinks_.find(to);
+  if (it == quorumLinks_.end()) return;
+  it->second->send(zab::encodePacket(zab::makePacket(zab::PacketType::Snap, zxid)));
+  it->second->send(std::move(stream));
+}
+
 namespace {
+
+bool dropLink(PeerLink& link, Logger& log, const std::string& reason) {
+  log.warn("quorum",
+           "dropping quorum connection of member " + std::to_string(link.sid) + ": " + reason);
+  return false;
+}
+
+// Feeds the SNAP stream; the packet goes on once it is complete. `bytes` is what arrived.
+bool feedSnapshot(PeerLink& link, std::string_view bytes,
+                  const std::function<bool(const zab::QuorumPacket&)>& onPacket, Logger& log) {
+  auto result = link.snapshot->feed(bytes);
+  if (std::holds_alternative<storage::SnapshotStreamScanner::NeedMore>(result)) return true;
+  if (auto* bad = std::get_if<storage::SnapshotStreamScanner::Malformed>(&result))
+    return dropLink(link, log, bad->reason);
+  auto& done = std::get<storage::SnapshotStreamScanner::Done>(result);
+  link.snapshot.reset();
+  zab::QuorumPacket packet = std::move(link.snapPacket);
+  packet.data = std::move(done.snapshotFile);
+  if (!onPacket(packet)) return false;
+  link.packets.feed(done.leftover);
+  return true;
+}
 
 bool feedPackets(PeerLink& link, std::string_view bytes,
                  const std::function<bool(const zab::QuorumPacket&)>& onPacket, Logger& log) {
-  link.packets.feed(bytes);
+  if (link.snapshot) {
+    if (!feedSnapshot(link, bytes, onPacket, log)) return false;
+    if (link.snapshot || link.closed()) return true;
+  } else {
+    link.packets.feed(bytes);
+  }
   for (;;) {
     auto next = link.packets.next();
     if (std::holds_alternative<zab::NeedMore>(next)) return true;
-    if (auto* bad = std::get_if<zab::Malformed>(&next)) {
-      log.warn("quorum", "dropping quorum connection of member " + std::to_string(link.sid) + ": " +
-                             bad->reason);
-      return false;
+    if (auto* bad = std::get_if<zab::Malformed>(&next)) return dropLink(link, log, bad->reason);
+    auto& packet = std::get<zab::QuorumPacket>(next);
+    if (zab::isType(packet, zab::PacketType::Snap)) {
+      link.snapshot.emplace();
+      link.snapPacket = std::move(packet);
+      if (!feedSnapshot(link, link.packets.takeBuffered(), onPacket, log)) return false;
+      if (link.snapshot || link.closed()) return true;
+      continue;
     }
-    if (!onPacket(std::get<zab::QuorumPacket>(next))) return false;
+    if (!onPacket(packet)) return false;
     if (link.closed()) return true;
   }
 }

@@ -47,6 +47,8 @@ class QuorumTransport {
   void listen(bool onAllInterfaces);
   void sendVote(std::int64_t to, const zab::Notification& vote);
   void sendPacket(std::int64_t to, const zab::QuorumPacket& packet);
+  // SNAP as ZooKeeper sends it: the packet, then the snapshot stream right behind it.
+  void sendSnapshot(std::int64_t to, std::int64_t zxid, std::string stream);
   void connectQuorum(std::int64_t sid);
   void disconnectQuorum(std::int64_t sid);
   // A reconfig became active: add or update these members' addresses.

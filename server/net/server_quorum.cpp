@@ -19,6 +19,7 @@
 #include "storage/file_util.h"
 #include "storage/recovery.h"
 #include "storage/snapshot.h"
+#include "storage/snapshot_stream.h"
 #include "storage/txn_log.h"
 #include "util/wall_clock.h"
 
@@ -95,13 +96,6 @@ class ZabForwarder : public RequestForwarder {
   zab::Peer& peer_;
   std::function<void()> kick_;
 };
-
-std::string readFileBytes(const std::filesystem::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::ostringstream bytes;
-  bytes << in.rdbuf();
-  return bytes.str();
-}
 
 void writeFileDurably(const std::filesystem::path& path, std::string_view bytes) {
   auto temp = path;
@@ -598,13 +592,10 @@ void Server::sendSnapshot(std::int64_t to, std::int64_t zxid) {
     log_.error("zab", "asked for a snapshot at " + hex(zxid) + " but the tree is at " +
                           hex(tree_.lastProcessedZxid()));
   }
-  auto path =
-      storage::writeSnapshot(config_.dataDir, tree_.lastProcessedZxid(), currentSessions(), tree_);
-  std::string bytes = readFileBytes(path);
-  log_.info("zab", "SNAP to member " + std::to_string(to) + ": " + std::to_string(bytes.size()) +
+  std::string stream = storage::encodeSnapshotStream(currentSessions(), tree_);
+  log_.info("zab", "SNAP to member " + std::to_string(to) + ": " + std::to_string(stream.size()) +
                        " bytes at " + hex(tree_.lastProcessedZxid()));
-  transport_->sendPacket(
-      to, zab::makePacket(zab::PacketType::Snap, tree_.lastProcessedZxid(), std::move(bytes)));
+  transport_->sendSnapshot(to, tree_.lastProcessedZxid(), std::move(stream));
 }
 
 }  // namespace zk

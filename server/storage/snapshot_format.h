@@ -43,6 +43,8 @@ class SnapshotEncoder {
   void node(std::string_view path, std::string_view data, std::int64_t aclRef,
             const StatPersisted& stat);
   void endNodes();
+  // Bytes already in this format (the records of a leader's SNAP stream).
+  void raw(std::string_view bytes) { buf_.append(bytes); }
   void seal();
 
   std::size_t buffered() const { return buf_.size(); }

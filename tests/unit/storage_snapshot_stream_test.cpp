@@ -1,0 +1,95 @@
+#include <gtest/gtest.h>
+
+#include <random>
+
+#include "storage/snapshot.h"
+#include "storage/snapshot_stream.h"
+#include "storage_test_util.h"
+
+namespace zk::storage {
+namespace {
+
+using namespace testing;
+using Scanner = SnapshotStreamScanner;
+
+DataTree sampleTree() {
+  DataTree tree;
+  std::int64_t zxid = 1;
+  tree.apply(createTxn(zxid++, "/app", std::string("\x00\x01\xff", 3)));
+  tree.apply(createTxn(zxid++, "/app/a", std::string(5000, 'x')));
+  Txn locked = createTxn(zxid++, "/locked", "secret");
+  std::get<CreateTxn>(locked.body).acl = {ACL{1, Id{"digest", "u:hash"}}};
+  tree.apply(locked);
+  tree.apply(ephemeralTxn(zxid++, "/app/eph", 0x77));
+  return tree;
+}
+
+// Loads snapshot file bytes the way a learner does, through the file loader.
+std::map<std::string, std::string> loadedNodes(const std::string& fileBytes, SessionMap& sessions) {
+  std::map<std::string, std::string> nodes;
+  SnapshotSink sink;
+  sink.acl = [](std::int64_t, AclList) {};
+  sink.node = [&](std::string path, std::string data, std::int64_t, const StatPersisted&) {
+    nodes[path] = data;
+  };
+  auto* p = reinterpret_cast<const std::uint8_t*>(fileBytes.data());
+  parseSnapshot(std::span(p, fileBytes.size()), sessions, sink);
+  return nodes;
+}
+
+TEST(SnapshotStream, EndsWithZooKeepersSignatureAndNoFileHeader) {
+  std::string stream = encodeSnapshotStream({{0x77, 4000}}, sampleTree());
+  EXPECT_TRUE(stream.ends_with(std::string("\0\0\0\x0a", 4) + "BenWasHere"));
+  EXPECT_NE(stream.substr(0, 4), "ZKSN");
+}
+
+TEST(SnapshotStream, ScannedInAnySplitItBecomesALoadableSnapshot) {
+  DataTree tree = sampleTree();
+  SessionMap sessions{{0x77, 4000}, {0x78, 9000}};
+  std::string next = "\x01\x02\x03 the packets that follow";
+  std::string wire = encodeSnapshotStream(sessions, tree) + next;
+  std::mt19937 rng(7);
+  for (int round = 0; round < 50; ++round) {
+    Scanner scanner;
+    Scanner::Result result = Scanner::NeedMore{};
+    std::size_t at = 0;
+    while (std::holds_alternative<Scanner::NeedMore>(result)) {
+      ASSERT_LT(at, wire.size()) << "the stream never ended";
+      std::size_t n = std::min<std::size_t>(wire.size() - at, 1 + rng() % 700);
+      result = scanner.feed(std::string_view(wire).substr(at, n));
+      at += n;
+    }
+    auto* done = std::get_if<Scanner::Done>(&result);
+    ASSERT_NE(done, nullptr);
+    // Whatever came after the signature in the last read is handed back, nothing is lost.
+    EXPECT_EQ(done->leftover + wire.substr(at), next);
+    SessionMap loaded;
+    auto nodes = loadedNodes(done->snapshotFile, loaded);
+    EXPECT_EQ(loaded, sessions);
+    EXPECT_EQ(nodes.at("/app/a"), std::string(5000, 'x'));
+    EXPECT_EQ(nodes.size(), tree.nodeCount());
+  }
+}
+
+TEST(SnapshotStream, AWrongSignatureOrANegativeCountIsMalformed) {
+  std::string stream = encodeSnapshotStream({}, sampleTree());
+  std::string forged = stream.substr(0, stream.size() - 10) + "BenWasGone";
+  auto bad = Scanner().feed(forged);
+  ASSERT_TRUE(std::holds_alternative<Scanner::Malformed>(bad));
+  EXPECT_NE(std::get<Scanner::Malformed>(bad).reason.find("BenWasGone"), std::string::npos);
+  auto negative = Scanner().feed(std::string("\xff\xff\xff\xfe", 4));
+  ASSERT_TRUE(std::holds_alternative<Scanner::Malformed>(negative));
+  EXPECT_NE(std::get<Scanner::Malformed>(negative).reason.find("session count"), std::string::npos);
+}
+
+TEST(SnapshotStream, AStreamThatNeverEndsIsCutAtTheLimit) {
+  Scanner scanner(1000);
+  std::string huge("\0\0\0\0\0\0\0\0", 8);                  // no sessions, no ACLs
+  huge += std::string("\0\0\0\x02/x\x7f\xff\xff\xff", 10);  // a node claiming 2 GiB of data
+  EXPECT_TRUE(std::holds_alternative<Scanner::NeedMore>(scanner.feed(huge)));
+  auto result = scanner.feed(std::string(2000, 'z'));
+  ASSERT_TRUE(std::holds_alternative<Scanner::Malformed>(result));
+}
+
+}  // namespace
+}  // namespace zk::storage
