@@ -12,6 +12,7 @@
 #include "config/dynamic_config.h"
 #include "jute/reader.h"
 #include "jute/writer.h"
+#include "net/dynamic_config_files.h"
 #include "net/metrics.h"
 #include "net/quorum_transport.h"
 #include "net/server.h"
@@ -192,8 +193,17 @@ std::map<std::int64_t, ServerEntry> Server::serversWithMe(const DynamicConfig& c
 void Server::adoptConfig(const DynamicConfig& next) {
   bool inNext = next.servers.contains(config_.serverId);
   joining_ = !inNext && myEntry_.has_value();
+  bool changed = next.version != committedConfig_.version;
   committedConfig_ = next;
   config_.servers = serversWithMe(next);
+  if (changed && config_.reconfigEnabled && !config_.source.empty()) {
+    try {
+      auto file = writeDynamicConfigFiles(config_.source, next);
+      log_.info("zab", "membership written to " + file.string());
+    } catch (const std::exception& e) {
+      log_.warn("zab", std::string(e.what()) + "; the data keeps the membership");
+    }
+  }
   transport_->setPeers(addressesOf(next.servers));
   peer_->setConfigData(formatDynamicConfig(next));
   peer_->activate(membersOf(DynamicConfig{config_.servers, next.version}));

@@ -151,6 +151,18 @@ def test_observer_and_voter_join_and_leave_while_a_client_writes(running, admin,
             assert f"server.4={observer.spec}" in data.decode()
             harness.wait_until(lambda: mode_of(observer) == "observer", timeout=30,
                                what="the new observer to observe")
+            # As ZooKeeper does: "<zoo.cfg>.dynamic.<version>" holds it, zoo.cfg points there.
+            for member in running.members.values():
+                dynamic = os.path.join(member.workdir, f"zoo.cfg.dynamic.{version:x}")
+                harness.wait_until(lambda d=dynamic: os.path.exists(d), timeout=10,
+                                   what=f"{dynamic} to be written")
+                with open(dynamic) as f:
+                    assert f"server.4={observer.spec}" in f.read()
+                with open(os.path.join(member.workdir, "zoo.cfg")) as f:
+                    static = f.read()
+                assert f"dynamicConfigFile={dynamic}" in static or \
+                    f"dynamicConfigFile={os.path.realpath(dynamic)}" in static
+                assert "server.1=" not in static
             writer.wait_for_more()
 
             admin.reconfig(joining=f"server.5={voter.spec}", leaving=None, new_members=None)
@@ -210,3 +222,29 @@ def test_a_reconfig_survives_a_restart_of_the_whole_ensemble(running, admin, cli
         admin_again.reconfig(joining=None, leaving="6", new_members=None)
     finally:
         observer.kill9()
+
+
+def test_an_observer_is_promoted_to_voter_and_demoted_again(running, admin, client_factory):
+    member = joiner(running, 7, observer=True)
+    try:
+        member.launch()
+        harness.wait_until(lambda: mode_of(member) is not None, timeout=30,
+                           what="server 7 to sync")
+        admin.reconfig(joining=f"server.7={member.spec}", leaving=None, new_members=None)
+        harness.wait_until(lambda: mode_of(member) == "observer", timeout=30,
+                           what="server 7 to observe")
+        voter_spec = member.spec.replace(":observer;", ":participant;")
+        admin.reconfig(joining=f"server.7={voter_spec}", leaving=None, new_members=None)
+        harness.wait_until(lambda: mntr_of(running.leader()).get("zk_quorum_size") == "4",
+                           timeout=30, what="server 7 to vote")
+        harness.wait_until(lambda: mode_of(member) == "follower", timeout=30,
+                           what="server 7 to follow as a voter")
+        client_factory(member.hosts).create(f"/promoted_{os.getpid()}")
+        admin.reconfig(joining=f"server.7={member.spec}", leaving=None, new_members=None)
+        harness.wait_until(lambda: mntr_of(running.leader()).get("zk_quorum_size") == "3",
+                           timeout=30, what="server 7 to stop voting")
+        harness.wait_until(lambda: mode_of(member) == "observer", timeout=30,
+                           what="server 7 to observe again")
+        admin.reconfig(joining=None, leaving="7", new_members=None)
+    finally:
+        member.kill9()
