@@ -1,0 +1,256 @@
+#include "backends/kube/kube_backend.h"
+
+#include <algorithm>
+#include <charconv>
+#include <functional>
+#include <map>
+
+#include "kube/leader_election.h"
+
+namespace zk::op::kube {
+namespace {
+
+using web::json::value;
+
+std::string str(const value& v, const std::string& field) {
+  return v.is_object() && v.has_string_field(field) ? v.at(field).as_string() : std::string();
+}
+
+bool podReady(const value& pod) {
+  if (!pod.has_object_field("status") || !pod.at("status").has_array_field("conditions")) {
+    return false;
+  }
+  for (const value& cond : pod.at("status").at("conditions").as_array()) {
+    if (str(cond, "type") == "Ready") return str(cond, "status") == "True";
+  }
+  return false;
+}
+
+std::string annotation(const value& pod, const std::string& key) {
+  const value& meta = pod.at("metadata");
+  if (!meta.has_object_field("annotations")) return {};
+  return str(meta.at("annotations"), key);
+}
+
+std::string podImage(const value& pod) {
+  if (!pod.has_object_field("spec") || !pod.at("spec").has_array_field("containers")) return {};
+  const auto& containers = pod.at("spec").at("containers").as_array();
+  return containers.size() == 0 ? std::string() : str(containers.at(0), "image");
+}
+
+ObservedMember fromPod(const Member& m, const value& pod) {
+  ObservedMember om;
+  om.member = m;
+  if (pod.is_null()) return om;
+  om.exists = true;
+  om.terminating = pod.at("metadata").has_field("deletionTimestamp");
+  om.running = pod.has_object_field("status") && str(pod.at("status"), "phase") == "Running";
+  om.rolloutHash = annotation(pod, kRolloutHashAnnotation);
+  om.image = podImage(pod);
+  return om;
+}
+
+std::optional<int> ordinalAfter(const std::string& name, const std::string& prefix) {
+  if (!name.starts_with(prefix) || name.size() == prefix.size()) return std::nullopt;
+  int n = 0;
+  const char* first = name.data() + prefix.size();
+  const char* last = name.data() + name.size();
+  auto [end, ec] = std::from_chars(first, last, n);
+  if (ec != std::errc() || end != last) return std::nullopt;
+  return n;
+}
+
+value ownerReference(const ZkCluster& c) {
+  value ref = value::object();
+  ref["apiVersion"] = value::string("zookube.dev/v1alpha1");
+  ref["kind"] = value::string("ZkCluster");
+  ref["name"] = value::string(c.meta.name);
+  ref["uid"] = value::string(c.meta.uid);
+  return ref;
+}
+
+// Event names must be unique; the reason and message hash keeps a repeated event one object.
+std::string eventName(const ZkCluster& c, const EmitEvent& e) {
+  char buf[20];
+  std::snprintf(buf, sizeof buf, "%016zx", std::hash<std::string>{}(e.reason + "\n" + e.message));
+  return c.meta.name + "." + buf;
+}
+
+}  // namespace
+
+AddressResolver podIpResolver() {
+  return [](const ZkCluster& c, const Member&, const value& pod) -> std::optional<SrvrTarget> {
+    if (pod.is_null() || !pod.has_object_field("status")) return std::nullopt;
+    std::string ip = str(pod.at("status"), "podIP");
+    if (ip.empty()) return std::nullopt;
+    return SrvrTarget{ip, c.spec.ports.client};
+  };
+}
+
+std::optional<Member> memberOfPod(const ZkCluster& c, const std::string& podName) {
+  if (auto n = ordinalAfter(podName, observerSetName(c) + "-")) return observerMember(c, *n);
+  if (auto n = ordinalAfter(podName, voterSetName(c) + "-")) {
+    if (*n < kMaxVoters) return voterMember(c, *n);
+  }
+  return std::nullopt;
+}
+
+KubeBackend::KubeBackend(KubeClient& client, AddressResolver resolver,
+                         std::chrono::milliseconds probeTimeout, Clock now)
+    : client_(client),
+      resolver_(std::move(resolver)),
+      probeTimeout_(probeTimeout),
+      now_(std::move(now)) {}
+
+std::string KubeBackend::targetHash(const ZkCluster& c) const {
+  return rolloutHash(c, Addressing::kubernetes());
+}
+
+Observed KubeBackend::observe(const ZkCluster& c) {
+  value pods =
+      client_.list(resourcePath("v1", "Pod", c.meta.ns),
+                   "app.kubernetes.io/name=zookube,app.kubernetes.io/instance=" + c.meta.name);
+  std::map<std::string, value> byName;
+  for (const value& pod : pods.at("items").as_array()) {
+    byName[pod.at("metadata").at("name").as_string()] = pod;
+  }
+  // Every member the spec or the last applied status names, and every pod that is a member.
+  int voters = std::max(c.spec.voters, c.status.voters);
+  int observers = std::max(c.spec.observers, c.status.observers);
+  std::map<std::string, Member> wanted;
+  for (const Member& m : members(c, {voters, observers})) wanted[m.name] = m;
+  for (const auto& [name, pod] : byName) {
+    if (auto m = memberOfPod(c, name)) wanted.emplace(name, *m);
+  }
+  Observed o;
+  std::vector<SrvrTarget> targets;
+  std::vector<size_t> probed;
+  for (const auto& [name, m] : wanted) {
+    auto it = byName.find(name);
+    value pod = it == byName.end() ? value::null() : it->second;
+    ObservedMember om = fromPod(m, pod);
+    if (om.running) {
+      if (auto target = resolver_(c, m, pod)) {
+        targets.push_back(*target);
+        probed.push_back(o.members.size());
+      }
+    }
+    om.ready = podReady(pod);  // confirmed by srvr below
+    o.members.push_back(std::move(om));
+  }
+  std::vector<bool> answered(o.members.size(), false);
+  auto answers = askSrvr(targets, probeTimeout_);
+  for (size_t i = 0; i < answers.size(); ++i) {
+    ObservedMember& om = o.members[probed[i]];
+    if (!answers[i]) continue;
+    answered[probed[i]] = true;
+    om.role = answers[i]->role;
+    om.zxid = answers[i]->zxid;
+  }
+  // Ready means the pod's probe passes and the member serves: a pod that passed its last probe
+  // but no longer answers is down for the planner.
+  for (size_t i = 0; i < o.members.size(); ++i) o.members[i].ready &= answered[i];
+  EnsembleView view;
+  int applied = c.status.voters > 0 ? c.status.voters : c.spec.voters;
+  for (int i = 0; i < applied; ++i) view.voters.insert(voterMember(c, i).id);
+  for (int i = 0; i < c.spec.observers; ++i) view.observers.insert(observerMember(c, i).id);
+  o.ensemble = view;
+  return o;
+}
+
+std::optional<std::string> KubeBackend::execute(const ZkCluster& c, const Plan& plan) {
+  for (const Action& action : plan.actions) {
+    try {
+      if (auto* s = std::get_if<UpdateStatus>(&action)) {
+        updateStatus(c, s->status);
+      } else if (auto* a = std::get_if<ApplyObjects>(&action)) {
+        applyObjects(c, a->membership);
+      } else if (auto* r = std::get_if<RestartMember>(&action)) {
+        restartMember(c, *r);
+      } else if (auto* e = std::get_if<EmitEvent>(&action)) {
+        emitEvent(c, *e);
+      } else if (std::holds_alternative<Wait>(action)) {
+        return std::nullopt;
+      } else {
+        emitEvent(c, {true, "ReconfigUnsupported",
+                      describe(action) + ": not supported by the server yet; waiting"});
+        return std::nullopt;
+      }
+    } catch (const std::exception& e) {
+      return describe(action) + ": " + e.what();
+    }
+  }
+  return std::nullopt;
+}
+
+void KubeBackend::applyObjects(const ZkCluster& c, Membership m) {
+  for (const value& object : renderObjects(c, m)) client_.apply(object);
+}
+
+void KubeBackend::restartMember(const ZkCluster& c, const RestartMember& r) {
+  client_.remove(resourcePath("v1", "Pod", c.meta.ns, r.member.name));
+}
+
+void KubeBackend::updateStatus(const ZkCluster& c, ZkClusterStatus status) {
+  // A condition keeps its transition time while its status stays; the clock is ours.
+  for (Condition& cond : status.conditions) {
+    if (!cond.lastTransitionTime.empty()) continue;
+    for (const Condition& old : c.status.conditions) {
+      if (old.type == cond.type && old.status == cond.status) {
+        cond.lastTransitionTime = old.lastTransitionTime;
+      }
+    }
+    if (cond.lastTransitionTime.empty()) {
+      std::string t = microTime(now_());
+      cond.lastTransitionTime = t.substr(0, 19) + "Z";  // metav1.Time has whole seconds
+    }
+  }
+  if (status == c.status) return;
+  client_.apply(statusApplyBody(c, status), "status");
+}
+
+void KubeBackend::emitEvent(const ZkCluster& c, const EmitEvent& e) {
+  std::string t = microTime(now_());
+  value event = eventObject(c, e, t.substr(0, 19) + "Z");
+  try {
+    client_.create(resourcePath("v1", "Event", c.meta.ns), event);
+  } catch (const ApiError& err) {
+    // The same event again: an Event is a report, not state, so the first one stands.
+    if (err.status() != 409) throw;
+  }
+}
+
+value statusApplyBody(const ZkCluster& c, const ZkClusterStatus& status) {
+  value body = value::object();
+  body["apiVersion"] = value::string("zookube.dev/v1alpha1");
+  body["kind"] = value::string("ZkCluster");
+  body["metadata"] = value::object();
+  body["metadata"]["name"] = value::string(c.meta.name);
+  body["metadata"]["namespace"] = value::string(c.meta.ns);
+  body["status"] = toJson(status);
+  return body;
+}
+
+value eventObject(const ZkCluster& c, const EmitEvent& e, const std::string& time) {
+  value ev = value::object();
+  ev["apiVersion"] = value::string("v1");
+  ev["kind"] = value::string("Event");
+  ev["metadata"] = value::object();
+  ev["metadata"]["name"] = value::string(eventName(c, e));
+  ev["metadata"]["namespace"] = value::string(c.meta.ns);
+  value involved = ownerReference(c);
+  involved["namespace"] = value::string(c.meta.ns);
+  ev["involvedObject"] = involved;
+  ev["reason"] = value::string(e.reason);
+  ev["message"] = value::string(e.message);
+  ev["type"] = value::string(e.warning ? "Warning" : "Normal");
+  ev["firstTimestamp"] = value::string(time);
+  ev["lastTimestamp"] = value::string(time);
+  ev["count"] = value::number(1);
+  ev["source"] = value::object();
+  ev["source"]["component"] = value::string(kFieldManager);
+  ev["reportingComponent"] = value::string("zookube.dev/operator");
+  return ev;
+}
+
+}  // namespace zk::op::kube

@@ -1,0 +1,67 @@
+#include "backends/kube/kube_reconciler.h"
+
+namespace zk::op::kube {
+namespace {
+
+using web::json::value;
+
+// What an invalid resource still tells us: enough to write its status.
+ZkCluster metaOnly(const value& object) {
+  ZkCluster c;
+  const value& meta = object.at("metadata");
+  c.meta.name = meta.at("name").as_string();
+  if (meta.has_string_field("namespace")) c.meta.ns = meta.at("namespace").as_string();
+  if (meta.has_string_field("uid")) c.meta.uid = meta.at("uid").as_string();
+  if (meta.has_integer_field("generation"))
+    c.meta.generation = meta.at("generation").as_number().to_int64();
+  if (object.has_object_field("status")) c.status = parseStatus(object.at("status"));
+  return c;
+}
+
+}  // namespace
+
+KubeReconciler::KubeReconciler(KubeClient& client, KubeBackend& backend, std::string ns,
+                               LeaderElector* elector, Log log)
+    : client_(client),
+      backend_(backend),
+      ns_(std::move(ns)),
+      elector_(elector),
+      log_(std::move(log)) {}
+
+PassReport KubeReconciler::pass() {
+  PassReport report;
+  if (elector_ && !elector_->tryAcquireOrRenew()) {
+    report.leading = false;
+    return report;
+  }
+  value list = client_.list(resourcePath("zookube.dev/v1alpha1", "ZkCluster", ns_));
+  for (const value& object : list.at("items").as_array()) {
+    ++report.clusters;
+    if (!reconcile(object)) ++report.failures;
+  }
+  return report;
+}
+
+bool KubeReconciler::reconcile(const value& object) {
+  ZkCluster c = metaOnly(object);
+  Plan p;
+  try {
+    c = parseZkCluster(object);
+    Observed observed = backend_.observe(c);
+    p = plan(c, backend_.targetHash(c), observed);
+  } catch (const SpecError& e) {
+    // Nothing running is touched: the plan for an invalid spec only reports.
+    p = planInvalid(c.status, c.meta.generation, e.errors());
+  } catch (const std::exception& e) {
+    log_(c.meta.ns + "/" + c.meta.name + ": observe failed: " + e.what());
+    return false;
+  }
+  for (const Action& a : p.actions) log_(c.meta.ns + "/" + c.meta.name + ": " + describe(a));
+  if (auto failure = backend_.execute(c, p)) {
+    log_(c.meta.ns + "/" + c.meta.name + ": " + *failure);
+    return false;
+  }
+  return true;
+}
+
+}  // namespace zk::op::kube

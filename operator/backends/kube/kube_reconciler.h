@@ -1,0 +1,41 @@
+#pragma once
+// One reconcile pass over every ZkCluster in scope: list, parse, observe, plan, execute. The
+// resource is the planner's only memory, so a pass may run in a fresh process at any time.
+
+#include <functional>
+#include <optional>
+#include <string>
+
+#include "backends/kube/kube_backend.h"
+#include "kube/kube_client.h"
+#include "kube/leader_election.h"
+
+namespace zk::op::kube {
+
+using Log = std::function<void(const std::string&)>;
+
+struct PassReport {
+  bool leading = true;  // false: another instance leads; nothing was done
+  int clusters = 0;
+  int failures = 0;
+};
+
+class KubeReconciler {
+ public:
+  // `ns` empty: every namespace. `elector` null: no leader election (a single replica).
+  KubeReconciler(KubeClient& client, KubeBackend& backend, std::string ns, LeaderElector* elector,
+                 Log log);
+
+  PassReport pass();
+
+ private:
+  bool reconcile(const web::json::value& object);
+
+  KubeClient& client_;
+  KubeBackend& backend_;
+  std::string ns_;
+  LeaderElector* elector_;
+  Log log_;
+};
+
+}  // namespace zk::op::kube

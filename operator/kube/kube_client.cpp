@@ -1,0 +1,158 @@
+#include "kube/kube_client.h"
+
+#include <boost/asio/ssl.hpp>
+
+#include <map>
+
+#include <utility>
+#include "render/render.h"
+
+namespace zk::op::kube {
+namespace {
+
+using web::json::value;
+namespace http = web::http;
+
+struct KindInfo {
+  const char* plural;
+  bool namespaced;
+};
+
+// The kinds the operator reads or writes.
+const std::map<std::pair<std::string, std::string>, KindInfo, std::less<>>& kinds() {
+  static const std::map<std::pair<std::string, std::string>, KindInfo, std::less<>> table = {
+      {{"v1", "Pod"}, {"pods", true}},
+      {{"v1", "Service"}, {"services", true}},
+      {{"v1", "ConfigMap"}, {"configmaps", true}},
+      {{"v1", "Event"}, {"events", true}},
+      {{"v1", "Secret"}, {"secrets", true}},
+      {{"v1", "PersistentVolumeClaim"}, {"persistentvolumeclaims", true}},
+      {{"apps/v1", "StatefulSet"}, {"statefulsets", true}},
+      {{"policy/v1", "PodDisruptionBudget"}, {"poddisruptionbudgets", true}},
+      {{"coordination.k8s.io/v1", "Lease"}, {"leases", true}},
+      {{"zookube.dev/v1alpha1", "ZkCluster"}, {"zkclusters", true}},
+  };
+  return table;
+}
+
+std::string urlEncode(std::string_view s) {
+  return web::uri::encode_data_string(std::string(s));
+}
+
+// The Status body's message, or the raw text when the body is not a Status.
+ApiError toError(int status, const std::string& text) {
+  std::string reason = "Unknown", message = text;
+  try {
+    value v = value::parse(text);
+    if (v.has_string_field("reason")) reason = v.at("reason").as_string();
+    if (v.has_string_field("message")) message = v.at("message").as_string();
+  } catch (const std::exception&) {
+  }
+  return ApiError(status, reason, "HTTP " + std::to_string(status) + " " + reason + ": " + message);
+}
+
+http::client::http_client_config clientConfig(const KubeConfig& cfg, std::chrono::seconds timeout) {
+  http::client::http_client_config c;
+  c.set_timeout(timeout);
+  c.set_validate_certificates(!cfg.insecureSkipTlsVerify);
+  KubeConfig tls = cfg;  // the callback outlives this call
+  c.set_ssl_context_callback([tls](boost::asio::ssl::context& ctx) {
+    if (!tls.caPem.empty()) ctx.add_certificate_authority(boost::asio::buffer(tls.caPem));
+    if (!tls.certPem.empty()) {
+      ctx.use_certificate_chain(boost::asio::buffer(tls.certPem));
+      ctx.use_private_key(boost::asio::buffer(tls.keyPem), boost::asio::ssl::context::pem);
+    }
+  });
+  return c;
+}
+
+}  // namespace
+
+std::string resourcePath(std::string_view apiVersion, std::string_view kind, std::string_view ns,
+                         std::string_view name, std::string_view subresource) {
+  auto it = kinds().find(std::pair<std::string, std::string>(apiVersion, kind));
+  if (it == kinds().end()) {
+    throw std::invalid_argument("no REST mapping for " + std::string(apiVersion) + " " +
+                                std::string(kind));
+  }
+  std::string path = apiVersion.find('/') == std::string_view::npos ? "/api/" : "/apis/";
+  path += apiVersion;
+  if (it->second.namespaced && !ns.empty()) path += "/namespaces/" + urlEncode(ns);
+  path += std::string("/") + it->second.plural;
+  if (!name.empty()) path += "/" + urlEncode(name);
+  if (!subresource.empty()) path += "/" + std::string(subresource);
+  return path;
+}
+
+std::string objectPath(const value& object, std::string_view subresource) {
+  const value& meta = object.at("metadata");
+  std::string ns = meta.has_string_field("namespace") ? meta.at("namespace").as_string() : "";
+  return resourcePath(object.at("apiVersion").as_string(), object.at("kind").as_string(), ns,
+                      meta.at("name").as_string(), subresource);
+}
+
+KubeClient::KubeClient(KubeConfig config, std::string userAgent, std::chrono::seconds timeout)
+    : config_(std::move(config)),
+      userAgent_(std::move(userAgent)),
+      http_(config_.server, clientConfig(config_, timeout)) {}
+
+value KubeClient::send(const http::method& method, const std::string& pathAndQuery,
+                       const std::optional<value>& body, const std::string& contentType) {
+  http::http_request req(method);
+  req.set_request_uri(pathAndQuery);
+  req.headers().add("Accept", "application/json");
+  req.headers().add("User-Agent", userAgent_);
+  if (!config_.token.empty()) req.headers().add("Authorization", "Bearer " + config_.token);
+  // JSON is YAML, so an apply patch is sent as JSON text under the apply content type.
+  if (body) req.set_body(body->serialize(), contentType);
+  http::http_response resp = http_.request(req).get();
+  std::string text = resp.extract_utf8string(true).get();
+  int status = resp.status_code();
+  if (status >= 300) throw toError(status, text);
+  if (text.empty()) return value::object();
+  return value::parse(text);
+}
+
+value KubeClient::get(const std::string& path) {
+  return send(http::methods::GET, path, std::nullopt, {});
+}
+
+std::optional<value> KubeClient::getIfExists(const std::string& path) {
+  try {
+    return get(path);
+  } catch (const ApiError& e) {
+    if (e.status() == 404) return std::nullopt;
+    throw;
+  }
+}
+
+value KubeClient::list(const std::string& path, const std::string& labelSelector) {
+  std::string query = labelSelector.empty() ? "" : "?labelSelector=" + urlEncode(labelSelector);
+  return send(http::methods::GET, path + query, std::nullopt, {});
+}
+
+value KubeClient::create(const std::string& collectionPath, const value& object) {
+  return send(http::methods::POST, collectionPath, object, "application/json");
+}
+
+value KubeClient::replace(const std::string& path, const value& object) {
+  return send(http::methods::PUT, path, object, "application/json");
+}
+
+value KubeClient::apply(const value& object, std::string_view subresource) {
+  std::string path =
+      objectPath(object, subresource) + "?fieldManager=" + urlEncode(kFieldManager) + "&force=true";
+  return send(http::methods::PATCH, path, object, "application/apply-patch+yaml");
+}
+
+bool KubeClient::remove(const std::string& path) {
+  try {
+    send(http::methods::DEL, path, std::nullopt, {});
+    return true;
+  } catch (const ApiError& e) {
+    if (e.status() == 404) return false;
+    throw;
+  }
+}
+
+}  // namespace zk::op::kube

@@ -1,0 +1,74 @@
+#pragma once
+// A small synchronous Kubernetes API client on cpprestsdk: JSON in and out, one request at a time.
+//
+// Writes use server-side apply (PATCH application/apply-patch+yaml, fieldManager=zookube-operator,
+// force=true): the operator states the fields it owns and the API server merges, so a second
+// apply of the same object changes nothing. There is no watch: the operator relists on a timer
+// (see docs/operator.md), which cpprest supports reliably and which a missed event cannot fool.
+
+#include <cpprest/http_client.h>
+#include <cpprest/json.h>
+
+#include <chrono>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+
+#include "kube/kube_config.h"
+
+namespace zk::op::kube {
+
+// A request the API server refused: its HTTP status and the Status body's reason and message.
+class ApiError : public std::runtime_error {
+ public:
+  ApiError(int status, std::string reason, const std::string& message)
+      : std::runtime_error(message), status_(status), reason_(std::move(reason)) {}
+  int status() const { return status_; }
+  const std::string& reason() const { return reason_; }  // "NotFound", "Conflict", ...
+
+ private:
+  int status_;
+  std::string reason_;
+};
+
+// The REST path of a kind: "/api/v1/namespaces/ns/pods/name", "/apis/apps/v1/...".
+// `name` and `subresource` may be empty (collection / no subresource); an empty `ns` lists
+// across namespaces. Throws std::invalid_argument for a kind it does not know.
+std::string resourcePath(std::string_view apiVersion, std::string_view kind, std::string_view ns,
+                         std::string_view name = {}, std::string_view subresource = {});
+
+// The path of an object from its own apiVersion, kind, metadata.namespace and metadata.name.
+std::string objectPath(const web::json::value& object, std::string_view subresource = {});
+
+class KubeClient {
+ public:
+  // `userAgent` identifies this operator instance in the API server's logs.
+  KubeClient(KubeConfig config, std::string userAgent,
+             std::chrono::seconds timeout = std::chrono::seconds(10));
+
+  const KubeConfig& config() const { return config_; }
+
+  web::json::value get(const std::string& path);
+  std::optional<web::json::value> getIfExists(const std::string& path);  // nullopt on 404
+  // A List; `labelSelector` as in "app=x,role=y".
+  web::json::value list(const std::string& path, const std::string& labelSelector = {});
+  web::json::value create(const std::string& collectionPath, const web::json::value& object);
+  // PUT: the object's metadata.resourceVersion makes it conditional (409 Conflict if stale).
+  web::json::value replace(const std::string& path, const web::json::value& object);
+  // Server-side apply of `object` (or its `subresource`, e.g. "status").
+  web::json::value apply(const web::json::value& object, std::string_view subresource = {});
+  // DELETE; false if it was already gone.
+  bool remove(const std::string& path);
+
+ private:
+  web::json::value send(const web::http::method& method, const std::string& pathAndQuery,
+                        const std::optional<web::json::value>& body,
+                        const std::string& contentType);
+
+  KubeConfig config_;
+  std::string userAgent_;
+  web::http::client::http_client http_;
+};
+
+}  // namespace zk::op::kube
