@@ -8,6 +8,7 @@ process started is killed by close() (also from an atexit hook).
 
 import atexit
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -36,7 +37,7 @@ def four_letter(ip, cmd, timeout=2.0):
 
 
 class Member:
-    def __init__(self, net, sid, workdir, observer, cfg):
+    def __init__(self, net, sid, workdir, observer, cfg, binary):
         self.net = net
         self.sid = sid
         self.observer = observer
@@ -46,6 +47,7 @@ class Member:
         self.log_path = os.path.join(workdir, "server.log")
         self.cfg_path = os.path.join(workdir, "zoo.cfg")
         self.cfg = cfg
+        self.binary = binary
         self.proc = None
         self.paused = False
         self.starts = 0
@@ -65,7 +67,7 @@ class Member:
         with open(os.path.join(self.data_dir, "myid"), "w") as f:
             f.write(f"{self.sid}\n")
         self.starts += 1
-        cmd = self.net.exec_prefix(self.sid) + [harness.zookube_binary(), self.cfg_path]
+        cmd = self.net.exec_prefix(self.sid) + [self.binary, self.cfg_path]
         with open(self.log_path, "ab") as log:
             log.write(f"==== start #{self.starts} at {time.monotonic():.3f}\n".encode())
             log.flush()
@@ -114,6 +116,9 @@ class Cluster:
     def __init__(self, net, workdir, voters, observers, tick_ms=200, extra_cfg=None):
         self.net = net
         self.members = {}
+        # A private copy: others may relink the build tree's binary in the middle of a run.
+        self.binary = os.path.join(workdir, "zookube-server")
+        shutil.copy2(harness.zookube_binary(), self.binary)
         servers = {}
         for sid in range(1, voters + observers + 1):
             kind = "observer" if sid > voters else "participant"
@@ -134,7 +139,7 @@ class Cluster:
             if sid > voters:
                 cfg["peerType"] = "observer"
             cfg.update(extra_cfg or {})
-            self.members[sid] = Member(net, sid, mdir, sid > voters, cfg)
+            self.members[sid] = Member(net, sid, mdir, sid > voters, cfg, self.binary)
         atexit.register(self.close)
 
     @property
