@@ -30,7 +30,6 @@ namespace {
 namespace fs = std::filesystem;
 using namespace zk::op;
 using local::LocalState;
-using local::voterChangeError;
 using Clock = std::chrono::steady_clock;
 
 constexpr auto kInterval = std::chrono::milliseconds(300);
@@ -105,8 +104,6 @@ class LocalOperator {
     if (!state.cluster.empty() && state.cluster != c.meta.name) {
       errors.push_back("metadata.name: this state directory holds ZkCluster " + state.cluster +
                        "; use another --state-dir for " + c.meta.name);
-    } else if (errors.empty()) {
-      if (auto voters = voterChangeError(c, state)) errors.push_back(*voters);
     }
     noteGeneration(c, state);
     c.meta.generation = state.generation;

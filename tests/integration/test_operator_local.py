@@ -2,9 +2,11 @@
 
 One ensemble serves the whole module, each test leaving it healthy for the next: creation, a
 config change rolled under a continuous writer, a member killed with SIGKILL, the operator killed
-with SIGKILL mid-roll, observers scaled 1 -> 3 -> 0, and SIGTERM stopping everything while keeping
-the data. The operator's own records are the evidence: status.json (the planner's memory and a
-restart history), ensemble.json, each member's starts.log and the operator's output.
+with SIGKILL mid-roll, observers scaled 1 -> 3 -> 0 and voters 3 -> 5 -> 3 by reconfig under a
+writer without restarting anyone, and SIGTERM stopping everything while keeping the data. The
+operator's own records are the evidence: status.json (the planner's memory and a restart history),
+ensemble.json, each member's starts.log and the operator's output; the ensemble's own
+/zookeeper/config is the evidence of membership.
 """
 
 import json
@@ -24,6 +26,7 @@ from kazoo.client import KazooClient
 from kazoo.exceptions import ConnectionClosedError, ConnectionLoss, NodeExistsError, \
     SessionExpiredError
 from kazoo.handlers.threading import KazooTimeoutError
+from kazoo.security import make_digest_acl_credential
 
 import harness
 
@@ -169,12 +172,13 @@ class LocalCluster:
 
     # --- waiting ---
 
-    def healthy(self, observers):
-        """Running with no roll under way, 3 voters (one leader) and `observers` observers."""
+    def healthy(self, observers, voters=3):
+        """Running with no roll under way, `voters` voters (one leader) and `observers`
+        observers."""
         s = self.status()
         members = self.ensemble()["members"]
         roles = sorted(m["role"] for m in members)
-        want = sorted(["leader", "follower", "follower"] + ["observer"] * observers)
+        want = sorted(["leader"] + ["follower"] * (voters - 1) + ["observer"] * observers)
         roll = s.get("roll") or {}
         rolling = roll.get("target") and not roll.get("completed")
         alive = all(pid_alive(m["pid"]) for m in members)
@@ -182,9 +186,28 @@ class LocalCluster:
             return members
         return None
 
-    def wait_healthy(self, observers=1):
-        return harness.wait_until(lambda: self.healthy(observers), timeout=WAIT_S, interval=0.1,
-                                  what=f"3 voters + {observers} observers running")
+    def wait_healthy(self, observers=1, voters=3):
+        return harness.wait_until(lambda: self.healthy(observers, voters), timeout=WAIT_S,
+                                  interval=0.1,
+                                  what=f"{voters} voters + {observers} observers running")
+
+    def membership(self):
+        """/zookeeper/config as the ensemble publishes it: {id: "participant" | "observer"}."""
+        zk = KazooClient(hosts=self.ensemble()["connect"], timeout=10.0)
+        zk.start(timeout=15)
+        try:
+            zk.sync("/zookeeper/config")
+            data, _ = zk.get("/zookeeper/config")
+        finally:
+            zk.stop()
+            zk.close()
+        out = {}
+        for line in data.decode().splitlines():
+            if line.startswith("server."):
+                key, spec = line.split("=", 1)
+                role = "observer" if ":observer" in spec.split(";")[0] else "participant"
+                out[int(key[len("server."):])] = role
+        return out
 
     def member(self, role):
         return next(m for m in self.ensemble()["members"] if m["role"] == role)
@@ -267,6 +290,23 @@ def test_creates_three_voters_and_one_observer(cluster):
     host, port = leader["metrics"].split(":")
     with urllib.request.urlopen(f"http://{host}:{port}/metrics", timeout=5) as r:
         assert r.status == 200 and r.read()
+
+
+def test_members_know_a_super_user_whose_password_only_the_operator_can_read(cluster):
+    members = cluster.wait_healthy(observers=1)
+    secret = os.path.join(cluster.state, "super.secret")
+    assert os.stat(secret).st_mode & 0o777 == 0o600
+    with open(secret) as f:
+        password = f.read().strip()
+    assert len(password) >= 32
+    digest = make_digest_acl_credential("super", password)
+    for m in members:
+        with open(os.path.join(cluster.state, "members", m["name"], "zoo.cfg")) as f:
+            cfg = f.read()
+        assert f"DigestAuthenticationProvider.superDigest={digest}\n" in cfg
+        assert "reconfigEnabled=true\n" in cfg
+    assert cluster.membership() == {1: "participant", 2: "participant", 3: "participant",
+                                    101: "observer"}
 
 
 def test_config_change_rolls_observers_followers_leader_last_without_losing_writes(cluster):
@@ -356,22 +396,56 @@ def test_operator_killed_mid_roll_finishes_without_restarting_anyone_twice(clust
     assert restarted == {m["name"] for m in members}
 
 
-def test_observers_scale_up_and_down(cluster):
+def check_writes(writer):
+    """No write failed other than by a reconnect, and every acknowledged write is there."""
+    writer.finish()
+    try:
+        assert writer.errors == []
+        writer.zk.sync("/w")
+        present = set("/w/" + c for c in writer.zk.get_children("/w"))
+        assert [p for p in writer.acked if p not in present] == []
+    finally:
+        writer.zk.stop()
+        writer.zk.close()
+
+
+def voter_starts(cluster, voters=3):
+    starts = cluster.starts()
+    return {f"demo-{i}": starts[f"demo-{i}"] for i in range(voters)}
+
+
+def test_observers_scale_by_reconfig_without_restarting_anyone(cluster):
     cluster.wait_healthy(observers=1)
+    voters_before = voter_starts(cluster)
+    observer0_before = cluster.starts()["demo-observer-0"]
+    writer = Writer(cluster.ensemble()["connect"])
+    writer.start()
+    harness.wait_until(lambda: len(writer.acked) >= 20, timeout=WAIT_S, what="writes flowing")
+
     cluster.spec["spec"]["observers"] = 3
     cluster.write_manifest()
     members = cluster.wait_healthy(observers=3)
     assert sorted(m["id"] for m in members if m["role"] == "observer") == [101, 102, 103]
     assert cluster.status()["observers"] == 3
+    assert cluster.membership() == {1: "participant", 2: "participant", 3: "participant",
+                                    101: "observer", 102: "observer", 103: "observer"}
+    assert cluster.starts()["demo-observer-0"] == observer0_before
+    # A new observer was told only the current members and itself when it started.
+    with open(os.path.join(cluster.state, "members", "demo-observer-1", "zoo.cfg")) as f:
+        assert "server.103=" not in f.read()
     # A client on a new observer reads what was written before it existed.
     port = next(m for m in members if m["id"] == 103)["client"].rsplit(":", 1)[1]
     zk = KazooClient(hosts=f"127.0.0.1:{port}", timeout=10.0)
     zk.start(timeout=15)
     try:
+        zk.sync("/w")
         assert zk.exists("/w/000000")
     finally:
         zk.stop()
         zk.close()
+    acked = len(writer.acked)
+    harness.wait_until(lambda: len(writer.acked) >= acked + 20, timeout=WAIT_S,
+                       what="writes after scaling up")
 
     observer_pids = [m["pid"] for m in members if m["role"] == "observer"]
     cluster.spec["spec"]["observers"] = 0
@@ -381,6 +455,59 @@ def test_observers_scale_up_and_down(cluster):
                        what="observer processes gone")
     assert cluster.status()["observers"] == 0
     assert [m["id"] for m in cluster.ensemble()["members"]] == [1, 2, 3]
+    assert cluster.membership() == {1: "participant", 2: "participant", 3: "participant"}
+    acked = len(writer.acked)
+    harness.wait_until(lambda: len(writer.acked) >= acked + 20, timeout=WAIT_S,
+                       what="writes after scaling down")
+    check_writes(writer)
+    assert voter_starts(cluster) == voters_before
+    out = cluster.output()
+    for name in ("demo-observer-1", "demo-observer-2"):
+        assert f"member {name}: added to the ensemble as an observer" in out
+    for name in ("demo-observer-0", "demo-observer-1", "demo-observer-2"):
+        assert f"member {name}: removed from the ensemble" in out
+
+
+def test_voters_scale_one_at_a_time_by_reconfig_while_a_client_writes(cluster):
+    cluster.wait_healthy(observers=0)
+    voters_before = voter_starts(cluster)
+    history_before = len(cluster.history())
+    writer = Writer(cluster.ensemble()["connect"])
+    writer.start()
+    harness.wait_until(lambda: len(writer.acked) >= 20, timeout=WAIT_S, what="writes flowing")
+
+    cluster.spec["spec"]["voters"] = 5
+    cluster.write_manifest()
+    members = cluster.wait_healthy(observers=0, voters=5)
+    assert sorted(m["id"] for m in members) == [1, 2, 3, 4, 5]
+    assert cluster.membership() == {i: "participant" for i in range(1, 6)}
+    assert cluster.status()["voters"] == 5 and cluster.status()["quorumSize"] == 3
+    # The new voters joined through the ensemble, one after the other.
+    out = cluster.output()
+    add4 = out.index("member demo-3: added to the ensemble as a voter")
+    assert out.index("member demo-4: added to the ensemble as a voter") > add4
+    with open(os.path.join(cluster.state, "members", "demo-3", "zoo.cfg")) as f:
+        assert "server.5=" not in f.read()
+    acked = len(writer.acked)
+    harness.wait_until(lambda: len(writer.acked) >= acked + 20, timeout=WAIT_S,
+                       what="writes with five voters")
+
+    leaving = [m["pid"] for m in members if m["id"] in (4, 5)]
+    cluster.spec["spec"]["voters"] = 3
+    cluster.write_manifest()
+    members = cluster.wait_healthy(observers=0, voters=3)
+    harness.wait_until(lambda: not any(pid_alive(p) for p in leaving), timeout=WAIT_S,
+                       what="the removed voters stopped")
+    assert sorted(m["id"] for m in members) == [1, 2, 3]
+    assert cluster.membership() == {i: "participant" for i in range(1, 4)}
+    assert cluster.status()["quorumSize"] == 2
+    acked = len(writer.acked)
+    harness.wait_until(lambda: len(writer.acked) >= acked + 20, timeout=WAIT_S,
+                       what="writes with three voters again")
+    check_writes(writer)
+    # Membership changed by reconfig alone: no voter restarted, nothing rolled.
+    assert voter_starts(cluster) == voters_before
+    assert len(cluster.history()) == history_before
 
 
 def test_invalid_manifest_is_refused_and_what_runs_keeps_running(cluster):
@@ -405,12 +532,6 @@ def test_invalid_manifest_is_refused_and_what_runs_keeps_running(cluster):
                        timeout=WAIT_S, what="the killed member started again")
     assert cluster.status()["phase"] == "Invalid"
 
-    # Valid, but local mode cannot change the voter count: refused the same way.
-    cluster.spec = json.loads(json.dumps(good))
-    cluster.spec["spec"]["voters"] = 5
-    cluster.write_manifest()
-    harness.wait_until(lambda: "spec.voters: local mode cannot change the number of voters"
-                       in cluster.output(), timeout=WAIT_S, what="voter change refused")
     cluster.spec = good
     cluster.write_manifest()
     after = cluster.wait_healthy(observers=0)

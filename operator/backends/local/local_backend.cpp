@@ -7,7 +7,10 @@
 #include <signal.h>
 #include <sys/file.h>
 
+#include <openssl/evp.h>
+
 #include <algorithm>
+#include <array>
 #include <cstdio>
 #include <fstream>
 #include <iterator>
@@ -38,7 +41,6 @@ std::optional<ProcessRecord> readRecord(const fs::path& file) {
     ProcessRecord r;
     r.pid = v.at("pid").as_integer();
     r.settings = v.at("settings").as_string();
-    r.observersKnown = v.at("observersKnown").as_integer();
     r.image = v.at("image").as_string();
     r.started = v.at("started").as_string();
     return r;
@@ -51,7 +53,6 @@ void writeRecord(const fs::path& file, const ProcessRecord& r) {
   value v = value::object();
   v["pid"] = value::number(r.pid);
   v["settings"] = value::string(r.settings);
-  v["observersKnown"] = value::number(r.observersKnown);
   v["image"] = value::string(r.image);
   v["started"] = value::string(r.started);
   writeFileAtomically(file, v.serialize() + "\n");
@@ -74,25 +75,53 @@ std::string describeRestart(const RestartMember& r) {
                                             : "restarting (" + r.reason + ")";
 }
 
-// Current when it runs the current settings and its config lists every observer that should run
-// (voters refuse peers they do not list); otherwise a hash that says what it runs.
-std::string runningHash(const ProcessRecord& rec, const std::string& settings, int observers,
-                        const std::string& target) {
-  if (rec.settings == settings && rec.observersKnown >= observers) return target;
-  return rec.settings + "/o" + std::to_string(rec.observersKnown);
+std::string shortSha256(const std::string& text) {
+  std::array<unsigned char, EVP_MAX_MD_SIZE> digest{};
+  unsigned int len = 0;
+  EVP_Digest(text.data(), text.size(), digest.data(), &len, EVP_sha256(), nullptr);
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string out;
+  for (unsigned int i = 0; i < 4 && i < len; ++i) {
+    out += kHex[digest[i] >> 4];
+    out += kHex[digest[i] & 15];
+  }
+  return out;
+}
+
+// The super user's password: made once, kept beside the data it protects, readable by its owner
+// only. Written before any member is configured with its digest.
+std::string loadOrCreateSecret(const fs::path& file) {
+  std::string secret = readFile(file);
+  while (!secret.empty() && (secret.back() == '\n' || secret.back() == '\r')) secret.pop_back();
+  if (!secret.empty()) return secret;
+  std::array<unsigned char, 24> random{};
+  {
+    std::ifstream urandom("/dev/urandom", std::ios::binary);
+    if (!urandom.read(reinterpret_cast<char*>(random.data()), random.size())) {
+      throw std::runtime_error("cannot read /dev/urandom for the super user's password");
+    }
+  }
+  static constexpr char kHex[] = "0123456789abcdef";
+  for (unsigned char b : random) {
+    secret += kHex[b >> 4];
+    secret += kHex[b & 15];
+  }
+  fs::path tmp = file;
+  tmp += ".tmp";
+  {
+    UniqueFd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600));
+    std::string line = secret + "\n";
+    if (!fd || ::write(fd.get(), line.data(), line.size()) != static_cast<ssize_t>(line.size()) ||
+        ::fsync(fd.get()) != 0) {
+      throw std::runtime_error("cannot write " + tmp.string());
+    }
+  }
+  fs::permissions(tmp, fs::perms::owner_read | fs::perms::owner_write);
+  fs::rename(tmp, file);
+  return secret;
 }
 
 }  // namespace
-
-std::optional<std::string> voterChangeError(const ZkCluster& c, const LocalState& state) {
-  int running = state.status.voters;
-  if (running == 0 || running == c.spec.voters) return std::nullopt;
-  return "spec.voters: local mode cannot change the number of voters of an existing ensemble (it "
-         "has " +
-         std::to_string(running) + ", the manifest asks for " + std::to_string(c.spec.voters) +
-         "): zookube-server has no reconfig yet. Put " + std::to_string(running) +
-         " back, or start a new ensemble with another --state-dir";
-}
 
 LocalBackend::LocalBackend(LocalOptions options, ProgressLog log)
     : options_(std::move(options)), log_(std::move(log)) {
@@ -107,6 +136,12 @@ LocalBackend::LocalBackend(LocalOptions options, ProgressLog log)
   addressing_ = Addressing::local((options_.stateDir / "members").string());
   statusFile_ = options_.stateDir / "status.json";
   state_ = loadState(statusFile_);
+  superPassword_ = loadOrCreateSecret(options_.stateDir / "super.secret");
+  // Every listener on loopback (the render leaves the metrics host to the backend), and the super
+  // user the operator reconfigures as.
+  localSettings_ = "metricsProvider.httpHost=" + addressing_.localHost +
+                   "\nDigestAuthenticationProvider.superDigest=" +
+                   zkadmin::superDigest("super", superPassword_) + "\n";
 }
 
 void LocalBackend::saveState() {
@@ -125,7 +160,7 @@ fs::path LocalBackend::configPath(const Member& m) const {
 }
 
 std::string LocalBackend::targetHash(const ZkCluster& c) const {
-  return rolloutHash(c, addressing_) + "/o" + std::to_string(c.spec.observers);
+  return rolloutHash(c, addressing_) + "-" + shortSha256(localSettings_);
 }
 
 std::vector<Member> LocalBackend::membersOnDisk(const ZkCluster& c) const {
@@ -155,7 +190,7 @@ std::vector<Member> LocalBackend::membersOnDisk(const ZkCluster& c) const {
 Observed LocalBackend::observe(const ZkCluster& c) {
   reapChildren();
   auto processes = findServerProcesses(fs::path(options_.serverBinary).filename());
-  std::string settings = rolloutHash(c, addressing_), target = targetHash(c);
+  std::string target = targetHash(c);
   Observed o;
   pids_.clear();
   std::vector<ProbeTarget> probes;
@@ -172,7 +207,7 @@ Observed LocalBackend::observe(const ZkCluster& c) {
     bool ours = rec && (!om.running || rec->pid == 0 || rec->pid == proc->second);
     if (ours) {
       om.image = rec->image;
-      om.rolloutHash = runningHash(*rec, settings, c.spec.observers, target);
+      om.rolloutHash = rec->settings;
     }
     if (om.running) {
       Endpoint e = endpointOf(c, m, addressing_);
@@ -189,11 +224,7 @@ Observed LocalBackend::observe(const ZkCluster& c) {
     om.role = answers[i]->role;
     om.zxid = answers[i]->zxid;
   }
-  EnsembleView view;
-  int voters = state_.status.voters > 0 ? state_.status.voters : c.spec.voters;
-  for (int i = 0; i < voters; ++i) view.voters.insert(voterMember(c, i).id);
-  view.observers = state_.observersJoined;
-  o.ensemble = view;
+  o.ensemble = readMembership(c, o);
   observed_ = o;
   return o;
 }
@@ -205,12 +236,10 @@ const ObservedMember* LocalBackend::lastSeen(const std::string& name) const {
   return nullptr;
 }
 
-void LocalBackend::writeMemberFiles(const ZkCluster& c, const Member& m, Membership membership) {
+void LocalBackend::writeMemberFiles(const ZkCluster& c, const Member& m) {
   fs::path dataDir = dataDirOf(c, m, addressing_);
   fs::create_directories(dataDir);
-  // Every listener on loopback: the render leaves the metrics host to the backend.
-  std::string cfg = renderZooCfg(c, m, membership, addressing_) +
-                    "metricsProvider.httpHost=" + addressing_.localHost + "\n";
+  std::string cfg = renderZooCfg(c, m, membership_, addressing_) + localSettings_;
   if (readFile(configPath(m)) != cfg) writeFileAtomically(configPath(m), cfg);
   std::string myid = renderMyid(m);
   if (readFile(dataDir / "myid") != myid) writeFileAtomically(dataDir / "myid", myid);
@@ -218,14 +247,10 @@ void LocalBackend::writeMemberFiles(const ZkCluster& c, const Member& m, Members
 
 void LocalBackend::start(const ZkCluster& c, const Member& m, const std::string& why) {
   fs::path recordFile = memberDir(m) / "process.json";
-  // The config on disk is the one ApplyObjects wrote in this pass; count the observers it lists.
-  std::string cfg = readFile(configPath(m));
-  int observersKnown = 0;
-  for (size_t at = cfg.find(":observer;"); at != std::string::npos;
-       at = cfg.find(":observer;", at + 1)) {
-    ++observersKnown;
-  }
-  ProcessRecord rec{0, rolloutHash(c, addressing_), observersKnown, c.spec.image, nowRfc3339()};
+  // The ensemble as last applied plus the member itself: a new member follows without a vote
+  // until a reconfig adds it; one that restarts takes the membership from its data.
+  writeMemberFiles(c, m);
+  ProcessRecord rec{0, targetHash(c), c.spec.image, nowRfc3339()};
   // Recorded before the fork: if the operator dies between fork and the pid's record, the next
   // run still knows which rendering the orphan runs and does not restart it a second time.
   writeRecord(recordFile, rec);
@@ -233,8 +258,8 @@ void LocalBackend::start(const ZkCluster& c, const Member& m, const std::string&
                         (memberDir(m) / "server.log").string());
   writeRecord(recordFile, rec);
   std::ofstream(memberDir(m) / "starts.log", std::ios::app)
-      << rec.started << " pid=" << rec.pid << " settings=" << rec.settings
-      << " observers=" << observersKnown << " why=" << why << "\n";
+      << rec.started << " pid=" << rec.pid << " settings=" << rec.settings << " why=" << why
+      << "\n";
   pids_[m.name] = rec.pid;
   startedThisPass_.insert(m.name);
   lastStart_[m.name] = Clock::now();
@@ -254,11 +279,11 @@ void LocalBackend::stop(const Member& m, const std::string& why) {
 }
 
 void LocalBackend::applyObjects(const ZkCluster& c, Membership membership) {
+  membership_ = membership;
   std::vector<Member> wanted = members(c, membership);
   for (const Member& m : wanted) {
-    bool fresh = !fs::exists(configPath(m));
-    writeMemberFiles(c, m, membership);
     if (pids_.contains(m.name)) continue;
+    bool fresh = !fs::exists(configPath(m));
     auto last = lastStart_.find(m.name);
     if (last != lastStart_.end() && Clock::now() - last->second < kRestartBackoff) {
       waits_.insert(m.name + " exited right after its start; see " +
@@ -330,20 +355,9 @@ std::optional<std::string> LocalBackend::execute(const ZkCluster& c, const Plan&
       } else if (auto* a = std::get_if<ApplyObjects>(&action)) {
         applyObjects(c, a->membership);
       } else if (auto* add = std::get_if<ReconfigAdd>(&action)) {
-        if (add->member.voter) throw std::runtime_error("local mode cannot add voters");
-        const ObservedMember* m = lastSeen(add->member.name);
-        // Joined once it serves as an observer; until then the planner keeps asking.
-        if (m && m->ready && m->role == MemberRole::kObserver &&
-            state_.observersJoined.insert(add->member.id).second) {
-          saveState();
-          log_("observer " + add->member.name + " joined the ensemble");
-        }
+        reconfigAdd(c, add->member);
       } else if (auto* rm = std::get_if<ReconfigRemove>(&action)) {
-        if (rm->member.voter) throw std::runtime_error("local mode cannot remove voters");
-        if (state_.observersJoined.erase(rm->member.id) > 0) {
-          saveState();
-          log_("observer " + rm->member.name + " leaves the ensemble");
-        }
+        reconfigRemove(c, rm->member);
       } else if (auto* r = std::get_if<RestartMember>(&action)) {
         restartMember(c, *r);
       } else if (auto* w = std::get_if<Wait>(&action)) {

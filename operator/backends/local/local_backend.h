@@ -9,14 +9,13 @@
 //   members/<name>/process.json     pid and the rollout hash the running process was started with
 //   members/<name>/starts.log       one line per start, for people and tests
 //
-// Without reconfig in the server, two things differ from Kubernetes:
-// - The number of voters cannot change once the ensemble exists; the operator refuses it before
-//   planning (see voterChangeError).
-// - Voters refuse peers their config does not list, so a new observer can join only after the
-//   voters were restarted on a config that lists it. The rollout hash local mode plans with
-//   therefore covers "knows at least spec.observers observers" (see targetHash): scaling observers
-//   up rolls the ensemble through the planner's quorum-safe order, scaling down does not.
-//   ReconfigAdd/ReconfigRemove of an observer record it as joined or gone.
+//   super.secret                    the super user's password (0600), made once from /dev/urandom
+//
+// Membership changes go through the ensemble, not through restarts: members run with
+// reconfigEnabled=true and the super user's digest, and ReconfigAdd/ReconfigRemove are
+// `reconfig` calls through a serving member (members/zk_admin.h). The membership the planner sees
+// is /zookeeper/config as the ensemble publishes it. A member's zoo.cfg is written only when the
+// member is started: the server rewrites its own after a reconfig, and the data holds the truth.
 
 #include <chrono>
 #include <filesystem>
@@ -29,6 +28,7 @@
 
 #include "backends/local/process.h"
 #include "backends/local/state_store.h"
+#include "backends/members/zk_admin.h"
 #include "model/zk_cluster.h"
 #include "plan/plan.h"
 #include "render/render.h"
@@ -40,6 +40,7 @@ struct LocalOptions {
   std::string serverBinary;
   std::chrono::milliseconds probeTimeout{500};
   std::chrono::milliseconds stopGrace{15000};
+  std::chrono::milliseconds adminTimeout{5000};  // each call to the ensemble (read, reconfig)
 };
 
 // Human-readable progress lines ("member demo-1 (follower): restarting for config change").
@@ -47,15 +48,11 @@ using ProgressLog = std::function<void(const std::string&)>;
 
 // What local mode records about the process it started for a member.
 struct ProcessRecord {
-  int pid = 0;             // 0: a start was under way when the operator stopped
-  std::string settings;    // rolloutHash() of the rendering it was started on
-  int observersKnown = 0;  // observers its zoo.cfg listed
+  int pid = 0;           // 0: a start was under way when the operator stopped
+  std::string settings;  // targetHash() of the rendering it was started on
   std::string image;
   std::string started;  // RFC 3339
 };
-
-// Refuses a change of the voter count of an existing ensemble, naming the field.
-std::optional<std::string> voterChangeError(const ZkCluster& c, const LocalState& state);
 
 class LocalBackend {
  public:
@@ -67,6 +64,8 @@ class LocalBackend {
   void saveState();
   const Addressing& addressing() const { return addressing_; }
 
+  // rolloutHash() plus what only local mode adds to every zoo.cfg (the super digest), so members
+  // started before those settings existed are rolled onto them once.
   std::string targetHash(const ZkCluster& c) const;
   Observed observe(const ZkCluster& c);
   const Observed& lastObserved() const { return observed_; }
@@ -86,8 +85,13 @@ class LocalBackend {
  private:
   std::filesystem::path memberDir(const Member& m) const;
   std::filesystem::path configPath(const Member& m) const;
-  void writeMemberFiles(const ZkCluster& c, const Member& m, Membership membership);
+  void writeMemberFiles(const ZkCluster& c, const Member& m);
   void start(const ZkCluster& c, const Member& m, const std::string& why);
+  std::optional<EnsembleView> readMembership(const ZkCluster& c, const Observed& o);
+  zkadmin::ZkAdmin& admin(const ZkCluster& c);
+  bool listed(const Member& m) const;
+  void reconfigAdd(const ZkCluster& c, const Member& m);
+  void reconfigRemove(const ZkCluster& c, const Member& m);
   void stop(const Member& m, const std::string& why);
   void applyObjects(const ZkCluster& c, Membership membership);
   void restartMember(const ZkCluster& c, const RestartMember& r);
@@ -102,6 +106,13 @@ class LocalBackend {
   Addressing addressing_;
   std::filesystem::path statusFile_;
   LocalState state_;
+  std::string superPassword_, localSettings_;
+  std::optional<zkadmin::ZkAdmin> admin_;
+  // The newest membership seen, by version: a reconfig's own answer can be newer than what a
+  // lagging member then serves, and must not be asked for twice.
+  std::optional<zkadmin::EnsembleConfig> config_;
+  std::string adminError_;  // the last failure to read the membership, said once
+  Membership membership_;   // of the last ApplyObjects: what a member started now is told
   Observed observed_;
   std::map<std::string, int> pids_;  // member name -> pid found by the last observe()
   std::set<std::string> startedThisPass_;

@@ -90,10 +90,6 @@ LocalState loadState(const std::filesystem::path& file) {
     if (v.has_number_field("generation")) s.generation = v.at("generation").as_number().to_int64();
     s.specDigest = text(v, "specDigest");
     if (v.has_object_field("status")) s.status = parseStatus(v.at("status"));
-    if (v.has_array_field("observersJoined")) {
-      for (const value& id : v.at("observersJoined").as_array())
-        s.observersJoined.insert(id.as_integer());
-    }
     if (v.has_array_field("history")) {
       for (const value& e : v.at("history").as_array()) {
         s.history.push_back({text(e, "member"), text(e, "role"), text(e, "reason"),
@@ -112,9 +108,6 @@ void saveState(const std::filesystem::path& file, const LocalState& s) {
   v["generation"] = value::number(static_cast<int64_t>(s.generation));
   v["specDigest"] = value::string(s.specDigest);
   v["status"] = toJson(s.status);
-  value joined = value::array();
-  for (int id : s.observersJoined) joined[joined.size()] = value::number(id);
-  v["observersJoined"] = joined;
   v["history"] = historyJson(s.history);
   writeFileAtomically(file, v.serialize() + "\n");
 }

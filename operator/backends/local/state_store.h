@@ -1,12 +1,12 @@
 #pragma once
 // What local mode remembers between passes and across its own restarts, in
 // <state-dir>/status.json: the status the planner wrote (its only memory), the generation counter
-// the manifest file lacks, the observers that joined, and a history of restarts for people and
-// tests. Every write is atomic: a kill -9 leaves either the old or the new file.
+// the manifest file lacks, and a history of restarts for people and tests. The membership is not
+// here: the ensemble keeps it (/zookeeper/config). Every write is atomic: a kill -9 leaves either
+// the old or the new file.
 
 #include <cstdint>
 #include <filesystem>
-#include <set>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -25,11 +25,10 @@ struct RestartRecord {
 };
 
 struct LocalState {
-  std::string cluster;            // metadata.name the state belongs to
-  std::int64_t generation = 0;    // bumped whenever the manifest's spec changes
-  std::string specDigest;         // the spec (as JSON text) `generation` was counted for
-  ZkClusterStatus status;         // as the last UpdateStatus wrote it
-  std::set<int> observersJoined;  // observer ids the ensemble lists (the local "reconfig")
+  std::string cluster;          // metadata.name the state belongs to
+  std::int64_t generation = 0;  // bumped whenever the manifest's spec changes
+  std::string specDigest;       // the spec (as JSON text) `generation` was counted for
+  ZkClusterStatus status;       // as the last UpdateStatus wrote it
   std::vector<RestartRecord> history;
 };
 

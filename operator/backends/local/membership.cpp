@@ -1,0 +1,81 @@
+// The local backend's side of membership: reading /zookeeper/config and carrying out the
+// planner's ReconfigAdd / ReconfigRemove through a serving member.
+#include <algorithm>
+
+#include "backends/local/local_backend.h"
+
+namespace zk::op::local {
+namespace {
+
+std::string hexVersion(std::int64_t v) {
+  char buf[24];
+  std::snprintf(buf, sizeof buf, "0x%llx", static_cast<unsigned long long>(v));
+  return buf;
+}
+
+}  // namespace
+
+// Every voter that may run: the C client moves to another when the one it uses goes away.
+zkadmin::ZkAdmin& LocalBackend::admin(const ZkCluster& c) {
+  std::string connect;
+  int voters = std::max(state_.status.voters, c.spec.voters);
+  for (int i = 0; i < voters; ++i) {
+    Endpoint e = endpointOf(c, voterMember(c, i), addressing_);
+    connect += (connect.empty() ? "" : ",") + e.host + ":" + std::to_string(e.ports.client);
+  }
+  if (!admin_ || admin_->connect() != connect) {
+    admin_.emplace(connect, "super", superPassword_, options_.adminTimeout);
+  }
+  return *admin_;
+}
+
+// The ensemble's membership, or nothing while there is no leader to publish one.
+std::optional<EnsembleView> LocalBackend::readMembership(const ZkCluster& c, const Observed& o) {
+  bool led = std::any_of(o.members.begin(), o.members.end(), [](const ObservedMember& m) {
+    return m.ready && (m.role == MemberRole::kLeader || m.role == MemberRole::kStandalone);
+  });
+  if (!led) return std::nullopt;
+  try {
+    zkadmin::EnsembleConfig read = admin(c).readConfig();
+    if (!config_ || read.version >= config_->version) config_ = std::move(read);
+    adminError_.clear();
+    return config_->view();
+  } catch (const zkadmin::AdminError& e) {
+    std::string message = "cannot read the ensemble's membership: " + std::string(e.what());
+    if (message != adminError_) log_(message);
+    adminError_ = message;
+    return std::nullopt;
+  }
+}
+
+bool LocalBackend::listed(const Member& m) const {
+  if (!config_) return false;
+  auto it = config_->servers.find(m.id);
+  if (it == config_->servers.end()) return false;
+  std::string_view addresses = std::string_view(it->second).substr(0, it->second.find(';'));
+  return addresses.ends_with(":observer") != m.voter;
+}
+
+void LocalBackend::reconfigAdd(const ZkCluster& c, const Member& m) {
+  if (listed(m)) return;  // a member that lags behind the reconfig's answer made us ask again
+  const ObservedMember* seen = lastSeen(m.name);
+  if (!seen || !seen->ready) {
+    // It must have synced with the leader, or the reconfig would wait on it.
+    waits_.insert("waiting for " + m.name + " to serve before it is added");
+    return;
+  }
+  config_ = admin(c).reconfig(serverLine(c, m, addressing_), "");
+  log_("member " + m.name + ": added to the ensemble as " + (m.voter ? "a voter" : "an observer") +
+       " (configuration " + hexVersion(config_->version) + ")");
+}
+
+// The member keeps running, without a vote, until the membership no longer lists it and the
+// next ApplyObjects stops it.
+void LocalBackend::reconfigRemove(const ZkCluster& c, const Member& m) {
+  if (config_ && !config_->servers.contains(m.id)) return;
+  config_ = admin(c).reconfig("", std::to_string(m.id));
+  log_("member " + m.name + ": removed from the ensemble (configuration " +
+       hexVersion(config_->version) + ")");
+}
+
+}  // namespace zk::op::local
