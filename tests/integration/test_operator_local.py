@@ -430,9 +430,6 @@ def test_observers_scale_by_reconfig_without_restarting_anyone(cluster):
     assert cluster.membership() == {1: "participant", 2: "participant", 3: "participant",
                                     101: "observer", 102: "observer", 103: "observer"}
     assert cluster.starts()["demo-observer-0"] == observer0_before
-    # A new observer was told only the current members and itself when it started.
-    with open(os.path.join(cluster.state, "members", "demo-observer-1", "zoo.cfg")) as f:
-        assert "server.103=" not in f.read()
     # A client on a new observer reads what was written before it existed.
     port = next(m for m in members if m["id"] == 103)["client"].rsplit(":", 1)[1]
     zk = KazooClient(hosts=f"127.0.0.1:{port}", timeout=10.0)
@@ -486,8 +483,6 @@ def test_voters_scale_one_at_a_time_by_reconfig_while_a_client_writes(cluster):
     out = cluster.output()
     add4 = out.index("member demo-3: added to the ensemble as a voter")
     assert out.index("member demo-4: added to the ensemble as a voter") > add4
-    with open(os.path.join(cluster.state, "members", "demo-3", "zoo.cfg")) as f:
-        assert "server.5=" not in f.read()
     acked = len(writer.acked)
     harness.wait_until(lambda: len(writer.acked) >= acked + 20, timeout=WAIT_S,
                        what="writes with five voters")

@@ -239,7 +239,9 @@ const ObservedMember* LocalBackend::lastSeen(const std::string& name) const {
 void LocalBackend::writeMemberFiles(const ZkCluster& c, const Member& m) {
   fs::path dataDir = dataDirOf(c, m, addressing_);
   fs::create_directories(dataDir);
-  std::string cfg = renderZooCfg(c, m, membership_, addressing_) + localSettings_;
+  std::string cfg = (config_ ? renderZooCfg(c, m, {}, addressing_) + serverLines(c, m)
+                             : renderZooCfg(c, m, membership_, addressing_)) +
+                    localSettings_;
   if (readFile(configPath(m)) != cfg) writeFileAtomically(configPath(m), cfg);
   std::string myid = renderMyid(m);
   if (readFile(dataDir / "myid") != myid) writeFileAtomically(dataDir / "myid", myid);

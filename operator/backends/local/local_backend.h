@@ -90,6 +90,7 @@ class LocalBackend {
   std::optional<EnsembleView> readMembership(const ZkCluster& c, const Observed& o);
   zkadmin::ZkAdmin& admin(const ZkCluster& c);
   bool listed(const Member& m) const;
+  std::string serverLines(const ZkCluster& c, const Member& self) const;  // needs config_
   void reconfigAdd(const ZkCluster& c, const Member& m);
   void reconfigRemove(const ZkCluster& c, const Member& m);
   void stop(const Member& m, const std::string& why);

@@ -48,6 +48,18 @@ std::optional<EnsembleView> LocalBackend::readMembership(const ZkCluster& c, con
   }
 }
 
+// The ensemble's current members as it states them, plus `self` if it is not one yet: what
+// ZooKeeper asks a joining server to start with. A member that restarts takes the membership from
+// its data anyway.
+std::string LocalBackend::serverLines(const ZkCluster& c, const Member& self) const {
+  std::string out;
+  for (const auto& [id, spec] : config_->servers) {
+    out += "server." + std::to_string(id) + "=" + spec + "\n";
+  }
+  if (!config_->servers.contains(self.id)) out += serverLine(c, self, addressing_) + "\n";
+  return out;
+}
+
 bool LocalBackend::listed(const Member& m) const {
   if (!config_) return false;
   auto it = config_->servers.find(m.id);
