@@ -1,0 +1,500 @@
+"""A stand-in Kubernetes API server for the operator's tests: real HTTP, strict, small.
+
+It implements only what the operator relies on, the way the real API server does it, and refuses
+everything else with a Kubernetes Status body, so a request the real server would refuse fails
+the test instead of passing silently:
+
+- get, list (labelSelector with equality terms), create (POST), replace (PUT, with 409 Conflict
+  on a stale metadata.resourceVersion), server-side apply (PATCH application/apply-patch+yaml with
+  a fieldManager; other patch types get 415), delete;
+- the ZkCluster's status and scale subresources (the main resource ignores status, the status
+  subresource ignores everything else, as the CRD's `subresources.status` makes the server do);
+- metadata.generation bumped only by changes outside metadata and status, resourceVersion by
+  every change;
+- a StatefulSet controller for updateStrategy OnDelete: pods <set>-0..replicas-1 are created from
+  the current template; a deleted pod comes back from the template as it is now; old pods keep
+  theirs;
+- garbage collection through ownerReferences when an owner is deleted.
+
+Every object written is validated with tests/k8s_openapi.py against the Kubernetes 1.28 OpenAPI
+documents, a ZkCluster against its CRD's schema (plus its two CEL rules): an unknown field, a
+wrong type or a missing required field is a 422 Invalid. Watches answer 405: the operator relists.
+
+Members are simulated: `members` maps a pod name to {"mode", "zxid", "ready"}; a pod's Ready
+condition comes from it, and each pod gets a loopback TCP port answering `srvr` from it (the map
+of pod to port is written to `srvr_map_path` for the operator's --srvr-map).
+"""
+
+import copy
+import itertools
+import json
+import os
+import re
+import socket
+import sys
+import threading
+import uuid
+from datetime import datetime, timezone
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import parse_qs, urlsplit
+
+import yaml
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from k8s_openapi import K8S_DIR, REPO, Schemas  # noqa: E402
+
+CRD_FILE = os.path.join(REPO, "crds", "zkclusters.zookube.dev.yaml")
+OBJECT_META = {"$ref": "#/components/schemas/io.k8s.apimachinery.pkg.apis.meta.v1.ObjectMeta"}
+
+# plural -> (apiVersion, kind); all of them namespaced.
+RESOURCES = {
+    ("v1", "pods"): "Pod",
+    ("v1", "services"): "Service",
+    ("v1", "configmaps"): "ConfigMap",
+    ("v1", "events"): "Event",
+    ("apps/v1", "statefulsets"): "StatefulSet",
+    ("policy/v1", "poddisruptionbudgets"): "PodDisruptionBudget",
+    ("coordination.k8s.io/v1", "leases"): "Lease",
+    ("zookube.dev/v1alpha1", "zkclusters"): "ZkCluster",
+}
+PATH = re.compile(r"^/(?:api/(?P<core>v1)|apis/(?P<group>[^/]+)/(?P<version>[^/]+))"
+                  r"(?:/namespaces/(?P<ns>[^/]+))?/(?P<plural>[^/]+)"
+                  r"(?:/(?P<name>[^/]+)(?:/(?P<sub>[^/]+))?)?$")
+
+
+class ApiError(Exception):
+    def __init__(self, code, reason, message):
+        super().__init__(message)
+        self.code, self.reason, self.message = code, reason, message
+
+    def status(self):
+        return {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure",
+                "message": self.message, "reason": self.reason, "code": self.code}
+
+
+def now():
+    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def matches(labels, selector):
+    for term in filter(None, (selector or "").split(",")):
+        key, _, want = term.partition("=")
+        if labels.get(key) != want.lstrip("="):
+            return False
+    return True
+
+
+class Store:
+    """Objects by (apiVersion, plural, namespace, name), and what the tests look at."""
+
+    def __init__(self, srvr_map_path):
+        self.lock = threading.RLock()
+        self.objects = {}
+        self.rv = itertools.count(1)
+        self.writes = []     # {"verb", "kind", "name", "sub", "changed", "agent"}
+        self.deleted_pods = []
+        self.members = {}    # pod name -> {"mode", "zxid", "ready"}
+        self.recreated_ready = True  # readiness a pod gets when its StatefulSet recreates it
+        self.srvr_map_path = srvr_map_path
+        self.srvr = {}       # pod name -> listening socket
+        self.schemas = Schemas(K8S_DIR)
+        with open(CRD_FILE) as f:
+            self.crd_schema = yaml.safe_load(f)["spec"]["versions"][0]["schema"]["openAPIV3Schema"]
+
+    # --- validation -------------------------------------------------------------------------
+
+    def validate(self, obj):
+        if obj.get("kind") == "ZkCluster":
+            errors = self.schemas.validate(obj, self.crd_schema, "ZkCluster")
+            errors += self.schemas.validate(obj.get("metadata", {}), OBJECT_META, "metadata")
+            spec = obj.get("spec", {})
+            if isinstance(spec.get("voters"), int) and spec["voters"] % 2 == 0:
+                errors.append("spec.voters: must be odd")
+            if len(obj.get("metadata", {}).get("name", "")) > 40:
+                errors.append("metadata.name: must be at most 40 characters")
+        else:
+            errors = self.schemas.validate_object(obj)
+        if errors:
+            raise ApiError(422, "Invalid", f"{obj.get('kind')} is invalid: " + "; ".join(errors))
+
+    # --- generic verbs ----------------------------------------------------------------------
+
+    def key(self, api, plural, ns, name):
+        if (api, plural) not in RESOURCES:
+            raise ApiError(404, "NotFound", f"the server could not find the requested resource "
+                                            f"({api} {plural})")
+        return (api, plural, ns, name)
+
+    def get(self, api, plural, ns, name):
+        obj = self.objects.get(self.key(api, plural, ns, name))
+        if obj is None:
+            raise ApiError(404, "NotFound", f'{plural} "{name}" not found')
+        return self.present(obj)
+
+    def present(self, obj):
+        obj = copy.deepcopy(obj)
+        if obj["kind"] == "Pod":
+            member = self.members.get(obj["metadata"]["name"], {})
+            ready = "True" if member.get("ready") else "False"
+            obj["status"] = {"phase": "Running", "podIP": "127.0.0.1",
+                             "conditions": [{"type": "Ready", "status": ready}]}
+        return obj
+
+    def list(self, api, plural, ns, selector):
+        self.key(api, plural, ns, None)
+        items = [self.present(o) for (a, p, n, _), o in sorted(self.objects.items())
+                 if a == api and p == plural and (ns is None or n == ns)
+                 and matches(o["metadata"].get("labels", {}), selector)]
+        kind = RESOURCES[(api, plural)] + "List"
+        return {"apiVersion": api, "kind": kind,
+                "metadata": {"resourceVersion": str(next(self.rv))}, "items": items}
+
+    def record(self, verb, obj, sub, changed, agent):
+        self.writes.append({"verb": verb, "kind": obj["kind"], "name": obj["metadata"]["name"],
+                            "sub": sub, "changed": changed, "agent": agent})
+
+    def check_target(self, api, plural, ns, name, obj):
+        kind = RESOURCES[(api, plural)]
+        if obj.get("apiVersion") != api or obj.get("kind") != kind:
+            raise ApiError(400, "BadRequest", f"body is {obj.get('apiVersion')} {obj.get('kind')},"
+                                              f" the URL names {api} {kind}")
+        meta = obj.setdefault("metadata", {})
+        if name is not None and meta.get("name") != name:
+            raise ApiError(400, "BadRequest", "the name of the object does not match the URL")
+        if meta.get("namespace", ns) != ns:
+            raise ApiError(400, "BadRequest", "the namespace of the object does not match the URL")
+        meta["namespace"] = ns
+
+    def create(self, api, plural, ns, obj, agent="test"):
+        self.check_target(api, plural, ns, None, obj)
+        if "name" not in obj["metadata"]:
+            raise ApiError(422, "Invalid", "metadata.name: Required value")
+        key = self.key(api, plural, ns, obj["metadata"]["name"])
+        if key in self.objects:
+            raise ApiError(409, "AlreadyExists", f'{plural} "{key[3]}" already exists')
+        self.validate(obj)
+        obj = copy.deepcopy(obj)
+        obj["metadata"].update({"uid": str(uuid.uuid4()), "resourceVersion": str(next(self.rv)),
+                                "creationTimestamp": now(), "generation": 1})
+        if obj["kind"] == "Pod":
+            obj.pop("status", None)
+        self.objects[key] = obj
+        self.record("create", obj, None, True, agent)
+        self.after_write(obj)
+        return self.present(obj)
+
+    def write(self, api, plural, ns, name, sub, new_fields, verb, agent, rv=None):
+        """Merges `new_fields(old)` into the stored object; counts it if something changed."""
+        key = self.key(api, plural, ns, name)
+        old = self.objects[key]
+        if rv is not None and rv != old["metadata"]["resourceVersion"]:
+            raise ApiError(409, "Conflict", f'Operation cannot be fulfilled on {plural} "{name}": '
+                                            "the object has been modified; please apply your "
+                                            "changes to the latest version and try again")
+        new = new_fields(copy.deepcopy(old))
+        self.validate(new)
+        changed = new != old
+        if changed:
+            body = lambda o: {k: v for k, v in o.items() if k not in ("metadata", "status")}
+            if body(new) != body(old):
+                new["metadata"]["generation"] = old["metadata"]["generation"] + 1
+            new["metadata"]["resourceVersion"] = str(next(self.rv))
+            self.objects[key] = new
+        self.record(verb, new, sub, changed, agent)
+        self.after_write(new)
+        return self.present(new)
+
+    def delete(self, api, plural, ns, name, agent="test"):
+        key = self.key(api, plural, ns, name)
+        obj = self.objects.pop(key, None)
+        if obj is None:
+            raise ApiError(404, "NotFound", f'{plural} "{name}" not found')
+        self.record("delete", obj, None, True, agent)
+        if obj["kind"] == "Pod":
+            self.deleted_pods.append(name)
+        self.collect_garbage(obj["metadata"]["uid"])
+        for owner in obj["metadata"].get("ownerReferences", []):
+            if owner["kind"] == "StatefulSet":
+                sts = self.objects.get(("apps/v1", "statefulsets", ns, owner["name"]))
+                if sts:
+                    if name in self.members and not self.recreated_ready:
+                        self.members[name]["ready"] = False
+                    self.sync_pods(sts)
+        return {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success"}
+
+    def collect_garbage(self, owner_uid):
+        for key, obj in list(self.objects.items()):
+            refs = obj["metadata"].get("ownerReferences", [])
+            if any(r.get("uid") == owner_uid for r in refs) and key in self.objects:
+                del self.objects[key]
+                self.collect_garbage(obj["metadata"]["uid"])
+
+    # --- controllers --------------------------------------------------------------------------
+
+    def after_write(self, obj):
+        if obj["kind"] == "StatefulSet":
+            self.sync_pods(obj)
+
+    def sync_pods(self, sts):
+        ns, name = sts["metadata"]["namespace"], sts["metadata"]["name"]
+        replicas = sts["spec"].get("replicas", 1)
+        for (api, plural, pns, pname), pod in list(self.objects.items()):
+            owners = pod["metadata"].get("ownerReferences", [])
+            if plural == "pods" and pns == ns and any(o["uid"] == sts["metadata"]["uid"]
+                                                      for o in owners):
+                if int(pname.rsplit("-", 1)[1]) >= replicas:
+                    del self.objects[(api, plural, pns, pname)]
+        for i in range(replicas):
+            pod_name = f"{name}-{i}"
+            if ("v1", "pods", ns, pod_name) in self.objects:
+                continue
+            template = sts["spec"]["template"]
+            meta = copy.deepcopy(template.get("metadata", {}))
+            meta.update({"name": pod_name, "namespace": ns, "ownerReferences": [{
+                "apiVersion": "apps/v1", "kind": "StatefulSet", "name": name,
+                "uid": sts["metadata"]["uid"], "controller": True}]})
+            pod = {"apiVersion": "v1", "kind": "Pod", "metadata": meta,
+                   "spec": copy.deepcopy(template["spec"])}
+            self.create("v1", "pods", ns, pod, agent="statefulset-controller")
+            self.members.setdefault(pod_name, {"mode": "follower", "zxid": 0, "ready": True})
+            self.listen_srvr(pod_name)
+
+    # --- simulated members ---------------------------------------------------------------------
+
+    def listen_srvr(self, pod_name):
+        if pod_name in self.srvr:
+            return
+        sock = socket.socket()
+        sock.bind(("127.0.0.1", 0))
+        sock.listen(16)
+        self.srvr[pod_name] = sock
+        threading.Thread(target=self.serve_srvr, args=(pod_name, sock), daemon=True).start()
+        tmp = self.srvr_map_path + ".tmp"
+        with open(tmp, "w") as f:
+            json.dump({p: f"127.0.0.1:{s.getsockname()[1]}" for p, s in self.srvr.items()}, f)
+        os.replace(tmp, self.srvr_map_path)
+
+    def srvr_answer(self, pod_name):
+        with self.lock:
+            exists = any(k[1] == "pods" and k[3] == pod_name for k in self.objects)
+            member = self.members.get(pod_name, {})
+            if not exists or not member.get("ready"):
+                return b"This ZooKeeper instance is not currently serving requests\n"
+            return (f"Zookeeper version: stand-in\nLatency min/avg/max: 0/0.0/0\nReceived: 1\n"
+                    f"Sent: 1\nConnections: 1\nOutstanding: 0\nZxid: 0x{member['zxid']:x}\n"
+                    f"Mode: {member['mode']}\nNode count: 5\n").encode()
+
+    def serve_srvr(self, pod_name, sock):
+        while True:
+            try:
+                conn, _ = sock.accept()
+            except OSError:
+                return
+            with conn:
+                conn.settimeout(2)
+                try:
+                    if conn.recv(4) == b"srvr":
+                        conn.sendall(self.srvr_answer(pod_name))
+                except OSError:
+                    pass
+
+    def close(self):
+        for sock in self.srvr.values():
+            sock.close()
+
+
+class Handler(BaseHTTPRequestHandler):
+    store: Store = None
+    token: str = None
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, *args):
+        pass
+
+    def reply(self, code, body):
+        data = json.dumps(body).encode()
+        self.send_response(code)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def read_body(self):
+        # Read before anything can fail, or a refused request's body would be taken for the
+        # next request on the kept-alive connection.
+        length = int(self.headers.get("Content-Length", 0))
+        text = self.rfile.read(length).decode()
+        ctype = self.headers.get("Content-Type", "").split(";")[0].strip()
+        self._body = (ctype, text)
+
+    def body(self):
+        return self._body
+
+    def handle_any(self, verb):
+        self.read_body()
+        try:
+            if self.headers.get("Authorization") != f"Bearer {self.token}":
+                raise ApiError(401, "Unauthorized", "Unauthorized")
+            url = urlsplit(self.path)
+            query = {k: v[0] for k, v in parse_qs(url.query).items()}
+            m = PATH.match(url.path)
+            if not m:
+                raise ApiError(404, "NotFound", f"the server could not find {url.path}")
+            api = m["core"] or f"{m['group']}/{m['version']}"
+            with self.store.lock:
+                self.reply(*self.dispatch(verb, api, m["plural"], m["ns"], m["name"], m["sub"],
+                                          query))
+        except ApiError as e:
+            self.reply(e.code, e.status())
+
+    def dispatch(self, verb, api, plural, ns, name, sub, query):
+        s = self.store
+        agent = self.headers.get("User-Agent", "")
+        if "watch" in query:
+            raise ApiError(405, "MethodNotAllowed", "the stand-in does not implement watch")
+        if sub is not None and not (plural == "zkclusters" and sub in ("status", "scale")):
+            raise ApiError(404, "NotFound", f"{plural}/{sub}: no such subresource")
+        if name is None:
+            if verb == "GET":
+                return 200, s.list(api, plural, ns, query.get("labelSelector"))
+            if verb == "POST" and ns is not None:
+                return 201, s.create(api, plural, ns, self.json_body(), agent)
+            raise ApiError(405, "MethodNotAllowed", f"{verb} is not supported on a collection")
+        if ns is None:
+            raise ApiError(404, "NotFound", "namespaced resources need a namespace")
+        if verb == "GET":
+            obj = s.get(api, plural, ns, name)
+            return 200, self.scale_of(obj) if sub == "scale" else obj
+        if verb == "PUT":
+            return 200, self.put(api, plural, ns, name, sub, agent)
+        if verb == "PATCH":
+            return 200, self.apply(api, plural, ns, name, sub, query, agent)
+        if verb == "DELETE" and sub is None:
+            return 200, s.delete(api, plural, ns, name, agent)
+        raise ApiError(405, "MethodNotAllowed", f"{verb} is not supported here")
+
+    def json_body(self):
+        ctype, text = self.body()
+        if ctype != "application/json":
+            raise ApiError(415, "UnsupportedMediaType", f"the body's media type {ctype!r} is not "
+                                                        "supported (application/json)")
+        try:
+            return json.loads(text)
+        except ValueError as e:
+            raise ApiError(400, "BadRequest", f"invalid JSON: {e}")
+
+    @staticmethod
+    def scale_of(obj):
+        return {"apiVersion": "autoscaling/v1", "kind": "Scale",
+                "metadata": {"name": obj["metadata"]["name"],
+                             "namespace": obj["metadata"]["namespace"],
+                             "resourceVersion": obj["metadata"]["resourceVersion"]},
+                "spec": {"replicas": obj["spec"].get("observers", 0)},
+                "status": {"replicas": obj.get("status", {}).get("observers", 0),
+                           "selector": obj.get("status", {}).get("selector", "")}}
+
+    def put(self, api, plural, ns, name, sub, agent):
+        s = self.store
+        obj = self.json_body()
+        rv = obj.get("metadata", {}).get("resourceVersion")
+        if sub == "scale":
+            errors = s.schemas.validate_object(obj)
+            if errors:
+                raise ApiError(422, "Invalid", "; ".join(errors))
+
+            def scaled(old):
+                old["spec"]["observers"] = obj["spec"]["replicas"]
+                return old
+            return self.scale_of(s.write(api, plural, ns, name, sub, scaled, "update", agent, rv))
+        s.check_target(api, plural, ns, name, obj)
+        s.get(api, plural, ns, name)
+        return s.write(api, plural, ns, name, sub, self.merge(plural, sub, obj, replace=True),
+                       "update", agent, rv)
+
+    def apply(self, api, plural, ns, name, sub, query, agent):
+        s = self.store
+        ctype, text = self.body()
+        if ctype != "application/apply-patch+yaml":
+            raise ApiError(415, "UnsupportedMediaType",
+                           f"the stand-in implements only server-side apply, not {ctype!r}")
+        if not query.get("fieldManager"):
+            raise ApiError(400, "BadRequest", "fieldManager is required for apply patch")
+        obj = yaml.safe_load(text)
+        if not isinstance(obj, dict):
+            raise ApiError(400, "BadRequest", "an apply patch must be an object")
+        s.check_target(api, plural, ns, name, obj)
+        if sub is None:
+            s.validate(obj)  # the applied configuration is a whole object of its kind
+        try:
+            s.get(api, plural, ns, name)
+        except ApiError:
+            if sub is not None:
+                raise
+            return s.create(api, plural, ns, obj, agent)
+        return s.write(api, plural, ns, name, sub, self.merge(plural, sub, obj, replace=False),
+                       "apply", agent)
+
+    @staticmethod
+    def merge(plural, sub, obj, replace):
+        """The fields a write may change: status only through /status when it is a subresource."""
+        def fields(old):
+            if sub == "status":
+                old["status"] = obj.get("status", {})
+                return old
+            meta = old["metadata"]
+            for key in ("labels", "annotations", "ownerReferences"):
+                if key in obj["metadata"]:
+                    meta[key] = obj["metadata"][key]
+                elif replace:
+                    meta.pop(key, None)
+            for key, value in obj.items():
+                if key in ("metadata", "apiVersion", "kind"):
+                    continue
+                if key == "status" and plural == "zkclusters":
+                    continue
+                old[key] = value
+            return old
+        return fields
+
+    def do_GET(self):
+        self.handle_any("GET")
+
+    def do_POST(self):
+        self.handle_any("POST")
+
+    def do_PUT(self):
+        self.handle_any("PUT")
+
+    def do_PATCH(self):
+        self.handle_any("PATCH")
+
+    def do_DELETE(self):
+        self.handle_any("DELETE")
+
+
+class StandIn:
+    """Runs the stand-in on a loopback port in a thread; `kubeconfig` points the operator at it."""
+
+    def __init__(self, workdir):
+        self.token = uuid.uuid4().hex
+        self.store = Store(os.path.join(workdir, "srvr-map.json"))
+        handler = type("BoundHandler", (Handler,), {"store": self.store, "token": self.token})
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        self.server.daemon_threads = True
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        self.kubeconfig = os.path.join(workdir, "kubeconfig")
+        with open(self.kubeconfig, "w") as f:
+            yaml.safe_dump({
+                "apiVersion": "v1", "kind": "Config", "current-context": "standin",
+                "clusters": [{"name": "standin", "cluster": {"server": self.url}}],
+                "users": [{"name": "op", "user": {"token": self.token}}],
+                "contexts": [{"name": "standin", "context": {"cluster": "standin", "user": "op",
+                                                             "namespace": "default"}}],
+            }, f)
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def stop(self):
+        self.server.shutdown()
+        self.server.server_close()
+        self.store.close()

@@ -1,0 +1,271 @@
+"""The operator's Kubernetes mode over real HTTP against the stand-in API server (apiserver.py).
+
+The stand-in validates every object strictly against the Kubernetes 1.28 OpenAPI documents and the
+ZkCluster CRD, and refuses what it does not implement, so these tests fail on any request the real
+API server would refuse.
+"""
+
+import copy
+import json
+import subprocess
+import urllib.error
+import urllib.request
+
+import pytest
+import yaml
+
+from apiserver import ApiError
+from conftest import find_binary
+
+ZK = ("zookube.dev/v1alpha1", "zkclusters", "default")
+CLUSTER = {
+    "apiVersion": "zookube.dev/v1alpha1", "kind": "ZkCluster",
+    "metadata": {"name": "demo", "namespace": "default"},
+    "spec": {"voters": 3, "observers": 1, "config": {"tickTime": "2000"},
+             "storage": {"size": "1Gi"}},
+}
+ROLES = {"demo-0": "follower", "demo-1": "leader", "demo-2": "follower",
+         "demo-observer-0": "observer"}
+MANAGED_KINDS = {"Service", "ConfigMap", "StatefulSet", "PodDisruptionBudget"}
+
+
+def with_members(api, zxid=0x100):
+    for pod, mode in ROLES.items():
+        api.store.members[pod] = {"mode": mode, "zxid": zxid, "ready": True}
+
+
+def create_cluster(api, spec=None):
+    obj = copy.deepcopy(CLUSTER)
+    if spec:
+        obj["spec"].update(spec)
+    with api.store.lock:
+        api.store.create(*ZK, obj)
+
+
+def cluster(api):
+    with api.store.lock:
+        return api.store.get(*ZK, "demo")
+
+
+def change_spec(api, **changes):
+    """What `kubectl apply` of an edited manifest does: the spec changes, generation goes up."""
+    def edit(old):
+        old["spec"].update(changes)
+        return old
+    with api.store.lock:
+        api.store.write(*ZK, "demo", None, edit, "update", "kubectl")
+
+
+def managed(api):
+    with api.store.lock:
+        return {(o["kind"], o["metadata"]["name"]): o for o in api.store.objects.values()
+                if o["kind"] in MANAGED_KINDS}
+
+
+def operator_writes(api):
+    return [w for w in api.store.writes if w["agent"].startswith("zookube-operator/")]
+
+
+def converge(api, operator, passes=12):
+    operator.run(passes)
+    status = cluster(api)["status"]
+    assert status["phase"] == "Running", status
+
+
+def rendered(tmp_path, spec=None):
+    obj = copy.deepcopy(CLUSTER)
+    if spec:
+        obj["spec"].update(spec)
+    manifest = tmp_path / "demo.yaml"
+    manifest.write_text(yaml.safe_dump(obj))
+    render = find_binary("zookube-render", "operator", "main/operator")
+    out = subprocess.run([render, str(manifest)], capture_output=True, text=True, timeout=30)
+    assert out.returncode == 0, out.stderr
+    return {(o["kind"], o["metadata"]["name"]): o for o in json.loads(out.stdout)}
+
+
+def test_first_reconcile_creates_exactly_the_rendered_objects(api, operator, tmp_path):
+    with_members(api)
+    create_cluster(api)
+    operator.run(1)
+    want = rendered(tmp_path)
+    have = managed(api)
+    assert set(have) == set(want)
+    for key, obj in want.items():
+        body = {k: v for k, v in obj.items() if k not in ("metadata", "status")}
+        assert {k: have[key][k] for k in body} == body, key
+        assert have[key]["metadata"]["labels"] == obj["metadata"]["labels"], key
+        owner = have[key]["metadata"]["ownerReferences"][0]
+        assert (owner["kind"], owner["uid"]) == ("ZkCluster", cluster(api)["metadata"]["uid"])
+    # The stand-in's StatefulSet controller made the pods from the applied templates.
+    pods = {k[3] for k in api.store.objects if k[1] == "pods"}
+    assert pods == set(ROLES)
+    assert all(w["verb"] != "delete" for w in operator_writes(api))
+
+
+def test_a_second_pass_changes_nothing(api, operator):
+    with_members(api)
+    create_cluster(api)
+    converge(api, operator)
+    before = len(api.store.writes)
+    operator.run(1)
+    after = api.store.writes[before:]
+    assert after, "the pass applied nothing at all"
+    assert [w for w in after if w["changed"]] == []
+
+
+def test_status_goes_through_the_status_subresource(api, operator):
+    with_members(api)
+    create_cluster(api)
+    converge(api, operator)
+    obj = cluster(api)
+    status = obj["status"]
+    assert status["observedGeneration"] == obj["metadata"]["generation"]
+    assert status["leader"] == "demo-1"
+    conditions = {c["type"]: c for c in status["conditions"]}
+    assert conditions["Available"]["status"] == "True"
+    assert conditions["Degraded"]["status"] == "False"
+    assert all(c["observedGeneration"] == obj["metadata"]["generation"]
+               for c in conditions.values())
+    assert {m["name"]: m["role"] for m in status["members"]} == ROLES
+    zk_writes = [w for w in operator_writes(api) if w["kind"] == "ZkCluster"]
+    assert zk_writes and all(w["sub"] == "status" for w in zk_writes)
+    # The operator never changed the spec: generation stays where the user left it.
+    assert obj["metadata"]["generation"] == 1
+
+
+def roll_order_ok(deleted):
+    assert sorted(deleted) == sorted(ROLES), deleted  # every member once, none twice
+    assert deleted[0] == "demo-observer-0"
+    assert deleted[-1] == "demo-1"  # the leader last
+
+
+def test_a_config_change_rolls_members_in_the_planners_order(api, operator):
+    with_members(api)
+    create_cluster(api)
+    converge(api, operator)
+    change_spec(api, config={"tickTime": "3000"})
+    operator.run(30)
+    roll_order_ok(api.store.deleted_pods)
+    status = cluster(api)["status"]
+    assert status["roll"]["completed"] is True
+    assert status["observedGeneration"] == 2
+    # Every pod now runs the new template.
+    sts = managed(api)[("StatefulSet", "demo")]
+    want = sts["spec"]["template"]["metadata"]["annotations"]["zookube.dev/rollout-hash"]
+    for key, pod in api.store.objects.items():
+        if key[1] == "pods":
+            assert pod["metadata"]["annotations"]["zookube.dev/rollout-hash"] == want
+
+
+def test_one_member_down_at_a_time_and_a_restarted_operator_resumes(api, operator):
+    with_members(api)
+    create_cluster(api)
+    converge(api, operator)
+    change_spec(api, config={"tickTime": "3000"})
+    api.store.recreated_ready = False  # a restarted member stays out until we let it back
+    seen = 0
+    while seen < len(ROLES):
+        # A fresh operator process each time: the roll's progress can only come from status.
+        operator.run(4)
+        deleted = api.store.deleted_pods
+        assert len(deleted) == seen + 1, f"expected one more restart, got {deleted}"
+        status = cluster(api)["status"]
+        assert status["roll"]["current"] == deleted[-1]
+        operator.run(2)
+        assert len(api.store.deleted_pods) == seen + 1, "restarted a second member while one is out"
+        api.store.members[deleted[-1]]["ready"] = True
+        seen += 1
+    operator.run(4)
+    roll_order_ok(api.store.deleted_pods)
+    assert cluster(api)["status"]["roll"]["completed"] is True
+
+
+def test_only_the_leader_acts(api, operator):
+    with_members(api)
+    create_cluster(api)
+    procs = [operator.start(25, identity=name, interval_ms=40) for name in ("op-a", "op-b")]
+    outputs = []
+    try:
+        for p in procs:
+            outputs.append(p.communicate(timeout=60)[0])
+    finally:
+        for p in procs:
+            if p.poll() is None:
+                p.kill()
+                p.wait()
+    acting = {w["agent"] for w in operator_writes(api) if w["kind"] != "Lease"}
+    assert len(acting) == 1, acting
+    lease = api.store.get("coordination.k8s.io/v1", "leases", "default", "zookube-operator")
+    assert acting == {"zookube-operator/" + lease["spec"]["holderIdentity"]}
+    standby = [o for o in outputs if "standby" in o]
+    assert len(standby) == 1 and "leading" not in standby[0]
+    assert cluster(api)["status"]["phase"] == "Running"
+
+
+def test_a_released_lease_is_taken_over(api, operator):
+    with_members(api)
+    create_cluster(api)
+    operator.run(2, identity="op-a")
+    lease = api.store.get("coordination.k8s.io/v1", "leases", "default", "zookube-operator")
+    assert lease["spec"]["holderIdentity"] == "op-a"
+    out = operator.run(2, identity="op-b")  # op-a's lease is fresh: op-b waits
+    assert "leading" not in out
+    p = operator.start(0, identity="op-a")
+    try:
+        line = ""
+        while not line.startswith("pass 0"):
+            line = p.stdout.readline()
+            assert line, "op-a exited before its first pass"
+        assert line.startswith("pass 0: leading")
+    finally:
+        p.terminate()  # SIGTERM: op-a gives the Lease up
+        p.wait(timeout=30)
+    assert "leading" in operator.run(1, identity="op-b")
+    lease = api.store.get("coordination.k8s.io/v1", "leases", "default", "zookube-operator")
+    assert lease["spec"]["holderIdentity"] == "op-b"
+    assert lease["spec"]["leaseTransitions"] == 1
+
+
+def request(api, method, path, body=None, ctype="application/json"):
+    req = urllib.request.Request(api.url + path, method=method,
+                                 data=None if body is None else json.dumps(body).encode(),
+                                 headers={"Authorization": f"Bearer {api.token}",
+                                          "Content-Type": ctype})
+    try:
+        with urllib.request.urlopen(req, timeout=10) as resp:
+            return resp.status, json.loads(resp.read())
+    except urllib.error.HTTPError as e:
+        return e.code, json.loads(e.read())
+
+
+def test_the_stand_in_refuses_what_it_does_not_implement(api):
+    cm = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "x"}, "data": {"a": "b"}}
+    code, created = request(api, "POST", "/api/v1/namespaces/default/configmaps", cm)
+    assert code == 201
+    stale = created["metadata"]["resourceVersion"]
+    update = dict(cm, metadata={"name": "x", "resourceVersion": stale}, data={"a": "c"})
+    assert request(api, "PUT", "/api/v1/namespaces/default/configmaps/x", update)[0] == 200
+    cases = [
+        ("GET", "/apis/apps/v1/namespaces/default/deployments", None, "application/json", 404),
+        ("GET", "/api/v1/namespaces/default/pods?watch=1", None, "application/json", 405),
+        ("PATCH", "/api/v1/namespaces/default/configmaps/x", {"data": {"a": "c"}},
+         "application/merge-patch+json", 415),
+        ("PATCH", "/api/v1/namespaces/default/configmaps/x", cm, "application/apply-patch+yaml",
+         400),  # no fieldManager
+        ("POST", "/api/v1/namespaces/default/configmaps",
+         dict(cm, metadata={"name": "y"}, bogus=1), "application/json", 422),
+        ("PUT", "/api/v1/namespaces/default/configmaps/x", update, "application/json", 409),
+    ]
+    for method, path, body, ctype, code in cases:
+        got, status = request(api, method, path, body, ctype)
+        assert got == code, (method, path, status)
+        assert status["kind"] == "Status" and status["code"] == code
+
+
+def test_an_invalid_object_is_refused_with_422(api):
+    bad = copy.deepcopy(CLUSTER)
+    bad["spec"]["voters"] = 4
+    with api.store.lock, pytest.raises(ApiError) as e:
+        api.store.create(*ZK, bad)
+    assert e.value.code == 422 and "odd" in e.value.message
