@@ -16,8 +16,10 @@ def make_schedule(rng, duration_s, n_members, session_timeout_s, kinds=KINDS):
     """A list of {"at", "kind", "hold", ...} covering duration_s from the workload start."""
     schedule = []
     t = rng.uniform(1.0, 3.0)
+    # Every kind once (in a seeded order) before any repeats, so short runs still cover them.
+    first = rng.sample(list(kinds), len(kinds))
     while t < duration_s - 2.0:
-        kind = rng.choice(kinds)
+        kind = first.pop() if first else rng.choice(kinds)
         hold = rng.uniform(2.0, 6.0)
         fault = {"at": round(t, 3), "kind": kind}
         members = list(range(1, n_members + 1))
@@ -35,8 +37,9 @@ def make_schedule(rng, duration_s, n_members, session_timeout_s, kinds=KINDS):
             hold = session_timeout_s * rng.uniform(1.3, 2.0)
         elif kind == "netem":
             fault["target"] = rng.choice(members)
-            fault["netem"] = ["delay", f"{rng.randrange(20, 150)}ms", f"{rng.randrange(0, 30)}ms",
-                              "loss", f"{rng.choice((0, 1, 5, 15))}%"]
+            fault["shape"] = {"delay_ms": rng.randrange(20, 150), "jitter_ms": rng.randrange(0, 30),
+                              "loss_pct": rng.choice((0, 1, 5, 15)),
+                              "rate_kbit": rng.choice((32, 64, 128, 512))}
         fault["hold"] = round(hold, 3)
         schedule.append(fault)
         t += hold + rng.uniform(1.0, 3.0)
@@ -85,8 +88,8 @@ class Injector:
             self.cluster.members[target].pause()
             done["target"] = target
         elif kind == "netem":
-            self.net.shape(fault["target"], fault["netem"])
-            done.update(target=fault["target"], netem=fault["netem"])
+            qdisc = self.net.shape(fault["target"], **fault["shape"])
+            done.update(target=fault["target"], qdisc=qdisc)
         elif kind == "restart_all":
             for m in self.cluster.members.values():
                 m.kill9()

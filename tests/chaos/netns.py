@@ -12,7 +12,8 @@ atexit hook and on SIGINT/SIGTERM, and tolerates half-built states.
 
 Faults live here because they are properties of the network: partitions are per-host routes
 (`ip route add blackhole <peer>/32` inside the sender's namespace: its packets to that peer are
-dropped silently, as a cut cable would), and latency/loss is `tc qdisc ... netem` on a host's eth0.
+dropped silently, as a cut cable would), and latency/loss is `tc qdisc ... netem` on a host's eth0 (a tbf rate limit where the kernel
+lacks netem).
 No iptables or nftables is needed.
 """
 
@@ -78,7 +79,8 @@ class Network:
         self.subnet = pick_subnet(random.Random(seed if seed is not None else os.getpid()))
         self.n = n
         self.blocked = set()  # (src, dst) pairs whose packets are dropped
-        self.shaped = {}  # host -> netem arguments
+        self.shaped = {}  # host -> qdisc arguments
+        self.netem = False  # whether the kernel has sch_netem, probed in _build
         self._closed = False
         atexit.register(self.close)
         self._old_handlers = {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM)}
@@ -136,6 +138,9 @@ class Network:
             self._in(ns, "ip", "addr", "add", f"{self.ip(host)}/{plen}", "dev", "eth0")
             self._in(ns, "ip", "link", "set", "eth0", "up")
             self._attach(f"h{host}")
+        self.netem = self._in(self.ns(1), "tc", "qdisc", "add", "dev", "eth0", "root", "netem",
+                              "delay", "1ms", check=False).returncode == 0
+        self._in(self.ns(1), "tc", "qdisc", "del", "dev", "eth0", "root", check=False)
         run("ip", "link", "add", self.root_link, "type", "veth", "peer", "name", "root", "netns",
             self.bridge_ns)
         run("ip", "addr", "add", f"{self.ip(ROOT_HOST)}/{plen}", "dev", self.root_link)
@@ -191,11 +196,20 @@ class Network:
         for host in list(self.shaped):
             self.unshape(host)
 
-    def shape(self, host, netem_args):
-        """Adds tc netem to host's eth0, e.g. ["delay", "100ms", "20ms", "loss", "5%"]."""
-        verb = "change" if host in self.shaped else "add"
-        self._in(self.ns(host), "tc", "qdisc", verb, "dev", "eth0", "root", "netem", *netem_args)
-        self.shaped[host] = list(netem_args)
+    def shape(self, host, delay_ms, jitter_ms, loss_pct, rate_kbit):
+        """Slows host's outgoing packets: tc netem delay/jitter/loss where the kernel has netem;
+        where it does not (sch_netem missing), a tbf rate limit whose queue holds packets up to
+        4x delay_ms and drops beyond it — slow and lossy under load, but not the same fault.
+        Returns the qdisc arguments used."""
+        if self.netem:
+            args = ["netem", "delay", f"{delay_ms}ms", f"{jitter_ms}ms", "loss", f"{loss_pct}%"]
+        else:
+            args = ["tbf", "rate", f"{rate_kbit}kbit", "burst", "4kb", "latency",
+                    f"{4 * delay_ms}ms"]
+        self.unshape(host)
+        self._in(self.ns(host), "tc", "qdisc", "add", "dev", "eth0", "root", *args)
+        self.shaped[host] = args
+        return args
 
     def unshape(self, host):
         if self.shaped.pop(host, None) is not None:

@@ -52,6 +52,8 @@ class Run:
         self.stop = threading.Event()
         self.problems = []
         self.stats = {}
+        self.eph_record = None
+        self.started = time.monotonic()
 
     def log(self, event):
         self.applied.append(event)
@@ -96,6 +98,8 @@ class Run:
         return workers
 
     def _workload(self, net, cl, zk, eph):
+        self.eph_record = {"path": eph.path, "touches": eph.touches, "paused_at": None,
+                           "observations": eph.observations}
         injector = faults.Injector(cl, net, self.log)
         workers = self._workers(cl.hosts)
         observer = threading.Thread(target=self._observe, args=(eph, zk), daemon=True)
@@ -134,6 +138,7 @@ class Run:
             now = time.monotonic()
             if eph.paused_at is None and now >= pause_at:
                 eph.pause()
+                self.eph_record.update(paused_at=eph.paused_at, negotiated_s=eph.negotiated_s)
                 self.log({"t": now, "event": "pause client", "path": eph.path,
                           "last_touch": eph.last_touch()})
             if now >= when:
@@ -206,7 +211,8 @@ class Run:
     def save(self, eph_info=None):
         os.makedirs(self.results_dir, exist_ok=True)
         with open(os.path.join(self.results_dir, "history.json"), "w") as f:
-            json.dump({"ops": self.history.ops, "holds": self.history.holds}, f, default=str)
+            json.dump({"ops": self.history.ops, "holds": self.history.holds,
+                       "paused_session": self.eph_record}, f, default=str)
         with open(os.path.join(self.results_dir, "schedule.json"), "w") as f:
             json.dump({"seed": self.seed, "topology": self.topology, "duration": self.duration,
                        "planned": self.schedule, "applied": self.applied}, f, indent=1)
@@ -226,7 +232,8 @@ class Run:
         status = "PASS" if not self.problems else f"FAIL ({len(self.problems)} problems)"
         return (f"chaos {status}: seed={self.seed} topology={self.topology} "
                 f"duration={self.duration}s faults={len(self.schedule)} {','.join(kinds)} "
-                f"ok_ops={ok_ops} holds={self.stats.get('lock holds', 0)}")
+                f"ok_ops={ok_ops} holds={self.stats.get('lock holds', 0)} "
+                f"took={time.monotonic() - self.started:.0f}s")
 
 
 def run_once(seed, duration, topology, results_root, keep=False, kinds=faults.KINDS):
