@@ -16,7 +16,7 @@ while [ $(( $(date +%s) + per_run + 30 )) -le "$end" ]; do
     [ $(( $(date +%s) + per_run + 30 )) -le "$end" ] || break
     # A run that hangs past its own deadlines is cut off, and counts as failed.
     timeout -k 10 $(( per_run * 3 + 120 )) /usr/bin/python3 "$here/run.py" --seed "$seed" \
-      --duration "$per_run" --topology "$topology" | tail -n 25
+      --duration "$per_run" --topology "$topology"
     code=$?
     [ "$code" -eq 2 ] && exit 2  # skipped: not root or no namespaces
     runs=$((runs + 1))
