@@ -84,6 +84,37 @@ def matches(labels, selector):
     return True
 
 
+# The CRD's x-kubernetes-validations, written out by hand: the stand-in has no CEL.
+OWNED_CONFIG_KEYS = {
+    "dataDir", "dataLogDir", "clientPort", "clientPortAddress", "secureClientPort",
+    "secureClientPortAddress", "dynamicConfigFile", "standaloneEnabled", "reconfigEnabled",
+    "peerType", "myid", "skipACL", "metricsProvider.httpPort", "metricsProvider.httpHost",
+    "metricsProvider.className", "admin.serverPort", "admin.serverAddress",
+    "quorumListenOnAllIPs"}
+
+
+def cel_rules(obj):
+    errors = []
+    spec = obj.get("spec", {})
+    if len(obj.get("metadata", {}).get("name", "")) > 40:
+        errors.append("metadata.name: must be at most 40 characters")
+    if isinstance(spec.get("voters"), int) and spec["voters"] % 2 == 0:
+        errors.append("spec.voters: must be odd")
+    for key in spec.get("config", {}):
+        if key in OWNED_CONFIG_KEYS or key.startswith(("server.", "group.", "weight.")):
+            errors.append(f"spec.config: {key} is set by the operator")
+    ports = spec.get("ports", {})
+    values = [ports.get(k, d) for k, d in (("client", 2181), ("quorum", 2888),
+                                           ("election", 3888), ("metrics", 7000),
+                                           ("admin", 8080))]
+    if len(set(values)) != len(values):
+        errors.append("spec.ports: every port must differ")
+    for key in spec.get("pod", {}).get("labels", {}):
+        if key.startswith("app.kubernetes.io/"):
+            errors.append("spec.pod.labels: app.kubernetes.io/ labels are set by the operator")
+    return errors
+
+
 class Store:
     """Objects by (apiVersion, plural, namespace, name), and what the tests look at."""
 
@@ -95,6 +126,7 @@ class Store:
         self.deleted_pods = []
         self.members = {}    # pod name -> {"mode", "zxid", "ready"}
         self.recreated_ready = True  # readiness a pod gets when its StatefulSet recreates it
+        self.faults = []     # [(verb, kind or None, HTTP code)]: the next matching request fails
         self.srvr_map_path = srvr_map_path
         self.srvr = {}       # pod name -> listening socket
         self.schemas = Schemas(K8S_DIR)
@@ -103,15 +135,16 @@ class Store:
 
     # --- validation -------------------------------------------------------------------------
 
-    def validate(self, obj):
-        if obj.get("kind") == "ZkCluster":
+    def validate(self, obj, status_only=False):
+        if obj.get("kind") == "ZkCluster" and status_only:
+            # The status subresource validates what it writes; a spec stored under an older
+            # schema does not block status updates.
+            schema = self.crd_schema["properties"]["status"]
+            errors = self.schemas.validate(obj.get("status", {}), schema, "ZkCluster.status")
+        elif obj.get("kind") == "ZkCluster":
             errors = self.schemas.validate(obj, self.crd_schema, "ZkCluster")
             errors += self.schemas.validate(obj.get("metadata", {}), OBJECT_META, "metadata")
-            spec = obj.get("spec", {})
-            if isinstance(spec.get("voters"), int) and spec["voters"] % 2 == 0:
-                errors.append("spec.voters: must be odd")
-            if len(obj.get("metadata", {}).get("name", "")) > 40:
-                errors.append("metadata.name: must be at most 40 characters")
+            errors += cel_rules(obj)
         else:
             errors = self.schemas.validate_object(obj)
         if errors:
@@ -192,7 +225,7 @@ class Store:
                                             "the object has been modified; please apply your "
                                             "changes to the latest version and try again")
         new = new_fields(copy.deepcopy(old))
-        self.validate(new)
+        self.validate(new, status_only=sub == "status")
         changed = new != old
         if changed:
             body = lambda o: {k: v for k, v in o.items() if k not in ("metadata", "status")}
@@ -256,7 +289,8 @@ class Store:
             pod = {"apiVersion": "v1", "kind": "Pod", "metadata": meta,
                    "spec": copy.deepcopy(template["spec"])}
             self.create("v1", "pods", ns, pod, agent="statefulset-controller")
-            self.members.setdefault(pod_name, {"mode": "follower", "zxid": 0, "ready": True})
+            mode = "observer" if name.endswith("-observer") else "follower"
+            self.members.setdefault(pod_name, {"mode": mode, "zxid": 0, "ready": True})
             self.listen_srvr(pod_name)
 
     # --- simulated members ---------------------------------------------------------------------
@@ -350,6 +384,12 @@ class Handler(BaseHTTPRequestHandler):
     def dispatch(self, verb, api, plural, ns, name, sub, query):
         s = self.store
         agent = self.headers.get("User-Agent", "")
+        kind = RESOURCES.get((api, plural))
+        for fault in s.faults:
+            if fault[0] == verb and fault[1] in (None, kind):
+                s.faults.remove(fault)
+                raise ApiError(fault[2], "InternalError" if fault[2] >= 500 else "Conflict",
+                               f"injected failure of {verb} {plural}")
         if "watch" in query:
             raise ApiError(405, "MethodNotAllowed", "the stand-in does not implement watch")
         if sub is not None and not (plural == "zkclusters" and sub in ("status", "scale")):

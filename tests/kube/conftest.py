@@ -44,10 +44,13 @@ class Operator:
             cmd += ["--leader-elect", "--identity", identity]
         return cmd
 
-    def run(self, passes=1, identity=None, timeout=60):
+    def run(self, passes=1, identity=None, timeout=60, expect_ok=True):
         result = subprocess.run(self.command(passes, identity), capture_output=True, text=True,
                                 timeout=timeout)
-        assert result.returncode == 0, result.stdout + result.stderr
+        if expect_ok:
+            assert result.returncode == 0, result.stdout + result.stderr
+        else:
+            assert result.returncode == 1, result.stdout + result.stderr
         return result.stdout
 
     def start(self, passes, identity=None, interval_ms=20):

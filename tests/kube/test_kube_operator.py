@@ -269,3 +269,70 @@ def test_an_invalid_object_is_refused_with_422(api):
     with api.store.lock, pytest.raises(ApiError) as e:
         api.store.create(*ZK, bad)
     assert e.value.code == 422 and "odd" in e.value.message
+
+
+def scale(api, replicas):
+    path = "/apis/zookube.dev/v1alpha1/namespaces/default/zkclusters/demo/scale"
+    code, current = request(api, "GET", path)
+    assert code == 200
+    current["spec"]["replicas"] = replicas
+    code, body = request(api, "PUT", path, current)
+    assert code == 200, body
+
+
+def observer_pods(api):
+    return sorted(k[3] for k in api.store.objects if k[1] == "pods" and "-observer-" in k[3])
+
+
+def test_the_scale_subresource_scales_observers(api, operator):
+    with_members(api)
+    create_cluster(api)
+    converge(api, operator)
+    for replicas in (3, 1):
+        scale(api, replicas)
+        operator.run(6)
+        assert observer_pods(api) == [f"demo-observer-{i}" for i in range(replicas)]
+        sts = managed(api)[("StatefulSet", "demo-observer")]
+        assert sts["spec"]["replicas"] == replicas
+        status = cluster(api)["status"]
+        assert status["observers"] == replicas and status["phase"] == "Running"
+        code, got = request(api, "GET",
+                            "/apis/zookube.dev/v1alpha1/namespaces/default/zkclusters/demo/scale")
+        assert got["status"]["replicas"] == replicas
+    # Scaling observers restarts no one.
+    assert api.store.deleted_pods == []
+    events = [o for o in api.store.objects.values() if o["kind"] == "Event"]
+    assert any(e["reason"] == "ScaledObservers" for e in events)
+
+
+def test_an_invalid_stored_spec_degrades_and_touches_nothing(api, operator):
+    with_members(api)
+    create_cluster(api)
+    converge(api, operator)
+    before = copy.deepcopy(managed(api))
+    # A resource stored before the CRD refused this (the schema can no longer produce it).
+    with api.store.lock:
+        stored = api.store.objects[(*ZK, "demo")]
+        stored["spec"]["voters"] = 4
+        stored["metadata"]["generation"] += 1
+    operator.run(3)
+    assert managed(api) == before
+    assert api.store.deleted_pods == []
+    status = cluster(api)["status"]
+    degraded = {c["type"]: c for c in status["conditions"]}["Degraded"]
+    assert degraded["status"] == "True" and "spec.voters" in degraded["message"]
+    assert degraded["observedGeneration"] == 2
+
+
+def test_a_failed_request_fails_the_pass_and_the_next_pass_recovers(api, operator):
+    with_members(api)
+    api.store.faults.append(("PATCH", "StatefulSet", 500))
+    create_cluster(api)
+    out = operator.run(1, expect_ok=False)
+    assert "injected failure" in out
+    # The backend stops at the first failure: what comes after the voters' StatefulSet waits.
+    assert ("StatefulSet", "demo") not in managed(api)
+    assert ("PodDisruptionBudget", "demo-voters") not in managed(api)
+    converge(api, operator)
+    assert api.store.faults == []
+    assert len(managed(api)) == len(MANAGED_KINDS) + 2  # two Services, two StatefulSets
