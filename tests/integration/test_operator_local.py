@@ -505,6 +505,34 @@ def test_voters_scale_one_at_a_time_by_reconfig_while_a_client_writes(cluster):
     assert len(cluster.history()) == history_before
 
 
+def test_operator_killed_while_adding_voters_takes_the_membership_from_the_ensemble(cluster):
+    cluster.wait_healthy(observers=0)
+    starts = cluster.starts()
+    history_before = len(cluster.history())
+    cluster.spec["spec"]["voters"] = 5
+    cluster.write_manifest()
+    added = "member demo-3: added to the ensemble as a voter"
+    seen = cluster.output().count(added)
+    harness.wait_until(lambda: cluster.output().count(added) > seen, timeout=WAIT_S,
+                       interval=0.02, what="demo-3 added")
+    cluster.kill9_operator()
+    # Nothing about membership is in the operator's files: the ensemble has it.
+    assert cluster.membership()[4] == "participant"
+    cluster.start_operator()
+    cluster.wait_healthy(observers=0, voters=5)
+    assert cluster.membership() == {i: "participant" for i in range(1, 6)}
+    after = cluster.starts()
+    assert {name: after[name] - starts.get(name, 0) for name in after if name.startswith(
+        "demo-") and not name.startswith("demo-observer")} == \
+        {"demo-0": 0, "demo-1": 0, "demo-2": 0, "demo-3": 1, "demo-4": 1}
+
+    cluster.spec["spec"]["voters"] = 3
+    cluster.write_manifest()
+    cluster.wait_healthy(observers=0, voters=3)
+    assert cluster.membership() == {i: "participant" for i in range(1, 4)}
+    assert len(cluster.history()) == history_before
+
+
 def test_invalid_manifest_is_refused_and_what_runs_keeps_running(cluster):
     members = cluster.wait_healthy(observers=0)
     starts = cluster.starts()
