@@ -6,6 +6,7 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/file.h>
+#include <unistd.h>
 
 #include <openssl/evp.h>
 

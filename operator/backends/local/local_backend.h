@@ -8,7 +8,6 @@
 //   members/<name>/server.log       the member's stdout and stderr
 //   members/<name>/process.json     pid and the rollout hash the running process was started with
 //   members/<name>/starts.log       one line per start, for people and tests
-//
 //   super.secret                    the super user's password (0600), made once from /dev/urandom
 //
 // Membership changes go through the ensemble, not through restarts: members run with

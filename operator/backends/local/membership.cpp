@@ -1,6 +1,8 @@
 // The local backend's side of membership: reading /zookeeper/config and carrying out the
 // planner's ReconfigAdd / ReconfigRemove through a serving member.
 #include <algorithm>
+#include <cstdio>
+#include <string>
 
 #include "backends/local/local_backend.h"
 
