@@ -1,5 +1,7 @@
 #include "backends/kube/kube_reconciler.h"
 
+#include <chrono>
+
 namespace zk::op::kube {
 namespace {
 
@@ -43,11 +45,13 @@ PassReport KubeReconciler::pass() {
 }
 
 bool KubeReconciler::reconcile(const value& object) {
+  auto begin = std::chrono::steady_clock::now();
   ZkCluster c = metaOnly(object);
   Plan p;
+  Observed observed;
   try {
     c = parseZkCluster(object);
-    Observed observed = backend_.observe(c);
+    observed = backend_.observe(c);
     p = plan(c, backend_.targetHash(c), observed);
   } catch (const SpecError& e) {
     // Nothing running is touched: the plan for an invalid spec only reports.
@@ -57,11 +61,13 @@ bool KubeReconciler::reconcile(const value& object) {
     return false;
   }
   for (const Action& a : p.actions) log_(c.meta.ns + "/" + c.meta.name + ": " + describe(a));
-  if (auto failure = backend_.execute(c, p)) {
-    log_(c.meta.ns + "/" + c.meta.name + ": " + *failure);
-    return false;
+  auto failure = backend_.execute(c, p);
+  if (failure) log_(c.meta.ns + "/" + c.meta.name + ": " + *failure);
+  if (observer_) {
+    std::chrono::duration<double> took = std::chrono::steady_clock::now() - begin;
+    observer_(c, observed, p, failure.has_value(), took.count());
   }
-  return true;
+  return !failure;
 }
 
 }  // namespace zk::op::kube

@@ -14,6 +14,11 @@ namespace zk::op::kube {
 
 using Log = std::function<void(const std::string&)>;
 
+// Called after each cluster's reconcile, for metrics: what was seen, what was planned, whether
+// carrying it out failed, how long it took. `observed` is empty for an invalid spec.
+using ClusterObserver = std::function<void(const ZkCluster& c, const Observed& observed,
+                                           const Plan& plan, bool failed, double seconds)>;
+
 struct PassReport {
   bool leading = true;  // false: another instance leads; nothing was done
   int clusters = 0;
@@ -27,6 +32,7 @@ class KubeReconciler {
                  Log log);
 
   PassReport pass();
+  void onCluster(ClusterObserver observer) { observer_ = std::move(observer); }
 
  private:
   bool reconcile(const web::json::value& object);
@@ -36,6 +42,7 @@ class KubeReconciler {
   std::string ns_;
   LeaderElector* elector_;
   Log log_;
+  ClusterObserver observer_;
 };
 
 }  // namespace zk::op::kube

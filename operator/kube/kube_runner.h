@@ -1,0 +1,34 @@
+#pragma once
+// The Kubernetes mode's main loop, for zookube-operator (and zookube-kube-selftest): pick the
+// API server's config, elect a leader if asked, reconcile every ZkCluster on a timer, and stop
+// cleanly on SIGTERM or SIGINT (giving the Lease up so a standby takes over at once).
+
+#include <chrono>
+#include <functional>
+#include <string>
+
+#include "backends/kube/kube_reconciler.h"
+
+namespace zk::op::kube {
+
+struct KubeRunOptions {
+  std::string kubeconfig;  // empty: $KUBECONFIG, else the in-cluster service account
+  std::string ns;          // empty: every namespace
+  bool leaderElect = false;
+  std::string identity;                      // empty: <hostname>-<pid>
+  std::string leaseNamespace;                // empty: the config's namespace
+  std::chrono::milliseconds interval{2000};  // between passes (a resync: there is no watch)
+  int passes = 0;                            // 0: until a signal
+  std::string srvrMap;                       // tests: JSON {"pod": "host:port"} instead of pod IPs
+  std::chrono::milliseconds probeTimeout{1000};
+  ClusterObserver onCluster;  // metrics hook; may be empty
+};
+
+// Picks the API server's config as the options say; throws std::runtime_error if none is found.
+KubeConfig chooseConfig(const KubeRunOptions& options);
+
+// Returns 0 after `passes` passes or a signal, 1 if the last pass failed or setup failed (the
+// reason is logged).
+int runKubernetes(const KubeRunOptions& options, const Log& log);
+
+}  // namespace zk::op::kube
