@@ -51,7 +51,8 @@ ApiError toError(int status, const std::string& text) {
   return ApiError(status, reason, "HTTP " + std::to_string(status) + " " + reason + ": " + message);
 }
 
-http::client::http_client_config clientConfig(const KubeConfig& cfg, std::chrono::seconds timeout) {
+http::client::http_client_config clientConfig(const KubeConfig& cfg,
+                                              std::chrono::milliseconds timeout) {
   http::client::http_client_config c;
   c.set_timeout(timeout);
   c.set_validate_certificates(!cfg.insecureSkipTlsVerify);
@@ -91,7 +92,7 @@ std::string objectPath(const value& object, std::string_view subresource) {
                       meta.at("name").as_string(), subresource);
 }
 
-KubeClient::KubeClient(KubeConfig config, std::string userAgent, std::chrono::seconds timeout)
+KubeClient::KubeClient(KubeConfig config, std::string userAgent, std::chrono::milliseconds timeout)
     : config_(std::move(config)),
       userAgent_(std::move(userAgent)),
       http_(config_.server, clientConfig(config_, timeout)) {}

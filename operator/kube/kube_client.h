@@ -45,7 +45,7 @@ class KubeClient {
  public:
   // `userAgent` identifies this operator instance in the API server's logs.
   KubeClient(KubeConfig config, std::string userAgent,
-             std::chrono::seconds timeout = std::chrono::seconds(10));
+             std::chrono::milliseconds timeout = std::chrono::seconds(10));
 
   const KubeConfig& config() const { return config_; }
 

@@ -79,7 +79,7 @@ int runKubernetes(const KubeRunOptions& options, const Log& log) {
   try {
     KubeConfig config = chooseConfig(options);
     std::string identity = options.identity.empty() ? defaultIdentity() : options.identity;
-    KubeClient client(config, "zookube-operator/" + identity);
+    KubeClient client(config, "zookube-operator/" + identity, options.requestTimeout);
     KubeBackend backend(client,
                         options.srvrMap.empty() ? podIpResolver() : mapResolver(options.srvrMap),
                         options.probeTimeout);

@@ -21,7 +21,8 @@ struct KubeRunOptions {
   int passes = 0;                            // 0: until a signal
   std::string srvrMap;                       // tests: JSON {"pod": "host:port"} instead of pod IPs
   std::chrono::milliseconds probeTimeout{1000};
-  ClusterObserver onCluster;  // metrics hook; may be empty
+  std::chrono::milliseconds requestTimeout{10000};  // each API request, connect to last byte
+  ClusterObserver onCluster;                        // metrics hook; may be empty
 };
 
 // Picks the API server's config as the options say; throws std::runtime_error if none is found.

@@ -20,6 +20,9 @@ Every object written is validated with tests/k8s_openapi.py against the Kubernet
 documents, a ZkCluster against its CRD's schema (plus its two CEL rules): an unknown field, a
 wrong type or a missing required field is a 422 Invalid. Watches answer 405: the operator relists.
 
+Faults are injected through `Store.faults`: an error code for the next matching request, or a
+request answered only after the client's timeout.
+
 Members are simulated: `members` maps a pod name to {"mode", "zxid", "ready"}; a pod's Ready
 condition comes from it, and each pod gets a loopback TCP port answering `srvr` from it (the map
 of pod to port is written to `srvr_map_path` for the operator's --srvr-map).
@@ -126,7 +129,10 @@ class Store:
         self.deleted_pods = []
         self.members = {}    # pod name -> {"mode", "zxid", "ready"}
         self.recreated_ready = True  # readiness a pod gets when its StatefulSet recreates it
-        self.faults = []     # [(verb, kind or None, HTTP code)]: the next matching request fails
+        # [(verb, kind or None, HTTP code)]: the next matching request fails with that code, or
+        # with code 0 is answered only after `hang_seconds` (the client should have given up).
+        self.faults = []
+        self.hang_seconds = 3
         self.srvr_map_path = srvr_map_path
         self.srvr = {}       # pod name -> listening socket
         self.schemas = Schemas(K8S_DIR)
@@ -375,18 +381,30 @@ class Handler(BaseHTTPRequestHandler):
             if not m:
                 raise ApiError(404, "NotFound", f"the server could not find {url.path}")
             api = m["core"] or f"{m['group']}/{m['version']}"
+            self.maybe_hang(verb, api, m["plural"])
             with self.store.lock:
                 self.reply(*self.dispatch(verb, api, m["plural"], m["ns"], m["name"], m["sub"],
                                           query))
         except ApiError as e:
             self.reply(e.code, e.status())
 
+    def maybe_hang(self, verb, api, plural):
+        s = self.store
+        with s.lock:
+            kind = RESOURCES.get((api, plural))
+            hang = next((f for f in s.faults if f[0] == verb and f[1] in (None, kind)
+                         and f[2] == 0), None)
+            if hang:
+                s.faults.remove(hang)
+        if hang:
+            threading.Event().wait(s.hang_seconds)
+
     def dispatch(self, verb, api, plural, ns, name, sub, query):
         s = self.store
         agent = self.headers.get("User-Agent", "")
         kind = RESOURCES.get((api, plural))
         for fault in s.faults:
-            if fault[0] == verb and fault[1] in (None, kind):
+            if fault[0] == verb and fault[1] in (None, kind) and fault[2] != 0:
                 s.faults.remove(fault)
                 raise ApiError(fault[2], "InternalError" if fault[2] >= 500 else "Conflict",
                                f"injected failure of {verb} {plural}")

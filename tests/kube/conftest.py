@@ -39,6 +39,7 @@ class Operator:
     def command(self, passes, identity=None, interval_ms=20):
         cmd = [self.binary, "--kubeconfig", self.api.kubeconfig, "--passes", str(passes),
                "--interval-ms", str(interval_ms), "--probe-timeout-ms", "500",
+               "--request-timeout-ms", "1000",
                "--srvr-map", self.api.store.srvr_map_path]
         if identity:
             cmd += ["--leader-elect", "--identity", identity]

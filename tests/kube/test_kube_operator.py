@@ -7,6 +7,7 @@ API server would refuse.
 
 import copy
 import json
+import time
 import subprocess
 import urllib.error
 import urllib.request
@@ -336,3 +337,33 @@ def test_a_failed_request_fails_the_pass_and_the_next_pass_recovers(api, operato
     converge(api, operator)
     assert api.store.faults == []
     assert len(managed(api)) == len(MANAGED_KINDS) + 2  # two Services, two StatefulSets
+
+
+def test_a_request_that_times_out_fails_the_pass_and_the_next_recovers(api, operator):
+    with_members(api)
+    create_cluster(api)
+    converge(api, operator)
+    api.store.faults.append(("GET", "Pod", 0))  # observing hangs past the client's timeout
+    start = time.monotonic()
+    out = operator.run(1, expect_ok=False)
+    assert time.monotonic() - start < api.store.hang_seconds
+    assert "observe failed" in out
+    converge(api, operator, passes=2)
+
+
+def test_an_edit_of_an_owned_field_is_put_back(api, operator):
+    with_members(api)
+    create_cluster(api)
+    converge(api, operator)
+    path = ("apps/v1", "statefulsets", "default", "demo-observer")
+    want = api.store.objects[path]["spec"]["replicas"]
+
+    def edit(old):
+        old["spec"]["replicas"] = want + 2
+        return old
+    with api.store.lock:
+        api.store.write(*path, None, edit, "update", "kubectl")
+    assert len(observer_pods(api)) == want + 2
+    operator.run(1)
+    assert api.store.objects[path]["spec"]["replicas"] == want
+    assert len(observer_pods(api)) == want

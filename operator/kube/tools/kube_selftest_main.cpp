@@ -2,7 +2,7 @@
 // tests in tests/kube (a stand-in API server) and for trying the operator by hand.
 //   zookube-kube-selftest [--kubeconfig FILE] [--namespace NS] [--passes N] [--interval-ms MS]
 //                         [--leader-elect --identity ID [--lease-namespace NS]]
-//                         [--srvr-map FILE] [--probe-timeout-ms MS]
+//                         [--srvr-map FILE] [--probe-timeout-ms MS] [--request-timeout-ms MS]
 // --srvr-map names a JSON object {"pod": "host:port"} read on every pass: where to send `srvr`
 // for each pod instead of its pod IP. Exits 0 after N passes (0: until SIGTERM), 1 if the last
 // pass failed.
@@ -33,6 +33,8 @@ std::optional<KubeRunOptions> parseArgs(int argc, char** argv) {
       o.interval = std::chrono::milliseconds(std::stoi(argv[++i]));
     } else if (arg == "--probe-timeout-ms" && more) {
       o.probeTimeout = std::chrono::milliseconds(std::stoi(argv[++i]));
+    } else if (arg == "--request-timeout-ms" && more) {
+      o.requestTimeout = std::chrono::milliseconds(std::stoi(argv[++i]));
     } else if (arg == "--leader-elect") {
       o.leaderElect = true;
     } else if (arg == "--identity" && more) {
@@ -55,7 +57,7 @@ int main(int argc, char** argv) {
   if (!options) {
     std::cerr << "usage: zookube-kube-selftest [--kubeconfig FILE] [--namespace NS] [--passes N]\n"
                  "  [--interval-ms MS] [--leader-elect [--identity ID] [--lease-namespace NS]]\n"
-                 "  [--srvr-map FILE] [--probe-timeout-ms MS]\n";
+                 "  [--srvr-map FILE] [--probe-timeout-ms MS] [--request-timeout-ms MS]\n";
     return 64;
   }
   return zk::op::kube::runKubernetes(
