@@ -367,3 +367,16 @@ def test_an_edit_of_an_owned_field_is_put_back(api, operator):
     operator.run(1)
     assert api.store.objects[path]["spec"]["replicas"] == want
     assert len(observer_pods(api)) == want
+
+
+def test_deleting_the_cluster_collects_what_it_owns(api, operator):
+    with_members(api)
+    create_cluster(api)
+    converge(api, operator)
+    code, _ = request(api, "DELETE", "/apis/zookube.dev/v1alpha1/namespaces/default/zkclusters/demo")
+    assert code == 200
+    left = {(o["kind"], o["metadata"]["name"]) for o in api.store.objects.values()
+            if o["kind"] not in ("Event", "Lease")}
+    assert left == set()
+    out = operator.run(1)
+    assert "0 clusters" in out and managed(api) == {}
