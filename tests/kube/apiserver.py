@@ -34,6 +34,7 @@ import json
 import os
 import re
 import socket
+import ssl
 import sys
 import threading
 import uuid
@@ -373,7 +374,9 @@ class Handler(BaseHTTPRequestHandler):
     def handle_any(self, verb):
         self.read_body()
         try:
-            if self.headers.get("Authorization") != f"Bearer {self.token}":
+            # A client certificate the TLS handshake verified authenticates as well as the token.
+            by_cert = isinstance(self.connection, ssl.SSLSocket) and self.connection.getpeercert()
+            if not by_cert and self.headers.get("Authorization") != f"Bearer {self.token}":
                 raise ApiError(401, "Unauthorized", "Unauthorized")
             url = urlsplit(self.path)
             query = {k: v[0] for k, v in parse_qs(url.query).items()}
@@ -533,24 +536,37 @@ class Handler(BaseHTTPRequestHandler):
 class StandIn:
     """Runs the stand-in on a loopback port in a thread; `kubeconfig` points the operator at it."""
 
-    def __init__(self, workdir):
+    def __init__(self, workdir, tls=None):
+        """`tls`: {"cert", "key", "ca"} PEM paths; clients must then present a certificate the CA
+        signed, and the kubeconfig is left for the test to write."""
         self.token = uuid.uuid4().hex
         self.store = Store(os.path.join(workdir, "srvr-map.json"))
         handler = type("BoundHandler", (Handler,), {"store": self.store, "token": self.token})
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
         self.server.daemon_threads = True
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        scheme = "http"
+        if tls:
+            ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            ctx.load_cert_chain(tls["cert"], tls["key"])
+            ctx.load_verify_locations(tls["ca"])
+            ctx.verify_mode = ssl.CERT_REQUIRED
+            self.server.socket = ctx.wrap_socket(self.server.socket, server_side=True)
+            scheme = "https"
+        self.url = f"{scheme}://127.0.0.1:{self.server.server_address[1]}"
         self.kubeconfig = os.path.join(workdir, "kubeconfig")
+        self.write_kubeconfig({"server": self.url}, {"token": self.token})
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def write_kubeconfig(self, cluster, user):
         with open(self.kubeconfig, "w") as f:
             yaml.safe_dump({
                 "apiVersion": "v1", "kind": "Config", "current-context": "standin",
-                "clusters": [{"name": "standin", "cluster": {"server": self.url}}],
-                "users": [{"name": "op", "user": {"token": self.token}}],
+                "clusters": [{"name": "standin", "cluster": cluster}],
+                "users": [{"name": "op", "user": user}],
                 "contexts": [{"name": "standin", "context": {"cluster": "standin", "user": "op",
                                                              "namespace": "default"}}],
             }, f)
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-        self.thread.start()
 
     def stop(self):
         self.server.shutdown()

@@ -380,3 +380,22 @@ def test_deleting_the_cluster_collects_what_it_owns(api, operator):
     assert left == set()
     out = operator.run(1)
     assert "0 clusters" in out and managed(api) == {}
+
+
+def test_the_roll_pauses_and_reports_degraded_without_quorum(api, operator):
+    with_members(api)
+    create_cluster(api)
+    converge(api, operator)
+    for pod in ("demo-0", "demo-2"):  # two of three voters out: no quorum
+        api.store.members[pod]["ready"] = False
+    change_spec(api, config={"tickTime": "3000"})
+    operator.run(4)
+    voters_deleted = [p for p in api.store.deleted_pods if "observer" not in p]
+    assert voters_deleted == []
+    status = cluster(api)["status"]
+    degraded = {c["type"]: c for c in status["conditions"]}["Degraded"]
+    assert degraded["status"] == "True", status
+    for pod in ("demo-0", "demo-2"):
+        api.store.members[pod]["ready"] = True
+    operator.run(30)
+    roll_order_ok(api.store.deleted_pods)
