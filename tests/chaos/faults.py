@@ -9,7 +9,7 @@ starts and the resolved member is written into the log.
 import time
 
 KINDS = ("isolate_leader", "split", "one_way", "kill", "kill_leader", "pause", "netem",
-         "restart_all")
+         "restart_all", "isolate_kill_leader")
 
 
 def make_schedule(rng, duration_s, n_members, session_timeout_s, kinds=KINDS):
@@ -90,6 +90,14 @@ class Injector:
         elif kind == "netem":
             qdisc = self.net.shape(fault["target"], **fault["shape"])
             done.update(target=fault["target"], qdisc=qdisc)
+        elif kind == "isolate_kill_leader":
+            # The cut-off leader may have logged proposals nobody else has: killed while alone
+            # and restarted after healing, it must drop them (TRUNC) rather than spread them.
+            leader = self._leader_or(members[0])
+            self.net.partition([leader], [m for m in members if m != leader])
+            time.sleep(fault["hold"] / 2)
+            self.cluster.members[leader].kill9()
+            done["target"] = leader
         elif kind == "restart_all":
             for m in self.cluster.members.values():
                 m.kill9()

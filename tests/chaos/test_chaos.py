@@ -5,6 +5,7 @@ Skips (with the reason) when not root or when network namespaces cannot be made 
   sudo /usr/bin/python3 -m pytest -q tests/chaos
 """
 
+import functools
 import os
 import sys
 
@@ -21,9 +22,10 @@ import harness  # noqa: E402
 
 DURATION_S = 25
 NETWORK = ("isolate_leader", "split", "one_way", "netem")
-PROCESS = ("kill", "kill_leader", "pause", "restart_all")
+PROCESS = ("kill", "kill_leader", "pause", "restart_all", "isolate_kill_leader")
 
 
+@functools.cache
 def skip_reason():
     why = netns.available()
     if why:
