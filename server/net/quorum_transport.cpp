@@ -205,6 +205,8 @@ void QuorumTransport::dialElection(std::int64_t sid) {
         if (ec) {
           log_.debug("quorum", "cannot reach member " + std::to_string(sid) +
                                    " for election: " + ec.message());
+          if (!electionLinks_.contains(sid) && handlers_.onElectionLink)
+            handlers_.onElectionLink(sid, false);
           return;
         }
         auto link = std::make_shared<PeerLink>(
@@ -221,10 +223,7 @@ void QuorumTransport::dialElection(std::int64_t sid) {
                 }
               }
             },
-            [this](PeerLink& l, const std::string&) {
-              auto it = electionLinks_.find(l.sid);
-              if (it != electionLinks_.end() && it->second.get() == &l) electionLinks_.erase(it);
-            });
+            [this](PeerLink& l, const std::string&) { dropElectionLink(l); });
         link->sid = sid;
         // Our side of the stream has no initial message to read: mark it as read already.
         link->election.feed(zab::encodeInitialMessage({sid, "", zab::kElectionProtocolVersion}));
@@ -235,10 +234,18 @@ void QuorumTransport::dialElection(std::int64_t sid) {
       });
 }
 
+void QuorumTransport::dropElectionLink(PeerLink& link) {
+  auto it = electionLinks_.find(link.sid);
+  if (it == electionLinks_.end() || it->second.get() != &link) return;
+  electionLinks_.erase(it);
+  if (handlers_.onElectionLink) handlers_.onElectionLink(link.sid, false);
+}
+
 void QuorumTransport::adoptElection(std::int64_t sid, const std::shared_ptr<PeerLink>& link) {
   auto& slot = electionLinks_[sid];
   if (slot && slot != link) slot->close();
   slot = link;
+  if (handlers_.onElectionLink) handlers_.onElectionLink(sid, true);
   auto pending = std::exchange(electionPending_[sid], {});
   for (auto& frame : pending) link->send(std::move(frame));
 }
@@ -304,10 +311,7 @@ void QuorumTransport::onElectionAccepted(tcp::socket socket) {
           if (auto* n = std::get_if<zab::Notification>(&vote)) handlers_.onVote(l.sid, *n);
         }
       },
-      [this](PeerLink& l, const std::string&) {
-        auto it = electionLinks_.find(l.sid);
-        if (it != electionLinks_.end() && it->second.get() == &l) electionLinks_.erase(it);
-      });
+      [this](PeerLink& l, const std::string&) { dropElectionLink(l); });
   link->start();
 }
 

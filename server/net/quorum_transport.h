@@ -35,6 +35,8 @@ class QuorumTransport {
     std::function<void(std::int64_t from, const zab::QuorumPacket&)> onPacket;
     std::function<void(std::int64_t sid)> onConnected;     // a quorum link we dialled is up
     std::function<void(std::int64_t sid)> onDisconnected;  // a quorum link failed or closed
+    // The election link to sid is up, or it failed (or could not be opened).
+    std::function<void(std::int64_t sid, bool up)> onElectionLink;
   };
 
   QuorumTransport(asio::io_context& io, Logger& log, std::int64_t mySid,
@@ -62,6 +64,7 @@ class QuorumTransport {
   void acceptQuorum();
   void dialElection(std::int64_t sid);
   void adoptElection(std::int64_t sid, const std::shared_ptr<PeerLink>& link);
+  void dropElectionLink(PeerLink& link);
   void onElectionAccepted(tcp::socket socket);
   void onQuorumAccepted(tcp::socket socket);
   void resolve(std::int64_t sid, std::uint16_t port,

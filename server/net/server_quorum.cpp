@@ -284,6 +284,10 @@ void Server::startQuorum() {
     peer_->onDisconnected(sid);
     scheduleZabActions();
   };
+  handlers.onElectionLink = [this](std::int64_t sid, bool up) {
+    peer_->onReachable(sid, up);
+    scheduleZabActions();
+  };
   transport_ = std::make_unique<QuorumTransport>(io_, log_, config_.serverId, addresses,
                                                  std::move(handlers));
   transport_->listen(config_.quorumListenOnAllIPs);

@@ -36,6 +36,24 @@ Election::Election(ElectionConfig config)
       voter_(quorum_.isVoter(config_.mySid)),
       member_(quorum_.isMember(config_.mySid)) {}
 
+void Election::setReachable(std::int64_t sid, bool reachable) {
+  if (reachable) {
+    unreachable_.erase(sid);
+  } else {
+    unreachable_.insert(sid);
+  }
+}
+
+bool Election::everyReachableVoterAgrees() const {
+  if (unreachable_.contains(current_.leader)) return false;  // it would not take the lead
+  for (const auto& [sid, role] : config_.members) {
+    if (role != Role::Participant || unreachable_.contains(sid)) continue;
+    auto it = received_.find(sid);
+    if (it == received_.end() || !sameVote(it->second, current_)) return false;
+  }
+  return true;
+}
+
 void Election::setMembers(const Members& members) {
   config_.members = members;
   quorum_ = Quorum(members);
@@ -159,6 +177,7 @@ void Election::handleLooking(std::int64_t nowMs, std::int64_t from, const Notifi
       if (!finalizeAt_ && agreed(received_, current_)) {
         finalizeAt_ = nowMs + config_.finalizeWaitMs;
       }
+      if (finalizeAt_ && everyReachableVoterAgrees()) decide(current_);
       return;
     }
     case ServerState::Following:
@@ -184,7 +203,7 @@ void Election::handleLooking(std::int64_t nowMs, std::int64_t from, const Notifi
 
 void Election::tick(std::int64_t nowMs) {
   if (!looking() || !member_) return;
-  if (finalizeAt_ && nowMs >= *finalizeAt_) {
+  if (finalizeAt_ && (nowMs >= *finalizeAt_ || everyReachableVoterAgrees())) {
     if (agreed(received_, current_)) {
       decide(current_);
       return;

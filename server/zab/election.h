@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <map>
 #include <optional>
+#include <set>
 #include <utility>
 #include <vector>
 
@@ -53,6 +54,15 @@ class Election {
   bool looking() const { return state_ == ServerState::Looking; }
   // A reconfig became active: who votes from now on.
   void setMembers(const Members& members);
+  // The epoch we now lead or follow: settled announcements carry it, so members that decided in
+  // different rounds still announce one vote and a restarted member can join them
+  // (ZooKeeper's updateElectionVote, ZOOKEEPER-1732).
+  void settleEpoch(std::int64_t epoch) {
+    if (!looking()) current_.peerEpoch = epoch;
+  }
+  // Whether a voter can be reached at all (its election connection is up, or was never tried).
+  // When every reachable voter already agrees, there is no better vote to wait finalizeWait for.
+  void setReachable(std::int64_t sid, bool reachable);
   std::int64_t logicalClock() const { return clock_; }
   const Vote& currentVote() const { return current_; }
 
@@ -63,6 +73,7 @@ class Election {
   void sendToAll(std::int64_t nowMs);
   void reply(std::int64_t to);
   bool agreed(const std::map<std::int64_t, Vote>& votes, const Vote& target) const;
+  bool everyReachableVoterAgrees() const;
   bool leaderConfirmed(const std::map<std::int64_t, Vote>& votes, std::int64_t leader,
                        std::int64_t electionEpoch) const;
   void decide(const Vote& v);
@@ -79,6 +90,7 @@ class Election {
   std::map<std::int64_t, Vote> received_;       // this round's votes
   std::map<std::int64_t, Vote> outOfElection_;  // FOLLOWING / LEADING announcements
   std::optional<std::int64_t> finalizeAt_;
+  std::set<std::int64_t> unreachable_;
   std::int64_t nextSendAt_ = 0;
   std::int64_t interval_ = 0;
   std::optional<Vote> decision_;

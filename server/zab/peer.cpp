@@ -56,6 +56,14 @@ void Peer::onVote(std::int64_t from, const Notification& n) {
   flushElection();
 }
 
+void Peer::onReachable(std::int64_t sid, bool reachable) {
+  election_.setReachable(sid, reachable);
+  if (role_ == ServerState::Looking) {
+    election_.tick(now_);
+    flushElection();
+  }
+}
+
 void Peer::flushElection() {
   for (auto& [to, n] : election_.takeOutgoing()) emit(act::SendVote{to, std::move(n)});
   if (auto decided = election_.takeDecision()) {

@@ -145,6 +145,8 @@ class Peer {
   void onPacket(std::int64_t from, const QuorumPacket& packet);
   void onConnected(std::int64_t sid);
   void onDisconnected(std::int64_t sid);
+  // The election connection to `sid` came up or failed (the adapter's view of who is alive).
+  void onReachable(std::int64_t sid, bool reachable);
   // Every logged txn with zxid <= `zxid` is durable.
   void onPersisted(std::int64_t zxid);
 
@@ -203,6 +205,7 @@ class Peer {
   std::size_t learnerCount() const { return learners_.size(); }
   std::size_t pendingSyncs() const { return pendingSyncs_.size(); }
   std::int64_t electionClock() const { return election_.logicalClock(); }
+  const Vote& electionVote() const { return election_.currentVote(); }
 
  private:
   enum class Phase { Looking, Discovery, Sync, Broadcast };

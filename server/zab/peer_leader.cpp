@@ -73,6 +73,12 @@ void Peer::onLearnerInfo(std::int64_t from, const QuorumPacket& p) {
   }
   l.acceptedEpoch = p.zxid >> 32;
   l.lastHeard = now_;
+  if (epochDecided_ && l.acceptedEpoch > epoch_) {
+    // It promised a later epoch to a leader that never got established, so it can never follow
+    // ours: only a new election, whose epoch will exceed every promise, lets it back in.
+    stepDown();
+    return;
+  }
   learners_[from] = l;  // a new connection from a known learner starts over
   if (epochDecided_) {
     sendLeaderInfo(from);
@@ -91,6 +97,7 @@ void Peer::tryDecideEpoch() {
   if (!quorum_.isQuorum(selfAnd(connecting))) return;
   epochDecided_ = true;
   epoch_ = maxAccepted + 1;
+  election_.settleEpoch(epoch_);
   acceptedEpoch_ = epoch_;
   persistEpochs();
   announce(false);
@@ -124,8 +131,6 @@ void Peer::onAckEpoch(std::int64_t from, Learner& l, const QuorumPacket& p) {
 
 void Peer::enterSync() {
   phase_ = Phase::Sync;
-  currentEpoch_ = epoch_;
-  persistEpochs();
   phaseDeadline_ = now_ + quorumTimeoutMs(config_.initLimit);
   for (auto& [sid, l] : learners_) {
     if (l.stage == Stage::EpochAcked) syncLearner(sid, l);
@@ -194,7 +199,14 @@ void Peer::onLearnerAck(std::int64_t from, Learner& l, std::int64_t zxid) {
 void Peer::checkEstablished() {
   if (phase_ != Phase::Sync) return;
   auto acks = newLeaderAcks_;
-  if (persisted_ >= lastLogged_) acks.insert(config_.mySid);
+  // As for a learner's NEWLEADER ack: the new epoch goes to disk only after our log has.
+  if (persisted_ >= lastLogged_) {
+    if (currentEpoch_ != epoch_) {
+      currentEpoch_ = epoch_;
+      persistEpochs();
+    }
+    acks.insert(config_.mySid);
+  }
   if (!quorum_.isQuorum(acks)) return;
   phase_ = Phase::Broadcast;
   committed_ = lastLogged_;

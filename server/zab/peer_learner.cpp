@@ -66,6 +66,7 @@ void Peer::onLeaderInfo(const QuorumPacket& p) {
     return;
   }
   epoch_ = newEpoch;
+  election_.settleEpoch(epoch_);
   phase_ = Phase::Sync;
   syncPoint_ = 0;
   newLeaderZxid_.reset();
@@ -123,8 +124,6 @@ void Peer::onNewLeader(const QuorumPacket& p) {
     return;
   }
   if (!p.data.empty()) emit(act::LeaderConfig{p.data});
-  currentEpoch_ = epoch_;
-  persistEpochs();
   newLeaderZxid_ = p.zxid;
   // Everything past the committed point may be a proposal the leader still counts acks for,
   // including txns logged under an earlier connection: acknowledge them (again) once durable.
@@ -136,8 +135,14 @@ void Peer::onNewLeader(const QuorumPacket& p) {
 }
 
 // Acknowledging NEWLEADER promises the whole synced history is on disk under the new epoch.
+// currentEpoch is written only once that history is durable: a member whose currentEpoch says
+// "synced with epoch E" but whose log lost E's tail in a crash would win the next election on
+// its epoch and truncate committed txns on the others (the simulator found this; ZooKeeper
+// fixed the same order in ZOOKEEPER-4394).
 void Peer::maybeAckNewLeader() {
   if (!newLeaderZxid_ || newLeaderAcked_ || persisted_ < lastLogged_) return;
+  currentEpoch_ = epoch_;
+  persistEpochs();
   send(leader_, makePacket(PacketType::Ack, *newLeaderZxid_));
   newLeaderAcked_ = true;
   flushAcks();

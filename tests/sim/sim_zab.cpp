@@ -88,8 +88,20 @@ void checkLiveness(Cluster& c, Outcome& out) {
   std::map<std::int64_t, std::int64_t> probedEpoch;
   while (!probeEverywhere(c, probes)) {
     if (c.now() - healedAt > kLivenessBoundMs) {
+      std::string states;
+      for (const auto& [sid, n] : c.nodes()) {
+        const auto& p = *n.peer;
+        states += " [" + std::to_string(sid) + " " + zab::serverStateName(p.state()) + " " +
+                  p.phaseName() + " leader " + std::to_string(p.leader()) + " logged " +
+                  hex(p.lastLoggedZxid()) + " applied " + hex(p.appliedZxid()) + " vote " +
+                  std::to_string(p.electionVote().leader) + "/" + hex(p.electionVote().zxid) +
+                  "/ee" + std::to_string(p.electionVote().electionEpoch) + "/pe" +
+                  std::to_string(p.electionVote().peerEpoch) + " clock " +
+                  std::to_string(p.electionClock()) + " epochs " +
+                  std::to_string(p.acceptedEpoch()) + "/" + std::to_string(p.currentEpoch()) + "]";
+      }
       throw Violation("no write reached every member within " + std::to_string(kLivenessBoundMs) +
-                      " ms after healing");
+                      " ms after healing;" + states);
     }
     for (auto sid : c.servingLeaders()) {
       std::int64_t epoch = c.node(sid).peer->epoch();

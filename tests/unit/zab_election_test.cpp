@@ -3,6 +3,7 @@
 #include <deque>
 #include <map>
 #include <memory>
+#include <set>
 #include <tuple>
 
 #include "zab/election.h"
@@ -70,19 +71,54 @@ struct Net {
   }
 };
 
-TEST(ZabElection, ThreeVotersElectTheMostUpToDateAfterFinalizeWait) {
+TEST(ZabElection, ThreeVotersElectTheMostUpToDateAtOnceWhenAllAgree) {
   Net net(3, 0);
   net.start(1, 0x100000009, 1);  // highest zxid, lowest sid
   net.start(2, 0x100000005, 1);
   net.start(3, 0x100000005, 1);
   net.step(10);
-  EXPECT_TRUE(net.decided.empty()) << "must wait finalizeWait before deciding";
-  for (int i = 0; i < 30; ++i) net.step(10);
+  // Every voter has voted for 1: no better vote can come, so nobody waits finalizeWait.
   ASSERT_EQ(net.decided.size(), 3u);
   EXPECT_EQ(net.decided[1].state, ServerState::Leading);
   EXPECT_EQ(net.decided[2].state, ServerState::Following);
   EXPECT_EQ(net.decided[3].state, ServerState::Following);
   for (auto& [sid, v] : net.decided) EXPECT_EQ(v.leader, 1);
+}
+
+TEST(ZabElection, AQuorumWithASilentVoterWaitsFinalizeWait) {
+  Net net(3, 0);
+  net.down.insert(3);  // not running, but nobody was told
+  net.start(1, 0x100000009, 1);
+  net.start(2, 0x100000005, 1);
+  net.step(10);
+  EXPECT_TRUE(net.decided.empty()) << "a late, better vote from 3 is still possible";
+  for (int i = 0; i < 30; ++i) net.step(10);
+  ASSERT_EQ(net.decided.size(), 2u);
+  EXPECT_EQ(net.decided[1].leader, 1);
+  EXPECT_EQ(net.decided[2].leader, 1);
+}
+
+TEST(ZabElection, AVoterKnownUnreachableIsNotWaitedFor) {
+  Net net(3, 0);
+  net.down.insert(3);
+  net.nodes.at(1)->setReachable(3, false);  // its election connection failed
+  net.nodes.at(2)->setReachable(3, false);
+  net.start(1, 0x100000009, 1);
+  net.start(2, 0x100000005, 1);
+  net.step(10);
+  ASSERT_EQ(net.decided.size(), 2u);
+  EXPECT_EQ(net.decided[2].leader, 1);
+}
+
+TEST(ZabElection, AnUnreachableCandidateIsNeverElectedAtOnce) {
+  Net net(3, 0);
+  net.start(1, 0x100000009, 1);
+  net.start(2, 0x100000005, 1);
+  net.start(3, 0x100000005, 1);
+  net.nodes.at(2)->setReachable(1, false);  // 2 lost 1 after its vote for itself arrived
+  net.nodes.at(3)->setReachable(1, false);
+  net.step(10);
+  EXPECT_EQ(net.decided.count(2), 0u) << "2 must not rush to follow a leader it cannot reach";
 }
 
 TEST(ZabElection, HigherEpochBeatsLongerLog) {
