@@ -130,6 +130,7 @@ class Store:
         self.deleted_pods = []
         self.members = {}    # pod name -> {"mode", "zxid", "ready"}
         self.recreated_ready = True  # readiness a pod gets when its StatefulSet recreates it
+        self.graceful = False  # True: a deleted pod terminates only when the test says so
         # [(verb, kind or None, HTTP code)]: the next matching request fails with that code, or
         # with code 0 is answered only after `hang_seconds` (the client should have given up).
         self.faults = []
@@ -246,12 +247,30 @@ class Store:
 
     def delete(self, api, plural, ns, name, agent="test"):
         key = self.key(api, plural, ns, name)
-        obj = self.objects.pop(key, None)
+        obj = self.objects.get(key)
         if obj is None:
             raise ApiError(404, "NotFound", f'{plural} "{name}" not found')
-        self.record("delete", obj, None, True, agent)
         if obj["kind"] == "Pod":
             self.deleted_pods.append(name)
+            if self.graceful:
+                # The kubelet stops it within the grace period; until the test calls
+                # finish_termination the pod stays, marked, and still answers srvr.
+                changed = "deletionTimestamp" not in obj["metadata"]
+                if changed:
+                    obj["metadata"]["deletionTimestamp"] = now()
+                    obj["metadata"]["resourceVersion"] = str(next(self.rv))
+                self.record("delete", obj, None, changed, agent)
+                return self.present(obj)
+        return self.remove(key, agent)
+
+    def finish_termination(self, name, ns="default"):
+        with self.lock:
+            self.remove(("v1", "pods", ns, name), "kubelet")
+
+    def remove(self, key, agent):
+        api, plural, ns, name = key
+        obj = self.objects.pop(key)
+        self.record("delete", obj, None, True, agent)
         self.collect_garbage(obj["metadata"]["uid"])
         for owner in obj["metadata"].get("ownerReferences", []):
             if owner["kind"] == "StatefulSet":

@@ -399,3 +399,27 @@ def test_the_roll_pauses_and_reports_degraded_without_quorum(api, operator):
         api.store.members[pod]["ready"] = True
     operator.run(30)
     roll_order_ok(api.store.deleted_pods)
+
+
+def test_a_terminating_member_counts_as_down_until_it_is_gone(api, operator):
+    with_members(api)
+    create_cluster(api)
+    converge(api, operator)
+    change_spec(api, config={"tickTime": "3000"})
+    api.store.graceful = True
+    seen = 0
+    while seen < len(ROLES):
+        operator.run(3)
+        deleted = api.store.deleted_pods
+        assert len(deleted) == seen + 1, deleted
+        pod = api.store.get("v1", "pods", "default", deleted[-1])
+        assert "deletionTimestamp" in pod["metadata"]
+        # Still answering srvr while it terminates, yet nothing else is restarted, and it is
+        # not deleted a second time.
+        operator.run(3)
+        assert len(api.store.deleted_pods) == seen + 1, api.store.deleted_pods
+        api.store.finish_termination(deleted[-1])
+        seen += 1
+    operator.run(4)
+    roll_order_ok(api.store.deleted_pods)
+    assert cluster(api)["status"]["roll"]["completed"] is True
