@@ -243,12 +243,18 @@ def run_once(seed, duration, topology, results_root, keep=False, kinds=faults.KI
         run.execute()
     except Exception as e:  # noqa: BLE001 - the run's failure is the verdict, with its files
         run.problems.append(f"run aborted: {type(e).__name__}: {e}")
-    passed = not run.problems
-    kept = None
-    if keep or not passed:
-        run.save()
-        kept = run.results_dir
-    shutil.rmtree(run.workdir, ignore_errors=True)
+    except BaseException as e:
+        # Ctrl-C or SIGTERM: the namespaces and members are gone already; keep the files.
+        run.problems.append(f"run interrupted: {type(e).__name__}")
+        print(f"interrupted; files: {run.results_dir}", file=sys.stderr)
+        raise
+    finally:
+        passed = not run.problems
+        kept = None
+        if keep or not passed:
+            run.save()
+            kept = run.results_dir
+        shutil.rmtree(run.workdir, ignore_errors=True)
     return passed, run.verdict(), kept, run.problems
 
 
