@@ -187,6 +187,17 @@ std::map<std::int64_t, ServerEntry> Server::serversWithMe(const DynamicConfig& c
   return servers;
 }
 
+// Our Zab view of a configuration: a server it leaves out but whose zoo.cfg names it follows
+// without a vote.
+zab::Members Server::ownView(const DynamicConfig& config) const {
+  zab::Members members = membersOf(config);
+  if (joining_ && myEntry_ && !members.contains(config_.serverId)) {
+    members[config_.serverId] =
+        myEntry_->role == PeerRole::kObserver ? zab::Role::Observer : zab::Role::NonVoting;
+  }
+  return members;
+}
+
 // Switches to a configuration, from the leader at sync or from a committed reconfig. One that
 // leaves us out makes us a follower without a vote, as in ZooKeeper: joining until a reconfig
 // adds us, or removed and still serving reads until the operator stops us.
@@ -206,7 +217,7 @@ void Server::adoptConfig(const DynamicConfig& next) {
   }
   transport_->setPeers(addressesOf(next.servers));
   peer_->setConfigData(formatDynamicConfig(next));
-  peer_->activate(membersOf(DynamicConfig{config_.servers, next.version}));
+  peer_->activate(ownView(next));
   log_.info("zab", "configuration " + hex(next.version) + " is active with " +
                        std::to_string(next.servers.size()) + " members" +
                        (inNext     ? std::string()
@@ -236,6 +247,13 @@ std::string Server::planReconfig(const ReconfigRequest& request, std::int64_t zx
     log_.warn("zab", std::string("refusing reconfig: ") + e.what());
     throw KeeperError{Err::kBadArguments};
   }
+  std::size_t voters = 0;
+  for (const auto& [sid, entry] : next.servers) voters += entry.role == PeerRole::kParticipant;
+  if (voters == 1 && config_.standaloneEnabled) {
+    // As ZooKeeper: one voter would be a standalone server, which standaloneEnabled forbids here.
+    log_.warn("zab", "refusing reconfig to a single voter while standaloneEnabled=true");
+    throw KeeperError{Err::kBadArguments};
+  }
   if (!peer_->syncedQuorumOf(membersOf(next))) {
     log_.warn("zab", "refusing reconfig: a quorum of the new voters is not in sync with us");
     throw KeeperError{Err::kNewConfigNoQuorum};
@@ -258,7 +276,7 @@ void Server::startQuorum() {
   chooseStartingConfig();
   zab::PeerConfig peerConfig;
   peerConfig.mySid = config_.serverId;
-  peerConfig.members = membersOf(DynamicConfig{config_.servers, committedConfig_.version});
+  peerConfig.members = ownView(committedConfig_);
   auto addresses = addressesOf(config_.servers);
   peerConfig.tickTimeMs = config_.tickTime;
   peerConfig.initLimit = config_.initLimit;

@@ -119,8 +119,10 @@ bool Election::leaderConfirmed(const std::map<std::int64_t, Vote>& votes, std::i
 void Election::decide(const Vote& v) {
   current_ = v;
   current_.electionEpoch = clock_;
+  bool follows = voter_ || (config_.members.contains(config_.mySid) &&
+                            config_.members.at(config_.mySid) == Role::NonVoting);
   state_ = v.leader == config_.mySid ? ServerState::Leading
-           : voter_                  ? ServerState::Following
+           : follows                 ? ServerState::Following
                                      : ServerState::Observing;
   current_.state = state_;
   finalizeAt_.reset();

@@ -217,28 +217,38 @@ const char* Peer::phaseName() const {
   return "election";
 }
 
+namespace {
+
+// How a server takes part as a learner: observers observe; voters and non-voting members follow.
+Role learnerKind(const Members& members, std::int64_t sid) {
+  auto it = members.find(sid);
+  return it != members.end() && it->second == Role::Observer ? Role::Observer : Role::Participant;
+}
+
+}  // namespace
+
 void Peer::activate(const Members& next) {
   if (next == quorum_.members()) return;
-  Role before = quorum_.isVoter(config_.mySid) ? Role::Participant : Role::Observer;
+  Role before = learnerKind(quorum_.members(), config_.mySid);
   bool wasMember = quorum_.isMember(config_.mySid);
   config_.members = next;
   quorum_ = Quorum(next);
   election_.setMembers(next);
   if (pendingConfig_ && pendingConfig_->next.members() == next) pendingConfig_.reset();
   bool isMember = quorum_.isMember(config_.mySid);
-  Role now = quorum_.isVoter(config_.mySid) ? Role::Participant : Role::Observer;
+  Role now = learnerKind(next, config_.mySid);
   if (role_ == ServerState::Leading) {
+    // Learners the new configuration leaves out follow on without a vote (as in ZooKeeper);
+    // members whose role changed between observer and follower reconnect in their new role.
     std::vector<std::int64_t> gone;
     for (const auto& [sid, l] : learners_) {
-      bool stays = quorum_.isMember(sid) &&
-                   (quorum_.isVoter(sid) ? Role::Participant : Role::Observer) == l.role;
-      if (!stays) gone.push_back(sid);  // removed, or must reconnect in its new role
+      if (quorum_.isMember(sid) && learnerKind(next, sid) != l.role) gone.push_back(sid);
     }
     for (auto sid : gone) {
       emit(act::Disconnect{sid});
       learners_.erase(sid);
     }
-    if (now != Role::Participant || !isMember) goLooking();
+    if (!quorum_.isVoter(config_.mySid)) goLooking();  // someone who votes must lead
     return;
   }
   if (!isMember || (wasMember && now != before)) goLooking();

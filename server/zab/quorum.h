@@ -8,7 +8,9 @@
 
 namespace zk::zab {
 
-enum class Role { Participant, Observer };
+// NonVoting: this server's own entry while the ensemble's configuration leaves it out (joining
+// before `reconfig -add`, or removed by one): it follows and acks, but neither votes nor counts.
+enum class Role { Participant, Observer, NonVoting };
 using Members = std::map<std::int64_t, Role>;
 
 class Quorum {

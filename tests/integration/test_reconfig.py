@@ -10,7 +10,7 @@ import threading
 
 import pytest
 from kazoo.client import KazooClient
-from kazoo.exceptions import BadVersionError, NoAuthError, NodeExistsError
+from kazoo.exceptions import BadArgumentsError, BadVersionError, NoAuthError, NodeExistsError
 from kazoo.security import make_digest_acl_credential
 
 import harness
@@ -254,3 +254,30 @@ def test_an_observer_is_promoted_to_voter_and_demoted_again(running, admin, clie
         admin.reconfig(joining=None, leaving="7", new_members=None)
     finally:
         member.kill9()
+
+
+def test_shrinking_is_refused_below_two_voters_and_works_down_to_three(tmp_path,
+                                                                      client_factory):
+    ens = Ensemble(str(tmp_path), voters=5, reconfigEnabled="true",
+                   DigestAuthenticationProvider__superDigest=SUPER)
+    try:
+        ens.start()
+        zk = client_factory(ens.hosts)
+        zk.add_auth("digest", f"super:{SUPER_PASSWORD}")
+        keep = ens.leader().myid
+        others = [sid for sid in ens.members if sid != keep]
+        # standaloneEnabled (the default) forbids a single voter, as in ZooKeeper
+        with pytest.raises(BadArgumentsError):
+            zk.reconfig(joining=None, leaving=",".join(map(str, others)), new_members=None)
+        assert len(config_of(zk)[0]) == 5
+        zk.reconfig(joining=None, leaving=",".join(map(str, others[:2])), new_members=None)
+        assert sorted(config_of(zk)[0]) == sorted([keep] + others[2:])
+        harness.wait_until(lambda: mntr_of(ens.leader()).get("zk_quorum_size") == "3",
+                           timeout=30, what="three voters")
+        # The removed servers follow on without a vote; every member still serves.
+        harness.wait_until(lambda: all(mode_of(m) for m in ens.members.values()), timeout=30,
+                           what=f"every member serving (roles {ens.roles()})")
+        for member in ens.members.values():
+            client_factory(member.hosts).create(f"/after_shrink_{member.myid}")
+    finally:
+        ens.stop()
