@@ -12,38 +12,56 @@ KINDS = ("isolate_leader", "split", "one_way", "kill", "kill_leader", "pause", "
          "restart_all", "isolate_kill_leader")
 
 
-def make_schedule(rng, duration_s, n_members, session_timeout_s, kinds=KINDS):
-    """A list of {"at", "kind", "hold", ...} covering duration_s from the workload start."""
+NETWORK_KINDS = ("isolate_leader", "split", "one_way", "netem")
+# Kinds that may ride along with another fault; whole restarts and the staged leader kill stand
+# alone so their own timing stays what it says.
+OVERLAPPING = ("isolate_leader", "split", "one_way", "netem", "kill", "kill_leader", "pause")
+
+
+def make_schedule(rng, duration_s, n_members, session_timeout_s, kinds=KINDS, overlap=0.3):
+    """A list of {"at", "kind", "hold", ..., ["also": a second fault]} covering duration_s from
+    the workload start. With probability overlap a fault of the other category (network vs
+    process) is applied together with it."""
     schedule = []
     t = rng.uniform(1.0, 3.0)
     # Every kind once (in a seeded order) before any repeats, so short runs still cover them.
     first = rng.sample(list(kinds), len(kinds))
     while t < duration_s - 2.0:
         kind = first.pop() if first else rng.choice(kinds)
-        hold = rng.uniform(2.0, 6.0)
-        fault = {"at": round(t, 3), "kind": kind}
-        members = list(range(1, n_members + 1))
-        if kind == "split":
-            rng.shuffle(members)
-            cut = rng.randrange(1, n_members // 2 + 1)
-            fault["groups"] = [sorted(members[:cut]), sorted(members[cut:])]
-        elif kind == "one_way":
-            fault["pair"] = rng.sample(members, 2)
-            fault["from_leader"] = rng.random() < 0.5
-        elif kind == "kill":
-            fault["targets"] = sorted(rng.sample(members, rng.choice((1, 1, 2))))
-        elif kind == "pause":
-            fault["target"] = rng.choice(members + ["leader"])
-            hold = session_timeout_s * rng.uniform(1.3, 2.0)
-        elif kind == "netem":
-            fault["target"] = rng.choice(members)
-            fault["shape"] = {"delay_ms": rng.randrange(20, 150), "jitter_ms": rng.randrange(0, 30),
-                              "loss_pct": rng.choice((0, 1, 5, 15)),
-                              "rate_kbit": rng.choice((32, 64, 128, 512))}
-        fault["hold"] = round(hold, 3)
+        fault = {"at": round(t, 3), **_fault(rng, kind, n_members, session_timeout_s)}
+        other = [k for k in kinds if k in OVERLAPPING
+                 and (k in NETWORK_KINDS) != (kind in NETWORK_KINDS)]
+        if other and kind in OVERLAPPING and rng.random() < overlap:
+            fault["also"] = _fault(rng, rng.choice(other), n_members, session_timeout_s)
+            fault["hold"] = max(fault["hold"], fault["also"]["hold"])
         schedule.append(fault)
-        t += hold + rng.uniform(1.0, 3.0)
+        t += fault["hold"] + rng.uniform(1.0, 3.0)
     return schedule
+
+
+def _fault(rng, kind, n_members, session_timeout_s):
+    hold = rng.uniform(2.0, 6.0)
+    fault = {"kind": kind}
+    members = list(range(1, n_members + 1))
+    if kind == "split":
+        rng.shuffle(members)
+        cut = rng.randrange(1, n_members // 2 + 1)
+        fault["groups"] = [sorted(members[:cut]), sorted(members[cut:])]
+    elif kind == "one_way":
+        fault["pair"] = rng.sample(members, 2)
+        fault["from_leader"] = rng.random() < 0.5
+    elif kind == "kill":
+        fault["targets"] = sorted(rng.sample(members, rng.choice((1, 1, 2))))
+    elif kind == "pause":
+        fault["target"] = rng.choice(members + ["leader"])
+        hold = session_timeout_s * rng.uniform(1.3, 2.0)
+    elif kind == "netem":
+        fault["target"] = rng.choice(members)
+        fault["shape"] = {"delay_ms": rng.randrange(20, 150), "jitter_ms": rng.randrange(0, 30),
+                          "loss_pct": rng.choice((0, 1, 5, 15)),
+                          "rate_kbit": rng.choice((32, 64, 128, 512))}
+    fault["hold"] = round(hold, 3)
+    return fault
 
 
 class Injector:
@@ -104,6 +122,8 @@ class Injector:
             for m in self.cluster.members.values():
                 m.launch()
         self.log({"t": time.monotonic(), "event": "apply", **done})
+        if "also" in fault:
+            self.apply(fault["also"])
 
     def heal(self):
         crashed = self.cluster.dead_member_exits()

@@ -61,7 +61,9 @@ class Run:
     def execute(self):
         n = self.voters + self.observers
         logging.basicConfig(filename=os.path.join(self.workdir, "clients.log"), force=True,
-                            level=logging.INFO, format="%(asctime)s %(threadName)s %(message)s")
+                            level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+        # Kazoo's BLATHER level logs each request's and reply's xid: the evidence for a report.
+        logging.getLogger("kazoo").setLevel(5)
         with netns.Network(n, seed=self.seed) as net:
             cl = cluster_mod.Cluster(net, self.workdir, self.voters, self.observers, TICK_MS)
             try:

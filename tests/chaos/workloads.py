@@ -6,6 +6,7 @@ is bounded by OP_TIMEOUT_S; an answer the server did not give (timeout, connecti
 lost while in flight) is recorded as "info": it may or may not have taken effect.
 """
 
+import logging
 import os
 import subprocess
 import sys
@@ -29,8 +30,10 @@ def rotated(hosts, i):
     return ",".join(parts[k:] + parts[:k])
 
 
-def connect(hosts, timeout_s):
+def connect(hosts, timeout_s, name="client"):
+    # A logger per worker so clients.log says which worker each connection event belongs to.
     zk = KazooClient(hosts=hosts, timeout=timeout_s, randomize_hosts=False,
+                     logger=logging.getLogger(f"kazoo.{name}"),
                      connection_retry={"max_tries": -1, "delay": 0.1, "max_delay": 0.5})
     zk.start(timeout=30)
     return zk
@@ -75,7 +78,7 @@ class Worker(threading.Thread):
 
     def run(self):
         try:
-            self.zk = connect(self.hosts, self.timeout_s)
+            self.zk = connect(self.hosts, self.timeout_s, self.name)
             while not self.stop_event.is_set():
                 self.step()
                 self.stop_event.wait(self.rng.uniform(0.005, 0.05))
@@ -220,7 +223,7 @@ class LockWorker(Worker):
         except Exception:  # noqa: BLE001
             self.zk.stop()
             self.zk.close()
-            self.zk = connect(self.hosts, self.timeout_s)
+            self.zk = connect(self.hosts, self.timeout_s, self.name)
 
 
 class PausedSession:
