@@ -12,11 +12,12 @@ import time
 
 import pytest
 from kazoo.client import KazooClient
-from kazoo.exceptions import NodeExistsError, NoNodeError
+from kazoo.exceptions import NoNodeError
 from kazoo.protocol.states import EventType
 
 import harness
 import zkwire
+from writer import Writer
 from ensemble import Ensemble, mntr_of, mode_of
 
 pytestmark = pytest.mark.skipif(harness.impl() != "zookube" and harness.impl() != "apache",
@@ -363,36 +364,11 @@ def test_members_restart_one_by_one_in_quorum_safe_order_under_load(ensemble, cl
     leader = ensemble.leader()
     order = ensemble.observers + ensemble.followers() + [leader]
     zk = clients(ensemble.hosts)
-    parent = zk.create(unique("roll"))
-    acked, failures = [], []
-    stop = threading.Event()
-
-    def write_forever():
-        i = 0
-        while not stop.is_set():
-            try:
-                zk.retry(zk.create, f"{parent}/r{i:06d}", b"x")
-                acked.append(i)
-            except NodeExistsError:
-                acked.append(i)  # a retried create whose first attempt had succeeded
-            except Exception as e:  # noqa: BLE001 - every other failure is counted
-                failures.append(repr(e))
-            i += 1
-
-    writer = threading.Thread(target=write_forever)
-    writer.start()
-    try:
+    with Writer(zk, zk.create(unique("roll"))) as writer:
         for member in order:
-            before = len(acked)
             member.stop()
             member.launch()
             ensemble.wait_serving()
-            harness.wait_until(lambda: len(acked) >= before + 20, timeout=30,
-                               what=f"writes to go on after restarting member {member.myid}")
-    finally:
-        stop.set()
-        writer.join(timeout=30)
-    assert failures == []
-    zk.sync(parent)
-    present = set(zk.get_children(parent))
-    assert [i for i in acked if f"r{i:06d}" not in present] == []
+            writer.wait_for_more()
+    assert writer.failures == []
+    assert writer.lost() == []

@@ -4,13 +4,11 @@ from the other implementation by DIFF or SNAP, and an ensemble can be migrated m
 on the same data directories while clients keep working."""
 
 import os
-import threading
 
 import pytest
-from kazoo.exceptions import NodeExistsError
 
-import harness
 import refzk
+from writer import Writer
 from ensemble import Ensemble, mode_of
 
 pytestmark = pytest.mark.skipif(not refzk.available(),
@@ -96,42 +94,17 @@ def test_a_zookeeper_ensemble_migrates_to_zookube_member_by_member_under_load(
     ensembles.append(ens)
     ens.start()
     zk = client_factory(ens.hosts)
-    parent = zk.create("/migration")
-    acked, failures = [], []
-    stop = threading.Event()
-
-    def write_forever():
-        i = 0
-        while not stop.is_set():
-            try:
-                zk.retry(zk.create, f"{parent}/w{i:06d}", b"x")
-                acked.append(i)
-            except NodeExistsError:
-                acked.append(i)
-            except Exception as e:  # noqa: BLE001 - every other failure is counted
-                failures.append(repr(e))
-            i += 1
-
-    writer = threading.Thread(target=write_forever)
-    writer.start()
-    try:
+    with Writer(zk, zk.create("/migration")) as writer:
         # followers first, the leader last, as an operator would roll them
         order = [m for m in ens.members.values() if mode_of(m) != "leader"] + [ens.leader()]
         for member in order:
-            before = len(acked)
             member.stop()
             member.impl = "zookube"  # same dataDir, zoo.cfg and myid: it reads ZooKeeper's files
             member.launch()
             ens.wait_serving()
-            harness.wait_until(lambda: len(acked) >= before + 20, timeout=30,
-                               what=f"writes after migrating member {member.myid}")
-    finally:
-        stop.set()
-        writer.join(timeout=30)
+            writer.wait_for_more()
     assert all(m.impl == "zookube" for m in ens.members.values())
-    assert failures == []
-    zk.sync(parent)
-    present = set(zk.get_children(parent))
-    assert [i for i in acked if f"w{i:06d}" not in present] == []
+    assert writer.failures == []
+    assert writer.lost() == []
     for member in ens.members.values():
         assert os.path.exists(os.path.join(member.data_dir, "version-2"))

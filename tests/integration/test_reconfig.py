@@ -6,14 +6,14 @@ ZooKeeper's documentation says; it follows the leader without a vote until `reco
 """
 
 import os
-import threading
 
 import pytest
 from kazoo.client import KazooClient
-from kazoo.exceptions import BadArgumentsError, BadVersionError, NoAuthError, NodeExistsError
+from kazoo.exceptions import BadArgumentsError, BadVersionError, NoAuthError
 from kazoo.security import make_digest_acl_credential
 
 import harness
+from writer import Writer
 from ensemble import Ensemble, mntr_of, mode_of
 
 SUPER_PASSWORD = "reconfig-secret"
@@ -77,41 +77,6 @@ def points_at(member, dynamic):
     with open(os.path.join(member.workdir, "zoo.cfg")) as f:
         static = f.read()
     return any(f"dynamicConfigFile={p}" in static for p in (dynamic, os.path.realpath(dynamic)))
-
-
-class Writer:
-    """Writes sequential znodes from its own session until stopped; counts what failed."""
-
-    def __init__(self, zk, parent):
-        self.zk, self.parent = zk, parent
-        self.acked, self.failures = [], []
-        self.stop_flag = threading.Event()
-        self.thread = threading.Thread(target=self.run)
-
-    def run(self):
-        i = 0
-        while not self.stop_flag.is_set():
-            try:
-                self.zk.retry(self.zk.create, f"{self.parent}/w{i:06d}", b"x")
-                self.acked.append(i)
-            except NodeExistsError:
-                self.acked.append(i)
-            except Exception as e:  # noqa: BLE001 - every other failure is counted
-                self.failures.append(repr(e))
-            i += 1
-
-    def __enter__(self):
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc):
-        self.stop_flag.set()
-        self.thread.join(timeout=30)
-
-    def wait_for_more(self, n=20):
-        target = len(self.acked) + n
-        harness.wait_until(lambda: len(self.acked) >= target, timeout=30,
-                           what=f"{n} more acknowledged writes")
 
 
 def test_the_configuration_is_published_on_every_member(running, client_factory):
@@ -198,9 +163,7 @@ def test_observer_and_voter_join_and_leave_while_a_client_writes(running, admin,
                                what="two voting followers again")
             writer.wait_for_more()
         assert writer.failures == []
-        writer_zk.sync(parent)
-        present = set(writer_zk.get_children(parent))
-        assert [i for i in writer.acked if f"w{i:06d}" not in present] == []
+        assert writer.lost() == []
     finally:
         observer.kill9()
         voter.kill9()
