@@ -8,7 +8,6 @@ ZooKeeper's documentation says; it follows the leader without a vote until `reco
 import os
 
 import pytest
-from kazoo.client import KazooClient
 from kazoo.exceptions import BadArgumentsError, BadVersionError, NoAuthError
 from kazoo.security import make_digest_acl_credential
 
