@@ -247,19 +247,23 @@ def check_counter(incs, reads, final):
 # --- ephemerals of a paused client -------------------------------------------------------------
 
 
-def check_ephemeral(observations, last_touch, timeout_s, final_exists):
+def check_ephemeral(observations, last_touch, timeout_s, final_exists, slack_s=0.0):
     """observations: ok exists-reads {"start", "end", "result": bool} of the paused client's
     ephemeral by another client. last_touch: start time of that client's last successful request
-    before it stopped; timeout_s: its negotiated session timeout. The server cannot expire the
-    session earlier than last_touch + timeout_s, so an absence seen (read completed) before then is
-    premature; after healing the node must be gone."""
+    before it stopped; timeout_s: its negotiated session timeout. The session may not expire
+    before last_touch + timeout_s - slack_s, so an absence seen (read completed) before then is
+    premature; after healing the node must be gone.
+
+    slack_s: a learner reports its sessions' touches to the leader only in its PING replies, and
+    the leader keeps a learner that is up to syncLimit ticks late; so, as in ZooKeeper, the leader
+    may act on a touch that late (run.py passes syncLimit x tickTime)."""
     problems = []
-    not_before = last_touch + timeout_s
+    not_before = last_touch + timeout_s - slack_s
     for op in observations:
         if op["outcome"] == "ok" and op["result"] is False and op["end"] < not_before:
             problems.append(f"ephemeral gone at {op['end']:.3f}, {not_before - op['end']:.3f}s "
                             f"before its session could expire (last touch {last_touch:.3f}, "
-                            f"timeout {timeout_s}s)")
+                            f"timeout {timeout_s}s, slack {slack_s}s)")
             break
     if final_exists:
         problems.append("ephemeral of the expired session still exists after healing")

@@ -21,6 +21,7 @@ import harness  # noqa: E402
 CLIENT_PORT = 2181
 QUORUM_PORT = 2888
 ELECTION_PORT = 3888
+SYNC_LIMIT = 5
 
 
 def four_letter(ip, cmd, timeout=2.0):
@@ -129,7 +130,7 @@ class Cluster:
             cfg = {
                 "tickTime": str(tick_ms),
                 "initLimit": "10",
-                "syncLimit": "5",
+                "syncLimit": str(SYNC_LIMIT),
                 "dataDir": os.path.join(mdir, "data"),
                 "clientPort": str(CLIENT_PORT),
                 "clientPortAddress": net.ip(sid),

@@ -195,7 +195,8 @@ class Run:
             self.problems.append("paused-session client never reported a request")
         else:
             self.problems += checker.check_ephemeral(eph.observations, last, eph.negotiated_s,
-                                                     self.final_eph_exists)
+                                                     self.final_eph_exists,
+                                                     slack_s=cluster_mod.SYNC_LIMIT * TICK_MS / 1000)
         self._progress(ops)
 
     def _progress(self, ops):

@@ -158,6 +158,9 @@ def test_ephemeral_expiry():
     assert checker.check_ephemeral(seen, last_touch=0.5, timeout_s=3.0, final_exists=False) == []
     assert checker.check_ephemeral(seen, last_touch=2.0, timeout_s=3.0, final_exists=False)
     assert checker.check_ephemeral(seen, last_touch=0.5, timeout_s=3.0, final_exists=True)
+    # Within the slack a learner's late touch report allows; beyond it still premature.
+    assert checker.check_ephemeral(seen, 1.5, 3.0, False, slack_s=0.5) == []
+    assert checker.check_ephemeral(seen, 2.0, 3.0, False, slack_s=0.5)
 
 
 def simulated_history(seed, n_ops=300, procs=5):
