@@ -105,7 +105,8 @@ def linearizable_register(ops, init, budget=2_000_000):
     pending = [ops[i] for i in range(n) if not mask >> i & 1 and ops[i]["outcome"] != "info"]
     first = min(pending, key=lambda o: o["end"])
     return {"state": state, "stuck_at": first,
-            "concurrent": [o for o in ops if o["start"] <= first["end"] and _end(o) >= first["start"]]}
+            "concurrent": [o for o in ops
+                           if o["start"] <= first["end"] and _end(o) >= first["start"]]}
 
 
 def check_registers(ops, init_value, budget=2_000_000):

@@ -12,8 +12,8 @@ atexit hook and on SIGINT/SIGTERM, and tolerates half-built states.
 
 Faults live here because they are properties of the network: partitions are per-host routes
 (`ip route add blackhole <peer>/32` inside the sender's namespace: its packets to that peer are
-dropped silently, as a cut cable would), and latency/loss is `tc qdisc ... netem` on a host's eth0 (a tbf rate limit where the kernel
-lacks netem).
+dropped silently, as a cut cable would), and latency/loss is `tc qdisc ... netem` on a host's
+eth0 (a tbf rate limit where the kernel lacks netem).
 No iptables or nftables is needed.
 """
 

@@ -194,9 +194,9 @@ class Run:
         if last is None:
             self.problems.append("paused-session client never reported a request")
         else:
+            slack = cluster_mod.SYNC_LIMIT * TICK_MS / 1000
             self.problems += checker.check_ephemeral(eph.observations, last, eph.negotiated_s,
-                                                     self.final_eph_exists,
-                                                     slack_s=cluster_mod.SYNC_LIMIT * TICK_MS / 1000)
+                                                     self.final_eph_exists, slack_s=slack)
         self._progress(ops)
 
     def _progress(self, ops):

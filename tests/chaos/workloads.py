@@ -16,7 +16,6 @@ import uuid
 
 from kazoo.client import KazooClient
 from kazoo.exceptions import BadVersionError, NodeExistsError, NoNodeError, NotEmptyError
-from kazoo.handlers.threading import KazooTimeoutError
 
 OP_TIMEOUT_S = 5.0
 INIT = "init"
@@ -148,8 +147,9 @@ class RegisterWorker(Worker):
             if outcome != "ok":
                 return
             # Sometimes a wrong version, for definite BadVersion answers; never -1 ("any").
-            version = seen[1] if self.rng.random() < 0.8 else abs(seen[1] + self.rng.choice((-1, 1)))
-            version = version if version != seen[1] or self.rng.random() < 0.8 else version + 1
+            version = seen[1]
+            if self.rng.random() < 0.2:
+                version = abs(seen[1] + self.rng.choice((-1, 1)))
             self.call("cas", key, {"version": version, "value": value},
                       lambda: self.wait(self.zk.set_async(f"/reg/{key}", value.encode(),
                                                           version=version)).version,
