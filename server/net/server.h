@@ -83,7 +83,7 @@ class Server {
   std::string planReconfig(const ReconfigRequest& request, std::int64_t zxid) const;
   void onConfigCommitted(const std::string& text);
   void addQuorumStats(ServerStats& stats) const;
-  void rebuildProcessor(PipelineRole role, std::map<std::int64_t, std::int32_t> sessions);
+  void rebuildProcessor(PipelineRole role, const std::map<std::int64_t, std::int32_t>& sessions);
   void deliver(std::int64_t zxid, const std::string& bytes);
   void truncateLog(std::int64_t zxid);
   void loadSnapshot(std::int64_t zxid, const std::string& bytes);

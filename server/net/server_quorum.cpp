@@ -315,7 +315,7 @@ void Server::startQuorum() {
     proposalSizes_.record(static_cast<std::int64_t>(size));
     scheduleZabActions();
   };
-  sink_ = std::make_unique<ZabSink>(*peer_, proposed, [this](std::string why) {
+  sink_ = std::make_unique<ZabSink>(*peer_, proposed, [this](const std::string& why) {
     log_.error("zab", why + "; dropping clients to resynchronise");
     asio::post(io_, [this] {
       closeClients("internal inconsistency");
@@ -515,7 +515,8 @@ void Server::noteElectionTime(zab::ServerState next) {
   }
 }
 
-void Server::rebuildProcessor(PipelineRole role, std::map<std::int64_t, std::int32_t> sessions) {
+void Server::rebuildProcessor(PipelineRole role,
+                              const std::map<std::int64_t, std::int32_t>& sessions) {
   processor_ = std::make_unique<RequestProcessor>(processorConfigFor(role), tree_, *sink_, wallMs);
   processor_->restoreSessions(sessions);
   processor_->onTxnLogged = [this](const Txn&) { countTxnForSnapshot(); };
