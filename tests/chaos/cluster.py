@@ -17,6 +17,7 @@ import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "integration"))
 import harness  # noqa: E402
+import refzk  # noqa: E402
 
 CLIENT_PORT = 2181
 QUORUM_PORT = 2888
@@ -62,13 +63,17 @@ class Member:
         return f"{self.ip}:{CLIENT_PORT}"
 
     def launch(self):
+        if self.binary is None:  # Apache ZooKeeper, for comparing behaviour on the same schedule
+            cfg, command = refzk.prepare(self.workdir, self.cfg, quorum=True)
+        else:
+            cfg, command = self.cfg, [self.binary, self.cfg_path]
         if self.starts == 0:
             with open(self.cfg_path, "w") as f:
-                f.writelines(f"{k}={v}\n" for k, v in self.cfg.items())
+                f.writelines(f"{k}={v}\n" for k, v in cfg.items())
         with open(os.path.join(self.data_dir, "myid"), "w") as f:
             f.write(f"{self.sid}\n")
         self.starts += 1
-        cmd = self.net.exec_prefix(self.sid) + [self.binary, self.cfg_path]
+        cmd = self.net.exec_prefix(self.sid) + command
         with open(self.log_path, "ab") as log:
             log.write(f"==== start #{self.starts} at {time.monotonic():.3f}\n".encode())
             log.flush()
@@ -114,12 +119,15 @@ class Member:
 
 
 class Cluster:
-    def __init__(self, net, workdir, voters, observers, tick_ms=200, extra_cfg=None):
+    def __init__(self, net, workdir, voters, observers, tick_ms=200, extra_cfg=None,
+                 impl="zookube"):
         self.net = net
         self.members = {}
-        # A private copy: others may relink the build tree's binary in the middle of a run.
-        self.binary = os.path.join(workdir, "zookube-server")
-        shutil.copy2(harness.zookube_binary(), self.binary)
+        self.binary = None
+        if impl == "zookube":
+            # A private copy: others may relink the build tree's binary in the middle of a run.
+            self.binary = os.path.join(workdir, "zookube-server")
+            shutil.copy2(harness.zookube_binary(), self.binary)
         servers = {}
         for sid in range(1, voters + observers + 1):
             kind = "observer" if sid > voters else "participant"

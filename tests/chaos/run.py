@@ -36,12 +36,14 @@ RECOVERY_DEADLINE_S = 60.0
 
 
 class Run:
-    def __init__(self, seed, duration, topology, results_root, kinds=faults.KINDS):
+    def __init__(self, seed, duration, topology, results_root, kinds=faults.KINDS,
+                 impl="zookube"):
+        self.impl = impl
         self.seed = seed
         self.duration = duration
         self.topology = topology
         self.voters, self.observers = TOPOLOGIES[topology]
-        self.name = f"{topology}-seed{seed}-{time.strftime('%Y%m%dT%H%M%S')}"
+        self.name = f"{impl}-{topology}-seed{seed}-{time.strftime('%Y%m%dT%H%M%S')}"
         self.results_dir = os.path.join(results_root, self.name)
         self.workdir = tempfile.mkdtemp(prefix=f"zkchaos-{self.name}-")
         self.rng = random.Random(seed)
@@ -65,7 +67,8 @@ class Run:
         # Kazoo's BLATHER level logs each request's and reply's xid: the evidence for a report.
         logging.getLogger("kazoo").setLevel(5)
         with netns.Network(n, seed=self.seed) as net:
-            cl = cluster_mod.Cluster(net, self.workdir, self.voters, self.observers, TICK_MS)
+            cl = cluster_mod.Cluster(net, self.workdir, self.voters, self.observers, TICK_MS,
+                                     impl=self.impl)
             try:
                 self._with_cluster(net, cl)
             finally:
@@ -233,15 +236,16 @@ class Run:
         kinds = sorted({e["kind"] for e in self.applied if e.get("event") == "apply"})
         ok_ops = sum(s[0] for s in self.stats.values() if isinstance(s, tuple))
         status = "PASS" if not self.problems else f"FAIL ({len(self.problems)} problems)"
-        return (f"chaos {status}: seed={self.seed} topology={self.topology} "
+        return (f"chaos {status}: impl={self.impl} seed={self.seed} topology={self.topology} "
                 f"duration={self.duration}s faults={len(self.schedule)} {','.join(kinds)} "
                 f"ok_ops={ok_ops} holds={self.stats.get('lock holds', 0)} "
                 f"took={time.monotonic() - self.started:.0f}s")
 
 
-def run_once(seed, duration, topology, results_root, keep=False, kinds=faults.KINDS):
-    """Returns (passed, verdict line, results dir or None)."""
-    run = Run(seed, duration, topology, results_root, kinds)
+def run_once(seed, duration, topology, results_root, keep=False, kinds=faults.KINDS,
+             impl="zookube"):
+    """Returns (passed, verdict line, results dir or None, problems)."""
+    run = Run(seed, duration, topology, results_root, kinds, impl)
     try:
         run.execute()
     except Exception as e:  # noqa: BLE001 - the run's failure is the verdict, with its files
@@ -268,6 +272,10 @@ def main():
     p.add_argument("--topology", choices=sorted(TOPOLOGIES), default="5v")
     p.add_argument("--results", default=os.path.join(HERE, "results"))
     p.add_argument("--keep", action="store_true", help="keep the files of a passing run too")
+    p.add_argument("--impl", choices=("zookube", "apache"), default="zookube",
+                   help="apache runs ZooKeeper 3.8's jars instead, to compare on a schedule")
+    p.add_argument("--kinds", default=",".join(faults.KINDS),
+                   help="comma-separated fault kinds to draw from")
     args = p.parse_args()
     why_not = netns.available()
     if why_not:
@@ -275,14 +283,15 @@ def main():
         return 2
     seed = args.seed if args.seed is not None else random.SystemRandom().randrange(1, 10**6)
     passed, verdict, kept, problems = run_once(seed, args.duration, args.topology, args.results,
-                                               args.keep)
+                                               args.keep, tuple(args.kinds.split(",")), args.impl)
     for problem in problems[:20]:
         print("  " + problem[:2000])
     if kept:
         print(f"  files: {kept}")
     if not passed:
         print(f"  reproduce: /usr/bin/python3 {os.path.relpath(__file__)} --seed {seed} "
-              f"--duration {args.duration:g} --topology {args.topology}")
+              f"--duration {args.duration:g} --topology {args.topology} --impl {args.impl} "
+              f"--kinds {args.kinds}")
     print(verdict)
     return 0 if passed else 1
 
