@@ -2,6 +2,8 @@
 
 #include <boost/asio/ssl.hpp>
 
+#include <fstream>
+#include <iterator>
 #include <map>
 
 #include <utility>
@@ -103,7 +105,7 @@ value KubeClient::send(const http::method& method, const std::string& pathAndQue
   req.set_request_uri(pathAndQuery);
   req.headers().add("Accept", "application/json");
   req.headers().add("User-Agent", userAgent_);
-  if (!config_.token.empty()) req.headers().add("Authorization", "Bearer " + config_.token);
+  if (!token().empty()) req.headers().add("Authorization", "Bearer " + token());
   // JSON is YAML, so an apply patch is sent as JSON text under the apply content type.
   if (body) req.set_body(body->serialize(), contentType);
   http::http_response resp = http_.request(req).get();
@@ -112,6 +114,17 @@ value KubeClient::send(const http::method& method, const std::string& pathAndQue
   if (status >= 300) throw toError(status, text);
   if (text.empty()) return value::object();
   return value::parse(text);
+}
+
+const std::string& KubeClient::token() {
+  auto now = std::chrono::steady_clock::now();
+  if (config_.tokenFile.empty() || now - tokenRead_ < std::chrono::minutes(1)) return config_.token;
+  tokenRead_ = now;
+  std::ifstream in(config_.tokenFile, std::ios::binary);
+  std::string fresh{std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+  while (!fresh.empty() && (fresh.back() == '\n' || fresh.back() == '\r')) fresh.pop_back();
+  if (!fresh.empty()) config_.token = fresh;  // a file mid-rotation keeps the old token
+  return config_.token;
 }
 
 value KubeClient::get(const std::string& path) {

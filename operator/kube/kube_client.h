@@ -66,7 +66,10 @@ class KubeClient {
                         const std::optional<web::json::value>& body,
                         const std::string& contentType);
 
+  const std::string& token();
+
   KubeConfig config_;
+  std::chrono::steady_clock::time_point tokenRead_ = std::chrono::steady_clock::now();
   std::string userAgent_;
   web::http::client::http_client http_;
 };

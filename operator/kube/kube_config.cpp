@@ -82,7 +82,8 @@ KubeConfig parseKubeconfig(std::string_view yaml, const fs::path& baseDir,
     if (user && user["token"]) cfg.token = user["token"].as<std::string>();
     if (user && user["tokenFile"]) {
       fs::path p = user["tokenFile"].as<std::string>();
-      cfg.token = readFile(p.is_absolute() ? p : baseDir / p);
+      cfg.tokenFile = p.is_absolute() ? p : baseDir / p;
+      cfg.token = readFile(cfg.tokenFile);
     }
     if (user) {
       cfg.certPem = pemOf(user, "client-certificate", baseDir);
@@ -111,7 +112,8 @@ std::optional<KubeConfig> inClusterConfig(const fs::path& saDir) {
   // An IPv6 service address needs brackets in a URL.
   if (h.find(':') != std::string::npos) h = "[" + h + "]";
   cfg.server = "https://" + h + ":" + port;
-  cfg.token = readFile(saDir / "token");
+  cfg.tokenFile = saDir / "token";
+  cfg.token = readFile(cfg.tokenFile);
   while (!cfg.token.empty() && cfg.token.back() == '\n') cfg.token.pop_back();
   if (fs::exists(saDir / "ca.crt")) cfg.caPem = readFile(saDir / "ca.crt");
   if (fs::exists(saDir / "namespace")) cfg.ns = readFile(saDir / "namespace");

@@ -10,8 +10,11 @@
 namespace zk::op::kube {
 
 struct KubeConfig {
-  std::string server;   // https://host:port (or http:// for a local stand-in)
-  std::string token;    // bearer token; empty: none
+  std::string server;  // https://host:port (or http:// for a local stand-in)
+  std::string token;   // bearer token; empty: none
+  // Where the token came from. Service account tokens are rotated by the kubelet (bound tokens
+  // expire after about an hour), so the client reads the file again every minute.
+  std::filesystem::path tokenFile;
   std::string caPem;    // CA bundle the server's certificate must chain to; empty: system store
   std::string certPem;  // client certificate and key, PEM; both or neither
   std::string keyPem;

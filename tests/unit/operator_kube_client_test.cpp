@@ -107,6 +107,7 @@ TEST(Kubeconfig, InClusterNeedsTheServiceAccountAndTheEnvironment) {
   ASSERT_TRUE(cfg.has_value());
   EXPECT_EQ(cfg->server, "https://[fd00::1]:443");
   EXPECT_EQ(cfg->token, "sa-token");
+  EXPECT_EQ(cfg->tokenFile, dir.path() / "token");
   EXPECT_EQ(cfg->caPem, "SA-CA");
   EXPECT_EQ(cfg->ns, "ops");
 }
