@@ -38,6 +38,8 @@ PassReport KubeReconciler::pass() {
   }
   value list = client_.list(resourcePath("zookube.dev/v1alpha1", "ZkCluster", ns_));
   for (const value& object : list.at("items").as_array()) {
+    // Going away: garbage collection removes what it owns; applying now would only race it.
+    if (object.at("metadata").has_field("deletionTimestamp")) continue;
     ++report.clusters;
     if (!reconcile(object)) ++report.failures;
   }
