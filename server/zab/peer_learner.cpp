@@ -98,14 +98,18 @@ void Peer::learnerSyncPacket(const QuorumPacket& p) {
       toAck_.push_back(p.zxid);
       return;
     case PacketType::Commit:
+    case PacketType::CommitAndActivate:  // a reconfig that committed while we were syncing
       if (!inLog(p.zxid)) break;
       syncPoint_ = std::max(syncPoint_, p.zxid);
       return;
     case PacketType::Inform:
-      if (p.zxid <= lastLogged_) break;
-      appendTxn(p.zxid, p.data);
+    case PacketType::InformAndActivate: {
+      bool activating = isType(p, PacketType::InformAndActivate);
+      if (p.zxid <= lastLogged_ || (activating && p.data.size() < 8)) break;
+      appendTxn(p.zxid, activating ? p.data.substr(8) : p.data);
       syncPoint_ = p.zxid;
       return;
+    }
     case PacketType::NewLeader:
       onNewLeader(p);
       return;

@@ -68,6 +68,36 @@ inline std::vector<LoggedTxn> decodeState(const std::string& bytes) {
   return txns;
 }
 
+// A reconfig txn in the simulator: "cfg:" then sid and role letter per member ("1P2P3O").
+inline std::string encodeConfig(const Members& m) {
+  std::string s = "cfg:";
+  for (const auto& [sid, role] : m)
+    s += std::to_string(sid) + (role == Role::Participant ? "P" : "O");
+  return s;
+}
+
+inline std::optional<Members> decodeConfig(const std::string& bytes) {
+  if (bytes.rfind("cfg:", 0) != 0) return std::nullopt;
+  Members m;
+  std::int64_t sid = 0;
+  for (char ch : bytes.substr(4)) {
+    if (ch >= '0' && ch <= '9') {
+      sid = sid * 10 + (ch - '0');
+    } else {
+      m[sid] = ch == 'P' ? Role::Participant : Role::Observer;
+      sid = 0;
+    }
+  }
+  return m;
+}
+
+// The membership a node's state says is current: its last applied reconfig, or the initial one.
+inline Members configOf(const std::vector<LoggedTxn>& state, const Members& initial) {
+  for (auto it = state.rbegin(); it != state.rend(); ++it)
+    if (auto m = decodeConfig(it->bytes)) return *m;
+  return initial;
+}
+
 inline std::string hex(std::int64_t zxid) {
   std::ostringstream s;
   s << std::hex << "0x" << zxid;
@@ -171,6 +201,16 @@ class Cluster {
     }
     return out;
   }
+  // A role change through the leader `sid`, as a reconfig txn (one at a time, as ZooKeeper).
+  std::optional<std::int64_t> proposeReconfig(std::int64_t sid, const Members& next) {
+    Node& n = nodes_.at(sid);
+    if (!n.up || n.peer->reconfigInProgress()) return std::nullopt;
+    n.peer->tick(now_);
+    auto zxid = n.peer->proposeReconfig(encodeConfig(next), next);
+    if (zxid) trace(sid, "propose reconfig " + hex(*zxid) + " " + encodeConfig(next));
+    execute(sid);
+    return zxid;
+  }
   std::optional<std::int64_t> propose(std::int64_t sid, const std::string& bytes) {
     Node& n = nodes_.at(sid);
     if (!n.up) return std::nullopt;
@@ -223,7 +263,10 @@ class Cluster {
     ++n.incarnation;
     PeerConfig cfg = opt_.peer;
     cfg.mySid = sid;
-    cfg.members = members_;
+    // As the server, which takes the configuration from its data (snapshot plus log).
+    std::vector<LoggedTxn> state = n.disk.snapshot;
+    state.insert(state.end(), n.disk.log.begin(), n.disk.log.end());
+    cfg.members = configOf(state, members_);
     PersistedState ps;
     ps.acceptedEpoch = n.disk.acceptedEpoch;
     ps.currentEpoch = n.disk.currentEpoch;
@@ -291,8 +334,12 @@ class Cluster {
   void execute(std::int64_t sid) {
     Node& n = nodes_.at(sid);
     if (!n.up) return;
-    for (auto& a : n.peer->takeActions()) {
-      std::visit([&](auto& act) { apply(n, act); }, a);
+    // Applying may feed the peer (a delivered reconfig activates): run until it is quiet.
+    for (auto acts = n.peer->takeActions(); !acts.empty(); acts = n.peer->takeActions()) {
+      for (auto& a : acts) {
+        if (!n.up) return;
+        std::visit([&](auto& act) { apply(n, act); }, a);
+      }
     }
   }
 
@@ -396,6 +443,7 @@ class Cluster {
     for (std::size_t i = 0; i < state.size(); ++i) checkCommittedAt(n.sid, i, state[i]);
     n.applied = state;
     n.disk.snapshot = state;
+    n.peer->activate(configOf(state, members_));
     n.disk.snapZxid = a.zxid;
     n.disk.log.clear();
     n.disk.durable = 0;
@@ -410,6 +458,11 @@ class Cluster {
     LoggedTxn t{a.zxid, a.bytes};
     checkCommittedAt(n.sid, n.applied.size(), t);
     n.applied.push_back(std::move(t));
+    // As the server does when it applies a reconfig txn: the configuration becomes active.
+    if (auto next = decodeConfig(a.bytes)) {
+      trace(n.sid, "activate " + a.bytes);
+      n.peer->activate(*next);
+    }
   }
 
   void apply(Node& n, act::StateChanged& a) {

@@ -57,15 +57,40 @@ void scheduleFaults(Cluster& c, const Options& opt, bool storm) {
   }
 }
 
-void scheduleClients(Cluster& c, std::uint64_t seed, int& counter) {
-  c.at(c.now() + c.rand(5, 60), [&c, seed, &counter] {
+// Turns a random member into an observer or a voter, keeping 3 to 5 voters.
+void proposeRoleChange(Cluster& c, std::int64_t leader) {
+  Members next = c.node(leader).peer->members();
+  std::int64_t sid = c.rand(1, static_cast<std::int64_t>(next.size()));
+  if (!next.contains(sid) || sid == leader) return;
+  std::size_t voters = 0;
+  for (const auto& [id, role] : next) voters += role == Role::Participant;
+  if (next[sid] == Role::Participant && voters > 3) {
+    next[sid] = Role::Observer;
+  } else if (next[sid] == Role::Observer && voters < 5) {
+    next[sid] = Role::Participant;
+  } else {
+    return;
+  }
+  c.proposeReconfig(leader, next);
+}
+
+// --reconfig P: a client op is a role change (observer <-> voter) with probability P. Off by
+// default: the safety checks pass with it, but liveness does not yet — members that have not
+// applied a promotion cannot find the leader it promoted (ZooKeeper carries the configuration in
+// election notifications for this; zookube does not yet).
+void scheduleClients(Cluster& c, std::uint64_t seed, int& counter, double reconfigRate) {
+  c.at(c.now() + c.rand(5, 60), [&c, seed, &counter, reconfigRate] {
     auto leaders = c.servingLeaders();
     if (!leaders.empty()) {
       auto sid = leaders[static_cast<std::size_t>(
           c.rand(0, static_cast<std::int64_t>(leaders.size()) - 1))];
-      c.propose(sid, "s" + std::to_string(seed) + "w" + std::to_string(counter++));
+      if (reconfigRate > 0 && c.chance(reconfigRate)) {
+        proposeRoleChange(c, sid);
+      } else {
+        c.propose(sid, "s" + std::to_string(seed) + "w" + std::to_string(counter++));
+      }
     }
-    scheduleClients(c, seed, counter);
+    scheduleClients(c, seed, counter, reconfigRate);
   });
 }
 
@@ -115,7 +140,7 @@ void checkLiveness(Cluster& c, Outcome& out) {
   out.recoveryMs = c.now() - healedAt;
 }
 
-Outcome runSeed(std::uint64_t seed) {
+Outcome runSeed(std::uint64_t seed, double reconfigRate) {
   Options opt;
   opt.voters = seed % 2 == 0 ? 3 : 5;
   opt.observers = static_cast<int>(seed % 3);
@@ -125,7 +150,7 @@ Outcome runSeed(std::uint64_t seed) {
   try {
     c.startTicking(25);
     scheduleFaults(c, opt, seed % 4 == 3);
-    scheduleClients(c, seed, counter);
+    scheduleClients(c, seed, counter, reconfigRate);
     c.runUntil(kChaosMs);
     checkLiveness(c, out);
   } catch (const std::exception& e) {
@@ -146,15 +171,17 @@ Outcome runSeed(std::uint64_t seed) {
 int main(int argc, char** argv) {
   std::uint64_t first = 1;
   std::uint64_t count = 4000;  // about 10 s on one idle core
+  double reconfigRate = 0;
   for (int i = 1; i + 1 < argc; i += 2) {
     if (std::strcmp(argv[i], "--seed") == 0) first = std::strtoull(argv[i + 1], nullptr, 10);
     if (std::strcmp(argv[i], "--seeds") == 0) count = std::strtoull(argv[i + 1], nullptr, 10);
+    if (std::strcmp(argv[i], "--reconfig") == 0) reconfigRate = std::strtod(argv[i + 1], nullptr);
   }
   auto started = std::chrono::steady_clock::now();
   std::size_t commits = 0, epochs = 0, failures = 0;
   std::int64_t worstRecovery = 0;
   for (std::uint64_t seed = first; seed < first + count; ++seed) {
-    auto out = zk::zab::sim::runSeed(seed);
+    auto out = zk::zab::sim::runSeed(seed, reconfigRate);
     commits += out.commits;
     epochs += out.epochs;
     worstRecovery = std::max(worstRecovery, out.recoveryMs);

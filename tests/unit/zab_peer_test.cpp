@@ -247,6 +247,32 @@ TEST(ZabFollower, WritesTheNewCurrentEpochOnlyAfterTheSyncedHistoryIsDurable) {
   EXPECT_LT(epochAt, ackAt);
 }
 
+// A reconfig that commits while an observer is still syncing reaches it as INFORMANDACTIVATE;
+// dropping it (sim_zab --reconfig found this) left the observer applying later txns without it.
+TEST(ZabObserver, AReconfigCommittedDuringItsSyncIsApplied) {
+  PeerConfig c = config(4);
+  c.members[4] = Role::Observer;
+  Peer o(c, logOf(1, {z(1, 1)}), 0);
+  Notification leading{ServerState::Leading, 3, z(1, 1), 1, 1, 0x2, ""};
+  Notification following{ServerState::Following, 3, z(1, 1), 1, 1, 0x2, ""};
+  o.onVote(3, leading);
+  o.onVote(1, following);
+  o.tick(1000);
+  ASSERT_EQ(o.state(), ServerState::Observing);
+  o.onConnected(3);
+  o.onPacket(3, makePacket(PacketType::LeaderInfo, z(2, 0), encodeInt(0x10000)));
+  o.onPacket(3, makePacket(PacketType::Diff, z(1, 1)));
+  o.onPacket(3, makePacket(PacketType::NewLeader, z(2, 0)));
+  o.onPacket(3, makePacket(PacketType::InformAndActivate, z(2, 1), encodeLong(3) + "reconfig"));
+  o.onPacket(3, makePacket(PacketType::Inform, z(2, 2), "after"));
+  o.onPersisted(z(2, 2));
+  o.onPacket(3, makePacket(PacketType::UpToDate, -1));
+  auto delivered = all<act::Deliver>(o.takeActions());
+  ASSERT_EQ(delivered.size(), 2u);
+  EXPECT_EQ(delivered[0].bytes, "reconfig");
+  EXPECT_EQ(delivered[1].bytes, "after");
+}
+
 TEST(ZabLeader, StepsDownForALearnerThatPromisedALaterEpoch) {
   Peer leader(config(3), logOf(1, {z(1, 1)}), 0);
   syncLearnerOne(leader, z(1, 1), 1);
