@@ -79,7 +79,7 @@ class Server {
   std::map<std::int64_t, ServerEntry> serversWithMe(const DynamicConfig& config) const;
   void adoptConfig(const DynamicConfig& next);
   zab::Members ownView(const DynamicConfig& config) const;
-  void onLeaderConfig(const std::string& text);
+  void onLeaderConfig(const std::string& text, bool fromElection);
   std::string planReconfig(const ReconfigRequest& request, std::int64_t zxid) const;
   void onConfigCommitted(const std::string& text);
   void addQuorumStats(ServerStats& stats) const;

@@ -226,10 +226,12 @@ void Server::adoptConfig(const DynamicConfig& next) {
   scheduleZabActions();
 }
 
-void Server::onLeaderConfig(const std::string& text) {
+void Server::onLeaderConfig(const std::string& text, bool fromElection) {
   try {
     DynamicConfig next = parseDynamicConfig(text);
-    if (next.version >= committedConfig_.version) adoptConfig(next);
+    bool newer = next.version > committedConfig_.version ||
+                 (!fromElection && next.version == committedConfig_.version);
+    if (newer && !next.servers.empty()) adoptConfig(next);
   } catch (const std::invalid_argument& e) {
     log_.warn("zab", std::string("ignoring the leader's unreadable configuration: ") + e.what());
   }
@@ -425,7 +427,7 @@ void Server::execute(zab::Action& action) {
           [&](zab::act::SyncDone& a) {
             if (a.forSid != config_.serverId) processor_->syncAnswered();
           },
-          [&](zab::act::LeaderConfig& a) { onLeaderConfig(a.data); },
+          [&](zab::act::LeaderConfig& a) { onLeaderConfig(a.data, a.fromElection); },
           [&](zab::act::OtherPacket& a) {
             log_.debug("zab", std::string("ignoring ") + zab::packetTypeName(a.packet.type) +
                                   " from " + std::to_string(a.from));

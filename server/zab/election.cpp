@@ -87,6 +87,7 @@ Notification Election::toNotification() const {
   n.zxid = current_.zxid;
   n.electionEpoch = looking() ? clock_ : current_.electionEpoch;
   n.peerEpoch = current_.peerEpoch;
+  n.config = configData_;
   return n;
 }
 
@@ -132,7 +133,12 @@ void Election::decide(const Vote& v) {
 }
 
 void Election::onNotification(std::int64_t nowMs, std::int64_t from, const Notification& n) {
-  if (from == config_.mySid || !member_) return;
+  if (from == config_.mySid) return;
+  if (!n.config.empty() && n.config != configData_ && n.config != lastSeenConfig_) {
+    lastSeenConfig_ = n.config;
+    seenConfigs_.push_back(n.config);
+  }
+  if (!member_) return;
   if (!looking()) {
     handleSettled(from, n);
     return;

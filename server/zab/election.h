@@ -54,6 +54,11 @@ class Election {
   bool looking() const { return state_ == ServerState::Looking; }
   // A reconfig became active: who votes from now on.
   void setMembers(const Members& members);
+  // The configuration text our notifications carry (ZooKeeper's notification version 2), so a
+  // member that missed a reconfig learns it from whoever it talks to.
+  void setConfigData(std::string data) { configData_ = std::move(data); }
+  // Configuration texts seen in notifications that differ from ours, once each.
+  std::vector<std::string> takeSeenConfigs() { return std::exchange(seenConfigs_, {}); }
   // The epoch we now lead or follow: settled announcements carry it, so members that decided in
   // different rounds still announce one vote and a restarted member can join them
   // (ZooKeeper's updateElectionVote, ZOOKEEPER-1732).
@@ -91,6 +96,9 @@ class Election {
   std::map<std::int64_t, Vote> outOfElection_;  // FOLLOWING / LEADING announcements
   std::optional<std::int64_t> finalizeAt_;
   std::set<std::int64_t> unreachable_;
+  std::string configData_;
+  std::string lastSeenConfig_;
+  std::vector<std::string> seenConfigs_;
   std::int64_t nextSendAt_ = 0;
   std::int64_t interval_ = 0;
   std::optional<Vote> decision_;

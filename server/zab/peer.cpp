@@ -53,6 +53,7 @@ void Peer::tick(std::int64_t nowMs) {
 
 void Peer::onVote(std::int64_t from, const Notification& n) {
   election_.onNotification(now_, from, n);
+  for (auto& config : election_.takeSeenConfigs()) emit(act::LeaderConfig{std::move(config), true});
   flushElection();
 }
 

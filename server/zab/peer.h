@@ -113,6 +113,8 @@ struct SyncDone {
 // the leader's setConfigData). The adapter adopts it before anything else of this sync.
 struct LeaderConfig {
   std::string data;
+  // From an election notification rather than NEWLEADER: adopt it only if strictly newer.
+  bool fromElection = false;
 };
 // A packet the core does not interpret (REVALIDATE) for the pipeline.
 struct OtherPacket {
@@ -170,7 +172,10 @@ class Peer {
   const Members& members() const { return quorum_.members(); }
   // The configuration as the adapter writes it (ZooKeeper: the QuorumVerifier's text); a leader
   // sends it with NEWLEADER so each learner knows the ensemble's view, not just its own.
-  void setConfigData(std::string data) { configData_ = std::move(data); }
+  void setConfigData(std::string data) {
+    election_.setConfigData(data);
+    configData_ = std::move(data);
+  }
   // Leader: answer a sync for `forSid` (a learner, or ourselves) once every txn proposed so far
   // is committed.
   void requestSync(std::int64_t forSid);

@@ -68,19 +68,24 @@ inline std::vector<LoggedTxn> decodeState(const std::string& bytes) {
   return txns;
 }
 
-// A reconfig txn in the simulator: "cfg:" then sid and role letter per member ("1P2P3O").
-inline std::string encodeConfig(const Members& m) {
-  std::string s = "cfg:";
+// A reconfig txn in the simulator: "cfg:<version>:" then sid and role letter per member
+// ("cfg:12:1P2P3O"); the version is the reconfig's zxid, as in ZooKeeper.
+inline std::string encodeConfig(std::int64_t version, const Members& m) {
+  std::string s = "cfg:" + std::to_string(version) + ":";
   for (const auto& [sid, role] : m)
     s += std::to_string(sid) + (role == Role::Participant ? "P" : "O");
   return s;
+}
+
+inline std::int64_t configVersion(const std::string& bytes) {
+  return std::strtoll(bytes.c_str() + 4, nullptr, 10);
 }
 
 inline std::optional<Members> decodeConfig(const std::string& bytes) {
   if (bytes.rfind("cfg:", 0) != 0) return std::nullopt;
   Members m;
   std::int64_t sid = 0;
-  for (char ch : bytes.substr(4)) {
+  for (char ch : bytes.substr(bytes.find(':', 4) + 1)) {
     if (ch >= '0' && ch <= '9') {
       sid = sid * 10 + (ch - '0');
     } else {
@@ -91,11 +96,11 @@ inline std::optional<Members> decodeConfig(const std::string& bytes) {
   return m;
 }
 
-// The membership a node's state says is current: its last applied reconfig, or the initial one.
-inline Members configOf(const std::vector<LoggedTxn>& state, const Members& initial) {
+// The last reconfig txn in a node's state ("" when there is none: the initial membership).
+inline std::string lastConfigTxn(const std::vector<LoggedTxn>& state) {
   for (auto it = state.rbegin(); it != state.rend(); ++it)
-    if (auto m = decodeConfig(it->bytes)) return *m;
-  return initial;
+    if (decodeConfig(it->bytes)) return it->bytes;
+  return {};
 }
 
 inline std::string hex(std::int64_t zxid) {
@@ -122,6 +127,7 @@ class Cluster {
     std::vector<LoggedTxn> applied;  // the replicated state: every txn delivered, in order
     bool fsyncPending = false;
     int partition = 0;
+    std::string config;  // the active configuration's reconfig txn ("" for the initial one)
   };
 
   Cluster(std::uint64_t seed, Options opt) : rng_(seed), opt_(std::move(opt)) {
@@ -206,8 +212,11 @@ class Cluster {
     Node& n = nodes_.at(sid);
     if (!n.up || n.peer->reconfigInProgress()) return std::nullopt;
     n.peer->tick(now_);
-    auto zxid = n.peer->proposeReconfig(encodeConfig(next), next);
-    if (zxid) trace(sid, "propose reconfig " + hex(*zxid) + " " + encodeConfig(next));
+    auto version = n.peer->nextZxid();
+    if (!version) return std::nullopt;
+    std::string bytes = encodeConfig(*version, next);
+    auto zxid = n.peer->proposeReconfig(bytes, next);
+    if (zxid) trace(sid, "propose reconfig " + hex(*zxid) + " " + bytes);
     execute(sid);
     return zxid;
   }
@@ -266,7 +275,8 @@ class Cluster {
     // As the server, which takes the configuration from its data (snapshot plus log).
     std::vector<LoggedTxn> state = n.disk.snapshot;
     state.insert(state.end(), n.disk.log.begin(), n.disk.log.end());
-    cfg.members = configOf(state, members_);
+    n.config = lastConfigTxn(state);
+    cfg.members = n.config.empty() ? members_ : *decodeConfig(n.config);
     PersistedState ps;
     ps.acceptedEpoch = n.disk.acceptedEpoch;
     ps.currentEpoch = n.disk.currentEpoch;
@@ -275,6 +285,7 @@ class Cluster {
     ps.appliedZxid = n.disk.snapZxid;
     n.applied = n.disk.snapshot;  // the state machine restarts from its snapshot
     n.peer = std::make_unique<Peer>(cfg, ps, now_);
+    n.peer->setConfigData(n.config);
     execute(sid);
   }
 
@@ -443,7 +454,7 @@ class Cluster {
     for (std::size_t i = 0; i < state.size(); ++i) checkCommittedAt(n.sid, i, state[i]);
     n.applied = state;
     n.disk.snapshot = state;
-    n.peer->activate(configOf(state, members_));
+    if (auto config = lastConfigTxn(state); !config.empty()) adopt(n, config, false);
     n.disk.snapZxid = a.zxid;
     n.disk.log.clear();
     n.disk.durable = 0;
@@ -459,11 +470,21 @@ class Cluster {
     checkCommittedAt(n.sid, n.applied.size(), t);
     n.applied.push_back(std::move(t));
     // As the server does when it applies a reconfig txn: the configuration becomes active.
-    if (auto next = decodeConfig(a.bytes)) {
-      trace(n.sid, "activate " + a.bytes);
-      n.peer->activate(*next);
-    }
+    if (decodeConfig(a.bytes)) adopt(n, a.bytes, true);
   }
+
+  // The server's adoptConfig: newer configurations win (from NEWLEADER, an equal one too).
+  void adopt(Node& n, const std::string& config, bool strictlyNewer) {
+    std::int64_t have = n.config.empty() ? 0 : configVersion(n.config);
+    std::int64_t got = configVersion(config);
+    if (got < have || (strictlyNewer && got == have) || config == n.config) return;
+    trace(n.sid, "activate " + config);
+    n.config = config;
+    n.peer->setConfigData(config);
+    n.peer->activate(*decodeConfig(config));
+  }
+
+  void apply(Node& n, act::LeaderConfig& a) { adopt(n, a.data, a.fromElection); }
 
   void apply(Node& n, act::StateChanged& a) {
     trace(n.sid, std::string(serverStateName(a.state)) + " leader=" + std::to_string(a.leader) +
