@@ -59,6 +59,10 @@ def read_reply(sock, xid):
 
 
 @pytest.mark.skipif(test_chaos.skip_reason() is not None, reason=str(test_chaos.skip_reason()))
+@pytest.mark.xfail(strict=True, reason="known zookube bug (docs/guarantees.md, open violations): a "
+                   "member accepts a moved session without revalidating it with the leader, so a "
+                   "write from the old connection can answer the new one; strict, so the fix "
+                   "turns this red until the mark goes")
 def test_a_write_from_the_old_connection_does_not_answer_the_new_one():
     with netns.Network(3) as net, tempfile.TemporaryDirectory(prefix="zkmove-") as workdir:
         # ZK_IMPL=apache runs the same steps against ZooKeeper 3.8, which passes.
