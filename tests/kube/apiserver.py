@@ -119,6 +119,23 @@ def cel_rules(obj):
     return errors
 
 
+# What the real API server lets change in a StatefulSet's spec; anything else is Forbidden.
+STATEFULSET_MUTABLE = {"replicas", "ordinals", "template", "updateStrategy",
+                       "persistentVolumeClaimRetentionPolicy", "minReadySeconds"}
+
+
+def immutable_fields(old, new):
+    if old["kind"] != "StatefulSet":
+        return
+    changed = {k for k in set(old["spec"]) | set(new["spec"])
+               if old["spec"].get(k) != new["spec"].get(k)} - STATEFULSET_MUTABLE
+    if changed:
+        raise ApiError(422, "Invalid", f"StatefulSet.apps \"{old['metadata']['name']}\" is "
+                                       f"invalid: spec: Forbidden: updates to statefulset spec "
+                                       f"for fields other than {sorted(STATEFULSET_MUTABLE)} are "
+                                       f"forbidden (changed: {sorted(changed)})")
+
+
 class Store:
     """Objects by (apiVersion, plural, namespace, name), and what the tests look at."""
 
@@ -234,6 +251,7 @@ class Store:
                                             "changes to the latest version and try again")
         new = new_fields(copy.deepcopy(old))
         self.validate(new, status_only=sub == "status")
+        immutable_fields(old, new)
         changed = new != old
         if changed:
             body = lambda o: {k: v for k, v in o.items() if k not in ("metadata", "status")}

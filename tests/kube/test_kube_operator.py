@@ -16,7 +16,7 @@ import pytest
 import yaml
 
 from apiserver import ApiError
-from conftest import find_binary
+from kube_harness import find_binary
 
 ZK = ("zookube.dev/v1alpha1", "zkclusters", "default")
 CLUSTER = {
@@ -428,3 +428,15 @@ def test_a_terminating_member_counts_as_down_until_it_is_gone(api, operator):
     operator.run(4)
     roll_order_ok(api.store.deleted_pods)
     assert cluster(api)["status"]["roll"]["completed"] is True
+
+
+def test_a_storage_size_change_is_refused_by_the_statefulset_and_nothing_rolls(api, operator):
+    """volumeClaimTemplates cannot change in place: the API server refuses the apply. This pins
+    today's behaviour (the pass fails, nothing restarts) until the operator handles it."""
+    with_members(api)
+    create_cluster(api)
+    converge(api, operator)
+    change_spec(api, storage={"size": "2Gi"})
+    out = operator.run(3, expect_ok=False)
+    assert "Forbidden" in out
+    assert api.store.deleted_pods == []

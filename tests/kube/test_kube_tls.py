@@ -8,7 +8,7 @@ import subprocess
 import pytest
 
 from apiserver import StandIn
-from conftest import Operator
+from kube_harness import Operator
 from test_kube_operator import CLUSTER, ZK, with_members
 
 
