@@ -34,6 +34,7 @@ RUN apt-get update \
        libprometheus-cpp-pull1.0 \
        libssl3 \
        libyaml-cpp0.7 \
+       libzookeeper-mt2 \
        zlib1g \
     && rm -rf /var/lib/apt/lists/* \
     && groupadd --system --gid 10001 zookube \

@@ -55,6 +55,8 @@ if [ -x build-asan/server/zookube-server ]; then
     tests/integration/test_readonly.py tests/integration/test_bad_input.py
 fi
 step "metrics: rules and dashboards" /usr/bin/python3 -m pytest -q tests/metrics
+step "operator on Kubernetes (stand-in API server)" \
+  env ZOOKUBE_BUILD_DIR="$PWD/build" /usr/bin/python3 -m pytest -q tests/kube
 # The chaos checker's own tests, and the session-move finding (a strict xfail until it is fixed).
 # The seeded chaos runs (tests/chaos/test_chaos.py) join CI once that bug is fixed: today a run
 # can hit it. They need root and network namespaces.

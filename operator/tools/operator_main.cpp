@@ -22,6 +22,7 @@
 
 #include "backends/local/local_backend.h"
 #include "backends/operator_metrics.h"
+#include "kube/kube_runner.h"
 #include "model/zk_cluster.h"
 #include "plan/plan.h"
 
@@ -35,8 +36,15 @@ using Clock = std::chrono::steady_clock;
 constexpr auto kInterval = std::chrono::milliseconds(300);
 
 constexpr const char* kUsage =
-    "usage: zookube-operator --local ZKCLUSTER.yaml [--state-dir DIR] [--server-binary PATH]\n"
+    "usage: zookube-operator [--kubeconfig FILE] [--namespace NS] [--leader-elect]\n"
     "                        [--metrics-address HOST:PORT]\n"
+    "       zookube-operator --local ZKCLUSTER.yaml [--state-dir DIR] [--server-binary PATH]\n"
+    "                        [--metrics-address HOST:PORT]\n"
+    "\n"
+    "Without --local it reconciles ZkCluster resources on Kubernetes:\n"
+    "  --kubeconfig FILE     API server and credentials (default $KUBECONFIG, else in-cluster)\n"
+    "  --namespace NS        only ZkClusters in NS (default: every namespace)\n"
+    "  --leader-elect        take a Lease first, so only one replica acts\n"
     "\n"
     "  --local FILE          run the ZkCluster in FILE as zookube-server processes on this\n"
     "                        machine; edits to FILE are applied as they are saved\n"
@@ -51,7 +59,10 @@ struct Options {
   std::string manifest;
   fs::path stateDir = "zookube-state";
   std::string serverBinary;
-  std::string metricsAddress = "127.0.0.1:8080";
+  std::string metricsAddress;  // default: 127.0.0.1:8080 locally, 0.0.0.0:8080 in a cluster
+  std::string kubeconfig;
+  std::string ns;
+  bool leaderElect = false;
 };
 
 void say(const std::string& line) {
@@ -257,6 +268,30 @@ int runLocal(const Options& options) {
   return 0;
 }
 
+// Kubernetes mode: the same planner through the API server (operator/kube).
+int runKube(Options o) {
+  if (o.metricsAddress.empty()) o.metricsAddress = "0.0.0.0:8080";
+  try {
+    OperatorMetrics metrics(o.metricsAddress);
+    kube::KubeRunOptions k;
+    k.kubeconfig = o.kubeconfig;
+    k.ns = o.ns;
+    k.leaderElect = o.leaderElect;
+    k.onCluster = [&metrics](const ZkCluster& c, const Observed& observed, const Plan& plan,
+                             bool failed, double seconds) {
+      metrics.observed(c, observed, plan);
+      metrics.reconciled(c.meta.name, seconds, failed);
+      for (const Action& a : plan.actions)
+        if (const auto* r = std::get_if<RestartMember>(&a))
+          metrics.restarted(c.meta.name, r->member.name);
+    };
+    return kube::runKubernetes(k, say);
+  } catch (const std::exception& e) {
+    std::cerr << "zookube-operator: " << e.what() << "\n";
+    return 1;
+  }
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -277,18 +312,19 @@ int main(int argc, char** argv) {
       options.serverBinary = argv[++i];
     } else if (arg == "--metrics-address" && hasValue) {
       options.metricsAddress = argv[++i];
-    } else if (arg == "--kubeconfig" || arg == "--namespace") {
-      ++i;  // Kubernetes mode options: accepted, and refused below
+    } else if (arg == "--kubeconfig" && hasValue) {
+      options.kubeconfig = argv[++i];
+    } else if (arg == "--namespace" && hasValue) {
+      options.ns = argv[++i];
+    } else if (arg == "--leader-elect") {
+      options.leaderElect = true;
     } else {
       std::cerr << "zookube-operator: unknown argument " << arg << "\n" << kUsage;
       return 64;
     }
   }
-  if (!local) {
-    std::cerr << "zookube-operator: the Kubernetes mode is not built yet; run a ZkCluster on "
-                 "this machine with --local FILE\n";
-    return 2;
-  }
+  if (!local) return runKube(options);
+  if (options.metricsAddress.empty()) options.metricsAddress = "127.0.0.1:8080";
   if (options.serverBinary.empty()) options.serverBinary = findServerBinary();
   if (options.serverBinary.empty() || ::access(options.serverBinary.c_str(), X_OK) != 0) {
     std::cerr << "zookube-operator: no zookube-server binary found"

@@ -482,21 +482,13 @@ def test_notes_tell_the_next_step(tmp_path):
             assert "ConfigMap" not in notes
 
 
-# Flags the chart passes that the operator binary does not take yet: its Kubernetes mode (issue
-# 5) is still to come. Strict: once --help lists one, its mark must go.
-PENDING_FLAGS = {"--leader-elect": "leader election comes with the Kubernetes mode",
-                 "--namespace": "accepted but not documented until the Kubernetes mode"}
-
-
 def chart_flags():
     objects = template(*CONFIGS["one-namespace"])
     args = one(objects, "Deployment")["spec"]["template"]["spec"]["containers"][0]["args"]
     return sorted(a for a in args if a.startswith("--"))
 
 
-@pytest.mark.parametrize("flag", [
-    pytest.param(f, marks=pytest.mark.xfail(strict=True, reason=PENDING_FLAGS[f]))
-    if f in PENDING_FLAGS else f for f in ["--leader-elect", "--metrics-address", "--namespace"]])
+@pytest.mark.parametrize("flag", ["--leader-elect", "--metrics-address", "--namespace"])
 def test_the_operator_takes_the_flags_the_chart_passes(flag):
     build = os.environ.get("ZOOKUBE_BUILD_DIR", os.path.join(REPO, "build"))
     binary = os.path.join(build, "operator", "zookube-operator")
