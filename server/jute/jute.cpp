@@ -24,7 +24,9 @@ std::uint8_t Reader::readByte(std::string_view field) {
   return bytes_[offset_++];
 }
 
-bool Reader::readBool(std::string_view field) { return readByte(field) != 0; }
+bool Reader::readBool(std::string_view field) {
+  return readByte(field) != 0;
+}
 
 std::int32_t Reader::readInt(std::string_view field) {
   need(4, field);
@@ -49,7 +51,8 @@ std::string Reader::readString(std::string_view field) {
                       "' at offset " + std::to_string(offset_ - 4));
   }
   need(static_cast<std::size_t>(len), field);
-  std::string s(reinterpret_cast<const char*>(bytes_.data() + offset_), static_cast<std::size_t>(len));
+  std::string s(reinterpret_cast<const char*>(bytes_.data() + offset_),
+                static_cast<std::size_t>(len));
   offset_ += static_cast<std::size_t>(len);
   return s;
 }

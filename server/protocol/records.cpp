@@ -183,8 +183,12 @@ void PathWatchRequest::write(jute::Writer& out) const {
   out.writeBool(watch);
 }
 
-PathRequest PathRequest::read(jute::Reader& in) { return PathRequest{in.readString("path")}; }
-void PathRequest::write(jute::Writer& out) const { out.writeString(path); }
+PathRequest PathRequest::read(jute::Reader& in) {
+  return PathRequest{in.readString("path")};
+}
+void PathRequest::write(jute::Writer& out) const {
+  out.writeString(path);
+}
 
 CreateRequest CreateRequest::read(jute::Reader& in, bool withTtl) {
   CreateRequest r;

@@ -93,9 +93,9 @@ struct MultiTxn {
   bool operator==(const MultiTxn&) const = default;
 };
 
-using TxnBody = std::variant<std::monostate, CreateTxn, CreateContainerTxn, CreateTTLTxn, DeleteTxn,
-                             SetDataTxn, CheckVersionTxn, SetACLTxn, CreateSessionTxn,
-                             CloseSessionTxn, ErrorTxn, MultiTxn>;
+using TxnBody =
+    std::variant<std::monostate, CreateTxn, CreateContainerTxn, CreateTTLTxn, DeleteTxn, SetDataTxn,
+                 CheckVersionTxn, SetACLTxn, CreateSessionTxn, CloseSessionTxn, ErrorTxn, MultiTxn>;
 
 struct Txn {
   TxnHeader header;
