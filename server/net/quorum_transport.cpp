@@ -211,18 +211,7 @@ void QuorumTransport::dialElection(std::int64_t sid) {
         }
         auto link = std::make_shared<PeerLink>(
             std::move(socket),
-            [this](PeerLink& l, std::string_view bytes) {
-              l.election.feed(bytes);
-              for (;;) {
-                auto next = l.election.next();
-                if (std::holds_alternative<zab::NeedMore>(next)) return true;
-                if (std::holds_alternative<zab::Malformed>(next)) return false;
-                if (auto* payload = std::get_if<std::string>(&next)) {
-                  auto vote = zab::decodeNotification(*payload);
-                  if (auto* n = std::get_if<zab::Notification>(&vote)) handlers_.onVote(l.sid, *n);
-                }
-              }
-            },
+            [this](PeerLink& l, std::string_view bytes) { return feedElection(l, bytes); },
             [this](PeerLink& l, const std::string&) { dropElectionLink(l); });
         link->sid = sid;
         // Our side of the stream has no initial message to read: mark it as read already.
@@ -281,36 +270,51 @@ void QuorumTransport::setPeers(const std::map<std::int64_t, PeerAddress>& peers)
   for (const auto& [sid, address] : peers) peers_[sid] = address;
 }
 
+// Both ends of an election connection read the same stream; only the accepting end sees the
+// dialler's initial message (the dialling end marks its own as read). False drops the link.
+bool QuorumTransport::feedElection(PeerLink& l, std::string_view bytes) {
+  l.election.feed(bytes);
+  for (;;) {
+    auto next = l.election.next();
+    if (std::holds_alternative<zab::NeedMore>(next)) return true;
+    if (auto* bad = std::get_if<zab::Malformed>(&next)) {
+      log_.warn("quorum", "dropping election connection of member " + std::to_string(l.sid) + ": " +
+                              bad->reason);
+      return false;
+    }
+    if (auto* hello = std::get_if<zab::InitialMessage>(&next)) {
+      if (!acceptHello(l, *hello)) return false;
+      continue;
+    }
+    auto vote = zab::decodeNotification(std::get<std::string>(next));
+    if (auto* n = std::get_if<zab::Notification>(&vote)) {
+      handlers_.onVote(l.sid, *n);
+    } else {
+      log_.warn("quorum", "ignoring a malformed vote from member " + std::to_string(l.sid) + ": " +
+                              std::get<zab::Malformed>(vote).reason);
+    }
+  }
+}
+
+bool QuorumTransport::acceptHello(PeerLink& l, const zab::InitialMessage& hello) {
+  if (hello.sid == mySid_ || (!peers_.contains(hello.sid) && !learnPeer(hello))) {
+    log_.warn("quorum", "election connection from server " + std::to_string(hello.sid) +
+                            " with no usable address: " + hello.address);
+    return false;
+  }
+  l.sid = hello.sid;
+  if (l.sid < mySid_) {
+    dialElection(l.sid);  // the pair keeps the link the higher id dialled
+    return false;
+  }
+  adoptElection(l.sid, l.shared_from_this());
+  return true;
+}
+
 void QuorumTransport::onElectionAccepted(tcp::socket socket) {
   auto link = std::make_shared<PeerLink>(
       std::move(socket),
-      [this](PeerLink& l, std::string_view bytes) {
-        l.election.feed(bytes);
-        for (;;) {
-          auto next = l.election.next();
-          if (std::holds_alternative<zab::NeedMore>(next)) return true;
-          if (auto* bad = std::get_if<zab::Malformed>(&next)) {
-            log_.warn("quorum", "dropping election connection: " + bad->reason);
-            return false;
-          }
-          if (auto* hello = std::get_if<zab::InitialMessage>(&next)) {
-            if (hello->sid == mySid_ || (!peers_.contains(hello->sid) && !learnPeer(*hello))) {
-              log_.warn("quorum", "election connection from server " + std::to_string(hello->sid) +
-                                      " with no usable address: " + hello->address);
-              return false;
-            }
-            l.sid = hello->sid;
-            if (l.sid < mySid_) {
-              dialElection(l.sid);  // the pair keeps the link the higher id dialled
-              return false;
-            }
-            adoptElection(l.sid, l.shared_from_this());
-            continue;
-          }
-          auto vote = zab::decodeNotification(std::get<std::string>(next));
-          if (auto* n = std::get_if<zab::Notification>(&vote)) handlers_.onVote(l.sid, *n);
-        }
-      },
+      [this](PeerLink& l, std::string_view bytes) { return feedElection(l, bytes); },
       [this](PeerLink& l, const std::string&) { dropElectionLink(l); });
   link->start();
 }

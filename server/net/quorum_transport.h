@@ -66,6 +66,8 @@ class QuorumTransport {
   void adoptElection(std::int64_t sid, const std::shared_ptr<PeerLink>& link);
   void dropElectionLink(PeerLink& link);
   void onElectionAccepted(tcp::socket socket);
+  bool feedElection(PeerLink& l, std::string_view bytes);
+  bool acceptHello(PeerLink& l, const zab::InitialMessage& hello);
   void onQuorumAccepted(tcp::socket socket);
   void resolve(std::int64_t sid, std::uint16_t port,
                std::function<void(const boost::system::error_code&, tcp::socket)> done);
