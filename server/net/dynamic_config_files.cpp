@@ -1,7 +1,5 @@
 #include "net/dynamic_config_files.h"
 
-#include <fcntl.h>
-
 #include <fstream>
 #include <sstream>
 #include <stdexcept>
@@ -11,24 +9,6 @@
 
 namespace zk {
 namespace {
-
-void writeAtomically(const std::filesystem::path& path, std::string_view bytes) {
-  auto temp = path;
-  temp += ".tmp";
-  try {
-    {
-      storage::Fd fd = storage::Fd::open(temp, O_WRONLY | O_CREAT | O_TRUNC);
-      storage::pwriteAll(fd.get(), bytes, 0, temp);
-      storage::fsyncFile(fd.get(), false, temp);
-    }
-    std::filesystem::rename(temp, path);
-    storage::fsyncDir(path.parent_path());
-  } catch (const std::exception& e) {
-    std::error_code ignored;
-    std::filesystem::remove(temp, ignored);
-    throw std::runtime_error("cannot write " + path.string() + ": " + e.what());
-  }
-}
 
 bool isMembershipLine(std::string_view line) {
   auto eq = line.find('=');
@@ -46,7 +26,7 @@ std::filesystem::path writeDynamicConfigFiles(const std::filesystem::path& zooCf
   if (version.starts_with("0x")) version = version.substr(2);
   auto dynamic = zooCfg;
   dynamic += ".dynamic." + version;
-  writeAtomically(dynamic, formatDynamicConfig(config) + "\n");
+  storage::writeFileAtomically(dynamic, formatDynamicConfig(config) + "\n");
 
   std::ifstream in(zooCfg);
   if (!in) throw std::runtime_error("cannot read " + zooCfg.string());
@@ -54,14 +34,14 @@ std::filesystem::path writeDynamicConfigFiles(const std::filesystem::path& zooCf
   original << in.rdbuf();
   auto backup = zooCfg;
   backup += ".bak";
-  if (!std::filesystem::exists(backup)) writeAtomically(backup, original.str());
+  if (!std::filesystem::exists(backup)) storage::writeFileAtomically(backup, original.str());
   std::string rewritten;
   std::string line;
   while (std::getline(original, line)) {
     if (!isMembershipLine(line)) rewritten += line + "\n";
   }
   rewritten += "dynamicConfigFile=" + dynamic.string() + "\n";
-  writeAtomically(zooCfg, rewritten);
+  storage::writeFileAtomically(zooCfg, rewritten);
   return dynamic;
 }
 

@@ -1,7 +1,5 @@
 #include "storage/epoch_files.h"
 
-#include <fcntl.h>
-
 #include <charconv>
 #include <fstream>
 #include <sstream>
@@ -35,20 +33,7 @@ std::optional<std::int64_t> readEpochFile(const std::filesystem::path& dataDir,
 
 void writeEpochFile(const std::filesystem::path& dataDir, std::string_view name,
                     std::int64_t epoch) {
-  auto path = dataDir / name;
-  auto temp = dataDir / (std::string(name) + ".tmp");
-  {
-    Fd fd = Fd::open(temp, O_WRONLY | O_CREAT | O_TRUNC);
-    std::string text = std::to_string(epoch);
-    pwriteAll(fd.get(), text, 0, temp);
-    fsyncFile(fd.get(), false, temp);
-  }
-  std::error_code ec;
-  std::filesystem::rename(temp, path, ec);
-  if (ec)
-    throw StorageError("cannot rename " + temp.string() + " to " + path.string() + ": " +
-                       ec.message());
-  fsyncDir(dataDir);
+  writeFileAtomically(dataDir / name, std::to_string(epoch));
 }
 
 }  // namespace zk::storage

@@ -80,6 +80,28 @@ void fsyncDir(const std::filesystem::path& dir) {
   fsyncFile(fd.get(), false, dir);
 }
 
+void writeFileAtomically(const std::filesystem::path& path, std::string_view bytes) {
+  auto temp = path;
+  temp += ".tmp";
+  try {
+    {
+      Fd fd = Fd::open(temp, O_WRONLY | O_CREAT | O_TRUNC);
+      pwriteAll(fd.get(), bytes, 0, temp);
+      fsyncFile(fd.get(), false, temp);
+    }
+    std::error_code ec;
+    std::filesystem::rename(temp, path, ec);
+    if (ec)
+      throw StorageError("cannot rename " + temp.string() + " to " + path.string() + ": " +
+                         ec.message());
+    fsyncDir(path.parent_path());
+  } catch (const StorageError&) {
+    std::error_code ignored;
+    std::filesystem::remove(temp, ignored);
+    throw;
+  }
+}
+
 void ensureWritableDir(const std::filesystem::path& dir) {
   std::error_code ec;
   std::filesystem::create_directories(dir, ec);

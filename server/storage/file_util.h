@@ -53,6 +53,10 @@ void pwriteAll(int fd, std::string_view bytes, std::uint64_t offset,
                const std::filesystem::path& p);
 void fsyncFile(int fd, bool dataOnly, const std::filesystem::path& p);
 void fsyncDir(const std::filesystem::path& dir);
+// Replaces `path` with `bytes` so that a crash leaves the old file or the new one, never a torn
+// one: a temporary file beside it, fsynced, renamed over it, the directory fsynced. Throws
+// StorageError naming the file; the temporary file does not outlive a failure.
+void writeFileAtomically(const std::filesystem::path& path, std::string_view bytes);
 // Creates the directory (and parents) if missing; refuses a path that is not a writable dir.
 void ensureWritableDir(const std::filesystem::path& dir);
 
