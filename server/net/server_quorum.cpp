@@ -4,6 +4,8 @@
 
 #include <fcntl.h>
 
+#include <algorithm>
+#include <cctype>
 #include <chrono>
 #include <deque>
 #include <fstream>
@@ -98,18 +100,6 @@ class ZabForwarder : public RequestForwarder {
   std::function<void()> kick_;
 };
 
-void writeFileDurably(const std::filesystem::path& path, std::string_view bytes) {
-  auto temp = path;
-  temp += ".tmp";
-  {
-    storage::Fd fd = storage::Fd::open(temp, O_WRONLY | O_CREAT | O_TRUNC);
-    storage::pwriteAll(fd.get(), bytes, 0, temp);
-    storage::fsyncFile(fd.get(), false, temp);
-  }
-  std::filesystem::rename(temp, path);
-  storage::fsyncDir(path.parent_path());
-}
-
 // Snapshots above `zxid` hold txns the new leader does not have.
 void removeSnapshotsAbove(const std::filesystem::path& dataDir, std::int64_t zxid) {
   for (const auto& file :
@@ -118,18 +108,12 @@ void removeSnapshotsAbove(const std::filesystem::path& dataDir, std::int64_t zxi
   }
 }
 
-// The -ing form ZooKeeper's peer_state starts with.
-const char* roleVerb(zab::ServerState state) {
-  switch (state) {
-    case zab::ServerState::Leading:
-      return "leading";
-    case zab::ServerState::Following:
-      return "following";
-    case zab::ServerState::Observing:
-      return "observing";
-    default:
-      return "looking";
-  }
+// ZooKeeper's peer_state starts with the state in lower case: "following - broadcast".
+std::string peerStateOf(zab::ServerState state, const char* phase) {
+  std::string name = zab::serverStateName(state);
+  std::transform(name.begin(), name.end(), name.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  return name + " - " + phase;
 }
 
 const char* roleName(zab::ServerState state) {
@@ -413,15 +397,17 @@ void Server::execute(zab::Action& action) {
           [&](zab::act::StateChanged& a) { onStateChanged(a); },
           [&](zab::act::LearnerRequest& a) { onLearnerRequest(a); },
           [&](zab::act::SessionTouches& a) {
+            // A PING reply's data: (long sessionId, int timeout) repeated, as Learner.ping writes.
             std::vector<std::pair<std::int64_t, std::int32_t>> touched;
-            try {
-              jute::Reader in(a.data);
-              while (in.remaining() >= 12) {
-                auto id = in.readLong("sessionId");
-                touched.emplace_back(id, in.readInt("timeout"));
-              }
-            } catch (const jute::DecodeError&) {
+            jute::Reader in(a.data);
+            while (in.remaining() >= 12) {
+              auto id = in.readLong("sessionId");
+              touched.emplace_back(id, in.readInt("timeout"));
             }
+            if (!in.atEnd())
+              log_.warn("zab", "ignoring " + std::to_string(in.remaining()) +
+                                   " trailing bytes of session touches from member " +
+                                   std::to_string(a.from));
             processor_->touchSessions(touched);
           },
           [&](zab::act::SyncDone& a) {
@@ -471,8 +457,7 @@ void Server::onStateChanged(const zab::act::StateChanged& change) {
 void Server::addQuorumStats(ServerStats& s) const {
   const zab::Peer& peer = *peer_;
   s.serverState = readOnly_ ? "read-only" : roleName(zabState_.state);
-  s.peerState = std::string(s.serverState == "looking" ? "looking" : roleVerb(zabState_.state)) +
-                " - " + peer.phaseName();
+  s.peerState = peerStateOf(zabState_.state, peer.phaseName());
   s.lastZxid = std::max(s.lastZxid, peer.lastLoggedZxid());
   for (const auto& [sid, entry] : config_.servers)
     if (entry.role != PeerRole::kObserver) ++s.quorumSize;
@@ -601,7 +586,8 @@ void Server::loadSnapshot(std::int64_t zxid, const std::string& bytes) {
   snapshot_.reset();
   txnLog_->stop();
   auto versionDir = config_.dataDir / storage::kVersionDir;
-  writeFileDurably(versionDir / storage::zxidFileName(storage::kSnapshotPrefix, zxid), bytes);
+  storage::writeFileAtomically(versionDir / storage::zxidFileName(storage::kSnapshotPrefix, zxid),
+                               bytes);
   storage::truncateTxnLog(config_.dataLogDir / storage::kVersionDir, zxid,
                           [this](std::string_view line) { log_.info("txnlog", line); });
   removeSnapshotsAbove(config_.dataDir, zxid);

@@ -10,7 +10,6 @@ namespace zk::storage {
 namespace {
 
 constexpr std::string_view kSignature = "BenWasHere";
-constexpr std::size_t kStatPersistedBytes = 60;
 
 struct StreamError {
   std::string reason;
@@ -81,7 +80,6 @@ bool SnapshotStreamScanner::step() {
         }
         in.readBuffer("node data");
         in.readLong("node acl");
-        if (in.remaining() < kStatPersistedBytes) return false;
         StatPersisted::read(in);
         break;
       }
