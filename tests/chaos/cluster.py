@@ -10,7 +10,6 @@ import atexit
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -23,19 +22,6 @@ CLIENT_PORT = 2181
 QUORUM_PORT = 2888
 ELECTION_PORT = 3888
 SYNC_LIMIT = 5
-
-
-def four_letter(ip, cmd, timeout=2.0):
-    with socket.create_connection((ip, CLIENT_PORT), timeout=timeout) as s:
-        s.sendall(cmd.encode())
-        out = bytearray()
-        end = time.monotonic() + timeout
-        while time.monotonic() < end:
-            chunk = s.recv(65536)
-            if not chunk:
-                break
-            out += chunk
-        return out.decode(errors="replace")
 
 
 class Member:
@@ -109,7 +95,7 @@ class Member:
         if not self.alive() or self.paused:
             return None
         try:
-            answer = four_letter(self.ip, "srvr", timeout=1.0)
+            answer = harness.four_letter(CLIENT_PORT, "srvr", timeout=1.0, host=self.ip)
         except OSError:
             return None
         for line in answer.splitlines():

@@ -16,7 +16,6 @@ import os
 import socket
 import sys
 import tempfile
-import time
 
 import pytest
 
@@ -28,6 +27,7 @@ import netns  # noqa: E402
 import test_chaos  # noqa: E402
 import workloads  # noqa: E402
 import zkwire  # noqa: E402
+from cluster import harness  # noqa: E402
 
 SYNC_LIMIT_TICKS = 50  # 10 s: the cut learner->leader links must not end the followers' roles
 
@@ -36,6 +36,15 @@ def raw_connect(ip, session_id=0, passwd=b"\0" * 16):
     sock = socket.create_connection((ip, cluster_mod.CLIENT_PORT), timeout=15)
     sock.sendall(zkwire.frame(zkwire.connect_payload(4000, session_id, passwd)))
     return sock
+
+
+def outstanding(ip):
+    """The member's zk_outstanding_requests: requests it holds without an answer yet."""
+    for line in harness.four_letter(cluster_mod.CLIENT_PORT, "mntr", timeout=2.0,
+                                    host=ip).splitlines():
+        if line.startswith("zk_outstanding_requests\t"):
+            return int(line.split("\t")[1])
+    return 0
 
 
 def read_connect_reply(sock):
@@ -84,16 +93,16 @@ def test_a_write_from_the_old_connection_does_not_answer_the_new_one():
                 net.block(a, leader)
                 net.block(b, leader)
                 send_set(old, 1, "/moved-a", b"old")
-                time.sleep(0.3)  # A has taken the write and forwarded it into the cut link
+                harness.wait_until(lambda: outstanding(net.ip(a)) >= 1, timeout=10,
+                                   what="A to hold the write it forwarded into the cut link")
                 old.close()
                 new = raw_connect(net.ip(b), session, passwd)
                 send_set(new, 1, "/moved-b", b"new")
                 try:
                     read_connect_reply(new)
                     net.unblock(a, leader)
-                    deadline = time.monotonic() + 15
-                    while zk.get("/moved-a")[0] != b"old" and time.monotonic() < deadline:
-                        time.sleep(0.05)
+                    harness.wait_until(lambda: zk.get("/moved-a")[0] == b"old", timeout=15,
+                                       what="the old connection's write to commit")
                     net.unblock(b, leader)
                     err, stat = read_reply(new, 1)
                 except ConnectionError:

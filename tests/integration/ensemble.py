@@ -37,6 +37,7 @@ def mntr_of(server):
 
 class Ensemble:
     def __init__(self, workdir, voters=3, observers=0, tick_ms=200, **cfg):
+        self.workdir = workdir
         self.members = {}
         ids = list(range(1, voters + observers + 1))
         for sid in ids:
@@ -77,6 +78,16 @@ class Ensemble:
     def stop(self):
         for member in self.members.values():
             member.kill9()
+
+    def __enter__(self):
+        try:
+            return self.start()
+        except BaseException:
+            self.stop()
+            raise
+
+    def __exit__(self, *exc):
+        self.stop()
 
     def roles(self):
         return {sid: mode_of(m) for sid, m in self.members.items()}

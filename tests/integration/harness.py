@@ -36,9 +36,9 @@ def free_port():
         return s.getsockname()[1]
 
 
-def four_letter(port, cmd, timeout=5.0):
+def four_letter(port, cmd, timeout=5.0, host="127.0.0.1"):
     """Sends a four-letter word and returns the whole answer (the server closes after it)."""
-    with socket.create_connection(("127.0.0.1", port), timeout=timeout) as s:
+    with socket.create_connection((host, port), timeout=timeout) as s:
         s.sendall(cmd.encode())
         out = bytearray()
         end = time.monotonic() + timeout
@@ -58,7 +58,7 @@ def wait_until(predicate, timeout=10.0, interval=0.05, what="condition"):
         if value:
             return value
         if time.monotonic() >= end:
-            raise TimeoutError(f"timed out waiting for {what}")
+            raise TimeoutError(f"timed out after {timeout}s waiting for {what}")
         time.sleep(interval)
 
 

@@ -29,14 +29,8 @@ COMMIT_LOG_COUNT = 500
 
 @pytest.fixture(scope="module")
 def running(tmp_path_factory):
-    ens = Ensemble(str(tmp_path_factory.mktemp("ensemble")), voters=3, observers=1)
-    try:
-        ens.start()
-    except Exception:
-        ens.stop()
-        raise
-    yield ens
-    ens.stop()
+    with Ensemble(str(tmp_path_factory.mktemp("ensemble")), voters=3, observers=1) as ens:
+        yield ens
 
 
 @pytest.fixture
@@ -218,37 +212,16 @@ def test_leader_crash_elects_a_new_leader_and_loses_no_acknowledged_write(ensemb
     follower = ensemble.followers()[0]
     zk = clients(",".join(m.hosts for m in ensemble.members.values() if m is not old))
     parent = zk.create(unique("failover"))
-    acked = []
-    stop = threading.Event()
-
-    def write_forever():
-        i = 0
-        while not stop.is_set():
-            try:
-                zk.create(f"{parent}/w{i:06d}", b"x")
-                acked.append(i)
-                i += 1
-            except Exception:  # noqa: BLE001 - failover: outcome unknown, try the next one
-                i += 1
-                time.sleep(0.01)
-
-    writer = threading.Thread(target=write_forever)
-    writer.start()
-    try:
-        harness.wait_until(lambda: len(acked) >= 50, timeout=30, what="50 writes before crash")
-        before_crash = len(acked)
+    with Writer(zk, parent) as writer:
+        writer.wait_for_more(50)
         old.kill9()
         new = ensemble.wait_serving()
         assert new is not old and not new.observer
-        harness.wait_until(lambda: len(acked) >= before_crash + 50, timeout=30,
-                           what="50 writes acknowledged after failover")
-    finally:
-        stop.set()
-        writer.join(timeout=30)
+        writer.wait_for_more(50)
     reader = clients(follower.hosts)
     reader.sync(parent)
     present = set(reader.get_children(parent))
-    lost = [i for i in acked if f"w{i:06d}" not in present]
+    lost = [i for i in writer.acked if writer.name(i).rsplit("/", 1)[1] not in present]
     assert not lost, f"acknowledged writes lost in failover: {lost[:10]}"
 
     old.launch()  # the old leader rejoins as a learner and catches up

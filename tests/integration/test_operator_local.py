@@ -17,7 +17,6 @@ import signal
 import socket
 import subprocess
 import threading
-import time
 import urllib.request
 
 import pytest

@@ -14,12 +14,8 @@ from ensemble import Ensemble, mode_of
 
 @pytest.fixture
 def ensemble(tmp_path):
-    ens = Ensemble(str(tmp_path), voters=3, readonlymode__enabled="true")
-    try:
-        ens.start()
+    with Ensemble(str(tmp_path), voters=3, readonlymode__enabled="true") as ens:
         yield ens
-    finally:
-        ens.stop()
 
 
 @pytest.mark.skipif(harness.impl() == "apache",

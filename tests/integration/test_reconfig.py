@@ -21,16 +21,9 @@ SUPER = make_digest_acl_credential("super", SUPER_PASSWORD)
 
 @pytest.fixture(scope="module")
 def running(tmp_path_factory):
-    ens = Ensemble(str(tmp_path_factory.mktemp("reconfig")), voters=3, reconfigEnabled="true",
-                   DigestAuthenticationProvider__superDigest=SUPER)
-    ens.workdir = str(tmp_path_factory.mktemp("joiners"))
-    try:
-        ens.start()
-    except Exception:
-        ens.stop()
-        raise
-    yield ens
-    ens.stop()
+    with Ensemble(str(tmp_path_factory.mktemp("reconfig")), voters=3, reconfigEnabled="true",
+                  DigestAuthenticationProvider__superDigest=SUPER) as ens:
+        yield ens
 
 
 @pytest.fixture
@@ -67,6 +60,13 @@ def joiner(ens, sid, observer):
     if observer:
         member.cfg["peerType"] = "observer"
     return member
+
+
+def launch_until_serving(joiner):
+    """Starts a server outside the configuration and waits until it follows (without a vote)."""
+    joiner.launch()
+    harness.wait_until(lambda: mode_of(joiner) is not None, timeout=30,
+                       what=f"server {joiner.myid} to sync before it is added")
 
 
 def points_at(member, dynamic):
@@ -111,9 +111,7 @@ def test_observer_and_voter_join_and_leave_while_a_client_writes(running, admin,
     try:
         with Writer(writer_zk, parent) as writer:
             for member in (observer, voter):
-                member.launch()
-                harness.wait_until(lambda m=member: mode_of(m) is not None, timeout=30,
-                                   what=f"server {member.myid} to sync before it is added")
+                launch_until_serving(member)
             writer.wait_for_more()
 
             _, before = config_of(admin)
@@ -171,9 +169,7 @@ def test_observer_and_voter_join_and_leave_while_a_client_writes(running, admin,
 def test_a_reconfig_survives_a_restart_of_the_whole_ensemble(running, admin, client_factory):
     observer = joiner(running, 6, observer=True)
     try:
-        observer.launch()
-        harness.wait_until(lambda: mode_of(observer) is not None, timeout=30,
-                           what="server 6 to sync")
+        launch_until_serving(observer)
         admin.reconfig(joining=f"server.6={observer.spec}", leaving=None, new_members=None)
         expected = config_of(admin)
         for member in list(running.members.values()) + [observer]:
@@ -182,7 +178,7 @@ def test_a_reconfig_survives_a_restart_of_the_whole_ensemble(running, admin, cli
             member.launch()  # zoo.cfg of 1-3 still lists only 1-3: the data holds the change
         running.wait_serving()
         harness.wait_until(lambda: mode_of(observer) is not None, timeout=30,
-                           what=f"server 6 back (mode {mode_of(observer)})")
+                           what="server 6 back")
         for member in running.members.values():
             assert config_of(client_factory(member.hosts)) == expected
         admin_again = client_factory(running.hosts)
@@ -195,9 +191,7 @@ def test_a_reconfig_survives_a_restart_of_the_whole_ensemble(running, admin, cli
 def test_an_observer_is_promoted_to_voter_and_demoted_again(running, admin, client_factory):
     member = joiner(running, 7, observer=True)
     try:
-        member.launch()
-        harness.wait_until(lambda: mode_of(member) is not None, timeout=30,
-                           what="server 7 to sync")
+        launch_until_serving(member)
         admin.reconfig(joining=f"server.7={member.spec}", leaving=None, new_members=None)
         harness.wait_until(lambda: mode_of(member) == "observer", timeout=30,
                            what="server 7 to observe")
@@ -220,10 +214,8 @@ def test_an_observer_is_promoted_to_voter_and_demoted_again(running, admin, clie
 
 def test_shrinking_is_refused_below_two_voters_and_works_down_to_three(tmp_path,
                                                                       client_factory):
-    ens = Ensemble(str(tmp_path), voters=5, reconfigEnabled="true",
-                   DigestAuthenticationProvider__superDigest=SUPER)
-    try:
-        ens.start()
+    with Ensemble(str(tmp_path), voters=5, reconfigEnabled="true",
+                  DigestAuthenticationProvider__superDigest=SUPER) as ens:
         zk = client_factory(ens.hosts)
         zk.add_auth("digest", f"super:{SUPER_PASSWORD}")
         keep = ens.leader().myid
@@ -238,8 +230,6 @@ def test_shrinking_is_refused_below_two_voters_and_works_down_to_three(tmp_path,
                            timeout=30, what="three voters")
         # The removed servers follow on without a vote; every member still serves.
         harness.wait_until(lambda: all(mode_of(m) for m in ens.members.values()), timeout=30,
-                           what=f"every member serving (roles {ens.roles()})")
+                           what="every member serving")
         for member in ens.members.values():
             client_factory(member.hosts).create(f"/after_shrink_{member.myid}")
-    finally:
-        ens.stop()

@@ -8,7 +8,7 @@ import json
 import os
 import signal
 import subprocess
-import time
+import sys
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -16,6 +16,10 @@ import urllib.request
 import yaml
 
 from metrics_files import PROMETHEUS
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
+                                "integration"))
+import harness  # noqa: E402
 
 START_DEADLINE_S = 30.0
 STOP_DEADLINE_S = 10.0
@@ -88,14 +92,7 @@ class Prometheus:
 
     @staticmethod
     def wait_until(predicate, timeout, what, interval=0.2):
-        end = time.monotonic() + timeout
-        while True:
-            value = predicate()
-            if value:
-                return value
-            if time.monotonic() >= end:
-                raise TimeoutError(f"timed out after {timeout}s waiting for {what}")
-            time.sleep(interval)
+        return harness.wait_until(predicate, timeout=timeout, interval=interval, what=what)
 
     def log_tail(self, lines=40):
         try:
