@@ -91,6 +91,8 @@ class Server {
   void reloadFromDisk();
   void reportSessionTouches();
   void onLearnerRequest(const zab::act::LearnerRequest& request);
+  void onOtherPacket(const zab::act::OtherPacket& other);
+  void answerRevalidation(std::int64_t learnerSid, std::int64_t sessionId);
 
   ServerConfig config_;
   Logger& log_;

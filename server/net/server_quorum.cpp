@@ -94,6 +94,16 @@ class ZabForwarder : public RequestForwarder {
     peer_.forwardRequest(std::move(data), authIds);
     kick_();
   }
+  // As ZooKeeper's Learner.validateSession writes it: zxid -1, long sessionId, int timeout.
+  bool revalidate(std::int64_t sessionId, std::int32_t timeoutMs) override {
+    jute::Writer out;
+    out.writeLong(sessionId);
+    out.writeInt(timeoutMs);
+    bool sent =
+        peer_.sendRaw(peer_.leader(), zab::makePacket(zab::PacketType::Revalidate, -1, out.take()));
+    kick_();
+    return sent;
+  }
 
  private:
   zab::Peer& peer_;
@@ -414,10 +424,7 @@ void Server::execute(zab::Action& action) {
             if (a.forSid != config_.serverId) processor_->syncAnswered();
           },
           [&](zab::act::LeaderConfig& a) { onLeaderConfig(a.data, a.fromElection); },
-          [&](zab::act::OtherPacket& a) {
-            log_.debug("zab", std::string("ignoring ") + zab::packetTypeName(a.packet.type) +
-                                  " from " + std::to_string(a.from));
-          },
+          [&](zab::act::OtherPacket& a) { onOtherPacket(a); },
           [&](zab::act::Connect& a) { transport_->connectQuorum(a.sid); },
           [&](zab::act::Disconnect& a) { transport_->disconnectQuorum(a.sid); },
       },
@@ -537,6 +544,43 @@ void Server::deliver(std::int64_t zxid, const std::string& bytes) {
     return;
   }
   if (processor_->role() == PipelineRole::kLearner) countTxnForSnapshot();
+}
+
+void Server::onOtherPacket(const zab::act::OtherPacket& other) {
+  if (other.packet.type != static_cast<std::int32_t>(zab::PacketType::Revalidate)) {
+    log_.debug("zab", std::string("ignoring ") + zab::packetTypeName(other.packet.type) + " from " +
+                          std::to_string(other.from));
+    return;
+  }
+  try {
+    jute::Reader in(other.packet.data);
+    auto sessionId = in.readLong("sessionId");
+    if (zabState_.state == zab::ServerState::Leading) {
+      in.readInt("timeout");  // ZooKeeper's leader ignores it too: the session keeps its own
+      answerRevalidation(other.from, sessionId);
+      return;
+    }
+    bool valid = in.readBool("valid");
+    // A ZooKeeper leader sends zxid -1. Its answer follows every proposal it had sent us
+    // when it took the session over, so what we have logged is the boundary.
+    std::int64_t boundary = other.packet.zxid > 0 ? other.packet.zxid : peer_->lastLoggedZxid();
+    processor_->sessionRevalidated(sessionId, valid, boundary);
+  } catch (const jute::DecodeError& e) {
+    log_.warn("zab",
+              "malformed REVALIDATE from member " + std::to_string(other.from) + ": " + e.what());
+  }
+}
+
+// As ZooKeeper's LearnerHandler answers: long sessionId, bool valid. The zxid field, -1 in
+// ZooKeeper, carries the boundary between the session's old and new owners here.
+void Server::answerRevalidation(std::int64_t learnerSid, std::int64_t sessionId) {
+  auto result = processor_->revalidateSession(learnerSid, sessionId);
+  jute::Writer out;
+  out.writeLong(sessionId);
+  out.writeBool(result.valid);
+  peer_->sendRaw(learnerSid,
+                 zab::makePacket(zab::PacketType::Revalidate, result.boundaryZxid, out.take()));
+  scheduleZabActions();
 }
 
 void Server::onLearnerRequest(const zab::act::LearnerRequest& request) {

@@ -31,6 +31,13 @@ std::string connectFrame(const ConnectResponse& response) {
   return out.take();
 }
 
+std::string expiredSessionFrame(bool withReadOnlyByte) {
+  ConnectResponse response;
+  response.passwd = std::string(16, '\0');
+  response.withReadOnlyByte = withReadOnlyByte;
+  return connectFrame(response);
+}
+
 namespace {
 
 void writeOpResult(std::int32_t type, const std::string& path, const Stat& stat,

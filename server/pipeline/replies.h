@@ -14,6 +14,9 @@ namespace zk {
 std::string replyFrame(std::int32_t xid, std::int64_t zxid, Err err, std::string_view body = {});
 std::string notificationFrame(const WatcherEvent& event);
 std::string connectFrame(const ConnectResponse& response);
+// What ZooKeeper tells a client whose session is expired or unknown: timeout 0, session 0,
+// an all-zero password (the client reports SESSIONEXPIRED).
+std::string expiredSessionFrame(bool withReadOnlyByte);
 
 // The response body for a write whose txn was applied, by the request's op code.
 std::string writeResponseBody(std::int32_t op, const ApplyResult& result);

@@ -104,28 +104,19 @@ void RequestProcessor::connect(const std::shared_ptr<ClientChannel>& channel,
   std::int32_t timeout =
       std::clamp(request.timeOut, config_.minSessionTimeoutMs, config_.maxSessionTimeoutMs);
   if (config_.role == PipelineRole::kReadOnly) return readOnlyConnect(channel, request, timeout);
-  ConnectResponse response;
-  response.withReadOnlyByte = request.hasReadOnlyByte;
   if (request.sessionId != 0) {
     bool valid = request.passwd == SessionTracker::passwordFor(request.sessionId) &&
                  sessions_.touch(request.sessionId, clock_());
     if (valid) touch(request.sessionId);
     if (!valid) {
-      response.passwd = std::string(16, '\0');
-      channel->send(connectFrame(response));
+      channel->send(expiredSessionFrame(request.hasReadOnlyByte));
       channel->close("session " + hex(request.sessionId) + " is expired or its password is wrong");
       return;
     }
-    Client& client = clients_[request.sessionId];
-    if (auto old = client.channel.lock(); old && old != channel) old->close("session moved");
-    client.channel = channel;
-    client.authIds = {Id{"ip", channel->remoteAddress()}};
-    response.timeOut = sessions_.timeoutOf(request.sessionId);
-    response.sessionId = request.sessionId;
-    response.passwd = SessionTracker::passwordFor(request.sessionId);
-    channel->sessionEstablished(request.sessionId, response.timeOut);
-    channel->send(connectFrame(response));
-    ++stats_.packetsSent;
+    // A learner cannot know whether the session moved here from another member.
+    if (config_.role == PipelineRole::kLearner) return awaitRevalidation(channel, request);
+    if (config_.role == PipelineRole::kLeader) owners_[request.sessionId] = config_.serverId;
+    establishExisting(channel, request.sessionId, request.hasReadOnlyByte);
     return;
   }
   if (!writesRefused_.empty()) {
@@ -137,6 +128,7 @@ void RequestProcessor::connect(const std::shared_ptr<ClientChannel>& channel,
   client.channel = channel;
   client.authIds = {Id{"ip", channel->remoteAddress()}};
   sessions_.add(id, timeout, clock_());  // tracked now so it cannot expire unnoticed
+  if (config_.role == PipelineRole::kLeader) owners_[id] = config_.serverId;
   channel->sessionEstablished(id, timeout);
   Pending pending;
   pending.channel = channel;
@@ -180,6 +172,11 @@ void RequestProcessor::request(const std::shared_ptr<ClientChannel>& channel,
     return;
   }
 
+  if (config_.role == PipelineRole::kLeader && !claimOwnership(sessionId, config_.serverId)) {
+    channel->send(replyFrame(header.xid, tree_.lastProcessedZxid(), Err::kSessionMoved));
+    channel->close("session " + hex(sessionId) + " moved to another member");
+    return;
+  }
   Pending pending;
   pending.channel = channel;
   pending.xid = header.xid;
@@ -430,6 +427,7 @@ void RequestProcessor::finishSessionChange(const InFlight& entry) {
 
 void RequestProcessor::closeSessionNow(std::int64_t sessionId, std::string_view reason) {
   sessions_.remove(sessionId);
+  owners_.erase(sessionId);
   Client* client = findClient(sessionId);
   if (client == nullptr) return;
   drain(sessionId);
@@ -515,9 +513,9 @@ void RequestProcessor::send(std::int64_t /*sessionId*/, Pending& pending) {
 namespace zk {
 
 void RequestProcessor::tick() {
-  // Expiry and reaping are the leader's to decide; a learner only reports activity.
-  if (config_.role == PipelineRole::kLearner) return;
   std::int64_t now = clock_();
+  // Expiry and reaping are the leader's to decide; a learner only reports activity.
+  if (config_.role == PipelineRole::kLearner) return expireRevalidations(now);
   if (config_.role == PipelineRole::kReadOnly) return expireReadOnlySessions(now);
   for (std::int64_t id : sessions_.takeExpired(now)) {
     if (!writesRefused_.empty()) continue;

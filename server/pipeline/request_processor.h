@@ -66,6 +66,9 @@ class RequestForwarder {
   virtual ~RequestForwarder() = default;
   virtual void forward(std::int64_t sessionId, std::int32_t cxid, std::int32_t type,
                        std::string body, const std::vector<Id>& authIds) = 0;
+  // Ask the leader whether an existing session may continue here (Zab's REVALIDATE); the
+  // answer comes back through sessionRevalidated(). False: no link to a leader to ask.
+  virtual bool revalidate(std::int64_t sessionId, std::int32_t timeoutMs) = 0;
 };
 
 struct ProcessorStats {
@@ -75,6 +78,8 @@ struct ProcessorStats {
   std::int64_t latencyTotalMs = 0;
   std::int64_t latencyMinMs = -1;
   std::int64_t latencyMaxMs = 0;
+  // Leader: requests forwarded for a session that has since moved to another member.
+  std::int64_t movedRequestsDropped = 0;
 };
 
 class RequestProcessor {
@@ -114,6 +119,18 @@ class RequestProcessor {
   void applyCommitted(Txn txn);
   // Learner: the leader answered the oldest forwarded sync.
   void syncAnswered();
+  // Leader: a learner's client reconnected with an existing session. If the session is alive
+  // it now belongs to that learner: requests other members forward for it are dropped from
+  // here on, and a connection this leader holds for it is closed. `boundaryZxid` is the last
+  // zxid assigned so far; every request of an earlier owner has a zxid at or below it.
+  struct Revalidation {
+    bool valid = false;
+    std::int64_t boundaryZxid = 0;
+  };
+  Revalidation revalidateSession(std::int64_t learnerSid, std::int64_t sessionId);
+  // Learner: the leader's answer to revalidate(). Committed txns of this session at or below
+  // `boundaryZxid` came from its earlier connections, so none of them answers the new one.
+  void sessionRevalidated(std::int64_t sessionId, bool valid, std::int64_t boundaryZxid);
   // Learner: sessions with activity since the last call, for the next PING to the leader.
   std::vector<std::pair<std::int64_t, std::int32_t>> takeTouchedSessions();
   PipelineRole role() const { return config_.role; }
@@ -157,6 +174,14 @@ class RequestProcessor {
     std::weak_ptr<ClientChannel> channel;
     std::vector<Id> authIds;
     std::deque<Pending> queue;
+    // Learner: commits at or below this zxid were requested over earlier connections.
+    std::int64_t matchAfterZxid = 0;
+  };
+  // Learner: a reconnecting client waiting for the leader's REVALIDATE answer.
+  struct AwaitingRevalidation {
+    std::weak_ptr<ClientChannel> channel;
+    bool readOnlyByte = false;
+    std::int64_t deadlineMs = 0;
   };
   struct InFlight {
     Txn txn;
@@ -186,6 +211,15 @@ class RequestProcessor {
                       std::span<const std::uint8_t> body);
   void send(std::int64_t sessionId, Pending& pending);
   void closeSessionNow(std::int64_t sessionId, std::string_view reason);
+  // Session moves (request_processor_quorum.cpp).
+  Client& establishExisting(const std::shared_ptr<ClientChannel>& channel, std::int64_t sessionId,
+                            bool readOnlyByte);
+  void awaitRevalidation(const std::shared_ptr<ClientChannel>& channel,
+                         const ConnectRequest& request);
+  void dropStaleRequests(std::int64_t sessionId, Client& client,
+                         const std::shared_ptr<ClientChannel>& current);
+  void expireRevalidations(std::int64_t nowMs);
+  bool claimOwnership(std::int64_t sessionId, std::int64_t memberSid);
   // Read-only role (request_processor_readonly.cpp).
   void readOnlyConnect(const std::shared_ptr<ClientChannel>& channel, const ConnectRequest& request,
                        std::int32_t timeout);
@@ -219,6 +253,8 @@ class RequestProcessor {
   std::deque<std::int64_t> forwardedSyncs_;                      // learner: sessions, oldest first
   std::multimap<std::int64_t, std::int64_t> remoteSyncWaiters_;  // leader: zxid -> learner sid
   std::unordered_map<std::int64_t, std::int32_t> touched_;       // learner: since the last ping
+  std::unordered_map<std::int64_t, AwaitingRevalidation> revalidating_;  // learner
+  std::unordered_map<std::int64_t, std::int64_t> owners_;  // leader: session -> member serving it
 };
 
 }  // namespace zk

@@ -8,6 +8,7 @@
 #include "pipeline/request_processor.h"
 #include "protocol/errors.h"
 #include "protocol/opcodes.h"
+#include "util/log.h"
 
 namespace zk {
 namespace {
@@ -25,6 +26,13 @@ MultiTxn failedMultiTxn(std::size_t opCount, std::size_t failedIndex, Err err) {
     multi.txns.push_back(SubTxn{op(OpCode::kError), ErrorTxn{static_cast<std::int32_t>(code)}});
   }
   return multi;
+}
+
+// ZooKeeper's leader logs a request from a member the session has left as an error txn with
+// the old connection's cxid; that txn never answers a request here.
+bool isSessionMovedError(const Txn& txn) {
+  const auto* error = std::get_if<ErrorTxn>(&txn.body);
+  return error != nullptr && error->err == static_cast<std::int32_t>(Err::kSessionMoved);
 }
 
 }  // namespace
@@ -88,7 +96,8 @@ void RequestProcessor::syncAnswered() {
 void RequestProcessor::applyCommitted(Txn txn) {
   std::int32_t requestOp = txn.header.type;
   bool ours = false;
-  if (Client* client = findClient(txn.header.clientId)) {
+  Client* client = findClient(txn.header.clientId);
+  if (client != nullptr && txn.header.zxid > client->matchAfterZxid && !isSessionMovedError(txn)) {
     for (const auto& pending : client->queue) {
       if (pending.kind != Kind::kWrite || pending.ready) continue;
       if (pending.xid == txn.header.cxid) {
@@ -133,11 +142,19 @@ void RequestProcessor::remoteRequest(std::int64_t learnerSid, std::int64_t sessi
       std::int32_t timeout = std::clamp(in.readInt("timeOut"), config_.minSessionTimeoutMs,
                                         config_.maxSessionTimeoutMs);
       sessions_.add(sessionId, timeout, clock_());
+      owners_[sessionId] = learnerSid;
       lastAssignedZxid_ = header.zxid;
       return log(Txn{header, CreateSessionTxn{timeout}}, type, false);
     }
     if (!sessions_.contains(sessionId) || sessions_.isClosing(sessionId))
       throw KeeperError{Err::kSessionExpired};
+    if (!claimOwnership(sessionId, learnerSid)) {
+      // ZooKeeper logs a SESSIONMOVED error txn here. Its cxid belongs to the session's old
+      // connection and could be mistaken elsewhere for a request of the new one, so the
+      // request is dropped instead: its client has already moved on.
+      ++stats_.movedRequestsDropped;
+      return;
+    }
     Client remote;
     remote.authIds = std::move(authIds);
     Pending pending;
@@ -167,6 +184,111 @@ void RequestProcessor::releaseRemoteSyncs(std::int64_t appliedZxid) {
     std::int64_t sid = remoteSyncWaiters_.begin()->second;
     remoteSyncWaiters_.erase(remoteSyncWaiters_.begin());
     if (onRemoteSyncReady) onRemoteSyncReady(sid);
+  }
+}
+
+// ---- Sessions that move between members ----
+
+bool RequestProcessor::claimOwnership(std::int64_t sessionId, std::int64_t memberSid) {
+  // A new leader knows no owners; the first member to speak for a session owns it, as in
+  // ZooKeeper's SessionTracker.checkSession.
+  auto [it, fresh] = owners_.try_emplace(sessionId, memberSid);
+  return fresh || it->second == memberSid;
+}
+
+RequestProcessor::Revalidation RequestProcessor::revalidateSession(std::int64_t learnerSid,
+                                                                   std::int64_t sessionId) {
+  bool valid = sessions_.contains(sessionId) && !sessions_.isClosing(sessionId) &&
+               sessions_.touch(sessionId, clock_());
+  if (valid) {
+    std::int64_t& owner = owners_[sessionId];
+    if (owner == config_.serverId && learnerSid != config_.serverId) {
+      if (Client* client = findClient(sessionId)) {
+        if (auto channel = client->channel.lock())
+          channel->close("session " + hex(sessionId) + " moved to member " +
+                         std::to_string(learnerSid));
+      }
+    }
+    owner = learnerSid;
+  }
+  return {valid, lastAssignedZxid_};
+}
+
+void RequestProcessor::awaitRevalidation(const std::shared_ptr<ClientChannel>& channel,
+                                         const ConnectRequest& request) {
+  std::int64_t id = request.sessionId;
+  if (forwarder_ == nullptr || !forwarder_->revalidate(id, sessions_.timeoutOf(id))) {
+    channel->close("cannot revalidate session " + hex(id) + ": no link to the leader");
+    return;
+  }
+  auto& waiting = revalidating_[id];
+  if (auto older = waiting.channel.lock(); older && older != channel) older->close("session moved");
+  // A client waits for its connect response no longer than its session timeout.
+  waiting = {channel, request.hasReadOnlyByte, clock_() + sessions_.timeoutOf(id)};
+}
+
+void RequestProcessor::sessionRevalidated(std::int64_t sessionId, bool valid,
+                                          std::int64_t boundaryZxid) {
+  auto it = revalidating_.find(sessionId);
+  if (it == revalidating_.end()) return;  // answered already, or the client gave up
+  AwaitingRevalidation waiting = it->second;
+  revalidating_.erase(it);
+  auto channel = waiting.channel.lock();
+  if (!channel) return;
+  if (!valid) {
+    channel->send(expiredSessionFrame(waiting.readOnlyByte));
+    channel->close("the leader says session " + hex(sessionId) + " has expired");
+    return;
+  }
+  Client& client = establishExisting(channel, sessionId, waiting.readOnlyByte);
+  dropStaleRequests(sessionId, client, channel);
+  client.matchAfterZxid = std::max(client.matchAfterZxid, boundaryZxid);
+}
+
+void RequestProcessor::expireRevalidations(std::int64_t nowMs) {
+  std::erase_if(revalidating_, [&](const auto& entry) {
+    if (entry.second.deadlineMs > nowMs) return false;
+    if (auto channel = entry.second.channel.lock())
+      channel->close("the leader did not revalidate session " + hex(entry.first) + " in time");
+    return true;
+  });
+}
+
+RequestProcessor::Client& RequestProcessor::establishExisting(
+    const std::shared_ptr<ClientChannel>& channel, std::int64_t sessionId, bool readOnlyByte) {
+  Client& client = clients_[sessionId];
+  if (auto old = client.channel.lock(); old && old != channel) old->close("session moved");
+  client.channel = channel;
+  client.authIds = {Id{"ip", channel->remoteAddress()}};
+  ConnectResponse response;
+  response.withReadOnlyByte = readOnlyByte;
+  response.timeOut = sessions_.timeoutOf(sessionId);
+  response.sessionId = sessionId;
+  response.passwd = SessionTracker::passwordFor(sessionId);
+  channel->sessionEstablished(sessionId, response.timeOut);
+  channel->send(connectFrame(response));
+  ++stats_.packetsSent;
+  return client;
+}
+
+// Requests of the session's earlier connections: their answers can reach nobody, and a write
+// among them would otherwise wait at the head of the queue for a commit it cannot match.
+void RequestProcessor::dropStaleRequests(std::int64_t sessionId, Client& client,
+                                         const std::shared_ptr<ClientChannel>& current) {
+  std::size_t syncs = 0;
+  std::erase_if(client.queue, [&](const Pending& pending) {
+    if (pending.channel.lock() == current) return false;
+    if (pending.kind == Kind::kSync) ++syncs;
+    --outstanding_;
+    return true;
+  });
+  // The leader still answers the dropped syncs, in order; those answers must find no one.
+  for (auto& waiting : forwardedSyncs_) {
+    if (syncs == 0) break;
+    if (waiting == sessionId) {
+      waiting = 0;
+      --syncs;
+    }
   }
 }
 

@@ -1,10 +1,11 @@
-"""The chaos runs' first finding, made deterministic with the network namespaces.
+"""The chaos runs' first finding (now fixed), made deterministic with the network namespaces.
 
 A client (kazoo does this) numbers its requests from xid 1 again on every new connection. So a
 write forwarded by member A on the session's old connection can commit while the same session,
 now on member B, waits for the reply to a different write with the same xid. B must not hand
 the old write's result to the new request. ZooKeeper refuses the old member's request with
-SESSIONMOVED once the session has moved (the move revalidates the session with the leader). An
+SESSIONMOVED once the session has moved (the move revalidates the session with the leader);
+zookube's leader drops it, and B matches only commits the leader assigned after the move. An
 error reply or a closed connection is allowed; a success reply that describes another path is
 wrong.
 
@@ -68,10 +69,6 @@ def read_reply(sock, xid):
 
 
 @pytest.mark.skipif(test_chaos.skip_reason() is not None, reason=str(test_chaos.skip_reason()))
-@pytest.mark.xfail(strict=True, reason="known zookube bug (docs/guarantees.md, open violations): a "
-                   "member accepts a moved session without revalidating it with the leader, so a "
-                   "write from the old connection can answer the new one; strict, so the fix "
-                   "turns this red until the mark goes")
 def test_a_write_from_the_old_connection_does_not_answer_the_new_one():
     with netns.Network(3) as net, tempfile.TemporaryDirectory(prefix="zkmove-") as workdir:
         # ZK_IMPL=apache runs the same steps against ZooKeeper 3.8, which passes.

@@ -5,7 +5,9 @@
 
 #include <gtest/gtest.h>
 
+#include <functional>
 #include <memory>
+#include <utility>
 #include <vector>
 
 #include "jute/reader.h"
@@ -13,6 +15,7 @@
 #include "pipeline/request_processor.h"
 #include "protocol/errors.h"
 #include "protocol/opcodes.h"
+#include "sessions/session_tracker.h"
 
 namespace zk {
 namespace {
@@ -37,13 +40,38 @@ struct Sink : TxnSink {
   std::vector<Txn> txns;
 };
 
+// A second learner (member 3) whose forwarded requests can be held back, as a slow link would.
+class HeldForwarder : public RequestForwarder {
+ public:
+  explicit HeldForwarder(RequestProcessor& leader) : leader_(leader) {}
+  void forward(std::int64_t sessionId, std::int32_t cxid, std::int32_t type, std::string body,
+               const std::vector<Id>& authIds) override {
+    held.push_back([=, this] {
+      auto bytes = std::span(reinterpret_cast<const std::uint8_t*>(body.data()), body.size());
+      leader_.remoteRequest(3, sessionId, cxid, type, bytes, authIds);
+    });
+    if (!holding) release();
+  }
+  bool revalidate(std::int64_t, std::int32_t) override { return false; }
+  void release() {
+    for (auto& deliver : std::exchange(held, {})) deliver();
+  }
+  bool holding = false;
+  std::vector<std::function<void()>> held;
+
+ private:
+  RequestProcessor& leader_;
+};
+
 class QuorumPipelineTest : public ::testing::Test, public RequestForwarder {
  protected:
   QuorumPipelineTest()
       : leader(config(1, PipelineRole::kLeader), leaderTree, leaderLog, [this] { return now; }),
-        learner(config(2, PipelineRole::kLearner), learnerTree, learnerLog,
-                [this] { return now; }) {
+        learner(config(2, PipelineRole::kLearner), learnerTree, learnerLog, [this] { return now; }),
+        other(config(3, PipelineRole::kLearner), otherTree, otherLog, [this] { return now; }),
+        otherLink(leader) {
     learner.setForwarder(this);
+    other.setForwarder(&otherLink);
     leader.onRemoteSyncReady = [this](std::int64_t sid) { syncsReady.push_back(sid); };
     leader.startEpoch(3);
   }
@@ -63,6 +91,17 @@ class QuorumPipelineTest : public ::testing::Test, public RequestForwarder {
     auto bytes = std::span(reinterpret_cast<const std::uint8_t*>(body.data()), body.size());
     leader.remoteRequest(2, sessionId, cxid, type, bytes, authIds);
   }
+  // Member 2's REVALIDATE waits in the link until the test lets the leader answer it.
+  bool revalidate(std::int64_t sessionId, std::int32_t) override {
+    revalidations.push_back(sessionId);
+    return leaderReachable;
+  }
+  void answerRevalidations() {
+    for (std::int64_t id : std::exchange(revalidations, {})) {
+      auto answer = leader.revalidateSession(2, id);
+      learner.sessionRevalidated(id, answer.valid, answer.boundaryZxid);
+    }
+  }
 
   // Commits everything the leader proposed so far, on both members.
   void commitAll() {
@@ -70,40 +109,50 @@ class QuorumPipelineTest : public ::testing::Test, public RequestForwarder {
       const Txn& txn = leaderLog.txns[committed];
       leader.onDurable(txn.header.zxid);
       learner.applyCommitted(txn);
+      other.applyCommitted(txn);
     }
   }
 
-  std::shared_ptr<Channel> connect() {
+  // A new session (sessionId 0) or a reconnect of an existing one, on `member`.
+  std::shared_ptr<Channel> connect(std::int64_t sessionId = 0, RequestProcessor* member = nullptr) {
     auto channel = std::make_shared<Channel>();
     ConnectRequest req;
     req.timeOut = 1000;
-    req.passwd = std::string(16, '\0');
-    learner.connect(channel, req);
+    req.sessionId = sessionId;
+    req.passwd = sessionId == 0 ? std::string(16, '\0') : SessionTracker::passwordFor(sessionId);
+    (member != nullptr ? *member : learner).connect(channel, req);
+    if (sessionId != 0 && channel->sessionId == 0) channel->sessionId = sessionId;
     return channel;
   }
 
   template <typename Record>
-  void send(const std::shared_ptr<Channel>& ch, std::int32_t xid, OpCode op, const Record& r) {
+  void send(const std::shared_ptr<Channel>& ch, std::int32_t xid, OpCode op, const Record& r,
+            RequestProcessor* member = nullptr) {
     jute::Writer out;
     r.write(out);
     auto bytes = std::span(reinterpret_cast<const std::uint8_t*>(out.bytes().data()), out.size());
-    learner.request(ch, ch->sessionId, RequestHeader{xid, static_cast<int>(op)}, bytes);
+    (member != nullptr ? *member : learner)
+        .request(ch, ch->sessionId, RequestHeader{xid, static_cast<int>(op)}, bytes);
   }
 
-  void create(const std::shared_ptr<Channel>& ch, std::int32_t xid, const std::string& path) {
+  void create(const std::shared_ptr<Channel>& ch, std::int32_t xid, const std::string& path,
+              RequestProcessor* member = nullptr) {
     jute::Writer out;
     CreateRequest{path, "v", {ACL{perms::kAll, {"world", "anyone"}}}, 0, -1}.write(out, false);
     auto bytes = std::span(reinterpret_cast<const std::uint8_t*>(out.bytes().data()), out.size());
-    learner.request(ch, ch->sessionId, RequestHeader{xid, static_cast<int>(OpCode::kCreate)},
-                    bytes);
+    (member != nullptr ? *member : learner)
+        .request(ch, ch->sessionId, RequestHeader{xid, static_cast<int>(OpCode::kCreate)}, bytes);
   }
 
   std::int64_t now = 1'000'000;
-  DataTree leaderTree, learnerTree;
-  Sink leaderLog, learnerLog;
-  RequestProcessor leader, learner;
+  DataTree leaderTree, learnerTree, otherTree;
+  Sink leaderLog, learnerLog, otherLog;
+  RequestProcessor leader, learner, other;
+  HeldForwarder otherLink;
   std::size_t committed = 0;
   std::vector<std::int64_t> syncsReady;
+  std::vector<std::int64_t> revalidations;
+  bool leaderReachable = true;
 };
 
 TEST_F(QuorumPipelineTest, SessionIsCreatedThroughTheLeaderWithTheEpochsZxids) {
@@ -201,6 +250,124 @@ TEST_F(QuorumPipelineTest, FailedMultiTellsTheLearnerWhichOpFailed) {
   auto second = MultiHeader::read(in);
   EXPECT_EQ(second.err, static_cast<int>(Err::kNoNode));
   EXPECT_EQ(learnerTree.find("/m"), nullptr) << "a failed multi changed the tree";
+}
+
+// ---- A session that moves between members (ZooKeeper's REVALIDATE and session owner) ----
+
+TEST_F(QuorumPipelineTest, AReconnectOnALearnerIsAnsweredOnlyAfterTheLeaderRevalidates) {
+  auto first = connect();
+  commitAll();
+  auto again = connect(first->sessionId);
+  EXPECT_TRUE(again->frames.empty()) << "answered before the leader revalidated the session";
+  ASSERT_EQ(revalidations, std::vector<std::int64_t>{first->sessionId});
+  answerRevalidations();
+  ASSERT_EQ(again->frames.size(), 1u);
+  EXPECT_TRUE(again->closedWith.empty()) << again->closedWith;
+  EXPECT_FALSE(first->closedWith.empty()) << "the session's old connection stays open";
+}
+
+TEST_F(QuorumPipelineTest, ASessionTheLeaderExpiredIsRefusedOnReconnect) {
+  auto first = connect();
+  commitAll();
+  now += 5000;
+  leader.tick();  // the leader proposes the close; the learner has not seen it committed
+  auto again = connect(first->sessionId);
+  answerRevalidations();
+  ASSERT_EQ(again->frames.size(), 1u);
+  jute::Reader in(std::string_view(again->frames[0]).substr(4));
+  EXPECT_EQ(ConnectResponse::read(in).sessionId, 0) << "expired session accepted";
+  EXPECT_NE(again->closedWith.find("expired"), std::string::npos) << again->closedWith;
+}
+
+TEST_F(QuorumPipelineTest, AReconnectWithoutAnAnswerFromTheLeaderIsClosed) {
+  auto first = connect();
+  commitAll();
+  auto again = connect(first->sessionId);
+  now += 999;
+  learner.tick();
+  EXPECT_TRUE(again->closedWith.empty()) << "gave up before the session timeout";
+  now += 2;
+  learner.tick();
+  EXPECT_NE(again->closedWith.find("did not revalidate"), std::string::npos) << again->closedWith;
+  leaderReachable = false;
+  auto third = connect(first->sessionId);
+  EXPECT_NE(third->closedWith.find("no link to the leader"), std::string::npos);
+}
+
+// Clients number their requests from 1 again on every connection. A write forwarded by the
+// session's old member must not answer the new connection's request with the same xid.
+TEST_F(QuorumPipelineTest, AWriteFromTheOldMemberDoesNotAnswerTheNewConnection) {
+  auto onOther = connect(0, &other);
+  commitAll();
+  create(onOther, 1, "/moved-old", &other);
+  auto onLearner = connect(onOther->sessionId);
+  answerRevalidations();
+  create(onLearner, 1, "/moved-new");
+  commitAll();
+  ASSERT_EQ(onLearner->frames.size(), 2u);
+  ASSERT_EQ(leaderLog.txns.size(), 3u);
+  EXPECT_EQ(onLearner->reply(0).zxid, leaderLog.txns[2].header.zxid)
+      << "answered with the old connection's write";
+  EXPECT_NE(learnerTree.find("/moved-old"), nullptr) << "the old write is still applied";
+}
+
+TEST_F(QuorumPipelineTest, TheLeaderDropsWhatTheOldMemberForwardsAfterTheMove) {
+  auto onOther = connect(0, &other);
+  commitAll();
+  otherLink.holding = true;
+  create(onOther, 1, "/late", &other);
+  auto onLearner = connect(onOther->sessionId);
+  answerRevalidations();
+  otherLink.release();
+  EXPECT_EQ(leaderLog.txns.size(), 1u) << "the leader logged a request from the old member";
+  EXPECT_EQ(leader.stats().movedRequestsDropped, 1);
+  create(onLearner, 1, "/new");
+  commitAll();
+  ASSERT_EQ(onLearner->frames.size(), 2u);
+  EXPECT_EQ(onLearner->reply(0).err, 0);
+  EXPECT_EQ(learnerTree.find("/late"), nullptr);
+}
+
+TEST_F(QuorumPipelineTest, TheLeaderClosesItsOwnConnectionWhenTheSessionMovesAway) {
+  auto onLeader = connect(0, &leader);
+  commitAll();
+  ASSERT_EQ(onLeader->frames.size(), 1u);
+  auto onLearner = connect(onLeader->sessionId);
+  answerRevalidations();
+  EXPECT_NE(onLeader->closedWith.find("moved to member 2"), std::string::npos)
+      << onLeader->closedWith;
+  create(onLeader, 5, "/stale", &leader);
+  ASSERT_EQ(onLeader->frames.size(), 2u);
+  EXPECT_EQ(onLeader->reply(0).err, static_cast<int>(Err::kSessionMoved));
+}
+
+TEST_F(QuorumPipelineTest, RequestsOfTheOldConnectionOnTheSameMemberAreForgotten) {
+  auto first = connect();
+  commitAll();
+  create(first, 1, "/one");
+  send(first, 2, OpCode::kSync, PathRequest{"/"});
+  EXPECT_EQ(learner.outstandingRequests(), 2u);
+  auto again = connect(first->sessionId);
+  answerRevalidations();
+  EXPECT_EQ(learner.outstandingRequests(), 0u) << "the old connection's requests still count";
+  send(again, 1, OpCode::kSync, PathRequest{"/"});
+  commitAll();
+  learner.syncAnswered();  // the leader answers the old connection's sync first
+  EXPECT_EQ(again->frames.size(), 1u) << "the old sync's answer released the new one";
+  learner.syncAnswered();
+  ASSERT_EQ(again->frames.size(), 2u);
+  EXPECT_EQ(again->reply(0).xid, 1);
+}
+
+TEST_F(QuorumPipelineTest, ASessionMovedErrorFromAZooKeeperLeaderAnswersNothing) {
+  auto first = connect();
+  commitAll();
+  create(first, 1, "/mine");
+  Txn moved{TxnHeader{first->sessionId, 1, leaderLog.txns.back().header.zxid + 1, now,
+                      static_cast<int>(OpCode::kError)},
+            ErrorTxn{static_cast<int>(Err::kSessionMoved)}};
+  learner.applyCommitted(moved);
+  EXPECT_EQ(first->frames.size(), 1u) << "a SESSIONMOVED error txn answered a pending write";
 }
 
 }  // namespace
