@@ -46,8 +46,8 @@ void Election::setReachable(std::int64_t sid, bool reachable) {
 
 bool Election::everyReachableVoterAgrees() const {
   if (unreachable_.contains(current_.leader)) return false;  // it would not take the lead
-  for (const auto& [sid, role] : config_.members) {
-    if (role != Role::Participant || unreachable_.contains(sid)) continue;
+  for (auto sid : votersOfAll()) {
+    if (unreachable_.contains(sid)) continue;
     auto it = received_.find(sid);
     if (it == received_.end() || !sameVote(it->second, current_)) return false;
   }
@@ -59,6 +59,32 @@ void Election::setMembers(const Members& members) {
   quorum_ = Quorum(members);
   voter_ = quorum_.isVoter(config_.mySid);
   member_ = quorum_.isMember(config_.mySid);
+}
+
+void Election::setPending(std::vector<Members> pending) {
+  pending_.clear();
+  for (auto& members : pending) pending_.emplace_back(std::move(members));
+}
+
+bool Election::isVoterOfAny(std::int64_t sid) const {
+  if (quorum_.isVoter(sid)) return true;
+  for (const auto& q : pending_) {
+    if (q.isVoter(sid)) return true;
+  }
+  return false;
+}
+
+std::set<std::int64_t> Election::votersOfAll() const {
+  std::set<std::int64_t> sids;
+  for (const auto& [sid, role] : config_.members) {
+    if (role == Role::Participant) sids.insert(sid);
+  }
+  for (const auto& q : pending_) {
+    for (const auto& [sid, role] : q.members()) {
+      if (role == Role::Participant) sids.insert(sid);
+    }
+  }
+  return sids;
 }
 
 void Election::start(std::int64_t nowMs, std::int64_t lastZxid, std::int64_t currentEpoch) {
@@ -92,8 +118,8 @@ Notification Election::toNotification() const {
 }
 
 void Election::sendToAll(std::int64_t nowMs) {
-  for (const auto& [sid, role] : config_.members) {
-    if (sid != config_.mySid && role == Role::Participant) out_.emplace_back(sid, toNotification());
+  for (auto sid : votersOfAll()) {
+    if (sid != config_.mySid) out_.emplace_back(sid, toNotification());
   }
   nextSendAt_ = nowMs + interval_;
 }
@@ -107,7 +133,11 @@ bool Election::agreed(const std::map<std::int64_t, Vote>& votes, const Vote& tar
   for (const auto& [sid, vote] : votes) {
     if (sameVote(vote, target)) sids.insert(sid);
   }
-  return quorum_.isQuorum(sids);
+  if (!quorum_.isQuorum(sids)) return false;
+  for (const auto& q : pending_) {
+    if (!q.isQuorum(sids)) return false;
+  }
+  return true;
 }
 
 bool Election::leaderConfirmed(const std::map<std::int64_t, Vote>& votes, std::int64_t leader,
@@ -145,7 +175,7 @@ void Election::onNotification(std::int64_t nowMs, std::int64_t from, const Notif
   }
   // Non-voters, and servers not yet in our configuration (joining through a reconfig), do not
   // take part; they only need to learn our view.
-  if (!quorum_.isVoter(from)) {
+  if (!isVoterOfAny(from)) {
     reply(from);
     return;
   }

@@ -54,6 +54,10 @@ class Election {
   bool looking() const { return state_ == ServerState::Looking; }
   // A reconfig became active: who votes from now on.
   void setMembers(const Members& members);
+  // Configurations of reconfigs logged here but not known committed. A decision then needs a
+  // quorum of each of them too (ZooKeeper's termPredicate with the last seen verifier), and
+  // their voters take part in the election.
+  void setPending(std::vector<Members> pending);
   // The configuration text our notifications carry (ZooKeeper's notification version 2), so a
   // member that missed a reconfig learns it from whoever it talks to.
   void setConfigData(std::string data) { configData_ = std::move(data); }
@@ -78,6 +82,8 @@ class Election {
   void sendToAll(std::int64_t nowMs);
   void reply(std::int64_t to);
   bool agreed(const std::map<std::int64_t, Vote>& votes, const Vote& target) const;
+  bool isVoterOfAny(std::int64_t sid) const;
+  std::set<std::int64_t> votersOfAll() const;
   bool everyReachableVoterAgrees() const;
   bool leaderConfirmed(const std::map<std::int64_t, Vote>& votes, std::int64_t leader,
                        std::int64_t electionEpoch) const;
@@ -86,6 +92,7 @@ class Election {
 
   ElectionConfig config_;
   Quorum quorum_;
+  std::vector<Quorum> pending_;
   bool voter_;
   bool member_;  // false once a reconfig removed us: we neither vote nor follow
   ServerState state_ = ServerState::Looking;

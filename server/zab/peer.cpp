@@ -31,6 +31,10 @@ Peer::Peer(PeerConfig config, PersistedState persisted, std::int64_t nowMs)
   persisted_ = lastLogged_;  // what was loaded from disk is durable
   applied_ = std::max(persisted.appliedZxid, logStart_);
   committed_ = applied_;
+  configVersion_ = config_.configVersion;
+  // Even a txn the tree already applied may be an uncommitted reconfig: the adapter replays the
+  // whole log at startup, so only the configuration's version says what is known committed.
+  for (const auto& t : log_) notePending(t.zxid, t.bytes);
   goLooking();
 }
 
@@ -119,7 +123,6 @@ void Peer::goLooking() {
   }
   learners_.clear();
   outstanding_.clear();
-  pendingConfig_.reset();  // a later leader commits it, if a quorum logged it
   pendingSyncs_.clear();
   epochAcks_.clear();
   newLeaderAcks_.clear();
@@ -127,6 +130,7 @@ void Peer::goLooking() {
   connected_ = false;
   retryAt_.reset();
   newLeaderZxid_.reset();
+  newLeaderConfig_.clear();
   toAck_.clear();
   role_ = ServerState::Looking;
   phase_ = Phase::Looking;
@@ -143,6 +147,7 @@ void Peer::announce(bool serving) {
 
 void Peer::appendTxn(std::int64_t zxid, std::string bytes) {
   emit(act::PersistTxn{zxid, bytes});
+  notePending(zxid, bytes);
   log_.push_back(LoggedTxn{zxid, std::move(bytes)});
   lastLogged_ = zxid;
 }
@@ -156,6 +161,7 @@ void Peer::truncateTo(std::int64_t zxid) {
   committed_ = std::min(committed_, lastLogged_);
   applied_ = std::min(applied_, lastLogged_);
   while (!toAck_.empty() && toAck_.back() > zxid) toAck_.pop_back();
+  dropPendingAbove(zxid);
 }
 
 std::deque<LoggedTxn>::const_iterator Peer::firstAfter(std::int64_t zxid) const {
@@ -216,43 +222,6 @@ const char* Peer::phaseName() const {
       return "broadcast";
   }
   return "election";
-}
-
-namespace {
-
-// How a server takes part as a learner: observers observe; voters and non-voting members follow.
-Role learnerKind(const Members& members, std::int64_t sid) {
-  auto it = members.find(sid);
-  return it != members.end() && it->second == Role::Observer ? Role::Observer : Role::Participant;
-}
-
-}  // namespace
-
-void Peer::activate(const Members& next) {
-  if (next == quorum_.members()) return;
-  Role before = learnerKind(quorum_.members(), config_.mySid);
-  bool wasMember = quorum_.isMember(config_.mySid);
-  config_.members = next;
-  quorum_ = Quorum(next);
-  election_.setMembers(next);
-  if (pendingConfig_ && pendingConfig_->next.members() == next) pendingConfig_.reset();
-  bool isMember = quorum_.isMember(config_.mySid);
-  Role now = learnerKind(next, config_.mySid);
-  if (role_ == ServerState::Leading) {
-    // Learners the new configuration leaves out follow on without a vote (as in ZooKeeper);
-    // members whose role changed between observer and follower reconnect in their new role.
-    std::vector<std::int64_t> gone;
-    for (const auto& [sid, l] : learners_) {
-      if (quorum_.isMember(sid) && learnerKind(next, sid) != l.role) gone.push_back(sid);
-    }
-    for (auto sid : gone) {
-      emit(act::Disconnect{sid});
-      learners_.erase(sid);
-    }
-    if (!quorum_.isVoter(config_.mySid)) goLooking();  // someone who votes must lead
-    return;
-  }
-  if (!isMember || (wasMember && now != before)) goLooking();
 }
 
 }  // namespace zk::zab

@@ -5,6 +5,8 @@
 
 #include <cstdint>
 #include <deque>
+#include <functional>
+#include <limits>
 #include <map>
 #include <optional>
 #include <set>
@@ -24,9 +26,22 @@ struct LoggedTxn {
   bool operator==(const LoggedTxn&) const = default;
 };
 
+// The configuration a reconfig txn proposes, as the adapter reads it from the txn.
+struct ConfigInfo {
+  Members members;   // as activate() would be given it
+  std::string data;  // its text as setConfigData takes it; "" when unknown
+};
+
 struct PeerConfig {
   std::int64_t mySid = 0;
-  Members members;
+  Members members;                 // the active (last committed) configuration
+  std::int64_t configVersion = 0;  // its version: the zxid of the reconfig that made it, or 0
+  // Recognises a reconfig txn and reads its configuration (nullopt for any other txn). With it,
+  // a reconfig that is logged but not committed (in the loaded log, a PROPOSAL, a sync) is
+  // ZooKeeper's "last seen" configuration: elections, the epoch and NEWLEADER need a quorum of
+  // it as well as of the active one until it commits. Without it only the leader's own
+  // proposeReconfig is known.
+  std::function<std::optional<ConfigInfo>(const std::string& txnBytes)> reconfigOf;
   std::int64_t tickTimeMs = 2000;
   std::int64_t initLimit = 10;
   std::int64_t syncLimit = 5;
@@ -161,14 +176,19 @@ class Peer {
   // commit needs a quorum of the current voters and of `next`'s voters (ZooKeeper's rule), until
   // it commits and `next` becomes active. One at a time: check reconfigInProgress() first.
   std::optional<std::int64_t> proposeReconfig(std::string txnBytes, Members next);
-  bool reconfigInProgress() const { return pendingConfig_.has_value(); }
+  // True while a reconfig is logged here but not committed (ours or one inherited in the log).
+  bool reconfigInProgress() const { return !pending_.empty(); }
   // Leader: the voters of `next` that are in sync with us (ourselves included) form a quorum of
   // `next`, so a reconfig to it can commit.
   bool syncedQuorumOf(const Members& next) const;
   // A committed reconfig txn was delivered: switch to its configuration. Learners that are no
   // longer members are dropped; a member whose role changed or that was removed starts over
   // (a removed member then stays idle: it neither votes nor follows).
+  // `version` is the reconfig's zxid; without it, a pending reconfig with these members is
+  // taken to be the one committed. Reconfigs logged at or below the version stop being pending.
   void activate(const Members& next);
+  void activate(const Members& next, std::int64_t version);
+  std::int64_t configVersion() const { return configVersion_; }
   const Members& members() const { return quorum_.members(); }
   // The configuration as the adapter writes it (ZooKeeper: the QuorumVerifier's text); a leader
   // sends it with NEWLEADER so each learner knows the ensemble's view, not just its own.
@@ -241,6 +261,14 @@ class Peer {
   std::deque<LoggedTxn>::const_iterator firstAfter(std::int64_t zxid) const;
   bool inLog(std::int64_t zxid) const;
   std::int64_t quorumTimeoutMs(std::int64_t limit) const { return limit * config_.tickTimeMs; }
+  // reconfig bookkeeping (peer_config.cpp)
+  void notePending(std::int64_t zxid, const std::string& bytes);
+  void dropPendingAbove(std::int64_t zxid);
+  void pendingChanged();
+  bool quorumOfAll(const std::set<std::int64_t>& sids,
+                   std::int64_t upTo = std::numeric_limits<std::int64_t>::max()) const;
+  void activateCommittedConfigs();
+  const std::string& newLeaderConfig() const;
 
   // leader (peer_leader.cpp)
   void becomeLeader();
@@ -305,12 +333,16 @@ class Peer {
   std::uint32_t counter_ = 0;
   std::int64_t nextPingAt_ = 0;
   std::deque<std::pair<std::int64_t, std::int64_t>> pendingSyncs_;  // (through zxid, sid)
-  struct PendingConfig {
-    std::int64_t zxid;
-    Quorum next;
-  };
-  std::optional<PendingConfig> pendingConfig_;
   std::string configData_;
+
+  // Reconfigs logged above the active configuration's version and not known to be committed,
+  // by zxid (ZooKeeper keeps the newest as lastSeenQuorumVerifier).
+  struct PendingConfig {
+    Quorum quorum;
+    std::string data;
+  };
+  std::map<std::int64_t, PendingConfig> pending_;
+  std::int64_t configVersion_ = 0;
 
   // learner
   bool connected_ = false;
@@ -320,6 +352,7 @@ class Peer {
   std::int64_t syncPoint_ = 0;
   std::optional<std::int64_t> newLeaderZxid_;
   bool newLeaderAcked_ = false;
+  std::string newLeaderConfig_;  // NEWLEADER's configuration, activated at UPTODATE
   std::deque<std::int64_t> toAck_;
   std::string pingPayload_;
 };

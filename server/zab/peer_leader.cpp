@@ -94,7 +94,7 @@ void Peer::tryDecideEpoch() {
     connecting.insert(sid);
     maxAccepted = std::max(maxAccepted, l.acceptedEpoch);
   }
-  if (!quorum_.isQuorum(selfAnd(connecting))) return;
+  if (!quorumOfAll(selfAnd(connecting))) return;
   epochDecided_ = true;
   epoch_ = maxAccepted + 1;
   election_.settleEpoch(epoch_);
@@ -103,7 +103,7 @@ void Peer::tryDecideEpoch() {
   announce(false);
   for (const auto& [sid, l] : learners_) sendLeaderInfo(sid);
   // Alone in the quorum (a single voter), the epoch is acknowledged by ourselves alone.
-  if (quorum_.isQuorum(selfAnd(epochAcks_))) enterSync();
+  if (quorumOfAll(selfAnd(epochAcks_))) enterSync();
 }
 
 void Peer::sendLeaderInfo(std::int64_t sid) {
@@ -126,7 +126,7 @@ void Peer::onAckEpoch(std::int64_t from, Learner& l, const QuorumPacket& p) {
     return;
   }
   if (l.role == Role::Participant) epochAcks_.insert(from);
-  if (quorum_.isQuorum(selfAnd(epochAcks_))) enterSync();
+  if (quorumOfAll(selfAnd(epochAcks_))) enterSync();
 }
 
 void Peer::enterSync() {
@@ -172,7 +172,7 @@ void Peer::syncLearner(std::int64_t sid, Learner& l) {
       send(sid, makePacket(PacketType::Proposal, it->first, it->second.bytes));
     }
   }
-  send(sid, makePacket(PacketType::NewLeader, epoch_ << 32, configData_));
+  send(sid, makePacket(PacketType::NewLeader, epoch_ << 32, newLeaderConfig()));
   l.stage = Stage::Synced;
 }
 
@@ -207,7 +207,8 @@ void Peer::checkEstablished() {
     }
     acks.insert(config_.mySid);
   }
-  if (!quorum_.isQuorum(acks)) return;
+  // A quorum of every configuration in our history: an inherited reconfig commits with it.
+  if (!quorumOfAll(acks)) return;
   phase_ = Phase::Broadcast;
   committed_ = lastLogged_;
   deliverCommitted();
@@ -221,6 +222,7 @@ void Peer::checkEstablished() {
     }
   }
   announce(true);
+  activateCommittedConfigs();
 }
 
 std::optional<std::int64_t> Peer::nextZxid() const {
@@ -248,9 +250,13 @@ std::optional<std::int64_t> Peer::propose(std::string txnBytes) {
 }
 
 std::optional<std::int64_t> Peer::proposeReconfig(std::string txnBytes, Members next) {
-  if (pendingConfig_) return std::nullopt;
+  if (reconfigInProgress()) return std::nullopt;
   auto zxid = propose(std::move(txnBytes));
-  if (zxid) pendingConfig_ = PendingConfig{*zxid, Quorum(std::move(next))};
+  if (!zxid) return zxid;
+  // reconfigOf (if the adapter gave one) knows the text; `next` is authoritative for members.
+  auto& pending = pending_.try_emplace(*zxid, PendingConfig{Quorum(next), ""}).first->second;
+  pending.quorum = Quorum(std::move(next));
+  pendingChanged();
   return zxid;
 }
 
@@ -262,13 +268,12 @@ bool Peer::syncedQuorumOf(const Members& next) const {
 }
 
 bool Peer::commitQuorum(std::int64_t zxid, const std::set<std::int64_t>& acks) const {
-  if (!quorum_.isQuorum(acks)) return false;
-  return !pendingConfig_ || zxid < pendingConfig_->zxid || pendingConfig_->next.isQuorum(acks);
+  return quorumOfAll(acks, zxid);
 }
 
 void Peer::sendCommit(std::int64_t zxid, const std::string& bytes) {
   // ZooKeeper's activating variants carry the designated leader: we stay leader if we can.
-  bool activating = pendingConfig_ && pendingConfig_->zxid == zxid;
+  bool activating = pending_.contains(zxid);
   for (const auto& [sid, l] : learners_) {
     if (l.stage < Stage::Synced) continue;
     if (!activating) {
@@ -294,9 +299,8 @@ void Peer::tryCommit() {
     committed_ = zxid;
     outstanding_.erase(it);
     deliverCommitted();
-    if (pendingConfig_ && pendingConfig_->zxid == zxid) {
-      Members next = pendingConfig_->next.members();
-      activate(next);
+    if (pending_.contains(zxid)) {
+      activateCommittedConfigs();
       if (role_ != ServerState::Leading) return;  // we left the voters: someone else leads
     }
   }
@@ -347,7 +351,7 @@ void Peer::leaderTick() {
     emit(act::Disconnect{sid});
     learners_.erase(sid);
   }
-  if (!quorum_.isQuorum(selfAnd(synced))) stepDown();
+  if (!quorumOfAll(selfAnd(synced))) stepDown();
 }
 
 void Peer::stepDown() {

@@ -71,6 +71,7 @@ void Peer::onLeaderInfo(const QuorumPacket& p) {
   syncPoint_ = 0;
   newLeaderZxid_.reset();
   newLeaderAcked_ = false;
+  newLeaderConfig_.clear();
   toAck_.clear();
   announce(false);
   send(leader_, makePacket(PacketType::AckEpoch, lastLogged_, encodeInt(ourEpoch)));
@@ -89,6 +90,8 @@ void Peer::learnerSyncPacket(const QuorumPacket& p) {
       emit(act::LoadSnapshot{p.zxid, p.data});
       log_.clear();
       toAck_.clear();
+      pending_.clear();  // the snapshot is committed; the adapter adopts its configuration
+      pendingChanged();
       logStart_ = lastLogged_ = persisted_ = committed_ = applied_ = p.zxid;
       syncPoint_ = p.zxid;
       return;
@@ -127,7 +130,9 @@ void Peer::onNewLeader(const QuorumPacket& p) {
     goLooking();
     return;
   }
-  if (!p.data.empty()) emit(act::LeaderConfig{p.data});
+  // ZooKeeper's learner keeps it as last seen and activates it at UPTODATE: until the leader has
+  // its quorums, the configuration it sends (its newest, maybe a pending reconfig) is a proposal.
+  newLeaderConfig_ = p.data;
   newLeaderZxid_ = p.zxid;
   // Everything past the committed point may be a proposal the leader still counts acks for,
   // including txns logged under an earlier connection: acknowledge them (again) once durable.
@@ -173,6 +178,9 @@ void Peer::onUpToDate() {
   deliverCommitted();
   send(leader_, makePacket(PacketType::Ack, *newLeaderZxid_));
   announce(true);
+  // The leader's history is committed now, reconfigs in it included.
+  activateCommittedConfigs();
+  if (!newLeaderConfig_.empty()) emit(act::LeaderConfig{std::exchange(newLeaderConfig_, {})});
 }
 
 void Peer::learnerBroadcastPacket(const QuorumPacket& p) {
@@ -188,18 +196,21 @@ void Peer::learnerBroadcastPacket(const QuorumPacket& p) {
       if (!inLog(p.zxid)) break;
       committed_ = std::max(committed_, p.zxid);
       deliverCommitted();
+      activateCommittedConfigs();
       return;
     case PacketType::Inform:
       if (p.zxid <= lastLogged_) break;
       appendTxn(p.zxid, p.data);
       committed_ = p.zxid;
       deliverCommitted();
+      activateCommittedConfigs();
       return;
     case PacketType::InformAndActivate:  // long designated leader, then the txn
       if (p.zxid <= lastLogged_ || p.data.size() < 8) break;
       appendTxn(p.zxid, p.data.substr(8));
       committed_ = p.zxid;
       deliverCommitted();
+      activateCommittedConfigs();
       return;
     default:
       return;

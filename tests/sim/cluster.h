@@ -37,7 +37,8 @@ struct Options {
   double connBreak = 0.002;  // per quorum packet: the TCP connection resets
   std::int64_t maxDelayMs = 40;
   std::int64_t maxFsyncMs = 30;
-  PeerConfig peer;  // timing template; sid and members are filled in
+  std::size_t traceLines = 400;  // kept for a failure report
+  PeerConfig peer;               // timing template; sid and members are filled in
   Options() {
     peer.tickTimeMs = 500;
     peer.initLimit = 10;
@@ -117,6 +118,9 @@ class Cluster {
     std::int64_t snapZxid = 0;
     std::vector<LoggedTxn> log;  // txns > snapZxid
     std::size_t durable = 0;     // log[0..durable) survives a crash
+    // The dynamic config file: the active configuration's reconfig txn ("" for the initial
+    // one), written durably whenever a configuration becomes active, as ZooKeeper does.
+    std::string configFile;
   };
   struct Node {
     std::int64_t sid = 0;
@@ -248,7 +252,7 @@ class Cluster {
   std::uint64_t steps() const { return seq_; }
   void trace(std::int64_t sid, const std::string& what) {
     trace_.push_back(std::to_string(now_) + " [" + std::to_string(sid) + "] " + what);
-    if (trace_.size() > 400) trace_.pop_front();
+    if (trace_.size() > opt_.traceLines) trace_.pop_front();
   }
 
  private:
@@ -272,11 +276,17 @@ class Cluster {
     ++n.incarnation;
     PeerConfig cfg = opt_.peer;
     cfg.mySid = sid;
-    // As the server, which takes the configuration from its data (snapshot plus log).
-    std::vector<LoggedTxn> state = n.disk.snapshot;
-    state.insert(state.end(), n.disk.log.begin(), n.disk.log.end());
-    n.config = lastConfigTxn(state);
+    // The active configuration is the one last activated, never a reconfig that is only in the
+    // log: that one may not have committed. The Peer finds it in the log and treats it as
+    // pending (ZooKeeper's last seen configuration).
+    n.config = n.disk.configFile;
     cfg.members = n.config.empty() ? members_ : *decodeConfig(n.config);
+    cfg.configVersion = n.config.empty() ? 0 : configVersion(n.config);
+    cfg.reconfigOf = [](const std::string& bytes) -> std::optional<ConfigInfo> {
+      auto members = decodeConfig(bytes);
+      if (!members) return std::nullopt;
+      return ConfigInfo{*members, bytes};
+    };
     PersistedState ps;
     ps.acceptedEpoch = n.disk.acceptedEpoch;
     ps.currentEpoch = n.disk.currentEpoch;
@@ -478,10 +488,17 @@ class Cluster {
     std::int64_t have = n.config.empty() ? 0 : configVersion(n.config);
     std::int64_t got = configVersion(config);
     if (got < have || (strictlyNewer && got == have) || config == n.config) return;
+    // Only a committed reconfig may become active anywhere: a member that activated one a
+    // failover then dropped would count votes and acks against a configuration nobody agreed.
+    if (!isCommitted(LoggedTxn{got, config})) {
+      throw Violation("node " + std::to_string(n.sid) + " activates uncommitted configuration " +
+                      config);
+    }
     trace(n.sid, "activate " + config);
     n.config = config;
+    n.disk.configFile = config;
     n.peer->setConfigData(config);
-    n.peer->activate(*decodeConfig(config));
+    n.peer->activate(*decodeConfig(config), got);
   }
 
   void apply(Node& n, act::LeaderConfig& a) { adopt(n, a.data, a.fromElection); }

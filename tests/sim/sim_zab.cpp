@@ -140,8 +140,9 @@ void checkLiveness(Cluster& c, Outcome& out) {
   out.recoveryMs = c.now() - healedAt;
 }
 
-Outcome runSeed(std::uint64_t seed, double reconfigRate) {
+Outcome runSeed(std::uint64_t seed, double reconfigRate, std::size_t traceLines) {
   Options opt;
+  opt.traceLines = traceLines;
   opt.voters = seed % 2 == 0 ? 3 : 5;
   opt.observers = static_cast<int>(seed % 3);
   Cluster c(seed, opt);
@@ -172,16 +173,18 @@ int main(int argc, char** argv) {
   std::uint64_t first = 1;
   std::uint64_t count = 4000;  // about 10 s on one idle core
   double reconfigRate = 0;
+  std::size_t traceLines = 400;
   for (int i = 1; i + 1 < argc; i += 2) {
     if (std::strcmp(argv[i], "--seed") == 0) first = std::strtoull(argv[i + 1], nullptr, 10);
     if (std::strcmp(argv[i], "--seeds") == 0) count = std::strtoull(argv[i + 1], nullptr, 10);
     if (std::strcmp(argv[i], "--reconfig") == 0) reconfigRate = std::strtod(argv[i + 1], nullptr);
+    if (std::strcmp(argv[i], "--trace") == 0) traceLines = std::strtoull(argv[i + 1], nullptr, 10);
   }
   auto started = std::chrono::steady_clock::now();
   std::size_t commits = 0, epochs = 0, failures = 0;
   std::int64_t worstRecovery = 0;
   for (std::uint64_t seed = first; seed < first + count; ++seed) {
-    auto out = zk::zab::sim::runSeed(seed, reconfigRate);
+    auto out = zk::zab::sim::runSeed(seed, reconfigRate, traceLines);
     commits += out.commits;
     epochs += out.epochs;
     worstRecovery = std::max(worstRecovery, out.recoveryMs);
