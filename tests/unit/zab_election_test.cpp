@@ -203,5 +203,33 @@ TEST(ZabElection, SettledMemberAnswersLookers) {
   EXPECT_EQ(out[0].second.leader, 3);
 }
 
+// A member that logged a reconfig it has not seen commit joins a settled leader only when the
+// announcements come from a quorum of the active AND of the pending configuration.
+TEST(ZabElection, AnnouncementsMustFormAQuorumOfThePendingConfigurationToo) {
+  ElectionConfig c;
+  c.mySid = 1;
+  c.members = members(3);  // voters 1, 2, 3
+  Election e(c);
+  e.setPending({{{1, Role::Participant},
+                 {2, Role::Observer},
+                 {3, Role::Participant},
+                 {4, Role::Participant},
+                 {5, Role::Participant}}});  // voters 1, 3, 4, 5
+  e.start(0, 0x100000001, 1);
+  auto announce = [&](std::int64_t from, ServerState state) {
+    e.onNotification(10, from, Notification{state, 3, 0x100000009, 7, 1, 0x2, ""});
+  };
+  announce(3, ServerState::Leading);
+  announce(2, ServerState::Following);  // 2 and 3: a quorum of {1, 2, 3}, not of {1, 3, 4, 5}
+  EXPECT_FALSE(e.takeDecision());
+  announce(4, ServerState::Following);  // 3 and 4 of {1, 3, 4, 5}: still no majority of four
+  EXPECT_FALSE(e.takeDecision());
+  announce(5, ServerState::Following);
+  auto d = e.takeDecision();
+  ASSERT_TRUE(d);
+  EXPECT_EQ(d->leader, 3);
+  EXPECT_EQ(d->state, ServerState::Following);
+}
+
 }  // namespace
 }  // namespace zk::zab

@@ -467,5 +467,174 @@ TEST(ZabReconfig, MembersAnswerTheVotesOfAServerNotYetInTheirConfiguration) {
   EXPECT_EQ(votes[0].to, 4);
 }
 
+// --- a reconfig logged but not committed (ZooKeeper's last seen configuration) ---
+
+// Active: voters 1, 2, 3. Pending (logged at z(1, 2), never committed): voters 3, 4, 5, with 1
+// and 2 observers. A quorum of one is not a quorum of the other: {1, 3} vs {3, 4}.
+Members pendingMembers() {
+  return {{1, Role::Observer},
+          {2, Role::Observer},
+          {3, Role::Participant},
+          {4, Role::Participant},
+          {5, Role::Participant}};
+}
+
+PeerConfig reconfigAware(std::int64_t sid, std::int64_t configVersion = 0) {
+  PeerConfig c = config(sid);
+  c.configVersion = configVersion;
+  c.reconfigOf = [](const std::string& bytes) -> std::optional<ConfigInfo> {
+    auto members = sim::decodeConfig(bytes);
+    if (!members) return std::nullopt;
+    return ConfigInfo{*members, bytes};
+  };
+  return c;
+}
+
+const std::string& pendingTxn() {
+  static const std::string txn = sim::encodeConfig(z(1, 2), pendingMembers());
+  return txn;
+}
+
+// The log as a server finds it after a restart: the reconfig was logged (and replayed into the
+// tree) but nothing says it committed.
+PersistedState logWithPendingReconfig() {
+  PersistedState s = logOf(1, {z(1, 1)});
+  s.log.push_back({z(1, 2), pendingTxn()});
+  s.appliedZxid = z(1, 2);
+  return s;
+}
+
+void vote(Peer& p, std::int64_t from, std::int64_t leader, std::int64_t zxid) {
+  p.onVote(from, Notification{ServerState::Looking, leader, zxid, p.electionClock(), 1, 0x2, ""});
+}
+
+void connectFollower(Peer& leader, std::int64_t sid) {
+  leader.onPacket(
+      sid, makePacket(PacketType::FollowerInfo, z(1, 0), encodeLearnerInfo({sid, 0x10000, 0})));
+}
+
+TEST(ZabPendingReconfig, ALoggedReconfigIsPendingAtStartupNotActive) {
+  Peer p(reconfigAware(1), logWithPendingReconfig(), 0);
+  EXPECT_EQ(p.members(), config(1).members);
+  EXPECT_TRUE(p.reconfigInProgress());
+  // Once the dynamic config file says it is active (its version), it is not pending any more.
+  Peer q(reconfigAware(1, z(1, 2)), logWithPendingReconfig(), 0);
+  EXPECT_FALSE(q.reconfigInProgress());
+}
+
+TEST(ZabPendingReconfig, ElectionNeedsAQuorumOfThePendingConfigurationToo) {
+  Peer p(reconfigAware(3), logWithPendingReconfig(), 0);
+  auto sentTo = [](const std::vector<Action>& acts) {
+    std::set<std::int64_t> to;
+    for (const auto& v : all<act::SendVote>(acts)) to.insert(v.to);
+    return to;
+  };
+  EXPECT_EQ(sentTo(p.takeActions()), (std::set<std::int64_t>{1, 2, 4, 5}))
+      << "the pending configuration's voters take part";
+  vote(p, 1, 3, z(1, 2));
+  vote(p, 2, 3, z(1, 2));
+  p.tick(5000);  // all of {1, 2, 3} agree, but only 3 of {3, 4, 5}
+  EXPECT_EQ(p.state(), ServerState::Looking);
+  vote(p, 4, 3, z(1, 2));
+  p.tick(10000);
+  EXPECT_EQ(p.state(), ServerState::Leading);
+}
+
+TEST(ZabPendingReconfig, EpochAndNewLeaderNeedQuorumsOfBothThenTheReconfigCommits) {
+  Peer leader(reconfigAware(3), logWithPendingReconfig(), 0);
+  vote(leader, 1, 3, z(1, 2));
+  vote(leader, 4, 3, z(1, 2));
+  leader.tick(1000);
+  ASSERT_EQ(leader.state(), ServerState::Leading);
+  leader.takeActions();
+
+  connectFollower(leader, 1);
+  EXPECT_TRUE(packetsTo(leader.takeActions(), 1).empty())
+      << "{1, 3} is no quorum of {3, 4, 5}: no epoch yet";
+  connectFollower(leader, 4);
+  auto infos = leader.takeActions();
+  ASSERT_EQ(typesOf(packetsTo(infos, 1)), std::vector<std::int32_t>{t(PacketType::LeaderInfo)});
+  ASSERT_EQ(typesOf(packetsTo(infos, 4)), std::vector<std::int32_t>{t(PacketType::LeaderInfo)});
+
+  leader.onPacket(1, makePacket(PacketType::AckEpoch, z(1, 2), encodeInt(1)));
+  EXPECT_STREQ(leader.phaseName(), "discovery") << "the epoch needs an ack from 4 or 5 too";
+  EXPECT_TRUE(packetsTo(leader.takeActions(), 1).empty());
+  leader.onPacket(4, makePacket(PacketType::AckEpoch, z(1, 1), encodeInt(1)));
+  EXPECT_STREQ(leader.phaseName(), "synchronization");
+  auto sync = leader.takeActions();
+  auto to4 = packetsTo(sync, 4);
+  ASSERT_FALSE(to4.empty());
+  EXPECT_EQ(to4.back().type, t(PacketType::NewLeader));
+  EXPECT_EQ(to4.back().data, pendingTxn()) << "NEWLEADER carries the newest configuration";
+
+  leader.onPacket(1, makePacket(PacketType::Ack, z(2, 0)));
+  EXPECT_FALSE(leader.serving()) << "{1, 3} acked NEWLEADER: no quorum of {3, 4, 5}";
+  EXPECT_TRUE(all<act::LeaderConfig>(leader.takeActions()).empty());
+  leader.onPacket(4, makePacket(PacketType::Ack, z(2, 0)));
+  EXPECT_TRUE(leader.serving());
+  auto est = leader.takeActions();
+  auto configs = all<act::LeaderConfig>(est);
+  ASSERT_EQ(configs.size(), 1u) << "the adapter must activate it: the tree applied it already";
+  EXPECT_EQ(configs[0].data, pendingTxn());
+  EXPECT_FALSE(configs[0].fromElection);
+  EXPECT_EQ(leader.members(), pendingMembers());
+  EXPECT_EQ(leader.configVersion(), z(1, 2));
+  EXPECT_FALSE(leader.reconfigInProgress());
+  EXPECT_EQ(leader.state(), ServerState::Leading);
+}
+
+// Drives follower 1 (with the pending reconfig logged) to NEWLEADER from leader 3.
+Peer followerAtNewLeader(const std::string& newLeaderConfig) {
+  Peer f(reconfigAware(1), logWithPendingReconfig(), 0);
+  vote(f, 2, 3, z(1, 5));
+  vote(f, 3, 3, z(1, 5));
+  vote(f, 4, 3, z(1, 5));
+  f.tick(1000);
+  EXPECT_EQ(f.state(), ServerState::Following);
+  f.onConnected(3);
+  f.onPacket(3, makePacket(PacketType::LeaderInfo, z(2, 0), encodeInt(0x10000)));
+  f.onPacket(3, makePacket(PacketType::Diff, z(1, 2)));
+  f.takeActions();
+  f.onPacket(3, makePacket(PacketType::NewLeader, z(2, 0), newLeaderConfig));
+  return f;
+}
+
+TEST(ZabPendingReconfig, ALearnerActivatesTheLeadersConfigurationAtUpToDateNotAtNewLeader) {
+  Peer f = followerAtNewLeader(pendingTxn());
+  auto acts = f.takeActions();
+  EXPECT_TRUE(all<act::LeaderConfig>(acts).empty()) << "not committed before the leader's quorum";
+  EXPECT_EQ(typesOf(packetsTo(acts, 3)), std::vector<std::int32_t>{t(PacketType::Ack)});
+  EXPECT_TRUE(f.reconfigInProgress());
+  f.onPacket(3, makePacket(PacketType::UpToDate, -1));
+  auto configs = all<act::LeaderConfig>(f.takeActions());
+  ASSERT_FALSE(configs.empty());
+  EXPECT_EQ(configs.back().data, pendingTxn());
+  EXPECT_FALSE(f.reconfigInProgress());
+  EXPECT_EQ(f.members(), pendingMembers());
+}
+
+TEST(ZabPendingReconfig, ATruncatedReconfigIsNoLongerPending) {
+  Peer f(reconfigAware(1), logWithPendingReconfig(), 0);
+  vote(f, 2, 3, z(1, 5));
+  vote(f, 3, 3, z(1, 5));
+  vote(f, 4, 3, z(1, 5));
+  f.tick(1000);
+  f.onConnected(3);
+  f.onPacket(3, makePacket(PacketType::LeaderInfo, z(2, 0), encodeInt(0x10000)));
+  ASSERT_TRUE(f.reconfigInProgress());
+  f.onPacket(3, makePacket(PacketType::Trunc, z(1, 1)));
+  EXPECT_FALSE(f.reconfigInProgress());
+  EXPECT_EQ(f.members(), config(1).members);
+}
+
+TEST(ZabPendingReconfig, ALeaderStepsDownWithoutASyncedQuorumOfThePendingConfiguration) {
+  Peer leader = leaderWithJoiner();  // voters 1, 2, 3 and joiner 4, all in sync
+  Members next{{1, Role::Participant}, {4, Role::Participant}, {5, Role::Participant}};
+  ASSERT_TRUE(leader.proposeReconfig("to 1 4 5", next));
+  leader.onDisconnected(4);  // {1, 3} is still a quorum of {1, 2, 3}, not of {1, 4, 5}
+  leader.tick(3000);
+  EXPECT_EQ(leader.state(), ServerState::Looking);
+}
+
 }  // namespace
 }  // namespace zk::zab
