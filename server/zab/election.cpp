@@ -128,12 +128,14 @@ void Election::reply(std::int64_t to) {
   out_.emplace_back(to, toNotification());
 }
 
-bool Election::agreed(const std::map<std::int64_t, Vote>& votes, const Vote& target) const {
+bool Election::agreed(const std::map<std::int64_t, Vote>& votes, const Vote& target,
+                      bool withPending) const {
   std::set<std::int64_t> sids;
   for (const auto& [sid, vote] : votes) {
     if (sameVote(vote, target)) sids.insert(sid);
   }
   if (!quorum_.isQuorum(sids)) return false;
+  if (!withPending) return true;
   for (const auto& q : pending_) {
     if (!q.isQuorum(sids)) return false;
   }
@@ -218,17 +220,22 @@ void Election::handleLooking(std::int64_t nowMs, std::int64_t from, const Notifi
       if (finalizeAt_ && everyReachableVoterAgrees()) decide(current_);
       return;
     }
+    // Joining a leader that says it leads: a quorum of the active configuration is enough. The
+    // leader itself needed quorums of every configuration it knows to get its epoch and
+    // NEWLEADER acknowledged, and we only follow it (ZooKeeper asks the pending configuration
+    // here too, which leaves a member with a stale pending reconfig unable ever to join).
     case ServerState::Following:
     case ServerState::Leading: {
       if (n.electionEpoch == clock_) {
         received_[from] = v;
-        if (agreed(received_, v) && leaderConfirmed(received_, n.leader, n.electionEpoch)) {
+        if (agreed(received_, v, false) && leaderConfirmed(received_, n.leader, n.electionEpoch)) {
           decide(v);
           return;
         }
       }
       outOfElection_[from] = v;
-      if (agreed(outOfElection_, v) && leaderConfirmed(outOfElection_, n.leader, n.electionEpoch)) {
+      if (agreed(outOfElection_, v, false) &&
+          leaderConfirmed(outOfElection_, n.leader, n.electionEpoch)) {
         clock_ = n.electionEpoch;
         decide(v);
       }

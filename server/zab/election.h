@@ -54,9 +54,9 @@ class Election {
   bool looking() const { return state_ == ServerState::Looking; }
   // A reconfig became active: who votes from now on.
   void setMembers(const Members& members);
-  // Configurations of reconfigs logged here but not known committed. A decision then needs a
-  // quorum of each of them too (ZooKeeper's termPredicate with the last seen verifier), and
-  // their voters take part in the election.
+  // Configurations of reconfigs logged here but not known committed. Agreeing on a leader in a
+  // round then needs a quorum of each of them too (ZooKeeper's termPredicate with the last seen
+  // verifier), and their voters take part in the election.
   void setPending(std::vector<Members> pending);
   // The configuration text our notifications carry (ZooKeeper's notification version 2), so a
   // member that missed a reconfig learns it from whoever it talks to.
@@ -81,7 +81,9 @@ class Election {
   void propose(std::int64_t leader, std::int64_t zxid, std::int64_t epoch);
   void sendToAll(std::int64_t nowMs);
   void reply(std::int64_t to);
-  bool agreed(const std::map<std::int64_t, Vote>& votes, const Vote& target) const;
+  // A quorum of the active configuration voted `target`, and (withPending) of each pending one.
+  bool agreed(const std::map<std::int64_t, Vote>& votes, const Vote& target,
+              bool withPending = true) const;
   bool isVoterOfAny(std::int64_t sid) const;
   std::set<std::int64_t> votersOfAll() const;
   bool everyReachableVoterAgrees() const;

@@ -203,9 +203,7 @@ TEST(ZabElection, SettledMemberAnswersLookers) {
   EXPECT_EQ(out[0].second.leader, 3);
 }
 
-// A member that logged a reconfig it has not seen commit joins a settled leader only when the
-// announcements come from a quorum of the active AND of the pending configuration.
-TEST(ZabElection, AnnouncementsMustFormAQuorumOfThePendingConfigurationToo) {
+Election withPendingReconfig() {
   ElectionConfig c;
   c.mySid = 1;
   c.members = members(3);  // voters 1, 2, 3
@@ -215,16 +213,40 @@ TEST(ZabElection, AnnouncementsMustFormAQuorumOfThePendingConfigurationToo) {
                  {3, Role::Participant},
                  {4, Role::Participant},
                  {5, Role::Participant}}});  // voters 1, 3, 4, 5
+  return e;
+}
+
+// A member that logged a reconfig it has not seen commit agrees on a leader only with a quorum
+// of the active AND of the pending configuration.
+TEST(ZabElection, AgreementNeedsAQuorumOfThePendingConfigurationToo) {
+  Election e = withPendingReconfig();
   e.start(0, 0x100000001, 1);
-  auto announce = [&](std::int64_t from, ServerState state) {
-    e.onNotification(10, from, Notification{state, 3, 0x100000009, 7, 1, 0x2, ""});
+  std::set<std::int64_t> to;
+  for (const auto& [sid, n] : e.takeOutgoing()) to.insert(sid);
+  EXPECT_EQ(to, (std::set<std::int64_t>{2, 3, 4, 5})) << "voters of both configurations";
+  auto looking = [&](std::int64_t from) {
+    e.onNotification(10, from, Notification{ServerState::Looking, 3, 0x100000009, 1, 1, 0x2, ""});
   };
-  announce(3, ServerState::Leading);
-  announce(2, ServerState::Following);  // 2 and 3: a quorum of {1, 2, 3}, not of {1, 3, 4, 5}
+  looking(2);
+  looking(3);  // 1, 2, 3: all of {1, 2, 3}, but only 1 and 3 of {1, 3, 4, 5}
+  e.tick(5000);
   EXPECT_FALSE(e.takeDecision());
-  announce(4, ServerState::Following);  // 3 and 4 of {1, 3, 4, 5}: still no majority of four
-  EXPECT_FALSE(e.takeDecision());
-  announce(5, ServerState::Following);
+  looking(4);
+  e.tick(10000);
+  auto d = e.takeDecision();
+  ASSERT_TRUE(d);
+  EXPECT_EQ(d->leader, 3);
+}
+
+// Joining a leader that announces it leads needs only the active configuration's quorum: that
+// leader proved its quorums of every configuration it knows, and a stale pending reconfig (one a
+// later epoch superseded) must not keep a member out for good.
+TEST(ZabElection, JoiningASettledLeaderNeedsOnlyTheActiveQuorum) {
+  Election e = withPendingReconfig();
+  e.start(0, 0x100000001, 1);
+  e.onNotification(10, 3, Notification{ServerState::Leading, 3, 0x200000009, 7, 2, 0x2, ""});
+  EXPECT_FALSE(e.takeDecision()) << "the leader alone is no quorum of {1, 2, 3}";
+  e.onNotification(10, 2, Notification{ServerState::Following, 3, 0x200000009, 7, 2, 0x2, ""});
   auto d = e.takeDecision();
   ASSERT_TRUE(d);
   EXPECT_EQ(d->leader, 3);
