@@ -1,7 +1,7 @@
 """A real Prometheus (Debian's /usr/bin/prometheus) on a free loopback port, for one test.
 
-It scrapes the given targets every second, evaluates the given rule files every second, keeps
-its TSDB in the test's temp dir and logs to prometheus.log there. Every wait has a deadline.
+It scrapes the given jobs every second, evaluates the given rule files every second, keeps its
+TSDB in the test's temp dir and logs to prometheus.log there. Every wait has a deadline.
 """
 
 import json
@@ -25,8 +25,14 @@ START_DEADLINE_S = 30.0
 STOP_DEADLINE_S = 10.0
 
 
+def static_job(name, targets, labels, honor_labels=False):
+    """One scrape job of fixed targets, each given the same target labels."""
+    return {"job_name": name, "honor_labels": honor_labels,
+            "static_configs": [{"targets": list(targets), "labels": dict(labels)}]}
+
+
 class Prometheus:
-    def __init__(self, workdir, port, targets, labels, rule_files=()):
+    def __init__(self, workdir, port, jobs, rule_files=()):
         self.workdir = workdir
         self.port = port
         self.log_path = os.path.join(workdir, "prometheus.log")
@@ -35,8 +41,7 @@ class Prometheus:
             "global": {"scrape_interval": "1s", "scrape_timeout": "1s",
                        "evaluation_interval": "1s"},
             "rule_files": list(rule_files),
-            "scrape_configs": [{"job_name": "zookube",
-                                "static_configs": [{"targets": targets, "labels": labels}]}],
+            "scrape_configs": list(jobs),
         }
         with open(self.config_path, "w") as f:
             yaml.safe_dump(config, f)

@@ -2,24 +2,24 @@
 every second and evaluating the alert rules, a little kazoo load, and then every dashboard
 query through Prometheus's HTTP API.
 
-The panels this standalone server cannot fill are listed in known_gaps.py, with the reason:
-ENSEMBLE_ONLY ones must come back empty here (a standalone server that exported ensemble gauges
-would break the role inference) and their "returns data" check is skipped, visibly, until the
-ensemble exists (issue 3; test_dashboards checks them on a synthetic ensemble meanwhile);
-NOT_OBSERVED_YET ones are strict xfails until the server feeds those summaries.
+The panels only an ensemble fills (metrics_files.ENSEMBLE_PANELS) must come back empty here: a
+standalone server that exported ensemble gauges would break the role inference. test_e2e_ensemble
+checks that they return data on a real ensemble. Panels in known_gaps.NOT_OBSERVED_YET are strict
+xfails until the server feeds those summaries.
 """
 
-import math
 import os
-import re
 import sys
 
 import pytest
 from kazoo.client import KazooClient
 
-from known_gaps import ENSEMBLE_ONLY, NOT_OBSERVED_YET
-from metrics_files import RULES, load_dashboards, query_panels, substitute
-from prometheus_proc import Prometheus
+from e2e_common import (DASHBOARDS, PANELS, SCRAPE_DEADLINE_S, evaluated_rules, exprs,
+                        finite_samples, find_panel, generate_load, panel_id, template_variables,
+                        wait_scraped)
+from known_gaps import NOT_OBSERVED_YET
+from metrics_files import ENSEMBLE_PANELS, RULES
+from prometheus_proc import Prometheus, static_job
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
                                 "integration"))
@@ -27,12 +27,9 @@ import harness  # noqa: E402
 import zkwire  # noqa: E402
 
 CLUSTER = "e2e"
-SCRAPE_DEADLINE_S = 30.0
 LOAD_NODES = 20
 RATE_INTERVAL = "1m"  # what Grafana's $__rate_interval would be; the load is well inside it
-
-DASHBOARDS = load_dashboards()
-PANELS = [(name, panel) for name, d in sorted(DASHBOARDS.items()) for panel in query_panels(d)]
+STANDALONE_PANELS = [item for item in PANELS if (item[0], item[1]["title"]) not in ENSEMBLE_PANELS]
 
 
 def with_known_gaps(items):
@@ -44,38 +41,18 @@ def with_known_gaps(items):
     return out
 
 
-def panel_id(item):
-    name, panel = item
-    return f"{name.removesuffix('.json')}:{panel['title']}"
-
-
 class Stack:
     def __init__(self, server, prom, client, instance):
         self.server, self.prom, self.client, self.instance = server, prom, client, instance
 
     def exprs(self, panel):
-        values = {"cluster": CLUSTER, "instance": self.instance, "DS_PROMETHEUS": "unused",
-                  "__rate_interval": RATE_INTERVAL}
-        return [(t["refId"], substitute(t["expr"], values)) for t in panel["targets"]]
+        return exprs(panel, {"cluster": CLUSTER, "instance": self.instance,
+                             "__rate_interval": RATE_INTERVAL})
 
     def value(self, expr):
         result = self.prom.query(expr)
         assert len(result) == 1, f"{expr}: {result}"
         return float(result[0]["value"][1])
-
-
-def finite_samples(result):
-    return [float(r["value"][1]) for r in result if math.isfinite(float(r["value"][1]))]
-
-
-def generate_load(client):
-    client.ensure_path("/e2e")
-    for i in range(LOAD_NODES):
-        client.create(f"/e2e/n{i}", f"value {i}".encode())
-        client.set(f"/e2e/n{i}", f"changed {i}".encode())
-        client.get(f"/e2e/n{i}", watch=lambda event: None)
-    client.create("/e2e/ephemeral", b"", ephemeral=True)
-    client.get_children("/e2e", watch=lambda event: None)  # after the create, which would fire it
 
 
 @pytest.fixture(scope="module")
@@ -88,18 +65,17 @@ def stack(tmp_path_factory):
                             metricsProvider__httpHost="127.0.0.1")
     server.impl = "zookube"  # Debian's ZooKeeper has no Prometheus provider to compare with
     instance = f"127.0.0.1:{metrics_port}"
-    prom = Prometheus(str(workdir), harness.free_port(), [instance], {"cluster": CLUSTER},
-                      [RULES])
+    prom = Prometheus(str(workdir), harness.free_port(),
+                      [static_job("zookube", [instance], {"cluster": CLUSTER})], [RULES])
     client = KazooClient(hosts=server.hosts, timeout=10)
     try:
         server.start()
         prom.start()
         stack = Stack(server, prom, client, instance)
         # Load only after two scrapes, so that rates over the window see the counters grow.
-        prom.wait_until(lambda: prom.query(f'count_over_time(up{{cluster="{CLUSTER}"}}[1m]) >= 2'),
-                        SCRAPE_DEADLINE_S, "two scrapes of zookube")
+        wait_scraped(prom, f'{{cluster="{CLUSTER}"}}', 1)
         client.start(timeout=10)
-        generate_load(client)
+        generate_load(client, "/e2e", LOAD_NODES)
         sel = f'{{cluster="{CLUSTER}", instance="{instance}"}}'
         prom.wait_until(
             lambda: prom.query(f"packets_received{sel} >= {3 * LOAD_NODES}")
@@ -118,37 +94,27 @@ def stack(tmp_path_factory):
         server.stop()
 
 
-def test_known_gap_lists_name_real_panels():
+def test_panel_lists_name_real_panels():
     titles = {(name, panel["title"]) for name, panel in PANELS}
-    assert set(ENSEMBLE_ONLY) <= titles
+    assert set(ENSEMBLE_PANELS) <= titles
     assert set(NOT_OBSERVED_YET) <= titles
 
 
 @pytest.mark.parametrize("name", sorted(DASHBOARDS))
 def test_template_variables_find_the_member(stack, name):
-    found = {}
-    for var in DASHBOARDS[name]["templating"]["list"]:
-        if var["type"] != "query":
-            continue
-        match = re.fullmatch(r"label_values\((.+), (\w+)\)", var["query"]["query"])
-        selector = substitute(match.group(1), {"cluster": CLUSTER})
-        found[var["name"]] = stack.prom.api(f"label/{match.group(2)}/values",
-                                            **{"match[]": selector})
-    assert found == {"cluster": [CLUSTER], "instance": [stack.instance]}
+    assert template_variables(stack.prom, name, CLUSTER) == {"cluster": [CLUSTER],
+                                                             "instance": [stack.instance]}
 
 
-@pytest.mark.parametrize("item", with_known_gaps(PANELS))
+@pytest.mark.parametrize("item", with_known_gaps(STANDALONE_PANELS))
 def test_panel_query_returns_data(stack, item):
     name, panel = item
-    reason = ENSEMBLE_ONLY.get((name, panel["title"]))
-    if reason:
-        pytest.skip(f"checked once the ensemble exists: {reason}")
     for ref, expr in stack.exprs(panel):
         result = stack.prom.query(expr)
         assert finite_samples(result), f"{panel['title']} {ref}: no data for {expr!r}: {result}"
 
 
-@pytest.mark.parametrize("item", [i for i in PANELS if (i[0], i[1]["title"]) in ENSEMBLE_ONLY],
+@pytest.mark.parametrize("item", [i for i in PANELS if (i[0], i[1]["title"]) in ENSEMBLE_PANELS],
                          ids=panel_id)
 def test_ensemble_panel_is_empty_on_a_standalone_server(stack, item):
     # Counted stats (count() - 1 + sum()) are empty too: no leader_uptime series to count.
@@ -157,8 +123,7 @@ def test_ensemble_panel_is_empty_on_a_standalone_server(stack, item):
 
 
 def test_role_panel_says_standalone(stack):
-    role = next(p for n, p in PANELS if n == "zookube-member.json" and p["title"] == "Role")
-    (_, expr), = stack.exprs(role)
+    (_, expr), = stack.exprs(find_panel("zookube-member.json", "Role"))
     assert stack.value(expr) == 1  # the "standalone" value mapping
 
 
@@ -180,12 +145,8 @@ def test_summaries_count_what_the_load_did(stack):
 
 
 def test_alert_rules_evaluate_cleanly_and_stay_quiet_on_a_healthy_server(stack):
-    def evaluated_rules():
-        rules = [r for g in stack.prom.api("rules")["groups"] for r in g["rules"]]
-        done = all(r.get("lastEvaluation", "").startswith("20") for r in rules)
-        return rules if rules and done else None
-
-    rules = stack.prom.wait_until(evaluated_rules, SCRAPE_DEADLINE_S, "a rule evaluation")
+    rules = stack.prom.wait_until(lambda: evaluated_rules(stack.prom), SCRAPE_DEADLINE_S,
+                                  "a rule evaluation")
     assert [r for r in rules if r["health"] != "ok"] == []
     assert stack.prom.api("alerts")["alerts"] == []
 
