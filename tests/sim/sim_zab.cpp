@@ -1,6 +1,7 @@
 // sim_zab: runs seeded random schedules of a whole ensemble (see cluster.h) and checks Zab's
 // safety after every step and liveness once the faults stop. A failing seed is printed with the
-// tail of its trace and reproduces exactly with --seed S --seeds 1.
+// tail of its trace (--trace N lines, 400 by default) and reproduces exactly with --seed S
+// --seeds 1 (and the same --reconfig P).
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -74,10 +75,8 @@ void proposeRoleChange(Cluster& c, std::int64_t leader) {
   c.proposeReconfig(leader, next);
 }
 
-// --reconfig P: a client op is a role change (observer <-> voter) with probability P. Off by
-// default: the safety checks pass with it, but liveness does not yet — members that have not
-// applied a promotion cannot find the leader it promoted (ZooKeeper carries the configuration in
-// election notifications for this; zookube does not yet).
+// --reconfig P: a client op is a role change (observer <-> voter) with probability P, so that
+// leaders fail, members crash and partitions cut while a reconfig is pending.
 void scheduleClients(Cluster& c, std::uint64_t seed, int& counter, double reconfigRate) {
   c.at(c.now() + c.rand(5, 60), [&c, seed, &counter, reconfigRate] {
     auto leaders = c.servingLeaders();
