@@ -20,30 +20,42 @@ std::uint32_t adlerOf(std::span<const std::uint8_t> bytes, std::uint32_t start =
   return static_cast<std::uint32_t>(adler32(start, bytes.data(), static_cast<uInt>(bytes.size())));
 }
 
-// Checks the seal at the reader's position: the checksum of every byte before it, then "/".
-void checkSeal(jute::Reader& in, std::span<const std::uint8_t> bytes) {
-  std::size_t at = in.offset();
-  auto expected = static_cast<std::int64_t>(adlerOf(bytes.first(at)));
-  std::int64_t stored = in.readLong("seal checksum");
-  std::string slash = in.readString("seal path");
-  if (stored != expected || slash != "/") {
-    throw StorageError("snapshot seal at offset " + std::to_string(at) +
-                       " does not match (checksum mismatch or bad terminator)");
+// Checks the seals at the reader's position: the checksum of every byte before it, then "/".
+// A snapshot has up to three seals, each over everything before it, so the checksum carries on
+// from the previous seal instead of starting over (the file can be hundreds of MiB).
+class SealChecker {
+ public:
+  explicit SealChecker(std::span<const std::uint8_t> bytes) : bytes_(bytes) {}
+  void check(jute::Reader& in) {
+    std::size_t at = in.offset();
+    adler_ = adlerOf(bytes_.subspan(summed_, at - summed_), adler_);
+    summed_ = at;
+    std::int64_t stored = in.readLong("seal checksum");
+    std::string slash = in.readString("seal path");
+    if (stored != static_cast<std::int64_t>(adler_) || slash != "/") {
+      throw StorageError("snapshot seal at offset " + std::to_string(at) +
+                         " does not match (checksum mismatch or bad terminator)");
+    }
   }
-}
 
-void readTrailers(jute::Reader& in, std::span<const std::uint8_t> bytes, SnapshotTrailer& t) {
+ private:
+  std::span<const std::uint8_t> bytes_;
+  std::size_t summed_ = 0;
+  std::uint32_t adler_ = 1;
+};
+
+void readTrailers(jute::Reader& in, SealChecker& seals, SnapshotTrailer& t) {
   // A 3.8 server writes the digest section, the lastProcessedZxid section, or both, in that
   // order; the sizes tell them apart.
   if (in.remaining() >= kDigestSize + kSealSize && in.remaining() != kLastZxidSize + kSealSize) {
     t.digestZxid = in.readLong("digest zxid");
     in.readInt("digest version");
     t.digest = in.readLong("digest");
-    checkSeal(in, bytes);
+    seals.check(in);
   }
   if (in.remaining() == kLastZxidSize + kSealSize) {
     t.lastProcessedZxid = in.readLong("lastProcessedZxid");
-    checkSeal(in, bytes);
+    seals.check(in);
   }
   if (!in.atEnd()) {
     throw StorageError("snapshot has " + std::to_string(in.remaining()) +
@@ -137,9 +149,10 @@ SnapshotTrailer parseSnapshot(std::span<const std::uint8_t> bytes, SessionMap& s
       std::int64_t aclRef = in.readLong("node acl");
       sink.node(std::move(path), std::move(data), aclRef, StatPersisted::read(in));
     }
-    checkSeal(in, bytes);
+    SealChecker seals(bytes);
+    seals.check(in);
     SnapshotTrailer trailer;
-    readTrailers(in, bytes, trailer);
+    readTrailers(in, seals, trailer);
     return trailer;
   } catch (const jute::DecodeError& e) {
     throw StorageError(std::string("truncated or malformed snapshot: ") + e.what());

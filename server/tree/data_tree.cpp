@@ -147,6 +147,34 @@ std::vector<std::string> DataTree::reapable(std::int64_t nowMillis) const {
 
 void DataTree::loadNode(std::string path, std::string data, std::int64_t aclRef,
                         const StatPersisted& stat) {
+  // zookube writes snapshots in PathLess order, a depth-first walk with parents first. Such a
+  // node sorts after everything loaded so far: it is new, it goes at the end of the map, and
+  // its parent is on the chain of the previous node's ancestors, so nothing is searched for.
+  // Other orders (ZooKeeper's snapshots) take the searching path.
+  bool appends = !nodes_.empty() && PathLess{}(std::prev(nodes_.end())->first, path);
+  if (!appends) {
+    loadChain_.clear();
+    return loadNodeSearching(std::move(path), std::move(data), aclRef, stat);
+  }
+  std::string_view parent = parentKey(path);
+  if (path.find('/') == std::string::npos) throw std::invalid_argument("bad snapshot path " + path);
+  while (!loadChain_.empty() && loadChain_.back()->first != parent) loadChain_.pop_back();
+  if (loadChain_.empty()) {
+    auto found = nodes_.find(parent);
+    if (found == nodes_.end())
+      throw std::invalid_argument("snapshot node " + path + " comes before its parent");
+    loadChain_.push_back(found);
+  }
+  aclCache_.addUsage(aclRef);
+  Node node;
+  node.data = std::move(data);
+  node.aclRef = aclRef;
+  node.stat = stat;
+  loadChain_.push_back(insertUnder(loadChain_.back(), std::move(path), std::move(node), true));
+}
+
+void DataTree::loadNodeSearching(std::string path, std::string data, std::int64_t aclRef,
+                                 const StatPersisted& stat) {
   if (auto it = nodes_.find(path); it != nodes_.end()) {  // a duplicate replaces the contents
     Node& node = it->second;
     untrack(it->first, node.stat.ephemeralOwner);
@@ -171,6 +199,7 @@ void DataTree::loadNode(std::string path, std::string data, std::int64_t aclRef,
 }
 
 void DataTree::clear() {
+  loadChain_.clear();
   nodes_.clear();
   aclCache_.clear();
   ephemerals_.clear();
@@ -181,10 +210,17 @@ void DataTree::clear() {
 }
 
 DataTree::NodeMap::iterator DataTree::insert(std::string path, Node node) {
-  if (!path.empty()) ++nodes_.find(parentKey(path))->second.numChildren_;
+  auto parent = path.empty() ? nodes_.end() : nodes_.find(parentKey(path));
+  return insertUnder(parent, std::move(path), std::move(node), false);
+}
+
+DataTree::NodeMap::iterator DataTree::insertUnder(NodeMap::iterator parent, std::string path,
+                                                  Node node, bool sortsLast) {
+  if (parent != nodes_.end()) ++parent->second.numChildren_;
   std::int64_t owner = node.stat.ephemeralOwner;
   dataSize_ += nodeSize(path, node.data);
-  auto it = nodes_.emplace(std::move(path), std::move(node)).first;
+  auto it = sortsLast ? nodes_.emplace_hint(nodes_.end(), std::move(path), std::move(node))
+                      : nodes_.emplace(std::move(path), std::move(node)).first;
   it->second.path_ = &it->first;
   track(it->first, owner);
   return it;

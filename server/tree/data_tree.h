@@ -114,7 +114,10 @@ class DataTree {
   // if the parent is missing. Call finishLoad() after the last node.
   void loadNode(std::string path, std::string data, std::int64_t aclRef, const StatPersisted& stat);
   // Drops ACL lists no loaded node refers to (as ZooKeeper does after reading a snapshot).
-  void finishLoad() { aclCache_.purgeUnused(); }
+  void finishLoad() {
+    loadChain_.clear();
+    aclCache_.purgeUnused();
+  }
   AclCache& aclCache() { return aclCache_; }
   const AclCache& aclCache() const { return aclCache_; }
   void setLastProcessedZxid(std::int64_t zxid) { lastProcessedZxid_ = zxid; }
@@ -126,6 +129,11 @@ class DataTree {
 
   Node* findMutable(std::string_view path);
   NodeMap::iterator insert(std::string path, Node node);
+  // `parent` is path's parent entry (end() for the root); sortsLast: path sorts after every key.
+  NodeMap::iterator insertUnder(NodeMap::iterator parent, std::string path, Node node,
+                                bool sortsLast);
+  void loadNodeSearching(std::string path, std::string data, std::int64_t aclRef,
+                         const StatPersisted& stat);
   void track(const std::string& path, std::int64_t owner);
   void untrack(const std::string& path, std::int64_t owner);
   static std::int64_t nodeSize(std::string_view path, const std::string& data);
@@ -144,6 +152,7 @@ class DataTree {
   void eraseEntry(NodeMap::iterator it);
 
   NodeMap nodes_;
+  std::vector<NodeMap::iterator> loadChain_;  // while loading: the last node and its ancestors
   AclCache aclCache_;
   std::unordered_map<std::int64_t, std::set<std::string>> ephemerals_;
   std::set<std::string> containers_;

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <cstring>
 
 namespace zk {
 namespace {
@@ -105,11 +106,31 @@ std::string_view baseName(std::string_view path) {
   return slash == std::string_view::npos ? path : path.substr(slash + 1);
 }
 
+namespace {
+
+// Paths under one parent share long prefixes, and every map lookup compares a path with ~20
+// others, so the common prefix is skipped eight bytes at a time.
+std::size_t commonPrefix(std::string_view a, std::string_view b) noexcept {
+  std::size_t n = std::min(a.size(), b.size());
+  std::size_t i = 0;
+  for (; i + 8 <= n; i += 8) {
+    std::uint64_t wa = 0;
+    std::uint64_t wb = 0;
+    std::memcpy(&wa, a.data() + i, 8);
+    std::memcpy(&wb, b.data() + i, 8);
+    if (wa != wb) break;
+  }
+  while (i < n && a[i] == b[i]) ++i;
+  return i;
+}
+
+}  // namespace
+
 bool PathLess::operator()(std::string_view a, std::string_view b) const noexcept {
-  auto [ia, ib] = std::mismatch(a.begin(), a.end(), b.begin(), b.end());
-  if (ib == b.end()) return false;  // b is a prefix of a (or equal)
-  if (ia == a.end()) return true;   // a is a proper prefix of b
-  return rank(*ia) < rank(*ib);
+  std::size_t i = commonPrefix(a, b);
+  if (i == b.size()) return false;  // b is a prefix of a (or equal)
+  if (i == a.size()) return true;   // a is a proper prefix of b
+  return rank(a[i]) < rank(b[i]);
 }
 
 std::string subtreeEnd(std::string_view path) {

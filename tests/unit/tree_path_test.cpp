@@ -1,6 +1,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <random>
 #include <string>
 #include <vector>
 
@@ -81,6 +82,32 @@ TEST(PathOrder, SubtreeEndBoundsEveryDescendant) {
   EXPECT_FALSE(less("/a-b", end));
   EXPECT_FALSE(less("/a\x01", end));
   EXPECT_FALSE(less("/b", end));
+}
+
+// PathLess skips common prefixes a word at a time; it must agree with the byte-by-byte
+// definition ('/' first, then bytes in unsigned order) wherever the first difference falls.
+TEST(PathOrder, WordwiseCompareAgreesWithTheByteDefinition) {
+  auto reference = [](std::string_view a, std::string_view b) {
+    auto rank = [](char c) { return c == '/' ? 0 : static_cast<unsigned char>(c) + 1; };
+    auto [ia, ib] = std::mismatch(a.begin(), a.end(), b.begin(), b.end());
+    if (ib == b.end()) return false;
+    if (ia == a.end()) return true;
+    return rank(*ia) < rank(*ib);
+  };
+  std::mt19937 rng(7);
+  const std::string alphabet("/ab-\0\xff", 6);
+  auto randomPath = [&](std::size_t len) {
+    std::string s(len, 'a');
+    for (char& c : s) c = alphabet[rng() % alphabet.size()];
+    return s;
+  };
+  PathLess less;
+  for (int i = 0; i < 20000; ++i) {
+    std::string a = randomPath(rng() % 25);
+    std::string b = a.substr(0, rng() % (a.size() + 1)) + randomPath(rng() % 10);
+    ASSERT_EQ(less(a, b), reference(a, b)) << i;
+    ASSERT_EQ(less(b, a), reference(b, a)) << i;
+  }
 }
 
 }  // namespace

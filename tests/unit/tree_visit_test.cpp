@@ -1,5 +1,6 @@
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <map>
 #include <random>
 #include <set>
@@ -147,6 +148,60 @@ TEST(DataTreeSnapshot, ResumesWhileNodesComeAndGo) {
   }
   for (const auto& p : stable) EXPECT_TRUE(written.count(p)) << "missed " << p;
   EXPECT_GT(written.size(), 20u);
+}
+
+// A zookube snapshot lists nodes in PathLess order (loaded without searching); ZooKeeper's
+// lists them parents first in any order. Both must build the same tree.
+TEST(DataTreeSnapshot, SortedAndUnsortedSnapshotsLoadTheSameTree) {
+  DataTree a;
+  std::int64_t zxid = 0;
+  for (const char* p : {"/q", "/q/r", "/q/r/s", "/q-1", "/q/t", "/a", "/a/b", "/zz", "/q/r/u"})
+    a.apply(create(p, ++zxid, 1));
+  std::vector<std::pair<std::string, Copied>> nodes;
+  a.visitFrom("", true, SIZE_MAX, [&](std::string_view path, const Node& n) {
+    nodes.emplace_back(std::string(path), Copied{n.data, n.aclRef, n.stat});
+  });
+  std::mt19937 rng(3);
+  for (int round = 0; round < 20; ++round) {
+    auto order = nodes;
+    if (round > 0) {  // a random parents-first order: shuffle, then stable-sort by depth
+      std::shuffle(order.begin(), order.end(), rng);
+      std::stable_sort(order.begin(), order.end(), [](const auto& x, const auto& y) {
+        return std::count(x.first.begin(), x.first.end(), '/') <
+               std::count(y.first.begin(), y.first.end(), '/');
+      });
+    }
+    DataTree b;
+    b.clear();
+    a.aclCache().forEach(
+        [&](std::int64_t ref, const AclList& acl) { b.aclCache().load(ref, acl); });
+    for (const auto& [path, n] : order) b.loadNode(path, n.data, n.aclRef, n.stat);
+    b.finishLoad();
+    ASSERT_EQ(b.nodeCount(), a.nodeCount()) << round;
+    for (const auto& [path, n] : nodes) {
+      ASSERT_NE(b.find(path), nullptr) << path;
+      EXPECT_EQ(b.children(*b.find(path)), a.children(*a.find(path))) << path << " " << round;
+      EXPECT_EQ(b.stat(*b.find(path)), a.stat(*a.find(path))) << path << " " << round;
+    }
+    EXPECT_EQ(b.approximateDataSize(), a.approximateDataSize());
+  }
+}
+
+TEST(DataTreeSnapshot, SortedLoadStillRejectsOrphansAndReplacesDuplicates) {
+  DataTree tree;
+  tree.clear();
+  tree.aclCache().load(1, kOpen);
+  tree.loadNode("", "", -1, StatPersisted{});
+  tree.loadNode("/a", "", 1, StatPersisted{});
+  tree.loadNode("/a/b", "", 1, StatPersisted{});
+  EXPECT_THROW(tree.loadNode("/c/d", "", 1, StatPersisted{}), std::invalid_argument);
+  tree.loadNode("/c", "old", 1, StatPersisted{});
+  tree.loadNode("/c", "new", 1, StatPersisted{});
+  tree.loadNode("/c/d", "", 1, StatPersisted{});
+  tree.finishLoad();
+  EXPECT_EQ(tree.find("/c")->data, "new");
+  EXPECT_EQ(tree.children(*tree.find("/")), (std::vector<std::string>{"a", "c"}));
+  EXPECT_EQ(tree.children(*tree.find("/c")), std::vector<std::string>{"d"});
 }
 
 }  // namespace
