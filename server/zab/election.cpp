@@ -226,6 +226,8 @@ void Election::handleLooking(std::int64_t nowMs, std::int64_t from, const Notifi
     // here too, which leaves a member with a stale pending reconfig unable ever to join).
     case ServerState::Following:
     case ServerState::Leading: {
+      // Announcements naming us from before a reconfig made us a non-voter: we cannot lead.
+      if (n.leader == config_.mySid && !voter_) return;
       if (n.electionEpoch == clock_) {
         received_[from] = v;
         if (agreed(received_, v, false) && leaderConfirmed(received_, n.leader, n.electionEpoch)) {

@@ -253,5 +253,19 @@ TEST(ZabElection, JoiningASettledLeaderNeedsOnlyTheActiveQuorum) {
   EXPECT_EQ(d->state, ServerState::Following);
 }
 
+// sim_zab --reconfig 0.1 seed 29194: a member demoted to observer by a reconfig it adopted got
+// announcements still naming it leader (from before) and took the lead as an observer.
+TEST(ZabElection, ANonVoterNeverDecidesToLead) {
+  ElectionConfig c;
+  c.mySid = 4;
+  c.members = members(3, 1);  // 4 is an observer
+  Election e(c);
+  e.start(0, 0x200000013, 2);
+  for (std::int64_t from : {1, 2, 3}) {
+    e.onNotification(10, from, Notification{ServerState::Following, 4, 0x200000013, 1, 3, 0x2, ""});
+  }
+  EXPECT_FALSE(e.takeDecision());
+}
+
 }  // namespace
 }  // namespace zk::zab
