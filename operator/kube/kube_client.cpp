@@ -1,5 +1,6 @@
 #include "kube/kube_client.h"
 
+#include <cpprest/containerstream.h>
 #include <boost/asio/ssl.hpp>
 
 #include <fstream>
@@ -99,13 +100,21 @@ KubeClient::KubeClient(KubeConfig config, std::string userAgent, std::chrono::mi
       userAgent_(std::move(userAgent)),
       http_(config_.server, clientConfig(config_, timeout)) {}
 
-value KubeClient::send(const http::method& method, const std::string& pathAndQuery,
-                       const std::optional<value>& body, const std::string& contentType) {
+http::http_request KubeClient::request(const http::method& method,
+                                       const std::string& pathAndQuery) {
   http::http_request req(method);
   req.set_request_uri(pathAndQuery);
   req.headers().add("Accept", "application/json");
   req.headers().add("User-Agent", userAgent_);
-  if (!token().empty()) req.headers().add("Authorization", "Bearer " + token());
+  if (std::string bearer = token(); !bearer.empty()) {
+    req.headers().add("Authorization", "Bearer " + bearer);
+  }
+  return req;
+}
+
+value KubeClient::send(const http::method& method, const std::string& pathAndQuery,
+                       const std::optional<value>& body, const std::string& contentType) {
+  http::http_request req = request(method, pathAndQuery);
   // JSON is YAML, so an apply patch is sent as JSON text under the apply content type.
   if (body) req.set_body(body->serialize(), contentType);
   http::http_response resp = http_.request(req).get();
@@ -116,7 +125,8 @@ value KubeClient::send(const http::method& method, const std::string& pathAndQue
   return value::parse(text);
 }
 
-const std::string& KubeClient::token() {
+std::string KubeClient::token() {
+  std::lock_guard lock(tokenMutex_);
   auto now = std::chrono::steady_clock::now();
   if (config_.tokenFile.empty() || now - tokenRead_ < std::chrono::minutes(1)) return config_.token;
   tokenRead_ = now;
@@ -157,6 +167,44 @@ value KubeClient::apply(const value& object, std::string_view subresource) {
   std::string path =
       objectPath(object, subresource) + "?fieldManager=" + urlEncode(kFieldManager) + "&force=true";
   return send(http::methods::PATCH, path, object, "application/apply-patch+yaml");
+}
+
+void KubeClient::watch(const std::string& path, const std::string& labelSelector,
+                       const std::string& resourceVersion, std::chrono::seconds timeoutSeconds,
+                       const std::function<void(std::string_view line)>& onLine,
+                       pplx::cancellation_token cancel) {
+  std::string query =
+      "?watch=1&allowWatchBookmarks=true&timeoutSeconds=" + std::to_string(timeoutSeconds.count()) +
+      "&resourceVersion=" + urlEncode(resourceVersion);
+  if (!labelSelector.empty()) query += "&labelSelector=" + urlEncode(labelSelector);
+  // cpprest's timeout is for silence on the connection, so a watch gets a client of its own that
+  // outwaits the server's end of the stream instead of the request timeout.
+  KubeConfig config;
+  {
+    std::lock_guard lock(tokenMutex_);
+    config = config_;
+  }
+  http::client::http_client watchHttp(
+      config.server, clientConfig(config, timeoutSeconds + std::chrono::seconds(30)));
+  // Leaving early (onLine threw) closes the connection rather than reading it to its end.
+  auto source = pplx::cancellation_token_source::create_linked_source(cancel);
+  struct CancelOnExit {
+    pplx::cancellation_token_source& s;
+    ~CancelOnExit() { s.cancel(); }
+  } cancelOnExit{source};
+  http::http_response resp =
+      watchHttp.request(request(http::methods::GET, path + query), source.get_token()).get();
+  if (resp.status_code() >= 300) {
+    throw toError(resp.status_code(), resp.extract_utf8string(true).get());
+  }
+  // The response completes at the headers; the body keeps arriving, one event per line.
+  concurrency::streams::istream body = resp.body();
+  while (true) {
+    concurrency::streams::container_buffer<std::string> line;
+    size_t n = body.read_line(line).get();
+    if (n > 0) onLine(line.collection());
+    if (n == 0 && body.is_eof()) return;
+  }
 }
 
 bool KubeClient::remove(const std::string& path) {

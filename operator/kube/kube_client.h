@@ -3,13 +3,17 @@
 //
 // Writes use server-side apply (PATCH application/apply-patch+yaml, fieldManager=zookube-operator,
 // force=true): the operator states the fields it owns and the API server merges, so a second
-// apply of the same object changes nothing. There is no watch: the operator relists on a timer
-// (see docs/operator.md), which cpprest supports reliably and which a missed event cannot fool.
+// apply of the same object changes nothing. watch() streams a watch's JSON lines; reflector.h
+// turns them into a cache and work-queue keys.
 
 #include <cpprest/http_client.h>
 #include <cpprest/json.h>
 
+#include <pplx/pplxcancellation_token.h>
+
 #include <chrono>
+#include <functional>
+#include <mutex>
 #include <optional>
 #include <stdexcept>
 #include <string>
@@ -61,13 +65,25 @@ class KubeClient {
   // DELETE; false if it was already gone.
   bool remove(const std::string& path);
 
+  // A watch of the collection at `path` from `resourceVersion`, with bookmarks, that the server
+  // ends after `timeoutSeconds`. Calls `onLine` with each line of the stream (one event, JSON)
+  // and returns when the server ends the stream. Throws ApiError when the server refuses the
+  // watch (410 Gone for a resourceVersion it no longer has), std::exception when the connection
+  // fails or `cancel` is cancelled.
+  void watch(const std::string& path, const std::string& labelSelector,
+             const std::string& resourceVersion, std::chrono::seconds timeoutSeconds,
+             const std::function<void(std::string_view line)>& onLine,
+             pplx::cancellation_token cancel);
+
  private:
   web::json::value send(const web::http::method& method, const std::string& pathAndQuery,
                         const std::optional<web::json::value>& body,
                         const std::string& contentType);
 
-  const std::string& token();
+  web::http::http_request request(const web::http::method& method, const std::string& pathAndQuery);
+  std::string token();
 
+  std::mutex tokenMutex_;  // workers, watches and the lease renewal share the client
   KubeConfig config_;
   std::chrono::steady_clock::time_point tokenRead_ = std::chrono::steady_clock::now();
   std::string userAgent_;

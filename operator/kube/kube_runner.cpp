@@ -7,7 +7,11 @@
 #include <ctime>
 #include <fstream>
 #include <iterator>
+#include <memory>
+#include <mutex>
 #include <optional>
+#include <tuple>
+#include <utility>
 
 namespace zk::op::kube {
 namespace {
@@ -60,6 +64,62 @@ class Signals {
   sigset_t set_{}, previous_{};
 };
 
+// The controller's threads and the main loop log at once; one line must stay one line.
+Log serialized(Log log) {
+  return [mutex = std::make_shared<std::mutex>(), log = std::move(log)](const std::string& line) {
+    std::lock_guard lock(*mutex);
+    log(line);
+  };
+}
+
+struct Setup {
+  KubeClient& client;
+  KubeBackend& backend;
+  LeaderElector* elector;
+};
+
+// Passes: list and reconcile every cluster each `interval`. Returns whether the last pass failed
+// and whether a signal ended it.
+std::pair<bool, bool> runPasses(const KubeRunOptions& options, Setup s, Signals& signals,
+                                const Log& log) {
+  KubeReconciler reconciler(s.client, s.backend, options.ns, s.elector, log);
+  if (options.onCluster) reconciler.onCluster(options.onCluster);
+  bool ok = true;
+  for (int n = 0; options.passes == 0 || n < options.passes; ++n) {
+    if (n > 0 && signals.wait(options.interval)) return {ok, true};
+    try {
+      PassReport r = reconciler.pass();
+      ok = r.failures == 0;
+      log("pass " + std::to_string(n) + ": " + (r.leading ? "leading" : "standby") + ", " +
+          std::to_string(r.clusters) + " clusters, " + std::to_string(r.failures) + " failed");
+    } catch (const std::exception& e) {
+      ok = false;
+      log("pass " + std::to_string(n) + " failed: " + e.what());
+    }
+  }
+  return {ok, false};
+}
+
+// Watching: the controller runs while the Lease is ours; the main thread renews it.
+void runWatching(const KubeRunOptions& options, Setup s, Signals& signals, const Log& log) {
+  std::optional<Controller> controller;
+  std::optional<bool> wasLeading;
+  do {
+    bool leading = !s.elector || s.elector->tryAcquireOrRenew();
+    if (leading != wasLeading) {
+      log(leading ? "leading: watching and reconciling" : "standby: another replica leads");
+    }
+    wasLeading = leading;
+    if (leading && !controller) {
+      controller.emplace(s.client, s.backend, options.ns, options.controller, log,
+                         options.onCluster);
+    } else if (!leading && controller) {
+      controller.reset();  // a replica that cannot renew must stop acting before it expires
+    }
+  } while (!signals.wait(options.interval));
+  log("stopping: waiting for the reconcile in progress");
+}
+
 }  // namespace
 
 KubeConfig chooseConfig(const KubeRunOptions& options) {
@@ -74,8 +134,9 @@ KubeConfig chooseConfig(const KubeRunOptions& options) {
       "KUBECONFIG");
 }
 
-int runKubernetes(const KubeRunOptions& options, const Log& log) {
+int runKubernetes(const KubeRunOptions& options, const Log& unsafeLog) {
   Signals signals;
+  Log log = serialized(unsafeLog);
   try {
     KubeConfig config = chooseConfig(options);
     std::string identity = options.identity.empty() ? defaultIdentity() : options.identity;
@@ -88,26 +149,16 @@ int runKubernetes(const KubeRunOptions& options, const Log& log) {
       std::string leaseNs = options.leaseNamespace.empty() ? config.ns : options.leaseNamespace;
       elector.emplace(client, LeaseOptions{leaseNs, "zookube-operator", identity});
     }
-    KubeReconciler reconciler(client, backend, options.ns, elector ? &*elector : nullptr, log);
-    if (options.onCluster) reconciler.onCluster(options.onCluster);
     log("zookube-operator: Kubernetes mode against " + config.server + ", " +
         (options.ns.empty() ? "every namespace" : "namespace " + options.ns) +
-        (elector ? ", leader election as " + identity : ""));
-    bool ok = true, stopped = false;
-    for (int n = 0; options.passes == 0 || n < options.passes; ++n) {
-      if (n > 0 && signals.wait(options.interval)) {
-        stopped = true;
-        break;
-      }
-      try {
-        PassReport r = reconciler.pass();
-        ok = r.failures == 0;
-        log("pass " + std::to_string(n) + ": " + (r.leading ? "leading" : "standby") + ", " +
-            std::to_string(r.clusters) + " clusters, " + std::to_string(r.failures) + " failed");
-      } catch (const std::exception& e) {
-        ok = false;
-        log("pass " + std::to_string(n) + " failed: " + e.what());
-      }
+        (elector ? ", leader election as " + identity : "") +
+        (options.watch ? ", watching" : ", relisting every pass"));
+    Setup setup{client, backend, elector ? &*elector : nullptr};
+    bool ok = true, stopped = true;
+    if (options.watch) {
+      runWatching(options, setup, signals, log);
+    } else {
+      std::tie(ok, stopped) = runPasses(options, setup, signals, log);
     }
     if (elector && (stopped || signals.wait(std::chrono::milliseconds(0)))) {
       log("stopping: giving the Lease up");

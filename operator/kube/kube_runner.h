@@ -1,13 +1,18 @@
 #pragma once
 // The Kubernetes mode's main loop, for zookube-operator (and zookube-kube-selftest): pick the
-// API server's config, elect a leader if asked, reconcile every ZkCluster on a timer, and stop
-// cleanly on SIGTERM or SIGINT (giving the Lease up so a standby takes over at once).
+// API server's config, elect a leader if asked, reconcile, and stop cleanly on SIGTERM or SIGINT
+// (giving the Lease up so a standby takes over at once).
+//
+// Two ways to reconcile: `watch` (the operator's) runs the watch-driven Controller while this
+// replica leads, renewing the Lease every `interval`; otherwise (tests' `--passes`) every
+// `interval` a pass lists and reconciles every ZkCluster.
 
 #include <chrono>
 #include <functional>
 #include <string>
 
 #include "backends/kube/kube_reconciler.h"
+#include "kube/controller.h"
 
 namespace zk::op::kube {
 
@@ -17,8 +22,10 @@ struct KubeRunOptions {
   bool leaderElect = false;
   std::string identity;                      // empty: <hostname>-<pid>
   std::string leaseNamespace;                // empty: the config's namespace
-  std::chrono::milliseconds interval{2000};  // between passes (a resync: there is no watch)
-  int passes = 0;                            // 0: until a signal
+  bool watch = true;                         // false: relist and reconcile in passes
+  std::chrono::milliseconds interval{2000};  // between passes; watching: between Lease renewals
+  int passes = 0;                            // 0: until a signal (watching: always)
+  ControllerOptions controller;              // watching: workers, resync, backoff
   std::string srvrMap;                       // tests: JSON {"pod": "host:port"} instead of pod IPs
   std::chrono::milliseconds probeTimeout{1000};
   std::chrono::milliseconds requestTimeout{10000};  // each API request, connect to last byte

@@ -18,7 +18,15 @@ the test instead of passing silently:
 
 Every object written is validated with tests/k8s_openapi.py against the Kubernetes 1.28 OpenAPI
 documents, a ZkCluster against its CRD's schema (plus its two CEL rules): an unknown field, a
-wrong type or a missing required field is a 422 Invalid. Watches answer 405: the operator relists.
+wrong type or a missing required field is a 422 Invalid.
+
+Watches (`?watch=1&resourceVersion=R`) stream every change after R as JSON lines, chunked:
+ADDED, MODIFIED and DELETED (an object that stops or starts matching the label selector is
+DELETED or ADDED, as the real server's filter makes it), BOOKMARK events when
+`allowWatchBookmarks` asks for them, and the end of the stream after `timeoutSeconds`. Every
+change gets its own resourceVersion, and a bounded history of them is kept: a watch from a
+resourceVersion older than the history gets `410 Gone` (an ERROR event, or the HTTP status if
+`gone_as_status` is set). Tests can compact the history and break every open stream.
 
 Faults are injected through `Store.faults`: an error code for the next matching request, or a
 request answered only after the client's timeout.
@@ -29,7 +37,6 @@ of pod to port is written to `srvr_map_path` for the operator's --srvr-map).
 """
 
 import copy
-import itertools
 import json
 import os
 import re
@@ -37,6 +44,7 @@ import socket
 import ssl
 import sys
 import threading
+import time
 import uuid
 from datetime import datetime, timezone
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -86,6 +94,21 @@ def matches(labels, selector):
         if labels.get(key) != want.lstrip("="):
             return False
     return True
+
+
+def check_selector(selector):
+    """Only equality terms are implemented; set-based ones and != are refused, not misread."""
+    for term in filter(None, (selector or "").split(",")):
+        if "=" not in term or "!=" in term or any(c in term for c in "() "):
+            raise ApiError(400, "BadRequest", f"the stand-in implements only equality label "
+                                              f"selectors, not {term!r}")
+
+
+# The query parameters each kind of request may carry; anything else is refused.
+QUERY = {"list": {"labelSelector"},
+         "watch": {"watch", "labelSelector", "resourceVersion", "allowWatchBookmarks",
+                   "timeoutSeconds"},
+         "PATCH": {"fieldManager", "force"}}
 
 
 # The CRD's x-kubernetes-validations, written out by hand: the stand-in has no CEL.
@@ -141,8 +164,19 @@ class Store:
 
     def __init__(self, srvr_map_path):
         self.lock = threading.RLock()
+        self.changed = threading.Condition(self.lock)
         self.objects = {}
-        self.rv = itertools.count(1)
+        self.last_rv = 1  # as etcd's revision: never 0, which a watch reads as "any"
+        # Changes a watch can resume from: those after `compacted`, at most `history_limit`.
+        self.history = []    # {"rv", "type", "api", "plural", "ns", "old", "new"}
+        self.history_limit = 1000
+        self.compacted = 0
+        self.gone_as_status = False  # 410 for a too-old watch as the HTTP status, not an event
+        self.bookmark_seconds = 1.0  # a BOOKMARK after this long without an event
+        self.watch_epoch = 0  # bumped by break_watches: every open stream is cut off
+        self.requests = []    # (verb, plural, query, HTTP code) of every request answered
+        self.gone_sent = 0    # 410 Gone answers to watches, as a status or an ERROR event
+        self.bookmarks = []   # (plural, resourceVersion) of every BOOKMARK sent
         self.writes = []     # {"verb", "kind", "name", "sub", "changed", "agent"}
         self.deleted_pods = []
         self.members = {}    # pod name -> {"mode", "zxid", "ready"}
@@ -205,7 +239,7 @@ class Store:
                  and matches(o["metadata"].get("labels", {}), selector)]
         kind = RESOURCES[(api, plural)] + "List"
         return {"apiVersion": api, "kind": kind,
-                "metadata": {"resourceVersion": str(next(self.rv))}, "items": items}
+                "metadata": {"resourceVersion": str(self.last_rv)}, "items": items}
 
     def record(self, verb, obj, sub, changed, agent):
         self.writes.append({"verb": verb, "kind": obj["kind"], "name": obj["metadata"]["name"],
@@ -232,11 +266,12 @@ class Store:
             raise ApiError(409, "AlreadyExists", f'{plural} "{key[3]}" already exists')
         self.validate(obj)
         obj = copy.deepcopy(obj)
-        obj["metadata"].update({"uid": str(uuid.uuid4()), "resourceVersion": str(next(self.rv)),
+        obj["metadata"].update({"uid": str(uuid.uuid4()), "resourceVersion": self.next_rv(),
                                 "creationTimestamp": now(), "generation": 1})
         if obj["kind"] == "Pod":
             obj.pop("status", None)
         self.objects[key] = obj
+        self.emit("ADDED", key, None, obj)
         self.record("create", obj, None, True, agent)
         self.after_write(obj)
         return self.present(obj)
@@ -257,8 +292,9 @@ class Store:
             body = lambda o: {k: v for k, v in o.items() if k not in ("metadata", "status")}
             if body(new) != body(old):
                 new["metadata"]["generation"] = old["metadata"]["generation"] + 1
-            new["metadata"]["resourceVersion"] = str(next(self.rv))
+            new["metadata"]["resourceVersion"] = self.next_rv()
             self.objects[key] = new
+            self.emit("MODIFIED", key, old, new)
         self.record(verb, new, sub, changed, agent)
         self.after_write(new)
         return self.present(new)
@@ -275,8 +311,10 @@ class Store:
                 # finish_termination the pod stays, marked, and still answers srvr.
                 changed = "deletionTimestamp" not in obj["metadata"]
                 if changed:
+                    old = copy.deepcopy(obj)
                     obj["metadata"]["deletionTimestamp"] = now()
-                    obj["metadata"]["resourceVersion"] = str(next(self.rv))
+                    obj["metadata"]["resourceVersion"] = self.next_rv()
+                    self.emit("MODIFIED", key, old, obj)
                 self.record("delete", obj, None, changed, agent)
                 return self.present(obj)
         return self.remove(key, agent)
@@ -287,7 +325,7 @@ class Store:
 
     def remove(self, key, agent):
         api, plural, ns, name = key
-        obj = self.objects.pop(key)
+        obj = self.drop(key)
         self.record("delete", obj, None, True, agent)
         self.collect_garbage(obj["metadata"]["uid"])
         for owner in obj["metadata"].get("ownerReferences", []):
@@ -303,8 +341,85 @@ class Store:
         for key, obj in list(self.objects.items()):
             refs = obj["metadata"].get("ownerReferences", [])
             if any(r.get("uid") == owner_uid for r in refs) and key in self.objects:
-                del self.objects[key]
+                self.drop(key)
                 self.collect_garbage(obj["metadata"]["uid"])
+
+    # --- watch -------------------------------------------------------------------------------
+
+    def next_rv(self):
+        self.last_rv += 1
+        return str(self.last_rv)
+
+    def emit(self, kind, key, old, new):
+        """Records a change for watches; `new` already carries its resourceVersion."""
+        api, plural, ns, _ = key
+        self.history.append({"rv": int(new["metadata"]["resourceVersion"]), "type": kind,
+                             "api": api, "plural": plural, "ns": ns,
+                             "old": copy.deepcopy(old), "new": copy.deepcopy(new)})
+        with self.changed:
+            if len(self.history) > self.history_limit:
+                self.compacted = self.history.pop(0)["rv"]
+            self.changed.notify_all()
+
+    def drop(self, key):
+        """Removes an object; its DELETED event carries the deletion's resourceVersion."""
+        obj = self.objects.pop(key)
+        gone = copy.deepcopy(obj)
+        gone["metadata"]["resourceVersion"] = self.next_rv()
+        self.emit("DELETED", key, obj, gone)
+        return obj
+
+    def compact(self):
+        """Forgets every change so far: a watch from an older resourceVersion gets 410 Gone."""
+        with self.lock:
+            self.history.clear()
+            self.compacted = self.last_rv
+
+    def break_watches(self):
+        """Cuts every open watch stream off mid-stream, as a dropped connection would."""
+        with self.lock:
+            self.watch_epoch += 1
+            self.changed.notify_all()
+
+    def set_member(self, pod_name, **fields):
+        """Changes a simulated member; its pod's status (readiness) changes with it."""
+        with self.lock:
+            self.members.setdefault(pod_name, {}).update(fields)
+            key = next((k for k in self.objects if k[1] == "pods" and k[3] == pod_name), None)
+            if key:
+                old = copy.deepcopy(self.objects[key])
+                self.objects[key]["metadata"]["resourceVersion"] = self.next_rv()
+                self.emit("MODIFIED", key, old, self.objects[key])
+
+    def record_request(self, verb, plural, query, code):
+        with self.changed:
+            self.requests.append((verb, plural, query, code))
+            if code == 410:
+                self.gone_sent += 1
+            self.changed.notify_all()
+
+    def wait_for(self, predicate, timeout=30):
+        """Waits until `predicate()` (called under the lock) holds; every change wakes it."""
+        with self.changed:
+            return self.changed.wait_for(predicate, timeout)
+
+    def watch_events(self, since, api, plural, ns, selector):
+        """What a watch of (api, plural, ns, selector) sees after resourceVersion `since`."""
+        events = []
+        for change in self.history:
+            if change["rv"] <= since or (change["api"], change["plural"]) != (api, plural):
+                continue
+            if ns is not None and change["ns"] != ns:
+                continue
+            was = change["old"] is not None and matches(
+                change["old"]["metadata"].get("labels", {}), selector)
+            now_ = change["type"] != "DELETED" and matches(
+                change["new"]["metadata"].get("labels", {}), selector)
+            kind = {(False, True): "ADDED", (True, True): "MODIFIED",
+                    (True, False): "DELETED"}.get((was, now_))
+            if kind:
+                events.append({"type": kind, "object": self.present(change["new"])})
+        return events
 
     # --- controllers --------------------------------------------------------------------------
 
@@ -320,7 +435,7 @@ class Store:
             if plural == "pods" and pns == ns and any(o["uid"] == sts["metadata"]["uid"]
                                                       for o in owners):
                 if int(pname.rsplit("-", 1)[1]) >= replicas:
-                    del self.objects[(api, plural, pns, pname)]
+                    self.drop((api, plural, pns, pname))
         for i in range(replicas):
             pod_name = f"{name}-{i}"
             if ("v1", "pods", ns, pod_name) in self.objects:
@@ -390,6 +505,7 @@ class Handler(BaseHTTPRequestHandler):
         pass
 
     def reply(self, code, body):
+        self.store.record_request(self.command, self._plural, self._query, code)
         data = json.dumps(body).encode()
         self.send_response(code)
         self.send_header("Content-Type", "application/json")
@@ -410,6 +526,7 @@ class Handler(BaseHTTPRequestHandler):
 
     def handle_any(self, verb):
         self.read_body()
+        self._plural, self._query = None, {}
         try:
             # A client certificate the TLS handshake verified authenticates as well as the token.
             by_cert = isinstance(self.connection, ssl.SSLSocket) and self.connection.getpeercert()
@@ -417,11 +534,17 @@ class Handler(BaseHTTPRequestHandler):
                 raise ApiError(401, "Unauthorized", "Unauthorized")
             url = urlsplit(self.path)
             query = {k: v[0] for k, v in parse_qs(url.query).items()}
+            self._query = query
             m = PATH.match(url.path)
             if not m:
                 raise ApiError(404, "NotFound", f"the server could not find {url.path}")
             api = m["core"] or f"{m['group']}/{m['version']}"
+            self._plural = m["plural"]
+            self.check_query(verb, m["name"], m["sub"], query)
             self.maybe_hang(verb, api, m["plural"])
+            if "watch" in query:
+                self.watch(api, m["plural"], m["ns"], query)
+                return
             with self.store.lock:
                 self.reply(*self.dispatch(verb, api, m["plural"], m["ns"], m["name"], m["sub"],
                                           query))
@@ -439,17 +562,120 @@ class Handler(BaseHTTPRequestHandler):
         if hang:
             threading.Event().wait(s.hang_seconds)
 
-    def dispatch(self, verb, api, plural, ns, name, sub, query):
+    @staticmethod
+    def check_query(verb, name, sub, query):
+        if "watch" in query:
+            allowed = QUERY["watch"] if verb == "GET" and name is None else set()
+        elif verb == "GET" and name is None:
+            allowed = QUERY["list"]
+        else:
+            allowed = QUERY.get(verb, set())
+        unknown = sorted(set(query) - allowed)
+        if unknown:
+            raise ApiError(400, "BadRequest", f"the stand-in does not implement {unknown} on "
+                                              f"{verb} {'' if name is None else 'an object'}")
+        check_selector(query.get("labelSelector"))
+
+    def inject_fault(self, verb, api, plural):
         s = self.store
-        agent = self.headers.get("User-Agent", "")
         kind = RESOURCES.get((api, plural))
         for fault in s.faults:
             if fault[0] == verb and fault[1] in (None, kind) and fault[2] != 0:
                 s.faults.remove(fault)
                 raise ApiError(fault[2], "InternalError" if fault[2] >= 500 else "Conflict",
                                f"injected failure of {verb} {plural}")
-        if "watch" in query:
-            raise ApiError(405, "MethodNotAllowed", "the stand-in does not implement watch")
+
+    # --- watch -----------------------------------------------------------------------------
+
+    def watch(self, api, plural, ns, query):
+        s = self.store
+        if query["watch"] not in ("1", "true"):
+            raise ApiError(400, "BadRequest", f"watch={query['watch']!r}")
+        since = query.get("resourceVersion", "")
+        if not since.isdigit() or since == "0":
+            # "" and "0" mean "from any state, starting with synthetic ADDED events": not here.
+            raise ApiError(400, "BadRequest", "the stand-in watches only from a resourceVersion "
+                                              "a list returned")
+        timeout = float(query.get("timeoutSeconds", 1800))
+        bookmarks = query.get("allowWatchBookmarks") == "true"
+        with s.lock:
+            self.inject_fault("GET", api, plural)
+            s.key(api, plural, ns, None)
+            gone = int(since) < s.compacted
+            if gone and s.gone_as_status:
+                raise self.gone(since)
+            epoch = s.watch_epoch
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Transfer-Encoding", "chunked")
+        self.end_headers()
+        s.record_request("GET", plural, query, 200)
+        try:
+            if gone:
+                self.send_gone(since)
+            else:
+                self.stream(api, plural, ns, query.get("labelSelector"), int(since), epoch,
+                            time.monotonic() + timeout, bookmarks)
+        except OSError:
+            return  # the client went away
+        self.wfile.write(b"0\r\n\r\n")
+
+    def gone(self, since):
+        return ApiError(410, "Expired", f"too old resource version: {since} "
+                                        f"({self.store.compacted})")
+
+    def send_gone(self, since):
+        with self.store.changed:
+            self.store.gone_sent += 1
+            self.store.changed.notify_all()
+        self.chunk({"type": "ERROR", "object": self.gone(since).status()})
+
+    def chunk(self, event):
+        data = (json.dumps(event) + "\n").encode()
+        self.wfile.write(f"{len(data):x}\r\n".encode() + data + b"\r\n")
+        self.wfile.flush()
+
+    def stream(self, api, plural, ns, selector, last, epoch, deadline, bookmarks):
+        s = self.store
+        quiet_since = time.monotonic()
+        while time.monotonic() < deadline:
+            wait = min(deadline, quiet_since + s.bookmark_seconds) - time.monotonic()
+            with s.changed:
+                s.changed.wait_for(lambda: s.last_rv > last or s.watch_epoch != epoch,
+                                   timeout=max(wait, 0))
+                if s.watch_epoch != epoch:
+                    self.cut_off()
+                    raise OSError("cut off")
+                if last < s.compacted:  # fell behind a compaction: what it missed is gone
+                    self.send_gone(last)
+                    return
+                events = s.watch_events(last, api, plural, ns, selector)
+                last = s.last_rv
+            for event in events:
+                self.chunk(event)
+            if events:
+                quiet_since = time.monotonic()
+            elif bookmarks and time.monotonic() >= quiet_since + s.bookmark_seconds:
+                self.chunk({"type": "BOOKMARK", "object": {
+                    "apiVersion": api, "kind": RESOURCES[(api, plural)],
+                    "metadata": {"resourceVersion": str(last)}}})
+                with s.changed:
+                    s.bookmarks.append((plural, last))
+                    s.changed.notify_all()
+                quiet_since = time.monotonic()
+
+    def cut_off(self):
+        """Closes the connection with no final chunk: the client sees a truncated stream."""
+        self.close_connection = True
+        try:
+            self.connection.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+
+    def dispatch(self, verb, api, plural, ns, name, sub, query):
+        s = self.store
+        agent = self.headers.get("User-Agent", "")
+        self.inject_fault(verb, api, plural)
         if sub is not None and not (plural == "zkclusters" and sub in ("status", "scale")):
             raise ApiError(404, "NotFound", f"{plural}/{sub}: no such subresource")
         if name is None:

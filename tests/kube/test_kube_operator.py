@@ -249,7 +249,7 @@ def test_the_stand_in_refuses_what_it_does_not_implement(api):
     assert request(api, "PUT", "/api/v1/namespaces/default/configmaps/x", update)[0] == 200
     cases = [
         ("GET", "/apis/apps/v1/namespaces/default/deployments", None, "application/json", 404),
-        ("GET", "/api/v1/namespaces/default/pods?watch=1", None, "application/json", 405),
+        ("GET", "/api/v1/namespaces/default/pods?watch=1", None, "application/json", 400),
         ("PATCH", "/api/v1/namespaces/default/configmaps/x", {"data": {"a": "c"}},
          "application/merge-patch+json", 415),
         ("PATCH", "/api/v1/namespaces/default/configmaps/x", cm, "application/apply-patch+yaml",

@@ -3,9 +3,12 @@
 //   zookube-kube-selftest [--kubeconfig FILE] [--namespace NS] [--passes N] [--interval-ms MS]
 //                         [--leader-elect --identity ID [--lease-namespace NS]]
 //                         [--srvr-map FILE] [--probe-timeout-ms MS] [--request-timeout-ms MS]
+//                         [--watch [--resync-ms MS] [--watch-timeout-s S] [--wait-requeue-ms MS]
+//                                  [--workers N]]
 // --srvr-map names a JSON object {"pod": "host:port"} read on every pass: where to send `srvr`
 // for each pod instead of its pod IP. Exits 0 after N passes (0: until SIGTERM), 1 if the last
-// pass failed.
+// pass failed. --watch runs the operator's watch-driven controller until SIGTERM instead of
+// passes; --interval-ms is then the Lease renewal period.
 #include <iostream>
 #include <optional>
 #include <string>
@@ -19,6 +22,7 @@ using zk::op::kube::KubeRunOptions;
 std::optional<KubeRunOptions> parseArgs(int argc, char** argv) {
   KubeRunOptions o;
   o.passes = 1;
+  o.watch = false;
   o.interval = std::chrono::milliseconds(200);
   for (int i = 1; i < argc; ++i) {
     std::string arg = argv[i];
@@ -43,6 +47,16 @@ std::optional<KubeRunOptions> parseArgs(int argc, char** argv) {
       o.leaseNamespace = argv[++i];
     } else if (arg == "--srvr-map" && more) {
       o.srvrMap = argv[++i];
+    } else if (arg == "--watch") {
+      o.watch = true;
+    } else if (arg == "--resync-ms" && more) {
+      o.controller.resyncPeriod = std::chrono::milliseconds(std::stoi(argv[++i]));
+    } else if (arg == "--watch-timeout-s" && more) {
+      o.controller.reflector.watchTimeout = std::chrono::seconds(std::stoi(argv[++i]));
+    } else if (arg == "--wait-requeue-ms" && more) {
+      o.controller.waitRequeue = std::chrono::milliseconds(std::stoi(argv[++i]));
+    } else if (arg == "--workers" && more) {
+      o.controller.workers = std::stoi(argv[++i]);
     } else {
       return std::nullopt;
     }
@@ -57,7 +71,9 @@ int main(int argc, char** argv) {
   if (!options) {
     std::cerr << "usage: zookube-kube-selftest [--kubeconfig FILE] [--namespace NS] [--passes N]\n"
                  "  [--interval-ms MS] [--leader-elect [--identity ID] [--lease-namespace NS]]\n"
-                 "  [--srvr-map FILE] [--probe-timeout-ms MS] [--request-timeout-ms MS]\n";
+                 "  [--srvr-map FILE] [--probe-timeout-ms MS] [--request-timeout-ms MS]\n"
+                 "  [--watch [--resync-ms MS] [--watch-timeout-s S] [--wait-requeue-ms MS]\n"
+                 "           [--workers N]]\n";
     return 64;
   }
   return zk::op::kube::runKubernetes(

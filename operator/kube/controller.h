@@ -1,0 +1,74 @@
+#pragma once
+// The watch-driven controller: reflectors on ZkClusters and on the kinds the operator owns feed
+// the keys of the clusters they concern into a rate-limited work queue; workers reconcile one
+// cluster per key (never one key in two workers), retry failures with backoff, come back to a
+// cluster whose plan waits, and every key is queued again each resync period.
+//
+// It runs while this replica leads; destroying it stops the threads (an in-flight reconcile
+// finishes first).
+
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <stop_token>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "backends/kube/kube_reconciler.h"
+#include "kube/reflector.h"
+#include "kube/work_queue.h"
+
+namespace zk::op::kube {
+
+struct ControllerOptions {
+  int workers = 1;
+  std::chrono::milliseconds resyncPeriod = std::chrono::minutes(10);
+  // A cluster whose plan waits (a member restarting, a quorum to come back) is looked at again
+  // this soon: what it waits for (a member's `srvr`) raises no API event.
+  std::chrono::milliseconds waitRequeue{2000};
+  RateLimit rateLimit;
+  ReflectorOptions reflector;
+};
+
+// Reconciles one ZkCluster object: parse, observe, plan, execute. False if a step failed.
+bool syncCluster(KubeBackend& backend, const web::json::value& object, const Log& log,
+                 const ClusterObserver& observer, bool* waiting);
+
+class Controller {
+ public:
+  // `ns` empty: every namespace.
+  Controller(KubeClient& client, KubeBackend& backend, const std::string& ns,
+             ControllerOptions options, Log log, ClusterObserver observer);
+  ~Controller();
+  Controller(const Controller&) = delete;
+  Controller& operator=(const Controller&) = delete;
+
+  void enqueue(const std::string& key);
+  // Every ZkCluster key the reflector knows, queued again.
+  void resync();
+
+ private:
+  void work(std::stop_token stop);
+  void resyncLoop(std::stop_token stop);
+  // One key; on return it is queued again if it failed or waits.
+  void process(const std::string& key);
+
+  KubeClient& client_;
+  KubeBackend& backend_;
+  ControllerOptions options_;
+  Log log_;
+  ClusterObserver observer_;
+
+  std::mutex mutex_;
+  std::condition_variable_any changed_;
+  WorkQueue queue_;
+  std::uint64_t changes_ = 0;  // bumped on every add and done: wakes a worker to look again
+
+  std::vector<std::unique_ptr<Reflector>> reflectors_;  // [0]: ZkClusters
+  std::vector<std::jthread> threads_;                   // declared last: stopped first
+};
+
+}  // namespace zk::op::kube
