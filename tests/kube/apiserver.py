@@ -174,7 +174,7 @@ class Store:
         self.gone_as_status = False  # 410 for a too-old watch as the HTTP status, not an event
         self.bookmark_seconds = 1.0  # a BOOKMARK after this long without an event
         self.watch_epoch = 0  # bumped by break_watches: every open stream is cut off
-        self.requests = []    # (verb, plural, query, HTTP code) of every request answered
+        self.requests = []    # {"verb", "plural", "ns", "name", "query", "code"} answered
         self.gone_sent = 0    # 410 Gone answers to watches, as a status or an ERROR event
         self.bookmarks = []   # (plural, resourceVersion) of every BOOKMARK sent
         self.writes = []     # {"verb", "kind", "name", "sub", "changed", "agent"}
@@ -391,9 +391,9 @@ class Store:
                 self.objects[key]["metadata"]["resourceVersion"] = self.next_rv()
                 self.emit("MODIFIED", key, old, self.objects[key])
 
-    def record_request(self, verb, plural, query, code):
+    def record_request(self, code, **request):
         with self.changed:
-            self.requests.append((verb, plural, query, code))
+            self.requests.append(dict(request, code=code))
             if code == 410:
                 self.gone_sent += 1
             self.changed.notify_all()
@@ -505,7 +505,7 @@ class Handler(BaseHTTPRequestHandler):
         pass
 
     def reply(self, code, body):
-        self.store.record_request(self.command, self._plural, self._query, code)
+        self.store.record_request(code, verb=self.command, **self._target)
         data = json.dumps(body).encode()
         self.send_response(code)
         self.send_header("Content-Type", "application/json")
@@ -526,7 +526,7 @@ class Handler(BaseHTTPRequestHandler):
 
     def handle_any(self, verb):
         self.read_body()
-        self._plural, self._query = None, {}
+        self._target = {"plural": None, "ns": None, "name": None, "query": {}}
         try:
             # A client certificate the TLS handshake verified authenticates as well as the token.
             by_cert = isinstance(self.connection, ssl.SSLSocket) and self.connection.getpeercert()
@@ -534,12 +534,12 @@ class Handler(BaseHTTPRequestHandler):
                 raise ApiError(401, "Unauthorized", "Unauthorized")
             url = urlsplit(self.path)
             query = {k: v[0] for k, v in parse_qs(url.query).items()}
-            self._query = query
             m = PATH.match(url.path)
             if not m:
                 raise ApiError(404, "NotFound", f"the server could not find {url.path}")
             api = m["core"] or f"{m['group']}/{m['version']}"
-            self._plural = m["plural"]
+            self._target = {"plural": m["plural"], "ns": m["ns"], "name": m["name"],
+                            "query": query}
             self.check_query(verb, m["name"], m["sub"], query)
             self.maybe_hang(verb, api, m["plural"])
             if "watch" in query:
@@ -609,7 +609,7 @@ class Handler(BaseHTTPRequestHandler):
         self.send_header("Content-Type", "application/json")
         self.send_header("Transfer-Encoding", "chunked")
         self.end_headers()
-        s.record_request("GET", plural, query, 200)
+        s.record_request(200, verb="GET", **self._target)
         try:
             if gone:
                 self.send_gone(since)

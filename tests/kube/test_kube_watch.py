@@ -1,0 +1,235 @@
+"""The operator's watch-driven mode (`--watch`) against the stand-in API server.
+
+Resync and the requeue of a waiting plan are set to an hour, so whatever the operator does within
+a test it did because a watch event told it to. Waits are on the stand-in's own condition
+variable: every change, request and bookmark wakes them.
+"""
+
+import signal
+import subprocess
+from collections import Counter
+
+import pytest
+
+from test_kube_operator import ROLES, ZK, change_spec, cluster, create_cluster, with_members
+
+HOUR_MS = "3600000"
+KINDS = {"zkclusters", "pods", "statefulsets", "services", "configmaps", "poddisruptionbudgets"}
+
+
+class Watching:
+    """zookube-kube-selftest --watch as a context manager: stopped with SIGTERM on exit."""
+
+    def __init__(self, operator, tmp_path, identity=None, watch_timeout_s=300):
+        cmd = operator.command(0, identity, interval_ms=200) + [
+            "--watch", "--resync-ms", HOUR_MS, "--wait-requeue-ms", HOUR_MS,
+            "--watch-timeout-s", str(watch_timeout_s)]
+        self.log_path = tmp_path / f"operator-{identity or 'solo'}.log"
+        self.log = open(self.log_path, "w")
+        self.proc = subprocess.Popen(cmd, stdout=self.log, stderr=subprocess.STDOUT)
+        self.returncode = None
+
+    def output(self):
+        return self.log_path.read_text()
+
+    def stop(self):
+        if self.returncode is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.returncode = self.proc.wait(timeout=30)
+            finally:
+                if self.proc.poll() is None:
+                    self.proc.kill()
+                    self.proc.wait()
+                self.log.close()
+        return self.returncode
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.stop()
+
+
+def requests(api, plural, watch, code=200):
+    """The operator's lists (watch=False) or watches of a kind in every namespace: its reflectors'
+    requests, not the backend's reads of one cluster's pods or of one object."""
+    return sum(1 for r in list(api.store.requests)
+               if r["verb"] == "GET" and r["plural"] == plural and r["ns"] is None
+               and r["name"] is None and ("watch" in r["query"]) == watch and r["code"] == code)
+
+
+def wait_for(api, what, predicate, timeout=30):
+    assert api.store.wait_for(predicate, timeout), f"timed out waiting for {what}"
+
+
+def watching_everything(api, since=None):
+    """Every kind the operator watches has a stream open (more of them than `since` counted)."""
+    since = since or Counter()
+    return lambda: all(requests(api, k, watch=True) > since[k] for k in KINDS)
+
+
+def watch_counts(api):
+    return Counter({k: requests(api, k, watch=True) for k in KINDS})
+
+
+def phase(api):
+    return cluster(api).get("status", {}).get("phase")
+
+
+def observers_at(api, n):
+    def check():
+        sts = api.store.objects.get(("apps/v1", "statefulsets", "default", "demo-observer"))
+        pods = {k[3] for k in api.store.objects if k[1] == "pods"}
+        return (sts is not None and sts["spec"]["replicas"] == n
+                and {f"demo-observer-{i}" for i in range(n)} <= pods
+                and f"demo-observer-{n}" not in pods)
+    return check
+
+
+def converged(api, operator, tmp_path, **kw):
+    with_members(api)
+    create_cluster(api)
+    w = Watching(operator, tmp_path, **kw)
+    wait_for(api, "the streams", watching_everything(api))
+    wait_for(api, "phase Running", lambda: phase(api) == "Running")
+    return w
+
+
+def test_a_cluster_created_after_the_list_is_reconciled_from_the_watch(api, operator, tmp_path):
+    with_members(api)
+    with Watching(operator, tmp_path) as w:
+        wait_for(api, "the streams", watching_everything(api))
+        create_cluster(api)  # the operator's list was empty: only the watch can tell it
+        wait_for(api, "phase Running", lambda: phase(api) == "Running")
+        assert {k[3] for k in api.store.objects if k[1] == "pods"} == set(ROLES)
+        assert requests(api, "zkclusters", watch=False) == 1, "it relisted"
+    assert w.returncode == 0, w.output()
+
+
+def test_a_spec_change_is_reconciled_without_a_resync(api, operator, tmp_path):
+    with converged(api, operator, tmp_path) as w:
+        lists = requests(api, "zkclusters", watch=False)
+        change_spec(api, observers=3)
+        wait_for(api, "three observers", observers_at(api, 3))
+        wait_for(api, "status with three observers",
+                 lambda: cluster(api)["status"].get("observers") == 3)
+        assert requests(api, "zkclusters", watch=False) == lists
+    assert w.returncode == 0, w.output()
+
+
+def test_a_deleted_pod_is_noticed(api, operator, tmp_path):
+    with converged(api, operator, tmp_path) as w:
+        members = lambda: {m["name"]: m["ready"] for m in cluster(api)["status"]["members"]}
+        assert all(members().values())
+        # The pod goes; its StatefulSet brings it back, not serving yet.
+        api.store.recreated_ready = False
+        with api.store.lock:
+            api.store.delete("v1", "pods", "default", "demo-0")
+        wait_for(api, "demo-0 reported not ready", lambda: members()["demo-0"] is False)
+        # It catches up: the pod turns Ready, and the operator sees that too.
+        api.store.set_member("demo-0", ready=True)
+        wait_for(api, "demo-0 reported ready again", lambda: members()["demo-0"] is True)
+    assert w.returncode == 0, w.output()
+
+
+@pytest.mark.parametrize("as_status", [False, True], ids=["error-event", "http-status"])
+def test_410_gone_makes_the_operator_relist_and_converge(api, operator, tmp_path, as_status):
+    api.store.gone_as_status = as_status
+    with converged(api, operator, tmp_path) as w:
+        lists = requests(api, "zkclusters", watch=False)
+        with api.store.lock:
+            # Streams drop, a change lands, and the history is compacted past it: resuming
+            # from where the operator was can only answer 410, and only a list shows the change.
+            api.store.break_watches()
+            change_spec(api, observers=2)
+            api.store.compact()
+        wait_for(api, "two observers", observers_at(api, 2))
+        assert api.store.gone_sent >= 1
+        assert requests(api, "zkclusters", watch=False) > lists
+        assert "listing again" in w.output()
+    assert w.returncode == 0, w.output()
+
+
+def test_a_broken_stream_is_resumed_from_its_resource_version(api, operator, tmp_path):
+    with converged(api, operator, tmp_path) as w:
+        lists = Counter({k: requests(api, k, watch=False) for k in KINDS})
+        watches = watch_counts(api)
+        api.store.break_watches()
+        change_spec(api, observers=2)  # while the operator is reconnecting
+        wait_for(api, "two observers", observers_at(api, 2))
+        wait_for(api, "the streams again", watching_everything(api, watches))
+        assert Counter({k: requests(api, k, watch=False) for k in KINDS}) == lists
+        assert api.store.gone_sent == 0
+    assert w.returncode == 0, w.output()
+
+
+def test_bookmarks_keep_a_quiet_watch_resumable_after_compaction(api, operator, tmp_path):
+    with converged(api, operator, tmp_path) as w:
+        # Changes the operator's streams do not carry (a ConfigMap outside its selector)...
+        for i in range(5):
+            cm = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": f"other-{i}"},
+                  "data": {"a": "b"}}
+            with api.store.lock:
+                api.store.create("v1", "configmaps", "default", cm)
+        top = api.store.last_rv
+        # ...reach the operator as bookmarks, so it resumes after them.
+        wait_for(api, "a bookmark at the newest resourceVersion on every stream",
+                 lambda: {p for p, rv in api.store.bookmarks if rv >= top} >= KINDS)
+        lists = requests(api, "zkclusters", watch=False)
+        watches = watch_counts(api)
+        with api.store.lock:
+            api.store.compact()
+            api.store.break_watches()
+        wait_for(api, "the streams again", watching_everything(api, watches))
+        assert api.store.gone_sent == 0
+        assert requests(api, "zkclusters", watch=False) == lists
+    assert w.returncode == 0, w.output()
+
+
+def test_the_server_ending_a_watch_starts_the_next_one(api, operator, tmp_path):
+    with converged(api, operator, tmp_path, watch_timeout_s=1) as w:
+        watches = watch_counts(api)
+        wait_for(api, "a second round of streams", watching_everything(api, watches))
+        change_spec(api, observers=2)
+        wait_for(api, "two observers", observers_at(api, 2))
+        assert api.store.gone_sent == 0
+    assert w.returncode == 0, w.output()
+
+
+def test_sigterm_stops_the_controller_and_gives_the_lease_up(api, operator, tmp_path):
+    with_members(api)
+    create_cluster(api)
+    lease = lambda: api.store.objects.get(
+        ("coordination.k8s.io/v1", "leases", "default", "zookube-operator"))
+    with Watching(operator, tmp_path, identity="op-a") as w:
+        wait_for(api, "the Lease held by op-a",
+                 lambda: lease() and lease()["spec"].get("holderIdentity") == "op-a")
+        wait_for(api, "phase Running", lambda: phase(api) == "Running")
+        assert w.stop() == 0, w.output()
+    assert lease()["spec"]["holderIdentity"] == ""
+    assert "giving the Lease up" in w.output()
+
+
+def test_a_standby_does_not_act_and_takes_over_when_the_leader_stops(api, operator, tmp_path):
+    with_members(api)
+    create_cluster(api)
+    lease = lambda: api.store.objects.get(
+        ("coordination.k8s.io/v1", "leases", "default", "zookube-operator"))
+    acts = lambda who: [w for w in api.store.writes
+                        if w["agent"] == "zookube-operator/" + who and w["kind"] != "Lease"]
+    with Watching(operator, tmp_path, identity="op-a") as a:
+        wait_for(api, "op-a leading",
+                 lambda: lease() and lease()["spec"]["holderIdentity"] == "op-a")
+        wait_for(api, "phase Running", lambda: phase(api) == "Running")
+        with Watching(operator, tmp_path, identity="op-b") as b:
+            # Every request wakes the wait, so op-b's own Lease reads bring its log line in.
+            wait_for(api, "op-b in standby", lambda: "standby" in b.output())
+            change_spec(api, observers=2)
+            wait_for(api, "two observers from op-a", observers_at(api, 2))
+            assert acts("op-b") == []
+            assert a.stop() == 0, a.output()
+            wait_for(api, "op-b leading", lambda: lease()["spec"]["holderIdentity"] == "op-b")
+            change_spec(api, observers=1)
+            wait_for(api, "one observer from op-b", observers_at(api, 1))
+            assert acts("op-b"), "op-b never acted after taking over"
