@@ -1,6 +1,8 @@
 #include "kube/controller.h"
 
 #include <algorithm>
+#include <memory>
+#include <mutex>
 
 namespace zk::op::kube {
 namespace {
@@ -30,6 +32,17 @@ bool waits(const Plan& p) {
     return std::holds_alternative<Wait>(a) || std::holds_alternative<ReconfigAdd>(a) ||
            std::holds_alternative<ReconfigRemove>(a);
   });
+}
+
+// Workers may finish clusters at once; the hook (metrics) keeps per-cluster state and is
+// written for one caller at a time.
+ClusterObserver serialized(ClusterObserver observer) {
+  if (!observer) return observer;
+  return [mutex = std::make_shared<std::mutex>(), observer = std::move(observer)](
+             const ZkCluster& c, const Observed& o, const Plan& p, bool failed, double seconds) {
+    std::lock_guard lock(*mutex);
+    observer(c, o, p, failed, seconds);
+  };
 }
 
 }  // namespace
@@ -68,7 +81,7 @@ Controller::Controller(KubeClient& client, KubeBackend& backend, const std::stri
       backend_(backend),
       options_(options),
       log_(std::move(log)),
-      observer_(std::move(observer)),
+      observer_(serialized(std::move(observer))),
       queue_(options.rateLimit) {
   auto enqueue = [this](const std::string& key) { this->enqueue(key); };
   auto watchOf = [&](const char* apiVersion, const char* kind, const char* selector, KeyOf keyOf) {
