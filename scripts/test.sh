@@ -54,7 +54,8 @@ if [ -x build-asan/server/zookube-server ]; then
     tests/integration/test_ensemble.py tests/integration/test_reconfig.py \
     tests/integration/test_readonly.py tests/integration/test_bad_input.py
 fi
-step "metrics: rules and dashboards" /usr/bin/python3 -m pytest -q tests/metrics
+step "metrics: rules, dashboards, end to end (standalone, ensemble)" \
+  env ZOOKUBE_BUILD_DIR="$PWD/build" /usr/bin/python3 -m pytest -q tests/metrics
 step "operator on Kubernetes (stand-in API server)" \
   env ZOOKUBE_BUILD_DIR="$PWD/build" /usr/bin/python3 -m pytest -q tests/kube
 # The chaos checker's own tests, the session-move finding and four seeded chaos runs (~2 min 10 s).
