@@ -129,12 +129,13 @@ def kill_the_leader(ens):
 def recovered_in_prometheus(ens, leader):
     survivors = [ens.instance(m) for m in ens.members if m["name"] != ens.killed["name"]]
     elected = ens.by(f"changes(election_time_count{ens.sel()}[{RATE_INTERVAL}]) > 0")
+    # Aggregations carry no instance label: by() keys them "" (and finds nothing while empty).
     return (ens.by(f"leader_uptime{ens.sel()}").keys() == {ens.instance(leader)}
             and ens.by(f"synced_followers{ens.sel()}") == {ens.instance(leader): ens.voters - 1}
-            and ens.value(f"sum(synced_observers{ens.sel()})") == ens.observers
-            and ens.value(f"count(znode_count{ens.sel()})") == len(ens.members)
+            and ens.by(f"sum(synced_observers{ens.sel()})") == {"": ens.observers}
+            and ens.by(f"count(znode_count{ens.sel()})") == {"": len(ens.members)}
             and ens.by(f"zookube_leader_id{ens.op_sel()}", "cluster") == {ens.name: leader["id"]}
-            and ens.value(f"sum(zookube_member_ready{ens.op_sel()})") == len(ens.members)
+            and ens.by(f"sum(zookube_member_ready{ens.op_sel()})") == {"": len(ens.members)}
             and set(survivors) <= elected.keys())
 
 
