@@ -17,7 +17,7 @@ from kazoo.client import KazooClient
 from e2e_common import (DASHBOARDS, PANELS, SCRAPE_DEADLINE_S, evaluated_rules, exprs,
                         finite_samples, find_panel, generate_load, panel_id, template_variables,
                         wait_scraped)
-from known_gaps import NOT_OBSERVED_YET
+from known_gaps import ENSEMBLE_ONLY, NOT_OBSERVED_YET
 from metrics_files import ENSEMBLE_PANELS, RULES
 from prometheus_proc import Prometheus, static_job
 
@@ -98,6 +98,7 @@ def test_panel_lists_name_real_panels():
     titles = {(name, panel["title"]) for name, panel in PANELS}
     assert set(ENSEMBLE_PANELS) <= titles
     assert set(NOT_OBSERVED_YET) <= titles
+    assert set(ENSEMBLE_ONLY) <= set(ENSEMBLE_PANELS)
 
 
 @pytest.mark.parametrize("name", sorted(DASHBOARDS))
