@@ -5,13 +5,17 @@ a test it did because a watch event told it to. Waits are on the stand-in's own 
 variable: every change, request and bookmark wakes them.
 """
 
+import http.client
+import json
 import signal
 import subprocess
 from collections import Counter
+from urllib.parse import urlencode, urlsplit
 
 import pytest
 
-from test_kube_operator import ROLES, ZK, change_spec, cluster, create_cluster, with_members
+from test_kube_operator import (ROLES, change_spec, cluster, create_cluster, roll_order_ok,
+                                with_members)
 
 HOUR_MS = "3600000"
 KINDS = {"zkclusters", "pods", "statefulsets", "services", "configmaps", "poddisruptionbudgets"}
@@ -20,9 +24,10 @@ KINDS = {"zkclusters", "pods", "statefulsets", "services", "configmaps", "poddis
 class Watching:
     """zookube-kube-selftest --watch as a context manager: stopped with SIGTERM on exit."""
 
-    def __init__(self, operator, tmp_path, identity=None, watch_timeout_s=300):
+    def __init__(self, operator, tmp_path, identity=None, watch_timeout_s=300, resync_ms=HOUR_MS,
+                 wait_requeue_ms=HOUR_MS):
         cmd = operator.command(0, identity, interval_ms=200) + [
-            "--watch", "--resync-ms", HOUR_MS, "--wait-requeue-ms", HOUR_MS,
+            "--watch", "--resync-ms", str(resync_ms), "--wait-requeue-ms", str(wait_requeue_ms),
             "--watch-timeout-s", str(watch_timeout_s)]
         self.log_path = tmp_path / f"operator-{identity or 'solo'}.log"
         self.log = open(self.log_path, "w")
@@ -233,3 +238,149 @@ def test_a_standby_does_not_act_and_takes_over_when_the_leader_stops(api, operat
             change_spec(api, observers=1)
             wait_for(api, "one observer from op-b", observers_at(api, 1))
             assert acts("op-b"), "op-b never acted after taking over"
+
+
+def test_a_change_that_raises_no_event_is_seen_at_the_resync(api, operator, tmp_path):
+    with converged(api, operator, tmp_path, resync_ms=300) as w:
+        assert cluster(api)["status"]["leader"] == "demo-1"
+        with api.store.lock:  # srvr answers change; no object does
+            api.store.members["demo-1"]["mode"] = "follower"
+            api.store.members["demo-0"]["mode"] = "leader"
+        wait_for(api, "the new leader in status",
+                 lambda: cluster(api)["status"].get("leader") == "demo-0")
+    assert w.returncode == 0, w.output()
+
+
+def observations(api):
+    """How often the backend has read the cluster's pods: once per reconcile."""
+    return sum(1 for r in list(api.store.requests)
+               if r["plural"] == "pods" and r["ns"] == "default" and r["name"] is None)
+
+
+def test_a_roll_waiting_on_members_is_looked_at_again_without_events(api, operator, tmp_path):
+    with converged(api, operator, tmp_path, wait_requeue_ms=100) as w:
+        api.store.recreated_ready = False
+        change_spec(api, config={"tickTime": "3000"})
+        members = lambda: {m["name"]: m["ready"] for m in cluster(api)["status"]["members"]}
+        for n in range(1, len(ROLES) + 1):
+            wait_for(api, f"restart {n}", lambda: len(api.store.deleted_pods) >= n)
+            assert len(api.store.deleted_pods) == n, "a second member went while one was out"
+            out = api.store.deleted_pods[-1]
+            wait_for(api, f"{out} reported down", lambda: members().get(out) is False)
+            # Nothing changes in the API now, yet the operator keeps looking...
+            seen = observations(api)
+            wait_for(api, "the operator looking again", lambda: observations(api) >= seen + 3)
+            with api.store.lock:  # ...so it notices the member back in sync, which is silent
+                api.store.members[out]["ready"] = True
+        wait_for(api, "the roll completed",
+                 lambda: cluster(api)["status"].get("roll", {}).get("completed") is True)
+        roll_order_ok(api.store.deleted_pods)
+    assert w.returncode == 0, w.output()
+
+
+# --- the stand-in's watch, over HTTP -------------------------------------------------------
+
+
+def http_get(api, path, query):
+    url = urlsplit(api.url)
+    conn = http.client.HTTPConnection(url.hostname, url.port, timeout=10)
+    conn.request("GET", path + "?" + urlencode(query),
+                 headers={"Authorization": f"Bearer {api.token}"})
+    return conn, conn.getresponse()
+
+
+def events(api, path, query):
+    """Every event of a watch until the server ends it."""
+    conn, resp = http_get(api, path, query)
+    try:
+        assert resp.status == 200, resp.read()
+        assert resp.getheader("Transfer-Encoding") == "chunked"
+        return [json.loads(line) for line in resp.read().decode().splitlines()]
+    finally:
+        conn.close()
+
+
+CM_PATH = "/api/v1/namespaces/default/configmaps"
+
+
+def configmap(name, app, data="1"):
+    return {"apiVersion": "v1", "kind": "ConfigMap",
+            "metadata": {"name": name, "labels": {"app": app}}, "data": {"v": data}}
+
+
+def relabel(api, name, app=None, data=None):
+    def edit(old):
+        if app:
+            old["metadata"]["labels"]["app"] = app
+        if data:
+            old["data"]["v"] = data
+        return old
+    with api.store.lock:
+        api.store.write("v1", "configmaps", "default", name, None, edit, "update", "test")
+
+
+def test_the_stand_in_streams_changes_as_the_selector_sees_them(api):
+    api.store.bookmark_seconds = 0.2
+    start = api.store.list("v1", "configmaps", "default", "")["metadata"]["resourceVersion"]
+    with api.store.lock:
+        api.store.create("v1", "configmaps", "default", configmap("a", "x"))
+        api.store.create("v1", "configmaps", "default", configmap("other", "y"))
+    relabel(api, "a", app="y")   # leaves the selector: DELETED
+    relabel(api, "a", app="x")   # back: ADDED
+    relabel(api, "a", data="2")  # MODIFIED
+    relabel(api, "other", data="2")  # never matched: nothing
+    with api.store.lock:
+        api.store.delete("v1", "configmaps", "default", "a")
+    got = events(api, CM_PATH, {"watch": "1", "resourceVersion": start, "labelSelector": "app=x",
+                                "allowWatchBookmarks": "true", "timeoutSeconds": "1"})
+    changes = [e for e in got if e["type"] != "BOOKMARK"]
+    assert [(e["type"], e["object"]["metadata"]["name"]) for e in changes] == [
+        ("ADDED", "a"), ("DELETED", "a"), ("ADDED", "a"), ("MODIFIED", "a"), ("DELETED", "a")]
+    rvs = [int(e["object"]["metadata"]["resourceVersion"]) for e in changes]
+    assert rvs == sorted(set(rvs)) and rvs[0] > int(start)
+    bookmarks = [e for e in got if e["type"] == "BOOKMARK"]
+    assert bookmarks, "a quiet watch that asked for bookmarks got none before its timeout"
+    assert int(bookmarks[-1]["object"]["metadata"]["resourceVersion"]) == api.store.last_rv
+    # Without allowWatchBookmarks there are none.
+    quiet = events(api, CM_PATH, {"watch": "1", "resourceVersion": str(api.store.last_rv),
+                                  "timeoutSeconds": "1"})
+    assert quiet == []
+
+
+@pytest.mark.parametrize("as_status", [False, True], ids=["error-event", "http-status"])
+def test_the_stand_in_answers_410_for_a_compacted_resource_version(api, as_status):
+    api.store.gone_as_status = as_status
+    old = str(api.store.last_rv)
+    with api.store.lock:
+        api.store.create("v1", "configmaps", "default", configmap("a", "x"))
+    api.store.compact()
+    query = {"watch": "1", "resourceVersion": old, "timeoutSeconds": "5"}
+    if as_status:
+        conn, resp = http_get(api, CM_PATH, query)
+        status = json.loads(resp.read())
+        conn.close()
+        assert (resp.status, status["code"], status["reason"]) == (410, 410, "Expired")
+    else:
+        got = events(api, CM_PATH, query)
+        assert [(e["type"], e["object"]["code"]) for e in got] == [("ERROR", 410)]
+    # From the compacted revision on, a watch works.
+    assert events(api, CM_PATH, dict(query, resourceVersion=str(api.store.last_rv),
+                                     timeoutSeconds="1")) == []
+
+
+@pytest.mark.parametrize("path,query,code", [
+    (CM_PATH, {"watch": "1", "timeoutSeconds": "1"}, 400),  # no resourceVersion
+    (CM_PATH, {"watch": "1", "resourceVersion": "0"}, 400),  # "any": not implemented
+    (CM_PATH + "/a", {"watch": "1", "resourceVersion": "1"}, 400),  # one object
+    (CM_PATH, {"watch": "1", "resourceVersion": "1", "fieldSelector": "a=b"}, 400),
+    (CM_PATH, {"watch": "1", "resourceVersion": "1", "labelSelector": "app in (x)"}, 400),
+    (CM_PATH, {"labelSelector": "app!=x"}, 400),
+    (CM_PATH, {"resourceVersion": "1"}, 400),  # a list from the watch cache: not implemented
+    ("/apis/apps/v1/namespaces/default/deployments", {"watch": "1", "resourceVersion": "1"},
+     404),
+])
+def test_the_stand_in_refuses_watches_it_does_not_implement(api, path, query, code):
+    conn, resp = http_get(api, path, query)
+    status = json.loads(resp.read())
+    conn.close()
+    assert (resp.status, status["kind"], status["code"]) == (code, "Status", code)
