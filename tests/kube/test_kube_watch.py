@@ -251,6 +251,22 @@ def test_a_change_that_raises_no_event_is_seen_at_the_resync(api, operator, tmp_
     assert w.returncode == 0, w.output()
 
 
+@pytest.mark.parametrize("faults,retries", [([500, 500, 500], 3), ([0], 1)],
+                         ids=["api-errors", "timeout"])
+def test_a_failed_reconcile_is_retried_with_backoff(api, operator, tmp_path, faults, retries):
+    with converged(api, operator, tmp_path) as w:
+        with api.store.lock:
+            # The worker's read of the cluster fails (code 0: answered after the client gave
+            # up), so nothing is written and no event follows: only the retry can get it done.
+            api.store.faults += [("GET", "ZkCluster", code) for code in faults]
+        change_spec(api, observers=2)
+        wait_for(api, "two observers", observers_at(api, 2))
+        assert api.store.faults == []
+        assert f"default/demo: retry {retries}\n" in w.output()
+        assert f"default/demo: retry {retries + 1}\n" not in w.output()
+    assert w.returncode == 0, w.output()
+
+
 def observations(api):
     """How often the backend has read the cluster's pods: once per reconcile."""
     return sum(1 for r in list(api.store.requests)
