@@ -8,14 +8,15 @@ starts and the resolved member is written into the log.
 
 import time
 
-KINDS = ("isolate_leader", "split", "one_way", "kill", "kill_leader", "pause", "netem",
+KINDS = ("isolate_leader", "split", "bridge", "one_way", "kill", "kill_leader", "pause", "netem",
          "restart_all", "isolate_kill_leader")
 
 
-NETWORK_KINDS = ("isolate_leader", "split", "one_way", "netem")
+NETWORK_KINDS = ("isolate_leader", "split", "bridge", "one_way", "netem")
 # Kinds that may ride along with another fault; whole restarts and the staged leader kill stand
 # alone so their own timing stays what it says.
-OVERLAPPING = ("isolate_leader", "split", "one_way", "netem", "kill", "kill_leader", "pause")
+OVERLAPPING = ("isolate_leader", "split", "bridge", "one_way", "netem", "kill", "kill_leader",
+               "pause")
 
 
 def make_schedule(rng, duration_s, n_members, session_timeout_s, kinds=KINDS, overlap=0.3):
@@ -47,6 +48,13 @@ def _fault(rng, kind, n_members, session_timeout_s):
         rng.shuffle(members)
         cut = rng.randrange(1, n_members // 2 + 1)
         fault["groups"] = [sorted(members[:cut]), sorted(members[cut:])]
+    elif kind == "bridge":
+        # Jepsen's bridge: two sides that cannot reach each other and one member that reaches
+        # both, so each side may think the bridge is on its side of a majority.
+        rng.shuffle(members)
+        rest = members[1:]
+        fault["bridge"] = members[0]
+        fault["sides"] = [sorted(rest[:len(rest) // 2]), sorted(rest[len(rest) // 2:])]
     elif kind == "one_way":
         fault["pair"] = rng.sample(members, 2)
         fault["from_leader"] = rng.random() < 0.5
@@ -88,6 +96,13 @@ class Injector:
         elif kind == "split":
             self.net.partition(*fault["groups"])
             done["groups"] = fault["groups"]
+        elif kind == "bridge":
+            left, right = fault["sides"]
+            for a in left:
+                for b in right:
+                    self.net.block(a, b)
+                    self.net.block(b, a)
+            done.update(bridge=fault["bridge"], sides=fault["sides"])
         elif kind == "one_way":
             src, dst = fault["pair"]
             if fault["from_leader"]:
