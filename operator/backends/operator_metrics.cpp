@@ -46,11 +46,13 @@ OperatorMetrics::OperatorMetrics(const std::string& address)
                     .Register(*registry_)),
       restarts_(BuildCounter()
                     .Name("zookube_member_restarts_total")
-                    .Help("Members restarted by the operator (rolls and replacements)")
+                    .Help("Members the operator restarted: reason=roll on purpose, "
+                          "reason=recovered after their process died")
                     .Register(*registry_)),
       leaderChanges_(BuildCounter()
                          .Name("zookube_leader_changes_total")
-                         .Help("Times the operator saw a different leader")
+                         .Help("Times leadership moved from one member to another (not counting "
+                               "the first leader seen)")
                          .Register(*registry_)),
       memberUp_(BuildGauge()
                     .Name("zookube_member_up")
@@ -101,17 +103,21 @@ void OperatorMetrics::reconciled(const std::string& cluster, double seconds, boo
       .Observe(seconds);
 }
 
-void OperatorMetrics::restarted(const std::string& cluster, const std::string& member) {
-  restarts_.Add({{"cluster", cluster}, {"member", member}}).Increment();
+void OperatorMetrics::restarted(const std::string& cluster, const std::string& member,
+                                const std::string& reason) {
+  restarts_.Add({{"cluster", cluster}, {"member", member}, {"reason", reason}}).Increment();
 }
 
 void OperatorMetrics::observed(const ZkCluster& c, const Observed& o, const Plan& p) {
   const std::string& cluster = c.meta.name;
   std::map<MemberRole, int> byRole;
   int leader = 0;
+  // An ensemble member is never standalone: no series for that role unless it can be.
+  bool canBeStandalone = c.spec.voters + c.spec.observers <= 1;
   for (const ObservedMember& m : o.members) {
     MemberRole role = healthyRole(m) ? m.role : MemberRole::kUnknown;
     for (MemberRole r : kRoles) {
+      if (r == MemberRole::kStandalone && !canBeStandalone) continue;
       memberUp_
           .Add(
               {{"cluster", cluster}, {"member", m.member.name}, {"role", std::string(roleName(r))}})
@@ -124,13 +130,16 @@ void OperatorMetrics::observed(const ZkCluster& c, const Observed& o, const Plan
     if (role == MemberRole::kLeader) leader = m.member.id;
   }
   for (MemberRole r : kRoles) {
+    if (r == MemberRole::kStandalone && !canBeStandalone) continue;
     membersByRole_.Add({{"cluster", cluster}, {"role", std::string(roleName(r))}}).Set(byRole[r]);
   }
-  auto last = lastLeader_.find(cluster);
-  if (last != lastLeader_.end() && last->second != leader && leader != 0) {
-    leaderChanges_.Add({{"cluster", cluster}}).Increment();
-  }
-  if (leader != 0 || last == lastLeader_.end()) lastLeader_[cluster] = leader;
+  // Counted from the second leader on, so it does not depend on whether the operator's first
+  // look found the ensemble still electing. The same member elected again after a gap is not a
+  // move; the members' own leader_uptime resets count every election.
+  auto& counter = leaderChanges_.Add({{"cluster", cluster}});  // present from the start, at 0
+  int& last = lastLeader_[cluster];
+  if (leader != 0 && last != 0 && last != leader) counter.Increment();
+  if (leader != 0) last = leader;
   leaderId_.Add({{"cluster", cluster}}).Set(leader);
   bool available =
       std::any_of(p.status.conditions.begin(), p.status.conditions.end(),

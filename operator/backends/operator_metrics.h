@@ -23,7 +23,9 @@ class OperatorMetrics {
   explicit OperatorMetrics(const std::string& address);
 
   void reconciled(const std::string& cluster, double seconds, bool failed);
-  void restarted(const std::string& cluster, const std::string& member);
+  // reason: "roll" (the operator restarted it on purpose) or "recovered" (its process had died
+  // and the operator started it again).
+  void restarted(const std::string& cluster, const std::string& member, const std::string& reason);
   // Member roles, leader, quorum and roll progress from one pass's observation and plan.
   void observed(const ZkCluster& c, const Observed& o, const Plan& p);
 
@@ -44,7 +46,8 @@ class OperatorMetrics {
   prometheus::Family<prometheus::Gauge>& rollActive_;
   prometheus::Family<prometheus::Gauge>& rollRestarted_;
   prometheus::Family<prometheus::Gauge>& rollTotal_;
-  std::map<std::string, int> lastLeader_;  // per cluster, to count changes
+  std::map<std::string, int>
+      lastLeader_;  // per cluster: the last member seen leading (0: none yet)
 };
 
 }  // namespace zk::op

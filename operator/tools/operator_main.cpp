@@ -137,8 +137,10 @@ class LocalOperator {
     if (failure && *failure != lastFailure_) say("error: " + *failure);
     lastFailure_ = failure.value_or("");
     for (size_t i = restartsBefore; i < state.history.size(); ++i) {
-      metrics_.restarted(c.meta.name, state.history[i].member);
+      metrics_.restarted(c.meta.name, state.history[i].member, "roll");
     }
+    for (const std::string& member : backend_.takeRecovered())
+      metrics_.restarted(c.meta.name, member, "recovered");
     reportPhase(c, p.status);
     writeEnsembleFile(c);
     metrics_.observed(c, observed, p);
@@ -283,7 +285,7 @@ int runKube(Options o) {
       metrics.reconciled(c.meta.name, seconds, failed);
       for (const Action& a : plan.actions)
         if (const auto* r = std::get_if<RestartMember>(&a))
-          metrics.restarted(c.meta.name, r->member.name);
+          metrics.restarted(c.meta.name, r->member.name, "roll");
     };
     return kube::runKubernetes(k, say);
   } catch (const std::exception& e) {

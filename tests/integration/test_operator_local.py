@@ -370,6 +370,12 @@ def test_killed_member_is_restarted_and_rejoins(cluster):
     assert after[victim["name"]] == starts[victim["name"]] + 1
     assert {k: v for k, v in after.items() if k != victim["name"]} == \
         {k: v for k, v in starts.items() if k != victim["name"]}
+    # The operator's metrics show the recovery, so a member in a crash loop is visible.
+    recovered = re.findall(r'zookube_member_restarts_total\{([^}]*)\} (\S+)', cluster.metrics())
+    counts = {labels: float(v) for labels, v in recovered if 'reason="recovered"' in labels}
+    assert [v for labels, v in counts.items() if f'member="{victim["name"]}"' in labels] == [1.0]
+    assert len(counts) == 1, counts
+    assert 'role="standalone"' not in cluster.metrics()
 
 
 def test_operator_killed_mid_roll_finishes_without_restarting_anyone_twice(cluster):

@@ -294,6 +294,7 @@ void LocalBackend::applyObjects(const ZkCluster& c, Membership membership) {
       continue;
     }
     start(c, m, fresh ? "new member" : "was not running");
+    if (!fresh) recovered_.push_back(m.name);
   }
   std::vector<Member> leaving;
   for (const Member& m : membersOnDisk(c)) {

@@ -23,6 +23,7 @@
 #include <optional>
 #include <set>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "backends/local/process.h"
@@ -80,6 +81,9 @@ class LocalBackend {
 
   // Restarts issued by this process and not yet reported back in sync.
   int restartsInFlight() const { return static_cast<int>(restartedAt_.size()); }
+  // Members started again since the last call because their process had died (not rolls,
+  // not new members): for the restart metric, so a member in a crash loop shows.
+  std::vector<std::string> takeRecovered() { return std::exchange(recovered_, {}); }
 
  private:
   std::filesystem::path memberDir(const Member& m) const;
@@ -116,6 +120,7 @@ class LocalBackend {
   Observed observed_;
   std::map<std::string, int> pids_;  // member name -> pid found by the last observe()
   std::set<std::string> startedThisPass_;
+  std::vector<std::string> recovered_;
   std::set<std::string> lastWaits_, waits_;
   std::map<std::string, std::chrono::steady_clock::time_point> restartedAt_, lastStart_;
 };
