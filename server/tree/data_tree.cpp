@@ -254,7 +254,7 @@ void DataTree::untrack(const std::string& path, std::int64_t owner) {
   }
 }
 
-std::int64_t DataTree::nodeSize(std::string_view path, const std::string& data) {
+std::int64_t DataTree::nodeSize(std::string_view path, std::string_view data) {
   // ZooKeeper also keeps the root under the alias "/", and counts it twice.
   std::int64_t size = static_cast<std::int64_t>(path.size() + data.size());
   if (path.empty()) size += 1 + static_cast<std::int64_t>(data.size());

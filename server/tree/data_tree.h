@@ -18,12 +18,13 @@
 #include "protocol/records.h"
 #include "protocol/txn.h"
 #include "tree/acl_cache.h"
+#include "tree/node_data.h"
 #include "tree/path.h"
 
 namespace zk {
 
 struct Node {
-  std::string data;
+  NodeData data;
   std::int64_t aclRef = AclCache::kOpenUnsafeRef;
   StatPersisted stat;
 
@@ -136,7 +137,7 @@ class DataTree {
                          const StatPersisted& stat);
   void track(const std::string& path, std::int64_t owner);
   void untrack(const std::string& path, std::int64_t owner);
-  static std::int64_t nodeSize(std::string_view path, const std::string& data);
+  static std::int64_t nodeSize(std::string_view path, std::string_view data);
 
   template <class Body>
   OpResult applyOp(Ctx& ctx, std::int32_t type, const Body& body);
