@@ -78,7 +78,8 @@ class Server {
   void chooseStartingConfig();
   std::map<std::int64_t, ServerEntry> serversWithMe(const DynamicConfig& config) const;
   void adoptConfig(const DynamicConfig& next);
-  zab::Members ownView(const DynamicConfig& config) const;
+  zab::Members viewOf(const DynamicConfig& config) const;
+  std::optional<zab::ConfigInfo> reconfigIn(const std::string& txnBytes) const;
   void onLeaderConfig(const std::string& text, bool fromElection);
   std::string planReconfig(const ReconfigRequest& request, std::int64_t zxid) const;
   void onConfigCommitted(const std::string& text);

@@ -149,26 +149,35 @@ std::map<std::int64_t, PeerAddress> addressesOf(
 
 }  // namespace
 
-// The membership to start with: zoo.cfg's, unless the data holds a newer committed one (a
-// reconfig happened since zoo.cfg was written). It is published in /zookeeper/config.
+// The membership to start with: zoo.cfg's (with its dynamic file, rewritten whenever a
+// configuration becomes active), unless the snapshot holds a newer one. A newer one in the tree
+// that only the log replay put there may be a reconfig that never committed: Zab treats it as
+// pending (PeerConfig::reconfigOf) and commits or drops it with the rest of that history.
 void Server::chooseStartingConfig() {
   DynamicConfig fromFile{config_.servers, config_.configVersion};
   if (fromFile.servers.contains(config_.serverId)) myEntry_ = fromFile.servers.at(config_.serverId);
   committedConfig_ = fromFile;
+  std::int64_t inTree = -1;
   if (const Node* node = tree_.find("/zookeeper/config"); node && !node->data.empty()) {
     try {
       DynamicConfig fromData = parseDynamicConfig(node->data);
-      if (fromData.version > fromFile.version && !fromData.servers.empty()) {
+      inTree = fromData.version;
+      if (fromData.version > fromFile.version && fromData.version <= snapshotZxid_ &&
+          !fromData.servers.empty()) {
         log_.info("zab", "using the configuration committed at " + hex(fromData.version) +
-                             " over zoo.cfg's");
+                             " (in the snapshot) over zoo.cfg's");
         committedConfig_ = fromData;
+      } else if (fromData.version > fromFile.version) {
+        log_.info("zab", "the log holds configuration " + hex(fromData.version) +
+                             ", not known to be committed: pending until the ensemble decides");
       }
     } catch (const std::invalid_argument& e) {
       log_.warn("zab", std::string("ignoring unreadable /zookeeper/config: ") + e.what());
     }
   }
-  if (committedConfig_ == fromFile)
-    tree_.setConfigNode(formatDynamicConfig(fromFile), fromFile.version);
+  // Published unless the tree holds a newer, pending one: that one stays as the log left it.
+  if (inTree <= committedConfig_.version)
+    tree_.setConfigNode(formatDynamicConfig(committedConfig_), committedConfig_.version);
   joining_ = !committedConfig_.servers.contains(config_.serverId) && myEntry_.has_value();
   config_.servers = serversWithMe(committedConfig_);
 }
@@ -182,14 +191,32 @@ std::map<std::int64_t, ServerEntry> Server::serversWithMe(const DynamicConfig& c
 }
 
 // Our Zab view of a configuration: a server it leaves out but whose zoo.cfg names it follows
-// without a vote.
-zab::Members Server::ownView(const DynamicConfig& config) const {
+// without a vote (joining, or removed). Depends on the configuration alone, so the core can ask
+// for the view of a reconfig that is not active yet.
+zab::Members Server::viewOf(const DynamicConfig& config) const {
   zab::Members members = membersOf(config);
-  if (joining_ && myEntry_ && !members.contains(config_.serverId)) {
+  if (myEntry_ && !members.contains(config_.serverId)) {
     members[config_.serverId] =
         myEntry_->role == PeerRole::kObserver ? zab::Role::Observer : zab::Role::NonVoting;
   }
   return members;
+}
+
+// The configuration a logged reconfig txn proposes; nullopt for every other txn.
+std::optional<zab::ConfigInfo> Server::reconfigIn(const std::string& txnBytes) const {
+  try {
+    jute::Reader in(txnBytes);
+    TxnHeader header = TxnHeader::read(in);
+    if (header.type != static_cast<std::int32_t>(OpCode::kReconfig)) return std::nullopt;
+    Txn txn = decodeTxn(txnBytes);
+    const auto* set = std::get_if<SetDataTxn>(&txn.body);
+    if (set == nullptr) return std::nullopt;
+    DynamicConfig next = parseDynamicConfig(set->data);
+    return zab::ConfigInfo{viewOf(next), formatDynamicConfig(next)};
+  } catch (const std::exception& e) {
+    log_.warn("zab", std::string("unreadable reconfig txn: ") + e.what());
+    return std::nullopt;
+  }
 }
 
 // Switches to a configuration, from the leader at sync or from a committed reconfig. One that
@@ -211,7 +238,7 @@ void Server::adoptConfig(const DynamicConfig& next) {
   }
   transport_->setPeers(addressesOf(next.servers));
   peer_->setConfigData(formatDynamicConfig(next));
-  peer_->activate(ownView(next));
+  peer_->activate(viewOf(next), next.version);
   log_.info("zab", "configuration " + hex(next.version) + " is active with " +
                        std::to_string(next.servers.size()) + " members" +
                        (inNext     ? std::string()
@@ -272,7 +299,9 @@ void Server::startQuorum() {
   chooseStartingConfig();
   zab::PeerConfig peerConfig;
   peerConfig.mySid = config_.serverId;
-  peerConfig.members = ownView(committedConfig_);
+  peerConfig.members = viewOf(committedConfig_);
+  peerConfig.configVersion = committedConfig_.version;
+  peerConfig.reconfigOf = [this](const std::string& txnBytes) { return reconfigIn(txnBytes); };
   auto addresses = addressesOf(config_.servers);
   peerConfig.tickTimeMs = config_.tickTime;
   peerConfig.initLimit = config_.initLimit;
