@@ -9,6 +9,7 @@
 
 #include <boost/asio.hpp>
 
+#include <charconv>
 #include <chrono>
 #include <cstdio>
 #include <ctime>
@@ -37,7 +38,7 @@ constexpr auto kInterval = std::chrono::milliseconds(300);
 
 constexpr const char* kUsage =
     "usage: zookube-operator [--kubeconfig FILE] [--namespace NS] [--leader-elect]\n"
-    "                        [--metrics-address HOST:PORT]\n"
+    "                        [--metrics-address HOST:PORT] [--workers N] [--resync-seconds S]\n"
     "       zookube-operator --local ZKCLUSTER.yaml [--state-dir DIR] [--server-binary PATH]\n"
     "                        [--metrics-address HOST:PORT]\n"
     "\n"
@@ -45,6 +46,9 @@ constexpr const char* kUsage =
     "  --kubeconfig FILE     API server and credentials (default $KUBECONFIG, else in-cluster)\n"
     "  --namespace NS        only ZkClusters in NS (default: every namespace)\n"
     "  --leader-elect        take a Lease first, so only one replica acts\n"
+    "  --workers N           ZkClusters reconciled at once, each by one worker (default 1)\n"
+    "  --resync-seconds S    every ZkCluster is reconciled again this often even without a\n"
+    "                        watch event (default 600)\n"
     "\n"
     "  --local FILE          run the ZkCluster in FILE as zookube-server processes on this\n"
     "                        machine; edits to FILE are applied as they are saved\n"
@@ -63,7 +67,18 @@ struct Options {
   std::string kubeconfig;
   std::string ns;
   bool leaderElect = false;
+  int workers = 1;
+  int resyncSeconds = 600;
 };
+
+// A whole positive number no larger than `max`, or nullopt.
+std::optional<int> positiveInt(const std::string& text, int max) {
+  int value = 0;
+  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+  if (ec != std::errc() || end != text.data() + text.size() || value < 1 || value > max)
+    return std::nullopt;
+  return value;
+}
 
 void say(const std::string& line) {
   std::time_t t = std::time(nullptr);
@@ -279,6 +294,8 @@ int runKube(Options o) {
     k.kubeconfig = o.kubeconfig;
     k.ns = o.ns;
     k.leaderElect = o.leaderElect;
+    k.controller.workers = o.workers;
+    k.controller.resyncPeriod = std::chrono::seconds(o.resyncSeconds);
     k.onCluster = [&metrics](const ZkCluster& c, const Observed& observed, const Plan& plan,
                              bool failed, double seconds) {
       metrics.observed(c, observed, plan);
@@ -320,6 +337,15 @@ int main(int argc, char** argv) {
       options.ns = argv[++i];
     } else if (arg == "--leader-elect") {
       options.leaderElect = true;
+    } else if ((arg == "--workers" || arg == "--resync-seconds") && hasValue) {
+      std::string text = argv[++i];
+      auto value = positiveInt(text, arg == "--workers" ? 64 : 86400);
+      if (!value) {
+        std::cerr << "zookube-operator: " << arg << " wants a whole number from 1 to "
+                  << (arg == "--workers" ? "64" : "86400") << ", got '" << text << "'\n";
+        return 64;
+      }
+      (arg == "--workers" ? options.workers : options.resyncSeconds) = *value;
     } else {
       std::cerr << "zookube-operator: unknown argument " << arg << "\n" << kUsage;
       return 64;
