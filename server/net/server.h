@@ -76,6 +76,8 @@ class Server {
   void noteElectionTime(zab::ServerState next);
   void maybeEnterReadOnly();
   void chooseStartingConfig();
+  std::optional<DynamicConfig> configInTree() const;
+  void publishActiveConfig(bool evenIfEqual);
   std::map<std::int64_t, ServerEntry> serversWithMe(const DynamicConfig& config) const;
   void adoptConfig(const DynamicConfig& next);
   zab::Members viewOf(const DynamicConfig& config) const;

@@ -157,29 +157,41 @@ void Server::chooseStartingConfig() {
   DynamicConfig fromFile{config_.servers, config_.configVersion};
   if (fromFile.servers.contains(config_.serverId)) myEntry_ = fromFile.servers.at(config_.serverId);
   committedConfig_ = fromFile;
-  std::int64_t inTree = -1;
-  if (const Node* node = tree_.find("/zookeeper/config"); node && !node->data.empty()) {
-    try {
-      DynamicConfig fromData = parseDynamicConfig(node->data);
-      inTree = fromData.version;
-      if (fromData.version > fromFile.version && fromData.version <= snapshotZxid_ &&
-          !fromData.servers.empty()) {
-        log_.info("zab", "using the configuration committed at " + hex(fromData.version) +
-                             " (in the snapshot) over zoo.cfg's");
-        committedConfig_ = fromData;
-      } else if (fromData.version > fromFile.version) {
-        log_.info("zab", "the log holds configuration " + hex(fromData.version) +
-                             ", not known to be committed: pending until the ensemble decides");
-      }
-    } catch (const std::invalid_argument& e) {
-      log_.warn("zab", std::string("ignoring unreadable /zookeeper/config: ") + e.what());
+  if (auto fromData = configInTree(); fromData && fromData->version > fromFile.version) {
+    if (fromData->version <= snapshotZxid_ && !fromData->servers.empty()) {
+      log_.info("zab", "using the configuration committed at " + hex(fromData->version) +
+                           " (in the snapshot) over zoo.cfg's");
+      committedConfig_ = *fromData;
+    } else {
+      log_.info("zab", "the log holds configuration " + hex(fromData->version) +
+                           ", not known to be committed: pending until the ensemble decides");
     }
   }
-  // Published unless the tree holds a newer, pending one: that one stays as the log left it.
-  if (inTree <= committedConfig_.version)
-    tree_.setConfigNode(formatDynamicConfig(committedConfig_), committedConfig_.version);
+  publishActiveConfig(committedConfig_ == fromFile);
   joining_ = !committedConfig_.servers.contains(config_.serverId) && myEntry_.has_value();
   config_.servers = serversWithMe(committedConfig_);
+}
+
+std::optional<DynamicConfig> Server::configInTree() const {
+  const Node* node = tree_.find("/zookeeper/config");
+  if (node == nullptr || node->data.empty()) return std::nullopt;
+  try {
+    return parseDynamicConfig(node->data);
+  } catch (const std::invalid_argument& e) {
+    log_.warn("zab", std::string("ignoring unreadable /zookeeper/config: ") + e.what());
+    return std::nullopt;
+  }
+}
+
+// /zookeeper/config shows the active configuration (ZooKeeper's initConfigInZKDatabase), also
+// after a reload from a snapshot that predates it. A newer one that only the log replay put
+// there stays as the log left it until the ensemble decides; an equal one is rewritten only at
+// start, where zoo.cfg may have been edited without a new version.
+void Server::publishActiveConfig(bool evenIfEqual) {
+  auto inTree = configInTree();
+  std::int64_t version = inTree ? inTree->version : -1;
+  if (version < committedConfig_.version || (evenIfEqual && version == committedConfig_.version))
+    tree_.setConfigNode(formatDynamicConfig(committedConfig_), committedConfig_.version);
 }
 
 // A server that is joining (zoo.cfg names it, the ensemble does not yet) keeps itself in its own
@@ -676,6 +688,7 @@ void Server::reloadFromDisk() {
   closeClients("member state reloaded");
   tree_ = std::move(fresh);
   snapshotZxid_ = std::max<std::int64_t>(0, recovered.snapshotZxid);
+  publishActiveConfig(false);
   rebuildProcessor(processor_->role(), recovered.sessions);
   log_.info("storage", "reloaded " + std::to_string(tree_.nodeCount()) + " znodes up to " +
                            hex(tree_.lastProcessedZxid()));
