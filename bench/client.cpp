@@ -7,6 +7,10 @@ namespace zk::bench {
 Session::Session(const std::string& hosts, int timeout_ms) {
   zh_ = zookeeper_init(hosts.c_str(), &Session::onEvent, timeout_ms, nullptr, this, 0);
   if (zh_ == nullptr) throw std::runtime_error("zookeeper_init failed for " + hosts);
+  // By default the C client resolves the host list (getaddrinfo: a netlink socket, files read)
+  // on every turn of its I/O loop, which cost more CPU than the requests themselves. The
+  // hosts are fixed for a run; the client still resolves after a connection loss.
+  zoo_set_servers_resolution_delay(zh_, -1);
 }
 
 Session::~Session() {
