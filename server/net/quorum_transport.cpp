@@ -1,10 +1,10 @@
 #include "net/quorum_transport.h"
 
-#include <optional>
-
+#include <algorithm>
 #include <charconv>
-
+#include <optional>
 #include <variant>
+#include <vector>
 
 #include "storage/snapshot_stream.h"
 
@@ -67,21 +67,31 @@ class PeerLink : public std::enable_shared_from_this<PeerLink> {
         });
   }
 
+  // Everything queued goes out in one gathered write: under load that is many proposals, acks
+  // and commits per system call and per TCP segment, where one write each cost the ensemble
+  // more CPU per txn than the txn itself. (Deque elements stay put while more are queued.)
   void writeMore() {
     if (queue_.empty() || closed_) {
       writing_ = false;
       return;
     }
     writing_ = true;
+    std::size_t count = std::min(queue_.size(), kMaxGathered);
+    std::vector<asio::const_buffer> buffers;
+    buffers.reserve(count);
+    for (std::size_t i = 0; i < count; ++i) buffers.emplace_back(asio::buffer(queue_[i]));
     asio::async_write(
-        socket_, asio::buffer(queue_.front()),
-        [self = shared_from_this()](const boost::system::error_code& ec, std::size_t) {
+        socket_, buffers,
+        [self = shared_from_this(), count](const boost::system::error_code& ec, std::size_t) {
           if (self->closed_) return;
           if (ec) return self->fail(ec.message());
-          self->queue_.pop_front();
+          self->queue_.erase(self->queue_.begin(),
+                             self->queue_.begin() + static_cast<std::ptrdiff_t>(count));
           self->writeMore();
         });
   }
+
+  static constexpr std::size_t kMaxGathered = 256;  // well under IOV_MAX (1024)
 
   tcp::socket socket_;
   BytesFn onBytes_;
