@@ -7,32 +7,7 @@
 namespace zk::op::kube {
 namespace {
 
-using web::json::value;
-
 constexpr char kMembersSelector[] = "app.kubernetes.io/name=zookube";
-
-// What an invalid resource still tells us: enough to write its status.
-ZkCluster metaOnly(const value& object) {
-  ZkCluster c;
-  const value& meta = object.at("metadata");
-  c.meta.name = meta.at("name").as_string();
-  if (meta.has_string_field("namespace")) c.meta.ns = meta.at("namespace").as_string();
-  if (meta.has_string_field("uid")) c.meta.uid = meta.at("uid").as_string();
-  if (meta.has_integer_field("generation")) {
-    c.meta.generation = meta.at("generation").as_number().to_int64();
-  }
-  if (object.has_object_field("status")) c.status = parseStatus(object.at("status"));
-  return c;
-}
-
-// The backend stops at a Wait and at a reconfig it cannot carry out: either way the plan is not
-// done, and what it waits for may raise no event.
-bool waits(const Plan& p) {
-  return std::any_of(p.actions.begin(), p.actions.end(), [](const Action& a) {
-    return std::holds_alternative<Wait>(a) || std::holds_alternative<ReconfigAdd>(a) ||
-           std::holds_alternative<ReconfigRemove>(a);
-  });
-}
 
 // Workers may finish clusters at once; the hook (metrics) keeps per-cluster state and is
 // written for one caller at a time.
@@ -46,34 +21,6 @@ ClusterObserver serialized(ClusterObserver observer) {
 }
 
 }  // namespace
-
-bool syncCluster(KubeBackend& backend, const value& object, const Log& log,
-                 const ClusterObserver& observer, bool* waiting) {
-  auto begin = std::chrono::steady_clock::now();
-  ZkCluster c = metaOnly(object);
-  Plan p;
-  Observed observed;
-  try {
-    c = parseZkCluster(object);
-    observed = backend.observe(c);
-    p = plan(c, backend.targetHash(c), observed);
-  } catch (const SpecError& e) {
-    // Nothing running is touched: the plan for an invalid spec only reports.
-    p = planInvalid(c.status, c.meta.generation, e.errors());
-  } catch (const std::exception& e) {
-    log(c.meta.ns + "/" + c.meta.name + ": observe failed: " + e.what());
-    return false;
-  }
-  for (const Action& a : p.actions) log(c.meta.ns + "/" + c.meta.name + ": " + describe(a));
-  auto failure = backend.execute(c, p);
-  if (failure) log(c.meta.ns + "/" + c.meta.name + ": " + *failure);
-  if (observer) {
-    std::chrono::duration<double> took = std::chrono::steady_clock::now() - begin;
-    observer(c, observed, p, failure.has_value(), took.count());
-  }
-  *waiting = waits(p);
-  return !failure;
-}
 
 Controller::Controller(KubeClient& client, KubeBackend& backend, const std::string& ns,
                        ControllerOptions options, Log log, ClusterObserver observer)
@@ -157,7 +104,7 @@ void Controller::work(std::stop_token stop) {
 void Controller::process(const std::string& key) {
   size_t slash = key.find('/');
   std::string ns = key.substr(0, slash), name = key.substr(slash + 1);
-  bool ok = false, waiting = false;
+  ClusterOutcome outcome;
   try {
     auto object = client_.getIfExists(resourcePath("zookube.dev/v1alpha1", "ZkCluster", ns, name));
     // Gone, or going: garbage collection removes what it owned; applying now would race it.
@@ -166,18 +113,18 @@ void Controller::process(const std::string& key) {
       queue_.forget(key);
       return;
     }
-    ok = syncCluster(backend_, *object, log_, observer_, &waiting);
+    outcome = reconcileCluster(backend_, *object, log_, observer_);
   } catch (const std::exception& e) {
     log_(key + ": reconcile failed: " + e.what());
   }
   std::lock_guard lock(mutex_);
-  if (!ok) {
+  if (!outcome.ok) {
     queue_.addRateLimited(key, std::chrono::steady_clock::now());
     log_(key + ": retry " + std::to_string(queue_.failures(key)));
     return;
   }
   queue_.forget(key);
-  if (waiting) queue_.addAfter(key, options_.waitRequeue, std::chrono::steady_clock::now());
+  if (outcome.waiting) queue_.addAfter(key, options_.waitRequeue, std::chrono::steady_clock::now());
 }
 
 }  // namespace zk::op::kube

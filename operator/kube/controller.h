@@ -33,10 +33,6 @@ struct ControllerOptions {
   ReflectorOptions reflector;
 };
 
-// Reconciles one ZkCluster object: parse, observe, plan, execute. False if a step failed.
-bool syncCluster(KubeBackend& backend, const web::json::value& object, const Log& log,
-                 const ClusterObserver& observer, bool* waiting);
-
 class Controller {
  public:
   // `ns` empty: every namespace.

@@ -1,5 +1,6 @@
 #include "backends/kube/kube_reconciler.h"
 
+#include <algorithm>
 #include <chrono>
 
 namespace zk::op::kube {
@@ -20,7 +21,43 @@ ZkCluster metaOnly(const value& object) {
   return c;
 }
 
+// The backend stops at a Wait and at a reconfig it cannot carry out: either way the plan is not
+// done, and what it waits for may raise no event.
+bool waits(const Plan& p) {
+  return std::any_of(p.actions.begin(), p.actions.end(), [](const Action& a) {
+    return std::holds_alternative<Wait>(a) || std::holds_alternative<ReconfigAdd>(a) ||
+           std::holds_alternative<ReconfigRemove>(a);
+  });
+}
+
 }  // namespace
+
+ClusterOutcome reconcileCluster(KubeBackend& backend, const value& object, const Log& log,
+                                const ClusterObserver& observer) {
+  auto begin = std::chrono::steady_clock::now();
+  ZkCluster c = metaOnly(object);
+  Plan p;
+  Observed observed;
+  try {
+    c = parseZkCluster(object);
+    observed = backend.observe(c);
+    p = plan(c, backend.targetHash(c), observed);
+  } catch (const SpecError& e) {
+    // Nothing running is touched: the plan for an invalid spec only reports.
+    p = planInvalid(c.status, c.meta.generation, e.errors());
+  } catch (const std::exception& e) {
+    log(c.meta.ns + "/" + c.meta.name + ": observe failed: " + e.what());
+    return {};
+  }
+  for (const Action& a : p.actions) log(c.meta.ns + "/" + c.meta.name + ": " + describe(a));
+  auto failure = backend.execute(c, p);
+  if (failure) log(c.meta.ns + "/" + c.meta.name + ": " + *failure);
+  if (observer) {
+    std::chrono::duration<double> took = std::chrono::steady_clock::now() - begin;
+    observer(c, observed, p, failure.has_value(), took.count());
+  }
+  return {!failure, waits(p)};
+}
 
 KubeReconciler::KubeReconciler(KubeClient& client, KubeBackend& backend, std::string ns,
                                LeaderElector* elector, Log log)
@@ -41,35 +78,9 @@ PassReport KubeReconciler::pass() {
     // Going away: garbage collection removes what it owns; applying now would only race it.
     if (object.at("metadata").has_field("deletionTimestamp")) continue;
     ++report.clusters;
-    if (!reconcile(object)) ++report.failures;
+    if (!reconcileCluster(backend_, object, log_, observer_).ok) ++report.failures;
   }
   return report;
-}
-
-bool KubeReconciler::reconcile(const value& object) {
-  auto begin = std::chrono::steady_clock::now();
-  ZkCluster c = metaOnly(object);
-  Plan p;
-  Observed observed;
-  try {
-    c = parseZkCluster(object);
-    observed = backend_.observe(c);
-    p = plan(c, backend_.targetHash(c), observed);
-  } catch (const SpecError& e) {
-    // Nothing running is touched: the plan for an invalid spec only reports.
-    p = planInvalid(c.status, c.meta.generation, e.errors());
-  } catch (const std::exception& e) {
-    log_(c.meta.ns + "/" + c.meta.name + ": observe failed: " + e.what());
-    return false;
-  }
-  for (const Action& a : p.actions) log_(c.meta.ns + "/" + c.meta.name + ": " + describe(a));
-  auto failure = backend_.execute(c, p);
-  if (failure) log_(c.meta.ns + "/" + c.meta.name + ": " + *failure);
-  if (observer_) {
-    std::chrono::duration<double> took = std::chrono::steady_clock::now() - begin;
-    observer_(c, observed, p, failure.has_value(), took.count());
-  }
-  return !failure;
 }
 
 }  // namespace zk::op::kube

@@ -19,6 +19,16 @@ using Log = std::function<void(const std::string&)>;
 using ClusterObserver = std::function<void(const ZkCluster& c, const Observed& observed,
                                            const Plan& plan, bool failed, double seconds)>;
 
+struct ClusterOutcome {
+  bool ok = false;       // every step succeeded
+  bool waiting = false;  // the plan is not done and what it waits for may raise no API event
+};
+
+// Reconciles one ZkCluster object: parse, observe, plan, execute. Used by the relisting pass
+// below and by the watch-driven controller (kube/controller.h).
+ClusterOutcome reconcileCluster(KubeBackend& backend, const web::json::value& object,
+                                const Log& log, const ClusterObserver& observer);
+
 struct PassReport {
   bool leading = true;  // false: another instance leads; nothing was done
   int clusters = 0;
@@ -35,8 +45,6 @@ class KubeReconciler {
   void onCluster(ClusterObserver observer) { observer_ = std::move(observer); }
 
  private:
-  bool reconcile(const web::json::value& object);
-
   KubeClient& client_;
   KubeBackend& backend_;
   std::string ns_;
