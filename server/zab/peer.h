@@ -184,9 +184,7 @@ class Peer {
   // A committed reconfig txn was delivered: switch to its configuration. Learners that are no
   // longer members are dropped; a member whose role changed or that was removed starts over
   // (a removed member then stays idle: it neither votes nor follows).
-  // `version` is the reconfig's zxid; without it, a pending reconfig with these members is
-  // taken to be the one committed. Reconfigs logged at or below the version stop being pending.
-  void activate(const Members& next);
+  // `version` is the reconfig's zxid; reconfigs logged at or below it stop being pending.
   void activate(const Members& next, std::int64_t version);
   std::int64_t configVersion() const { return configVersion_; }
   const Members& members() const { return quorum_.members(); }

@@ -68,14 +68,6 @@ const std::string& Peer::newLeaderConfig() const {
   return configData_;
 }
 
-void Peer::activate(const Members& next) {
-  std::int64_t version = configVersion_;
-  for (const auto& [zxid, p] : pending_) {
-    if (p.quorum.members() == next) version = zxid;
-  }
-  activate(next, version);
-}
-
 void Peer::activate(const Members& next, std::int64_t version) {
   if (version > configVersion_) configVersion_ = version;
   if (!pending_.empty() && pending_.begin()->first <= configVersion_) {

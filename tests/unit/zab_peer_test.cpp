@@ -449,9 +449,9 @@ TEST(ZabReconfig, ALearnerWhoseRoleChangesStartsOverAndARemovedOneGoesIdle) {
   electByVotes(f, 3, z(1, 1), 1);
   EXPECT_EQ(f.state(), ServerState::Following);
   f.takeActions();
-  f.activate({{1, Role::Observer}, {2, Role::Participant}, {3, Role::Participant}});
+  f.activate({{1, Role::Observer}, {2, Role::Participant}, {3, Role::Participant}}, z(1, 2));
   EXPECT_EQ(f.state(), ServerState::Looking);
-  f.activate({{2, Role::Participant}, {3, Role::Participant}});
+  f.activate({{2, Role::Participant}, {3, Role::Participant}}, z(1, 3));
   f.takeActions();
   f.tick(60000);
   EXPECT_TRUE(all<act::SendVote>(f.takeActions()).empty());
