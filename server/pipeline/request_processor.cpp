@@ -155,6 +155,23 @@ void RequestProcessor::connect(const std::shared_ptr<ClientChannel>& channel,
   log(std::move(txn), op(OpCode::kCreateSession), true);
 }
 
+RequestProcessor::Client& RequestProcessor::establishExisting(
+    const std::shared_ptr<ClientChannel>& channel, std::int64_t sessionId, bool readOnlyByte) {
+  Client& client = clients_[sessionId];
+  if (auto old = client.channel.lock(); old && old != channel) old->close("session moved");
+  client.channel = channel;
+  client.authIds = {Id{"ip", channel->remoteAddress()}};
+  ConnectResponse response;
+  response.withReadOnlyByte = readOnlyByte;
+  response.timeOut = sessions_.timeoutOf(sessionId);
+  response.sessionId = sessionId;
+  response.passwd = SessionTracker::passwordFor(sessionId);
+  channel->sessionEstablished(sessionId, response.timeOut);
+  channel->send(connectFrame(response));
+  ++stats_.packetsSent;
+  return client;
+}
+
 void RequestProcessor::request(const std::shared_ptr<ClientChannel>& channel,
                                std::int64_t sessionId, const RequestHeader& header,
                                std::span<const std::uint8_t> body) {

@@ -78,8 +78,6 @@ struct ProcessorStats {
   std::int64_t latencyTotalMs = 0;
   std::int64_t latencyMinMs = -1;
   std::int64_t latencyMaxMs = 0;
-  // Leader: requests forwarded for a session that has since moved to another member.
-  std::int64_t movedRequestsDropped = 0;
 };
 
 class RequestProcessor {
@@ -211,9 +209,9 @@ class RequestProcessor {
                       std::span<const std::uint8_t> body);
   void send(std::int64_t sessionId, Pending& pending);
   void closeSessionNow(std::int64_t sessionId, std::string_view reason);
-  // Session moves (request_processor_quorum.cpp).
   Client& establishExisting(const std::shared_ptr<ClientChannel>& channel, std::int64_t sessionId,
                             bool readOnlyByte);
+  // Session moves (request_processor_quorum.cpp).
   void awaitRevalidation(const std::shared_ptr<ClientChannel>& channel,
                          const ConnectRequest& request);
   void dropStaleRequests(std::int64_t sessionId, Client& client,

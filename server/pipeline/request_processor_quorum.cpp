@@ -152,7 +152,6 @@ void RequestProcessor::remoteRequest(std::int64_t learnerSid, std::int64_t sessi
       // ZooKeeper logs a SESSIONMOVED error txn here. Its cxid belongs to the session's old
       // connection and could be mistaken elsewhere for a request of the new one, so the
       // request is dropped instead: its client has already moved on.
-      ++stats_.movedRequestsDropped;
       return;
     }
     Client remote;
@@ -252,23 +251,6 @@ void RequestProcessor::expireRevalidations(std::int64_t nowMs) {
       channel->close("the leader did not revalidate session " + hex(entry.first) + " in time");
     return true;
   });
-}
-
-RequestProcessor::Client& RequestProcessor::establishExisting(
-    const std::shared_ptr<ClientChannel>& channel, std::int64_t sessionId, bool readOnlyByte) {
-  Client& client = clients_[sessionId];
-  if (auto old = client.channel.lock(); old && old != channel) old->close("session moved");
-  client.channel = channel;
-  client.authIds = {Id{"ip", channel->remoteAddress()}};
-  ConnectResponse response;
-  response.withReadOnlyByte = readOnlyByte;
-  response.timeOut = sessions_.timeoutOf(sessionId);
-  response.sessionId = sessionId;
-  response.passwd = SessionTracker::passwordFor(sessionId);
-  channel->sessionEstablished(sessionId, response.timeOut);
-  channel->send(connectFrame(response));
-  ++stats_.packetsSent;
-  return client;
 }
 
 // Requests of the session's earlier connections: their answers can reach nobody, and a write

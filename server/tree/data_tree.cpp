@@ -13,6 +13,14 @@ std::string_view parentKey(std::string_view key) {
   return key.substr(0, key.rfind('/'));
 }
 
+Node loadedNode(std::string data, std::int64_t aclRef, const StatPersisted& stat) {
+  Node node;
+  node.data = std::move(data);
+  node.aclRef = aclRef;
+  node.stat = stat;
+  return node;
+}
+
 }  // namespace
 
 bool isContainerOwner(std::int64_t owner) {
@@ -166,11 +174,8 @@ void DataTree::loadNode(std::string path, std::string data, std::int64_t aclRef,
     loadChain_.push_back(found);
   }
   aclCache_.addUsage(aclRef);
-  Node node;
-  node.data = std::move(data);
-  node.aclRef = aclRef;
-  node.stat = stat;
-  loadChain_.push_back(insertUnder(loadChain_.back(), std::move(path), std::move(node), true));
+  loadChain_.push_back(insertUnder(loadChain_.back(), std::move(path),
+                                   loadedNode(std::move(data), aclRef, stat), true));
 }
 
 void DataTree::loadNodeSearching(std::string path, std::string data, std::int64_t aclRef,
@@ -191,11 +196,7 @@ void DataTree::loadNodeSearching(std::string path, std::string data, std::int64_
     throw std::invalid_argument("snapshot node " + path + " comes before its parent");
   }
   aclCache_.addUsage(aclRef);
-  Node node;
-  node.data = std::move(data);
-  node.aclRef = aclRef;
-  node.stat = stat;
-  insert(std::move(path), std::move(node));
+  insert(std::move(path), loadedNode(std::move(data), aclRef, stat));
 }
 
 void DataTree::clear() {
