@@ -63,6 +63,7 @@ RESOURCES = {
     ("v1", "pods"): "Pod",
     ("v1", "services"): "Service",
     ("v1", "configmaps"): "ConfigMap",
+    ("v1", "secrets"): "Secret",
     ("v1", "events"): "Event",
     ("apps/v1", "statefulsets"): "StatefulSet",
     ("policy/v1", "poddisruptionbudgets"): "PodDisruptionBudget",
