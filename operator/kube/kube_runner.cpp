@@ -6,6 +6,7 @@
 #include <cstdlib>
 #include <ctime>
 #include <fstream>
+#include <iostream>
 #include <iterator>
 #include <memory>
 #include <mutex>
@@ -169,6 +170,12 @@ int runKubernetes(const KubeRunOptions& options, const Log& unsafeLog) {
     log(std::string("zookube-operator: ") + e.what());
     return 1;
   }
+}
+
+void exitAfterKubernetes(int code) {
+  std::cout.flush();
+  std::cerr.flush();
+  std::_Exit(code);
 }
 
 }  // namespace zk::op::kube

@@ -39,4 +39,10 @@ KubeConfig chooseConfig(const KubeRunOptions& options);
 // reason is logged).
 int runKubernetes(const KubeRunOptions& options, const Log& log);
 
+// Ends the process with `code` after flushing stdout and stderr, without exit handlers: cpprest's
+// pool threads may still be freeing a failed TLS connection, and OpenSSL's exit handler (which
+// Boost.Asio registers when the library loads) would pull the locks from under them, leaving
+// exit() joining a thread that never ends.
+[[noreturn]] void exitAfterKubernetes(int code);
+
 }  // namespace zk::op::kube

@@ -304,7 +304,7 @@ int runKube(Options o) {
         if (const auto* r = std::get_if<RestartMember>(&a))
           metrics.restarted(c.meta.name, r->member.name, "roll");
     };
-    return kube::runKubernetes(k, say);
+    kube::exitAfterKubernetes(kube::runKubernetes(k, say));
   } catch (const std::exception& e) {
     std::cerr << "zookube-operator: " << e.what() << "\n";
     return 1;

@@ -76,6 +76,6 @@ int main(int argc, char** argv) {
                  "           [--workers N]]\n";
     return 64;
   }
-  return zk::op::kube::runKubernetes(
-      *options, [](const std::string& line) { std::cout << line << std::endl; });
+  zk::op::kube::exitAfterKubernetes(zk::op::kube::runKubernetes(
+      *options, [](const std::string& line) { std::cout << line << std::endl; }));
 }
