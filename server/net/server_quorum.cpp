@@ -170,6 +170,7 @@ void Server::chooseStartingConfig() {
   publishActiveConfig(committedConfig_ == fromFile);
   joining_ = !committedConfig_.servers.contains(config_.serverId) && myEntry_.has_value();
   config_.servers = serversWithMe(committedConfig_);
+  config_.configVersion = committedConfig_.version;
 }
 
 std::optional<DynamicConfig> Server::configInTree() const {
@@ -240,6 +241,7 @@ void Server::adoptConfig(const DynamicConfig& next) {
   bool changed = next.version != committedConfig_.version;
   committedConfig_ = next;
   config_.servers = serversWithMe(next);
+  config_.configVersion = next.version;  // `conf` states the membership with its version
   if (changed && config_.reconfigEnabled && !config_.source.empty()) {
     try {
       auto file = writeDynamicConfigFiles(config_.source, next);

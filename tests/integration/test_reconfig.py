@@ -122,6 +122,11 @@ def test_observer_and_voter_join_and_leave_while_a_client_writes(running, admin,
             assert f"server.4={observer.spec}" in data.decode()
             harness.wait_until(lambda: mode_of(observer) == "observer", timeout=30,
                                what="the new observer to observe")
+            # `conf` states the membership the member runs, with its version (the operator
+            # reads the leader's).
+            conf = running.leader().four("conf")
+            assert f"server.4={observer.spec}" in conf
+            assert f"version={version:x}" in conf.splitlines()
             # As ZooKeeper does: "<zoo.cfg>.dynamic.<version>" holds it, zoo.cfg points there.
             for member in running.members.values():
                 dynamic = os.path.join(member.workdir, f"zoo.cfg.dynamic.{version:x}")
