@@ -142,9 +142,15 @@ int runKubernetes(const KubeRunOptions& options, const Log& unsafeLog) {
     KubeConfig config = chooseConfig(options);
     std::string identity = options.identity.empty() ? defaultIdentity() : options.identity;
     KubeClient client(config, "zookube-operator/" + identity, options.requestTimeout);
+    KubeBackendOptions backendOptions;
+    backendOptions.probeTimeout = options.probeTimeout;
+    backendOptions.assumeAppliedMembership = options.assumeAppliedMembership;
+    if (!options.localAddressing.empty()) {
+      backendOptions.addressing = Addressing::local(options.localAddressing);
+    }
     KubeBackend backend(client,
                         options.srvrMap.empty() ? podIpResolver() : mapResolver(options.srvrMap),
-                        options.probeTimeout);
+                        backendOptions);
     std::optional<LeaderElector> elector;
     if (options.leaderElect) {
       std::string leaseNs = options.leaseNamespace.empty() ? config.ns : options.leaseNamespace;

@@ -1,6 +1,8 @@
 // The desired Kubernetes objects for a ZkCluster, as JSON ready to apply.
 #include "render/render.h"
 
+#include <cpprest/asyncrt_utils.h>
+
 namespace zk::op {
 namespace {
 
@@ -94,10 +96,9 @@ value clientService(const ZkCluster& c) {
   return svc;
 }
 
-value configMap(const ZkCluster& c, Membership m) {
+value configMap(const ZkCluster& c, Membership m, const Addressing& a) {
   value cm = object("v1", "ConfigMap", metadata(c, configMapName(c), ""));
   value data = value::object();
-  Addressing a = Addressing::kubernetes();
   for (const Member& member : members(c, m)) {
     data[member.name + ".cfg"] = str(renderZooCfg(c, member, m, a));
     data[member.name + ".myid"] = str(renderMyid(member));
@@ -123,10 +124,13 @@ value container(const ZkCluster& c) {
   ct["image"] = str(c.spec.image);
   ct["imagePullPolicy"] = str(c.spec.imagePullPolicy);
   // The ConfigMap holds every member's files; each pod picks its own by name. $(POD_NAME) is
-  // expanded by the kubelet; the shell only copies myid onto the volume ZooKeeper expects it in.
+  // expanded by the kubelet. zoo.cfg is put together on the data volume at each start: the
+  // server rewrites it on reconfig (the mounts are read-only), and the super user's digest comes
+  // from a Secret, not the ConfigMap.
   ct["command"] = strings({"/bin/sh", "-c",
-                           "cp /etc/zookube/$(POD_NAME).myid /data/myid && exec zookube-server "
-                           "/etc/zookube/$(POD_NAME).cfg"});
+                           "cp /etc/zookube/$(POD_NAME).myid /data/myid && cat "
+                           "/etc/zookube/$(POD_NAME).cfg /etc/zookube-super/super-digest.cfg > "
+                           "/data/zoo.cfg && exec zookube-server /data/zoo.cfg"});
   value env = value::object();
   env["name"] = str("POD_NAME");
   env["valueFrom"]["fieldRef"]["fieldPath"] = str("metadata.name");
@@ -157,8 +161,13 @@ value container(const ZkCluster& c) {
   config["name"] = str("config");
   config["mountPath"] = str("/etc/zookube");
   config["readOnly"] = value::boolean(true);
+  value super = value::object();
+  super["name"] = str("super-digest");
+  super["mountPath"] = str("/etc/zookube-super");
+  super["readOnly"] = value::boolean(true);
   ct["volumeMounts"][0] = data;
   ct["volumeMounts"][1] = config;
+  ct["volumeMounts"][2] = super;
   value sc = value::object();
   sc["allowPrivilegeEscalation"] = value::boolean(false);
   sc["readOnlyRootFilesystem"] = value::boolean(true);
@@ -186,6 +195,11 @@ value podSpec(const ZkCluster& c, const std::string& component) {
   volume["name"] = str("config");
   volume["configMap"]["name"] = str(configMapName(c));
   spec["volumes"][0] = volume;
+  value digest = value::object();
+  digest["name"] = str("super-digest");
+  digest["secret"]["secretName"] = str(superDigestSecretName(c));
+  digest["secret"]["defaultMode"] = value::number(0440);
+  spec["volumes"][1] = digest;
   spec["affinity"] = ps.affinity ? *ps.affinity : defaultAffinity(c, component);
   if (ps.tolerations) spec["tolerations"] = *ps.tolerations;
   if (!ps.nodeSelector.empty()) spec["nodeSelector"] = mapJson(ps.nodeSelector);
@@ -205,7 +219,7 @@ value podSpec(const ZkCluster& c, const std::string& component) {
 }
 
 value statefulSet(const ZkCluster& c, const std::string& name, const std::string& component,
-                  int replicas) {
+                  int replicas, const Addressing& a) {
   value sts = object("apps/v1", "StatefulSet", metadata(c, name, component));
   value& spec = sts["spec"];
   spec["replicas"] = value::number(replicas);
@@ -220,7 +234,7 @@ value statefulSet(const ZkCluster& c, const std::string& name, const std::string
   for (const auto& [k, v] : labels(c, component)) podLabels[k] = v;
   tmpl["metadata"]["labels"] = mapJson(podLabels);
   StringMap annotations = c.spec.pod.annotations;
-  annotations[kRolloutHashAnnotation] = rolloutHash(c, Addressing::kubernetes());
+  annotations[kRolloutHashAnnotation] = rolloutHash(c, a);
   tmpl["metadata"]["annotations"] = mapJson(annotations);
   tmpl["spec"] = podSpec(c, component);
   value claim = value::object();
@@ -273,13 +287,29 @@ std::string selectorLabels(const ZkCluster& c) {
   return out;
 }
 
-std::vector<value> renderObjects(const ZkCluster& c, Membership m) {
+std::string superDigestSecretName(const ZkCluster& c) {
+  return c.meta.name + "-super-digest";
+}
+std::string generatedSuperSecretName(const ZkCluster& c) {
+  return c.meta.name + "-super";
+}
+
+std::vector<value> renderObjects(const ZkCluster& c, Membership m, const Addressing& a) {
   return {headlessService(c),
           clientService(c),
-          configMap(c, m),
-          statefulSet(c, voterSetName(c), "voter", m.voters),
-          statefulSet(c, observerSetName(c), "observer", m.observers),
+          configMap(c, m, a),
+          statefulSet(c, voterSetName(c), "voter", m.voters, a),
+          statefulSet(c, observerSetName(c), "observer", m.observers, a),
           voterBudget(c)};
+}
+
+value superDigestSecret(const ZkCluster& c, const std::string& digest) {
+  value secret = object("v1", "Secret", metadata(c, superDigestSecretName(c), ""));
+  std::string line = "DigestAuthenticationProvider.superDigest=" + digest + "\n";
+  secret["type"] = str("Opaque");
+  secret["data"]["super-digest.cfg"] =
+      str(utility::conversions::to_base64(std::vector<unsigned char>(line.begin(), line.end())));
+  return secret;
 }
 
 }  // namespace zk::op

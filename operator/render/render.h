@@ -86,8 +86,20 @@ std::string selectorLabels(const ZkCluster& c);  // "k=v,k=v" for the scale subr
 inline constexpr const char* kRolloutHashAnnotation = "zookube.dev/rollout-hash";
 inline constexpr const char* kFieldManager = "zookube-operator";
 
+// The Secret the pods read the super user's digest from, and the one holding a password the
+// operator made up when spec.superUserSecret names none.
+std::string superDigestSecretName(const ZkCluster& c);
+std::string generatedSuperSecretName(const ZkCluster& c);
+
 // Headless Service, client Service, ConfigMap, voter and observer StatefulSets and the voters'
 // PodDisruptionBudget, each owned by the ZkCluster; in the order they should be applied.
-std::vector<web::json::value> renderObjects(const ZkCluster& c, Membership m);
+// `a` places the members in the ConfigMap (tests run real members on loopback with local
+// addressing); the pod template is the same either way.
+std::vector<web::json::value> renderObjects(const ZkCluster& c, Membership m,
+                                            const Addressing& a = Addressing::kubernetes());
+
+// The super digest Secret's object: one file, "DigestAuthenticationProvider.superDigest=<digest>",
+// that each pod appends to its zoo.cfg. `digest` is "super:<base64 sha1>".
+web::json::value superDigestSecret(const ZkCluster& c, const std::string& digest);
 
 }  // namespace zk::op

@@ -51,7 +51,7 @@ OPERATOR_NEEDS = {
     ("zookube.dev", "zkclusters/finalizers"): {"update"},
     ("", "pods"): {"get", "list", "watch", "delete"},
     ("", "persistentvolumeclaims"): {"get", "list", "watch"},
-    ("", "secrets"): {"get"},
+    ("", "secrets"): {"get", "create", "patch"},
     ("", "events"): {"create", "patch"},
     ("events.k8s.io", "events"): {"create", "patch"},
 }

@@ -23,15 +23,22 @@ def find_binary(name, *subdirs):
 class Operator:
     """Runs zookube-kube-selftest against the stand-in; every run is a fresh process."""
 
-    def __init__(self, standin):
+    def __init__(self, standin, real_members=None):
+        """`real_members`: a Kubelet running zookube-server for the pods; without one, members
+        are the stand-in's, which answer only srvr (so membership is assumed, not asked)."""
         self.api = standin
+        self.kubelet = real_members
         self.binary = find_binary("zookube-kube-selftest", "operator/kube", "kube")
 
     def command(self, passes, identity=None, interval_ms=20):
         cmd = [self.binary, "--kubeconfig", self.api.kubeconfig, "--passes", str(passes),
                "--interval-ms", str(interval_ms), "--probe-timeout-ms", "500",
-               "--request-timeout-ms", "1000",
-               "--srvr-map", self.api.store.srvr_map_path]
+               "--request-timeout-ms", "1000"]
+        if self.kubelet:
+            cmd += ["--srvr-map", self.kubelet.srvr_map_path,
+                    "--local-addressing", self.kubelet.state_dir]
+        else:
+            cmd += ["--srvr-map", self.api.store.srvr_map_path, "--assume-applied-membership"]
         if identity:
             cmd += ["--leader-elect", "--identity", identity]
         return cmd

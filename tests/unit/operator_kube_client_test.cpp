@@ -10,6 +10,7 @@
 #include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <set>
 #include <thread>
 
 #include "backends/kube/kube_backend.h"
@@ -179,6 +180,20 @@ class FakeMember {
   int port_ = 0;
   std::thread thread_;
 };
+
+TEST(Conf, MembershipIsTheServerLinesOfTheLeadersConf) {
+  // zookube's and ZooKeeper's `conf` (ZooKeeper puts "membership: " before the lines).
+  auto view = membershipFromConf(
+      "clientPort=2181\ntickTime=2000\nmembership: \n"
+      "server.1=zk-0.h:2888:3888:participant;0.0.0.0:2181\n"
+      "server.2=zk-1.h:2888:3888:participant;0.0.0.0:2181\n"
+      "server.101=zk-observer-0.h:2888:3888:observer;0.0.0.0:2181\nversion=100000003\n");
+  ASSERT_TRUE(view);
+  EXPECT_EQ(view->voters, (std::set<int>{1, 2}));
+  EXPECT_EQ(view->observers, (std::set<int>{101}));
+  EXPECT_FALSE(membershipFromConf("clientPort=2181\ndataDir=/data\n"));  // standalone
+  EXPECT_THROW(membershipFromConf("server.x=zk-0.h:2888:3888\n"), std::invalid_argument);
+}
 
 TEST(Srvr, AsksManyAtOnceAndGivesUpOnTheSilent) {
   FakeMember follower("Zxid: 0x5\nMode: follower\n");

@@ -5,6 +5,8 @@
 
 #include "render/render.h"
 
+#include <cpprest/asyncrt_utils.h>
+
 namespace zk::op {
 namespace {
 
@@ -151,6 +153,53 @@ TEST(OperatorRender, ObjectsAreOwnedLabelledAndRestartedOnlyByTheOperator) {
   const value& headless = find(objects, "Service", "zk-headless");
   EXPECT_EQ(headless.at("spec").at("clusterIP").as_string(), "None");
   EXPECT_TRUE(headless.at("spec").at("publishNotReadyAddresses").as_bool());
+}
+
+TEST(OperatorRender, PodsPutTheirConfigTogetherOnTheDataVolumeWithTheDigestFromASecret) {
+  ZkCluster c = cluster();
+  auto objects = renderObjects(c, desiredMembership(c));
+  const value& pod = find(objects, "StatefulSet", "zk").at("spec").at("template").at("spec");
+  const value& digest = pod.at("volumes").at(1);
+  EXPECT_EQ(digest.at("secret").at("secretName").as_string(), superDigestSecretName(c));
+  std::string command =
+      pod.at("containers").at(0).at("command").at(2).as_string();  // sh -c <command>
+  // Writable (the server rewrites zoo.cfg on reconfig), and the digest never in the ConfigMap.
+  EXPECT_NE(command.find("/etc/zookube-super/super-digest.cfg > /data/zoo.cfg"), std::string::npos);
+  EXPECT_NE(command.find("exec zookube-server /data/zoo.cfg"), std::string::npos);
+  const value& data = find(objects, "ConfigMap", "zk-config").at("data");
+  for (const auto& [key, text] : data.as_object()) {
+    EXPECT_EQ(text.as_string().find("superDigest"), std::string::npos) << key;
+  }
+}
+
+TEST(OperatorRender, TheDigestSecretHoldsOneSettingLine) {
+  ZkCluster c = cluster();
+  value secret = superDigestSecret(c, "super:abc=");
+  EXPECT_EQ(secret.at("metadata").at("name").as_string(), "zk-super-digest");
+  EXPECT_EQ(secret.at("metadata").at("ownerReferences").at(0).at("uid").as_string(), "u-1");
+  auto bytes =
+      utility::conversions::from_base64(secret.at("data").at("super-digest.cfg").as_string());
+  EXPECT_EQ(std::string(bytes.begin(), bytes.end()),
+            "DigestAuthenticationProvider.superDigest=super:abc=\n");
+}
+
+TEST(OperatorRender, LocalAddressingMovesOnlyWhereMembersListenAndTheHashWithIt) {
+  ZkCluster c = cluster();
+  Addressing local = Addressing::local("/tmp/members");
+  auto objects = renderObjects(c, desiredMembership(c), local);
+  const value& data = find(objects, "ConfigMap", "zk-config").at("data");
+  EXPECT_EQ(lines(data.at("zk-1.cfg").as_string(), "dataDir="),
+            std::vector<std::string>{"dataDir=/tmp/members/zk-1/data"});
+  EXPECT_EQ(lines(data.at("zk-1.cfg").as_string(), "server.2=")[0].find("server.2=127.0.0.1:"), 0u);
+  // The pods carry the hash the backend compares with, or every pass would roll them.
+  EXPECT_EQ(find(objects, "StatefulSet", "zk")
+                .at("spec")
+                .at("template")
+                .at("metadata")
+                .at("annotations")
+                .at(kRolloutHashAnnotation)
+                .as_string(),
+            rolloutHash(c, local));
 }
 
 TEST(OperatorRender, ConfigMapCarriesEveryListedMembersFiles) {

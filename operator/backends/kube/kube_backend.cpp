@@ -1,10 +1,13 @@
 #include "backends/kube/kube_backend.h"
 
+#include <cpprest/asyncrt_utils.h>
+
 #include <algorithm>
 #include <charconv>
 #include <functional>
 #include <map>
 
+#include "backends/members/zk_admin.h"
 #include "kube/leader_election.h"
 
 namespace zk::op::kube {
@@ -76,6 +79,21 @@ std::string eventName(const ZkCluster& c, const EmitEvent& e) {
   return c.meta.name + "." + buf;
 }
 
+// A Secret's value, decoded; nullopt when the key is absent.
+std::optional<std::string> secretValue(const value& secret, const std::string& key) {
+  if (!secret.has_object_field("data") || !secret.at("data").has_string_field(key)) {
+    return std::nullopt;
+  }
+  auto bytes = utility::conversions::from_base64(secret.at("data").at(key).as_string());
+  std::string out(bytes.begin(), bytes.end());
+  while (!out.empty() && (out.back() == '\n' || out.back() == '\r')) out.pop_back();
+  return out;
+}
+
+bool leads(const ObservedMember& m) {
+  return m.ready && (m.role == MemberRole::kLeader || m.role == MemberRole::kStandalone);
+}
+
 }  // namespace
 
 AddressResolver podIpResolver() {
@@ -95,21 +113,32 @@ std::optional<Member> memberOfPod(const ZkCluster& c, const std::string& podName
   return std::nullopt;
 }
 
-KubeBackend::KubeBackend(KubeClient& client, AddressResolver resolver,
-                         std::chrono::milliseconds probeTimeout, Clock now)
-    : client_(client),
-      resolver_(std::move(resolver)),
-      probeTimeout_(probeTimeout),
-      now_(std::move(now)) {}
+std::optional<EnsembleView> membershipFromConf(std::string_view text) {
+  std::string lines;
+  while (!text.empty()) {
+    size_t end = text.find('\n');
+    std::string_view line = text.substr(0, end);
+    text = end == text.npos ? std::string_view() : text.substr(end + 1);
+    if (line.starts_with("server.")) lines += std::string(line) + "\n";
+  }
+  if (lines.empty()) return std::nullopt;
+  return zkadmin::parseEnsembleConfig(lines).view();
+}
+
+KubeBackend::KubeBackend(KubeClient& client, AddressResolver resolver, KubeBackendOptions options)
+    : client_(client), resolver_(std::move(resolver)), options_(std::move(options)) {}
 
 std::string KubeBackend::targetHash(const ZkCluster& c) const {
-  return rolloutHash(c, Addressing::kubernetes());
+  return rolloutHash(c, options_.addressing);
+}
+
+value KubeBackend::listPods(const ZkCluster& c) {
+  return client_.list(resourcePath("v1", "Pod", c.meta.ns),
+                      "app.kubernetes.io/name=zookube,app.kubernetes.io/instance=" + c.meta.name);
 }
 
 Observed KubeBackend::observe(const ZkCluster& c) {
-  value pods =
-      client_.list(resourcePath("v1", "Pod", c.meta.ns),
-                   "app.kubernetes.io/name=zookube,app.kubernetes.io/instance=" + c.meta.name);
+  value pods = listPods(c);
   std::map<std::string, value> byName;
   for (const value& pod : pods.at("items").as_array()) {
     byName[pod.at("metadata").at("name").as_string()] = pod;
@@ -139,7 +168,7 @@ Observed KubeBackend::observe(const ZkCluster& c) {
     o.members.push_back(std::move(om));
   }
   std::vector<bool> answered(o.members.size(), false);
-  auto answers = askSrvr(targets, probeTimeout_);
+  auto answers = askSrvr(targets, options_.probeTimeout);
   for (size_t i = 0; i < answers.size(); ++i) {
     ObservedMember& om = o.members[probed[i]];
     if (!answers[i]) continue;
@@ -150,12 +179,32 @@ Observed KubeBackend::observe(const ZkCluster& c) {
   // Ready means the pod's probe passes and the member serves: a pod that passed its last probe
   // but no longer answers is down for the planner.
   for (size_t i = 0; i < o.members.size(); ++i) o.members[i].ready &= answered[i];
-  EnsembleView view;
-  int applied = c.status.voters > 0 ? c.status.voters : c.spec.voters;
-  for (int i = 0; i < applied; ++i) view.voters.insert(voterMember(c, i).id);
-  for (int i = 0; i < c.spec.observers; ++i) view.observers.insert(observerMember(c, i).id);
-  o.ensemble = view;
+  o.ensemble = readMembership(c, o, targets, probed);
   return o;
+}
+
+// The membership the leader runs with, from its `conf`; nothing while no member leads.
+std::optional<EnsembleView> KubeBackend::readMembership(const ZkCluster& c, const Observed& o,
+                                                        const std::vector<SrvrTarget>& targets,
+                                                        const std::vector<size_t>& probed) {
+  if (options_.assumeAppliedMembership) {
+    EnsembleView view;
+    int applied = c.status.voters > 0 ? c.status.voters : c.spec.voters;
+    for (int i = 0; i < applied; ++i) view.voters.insert(voterMember(c, i).id);
+    for (int i = 0; i < c.spec.observers; ++i) view.observers.insert(observerMember(c, i).id);
+    return view;
+  }
+  for (size_t i = 0; i < probed.size(); ++i) {
+    if (!leads(o.members[probed[i]])) continue;
+    auto answer = askFourLetterWord({targets[i]}, "conf", options_.probeTimeout).front();
+    if (!answer) return std::nullopt;
+    try {
+      return membershipFromConf(*answer);
+    } catch (const std::invalid_argument&) {
+      return std::nullopt;  // a leader mid-restart; the next pass asks again
+    }
+  }
+  return std::nullopt;
 }
 
 std::optional<std::string> KubeBackend::execute(const ZkCluster& c, const Plan& plan) {
@@ -165,16 +214,14 @@ std::optional<std::string> KubeBackend::execute(const ZkCluster& c, const Plan& 
         updateStatus(c, s->status);
       } else if (auto* a = std::get_if<ApplyObjects>(&action)) {
         applyObjects(c, a->membership);
+      } else if (auto* add = std::get_if<ReconfigAdd>(&action)) {
+        reconfig(c, add->member, true);
+      } else if (auto* rm = std::get_if<ReconfigRemove>(&action)) {
+        reconfig(c, rm->member, false);
       } else if (auto* r = std::get_if<RestartMember>(&action)) {
         restartMember(c, *r);
       } else if (auto* e = std::get_if<EmitEvent>(&action)) {
         emitEvent(c, *e);
-      } else if (std::holds_alternative<Wait>(action)) {
-        return std::nullopt;
-      } else {
-        emitEvent(c, {true, "ReconfigUnsupported",
-                      describe(action) + ": not supported by the server yet; waiting"});
-        return std::nullopt;
       }
     } catch (const std::exception& e) {
       return describe(action) + ": " + e.what();
@@ -183,8 +230,74 @@ std::optional<std::string> KubeBackend::execute(const ZkCluster& c, const Plan& 
   return std::nullopt;
 }
 
+std::string KubeBackend::superPassword(const ZkCluster& c) {
+  if (const auto& ref = c.spec.superUserSecret) {
+    auto secret = client_.getIfExists(resourcePath("v1", "Secret", c.meta.ns, ref->name));
+    std::string where = "Secret " + c.meta.ns + "/" + ref->name + " (spec.superUserSecret)";
+    if (!secret) throw std::runtime_error(where + " does not exist");
+    auto password = secretValue(*secret, ref->key);
+    if (!password || password->empty()) {
+      throw std::runtime_error(where + " has no key \"" + ref->key + "\"");
+    }
+    return *password;
+  }
+  // None named: one made up once, owned by the cluster so it goes with it.
+  std::string path = resourcePath("v1", "Secret", c.meta.ns, generatedSuperSecretName(c));
+  if (auto secret = client_.getIfExists(path)) {
+    if (auto password = secretValue(*secret, "password")) return *password;
+    throw std::runtime_error("Secret " + c.meta.ns + "/" + generatedSuperSecretName(c) +
+                             " has no key \"password\"; delete it to have a new one made");
+  }
+  value made = superDigestSecret(c, "");  // for its metadata and owner
+  made["metadata"]["name"] = value::string(generatedSuperSecretName(c));
+  std::string password = zkadmin::newSuperPassword();
+  made["data"] = value::object();
+  made["data"]["password"] = value::string(utility::conversions::to_base64(
+      std::vector<unsigned char>(password.begin(), password.end())));
+  try {
+    client_.create(resourcePath("v1", "Secret", c.meta.ns), made);
+  } catch (const ApiError& e) {
+    if (e.status() != 409) throw;
+    return superPassword(c);  // another replica made it first
+  }
+  return password;
+}
+
 void KubeBackend::applyObjects(const ZkCluster& c, Membership m) {
-  for (const value& object : renderObjects(c, m)) client_.apply(object);
+  // The digest first: a pod cannot start without the Secret it mounts.
+  client_.apply(superDigestSecret(c, zkadmin::superDigest("super", superPassword(c))));
+  for (const value& object : renderObjects(c, m, options_.addressing)) client_.apply(object);
+}
+
+// Through any voter that answers: the C client moves on from one that does not.
+void KubeBackend::reconfig(const ZkCluster& c, const Member& m, bool add) {
+  std::string connect;
+  value pods = listPods(c);
+  for (const value& pod : pods.at("items").as_array()) {
+    auto member = memberOfPod(c, pod.at("metadata").at("name").as_string());
+    if (!member || !member->voter) continue;
+    if (auto target = resolver_(c, *member, pod)) {
+      connect += (connect.empty() ? "" : ",") + target->host + ":" + std::to_string(target->port);
+    }
+  }
+  if (connect.empty())
+    throw std::runtime_error("no voter's pod has an address to reconfig through");
+  zkadmin::ZkAdmin admin(connect, "super", superPassword(c), options_.adminTimeout);
+  try {
+    auto config = add ? admin.reconfig(serverLine(c, m, options_.addressing), "")
+                      : admin.reconfig("", std::to_string(m.id));
+    char version[24];
+    std::snprintf(version, sizeof version, "0x%llx",
+                  static_cast<unsigned long long>(config.version));
+    emitEvent(c, {false, add ? "MemberAdded" : "MemberRemoved",
+                  m.name + (add ? " added to the ensemble as " : " removed from the ensemble") +
+                      (add ? (m.voter ? "a voter" : "an observer") : "") + " (configuration " +
+                      version + ")"});
+  } catch (const zkadmin::AdminError& e) {
+    emitEvent(c, {true, "ReconfigFailed",
+                  std::string(add ? "adding " : "removing ") + m.name + ": " + e.what()});
+    throw;
+  }
 }
 
 void KubeBackend::restartMember(const ZkCluster& c, const RestartMember& r) {
@@ -201,7 +314,7 @@ void KubeBackend::updateStatus(const ZkCluster& c, ZkClusterStatus status) {
       }
     }
     if (cond.lastTransitionTime.empty()) {
-      std::string t = microTime(now_());
+      std::string t = microTime(options_.now());
       cond.lastTransitionTime = t.substr(0, 19) + "Z";  // metav1.Time has whole seconds
     }
   }
@@ -210,7 +323,7 @@ void KubeBackend::updateStatus(const ZkCluster& c, ZkClusterStatus status) {
 }
 
 void KubeBackend::emitEvent(const ZkCluster& c, const EmitEvent& e) {
-  std::string t = microTime(now_());
+  std::string t = microTime(options_.now());
   value event = eventObject(c, e, t.substr(0, 19) + "Z");
   try {
     client_.create(resourcePath("v1", "Event", c.meta.ns), event);

@@ -2,16 +2,17 @@
 // The Kubernetes backend: carries out the planner's actions with the API server and observes
 // members from their pods plus `srvr` on each pod's client port.
 //
-// - ApplyObjects: server-side apply of every rendered object (Services, ConfigMap, StatefulSets
-//   with updateStrategy OnDelete, PDB).
+// - ApplyObjects: server-side apply of the super digest Secret and every rendered object
+//   (Services, ConfigMap, StatefulSets with updateStrategy OnDelete, PDB).
 // - RestartMember: delete the pod; its StatefulSet recreates it from the current template.
-// - ReconfigAdd / ReconfigRemove: not carried out yet; reported as a Warning Event, and the rest
-//   of the plan waits.
+// - ReconfigAdd / ReconfigRemove: reconfig through a voter's client port as the super user, over
+//   ZooKeeper's C client; a failure is a Warning Event and fails the pass.
 // - UpdateStatus: server-side apply to the status subresource.
 // - EmitEvent: a core/v1 Event on the ZkCluster.
 //
-// Without reconfig the ensemble's membership is what the rendered config lists: the voters last
-// applied and the spec's observers.
+// The ensemble's membership is what the leader's `conf` lists (the configuration it runs), so a
+// member that a reconfig has not added yet, or one it removed, is seen as such. The super user's
+// password comes from spec.superUserSecret, or from a Secret the operator creates once.
 
 #include <chrono>
 #include <functional>
@@ -34,34 +35,49 @@ AddressResolver podIpResolver();
 
 using Clock = std::function<std::chrono::system_clock::time_point()>;
 
+struct KubeBackendOptions {
+  std::chrono::milliseconds probeTimeout{1000};   // srvr and conf, all members at once
+  std::chrono::milliseconds adminTimeout{10000};  // each reconfig
+  // Where the ConfigMap places members; tests run real members on loopback with local addressing.
+  Addressing addressing = Addressing::kubernetes();
+  // For stand-in members that answer only srvr: the membership is taken to be what the status
+  // last applied, as if every member joined by its static config. Never in a cluster.
+  bool assumeAppliedMembership = false;
+  Clock now = [] { return std::chrono::system_clock::now(); };
+};
+
 class KubeBackend {
  public:
-  KubeBackend(
-      KubeClient& client, AddressResolver resolver,
-      std::chrono::milliseconds probeTimeout = std::chrono::milliseconds(1000),
-      Clock now = [] { return std::chrono::system_clock::now(); });
+  KubeBackend(KubeClient& client, AddressResolver resolver, KubeBackendOptions options = {});
 
   std::string targetHash(const ZkCluster& c) const;
   Observed observe(const ZkCluster& c);
-  // Runs the actions in order; stops at a Wait, a reconfig or the first failure (returned).
+  // Runs the actions in order (a Wait changes nothing); stops at the first failure (returned).
   std::optional<std::string> execute(const ZkCluster& c, const Plan& plan);
 
  private:
+  web::json::value listPods(const ZkCluster& c);
+  std::optional<EnsembleView> readMembership(const ZkCluster& c, const Observed& o,
+                                             const std::vector<SrvrTarget>& targets,
+                                             const std::vector<size_t>& probed);
+  std::string superPassword(const ZkCluster& c);
   void applyObjects(const ZkCluster& c, Membership m);
+  void reconfig(const ZkCluster& c, const Member& m, bool add);
   void restartMember(const ZkCluster& c, const RestartMember& r);
   void updateStatus(const ZkCluster& c, ZkClusterStatus status);
   void emitEvent(const ZkCluster& c, const EmitEvent& e);
 
   KubeClient& client_;
   AddressResolver resolver_;
-  std::chrono::milliseconds probeTimeout_;
-  Clock now_;
+  KubeBackendOptions options_;
 };
 
 // The ZkCluster's status as a server-side apply body for the status subresource.
 web::json::value statusApplyBody(const ZkCluster& c, const ZkClusterStatus& status);
 // A core/v1 Event about the ZkCluster.
 web::json::value eventObject(const ZkCluster& c, const EmitEvent& e, const std::string& time);
+// The membership in a `conf` answer (its server.N lines); nullopt if it lists no server.
+std::optional<EnsembleView> membershipFromConf(std::string_view text);
 // The member a pod of this cluster stands for; nullopt for a pod that is not one.
 std::optional<Member> memberOfPod(const ZkCluster& c, const std::string& podName);
 

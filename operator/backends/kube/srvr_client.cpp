@@ -14,7 +14,7 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-// One non-blocking connection: connect, send "srvr", read until the member closes.
+// One non-blocking connection: connect, send a four-letter word, read until the member closes.
 struct Probe {
   int fd = -1;
   bool sent = false;
@@ -46,9 +46,10 @@ int connectTo(const SrvrTarget& t) {
   return fd;
 }
 
-void step(Probe& p, short revents) {
+void step(Probe& p, std::string_view word, short revents) {
   if (revents & POLLOUT && !p.sent) {
-    p.sent = ::send(p.fd, "srvr", 4, MSG_NOSIGNAL) == 4;
+    p.sent =
+        ::send(p.fd, word.data(), word.size(), MSG_NOSIGNAL) == static_cast<ssize_t>(word.size());
     if (!p.sent) p.done = true;
     return;
   }
@@ -84,8 +85,9 @@ std::optional<SrvrAnswer> parseSrvrAnswer(std::string_view text) {
   return out;
 }
 
-std::vector<std::optional<SrvrAnswer>> askSrvr(const std::vector<SrvrTarget>& targets,
-                                               std::chrono::milliseconds timeout) {
+std::vector<std::optional<std::string>> askFourLetterWord(const std::vector<SrvrTarget>& targets,
+                                                          std::string_view word,
+                                                          std::chrono::milliseconds timeout) {
   std::vector<Probe> probes(targets.size());
   for (size_t i = 0; i < targets.size(); ++i) {
     probes[i].fd = connectTo(targets[i]);
@@ -105,12 +107,21 @@ std::vector<std::optional<SrvrAnswer>> askSrvr(const std::vector<SrvrTarget>& ta
     if (::poll(fds.data(), fds.size(), static_cast<int>(std::max<long>(left.count(), 1))) <= 0) {
       continue;
     }
-    for (size_t k = 0; k < fds.size(); ++k) step(probes[which[k]], fds[k].revents);
+    for (size_t k = 0; k < fds.size(); ++k) step(probes[which[k]], word, fds[k].revents);
   }
-  std::vector<std::optional<SrvrAnswer>> out;
+  std::vector<std::optional<std::string>> out;
   for (const Probe& p : probes) {
     // Only a complete answer counts: the member closes the connection after it.
-    out.push_back(p.done && p.sent ? parseSrvrAnswer(p.answer) : std::nullopt);
+    out.push_back(p.done && p.sent ? std::optional(p.answer) : std::nullopt);
+  }
+  return out;
+}
+
+std::vector<std::optional<SrvrAnswer>> askSrvr(const std::vector<SrvrTarget>& targets,
+                                               std::chrono::milliseconds timeout) {
+  std::vector<std::optional<SrvrAnswer>> out;
+  for (const auto& answer : askFourLetterWord(targets, "srvr", timeout)) {
+    out.push_back(answer ? parseSrvrAnswer(*answer) : std::nullopt);
   }
   return out;
 }

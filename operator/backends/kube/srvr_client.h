@@ -1,5 +1,6 @@
 #pragma once
-// `srvr` to many members at once with one deadline, for the Kubernetes backend. (The local
+// Four-letter words (`srvr`, `conf`) to many members at once with one deadline, for the
+// Kubernetes backend. (The local
 // backend has its own; the two stay separate so neither backend links the other.)
 
 #include <chrono>
@@ -26,7 +27,11 @@ struct SrvrAnswer {
 // The Mode and Zxid lines; nullopt when there is no Mode line (the member is not serving).
 std::optional<SrvrAnswer> parseSrvrAnswer(std::string_view text);
 
-// One answer per target, in order; a member that does not answer within `timeout` gets nullopt.
+// One answer per target, in order; a member that does not answer completely (closing the
+// connection) within `timeout` gets nullopt.
+std::vector<std::optional<std::string>> askFourLetterWord(const std::vector<SrvrTarget>& targets,
+                                                          std::string_view word,
+                                                          std::chrono::milliseconds timeout);
 std::vector<std::optional<SrvrAnswer>> askSrvr(const std::vector<SrvrTarget>& targets,
                                                std::chrono::milliseconds timeout);
 

@@ -95,18 +95,7 @@ std::string loadOrCreateSecret(const fs::path& file) {
   std::string secret = readFile(file);
   while (!secret.empty() && (secret.back() == '\n' || secret.back() == '\r')) secret.pop_back();
   if (!secret.empty()) return secret;
-  std::array<unsigned char, 24> random{};
-  {
-    std::ifstream urandom("/dev/urandom", std::ios::binary);
-    if (!urandom.read(reinterpret_cast<char*>(random.data()), random.size())) {
-      throw std::runtime_error("cannot read /dev/urandom for the super user's password");
-    }
-  }
-  static constexpr char kHex[] = "0123456789abcdef";
-  for (unsigned char b : random) {
-    secret += kHex[b >> 4];
-    secret += kHex[b & 15];
-  }
+  secret = zkadmin::newSuperPassword();
   fs::path tmp = file;
   tmp += ".tmp";
   {

@@ -6,6 +6,7 @@
 
 #include <array>
 #include <condition_variable>
+#include <fstream>
 #include <mutex>
 #include <sstream>
 
@@ -59,6 +60,21 @@ EnsembleConfig parseEnsembleConfig(std::string_view text) {
     }
   }
   return c;
+}
+
+std::string newSuperPassword() {
+  std::array<unsigned char, 24> random{};
+  std::ifstream urandom("/dev/urandom", std::ios::binary);
+  if (!urandom.read(reinterpret_cast<char*>(random.data()), random.size())) {
+    throw std::runtime_error("cannot read /dev/urandom for the super user's password");
+  }
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string out;
+  for (unsigned char b : random) {
+    out += kHex[b >> 4];
+    out += kHex[b & 15];
+  }
+  return out;
 }
 
 std::string superDigest(std::string_view user, std::string_view password) {

@@ -30,6 +30,9 @@ EnsembleConfig parseEnsembleConfig(std::string_view text);
 // "user:base64(sha1(user:password))", the form DigestAuthenticationProvider.superDigest takes.
 std::string superDigest(std::string_view user, std::string_view password);
 
+// A new super user password: 24 random bytes as hex. Throws std::runtime_error.
+std::string newSuperPassword();
+
 // ZooKeeper's name for a C client result code ("ZNEWCONFIGNOQUORUM"), "ZOK" for 0.
 std::string errorName(int rc);
 

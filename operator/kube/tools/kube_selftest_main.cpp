@@ -3,10 +3,14 @@
 //   zookube-kube-selftest [--kubeconfig FILE] [--namespace NS] [--passes N] [--interval-ms MS]
 //                         [--leader-elect --identity ID [--lease-namespace NS]]
 //                         [--srvr-map FILE] [--probe-timeout-ms MS] [--request-timeout-ms MS]
+//                         [--local-addressing DIR] [--assume-applied-membership]
 //                         [--watch [--resync-ms MS] [--watch-timeout-s S] [--wait-requeue-ms MS]
 //                                  [--workers N]]
 // --srvr-map names a JSON object {"pod": "host:port"} read on every pass: where to send `srvr`
-// for each pod instead of its pod IP. Exits 0 after N passes (0: until SIGTERM), 1 if the last
+// for each pod instead of its pod IP. --local-addressing renders members on 127.0.0.1 with data
+// under DIR (tests run real zookube-server processes for the pods); --assume-applied-membership
+// takes the ensemble's membership from the status instead of the leader's `conf`, for stand-in
+// members that answer only srvr. Exits 0 after N passes (0: until SIGTERM), 1 if the last
 // pass failed. --watch runs the operator's watch-driven controller until SIGTERM instead of
 // passes; --interval-ms is then the Lease renewal period.
 #include <iostream>
@@ -47,6 +51,10 @@ std::optional<KubeRunOptions> parseArgs(int argc, char** argv) {
       o.leaseNamespace = argv[++i];
     } else if (arg == "--srvr-map" && more) {
       o.srvrMap = argv[++i];
+    } else if (arg == "--local-addressing" && more) {
+      o.localAddressing = argv[++i];
+    } else if (arg == "--assume-applied-membership") {
+      o.assumeAppliedMembership = true;
     } else if (arg == "--watch") {
       o.watch = true;
     } else if (arg == "--resync-ms" && more) {
@@ -72,6 +80,7 @@ int main(int argc, char** argv) {
     std::cerr << "usage: zookube-kube-selftest [--kubeconfig FILE] [--namespace NS] [--passes N]\n"
                  "  [--interval-ms MS] [--leader-elect [--identity ID] [--lease-namespace NS]]\n"
                  "  [--srvr-map FILE] [--probe-timeout-ms MS] [--request-timeout-ms MS]\n"
+                 "  [--local-addressing DIR] [--assume-applied-membership]\n"
                  "  [--watch [--resync-ms MS] [--watch-timeout-s S] [--wait-requeue-ms MS]\n"
                  "           [--workers N]]\n";
     return 64;
