@@ -1,4 +1,5 @@
-"""Voters and observers join and leave by reconfig on Kubernetes, with real members.
+"""Voters and observers join and leave by reconfig on Kubernetes, and a roll restarts them, with
+real members.
 
 The stand-in API server plays Kubernetes; a kubelet stand-in (kubelet.py) runs a real
 zookube-server for every pod, configured from the ConfigMap and the super digest Secret the
@@ -9,17 +10,22 @@ through the members' client ports as the super user, as it does in a cluster.
 import base64
 import contextlib
 import copy
+import os
 import random
 import socket
 import subprocess
+import sys
 import time
 
 import pytest
 from kazoo.client import KazooClient
 
 from kubelet import Kubelet
-from kube_harness import Operator
+from kube_harness import REPO, Operator
 from test_kube_operator import CLUSTER, ZK, change_spec, cluster
+
+sys.path.insert(0, os.path.join(REPO, "tests", "integration"))
+from writer import Writer  # noqa: E402
 
 
 @pytest.fixture
@@ -229,3 +235,34 @@ def test_a_refused_reconfig_is_reported_and_removes_nothing(api, kubelet, tmp_pa
         assert membership(kubelet) == voters(1, 2, 3)
         assert not [s for s in history(api) if s[:2] == ("pod", "delete")]
         assert {"demo-0", "demo-1", "demo-2"} <= set(kubelet.processes)
+
+
+def test_a_roll_restarts_real_members_leader_last_and_loses_no_write(api, kubelet, tmp_path):
+    create(api, voters=3, observers=1)
+    with operator_running(api, kubelet, tmp_path) as log:
+        everyone = {**voters(1, 2, 3), 101: "observer"}
+        wait_until(lambda: membership(kubelet) == everyone and
+                   cluster(api).get("status", {}).get("phase") == "Running",
+                   "3 voters and an observer running", log, kubelet)
+        leader = cluster(api)["status"]["leader"]
+        zk = KazooClient(hosts=kubelet.connect_string(), timeout=10)
+        zk.start(timeout=20)
+        parent = zk.create("/roll")
+        with Writer(zk, parent) as writer:
+            writer.wait_for_more()
+            change_spec(api, config={"tickTime": "250", "initLimit": "20", "syncLimit": "10"})
+            wait_until(lambda: (cluster(api)["status"].get("roll") or {}).get("completed") and
+                       len(api.store.deleted_pods) == 4 and
+                       cluster(api)["status"]["phase"] == "Running",
+                       "the roll to finish", log, kubelet, timeout=120)
+            writer.wait_for_more()
+        order = api.store.deleted_pods
+        assert order[0] == "demo-observer-0" and order[-1] == leader, order
+        assert writer.failures == []
+        assert writer.lost() == []
+        assert len(writer.acked) >= 40
+        zk.stop()
+        zk.close()
+    # Every member was restarted once, onto the new config.
+    assert sorted(kubelet.starts) == sorted(
+        ["demo-0", "demo-1", "demo-2", "demo-observer-0"] * 2), kubelet.starts
