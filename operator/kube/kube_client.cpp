@@ -207,9 +207,15 @@ void KubeClient::watch(const std::string& path, const std::string& labelSelector
   }
 }
 
-bool KubeClient::remove(const std::string& path) {
+value KubeClient::mergePatch(const std::string& path, const value& patch) {
+  return send(http::methods::PATCH, path, patch, "application/merge-patch+json");
+}
+
+bool KubeClient::remove(const std::string& path, std::string_view propagationPolicy) {
+  std::string query;
+  if (!propagationPolicy.empty()) query = "?propagationPolicy=" + urlEncode(propagationPolicy);
   try {
-    send(http::methods::DEL, path, std::nullopt, {});
+    send(http::methods::DEL, path + query, std::nullopt, {});
     return true;
   } catch (const ApiError& e) {
     if (e.status() == 404) return false;

@@ -63,7 +63,11 @@ class KubeClient {
   // Server-side apply of `object` (or its `subresource`, e.g. "status").
   web::json::value apply(const web::json::value& object, std::string_view subresource = {});
   // DELETE; false if it was already gone.
-  bool remove(const std::string& path);
+  // `propagationPolicy`: empty for the server's default, or "Orphan" to leave the dependents
+  // (their ownerReferences to it are removed) — "Background" and "Foreground" work too.
+  bool remove(const std::string& path, std::string_view propagationPolicy = {});
+  // A JSON merge patch (RFC 7386): the fields in `patch` replace the object's, null removes.
+  web::json::value mergePatch(const std::string& path, const web::json::value& patch);
 
   // A watch of the collection at `path` from `resourceVersion`, with bookmarks, that the server
   // ends after `timeoutSeconds`. Calls `onLine` with each line of the stream (one event, JSON)

@@ -32,6 +32,9 @@ class Planner {
   Planner(const ZkCluster& c, const std::string& target, const Observed& o)
       : c_(c), target_(target), o_(o) {}
 
+  // The volumes grow before anything else is applied; the message says from what to what.
+  void expandVolumes(const std::string& message) { expansion_ = message; }
+
   Plan run() {
     bool bootstrap = std::none_of(o_.members.begin(), o_.members.end(),
                                   [](const ObservedMember& m) { return m.exists; }) &&
@@ -47,6 +50,13 @@ class Planner {
       roll();
       scaleVoters();
       scaleObservers();
+    }
+    if (expansion_) {
+      progressing("ExpandingVolumes", *expansion_);
+      event(false, "ExpandingVolumes",
+            *expansion_ +
+                ": growing every claim, then re-creating the StatefulSets around "
+                "their running pods");
     }
     return finish();
   }
@@ -366,6 +376,7 @@ class Planner {
     Plan p;
     p.status = buildStatus();
     p.actions.push_back(UpdateStatus{p.status});
+    if (expansion_) p.actions.push_back(ExpandVolumes{c_.spec.storage.size});
     p.actions.push_back(ApplyObjects{{applyVoters_, applyObservers_}});
     for (Action& a : reconfigs_) p.actions.push_back(std::move(a));
     if (restart_) p.actions.push_back(*restart_);
@@ -389,22 +400,18 @@ class Planner {
   std::vector<std::string> waits_;
   std::vector<EmitEvent> events_;
   std::string progressReason_, progressMessage_;
+  std::optional<std::string> expansion_;
 };
 
-}  // namespace
-
-Plan plan(const ZkCluster& c, const std::string& targetHash, const Observed& observed) {
-  return Planner(c, targetHash, observed).run();
-}
-
-Plan planInvalid(const ZkClusterStatus& previous, std::int64_t generation,
-                 const std::vector<std::string>& errors) {
+// Report, change nothing that runs: the status keeps everything but the phase and the
+// Degraded and Progressing conditions.
+Plan planReportOnly(const ZkClusterStatus& previous, std::int64_t generation,
+                    const std::string& phase, const std::string& reason,
+                    const std::string& message) {
   Plan p;
   p.status = previous;
   p.status.observedGeneration = generation;
-  p.status.phase = "Invalid";
-  std::string message;
-  for (const std::string& e : errors) message += (message.empty() ? "" : "; ") + e;
+  p.status.phase = phase;
   bool already = false;
   auto set = [&](const std::string& type, const std::string& status, const std::string& msg) {
     auto it = std::find_if(p.status.conditions.begin(), p.status.conditions.end(),
@@ -415,18 +422,55 @@ Plan planInvalid(const ZkClusterStatus& previous, std::int64_t generation,
     }
     if (type == "Degraded") already = it->status == status && it->message == msg;
     if (it->status != status) it->lastTransitionTime.clear();
-    *it = {type, status, "InvalidSpec", msg, generation, it->lastTransitionTime};
+    *it = {type, status, reason, msg, generation, it->lastTransitionTime};
   };
   set("Degraded", "True", message);
-  set("Progressing", "False", "the spec is invalid; nothing running was changed");
+  set("Progressing", "False", kNothingChanged);
   p.actions.push_back(UpdateStatus{p.status});
-  if (!already) p.actions.push_back(EmitEvent{true, "InvalidSpec", message});
+  if (!already) p.actions.push_back(EmitEvent{true, reason, message});
   return p;
+}
+
+// A refused expansion stands until the spec changes: the API server would refuse it again.
+const Condition* heldRefusal(const ZkCluster& c) {
+  for (const Condition& cond : c.status.conditions) {
+    if (cond.type == "Degraded" && cond.status == "True" &&
+        cond.reason == kVolumeExpansionRefused && cond.observedGeneration == c.meta.generation) {
+      return &cond;
+    }
+  }
+  return nullptr;
+}
+
+}  // namespace
+
+Plan plan(const ZkCluster& c, const std::string& targetHash, const Observed& observed) {
+  Planner planner(c, targetHash, observed);
+  if (observed.storage) {
+    if (const Condition* held = heldRefusal(c)) {
+      return planReportOnly(c.status, c.meta.generation, "Degraded", held->reason, held->message);
+    }
+    StorageDecision storage = decideStorage(c.spec.storage, *observed.storage);
+    if (storage.change == StorageChange::kRefused) {
+      return planReportOnly(c.status, c.meta.generation, "Degraded", "StorageChangeRefused",
+                            storage.message);
+    }
+    if (storage.change == StorageChange::kGrow) planner.expandVolumes(storage.message);
+  }
+  return planner.run();
+}
+
+Plan planInvalid(const ZkClusterStatus& previous, std::int64_t generation,
+                 const std::vector<std::string>& errors) {
+  std::string message;
+  for (const std::string& e : errors) message += (message.empty() ? "" : "; ") + e;
+  return planReportOnly(previous, generation, "Invalid", "InvalidSpec", message);
 }
 
 std::string describe(const Action& a) {
   struct {
     std::string operator()(const UpdateStatus& x) { return "status " + x.status.phase; }
+    std::string operator()(const ExpandVolumes& x) { return "expand volumes to " + x.size; }
     std::string operator()(const ApplyObjects& x) {
       return "apply voters=" + std::to_string(x.membership.voters) +
              " observers=" + std::to_string(x.membership.observers);

@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "model/zk_cluster.h"
+#include "plan/storage_change.h"
 #include "render/render.h"
 
 namespace zk::op {
@@ -45,6 +46,9 @@ struct EnsembleView {
 struct Observed {
   std::vector<ObservedMember> members;
   std::optional<EnsembleView> ensemble;
+  // Kubernetes: the volumes the StatefulSets make; nothing where there are none (local mode, or
+  // before the first apply).
+  std::optional<AppliedStorage> storage;
 };
 
 // Make the backend's objects match the rendering for this membership: in Kubernetes apply the
@@ -70,6 +74,12 @@ struct ReconfigRemove {
   Member member;
   bool operator==(const ReconfigRemove&) const = default;
 };
+// Grow every member's volume to `size` (Kubernetes: patch each claim, then delete the
+// StatefulSets without their pods so ApplyObjects makes them again with the new claim template).
+struct ExpandVolumes {
+  std::string size;
+  bool operator==(const ExpandVolumes&) const = default;
+};
 // Nothing more can be done now; plan again soon (the reason is for logs).
 struct Wait {
   std::string reason;
@@ -88,8 +98,14 @@ struct EmitEvent {
   bool operator==(const EmitEvent&) const = default;
 };
 
-using Action = std::variant<UpdateStatus, ApplyObjects, ReconfigAdd, ReconfigRemove, RestartMember,
-                            Wait, EmitEvent>;
+using Action = std::variant<UpdateStatus, ExpandVolumes, ApplyObjects, ReconfigAdd, ReconfigRemove,
+                            RestartMember, Wait, EmitEvent>;
+
+// The Degraded reason a backend reports when the API server refuses to grow a volume; the planner
+// does not try again until the spec changes (a new generation).
+inline constexpr const char* kVolumeExpansionRefused = "VolumeExpansionRefused";
+// The Progressing message of a plan that only reports.
+inline constexpr const char* kNothingChanged = "nothing running was changed";
 
 struct Plan {
   std::vector<Action> actions;

@@ -64,6 +64,7 @@ RESOURCES = {
     ("v1", "services"): "Service",
     ("v1", "configmaps"): "ConfigMap",
     ("v1", "secrets"): "Secret",
+    ("v1", "persistentvolumeclaims"): "PersistentVolumeClaim",
     ("v1", "events"): "Event",
     ("apps/v1", "statefulsets"): "StatefulSet",
     ("policy/v1", "poddisruptionbudgets"): "PodDisruptionBudget",
@@ -109,7 +110,9 @@ def check_selector(selector):
 QUERY = {"list": {"labelSelector"},
          "watch": {"watch", "labelSelector", "resourceVersion", "allowWatchBookmarks",
                    "timeoutSeconds"},
-         "PATCH": {"fieldManager", "force"}}
+         "PATCH": {"fieldManager", "force"},
+         "DELETE": {"propagationPolicy"}}
+PROPAGATION = {"Orphan", "Background", "Foreground"}
 
 
 # The CRD's x-kubernetes-validations, written out by hand: the stand-in has no CEL.
@@ -143,12 +146,63 @@ def cel_rules(obj):
     return errors
 
 
+QUANTITY = re.compile(r"^\+?(\d+(?:\.\d*)?|\.\d+)(Ki|Mi|Gi|Ti|Pi|Ei|m|k|M|G|T|P|E|e\d+)?$")
+FACTORS = {None: 1, "Ki": 2**10, "Mi": 2**20, "Gi": 2**30, "Ti": 2**40, "Pi": 2**50, "Ei": 2**60,
+           "m": 1e-3, "k": 1e3, "M": 1e6, "G": 1e9, "T": 1e12, "P": 1e15, "E": 1e18}
+
+
+def quantity(text):
+    m = QUANTITY.match(text or "")
+    if not m:
+        raise ApiError(422, "Invalid", f"quantities must match the regular expression "
+                                       f"'{QUANTITY.pattern}': {text!r}")
+    unit = m[2]
+    factor = 10 ** int(unit[1:]) if unit and unit.startswith("e") else FACTORS[unit]
+    return float(m[1]) * factor
+
+
+def storage_transition(old, new):
+    """The CRD's transition rule on spec.storage (x-kubernetes-validations with oldSelf)."""
+    was, now_ = old.get("spec", {}).get("storage", {}), new.get("spec", {}).get("storage", {})
+    if was.get("storageClassName") != now_.get("storageClassName"):
+        return ["spec.storage: storageClassName cannot change: the volumes keep the class they "
+                "were made with"]
+    return []
+
+
 # What the real API server lets change in a StatefulSet's spec; anything else is Forbidden.
 STATEFULSET_MUTABLE = {"replicas", "ordinals", "template", "updateStrategy",
                        "persistentVolumeClaimRetentionPolicy", "minReadySeconds"}
 
 
-def immutable_fields(old, new):
+def claim_fields(old, new, fixed_classes):
+    """A bound claim's spec may change only in resources.requests.storage, only upwards, and only
+    where its class allows expansion."""
+    name = old["metadata"]["name"]
+    strip = lambda spec: {k: v for k, v in spec.items() if k != "resources"}
+    if strip(old["spec"]) != strip(new["spec"]):
+        raise ApiError(422, "Invalid", f'PersistentVolumeClaim "{name}" is invalid: spec: '
+                                       f"Forbidden: spec is immutable after creation except "
+                                       f"resources.requests for bound claims")
+    before = old["spec"]["resources"]["requests"]["storage"]
+    after = new["spec"].get("resources", {}).get("requests", {}).get("storage")
+    if after == before:
+        return
+    if quantity(after) < quantity(before):
+        raise ApiError(422, "Invalid", f'PersistentVolumeClaim "{name}" is invalid: '
+                                       f"spec.resources.requests.storage: Forbidden: field can "
+                                       f"not be less than previous value")
+    if old["spec"].get("storageClassName") in fixed_classes:
+        raise ApiError(403, "Forbidden", f'persistentvolumeclaims "{name}" is forbidden: only '
+                                         f"dynamically provisioned pvc can be resized and the "
+                                         f"storageclass that provisions the pvc must support "
+                                         f"resize")
+
+
+def immutable_fields(old, new, fixed_classes=()):
+    if old["kind"] == "PersistentVolumeClaim":
+        claim_fields(old, new, fixed_classes)
+        return
     if old["kind"] != "StatefulSet":
         return
     changed = {k for k in set(old["spec"]) | set(new["spec"])
@@ -180,6 +234,8 @@ class Store:
         self.bookmarks = []   # (plural, resourceVersion) of every BOOKMARK sent
         self.writes = []     # {"verb", "kind", "name", "sub", "changed", "agent"}
         self.deleted_pods = []
+        # StorageClasses without allowVolumeExpansion: growing their claims is Forbidden.
+        self.fixed_size_classes = set()
         self.members = {}    # pod name -> {"mode", "zxid", "ready"}
         self.recreated_ready = True  # readiness a pod gets when its StatefulSet recreates it
         self.graceful = False  # True: a deleted pod terminates only when the test says so
@@ -287,7 +343,12 @@ class Store:
                                             "changes to the latest version and try again")
         new = new_fields(copy.deepcopy(old))
         self.validate(new, status_only=sub == "status")
-        immutable_fields(old, new)
+        immutable_fields(old, new, self.fixed_size_classes)
+        if new["kind"] == "ZkCluster" and sub is None:
+            errors = storage_transition(old, new)
+            if errors:
+                raise ApiError(422, "Invalid", f'ZkCluster.zookube.dev "{name}" is invalid: '
+                                               + "; ".join(errors))
         changed = new != old
         if changed:
             body = lambda o: {k: v for k, v in o.items() if k not in ("metadata", "status")}
@@ -300,7 +361,7 @@ class Store:
         self.after_write(new)
         return self.present(new)
 
-    def delete(self, api, plural, ns, name, agent="test"):
+    def delete(self, api, plural, ns, name, agent="test", propagation=None):
         key = self.key(api, plural, ns, name)
         obj = self.objects.get(key)
         if obj is None:
@@ -318,17 +379,20 @@ class Store:
                     self.emit("MODIFIED", key, old, obj)
                 self.record("delete", obj, None, changed, agent)
                 return self.present(obj)
-        return self.remove(key, agent)
+        return self.remove(key, agent, orphan=propagation == "Orphan")
 
     def finish_termination(self, name, ns="default"):
         with self.lock:
             self.remove(("v1", "pods", ns, name), "kubelet")
 
-    def remove(self, key, agent):
+    def remove(self, key, agent, orphan=False):
         api, plural, ns, name = key
         obj = self.drop(key)
         self.record("delete", obj, None, True, agent)
-        self.collect_garbage(obj["metadata"]["uid"])
+        if orphan:
+            self.orphan_dependents(obj["metadata"]["uid"])
+        else:
+            self.collect_garbage(obj["metadata"]["uid"])
         for owner in obj["metadata"].get("ownerReferences", []):
             if owner["kind"] == "StatefulSet":
                 sts = self.objects.get(("apps/v1", "statefulsets", ns, owner["name"]))
@@ -337,6 +401,21 @@ class Store:
                         self.members[name]["ready"] = False
                     self.sync_pods(sts)
         return {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success"}
+
+    def orphan_dependents(self, owner_uid):
+        """propagationPolicy=Orphan: the garbage collector takes the owner out of each dependent's
+        ownerReferences and leaves the dependent alone."""
+        for key, obj in list(self.objects.items()):
+            refs = obj["metadata"].get("ownerReferences", [])
+            if any(r.get("uid") == owner_uid for r in refs):
+                def unowned(o):
+                    kept = [r for r in o["metadata"]["ownerReferences"] if r.get("uid") != owner_uid]
+                    if kept:
+                        o["metadata"]["ownerReferences"] = kept
+                    else:
+                        del o["metadata"]["ownerReferences"]
+                    return o
+                self.write(*key, None, unowned, "update", "garbage-collector")
 
     def collect_garbage(self, owner_uid):
         for key, obj in list(self.objects.items()):
@@ -439,7 +518,9 @@ class Store:
                     self.drop((api, plural, pns, pname))
         for i in range(replicas):
             pod_name = f"{name}-{i}"
+            self.make_claims(sts, pod_name)
             if ("v1", "pods", ns, pod_name) in self.objects:
+                self.adopt(sts, ("v1", "pods", ns, pod_name))
                 continue
             template = sts["spec"]["template"]
             meta = copy.deepcopy(template.get("metadata", {}))
@@ -452,6 +533,57 @@ class Store:
             mode = "observer" if name.endswith("-observer") else "follower"
             self.members.setdefault(pod_name, {"mode": mode, "zxid": 0, "ready": True})
             self.listen_srvr(pod_name)
+
+    def adopt(self, sts, key):
+        """A pod the StatefulSet's selector matches and no controller owns becomes its own."""
+        pod = self.objects[key]
+        refs = pod["metadata"].get("ownerReferences", [])
+        selector = sts["spec"]["selector"]["matchLabels"]
+        if any(r.get("controller") for r in refs) or any(
+                pod["metadata"].get("labels", {}).get(k) != v for k, v in selector.items()):
+            return
+        ref = {"apiVersion": "apps/v1", "kind": "StatefulSet", "name": sts["metadata"]["name"],
+               "uid": sts["metadata"]["uid"], "controller": True, "blockOwnerDeletion": True}
+
+        def owned(o):
+            o["metadata"]["ownerReferences"] = refs + [ref]
+            return o
+        self.write(*key, None, owned, "update", "statefulset-controller")
+
+    def make_claims(self, sts, pod_name):
+        """<template>-<pod> for each volumeClaimTemplate, as the StatefulSet controller makes
+        them; bound at once, their capacity what they request."""
+        ns = sts["metadata"]["namespace"]
+        retention = sts["spec"].get("persistentVolumeClaimRetentionPolicy", {})
+        owner = {"apiVersion": "apps/v1", "kind": "StatefulSet", "name": sts["metadata"]["name"],
+                 "uid": sts["metadata"]["uid"], "blockOwnerDeletion": True}
+        for tmpl in sts["spec"].get("volumeClaimTemplates", []):
+            claim_name = f"{tmpl['metadata']['name']}-{pod_name}"
+            key = ("v1", "persistentvolumeclaims", ns, claim_name)
+            if key in self.objects:
+                # As 1.28's controller does, a kept claim follows the policy of the StatefulSet
+                # that now uses it (after an orphaning delete and a new StatefulSet too).
+                refs = self.objects[key]["metadata"].get("ownerReferences", [])
+                if retention.get("whenDeleted") == "Delete" and owner not in refs:
+                    self.write(*key, None, lambda o: dict(o, metadata=dict(
+                        o["metadata"], ownerReferences=[owner])), "update",
+                        "statefulset-controller")
+                continue
+            claim = {"apiVersion": "v1", "kind": "PersistentVolumeClaim",
+                     "metadata": {"name": claim_name, "namespace": ns,
+                                  "labels": copy.deepcopy(tmpl["metadata"].get("labels", {}))},
+                     "spec": copy.deepcopy(tmpl["spec"])}
+            if retention.get("whenDeleted") == "Delete":
+                # The claim goes with its StatefulSet (the controller makes it a dependent).
+                claim["metadata"]["ownerReferences"] = [owner]
+            self.create("v1", "persistentvolumeclaims", ns, claim,
+                        agent="statefulset-controller")
+
+    def claim_sizes(self, ns="default"):
+        with self.lock:
+            return {k[3]: o["spec"]["resources"]["requests"]["storage"]
+                    for k, o in self.objects.items()
+                    if k[1] == "persistentvolumeclaims" and k[2] == ns}
 
     # --- simulated members ---------------------------------------------------------------------
 
@@ -692,10 +824,16 @@ class Handler(BaseHTTPRequestHandler):
             return 200, self.scale_of(obj) if sub == "scale" else obj
         if verb == "PUT":
             return 200, self.put(api, plural, ns, name, sub, agent)
+        if verb == "PATCH" and self.body()[0] == "application/merge-patch+json":
+            return 200, self.merge_patch(api, plural, ns, name, sub, agent)
         if verb == "PATCH":
             return 200, self.apply(api, plural, ns, name, sub, query, agent)
         if verb == "DELETE" and sub is None:
-            return 200, s.delete(api, plural, ns, name, agent)
+            policy = query.get("propagationPolicy")
+            if policy is not None and policy not in PROPAGATION:
+                raise ApiError(400, "BadRequest", f"propagationPolicy {policy!r} is not one of "
+                                                  f"{sorted(PROPAGATION)}")
+            return 200, s.delete(api, plural, ns, name, agent, propagation=policy)
         raise ApiError(405, "MethodNotAllowed", f"{verb} is not supported here")
 
     def json_body(self):
@@ -735,6 +873,31 @@ class Handler(BaseHTTPRequestHandler):
         s.get(api, plural, ns, name)
         return s.write(api, plural, ns, name, sub, self.merge(plural, sub, obj, replace=True),
                        "update", agent, rv)
+
+    def merge_patch(self, api, plural, ns, name, sub, agent):
+        """RFC 7386 on the stored object (not on a subresource: the operator never does)."""
+        if sub is not None:
+            raise ApiError(415, "UnsupportedMediaType", "the stand-in merge-patches objects only")
+        try:
+            patch = json.loads(self.body()[1])
+        except ValueError as e:
+            raise ApiError(400, "BadRequest", f"invalid JSON: {e}")
+        if not isinstance(patch, dict) or set(patch) & {"apiVersion", "kind"}:
+            raise ApiError(400, "BadRequest", "a merge patch must be an object without apiVersion "
+                                              "or kind")
+
+        def merged(target, change):
+            for k, v in change.items():
+                if v is None:
+                    target.pop(k, None)
+                elif isinstance(v, dict) and isinstance(target.get(k), dict):
+                    merged(target[k], v)
+                else:
+                    target[k] = copy.deepcopy(v)
+            return target
+        self.store.get(api, plural, ns, name)
+        return self.store.write(api, plural, ns, name, None, lambda old: merged(old, patch),
+                                "patch", agent)
 
     def apply(self, api, plural, ns, name, sub, query, agent):
         s = self.store

@@ -251,7 +251,9 @@ def test_the_stand_in_refuses_what_it_does_not_implement(api):
         ("GET", "/apis/apps/v1/namespaces/default/deployments", None, "application/json", 404),
         ("GET", "/api/v1/namespaces/default/pods?watch=1", None, "application/json", 400),
         ("PATCH", "/api/v1/namespaces/default/configmaps/x", {"data": {"a": "c"}},
-         "application/merge-patch+json", 415),
+         "application/strategic-merge-patch+json", 415),
+        ("DELETE", "/api/v1/namespaces/default/configmaps/x?propagationPolicy=Later", None,
+         "application/json", 400),
         ("PATCH", "/api/v1/namespaces/default/configmaps/x", cm, "application/apply-patch+yaml",
          400),  # no fieldManager
         ("POST", "/api/v1/namespaces/default/configmaps",
@@ -374,15 +376,18 @@ def test_an_edit_of_an_owned_field_is_put_back(api, operator):
     assert len(observer_pods(api)) == want
 
 
-def test_deleting_the_cluster_collects_what_it_owns(api, operator):
+@pytest.mark.parametrize("reclaim", ["Retain", "Delete"])
+def test_deleting_the_cluster_collects_what_it_owns(api, operator, reclaim):
     with_members(api)
-    create_cluster(api)
+    create_cluster(api, {"storage": {"size": "1Gi", "reclaimPolicy": reclaim}})
     converge(api, operator)
     code, _ = request(api, "DELETE", "/apis/zookube.dev/v1alpha1/namespaces/default/zkclusters/demo")
     assert code == 200
     left = {(o["kind"], o["metadata"]["name"]) for o in api.store.objects.values()
             if o["kind"] not in ("Event", "Lease")}
-    assert left == set()
+    # The volumes go with the StatefulSets only when the retention policy says Delete.
+    kept = {("PersistentVolumeClaim", f"data-{pod}") for pod in ROLES}
+    assert left == (kept if reclaim == "Retain" else set())
     out = operator.run(1)
     assert "0 clusters" in out and managed(api) == {}
 
@@ -428,15 +433,3 @@ def test_a_terminating_member_counts_as_down_until_it_is_gone(api, operator):
     operator.run(4)
     roll_order_ok(api.store.deleted_pods)
     assert cluster(api)["status"]["roll"]["completed"] is True
-
-
-def test_a_storage_size_change_is_refused_by_the_statefulset_and_nothing_rolls(api, operator):
-    """volumeClaimTemplates cannot change in place: the API server refuses the apply. This pins
-    today's behaviour (the pass fails, nothing restarts) until the operator handles it."""
-    with_members(api)
-    create_cluster(api)
-    converge(api, operator)
-    change_spec(api, storage={"size": "2Gi"})
-    out = operator.run(3, expect_ok=False)
-    assert "Forbidden" in out
-    assert api.store.deleted_pods == []

@@ -180,6 +180,7 @@ Observed KubeBackend::observe(const ZkCluster& c) {
   // but no longer answers is down for the planner.
   for (size_t i = 0; i < o.members.size(); ++i) o.members[i].ready &= answered[i];
   o.ensemble = readMembership(c, o, targets, probed);
+  o.storage = appliedStorage(c);
   return o;
 }
 
@@ -212,6 +213,8 @@ std::optional<std::string> KubeBackend::execute(const ZkCluster& c, const Plan& 
     try {
       if (auto* s = std::get_if<UpdateStatus>(&action)) {
         updateStatus(c, s->status);
+      } else if (auto* v = std::get_if<ExpandVolumes>(&action)) {
+        expandVolumes(c, *v, plan.status);
       } else if (auto* a = std::get_if<ApplyObjects>(&action)) {
         applyObjects(c, a->membership);
       } else if (auto* add = std::get_if<ReconfigAdd>(&action)) {

@@ -4,6 +4,8 @@
 //
 // - ApplyObjects: server-side apply of the super digest Secret and every rendered object
 //   (Services, ConfigMap, StatefulSets with updateStrategy OnDelete, PDB).
+// - ExpandVolumes: patch every claim to the new size, then delete the StatefulSets with
+//   propagationPolicy=Orphan so the next ApplyObjects makes them again (kube_volumes.cpp).
 // - RestartMember: delete the pod; its StatefulSet recreates it from the current template.
 // - ReconfigAdd / ReconfigRemove: reconfig through a voter's client port as the super user, over
 //   ZooKeeper's C client; a failure is a Warning Event and fails the pass.
@@ -61,6 +63,10 @@ class KubeBackend {
                                              const std::vector<SrvrTarget>& targets,
                                              const std::vector<size_t>& probed);
   std::string superPassword(const ZkCluster& c);
+  // kube_volumes.cpp
+  std::optional<AppliedStorage> appliedStorage(const ZkCluster& c);
+  void expandVolumes(const ZkCluster& c, const ExpandVolumes& e, const ZkClusterStatus& planned);
+  void refuseExpansion(const ZkCluster& c, ZkClusterStatus status, const std::string& why);
   void applyObjects(const ZkCluster& c, Membership m);
   void reconfig(const ZkCluster& c, const Member& m, bool add);
   void restartMember(const ZkCluster& c, const RestartMember& r);
