@@ -20,30 +20,36 @@ constexpr std::size_t kReadChunk = 64 * 1024;
 
 }  // namespace
 
-Connection::Connection(tcp::socket socket, RequestProcessor& processor, Logger& log,
-                       ConnectionLimits limits, FourLetterHook fourLetter,
+void OutputBatch::flush() {
+  // A flush may queue more output (a write error closes a connection, whose callbacks may
+  // send), so loop until nothing is left.
+  while (!pending_.empty()) {
+    flushing_.swap(pending_);
+    for (auto& connection : flushing_) connection->flush();
+    flushing_.clear();
+  }
+}
+
+Connection::Connection(tcp::socket socket, Peer peer, RequestProcessor& processor, Logger& log,
+                       ConnectionLimits limits, OutputBatch& batch, FourLetterHook fourLetter,
                        std::function<void(Connection&)> onClosed)
     : socket_(std::move(socket)),
       processor_(processor),
       log_(log),
       limits_(limits),
+      batch_(batch),
       fourLetter_(std::move(fourLetter)),
       onClosed_(std::move(onClosed)),
-      idle_(socket_.get_executor()) {
+      idle_(socket_.get_executor()),
+      remoteIp_(std::move(peer.ip)),
+      remotePort_(peer.port) {
   boost::system::error_code ec;
-  auto remote = socket_.remote_endpoint(ec);
-  if (!ec) {
-    auto address = remote.address();
-    if (address.is_v6() && address.to_v6().is_v4_mapped())
-      address = asio::ip::make_address_v4(asio::ip::v4_mapped, address.to_v6());
-    remoteIp_ = address.to_string();
-    remotePort_ = remote.port();
-  }
   socket_.set_option(tcp::no_delay(true), ec);
+  socket_.non_blocking(true, ec);  // a write is tried at once and awaited only if refused
 }
 
 void Connection::start() {
-  establishedAtMs_ = steadyMs();
+  establishedAtMs_ = lastInputMs_ = steadyMs();
   in_.resize(kReadChunk);
   armIdleTimer();
   readMore();
@@ -58,12 +64,15 @@ void Connection::readMore() {
   }
   reading_ = true;
   if (in_.size() - inUsed_ < kReadChunk / 4) in_.resize(inUsed_ + kReadChunk);
+  // Asio tries the read at once and waits for readiness only if it finds nothing. (Awaiting
+  // readiness right away costs an epoll_ctl each time in this Asio: no cheaper than the read.)
   socket_.async_read_some(
       asio::buffer(in_.data() + inUsed_, in_.size() - inUsed_),
       [self = shared_from_this()](const boost::system::error_code& ec, std::size_t bytes) {
         self->reading_ = false;
         if (ec) {
-          self->shutdown(ec == asio::error::eof ? "client closed the connection" : ec.message());
+          self->peerClosed_ = ec == asio::error::eof;
+          self->shutdown(self->peerClosed_ ? "client closed the connection" : ec.message());
           return;
         }
         self->onRead(bytes);
@@ -71,7 +80,9 @@ void Connection::readMore() {
 }
 
 void Connection::onRead(std::size_t bytes) {
+  OutputBatch::Scope replies(batch_);
   inUsed_ += bytes;
+  lastInputMs_ = steadyMs();
   if (processFrames()) readMore();
 }
 
@@ -113,7 +124,6 @@ bool Connection::processFrames() {
 
 bool Connection::handleFrame(std::span<const std::uint8_t> frame) {
   ++received_;
-  armIdleTimer();
   auto self = shared_from_this();
   if (!connectSent_) {
     connectSent_ = true;
@@ -163,33 +173,68 @@ void Connection::send(std::string frame) {
   }
   ++sent_;
   out_.push_back(std::move(frame));
-  if (writing_.empty()) writeMore();
+  if (asyncWriting_ || flushDeferred_) return;  // that write, or the batch's flush, takes it
+  if (batch_.open()) {
+    flushDeferred_ = true;
+    batch_.defer(shared_from_this());
+    return;
+  }
+  flush();
 }
 
-void Connection::writeMore() {
-  std::vector<asio::const_buffer> buffers;
+void Connection::flush() {
+  flushDeferred_ = false;
+  if (closed_ || asyncWriting_ || out_.empty()) return;
+  writing_.clear();
+  writeBuffers_.clear();
+  writeFirst_ = 0;
   while (!out_.empty()) {
     writing_.push_back(std::move(out_.front()));
     out_.pop_front();
   }
-  buffers.reserve(writing_.size());
-  for (const auto& frame : writing_) buffers.emplace_back(asio::buffer(frame));
+  for (const auto& frame : writing_) writeBuffers_.emplace_back(asio::buffer(frame));
+  while (writeFirst_ < writeBuffers_.size()) {
+    boost::system::error_code ec;
+    std::size_t n = socket_.write_some(std::span(writeBuffers_).subspan(writeFirst_), ec);
+    if (ec == asio::error::would_block) return writeRest();
+    if (ec) return shutdown(ec.message());
+    queuedBytes_ -= std::min(n, queuedBytes_);
+    while (n > 0) {  // drop what was written; the first unwritten buffer keeps its tail
+      asio::const_buffer& b = writeBuffers_[writeFirst_];
+      std::size_t used = std::min(n, b.size());
+      b += used;
+      n -= used;
+      if (b.size() == 0) ++writeFirst_;
+    }
+  }
+  afterWrite();
+}
+
+// The socket's send buffer is full: the rest waits for it to drain.
+void Connection::writeRest() {
+  asyncWriting_ = true;
   asio::async_write(
-      socket_, buffers,
+      socket_, std::span(writeBuffers_).subspan(writeFirst_),
       [self = shared_from_this()](const boost::system::error_code& ec, std::size_t n) {
+        self->asyncWriting_ = false;
         self->queuedBytes_ -= std::min(n, self->queuedBytes_);
-        self->writing_.clear();
         if (ec) return self->shutdown(ec.message());
-        if (!self->out_.empty()) return self->writeMore();
-        if (self->closing_) self->shutdown("closed after flushing replies");
+        self->afterWrite();
+        self->flush();
       });
+}
+
+void Connection::afterWrite() {
+  writing_.clear();
+  writeBuffers_.clear();
+  if (closing_ && out_.empty()) shutdown("closed after flushing replies");
 }
 
 void Connection::close(std::string_view reason) {
   if (closing_ || closed_) return;
   closing_ = true;
   log_.debug("net", "closing " + remoteEndpoint() + ": " + std::string(reason));
-  if (writing_.empty() && out_.empty()) shutdown(reason);
+  if (!asyncWriting_ && out_.empty()) shutdown(reason);
 }
 
 void Connection::sessionEstablished(std::int64_t sessionId, std::int32_t timeoutMs) {
@@ -209,18 +254,25 @@ void Connection::requestCompleted() {
     readPaused_ = false;
     // Posted, not called: this runs inside the pipeline, possibly under processFrames.
     asio::post(socket_.get_executor(), [self = shared_from_this()] {
+      OutputBatch::Scope replies(self->batch_);
       if (self->processFrames()) self->readMore();
     });
   }
 }
 
+// One timer per connection, moved only when it fires early: re-arming it for every request
+// cost a cancellation and a completion each.
 void Connection::armIdleTimer() {
   auto timeout = handshakeDone_ ? timeoutMs_ : limits_.handshakeTimeoutMs;
-  idle_.expires_after(std::chrono::milliseconds(timeout));
+  idle_.expires_at(std::chrono::steady_clock::time_point(std::chrono::milliseconds(lastInputMs_)) +
+                   std::chrono::milliseconds(timeout));
   idle_.async_wait([weak = weak_from_this(), timeout](const boost::system::error_code& ec) {
     if (ec) return;
-    if (auto self = weak.lock())
-      self->shutdown("no traffic for " + std::to_string(timeout) + " ms");
+    auto self = weak.lock();
+    if (!self || self->closed_) return;
+    if (steadyMs() - self->lastInputMs_ >= timeout)
+      return self->shutdown("no traffic for " + std::to_string(timeout) + " ms");
+    self->armIdleTimer();
   });
 }
 
@@ -231,7 +283,8 @@ void Connection::shutdown(std::string_view reason) {
   log_.debug("net", "connection " + remoteEndpoint() + " closed: " + std::string(reason));
   idle_.cancel();
   boost::system::error_code ec;
-  socket_.shutdown(tcp::socket::shutdown_both, ec);
+  if (!peerClosed_)  // its end is gone: nothing to tell it
+    socket_.shutdown(tcp::socket::shutdown_both, ec);
   socket_.close(ec);
   if (onClosed_) onClosed_(*this);
 }

@@ -1,7 +1,7 @@
 #pragma once
 // One client TCP connection: splits the byte stream into length-prefixed frames, hands them
-// to the pipeline, and writes replies in order with at most one write in flight (queued
-// frames are gathered into that one write). Runs on the server's single I/O thread.
+// to the pipeline, and writes replies in order (queued frames are gathered into one write).
+// Runs on the server's single I/O thread.
 
 #include <cstdint>
 #include <deque>
@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "net/asio.h"
+#include "net/output_batch.h"
 #include "pipeline/channel.h"
 #include "util/log.h"
 
@@ -35,14 +36,22 @@ class Connection : public ClientChannel, public std::enable_shared_from_this<Con
   // The first frame of a connection may be a four-letter word; the hook answers it.
   using FourLetterHook = std::function<std::optional<std::string>(std::uint32_t code)>;
 
-  Connection(tcp::socket socket, RequestProcessor& processor, Logger& log, ConnectionLimits limits,
-             FourLetterHook fourLetter, std::function<void(Connection&)> onClosed);
+  struct Peer {
+    std::string ip;
+    std::uint16_t port = 0;
+  };
+
+  Connection(tcp::socket socket, Peer peer, RequestProcessor& processor, Logger& log,
+             ConnectionLimits limits, OutputBatch& batch, FourLetterHook fourLetter,
+             std::function<void(Connection&)> onClosed);
   void start();
   // Until `gate` says yes, a connect request is refused by closing (four-letter words are still
   // answered): an ensemble member out of sync must stay visible to probes and monitoring.
   void setSessionGate(std::function<bool()> gate) { sessionGate_ = std::move(gate); }
 
   void send(std::string frame) override;
+  // Writes what is queued; the rest of what the socket does not take goes asynchronously.
+  void flush();
   void close(std::string_view reason) override;
   void sessionEstablished(std::int64_t sessionId, std::int32_t timeoutMs) override;
   void requestCompleted() override;
@@ -64,7 +73,8 @@ class Connection : public ClientChannel, public std::enable_shared_from_this<Con
   bool processFrames();
   bool handleFirstBytes();
   bool handleFrame(std::span<const std::uint8_t> frame);
-  void writeMore();
+  void writeRest();
+  void afterWrite();
   void armIdleTimer();
   void shutdown(std::string_view reason);
 
@@ -73,6 +83,7 @@ class Connection : public ClientChannel, public std::enable_shared_from_this<Con
   Logger& log_;
   ConnectionLimits limits_;
   std::function<bool()> sessionGate_;
+  OutputBatch& batch_;
   FourLetterHook fourLetter_;
   std::function<void(Connection&)> onClosed_;
   asio::steady_timer idle_;
@@ -81,16 +92,22 @@ class Connection : public ClientChannel, public std::enable_shared_from_this<Con
 
   std::vector<std::uint8_t> in_;
   std::size_t inUsed_ = 0;
+  std::int64_t lastInputMs_ = 0;
   bool handshakeDone_ = false;
   bool connectSent_ = false;
   std::int64_t sessionId_ = 0;
   std::int32_t timeoutMs_ = 0;
 
   std::deque<std::string> out_;
-  std::vector<std::string> writing_;
+  std::vector<std::string> writing_;  // frames of the write under way, alive until it ends
+  std::vector<asio::const_buffer> writeBuffers_;
+  std::size_t writeFirst_ = 0;  // writeBuffers_[writeFirst_..] are still to be written
+  bool asyncWriting_ = false;
+  bool flushDeferred_ = false;
   std::size_t queuedBytes_ = 0;
   bool closing_ = false;
   bool closed_ = false;
+  bool peerClosed_ = false;
 
   std::deque<std::size_t> inflight_;  // sizes of requests awaiting replies, oldest first
   std::size_t inflightBytes_ = 0;

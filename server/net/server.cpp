@@ -159,6 +159,7 @@ void Server::openLogWriter() {
       options,
       [this](std::int64_t zxid) {
         asio::post(io_, [this, zxid] {
+          OutputBatch::Scope replies(outputBatch_);
           if (!peer_) return processor_->onDurable(zxid);
           peer_->onPersisted(zxid);  // in an ensemble, durable is not yet committed
           scheduleZabActions();
@@ -229,8 +230,8 @@ void Server::onAccepted(tcp::socket socket) {
   }
   ++perIp;
   auto connection = std::make_shared<Connection>(
-      std::move(socket), *processor_, log_, limits_,
-      [this](std::uint32_t code) { return fourLetter(code); },
+      std::move(socket), Connection::Peer{ip, remote.port()}, *processor_, log_, limits_,
+      outputBatch_, [this](std::uint32_t code) { return fourLetter(code); },
       [this, ip](Connection& closed) {
         connections_.erase(&closed);
         if (--connectionsPerIp_[ip] <= 0) connectionsPerIp_.erase(ip);
@@ -254,6 +255,7 @@ void Server::scheduleTick() {
 }
 
 void Server::onTick() {
+  OutputBatch::Scope replies(outputBatch_);
   if (serving_ || readOnly_) processor_->tick();
   if (peer_) maybeEnterReadOnly();
   if (metrics_) metrics_->publish(introspection_->stats());

@@ -112,6 +112,7 @@ class Server {
   std::map<Connection*, std::weak_ptr<Connection>> connections_;
   std::unordered_map<std::string, int> connectionsPerIp_;
   ConnectionLimits limits_;
+  OutputBatch outputBatch_;  // holds connections only while a handler runs
 
   std::mt19937_64 random_;
   std::int64_t txnsSinceSnapshot_ = 0;

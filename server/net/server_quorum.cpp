@@ -418,6 +418,7 @@ void Server::scheduleZabActions() {
   zabActionsPosted_ = true;
   // Posted, never run inline: the caller may be the pipeline itself, mid-request.
   asio::post(io_, [this] {
+    OutputBatch::Scope replies(outputBatch_);
     zabActionsPosted_ = false;
     runZabActions();
   });
