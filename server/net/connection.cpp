@@ -71,8 +71,7 @@ void Connection::readMore() {
       [self = shared_from_this()](const boost::system::error_code& ec, std::size_t bytes) {
         self->reading_ = false;
         if (ec) {
-          self->peerClosed_ = ec == asio::error::eof;
-          self->shutdown(self->peerClosed_ ? "client closed the connection" : ec.message());
+          self->shutdown(ec == asio::error::eof ? "client closed the connection" : ec.message());
           return;
         }
         self->onRead(bytes);
@@ -283,8 +282,7 @@ void Connection::shutdown(std::string_view reason) {
   log_.debug("net", "connection " + remoteEndpoint() + " closed: " + std::string(reason));
   idle_.cancel();
   boost::system::error_code ec;
-  if (!peerClosed_)  // its end is gone: nothing to tell it
-    socket_.shutdown(tcp::socket::shutdown_both, ec);
+  // close() alone sends what is queued and then FIN; a shutdown() first was one more syscall.
   socket_.close(ec);
   if (onClosed_) onClosed_(*this);
 }

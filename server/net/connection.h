@@ -107,7 +107,6 @@ class Connection : public ClientChannel, public std::enable_shared_from_this<Con
   std::size_t queuedBytes_ = 0;
   bool closing_ = false;
   bool closed_ = false;
-  bool peerClosed_ = false;
 
   std::deque<std::size_t> inflight_;  // sizes of requests awaiting replies, oldest first
   std::size_t inflightBytes_ = 0;

@@ -85,6 +85,7 @@ Server::Server(ServerConfig config, Logger& log)
       signals_(io_, SIGINT, SIGTERM),
       tick_(io_),
       acceptor_(io_),
+      accepting_(io_),
       random_(std::random_device{}()),
       zabTick_(io_) {
   limits_.maxFrameBytes = static_cast<std::size_t>(config_.juteMaxBuffer) +
@@ -203,17 +204,15 @@ void Server::listen() {
 }
 
 void Server::accept() {
-  acceptor_.async_accept([this](const boost::system::error_code& ec, tcp::socket socket) {
+  acceptor_.async_accept(accepting_, acceptedFrom_, [this](const boost::system::error_code& ec) {
     if (stopping_) return;
-    if (!ec) onAccepted(std::move(socket));
+    if (!ec) onAccepted(std::move(accepting_), acceptedFrom_);
+    accepting_ = tcp::socket(io_);
     accept();
   });
 }
 
-void Server::onAccepted(tcp::socket socket) {
-  boost::system::error_code ec;
-  auto remote = socket.remote_endpoint(ec);
-  if (ec) return;
+void Server::onAccepted(tcp::socket socket, const tcp::endpoint& remote) {
   auto address = remote.address();
   if (address.is_v6() && address.to_v6().is_v4_mapped())
     address = asio::ip::make_address_v4(asio::ip::v4_mapped, address.to_v6());

@@ -51,7 +51,7 @@ class Server {
   void countTxnForSnapshot();
   void listen();
   void accept();
-  void onAccepted(tcp::socket socket);
+  void onAccepted(tcp::socket socket, const tcp::endpoint& remote);
   void scheduleTick();
   void onTick();
   void maybeStartSnapshot();
@@ -103,6 +103,8 @@ class Server {
   asio::signal_set signals_;
   asio::steady_timer tick_;
   tcp::acceptor acceptor_;
+  tcp::socket accepting_;       // the next connection, filled by async_accept
+  tcp::endpoint acceptedFrom_;  // its peer, from accept() itself: no getpeername
   DataTree tree_;
   std::unique_ptr<storage::TxnLogWriter> txnLog_;
   std::unique_ptr<TxnSink> sink_;
