@@ -4,9 +4,12 @@
 Both servers get the same zoo.cfg settings (tickTime 2000, forceSync on, dataDir and dataLogDir
 under one temporary directory on the same filesystem) and the same load from zkbench. For every
 workload the server's CPU time and memory are read from /proc/<pid>. Then each server is loaded
-with --znodes znodes of 100 bytes, its RSS is read, and it is restarted to time how long it takes
-from process start to the first successful request on the recovered data. The disk's own fsync
-latency is measured in the same run so the write numbers can be judged against it.
+with --znodes znodes of 100 bytes, its RSS is read, and it is restarted (three times; the median
+counts) to time how long it takes from process start to the first successful request on the
+recovered data. The two servers run side by side during the workloads and take turns, workload
+by workload, so a change in the shared machine's load touches both sides of every ratio. The
+disk's own fsync latency is measured in the same run so the write numbers can be judged
+against it.
 
 The ensemble part (bench/ensemble_bench.py) runs a 3-voter + 1-observer ensemble of each
 implementation on loopback: write and mixed throughput over all members, and failover time.
@@ -34,6 +37,7 @@ REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(REPO, "tests", "integration"))
 
 import ensemble_bench  # noqa: E402
+import harness  # noqa: E402
 import zkref  # noqa: E402
 import zkwire  # noqa: E402
 from measure import cpu_seconds, memory_kb, reset_peak_rss, run_zkbench  # noqa: E402
@@ -104,8 +108,10 @@ class Zookube:
         with open(cfg, "w") as f:
             f.writelines(f"{k}={v}\n" for k, v in common_cfg(self.data_dir, self.port).items())
         log = open(os.path.join(self.workdir, "server.log"), "ab")
+        own = harness.OWN_SESSION
         self.proc = subprocess.Popen([self.binary, cfg], stdout=log, stderr=subprocess.STDOUT,
-                                     stdin=subprocess.DEVNULL, start_new_session=True)
+                                     stdin=subprocess.DEVNULL, start_new_session=own,
+                                     process_group=None if own else 0)
         log.close()
 
     @property
@@ -204,18 +210,30 @@ def measured_run(zkbench, server, args, timeout):
     return result
 
 
-def bench_server(server, zkbench, settings, record):
-    """All workloads, then the big database and the restart, on one server."""
+def run_workloads(servers, zkbench, settings, record):
+    """Every workload on every server, the servers taking turns workload by workload (and
+    swapping who goes first each time), so a change in the shared host's load between minutes
+    lands on both sides of a ratio instead of on one server's whole half of the run."""
     timing = ["--duration", str(settings["duration"]), "--warmup", str(settings["warmup"])]
     timeout = settings["duration"] + settings["warmup"] + 120
-    n = settings["znodes"]
-    start_and_time(server, "/")
-    try:
-        for name, args in WORKLOADS:
+    for server in servers:
+        start_and_time(server, "/")
+    for i, (name, args) in enumerate(WORKLOADS):
+        for server in (servers if i % 2 == 0 else servers[::-1]):
             result = measured_run(zkbench, server, [*args, *timing], timeout)
             record(server.name, name, result)
             if not server.alive():  # recorded as an error above; go on with a fresh process
                 start_and_time(server, "/")
+    for server in servers:
+        server.stop()
+
+
+def big_database(server, zkbench, settings, record):
+    """Loads --znodes znodes, reads RSS, then times restarts on that data (the median of
+    settings["restarts"] is reported: one restart's time moves with the shared disk's cache)."""
+    n = settings["znodes"]
+    start_and_time(server, "/")
+    try:
         populate = ["--workload", "populate", "--keys", str(n), "--duration", "900"]
         result = measured_run(zkbench, server, populate, 1000)
         record(server.name, "populate", result)
@@ -225,11 +243,15 @@ def bench_server(server, zkbench, settings, record):
     finally:
         server.stop()
     last = f"/zkbench/p/b{(n - 1) // 1000}/n{(n - 1) % 1000}"
+    trials = []
     try:
-        seconds = start_and_time(server, last)
-        time.sleep(2)
-        record(server.name, "restart", {"znodes": n, "restart_s": round(seconds, 3),
-                                        **memory_kb(server.pid)})
+        for _ in range(settings["restarts"]):
+            trials.append(round(start_and_time(server, last), 3))
+            time.sleep(2)
+            memory = memory_kb(server.pid)
+            server.stop()
+        record(server.name, "restart", {"znodes": n, "restart_s": statistics.median(trials),
+                                        "trials_s": trials, **memory})
     except RuntimeError as e:
         record(server.name, "restart", {"znodes": n, "error": str(e)[-800:]})
     finally:
@@ -388,11 +410,20 @@ def settings_text(settings, env, fsync, parts_run):
           f" {f['count']} times: p50 {f['p50_us']} µs, p99 {f['p99_us']} µs, mean {f['mean_us']} µs"
           for name, f in fsync.items()],
         *([f"- Standalone, both servers: tickTime={TICK_MS}, forceSync=yes (default),"
-           " dataDir = dataLogDir, both under one temporary directory; snapCount default (100000)"]
+           " dataDir = dataLogDir, both under one temporary directory; snapCount default (100000);"
+           " both servers run side by side and take turns workload by workload (who goes first"
+           " alternates), then each in turn is loaded with the large database and restarted"
+           f" {settings['restarts']} times on it (the median is reported)"]
           if "standalone" in parts_run else []),
         *(ensemble_text(settings) if "ensemble" in parts_run else []),
         f"- ZooKeeper: Debian's 3.8 jars, `{' '.join(ZK_JAVA)}` ({env['java']})",
         f"- zookube: `{env['zookube']}` (build type {env['build_type']}, source {env['revision']})",
+        ("- Scheduling: every server process in a session of its own (`--own-sessions`): with"
+         " autogroup scheduling each gets a fixed share of the CPUs apart from the load generator"
+         if settings["own_sessions"] else
+         "- Scheduling: servers and zkbench in one session, so one CPU group under the kernel's"
+         " autogroup scheduling: CPU goes to whichever process is runnable, as when a client runs"
+         " elsewhere; `--own-sessions` gives each server its own group instead"),
         f"- Load: zkbench (libzookeeper-mt async API), {settings['warmup']} s warm-up +"
         f" {settings['duration']} s measured per workload; 32 sessions x 100 requests in flight"
         " unless the name says sessions x in-flight (`32x1`, `1x1`); churn uses 8 threads;"
@@ -430,6 +461,10 @@ def parse_args():
     p.add_argument("--tmp", default=tempfile.gettempdir(), help="parent of the data directories")
     p.add_argument("--keep", action="store_true", help="keep the data directories and logs")
     p.add_argument("--update-docs", action="store_true", help="rewrite docs/benchmarks.md results")
+    p.add_argument("--own-sessions", action="store_true",
+                   help="start each server in a session of its own: under autogroup scheduling"
+                        " that gives each server process a fixed half of the machine and the"
+                        " load generator the other half (the default keeps them in one group)")
     return p.parse_args()
 
 
@@ -456,10 +491,12 @@ def main():
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     settings = {"duration": 3 if args.quick else 10, "warmup": 1 if args.quick else 2,
                 "znodes": args.znodes or (100_000 if args.quick else 1_000_000),
-                "failover_trials": args.failover_trials or (3 if args.quick else 5)}
+                "failover_trials": args.failover_trials or (3 if args.quick else 5),
+                "restarts": 1 if args.quick else 3, "own_sessions": args.own_sessions}
     parts_run = ("standalone", "ensemble") if args.part == "all" else (args.part,)
     if args.update_docs and args.part != "all":
         raise SystemExit("--update-docs rewrites the whole results section: use --part all")
+    harness.OWN_SESSION = zkref.OWN_SESSION = args.own_sessions
     # harness.Server (ensemble part) finds the zookube binary through this variable.
     os.environ["ZOOKUBE_BUILD_DIR"] = os.path.abspath(args.build_dir)
     binary = os.path.join(args.build_dir, "server", "zookube-server")
@@ -490,23 +527,38 @@ def main():
         print(f"{server:10} {workload:16} {json.dumps(summary)[:300]}", flush=True)
 
     fsync = {}
+    names = [n for n in SERVERS if not args.only or args.only == n]
+    probes = 200 if args.quick else 1000
+
+    def probe_disk(key, part):
+        # The disk is shared, so its fsync latency is taken again before each part and server.
+        fsync[key] = fsync_latency(tmp, probes)
+        record(key, f"disk-fsync {part}", fsync[key])
+
     try:
         out.write(json.dumps(env) + "\n")
-        for part in parts_run:
-            for name in SERVERS:
-                if args.only and args.only != name:
-                    continue
-                # The disk is shared, so its fsync latency is taken again before each server.
-                key = name if part == "standalone" else f"{name} ensemble"
-                fsync[key] = fsync_latency(tmp, 200 if args.quick else 1000)
-                record(name, f"disk-fsync {part}", fsync[key])
-                workdir = os.path.join(tmp, f"{name}-{part}")
+        if "standalone" in parts_run:
+            servers = []
+            for name in names:
+                workdir = os.path.join(tmp, f"{name}-standalone")
                 os.makedirs(workdir)
-                if part == "ensemble":
-                    ensemble_bench.bench(name, workdir, zkbench, settings, record, ZK_JAVA)
-                    continue
-                server = Zookube(binary, workdir) if name == "zookube" else ZooKeeper(workdir)
-                bench_server(server, zkbench, settings, record)
+                servers.append(Zookube(binary, workdir) if name == "zookube"
+                               else ZooKeeper(workdir))
+            try:
+                probe_disk("standalone", "standalone")
+                run_workloads(servers, zkbench, settings, record)
+                for server in servers:
+                    probe_disk(f"{server.name} large database", "standalone")
+                    big_database(server, zkbench, settings, record)
+            finally:
+                for server in servers:
+                    server.stop()
+        if "ensemble" in parts_run:
+            for name in names:
+                probe_disk(f"{name} ensemble", "ensemble")
+                workdir = os.path.join(tmp, f"{name}-ensemble")
+                os.makedirs(workdir)
+                ensemble_bench.bench(name, workdir, zkbench, settings, record, ZK_JAVA)
     finally:
         out.close()
         if args.keep:
