@@ -101,6 +101,54 @@ TEST(Snapshot, ReadsZooKeeperTrailersAndChecksEverySeal) {
   EXPECT_THROW(parse(bytes.substr(0, plain - 3)), StorageError);
 }
 
+// Past a few MiB the first seal's checksum is summed on another thread while the nodes are
+// parsed: it must still catch a flipped byte anywhere, and accept every trailer layout.
+TEST(Snapshot, LargeSnapshotChecksumCatchesAFlippedByteAnywhere) {
+  SnapshotEncoder enc;
+  enc.header();
+  enc.sessions({});
+  enc.acls({});
+  enc.node("", "", -1, StatPersisted{});
+  enc.node("/big", "", -1, StatPersisted{});
+  const std::string value(1000, 'v');
+  for (int i = 0; i < 6000; ++i) enc.node("/big/n" + std::to_string(i), value, -1, StatPersisted{});
+  enc.endNodes();
+  enc.seal();
+  std::string bytes = enc.take();
+  ASSERT_GT(bytes.size(), 5u << 20);
+  std::size_t nodes = 0;
+  auto parse = [&nodes](const std::string& b) {
+    SessionMap s;
+    nodes = 0;
+    SnapshotSink sink{[](std::int64_t, AclList) {}, [&nodes](std::string, std::string, std::int64_t,
+                                                             const StatPersisted&) { ++nodes; }};
+    parseSnapshot(std::span(reinterpret_cast<const std::uint8_t*>(b.data()), b.size()), s, sink);
+  };
+  parse(bytes);
+  EXPECT_EQ(nodes, 6002u);
+  for (std::size_t at : {std::size_t{30}, bytes.size() / 2, bytes.size() - 40, bytes.size() - 20}) {
+    std::string bad = bytes;
+    bad[at] ^= 0x10;
+    EXPECT_THROW(parse(bad), StorageError) << "flipped byte at " << at << " of " << bytes.size();
+  }
+  // A seal followed by the longest tail: digest and lastProcessedZxid sections, each sealed.
+  std::string tail = bytes;
+  jute::Writer w(tail);
+  auto seal = [&tail, &w] {
+    w.writeLong(adler32(adler32(0, nullptr, 0), reinterpret_cast<const Bytef*>(tail.data()),
+                        static_cast<uInt>(tail.size())));
+    w.writeString("/");
+  };
+  w.writeLong(7);
+  w.writeInt(2);
+  w.writeLong(99);
+  seal();
+  w.writeLong(7);
+  seal();
+  parse(tail);
+  EXPECT_EQ(nodes, 6002u);
+}
+
 // Writes go on between chunks; loading the snapshot and replaying the txns logged after its
 // start zxid must give exactly the live tree (ZooKeeper's fuzzy snapshot contract).
 TEST(Snapshot, FuzzySnapshotPlusReplayEqualsLiveTree) {
