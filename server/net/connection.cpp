@@ -16,8 +16,6 @@ std::int64_t steadyMs() {
       .count();
 }
 
-constexpr std::size_t kReadChunk = 64 * 1024;
-
 }  // namespace
 
 void OutputBatch::flush() {
@@ -50,7 +48,6 @@ Connection::Connection(tcp::socket socket, Peer peer, RequestProcessor& processo
 
 void Connection::start() {
   establishedAtMs_ = lastInputMs_ = steadyMs();
-  in_.resize(kReadChunk);
   armIdleTimer();
   readMore();
 }
@@ -63,11 +60,11 @@ void Connection::readMore() {
     return;
   }
   reading_ = true;
-  if (in_.size() - inUsed_ < kReadChunk / 4) in_.resize(inUsed_ + kReadChunk);
+  std::span<std::uint8_t> space = in_.space();
   // Asio tries the read at once and waits for readiness only if it finds nothing. (Awaiting
   // readiness right away costs an epoll_ctl each time in this Asio: no cheaper than the read.)
   socket_.async_read_some(
-      asio::buffer(in_.data() + inUsed_, in_.size() - inUsed_),
+      asio::buffer(space.data(), space.size()),
       [self = shared_from_this()](const boost::system::error_code& ec, std::size_t bytes) {
         self->reading_ = false;
         if (ec) {
@@ -80,15 +77,17 @@ void Connection::readMore() {
 
 void Connection::onRead(std::size_t bytes) {
   OutputBatch::Scope replies(batch_);
-  inUsed_ += bytes;
+  in_.produced(bytes);
   lastInputMs_ = steadyMs();
   if (processFrames()) readMore();
 }
 
 bool Connection::processFrames() {
+  std::span<const std::uint8_t> bytes = in_.data();
   std::size_t pos = 0;
-  while (!closing_ && inUsed_ - pos >= 4 && inflight_.size() < limits_.maxInflightRequests) {
-    const std::uint8_t* head = in_.data() + pos;
+  std::size_t partialFrame = 0;  // the size of a frame that has begun to arrive
+  while (!closing_ && bytes.size() - pos >= 4 && inflight_.size() < limits_.maxInflightRequests) {
+    const std::uint8_t* head = bytes.data() + pos;
     if (!connectSent_ && pos == 0 && fourLetter_) {
       if (auto answer = fourLetter_(jute::loadBigEndian32(head))) {
         send(std::move(*answer));
@@ -105,19 +104,16 @@ bool Connection::processFrames() {
       return false;
     }
     std::size_t frameEnd = pos + 4 + static_cast<std::size_t>(length);
-    if (frameEnd > inUsed_) {
-      if (in_.size() < frameEnd - pos + kReadChunk / 4) in_.resize(frameEnd - pos + kReadChunk);
+    if (frameEnd > bytes.size()) {
+      partialFrame = frameEnd - pos;
       break;
     }
-    if (!handleFrame(std::span(in_.data() + pos + 4, static_cast<std::size_t>(length))))
-      return false;
+    if (!handleFrame(bytes.subspan(pos + 4, static_cast<std::size_t>(length)))) return false;
     pos = frameEnd;
   }
-  if (pos > 0) {
-    std::memmove(in_.data(), in_.data() + pos, inUsed_ - pos);
-    inUsed_ -= pos;
-  }
-  if (in_.size() > 4 * kReadChunk && inUsed_ < kReadChunk) in_.resize(kReadChunk);
+  in_.consume(pos);
+  // Room for the whole frame and a little more, so the read that completes it is not tiny.
+  if (partialFrame > 0) in_.reserveFrame(partialFrame + InputBuffer::kInitial);
   return !closing_ && !closed_;
 }
 

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "net/asio.h"
+#include "net/input_buffer.h"
 #include "net/output_batch.h"
 #include "pipeline/channel.h"
 #include "util/log.h"
@@ -90,8 +91,7 @@ class Connection : public ClientChannel, public std::enable_shared_from_this<Con
   std::string remoteIp_;
   std::uint16_t remotePort_ = 0;
 
-  std::vector<std::uint8_t> in_;
-  std::size_t inUsed_ = 0;
+  InputBuffer in_;
   std::int64_t lastInputMs_ = 0;
   bool handshakeDone_ = false;
   bool connectSent_ = false;
