@@ -95,9 +95,10 @@ def common_cfg(data_dir, port):
 class Zookube:
     name = "zookube"
 
-    def __init__(self, binary, workdir):
+    def __init__(self, binary, workdir, extra_cfg=None):
         self.binary = binary
         self.workdir = workdir
+        self.extra_cfg = extra_cfg or {}
         self.data_dir = os.path.join(workdir, "data")
         self.port = zkref.free_port()
         self.proc = None
@@ -106,7 +107,8 @@ class Zookube:
         os.makedirs(self.data_dir, exist_ok=True)
         cfg = os.path.join(self.workdir, "zoo.cfg")
         with open(cfg, "w") as f:
-            f.writelines(f"{k}={v}\n" for k, v in common_cfg(self.data_dir, self.port).items())
+            cfg_keys = {**common_cfg(self.data_dir, self.port), **self.extra_cfg}
+            f.writelines(f"{k}={v}\n" for k, v in cfg_keys.items())
         log = open(os.path.join(self.workdir, "server.log"), "ab")
         own = harness.OWN_SESSION
         self.proc = subprocess.Popen([self.binary, cfg], stdout=log, stderr=subprocess.STDOUT,
@@ -143,13 +145,13 @@ class ZooKeeper:
 
     name = "zookeeper"
 
-    def __init__(self, workdir):
+    def __init__(self, workdir, extra_cfg=None):
         self.workdir = workdir
         self.data_dir = os.path.join(workdir, "data")
         zkref.JAVA = ZK_JAVA
         zkref.START_DEADLINE_S = START_DEADLINE_S
         zkref.STOP_DEADLINE_S = STOP_DEADLINE_S
-        self.ref = zkref.ReferenceZooKeeper(workdir, self.data_dir)
+        self.ref = zkref.ReferenceZooKeeper(workdir, self.data_dir, cfg=extra_cfg)
         self.port = self.ref.port
 
     def start(self):

@@ -54,14 +54,15 @@ def run_tool(main_class, *args, timeout=TOOL_DEADLINE_S):
 
 class ReferenceZooKeeper:
     """`with ReferenceZooKeeper(workdir, data_dir, log_dir, snapCount=10) as zk:` gives a
-    running standalone ZooKeeper on zk.port (127.0.0.1); extra keyword arguments become
-    zookeeper.<key> system properties."""
+    running standalone ZooKeeper on zk.port (127.0.0.1); `cfg` adds zoo.cfg keys, extra keyword
+    arguments become zookeeper.<key> system properties."""
 
-    def __init__(self, workdir, data_dir, log_dir=None, **props):
+    def __init__(self, workdir, data_dir, log_dir=None, cfg=None, **props):
         self.workdir = str(workdir)
         self.data_dir = str(data_dir)
         self.log_dir = str(log_dir or data_dir)
         self.props = props
+        self.cfg = cfg or {}
         self.port = free_port()
         self.proc = None
         self.log_path = os.path.join(self.workdir, "zookeeper.log")
@@ -76,6 +77,7 @@ class ReferenceZooKeeper:
             f.write(f"tickTime=2000\ndataDir={self.data_dir}\ndataLogDir={self.log_dir}\n"
                     f"clientPort={self.port}\nclientPortAddress=127.0.0.1\n"
                     "admin.enableServer=false\n4lw.commands.whitelist=ruok\n")
+            f.writelines(f"{k}={v}\n" for k, v in self.cfg.items())
         props = [f"-Dzookeeper.{k}={v}" for k, v in self.props.items()]
         cmd = [*JAVA, f"-Dlog4j.configuration=file:{log4j}", *props, "-cp", CLASSPATH,
                "org.apache.zookeeper.server.ZooKeeperServerMain", cfg]
