@@ -212,22 +212,36 @@ def measured_run(zkbench, server, args, timeout):
     return result
 
 
+def freeze(server, frozen):
+    """SIGSTOP or SIGCONT a whole server process (a JVM's GC and JIT threads too)."""
+    if server.alive():
+        os.kill(server.pid, signal.SIGSTOP if frozen else signal.SIGCONT)
+
+
 def run_workloads(servers, zkbench, settings, record):
     """Every workload on every server, the servers taking turns workload by workload (and
     swapping who goes first each time), so a change in the shared host's load between minutes
-    lands on both sides of a ratio instead of on one server's whole half of the run."""
+    lands on both sides of a ratio instead of on one server's whole half of the run. The server
+    not being measured is stopped (SIGSTOP, no sessions open), so it keeps its warm state but
+    takes no CPU: an idle JVM's collector and compiler threads would otherwise run beside
+    zookube's runs, and nothing of zookube's beside ZooKeeper's."""
     timing = ["--duration", str(settings["duration"]), "--warmup", str(settings["warmup"])]
     timeout = settings["duration"] + settings["warmup"] + 120
     for server in servers:
         start_and_time(server, "/")
-    for i, (name, args) in enumerate(WORKLOADS):
-        for server in (servers if i % 2 == 0 else servers[::-1]):
-            result = measured_run(zkbench, server, [*args, *timing], timeout)
-            record(server.name, name, result)
-            if not server.alive():  # recorded as an error above; go on with a fresh process
-                start_and_time(server, "/")
-    for server in servers:
-        server.stop()
+    try:
+        for i, (name, args) in enumerate(WORKLOADS):
+            for server in (servers if i % 2 == 0 else servers[::-1]):
+                for other in servers:
+                    freeze(other, other is not server)
+                result = measured_run(zkbench, server, [*args, *timing], timeout)
+                record(server.name, name, result)
+                if not server.alive():  # recorded as an error above; go on with a fresh process
+                    start_and_time(server, "/")
+    finally:
+        for server in servers:
+            freeze(server, False)
+            server.stop()
 
 
 def big_database(server, zkbench, settings, record):
@@ -414,8 +428,9 @@ def settings_text(settings, env, fsync, parts_run):
         *([f"- Standalone, both servers: tickTime={TICK_MS}, forceSync=yes (default),"
            " dataDir = dataLogDir, both under one temporary directory; snapCount default (100000);"
            " both servers run side by side and take turns workload by workload (who goes first"
-           " alternates), then each in turn is loaded with the large database and restarted"
-           f" {settings['restarts']} times on it (the median is reported)"]
+           " alternates; the other is frozen with SIGSTOP meanwhile), then each in turn is loaded"
+           f" with the large database and restarted {settings['restarts']} times on it (the"
+           " median is reported)"]
           if "standalone" in parts_run else []),
         *(ensemble_text(settings) if "ensemble" in parts_run else []),
         f"- ZooKeeper: Debian's 3.8 jars, `{' '.join(ZK_JAVA)}` ({env['java']})",
