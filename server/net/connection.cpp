@@ -180,9 +180,7 @@ void Connection::send(std::string frame) {
 void Connection::flush() {
   flushDeferred_ = false;
   if (closed_ || asyncWriting_ || out_.empty()) return;
-  writing_.clear();
-  writeBuffers_.clear();
-  writeFirst_ = 0;
+  writeFirst_ = 0;  // writing_ and writeBuffers_ are empty: afterWrite cleared them
   while (!out_.empty()) {
     writing_.push_back(std::move(out_.front()));
     out_.pop_front();

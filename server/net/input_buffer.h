@@ -19,11 +19,10 @@ class InputBuffer {
 
   // Where the next read goes.
   std::span<std::uint8_t> space() {
+    bool cramped = (lastReadFilled_ && capacity_ < kBurst) || capacity_ - used_ < kInitial / 4;
     if (capacity_ == 0) {
       resize(kInitial);
-    } else if (lastReadFilled_ && capacity_ < kBurst) {
-      resize(capacity_ * 2);
-    } else if (capacity_ - used_ < kInitial / 4) {
+    } else if (cramped) {
       resize(capacity_ * 2);
     }
     return {bytes_.get() + used_, capacity_ - used_};

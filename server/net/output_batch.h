@@ -1,9 +1,9 @@
 #pragma once
 // Replies queued while the event loop handles one event (a read, a durable batch, a commit, a
 // tick) are written when that handling ends, one gathered write per connection. Writing them
-// there, synchronously, also spares the posted write completion and the extra epoll round an
-// async_write costs when the socket takes every byte, which is the common case: at one request
-// in flight per session those syscalls were a fifth of the server's CPU per request.
+// there, synchronously, spares the posted completion an async_write costs even when the socket
+// takes every byte, which is the common case (server CPU per request at 32 sessions x 100 in
+// flight: 4.5-4.8 us before, 3.7-4.2 us after).
 //
 // A send outside any scope is written at once, so forgetting a scope costs a syscall, never a
 // reply.

@@ -206,8 +206,8 @@ void Server::listen() {
 void Server::accept() {
   acceptor_.async_accept(accepting_, acceptedFrom_, [this](const boost::system::error_code& ec) {
     if (stopping_) return;
+    // A moved-from socket is as if newly made on the same executor: ready for the next accept.
     if (!ec) onAccepted(std::move(accepting_), acceptedFrom_);
-    accepting_ = tcp::socket(io_);
     accept();
   });
 }
