@@ -37,7 +37,7 @@ REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(REPO, "tests", "integration"))
 
 import ensemble_bench  # noqa: E402
-import harness  # noqa: E402
+import launch  # noqa: E402
 import zkref  # noqa: E402
 import zkwire  # noqa: E402
 from measure import cpu_seconds, memory_kb, reset_peak_rss, run_zkbench  # noqa: E402
@@ -110,10 +110,7 @@ class Zookube:
             cfg_keys = {**common_cfg(self.data_dir, self.port), **self.extra_cfg}
             f.writelines(f"{k}={v}\n" for k, v in cfg_keys.items())
         log = open(os.path.join(self.workdir, "server.log"), "ab")
-        own = harness.OWN_SESSION
-        self.proc = subprocess.Popen([self.binary, cfg], stdout=log, stderr=subprocess.STDOUT,
-                                     stdin=subprocess.DEVNULL, start_new_session=own,
-                                     process_group=None if own else 0)
+        self.proc = launch.popen([self.binary, cfg], log)
         log.close()
 
     @property
@@ -227,9 +224,9 @@ def run_workloads(servers, zkbench, settings, record):
     zookube's runs, and nothing of zookube's beside ZooKeeper's."""
     timing = ["--duration", str(settings["duration"]), "--warmup", str(settings["warmup"])]
     timeout = settings["duration"] + settings["warmup"] + 120
-    for server in servers:
-        start_and_time(server, "/")
     try:
+        for server in servers:
+            start_and_time(server, "/")
         for i, (name, args) in enumerate(WORKLOADS):
             for server in (servers if i % 2 == 0 else servers[::-1]):
                 for other in servers:
@@ -246,7 +243,7 @@ def run_workloads(servers, zkbench, settings, record):
 
 def big_database(server, zkbench, settings, record):
     """Loads --znodes znodes, reads RSS, then times restarts on that data (the median of
-    settings["restarts"] is reported: one restart's time moves with the shared disk's cache)."""
+    settings["restarts"] is reported: one restart's time varies from run to run)."""
     n = settings["znodes"]
     start_and_time(server, "/")
     try:
@@ -513,7 +510,7 @@ def main():
     parts_run = ("standalone", "ensemble") if args.part == "all" else (args.part,)
     if args.update_docs and args.part != "all":
         raise SystemExit("--update-docs rewrites the whole results section: use --part all")
-    harness.OWN_SESSION = zkref.OWN_SESSION = args.own_sessions
+    launch.OWN_SESSION = args.own_sessions
     # harness.Server (ensemble part) finds the zookube binary through this variable.
     os.environ["ZOOKUBE_BUILD_DIR"] = os.path.abspath(args.build_dir)
     binary = os.path.join(args.build_dir, "server", "zookube-server")
@@ -561,15 +558,11 @@ def main():
                 os.makedirs(workdir)
                 servers.append(Zookube(binary, workdir) if name == "zookube"
                                else ZooKeeper(workdir))
-            try:
-                probe_disk("standalone", "standalone")
-                run_workloads(servers, zkbench, settings, record)
-                for server in servers:
-                    probe_disk(f"{server.name} large database", "standalone")
-                    big_database(server, zkbench, settings, record)
-            finally:
-                for server in servers:
-                    server.stop()
+            probe_disk("standalone", "standalone")
+            run_workloads(servers, zkbench, settings, record)  # stops every server it started
+            for server in servers:
+                probe_disk(f"{server.name} large database", "standalone")
+                big_database(server, zkbench, settings, record)
         if "ensemble" in parts_run:
             for name in names:
                 probe_disk(f"{name} ensemble", "ensemble")

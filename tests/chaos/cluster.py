@@ -16,6 +16,7 @@ import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "integration"))
 import harness  # noqa: E402
+import launch  # noqa: E402
 import refzk  # noqa: E402
 
 CLIENT_PORT = 2181
@@ -63,8 +64,7 @@ class Member:
         with open(self.log_path, "ab") as log:
             log.write(f"==== start #{self.starts} at {time.monotonic():.3f}\n".encode())
             log.flush()
-            self.proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT,
-                                         stdin=subprocess.DEVNULL, start_new_session=True)
+            self.proc = launch.popen(cmd, log)
         self.paused = False
 
     def alive(self):

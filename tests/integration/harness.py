@@ -11,14 +11,10 @@ import socket
 import subprocess
 import time
 
+import launch
 import refzk
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-# Started processes get a session of their own, so a terminal's signals do not reach them. The
-# benchmarks turn this off (keeping a process group of their own): with the kernel's autogroup
-# scheduling a session is also a CPU group, which would split the machine half and half between
-# a server and its load generator whatever each needs.
-OWN_SESSION = True
 START_DEADLINE_S = 20.0
 STOP_DEADLINE_S = 10.0
 
@@ -137,9 +133,7 @@ class Server:
         log = open(self.log_path, "ab")
         log.write(f"==== start #{self.starts}: {' '.join(cmd)}\n".encode())
         log.flush()
-        self.proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT,
-                                     stdin=subprocess.DEVNULL, start_new_session=OWN_SESSION,
-                                     process_group=None if OWN_SESSION else 0)
+        self.proc = launch.popen(cmd, log)
         log.close()
         return self
 

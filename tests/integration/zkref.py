@@ -11,13 +11,9 @@ import socket
 import subprocess
 import time
 
+import launch
 import refzk
 
-# Started processes get a session of their own, so a terminal's signals do not reach them. The
-# benchmarks turn this off (keeping a process group of their own): with the kernel's autogroup
-# scheduling a session is also a CPU group, which would split the machine half and half between
-# a server and its load generator whatever each needs.
-OWN_SESSION = True
 START_DEADLINE_S = 30.0
 STOP_DEADLINE_S = 10.0
 TOOL_DEADLINE_S = 60.0
@@ -82,9 +78,7 @@ class ReferenceZooKeeper:
         cmd = [*JAVA, f"-Dlog4j.configuration=file:{log4j}", *props, "-cp", CLASSPATH,
                "org.apache.zookeeper.server.ZooKeeperServerMain", cfg]
         with open(self.log_path, "w") as log:
-            self.proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT,
-                                         stdin=subprocess.DEVNULL, start_new_session=OWN_SESSION,
-                                         process_group=None if OWN_SESSION else 0)
+            self.proc = launch.popen(cmd, log)
         deadline = time.monotonic() + START_DEADLINE_S
         while not _ruok(self.port):
             if self.proc.poll() is not None or time.monotonic() > deadline:
