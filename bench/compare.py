@@ -364,30 +364,33 @@ def report(results, settings, parts_run):
     names = [n for n, _ in WORKLOADS]
     mb = 1 / 1024
     n = settings["znodes"]
-    parts = [] if "standalone" not in parts_run else [
-        table("Throughput (ops/s; watch = notifications/s, churn = sessions/s)",
-              rows("ops_per_sec", names)),
-        table("p99 latency (µs; watch = set sent -> notification received, session-churn = "
-              "connect, ephemeral-churn = whole cycle)", rows("p99_us", names)),
-        table("p50 latency (µs)", rows("p50_us", names)),
-        table("Server CPU per operation (µs of user+system time)",
-              rows("cpu_us_per_op", names)),
-        table("Server peak RSS during the run (MiB)", rows("hwm_kb", names, mb)),
-        table("zkbench (client) CPU seconds for the whole run, setup included",
-              rows("client_cpu_s", names)),
-        table(f"Large database: {n:,} znodes of 100 bytes", [
-            ("populate rate (creates/s)", get("zookube", "populate", "ops_per_sec"),
-             get("zookeeper", "populate", "ops_per_sec")),
-            ("RSS after populate (MiB)", *[(get(s, "rss-loaded", "VmRSS") or 0) * mb or None
-                                          for s in SERVERS]),
-            ("peak RSS while populating (MiB)", *[(get(s, "populate", "hwm_kb") or 0) * mb or None
-                                                 for s in SERVERS]),
-            ("restart: process start -> first request (s)",
-             get("zookube", "restart", "restart_s"), get("zookeeper", "restart", "restart_s")),
-            ("RSS after restart (MiB)", *[(get(s, "restart", "VmRSS") or 0) * mb or None
-                                         for s in SERVERS]),
-        ]),
-    ]
+    large = table(f"Large database: {n:,} znodes of 100 bytes", [
+        ("populate rate (creates/s)", get("zookube", "populate", "ops_per_sec"),
+         get("zookeeper", "populate", "ops_per_sec")),
+        ("RSS after populate (MiB)", *[(get(s, "rss-loaded", "VmRSS") or 0) * mb or None
+                                      for s in SERVERS]),
+        ("peak RSS while populating (MiB)", *[(get(s, "populate", "hwm_kb") or 0) * mb or None
+                                             for s in SERVERS]),
+        ("restart: process start -> first request (s)",
+         get("zookube", "restart", "restart_s"), get("zookeeper", "restart", "restart_s")),
+        ("RSS after restart (MiB)", *[(get(s, "restart", "VmRSS") or 0) * mb or None
+                                     for s in SERVERS]),
+    ])
+    parts = [large] if "memory" in parts_run else []
+    if "standalone" in parts_run:
+        parts = [
+            table("Throughput (ops/s; watch = notifications/s, churn = sessions/s)",
+                  rows("ops_per_sec", names)),
+            table("p99 latency (µs; watch = set sent -> notification received, session-churn = "
+                  "connect, ephemeral-churn = whole cycle)", rows("p99_us", names)),
+            table("p50 latency (µs)", rows("p50_us", names)),
+            table("Server CPU per operation (µs of user+system time)",
+                  rows("cpu_us_per_op", names)),
+            table("Server peak RSS during the run (MiB)", rows("hwm_kb", names, mb)),
+            table("zkbench (client) CPU seconds for the whole run, setup included",
+                  rows("client_cpu_s", names)),
+            large,
+        ]
     if "ensemble" in parts_run:
         parts.append(table("Ensemble: 3 voters + 1 observer, sessions over all members; failover ="
                            " kill -9 of the leader -> first successful write",
@@ -429,6 +432,10 @@ def settings_text(settings, env, fsync, parts_run):
            f" with the large database and restarted {settings['restarts']} times on it (the"
            " median is reported)"]
           if "standalone" in parts_run else []),
+        *([f"- Large database only (`--part memory`): each server in turn, tickTime={TICK_MS},"
+           " forceSync=yes, dataDir = dataLogDir, is loaded with the large database and restarted"
+           f" {settings['restarts']} times on it (the median is reported)"]
+          if "memory" in parts_run else []),
         *(ensemble_text(settings) if "ensemble" in parts_run else []),
         f"- ZooKeeper: Debian's 3.8 jars, `{' '.join(ZK_JAVA)}` ({env['java']})",
         f"- zookube: `{env['zookube']}` (build type {env['build_type']}, source {env['revision']})",
@@ -438,10 +445,10 @@ def settings_text(settings, env, fsync, parts_run):
          "- Scheduling: servers and zkbench in one session, so one CPU group under the kernel's"
          " autogroup scheduling: CPU goes to whichever process is runnable, as when a client runs"
          " elsewhere; `--own-sessions` gives each server its own group instead"),
-        f"- Load: zkbench (libzookeeper-mt async API), {settings['warmup']} s warm-up +"
-        f" {settings['duration']} s measured per workload; 32 sessions x 100 requests in flight"
-        " unless the name says sessions x in-flight (`32x1`, `1x1`); churn uses 8 threads;"
-        " values of 100 bytes over 1000 keys",
+        *([f"- Load: zkbench (libzookeeper-mt async API), {settings['warmup']} s warm-up +"
+           f" {settings['duration']} s measured per workload; 32 sessions x 100 requests in"
+           " flight unless the name says sessions x in-flight (`32x1`, `1x1`); churn uses 8"
+           " threads; values of 100 bytes over 1000 keys"] if parts_run != ("memory",) else []),
     ]) + "\n"
 
 
@@ -463,8 +470,10 @@ def update_docs(text):
 def parse_args():
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--quick", action="store_true", help="3 s per workload, 100k znodes")
-    p.add_argument("--part", choices=("standalone", "ensemble", "all"), default="all",
-                   help="run the standalone part, the 3+1 ensemble part, or both (default)")
+    p.add_argument("--part", choices=("standalone", "memory", "ensemble", "all"), default="all",
+                   help="the standalone part; only its large-database measurements (RSS and"
+                        " restart time with --znodes znodes); the 3+1 ensemble part; or standalone"
+                        " and ensemble (default)")
     p.add_argument("--failover-trials", type=int,
                    help="leader kills in the ensemble part (5; 3 with --quick)")
     p.add_argument("--znodes", type=int, help="znodes for the RSS and restart test (1000000)")
@@ -551,15 +560,16 @@ def main():
 
     try:
         out.write(json.dumps(env) + "\n")
-        if "standalone" in parts_run:
+        if "standalone" in parts_run or "memory" in parts_run:
             servers = []
             for name in names:
                 workdir = os.path.join(tmp, f"{name}-standalone")
                 os.makedirs(workdir)
                 servers.append(Zookube(binary, workdir) if name == "zookube"
                                else ZooKeeper(workdir))
-            probe_disk("standalone", "standalone")
-            run_workloads(servers, zkbench, settings, record)  # stops every server it started
+            if "standalone" in parts_run:
+                probe_disk("standalone", "standalone")
+                run_workloads(servers, zkbench, settings, record)  # stops every server it started
             for server in servers:
                 probe_disk(f"{server.name} large database", "standalone")
                 big_database(server, zkbench, settings, record)
