@@ -175,9 +175,9 @@ void Server::chooseStartingConfig() {
 
 std::optional<DynamicConfig> Server::configInTree() const {
   const Node* node = tree_.find("/zookeeper/config");
-  if (node == nullptr || node->data.empty()) return std::nullopt;
+  if (node == nullptr || node->data().empty()) return std::nullopt;
   try {
-    return parseDynamicConfig(node->data);
+    return parseDynamicConfig(node->data());
   } catch (const std::invalid_argument& e) {
     log_.warn("zab", std::string("ignoring unreadable /zookeeper/config: ") + e.what());
     return std::nullopt;

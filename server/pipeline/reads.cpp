@@ -32,7 +32,7 @@ void getData(const PathWatchRequest& req, ReadContext& ctx, jute::Writer& out) {
   const Node& node = mustFind(ctx, req.path);
   checkAcl(ctx, node, perms::kRead);
   if (req.watch) ctx.watches.addDataWatch(req.path, ctx.sessionId);
-  out.writeBuffer(node.data);
+  out.writeBuffer(node.data());
   ctx.tree.stat(node).write(out);
 }
 

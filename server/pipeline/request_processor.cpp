@@ -427,7 +427,7 @@ std::string RequestProcessor::responseBody(std::int32_t requestOp,
   if (requestOp != op(OpCode::kReconfig)) return writeResponseBody(requestOp, result);
   jute::Writer out;
   const Node* node = tree_.find("/zookeeper/config");
-  out.writeBuffer(node != nullptr ? node->data.view() : std::string_view());
+  out.writeBuffer(node != nullptr ? node->data() : std::string_view());
   result.stat.write(out);
   return out.take();
 }

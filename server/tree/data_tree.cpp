@@ -13,14 +13,6 @@ std::string_view parentKey(std::string_view key) {
   return key.substr(0, key.rfind('/'));
 }
 
-Node loadedNode(std::string data, std::int64_t aclRef, const StatPersisted& stat) {
-  Node node;
-  node.data = std::move(data);
-  node.aclRef = aclRef;
-  node.stat = stat;
-  return node;
-}
-
 }  // namespace
 
 bool isContainerOwner(std::int64_t owner) {
@@ -45,38 +37,38 @@ bool isSessionOwner(std::int64_t owner) {
 }
 
 DataTree::DataTree() {
-  insert("", Node{});
-  insert("/zookeeper", Node{});
-  insert("/zookeeper/quota", Node{});
+  for (std::string_view path : {"", "/zookeeper", "/zookeeper/quota"}) {
+    insert(Node::make(path, "", AclCache::kOpenUnsafeRef, StatPersisted{}));
+  }
   // The config node is read-only for everyone (ZOOKEEPER-2014); ZooKeeper sets that ACL with
   // version -1, which is why its aclVersion reads -1.
-  Node config;
-  config.aclRef = aclCache_.intern({ACL{perms::kRead, Id{"world", "anyone"}}});
-  config.stat.aversion = -1;
-  insert("/zookeeper/config", std::move(config));
+  StatPersisted configStat;
+  configStat.aversion = -1;
+  insert(Node::make("/zookeeper/config", "",
+                    aclCache_.intern({ACL{perms::kRead, Id{"world", "anyone"}}}), configStat));
 }
 
-void DataTree::setConfigNode(std::string data, std::int64_t version) {
+void DataTree::setConfigNode(std::string_view data, std::int64_t version) {
   Node* node = findMutable("/zookeeper/config");
   if (node == nullptr) return;
-  dataSize_ += nodeSize(*node->path_, data) - nodeSize(*node->path_, node->data);
-  node->data = std::move(data);
+  node = &replaceData(*node, data);
   node->stat.mzxid = version;
   node->stat.version = -1;
 }
 
 const Node* DataTree::find(std::string_view path) const {
   auto it = nodes_.find(path == "/" ? std::string_view() : path);
-  return it == nodes_.end() ? nullptr : &it->second;
+  return it == nodes_.end() ? nullptr : &*it;
 }
 
 Node* DataTree::findMutable(std::string_view path) {
   auto it = nodes_.find(path == "/" ? std::string_view() : path);
-  return it == nodes_.end() ? nullptr : &it->second;
+  return it == nodes_.end() ? nullptr : &*it;
 }
 
 Stat DataTree::stat(const Node& node) const {
-  Stat stat = Stat::from(node.stat, static_cast<std::int32_t>(node.data.size()), node.numChildren_);
+  Stat stat =
+      Stat::from(node.stat, static_cast<std::int32_t>(node.data().size()), node.numChildren_);
   // The tree counts child creates (what sequential suffixes and replays need); clients see
   // ZooKeeper's v3 cversion, creates plus deletes, and no owner on containers or TTL nodes.
   stat.cversion = node.stat.cversion * 2 - node.numChildren_;
@@ -91,18 +83,15 @@ const AclList& DataTree::acl(const Node& node) const {
 std::vector<std::string> DataTree::children(const Node& node) const {
   std::vector<std::string> names;
   names.reserve(node.numChildren_);
-  const std::string& key = *node.path_;
+  std::string_view key = node.path();
   auto it = nodes_.upper_bound(key);
   // The subtree follows the node; the first entry of each child's own subtree is the next
   // sibling, so a childless child costs one step and a parent one lookup.
   while (names.size() < static_cast<std::size_t>(node.numChildren_) && it != nodes_.end()) {
-    const std::string& path = it->first;
-    if (path.size() <= key.size() || path.compare(0, key.size(), key) != 0 ||
-        path[key.size()] != '/') {
-      break;
-    }
-    names.push_back(path.substr(key.size() + 1));
-    it = it->second.numChildren_ == 0 ? std::next(it) : nodes_.lower_bound(subtreeEnd(path));
+    std::string_view path = it->path();
+    if (path.size() <= key.size() || !path.starts_with(key) || path[key.size()] != '/') break;
+    names.emplace_back(path.substr(key.size() + 1));
+    it = it->numChildren_ == 0 ? std::next(it) : nodes_.lower_bound(subtreeEnd(path));
   }
   return names;
 }
@@ -110,7 +99,7 @@ std::vector<std::string> DataTree::children(const Node& node) const {
 std::int64_t DataTree::countDescendants(std::string_view path) const {
   const Node* node = find(path);
   if (node == nullptr) return 0;
-  const std::string& key = *node->path_;
+  std::string_view key = node->path();
   if (key.empty()) return static_cast<std::int64_t>(nodes_.size()) - 1;
   return std::distance(nodes_.upper_bound(key), nodes_.lower_bound(subtreeEnd(key)));
 }
@@ -153,50 +142,51 @@ std::vector<std::string> DataTree::reapable(std::int64_t nowMillis) const {
   return out;
 }
 
-void DataTree::loadNode(std::string path, std::string data, std::int64_t aclRef,
+void DataTree::loadNode(std::string_view path, std::string_view data, std::int64_t aclRef,
                         const StatPersisted& stat) {
   // zookube writes snapshots in PathLess order, a depth-first walk with parents first. Such a
   // node sorts after everything loaded so far: it is new, it goes at the end of the map, and
   // its parent is on the chain of the previous node's ancestors, so nothing is searched for.
   // Other orders (ZooKeeper's snapshots) take the searching path.
-  bool appends = !nodes_.empty() && PathLess{}(std::prev(nodes_.end())->first, path);
+  bool appends = !nodes_.empty() && PathLess{}(std::prev(nodes_.end())->path(), path);
   if (!appends) {
     loadChain_.clear();
-    return loadNodeSearching(std::move(path), std::move(data), aclRef, stat);
+    return loadNodeSearching(path, data, aclRef, stat);
   }
   std::string_view parent = parentKey(path);
-  if (path.find('/') == std::string::npos) throw std::invalid_argument("bad snapshot path " + path);
-  while (!loadChain_.empty() && loadChain_.back()->first != parent) loadChain_.pop_back();
+  if (path.find('/') == std::string::npos) {
+    throw std::invalid_argument("bad snapshot path " + std::string(path));
+  }
+  while (!loadChain_.empty() && loadChain_.back()->path() != parent) loadChain_.pop_back();
   if (loadChain_.empty()) {
     auto found = nodes_.find(parent);
-    if (found == nodes_.end())
-      throw std::invalid_argument("snapshot node " + path + " comes before its parent");
+    if (found == nodes_.end()) {
+      throw std::invalid_argument("snapshot node " + std::string(path) +
+                                  " comes before its parent");
+    }
     loadChain_.push_back(found);
   }
   aclCache_.addUsage(aclRef);
-  loadChain_.push_back(insertUnder(loadChain_.back(), std::move(path),
-                                   loadedNode(std::move(data), aclRef, stat), true));
+  loadChain_.push_back(insertUnder(loadChain_.back(), Node::make(path, data, aclRef, stat), true));
 }
 
-void DataTree::loadNodeSearching(std::string path, std::string data, std::int64_t aclRef,
+void DataTree::loadNodeSearching(std::string_view path, std::string_view data, std::int64_t aclRef,
                                  const StatPersisted& stat) {
   if (auto it = nodes_.find(path); it != nodes_.end()) {  // a duplicate replaces the contents
-    Node& node = it->second;
-    untrack(it->first, node.stat.ephemeralOwner);
-    aclCache_.removeUsage(node.aclRef);
-    dataSize_ += nodeSize(path, data) - nodeSize(path, node.data);
-    node.data = std::move(data);
+    untrack(path, it->stat.ephemeralOwner);
+    aclCache_.removeUsage(it->aclRef);
+    Node& node = replaceData(*it, data);
     node.aclRef = aclRef;
     node.stat = stat;
     aclCache_.addUsage(aclRef);
-    track(it->first, stat.ephemeralOwner);
+    track(path, stat.ephemeralOwner);
     return;
   }
   if (!path.empty() && (path.find('/') == std::string::npos || !find(parentKey(path)))) {
-    throw std::invalid_argument("snapshot node " + path + " comes before its parent");
+    throw std::invalid_argument("snapshot node " + std::string(path) + " comes before its parent");
   }
   aclCache_.addUsage(aclRef);
-  insert(std::move(path), loadedNode(std::move(data), aclRef, stat));
+  insert(Node::make(path, data, aclRef, stat));
 }
 
 void DataTree::clear() {
@@ -210,47 +200,58 @@ void DataTree::clear() {
   lastProcessedZxid_ = 0;
 }
 
-DataTree::NodeMap::iterator DataTree::insert(std::string path, Node node) {
+NodeSet::iterator DataTree::insert(NodePtr node) {
+  std::string_view path = node->path();
   auto parent = path.empty() ? nodes_.end() : nodes_.find(parentKey(path));
-  return insertUnder(parent, std::move(path), std::move(node), false);
+  return insertUnder(parent, std::move(node), false);
 }
 
-DataTree::NodeMap::iterator DataTree::insertUnder(NodeMap::iterator parent, std::string path,
-                                                  Node node, bool sortsLast) {
-  if (parent != nodes_.end()) ++parent->second.numChildren_;
-  std::int64_t owner = node.stat.ephemeralOwner;
-  dataSize_ += nodeSize(path, node.data);
-  auto it = sortsLast ? nodes_.emplace_hint(nodes_.end(), std::move(path), std::move(node))
-                      : nodes_.emplace(std::move(path), std::move(node)).first;
-  it->second.path_ = &it->first;
-  track(it->first, owner);
+NodeSet::iterator DataTree::insertUnder(NodeSet::iterator parent, NodePtr node, bool sortsLast) {
+  NodeSet::iterator it;  // inserted first: a refused insert must leave the counters alone
+  if (sortsLast) {
+    it = nodes_.append(std::move(node));
+  } else {
+    it = nodes_.insert(std::move(node));
+  }
+  if (parent != nodes_.end()) ++parent->numChildren_;
+  dataSize_ += nodeSize(it->path(), it->data());
+  track(it->path(), it->stat.ephemeralOwner);
   return it;
 }
 
-void DataTree::eraseEntry(NodeMap::iterator it) {
-  aclCache_.removeUsage(it->second.aclRef);
-  dataSize_ -= nodeSize(it->first, it->second.data);
-  untrack(it->first, it->second.stat.ephemeralOwner);
+Node& DataTree::replaceData(Node& node, std::string_view data) {
+  dataSize_ += nodeSize(node.path(), data) - nodeSize(node.path(), node.data());
+  if (data.size() == node.data().size()) {
+    node.overwriteData(data);
+    return node;
+  }
+  return *nodes_.replace(nodes_.iteratorTo(node), Node::withData(node, data));
+}
+
+void DataTree::eraseEntry(NodeSet::iterator it) {
+  aclCache_.removeUsage(it->aclRef);
+  dataSize_ -= nodeSize(it->path(), it->data());
+  untrack(it->path(), it->stat.ephemeralOwner);
   nodes_.erase(it);
 }
 
-void DataTree::track(const std::string& path, std::int64_t owner) {
+void DataTree::track(std::string_view path, std::int64_t owner) {
   if (isContainerOwner(owner)) {
-    containers_.insert(path);
+    containers_.emplace(path);
   } else if (isTtlOwner(owner)) {
-    ttls_.insert(path);
+    ttls_.emplace(path);
   } else if (owner != 0) {
-    ephemerals_[owner].insert(path);
+    ephemerals_[owner].emplace(path);
   }
 }
 
-void DataTree::untrack(const std::string& path, std::int64_t owner) {
+void DataTree::untrack(std::string_view path, std::int64_t owner) {
   if (isContainerOwner(owner)) {
-    containers_.erase(path);
+    containers_.erase(std::string(path));
   } else if (isTtlOwner(owner)) {
-    ttls_.erase(path);
+    ttls_.erase(std::string(path));
   } else if (auto it = ephemerals_.find(owner); owner != 0 && it != ephemerals_.end()) {
-    it->second.erase(path);
+    it->second.erase(std::string(path));
     if (it->second.empty()) ephemerals_.erase(it);
   }
 }

@@ -5,7 +5,6 @@
 // and arguments.
 
 #include <cstdint>
-#include <map>
 #include <optional>
 #include <set>
 #include <string>
@@ -18,23 +17,10 @@
 #include "protocol/records.h"
 #include "protocol/txn.h"
 #include "tree/acl_cache.h"
-#include "tree/node_data.h"
+#include "tree/node_set.h"
 #include "tree/path.h"
 
 namespace zk {
-
-struct Node {
-  NodeData data;
-  std::int64_t aclRef = AclCache::kOpenUnsafeRef;
-  StatPersisted stat;
-
- private:
-  friend class DataTree;
-  // Children are not stored: they are the next entries of the ordered map, so a node costs
-  // a counter instead of a set of names.
-  std::int32_t numChildren_ = 0;
-  const std::string* path_ = nullptr;  // the map key this node lives under
-};
 
 struct WatchTrigger {
   std::string path;
@@ -56,8 +42,6 @@ struct ApplyResult {
 
 class DataTree {
  public:
-  using NodeMap = std::map<std::string, Node, PathLess>;
-
   // Root, /zookeeper, /zookeeper/quota and /zookeeper/config, as ZooKeeper starts.
   DataTree();
   DataTree(const DataTree&) = delete;
@@ -95,7 +79,7 @@ class DataTree {
   ApplyResult apply(const Txn& txn);
   // An ensemble member publishes its configuration in /zookeeper/config at start, outside any
   // txn, as ZooKeeper does (mzxid = the configuration's version, version -1).
-  void setConfigNode(std::string data, std::int64_t version);
+  void setConfigNode(std::string_view data, std::int64_t version);
 
   // Snapshot writing: calls fn(path, node) in PathLess order from afterPath (inclusive or
   // not) for at most maxNodes nodes. Returns the last visited path, or nullopt once the end
@@ -105,15 +89,16 @@ class DataTree {
                                        std::size_t maxNodes, F&& fn) const {
     auto it = inclusive ? nodes_.lower_bound(afterPath) : nodes_.upper_bound(afterPath);
     for (std::size_t n = 0; n < maxNodes && it != nodes_.end(); ++n, ++it) {
-      fn(std::string_view(it->first), it->second);
-      if (n + 1 == maxNodes) return it->first;
+      fn(it->path(), *it);
+      if (n + 1 == maxNodes) return std::string(it->path());
     }
     return std::nullopt;
   }
 
   // Snapshot reading, after clear(): nodes in parent-first order. Throws std::invalid_argument
   // if the parent is missing. Call finishLoad() after the last node.
-  void loadNode(std::string path, std::string data, std::int64_t aclRef, const StatPersisted& stat);
+  void loadNode(std::string_view path, std::string_view data, std::int64_t aclRef,
+                const StatPersisted& stat);
   // Drops ACL lists no loaded node refers to (as ZooKeeper does after reading a snapshot).
   void finishLoad() {
     loadChain_.clear();
@@ -129,14 +114,16 @@ class DataTree {
   struct Ctx;  // one txn's header and result sink
 
   Node* findMutable(std::string_view path);
-  NodeMap::iterator insert(std::string path, Node node);
-  // `parent` is path's parent entry (end() for the root); sortsLast: path sorts after every key.
-  NodeMap::iterator insertUnder(NodeMap::iterator parent, std::string path, Node node,
-                                bool sortsLast);
-  void loadNodeSearching(std::string path, std::string data, std::int64_t aclRef,
+  NodeSet::iterator insert(NodePtr node);
+  // `parent` is the node's parent entry (end() for the root); sortsLast: the path sorts after
+  // every key.
+  NodeSet::iterator insertUnder(NodeSet::iterator parent, NodePtr node, bool sortsLast);
+  // Gives `node` new data; returns it, or the node that replaced it when the length changed.
+  Node& replaceData(Node& node, std::string_view data);
+  void loadNodeSearching(std::string_view path, std::string_view data, std::int64_t aclRef,
                          const StatPersisted& stat);
-  void track(const std::string& path, std::int64_t owner);
-  void untrack(const std::string& path, std::int64_t owner);
+  void track(std::string_view path, std::int64_t owner);
+  void untrack(std::string_view path, std::int64_t owner);
   static std::int64_t nodeSize(std::string_view path, std::string_view data);
 
   template <class Body>
@@ -150,10 +137,10 @@ class DataTree {
   void closeSession(Ctx& ctx, const std::vector<std::string>* listed);
   void applyMulti(Ctx& ctx, const MultiTxn& multi, ApplyResult& result);
   // Removes one entry's bookkeeping and the entry itself; the parent's count is the caller's.
-  void eraseEntry(NodeMap::iterator it);
+  void eraseEntry(NodeSet::iterator it);
 
-  NodeMap nodes_;
-  std::vector<NodeMap::iterator> loadChain_;  // while loading: the last node and its ancestors
+  NodeSet nodes_;
+  std::vector<NodeSet::iterator> loadChain_;  // while loading: the last node and its ancestors
   AclCache aclCache_;
   std::unordered_map<std::int64_t, std::set<std::string>> ephemerals_;
   std::set<std::string> containers_;

@@ -114,12 +114,10 @@ Err DataTree::createNode(Ctx& ctx, std::string_view path, const std::string& dat
     parent->stat.cversion = parentCVersion;
     parent->stat.pzxid = ctx.zxid;
   }
-  Node node;
-  node.data = data;
-  node.aclRef = ref;
-  node.stat = StatPersisted{ctx.zxid, ctx.zxid, ctx.time, ctx.time, 0, 0, 0, owner, ctx.zxid};
-  auto it = insert(std::string(path), std::move(node));
-  if (out != nullptr) *out = stat(it->second);
+  auto it = insert(
+      Node::make(path, data, ref,
+                 StatPersisted{ctx.zxid, ctx.zxid, ctx.time, ctx.time, 0, 0, 0, owner, ctx.zxid}));
+  if (out != nullptr) *out = stat(*it);
   ctx.triggers.push_back({std::string(path), EventType::kNodeCreated});
   ctx.triggers.push_back({watchPath(parentPath), EventType::kNodeChildrenChanged});
   return Err::kOk;
@@ -151,8 +149,7 @@ Err DataTree::deleteNode(Ctx& ctx, std::string_view path) {
 Err DataTree::setData(Ctx& ctx, const SetDataTxn& txn, Stat* out) {
   Node* node = findMutable(txn.path);
   if (node == nullptr) return Err::kNoNode;
-  dataSize_ += nodeSize(*node->path_, txn.data) - nodeSize(*node->path_, node->data);
-  node->data = txn.data;
+  node = &replaceData(*node, txn.data);
   node->stat.mtime = ctx.time;
   node->stat.mzxid = ctx.zxid;
   node->stat.version = txn.version;  // the txn carries the resulting version

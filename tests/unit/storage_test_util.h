@@ -100,7 +100,7 @@ inline std::vector<std::string> describeTree(const DataTree& tree) {
   tree.visitFrom("", true, SIZE_MAX, [&](std::string_view path, const Node& n) {
     std::ostringstream out;
     const StatPersisted& s = n.stat;
-    out << '"' << path << "\" data=" << n.data << " czxid=" << s.czxid << " mzxid=" << s.mzxid
+    out << '"' << path << "\" data=" << n.data() << " czxid=" << s.czxid << " mzxid=" << s.mzxid
         << " pzxid=" << s.pzxid << " ctime=" << s.ctime << " mtime=" << s.mtime
         << " v=" << s.version << " cv=" << s.cversion << " av=" << s.aversion
         << " owner=" << s.ephemeralOwner << " children=" << tree.children(n).size() << " acl=";

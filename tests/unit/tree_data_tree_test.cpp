@@ -9,7 +9,7 @@ namespace {
 // The counters the tree stores (cversion counts creates only), as snapshots and replay see them.
 Stat stored(const DataTree& tree, std::string_view path) {
   const Node* node = tree.find(path);
-  return Stat::from(node->stat, static_cast<std::int32_t>(node->data.size()),
+  return Stat::from(node->stat, static_cast<std::int32_t>(node->data().size()),
                     tree.stat(*node).numChildren);
 }
 
@@ -77,6 +77,32 @@ TEST(DataTree, CreateSetsStatAndBumpsParent) {
   EXPECT_EQ(r.triggers[0].type, EventType::kNodeCreated);
   EXPECT_EQ(r.triggers[1].path, "/");
   EXPECT_EQ(r.triggers[1].type, EventType::kNodeChildrenChanged);
+}
+
+TEST(DataTree, SetDataOfAnotherLengthKeepsTheNodesChildrenAndCounters) {
+  // A new length moves the node to a new allocation; nothing about it may change but the data.
+  DataTree tree;
+  tree.apply(create("/a", 1, 1));
+  tree.apply(create("/a/b", 2, 1));
+  tree.apply(create("/a/c", 3, 2));
+  std::int64_t sizeWithoutData =
+      tree.approximateDataSize() - static_cast<std::int64_t>(tree.find("/a")->data().size());
+  std::int32_t version = 0;
+  std::int64_t zxid = 4;
+  for (const std::string& data : {std::string(), std::string("same"), std::string("SAME"),
+                                  std::string(1000, 'x'), std::string(7, 'y')}) {
+    ApplyResult r = tree.apply(setData("/a", data, ++version, zxid++));
+    ASSERT_EQ(r.err, Err::kOk);
+    EXPECT_EQ(tree.find("/a")->data(), data);
+    EXPECT_EQ(r.stat.dataLength, static_cast<std::int32_t>(data.size()));
+    EXPECT_EQ(r.stat.numChildren, 2);
+    EXPECT_EQ(tree.children(*tree.find("/a")), (std::vector<std::string>{"b", "c"}));
+    EXPECT_EQ(stored(tree, "/a").cversion, 2);
+    EXPECT_EQ(tree.approximateDataSize(), sizeWithoutData + static_cast<std::int64_t>(data.size()));
+  }
+  EXPECT_EQ(tree.countDescendants("/"), 6);
+  EXPECT_EQ(tree.apply(remove("/a/b", zxid)).err, Err::kOk);
+  EXPECT_EQ(tree.stat(*tree.find("/a")).numChildren, 1);
 }
 
 TEST(DataTree, SetDataTakesVersionFromTxnAndDeleteMovesOnlyPzxid) {

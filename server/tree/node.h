@@ -1,0 +1,64 @@
+#pragma once
+// One znode in one allocation: the tree's link, stat and ACL reference, then the path and the
+// data bytes right behind the struct. A million znodes with 20-byte paths and 100-byte values
+// cost 240 bytes each this way; as a std::map entry with a separately allocated path string
+// and data buffer they cost 320 (rb-tree header, key string and its heap copy, data block,
+// each with malloc's own header and rounding).
+
+#include <boost/intrusive/set_hook.hpp>
+#include <cstdint>
+#include <memory>
+#include <string_view>
+
+#include "protocol/records.h"
+#include "tree/acl_cache.h"
+
+namespace zk {
+
+class Node;
+struct NodeFree {
+  void operator()(Node* node) const noexcept;
+};
+// Owns a node until it is linked into a NodeSet, which then owns it.
+using NodePtr = std::unique_ptr<Node, NodeFree>;
+
+// optimize_size keeps the red-black colour in the parent pointer: three words per link.
+class Node : public boost::intrusive::set_base_hook<boost::intrusive::optimize_size<true>> {
+ public:
+  static NodePtr make(std::string_view path, std::string_view data, std::int64_t aclRef,
+                      const StatPersisted& stat);
+  // A copy of `node` (stat, ACL and child count) holding other data.
+  static NodePtr withData(const Node& node, std::string_view data);
+
+  Node(const Node&) = delete;
+  Node& operator=(const Node&) = delete;
+
+  // The tree's key: the path, with "" for the root.
+  std::string_view path() const { return {bytes(), pathSize_}; }
+  std::string_view data() const { return {bytes() + pathSize_, dataSize_}; }
+  // Overwrites the data in place; only for data of the same length.
+  void overwriteData(std::string_view data);
+
+  std::int64_t aclRef = AclCache::kOpenUnsafeRef;
+  StatPersisted stat;
+
+ private:
+  friend class DataTree;
+  Node(std::uint32_t pathSize, std::uint32_t dataSize, std::int64_t aclRef,
+       const StatPersisted& stat)
+      : aclRef(aclRef), stat(stat), pathSize_(pathSize), dataSize_(dataSize) {}
+  ~Node() = default;
+  friend struct NodeFree;
+
+  // The trailing bytes start where the struct ends; char access is always allowed to alias.
+  const char* bytes() const { return reinterpret_cast<const char*>(this + 1); }
+  char* bytes() { return reinterpret_cast<char*>(this + 1); }
+
+  // Children are not stored: they are the next entries of the ordered set, so a node costs a
+  // counter instead of a set of names.
+  std::int32_t numChildren_ = 0;
+  std::uint32_t pathSize_;
+  std::uint32_t dataSize_;
+};
+
+}  // namespace zk
