@@ -12,6 +12,7 @@ import subprocess
 import time
 
 import launch
+from ports import free_port  # noqa: F401 (re-exported to the tests)
 import refzk
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -29,12 +30,6 @@ def build_dir():
 
 def zookube_binary():
     return os.path.join(build_dir(), "server", "zookube-server")
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def four_letter(port, cmd, timeout=5.0, host="127.0.0.1"):

@@ -11,10 +11,8 @@ ensemble.json, each member's starts.log and the operator's output; the ensemble'
 
 import json
 import os
-import random
 import re
 import signal
-import socket
 import subprocess
 import threading
 import urllib.request
@@ -28,6 +26,7 @@ from kazoo.handlers.threading import KazooTimeoutError
 from kazoo.security import make_digest_acl_credential
 
 import harness
+import ports
 
 OPERATOR = os.path.join(harness.build_dir(), "operator", "zookube-operator")
 EXAMPLE = os.path.join(harness.REPO, "examples", "zkcluster.yaml")
@@ -41,25 +40,11 @@ pytestmark = pytest.mark.skipif(
     reason="needs zookube-operator and zookube-server built")
 
 
-def _free_block(base):
-    for port in range(base, base + PORT_SPAN):
-        with socket.socket() as s:
-            s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-            try:
-                s.bind(("127.0.0.1", port))
-            except OSError:
-                return False
-    return True
-
-
 def pick_ports():
     """A base with PORT_SPAN free ports for each kind, plus one for the operator's metrics."""
-    for _ in range(100):
-        base = random.randrange(20000, 60000 - 6 * PORT_SPAN)
-        bases = [base + i * PORT_SPAN for i in range(len(KINDS) + 1)]
-        if all(_free_block(b) for b in bases):
-            return dict(zip(KINDS, bases)), bases[-1]
-    raise RuntimeError("no free port range")
+    base = ports.free_block((len(KINDS) + 1) * PORT_SPAN)
+    bases = [base + i * PORT_SPAN for i in range(len(KINDS) + 1)]
+    return dict(zip(KINDS, bases)), bases[-1]
 
 
 def server_pids_under(path):

@@ -12,6 +12,7 @@ import subprocess
 import time
 
 import launch
+from ports import free_port  # noqa: F401 (re-exported to the tests)
 import refzk
 
 START_DEADLINE_S = 30.0
@@ -23,12 +24,6 @@ JAVA = ["/usr/bin/java", "-Xmx256m", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=
 
 def available():
     return refzk.available()
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _ruok(port):

@@ -11,7 +11,6 @@ import base64
 import contextlib
 import copy
 import os
-import random
 import socket
 import subprocess
 import sys
@@ -26,6 +25,7 @@ from test_kube_operator import CLUSTER, ZK, change_spec, cluster
 
 sys.path.insert(0, os.path.join(REPO, "tests", "integration"))
 from writer import Writer  # noqa: E402
+import ports as ports_below_ephemeral  # noqa: E402
 
 
 @pytest.fixture
@@ -52,7 +52,7 @@ def pods_gone(api):
 
 def ports():
     """Ports no other test uses at the same time; members add their own offset (render.h)."""
-    base = random.randrange(20000, 50000, 500)
+    base = ports_below_ephemeral.free_block(500)
     return {"client": base, "quorum": base + 100, "election": base + 200,
             "metrics": base + 300, "admin": base + 400}
 
