@@ -43,7 +43,7 @@ std::int64_t Reader::readLong(std::string_view field) {
   return static_cast<std::int64_t>((hi << 32) | lo);
 }
 
-std::string Reader::readString(std::string_view field) {
+std::string_view Reader::readStringView(std::string_view field) {
   std::int32_t len = readInt(field);
   if (len == -1) return {};
   if (len < 0) {
@@ -51,8 +51,8 @@ std::string Reader::readString(std::string_view field) {
                       "' at offset " + std::to_string(offset_ - 4));
   }
   need(static_cast<std::size_t>(len), field);
-  std::string s(reinterpret_cast<const char*>(bytes_.data() + offset_),
-                static_cast<std::size_t>(len));
+  std::string_view s(reinterpret_cast<const char*>(bytes_.data() + offset_),
+                     static_cast<std::size_t>(len));
   offset_ += static_cast<std::size_t>(len);
   return s;
 }

@@ -29,8 +29,10 @@ class Reader {
   bool readBool(std::string_view field);
   std::uint8_t readByte(std::string_view field);
   // A null string or buffer (length -1) reads as empty; ZooKeeper clients treat both alike.
-  std::string readString(std::string_view field);
+  std::string readString(std::string_view field) { return std::string(readStringView(field)); }
   std::string readBuffer(std::string_view field) { return readString(field); }
+  // The same bytes without a copy: valid as long as the input is.
+  std::string_view readStringView(std::string_view field);
   // Vector count; -1 (null) reads as 0. Rejects counts that cannot fit in what is left.
   std::int32_t readCount(std::string_view field, std::size_t minItemSize = 1);
 

@@ -167,10 +167,11 @@ SnapshotTrailer parseSnapshot(std::span<const std::uint8_t> bytes, SessionMap& s
       std::int64_t ref = in.readLong("acl ref");
       sink.acl(ref, jute::readVector<ACL>(in, "acl list"));
     }
-    for (std::string path = in.readString("path"); path != "/"; path = in.readString("path")) {
-      std::string data = in.readBuffer("node data");
+    for (std::string_view path = in.readStringView("path"); path != "/";
+         path = in.readStringView("path")) {
+      std::string_view data = in.readStringView("node data");
       std::int64_t aclRef = in.readLong("node acl");
-      sink.node(std::move(path), std::move(data), aclRef, StatPersisted::read(in));
+      sink.node(path, data, aclRef, StatPersisted::read(in));
     }
     seals.check(in);
     SnapshotTrailer trailer;
