@@ -13,6 +13,10 @@ std::string_view parentKey(std::string_view key) {
   return key.substr(0, key.rfind('/'));
 }
 
+void eraseFrom(DataTree::PathSet& paths, std::string_view path) {
+  if (auto it = paths.find(path); it != paths.end()) paths.erase(it);
+}
+
 }  // namespace
 
 bool isContainerOwner(std::int64_t owner) {
@@ -114,7 +118,7 @@ std::vector<std::string> DataTree::ephemerals(std::int64_t session, std::string_
   return out;
 }
 
-const std::set<std::string>* DataTree::ephemeralPaths(std::int64_t session) const {
+const DataTree::PathSet* DataTree::ephemeralPaths(std::int64_t session) const {
   auto it = ephemerals_.find(session);
   return it == ephemerals_.end() ? nullptr : &it->second;
 }
@@ -247,11 +251,11 @@ void DataTree::track(std::string_view path, std::int64_t owner) {
 
 void DataTree::untrack(std::string_view path, std::int64_t owner) {
   if (isContainerOwner(owner)) {
-    containers_.erase(std::string(path));
+    eraseFrom(containers_, path);
   } else if (isTtlOwner(owner)) {
-    ttls_.erase(std::string(path));
+    eraseFrom(ttls_, path);
   } else if (auto it = ephemerals_.find(owner); owner != 0 && it != ephemerals_.end()) {
-    it->second.erase(std::string(path));
+    eraseFrom(it->second, path);
     if (it->second.empty()) ephemerals_.erase(it);
   }
 }

@@ -42,6 +42,9 @@ struct ApplyResult {
 
 class DataTree {
  public:
+  // Transparent, so a node's path (a view into the node) finds its entry without a copy.
+  using PathSet = std::set<std::string, std::less<>>;
+
   // Root, /zookeeper, /zookeeper/quota and /zookeeper/config, as ZooKeeper starts.
   DataTree();
   DataTree(const DataTree&) = delete;
@@ -60,7 +63,7 @@ class DataTree {
   std::int64_t countDescendants(std::string_view path) const;
   // getEphemerals: the session's ephemerals whose path starts with `prefix` ("" = all).
   std::vector<std::string> ephemerals(std::int64_t session, std::string_view prefix) const;
-  const std::set<std::string>* ephemeralPaths(std::int64_t session) const;
+  const PathSet* ephemeralPaths(std::int64_t session) const;
   std::vector<std::int64_t> sessionsWithEphemerals() const;
   // Real node count. ZooKeeper's znode_count is one more: it also counts its "/" alias.
   std::size_t nodeCount() const { return nodes_.size(); }
@@ -142,9 +145,9 @@ class DataTree {
   NodeSet nodes_;
   std::vector<NodeSet::iterator> loadChain_;  // while loading: the last node and its ancestors
   AclCache aclCache_;
-  std::unordered_map<std::int64_t, std::set<std::string>> ephemerals_;
-  std::set<std::string> containers_;
-  std::set<std::string> ttls_;
+  std::unordered_map<std::int64_t, PathSet> ephemerals_;
+  PathSet containers_;
+  PathSet ttls_;
   std::int64_t dataSize_ = 0;
   std::int64_t lastProcessedZxid_ = 0;
 };

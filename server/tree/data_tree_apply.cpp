@@ -180,7 +180,7 @@ Err DataTree::setCversionPzxid(std::string_view path, std::int32_t cversion, std
 }
 
 void DataTree::closeSession(Ctx& ctx, const std::vector<std::string>* listed) {
-  std::set<std::string> owned;
+  PathSet owned;
   if (auto it = ephemerals_.find(ctx.clientId); it != ephemerals_.end()) {
     owned = std::move(it->second);
     ephemerals_.erase(it);
