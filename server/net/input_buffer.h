@@ -19,10 +19,9 @@ class InputBuffer {
 
   // Where the next read goes.
   std::span<std::uint8_t> space() {
-    bool cramped = (lastReadFilled_ && capacity_ < kBurst) || capacity_ - used_ < kInitial / 4;
     if (capacity_ == 0) {
       resize(kInitial);
-    } else if (cramped) {
+    } else if ((lastReadFilled_ && capacity_ < kBurst) || capacity_ - used_ < kInitial / 4) {
       resize(capacity_ * 2);
     }
     return {bytes_.get() + used_, capacity_ - used_};
