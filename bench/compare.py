@@ -364,21 +364,9 @@ def report(results, settings, parts_run):
     names = [n for n, _ in WORKLOADS]
     mb = 1 / 1024
     n = settings["znodes"]
-    large = table(f"Large database: {n:,} znodes of 100 bytes", [
-        ("populate rate (creates/s)", get("zookube", "populate", "ops_per_sec"),
-         get("zookeeper", "populate", "ops_per_sec")),
-        ("RSS after populate (MiB)", *[(get(s, "rss-loaded", "VmRSS") or 0) * mb or None
-                                      for s in SERVERS]),
-        ("peak RSS while populating (MiB)", *[(get(s, "populate", "hwm_kb") or 0) * mb or None
-                                             for s in SERVERS]),
-        ("restart: process start -> first request (s)",
-         get("zookube", "restart", "restart_s"), get("zookeeper", "restart", "restart_s")),
-        ("RSS after restart (MiB)", *[(get(s, "restart", "VmRSS") or 0) * mb or None
-                                     for s in SERVERS]),
-    ])
-    parts = [large] if "memory" in parts_run else []
+    parts = []
     if "standalone" in parts_run:
-        parts = [
+        parts += [
             table("Throughput (ops/s; watch = notifications/s, churn = sessions/s)",
                   rows("ops_per_sec", names)),
             table("p99 latency (µs; watch = set sent -> notification received, session-churn = "
@@ -389,8 +377,20 @@ def report(results, settings, parts_run):
             table("Server peak RSS during the run (MiB)", rows("hwm_kb", names, mb)),
             table("zkbench (client) CPU seconds for the whole run, setup included",
                   rows("client_cpu_s", names)),
-            large,
         ]
+    if "standalone" in parts_run or "memory" in parts_run:
+        parts.append(table(f"Large database: {n:,} znodes of 100 bytes", [
+            ("populate rate (creates/s)", get("zookube", "populate", "ops_per_sec"),
+             get("zookeeper", "populate", "ops_per_sec")),
+            ("RSS after populate (MiB)", *[(get(s, "rss-loaded", "VmRSS") or 0) * mb or None
+                                          for s in SERVERS]),
+            ("peak RSS while populating (MiB)", *[(get(s, "populate", "hwm_kb") or 0) * mb or None
+                                                 for s in SERVERS]),
+            ("restart: process start -> first request (s)",
+             get("zookube", "restart", "restart_s"), get("zookeeper", "restart", "restart_s")),
+            ("RSS after restart (MiB)", *[(get(s, "restart", "VmRSS") or 0) * mb or None
+                                         for s in SERVERS]),
+        ]))
     if "ensemble" in parts_run:
         parts.append(table("Ensemble: 3 voters + 1 observer, sessions over all members; failover ="
                            " kill -9 of the leader -> first successful write",

@@ -20,8 +20,7 @@ REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(REPO, "tests", "integration"))
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-import zkref  # noqa: E402
-from compare import START_DEADLINE_S, ZooKeeper, Zookube, start_and_time  # noqa: E402
+from compare import ZooKeeper, Zookube, start_and_time  # noqa: E402
 from measure import memory_kb  # noqa: E402
 from zkwire import WireClient  # noqa: E402
 
@@ -57,7 +56,6 @@ def main():
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     if soft < need:  # the servers inherit it
         resource.setrlimit(resource.RLIMIT_NOFILE, (min(need, hard), hard))
-    zkref.START_DEADLINE_S = START_DEADLINE_S
     tmp = tempfile.mkdtemp(prefix="zkidle-")
     try:
         servers = []

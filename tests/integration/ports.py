@@ -37,14 +37,14 @@ def free_port():
     return free_block(1)
 
 
-def free_block(size, step=1):
-    """The first of `size` consecutive free ports (every `step`-th one checked) not handed out
-    before, all below the ephemeral range."""
-    top = ephemeral_start() - size * step
+def free_block(size):
+    """The first of `size` consecutive free ports not handed out before, all below the
+    ephemeral range."""
+    top = ephemeral_start() - size
     for _ in range(2000):
         base = random.randrange(LOWEST, top)
-        block = range(base, base + size * step, step)
+        block = range(base, base + size)
         if _handed_out.isdisjoint(block) and all(bindable(p) for p in block):
             _handed_out.update(block)
             return base
-    raise RuntimeError(f"no {size} free ports between {LOWEST} and {top + size * step}")
+    raise RuntimeError(f"no {size} free ports between {LOWEST} and {top + size}")
