@@ -127,9 +127,14 @@ void Server::recoverData() {
   auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() -
                                                                   started)
                 .count();
+  std::string from = recovered.snapshotZxid < 0
+                         ? std::string("no snapshot")
+                         : "snapshot." + hex(recovered.snapshotZxid).substr(2);
   log_.info("storage", "recovered " + std::to_string(tree_.nodeCount()) + " znodes and " +
                            std::to_string(recovered.sessions.size()) + " sessions up to zxid " +
-                           hex(tree_.lastProcessedZxid()) + " in " + std::to_string(ms) + " ms");
+                           hex(tree_.lastProcessedZxid()) + " from " + from + " and " +
+                           std::to_string(recovered.txnsReplayed) + " logged txns in " +
+                           std::to_string(ms) + " ms");
   recoveredSessions_ = std::move(recovered.sessions);
   snapshotZxid_ = std::max<std::int64_t>(0, recovered.snapshotZxid);
 }
@@ -141,8 +146,16 @@ void Server::openLog() {
   snapshotThreshold_ = nextSnapshotThreshold();
 }
 
+// A snapshot that falls due while the previous one is still being written starts as soon as
+// that one is done. ZooKeeper skips it instead and counts again from zero, which under a steady
+// write load can leave several times snapCount txns to replay after a restart.
 void Server::countTxnForSnapshot() {
-  if (++txnsSinceSnapshot_ >= snapshotThreshold_) maybeStartSnapshot();
+  if (++txnsSinceSnapshot_ < snapshotThreshold_) return;
+  if (!snapshot_) return startSnapshot();
+  if (std::exchange(snapshotDeferred_, true)) return;
+  log_.info("snapshot",
+            "a snapshot is due while the previous one is still being written; it "
+            "starts when that one is done");
 }
 
 void Server::openLogWriter() {
@@ -291,12 +304,9 @@ void Server::stop(std::string_view why) {
   io_.stop();
 }
 
-void Server::maybeStartSnapshot() {
+void Server::startSnapshot() {
   txnsSinceSnapshot_ = 0;
-  if (snapshot_) {
-    log_.warn("snapshot", "too busy to snapshot: the previous one is still being written");
-    return;
-  }
+  snapshotDeferred_ = false;
   snapshotThreshold_ = nextSnapshotThreshold();
   txnLog_->rollLog();
   storage::SessionMap sessions = currentSessions();
@@ -316,17 +326,24 @@ void Server::snapshotStep() {
     asio::post(io_, [this] { snapshotStep(); });
     return;
   }
-  snapshot_->finishAsync([this](std::optional<std::string> error) {
-    asio::post(io_, [this, error] {
-      if (error) {
-        log_.error("snapshot", "snapshot failed: " + *error);
-      } else if (snapshot_) {
-        log_.info("snapshot", "snapshot " + snapshot_->path().string() + " written (" +
-                                  std::to_string(snapshot_->nodesWritten()) + " znodes)");
-      }
-      snapshot_.reset();
-    });
+  snapshot_->finishAsync([this, writer = snapshot_.get()](std::optional<std::string> error) {
+    asio::post(io_, [this, writer, error] { onSnapshotDone(writer, error); });
   });
+}
+
+void Server::onSnapshotDone(const storage::SnapshotWriter* writer,
+                            const std::optional<std::string>& error) {
+  if (snapshot_.get() != writer) return;  // abandoned by a TRUNC or SNAP meanwhile
+  if (error) {
+    log_.error("snapshot", "snapshot failed: " + *error);
+    snapshotDeferred_ = false;  // retried after the next snapCount txns, not in a loop
+    txnsSinceSnapshot_ = 0;
+  } else {
+    log_.info("snapshot", "snapshot " + snapshot_->path().string() + " written (" +
+                              std::to_string(snapshot_->nodesWritten()) + " znodes)");
+  }
+  snapshot_.reset();
+  if (snapshotDeferred_ && !stopping_) startSnapshot();
 }
 
 void Server::purgeOldFiles() {
