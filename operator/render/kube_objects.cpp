@@ -219,7 +219,7 @@ value podSpec(const ZkCluster& c, const std::string& component) {
 }
 
 value statefulSet(const ZkCluster& c, const std::string& name, const std::string& component,
-                  int replicas, const Addressing& a) {
+                  int replicas, const Addressing& a, std::string_view superDigest) {
   value sts = object("apps/v1", "StatefulSet", metadata(c, name, component));
   value& spec = sts["spec"];
   spec["replicas"] = value::number(replicas);
@@ -234,7 +234,7 @@ value statefulSet(const ZkCluster& c, const std::string& name, const std::string
   for (const auto& [k, v] : labels(c, component)) podLabels[k] = v;
   tmpl["metadata"]["labels"] = mapJson(podLabels);
   StringMap annotations = c.spec.pod.annotations;
-  annotations[kRolloutHashAnnotation] = rolloutHash(c, a);
+  annotations[kRolloutHashAnnotation] = rolloutHash(c, a, superDigest);
   tmpl["metadata"]["annotations"] = mapJson(annotations);
   tmpl["spec"] = podSpec(c, component);
   value claim = value::object();
@@ -294,12 +294,13 @@ std::string generatedSuperSecretName(const ZkCluster& c) {
   return c.meta.name + "-super";
 }
 
-std::vector<value> renderObjects(const ZkCluster& c, Membership m, const Addressing& a) {
+std::vector<value> renderObjects(const ZkCluster& c, Membership m, const Addressing& a,
+                                 std::string_view superDigest) {
   return {headlessService(c),
           clientService(c),
           configMap(c, m, a),
-          statefulSet(c, voterSetName(c), "voter", m.voters, a),
-          statefulSet(c, observerSetName(c), "observer", m.observers, a),
+          statefulSet(c, voterSetName(c), "voter", m.voters, a, superDigest),
+          statefulSet(c, observerSetName(c), "observer", m.observers, a, superDigest),
           voterBudget(c)};
 }
 

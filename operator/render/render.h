@@ -11,6 +11,7 @@
 #include <cpprest/json.h>
 
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "model/zk_cluster.h"
@@ -71,8 +72,11 @@ std::string renderZooCfg(const ZkCluster& c, const Member& self, Membership m, c
 std::string renderMyid(const Member& self);
 
 // A digest of everything whose change needs a restart to take effect: the settings shared by every
-// member's zoo.cfg (not the membership), the image, and in Kubernetes the pod template's inputs.
-std::string rolloutHash(const ZkCluster& c, const Addressing& a);
+// member's zoo.cfg (not the membership), the image, and in Kubernetes the pod template's inputs
+// and `superDigest`, the super user's digest that each pod appends to its zoo.cfg when it starts
+// (so a new password in the user's Secret rolls the members onto it). Only the digest's hash
+// reaches the annotation.
+std::string rolloutHash(const ZkCluster& c, const Addressing& a, std::string_view superDigest = {});
 
 // Kubernetes names and labels.
 std::string headlessServiceName(const ZkCluster& c);
@@ -95,8 +99,10 @@ std::string generatedSuperSecretName(const ZkCluster& c);
 // PodDisruptionBudget, each owned by the ZkCluster; in the order they should be applied.
 // `a` places the members in the ConfigMap (tests run real members on loopback with local
 // addressing); the pod template is the same either way.
+// `superDigest` goes into the StatefulSets' rollout hash (see rolloutHash).
 std::vector<web::json::value> renderObjects(const ZkCluster& c, Membership m,
-                                            const Addressing& a = Addressing::kubernetes());
+                                            const Addressing& a = Addressing::kubernetes(),
+                                            std::string_view superDigest = {});
 
 // The super digest Secret's object: one file, "DigestAuthenticationProvider.superDigest=<digest>",
 // that each pod appends to its zoo.cfg. `digest` is "super:<base64 sha1>".

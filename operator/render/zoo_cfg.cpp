@@ -125,8 +125,10 @@ std::string renderMyid(const Member& self) {
   return std::to_string(self.id) + "\n";
 }
 
-std::string rolloutHash(const ZkCluster& c, const Addressing& a) {
+std::string rolloutHash(const ZkCluster& c, const Addressing& a, std::string_view superDigest) {
   std::string input = sharedSettings(c) + "image=" + c.spec.image + "\n";
+  // Left out when empty, so a hash made without it stays what it was.
+  if (!superDigest.empty()) input += "superDigest=" + std::string(superDigest) + "\n";
   Ports p = c.spec.ports;
   input += "ports=" + std::to_string(p.client) + "," + std::to_string(p.quorum) + "," +
            std::to_string(p.election) + "," + std::to_string(p.metrics) + "," +

@@ -219,13 +219,36 @@ def test_an_observer_joins_by_reconfig_with_the_users_credentials(api, kubelet, 
         assert ("v1", "secrets", "default", "demo-super") not in api.store.objects
 
 
-def test_a_refused_reconfig_is_reported_and_removes_nothing(api, kubelet, tmp_path):
+def test_a_new_password_rolls_the_members_onto_it(api, kubelet, tmp_path):
     put_password(api, "zk-admin", "first password")
     create(api, voters=3, secret="zk-admin")
     with operator_running(api, kubelet, tmp_path) as log:
+        wait_until(lambda: membership(kubelet) == voters(1, 2, 3) and
+                   cluster(api).get("status", {}).get("phase") == "Running",
+                   "3 voters running", log, kubelet)
+        leader = cluster(api)["status"]["leader"]
+        # Each member reads the digest only when it starts: a new password restarts them all,
+        # leader last, and the operator's next reconfig goes through with it.
+        put_password(api, "zk-admin", "the second password")
+        wait_until(lambda: len(api.store.deleted_pods) == 3 and
+                   (cluster(api)["status"].get("roll") or {}).get("completed") and
+                   cluster(api)["status"]["phase"] == "Running",
+                   "the roll onto the new password", log, kubelet, timeout=120)
+        assert api.store.deleted_pods[-1] == leader, api.store.deleted_pods
+        change_spec(api, observers=1)
+        wait_until(lambda: membership(kubelet) == {**voters(1, 2, 3), 101: "observer"},
+                   "the observer added with the new password", log, kubelet)
+    assert not [s for s in history(api) if s[:2] == ("event", "ReconfigFailed")]
+
+
+def test_a_refused_reconfig_is_reported_and_removes_nothing(api, kubelet, tmp_path):
+    put_password(api, "zk-admin", "the operators password")
+    # The members run with a digest the operator does not know (their config edited by hand).
+    kubelet.digest_override = ("DigestAuthenticationProvider.superDigest="
+                               "super:D/InIHSb7yEEbrWz8b9l71RjZJU=\n")
+    create(api, voters=3, secret="zk-admin")
+    with operator_running(api, kubelet, tmp_path) as log:
         wait_until(lambda: membership(kubelet) == voters(1, 2, 3), "3 voters", log, kubelet)
-        # The members keep the digest they started with; the operator now has another password.
-        put_password(api, "zk-admin", "a password the members do not know")
         change_spec(api, voters=1)
         wait_until(lambda: any(s[:2] == ("event", "ReconfigFailed") for s in history(api)),
                    "a ReconfigFailed event", log, kubelet)

@@ -117,6 +117,22 @@ TEST(OperatorRender, RolloutHashFollowsWhatNeedsARestartAndNothingElse) {
   EXPECT_EQ(rolloutHash(cluster(), l), rolloutHash(cluster("  pod: {labels: {a: b}}\n"), l))
       << "pod settings mean nothing locally";
   EXPECT_NE(base, rolloutHash(cluster("  pod: {labels: {a: b}}\n"), k));
+  // Members read the super digest when they start: a new password rolls them.
+  std::string withDigest = rolloutHash(cluster(), k, "super:abc=");
+  EXPECT_NE(base, withDigest);
+  EXPECT_NE(withDigest, rolloutHash(cluster(), k, "super:abd="));
+  EXPECT_EQ(withDigest.find("abc"), std::string::npos) << "only a hash of the digest is shown";
+  auto objects = renderObjects(cluster(), {3, 0}, k, "super:abc=");
+  for (const auto& o : objects) {
+    if (o.at("kind").as_string() != "StatefulSet") continue;
+    EXPECT_EQ(o.at("spec")
+                  .at("template")
+                  .at("metadata")
+                  .at("annotations")
+                  .at(kRolloutHashAnnotation)
+                  .as_string(),
+              withDigest);
+  }
 }
 
 TEST(OperatorRender, ObjectsAreOwnedLabelledAndRestartedOnlyByTheOperator) {

@@ -128,8 +128,8 @@ std::optional<EnsembleView> membershipFromConf(std::string_view text) {
 KubeBackend::KubeBackend(KubeClient& client, AddressResolver resolver, KubeBackendOptions options)
     : client_(client), resolver_(std::move(resolver)), options_(std::move(options)) {}
 
-std::string KubeBackend::targetHash(const ZkCluster& c) const {
-  return rolloutHash(c, options_.addressing);
+std::string KubeBackend::targetHash(const ZkCluster& c) {
+  return rolloutHash(c, options_.addressing, superDigest(c));
 }
 
 value KubeBackend::listPods(const ZkCluster& c) {
@@ -266,10 +266,16 @@ std::string KubeBackend::superPassword(const ZkCluster& c) {
   return password;
 }
 
+std::string KubeBackend::superDigest(const ZkCluster& c) {
+  return zkadmin::superDigest("super", superPassword(c));
+}
+
 void KubeBackend::applyObjects(const ZkCluster& c, Membership m) {
+  std::string digest = superDigest(c);
   // The digest first: a pod cannot start without the Secret it mounts.
-  client_.apply(superDigestSecret(c, zkadmin::superDigest("super", superPassword(c))));
-  for (const value& object : renderObjects(c, m, options_.addressing)) client_.apply(object);
+  client_.apply(superDigestSecret(c, digest));
+  for (const value& object : renderObjects(c, m, options_.addressing, digest))
+    client_.apply(object);
 }
 
 // Through any voter that answers: the C client moves on from one that does not.

@@ -14,7 +14,9 @@
 //
 // The ensemble's membership is what the leader's `conf` lists (the configuration it runs), so a
 // member that a reconfig has not added yet, or one it removed, is seen as such. The super user's
-// password comes from spec.superUserSecret, or from a Secret the operator creates once.
+// password comes from spec.superUserSecret, or from a Secret the operator creates once; its
+// digest is part of the rollout hash, so a new password restarts the members (in the roll's
+// quorum-safe order), each of which reads the digest only when it starts.
 
 #include <chrono>
 #include <functional>
@@ -52,7 +54,8 @@ class KubeBackend {
  public:
   KubeBackend(KubeClient& client, AddressResolver resolver, KubeBackendOptions options = {});
 
-  std::string targetHash(const ZkCluster& c) const;
+  // rolloutHash() with the super digest, which reads (or first makes) the password's Secret.
+  std::string targetHash(const ZkCluster& c);
   Observed observe(const ZkCluster& c);
   // Runs the actions in order (a Wait changes nothing); stops at the first failure (returned).
   std::optional<std::string> execute(const ZkCluster& c, const Plan& plan);
@@ -63,6 +66,7 @@ class KubeBackend {
                                              const std::vector<SrvrTarget>& targets,
                                              const std::vector<size_t>& probed);
   std::string superPassword(const ZkCluster& c);
+  std::string superDigest(const ZkCluster& c);  // "super:<base64 sha1>" of superPassword
   // kube_volumes.cpp
   std::optional<AppliedStorage> appliedStorage(const ZkCluster& c);
   void expandVolumes(const ZkCluster& c, const ExpandVolumes& e, const ZkClusterStatus& planned);
