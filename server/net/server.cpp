@@ -179,7 +179,7 @@ void Server::openLogWriter() {
           scheduleZabActions();
         });
       },
-      [this](std::string reason) {
+      [this](const std::string& reason) {
         asio::post(io_, [this, reason] {
           log_.error("txnlog", "transaction log failed, refusing writes: " + reason);
           processor_->refuseWrites(reason);
@@ -326,7 +326,7 @@ void Server::snapshotStep() {
     asio::post(io_, [this] { snapshotStep(); });
     return;
   }
-  snapshot_->finishAsync([this, writer = snapshot_.get()](std::optional<std::string> error) {
+  snapshot_->finishAsync([this, writer = snapshot_.get()](const std::optional<std::string>& error) {
     asio::post(io_, [this, writer, error] { onSnapshotDone(writer, error); });
   });
 }
