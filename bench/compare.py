@@ -224,10 +224,11 @@ def run_workloads(servers, zkbench, settings, record):
     zookube's runs, and nothing of zookube's beside ZooKeeper's."""
     timing = ["--duration", str(settings["duration"]), "--warmup", str(settings["warmup"])]
     timeout = settings["duration"] + settings["warmup"] + 120
+    turns = [w for _ in range(settings["rounds"]) for w in WORKLOADS]
     try:
         for server in servers:
             start_and_time(server, "/")
-        for i, (name, args) in enumerate(WORKLOADS):
+        for i, (name, args) in enumerate(turns):
             for server in (servers if i % 2 == 0 else servers[::-1]):
                 for other in servers:
                     freeze(other, other is not server)
@@ -340,25 +341,39 @@ def fmt(v):
 
 
 def table(title, rows):
+    """rows: (label, zookube, ZooKeeper) or, with several rounds, (label, zookube median,
+    ZooKeeper median, [the ratio of each round]); then the ratio shown is the median of the
+    rounds' ratios, with their range."""
     lines = [f"**{title}**", "", "| workload | zookube | ZooKeeper | zookube/ZooKeeper |",
              "|---|---:|---:|---:|"]
-    for label, a, b in rows:
-        lines.append(f"| {label} | {fmt(a)} | {fmt(b)} | {ratio(a, b)} |")
+    for label, a, b, *per_round in rows:
+        ratios = per_round[0] if per_round else []
+        shown = ratio(a, b)
+        if len(ratios) > 1:
+            shown = f"{statistics.median(ratios):.2f} ({min(ratios):.2f}-{max(ratios):.2f})"
+        lines.append(f"| {label} | {fmt(a)} | {fmt(b)} | {shown} |")
     return "\n".join(lines) + "\n"
 
 
 def report(results, settings, parts_run):
+    """results: (server, workload) -> one result per round, in order."""
+    def values(server, workload, key):
+        runs = results.get((server, workload), [])
+        return [None if "error" in r else r.get(key) for r in runs]
+
     def get(server, workload, key):
-        r = results.get((server, workload))
-        if not r or "error" in r:
-            return None
-        return r.get(key)
+        ok = [v for v in values(server, workload, key) if v is not None]
+        return statistics.median(ok) if ok else None
 
     def rows(key, names, scale=1.0):
         out = []
         for n in names:
             a, b = get("zookube", n, key), get("zookeeper", n, key)
-            out.append((n, None if a is None else a * scale, None if b is None else b * scale))
+            # Round i of both servers ran back to back: their ratio is the fair pairing.
+            pairs = zip(values("zookube", n, key), values("zookeeper", n, key))
+            ratios = [x / y for x, y in pairs if x is not None and y]
+            out.append((n, None if a is None else a * scale, None if b is None else b * scale,
+                        ratios))
         return out
 
     names = [n for n, _ in WORKLOADS]
@@ -395,9 +410,9 @@ def report(results, settings, parts_run):
         parts.append(table("Ensemble: 3 voters + 1 observer, sessions over all members; failover ="
                            " kill -9 of the leader -> first successful write",
                            ensemble_bench.rows(get)))
-    errors = [f"- {s} {w}: {r['error'][:300]}" for (s, w), r in results.items() if "error" in r]
-    errors += [f"- {s} {w}: {r['errors']} failed requests" for (s, w), r in results.items()
-               if r.get("errors")]
+    every = [(s, w, r) for (s, w), runs in results.items() for r in runs]
+    errors = [f"- {s} {w}: {r['error'][:300]}" for s, w, r in every if "error" in r]
+    errors += [f"- {s} {w}: {r['errors']} failed requests" for s, w, r in every if r.get("errors")]
     if errors:
         parts.append("**Anomalies**\n\n" + "\n".join(errors) + "\n")
     return "\n".join(parts)
@@ -449,6 +464,11 @@ def settings_text(settings, env, fsync, parts_run):
            f" {settings['duration']} s measured per workload; 32 sessions x 100 requests in"
            " flight unless the name says sessions x in-flight (`32x1`, `1x1`); churn uses 8"
            " threads; values of 100 bytes over 1000 keys"] if parts_run != ("memory",) else []),
+        *([f"- Rounds: the standalone workloads ran {settings['rounds']} times over, the servers"
+           " taking turns as above; the standalone tables show each server's median over the"
+           " rounds, and each ratio as the median of the rounds' own ratios (zookube's round i"
+           " over ZooKeeper's round i, which ran right after or before it) with their range in"
+           " brackets"] if settings["rounds"] > 1 and "standalone" in parts_run else []),
     ]) + "\n"
 
 
@@ -477,6 +497,10 @@ def parse_args():
     p.add_argument("--failover-trials", type=int,
                    help="leader kills in the ensemble part (5; 3 with --quick)")
     p.add_argument("--znodes", type=int, help="znodes for the RSS and restart test (1000000)")
+    p.add_argument("--rounds", type=int, default=1,
+                   help="run the standalone workloads this many times over (default 1): the"
+                        " table shows medians, and each ratio as the median of the rounds'"
+                        " ratios with their range")
     p.add_argument("--only", choices=SERVERS, help="run one server only")
     p.add_argument("--build-dir", default=os.environ.get("ZOOKUBE_BUILD_DIR",
                                                          os.path.join(REPO, "build")))
@@ -515,7 +539,8 @@ def main():
     settings = {"duration": 3 if args.quick else 10, "warmup": 1 if args.quick else 2,
                 "znodes": args.znodes or (100_000 if args.quick else 1_000_000),
                 "failover_trials": args.failover_trials or (3 if args.quick else 5),
-                "restarts": 1 if args.quick else 3, "own_sessions": args.own_sessions}
+                "restarts": 1 if args.quick else 3, "own_sessions": args.own_sessions,
+                "rounds": args.rounds}
     parts_run = ("standalone", "ensemble") if args.part == "all" else (args.part,)
     if args.update_docs and args.part != "all":
         raise SystemExit("--update-docs rewrites the whole results section: use --part all")
@@ -541,8 +566,10 @@ def main():
     out = open(out_path, "w")
 
     def record(server, workload, result):
-        results[(server, workload)] = result
-        out.write(json.dumps({"server": server, "workload": workload, **result}) + "\n")
+        runs = results.setdefault((server, workload), [])
+        runs.append(result)
+        out.write(json.dumps({"server": server, "workload": workload, "round": len(runs),
+                              **result}) + "\n")
         out.flush()
         keys = ("ops_per_sec", "p99_us", "hwm_kb", "VmRSS", "restart_s", "leader", "failover_s",
                 "median_s", "max_s", "connections", "errors", "error")
