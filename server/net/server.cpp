@@ -129,7 +129,7 @@ void Server::recoverData() {
                 .count();
   std::string from = recovered.snapshotZxid < 0
                          ? std::string("no snapshot")
-                         : "snapshot." + hex(recovered.snapshotZxid).substr(2);
+                         : storage::zxidFileName(storage::kSnapshotPrefix, recovered.snapshotZxid);
   log_.info("storage", "recovered " + std::to_string(tree_.nodeCount()) + " znodes and " +
                            std::to_string(recovered.sessions.size()) + " sessions up to zxid " +
                            hex(tree_.lastProcessedZxid()) + " from " + from + " and " +
@@ -313,9 +313,12 @@ void Server::startSnapshot() {
   storage::SnapshotOptions options;
   options.dataDir = config_.dataDir;
   options.log = [this](std::string_view line) { log_.info("snapshot", line); };
+  ++snapshotSerial_;
   snapshot_ = std::make_unique<storage::SnapshotWriter>(options, tree_.lastProcessedZxid(),
                                                         sessions, tree_);
-  log_.info("snapshot", "writing snapshot." + hex(snapshot_->zxid()).substr(2) + " while serving");
+  log_.info("snapshot", "writing " +
+                            storage::zxidFileName(storage::kSnapshotPrefix, snapshot_->zxid()) +
+                            " while serving");
   asio::post(io_, [this] { snapshotStep(); });
 }
 
@@ -326,14 +329,15 @@ void Server::snapshotStep() {
     asio::post(io_, [this] { snapshotStep(); });
     return;
   }
-  snapshot_->finishAsync([this, writer = snapshot_.get()](const std::optional<std::string>& error) {
-    asio::post(io_, [this, writer, error] { onSnapshotDone(writer, error); });
+  snapshot_->finishAsync([this, serial = snapshotSerial_](const std::optional<std::string>& error) {
+    asio::post(io_, [this, serial, error] { onSnapshotDone(serial, error); });
   });
 }
 
-void Server::onSnapshotDone(const storage::SnapshotWriter* writer,
-                            const std::optional<std::string>& error) {
-  if (snapshot_.get() != writer) return;  // abandoned by a TRUNC or SNAP meanwhile
+void Server::onSnapshotDone(std::uint64_t serial, const std::optional<std::string>& error) {
+  // Abandoned by a TRUNC or SNAP meanwhile. A serial, not the writer's address: a writer made
+  // since could sit at the abandoned one's address.
+  if (!snapshot_ || serial != snapshotSerial_) return;
   if (error) {
     log_.error("snapshot", "snapshot failed: " + *error);
     snapshotDeferred_ = false;  // retried after the next snapCount txns, not in a loop

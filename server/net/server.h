@@ -57,8 +57,7 @@ class Server {
   void startSnapshot();
   std::int64_t nextSnapshotThreshold();
   void snapshotStep();
-  void onSnapshotDone(const storage::SnapshotWriter* writer,
-                      const std::optional<std::string>& error);
+  void onSnapshotDone(std::uint64_t serial, const std::optional<std::string>& error);
   void purgeOldFiles();
   void stop(std::string_view why);
   std::optional<std::string> fourLetter(std::uint32_t code);
@@ -122,7 +121,8 @@ class Server {
   std::int64_t txnsSinceSnapshot_ = 0;
   std::int64_t snapshotThreshold_ = 0;
   std::unique_ptr<storage::SnapshotWriter> snapshot_;
-  bool snapshotDeferred_ = false;  // one fell due while snapshot_ was being written
+  std::uint64_t snapshotSerial_ = 0;  // of snapshot_, so a stale completion is recognised
+  bool snapshotDeferred_ = false;     // one fell due while snapshot_ was being written
   std::map<std::int64_t, std::int32_t> recoveredSessions_;
   std::int64_t nextPurgeMs_ = 0;
   std::int64_t startedAtMs_ = 0;
