@@ -128,8 +128,8 @@ std::optional<EnsembleView> membershipFromConf(std::string_view text) {
 KubeBackend::KubeBackend(KubeClient& client, AddressResolver resolver, KubeBackendOptions options)
     : client_(client), resolver_(std::move(resolver)), options_(std::move(options)) {}
 
-std::string KubeBackend::targetHash(const ZkCluster& c) {
-  return rolloutHash(c, options_.addressing, superDigest(c));
+std::string KubeBackend::targetHash(const ZkCluster& c, std::string_view superDigest) const {
+  return rolloutHash(c, options_.addressing, superDigest);
 }
 
 value KubeBackend::listPods(const ZkCluster& c) {
@@ -208,7 +208,8 @@ std::optional<EnsembleView> KubeBackend::readMembership(const ZkCluster& c, cons
   return std::nullopt;
 }
 
-std::optional<std::string> KubeBackend::execute(const ZkCluster& c, const Plan& plan) {
+std::optional<std::string> KubeBackend::execute(const ZkCluster& c, const Plan& plan,
+                                                const std::string& superDigest) {
   for (const Action& action : plan.actions) {
     try {
       if (auto* s = std::get_if<UpdateStatus>(&action)) {
@@ -216,7 +217,7 @@ std::optional<std::string> KubeBackend::execute(const ZkCluster& c, const Plan& 
       } else if (auto* v = std::get_if<ExpandVolumes>(&action)) {
         expandVolumes(c, *v, plan.status);
       } else if (auto* a = std::get_if<ApplyObjects>(&action)) {
-        applyObjects(c, a->membership);
+        applyObjects(c, a->membership, superDigest);
       } else if (auto* add = std::get_if<ReconfigAdd>(&action)) {
         reconfig(c, add->member, true);
       } else if (auto* rm = std::get_if<ReconfigRemove>(&action)) {
@@ -270,11 +271,10 @@ std::string KubeBackend::superDigest(const ZkCluster& c) {
   return zkadmin::superDigest("super", superPassword(c));
 }
 
-void KubeBackend::applyObjects(const ZkCluster& c, Membership m) {
-  std::string digest = superDigest(c);
+void KubeBackend::applyObjects(const ZkCluster& c, Membership m, const std::string& superDigest) {
   // The digest first: a pod cannot start without the Secret it mounts.
-  client_.apply(superDigestSecret(c, digest));
-  for (const value& object : renderObjects(c, m, options_.addressing, digest))
+  client_.apply(superDigestSecret(c, superDigest));
+  for (const value& object : renderObjects(c, m, options_.addressing, superDigest))
     client_.apply(object);
 }
 

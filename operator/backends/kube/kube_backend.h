@@ -54,11 +54,15 @@ class KubeBackend {
  public:
   KubeBackend(KubeClient& client, AddressResolver resolver, KubeBackendOptions options = {});
 
-  // rolloutHash() with the super digest, which reads (or first makes) the password's Secret.
-  std::string targetHash(const ZkCluster& c);
+  // "super:<base64 sha1>" of the super user's password, from its Secret (made first when the
+  // spec names none). A pass reads it once and hands it to targetHash and execute.
+  std::string superDigest(const ZkCluster& c);
+  // rolloutHash() with the super digest.
+  std::string targetHash(const ZkCluster& c, std::string_view superDigest) const;
   Observed observe(const ZkCluster& c);
   // Runs the actions in order (a Wait changes nothing); stops at the first failure (returned).
-  std::optional<std::string> execute(const ZkCluster& c, const Plan& plan);
+  std::optional<std::string> execute(const ZkCluster& c, const Plan& plan,
+                                     const std::string& superDigest);
 
  private:
   web::json::value listPods(const ZkCluster& c);
@@ -66,12 +70,11 @@ class KubeBackend {
                                              const std::vector<SrvrTarget>& targets,
                                              const std::vector<size_t>& probed);
   std::string superPassword(const ZkCluster& c);
-  std::string superDigest(const ZkCluster& c);  // "super:<base64 sha1>" of superPassword
   // kube_volumes.cpp
   std::optional<AppliedStorage> appliedStorage(const ZkCluster& c);
   void expandVolumes(const ZkCluster& c, const ExpandVolumes& e, const ZkClusterStatus& planned);
   void refuseExpansion(const ZkCluster& c, ZkClusterStatus status, const std::string& why);
-  void applyObjects(const ZkCluster& c, Membership m);
+  void applyObjects(const ZkCluster& c, Membership m, const std::string& superDigest);
   void reconfig(const ZkCluster& c, const Member& m, bool add);
   void restartMember(const ZkCluster& c, const RestartMember& r);
   void updateStatus(const ZkCluster& c, ZkClusterStatus status);

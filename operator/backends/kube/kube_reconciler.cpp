@@ -38,10 +38,12 @@ ClusterOutcome reconcileCluster(KubeBackend& backend, const value& object, const
   ZkCluster c = metaOnly(object);
   Plan p;
   Observed observed;
+  std::string superDigest;
   try {
     c = parseZkCluster(object);
     observed = backend.observe(c);
-    p = plan(c, backend.targetHash(c), observed);
+    superDigest = backend.superDigest(c);
+    p = plan(c, backend.targetHash(c, superDigest), observed);
   } catch (const SpecError& e) {
     // Nothing running is touched: the plan for an invalid spec only reports.
     p = planInvalid(c.status, c.meta.generation, e.errors());
@@ -50,7 +52,7 @@ ClusterOutcome reconcileCluster(KubeBackend& backend, const value& object, const
     return {};
   }
   for (const Action& a : p.actions) log(c.meta.ns + "/" + c.meta.name + ": " + describe(a));
-  auto failure = backend.execute(c, p);
+  auto failure = backend.execute(c, p, superDigest);
   if (failure) log(c.meta.ns + "/" + c.meta.name + ": " + *failure);
   if (observer) {
     std::chrono::duration<double> took = std::chrono::steady_clock::now() - begin;
