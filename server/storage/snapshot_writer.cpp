@@ -54,7 +54,7 @@ bool SnapshotWriter::writeChunk(const DataTree& tree, std::size_t maxNodes) {
   // The root is stored under "", the smallest key, so an inclusive start at "" visits it.
   auto last = tree.visitFrom(resumeAfter_.value_or(""), !resumeAfter_.has_value(), maxNodes,
                              [&](std::string_view path, const Node& node) {
-                               encoder_.node(path, node.data(), node.aclRef, node.stat);
+                               encoder_.node(path, node.data(), node.aclRef, node.stat.persisted());
                                ++nodes_;
                              });
   if (last) {

@@ -76,7 +76,7 @@ std::string aclText(const AclList& acl, bool json) {
 }
 
 void printNodeText(std::string_view path, const Node& n, const DataTree& tree) {
-  const StatPersisted& s = n.stat;
+  const NodeStat& s = n.stat;
   std::cout << (path.empty() ? "/" : path) << "\n  data = " << hexBytes(n.data()) << " \""
             << printable(n.data()) << "\"\n  cZxid = " << hex(s.czxid) << " ctime = " << s.ctime
             << "\n  mZxid = " << hex(s.mzxid) << " mtime = " << s.mtime
@@ -87,7 +87,7 @@ void printNodeText(std::string_view path, const Node& n, const DataTree& tree) {
 }
 
 std::string nodeJson(std::string_view path, const Node& n, const DataTree& tree) {
-  const StatPersisted& s = n.stat;
+  const NodeStat& s = n.stat;
   std::ostringstream o;
   o << "{\"path\":" << jsonString(path.empty() ? "/" : path) << ",\"data\":\"" << hexBytes(n.data())
     << "\",\"czxid\":" << s.czxid << ",\"mzxid\":" << s.mzxid << ",\"pzxid\":" << s.pzxid

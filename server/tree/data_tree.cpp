@@ -42,14 +42,14 @@ bool isSessionOwner(std::int64_t owner) {
 
 DataTree::DataTree() {
   for (std::string_view path : {"", "/zookeeper", "/zookeeper/quota"}) {
-    insert(Node::make(path, "", AclCache::kOpenUnsafeRef, StatPersisted{}));
+    insert(nodes_.make(path, "", AclCache::kOpenUnsafeRef, StatPersisted{}));
   }
   // The config node is read-only for everyone (ZOOKEEPER-2014); ZooKeeper sets that ACL with
   // version -1, which is why its aclVersion reads -1.
   StatPersisted configStat;
   configStat.aversion = -1;
-  insert(Node::make("/zookeeper/config", "",
-                    aclCache_.intern({ACL{perms::kRead, Id{"world", "anyone"}}}), configStat));
+  insert(nodes_.make("/zookeeper/config", "",
+                     aclCache_.intern({ACL{perms::kRead, Id{"world", "anyone"}}}), configStat));
 }
 
 void DataTree::setConfigNode(std::string_view data, std::int64_t version) {
@@ -71,11 +71,11 @@ Node* DataTree::findMutable(std::string_view path) {
 }
 
 Stat DataTree::stat(const Node& node) const {
-  Stat stat =
-      Stat::from(node.stat, static_cast<std::int32_t>(node.data().size()), node.numChildren_);
+  Stat stat = Stat::from(node.stat.persisted(), static_cast<std::int32_t>(node.data().size()),
+                         node.stat.numChildren);
   // The tree counts child creates (what sequential suffixes and replays need); clients see
   // ZooKeeper's v3 cversion, creates plus deletes, and no owner on containers or TTL nodes.
-  stat.cversion = node.stat.cversion * 2 - node.numChildren_;
+  stat.cversion = node.stat.cversion * 2 - node.stat.numChildren;
   if (!isSessionOwner(node.stat.ephemeralOwner)) stat.ephemeralOwner = 0;
   return stat;
 }
@@ -86,16 +86,16 @@ const AclList& DataTree::acl(const Node& node) const {
 
 std::vector<std::string> DataTree::children(const Node& node) const {
   std::vector<std::string> names;
-  names.reserve(node.numChildren_);
+  names.reserve(node.stat.numChildren);
   std::string_view key = node.path();
   auto it = nodes_.upper_bound(key);
   // The subtree follows the node; the first entry of each child's own subtree is the next
   // sibling, so a childless child costs one step and a parent one lookup.
-  while (names.size() < static_cast<std::size_t>(node.numChildren_) && it != nodes_.end()) {
+  while (names.size() < static_cast<std::size_t>(node.stat.numChildren) && it != nodes_.end()) {
     std::string_view path = it->path();
     if (path.size() <= key.size() || !path.starts_with(key) || path[key.size()] != '/') break;
     names.emplace_back(path.substr(key.size() + 1));
-    it = it->numChildren_ == 0 ? std::next(it) : nodes_.lower_bound(subtreeEnd(path));
+    it = it->stat.numChildren == 0 ? std::next(it) : nodes_.lower_bound(subtreeEnd(path));
   }
   return names;
 }
@@ -135,11 +135,12 @@ std::vector<std::string> DataTree::reapable(std::int64_t nowMillis) const {
   for (const auto& path : containers_) {
     const Node* node = find(path);
     // cversion > 0: the container had a child once, so a new one is not reaped at birth.
-    if (node != nullptr && node->numChildren_ == 0 && node->stat.cversion > 0) out.push_back(path);
+    if (node != nullptr && node->stat.numChildren == 0 && node->stat.cversion > 0)
+      out.push_back(path);
   }
   for (const auto& path : ttls_) {
     const Node* node = find(path);
-    if (node == nullptr || node->numChildren_ != 0) continue;
+    if (node == nullptr || node->stat.numChildren != 0) continue;
     std::int64_t ttl = ttlOf(node->stat.ephemeralOwner);
     if (ttl != 0 && nowMillis - node->stat.mtime > ttl) out.push_back(path);
   }
@@ -171,7 +172,7 @@ void DataTree::loadNode(std::string_view path, std::string_view data, std::int64
     loadChain_.push_back(found);
   }
   aclCache_.addUsage(aclRef);
-  loadChain_.push_back(insertUnder(loadChain_.back(), Node::make(path, data, aclRef, stat), true));
+  loadChain_.push_back(insertUnder(loadChain_.back(), nodes_.make(path, data, aclRef, stat), true));
 }
 
 void DataTree::loadNodeSearching(std::string_view path, std::string_view data, std::int64_t aclRef,
@@ -181,7 +182,7 @@ void DataTree::loadNodeSearching(std::string_view path, std::string_view data, s
     aclCache_.removeUsage(it->aclRef);
     Node& node = replaceData(*it, data);
     node.aclRef = aclRef;
-    node.stat = stat;
+    node.stat = NodeStat(stat, node.stat.numChildren);
     aclCache_.addUsage(aclRef);
     track(path, stat.ephemeralOwner);
     return;
@@ -190,7 +191,7 @@ void DataTree::loadNodeSearching(std::string_view path, std::string_view data, s
     throw std::invalid_argument("snapshot node " + std::string(path) + " comes before its parent");
   }
   aclCache_.addUsage(aclRef);
-  insert(Node::make(path, data, aclRef, stat));
+  insert(nodes_.make(path, data, aclRef, stat));
 }
 
 void DataTree::clear() {
@@ -217,7 +218,7 @@ NodeSet::iterator DataTree::insertUnder(NodeSet::iterator parent, NodePtr node, 
   } else {
     it = nodes_.insert(std::move(node));
   }
-  if (parent != nodes_.end()) ++parent->numChildren_;
+  if (parent != nodes_.end()) ++parent->stat.numChildren;
   dataSize_ += nodeSize(it->path(), it->data());
   track(it->path(), it->stat.ephemeralOwner);
   return it;
@@ -229,7 +230,7 @@ Node& DataTree::replaceData(Node& node, std::string_view data) {
     node.overwriteData(data);
     return node;
   }
-  return *nodes_.replace(nodes_.iteratorTo(node), Node::withData(node, data));
+  return *nodes_.replace(nodes_.iteratorTo(node), nodes_.withData(node, data));
 }
 
 void DataTree::eraseEntry(NodeSet::iterator it) {

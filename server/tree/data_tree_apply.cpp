@@ -115,8 +115,8 @@ Err DataTree::createNode(Ctx& ctx, std::string_view path, const std::string& dat
     parent->stat.pzxid = ctx.zxid;
   }
   auto it = insert(
-      Node::make(path, data, ref,
-                 StatPersisted{ctx.zxid, ctx.zxid, ctx.time, ctx.time, 0, 0, 0, owner, ctx.zxid}));
+      nodes_.make(path, data, ref,
+                  StatPersisted{ctx.zxid, ctx.zxid, ctx.time, ctx.time, 0, 0, 0, owner, ctx.zxid}));
   if (out != nullptr) *out = stat(*it);
   ctx.triggers.push_back({std::string(path), EventType::kNodeCreated});
   ctx.triggers.push_back({watchPath(parentPath), EventType::kNodeChildrenChanged});
@@ -139,7 +139,7 @@ Err DataTree::deleteNode(Ctx& ctx, std::string_view path) {
   auto end = nodes_.lower_bound(subtreeEnd(path));
   for (auto child = std::next(it); child != end;) eraseEntry(child++);
   eraseEntry(it);
-  --parent->numChildren_;
+  --parent->stat.numChildren;
   std::string deleted(path);
   ctx.triggers.push_back({deleted, EventType::kNodeDeleted});
   ctx.triggers.push_back({watchPath(parentPath), EventType::kNodeChildrenChanged});

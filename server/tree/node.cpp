@@ -18,27 +18,48 @@ std::uint32_t checkedSize(std::size_t size, const char* what) {
 
 }  // namespace
 
-void NodeFree::operator()(Node* node) const noexcept {
-  node->~Node();
-  ::operator delete(static_cast<void*>(node));
+NodeStat::NodeStat(const StatPersisted& p, std::int32_t numChildren)
+    : czxid(p.czxid),
+      mzxid(p.mzxid),
+      ctime(p.ctime),
+      mtime(p.mtime),
+      ephemeralOwner(p.ephemeralOwner),
+      pzxid(p.pzxid),
+      version(p.version),
+      cversion(p.cversion),
+      aversion(p.aversion),
+      numChildren(numChildren) {}
+
+StatPersisted NodeStat::persisted() const {
+  return StatPersisted{czxid,    mzxid,    ctime,          mtime, version,
+                       cversion, aversion, ephemeralOwner, pzxid};
 }
 
-NodePtr Node::make(std::string_view path, std::string_view data, std::int64_t aclRef,
-                   const StatPersisted& stat) {
+void NodeFree::operator()(Node* node) const noexcept {
+  std::size_t bytes = node->blockBytes();
+  node->~Node();
+  arena->deallocate(node, bytes);
+}
+
+NodePtr Node::make(NodeArena& arena, std::string_view path, std::string_view data,
+                   std::int64_t aclRef, const StatPersisted& stat) {
+  return build(arena, path, data, aclRef, NodeStat(stat, 0));
+}
+
+NodePtr Node::withData(NodeArena& arena, const Node& node, std::string_view data) {
+  return build(arena, node.path(), data, node.aclRef, node.stat);
+}
+
+NodePtr Node::build(NodeArena& arena, std::string_view path, std::string_view data,
+                    std::int64_t aclRef, const NodeStat& stat) {
   std::uint32_t pathSize = checkedSize(path.size(), "path");
   std::uint32_t dataSize = checkedSize(data.size(), "data");
   // The struct and its trailing bytes are one block; NodeFree is the only way it is released.
-  void* block = ::operator new(sizeof(Node) + pathSize + dataSize);
-  NodePtr node(new (block) Node(pathSize, dataSize, aclRef, stat));
+  void* block = arena.allocate(sizeof(Node) + pathSize + dataSize);
+  NodePtr node(new (block) Node(pathSize, dataSize, aclRef, stat), NodeFree{&arena});
   if (pathSize != 0) std::memcpy(node->bytes(), path.data(), pathSize);
   if (dataSize != 0) std::memcpy(node->bytes() + pathSize, data.data(), dataSize);
   return node;
-}
-
-NodePtr Node::withData(const Node& node, std::string_view data) {
-  NodePtr copy = make(node.path(), data, node.aclRef, node.stat);
-  copy->numChildren_ = node.numChildren_;
-  return copy;
 }
 
 void Node::overwriteData(std::string_view data) {

@@ -1,8 +1,9 @@
 #pragma once
-// The tree's nodes in PathLess order, owning them: an intrusive red-black tree whose links
-// live inside each Node, so a node is one allocation and nothing else.
+// The tree's nodes in PathLess order, owning them and the arena they live in: an intrusive
+// red-black tree whose links live inside each Node, so a node is one block and nothing else.
 
 #include <boost/intrusive/set.hpp>
+#include <memory>
 #include <string_view>
 
 #include "tree/node.h"
@@ -25,25 +26,39 @@ class NodeSet {
   NodeSet() = default;
   NodeSet(const NodeSet&) = delete;
   NodeSet& operator=(const NodeSet&) = delete;
-  NodeSet(NodeSet&& other) noexcept { set_.swap(other.set_); }
+  // The nodes move with their arena; the moved-from set keeps a fresh, empty one.
+  NodeSet(NodeSet&& other) noexcept {
+    set_.swap(other.set_);
+    arena_.swap(other.arena_);
+  }
   NodeSet& operator=(NodeSet&& other) noexcept {
     if (this != &other) {
       clear();
       set_.swap(other.set_);
+      arena_.swap(other.arena_);
     }
     return *this;
   }
   ~NodeSet() { clear(); }
 
-  // Takes ownership. The path must not be present yet.
+  // Nodes for this set, from its arena (see Node::make and Node::withData).
+  NodePtr make(std::string_view path, std::string_view data, std::int64_t aclRef,
+               const StatPersisted& stat) {
+    return Node::make(*arena_, path, data, aclRef, stat);
+  }
+  NodePtr withData(const Node& node, std::string_view data) {
+    return Node::withData(*arena_, node, data);
+  }
+
+  // Takes ownership of a node made by this set. The path must not be present yet.
   iterator insert(NodePtr node);
   // Takes ownership of a node whose path sorts after every path present: no search.
   iterator append(NodePtr node);
   // Puts `node` (same path) where `at` is and frees the old node: no rebalancing.
   iterator replace(iterator at, NodePtr node);
   // Frees the node; returns the one after it.
-  iterator erase(iterator at) { return set_.erase_and_dispose(at, NodeFree{}); }
-  void clear() { set_.clear_and_dispose(NodeFree{}); }
+  iterator erase(iterator at) { return set_.erase_and_dispose(at, NodeFree{arena_.get()}); }
+  void clear() { set_.clear_and_dispose(NodeFree{arena_.get()}); }
 
   iterator find(std::string_view path) { return set_.find(path); }
   const_iterator find(std::string_view path) const { return set_.find(path); }
@@ -58,9 +73,14 @@ class NodeSet {
   const_iterator end() const { return set_.end(); }
   bool empty() const { return set_.empty(); }
   std::size_t size() const { return set_.size(); }
+  const NodeArena& arena() const { return *arena_; }
 
  private:
+  // A node from another set's arena would be returned to the wrong one.
+  void checkMine(const NodePtr& node) const;
+
   Set set_;
+  std::unique_ptr<NodeArena> arena_ = std::make_unique<NodeArena>();
 };
 
 }  // namespace zk

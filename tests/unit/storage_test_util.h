@@ -99,7 +99,7 @@ inline std::vector<std::string> describeTree(const DataTree& tree) {
   std::vector<std::string> lines;
   tree.visitFrom("", true, SIZE_MAX, [&](std::string_view path, const Node& n) {
     std::ostringstream out;
-    const StatPersisted& s = n.stat;
+    const NodeStat& s = n.stat;
     out << '"' << path << "\" data=" << n.data() << " czxid=" << s.czxid << " mzxid=" << s.mzxid
         << " pzxid=" << s.pzxid << " ctime=" << s.ctime << " mtime=" << s.mtime
         << " v=" << s.version << " cv=" << s.cversion << " av=" << s.aversion

@@ -9,7 +9,7 @@ namespace {
 // The counters the tree stores (cversion counts creates only), as snapshots and replay see them.
 Stat stored(const DataTree& tree, std::string_view path) {
   const Node* node = tree.find(path);
-  return Stat::from(node->stat, static_cast<std::int32_t>(node->data().size()),
+  return Stat::from(node->stat.persisted(), static_cast<std::int32_t>(node->data().size()),
                     tree.stat(*node).numChildren);
 }
 

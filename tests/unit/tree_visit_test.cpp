@@ -29,7 +29,7 @@ void copyTree(const DataTree& from, DataTree& to, std::size_t chunk) {
   bool inclusive = true;
   for (;;) {
     auto last = from.visitFrom(cursor, inclusive, chunk, [&](std::string_view path, const Node& n) {
-      to.loadNode(std::string(path), std::string(n.data()), n.aclRef, n.stat);
+      to.loadNode(std::string(path), std::string(n.data()), n.aclRef, n.stat.persisted());
     });
     if (!last) break;
     cursor = *last;
@@ -42,7 +42,7 @@ void copyTree(const DataTree& from, DataTree& to, std::size_t chunk) {
 std::map<std::string, Copied> contents(const DataTree& tree) {
   std::map<std::string, Copied> out;
   tree.visitFrom("", true, SIZE_MAX, [&](std::string_view path, const Node& n) {
-    out.emplace(std::string(path), Copied{std::string(n.data()), n.aclRef, n.stat});
+    out.emplace(std::string(path), Copied{std::string(n.data()), n.aclRef, n.stat.persisted()});
   });
   return out;
 }
@@ -138,7 +138,7 @@ TEST(DataTreeSnapshot, ResumesWhileNodesComeAndGo) {
     auto last = tree.visitFrom(cursor, inclusive, 7, [&](std::string_view path, const Node& n) {
       EXPECT_TRUE(written.insert(std::string(path)).second) << "visited twice: " << path;
       loaded.loadNode(std::string(path), std::string(n.data()), n.aclRef,
-                      n.stat);  // throws on an orphan
+                      n.stat.persisted());  // throws on an orphan
     });
     mutate(5);
     // Nodes deleted during the walk are no longer stable.
@@ -160,7 +160,8 @@ TEST(DataTreeSnapshot, SortedAndUnsortedSnapshotsLoadTheSameTree) {
     a.apply(create(p, ++zxid, 1));
   std::vector<std::pair<std::string, Copied>> nodes;
   a.visitFrom("", true, SIZE_MAX, [&](std::string_view path, const Node& n) {
-    nodes.emplace_back(std::string(path), Copied{std::string(n.data()), n.aclRef, n.stat});
+    nodes.emplace_back(std::string(path),
+                       Copied{std::string(n.data()), n.aclRef, n.stat.persisted()});
   });
   std::mt19937 rng(3);
   for (int round = 0; round < 20; ++round) {
