@@ -159,8 +159,9 @@ def position(steps, step):
 
 
 def added(api, pod):
-    return next(s for s in history(api) if s[:2] == ("event", "MemberAdded") and
-                s[2].startswith(pod + " "))
+    """The MemberAdded event for `pod`, or None while there is none."""
+    return next((s for s in history(api) if s[:2] == ("event", "MemberAdded") and
+                 s[2].startswith(pod + " ")), None)
 
 
 def test_voters_join_and_leave_one_at_a_time_by_reconfig(api, kubelet, tmp_path, pods_gone):
@@ -211,6 +212,10 @@ def test_an_observer_joins_by_reconfig_with_the_users_credentials(api, kubelet, 
         change_spec(api, observers=1)
         wait_until(lambda: membership(kubelet) == {**voters(1, 2, 3), 101: "observer"},
                    "the observer in the ensemble", log, kubelet)
+        # The ensemble shows the observer as soon as the reconfig commits; the operator's
+        # event follows once the reconfig call has returned to it.
+        wait_until(lambda: added(api, "demo-observer-0") is not None,
+                   "the MemberAdded event for the observer", log, kubelet)
         assert "as an observer" in added(api, "demo-observer-0")[2]
         wait_until(lambda: "Mode: observer" in four(kubelet.client_port("demo-observer-0"),
                                                     "srvr"),
