@@ -209,7 +209,7 @@ std::optional<EnsembleView> KubeBackend::readMembership(const ZkCluster& c, cons
 }
 
 std::optional<std::string> KubeBackend::execute(const ZkCluster& c, const Plan& plan,
-                                                const std::string& superDigest) {
+                                                const SuperUser& super) {
   for (const Action& action : plan.actions) {
     try {
       if (auto* s = std::get_if<UpdateStatus>(&action)) {
@@ -217,11 +217,11 @@ std::optional<std::string> KubeBackend::execute(const ZkCluster& c, const Plan& 
       } else if (auto* v = std::get_if<ExpandVolumes>(&action)) {
         expandVolumes(c, *v, plan.status);
       } else if (auto* a = std::get_if<ApplyObjects>(&action)) {
-        applyObjects(c, a->membership, superDigest);
+        applyObjects(c, a->membership, super.digest);
       } else if (auto* add = std::get_if<ReconfigAdd>(&action)) {
-        reconfig(c, add->member, true);
+        reconfig(c, add->member, true, super.password);
       } else if (auto* rm = std::get_if<ReconfigRemove>(&action)) {
-        reconfig(c, rm->member, false);
+        reconfig(c, rm->member, false, super.password);
       } else if (auto* r = std::get_if<RestartMember>(&action)) {
         restartMember(c, *r);
       } else if (auto* e = std::get_if<EmitEvent>(&action)) {
@@ -267,8 +267,10 @@ std::string KubeBackend::superPassword(const ZkCluster& c) {
   return password;
 }
 
-std::string KubeBackend::superDigest(const ZkCluster& c) {
-  return zkadmin::superDigest("super", superPassword(c));
+KubeBackend::SuperUser KubeBackend::superUser(const ZkCluster& c) {
+  std::string password = superPassword(c);
+  std::string digest = zkadmin::superDigest("super", password);
+  return {std::move(password), std::move(digest)};
 }
 
 void KubeBackend::applyObjects(const ZkCluster& c, Membership m, const std::string& superDigest) {
@@ -279,7 +281,8 @@ void KubeBackend::applyObjects(const ZkCluster& c, Membership m, const std::stri
 }
 
 // Through any voter that answers: the C client moves on from one that does not.
-void KubeBackend::reconfig(const ZkCluster& c, const Member& m, bool add) {
+void KubeBackend::reconfig(const ZkCluster& c, const Member& m, bool add,
+                           const std::string& password) {
   std::string connect;
   value pods = listPods(c);
   for (const value& pod : pods.at("items").as_array()) {
@@ -291,7 +294,7 @@ void KubeBackend::reconfig(const ZkCluster& c, const Member& m, bool add) {
   }
   if (connect.empty())
     throw std::runtime_error("no voter's pod has an address to reconfig through");
-  zkadmin::ZkAdmin admin(connect, "super", superPassword(c), options_.adminTimeout);
+  zkadmin::ZkAdmin admin(connect, "super", password, options_.adminTimeout);
   try {
     auto config = add ? admin.reconfig(serverLine(c, m, options_.addressing), "")
                       : admin.reconfig("", std::to_string(m.id));

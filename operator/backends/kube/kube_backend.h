@@ -54,15 +54,19 @@ class KubeBackend {
  public:
   KubeBackend(KubeClient& client, AddressResolver resolver, KubeBackendOptions options = {});
 
-  // "super:<base64 sha1>" of the super user's password, from its Secret (made first when the
-  // spec names none). A pass reads it once and hands it to targetHash and execute.
-  std::string superDigest(const ZkCluster& c);
+  // The super user's password, from its Secret (made first when the spec names none), and its
+  // "super:<base64 sha1>" digest. A pass reads them once and hands them to targetHash and
+  // execute, so the hash, the rendered objects and a reconfig never see two passwords.
+  struct SuperUser {
+    std::string password;
+    std::string digest;
+  };
+  SuperUser superUser(const ZkCluster& c);
   // rolloutHash() with the super digest.
   std::string targetHash(const ZkCluster& c, std::string_view superDigest) const;
   Observed observe(const ZkCluster& c);
   // Runs the actions in order (a Wait changes nothing); stops at the first failure (returned).
-  std::optional<std::string> execute(const ZkCluster& c, const Plan& plan,
-                                     const std::string& superDigest);
+  std::optional<std::string> execute(const ZkCluster& c, const Plan& plan, const SuperUser& super);
 
  private:
   web::json::value listPods(const ZkCluster& c);
@@ -75,7 +79,7 @@ class KubeBackend {
   void expandVolumes(const ZkCluster& c, const ExpandVolumes& e, const ZkClusterStatus& planned);
   void refuseExpansion(const ZkCluster& c, ZkClusterStatus status, const std::string& why);
   void applyObjects(const ZkCluster& c, Membership m, const std::string& superDigest);
-  void reconfig(const ZkCluster& c, const Member& m, bool add);
+  void reconfig(const ZkCluster& c, const Member& m, bool add, const std::string& password);
   void restartMember(const ZkCluster& c, const RestartMember& r);
   void updateStatus(const ZkCluster& c, ZkClusterStatus status);
   void emitEvent(const ZkCluster& c, const EmitEvent& e);

@@ -38,12 +38,12 @@ ClusterOutcome reconcileCluster(KubeBackend& backend, const value& object, const
   ZkCluster c = metaOnly(object);
   Plan p;
   Observed observed;
-  std::string superDigest;
+  KubeBackend::SuperUser super;
   try {
     c = parseZkCluster(object);
     observed = backend.observe(c);
-    superDigest = backend.superDigest(c);
-    p = plan(c, backend.targetHash(c, superDigest), observed);
+    super = backend.superUser(c);
+    p = plan(c, backend.targetHash(c, super.digest), observed);
   } catch (const SpecError& e) {
     // Nothing running is touched: the plan for an invalid spec only reports.
     p = planInvalid(c.status, c.meta.generation, e.errors());
@@ -52,7 +52,7 @@ ClusterOutcome reconcileCluster(KubeBackend& backend, const value& object, const
     return {};
   }
   for (const Action& a : p.actions) log(c.meta.ns + "/" + c.meta.name + ": " + describe(a));
-  auto failure = backend.execute(c, p, superDigest);
+  auto failure = backend.execute(c, p, super);
   if (failure) log(c.meta.ns + "/" + c.meta.name + ": " + *failure);
   if (observer) {
     std::chrono::duration<double> took = std::chrono::steady_clock::now() - begin;
