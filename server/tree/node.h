@@ -29,6 +29,8 @@ struct NodeStat {
   std::int32_t version = 0;
   std::int32_t cversion = 0;
   std::int32_t aversion = 0;
+  // Children are not stored: they are the next entries of the ordered set, so a node costs a
+  // counter instead of a set of names.
   std::int32_t numChildren = 0;
 
   NodeStat() = default;

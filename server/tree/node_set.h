@@ -73,7 +73,6 @@ class NodeSet {
   const_iterator end() const { return set_.end(); }
   bool empty() const { return set_.empty(); }
   std::size_t size() const { return set_.size(); }
-  const NodeArena& arena() const { return *arena_; }
 
  private:
   // A node from another set's arena would be returned to the wrong one.
