@@ -75,6 +75,8 @@ class Schemas:
         if schema.get("x-kubernetes-int-or-string") or schema.get("format") == "int-or-string":
             if isinstance(value, bool) or not isinstance(value, (int, str)):
                 errors.append(f"{path}: must be an integer or a string, got {value!r}")
+            elif isinstance(value, str):
+                self._bounds(value, schema, path, errors)  # a quantity's pattern, say
             return
         if "oneOf" in schema or "anyOf" in schema:
             options = schema.get("oneOf", schema.get("anyOf"))

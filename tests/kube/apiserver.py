@@ -16,9 +16,12 @@ the test instead of passing silently:
   theirs;
 - garbage collection through ownerReferences when an owner is deleted.
 
-Every object written is validated with tests/k8s_openapi.py against the Kubernetes 1.28 OpenAPI
-documents, a ZkCluster against its CRD's schema (plus its two CEL rules): an unknown field, a
-wrong type or a missing required field is a 422 Invalid.
+The CRD itself is admitted first, as kube-apiserver admits it (tests/crd_admission.py: structural
+schema, every default checked against its schema and against the CEL rules that read it); the
+stand-in does not start with a CRD the real server would refuse. Every object written is validated
+with tests/k8s_openapi.py against the Kubernetes 1.28 OpenAPI documents, a ZkCluster against its
+CRD's schema (its CEL rules written out by hand: no CEL implementation runs here): an unknown
+field, a wrong type or a missing required field is a 422 Invalid.
 
 Watches (`?watch=1&resourceVersion=R`) stream every change after R as JSON lines, chunked:
 ADDED, MODIFIED and DELETED (an object that stops or starts matching the label selector is
@@ -53,6 +56,7 @@ from urllib.parse import parse_qs, urlsplit
 import yaml
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+import crd_admission  # noqa: E402
 from k8s_openapi import K8S_DIR, REPO, Schemas  # noqa: E402
 
 CRD_FILE = os.path.join(REPO, "crds", "zkclusters.zookube.dev.yaml")
@@ -217,7 +221,7 @@ def immutable_fields(old, new, fixed_classes=()):
 class Store:
     """Objects by (apiVersion, plural, namespace, name), and what the tests look at."""
 
-    def __init__(self, srvr_map_path):
+    def __init__(self, srvr_map_path, crd_file=CRD_FILE):
         self.lock = threading.RLock()
         self.changed = threading.Condition(self.lock)
         self.objects = {}
@@ -246,8 +250,13 @@ class Store:
         self.srvr_map_path = srvr_map_path
         self.srvr = {}       # pod name -> listening socket
         self.schemas = Schemas(K8S_DIR)
-        with open(CRD_FILE) as f:
-            self.crd_schema = yaml.safe_load(f)["spec"]["versions"][0]["schema"]["openAPIV3Schema"]
+        with open(crd_file) as f:
+            crd = yaml.safe_load(f)
+        # The CRD is admitted first, as `kubectl apply -f crds/` would have it admitted.
+        errors = crd_admission.admission_errors(crd, self.schemas)
+        if errors:
+            raise ApiError(422, "Invalid", crd_admission.admission_message(crd, errors))
+        self.crd_schema = crd["spec"]["versions"][0]["schema"]["openAPIV3Schema"]
 
     # --- validation -------------------------------------------------------------------------
 
