@@ -40,7 +40,6 @@ def run(args, timeout=60):
 
 
 def helm(*args):
-    # Helm logs each symlink it follows (crds/, files/) on stderr: judge by the exit code.
     return run([tool("helm"), *args])
 
 
