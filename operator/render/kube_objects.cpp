@@ -168,10 +168,14 @@ value container(const ZkCluster& c) {
   ct["volumeMounts"][0] = data;
   ct["volumeMounts"][1] = config;
   ct["volumeMounts"][2] = super;
+  // Everything Pod Security "restricted" asks of a container, set on the container itself so
+  // that it holds whatever pod-level securityContext the ZkCluster gives.
   value sc = value::object();
   sc["allowPrivilegeEscalation"] = value::boolean(false);
   sc["readOnlyRootFilesystem"] = value::boolean(true);
+  sc["runAsNonRoot"] = value::boolean(true);
   sc["capabilities"]["drop"] = strings({"ALL"});
+  sc["seccompProfile"]["type"] = str("RuntimeDefault");
   ct["securityContext"] = sc;
   return ct;
 }
@@ -212,6 +216,7 @@ value podSpec(const ZkCluster& c, const std::string& component) {
     sc["runAsUser"] = value::number(1000);
     sc["runAsGroup"] = value::number(1000);
     sc["fsGroup"] = value::number(1000);
+    sc["seccompProfile"]["type"] = str("RuntimeDefault");
     spec["securityContext"] = sc;
   }
   spec["terminationGracePeriodSeconds"] = value::number(30);

@@ -14,7 +14,10 @@ the test instead of passing silently:
 - a StatefulSet controller for updateStrategy OnDelete: pods <set>-0..replicas-1 are created from
   the current template; a deleted pod comes back from the template as it is now; old pods keep
   theirs;
-- garbage collection through ownerReferences when an owner is deleted.
+- garbage collection through ownerReferences when an owner is deleted;
+- Pod Security admission (pod_security.py, levels baseline and restricted) on namespaces
+  labelled for it with `label_namespace`: a pod create is refused with 403; a pod the
+  StatefulSet controller cannot create becomes a FailedCreate Event and `refused_pods`.
 
 The CRD itself is admitted first, as kube-apiserver admits it (tests/crd_admission.py: structural
 schema, every default checked against its schema and against the CEL rules that read it); the
@@ -57,6 +60,7 @@ import yaml
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 import crd_admission  # noqa: E402
+import pod_security  # noqa: E402
 from k8s_openapi import K8S_DIR, REPO, Schemas  # noqa: E402
 
 CRD_FILE = os.path.join(REPO, "crds", "zkclusters.zookube.dev.yaml")
@@ -241,6 +245,8 @@ class Store:
         # StorageClasses without allowVolumeExpansion: growing their claims is Forbidden.
         self.fixed_size_classes = set()
         self.members = {}    # pod name -> {"mode", "zxid", "ready"}
+        self.namespace_labels = {}  # namespace -> labels (label_namespace); no Namespace objects
+        self.refused_pods = []  # (pod name, message) the StatefulSet controller could not create
         self.recreated_ready = True  # readiness a pod gets when its StatefulSet recreates it
         self.graceful = False  # True: a deleted pod terminates only when the test says so
         # [(verb, kind or None, HTTP code)]: the next matching request fails with that code, or
@@ -274,6 +280,19 @@ class Store:
             errors = self.schemas.validate_object(obj)
         if errors:
             raise ApiError(422, "Invalid", f"{obj.get('kind')} is invalid: " + "; ".join(errors))
+
+    def label_namespace(self, ns, labels):
+        """Sets a namespace's labels; the pod-security ones decide what pods it admits."""
+        problem = pod_security.check_labels(labels)
+        if problem:
+            raise ApiError(422, "Invalid", f'Namespace "{ns}" is invalid: {problem}')
+        self.namespace_labels[ns] = dict(labels)
+
+    def admit_pod(self, ns, pod):
+        level = self.namespace_labels.get(ns, {}).get(pod_security.ENFORCE, "privileged")
+        message = pod_security.refusal(level, pod)
+        if message:
+            raise ApiError(403, "Forbidden", message)
 
     # --- generic verbs ----------------------------------------------------------------------
 
@@ -327,6 +346,8 @@ class Store:
         self.check_target(api, plural, ns, None, obj)
         if "name" not in obj["metadata"]:
             raise ApiError(422, "Invalid", "metadata.name: Required value")
+        if plural == "pods":
+            self.admit_pod(ns, obj)
         key = self.key(api, plural, ns, obj["metadata"]["name"])
         if key in self.objects:
             raise ApiError(409, "AlreadyExists", f'{plural} "{key[3]}" already exists')
@@ -538,10 +559,31 @@ class Store:
                 "uid": sts["metadata"]["uid"], "controller": True}]})
             pod = {"apiVersion": "v1", "kind": "Pod", "metadata": meta,
                    "spec": copy.deepcopy(template["spec"])}
-            self.create("v1", "pods", ns, pod, agent="statefulset-controller")
+            try:
+                self.create("v1", "pods", ns, pod, agent="statefulset-controller")
+            except ApiError as refused:
+                # The real controller does not fail the StatefulSet's write: it records a
+                # FailedCreate Event on the StatefulSet and tries again later.
+                self.failed_create(sts, pod_name, refused)
+                continue
             mode = "observer" if name.endswith("-observer") else "follower"
             self.members.setdefault(pod_name, {"mode": mode, "zxid": 0, "ready": True})
             self.listen_srvr(pod_name)
+
+    def failed_create(self, sts, pod_name, refused):
+        meta = sts["metadata"]
+        message = (f"create Pod {pod_name} in StatefulSet {meta['name']} failed error: "
+                   f"{refused.message}")
+        self.refused_pods.append((pod_name, refused.message))
+        event = {"apiVersion": "v1", "kind": "Event", "type": "Warning", "reason": "FailedCreate",
+                 "message": message, "count": 1, "firstTimestamp": now(), "lastTimestamp": now(),
+                 "source": {"component": "statefulset-controller"},
+                 "metadata": {"name": f"{meta['name']}.{uuid.uuid4().hex[:16]}",
+                              "namespace": meta["namespace"]},
+                 "involvedObject": {"apiVersion": "apps/v1", "kind": "StatefulSet",
+                                    "name": meta["name"], "namespace": meta["namespace"],
+                                    "uid": meta["uid"]}}
+        self.create("v1", "events", meta["namespace"], event, agent="statefulset-controller")
 
     def adopt(self, sts, key):
         """A pod the StatefulSet's selector matches and no controller owns becomes its own."""

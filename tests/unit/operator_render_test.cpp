@@ -240,6 +240,12 @@ TEST(OperatorRender, UserPodSettingsReplaceTheDefaults) {
   EXPECT_EQ(tmpl.at("spec").at("securityContext").at("runAsUser").as_integer(), 7);
   EXPECT_EQ(tmpl.at("metadata").at("labels").at("team").as_string(), "a");
   EXPECT_EQ(tmpl.at("metadata").at("annotations").at("note").as_string(), "x");
+  // What Pod Security "restricted" asks of the container holds whatever the pod's context says.
+  const value& sc = tmpl.at("spec").at("containers").at(0).at("securityContext");
+  EXPECT_EQ(sc.at("seccompProfile").at("type").as_string(), "RuntimeDefault");
+  EXPECT_TRUE(sc.at("runAsNonRoot").as_bool());
+  EXPECT_FALSE(sc.at("allowPrivilegeEscalation").as_bool());
+  EXPECT_EQ(sc.at("capabilities").at("drop").at(0).as_string(), "ALL");
 }
 
 }  // namespace
