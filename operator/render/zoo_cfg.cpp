@@ -29,8 +29,7 @@ std::string whitelist(const ZkCluster& c) {
 // Everything every member's file shares, in a fixed order (so the hash is stable): ZooKeeper's
 // usual timings unless overridden, then the user's overrides, then what the operator owns.
 std::string sharedSettings(const ZkCluster& c) {
-  std::map<std::string, std::string> settings{
-      {"tickTime", "2000"}, {"initLimit", "10"}, {"syncLimit", "5"}};
+  StringMap settings = zooCfgDefaults();
   for (const auto& [k, v] : c.spec.config) settings[k] = v;
   settings["4lw.commands.whitelist"] = whitelist(c);
   settings["standaloneEnabled"] = "false";  // even one voter runs as a quorum, so it can grow
@@ -94,9 +93,13 @@ std::string dataDirOf(const ZkCluster& c, const Member& m, const Addressing& a) 
 
 std::string serverLine(const ZkCluster& c, const Member& m, const Addressing& a) {
   Endpoint e = endpointOf(c, m, a);
+  // Locally the client address is named here as well as in clientPortAddress: ZooKeeper 3.8
+  // refuses a static clientPortAddress that differs from the server line's (";port" means
+  // 0.0.0.0).
+  std::string client = a.mode == Addressing::Mode::kLocal ? e.host + ":" : "";
   return "server." + std::to_string(m.id) + "=" + e.host + ":" + std::to_string(e.ports.quorum) +
          ":" + std::to_string(e.ports.election) + ":" + (m.voter ? "participant" : "observer") +
-         ";" + std::to_string(e.ports.client);
+         ";" + client + std::to_string(e.ports.client);
 }
 
 std::string renderZooCfg(const ZkCluster& c, const Member& self, Membership m,
