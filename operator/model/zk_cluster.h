@@ -156,4 +156,12 @@ ZkClusterStatus parseStatus(const web::json::value& status);
 // zoo.cfg keys the operator writes itself; overriding them would break the ensemble.
 bool isOperatorOwnedConfigKey(std::string_view key);
 
+// The timings every member's zoo.cfg starts from (ZooKeeper's sample zoo.cfg); spec.config
+// overrides them.
+const StringMap& zooCfgDefaults();
+
+// spec.config checked by the server's own zoo.cfg parser (server/config), one problem per key
+// ("spec.config.tickTime: 'abc' is not a number"); keys the operator owns are left out.
+std::vector<std::string> checkConfigValues(const StringMap& config);
+
 }  // namespace zk::op

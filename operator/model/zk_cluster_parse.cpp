@@ -160,6 +160,7 @@ void parsePod(Fields& parent, PodSettings& pod) {
 }
 
 void parseConfig(Fields& f, StringMap& config) {
+  const size_t before = f.errors().size();
   config = f.stringMap("config");
   for (const auto& [key, _] : config) {
     if (isOperatorOwnedConfigKey(key)) {
@@ -171,6 +172,41 @@ void parseConfig(Fields& f, StringMap& config) {
   }
   for (const auto& [key, val] : config) {
     if (val.find('\n') != std::string::npos) f.fail(f.at("config") + "." + key, "must be one line");
+  }
+  // Values are worth checking only once every key is one the user may set, on one line.
+  if (f.errors().size() == before) {
+    for (std::string& e : checkConfigValues(config)) f.errors().push_back(std::move(e));
+  }
+}
+
+// The CRD's patterns (crds/zkclusters.zookube.dev.yaml), the same text in both places:
+// tests/integration/test_operator_render.py feeds both the same bad values.
+bool isImageReference(const std::string& image) {
+  static const std::regex reference(
+      R"(^([a-zA-Z0-9]([a-zA-Z0-9-]*[a-zA-Z0-9])?(\.[a-zA-Z0-9]([a-zA-Z0-9-]*[a-zA-Z0-9])?)*(:[0-9]+)?/)?)"
+      R"([a-z0-9]+(([._]|__|-+)[a-z0-9]+)*(/[a-z0-9]+(([._]|__|-+)[a-z0-9]+)*)*)"
+      R"((:[a-zA-Z0-9_][a-zA-Z0-9_.-]{0,127})?(@[a-zA-Z][a-zA-Z0-9]*([-_+.][a-zA-Z][a-zA-Z0-9]*)*:[0-9a-fA-F]{32,})?$)");
+  return image.size() <= 512 && std::regex_match(image, reference);
+}
+
+// core/v1 ResourceRequirements' limits and requests: quantities by resource name.
+void checkResources(const value& resources, const std::string& path,
+                    std::vector<std::string>& errors) {
+  static const std::regex quantity(
+      R"(^(\+|-)?(([0-9]+(\.[0-9]*)?)|(\.[0-9]+))(([KMGTPE]i)|[numkMGTPE]|([eE](\+|-)?(([0-9]+(\.[0-9]*)?)|(\.[0-9]+))))?$)");
+  Fields f(resources, path, errors, {"limits", "requests"});
+  for (const char* kind : {"limits", "requests"}) {
+    const value* amounts = f.get(kind);
+    if (!amounts) continue;
+    if (!amounts->is_object()) {
+      f.fail(f.at(kind), "must be a map of quantities");
+      continue;
+    }
+    for (const auto& [name, amount] : amounts->as_object()) {
+      bool ok = amount.is_integer() ||
+                (amount.is_string() && std::regex_match(amount.as_string(), quantity));
+      if (!ok) f.fail(f.at(kind) + "." + name, "must be a quantity such as 500m or 2Gi");
+    }
   }
 }
 
@@ -200,10 +236,11 @@ ZkClusterSpec parseSpec(const value& v, std::vector<std::string>& errors) {
             "ports", "pod", "superUserSecret"});
   parseCounts(f, spec);
   if (auto s = f.string("image")) {
-    if (s->empty())
-      f.fail(f.at("image"), "must not be empty");
-    else
+    if (isImageReference(*s))
       spec.image = *s;
+    else
+      f.fail(f.at("image"),
+             "must be an image reference such as registry/name:tag, got \"" + *s + "\"");
   }
   if (auto s = f.string("imagePullPolicy")) {
     if (*s != "Always" && *s != "IfNotPresent" && *s != "Never") {
@@ -213,6 +250,7 @@ ZkClusterSpec parseSpec(const value& v, std::vector<std::string>& errors) {
     }
   }
   spec.resources = f.objectOrArray("resources", false);
+  if (spec.resources) checkResources(*spec.resources, f.at("resources"), errors);
   parseStorage(f, spec.storage);
   parseConfig(f, spec.config);
   parsePorts(f, spec.ports);

@@ -464,7 +464,12 @@ Plan planInvalid(const ZkClusterStatus& previous, std::int64_t generation,
                  const std::vector<std::string>& errors) {
   std::string message;
   for (const std::string& e : errors) message += (message.empty() ? "" : "; ") + e;
-  return planReportOnly(previous, generation, "Invalid", "InvalidSpec", message);
+  // Values the members' zoo.cfg parser refuses have a reason of their own (InvalidConfig).
+  bool config = !errors.empty() && std::all_of(errors.begin(), errors.end(), [](const auto& e) {
+    return e.starts_with("spec.config.") || e.starts_with("spec.config:");
+  });
+  return planReportOnly(previous, generation, "Invalid", config ? "InvalidConfig" : "InvalidSpec",
+                        message);
 }
 
 std::string describe(const Action& a) {

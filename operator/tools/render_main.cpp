@@ -2,6 +2,7 @@
 //   zookube-render FILE            the Kubernetes objects, as a JSON array
 //   zookube-render --local DIR FILE  each local member's zoo.cfg, as a JSON object by member
 //   zookube-render --status FILE     the ZkCluster with the status a first reconcile writes
+//   zookube-render --spec FILE       the spec as the operator reads it, defaults filled in
 // An invalid manifest prints one error per line (with its field path) and exits 2.
 #include <fstream>
 #include <iostream>
@@ -15,7 +16,7 @@
 namespace {
 
 int usage() {
-  std::cerr << "usage: zookube-render [--local STATE_DIR | --status] ZKCLUSTER.yaml\n";
+  std::cerr << "usage: zookube-render [--local STATE_DIR | --status | --spec] ZKCLUSTER.yaml\n";
   return 64;
 }
 
@@ -23,7 +24,7 @@ int usage() {
 
 int main(int argc, char** argv) {
   std::string file, localDir;
-  bool local = false, status = false;
+  bool local = false, status = false, spec = false;
   for (int i = 1; i < argc; ++i) {
     std::string arg = argv[i];
     if (arg == "--local" && i + 1 < argc) {
@@ -31,6 +32,8 @@ int main(int argc, char** argv) {
       localDir = argv[++i];
     } else if (arg == "--status") {
       status = true;
+    } else if (arg == "--spec") {
+      spec = true;
     } else if (!arg.starts_with("-") && file.empty()) {
       file = arg;
     } else {
@@ -49,6 +52,10 @@ int main(int argc, char** argv) {
     zk::op::ZkCluster c = zk::op::parseZkClusterYaml(text.str());
     if (c.meta.uid.empty()) c.meta.uid = "00000000-0000-0000-0000-000000000000";
     zk::op::Membership m = zk::op::desiredMembership(c);
+    if (spec) {
+      std::cout << zk::op::toJson(c.spec).serialize() << "\n";
+      return 0;
+    }
     if (status) {
       zk::op::Plan p =
           zk::op::plan(c, zk::op::rolloutHash(c, zk::op::Addressing::kubernetes()), {});

@@ -48,7 +48,7 @@ class Parser {
   ServerConfig run(std::string_view text);
 
   [[noreturn]] void fail(const Property& p, std::string_view reason) const {
-    throw ConfigError(where(p) + p.key + ": " + std::string(reason));
+    throw ConfigValueError(where(p), p.key, std::string(reason));
   }
   void warn(const Property& p, std::string_view why) {
     cfg_.warnings.push_back(where(p) + p.key + ": " + std::string(why));

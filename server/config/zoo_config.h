@@ -21,6 +21,22 @@ class ConfigError : public std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
+// A bad value for one key; key() and reason() let another front end (the operator checking a
+// ZkCluster's config) report it in its own terms.
+class ConfigValueError : public ConfigError {
+ public:
+  ConfigValueError(const std::string& where, std::string key, std::string reason)
+      : ConfigError(where + key + ": " + reason),
+        key_(std::move(key)),
+        reason_(std::move(reason)) {}
+  const std::string& key() const { return key_; }
+  const std::string& reason() const { return reason_; }
+
+ private:
+  std::string key_;
+  std::string reason_;
+};
+
 enum class PeerRole { kParticipant = 0, kObserver = 1 };  // numbered as ZooKeeper's LearnerType
 
 // server.<id>=host:quorumPort:electionPort[:participant|:observer][;[clientHost:]clientPort]

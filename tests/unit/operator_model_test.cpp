@@ -108,6 +108,26 @@ TEST(OperatorModel, OperatorOwnedConfigKeysAreRefused) {
       hasError(errorsOf("  config: {tickTime: 2000}\n"), "spec.config.tickTime: must be a string"));
 }
 
+TEST(OperatorModel, ConfigValuesAreCheckedByTheServersParser) {
+  auto errors = errorsOf("  config: {tickTime: abc, maxClientCnxns: \"-1\", syncLimit: \"3\"}\n");
+  EXPECT_EQ(errors, (std::vector<std::string>{
+                        "spec.config.maxClientCnxns: -1 is out of range 0..2147483647",
+                        "spec.config.tickTime: 'abc' is not a number"}));
+  EXPECT_TRUE(hasError(errorsOf("  config: {minSessionTimeout: \"50000\"}\n"),
+                       "spec.config: minSessionTimeout must not be larger than maxSessionTimeout"));
+  EXPECT_TRUE(errorsOf("  config: {someFutureKey: x, tickTime: \"100\"}\n").empty())
+      << "keys the server ignores are passed through";
+}
+
+TEST(OperatorModel, ImageReferencesAndQuantitiesAreChecked) {
+  EXPECT_FALSE(errorsOf("  image: \"Not An Image\"\n").empty());
+  EXPECT_TRUE(errorsOf("  image: registry.example:5000/a/b:1.0\n").empty());
+  EXPECT_TRUE(hasError(errorsOf("  resources: {requests: {cpu: lots}}\n"),
+                       "spec.resources.requests.cpu: must be a quantity such as 500m or 2Gi"));
+  EXPECT_TRUE(
+      errorsOf("  resources: {requests: {cpu: 500m, memory: 1Gi}, limits: {cpu: 2}}\n").empty());
+}
+
 TEST(OperatorModel, MetadataAndKindAreChecked) {
   try {
     parseZkClusterYaml("apiVersion: v1\nkind: Pod\nmetadata: {name: Bad_Name}\n");

@@ -334,5 +334,16 @@ TEST(OperatorPlan, AnInvalidSpecTouchesNothingAndSaysWhy) {
   EXPECT_EQ(again.actions.size(), 1u) << "no repeated event";
 }
 
+TEST(OperatorPlan, ConfigValuesTheParserRefusesHaveTheirOwnReason) {
+  ZkClusterStatus previous = makeCluster(3, 0).status;
+  Plan p = planInvalid(previous, 2, {"spec.config.tickTime: 'abc' is not a number"});
+  EXPECT_EQ(conditionOf(p.status, "Degraded").reason, "InvalidConfig");
+  EXPECT_TRUE(hasEvent(p, "InvalidConfig"));
+  Plan mixed = planInvalid(
+      previous, 2,
+      {"spec.config.tickTime: 'abc' is not a number", "spec.voters: must be odd, got 4"});
+  EXPECT_EQ(conditionOf(mixed.status, "Degraded").reason, "InvalidSpec");
+}
+
 }  // namespace
 }  // namespace zk::op
