@@ -16,6 +16,10 @@ TEST_PACKAGES=(
   zookeeper default-jre-headless python3 python3-kazoo python3-pytest python3-yaml
   procps iproute2 prometheus git
   docker.io debootstrap
+  # tests/clients: kazoo's own suite (its optional handlers and helpers) and Curator's recipes
+  python3-gevent python3-eventlet python3-mock python3-objgraph python3-pure-sasl
+  python3-pytest-timeout default-jdk-headless libslf4j-java
+  libcurator-client-java libcurator-framework-java libcurator-recipes-java
 )
 
 case "${1:-}" in

@@ -46,6 +46,10 @@ if compgen -G "tests/fuzz/*.cpp" >/dev/null; then
 fi
 step "integration tests (ZK_IMPL=${ZK_IMPL:-zookube})" \
   env ZOOKUBE_BUILD_DIR="$PWD/build" /usr/bin/python3 -m pytest -q tests/integration
+# kazoo's own suite, its harness starting zookube members (~2.5 min), and Curator's recipes
+# against a standalone server and a 3-voter ensemble (~2 min).
+step "real clients: kazoo's suite, Curator (ZK_IMPL=${ZK_IMPL:-zookube})" \
+  env ZOOKUBE_BUILD_DIR="$PWD/build" /usr/bin/python3 -m pytest -q tests/clients
 if [ -x build-asan/server/zookube-server ]; then
   # The ensemble's sockets, reconfig, session moves and hostile input against the sanitized
   # server (restarting members one by one under load too, now that snapshots load fast enough).

@@ -1,0 +1,35 @@
+"""A pytest plugin for the run of kazoo's own suite (loaded with -p kazoo_outcomes).
+
+It appends one JSON line per test phase to $KAZOO_OUTCOMES_FILE as the run goes, so the results
+survive a run cut short by its deadline, and one line per server that kazoo's harness saw stop
+with a non-zero exit code (its ManagedZooKeeper.stop() logs a warning for those).
+"""
+
+import json
+import logging
+import os
+
+
+def _append(record):
+    with open(os.environ["KAZOO_OUTCOMES_FILE"], "a") as f:
+        f.write(json.dumps(record) + "\n")
+
+
+class _UncleanStops(logging.Handler):
+    def emit(self, record):
+        message = record.getMessage()
+        if "failed to terminate" in message:
+            _append({"unclean_stop": message})
+
+
+def pytest_configure(config):
+    logging.getLogger("kazoo.testing.common").addHandler(_UncleanStops(logging.WARNING))
+
+
+def pytest_runtest_logreport(report):
+    _append({"test": report.nodeid, "when": report.when, "outcome": report.outcome})
+
+
+def pytest_collectreport(report):
+    if report.failed:
+        _append({"collect_error": report.nodeid})
