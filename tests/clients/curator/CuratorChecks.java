@@ -280,26 +280,22 @@ public final class CuratorChecks {
       InterProcessReadWriteLock lockA = new InterProcessReadWriteLock(a, path);
       InterProcessReadWriteLock lockB = new InterProcessReadWriteLock(b, path);
       require(lockA.readLock().acquire(WAIT.toMillis(), TimeUnit.MILLISECONDS), "a reads");
-      require(within(onOwnThread(() -> {
-        boolean shared = lockB.readLock().acquire(WAIT.toMillis(), TimeUnit.MILLISECONDS);
-        if (shared) {
-          lockB.readLock().release();
-        }
-        return shared;
-      })),
-          "b reads at the same time");
-      require(!within(onOwnThread(() -> lockB.writeLock().acquire(300, TimeUnit.MILLISECONDS))),
-          "b cannot write while a reads");
+      require(canTake(lockB.readLock(), WAIT.toMillis()), "b reads at the same time");
+      require(!canTake(lockB.writeLock(), 300), "b cannot write while a reads");
       lockA.readLock().release();
-      require(within(onOwnThread(() -> {
-        boolean exclusive = lockB.writeLock().acquire(WAIT.toMillis(), TimeUnit.MILLISECONDS);
-        if (exclusive) {
-          lockB.writeLock().release();
-        }
-        return exclusive;
-      })),
-          "b writes once a stopped reading");
+      require(canTake(lockB.writeLock(), WAIT.toMillis()), "b writes once a stopped reading");
     }
+  }
+
+  /** Whether lock can be taken within ms, on a thread of its own; released at once if so. */
+  private boolean canTake(InterProcessMutex lock, long ms) throws Exception {
+    return within(onOwnThread(() -> {
+      boolean taken = lock.acquire(ms, TimeUnit.MILLISECONDS);
+      if (taken) {
+        lock.release();
+      }
+      return taken;
+    }));
   }
 
   // ---- leader election -----------------------------------------------------------------------
