@@ -50,6 +50,9 @@ MIN_PASSED = 400
 @pytest.fixture(scope="module")
 def suite_run(tmp_path_factory):
     impl = harness.impl()
+    if impl == "zookube":
+        assert os.access(harness.zookube_binary(), os.X_OK), (
+            f"{harness.zookube_binary()} not built (set ZOOKUBE_BUILD_DIR or ZK_IMPL=apache)")
     allowed = NEEDS_SASL | BEING_FIXED if impl == "zookube" else FAILS_ON_ZOOKEEPER
     run, recovered = kazoo_suite.run_with_retry(impl, str(tmp_path_factory.mktemp("kazoo")),
                                                 ignore=allowed)
