@@ -74,7 +74,7 @@ void connectionInfo(std::ostream& out, const ConnectionStats& c, bool brief) {
 }
 
 std::string stat(Introspection& server, bool withClients) {
-  ServerStats s = server.stats();
+  ServerStats s = server.stats({});
   std::ostringstream out;
   out << "Zookeeper version: " << versionOf(s) << '\n';
   if (server.readOnly()) out << "READ-ONLY mode; serving only read-only clients\n";
@@ -144,7 +144,7 @@ void monitorLeader(MonitorWriter& w, const LeaderStats& l) {
 }
 
 std::string mntr(Introspection& server) {
-  ServerStats s = server.stats();
+  ServerStats s = server.stats({.fileDescriptors = true});
   MonitorWriter w;
   w.put("version", std::string_view(versionOf(s)));
   w.put("server_state", std::string_view(s.serverState));
@@ -228,7 +228,7 @@ std::string dump(Introspection& server) {
 
 std::string envi(Introspection& server) {
   std::ostringstream out;
-  out << "Environment:\nzookeeper.version=" << versionOf(server.stats()) << '\n';
+  out << "Environment:\nzookeeper.version=" << versionOf(server.stats({})) << '\n';
   std::array<char, 256> host{};
   if (gethostname(host.data(), host.size() - 1) == 0) out << "host.name=" << host.data() << '\n';
   utsname uts{};
@@ -261,12 +261,12 @@ std::optional<std::string> servingCommand(std::string_view cmd, Introspection& s
   if (cmd == "dump") return dump(server);
   if (cmd == "hash") return std::string();
   if (cmd == "dirs") {
-    ServerStats s = server.stats();
+    ServerStats s = server.stats({.directorySizes = true});
     return "datadir_size: " + std::to_string(s.dataDirSize) +
            "\nlogdir_size: " + std::to_string(s.logDirSize) + "\n";
   }
   if (cmd == "conf") {
-    ServerStats s = server.stats();
+    ServerStats s = server.stats({.directorySizes = true});
     return renderConfig(config, DirSizes{s.dataDirSize, s.logDirSize});
   }
   if (cmd == "srst") {

@@ -115,10 +115,18 @@ struct SessionDump {
   std::map<std::int64_t, std::vector<std::string>> ephemerals;
 };
 
+// What stats() measures beyond the event loop's own counters. Each costs a directory scan that
+// grows with the open connections or the data directories, so only the readers that show the
+// figure ask for it; without, the fields keep their defaults.
+struct StatsExtras {
+  bool fileDescriptors = false;  // openFileDescriptors, maxFileDescriptors (mntr)
+  bool directorySizes = false;   // dataDirSize, logDirSize (dirs, conf)
+};
+
 class Introspection {
  public:
   virtual ~Introspection() = default;
-  virtual ServerStats stats() const = 0;
+  virtual ServerStats stats(StatsExtras extras) const = 0;
   virtual std::vector<ConnectionStats> connections() const = 0;
   virtual SessionDump sessions() const = 0;
   // Data watches only, as ZooKeeper's wchc/wchp/wchs report them.

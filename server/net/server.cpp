@@ -5,7 +5,6 @@
 #include <filesystem>
 
 #include "net/four_letter.h"
-#include "net/metrics.h"
 #include "net/quorum_transport.h"
 #include "net/server_introspection.h"
 #include "storage/purge.h"
@@ -94,7 +93,7 @@ Server::Server(ServerConfig config, Logger& log)
 }
 
 Server::~Server() {
-  // The writer thread reports into metrics_, which members declared later would outlive.
+  // The writer thread reports into figures_; stop it before anything it could reach goes.
   txnLog_.reset();
 }
 
@@ -102,9 +101,13 @@ void Server::start() {
   startedAtMs_ = wallMs();
   ensureWritableDir(config_.dataDir, "dataDir");
   if (config_.dataLogDir != config_.dataDir) ensureWritableDir(config_.dataLogDir, "dataLogDir");
-  // Metrics first: the log writer and the pipeline report into it from the start.
   if (config_.metricsEnabled) {
-    metrics_ = std::make_unique<Metrics>(config_.metricsHttpHost, config_.metricsHttpPort);
+    // A scrape asks the event loop for the gauges; they are not computed unless scraped.
+    auto gauges = statsFromLoop(
+        io_, [this] { return introspection_ ? introspection_->stats({}) : ServerStats{}; },
+        std::chrono::seconds(1));
+    metrics_ = std::make_unique<Metrics>(figures_, std::move(gauges), config_.metricsHttpHost,
+                                         config_.metricsHttpPort);
     log_.info("metrics", "Prometheus metrics on http://" + config_.metricsHttpHost + ":" +
                              std::to_string(config_.metricsHttpPort) + "/metrics");
   }
@@ -165,10 +168,8 @@ void Server::openLogWriter() {
   options.forceSync = config_.forceSync;
   options.fsyncWarning = std::chrono::milliseconds(config_.fsyncWarningThresholdMs);
   options.log = [this](std::string_view line) { log_.warn("txnlog", line); };
-  // Runs on the writer thread; metrics_ is set before any log opens and outlives the writer.
-  options.onFsync = [this](double ms) {
-    if (metrics_) metrics_->observeFsync(std::llround(ms));
-  };
+  // Runs on the writer thread, the fsync recorder's only writer.
+  options.onFsync = [this](double ms) { figures_.fsyncTime.record(std::llround(ms)); };
   txnLog_ = std::make_unique<storage::TxnLogWriter>(
       options,
       [this](std::int64_t zxid) {
@@ -270,7 +271,6 @@ void Server::onTick() {
   OutputBatch::Scope replies(outputBatch_);
   if (serving_ || readOnly_) processor_->tick();
   if (peer_) maybeEnterReadOnly();
-  if (metrics_) metrics_->publish(introspection_->stats());
   if (wallMs() >= nextPurgeMs_) {
     purgeOldFiles();
     nextPurgeMs_ = wallMs() + std::int64_t{config_.purgeIntervalHours} * 3600 * 1000;

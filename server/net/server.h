@@ -15,6 +15,7 @@
 #include "net/asio.h"
 #include "net/connection.h"
 #include "net/introspection.h"
+#include "net/metrics.h"
 #include "pipeline/request_processor.h"
 #include "tree/data_tree.h"
 #include "util/log.h"
@@ -26,7 +27,6 @@ namespace storage {
 class TxnLogWriter;
 class SnapshotWriter;
 }  // namespace storage
-class Metrics;
 class ServerIntrospection;
 class QuorumTransport;
 
@@ -107,6 +107,7 @@ class Server {
   tcp::socket accepting_;       // the next connection, filled by async_accept
   tcp::endpoint acceptedFrom_;  // its peer, from accept() itself: no getpeername
   DataTree tree_;
+  RequestFigures figures_;  // before txnLog_ and metrics_: both use it
   std::unique_ptr<storage::TxnLogWriter> txnLog_;
   std::unique_ptr<TxnSink> sink_;
   std::unique_ptr<RequestProcessor> processor_;
@@ -146,8 +147,7 @@ class Server {
   bool readOnly_ = false;  // readonlymode.enabled and no quorum: serving read-only sessions
   std::map<std::int64_t, std::int32_t>
       sessionsBeforeReadOnly_;  // not in the ensemble's membership yet: follows without a vote
-  LatencyStats electionTime_;
-  SizeStats proposalSizes_;  // leader: of the txns it proposed this term
+  SizeStats proposalSizes_;     // leader: of the txns it proposed this term
 };
 
 }  // namespace zk

@@ -1,44 +1,14 @@
 #include "net/server_introspection.h"
 
-#include <sys/resource.h>
+#include <chrono>
 
-#include <filesystem>
-
+#include "net/metrics.h"
+#include "net/process_stats.h"
 #include "net/server.h"
-#include "storage/txn_log.h"
 
 namespace zk {
-namespace {
 
-std::int64_t openFileDescriptors() {
-  std::error_code ec;
-  std::int64_t count = 0;
-  for (auto it = std::filesystem::directory_iterator("/proc/self/fd", ec);
-       !ec && it != std::filesystem::directory_iterator(); it.increment(ec))
-    ++count;
-  return ec ? -1 : count;
-}
-
-std::int64_t maxFileDescriptors() {
-  rlimit limit{};
-  if (getrlimit(RLIMIT_NOFILE, &limit) != 0) return -1;
-  return static_cast<std::int64_t>(limit.rlim_cur);
-}
-
-std::int64_t directorySize(const std::filesystem::path& dir) {
-  std::error_code ec;
-  std::int64_t total = 0;
-  for (auto it = std::filesystem::directory_iterator(dir / "version-2", ec);
-       !ec && it != std::filesystem::directory_iterator(); it.increment(ec)) {
-    auto size = it->file_size(ec);
-    if (!ec) total += static_cast<std::int64_t>(size);
-  }
-  return total;
-}
-
-}  // namespace
-
-ServerStats ServerIntrospection::stats() const {
+ServerStats ServerIntrospection::stats(StatsExtras extras) const {
   const RequestProcessor& processor = *server_.processor_;
   const ProcessorStats& p = processor.stats();
   ServerStats s;
@@ -62,16 +32,18 @@ ServerStats ServerIntrospection::stats() const {
   s.approximateDataSize = processor.tree().approximateDataSize();
   s.aliveConnections = static_cast<std::int64_t>(server_.connections_.size());
   s.globalSessions = static_cast<std::int64_t>(processor.sessions().size());
-  s.openFileDescriptors = openFileDescriptors();
-  s.maxFileDescriptors = maxFileDescriptors();
-  s.dataDirSize = directorySize(server_.config_.dataDir);
-  s.logDirSize = directorySize(server_.config_.dataLogDir);
-  if (server_.txnLog_) {
-    auto fsync = server_.txnLog_->fsyncStats();
-    auto count = static_cast<std::int64_t>(fsync.count);
-    s.fsyncTime = {count, static_cast<std::int64_t>(fsync.avgMs * static_cast<double>(count)), 0,
-                   static_cast<std::int64_t>(fsync.maxMs)};
+  if (extras.fileDescriptors) {
+    s.openFileDescriptors = openFileDescriptorCount();
+    s.maxFileDescriptors = maxFileDescriptorCount();
   }
+  if (extras.directorySizes) {
+    s.dataDirSize = versionDirectorySize(server_.config_.dataDir);
+    s.logDirSize = versionDirectorySize(server_.config_.dataLogDir);
+  }
+  const RequestFigures& figures = server_.figures_;
+  s.readLatency = figures.readLatency.exact();
+  s.updateLatency = figures.updateLatency.exact();
+  s.fsyncTime = figures.fsyncTime.exact();
   if (server_.peer_) server_.addQuorumStats(s);
   return s;
 }

@@ -11,7 +11,7 @@ class Server;
 class ServerIntrospection : public Introspection {
  public:
   explicit ServerIntrospection(Server& server) : server_(server) {}
-  ServerStats stats() const override;
+  ServerStats stats(StatsExtras extras) const override;
   std::vector<ConnectionStats> connections() const override;
   SessionDump sessions() const override;
   std::map<std::int64_t, std::vector<std::string>> watchesBySession() const override;

@@ -512,7 +512,7 @@ void Server::addQuorumStats(ServerStats& s) const {
   s.lastZxid = std::max(s.lastZxid, peer.lastLoggedZxid());
   for (const auto& [sid, entry] : config_.servers)
     if (entry.role != PeerRole::kObserver) ++s.quorumSize;
-  s.electionTime = electionTime_;
+  s.electionTime = figures_.electionTime.exact();
   if (zabState_.state == zab::ServerState::Leading) {
     LeaderStats leader;
     leader.learners = static_cast<std::int64_t>(peer.learnerCount());
@@ -548,8 +548,7 @@ void Server::noteElectionTime(zab::ServerState next) {
   if (next == zab::ServerState::Looking && !wasLooking) lookingSinceMs_ = steadyMs();
   if (next != zab::ServerState::Looking && wasLooking) {
     std::int64_t ms = steadyMs() - lookingSinceMs_;
-    electionTime_.record(ms);
-    if (metrics_) metrics_->observeElectionTime(ms);
+    figures_.electionTime.record(ms);
   }
 }
 
@@ -562,11 +561,7 @@ void Server::rebuildProcessor(PipelineRole role,
     if (peer_) onConfigCommitted(config);
   };
   processor_->onRequestAnswered = [this](bool read, std::int64_t ms) {
-    if (!metrics_) return;
-    if (read)
-      metrics_->observeReadLatency(ms);
-    else
-      metrics_->observeUpdateLatency(ms);
+    (read ? figures_.readLatency : figures_.updateLatency).record(ms);
   };
   if (role == PipelineRole::kLearner) processor_->setForwarder(forwarder_.get());
   processor_->onRemoteSyncReady = [this](std::int64_t sid) {

@@ -9,7 +9,7 @@ namespace {
 
 class FakeServer : public Introspection {
  public:
-  ServerStats stats() const override { return stats_; }
+  ServerStats stats(StatsExtras /*extras*/) const override { return stats_; }
   std::vector<ConnectionStats> connections() const override { return connections_; }
   SessionDump sessions() const override { return sessions_; }
   std::map<std::int64_t, std::vector<std::string>> watchesBySession() const override {
