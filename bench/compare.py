@@ -1,8 +1,13 @@
 #!/usr/bin/python3
 """zookube against Apache ZooKeeper 3.8, side by side, in one run on this machine.
 
-Both servers get the same zoo.cfg settings (tickTime 2000, forceSync on, dataDir and dataLogDir
-under one temporary directory on the same filesystem) and the same load from zkbench. For every
+Both servers get the container image's zoo.cfg (examples/standalone.cfg, as the Dockerfile
+installs it; dataDir under one temporary directory on the same filesystem, clientPortAddress
+127.0.0.1) and the same load from zkbench. zookube runs with its Prometheus endpoint on, as the
+image and the operator configure every member, and it is scraped once a second during every run;
+Debian's ZooKeeper 3.8 lacks the Prometheus provider, so its `mntr` is read once a second
+instead. A zookube with the endpoint off ("zookube-nometrics") takes its turn beside them, and
+the report prints what the endpoint costs (throughput and server CPU per op) per workload. For every
 workload the server's CPU time and memory are read from /proc/<pid>. Then each server is loaded
 with --znodes znodes of 100 bytes, its RSS is read, and it is restarted (three times; the median
 counts) to time how long it takes from process start to the first successful request on the
@@ -16,7 +21,8 @@ implementation on loopback: write and mixed throughput over all members, and fai
 
 Usage: /usr/bin/python3 bench/compare.py [--quick] [--part standalone|ensemble|all]
                                           [--znodes N] [--failover-trials N]
-                                          [--only zookube|zookeeper] [--update-docs]
+                                          [--only zookube|zookeeper] [--no-metrics-off]
+                                          [--update-docs]
 """
 
 import argparse
@@ -37,12 +43,14 @@ REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(REPO, "tests", "integration"))
 
 import ensemble_bench  # noqa: E402
+import scrape  # noqa: E402
 import launch  # noqa: E402
 import zkref  # noqa: E402
 import zkwire  # noqa: E402
 from measure import cpu_seconds, memory_kb, reset_peak_rss, run_zkbench  # noqa: E402
 
 SERVERS = ("zookube", "zookeeper")
+METRICS_OFF = "zookube-nometrics"  # zookube with its metrics endpoint off, beside the rest
 TICK_MS = 2000
 START_DEADLINE_S = 180.0  # 1M znodes take a while to load
 STOP_DEADLINE_S = 30.0
@@ -86,28 +94,43 @@ def first_request(port, path, deadline):
     raise TimeoutError(f"no successful exists({path}) on port {port}")
 
 
-def common_cfg(data_dir, port):
-    return {"tickTime": str(TICK_MS), "dataDir": data_dir, "dataLogDir": data_dir,
-            "clientPort": str(port), "clientPortAddress": "127.0.0.1",
-            "admin.enableServer": "false", "4lw.commands.whitelist": "ruok"}
+# Keys of the image's zoo.cfg that each server here sets itself (directories and ports), or that
+# ZooKeeper 3.8 cannot honour (no Prometheus provider in Debian's package).
+PER_SERVER_KEYS = ("dataDir", "dataLogDir", "clientPort", "clientPortAddress",
+                   "metricsProvider.httpPort")
+
+
+def image_cfg():
+    """The image's zoo.cfg without the keys each server sets for itself."""
+    cfg = scrape.image_zoo_cfg()
+    if int(cfg.get("tickTime", TICK_MS)) != TICK_MS:
+        raise SystemExit("examples/standalone.cfg changed tickTime: update TICK_MS and the docs")
+    return {k: v for k, v in cfg.items() if k not in PER_SERVER_KEYS}
 
 
 class Zookube:
-    name = "zookube"
+    """zookube-server with the image's zoo.cfg; metrics=False leaves the endpoint off."""
 
-    def __init__(self, binary, workdir, extra_cfg=None):
+    def __init__(self, binary, workdir, metrics=True):
+        self.name = "zookube" if metrics else METRICS_OFF
         self.binary = binary
         self.workdir = workdir
-        self.extra_cfg = extra_cfg or {}
         self.data_dir = os.path.join(workdir, "data")
         self.port = zkref.free_port()
+        self.metrics_port = zkref.free_port() if metrics else None
         self.proc = None
+
+    def scrape_targets(self):
+        return [("prometheus", self.metrics_port)] if self.metrics_port else []
 
     def start(self):
         os.makedirs(self.data_dir, exist_ok=True)
         cfg = os.path.join(self.workdir, "zoo.cfg")
         with open(cfg, "w") as f:
-            cfg_keys = {**common_cfg(self.data_dir, self.port), **self.extra_cfg}
+            cfg_keys = {**image_cfg(), "dataDir": self.data_dir, "clientPort": str(self.port),
+                        "clientPortAddress": "127.0.0.1"}
+            if self.metrics_port:
+                cfg_keys["metricsProvider.httpPort"] = str(self.metrics_port)
             f.writelines(f"{k}={v}\n" for k, v in cfg_keys.items())
         log = open(os.path.join(self.workdir, "server.log"), "ab")
         self.proc = launch.popen([self.binary, cfg], log)
@@ -142,14 +165,19 @@ class ZooKeeper:
 
     name = "zookeeper"
 
-    def __init__(self, workdir, extra_cfg=None):
+    def __init__(self, workdir):
         self.workdir = workdir
         self.data_dir = os.path.join(workdir, "data")
         zkref.JAVA = ZK_JAVA
         zkref.START_DEADLINE_S = START_DEADLINE_S
         zkref.STOP_DEADLINE_S = STOP_DEADLINE_S
-        self.ref = zkref.ReferenceZooKeeper(workdir, self.data_dir, cfg=extra_cfg)
+        # zkref writes dataDir, clientPort, clientPortAddress and admin.enableServer=false (its
+        # AdminServer would need Jetty); the image's keys follow and win where they overlap.
+        self.ref = zkref.ReferenceZooKeeper(workdir, self.data_dir, cfg=image_cfg())
         self.port = self.ref.port
+
+    def scrape_targets(self):
+        return [("mntr", self.port)]
 
     def start(self):
         os.makedirs(self.data_dir, exist_ok=True)
@@ -197,7 +225,9 @@ def measured_run(zkbench, server, args, timeout):
     """One zkbench run with the server's CPU time and memory around it."""
     reset_peak_rss(server.pid)
     cpu0 = cpu_seconds(server.pid)
-    result = run_zkbench(zkbench, f"127.0.0.1:{server.port}", server.name, args, timeout)
+    with scrape.Scraper(server.scrape_targets) as scraper:
+        result = run_zkbench(zkbench, f"127.0.0.1:{server.port}", server.name, args, timeout)
+    result.update(scraper.summary())
     if not server.alive():
         result["error"] = f"server died: {server.log_tail()}"
         return result
@@ -376,6 +406,35 @@ def report(results, settings, parts_run):
                         ratios))
         return out
 
+    def cost(workload, key, sign):
+        """The metrics endpoint's cost in percent, as the median of the rounds' own ratios
+        (each round's metrics-on run and metrics-off run were back to back): sign +1 for a
+        figure where more is worse (CPU per op), -1 where more is better (throughput)."""
+        pairs = zip(values("zookube", workload, key), values(METRICS_OFF, workload, key))
+        costs = [sign * (on / off - 1) * 100 for on, off in pairs if on is not None and off]
+        if not costs:
+            return "n/a"
+        shown = f"{statistics.median(costs):+.1f}%"
+        return shown + (f" ({min(costs):+.1f} to {max(costs):+.1f})" if len(costs) > 1 else "")
+
+    def overhead_table(names):
+        lines = ["**What the metrics endpoint costs: zookube as deployed (endpoint on, scraped once"
+                 " a second) against the same build with it off. Cost = throughput lost, or"
+                 " server CPU per op added; the targets are <= 5% each**", "",
+                 "| workload | ops/s on | ops/s off | throughput cost | CPU/op on (µs) |"
+                 " CPU/op off (µs) | CPU/op cost | scrapes (failed) |",
+                 "|---|---:|---:|---:|---:|---:|---:|---:|"]
+        for n in names:
+            scrapes = sum(r.get("scrapes", 0) for r in results.get(("zookube", n), []))
+            failed = sum(r.get("scrape_failures", 0) for r in results.get(("zookube", n), []))
+            lines.append(
+                f"| {n} | {fmt(get('zookube', n, 'ops_per_sec'))} |"
+                f" {fmt(get(METRICS_OFF, n, 'ops_per_sec'))} | {cost(n, 'ops_per_sec', -1)} |"
+                f" {fmt(get('zookube', n, 'cpu_us_per_op'))} |"
+                f" {fmt(get(METRICS_OFF, n, 'cpu_us_per_op'))} | {cost(n, 'cpu_us_per_op', 1)} |"
+                f" {scrapes} ({failed}) |")
+        return "\n".join(lines) + "\n"
+
     names = [n for n, _ in WORKLOADS]
     mb = 1 / 1024
     n = settings["znodes"]
@@ -393,6 +452,8 @@ def report(results, settings, parts_run):
             table("zkbench (client) CPU seconds for the whole run, setup included",
                   rows("client_cpu_s", names)),
         ]
+        if any(s == METRICS_OFF for s, _ in results):
+            parts.append(overhead_table(names))
     if "standalone" in parts_run or "memory" in parts_run:
         parts.append(table(f"Large database: {n:,} znodes of 100 bytes", [
             ("populate rate (creates/s)", get("zookube", "populate", "ops_per_sec"),
@@ -413,6 +474,8 @@ def report(results, settings, parts_run):
     every = [(s, w, r) for (s, w), runs in results.items() for r in runs]
     errors = [f"- {s} {w}: {r['error'][:300]}" for s, w, r in every if "error" in r]
     errors += [f"- {s} {w}: {r['errors']} failed requests" for s, w, r in every if r.get("errors")]
+    errors += [f"- {s} {w}: {r['scrape_failures']} failed scrapes ({r.get('scrape_error')})"
+               for s, w, r in every if r.get("scrape_failures")]
     if errors:
         parts.append("**Anomalies**\n\n" + "\n".join(errors) + "\n")
     return "\n".join(parts)
@@ -424,6 +487,11 @@ def ensemble_text(settings):
         f"- Ensemble, both servers: {e.VOTERS} voters + {e.OBSERVERS} observer on 127.0.0.1,"
         f" tickTime={e.TICK_MS}, initLimit={e.INIT_LIMIT}, syncLimit={e.SYNC_LIMIT},"
         " forceSync=yes, every member's dataDir (= dataLogDir) under the same temporary directory;"
+        " the operator's settings (" +
+        ", ".join(f"{k}={v}" for k, v in scrape.OPERATOR_SETTINGS.items()) +
+        "; zookube members with metricsProvider.httpPort), every running member scraped once a"
+        " second from start to stop, failover trials included (zookube: /metrics; ZooKeeper:"
+        " mntr);"
         " zkbench gets all four members in its connect string (the C client shuffles them);"
         f" failover: {settings['failover_trials']} trials, each bounded by"
         f" {e.FAILOVER_DEADLINE_S:.0f} s, writes retried on every remaining member in parallel",
@@ -440,12 +508,18 @@ def settings_text(settings, env, fsync, parts_run):
         *[f"- Disk before the {name} runs: write(100 B) + fdatasync on a preallocated file,"
           f" {f['count']} times: p50 {f['p50_us']} µs, p99 {f['p99_us']} µs, mean {f['mean_us']} µs"
           for name, f in fsync.items()],
-        *([f"- Standalone, both servers: tickTime={TICK_MS}, forceSync=yes (default),"
-           " dataDir = dataLogDir, both under one temporary directory; snapCount default (100000);"
-           " both servers run side by side and take turns workload by workload (who goes first"
-           " alternates; the other is frozen with SIGSTOP meanwhile), then each in turn is loaded"
-           f" with the large database and restarted {settings['restarts']} times on it (the"
-           " median is reported)"]
+        *([f"- Standalone, both servers: the container image's zoo.cfg (examples/standalone.cfg:"
+           f" {', '.join(f'{k}={v}' for k, v in image_cfg().items())}), dataDir (= dataLogDir)"
+           " under one temporary directory, clientPortAddress=127.0.0.1, forceSync=yes (default);"
+           " zookube with metricsProvider.httpPort set, as the image and the operator run it,"
+           " and GET /metrics once a second during every run (what Prometheus does); ZooKeeper"
+           " (Debian's 3.8 has no Prometheus provider) with `mntr` read once a second instead"
+           + (f"; `{METRICS_OFF}` is the same zookube with the endpoint off" if
+              settings["metrics_off"] else "") +
+           "; the servers run side by side and take turns workload by workload (who goes first"
+           " alternates; the others are frozen with SIGSTOP meanwhile), then each in turn is"
+           f" loaded with the large database and restarted {settings['restarts']} times on it"
+           " (the median is reported)"]
           if "standalone" in parts_run else []),
         *([f"- Large database only (`--part memory`): each server in turn, tickTime={TICK_MS},"
            " forceSync=yes, dataDir = dataLogDir, is loaded with the large database and restarted"
@@ -502,6 +576,9 @@ def parse_args():
                         " table shows medians, and each ratio as the median of the rounds'"
                         " ratios with their range")
     p.add_argument("--only", choices=SERVERS, help="run one server only")
+    p.add_argument("--no-metrics-off", action="store_true",
+                   help="leave out the zookube run with its metrics endpoint off (and the"
+                        " overhead table)")
     p.add_argument("--build-dir", default=os.environ.get("ZOOKUBE_BUILD_DIR",
                                                          os.path.join(REPO, "build")))
     p.add_argument("--zkbench", help="zkbench binary (default <build-dir>/bench/zkbench)")
@@ -540,7 +617,7 @@ def main():
                 "znodes": args.znodes or (100_000 if args.quick else 1_000_000),
                 "failover_trials": args.failover_trials or (3 if args.quick else 5),
                 "restarts": 1 if args.quick else 3, "own_sessions": args.own_sessions,
-                "rounds": args.rounds}
+                "rounds": args.rounds, "metrics_off": not args.no_metrics_off}
     parts_run = ("standalone", "ensemble") if args.part == "all" else (args.part,)
     if args.update_docs and args.part != "all":
         raise SystemExit("--update-docs rewrites the whole results section: use --part all")
@@ -571,8 +648,9 @@ def main():
         out.write(json.dumps({"server": server, "workload": workload, "round": len(runs),
                               **result}) + "\n")
         out.flush()
-        keys = ("ops_per_sec", "p99_us", "hwm_kb", "VmRSS", "restart_s", "leader", "failover_s",
-                "median_s", "max_s", "connections", "errors", "error")
+        keys = ("ops_per_sec", "p99_us", "cpu_us_per_op", "hwm_kb", "VmRSS", "restart_s",
+                "leader", "failover_s", "median_s", "max_s", "connections", "scrapes",
+                "scrape_failures", "errors", "error")
         summary = {k: result.get(k) for k in keys if k in result}
         print(f"{server:10} {workload:16} {json.dumps(summary)[:300]}", flush=True)
 
@@ -596,7 +674,12 @@ def main():
                                else ZooKeeper(workdir))
             if "standalone" in parts_run:
                 probe_disk("standalone", "standalone")
-                run_workloads(servers, zkbench, settings, record)  # stops every server it started
+                turns = list(servers)
+                if settings["metrics_off"] and "zookube" in names:
+                    workdir = os.path.join(tmp, f"{METRICS_OFF}-standalone")
+                    os.makedirs(workdir)
+                    turns.insert(1, Zookube(binary, workdir, metrics=False))
+                run_workloads(turns, zkbench, settings, record)  # stops every server it started
             for server in servers:
                 probe_disk(f"{server.name} large database", "standalone")
                 big_database(server, zkbench, settings, record)

@@ -4,7 +4,11 @@ use, so both implementations get the same zoo.cfg apart from what ZooKeeper need
 
 Settings for both: tickTime 2000, initLimit 10, syncLimit 5 (ensemble.py fixes the two limits;
 they are checked here so a change there cannot pass unnoticed), forceSync=yes, every member's
-dataDir under one temporary directory. It measures zkbench write and mixed workloads with the
+dataDir under one temporary directory, and what the operator writes into every member's zoo.cfg
+(its 4lw whitelist, standaloneEnabled=false, reconfigEnabled=true; zookube members with
+metricsProvider.httpPort). From start to stop, the whole part included, every running member is
+scraped once a second: zookube's /metrics, ZooKeeper's `mntr` (Debian's 3.8 has no Prometheus
+provider). It measures zkbench write and mixed workloads with the
 sessions spread over all four members by the connect string, then failover: kill -9 of the leader
 to the first write that succeeds through any of the remaining members.
 """
@@ -21,6 +25,7 @@ sys.path.insert(0, os.path.join(REPO, "tests", "integration"))
 
 import ensemble  # noqa: E402
 import harness  # noqa: E402
+import scrape  # noqa: E402
 import refzk  # noqa: E402
 import zkwire  # noqa: E402
 from measure import cpu_seconds, memory_kb, reset_peak_rss, run_zkbench  # noqa: E402
@@ -68,8 +73,15 @@ def benchmark_jvm(java):
 def start(name, workdir):
     """Launches all members of `name`'s ensemble and waits for one leader and all serving."""
     os.environ["ZK_IMPL"] = IMPL_ENV[name]  # harness.Server reads it when a member is made
+    # harness.Server takes "a__b" for the key "a.b"; the container check interval goes back from
+    # the tests' 200 ms to the default, as the operator leaves it.
+    operator_cfg = {k.replace(".", "__"): v for k, v in scrape.OPERATOR_SETTINGS.items()}
     ens = ensemble.Ensemble(workdir, voters=VOTERS, observers=OBSERVERS, tick_ms=TICK_MS,
-                            forceSync="yes")
+                            forceSync="yes", znode__container__checkIntervalMs="60000",
+                            **operator_cfg)
+    if name == "zookube":
+        for member in ens.members.values():
+            member.cfg["metricsProvider.httpPort"] = str(harness.free_port())
     for member in ens.members.values():
         limits = (member.cfg["initLimit"], member.cfg["syncLimit"])
         if limits != (str(INIT_LIMIT), str(SYNC_LIMIT)):
@@ -84,6 +96,16 @@ def start(name, workdir):
         ens.stop()
         raise RuntimeError(f"{name} ensemble did not start: {e}\n{logs}") from None
     return ens
+
+
+def scrape_targets(ens):
+    """What Prometheus (zookube) or a mntr poller (ZooKeeper) reads on the running members."""
+    out = []
+    for member in ens.members.values():
+        if member.alive():
+            port = member.cfg.get("metricsProvider.httpPort")
+            out.append(("prometheus", int(port)) if port else ("mntr", member.port))
+    return out
 
 
 def running_pids(ens):
@@ -216,12 +238,17 @@ def bench(name, workdir, zkbench, settings, record, java):
         except RuntimeError as e:
             record(name, "ensemble start", {"error": str(e)[-1500:]})
             return
+        scraper = scrape.Scraper(lambda: scrape_targets(ens))
         try:
             record(name, "ensemble start", {"leader": ens.leader().myid, "roles": ens.roles()})
-            for row, args in WORKLOADS:
-                record(name, row, measured_run(zkbench, name, ens, args, settings))
-                ens.wait_serving(timeout=START_DEADLINE_S)
-            failover(ens, settings["failover_trials"], name, record)
+            with scraper:
+                for row, args in WORKLOADS:
+                    record(name, row, measured_run(zkbench, name, ens, args, settings))
+                    ens.wait_serving(timeout=START_DEADLINE_S)
+                failover(ens, settings["failover_trials"], name, record)
+            # Failed reads are expected while a killed member restarts: not an anomaly.
+            record(name, "ensemble scrapes", {"ok": scraper.ok, "failed": scraper.failed,
+                                              "slowest_s": round(scraper.slowest_s, 3)})
         except (TimeoutError, RuntimeError, OSError, harness.ServerError) as e:
             # The other implementation's part still runs; this one is reported as broken.
             record(name, "ensemble aborted", {"error": str(e)[-1500:]})
@@ -253,4 +280,9 @@ def rows(get):
          get("zookeeper", "ensemble failover", "median_s")),
         ("failover max (s)", get("zookube", "ensemble failover", "max_s"),
          get("zookeeper", "ensemble failover", "max_s")),
+        ("reads of /metrics (zookube) or mntr (ZooKeeper), all members, whole part",
+         get("zookube", "ensemble scrapes", "ok"), get("zookeeper", "ensemble scrapes", "ok")),
+        ("of which failed (a killed member restarting)",
+         get("zookube", "ensemble scrapes", "failed"),
+         get("zookeeper", "ensemble scrapes", "failed")),
     ]

@@ -226,7 +226,9 @@ void Connection::afterWrite() {
 void Connection::close(std::string_view reason) {
   if (closing_ || closed_) return;
   closing_ = true;
-  log_.debug("net", "closing " + remoteEndpoint() + ": " + std::string(reason));
+  // Built only when debug is on: a session close would pay two allocations for nothing.
+  if (log_.enabled(LogLevel::kDebug))
+    log_.debug("net", "closing " + remoteEndpoint() + ": " + std::string(reason));
   if (!asyncWriting_ && out_.empty()) shutdown(reason);
 }
 
@@ -273,7 +275,8 @@ void Connection::shutdown(std::string_view reason) {
   if (closed_) return;
   closed_ = true;
   closing_ = true;
-  log_.debug("net", "connection " + remoteEndpoint() + " closed: " + std::string(reason));
+  if (log_.enabled(LogLevel::kDebug))
+    log_.debug("net", "connection " + remoteEndpoint() + " closed: " + std::string(reason));
   idle_.cancel();
   boost::system::error_code ec;
   // close() alone sends what is queued and then FIN; a shutdown() first was one more syscall.
