@@ -50,6 +50,23 @@ def test_mntr_keys_and_counts_follow_the_tree(zk_server, zk, base):
     assert int(after["zk_approximate_data_size"]) > int(before["zk_approximate_data_size"])
 
 
+def test_mntr_latency_summaries_count_reads_and_writes(zk_server, zk, base):
+    """ZooKeeper's readlatency/updatelatency: exact min/avg/max, count and sum of the client
+    reads and writes answered (zookube left them at 0 until 2026-12)."""
+    before = parse_mntr(zk_server.four("mntr"))
+    zk.create(base + "/lat", b"x")
+    zk.set(base + "/lat", b"y")
+    for _ in range(5):
+        zk.get(base + "/lat")
+    after = parse_mntr(zk_server.four("mntr"))
+    assert int(after["zk_cnt_readlatency"]) >= int(before["zk_cnt_readlatency"]) + 5
+    assert int(after["zk_cnt_updatelatency"]) >= int(before["zk_cnt_updatelatency"]) + 2
+    for name in ("readlatency", "updatelatency"):
+        low, high = int(after[f"zk_min_{name}"]), int(after[f"zk_max_{name}"])
+        assert 0 <= low <= float(after[f"zk_avg_{name}"]) <= high, name
+        assert int(after[f"zk_sum_{name}"]) >= high
+
+
 def test_conf_shows_the_config(zk_server):
     text = zk_server.four("conf")
     assert f"clientPort={zk_server.port}" in text
