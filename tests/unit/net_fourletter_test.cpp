@@ -2,6 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include <utility>
+#include <vector>
+
 #include "config/four_letter_words.h"
 
 namespace zk {
@@ -9,7 +12,10 @@ namespace {
 
 class FakeServer : public Introspection {
  public:
-  ServerStats stats(StatsExtras /*extras*/) const override { return stats_; }
+  ServerStats stats(StatsExtras extras) const override {
+    asked_.push_back(extras);
+    return stats_;
+  }
   std::vector<ConnectionStats> connections() const override { return connections_; }
   SessionDump sessions() const override { return sessions_; }
   std::map<std::int64_t, std::vector<std::string>> watchesBySession() const override {
@@ -28,6 +34,7 @@ class FakeServer : public Introspection {
   SessionDump sessions_;
   std::map<std::int64_t, std::vector<std::string>> bySession_;
   std::map<std::string, std::vector<std::int64_t>> byPath_;
+  mutable std::vector<StatsExtras> asked_;  // what each stats() call asked for beyond the loop
   int statsResets_ = 0;
   int connectionResets_ = 0;
   bool readOnly_ = false;
@@ -256,6 +263,28 @@ TEST_F(FourLetterTest, DirsConfEnvi) {
   std::string envi = run("envi");
   EXPECT_TRUE(envi.starts_with("Environment:\nzookeeper.version=3.8.0-test\n")) << envi;
   EXPECT_NE(envi.find("\nos.name=Linux\n"), std::string::npos) << envi;
+}
+
+// The scans behind open_file_descriptor_count and the directory sizes run only for the words
+// that print them: srvr, which the operator polls, pays for neither.
+TEST_F(FourLetterTest, OnlyTheWordsThatShowThemScanDescriptorsOrDirectories) {
+  auto extrasOf = [this](std::string_view cmd) {
+    server_.asked_.clear();
+    run(cmd);
+    bool fds = false, dirs = false;
+    for (const StatsExtras& e : server_.asked_) {
+      fds = fds || e.fileDescriptors;
+      dirs = dirs || e.directorySizes;
+    }
+    return std::pair{fds, dirs};
+  };
+  EXPECT_EQ(extrasOf("mntr"), std::pair(true, false));
+  EXPECT_EQ(extrasOf("dirs"), std::pair(false, true));
+  EXPECT_EQ(extrasOf("conf"), std::pair(false, true));
+  for (auto cmd : {"srvr", "stat", "envi"}) {
+    EXPECT_EQ(extrasOf(cmd), std::pair(false, false)) << cmd;
+    EXPECT_FALSE(server_.asked_.empty()) << cmd;
+  }
 }
 
 TEST_F(FourLetterTest, TraceMaskAndTelnetClose) {
