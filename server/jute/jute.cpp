@@ -57,6 +57,19 @@ std::string_view Reader::readStringView(std::string_view field) {
   return s;
 }
 
+std::optional<std::string> Reader::readNullableBuffer(std::string_view field) {
+  auto view = readNullableView(field);
+  if (!view) return std::nullopt;
+  return std::string(*view);
+}
+
+std::optional<std::string_view> Reader::readNullableView(std::string_view field) {
+  std::size_t start = offset_;
+  if (readInt(field) == -1) return std::nullopt;
+  offset_ = start;
+  return readStringView(field);
+}
+
 std::int32_t Reader::readCount(std::string_view field, std::size_t minItemSize) {
   std::int32_t count = readInt(field);
   if (count == -1) return 0;

@@ -5,6 +5,7 @@
 // naming the field and the offset, never reads past the end.
 
 #include <cstdint>
+#include <optional>
 #include <span>
 #include <stdexcept>
 #include <string>
@@ -31,6 +32,9 @@ class Reader {
   // A null string or buffer (length -1) reads as empty; ZooKeeper clients treat both alike.
   std::string readString(std::string_view field) { return std::string(readStringView(field)); }
   std::string readBuffer(std::string_view field) { return readString(field); }
+  // A buffer whose null ZooKeeper keeps apart from empty (znode data): nullopt for length -1.
+  std::optional<std::string> readNullableBuffer(std::string_view field);
+  std::optional<std::string_view> readNullableView(std::string_view field);
   // The same bytes without a copy: valid as long as the input is.
   std::string_view readStringView(std::string_view field);
   // Vector count; -1 (null) reads as 0. Rejects counts that cannot fit in what is left.

@@ -3,6 +3,7 @@
 // whole reply (length prefix included) is built in one buffer and written with one send.
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -23,6 +24,9 @@ class Writer {
   void writeString(std::string_view s);
   void writeBuffer(std::string_view s) { writeString(s); }
   void writeNullBuffer() { writeInt(-1); }
+  void writeNullableBuffer(std::optional<std::string_view> b) {
+    b ? writeBuffer(*b) : writeNullBuffer();
+  }
   void writeRaw(std::string_view s) { out_->append(s); }
 
   // Reserves 4 bytes for a big-endian length prefix; finishFrame fills it with what follows.

@@ -67,7 +67,8 @@ class ZabSink : public TxnSink {
     std::size_t size = bytes.size();
     const auto* config = std::get_if<SetDataTxn>(&txn.body);
     if (txn.header.type == static_cast<std::int32_t>(OpCode::kReconfig) && config != nullptr) {
-      peer_.proposeReconfig(std::move(bytes), membersOf(parseDynamicConfig(config->data)));
+      peer_.proposeReconfig(std::move(bytes),
+                            membersOf(parseDynamicConfig(config->data.value_or(""))));
     } else {
       peer_.propose(std::move(bytes));
     }
@@ -224,7 +225,7 @@ std::optional<zab::ConfigInfo> Server::reconfigIn(const std::string& txnBytes) c
     Txn txn = decodeTxn(txnBytes);
     const auto* set = std::get_if<SetDataTxn>(&txn.body);
     if (set == nullptr) return std::nullopt;
-    DynamicConfig next = parseDynamicConfig(set->data);
+    DynamicConfig next = parseDynamicConfig(set->data.value_or(""));
     return zab::ConfigInfo{viewOf(next), formatDynamicConfig(next)};
   } catch (const std::exception& e) {
     log_.warn("zab", std::string("unreadable reconfig txn: ") + e.what());

@@ -90,8 +90,9 @@ PreparedOp prepareCreate(std::int32_t op, jute::Reader& in, const PrepContext& c
   CreateMode_ mode = decodeMode(req.flags);
   if (op == static_cast<int>(OpCode::kCreateContainer) && !mode.container) fail(Err::kBadArguments);
   validateTtl(mode, req.ttl, ctx);
+  // ZooKeeper validates the whole path only once a sequence suffix is added, after the checks
+  // of the parent: a bad path under a missing parent is NONODE, as there.
   std::string parentPath = parentForWrite(req.path);
-  checkPath(req.path, mode.sequential);
   AclList acl = fixupAcl(req.acl, ctx.authIds);
   NodeView parent = mustExist(view, parentPath.empty() ? "/" : parentPath);
   checkAcl(parent.acl, perms::kCreate, ctx);
@@ -139,10 +140,10 @@ PreparedOp prepareDelete(jute::Reader& in, const PrepContext& ctx, ScratchView& 
   auto req = PathVersionRequest::read(in);
   if (isSpecialPath(req.path)) fail(Err::kBadArguments);
   std::string parentPath = parentForWrite(req.path);
-  checkPath(req.path);
+  // ZooKeeper's order: the parent, the right to delete from it, then the node itself.
   NodeView parent = mustExist(view, parentPath.empty() ? "/" : parentPath);
-  NodeView node = mustExist(view, req.path);
   checkAcl(parent.acl, perms::kDelete, ctx);
+  NodeView node = mustExist(view, req.path);
   if (req.version != -1 && req.version != node.stat.version) fail(Err::kBadVersion);
   if (node.numChildren > 0) fail(Err::kNotEmpty);
   recordDelete(req.path, parentPath, ctx.zxid, view);
@@ -175,14 +176,15 @@ PreparedOp prepareSetData(jute::Reader& in, const PrepContext& ctx, ScratchView&
 }
 
 // Only who may write /zookeeper/config may reconfigure: by default (its ACL is world:READ) the
-// super user alone. The txn is ZooKeeper's: a SetDataTxn of the config node with version -1.
+// super user alone. As in ZooKeeper, that right is checked last, after the version, the
+// arguments and the quorum. The txn is ZooKeeper's: a SetDataTxn of the config node, version -1.
 PreparedOp prepareReconfig(jute::Reader& in, const PrepContext& ctx, ScratchView& view) {
   auto req = ReconfigRequest::read(in);
+  if (ctx.planReconfig == nullptr) fail(Err::kUnimplemented);
+  std::string config = (*ctx.planReconfig)(req, ctx.zxid);
   const std::string path = "/zookeeper/config";
   NodeView node = mustExist(view, path);
   checkAcl(node.acl, perms::kWrite, ctx);
-  if (ctx.planReconfig == nullptr) fail(Err::kUnimplemented);
-  std::string config = (*ctx.planReconfig)(req, ctx.zxid);
   node.stat.version = -1;
   node.stat.mtime = ctx.nowMs;
   node.stat.mzxid = ctx.zxid;
@@ -193,9 +195,9 @@ PreparedOp prepareReconfig(jute::Reader& in, const PrepContext& ctx, ScratchView
 PreparedOp prepareSetACL(jute::Reader& in, const PrepContext& ctx, ScratchView& view) {
   auto req = SetACLRequest::read(in);
   checkPath(req.path);
+  AclList acl = fixupAcl(req.acl, ctx.authIds);  // INVALIDACL before NONODE, as ZooKeeper
   NodeView node = mustExist(view, req.path);
   checkAcl(node.acl, perms::kAdmin, ctx);
-  AclList acl = fixupAcl(req.acl, ctx.authIds);
   std::int32_t version = nextVersion(node.stat.aversion, req.version);
   node.stat.aversion = version;
   node.acl = acl;
@@ -256,6 +258,19 @@ PreparedOp prepareOp(std::int32_t op, jute::Reader& in, const PrepContext& ctx, 
     default:
       fail(Err::kBadArguments);
   }
+}
+
+PreparedOp prepareMultiOp(std::int32_t op, jute::Reader& in, const PrepContext& ctx,
+                          ScratchView& view) {
+  PreparedOp prepared = prepareOp(op, in, ctx, view);
+  if (std::holds_alternative<CreateTxn>(prepared.body)) {
+    prepared.type = static_cast<int>(OpCode::kCreate);
+  } else if (std::holds_alternative<CreateContainerTxn>(prepared.body)) {
+    prepared.type = static_cast<int>(OpCode::kCreateContainer);
+  } else if (std::holds_alternative<CreateTTLTxn>(prepared.body)) {
+    prepared.type = static_cast<int>(OpCode::kCreateTTL);
+  }
+  return prepared;
 }
 
 std::vector<std::string> ephemeralsToClose(std::int64_t sessionId, const DataTree& tree,

@@ -47,6 +47,10 @@ bool isWriteOp(std::int32_t op);
 // Decodes one op of type `op` from `in` and prepares it against `view`; throws KeeperError
 // (protocol failure) or jute::DecodeError (malformed request).
 PreparedOp prepareOp(std::int32_t op, jute::Reader& in, const PrepContext& ctx, ScratchView& view);
+// The same for one op of a multi. As ZooKeeper, a create is typed there by its mode, not by its
+// op code: create (also for create2), createContainer or createTTL.
+PreparedOp prepareMultiOp(std::int32_t op, jute::Reader& in, const PrepContext& ctx,
+                          ScratchView& view);
 
 // Paths a session's close removes: its ephemerals, including ones still pending.
 std::vector<std::string> ephemeralsToClose(std::int64_t sessionId, const DataTree& tree,

@@ -32,7 +32,7 @@ void getData(const PathWatchRequest& req, ReadContext& ctx, jute::Writer& out) {
   const Node& node = mustFind(ctx, req.path);
   checkAcl(ctx, node, perms::kRead);
   if (req.watch) ctx.watches.addDataWatch(req.path, ctx.sessionId);
-  out.writeBuffer(node.data());
+  out.writeNullableBuffer(node.nullableData());
   ctx.tree.stat(node).write(out);
 }
 
@@ -81,9 +81,11 @@ void ephemerals(const PathRequest& req, ReadContext& ctx, jute::Writer& out) {
   jute::writeStringVector(out, ctx.tree.ephemerals(ctx.sessionId, prefix));
 }
 
+// ZooKeeper 3.8 checks and removes only the children, data and any kinds: a persistent kind, as
+// an unknown one, fails inside its watch manager, which it answers as a marshalling error.
 void checkOrRemoveWatches(std::int32_t op, jute::Reader& in, ReadContext& ctx) {
   auto req = WatchTypeRequest::read(in);
-  if (req.type < 1 || req.type > 5) fail(Err::kBadArguments);
+  if (req.type < 1 || req.type > 3) fail(Err::kMarshallingError);
   auto type = static_cast<WatcherType>(req.type);
   bool found = op == static_cast<int>(OpCode::kCheckWatches)
                    ? ctx.watches.contains(ctx.sessionId, req.path, type)
@@ -91,11 +93,14 @@ void checkOrRemoveWatches(std::int32_t op, jute::Reader& in, ReadContext& ctx) {
   if (!found) fail(Err::kNoWatcher);
 }
 
-void addWatch(jute::Reader& in, ReadContext& ctx) {
+// The reply carries an ErrorResponse{0} body, which the Java client reads; an unknown mode fails
+// in ZooKeeper's mode lookup, answered as a marshalling error.
+void addWatch(jute::Reader& in, ReadContext& ctx, jute::Writer& out) {
   auto req = AddWatchRequest::read(in);
-  if (req.mode != 0 && req.mode != 1) fail(Err::kBadArguments);
+  if (req.mode != 0 && req.mode != 1) fail(Err::kMarshallingError);
   if (req.path.find('\0') != std::string::npos) fail(Err::kBadArguments);
   ctx.watches.addPersistentWatch(req.path, ctx.sessionId, req.mode == 1);
+  out.writeInt(0);
 }
 
 void whoAmI(ReadContext& ctx, jute::Writer& out) {
@@ -150,7 +155,7 @@ void executeRead(std::int32_t op, jute::Reader& in, ReadContext& ctx, jute::Writ
     case OpCode::kRemoveWatches:
       return checkOrRemoveWatches(op, in, ctx);
     case OpCode::kAddWatch:
-      return addWatch(in, ctx);
+      return addWatch(in, ctx, out);
     case OpCode::kWhoAmI:
       return whoAmI(ctx, out);
     case OpCode::kMultiRead:

@@ -80,7 +80,10 @@ std::string writeResponseBody(std::int32_t op, const ApplyResult& result) {
       out.writeInt(err);
       continue;
     }
-    MultiHeader{sub.type, false, 0}.write(out);
+    // ZooKeeper reports a create with a stat (container, TTL) as a create2.
+    bool withStat = sub.type == static_cast<int>(OpCode::kCreateContainer) ||
+                    sub.type == static_cast<int>(OpCode::kCreateTTL);
+    MultiHeader{withStat ? static_cast<int>(OpCode::kCreate2) : sub.type, false, 0}.write(out);
     writeOpResult(sub.type, sub.path, sub.stat, out);
   }
   MultiHeader{-1, true, -1}.write(out);

@@ -348,7 +348,7 @@ Txn RequestProcessor::prepareMulti(std::int64_t sessionId, std::span<const std::
       continue;
     }
     try {
-      PreparedOp prepared = prepareOp(opHeader.type, in, ctx, view);
+      PreparedOp prepared = prepareMultiOp(opHeader.type, in, ctx, view);
       multi.txns.push_back(SubTxn{prepared.type, std::move(prepared.body)});
     } catch (const KeeperError& e) {
       failure = MultiFailure{multi.txns.size() + 1, multi.txns.size(), e.code};
@@ -415,7 +415,8 @@ void RequestProcessor::applyOne(InFlight entry) {
   }
   releaseRemoteSyncs(header.zxid);
   if (header.type == op(OpCode::kReconfig) && result.err == Err::kOk && onConfigCommitted) {
-    if (const auto* txn = std::get_if<SetDataTxn>(&entry.txn.body)) onConfigCommitted(txn->data);
+    if (const auto* txn = std::get_if<SetDataTxn>(&entry.txn.body))
+      onConfigCommitted(txn->data.value_or(""));
   }
   if (header.type == op(OpCode::kCloseSession))
     closeSessionNow(sessionId, entry.fromClient ? "session closed by client" : "session expired");

@@ -193,7 +193,7 @@ void PathRequest::write(jute::Writer& out) const {
 CreateRequest CreateRequest::read(jute::Reader& in, bool withTtl) {
   CreateRequest r;
   r.path = in.readString("CreateRequest.path");
-  r.data = in.readBuffer("CreateRequest.data");
+  r.data = in.readNullableBuffer("CreateRequest.data");
   r.acl = jute::readVector<ACL>(in, "CreateRequest.acl");
   r.flags = in.readInt("CreateRequest.flags");
   if (withTtl) r.ttl = in.readLong("CreateTTLRequest.ttl");
@@ -201,7 +201,7 @@ CreateRequest CreateRequest::read(jute::Reader& in, bool withTtl) {
 }
 void CreateRequest::write(jute::Writer& out, bool withTtl) const {
   out.writeString(path);
-  out.writeBuffer(data);
+  out.writeNullableBuffer(data);
   jute::writeVector(out, acl);
   out.writeInt(flags);
   if (withTtl) out.writeLong(ttl);
@@ -221,13 +221,13 @@ void PathVersionRequest::write(jute::Writer& out) const {
 SetDataRequest SetDataRequest::read(jute::Reader& in) {
   SetDataRequest r;
   r.path = in.readString("SetDataRequest.path");
-  r.data = in.readBuffer("SetDataRequest.data");
+  r.data = in.readNullableBuffer("SetDataRequest.data");
   r.version = in.readInt("SetDataRequest.version");
   return r;
 }
 void SetDataRequest::write(jute::Writer& out) const {
   out.writeString(path);
-  out.writeBuffer(data);
+  out.writeNullableBuffer(data);
   out.writeInt(version);
 }
 

@@ -3,6 +3,7 @@
 // and .data), each with its jute encoding. Field order is the wire order.
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -134,7 +135,7 @@ struct PathRequest {  // getACL, sync, getAllChildrenNumber, getEphemerals, dele
 
 struct CreateRequest {  // create, create2, createContainer; createTTL adds ttl
   std::string path;
-  std::string data;
+  std::optional<std::string> data = std::string();  // null is kept, as ZooKeeper does
   AclList acl;
   std::int32_t flags = 0;
   std::int64_t ttl = -1;
@@ -151,7 +152,7 @@ struct PathVersionRequest {  // delete, check
 
 struct SetDataRequest {
   std::string path;
-  std::string data;
+  std::optional<std::string> data = std::string();  // null is kept, as ZooKeeper does
   std::int32_t version = -1;
   static SetDataRequest read(jute::Reader& in);
   void write(jute::Writer& out) const;

@@ -10,20 +10,20 @@ struct BodyWriter {
   void operator()(const std::monostate&) const {}
   void operator()(const CreateTxn& t) const {
     out.writeString(t.path);
-    out.writeBuffer(t.data);
+    out.writeNullableBuffer(t.data);
     jute::writeVector(out, t.acl);
     out.writeBool(t.ephemeral);
     out.writeInt(t.parentCVersion);
   }
   void operator()(const CreateContainerTxn& t) const {
     out.writeString(t.path);
-    out.writeBuffer(t.data);
+    out.writeNullableBuffer(t.data);
     jute::writeVector(out, t.acl);
     out.writeInt(t.parentCVersion);
   }
   void operator()(const CreateTTLTxn& t) const {
     out.writeString(t.path);
-    out.writeBuffer(t.data);
+    out.writeNullableBuffer(t.data);
     jute::writeVector(out, t.acl);
     out.writeInt(t.parentCVersion);
     out.writeLong(t.ttl);
@@ -31,7 +31,7 @@ struct BodyWriter {
   void operator()(const DeleteTxn& t) const { out.writeString(t.path); }
   void operator()(const SetDataTxn& t) const {
     out.writeString(t.path);
-    out.writeBuffer(t.data);
+    out.writeNullableBuffer(t.data);
     out.writeInt(t.version);
   }
   void operator()(const CheckVersionTxn& t) const {
@@ -62,7 +62,7 @@ struct BodyWriter {
 CreateTxn readCreate(jute::Reader& in) {
   CreateTxn t;
   t.path = in.readString("CreateTxn.path");
-  t.data = in.readBuffer("CreateTxn.data");
+  t.data = in.readNullableBuffer("CreateTxn.data");
   t.acl = jute::readVector<ACL>(in, "CreateTxn.acl");
   t.ephemeral = in.readBool("CreateTxn.ephemeral");
   t.parentCVersion = in.readInt("CreateTxn.parentCVersion");
@@ -72,7 +72,7 @@ CreateTxn readCreate(jute::Reader& in) {
 CreateContainerTxn readCreateContainer(jute::Reader& in) {
   CreateContainerTxn t;
   t.path = in.readString("CreateContainerTxn.path");
-  t.data = in.readBuffer("CreateContainerTxn.data");
+  t.data = in.readNullableBuffer("CreateContainerTxn.data");
   t.acl = jute::readVector<ACL>(in, "CreateContainerTxn.acl");
   t.parentCVersion = in.readInt("CreateContainerTxn.parentCVersion");
   return t;
@@ -81,7 +81,7 @@ CreateContainerTxn readCreateContainer(jute::Reader& in) {
 CreateTTLTxn readCreateTTL(jute::Reader& in) {
   CreateTTLTxn t;
   t.path = in.readString("CreateTTLTxn.path");
-  t.data = in.readBuffer("CreateTTLTxn.data");
+  t.data = in.readNullableBuffer("CreateTTLTxn.data");
   t.acl = jute::readVector<ACL>(in, "CreateTTLTxn.acl");
   t.parentCVersion = in.readInt("CreateTTLTxn.parentCVersion");
   t.ttl = in.readLong("CreateTTLTxn.ttl");
@@ -104,7 +104,7 @@ SubTxnBody readSubBody(jute::Reader& in, std::int32_t type) {
     case OpCode::kReconfig: {  // ZooKeeper logs a reconfig as a SetDataTxn of /zookeeper/config
       SetDataTxn t;
       t.path = in.readString("SetDataTxn.path");
-      t.data = in.readBuffer("SetDataTxn.data");
+      t.data = in.readNullableBuffer("SetDataTxn.data");
       t.version = in.readInt("SetDataTxn.version");
       return t;
     }

@@ -4,6 +4,7 @@
 // the header's type selects the body, exactly as ZooKeeper's SerializeUtils does.
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <variant>
 #include <vector>
@@ -25,7 +26,7 @@ struct TxnHeader {
 
 struct CreateTxn {  // create, create2 (and ephemeral variants)
   std::string path;
-  std::string data;
+  std::optional<std::string> data = std::string();  // nullopt: null data, not empty
   AclList acl;
   bool ephemeral = false;
   std::int32_t parentCVersion = 0;
@@ -33,14 +34,14 @@ struct CreateTxn {  // create, create2 (and ephemeral variants)
 };
 struct CreateContainerTxn {
   std::string path;
-  std::string data;
+  std::optional<std::string> data = std::string();  // nullopt: null data, not empty
   AclList acl;
   std::int32_t parentCVersion = 0;
   bool operator==(const CreateContainerTxn&) const = default;
 };
 struct CreateTTLTxn {
   std::string path;
-  std::string data;
+  std::optional<std::string> data = std::string();  // nullopt: null data, not empty
   AclList acl;
   std::int32_t parentCVersion = 0;
   std::int64_t ttl = 0;
@@ -52,7 +53,7 @@ struct DeleteTxn {  // delete and deleteContainer
 };
 struct SetDataTxn {
   std::string path;
-  std::string data;
+  std::optional<std::string> data = std::string();  // nullopt: null data, not empty
   std::int32_t version = 0;
   bool operator==(const SetDataTxn&) const = default;
 };

@@ -125,11 +125,11 @@ void SnapshotEncoder::acls(const std::vector<std::pair<std::int64_t, AclList>>& 
   }
 }
 
-void SnapshotEncoder::node(std::string_view path, std::string_view data, std::int64_t aclRef,
-                           const StatPersisted& stat) {
+void SnapshotEncoder::node(std::string_view path, std::optional<std::string_view> data,
+                           std::int64_t aclRef, const StatPersisted& stat) {
   jute::Writer w(buf_);
   w.writeString(path);
-  w.writeBuffer(data);
+  w.writeNullableBuffer(data);
   w.writeLong(aclRef);
   stat.write(w);
 }
@@ -169,7 +169,7 @@ SnapshotTrailer parseSnapshot(std::span<const std::uint8_t> bytes, SessionMap& s
     }
     for (std::string_view path = in.readStringView("path"); path != "/";
          path = in.readStringView("path")) {
-      std::string_view data = in.readStringView("node data");
+      std::optional<std::string_view> data = in.readNullableView("node data");
       std::int64_t aclRef = in.readLong("node acl");
       sink.node(path, data, aclRef, StatPersisted::read(in));
     }

@@ -40,7 +40,7 @@ class SnapshotEncoder {
   void sessions(const SessionMap& sessions);
   void acls(const std::vector<std::pair<std::int64_t, AclList>>& acls);
   // `path` as stored: "" for the root.
-  void node(std::string_view path, std::string_view data, std::int64_t aclRef,
+  void node(std::string_view path, std::optional<std::string_view> data, std::int64_t aclRef,
             const StatPersisted& stat);
   void endNodes();
   // Bytes already in this format (the records of a leader's SNAP stream).
@@ -69,8 +69,9 @@ struct SnapshotSink {
   std::function<void(std::int64_t ref, AclList acl)> acl;
   // Paths as stored ("" for the root). The views point into the snapshot's bytes: a node
   // costs the tree's one allocation and no copies on the way.
-  std::function<void(std::string_view path, std::string_view data, std::int64_t aclRef,
-                     const StatPersisted& stat)>
+  // Data is nullopt for a null buffer, which ZooKeeper keeps apart from an empty one.
+  std::function<void(std::string_view path, std::optional<std::string_view> data,
+                     std::int64_t aclRef, const StatPersisted& stat)>
       node;
 };
 

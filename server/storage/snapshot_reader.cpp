@@ -13,7 +13,7 @@ SnapshotTrailer loadSnapshotFile(const std::filesystem::path& file, DataTree& tr
   MappedFile mapped(file);
   SnapshotSink sink;
   sink.acl = [&](std::int64_t ref, AclList acl) { tree.aclCache().load(ref, std::move(acl)); };
-  sink.node = [&](std::string_view path, std::string_view data, std::int64_t aclRef,
+  sink.node = [&](std::string_view path, std::optional<std::string_view> data, std::int64_t aclRef,
                   const StatPersisted& stat) { tree.loadNode(path, data, aclRef, stat); };
   try {
     SnapshotTrailer trailer = parseSnapshot(mapped.bytes(), sessions, sink);

@@ -31,7 +31,7 @@ std::string encodeSnapshotStream(const SessionMap& sessions, const DataTree& tre
   encoder.sessions(sessions);
   encoder.acls(acls);
   tree.visitFrom("", true, tree.nodeCount(), [&](std::string_view path, const Node& node) {
-    encoder.node(path, node.data(), node.aclRef, node.stat.persisted());
+    encoder.node(path, node.nullableData(), node.aclRef, node.stat.persisted());
   });
   encoder.endNodes();
   std::string out = encoder.take();

@@ -52,11 +52,12 @@ bool SnapshotWriter::writeChunk(const DataTree& tree, std::size_t maxNodes) {
     if (pending_ > options_.maxPendingBytes) return false;
   }
   // The root is stored under "", the smallest key, so an inclusive start at "" visits it.
-  auto last = tree.visitFrom(resumeAfter_.value_or(""), !resumeAfter_.has_value(), maxNodes,
-                             [&](std::string_view path, const Node& node) {
-                               encoder_.node(path, node.data(), node.aclRef, node.stat.persisted());
-                               ++nodes_;
-                             });
+  auto last =
+      tree.visitFrom(resumeAfter_.value_or(""), !resumeAfter_.has_value(), maxNodes,
+                     [&](std::string_view path, const Node& node) {
+                       encoder_.node(path, node.nullableData(), node.aclRef, node.stat.persisted());
+                       ++nodes_;
+                     });
   if (last) {
     resumeAfter_ = std::move(last);
   } else {

@@ -147,7 +147,7 @@ std::vector<std::string> DataTree::reapable(std::int64_t nowMillis) const {
   return out;
 }
 
-void DataTree::loadNode(std::string_view path, std::string_view data, std::int64_t aclRef,
+void DataTree::loadNode(std::string_view path, NodeData data, std::int64_t aclRef,
                         const StatPersisted& stat) {
   // zookube writes snapshots in PathLess order, a depth-first walk with parents first. Such a
   // node sorts after everything loaded so far: it is new, it goes at the end of the map, and
@@ -175,7 +175,7 @@ void DataTree::loadNode(std::string_view path, std::string_view data, std::int64
   loadChain_.push_back(insertUnder(loadChain_.back(), nodes_.make(path, data, aclRef, stat), true));
 }
 
-void DataTree::loadNodeSearching(std::string_view path, std::string_view data, std::int64_t aclRef,
+void DataTree::loadNodeSearching(std::string_view path, NodeData data, std::int64_t aclRef,
                                  const StatPersisted& stat) {
   if (auto it = nodes_.find(path); it != nodes_.end()) {  // a duplicate replaces the contents
     untrack(path, it->stat.ephemeralOwner);
@@ -224,9 +224,10 @@ NodeSet::iterator DataTree::insertUnder(NodeSet::iterator parent, NodePtr node, 
   return it;
 }
 
-Node& DataTree::replaceData(Node& node, std::string_view data) {
-  dataSize_ += nodeSize(node.path(), data) - nodeSize(node.path(), node.data());
-  if (data.size() == node.data().size()) {
+Node& DataTree::replaceData(Node& node, NodeData data) {
+  std::string_view bytes = data.value_or(std::string_view());
+  dataSize_ += nodeSize(node.path(), bytes) - nodeSize(node.path(), node.data());
+  if (bytes.size() == node.data().size()) {
     node.overwriteData(data);
     return node;
   }

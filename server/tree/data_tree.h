@@ -100,7 +100,7 @@ class DataTree {
 
   // Snapshot reading, after clear(): nodes in parent-first order. Throws std::invalid_argument
   // if the parent is missing. Call finishLoad() after the last node.
-  void loadNode(std::string_view path, std::string_view data, std::int64_t aclRef,
+  void loadNode(std::string_view path, NodeData data, std::int64_t aclRef,
                 const StatPersisted& stat);
   // Drops ACL lists no loaded node refers to (as ZooKeeper does after reading a snapshot).
   void finishLoad() {
@@ -122,8 +122,8 @@ class DataTree {
   // every key.
   NodeSet::iterator insertUnder(NodeSet::iterator parent, NodePtr node, bool sortsLast);
   // Gives `node` new data; returns it, or the node that replaced it when the length changed.
-  Node& replaceData(Node& node, std::string_view data);
-  void loadNodeSearching(std::string_view path, std::string_view data, std::int64_t aclRef,
+  Node& replaceData(Node& node, NodeData data);
+  void loadNodeSearching(std::string_view path, NodeData data, std::int64_t aclRef,
                          const StatPersisted& stat);
   void track(std::string_view path, std::int64_t owner);
   void untrack(std::string_view path, std::int64_t owner);
@@ -131,7 +131,7 @@ class DataTree {
 
   template <class Body>
   OpResult applyOp(Ctx& ctx, std::int32_t type, const Body& body);
-  Err createNode(Ctx& ctx, std::string_view path, const std::string& data, const AclList& acl,
+  Err createNode(Ctx& ctx, std::string_view path, NodeData data, const AclList& acl,
                  std::int64_t owner, std::int32_t parentCVersion, Stat* out);
   Err deleteNode(Ctx& ctx, std::string_view path);
   Err setData(Ctx& ctx, const SetDataTxn& txn, Stat* out);

@@ -91,9 +91,8 @@ OpResult DataTree::applyOp(Ctx& ctx, std::int32_t type, const Body& body) {
   return r;  // createSession, and a multi nested in a multi, change nothing
 }
 
-Err DataTree::createNode(Ctx& ctx, std::string_view path, const std::string& data,
-                         const AclList& acl, std::int64_t owner, std::int32_t parentCVersion,
-                         Stat* out) {
+Err DataTree::createNode(Ctx& ctx, std::string_view path, NodeData data, const AclList& acl,
+                         std::int64_t owner, std::int32_t parentCVersion, Stat* out) {
   auto slash = path.rfind('/');
   if (slash == std::string_view::npos) return Err::kNoNode;
   std::string_view parentPath = path.substr(0, slash);

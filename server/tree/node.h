@@ -8,6 +8,7 @@
 #include <boost/intrusive/set_hook.hpp>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string_view>
 
 #include "protocol/records.h"
@@ -39,6 +40,10 @@ struct NodeStat {
   bool operator==(const NodeStat&) const = default;
 };
 
+// A znode's data as it is handed in: nullopt is null data, which ZooKeeper keeps apart from
+// empty data (getData answers a null buffer, length -1).
+using NodeData = std::optional<std::string_view>;
+
 class Node;
 struct NodeFree {
   NodeArena* arena = nullptr;
@@ -50,19 +55,22 @@ using NodePtr = std::unique_ptr<Node, NodeFree>;
 // optimize_size keeps the red-black colour in the parent pointer: three words per link.
 class Node : public boost::intrusive::set_base_hook<boost::intrusive::optimize_size<true>> {
  public:
-  static NodePtr make(NodeArena& arena, std::string_view path, std::string_view data,
-                      std::int64_t aclRef, const StatPersisted& stat);
+  static NodePtr make(NodeArena& arena, std::string_view path, NodeData data, std::int64_t aclRef,
+                      const StatPersisted& stat);
   // A copy of `node` (stat, ACL and child count) holding other data.
-  static NodePtr withData(NodeArena& arena, const Node& node, std::string_view data);
+  static NodePtr withData(NodeArena& arena, const Node& node, NodeData data);
 
   Node(const Node&) = delete;
   Node& operator=(const Node&) = delete;
 
   // The tree's key: the path, with "" for the root.
   std::string_view path() const { return {bytes(), pathSize_}; }
-  std::string_view data() const { return {bytes() + pathSize_, dataSize_}; }
+  // The data bytes: empty for null data too.
+  std::string_view data() const { return {bytes() + pathSize_, dataSize()}; }
+  bool dataIsNull() const { return (dataSize_ & kNullData) != 0; }
+  NodeData nullableData() const { return dataIsNull() ? NodeData() : data(); }
   // Overwrites the data in place; only for data of the same length.
-  void overwriteData(std::string_view data);
+  void overwriteData(NodeData data);
 
   std::int64_t aclRef = AclCache::kOpenUnsafeRef;
   NodeStat stat;
@@ -72,13 +80,16 @@ class Node : public boost::intrusive::set_base_hook<boost::intrusive::optimize_s
       : aclRef(aclRef), stat(stat), pathSize_(pathSize), dataSize_(dataSize) {}
   ~Node() = default;
   friend struct NodeFree;
-  static NodePtr build(NodeArena& arena, std::string_view path, std::string_view data,
-                       std::int64_t aclRef, const NodeStat& stat);
+  static NodePtr build(NodeArena& arena, std::string_view path, NodeData data, std::int64_t aclRef,
+                       const NodeStat& stat);
+  // The top bit of dataSize_ marks null data; sizes stay far below it (jute.maxbuffer).
+  static constexpr std::uint32_t kNullData = 0x80000000u;
+  std::uint32_t dataSize() const { return dataSize_ & ~kNullData; }
 
   // The trailing bytes start where the struct ends; char access is always allowed to alias.
   const char* bytes() const { return reinterpret_cast<const char*>(this + 1); }
   char* bytes() { return reinterpret_cast<char*>(this + 1); }
-  std::size_t blockBytes() const { return sizeof(Node) + pathSize_ + dataSize_; }
+  std::size_t blockBytes() const { return sizeof(Node) + pathSize_ + dataSize(); }
 
   std::uint32_t pathSize_;
   std::uint32_t dataSize_;

@@ -42,13 +42,11 @@ class NodeSet {
   ~NodeSet() { clear(); }
 
   // Nodes for this set, from its arena (see Node::make and Node::withData).
-  NodePtr make(std::string_view path, std::string_view data, std::int64_t aclRef,
+  NodePtr make(std::string_view path, NodeData data, std::int64_t aclRef,
                const StatPersisted& stat) {
     return Node::make(*arena_, path, data, aclRef, stat);
   }
-  NodePtr withData(const Node& node, std::string_view data) {
-    return Node::withData(*arena_, node, data);
-  }
+  NodePtr withData(const Node& node, NodeData data) { return Node::withData(*arena_, node, data); }
 
   // Takes ownership of a node made by this set. The path must not be present yet.
   iterator insert(NodePtr node);

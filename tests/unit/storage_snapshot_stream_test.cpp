@@ -29,8 +29,8 @@ std::map<std::string, std::string> loadedNodes(const std::string& fileBytes, Ses
   std::map<std::string, std::string> nodes;
   SnapshotSink sink;
   sink.acl = [](std::int64_t, AclList) {};
-  sink.node = [&](std::string_view path, std::string_view data, std::int64_t,
-                  const StatPersisted&) { nodes[std::string(path)] = data; };
+  sink.node = [&](std::string_view path, std::optional<std::string_view> data, std::int64_t,
+                  const StatPersisted&) { nodes[std::string(path)] = data.value_or(""); };
   auto* p = reinterpret_cast<const std::uint8_t*>(fileBytes.data());
   parseSnapshot(std::span(p, fileBytes.size()), sessions, sink);
   return nodes;

@@ -61,8 +61,9 @@ TEST(Snapshot, ReadsZooKeeperTrailersAndChecksEverySeal) {
   const std::size_t plain = bytes.size();
   auto parse = [](const std::string& b, SnapshotTrailer* t = nullptr) {
     SessionMap s;
-    SnapshotSink sink{[](std::int64_t, AclList) {}, [](std::string_view, std::string_view,
-                                                       std::int64_t, const StatPersisted&) {}};
+    SnapshotSink sink{[](std::int64_t, AclList) {},
+                      [](std::string_view, std::optional<std::string_view>, std::int64_t,
+                         const StatPersisted&) {}};
     auto span = std::span(reinterpret_cast<const std::uint8_t*>(b.data()), b.size());
     SnapshotTrailer r = parseSnapshot(span, s, sink);
     if (t != nullptr) *t = r;
@@ -121,7 +122,7 @@ TEST(Snapshot, LargeSnapshotChecksumCatchesAFlippedByteAnywhere) {
     SessionMap s;
     nodes = 0;
     SnapshotSink sink{[](std::int64_t, AclList) {},
-                      [&nodes](std::string_view, std::string_view, std::int64_t,
+                      [&nodes](std::string_view, std::optional<std::string_view>, std::int64_t,
                                const StatPersisted&) { ++nodes; }};
     parseSnapshot(std::span(reinterpret_cast<const std::uint8_t*>(b.data()), b.size()), s, sink);
   };
