@@ -96,6 +96,22 @@ def test_reconfig_needs_the_super_user(running, client_factory):
     assert sorted(config_of(zk)[0]) == [1, 2, 3]
 
 
+def test_the_right_to_reconfigure_is_checked_last(running, client_factory):
+    """ZooKeeper checks the version and the arguments before the ACL of /zookeeper/config, so an
+    unauthenticated client hears BADVERSION or BADARGUMENTS first (kazoo's own TestReconfig)."""
+    zk = client_factory(running.hosts)
+    _, version = config_of(zk)
+    with pytest.raises(BadVersionError):
+        zk.reconfig(joining=None, leaving="3", new_members=None, from_config=version + 1)
+    with pytest.raises(BadArgumentsError):
+        zk.reconfig(joining="server.100=127.0.0.1:bad", leaving=None, new_members=None)
+    with pytest.raises(BadArgumentsError):
+        zk.reconfig(joining=None, leaving="1,2,3", new_members=None)
+    with pytest.raises(NoAuthError):
+        zk.reconfig(joining=None, leaving="3", new_members=None, from_config=version)
+    assert sorted(config_of(zk)[0]) == [1, 2, 3]
+
+
 def test_a_stale_config_version_is_refused(running, admin):
     _, version = config_of(admin)
     with pytest.raises(BadVersionError):
