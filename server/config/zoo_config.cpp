@@ -443,7 +443,8 @@ void Parser::finish() {
     throw ConfigError(file + "minSessionTimeout must not be larger than maxSessionTimeout");
   }
   cfg_.connectToLearnerMasterLimit = learnerMasterLimit_.value_or(cfg_.initLimit);
-  cfg_.juteMaxBufferExtraSize = extraSize_.value_or(cfg_.juteMaxBuffer);
+  // As BinaryInputArchive: the extra size defaults to jute.maxbuffer and is never below 1024.
+  cfg_.juteMaxBufferExtraSize = std::max(extraSize_.value_or(cfg_.juteMaxBuffer), 1024);
   if (!cfg_.clientPortAddress.empty() && cfg_.clientPort == 0 && membership_.empty()) {
     throw ConfigError(file + "clientPortAddress is set but clientPort is not set");
   }

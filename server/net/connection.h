@@ -23,7 +23,7 @@ namespace zk {
 class RequestProcessor;
 
 struct ConnectionLimits {
-  std::size_t maxFrameBytes = 2 * 0xfffff;       // jute.maxbuffer + extrasize
+  std::size_t maxFrameBytes = 0xfffff;           // jute.maxbuffer
   std::size_t maxQueuedOutputBytes = 64u << 20;  // a client that stops reading is dropped
   std::int32_t handshakeTimeoutMs = 10000;
   // Reading pauses while this many requests, or bytes of them, await their replies, so a

@@ -87,8 +87,9 @@ Server::Server(ServerConfig config, Logger& log)
       accepting_(io_),
       random_(std::random_device{}()),
       zabTick_(io_) {
-  limits_.maxFrameBytes = static_cast<std::size_t>(config_.juteMaxBuffer) +
-                          static_cast<std::size_t>(config_.juteMaxBufferExtraSize);
+  // ZooKeeper 3.8 (NIOServerCnxn.readLength, NettyServerCnxn) closes a client connection whose
+  // frame is longer than jute.maxbuffer itself; the extra size only pads reads from disk.
+  limits_.maxFrameBytes = static_cast<std::size_t>(config_.juteMaxBuffer);
   limits_.handshakeTimeoutMs = std::max(config_.tickTime * 10, 1000);
 }
 

@@ -27,6 +27,7 @@ SYSTEM_PROPERTY_KEYS = {
     "DigestAuthenticationProvider.superDigest":
     "zookeeper.DigestAuthenticationProvider.superDigest",
     "jute.maxbuffer": "jute.maxbuffer",
+    "zookeeper.jute.maxbuffer.extrasize": "zookeeper.jute.maxbuffer.extrasize",
     "4lw.commands.whitelist": "zookeeper.4lw.commands.whitelist",
     "readonlymode.enabled": "readonlymode.enabled",
 }

@@ -1,0 +1,72 @@
+"""Where ZooKeeper 3.8 draws the line on a request's size: a client frame (request header and
+body, without the 4-byte length) may be jute.maxbuffer bytes long (default 0xfffff); one byte
+more and the server closes the connection without a reply (NIOServerCnxn.readLength).
+zookeeper.jute.maxbuffer.extrasize does not widen that line: it only pads what is read back from
+disk and from other servers.
+"""
+
+import socket
+
+import pytest
+
+from zkwire import (OP_EXISTS, OP_SETDATA, WireClient, frame, p_bool, p_buf, p_int, p_str,
+                    recv_frame)
+
+DEFAULT_MAXBUFFER = 0xFFFFF
+
+
+def set_data_frame(path, frame_length):
+    """A setData request (xid 1) whose frame is exactly frame_length bytes long."""
+    fixed = 4 + 4 + len(p_str(path)) + 4 + 4  # xid, type, path, data length, version
+    data = b"v" * (frame_length - fixed)
+    payload = p_int(1) + p_int(OP_SETDATA) + p_str(path) + p_buf(data) + p_int(-1)
+    assert len(payload) == frame_length
+    return frame(payload)
+
+
+def answered(port, path, frame_length):
+    """The reply's error code, or None when the server closed the connection instead."""
+    client = WireClient(port)
+    try:
+        client.sock.sendall(set_data_frame(path, frame_length))
+        reply = recv_frame(client.sock)
+        return int.from_bytes(reply[12:16], "big", signed=True)
+    except (ConnectionError, socket.timeout, OSError):
+        return None
+    finally:
+        client.sock.close()
+
+
+def still_serving(port):
+    client = WireClient(port)
+    try:
+        return client.call(OP_EXISTS, p_str("/") + p_bool(False)).err == 0
+    finally:
+        client.close()
+
+
+def test_a_frame_of_jute_maxbuffer_bytes_is_served_and_one_more_is_refused(zk, base,
+                                                                          zk_server):
+    path = base + "/big"
+    zk.create(path, b"")
+    assert answered(zk_server.port, path, DEFAULT_MAXBUFFER) == 0
+    assert zk.get(path)[1].dataLength == DEFAULT_MAXBUFFER - (4 + 4 + 4 + len(path) + 4 + 4)
+    assert answered(zk_server.port, path, DEFAULT_MAXBUFFER + 1) is None
+    # 1 MiB + 16 bytes of data, as a client would send it: refused, nothing stored.
+    assert answered(zk_server.port, path, 1024 * 1024 + 16 + 24 + len(path)) is None
+    assert zk.get(path)[1].dataLength == DEFAULT_MAXBUFFER - (4 + 4 + 4 + len(path) + 4 + 4)
+    assert still_serving(zk_server.port)
+
+
+@pytest.mark.parametrize("extrasize", [None, 100000])
+def test_the_line_follows_jute_maxbuffer_and_not_the_extra_size(server_factory, client_factory,
+                                                              extrasize):
+    cfg = {"jute.maxbuffer": 4096}
+    if extrasize is not None:
+        cfg["zookeeper.jute.maxbuffer.extrasize"] = extrasize
+    server = server_factory(**{k.replace(".", "__"): v for k, v in cfg.items()})
+    zk = client_factory(server)
+    zk.create("/big", b"")
+    assert answered(server.port, "/big", 4096) == 0
+    assert answered(server.port, "/big", 4097) is None
+    assert still_serving(server.port)
