@@ -24,6 +24,7 @@ import pytest
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import harness  # noqa: E402
+from ensemble import Ensemble  # noqa: E402
 import zkref  # noqa: E402
 import zkwire as w  # noqa: E402
 from zkwire import p_acls, p_bool, p_buf, p_int, p_long, p_str  # noqa: E402
@@ -345,3 +346,15 @@ def test_unknown_opcode_is_answered_as_zookeeper_does(server_factory, reference)
             client.close()
 
     assert answer(subject.port) == answer(reference.port)
+
+
+def test_a_followers_replies_are_zookeepers_too(tmp_path, reference):
+    """The ensemble path: writes forwarded to the leader, reads served by the follower."""
+    with Ensemble(str(tmp_path / "ensemble"), voters=3, **SERVER_CFG) as ens:
+        leader = ens.leader()
+        follower = [m for m in ens.voters if m is not leader][0]
+        expected, expected_events = converse(reference.port)
+        actual, actual_events = converse(follower.port)
+    differ = [(name, want, got) for (name, want), (_, got) in zip(expected, actual) if want != got]
+    assert not differ, "\n".join(f"{n}: zookeeper {a} / follower {b}" for n, a, b in differ)
+    assert actual_events == expected_events
