@@ -260,6 +260,40 @@ PreparedOp prepareOp(std::int32_t op, jute::Reader& in, const PrepContext& ctx, 
   }
 }
 
+bool allowedInMulti(std::int32_t type) {
+  switch (static_cast<OpCode>(type)) {
+    case OpCode::kCreate:
+    case OpCode::kCreate2:
+    case OpCode::kCreateTTL:
+    case OpCode::kCreateContainer:
+    case OpCode::kDelete:
+    case OpCode::kSetData:
+    case OpCode::kCheck:
+      return true;
+    default:
+      return false;
+  }
+}
+
+void skipMultiOp(std::int32_t type, jute::Reader& in) {
+  switch (static_cast<OpCode>(type)) {
+    case OpCode::kCreateTTL:
+      CreateRequest::read(in, true);
+      break;
+    case OpCode::kCreate:
+    case OpCode::kCreate2:
+    case OpCode::kCreateContainer:
+      CreateRequest::read(in, false);
+      break;
+    case OpCode::kSetData:
+      SetDataRequest::read(in);
+      break;
+    default:
+      PathVersionRequest::read(in);
+      break;
+  }
+}
+
 PreparedOp prepareMultiOp(std::int32_t op, jute::Reader& in, const PrepContext& ctx,
                           ScratchView& view) {
   PreparedOp prepared = prepareOp(op, in, ctx, view);

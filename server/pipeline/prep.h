@@ -47,6 +47,11 @@ bool isWriteOp(std::int32_t op);
 // Decodes one op of type `op` from `in` and prepares it against `view`; throws KeeperError
 // (protocol failure) or jute::DecodeError (malformed request).
 PreparedOp prepareOp(std::int32_t op, jute::Reader& in, const PrepContext& ctx, ScratchView& view);
+// The write ops a multi may hold; skipMultiOp decodes one without preparing it (ops after a
+// failed one are decoded only so the reply can report each of them).
+bool allowedInMulti(std::int32_t type);
+void skipMultiOp(std::int32_t type, jute::Reader& in);
+
 // The same for one op of a multi. As ZooKeeper, a create is typed there by its mode, not by its
 // op code: create (also for create2), createContainer or createTTL.
 PreparedOp prepareMultiOp(std::int32_t op, jute::Reader& in, const PrepContext& ctx,

@@ -1,6 +1,7 @@
 #include "pipeline/reads.h"
 
 #include "acl/acl.h"
+#include "pipeline/prep.h"
 #include "protocol/errors.h"
 #include "protocol/opcodes.h"
 
@@ -165,15 +166,45 @@ void executeRead(std::int32_t op, jute::Reader& in, ReadContext& ctx, jute::Writ
   }
 }
 
+namespace {
+
+bool isMultiRead(std::int32_t type) {
+  return type == static_cast<int>(OpCode::kGetData) ||
+         type == static_cast<int>(OpCode::kGetChildren);
+}
+
+// ZooKeeper decodes a whole multi record before running it: unknown op types, or reads and
+// writes mixed, fail that decoding (MARSHALLINGERROR, no body). Writes alone decode, then the
+// first one fails the multiRead with an empty result list as its body.
+void checkMultiReadOps(jute::Reader in) {
+  bool reads = false, writes = false;
+  for (auto header = MultiHeader::read(in); !header.done; header = MultiHeader::read(in)) {
+    if (isMultiRead(header.type)) {
+      PathWatchRequest::read(in);
+      reads = true;
+    } else if (allowedInMulti(header.type)) {
+      skipMultiOp(header.type, in);
+      writes = true;
+    } else {
+      throw jute::DecodeError("multiRead: op type " + std::to_string(header.type));
+    }
+  }
+  if (reads && writes) throw jute::DecodeError("multiRead mixes reads and writes");
+  if (writes) {
+    std::string body;
+    jute::Writer out(body);
+    MultiHeader{-1, true, -1}.write(out);
+    throw PartialReadReply(std::move(body));
+  }
+}
+
+}  // namespace
+
 void executeMultiRead(jute::Reader& in, ReadContext& ctx, jute::Writer& out) {
+  checkMultiReadOps(in);
   for (;;) {
     auto header = MultiHeader::read(in);
     if (header.done) break;
-    bool supported = header.type == static_cast<int>(OpCode::kGetData) ||
-                     header.type == static_cast<int>(OpCode::kGetChildren);
-    if (!supported)
-      throw jute::DecodeError("multiRead: op type " + std::to_string(header.type) +
-                              " is not a read that multiRead allows");
     auto req = PathWatchRequest::read(in);
     std::string body;
     jute::Writer bodyOut(body);

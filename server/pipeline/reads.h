@@ -3,6 +3,7 @@
 // shows a write before it is durable (ZooKeeper's FinalRequestProcessor for reads).
 
 #include <cstdint>
+#include <exception>
 #include <span>
 
 #include "jute/reader.h"
@@ -28,6 +29,14 @@ void executeRead(std::int32_t op, jute::Reader& in, ReadContext& ctx, jute::Writ
 
 // multiRead: per-op results, errors inline, as ZooKeeper encodes them.
 void executeMultiRead(jute::Reader& in, ReadContext& ctx, jute::Writer& out);
+
+// A multiRead of write ops fails as in ZooKeeper: MARSHALLINGERROR, its body an empty result
+// list (the terminator alone).
+struct PartialReadReply : std::exception {
+  std::string body;
+  explicit PartialReadReply(std::string b) : body(std::move(b)) {}
+  const char* what() const noexcept override { return "multiRead holds a write op"; }
+};
 
 // Re-arms a reconnecting client's watches, firing at once those whose node changed since
 // the zxid the client last saw (ZooKeeper's DataTree.setWatches).

@@ -27,45 +27,9 @@ bool isKnownOp(std::int32_t type) {
     case OpCode::kCreateSession:
     case OpCode::kError:
     case OpCode::kAuth:
-    case OpCode::kDeleteContainer:
       return false;
     default:
       return opName(type) != "unknown";
-  }
-}
-
-bool allowedInMulti(std::int32_t type) {
-  switch (static_cast<OpCode>(type)) {
-    case OpCode::kCreate:
-    case OpCode::kCreate2:
-    case OpCode::kCreateTTL:
-    case OpCode::kCreateContainer:
-    case OpCode::kDelete:
-    case OpCode::kSetData:
-    case OpCode::kCheck:
-      return true;
-    default:
-      return false;
-  }
-}
-
-// Ops after a failed one are decoded only so the reply can report each of them.
-void skipMultiOp(std::int32_t type, jute::Reader& in) {
-  switch (static_cast<OpCode>(type)) {
-    case OpCode::kCreateTTL:
-      CreateRequest::read(in, true);
-      break;
-    case OpCode::kCreate:
-    case OpCode::kCreate2:
-    case OpCode::kCreateContainer:
-      CreateRequest::read(in, false);
-      break;
-    case OpCode::kSetData:
-      SetDataRequest::read(in);
-      break;
-    default:
-      PathVersionRequest::read(in);
-      break;
   }
 }
 
@@ -210,6 +174,12 @@ void RequestProcessor::request(const std::shared_ptr<ClientChannel>& channel,
   if (config_.role == PipelineRole::kReadOnly &&
       refusedAsReadOnly(channel, sessionId, *client, pending))
     return;
+  if (header.type == op(OpCode::kDeleteContainer)) {
+    // Only the container reaper may delete a container. ZooKeeper reads a client's request as a
+    // raw path, which a jute string's length prefix makes invalid: BADARGUMENTS.
+    pending.frame = replyFrame(pending.xid, 0, Err::kBadArguments);
+    return addBarrier(sessionId, *client, std::move(pending), {});
+  }
   if (config_.role == PipelineRole::kLearner &&
       (header.type == op(OpCode::kSync) || isWriteOp(header.type))) {
     return forwardToLeader(sessionId, *client, std::move(pending), body);
@@ -219,14 +189,12 @@ void RequestProcessor::request(const std::shared_ptr<ClientChannel>& channel,
     try {
       jute::Reader in(body);
       PathRequest{PathRequest::read(in).path}.write(out);
-    } catch (const jute::DecodeError& e) {
-      --outstanding_;
-      channel->close(std::string("malformed sync request: ") + e.what());
-      return;
+    } catch (const jute::DecodeError&) {
+      pending.frame = replyFrame(pending.xid, 0, Err::kMarshallingError);
     }
     return addBarrier(sessionId, *client, std::move(pending), out.take());
   }
-  if (isWriteOp(header.type) && header.type != op(OpCode::kDeleteContainer)) {
+  if (isWriteOp(header.type)) {
     pending.kind = Kind::kWrite;
     return submitWrite(sessionId, client, std::move(pending), body);
   }
@@ -298,11 +266,8 @@ void RequestProcessor::submitWrite(std::int64_t sessionId, Client* client, Pendi
     err = e.code;
   } catch (const MultiFailure& failure) {
     errorBody = failedMultiBody(failure.opCount, failure.failedIndex, failure.err);
-  } catch (const jute::DecodeError& e) {
-    pending.channel.lock()->close(std::string("malformed ") + std::string(opName(pending.op)) +
-                                  " request: " + e.what());
-    --outstanding_;
-    return;
+  } catch (const jute::DecodeError&) {
+    err = Err::kMarshallingError;  // ZooKeeper answers a malformed write so and serves on
   }
   // A failed write is answered only after the writes it was checked against are applied,
   // so the client never sees an outcome that a crash could undo.
@@ -504,6 +469,8 @@ std::string RequestProcessor::runRead(std::int64_t sessionId, Client& client, st
     return replyFrame(xid, zxid, Err::kOk, out.bytes());
   } catch (const KeeperError& e) {
     return replyFrame(xid, zxid, e.code);
+  } catch (const PartialReadReply& e) {
+    return replyFrame(xid, zxid, Err::kMarshallingError, e.body);
   } catch (const jute::DecodeError& e) {
     return replyFrame(xid, zxid, Err::kMarshallingError);
   }

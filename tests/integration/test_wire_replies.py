@@ -358,3 +358,46 @@ def test_a_followers_replies_are_zookeepers_too(tmp_path, reference):
     differ = [(name, want, got) for (name, want), (_, got) in zip(expected, actual) if want != got]
     assert not differ, "\n".join(f"{n}: zookeeper {a} / follower {b}" for n, a, b in differ)
     assert actual_events == expected_events
+
+
+# Requests ZooKeeper cannot decode or will not run; each on a connection of its own, with
+# whether the connection still serves afterwards.
+MALFORMED = [
+    ("create truncated", w.OP_CREATE, p_str("/m") + p_int(5), ""),
+    ("setData truncated", w.OP_SETDATA, p_str("/m"), ""),
+    ("getData truncated", w.OP_GETDATA, p_int(100), ""),
+    ("sync truncated", w.OP_SYNC, p_int(100), ""),
+    ("multi holding a read", w.OP_MULTI,
+     multi_body([(w.OP_GETDATA, p_str("/") + p_bool(False))]), ""),
+    ("multiRead holding a write", w.OP_MULTIREAD,
+     multi_body([(w.OP_GETCHILDREN, p_str("/") + p_bool(False)),
+                 (w.OP_DELETE, p_str("/x") + p_int(-1))]), "multi"),
+    ("multiRead of writes", w.OP_MULTIREAD,
+     multi_body([(w.OP_DELETE, p_str("/x") + p_int(-1)),
+                 (w.OP_CREATE, create_body("/y"))]), "multi"),
+    ("multiRead of an unknown op", w.OP_MULTIREAD,
+     multi_body([(w.OP_EXISTS, p_str("/") + p_bool(False))]), "multi"),
+    ("deleteContainer from a client", OP_DELETECONTAINER, p_str("/zz"), ""),
+]
+
+
+def refusals(port):
+    out = []
+    for name, op, body, layout in MALFORMED:
+        client = w.WireClient(port)
+        try:
+            client.send(op, body)
+            reply = masked(read_reply(client), layout)
+            try:
+                after = client.call(w.OP_EXISTS, p_str("/") + p_bool(False)).err
+            except (ConnectionError, socket.timeout, OSError):
+                after = "closed"
+            out.append((name, reply[1:], after))
+        finally:
+            client.close()
+    return out
+
+
+def test_undecodable_requests_are_refused_as_zookeeper_does(server_factory, reference):
+    subject = server_factory(**SERVER_CFG)
+    assert refusals(subject.port) == refusals(reference.port)
