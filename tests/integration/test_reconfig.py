@@ -104,6 +104,8 @@ def test_the_right_to_reconfigure_is_checked_last(running, client_factory):
     with pytest.raises(BadVersionError):
         zk.reconfig(joining=None, leaving="3", new_members=None, from_config=version + 1)
     with pytest.raises(BadArgumentsError):
+        zk.reconfig(joining="some thing", leaving=None, new_members=None)
+    with pytest.raises(BadArgumentsError):
         zk.reconfig(joining="server.100=127.0.0.1:bad", leaving=None, new_members=None)
     with pytest.raises(BadArgumentsError):
         zk.reconfig(joining=None, leaving="1,2,3", new_members=None)
