@@ -98,7 +98,15 @@ void Election::start(std::int64_t nowMs, std::int64_t lastZxid, std::int64_t cur
   initEpoch_ = voter_ ? currentEpoch : kNobody;
   propose(voter_ ? config_.mySid : kNobody, initZxid_, initEpoch_);
   interval_ = config_.minNotificationIntervalMs;
-  if (member_) sendToAll(nowMs);
+  if (!member_) return;
+  sendToAll(nowMs);
+  // A single voter is a quorum by its own vote. No notification will ever arrive to end its
+  // round (ZooKeeper delivers a server's notification to itself, which ends it there), so the
+  // round ends here: at once when no other voter of any configuration could still answer.
+  if (voter_ && agreed(received_, current_)) {
+    finalizeAt_ = nowMs + config_.finalizeWaitMs;
+    if (everyReachableVoterAgrees()) decide(current_);
+  }
 }
 
 void Election::propose(std::int64_t leader, std::int64_t zxid, std::int64_t epoch) {

@@ -1,7 +1,8 @@
 // sim_zab: runs seeded random schedules of a whole ensemble (see cluster.h) and checks Zab's
 // safety after every step and liveness once the faults stop. A failing seed is printed with the
 // tail of its trace (--trace N lines, 400 by default) and reproduces exactly with --seed S
-// --seeds 1 (and the same --reconfig P).
+// --seeds 1 (and the same --reconfig P and --voters N). --voters N fixes the number of voters
+// (by default 3 or 5 by seed): 1 runs a single participant with 0 to 2 observers.
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -72,6 +73,9 @@ void proposeRoleChange(Cluster& c, std::int64_t leader) {
   } else {
     return;
   }
+  // As the server's planReconfig: refused unless a quorum of the new voters is in sync with the
+  // leader (an observer promoted next to a single voter would make an unreachable quorum).
+  if (!c.node(leader).peer->syncedQuorumOf(next)) return;
   c.proposeReconfig(leader, next);
 }
 
@@ -139,10 +143,10 @@ void checkLiveness(Cluster& c, Outcome& out) {
   out.recoveryMs = c.now() - healedAt;
 }
 
-Outcome runSeed(std::uint64_t seed, double reconfigRate, std::size_t traceLines) {
+Outcome runSeed(std::uint64_t seed, double reconfigRate, std::size_t traceLines, int voters) {
   Options opt;
   opt.traceLines = traceLines;
-  opt.voters = seed % 2 == 0 ? 3 : 5;
+  opt.voters = voters > 0 ? voters : seed % 2 == 0 ? 3 : 5;
   opt.observers = static_cast<int>(seed % 3);
   Cluster c(seed, opt);
   Outcome out;
@@ -173,17 +177,19 @@ int main(int argc, char** argv) {
   std::uint64_t count = 4000;  // about 10 s on one idle core
   double reconfigRate = 0;
   std::size_t traceLines = 400;
+  int voters = 0;
   for (int i = 1; i + 1 < argc; i += 2) {
     if (std::strcmp(argv[i], "--seed") == 0) first = std::strtoull(argv[i + 1], nullptr, 10);
     if (std::strcmp(argv[i], "--seeds") == 0) count = std::strtoull(argv[i + 1], nullptr, 10);
     if (std::strcmp(argv[i], "--reconfig") == 0) reconfigRate = std::strtod(argv[i + 1], nullptr);
     if (std::strcmp(argv[i], "--trace") == 0) traceLines = std::strtoull(argv[i + 1], nullptr, 10);
+    if (std::strcmp(argv[i], "--voters") == 0) voters = std::atoi(argv[i + 1]);
   }
   auto started = std::chrono::steady_clock::now();
   std::size_t commits = 0, epochs = 0, failures = 0;
   std::int64_t worstRecovery = 0;
   for (std::uint64_t seed = first; seed < first + count; ++seed) {
-    auto out = zk::zab::sim::runSeed(seed, reconfigRate, traceLines);
+    auto out = zk::zab::sim::runSeed(seed, reconfigRate, traceLines, voters);
     commits += out.commits;
     epochs += out.epochs;
     worstRecovery = std::max(worstRecovery, out.recoveryMs);

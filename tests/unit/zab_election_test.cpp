@@ -56,7 +56,11 @@ struct Net {
       e->tick(now);
       for (auto& [to, n] : e->takeOutgoing()) q.emplace_back(sid, to, n);
     }
-    while (!q.empty()) {
+    for (std::size_t handed = 0; !q.empty(); ++handed) {
+      if (handed == 100000) {
+        ADD_FAILURE() << "the members never stop answering each other";
+        return;
+      }
       auto [from, to, n] = q.front();
       q.pop_front();
       ++sent;
@@ -265,6 +269,46 @@ TEST(ZabElection, ANonVoterNeverDecidesToLead) {
     e.onNotification(10, from, Notification{ServerState::Following, 4, 0x200000013, 1, 3, 0x2, ""});
   }
   EXPECT_FALSE(e.takeDecision());
+}
+
+// issue 17: a member with standaloneEnabled=false and one participant looked for ever, since its
+// round only ever ended on a notification from another voter.
+TEST(ZabElection, ASingleVoterElectsItselfAtOnce) {
+  Net net(1, 0);
+  net.start(1, 0x100000004, 1);
+  net.step(10);
+  ASSERT_EQ(net.decided.size(), 1u);
+  EXPECT_EQ(net.decided[1].leader, 1);
+  EXPECT_EQ(net.decided[1].state, ServerState::Leading);
+  EXPECT_EQ(net.sent, 0u) << "there is nobody to tell";
+}
+
+TEST(ZabElection, TheObserversOfASingleVoterFollowIt) {
+  Net net(1, 2);
+  for (int sid = 1; sid <= 3; ++sid) net.start(sid, sid == 1 ? 0 : 0x900000000, sid == 1 ? 0 : 9);
+  for (int i = 0; i < 40; ++i) net.step(10);
+  ASSERT_EQ(net.decided.size(), 3u);
+  EXPECT_EQ(net.decided[1].state, ServerState::Leading);
+  EXPECT_EQ(net.decided[2].state, ServerState::Observing);
+  EXPECT_EQ(net.decided[3].state, ServerState::Observing);
+  EXPECT_EQ(net.decided[3].leader, 1);
+}
+
+// A single voter with a reconfig to more voters pending is no quorum of that configuration.
+TEST(ZabElection, ASingleVoterWithAPendingReconfigWaitsForItsVoters) {
+  ElectionConfig c;
+  c.mySid = 1;
+  c.members = members(1);
+  Election e(c);
+  e.setPending({members(3)});
+  e.start(0, 0x100000001, 1);
+  e.tick(1000);
+  EXPECT_FALSE(e.takeDecision());
+  e.onNotification(1000, 2, Notification{ServerState::Looking, 1, 0x100000001, 1, 1, 0x2, ""});
+  e.tick(1300);
+  auto d = e.takeDecision();
+  ASSERT_TRUE(d);
+  EXPECT_EQ(d->state, ServerState::Leading);
 }
 
 }  // namespace

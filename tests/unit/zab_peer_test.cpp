@@ -636,5 +636,34 @@ TEST(ZabPendingReconfig, ALeaderStepsDownWithoutASyncedQuorumOfThePendingConfigu
   EXPECT_EQ(leader.state(), ServerState::Looking);
 }
 
+// issue 17: one participant (standaloneEnabled=false) leads and serves with no one to ask.
+TEST(ZabSingleVoter, LeadsServesAndCommitsOnItsOwnDurableCopy) {
+  PeerConfig c;
+  c.mySid = 1;
+  c.members = {{1, Role::Participant}};
+  Peer p(c, logOf(1, {z(1, 1), z(1, 2)}), 0);
+  auto started = p.takeActions();
+  EXPECT_EQ(p.state(), ServerState::Leading);
+  EXPECT_TRUE(p.serving());
+  EXPECT_EQ(p.epoch(), 2);
+  auto changes = all<act::StateChanged>(started);
+  ASSERT_FALSE(changes.empty());
+  EXPECT_TRUE(changes.back().serving);
+  EXPECT_EQ(changes.back().leader, 1);
+  auto epochs = all<act::PersistEpochs>(started);
+  ASSERT_FALSE(epochs.empty());
+  EXPECT_EQ(epochs.back().currentEpoch, 2);
+
+  auto zxid = p.propose("write");
+  ASSERT_EQ(zxid, z(2, 1));
+  EXPECT_TRUE(all<act::Deliver>(p.takeActions()).empty()) << "not durable yet";
+  p.onPersisted(*zxid);
+  auto delivered = all<act::Deliver>(p.takeActions());
+  ASSERT_EQ(delivered.size(), 1u);
+  EXPECT_EQ(delivered[0].bytes, "write");
+  p.tick(60000);  // no learners to hear from: it keeps leading
+  EXPECT_TRUE(p.serving());
+}
+
 }  // namespace
 }  // namespace zk::zab
