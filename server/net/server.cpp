@@ -297,8 +297,8 @@ void Server::stop(std::string_view why) {
   tick_.cancel();
   zabTick_.cancel();
   if (transport_) transport_->stop();
-  for (auto& [raw, weak] : connections_)
-    if (auto connection = weak.lock()) connection->close("server stopping");
+  // Not a loop over connections_ itself: a connection closing at once erases its own entry.
+  closeClients("server stopping");
   snapshot_.reset();  // an unfinished snapshot is abandoned; the log has everything
   // Everything already handed to the log is made durable; then the loop ends.
   txnLog_->stop();
