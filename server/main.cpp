@@ -1,7 +1,10 @@
 // zookube-server: a ZooKeeper-compatible coordination server.
 //   zookube-server path/to/zoo.cfg   runs in the foreground, like zkServer.sh start-foreground.
 
+#include <pthread.h>
+
 #include <chrono>
+#include <csignal>
 #include <cstdio>
 #include <cstring>
 #include <exception>
@@ -31,6 +34,16 @@ constexpr std::string_view kUsage =
     "\n"
     "Exit status: 0 after a clean stop, 2 for a bad command line or config, 1 when the\n"
     "server cannot start (unusable data directory, port in use, corrupt log).\n";
+
+// SIGTERM and SIGINT are held from the start until the server's own handler is installed, so a
+// stop asked for while the process starts is a clean stop too (exit 0), not death by signal.
+void setStopSignalsBlocked(bool blocked) {
+  sigset_t stop;
+  sigemptyset(&stop);
+  sigaddset(&stop, SIGTERM);
+  sigaddset(&stop, SIGINT);
+  pthread_sigmask(blocked ? SIG_BLOCK : SIG_UNBLOCK, &stop, nullptr);
+}
 
 int usageError(std::string_view message) {
   std::fprintf(stderr, "zookube-server: %.*s\n%.*s", static_cast<int>(message.size()),
@@ -82,6 +95,7 @@ int main(int argc, char** argv) {
   }
   if (configPath == nullptr) return usageError("no config file given");
 
+  setStopSignalsBlocked(true);
   zk::Logger log(level);
   zk::ServerConfig config;
   try {
@@ -94,6 +108,7 @@ int main(int argc, char** argv) {
 
   try {
     zk::Server server(std::move(config), log);
+    setStopSignalsBlocked(false);  // a stop asked for meanwhile is now the server's to handle
     server.start();
     server.run();
   } catch (const std::exception& e) {
