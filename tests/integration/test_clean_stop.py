@@ -2,8 +2,8 @@
 every write it acknowledged still there after a restart (issue 18, item 4).
 
 The scenario that crashed a leader in about 1 round in 4 (SIGSEGV while closing its client
-connections on SIGTERM): a 3-voter ensemble with an observer, a client writes 20 znodes and keeps
-writing, then the members get SIGTERM one at a time, the leader last, right after its followers.
+connections on SIGTERM): a 3-voter ensemble, a client writes 20 znodes and keeps writing, then
+the members get SIGTERM one at a time, the leader last, right after its followers.
 The rounds run on the same data directories, so each round's start is the previous round's
 restart; snapCount is small, so snapshots are being written while members stop. 16 rounds miss a
 1-in-4 failure with probability 0.75^16 = 1 %.
@@ -87,7 +87,7 @@ def test_members_stopped_one_by_one_leader_last_stop_cleanly_and_keep_every_writ
     deadline = time.monotonic() + BUDGET_S
     acked = []
     # Small preallocated logs: each snapshot starts a new one, and recovery scans each to its end.
-    with Ensemble(str(tmp_path), voters=3, observers=1, snapCount=12, preAllocSize=64) as ens:
+    with Ensemble(str(tmp_path), voters=3, snapCount=12, preAllocSize=64) as ens:
         for rnd in range(ROUNDS):
             assert time.monotonic() < deadline, f"over {BUDGET_S} s after {rnd} rounds"
             for member in ens.members.values():
@@ -104,9 +104,9 @@ def test_members_stopped_one_by_one_leader_last_stop_cleanly_and_keep_every_writ
                     acked.append(f"{parent}/n{i:02d}")
                 writer = BackgroundWriter(zk, parent)
                 writer.start()
-                # Observer, then followers, then the leader right after them; the client stays
-                # on, writing and reconnecting, as a client of a stopping ensemble does.
-                order = ens.observers + [m for m in ens.voters if m is not leader] + [leader]
+                # The followers, then the leader right after them; the client stays on, writing
+                # and reconnecting, as a client of a stopping ensemble does.
+                order = [m for m in ens.voters if m is not leader] + [leader]
                 codes = {m.myid: m.stop() for m in order}
                 writer.finish()
                 acked += writer.acked
@@ -172,13 +172,14 @@ def test_a_standalone_server_stopped_while_a_client_writes_keeps_every_acknowled
         server.kill9()
 
 
-# A follower too far behind for a DIFF gets a SNAP: SIGTERM it at several moments of a sync,
-# each time from further behind.
-def test_a_follower_stopped_while_it_syncs_stops_cleanly_and_then_catches_up(tmp_path):
-    with Ensemble(str(tmp_path), voters=3, preAllocSize=64) as ens:
+# A learner too far behind for a DIFF gets a SNAP: SIGTERM a follower and an observer at several
+# moments of their sync, each time from further behind.
+def test_learners_stopped_while_they_sync_stop_cleanly_and_then_catch_up(tmp_path):
+    with Ensemble(str(tmp_path), voters=3, observers=1, preAllocSize=64) as ens:
         leader = ens.wait_serving()
-        follower = next(m for m in ens.voters if m is not leader)
-        assert follower.stop() == 0
+        learners = [next(m for m in ens.voters if m is not leader)] + ens.observers
+        for learner in learners:
+            assert learner.stop() == 0
         zk = connect(ens)
         written = 0
         try:
@@ -189,22 +190,28 @@ def test_a_follower_stopped_while_it_syncs_stops_cleanly_and_then_catches_up(tmp
                 for r in results:
                     r.get(timeout=15)
                 written += SNAP_BEHIND
-                follower.launch()
-                # From its first line on (before that it is not yet running the server's code).
-                harness.wait_until(lambda: "[storage] recovered" in last_start_log(follower),
-                                   timeout=10, what="the follower recovering its data")
+                for learner in learners:
+                    learner.launch()
+                # From their first line on (before that they do not run the server's code yet).
+                harness.wait_until(
+                    lambda: all("[storage] recovered" in last_start_log(m) for m in learners),
+                    timeout=10, what="the learners recovering their data")
                 time.sleep(delay)  # the moment of the stop is the variable here, not a wait
-                assert_stopped_cleanly(follower, follower.stop(), f"stopped {delay} s after start")
-            follower.launch()
+                for learner in learners:
+                    assert_stopped_cleanly(learner, learner.stop(),
+                                           f"member {learner.myid} stopped {delay} s after start")
+            for learner in learners:
+                learner.launch()
             ens.wait_serving()
-            own = KazooClient(hosts=follower.hosts, timeout=4.0)
-            own.start(timeout=15)
-            try:
-                own.sync("/sync")
-                assert len(own.get_children("/sync")) == written
-            finally:
-                own.stop()
-                own.close()
+            for learner in learners:
+                own = KazooClient(hosts=learner.hosts, timeout=4.0)
+                own.start(timeout=15)
+                try:
+                    own.sync("/sync")
+                    assert len(own.get_children("/sync")) == written
+                finally:
+                    own.stop()
+                    own.close()
         finally:
             zk.stop()
             zk.close()
