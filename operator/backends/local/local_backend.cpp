@@ -177,8 +177,32 @@ std::vector<Member> LocalBackend::membersOnDisk(const ZkCluster& c) const {
   return out;
 }
 
+// A member that ended on its own (crashed, killed, refused its config) is collected here, on the
+// next pass, and its end is said once: the plan then starts it again.
+void LocalBackend::reapExitedChildren() {
+  for (auto it = children_.begin(); it != children_.end();) {
+    ChildState child = pollChild(it->first);
+    if (child.kind == ChildState::Kind::Running) {
+      ++it;
+      continue;
+    }
+    if (child.kind == ChildState::Kind::Ended) {
+      log_("member " + it->second + ": exited (pid " + std::to_string(it->first) + ", " +
+           describeWaitStatus(child.status) + ")");
+    }
+    it = children_.erase(it);
+  }
+}
+
+// Stops a member process, and forgets it as our child once it has been waited for.
+StopOutcome LocalBackend::stopPid(pid_t pid) {
+  StopOutcome outcome = stopProcess(pid, options_.stopGrace);
+  if (outcome.status || !processAlive(pid)) children_.erase(pid);
+  return outcome;
+}
+
 Observed LocalBackend::observe(const ZkCluster& c) {
-  reapChildren();
+  reapExitedChildren();
   auto processes = findServerProcesses(fs::path(options_.serverBinary).filename());
   std::string target = targetHash(c);
   Observed o;
@@ -248,6 +272,7 @@ void LocalBackend::start(const ZkCluster& c, const Member& m, const std::string&
   writeRecord(recordFile, rec);
   rec.pid = spawnServer(options_.serverBinary, configPath(m).string(),
                         (memberDir(m) / "server.log").string());
+  children_[rec.pid] = m.name;
   writeRecord(recordFile, rec);
   std::ofstream(memberDir(m) / "starts.log", std::ios::app)
       << rec.started << " pid=" << rec.pid << " settings=" << rec.settings << " why=" << why
@@ -263,9 +288,10 @@ void LocalBackend::stop(const Member& m, const std::string& why) {
   auto it = pids_.find(m.name);
   if (it == pids_.end()) return;
   auto begin = Clock::now();
-  bool clean = stopProcess(it->second, options_.stopGrace);
+  StopOutcome outcome = stopPid(it->second);
   log_("member " + m.name + ": stopped (pid " + std::to_string(it->second) + ", " +
-       (clean ? "clean, " : "killed after the grace period, ") + seconds(Clock::now() - begin) +
+       (outcome.status ? describeWaitStatus(*outcome.status) + ", " : std::string()) +
+       (outcome.clean ? "" : "killed after the grace period, ") + seconds(Clock::now() - begin) +
        "): " + why);
   pids_.erase(it);
 }
@@ -369,7 +395,7 @@ std::optional<std::string> LocalBackend::execute(const ZkCluster& c, const Plan&
 }
 
 void LocalBackend::stopAll() {
-  reapChildren();
+  reapExitedChildren();
   auto processes = findServerProcesses(fs::path(options_.serverBinary).filename());
   std::vector<std::pair<std::string, pid_t>> ours;
   std::error_code ec;
@@ -380,9 +406,19 @@ void LocalBackend::stopAll() {
   // All at once: stopping one by one would make the rest elect a leader for nothing.
   for (const auto& [name, pid] : ours) ::kill(pid, SIGTERM);
   for (const auto& [name, pid] : ours) {
-    bool clean = stopProcess(pid, options_.stopGrace);
-    log_("member " + name + ": stopped (pid " + std::to_string(pid) + (clean ? ")" : ", killed)"));
+    StopOutcome outcome = stopPid(pid);
+    log_("member " + name + ": stopped (pid " + std::to_string(pid) +
+         (outcome.status ? ", " + describeWaitStatus(*outcome.status) : std::string()) +
+         (outcome.clean ? ")" : ", killed)"));
   }
+  // Anything else this run started (its files since removed) is stopped and waited for too.
+  for (auto children = children_; const auto& [pid, name] : children) {
+    StopOutcome outcome = stopPid(pid);
+    if (outcome.status)
+      log_("member " + name + ": stopped (pid " + std::to_string(pid) + ", " +
+           describeWaitStatus(*outcome.status) + ")");
+  }
+  reapChildren();
 }
 
 std::string LocalBackend::ensembleJson(const ZkCluster& c,

@@ -97,6 +97,8 @@ class LocalBackend {
   void reconfigAdd(const ZkCluster& c, const Member& m);
   void reconfigRemove(const ZkCluster& c, const Member& m);
   void stop(const Member& m, const std::string& why);
+  StopOutcome stopPid(pid_t pid);
+  void reapExitedChildren();
   void applyObjects(const ZkCluster& c, Membership membership);
   void restartMember(const ZkCluster& c, const RestartMember& r);
   void updateStatus(ZkClusterStatus status);
@@ -119,6 +121,9 @@ class LocalBackend {
   Membership membership_;   // of the last ApplyObjects: what a member started now is told
   Observed observed_;
   std::map<std::string, int> pids_;  // member name -> pid found by the last observe()
+  // Processes this run started and has not yet waited for, pid -> member name: each one is
+  // collected when it ends (stopped, or on its own), so none is left a zombie.
+  std::map<pid_t, std::string> children_;
   std::set<std::string> startedThisPass_;
   std::vector<std::string> recovered_;
   std::set<std::string> lastWaits_, waits_;

@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <iterator>
@@ -108,23 +109,54 @@ bool processAlive(pid_t pid) {
   return state != 'Z' && state != 'X';
 }
 
-bool stopProcess(pid_t pid, std::chrono::milliseconds grace) {
+ChildState pollChild(pid_t pid) {
+  int status = 0;
+  pid_t r;
+  do {
+    r = ::waitpid(pid, &status, WNOHANG);
+  } while (r < 0 && errno == EINTR);
+  if (r == pid) return {ChildState::Kind::Ended, status};
+  if (r == 0) return {ChildState::Kind::Running, 0};
+  return {ChildState::Kind::NotOurs, 0};
+}
+
+std::string describeWaitStatus(int status) {
+  if (WIFEXITED(status)) return "exit code " + std::to_string(WEXITSTATUS(status));
+  if (WIFSIGNALED(status)) {
+    int sig = WTERMSIG(status);
+    const char* name = sigabbrev_np(sig);
+    return "killed by signal " + std::to_string(sig) +
+           (name != nullptr ? " (SIG" + std::string(name) + ")" : std::string());
+  }
+  return "wait status " + std::to_string(status);
+}
+
+StopOutcome stopProcess(pid_t pid, std::chrono::milliseconds grace) {
   using Clock = std::chrono::steady_clock;
-  auto waitGone = [pid](Clock::duration limit) {
+  StopOutcome outcome;
+  // Our child is gone once waitpid collected it: checking /proc after a waitpid that found it
+  // running could see it a zombie that nobody would then collect.
+  auto gone = [pid, &outcome] {
+    ChildState child = pollChild(pid);
+    if (child.kind == ChildState::Kind::Ended) outcome.status = child.status;
+    if (child.kind != ChildState::Kind::NotOurs) return child.kind == ChildState::Kind::Ended;
+    return !processAlive(pid);
+  };
+  auto waitGone = [&gone](Clock::duration limit) {
     auto end = Clock::now() + limit;
     for (;;) {
-      ::waitpid(pid, nullptr, WNOHANG);  // our child: reap it; otherwise ECHILD, harmless
-      if (!processAlive(pid)) return true;
+      if (gone()) return true;
       if (Clock::now() >= end) return false;
       std::this_thread::sleep_for(std::chrono::milliseconds(20));
     }
   };
-  if (!processAlive(pid)) return true;
+  if (gone()) return outcome;
   ::kill(pid, SIGTERM);
-  if (waitGone(grace)) return true;
+  if (waitGone(grace)) return outcome;
+  outcome.clean = false;
   ::kill(pid, SIGKILL);
   waitGone(std::chrono::seconds(5));
-  return false;
+  return outcome;
 }
 
 void reapChildren() {

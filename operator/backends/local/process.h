@@ -10,6 +10,7 @@
 
 #include <chrono>
 #include <map>
+#include <optional>
 #include <string>
 
 namespace zk::op::local {
@@ -46,10 +47,27 @@ pid_t spawnServer(const std::string& binary, const std::string& configPath,
 // The process exists and has not exited (a zombie counts as exited).
 bool processAlive(pid_t pid);
 
-// SIGTERM, then up to `grace` for it to exit, then SIGKILL. Returns false if it needed SIGKILL.
-bool stopProcess(pid_t pid, std::chrono::milliseconds grace);
+// A child's state as waitpid sees it. Ended children are collected by the call that sees them
+// end, so they never linger as zombies; `status` is then their wait status.
+struct ChildState {
+  enum class Kind { Running, Ended, NotOurs } kind = Kind::Running;
+  int status = 0;
+};
+ChildState pollChild(pid_t pid);
 
-// Collects exit statuses of children that ended, so they do not linger as zombies.
+// How a child ended, from its wait status: "exit code 0", "killed by signal 11 (SIGSEGV)".
+std::string describeWaitStatus(int status);
+
+struct StopOutcome {
+  bool clean = true;          // ended within the grace period, without SIGKILL
+  std::optional<int> status;  // its wait status, when it was our child (and so was collected)
+};
+
+// SIGTERM, then up to `grace` for it to exit, then SIGKILL. Our own child is waited for (never
+// left a zombie); another process (started by an earlier operator run) is watched in /proc.
+StopOutcome stopProcess(pid_t pid, std::chrono::milliseconds grace);
+
+// Collects exit statuses of any children that ended, so they do not linger as zombies.
 void reapChildren();
 
 }  // namespace zk::op::local
