@@ -29,8 +29,8 @@ pytestmark = pytest.mark.skipif(harness.impl() != "zookube",
 
 ROUNDS = 16
 WRITES = 20
-BUDGET_S = 240.0
-SNAP_BEHIND = 600  # txns: more than the leader keeps for a DIFF (500)  # a hang fails the test instead of the whole suite
+BUDGET_S = 240.0  # a hang fails the test instead of the whole suite
+SNAP_BEHIND = 600  # txns: more than the leader keeps for a DIFF (500)
 
 
 def last_start_log(member):
