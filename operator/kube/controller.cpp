@@ -42,6 +42,11 @@ Controller::Controller(KubeClient& client, KubeBackend& backend, const std::stri
   watchOf("v1", "Service", kMembersSelector, keyOfOwnedObject);
   watchOf("v1", "ConfigMap", kMembersSelector, keyOfOwnedObject);
   watchOf("policy/v1", "PodDisruptionBudget", kMembersSelector, keyOfOwnedObject);
+  // Users' Secrets carry no label of ours: every Secret is watched, and its key ("ns/name", not
+  // a cluster's) is mapped to the clusters that read it.
+  reflectors_.push_back(std::make_unique<Reflector>(
+      client_, resourcePath("v1", "Secret", ns), "", keyOfZkCluster,
+      [this](const std::string& key) { secretChanged(key); }, options_.reflector, log_));
   for (auto& r : reflectors_) {
     threads_.emplace_back([&r](std::stop_token stop) { r->run(stop); });
   }
@@ -82,7 +87,7 @@ void Controller::work(std::stop_token stop) {
   while (!stop.stop_requested()) {
     if (auto key = queue_.pop(std::chrono::steady_clock::now())) {
       lock.unlock();
-      process(*key);
+      process(*key, stop);
       lock.lock();
       queue_.done(*key);
       ++changes_;
@@ -101,7 +106,34 @@ void Controller::work(std::stop_token stop) {
   }
 }
 
-void Controller::process(const std::string& key) {
+void Controller::noteSecret(const std::string& key, const web::json::value& object) {
+  std::string ns = key.substr(0, key.find('/'));
+  std::string name;
+  const auto& spec = object.has_object_field("spec") ? object.at("spec") : web::json::value();
+  if (spec.has_object_field("superUserSecret") &&
+      spec.at("superUserSecret").has_string_field("name")) {
+    name = spec.at("superUserSecret").at("name").as_string();
+  } else {
+    ZkCluster named;
+    named.meta.name = object.at("metadata").at("name").as_string();
+    name = generatedSuperSecretName(named);
+  }
+  std::lock_guard lock(mutex_);
+  secretOf_[key] = ns + "/" + name;
+}
+
+void Controller::secretChanged(const std::string& secretKey) {
+  std::vector<std::string> clusters;
+  {
+    std::lock_guard lock(mutex_);
+    for (const auto& [cluster, secret] : secretOf_) {
+      if (secret == secretKey) clusters.push_back(cluster);
+    }
+  }
+  for (const std::string& cluster : clusters) enqueue(cluster);
+}
+
+void Controller::process(const std::string& key, std::stop_token stop) {
   size_t slash = key.find('/');
   std::string ns = key.substr(0, slash), name = key.substr(slash + 1);
   ClusterOutcome outcome;
@@ -111,9 +143,11 @@ void Controller::process(const std::string& key) {
     if (!object || object->at("metadata").has_field("deletionTimestamp")) {
       std::lock_guard lock(mutex_);
       queue_.forget(key);
+      secretOf_.erase(key);
       return;
     }
-    outcome = reconcileCluster(backend_, *object, log_, observer_);
+    noteSecret(key, *object);
+    outcome = reconcileCluster(backend_, *object, log_, observer_, stop);
   } catch (const std::exception& e) {
     log_(key + ": reconcile failed: " + e.what());
   }

@@ -1,6 +1,7 @@
 #pragma once
 // The watch-driven controller: reflectors on ZkClusters and on the kinds the operator owns feed
-// the keys of the clusters they concern into a rate-limited work queue; workers reconcile one
+// the keys of the clusters they concern into a rate-limited work queue (a Secret: the clusters
+// whose super user's password it holds); workers reconcile one
 // cluster per key (never one key in two workers), retry failures with backoff, come back to a
 // cluster whose plan waits, and every key is queued again each resync period.
 //
@@ -10,8 +11,10 @@
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <mutex>
+#include <set>
 #include <stop_token>
 #include <string>
 #include <thread>
@@ -49,8 +52,13 @@ class Controller {
  private:
   void work(std::stop_token stop);
   void resyncLoop(std::stop_token stop);
-  // One key; on return it is queued again if it failed or waits.
-  void process(const std::string& key);
+  // One key; on return it is queued again if it failed or waits. `stop` fences the reconcile:
+  // once leadership is lost, no further action of its plan is carried out.
+  void process(const std::string& key, std::stop_token stop);
+  // The Secret a cluster reads its super user's password from, noted at each reconcile, so a
+  // change of that Secret queues the cluster.
+  void noteSecret(const std::string& key, const web::json::value& object);
+  void secretChanged(const std::string& secretKey);
 
   KubeClient& client_;
   KubeBackend& backend_;
@@ -62,6 +70,7 @@ class Controller {
   std::condition_variable_any changed_;
   WorkQueue queue_;
   std::uint64_t changes_ = 0;  // bumped on every add and done: wakes a worker to look again
+  std::map<std::string, std::string> secretOf_;  // cluster key -> "ns/secret" it reads
 
   std::vector<std::unique_ptr<Reflector>> reflectors_;  // [0]: ZkClusters
   std::vector<std::jthread> threads_;                   // declared last: stopped first

@@ -150,8 +150,12 @@ std::optional<value> KubeClient::getIfExists(const std::string& path) {
   }
 }
 
-value KubeClient::list(const std::string& path, const std::string& labelSelector) {
+value KubeClient::list(const std::string& path, const std::string& labelSelector,
+                       const std::string& fieldSelector) {
   std::string query = labelSelector.empty() ? "" : "?labelSelector=" + urlEncode(labelSelector);
+  if (!fieldSelector.empty()) {
+    query += (query.empty() ? "?" : "&") + std::string("fieldSelector=") + urlEncode(fieldSelector);
+  }
   return send(http::methods::GET, path + query, std::nullopt, {});
 }
 

@@ -55,8 +55,9 @@ class KubeClient {
 
   web::json::value get(const std::string& path);
   std::optional<web::json::value> getIfExists(const std::string& path);  // nullopt on 404
-  // A List; `labelSelector` as in "app=x,role=y".
-  web::json::value list(const std::string& path, const std::string& labelSelector = {});
+  // A List; `labelSelector` as in "app=x,role=y", `fieldSelector` as in "reason=FailedCreate".
+  web::json::value list(const std::string& path, const std::string& labelSelector = {},
+                        const std::string& fieldSelector = {});
   web::json::value create(const std::string& collectionPath, const web::json::value& object);
   // PUT: the object's metadata.resourceVersion makes it conditional (409 Conflict if stale).
   web::json::value replace(const std::string& path, const web::json::value& object);

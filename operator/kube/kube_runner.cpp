@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <csignal>
 #include <cstdlib>
 #include <ctime>
@@ -91,7 +92,7 @@ std::pair<bool, bool> runPasses(const KubeRunOptions& options, Setup s, Signals&
     try {
       PassReport r = reconciler.pass();
       ok = r.failures == 0;
-      log("pass " + std::to_string(n) + ": " + (r.leading ? "leading" : "standby") + ", " +
+      log("pass " + std::to_string(n) + ": " + (r.leading ? "leading" : r.standby) + ", " +
           std::to_string(r.clusters) + " clusters, " + std::to_string(r.failures) + " failed");
     } catch (const std::exception& e) {
       ok = false;
@@ -101,23 +102,35 @@ std::pair<bool, bool> runPasses(const KubeRunOptions& options, Setup s, Signals&
   return {ok, false};
 }
 
-// Watching: the controller runs while the Lease is ours; the main thread renews it.
+// Watching: the controller runs while the Lease is ours; the main thread renews it every retry
+// period. A renewal that has not succeeded within the renew deadline stops the controller (its
+// in-flight reconcile is fenced: no further action), before any standby may take over.
 void runWatching(const KubeRunOptions& options, Setup s, Signals& signals, const Log& log) {
   std::optional<Controller> controller;
-  std::optional<bool> wasLeading;
+  std::string said;
+  auto period = s.elector ? options.lease.retryPeriod : options.interval;
   do {
-    bool leading = !s.elector || s.elector->tryAcquireOrRenew();
-    if (leading != wasLeading) {
-      log(leading ? "leading: watching and reconciling" : "standby: another replica leads");
+    std::string now = "leading: watching and reconciling";
+    if (s.elector) {
+      auto attempt = s.elector->tryAcquireOrRenew();
+      bool leading = s.elector->leading();
+      if (!leading) {
+        now = controller ? "leadership lost (" + describe(attempt) + "): stopping the controller"
+                         : describe(attempt);
+      } else if (attempt.outcome == LeaderElector::Outcome::kFailed) {
+        now = "leading, but the last renewal failed: " + attempt.detail;
+      }
     }
-    wasLeading = leading;
+    if (now != said) log(now);
+    said = now;
+    bool leading = !s.elector || s.elector->leading();
     if (leading && !controller) {
       controller.emplace(s.client, s.backend, options.ns, options.controller, log,
                          options.onCluster);
     } else if (!leading && controller) {
       controller.reset();  // a replica that cannot renew must stop acting before it expires
     }
-  } while (!signals.wait(options.interval));
+  } while (!signals.wait(period));
   log("stopping: waiting for the reconcile in progress");
 }
 
@@ -151,10 +164,16 @@ int runKubernetes(const KubeRunOptions& options, const Log& unsafeLog) {
     KubeBackend backend(client,
                         options.srvrMap.empty() ? podIpResolver() : mapResolver(options.srvrMap),
                         backendOptions);
+    // The Lease's requests get a client of their own whose timeout lets a read and a write fit
+    // in the renew deadline.
+    std::optional<KubeClient> leaseClient;
     std::optional<LeaderElector> elector;
     if (options.leaderElect) {
       std::string leaseNs = options.leaseNamespace.empty() ? config.ns : options.leaseNamespace;
-      elector.emplace(client, LeaseOptions{leaseNs, "zookube-operator", identity});
+      leaseClient.emplace(config, "zookube-operator/" + identity,
+                          std::min(options.requestTimeout, options.lease.renewDeadline / 2));
+      elector.emplace(*leaseClient,
+                      LeaseOptions{leaseNs, "zookube-operator", identity, options.lease});
     }
     log("zookube-operator: Kubernetes mode against " + config.server + ", " +
         (options.ns.empty() ? "every namespace" : "namespace " + options.ns) +

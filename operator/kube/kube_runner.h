@@ -22,8 +22,9 @@ struct KubeRunOptions {
   bool leaderElect = false;
   std::string identity;                      // empty: <hostname>-<pid>
   std::string leaseNamespace;                // empty: the config's namespace
+  LeaseTimings lease;                        // client-go's defaults: 15 s, 10 s, 2 s
   bool watch = true;                         // false: relist and reconcile in passes
-  std::chrono::milliseconds interval{2000};  // between passes; watching: between Lease renewals
+  std::chrono::milliseconds interval{2000};  // between passes (watching: lease.retryPeriod)
   int passes = 0;                            // 0: until a signal (watching: always)
   ControllerOptions controller;              // watching: workers, resync, backoff
   std::string srvrMap;                       // tests: JSON {"pod": "host:port"} instead of pod IPs

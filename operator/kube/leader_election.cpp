@@ -1,5 +1,6 @@
 #include "kube/leader_election.h"
 
+#include <algorithm>
 #include <cstdio>
 #include <ctime>
 #include <optional>
@@ -47,8 +48,64 @@ std::optional<Clock::time_point> parseMicroTime(const std::string& text) {
   return Clock::from_time_t(timegm(&tm)) + std::chrono::microseconds(micros);
 }
 
-LeaderElector::LeaderElector(KubeClient& client, LeaseOptions options, WallClock now)
-    : client_(client), options_(std::move(options)), now_(std::move(now)) {}
+LeaseRecord leaseRecordOf(const value& lease) {
+  LeaseRecord r;
+  if (!lease.has_object_field("spec")) return r;
+  const value& spec = lease.at("spec");
+  auto text = [&](const char* field) {
+    return spec.has_string_field(field) ? spec.at(field).as_string() : std::string();
+  };
+  r.holder = text("holderIdentity");
+  r.acquireTime = text("acquireTime");
+  r.renewTime = text("renewTime");
+  if (spec.has_integer_field("leaseDurationSeconds")) {
+    r.leaseDurationSeconds = spec.at("leaseDurationSeconds").as_integer();
+  }
+  if (spec.has_integer_field("leaseTransitions")) {
+    r.transitions = spec.at("leaseTransitions").as_integer();
+  }
+  return r;
+}
+
+LeaderElection::LeaderElection(std::string identity, LeaseTimings timings)
+    : identity_(std::move(identity)), timings_(timings) {}
+
+void LeaderElection::observe(const std::optional<LeaseRecord>& record, Time now) {
+  if (record != record_) observedAt_ = now;
+  record_ = record;
+  if (!record_ || record_->holder != identity_) renewedAt_.reset();
+}
+
+bool LeaderElection::mayWrite(Time now) const {
+  if (!record_ || record_->holder.empty() || record_->holder == identity_) return true;
+  auto valid = record_->leaseDurationSeconds > 0
+                   ? std::chrono::milliseconds(record_->leaseDurationSeconds * 1000LL)
+                   : timings_.leaseDuration;
+  return now >= observedAt_ + valid;
+}
+
+void LeaderElection::renewed(const LeaseRecord& record, Time now) {
+  record_ = record;
+  observedAt_ = now;
+  renewedAt_ = now;
+}
+
+bool LeaderElection::leading(Time now) const {
+  return renewedAt_ && record_ && record_->holder == identity_ &&
+         now < *renewedAt_ + timings_.renewDeadline;
+}
+
+std::string LeaderElection::otherHolder() const {
+  return record_ && record_->holder != identity_ ? record_->holder : std::string();
+}
+
+LeaderElector::LeaderElector(KubeClient& client, LeaseOptions options, WallClock wall,
+                             SteadyClock steady)
+    : client_(client),
+      options_(std::move(options)),
+      wall_(std::move(wall)),
+      steady_(std::move(steady)),
+      election_(options_.identity, options_.timings) {}
 
 value LeaderElector::leaseObject(const value& previous, bool takeOver) const {
   value lease = previous.is_null() ? value::object() : previous;
@@ -61,7 +118,7 @@ value LeaderElector::leaseObject(const value& previous, bool takeOver) const {
     lease["metadata"] = meta;
   }
   value spec = lease.has_object_field("spec") ? lease.at("spec") : value::object();
-  std::string now = microTime(now_());
+  std::string now = microTime(wall_());
   if (takeOver) {
     int transitions =
         spec.has_integer_field("leaseTransitions") ? spec.at("leaseTransitions").as_integer() : 0;
@@ -69,41 +126,55 @@ value LeaderElector::leaseObject(const value& previous, bool takeOver) const {
     spec["acquireTime"] = value::string(now);
     spec["leaseTransitions"] = value::number(previous.is_null() ? 0 : transitions + 1);
   }
-  spec["leaseDurationSeconds"] = value::number(static_cast<int>(options_.leaseDuration.count()));
+  auto seconds = std::chrono::duration_cast<std::chrono::seconds>(options_.timings.leaseDuration);
+  spec["leaseDurationSeconds"] =
+      value::number(static_cast<int>(std::max<long long>(1, seconds.count())));
   spec["renewTime"] = value::string(now);
   lease["spec"] = spec;
   return lease;
 }
 
-bool LeaderElector::tryAcquireOrRenew() {
+LeaderElector::Attempt LeaderElector::tryAcquireOrRenew() {
   std::string path = resourcePath("coordination.k8s.io/v1", "Lease", options_.ns, options_.name);
+  std::optional<value> current;
   try {
-    std::optional<value> current = client_.getIfExists(path);
-    if (!current) {
-      client_.create(resourcePath("coordination.k8s.io/v1", "Lease", options_.ns),
-                     leaseObject(value::null(), true));
-      return true;
-    }
-    const value spec = current->has_object_field("spec") ? current->at("spec") : value::object();
-    std::string holder =
-        spec.has_string_field("holderIdentity") ? spec.at("holderIdentity").as_string() : "";
-    bool mine = holder == options_.identity;
-    if (!mine && !holder.empty()) {
-      auto renewed = spec.has_string_field("renewTime")
-                         ? parseMicroTime(spec.at("renewTime").as_string())
-                         : std::nullopt;
-      int seconds = spec.has_integer_field("leaseDurationSeconds")
-                        ? spec.at("leaseDurationSeconds").as_integer()
-                        : static_cast<int>(options_.leaseDuration.count());
-      if (renewed && now_() < *renewed + std::chrono::seconds(seconds)) return false;
-    }
-    client_.replace(path, leaseObject(*current, !mine));
-    return true;
-  } catch (const ApiError&) {
-    return false;  // 409: another candidate wrote first; anything else: cannot prove we lead
-  } catch (const std::exception&) {
-    return false;  // transport errors and timeouts
+    current = client_.getIfExists(path);
+  } catch (const std::exception& e) {
+    return {Outcome::kFailed, std::string("reading the Lease: ") + e.what()};
   }
+  election_.observe(current ? std::optional(leaseRecordOf(*current)) : std::nullopt, steady_());
+  if (!election_.mayWrite(steady_())) return {Outcome::kHeldByOther, election_.otherHolder()};
+  bool mine = current && leaseRecordOf(*current).holder == options_.identity;
+  value written = leaseObject(current ? *current : value::null(), !mine);
+  try {
+    if (current) {
+      client_.replace(path, written);
+    } else {
+      client_.create(resourcePath("coordination.k8s.io/v1", "Lease", options_.ns), written);
+    }
+  } catch (const ApiError& e) {
+    // 409: another candidate wrote first; it leads, or will tell us on the next read.
+    if (e.status() == 409) return {Outcome::kNotLeading, "another candidate wrote the Lease first"};
+    return {Outcome::kFailed, std::string("writing the Lease: ") + e.what()};
+  } catch (const std::exception& e) {
+    return {Outcome::kFailed, std::string("writing the Lease: ") + e.what()};
+  }
+  election_.renewed(leaseRecordOf(written), steady_());
+  return {Outcome::kLeading, {}};
+}
+
+std::string describe(const LeaderElector::Attempt& a) {
+  switch (a.outcome) {
+    case LeaderElector::Outcome::kLeading:
+      return "holding the Lease";
+    case LeaderElector::Outcome::kHeldByOther:
+      return "standby: " + a.detail + " holds the Lease";
+    case LeaderElector::Outcome::kNotLeading:
+      return "standby: " + a.detail;
+    case LeaderElector::Outcome::kFailed:
+      break;
+  }
+  return "Lease unavailable: " + a.detail;
 }
 
 void LeaderElector::release() {

@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <deque>
 #include <optional>
+#include <stdexcept>
 #include <tuple>
 
 namespace zk::op {
@@ -25,6 +26,15 @@ std::string hex(std::int64_t zxid) {
   char buf[24];
   std::snprintf(buf, sizeof buf, "0x%llx", static_cast<unsigned long long>(zxid));
   return buf;
+}
+
+std::optional<Blocker> firstBlocker(const std::vector<Blocker>& blockers) {
+  for (const BlockCauseInfo& info : kBlockCauses) {
+    for (const Blocker& b : blockers) {
+      if (b.cause == info.cause) return b;
+    }
+  }
+  return std::nullopt;
 }
 
 class Planner {
@@ -327,6 +337,61 @@ class Planner {
     return m.voter ? m.id > voters_ : !o_.ensemble->observers.contains(m.id);
   }
 
+  // A member seen serving on the last pass (or not seen at all) and down now gets one more pass
+  // before it counts: a member just added by reconfig reconnects once, and that is planned.
+  bool downForTheFirstTime(const Member& m) const {
+    for (const MemberStatus& prev : c_.status.members) {
+      if (prev.name == m.name) {
+        return prev.ready &&
+               (m.voter ? isVoterRole(prev.role) : prev.role == MemberRole::kObserver);
+      }
+    }
+    return true;
+  }
+
+  // The roll restarted a voter (the leader last) and every other voter's process is up: a quorum
+  // missing now is the election that restart causes, not a failure.
+  bool plannedElection() {
+    if (roll_.current.empty()) return false;
+    bool rollsVoter = false;
+    for (int i = 0; i < voters_; ++i) {
+      const ObservedMember& m = observed(voterMember(c_, i));
+      if (m.member.name == roll_.current) {
+        rollsVoter = true;
+      } else if (!m.exists || !m.running || m.terminating) {
+        return false;
+      }
+    }
+    return rollsVoter;
+  }
+
+  // The cause to report, observed by the backend or from a member that crash-loops.
+  std::optional<Blocker> blocker() const {
+    std::vector<Blocker> all = o_.blockers;
+    for (const ObservedMember& m : o_.members) {
+      if (!m.crashLoop.empty()) {
+        all.push_back({BlockCause::kMemberCrashLooping, m.member.name + ": " + m.crashLoop});
+      }
+    }
+    return firstBlocker(all);
+  }
+
+  // The last pass reported a cause, and no quorum had formed yet: once the cause is gone the
+  // cluster is being created again.
+  bool blockedBeforeAnyQuorum() const {
+    const Condition* d = previous("Degraded");
+    if (!d || d->status != "True" || wasTrue("Available")) return false;
+    return std::any_of(std::begin(kBlockCauses), std::end(kBlockCauses),
+                       [&](const BlockCauseInfo& i) { return d->reason == i.reason; });
+  }
+
+  const Condition* previous(const std::string& type) const {
+    for (const Condition& x : c_.status.conditions) {
+      if (x.type == type) return &x;
+    }
+    return nullptr;
+  }
+
   ZkClusterStatus buildStatus() {
     ZkClusterStatus s;
     int unexpectedlyDown = 0;
@@ -341,11 +406,21 @@ class Planner {
       const ObservedMember& om = observed(m);
       s.members.push_back({m.name, m.id, om.role, om.ready, om.zxid, om.image});
       s.readyMembers += healthy(om);
-      unexpectedlyDown += !healthy(om) && !expectedDown(m);
+      if (healthy(om) || expectedDown(m)) continue;
+      if (downForTheFirstTime(m)) {
+        waits_.push_back("seeing whether " + m.name + " comes back");
+      } else {
+        ++unexpectedlyDown;
+      }
     }
     int total = applyVoters_ + applyObservers_;
-    // Until the first quorum forms, members not being ready is expected, not a degradation.
-    bool creating = (c_.status.phase.empty() || c_.status.phase == "Creating") && !quorumOk_;
+    std::optional<Blocker> blocked = blocker();
+    bool election = !quorumOk_ && plannedElection();
+    // Until the first quorum forms, members not being ready is expected, not a degradation;
+    // unless something keeps them from ever forming one.
+    bool creating =
+        (c_.status.phase.empty() || c_.status.phase == "Creating" || blockedBeforeAnyQuorum()) &&
+        !quorumOk_ && !blocked;
     bool allReady = unexpectedlyDown == 0;
     condition(s, "Available", quorumOk_, quorumOk_ ? "QuorumHealthy" : "QuorumUnavailable",
               std::to_string(healthyVoters_) + " of " + std::to_string(voters_) +
@@ -353,22 +428,28 @@ class Planner {
     bool moving = !progressReason_.empty();
     condition(s, "Progressing", moving, moving ? progressReason_ : "Stable",
               moving ? progressMessage_ : "nothing to do");
-    std::string degradedReason = !quorumOk_  ? "QuorumUnhealthy"
-                                 : paused_   ? "Paused"
-                                 : !allReady ? "MembersNotReady"
-                                             : "AsExpected";
-    bool degraded = !creating && (!quorumOk_ || paused_ || !allReady);
-    condition(s, "Degraded", degraded, degraded ? degradedReason : "AsExpected",
-              std::to_string(s.readyMembers) + " of " + std::to_string(total) + " members ready");
-    if (wasTrue("Available") && !quorumOk_) {
+    std::string degradedReason = blocked                   ? infoOf(blocked->cause).reason
+                                 : !quorumOk_ && !election ? "QuorumUnhealthy"
+                                 : paused_                 ? "Paused"
+                                 : !allReady               ? "MembersNotReady"
+                                                           : "AsExpected";
+    bool degraded = blocked || (!creating && degradedReason != "AsExpected");
+    std::string message = blocked ? blocked->message
+                                  : std::to_string(s.readyMembers) + " of " +
+                                        std::to_string(total) + " members ready";
+    condition(s, "Degraded", degraded, degraded ? degradedReason : "AsExpected", message);
+    if (wasTrue("Available") && !quorumOk_ && !election) {
       event(true, "QuorumLost", "fewer than " + std::to_string(quorum_) + " voters serving");
     }
-    if (degraded && !wasTrue("Degraded")) event(true, degradedReason, s.conditions.back().message);
-    s.phase = creating         ? "Creating"
-              : !quorumOk_     ? "Degraded"
-              : roll_.active() ? "Rolling"
-              : moving         ? "Scaling"
-                               : "Running";
+    const Condition* before = previous("Degraded");
+    bool news = !before || before->status != "True" ||
+                (blocked && (before->reason != degradedReason || before->message != message));
+    if (degraded && news) event(true, degradedReason, message);
+    s.phase = creating                               ? "Creating"
+              : blocked || (!quorumOk_ && !election) ? "Degraded"
+              : roll_.active()                       ? "Rolling"
+              : moving                               ? "Scaling"
+                                                     : "Running";
     return s;
   }
 
@@ -420,7 +501,9 @@ Plan planReportOnly(const ZkClusterStatus& previous, std::int64_t generation,
       it =
           p.status.conditions.insert(p.status.conditions.end(), Condition{type, "", "", "", 0, ""});
     }
-    if (type == "Degraded") already = it->status == status && it->message == msg;
+    if (type == "Degraded") {
+      already = it->status == status && it->reason == reason && it->message == msg;
+    }
     if (it->status != status) it->lastTransitionTime.clear();
     *it = {type, status, reason, msg, generation, it->lastTransitionTime};
   };
@@ -445,6 +528,10 @@ const Condition* heldRefusal(const ZkCluster& c) {
 }  // namespace
 
 Plan plan(const ZkCluster& c, const std::string& targetHash, const Observed& observed) {
+  if (auto held = firstBlocker(observed.blockers); held && infoOf(held->cause).holdsApply) {
+    return planReportOnly(c.status, c.meta.generation, "Degraded", infoOf(held->cause).reason,
+                          held->message);
+  }
   Planner planner(c, targetHash, observed);
   if (observed.storage) {
     if (const Condition* held = heldRefusal(c)) {
@@ -458,6 +545,24 @@ Plan plan(const ZkCluster& c, const std::string& targetHash, const Observed& obs
     if (storage.change == StorageChange::kGrow) planner.expandVolumes(storage.message);
   }
   return planner.run();
+}
+
+const BlockCauseInfo& infoOf(BlockCause cause) {
+  for (const BlockCauseInfo& info : kBlockCauses) {
+    if (info.cause == cause) return info;
+  }
+  throw std::invalid_argument("a BlockCause without a row in kBlockCauses");
+}
+
+std::string firstLine(std::string_view text) {
+  constexpr size_t kMax = 512;
+  text = text.substr(0, text.find_first_of("\r\n"));
+  while (!text.empty() && (text.back() == ' ' || text.back() == '\t' || text.back() == ':')) {
+    text.remove_suffix(1);
+  }
+  std::string line(text.substr(0, kMax));
+  if (text.size() > kMax) line += "...";
+  return line;
 }
 
 Plan planInvalid(const ZkClusterStatus& previous, std::int64_t generation,

@@ -12,6 +12,7 @@
 #include <optional>
 #include <set>
 #include <string>
+#include <string_view>
 #include <variant>
 #include <vector>
 
@@ -34,7 +35,45 @@ struct ObservedMember {
   std::int64_t zxid = 0;                   // srvr's Zxid
   std::string rolloutHash;  // the hash it was started with (pod annotation / process record)
   std::string image;
+  // Why its server keeps failing, when it does (Kubernetes: CrashLoopBackOff with the last
+  // termination message); empty otherwise.
+  std::string crashLoop;
 };
+
+// What keeps the ensemble from converging that only the backend can see. Each cause becomes
+// Degraded=True with its own reason and the API's or the member's message; adding a cause is one
+// row in kBlockCauses.
+enum class BlockCause {
+  kInvalidConfig,
+  kSecretMissing,
+  kApplyRefused,
+  kPodsNotCreated,
+  kMemberCrashLooping
+};
+struct BlockCauseInfo {
+  BlockCause cause;
+  const char* reason;  // the Degraded condition's reason and the Warning Event's
+  bool holdsApply;     // nothing can be applied while it stands: the plan only reports
+};
+// In order of precedence: the first cause observed is the one reported.
+inline constexpr BlockCauseInfo kBlockCauses[] = {
+    {BlockCause::kInvalidConfig, "InvalidConfig", true},
+    {BlockCause::kSecretMissing, "SecretMissing", true},
+    {BlockCause::kApplyRefused, "ApplyRefused", true},
+    {BlockCause::kPodsNotCreated, "PodsNotCreated", false},
+    {BlockCause::kMemberCrashLooping, "MemberCrashLooping", false},
+};
+const BlockCauseInfo& infoOf(BlockCause cause);
+
+struct Blocker {
+  BlockCause cause;
+  std::string message;  // one line (firstLine of what the API server or the member said)
+  bool operator==(const Blocker&) const = default;
+};
+
+// The first line of a message, trimmed, at most 512 characters: the API server's 422s carry a
+// multi-line Go diff, which belongs in no condition or Event.
+std::string firstLine(std::string_view text);
 
 // The ensemble's current dynamic membership, as the leader reports it (the /zookeeper/config
 // znode); unknown while there is no leader.
@@ -49,6 +88,8 @@ struct Observed {
   // Kubernetes: the volumes the StatefulSets make; nothing where there are none (local mode, or
   // before the first apply).
   std::optional<AppliedStorage> storage;
+  // Causes the backend saw; members' crash loops come in ObservedMember::crashLoop.
+  std::vector<Blocker> blockers;
 };
 
 // Make the backend's objects match the rendering for this membership: in Kubernetes apply the

@@ -51,9 +51,9 @@ OPERATOR_NEEDS = {
     ("zookube.dev", "zkclusters/finalizers"): {"update"},
     ("", "pods"): {"get", "list", "watch", "delete"},
     ("", "persistentvolumeclaims"): {"get", "list", "watch", "patch"},
-    ("", "secrets"): {"get", "create", "patch"},
-    ("", "events"): {"create", "patch"},
-    ("events.k8s.io", "events"): {"create", "patch"},
+    ("", "secrets"): {"get", "list", "watch", "create", "patch"},
+    ("", "events"): {"get", "list", "create", "patch"},
+    ("events.k8s.io", "events"): {"get", "list", "create", "patch"},
 }
 # Applying a rendered object: read and watch it, create it, patch it (server-side apply).
 APPLY_VERBS = {"get", "list", "watch", "create", "patch"}

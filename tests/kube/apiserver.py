@@ -34,8 +34,13 @@ change gets its own resourceVersion, and a bounded history of them is kept: a wa
 resourceVersion older than the history gets `410 Gone` (an ERROR event, or the HTTP status if
 `gone_as_status` is set). Tests can compact the history and break every open stream.
 
-Faults are injected through `Store.faults`: an error code for the next matching request, or a
-request answered only after the client's timeout.
+Faults are injected through `Store.faults`: an error code (and message) for the next matching
+request, or a request answered only after the client's timeout. Pods can be refused
+(`refuse_pods`, as a quota or an admission webhook would): the StatefulSet controller then records
+a FailedCreate Warning Event on the StatefulSet, as the real one does. A namespace can be
+terminating (creates in it are 403). An apply whose resource quantities do not parse is a 500,
+as in Kubernetes; an apply without a fieldManager a 422. Lists take equality fieldSelectors on
+the fields the real server allows for the kind.
 
 Members are simulated: `members` maps a pod name to {"mode", "zxid", "ready"}; a pod's Ready
 condition comes from it, and each pod gets a loopback TCP port answering `srvr` from it (the map
@@ -114,8 +119,41 @@ def check_selector(selector):
                                               f"selectors, not {term!r}")
 
 
+# The fields each kind may be selected by (the real server's field label conversions).
+FIELD_LABELS = {"Event": {"metadata.name", "metadata.namespace", "involvedObject.kind",
+                          "involvedObject.namespace", "involvedObject.name",
+                          "involvedObject.uid", "involvedObject.apiVersion",
+                          "involvedObject.resourceVersion", "involvedObject.fieldPath",
+                          "reason", "reportingComponent", "source", "type"}}
+
+
+def field_terms(kind, selector):
+    """Equality terms of a fieldSelector; a field the kind cannot be selected by is a 400."""
+    terms = []
+    for term in filter(None, (selector or "").split(",")):
+        key, op, want = term.partition("=")
+        if not op or key.endswith("!") or any(c in term for c in "() "):
+            raise ApiError(400, "BadRequest", f"the stand-in implements only equality field "
+                                              f"selectors, not {term!r}")
+        if key not in FIELD_LABELS.get(kind, {"metadata.name", "metadata.namespace"}):
+            raise ApiError(400, "BadRequest", f'"{key}" is not a known field selector: only '
+                                              f'"metadata.name", "metadata.namespace"')
+        terms.append((key, want.lstrip("=")))
+    return terms
+
+
+def field_matches(obj, terms):
+    for path, want in terms:
+        value = obj
+        for part in path.split("."):
+            value = value.get(part, "") if isinstance(value, dict) else ""
+        if str(value) != want:
+            return False
+    return True
+
+
 # The query parameters each kind of request may carry; anything else is refused.
-QUERY = {"list": {"labelSelector"},
+QUERY = {"list": {"labelSelector", "fieldSelector"},
          "watch": {"watch", "labelSelector", "resourceVersion", "allowWatchBookmarks",
                    "timeoutSeconds"},
          "PATCH": {"fieldManager", "force"},
@@ -169,6 +207,37 @@ def quantity(text):
     return float(m[1]) * factor
 
 
+# The real server's pattern; values it matches may still fail to parse (quantity() above).
+QUANTITY_MESSAGE = ("quantities must match the regular expression "
+                    "'^([+-]?[0-9.]+)([eEinumkKMGTP]*[-+]?[0-9]*)$'")
+
+
+def bad_quantity(obj):
+    """The path of the first resource quantity in a built-in object that does not parse."""
+    if obj.get("kind") not in ("Pod", "StatefulSet", "PersistentVolumeClaim"):
+        return None
+    spec = obj.get("spec", {})
+    pod = spec.get("template", {}).get("spec", spec) if obj["kind"] == "StatefulSet" else spec
+    places = []
+    for group in ("initContainers", "containers"):
+        for c in pod.get(group, []) if obj["kind"] != "PersistentVolumeClaim" else []:
+            places.append((f'.spec{".template.spec" if obj["kind"] == "StatefulSet" else ""}'
+                           f'.{group}[name="{c.get("name")}"].resources', c.get("resources", {})))
+    if obj["kind"] == "PersistentVolumeClaim":
+        places.append((".spec.resources", spec.get("resources", {})))
+    for i, t in enumerate(spec.get("volumeClaimTemplates", [])):
+        places.append((f".spec.volumeClaimTemplates[{i}].spec.resources",
+                       t.get("spec", {}).get("resources", {})))
+    for path, resources in places:
+        for kind in ("limits", "requests"):
+            for name, value in (resources.get(kind) or {}).items():
+                try:
+                    quantity(str(value))
+                except ApiError:
+                    return f"{path}.{kind}.{name}: {QUANTITY_MESSAGE}"
+    return None
+
+
 def storage_transition(old, new):
     """The CRD's transition rule on spec.storage (x-kubernetes-validations with oldSelf)."""
     was, now_ = old.get("spec", {}).get("storage", {}), new.get("spec", {}).get("storage", {})
@@ -189,9 +258,14 @@ def claim_fields(old, new, fixed_classes):
     name = old["metadata"]["name"]
     strip = lambda spec: {k: v for k, v in spec.items() if k != "resources"}
     if strip(old["spec"]) != strip(new["spec"]):
+        # The real message goes on with a Go diff of the two specs, one line per field.
+        diff = "\n".join(f"  \t{k}: {old['spec'].get(k)!r} -> {new['spec'].get(k)!r},"
+                         for k in sorted(set(old["spec"]) | set(new["spec"]))
+                         if old["spec"].get(k) != new["spec"].get(k))
         raise ApiError(422, "Invalid", f'PersistentVolumeClaim "{name}" is invalid: spec: '
                                        f"Forbidden: spec is immutable after creation except "
-                                       f"resources.requests for bound claims")
+                                       f"resources.requests for bound claims\n"
+                                       f"  core.PersistentVolumeClaimSpec{{\n{diff}\n  }}\n")
     before = old["spec"]["resources"]["requests"]["storage"]
     after = new["spec"].get("resources", {}).get("requests", {}).get("storage")
     if after == before:
@@ -249,6 +323,9 @@ class Store:
         self.refused_pods = []  # (pod name, message) the StatefulSet controller could not create
         self.recreated_ready = True  # readiness a pod gets when its StatefulSet recreates it
         self.graceful = False  # True: a deleted pod terminates only when the test says so
+        self.terminating_namespaces = set()  # creates in them are Forbidden, as in Kubernetes
+        # A reason pods are refused (a quota or an admission webhook would give one), or None.
+        self.refuse_pods = None
         # [(verb, kind or None, HTTP code)]: the next matching request fails with that code, or
         # with code 0 is answered only after `hang_seconds` (the client should have given up).
         self.faults = []
@@ -315,13 +392,26 @@ class Store:
             ready = "True" if member.get("ready") else "False"
             obj["status"] = {"phase": "Running", "podIP": "127.0.0.1",
                              "conditions": [{"type": "Ready", "status": ready}]}
+            crash = member.get("crash")  # {"exitCode", "message"}: the kubelet backs off
+            if crash:
+                obj["status"]["containerStatuses"] = [{
+                    "name": obj["spec"]["containers"][0]["name"], "ready": False,
+                    "restartCount": 5, "image": obj["spec"]["containers"][0]["image"],
+                    "imageID": "", "state": {"waiting": {
+                        "reason": "CrashLoopBackOff",
+                        "message": "back-off 2m40s restarting failed container"}},
+                    "lastState": {"terminated": {
+                        "exitCode": crash["exitCode"], "reason": "Error",
+                        "message": crash.get("message", "")}}}]
         return obj
 
-    def list(self, api, plural, ns, selector):
+    def list(self, api, plural, ns, selector, fields=None):
         self.key(api, plural, ns, None)
+        terms = field_terms(RESOURCES[(api, plural)], fields)
         items = [self.present(o) for (a, p, n, _), o in sorted(self.objects.items())
                  if a == api and p == plural and (ns is None or n == ns)
-                 and matches(o["metadata"].get("labels", {}), selector)]
+                 and matches(o["metadata"].get("labels", {}), selector)
+                 and field_matches(o, terms)]
         kind = RESOURCES[(api, plural)] + "List"
         return {"apiVersion": api, "kind": kind,
                 "metadata": {"resourceVersion": str(self.last_rv)}, "items": items}
@@ -346,6 +436,13 @@ class Store:
         self.check_target(api, plural, ns, None, obj)
         if "name" not in obj["metadata"]:
             raise ApiError(422, "Invalid", "metadata.name: Required value")
+        if ns in self.terminating_namespaces:
+            raise ApiError(403, "Forbidden", f'{plural} "{obj["metadata"]["name"]}" is forbidden: '
+                                             f"unable to create new content in namespace {ns} "
+                                             f"because it is being terminated")
+        if plural == "pods" and self.refuse_pods:
+            raise ApiError(403, "Forbidden", f'pods "{obj["metadata"]["name"]}" is forbidden: '
+                                             f"{self.refuse_pods}")
         if plural == "pods":
             self.admit_pod(ns, obj)
         key = self.key(api, plural, ns, obj["metadata"]["name"])
@@ -563,27 +660,34 @@ class Store:
                 self.create("v1", "pods", ns, pod, agent="statefulset-controller")
             except ApiError as refused:
                 # The real controller does not fail the StatefulSet's write: it records a
-                # FailedCreate Event on the StatefulSet and tries again later.
-                self.failed_create(sts, pod_name, refused)
+                # FailedCreate Event on the StatefulSet (counted on repeats) and tries again later.
+                self.refused_pods.append((pod_name, refused.message))
+                self.record_event(sts, "FailedCreate", f"create Pod {pod_name} in StatefulSet "
+                                                       f"{name} failed error: {refused.message}")
                 continue
             mode = "observer" if name.endswith("-observer") else "follower"
             self.members.setdefault(pod_name, {"mode": mode, "zxid": 0, "ready": True})
             self.listen_srvr(pod_name)
 
-    def failed_create(self, sts, pod_name, refused):
-        meta = sts["metadata"]
-        message = (f"create Pod {pod_name} in StatefulSet {meta['name']} failed error: "
-                   f"{refused.message}")
-        self.refused_pods.append((pod_name, refused.message))
-        event = {"apiVersion": "v1", "kind": "Event", "type": "Warning", "reason": "FailedCreate",
-                 "message": message, "count": 1, "firstTimestamp": now(), "lastTimestamp": now(),
-                 "source": {"component": "statefulset-controller"},
-                 "metadata": {"name": f"{meta['name']}.{uuid.uuid4().hex[:16]}",
-                              "namespace": meta["namespace"]},
-                 "involvedObject": {"apiVersion": "apps/v1", "kind": "StatefulSet",
-                                    "name": meta["name"], "namespace": meta["namespace"],
-                                    "uid": meta["uid"]}}
-        self.create("v1", "events", meta["namespace"], event, agent="statefulset-controller")
+    def record_event(self, obj, reason, message, component="statefulset-controller"):
+        """A Warning Event about `obj` as client-go's recorder makes it: a repeat counts up."""
+        ns = obj["metadata"]["namespace"]
+        key = ("v1", "events", ns, f"{obj['metadata']['name']}.{abs(hash(reason + message)):x}")
+        if key in self.objects:
+            def again(o):
+                o["count"] = o.get("count", 1) + 1
+                o["lastTimestamp"] = now()
+                return o
+            self.write(*key, None, again, "patch", component)
+            return
+        self.create("v1", "events", ns, {
+            "apiVersion": "v1", "kind": "Event", "metadata": {"name": key[3], "namespace": ns},
+            "involvedObject": {"apiVersion": obj["apiVersion"], "kind": obj["kind"],
+                               "name": obj["metadata"]["name"], "namespace": ns,
+                               "uid": obj["metadata"]["uid"]},
+            "reason": reason, "message": message, "type": "Warning", "count": 1,
+            "firstTimestamp": now(), "lastTimestamp": now(), "source": {"component": component}},
+            agent=component)
 
     def adopt(self, sts, key):
         """A pod the StatefulSet's selector matches and no controller owns becomes its own."""
@@ -766,7 +870,10 @@ class Handler(BaseHTTPRequestHandler):
         for fault in s.faults:
             if fault[0] == verb and fault[1] in (None, kind) and fault[2] != 0:
                 s.faults.remove(fault)
-                raise ApiError(fault[2], "InternalError" if fault[2] >= 500 else "Conflict",
+                reason = {422: "Invalid", 403: "Forbidden"}.get(
+                    fault[2], "InternalError" if fault[2] >= 500 else "Conflict")
+                # A fourth element is the message, as the real server would word it.
+                raise ApiError(fault[2], reason, fault[3] if len(fault) > 3 else
                                f"injected failure of {verb} {plural}")
 
     # --- watch -----------------------------------------------------------------------------
@@ -864,7 +971,8 @@ class Handler(BaseHTTPRequestHandler):
             raise ApiError(404, "NotFound", f"{plural}/{sub}: no such subresource")
         if name is None:
             if verb == "GET":
-                return 200, s.list(api, plural, ns, query.get("labelSelector"))
+                return 200, s.list(api, plural, ns, query.get("labelSelector"),
+                                   query.get("fieldSelector"))
             if verb == "POST" and ns is not None:
                 return 201, s.create(api, plural, ns, self.json_body(), agent)
             raise ApiError(405, "MethodNotAllowed", f"{verb} is not supported on a collection")
@@ -957,11 +1065,20 @@ class Handler(BaseHTTPRequestHandler):
             raise ApiError(415, "UnsupportedMediaType",
                            f"the stand-in implements only server-side apply, not {ctype!r}")
         if not query.get("fieldManager"):
-            raise ApiError(400, "BadRequest", "fieldManager is required for apply patch")
+            raise ApiError(422, "Invalid", "PatchOptions.meta.k8s.io \"\" is invalid: "
+                                           "fieldManager: Required value: is required for apply "
+                                           "patch")
         obj = yaml.safe_load(text)
         if not isinstance(obj, dict):
             raise ApiError(400, "BadRequest", "an apply patch must be an object")
         s.check_target(api, plural, ns, name, obj)
+        bad = bad_quantity(obj)
+        if bad:
+            # The apply configuration is converted to a typed object before anything else: a
+            # quantity that does not parse fails that conversion, a 500 in Kubernetes 1.28-1.32.
+            raise ApiError(500, "InternalError",
+                           f"failed to create typed patch object ({ns}/{name}; {api}, "
+                           f"Kind={RESOURCES[(api, plural)]}): {bad}")
         if sub is None:
             s.validate(obj)  # the applied configuration is a whole object of its kind
         try:

@@ -262,7 +262,7 @@ def test_the_stand_in_refuses_what_it_does_not_implement(api):
         ("DELETE", "/api/v1/namespaces/default/configmaps/x?propagationPolicy=Later", None,
          "application/json", 400),
         ("PATCH", "/api/v1/namespaces/default/configmaps/x", cm, "application/apply-patch+yaml",
-         400),  # no fieldManager
+         422),  # no fieldManager: as the real server answers
         ("POST", "/api/v1/namespaces/default/configmaps",
          dict(cm, metadata={"name": "y"}, bogus=1), "application/json", 422),
         ("PUT", "/api/v1/namespaces/default/configmaps/x", update, "application/json", 409),

@@ -41,6 +41,32 @@ std::string podImage(const value& pod) {
   return containers.size() == 0 ? std::string() : str(containers.at(0), "image");
 }
 
+// A container the kubelet keeps restarting: its last exit, in the member's own words (the
+// termination message) when it left some.
+std::string crashLoopOf(const value& pod) {
+  if (!pod.has_object_field("status") || !pod.at("status").has_array_field("containerStatuses")) {
+    return {};
+  }
+  for (const value& cs : pod.at("status").at("containerStatuses").as_array()) {
+    if (!cs.has_object_field("state") || !cs.at("state").has_object_field("waiting") ||
+        str(cs.at("state").at("waiting"), "reason") != "CrashLoopBackOff") {
+      continue;
+    }
+    std::string why = "keeps exiting";
+    if (cs.has_object_field("lastState") && cs.at("lastState").has_object_field("terminated")) {
+      const value& last = cs.at("lastState").at("terminated");
+      if (last.has_integer_field("exitCode")) {
+        why = "exits with code " + std::to_string(last.at("exitCode").as_integer());
+      }
+      std::string said = firstLine(str(last, "message"));
+      if (said.empty()) said = str(last, "reason");
+      if (!said.empty()) why += ": " + said;
+    }
+    return why;
+  }
+  return {};
+}
+
 ObservedMember fromPod(const Member& m, const value& pod) {
   ObservedMember om;
   om.member = m;
@@ -50,7 +76,19 @@ ObservedMember fromPod(const Member& m, const value& pod) {
   om.running = pod.has_object_field("status") && str(pod.at("status"), "phase") == "Running";
   om.rolloutHash = annotation(pod, kRolloutHashAnnotation);
   om.image = podImage(pod);
+  om.crashLoop = crashLoopOf(pod);
   return om;
+}
+
+// An API answer that will not change by asking again with the same object: a refusal to report.
+// Conflicts, throttling and an unavailable server are retried as failures.
+bool refusal(const ApiError& e) {
+  int code = e.status();
+  return code == 400 || code == 403 || code == 404 || code == 422 || code == 500;
+}
+
+int integer(const value& v, const std::string& field, int otherwise) {
+  return v.is_object() && v.has_integer_field(field) ? v.at(field).as_integer() : otherwise;
 }
 
 std::optional<int> ordinalAfter(const std::string& name, const std::string& prefix) {
@@ -180,8 +218,69 @@ Observed KubeBackend::observe(const ZkCluster& c) {
   // but no longer answers is down for the planner.
   for (size_t i = 0; i < o.members.size(); ++i) o.members[i].ready &= answered[i];
   o.ensemble = readMembership(c, o, targets, probed);
-  o.storage = appliedStorage(c);
+  std::vector<value> sets;
+  for (const std::string& name : {voterSetName(c), observerSetName(c)}) {
+    if (auto sts = client_.getIfExists(resourcePath("apps/v1", "StatefulSet", c.meta.ns, name))) {
+      sets.push_back(*sts);
+    }
+  }
+  o.storage = appliedStorage(sets);
+  if (auto blocked = podsNotCreated(c, sets, o)) o.blockers.push_back(*blocked);
   return o;
+}
+
+// The StatefulSet controller reports a pod it cannot create (Pod Security, a quota, an admission
+// webhook) as a FailedCreate Event on the StatefulSet, and some versions as a condition. It
+// retries with backoff, bumping the Event's lastTimestamp: one about a missing pod and recent
+// enough is still true; an old one is history.
+std::optional<Blocker> KubeBackend::podsNotCreated(const ZkCluster& c,
+                                                   const std::vector<value>& sets,
+                                                   const Observed& o) {
+  constexpr auto kRecent = std::chrono::minutes(20);
+  for (const value& sts : sets) {
+    std::string name = sts.at("metadata").at("name").as_string();
+    int want = integer(sts.at("spec"), "replicas", 1);
+    std::vector<std::string> missing;
+    for (int i = 0; i < want; ++i) {
+      std::string pod = name + "-" + std::to_string(i);
+      bool exists = std::any_of(o.members.begin(), o.members.end(), [&](const ObservedMember& m) {
+        return m.exists && m.member.name == pod;
+      });
+      if (!exists) missing.push_back(pod);
+    }
+    if (missing.empty()) continue;
+    std::string why;
+    if (sts.has_object_field("status") && sts.at("status").has_array_field("conditions")) {
+      for (const value& cond : sts.at("status").at("conditions").as_array()) {
+        if (str(cond, "status") == "True" && str(cond, "reason") == "FailedCreate") {
+          why = str(cond, "message");
+        }
+      }
+    }
+    if (why.empty()) {
+      value events = client_.list(
+          resourcePath("v1", "Event", c.meta.ns), "",
+          "involvedObject.kind=StatefulSet,involvedObject.name=" + name + ",reason=FailedCreate");
+      std::string latest;
+      for (const value& e : events.at("items").as_array()) {
+        std::string when = str(e, "lastTimestamp"), message = str(e, "message");
+        auto at = parseMicroTime(when);
+        bool aboutMissing = std::any_of(missing.begin(), missing.end(), [&](auto& pod) {
+          return message.find("Pod " + pod + " ") != std::string::npos;
+        });
+        if (aboutMissing && at && *at + kRecent > options_.now() && when >= latest) {
+          latest = when;
+          why = message;
+        }
+      }
+    }
+    if (!why.empty()) {
+      return Blocker{BlockCause::kPodsNotCreated,
+                     "StatefulSet " + name + " has " + std::to_string(want - missing.size()) +
+                         " of " + std::to_string(want) + " pods: " + firstLine(why)};
+    }
+  }
+  return std::nullopt;
 }
 
 // The membership the leader runs with, from its `conf`; nothing while no member leads.
@@ -208,9 +307,12 @@ std::optional<EnsembleView> KubeBackend::readMembership(const ZkCluster& c, cons
   return std::nullopt;
 }
 
-std::optional<std::string> KubeBackend::execute(const ZkCluster& c, const Plan& plan,
-                                                const SuperUser& super) {
+std::optional<ExecuteFailure> KubeBackend::execute(const ZkCluster& c, const Plan& plan,
+                                                   const SuperUser& super, std::stop_token fence) {
   for (const Action& action : plan.actions) {
+    if (fence.stop_requested()) {
+      return ExecuteFailure{describe(action) + ": not carried out: leadership lost", std::nullopt};
+    }
     try {
       if (auto* s = std::get_if<UpdateStatus>(&action)) {
         updateStatus(c, s->status);
@@ -227,9 +329,26 @@ std::optional<std::string> KubeBackend::execute(const ZkCluster& c, const Plan& 
       } else if (auto* e = std::get_if<EmitEvent>(&action)) {
         emitEvent(c, *e);
       }
+    } catch (const Blocked& e) {
+      return ExecuteFailure{describe(action) + ": " + e.what(), e.blocker()};
     } catch (const std::exception& e) {
-      return describe(action) + ": " + e.what();
+      return ExecuteFailure{describe(action) + ": " + e.what(), std::nullopt};
     }
+  }
+  return std::nullopt;
+}
+
+std::optional<Blocker> KubeBackend::retryRefusedApply(const ZkCluster& c, const SuperUser& super) {
+  bool refused = std::any_of(c.status.conditions.begin(), c.status.conditions.end(), [](auto& x) {
+    return x.type == "Degraded" && x.status == "True" &&
+           x.reason == infoOf(BlockCause::kApplyRefused).reason;
+  });
+  if (!refused) return std::nullopt;
+  Membership m{c.status.voters > 0 ? c.status.voters : c.spec.voters, c.status.observers};
+  try {
+    applyObjects(c, m, super.digest);
+  } catch (const Blocked& e) {
+    return e.blocker();
   }
   return std::nullopt;
 }
@@ -238,10 +357,10 @@ std::string KubeBackend::superPassword(const ZkCluster& c) {
   if (const auto& ref = c.spec.superUserSecret) {
     auto secret = client_.getIfExists(resourcePath("v1", "Secret", c.meta.ns, ref->name));
     std::string where = "Secret " + c.meta.ns + "/" + ref->name + " (spec.superUserSecret)";
-    if (!secret) throw std::runtime_error(where + " does not exist");
+    if (!secret) throw Blocked({BlockCause::kSecretMissing, where + " does not exist"});
     auto password = secretValue(*secret, ref->key);
     if (!password || password->empty()) {
-      throw std::runtime_error(where + " has no key \"" + ref->key + "\"");
+      throw Blocked({BlockCause::kSecretMissing, where + " has no key \"" + ref->key + "\""});
     }
     return *password;
   }
@@ -261,6 +380,10 @@ std::string KubeBackend::superPassword(const ZkCluster& c) {
   try {
     client_.create(resourcePath("v1", "Secret", c.meta.ns), made);
   } catch (const ApiError& e) {
+    if (refusal(e)) {
+      throw Blocked({BlockCause::kApplyRefused, "Secret " + generatedSuperSecretName(c) +
+                                                    " was refused: " + firstLine(e.what())});
+    }
     if (e.status() != 409) throw;
     return superPassword(c);  // another replica made it first
   }
@@ -275,9 +398,20 @@ KubeBackend::SuperUser KubeBackend::superUser(const ZkCluster& c) {
 
 void KubeBackend::applyObjects(const ZkCluster& c, Membership m, const std::string& superDigest) {
   // The digest first: a pod cannot start without the Secret it mounts.
-  client_.apply(superDigestSecret(c, superDigest));
-  for (const value& object : renderObjects(c, m, options_.addressing, superDigest))
-    client_.apply(object);
+  std::vector<value> objects{superDigestSecret(c, superDigest)};
+  for (value& object : renderObjects(c, m, options_.addressing, superDigest)) {
+    objects.push_back(std::move(object));
+  }
+  for (const value& object : objects) {
+    try {
+      client_.apply(object);
+    } catch (const ApiError& e) {
+      if (!refusal(e)) throw;
+      throw Blocked({BlockCause::kApplyRefused, str(object, "kind") + " " +
+                                                    object.at("metadata").at("name").as_string() +
+                                                    " was refused: " + firstLine(e.what())});
+    }
+  }
 }
 
 // Through any voter that answers: the C client moves on from one that does not.
@@ -336,12 +470,19 @@ void KubeBackend::updateStatus(const ZkCluster& c, ZkClusterStatus status) {
 
 void KubeBackend::emitEvent(const ZkCluster& c, const EmitEvent& e) {
   std::string t = microTime(options_.now());
-  value event = eventObject(c, e, t.substr(0, 19) + "Z");
+  t = t.substr(0, 19) + "Z";
+  value event = eventObject(c, {e.warning, e.reason, firstLine(e.message)}, t);
   try {
     client_.create(resourcePath("v1", "Event", c.meta.ns), event);
   } catch (const ApiError& err) {
-    // The same event again: an Event is a report, not state, so the first one stands.
     if (err.status() != 409) throw;
+    // The same event again: as client-go's recorder does, the existing one counts it.
+    std::string path = objectPath(event);
+    value existing = client_.get(path);
+    value patch = value::object();
+    patch["count"] = value::number(integer(existing, "count", 1) + 1);
+    patch["lastTimestamp"] = value::string(t);
+    client_.mergePatch(path, patch);
   }
 }
 

@@ -21,7 +21,10 @@
 #include <chrono>
 #include <functional>
 #include <optional>
+#include <stdexcept>
+#include <stop_token>
 #include <string>
+#include <vector>
 
 #include "backends/kube/srvr_client.h"
 #include "kube/kube_client.h"
@@ -38,6 +41,23 @@ using AddressResolver = std::function<std::optional<SrvrTarget>(const ZkCluster&
 AddressResolver podIpResolver();
 
 using Clock = std::function<std::chrono::system_clock::time_point()>;
+
+// What the backend ran into that keeps the cluster from converging: reported in its status and
+// Events (plan.h's Blocker) instead of only failing the pass.
+class Blocked : public std::runtime_error {
+ public:
+  explicit Blocked(Blocker b) : std::runtime_error(b.message), blocker_(std::move(b)) {}
+  const Blocker& blocker() const { return blocker_; }
+
+ private:
+  Blocker blocker_;
+};
+
+// The action that failed, and what it ran into when that is a cause to report.
+struct ExecuteFailure {
+  std::string message;
+  std::optional<Blocker> blocker;
+};
 
 struct KubeBackendOptions {
   std::chrono::milliseconds probeTimeout{1000};   // srvr and conf, all members at once
@@ -61,12 +81,18 @@ class KubeBackend {
     std::string password;
     std::string digest;
   };
+  // Throws Blocked (SecretMissing) when spec.superUserSecret or its key does not exist.
   SuperUser superUser(const ZkCluster& c);
   // rolloutHash() with the super digest.
   std::string targetHash(const ZkCluster& c, std::string_view superDigest) const;
   Observed observe(const ZkCluster& c);
-  // Runs the actions in order (a Wait changes nothing); stops at the first failure (returned).
-  std::optional<std::string> execute(const ZkCluster& c, const Plan& plan, const SuperUser& super);
+  // Runs the actions in order (a Wait changes nothing); stops at the first failure (returned),
+  // or before the next action once `fence` is stopped (leadership lost).
+  std::optional<ExecuteFailure> execute(const ZkCluster& c, const Plan& plan,
+                                        const SuperUser& super, std::stop_token fence = {});
+  // The status says the API server refused the last apply: apply again now, before planning, so
+  // the plan knows whether it still does (nullopt: it no longer does, or never did).
+  std::optional<Blocker> retryRefusedApply(const ZkCluster& c, const SuperUser& super);
 
  private:
   web::json::value listPods(const ZkCluster& c);
@@ -75,7 +101,11 @@ class KubeBackend {
                                              const std::vector<size_t>& probed);
   std::string superPassword(const ZkCluster& c);
   // kube_volumes.cpp
-  std::optional<AppliedStorage> appliedStorage(const ZkCluster& c);
+  std::optional<AppliedStorage> appliedStorage(const std::vector<web::json::value>& sets);
+  // The StatefulSets' FailedCreate, when they have fewer pods than they want.
+  std::optional<Blocker> podsNotCreated(const ZkCluster& c,
+                                        const std::vector<web::json::value>& sets,
+                                        const Observed& o);
   void expandVolumes(const ZkCluster& c, const ExpandVolumes& e, const ZkClusterStatus& planned);
   void refuseExpansion(const ZkCluster& c, ZkClusterStatus status, const std::string& why);
   void applyObjects(const ZkCluster& c, Membership m, const std::string& superDigest);

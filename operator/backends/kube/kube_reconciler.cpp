@@ -30,35 +30,63 @@ bool waits(const Plan& p) {
   });
 }
 
+// Refused while carrying the plan out: report it at once. The pass still failed, so it is retried
+// with backoff, and the next pass applies first to see whether it still is refused.
+Plan reportRefusal(KubeBackend& backend, const ZkCluster& c, const Plan& failed,
+                   const Observed& observed, const KubeBackend::SuperUser& super, const Log& log,
+                   std::stop_token fence) {
+  ZkCluster written = c;  // the failed plan's status went out first, before what failed
+  if (std::holds_alternative<UpdateStatus>(failed.actions.front())) written.status = failed.status;
+  Plan report = plan(written, backend.targetHash(c, super.digest), observed);
+  std::string who = c.meta.ns + "/" + c.meta.name + ": ";
+  for (const Action& a : report.actions) log(who + describe(a));
+  if (auto again = backend.execute(written, report, super, fence)) log(who + again->message);
+  return report;
+}
+
 }  // namespace
 
 ClusterOutcome reconcileCluster(KubeBackend& backend, const value& object, const Log& log,
-                                const ClusterObserver& observer) {
+                                const ClusterObserver& observer, std::stop_token fence) {
   auto begin = std::chrono::steady_clock::now();
   ZkCluster c = metaOnly(object);
+  std::string who = c.meta.ns + "/" + c.meta.name + ": ";
   Plan p;
   Observed observed;
   KubeBackend::SuperUser super;
+  std::optional<ExecuteFailure> failure;
   try {
     c = parseZkCluster(object);
     observed = backend.observe(c);
-    super = backend.superUser(c);
+    try {
+      super = backend.superUser(c);
+      if (auto refused = backend.retryRefusedApply(c, super)) observed.blockers.push_back(*refused);
+    } catch (const Blocked& e) {
+      observed.blockers.push_back(e.blocker());
+    }
     p = plan(c, backend.targetHash(c, super.digest), observed);
   } catch (const SpecError& e) {
     // Nothing running is touched: the plan for an invalid spec only reports.
     p = planInvalid(c.status, c.meta.generation, e.errors());
   } catch (const std::exception& e) {
-    log(c.meta.ns + "/" + c.meta.name + ": observe failed: " + e.what());
+    log(who + "observe failed: " + e.what());
     return {};
   }
-  for (const Action& a : p.actions) log(c.meta.ns + "/" + c.meta.name + ": " + describe(a));
-  auto failure = backend.execute(c, p, super);
-  if (failure) log(c.meta.ns + "/" + c.meta.name + ": " + *failure);
+  for (const Action& a : p.actions) log(who + describe(a));
+  failure = backend.execute(c, p, super, fence);
+  if (failure) log(who + failure->message);
+  if (failure && failure->blocker) {
+    observed.blockers.push_back(*failure->blocker);
+    p = reportRefusal(backend, c, p, observed, super, log, fence);
+  }
+  bool held = std::any_of(observed.blockers.begin(), observed.blockers.end(),
+                          [](const Blocker& b) { return infoOf(b.cause).holdsApply; });
   if (observer) {
     std::chrono::duration<double> took = std::chrono::steady_clock::now() - begin;
-    observer(c, observed, p, failure.has_value(), took.count());
+    observer(c, observed, p, failure.has_value() || held, took.count());
   }
-  return {!failure, waits(p)};
+  // A cause that holds every apply back fails the pass: the work queue retries it with backoff.
+  return {!failure && !held, waits(p)};
 }
 
 KubeReconciler::KubeReconciler(KubeClient& client, KubeBackend& backend, std::string ns,
@@ -71,9 +99,13 @@ KubeReconciler::KubeReconciler(KubeClient& client, KubeBackend& backend, std::st
 
 PassReport KubeReconciler::pass() {
   PassReport report;
-  if (elector_ && !elector_->tryAcquireOrRenew()) {
-    report.leading = false;
-    return report;
+  if (elector_) {
+    auto attempt = elector_->tryAcquireOrRenew();
+    if (!elector_->leading()) {
+      report.leading = false;
+      report.standby = describe(attempt);
+      return report;
+    }
   }
   value list = client_.list(resourcePath("zookube.dev/v1alpha1", "ZkCluster", ns_));
   for (const value& object : list.at("items").as_array()) {

@@ -4,6 +4,7 @@
 
 #include <functional>
 #include <optional>
+#include <stop_token>
 #include <string>
 
 #include "backends/kube/kube_backend.h"
@@ -25,12 +26,15 @@ struct ClusterOutcome {
 };
 
 // Reconciles one ZkCluster object: parse, observe, plan, execute. Used by the relisting pass
-// below and by the watch-driven controller (kube/controller.h).
+// below and by the watch-driven controller (kube/controller.h). Once `fence` is stopped
+// (leadership lost) no further action of the plan is carried out.
 ClusterOutcome reconcileCluster(KubeBackend& backend, const web::json::value& object,
-                                const Log& log, const ClusterObserver& observer);
+                                const Log& log, const ClusterObserver& observer,
+                                std::stop_token fence = {});
 
 struct PassReport {
-  bool leading = true;  // false: another instance leads; nothing was done
+  bool leading = true;  // false: another instance leads, or the Lease cannot be renewed
+  std::string standby;  // why not leading
   int clusters = 0;
   int failures = 0;
 };

@@ -44,11 +44,9 @@ bool smaller(const std::string& have, const std::string& want) {
 
 }  // namespace
 
-std::optional<AppliedStorage> KubeBackend::appliedStorage(const ZkCluster& c) {
-  for (const std::string& name : {voterSetName(c), observerSetName(c)}) {
-    if (auto sts = client_.getIfExists(resourcePath("apps/v1", "StatefulSet", c.meta.ns, name))) {
-      if (auto storage = claimTemplateOf(*sts)) return storage;
-    }
+std::optional<AppliedStorage> KubeBackend::appliedStorage(const std::vector<value>& sets) {
+  for (const value& sts : sets) {
+    if (auto storage = claimTemplateOf(sts)) return storage;
   }
   return std::nullopt;
 }
@@ -68,7 +66,7 @@ void KubeBackend::expandVolumes(const ZkCluster& c, const ExpandVolumes& e,
       client_.mergePatch(resourcePath("v1", "PersistentVolumeClaim", c.meta.ns, name), patch);
     } catch (const ApiError& err) {
       if (err.status() >= 500) throw;  // the server's trouble, not a refusal: try again
-      refuseExpansion(c, planned, "PersistentVolumeClaim " + name + ": " + err.what());
+      refuseExpansion(c, planned, "PersistentVolumeClaim " + name + ": " + firstLine(err.what()));
       throw;
     }
     ++grown;

@@ -1,7 +1,9 @@
 // zookube-kube-selftest: the Kubernetes mode's reconcile passes against an API server, for the
 // tests in tests/kube (a stand-in API server) and for trying the operator by hand.
 //   zookube-kube-selftest [--kubeconfig FILE] [--namespace NS] [--passes N] [--interval-ms MS]
-//                         [--leader-elect --identity ID [--lease-namespace NS]]
+//                         [--leader-elect --identity ID [--lease-namespace NS]
+//                          [--lease-duration-ms MS] [--renew-deadline-ms MS] [--retry-period-ms
+//                          MS]]
 //                         [--srvr-map FILE] [--probe-timeout-ms MS] [--request-timeout-ms MS]
 //                         [--local-addressing DIR] [--assume-applied-membership]
 //                         [--watch [--resync-ms MS] [--watch-timeout-s S] [--wait-requeue-ms MS]
@@ -12,7 +14,8 @@
 // takes the ensemble's membership from the status instead of the leader's `conf`, for stand-in
 // members that answer only srvr. Exits 0 after N passes (0: until SIGTERM), 1 if the last
 // pass failed. --watch runs the operator's watch-driven controller until SIGTERM instead of
-// passes; --interval-ms is then the Lease renewal period.
+// passes. The Lease keeps client-go's timings (15 s lease, 10 s renew deadline, renewed every
+// 2 s) unless a test that needs a quick takeover asks for shorter ones.
 #include <iostream>
 #include <optional>
 #include <string>
@@ -27,7 +30,7 @@ std::optional<KubeRunOptions> parseArgs(int argc, char** argv) {
   KubeRunOptions o;
   o.passes = 1;
   o.watch = false;
-  o.interval = std::chrono::milliseconds(200);
+  o.interval = std::chrono::milliseconds(2000);
   for (int i = 1; i < argc; ++i) {
     std::string arg = argv[i];
     bool more = i + 1 < argc;
@@ -49,6 +52,12 @@ std::optional<KubeRunOptions> parseArgs(int argc, char** argv) {
       o.identity = argv[++i];
     } else if (arg == "--lease-namespace" && more) {
       o.leaseNamespace = argv[++i];
+    } else if (arg == "--lease-duration-ms" && more) {
+      o.lease.leaseDuration = std::chrono::milliseconds(std::stoi(argv[++i]));
+    } else if (arg == "--renew-deadline-ms" && more) {
+      o.lease.renewDeadline = std::chrono::milliseconds(std::stoi(argv[++i]));
+    } else if (arg == "--retry-period-ms" && more) {
+      o.lease.retryPeriod = std::chrono::milliseconds(std::stoi(argv[++i]));
     } else if (arg == "--srvr-map" && more) {
       o.srvrMap = argv[++i];
     } else if (arg == "--local-addressing" && more) {
@@ -78,7 +87,8 @@ int main(int argc, char** argv) {
   auto options = parseArgs(argc, argv);
   if (!options) {
     std::cerr << "usage: zookube-kube-selftest [--kubeconfig FILE] [--namespace NS] [--passes N]\n"
-                 "  [--interval-ms MS] [--leader-elect [--identity ID] [--lease-namespace NS]]\n"
+                 "  [--interval-ms MS] [--leader-elect [--identity ID] [--lease-namespace NS]\n"
+                 "   [--lease-duration-ms MS] [--renew-deadline-ms MS] [--retry-period-ms MS]]\n"
                  "  [--srvr-map FILE] [--probe-timeout-ms MS] [--request-timeout-ms MS]\n"
                  "  [--local-addressing DIR] [--assume-applied-membership]\n"
                  "  [--watch [--resync-ms MS] [--watch-timeout-s S] [--wait-requeue-ms MS]\n"

@@ -1,0 +1,192 @@
+"""What a ZkCluster's status and Events say when something keeps it from converging.
+
+Each cause the operator cannot fix itself (the API server refusing an apply, a missing Secret,
+pods the StatefulSet controller cannot create, a member that crash-loops) must show as
+Degraded=True with its own reason and the API's or the member's message, one line, a Warning
+Event, and a phase other than Creating. Plus what the stand-in answers for them, with the real
+API server's status codes.
+"""
+
+import base64
+
+from test_kube_operator import (ZK, change_spec, cluster, converge, create_cluster, request,
+                                with_members)
+from test_kube_watch import Watching, wait_for, watching_everything
+
+
+def degraded(api):
+    return {c["type"]: c for c in cluster(api)["status"]["conditions"]}["Degraded"]
+
+
+def events(api, reason):
+    with api.store.lock:
+        return [o for o in api.store.objects.values()
+                if o["kind"] == "Event" and o["reason"] == reason
+                and o["involvedObject"]["kind"] == "ZkCluster"]
+
+
+def assert_reported(api, reason, *words):
+    d = degraded(api)
+    assert (d["status"], d["reason"]) == ("True", reason), d
+    assert "\n" not in d["message"], d
+    for word in words:
+        assert word in d["message"], d
+    assert cluster(api)["status"]["phase"] == "Degraded"
+    warnings = events(api, reason)
+    assert [e["type"] for e in warnings] == ["Warning"], warnings
+    assert warnings[0]["message"] == d["message"]
+
+
+def put_password(api, name, password):
+    data = {"password": base64.b64encode(password.encode()).decode()}
+    with api.store.lock:
+        key = ("v1", "secrets", "default", name)
+        if key in api.store.objects:
+            api.store.write(*key, None, lambda old: dict(old, data=data), "update", "kubectl")
+        else:
+            api.store.create("v1", "secrets", "default", {
+                "apiVersion": "v1", "kind": "Secret",
+                "metadata": {"name": name, "namespace": "default"}, "data": data})
+
+
+def stored_spec_edit(api, **changes):
+    """A spec stored before the CRD checked what it now checks: written past validation."""
+    with api.store.lock:
+        api.store.objects[ZK + ("demo",)]["spec"].update(changes)
+
+
+def test_an_apply_the_api_server_refuses_is_reported_as_apply_refused(api, operator):
+    with_members(api)
+    create_cluster(api)
+    stored_spec_edit(api, resources={"requests": {"cpu": "lots"}})
+    operator.run(2, expect_ok=False)
+    assert_reported(api, "ApplyRefused", "StatefulSet demo was refused",
+                    "quantities must match the regular expression")
+    # Not retried into a flapping status: the same condition and one Event on the next passes.
+    before = degraded(api)
+    operator.run(2, expect_ok=False)
+    assert degraded(api) == before
+    assert len(events(api, "ApplyRefused")) == 1
+    change_spec(api, resources={"requests": {"cpu": "500m"}})
+    converge(api, operator)
+    assert degraded(api)["status"] == "False"
+
+
+def test_a_missing_super_user_secret_is_reported_and_nothing_is_applied(api, operator):
+    with_members(api)
+    create_cluster(api, {"superUserSecret": {"name": "zk-admin"}})
+    operator.run(1, expect_ok=False)
+    assert_reported(api, "SecretMissing", "Secret default/zk-admin", "does not exist")
+    with api.store.lock:
+        assert not any(o["kind"] == "StatefulSet" for o in api.store.objects.values())
+    put_password(api, "zk-admin", "s3cret")
+    converge(api, operator)
+    assert degraded(api)["status"] == "False"
+    # The same cause again: the same Event, counted twice, its time moved on.
+    with api.store.lock:
+        api.store.delete("v1", "secrets", "default", "zk-admin")
+    operator.run(1, expect_ok=False)
+    [again] = events(api, "SecretMissing")
+    assert again["count"] == 2, again
+    assert again["lastTimestamp"] >= again["firstTimestamp"]
+
+
+def test_pods_the_statefulset_controller_cannot_create_are_reported(api, operator):
+    with_members(api)
+    api.store.refuse_pods = 'violates PodSecurity "restricted:latest": seccompProfile'
+    create_cluster(api)
+    operator.run(2)
+    assert_reported(api, "PodsNotCreated", "StatefulSet demo has 0 of 3 pods",
+                    'create Pod demo-0 in StatefulSet demo failed error: pods "demo-0" is '
+                    'forbidden: violates PodSecurity')
+    with api.store.lock:
+        api.store.refuse_pods = None
+        api.store.sync_pods(api.store.objects[("apps/v1", "statefulsets", "default", "demo")])
+        api.store.sync_pods(api.store.objects[("apps/v1", "statefulsets", "default",
+                                               "demo-observer")])
+    converge(api, operator)
+    assert degraded(api)["status"] == "False"
+
+
+def test_a_crash_looping_member_is_reported_with_its_own_message(api, operator):
+    with_members(api)
+    create_cluster(api)
+    converge(api, operator)
+    api.store.set_member("demo-observer-0", ready=False, crash={
+        "exitCode": 2, "message": "zoo.cfg: tickTime: \"abc\" is not a number\nusage: ..."})
+    operator.run(1)
+    assert_reported(api, "MemberCrashLooping",
+                    'demo-observer-0: exits with code 2: zoo.cfg: tickTime: "abc" is not a number')
+    api.store.set_member("demo-observer-0", ready=True, crash=None)
+    operator.run(2)
+    assert degraded(api)["status"] == "False"
+
+
+def test_a_create_in_a_terminating_namespace_is_refused_and_reported(api, operator):
+    with_members(api)
+    create_cluster(api)
+    api.store.terminating_namespaces.add("default")
+    operator.run(1, expect_ok=False)
+    d = degraded(api)
+    assert (d["status"], d["reason"]) == ("True", "ApplyRefused"), d
+    assert d["message"].endswith("unable to create new content in namespace default because it "
+                                 "is being terminated"), d
+    assert cluster(api)["status"]["phase"] == "Degraded"
+    assert events(api, "ApplyRefused") == []  # an Event is new content too: refused as well
+
+
+def test_a_refused_claims_multi_line_message_keeps_its_first_line(api, operator):
+    with_members(api)
+    create_cluster(api)
+    converge(api, operator)
+    diff = ('PersistentVolumeClaim "data-demo-0" is invalid: spec: Forbidden: spec is immutable '
+            'after creation except resources.requests for bound claims\n'
+            '  core.PersistentVolumeClaimSpec{\n  \tAccessModes: {"ReadWriteOnce"},\n  }\n')
+    api.store.faults.append(("PATCH", "PersistentVolumeClaim", 422, diff))
+    change_spec(api, storage={"size": "2Gi"})
+    operator.run(1, expect_ok=False)
+    d = degraded(api)
+    assert d["reason"] == "VolumeExpansionRefused"
+    assert d["message"].endswith("spec is immutable after creation except resources.requests "
+                                 "for bound claims"), d
+    [event] = events(api, "VolumeExpansionRefused")
+    assert "\n" not in event["message"] and "core.PersistentVolumeClaimSpec" not in event["message"]
+
+
+def test_a_changed_password_is_acted_on_at_once(api, operator, tmp_path):
+    with_members(api)
+    put_password(api, "zk-admin", "first")
+    create_cluster(api, {"superUserSecret": {"name": "zk-admin"}})
+    hash_of = lambda: api.store.objects[("apps/v1", "statefulsets", "default", "demo")][
+        "spec"]["template"]["metadata"]["annotations"]["zookube.dev/rollout-hash"]
+    # Resync and the requeue of a waiting plan an hour away: only the Secret's watch can tell.
+    with Watching(operator, tmp_path) as w:
+        wait_for(api, "the streams", watching_everything(api))
+        wait_for(api, "phase Running", lambda: cluster(api).get("status", {}).get("phase")
+                 == "Running")
+        before = hash_of()
+        put_password(api, "zk-admin", "second")
+        wait_for(api, "a new rollout hash", lambda: hash_of() != before, timeout=10)
+    assert w.returncode == 0, w.output()
+
+
+def test_the_stand_in_answers_with_the_real_status_codes(api):
+    cm = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "x"}}
+    path = "/api/v1/namespaces/default/configmaps/x"
+    code, body = request(api, "PATCH", path, cm, "application/apply-patch+yaml")
+    assert (code, body["reason"]) == (422, "Invalid"), body
+    assert "fieldManager: Required value" in body["message"]
+    sts = {"apiVersion": "apps/v1", "kind": "StatefulSet", "metadata": {"name": "s"},
+           "spec": {"selector": {"matchLabels": {"a": "b"}}, "template": {
+               "metadata": {"labels": {"a": "b"}}, "spec": {"containers": [{
+                   "name": "c", "image": "i", "resources": {"requests": {"cpu": "lots"}}}]}}}}
+    code, body = request(api, "PATCH", "/apis/apps/v1/namespaces/default/statefulsets/s?"
+                         "fieldManager=t", sts, "application/apply-patch+yaml")
+    assert code == 500, body
+    assert body["message"].endswith('.spec.template.spec.containers[name="c"].resources.requests'
+                                    ".cpu: quantities must match the regular expression "
+                                    "'^([+-]?[0-9.]+)([eEinumkKMGTP]*[-+]?[0-9]*)$'"), body
+    api.store.terminating_namespaces.add("default")
+    code, body = request(api, "POST", "/api/v1/namespaces/default/configmaps", cm,
+                         "application/json")
+    assert (code, body["reason"]) == (403, "Forbidden"), body
