@@ -349,20 +349,16 @@ class Planner {
     return true;
   }
 
-  // The roll restarted a voter (the leader last) and every other voter's process is up: a quorum
-  // missing now is the election that restart causes, not a failure.
-  bool plannedElection() {
+  // The roll restarted a member (a voter: the leader last) and every other member's process is
+  // up: members not serving now are re-syncing after that restart (a missing quorum is the
+  // election a voter's restart causes), not failing.
+  bool plannedRestart() {
     if (roll_.current.empty()) return false;
-    bool rollsVoter = false;
-    for (int i = 0; i < voters_; ++i) {
-      const ObservedMember& m = observed(voterMember(c_, i));
-      if (m.member.name == roll_.current) {
-        rollsVoter = true;
-      } else if (!m.exists || !m.running || m.terminating) {
-        return false;
-      }
+    for (const Member& member : rollMembers()) {
+      const ObservedMember& m = observed(member);
+      if (member.name != roll_.current && (!m.exists || !m.running || m.terminating)) return false;
     }
-    return rollsVoter;
+    return true;
   }
 
   // The cause to report, observed by the backend or from a member that crash-loops.
@@ -402,11 +398,12 @@ class Planner {
     s.selector = selectorLabels(c_);
     s.roll = roll_;
     if (leader_) s.leader = leader_->member.name;
+    bool planned = plannedRestart();
     for (const Member& m : members(c_, {applyVoters_, applyObservers_})) {
       const ObservedMember& om = observed(m);
       s.members.push_back({m.name, m.id, om.role, om.ready, om.zxid, om.image});
       s.readyMembers += healthy(om);
-      if (healthy(om) || expectedDown(m)) continue;
+      if (healthy(om) || expectedDown(m) || planned) continue;
       if (downForTheFirstTime(m)) {
         waits_.push_back("seeing whether " + m.name + " comes back");
       } else {
@@ -415,7 +412,7 @@ class Planner {
     }
     int total = applyVoters_ + applyObservers_;
     std::optional<Blocker> blocked = blocker();
-    bool election = !quorumOk_ && plannedElection();
+    bool election = !quorumOk_ && planned;
     // Until the first quorum forms, members not being ready is expected, not a degradation;
     // unless something keeps them from ever forming one.
     bool creating =

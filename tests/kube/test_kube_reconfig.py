@@ -135,6 +135,11 @@ def wait_until(predicate, what, log_path, kubelet, timeout=90):
     pytest.fail(f"{what} within {timeout} s\n--- operator\n{log_path.read_text()[-6000:]}\n{logs}")
 
 
+# Warnings that mean something happened that the operator did not plan.
+QUORUM_WARNINGS = {"QuorumLost", "QuorumUnhealthy"}
+UNPLANNED = QUORUM_WARNINGS | {"MembersNotReady"}
+
+
 def history(api, pods_gone=()):
     """What happened, in order: ("event", reason, message), ("pod", "create" | "delete", name)
     and ("pod", "gone", name) for a pod its StatefulSet's scale-down removed."""
@@ -220,6 +225,11 @@ def test_an_observer_joins_by_reconfig_with_the_users_credentials(api, kubelet, 
         wait_until(lambda: "Mode: observer" in four(kubelet.client_port("demo-observer-0"),
                                                     "srvr"),
                    "the observer serving", log, kubelet)
+        wait_until(lambda: cluster(api)["status"]["readyMembers"] == 4, "4 members ready", log,
+                   kubelet)
+        # Adding it was planned: no warning that members are not ready.
+        warned = [s for s in history(api) if s[0] == "event" and s[1] in UNPLANNED]
+        assert warned == [], warned
     with api.store.lock:
         assert ("v1", "secrets", "default", "demo-super") not in api.store.objects
 
@@ -286,6 +296,9 @@ def test_a_roll_restarts_real_members_leader_last_and_loses_no_write(api, kubele
             writer.wait_for_more()
         order = api.store.deleted_pods
         assert order[0] == "demo-observer-0" and order[-1] == leader, order
+        # Every restart was planned, the leader's election included: no quorum warning.
+        warned = [s for s in history(api) if s[0] == "event" and s[1] in QUORUM_WARNINGS]
+        assert warned == [], warned
         assert writer.failures == []
         assert writer.lost() == []
         assert len(writer.acked) >= 40
