@@ -190,3 +190,32 @@ def test_the_stand_in_answers_with_the_real_status_codes(api):
     code, body = request(api, "POST", "/api/v1/namespaces/default/configmaps", cm,
                          "application/json")
     assert (code, body["reason"]) == (403, "Forbidden"), body
+
+
+def test_a_leader_that_cannot_renew_stops_acting_and_says_why(api, operator, tmp_path):
+    with_members(api)
+    create_cluster(api)
+    acts = lambda: [w for w in api.store.writes
+                    if w["agent"] == "zookube-operator/op-a" and w["kind"] != "Lease"]
+    # Short timings only here, where losing the Lease is the point.
+    timings = ["--lease-duration-ms", "3000", "--renew-deadline-ms", "1500",
+               "--retry-period-ms", "200"]
+    with Watching(operator, tmp_path, identity="op-a", extra=timings) as w:
+        wait_for(api, "phase Running", lambda: cluster(api).get("status", {}).get("phase")
+                 == "Running")
+        with api.store.lock:  # every Lease read refused for a while, as after a restart
+            api.store.faults += [("GET", "Lease", 403)] * 1000
+        wait_for(api, "leadership lost", lambda: "leadership lost" in w.output())
+        before = len(acts())
+        change_spec(api, observers=2)
+        with api.store.lock:
+            api.store.changed.wait_for(lambda: False, timeout=1.5)
+        assert len(acts()) == before, "acted without the Lease"
+        with api.store.lock:
+            api.store.faults.clear()
+        wait_for(api, "two observers once it leads again",
+                 lambda: api.store.objects[("apps/v1", "statefulsets", "default",
+                                            "demo-observer")]["spec"]["replicas"] == 2)
+    out = w.output()
+    assert "Lease unavailable: reading the Lease" in out, out
+    assert "holds the Lease" not in out, "a failed read is not another replica leading"

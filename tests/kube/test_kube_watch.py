@@ -26,10 +26,10 @@ class Watching:
     """zookube-kube-selftest --watch as a context manager: stopped with SIGTERM on exit."""
 
     def __init__(self, operator, tmp_path, identity=None, watch_timeout_s=300, resync_ms=HOUR_MS,
-                 wait_requeue_ms=HOUR_MS):
+                 wait_requeue_ms=HOUR_MS, extra=()):
         cmd = operator.command(0, identity, interval_ms=200) + [
             "--watch", "--resync-ms", str(resync_ms), "--wait-requeue-ms", str(wait_requeue_ms),
-            "--watch-timeout-s", str(watch_timeout_s)]
+            "--watch-timeout-s", str(watch_timeout_s), *extra]
         self.log_path = tmp_path / f"operator-{identity or 'solo'}.log"
         self.log = open(self.log_path, "w")
         self.proc = subprocess.Popen(cmd, stdout=self.log, stderr=subprocess.STDOUT)
