@@ -10,7 +10,11 @@
 // - ReconfigAdd / ReconfigRemove: reconfig through a voter's client port as the super user, over
 //   ZooKeeper's C client; a failure is a Warning Event and fails the pass.
 // - UpdateStatus: server-side apply to the status subresource.
-// - EmitEvent: a core/v1 Event on the ZkCluster.
+// - EmitEvent: a core/v1 Event on the ZkCluster, its message's first line; a repeat counts up.
+//
+// What keeps a cluster from converging (a refused apply, a missing Secret, pods the StatefulSet
+// controller cannot create, a crash-looping member) is observed here and handed to the planner
+// as a Blocker, which reports it (plan.h).
 //
 // The ensemble's membership is what the leader's `conf` lists (the configuration it runs), so a
 // member that a reconfig has not added yet, or one it removed, is seen as such. The super user's
