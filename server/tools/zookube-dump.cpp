@@ -131,22 +131,27 @@ int dumpTree(const std::string& dataDir, const std::string& logDir, bool json) {
   return 0;
 }
 
+// Null data (jute length -1) prints as "null", apart from empty data.
+std::string dataText(const std::optional<std::string>& data) {
+  return data ? hexBytes(*data) : "null";
+}
+
 struct BodyText {
   std::string operator()(const std::monostate&) const { return ""; }
   std::string operator()(const CreateTxn& t) const {
-    return " path=" + t.path + " data=" + hexBytes(t.data) + " acl=" + aclText(t.acl, false) +
+    return " path=" + t.path + " data=" + dataText(t.data) + " acl=" + aclText(t.acl, false) +
            (t.ephemeral ? " ephemeral" : "") +
            " parentCVersion=" + std::to_string(t.parentCVersion);
   }
   std::string operator()(const CreateContainerTxn& t) const {
-    return " path=" + t.path + " data=" + hexBytes(t.data) + " acl=" + aclText(t.acl, false);
+    return " path=" + t.path + " data=" + dataText(t.data) + " acl=" + aclText(t.acl, false);
   }
   std::string operator()(const CreateTTLTxn& t) const {
-    return " path=" + t.path + " data=" + hexBytes(t.data) + " ttl=" + std::to_string(t.ttl);
+    return " path=" + t.path + " data=" + dataText(t.data) + " ttl=" + std::to_string(t.ttl);
   }
   std::string operator()(const DeleteTxn& t) const { return " path=" + t.path; }
   std::string operator()(const SetDataTxn& t) const {
-    return " path=" + t.path + " data=" + hexBytes(t.data) +
+    return " path=" + t.path + " data=" + dataText(t.data) +
            " version=" + std::to_string(t.version);
   }
   std::string operator()(const CheckVersionTxn& t) const {
