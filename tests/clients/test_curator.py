@@ -35,15 +35,9 @@ CHECKS = [
     "transaction", "transaction_failure", "session_loss",
 ]
 
-# zookube answers addWatch with the reply header alone, where ZooKeeper adds an ErrorResponse
-# body: the Java client drops the connection on reading it, so every addWatch user breaks
-# (issue 18 item 1, being fixed; the lead empties this once the fix is merged).
-ADD_WATCH_REPLY = "addWatch reply without its ErrorResponse body (issue 18 item 1)"
-EXPECTED_TO_FAIL_ON_ZOOKUBE = {
-    "curator_cache": ADD_WATCH_REPLY,
-    "persistent_watch": ADD_WATCH_REPLY,
-    "persistent_watcher_recipe": ADD_WATCH_REPLY,
-}
+# Checks known to fail on zookube, with the reason; empty since addWatch's reply carries its
+# ErrorResponse body as ZooKeeper's does (issue 18 item 1).
+EXPECTED_TO_FAIL_ON_ZOOKUBE = {}
 
 
 def classpath(*extra):

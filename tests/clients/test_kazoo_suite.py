@@ -25,18 +25,9 @@ NEEDS_SASL = {
     "test_sasl.py::TestSASLDigestAuthentication::test_invalid_sasl_auth",
 }
 
-# Being fixed (issue 18, items 2 and 3): null data where ZooKeeper keeps null, and reconfig's
-# order of checks. Allowed to fail or pass; the lead empties this list once the fix is merged.
-BEING_FIXED = {
-    "test_client.py::TestClient::test_create_null_data",
-    "test_client.py::TestClient::test_set_null_data",
-    "test_eventlet_handler.py::TestEventletClient::test_create_null_data",
-    "test_eventlet_handler.py::TestEventletClient::test_set_null_data",
-    "test_gevent_handler.py::TestGeventClient::test_create_null_data",
-    "test_gevent_handler.py::TestGeventClient::test_set_null_data",
-    "test_client.py::TestReconfig::test_add_remove_observer",
-    "test_client.py::TestReconfig::test_bad_input",
-}
+# Known failures being fixed: allowed to fail or pass. Empty: null data and reconfig's order of
+# checks (issue 18, items 2 and 3) now behave as ZooKeeper's.
+BEING_FIXED = set()
 
 # Fails on ZooKeeper 3.8 too: it expects the read-only member to serve within a fixed wait.
 FAILS_ON_ZOOKEEPER = {
@@ -73,8 +64,6 @@ def test_kazoo_suite_passes(suite_run):
         print("known failures that passed (shorten the lists):", *fixed, sep="\n  ")
 
 
-@pytest.mark.xfail(reason="issue 18 item 4: a member sometimes dies by SIGSEGV when stopped",
-                   strict=False)
 def test_members_stopped_cleanly(suite_run):
     run, _ = suite_run
     if run.impl != "zookube":
