@@ -46,8 +46,10 @@ ServerEntry serverItem(std::string_view item) {
     throw std::invalid_argument("expected server.N=host:quorumPort:electionPort..., got '" +
                                 std::string(item) + "'");
   std::int64_t id = number(key.substr(7), 10, "server id");
-  if (id < 1 || id > 255)
-    throw std::invalid_argument("server id " + std::to_string(id) + " is out of range 1..255");
+  // As ZooKeeper, any positive id may name a member here (kazoo's tests have a reconfig add
+  // server.999 and expect it refused for lack of auth, not for its id); only this server's
+  // own myid is held to 1..255, where its session ids have room for it (zoo_config.cpp).
+  if (id < 1) throw std::invalid_argument("server id " + std::to_string(id) + " must be positive");
   try {
     return parseServerEntry(id, trim(item.substr(eq + 1)));
   } catch (const std::invalid_argument& e) {

@@ -36,6 +36,16 @@ TEST(DynamicConfig, IncrementalJoinAndLeave) {
   EXPECT_EQ(next.servers.at(4).role, PeerRole::kObserver);
 }
 
+TEST(DynamicConfig, AnyPositiveIdMayJoinAsInZooKeeper) {
+  // kazoo's TestReconfig::test_no_super_auth joins server.999 and expects NoAuth, which only
+  // comes after the request's arguments are found good.
+  DynamicConfig next =
+      applyReconfigRequest(threeVoters(), "server.999=0.0.0.0:1234:2345:observer;3456", "", "");
+  EXPECT_EQ(next.servers.at(999).role, PeerRole::kObserver);
+  EXPECT_THROW(applyReconfigRequest(threeVoters(), "server.0=127.0.0.1:1:2:observer;3", "", ""),
+               std::invalid_argument);
+}
+
 TEST(DynamicConfig, NonIncrementalReplacesEveryone) {
   DynamicConfig next =
       applyReconfigRequest(threeVoters(), "", "",
