@@ -5,7 +5,9 @@
 #include <prometheus/metric_family.h>
 #include <prometheus/text_serializer.h>
 
+#include <algorithm>
 #include <condition_variable>
+#include <limits>
 #include <mutex>
 #include <span>
 #include <stdexcept>
@@ -74,13 +76,19 @@ constexpr double kAdvanced[] = {0.5, 0.9, 0.99};
 constexpr double kBasic[] = {0.5};
 
 // A summary as the Java client exposes it: quantiles over the recent window, _count and _sum
-// over the whole run.
+// over the whole run. A window with nothing in it has no quantiles: NaN, as the Java client's
+// estimator (and ZooKeeper's exposition) says, not a latency of 0 ms.
 prometheus::MetricFamily summary(std::string name, std::span<const double> quantiles,
                                  const HistogramSnapshot& all, const HistogramSnapshot& recent) {
   prometheus::ClientMetric metric;
   metric.summary.sample_count = static_cast<std::uint64_t>(all.exact.count);
   metric.summary.sample_sum = double(all.exact.sum);
-  for (double q : quantiles) metric.summary.quantile.push_back({q, recent.quantile(q)});
+  bool empty = std::all_of(recent.buckets.begin(), recent.buckets.end(),
+                           [](std::uint64_t n) { return n == 0; });
+  for (double q : quantiles) {
+    double value = empty ? std::numeric_limits<double>::quiet_NaN() : recent.quantile(q);
+    metric.summary.quantile.push_back({q, value});
+  }
   return {name, name, prometheus::MetricType::Summary, {metric}};
 }
 
