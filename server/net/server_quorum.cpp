@@ -251,6 +251,7 @@ void Server::adoptConfig(const DynamicConfig& next) {
       log_.warn("zab", std::string(e.what()) + "; the data keeps the membership");
     }
   }
+  publishActiveConfig(false);  // a configuration that came with NEWLEADER is in no txn
   transport_->setPeers(addressesOf(next.servers));
   peer_->setConfigData(formatDynamicConfig(next));
   peer_->activate(viewOf(next), next.version);
@@ -316,13 +317,18 @@ void Server::startQuorum() {
   peerConfig.mySid = config_.serverId;
   peerConfig.members = viewOf(committedConfig_);
   peerConfig.configVersion = committedConfig_.version;
+  peerConfig.configData = formatDynamicConfig(committedConfig_);
   peerConfig.reconfigOf = [this](const std::string& txnBytes) { return reconfigIn(txnBytes); };
+  peerConfig.withVersion = [](const std::string& data, std::int64_t version) {
+    DynamicConfig config = parseDynamicConfig(data);
+    config.version = version;
+    return formatDynamicConfig(config);
+  };
   auto addresses = addressesOf(config_.servers);
   peerConfig.tickTimeMs = config_.tickTime;
   peerConfig.initLimit = config_.initLimit;
   peerConfig.syncLimit = config_.syncLimit;
   peer_ = std::make_unique<zab::Peer>(peerConfig, loadZabState(), steadyMs());
-  peer_->setConfigData(formatDynamicConfig(committedConfig_));
   lookingSinceMs_ = steadyMs();
 
   QuorumTransport::Handlers handlers;

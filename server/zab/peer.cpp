@@ -32,6 +32,8 @@ Peer::Peer(PeerConfig config, PersistedState persisted, std::int64_t nowMs)
   applied_ = std::max(persisted.appliedZxid, logStart_);
   committed_ = applied_;
   configVersion_ = config_.configVersion;
+  // Before the first election: a single voter leads at once, and NEWLEADER carries this.
+  setConfigData(config_.configData);
   // Even a txn the tree already applied may be an uncommitted reconfig: the adapter replays the
   // whole log at startup, so only the configuration's version says what is known committed.
   for (const auto& t : log_) notePending(t.zxid, t.bytes);
@@ -131,6 +133,7 @@ void Peer::goLooking() {
   retryAt_.reset();
   newLeaderZxid_.reset();
   newLeaderConfig_.clear();
+  epochConfig_.clear();
   toAck_.clear();
   role_ = ServerState::Looking;
   phase_ = Phase::Looking;

@@ -36,12 +36,17 @@ struct PeerConfig {
   std::int64_t mySid = 0;
   Members members;                 // the active (last committed) configuration
   std::int64_t configVersion = 0;  // its version: the zxid of the reconfig that made it, or 0
+  std::string configData;          // its text, as setConfigData takes it
   // Recognises a reconfig txn and reads its configuration (nullopt for any other txn). With it,
   // a reconfig that is logged but not committed (in the loaded log, a PROPOSAL, a sync) is
   // ZooKeeper's "last seen" configuration: elections, the epoch and NEWLEADER need a quorum of
   // it as well as of the active one until it commits. Without it only the leader's own
   // proposeReconfig is known.
   std::function<std::optional<ConfigInfo>(const std::string& txnBytes)> reconfigOf;
+  // The text of a configuration (as setConfigData takes it) at another version. With it, a
+  // leader gives an unversioned configuration the zxid of the epoch that establishes it
+  // (ZooKeeper's ZOOKEEPER-1783), so that it wins over the partial views joiners start from.
+  std::function<std::string(const std::string& data, std::int64_t version)> withVersion;
   std::int64_t tickTimeMs = 2000;
   std::int64_t initLimit = 10;
   std::int64_t syncLimit = 5;
@@ -267,6 +272,8 @@ class Peer {
                    std::int64_t upTo = std::numeric_limits<std::int64_t>::max()) const;
   void activateCommittedConfigs();
   const std::string& newLeaderConfig() const;
+  void versionUnversionedConfig();
+  void activateEpochVersionedConfig();
 
   // leader (peer_leader.cpp)
   void becomeLeader();
@@ -351,6 +358,7 @@ class Peer {
   std::optional<std::int64_t> newLeaderZxid_;
   bool newLeaderAcked_ = false;
   std::string newLeaderConfig_;  // NEWLEADER's configuration, activated at UPTODATE
+  std::string epochConfig_;      // leader: our unversioned configuration at this epoch's version
   std::deque<std::int64_t> toAck_;
   std::string pingPayload_;
 };

@@ -65,7 +65,25 @@ const std::string& Peer::newLeaderConfig() const {
   for (auto it = pending_.rbegin(); it != pending_.rend(); ++it) {
     if (!it->second.data.empty()) return it->second.data;
   }
-  return configData_;
+  return epochConfig_.empty() ? configData_ : epochConfig_;
+}
+
+// ZOOKEEPER-1783: a configuration nobody versioned (a zoo.cfg without one) takes the zxid of the
+// first epoch established on it. A joining server starts from its own, partial, unversioned view;
+// once the ensemble's has a version, elections and syncs make the joiner take it. The versioned
+// text travels in NEWLEADER, so learners activate it at UPTODATE, as the leader does once a
+// quorum acknowledged it. A reconfig inherited in our history takes precedence: it has a version.
+void Peer::versionUnversionedConfig() {
+  epochConfig_.clear();
+  if (configVersion_ != 0 || !pending_.empty() || !config_.withVersion || configData_.empty())
+    return;
+  epochConfig_ = config_.withVersion(configData_, epoch_ << 32);
+}
+
+void Peer::activateEpochVersionedConfig() {
+  if (epochConfig_.empty() || configVersion_ != 0) return;
+  emit(act::LeaderConfig{std::exchange(epochConfig_, {})});
+  activate(quorum_.members(), epoch_ << 32);
 }
 
 void Peer::activate(const Members& next, std::int64_t version) {

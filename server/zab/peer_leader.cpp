@@ -131,6 +131,7 @@ void Peer::onAckEpoch(std::int64_t from, Learner& l, const QuorumPacket& p) {
 
 void Peer::enterSync() {
   phase_ = Phase::Sync;
+  versionUnversionedConfig();
   phaseDeadline_ = now_ + quorumTimeoutMs(config_.initLimit);
   for (auto& [sid, l] : learners_) {
     if (l.stage == Stage::EpochAcked) syncLearner(sid, l);
@@ -223,6 +224,7 @@ void Peer::checkEstablished() {
   }
   announce(true);
   activateCommittedConfigs();
+  activateEpochVersionedConfig();
 }
 
 std::optional<std::int64_t> Peer::nextZxid() const {

@@ -43,10 +43,6 @@ def test_a_single_participant_elects_itself_and_serves(tmp_path, client_factory,
         ens.stop()
 
 
-@pytest.mark.xfail(harness.impl() == "zookube", strict=True,
-                   reason="zookube leaves an unversioned configuration at version 0 "
-                   "(ZOOKEEPER-1783 not implemented), so a server joining a single voter "
-                   "never learns the leader's view and looks for ever")
 def test_a_single_voter_grows_to_three_by_reconfig(tmp_path, client_factory):
     ens = Ensemble(str(tmp_path), voters=1, standaloneEnabled="false", reconfigEnabled="true",
                    DigestAuthenticationProvider__superDigest=SUPER)

@@ -665,5 +665,37 @@ TEST(ZabSingleVoter, LeadsServesAndCommitsOnItsOwnDurableCopy) {
   EXPECT_TRUE(p.serving());
 }
 
+// ZOOKEEPER-1783: once established, an unversioned configuration carries the epoch's zxid.
+TEST(ZabSingleVoter, VersionsAnUnversionedConfigurationWithItsFirstEpoch) {
+  PeerConfig c;
+  c.mySid = 1;
+  c.members = {{1, Role::Participant}};
+  c.configData = "server.1=a\nversion=0";
+  c.withVersion = [](const std::string& data, std::int64_t version) {
+    return data.substr(0, data.find("version=")) + "version=" + std::to_string(version);
+  };
+  Peer p(c, logOf(1, {z(1, 1)}), 0);
+  auto configs = all<act::LeaderConfig>(p.takeActions());
+  ASSERT_EQ(configs.size(), 1u);
+  EXPECT_EQ(configs[0].data, "server.1=a\nversion=" + std::to_string(z(2, 0)));
+  EXPECT_FALSE(configs[0].fromElection);
+  EXPECT_EQ(p.configVersion(), z(2, 0));
+}
+
+TEST(ZabSingleVoter, KeepsAVersionedConfigurationAsItIs) {
+  PeerConfig c;
+  c.mySid = 1;
+  c.members = {{1, Role::Participant}};
+  c.configVersion = z(1, 0);
+  c.configData = "server.1=a\nversion=100000000";
+  c.withVersion = [](const std::string&, std::int64_t) -> std::string {
+    ADD_FAILURE() << "a versioned configuration was versioned again";
+    return {};
+  };
+  Peer p(c, logOf(1, {z(1, 1)}), 0);
+  EXPECT_TRUE(all<act::LeaderConfig>(p.takeActions()).empty());
+  EXPECT_EQ(p.configVersion(), z(1, 0));
+}
+
 }  // namespace
 }  // namespace zk::zab
