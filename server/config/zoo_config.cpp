@@ -184,6 +184,24 @@ const std::unordered_map<std::string_view, Setter>& setters() {
       {"globalOutstandingLimit",
        [](P& ps, C& c, const Pr& p) { c.globalOutstandingLimit = ps.i32(p, 1); }},
       {"jute.maxbuffer", [](P& ps, C& c, const Pr& p) { c.juteMaxBuffer = ps.i32(p, 1); }},
+      // ZooKeeper takes a bad value with a warning: the threshold falls back to -1 (off), the
+      // budget keeps its default.
+      {"largeRequestThreshold",
+       [](P& ps, C& c, const Pr& p) {
+         c.largeRequestThreshold = ps.i32(p);
+         if (c.largeRequestThreshold == 0 || c.largeRequestThreshold < -1) {
+           ps.warn(p, "should be -1 or positive; using -1 (no large request budget)");
+           c.largeRequestThreshold = -1;
+         }
+       }},
+      {"largeRequestMaxBytes",
+       [](P& ps, C& c, const Pr& p) {
+         std::int32_t bytes = ps.i32(p);
+         if (bytes <= 0)
+           ps.warn(p, "should be positive; keeping " + std::to_string(c.largeRequestMaxBytes));
+         else
+           c.largeRequestMaxBytes = bytes;
+       }},
       {"zookeeper.jute.maxbuffer.extrasize",
        [](P& ps, C&, const Pr& p) { ps.extraSize_ = ps.i32(p, 0); }},
       {"4lw.commands.whitelist", [](P& ps, C&, const Pr& p) { ps.whitelist_ = p; }},

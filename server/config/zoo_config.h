@@ -96,6 +96,9 @@ struct ServerConfig {
   std::int32_t globalOutstandingLimit = 1000;
   std::int32_t juteMaxBuffer = 0xfffff;
   std::int32_t juteMaxBufferExtraSize = 0xfffff;  // = juteMaxBuffer when unset
+  // Server-wide budget for requests longer than the threshold (-1: none), as ZooKeeper's.
+  std::int32_t largeRequestThreshold = -1;
+  std::int32_t largeRequestMaxBytes = 100 * 1024 * 1024;
 
   // Features.
   std::set<std::string, std::less<>> fourLetterWhitelist{"srvr"};  // effective set

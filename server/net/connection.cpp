@@ -103,6 +103,8 @@ bool Connection::processFrames() {
       shutdown("bad frame length");
       return false;
     }
+    if (limits_.largeRequests && !limits_.largeRequests->fits(static_cast<std::size_t>(length)))
+      return refuseLargeRequest(static_cast<std::size_t>(length));
     std::size_t frameEnd = pos + 4 + static_cast<std::size_t>(length);
     if (frameEnd > bytes.size()) {
       partialFrame = frameEnd - pos;
@@ -150,6 +152,8 @@ bool Connection::handleFrame(std::span<const std::uint8_t> frame) {
   jute::Reader in(frame);
   RequestHeader header = RequestHeader::read(in);
   if (header.type != 100 /* auth: answered at once, not counted */) {
+    if (limits_.largeRequests && !limits_.largeRequests->take(frame.size()))
+      return refuseLargeRequest(frame.size());
     inflight_.push_back(frame.size());
     inflightBytes_ += frame.size();
   }
@@ -241,6 +245,7 @@ void Connection::sessionEstablished(std::int64_t sessionId, std::int32_t timeout
 
 void Connection::requestCompleted() {
   if (inflight_.empty()) return;
+  if (limits_.largeRequests) limits_.largeRequests->give(inflight_.front());
   inflightBytes_ -= inflight_.front();
   inflight_.pop_front();
   bool roomAgain = inflight_.size() <= limits_.maxInflightRequests / 2 &&
@@ -271,6 +276,15 @@ void Connection::armIdleTimer() {
   });
 }
 
+bool Connection::refuseLargeRequest(std::size_t length) {
+  log_.warn("net", "closing " + remoteEndpoint() + ": rejecting large request of " +
+                       std::to_string(length) + " bytes: large requests in flight hold " +
+                       std::to_string(limits_.largeRequests->inUse()) +
+                       " bytes (largeRequestMaxBytes)");
+  shutdown("large request over the server-wide budget");
+  return false;
+}
+
 void Connection::shutdown(std::string_view reason) {
   if (closed_) return;
   closed_ = true;
@@ -278,6 +292,12 @@ void Connection::shutdown(std::string_view reason) {
   if (log_.enabled(LogLevel::kDebug))
     log_.debug("net", "connection " + remoteEndpoint() + " closed: " + std::string(reason));
   idle_.cancel();
+  // Requests still in flight are answered to nobody: their bytes are free from now on.
+  if (limits_.largeRequests) {
+    for (std::size_t length : inflight_) limits_.largeRequests->give(length);
+  }
+  inflight_.clear();
+  inflightBytes_ = 0;
   boost::system::error_code ec;
   // close() alone sends what is queued and then FIN; a shutdown() first was one more syscall.
   socket_.close(ec);

@@ -14,6 +14,7 @@
 
 #include "net/asio.h"
 #include "net/input_buffer.h"
+#include "net/large_request_budget.h"
 #include "net/output_batch.h"
 #include "pipeline/channel.h"
 #include "util/log.h"
@@ -30,6 +31,8 @@ struct ConnectionLimits {
   // client that floods requests faster than the disk syncs cannot grow memory without bound.
   std::size_t maxInflightRequests = 1000;  // globalOutstandingLimit
   std::size_t maxInflightBytes = 32u << 20;
+  // Shared by every connection of the server; null: no server-wide budget.
+  std::shared_ptr<LargeRequestBudget> largeRequests;
 };
 
 class Connection : public ClientChannel, public std::enable_shared_from_this<Connection> {
@@ -78,6 +81,7 @@ class Connection : public ClientChannel, public std::enable_shared_from_this<Con
   void afterWrite();
   void armIdleTimer();
   void shutdown(std::string_view reason);
+  bool refuseLargeRequest(std::size_t length);
 
   tcp::socket socket_;
   RequestProcessor& processor_;

@@ -169,6 +169,7 @@ std::string mntr(Introspection& server) {
   w.put("max_client_response_size", s.maxClientResponseSize);
   w.put("min_client_response_size", s.minClientResponseSize);
   w.put("auth_failed_count", s.authFailedCount);
+  w.put("large_requests_rejected", s.largeRequestsRejected);
   if (s.quorumSize > 0) w.put("quorum_size", s.quorumSize);
   if (s.leader) monitorLeader(w, *s.leader);
   if (s.follower) w.put("synced_observers", s.follower->syncedObservers);

@@ -96,6 +96,7 @@ struct ServerStats {
   std::int64_t minClientResponseSize = -1;
   std::int64_t maxClientResponseSize = -1;
   std::int64_t authFailedCount = 0;
+  std::int64_t largeRequestsRejected = 0;  // closed for the large request budget
   std::int64_t dataDirSize = 0;  // bytes in the snapshot directory
   std::int64_t logDirSize = 0;   // bytes in the txn log directory
   std::int64_t quorumSize = 0;   // voting members; 0 standalone

@@ -91,6 +91,10 @@ Server::Server(ServerConfig config, Logger& log)
   // frame is longer than jute.maxbuffer itself; the extra size only pads reads from disk.
   limits_.maxFrameBytes = static_cast<std::size_t>(config_.juteMaxBuffer);
   limits_.handshakeTimeoutMs = std::max(config_.tickTime * 10, 1000);
+  if (config_.largeRequestThreshold > 0) {
+    limits_.largeRequests = std::make_shared<LargeRequestBudget>(config_.largeRequestThreshold,
+                                                                 config_.largeRequestMaxBytes);
+  }
 }
 
 Server::~Server() {

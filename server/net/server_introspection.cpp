@@ -31,6 +31,8 @@ ServerStats ServerIntrospection::stats(StatsExtras extras) const {
   s.ephemeralsCount = ephemerals;
   s.approximateDataSize = processor.tree().approximateDataSize();
   s.aliveConnections = static_cast<std::int64_t>(server_.connections_.size());
+  if (server_.limits_.largeRequests)
+    s.largeRequestsRejected = server_.limits_.largeRequests->rejected();
   s.globalSessions = static_cast<std::int64_t>(processor.sessions().size());
   if (extras.fileDescriptors) {
     s.openFileDescriptors = openFileDescriptorCount();

@@ -9,6 +9,7 @@ import socket
 
 import pytest
 
+from ensemble import mntr_of
 from zkwire import (OP_EXISTS, OP_SETDATA, WireClient, frame, p_bool, p_buf, p_int, p_str,
                     recv_frame)
 
@@ -69,4 +70,75 @@ def test_the_line_follows_jute_maxbuffer_and_not_the_extra_size(server_factory, 
     zk.create("/big", b"")
     assert answered(server.port, "/big", 4096) == 0
     assert answered(server.port, "/big", 4097) is None
+    assert still_serving(server.port)
+
+
+def setdata_overhead(path):
+    return 4 + 4 + len(p_str(path)) + 4 + 4
+
+
+def rejected_count(server):
+    return int(mntr_of(server)["zk_large_requests_rejected"])
+
+
+def test_large_requests_share_a_server_wide_budget(server_factory, client_factory):
+    """largeRequestThreshold / largeRequestMaxBytes (ZooKeeperServer.checkRequestSize...): frames
+    longer than the threshold may together hold at most the budget while they await replies; a
+    connection whose request would pass it is closed without a reply and counted."""
+    server = server_factory(largeRequestThreshold=1000, largeRequestMaxBytes=4000)
+    zk = client_factory(server)
+    zk.create("/big", b"")
+    assert rejected_count(server) == 0
+    # One after another, each large request gives its bytes back when answered.
+    for _ in range(5):
+        assert answered(server.port, "/big", 3000) == 0
+    assert rejected_count(server) == 0
+    # One larger than the whole budget can never fit: closed, nothing stored, counted.
+    assert answered(server.port, "/big", 4001) is None
+    assert zk.get("/big")[1].dataLength == 3000 - setdata_overhead("/big")
+    assert rejected_count(server) >= 1
+    # Frames at or below the threshold are not counted, however many are in flight at once.
+    client = WireClient(server.port)
+    try:
+        client.sock.sendall(set_data_frame("/big", 1000) * 20)
+        for _ in range(20):
+            assert int.from_bytes(recv_frame(client.sock)[12:16], "big", signed=True) == 0
+    finally:
+        client.sock.close()
+    assert still_serving(server.port)
+
+
+def replies_before_close(client, expected):
+    """How many replies arrive before the server closes the connection (at most `expected`)."""
+    got = 0
+    try:
+        while got < expected:
+            recv_frame(client.sock)
+            got += 1
+    except (ConnectionError, socket.timeout, OSError):
+        pass
+    return got
+
+
+def test_two_large_requests_in_flight_at_once_pass_the_budget(server_factory):
+    """Two 3000-byte requests sent back to back: the second arrives while the first awaits its
+    fsync, so the two would hold 6000 bytes of a 4000-byte budget and the connection is closed
+    (before the first reply is written, in both servers). Should the first be answered before
+    the second is read, both pass: the attempt is repeated, and one closing must be seen."""
+    server = server_factory(largeRequestThreshold=1000, largeRequestMaxBytes=4000)
+    setup = WireClient(server.port)
+    assert setup.create("/big")[0] == 0
+    setup.close()
+    outcomes = []
+    for _ in range(5):
+        client = WireClient(server.port)
+        try:
+            client.sock.sendall(set_data_frame("/big", 3000) * 2)
+            outcomes.append(replies_before_close(client, 2))
+        finally:
+            client.sock.close()
+        if outcomes[-1] < 2:
+            break
+    assert outcomes[-1] < 2, f"replies per attempt: {outcomes}"
+    assert rejected_count(server) >= 1
     assert still_serving(server.port)

@@ -156,6 +156,18 @@ TEST_F(ZooConfigTest, SnapRetainCountBelowThreeIsRaisedWithAWarning) {
   EXPECT_EQ(c.warnings[0], file() + ":3: autopurge.snapRetainCount: below the minimum 3, using 3");
 }
 
+// ZooKeeper's setters: a bad threshold turns the budget off, a bad size keeps the default.
+TEST_F(ZooConfigTest, LargeRequestLimitsTakeBadValuesWithAWarning) {
+  ServerConfig good = load("largeRequestThreshold=1000\nlargeRequestMaxBytes=4000\n");
+  EXPECT_EQ(good.largeRequestThreshold, 1000);
+  EXPECT_EQ(good.largeRequestMaxBytes, 4000);
+  EXPECT_TRUE(good.warnings.empty());
+  ServerConfig bad = load("largeRequestThreshold=0\nlargeRequestMaxBytes=-5\n");
+  EXPECT_EQ(bad.largeRequestThreshold, -1);
+  EXPECT_EQ(bad.largeRequestMaxBytes, 100 * 1024 * 1024);
+  EXPECT_EQ(bad.warnings.size(), 2u);
+}
+
 TEST_F(ZooConfigTest, MalformedValuesNameFileLineAndKey) {
   EXPECT_EQ(errorOf(base() + "tickTime=abc\n"), file() + ":3: tickTime: 'abc' is not a number");
   EXPECT_EQ(errorOf(base() + "\n# c\nmaxClientCnxns=-1\n"),
