@@ -186,6 +186,9 @@ const std::unordered_map<std::string_view, Setter>& setters() {
       {"jute.maxbuffer", [](P& ps, C& c, const Pr& p) { c.juteMaxBuffer = ps.i32(p, 1); }},
       // ZooKeeper takes a bad value with a warning: the threshold falls back to -1 (off), the
       // budget keeps its default.
+      // ZooKeeper reads it as the system property zookeeper.enforceQuota, which a zoo.cfg key
+      // it does not know sets.
+      {"enforceQuota", [](P& ps, C& c, const Pr& p) { c.enforceQuota = ps.boolean(p); }},
       {"largeRequestThreshold",
        [](P& ps, C& c, const Pr& p) {
          c.largeRequestThreshold = ps.i32(p);

@@ -99,6 +99,7 @@ struct ServerConfig {
   // Server-wide budget for requests longer than the threshold (-1: none), as ZooKeeper's.
   std::int32_t largeRequestThreshold = -1;
   std::int32_t largeRequestMaxBytes = 100 * 1024 * 1024;
+  bool enforceQuota = false;  // zookeeper.enforceQuota: hard quota limits refuse writes
 
   // Features.
   std::set<std::string, std::less<>> fourLetterWhitelist{"srvr"};  // effective set

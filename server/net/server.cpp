@@ -37,6 +37,7 @@ ProcessorConfig processorConfig(const ServerConfig& c, PipelineRole role) {
   p.superDigest = c.superDigest;
   p.containerCheckIntervalMs = c.containerCheckIntervalMs;
   p.containerMaxPerMinute = c.containerMaxPerMinute;
+  p.enforceQuota = c.enforceQuota;
   return p;
 }
 
@@ -58,6 +59,7 @@ void ensureWritableDir(const std::filesystem::path& dir, std::string_view key) {
 
 ProcessorConfig Server::processorConfigFor(PipelineRole role) const {
   ProcessorConfig c = processorConfig(config_, role);
+  c.log = &log_;
   if (role == PipelineRole::kLeader && config_.reconfigEnabled) {
     c.planReconfig = [this](const ReconfigRequest& request, std::int64_t zxid) {
       return planReconfig(request, zxid);

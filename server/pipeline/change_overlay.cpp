@@ -6,7 +6,8 @@ std::optional<NodeView> ChangeOverlay::lookup(const std::string& path) const {
   if (auto it = latest_.find(path); it != latest_.end()) return it->second.view;
   const Node* node = tree_.find(path);
   if (node == nullptr) return std::nullopt;
-  return NodeView{node->stat.persisted(), node->stat.numChildren, tree_.acl(*node)};
+  return NodeView{node->stat.persisted(), node->stat.numChildren, tree_.acl(*node),
+                  static_cast<std::int64_t>(node->data().size())};
 }
 
 void ChangeOverlay::put(const std::string& path, std::int64_t zxid, std::optional<NodeView> view) {

@@ -19,6 +19,7 @@ struct NodeView {
   StatPersisted stat;
   std::int32_t numChildren = 0;
   AclList acl;
+  std::int64_t dataLength = 0;  // what a quota counts of the node's data
 };
 
 class ChangeOverlay {

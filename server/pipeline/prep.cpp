@@ -106,6 +106,8 @@ PreparedOp prepareCreate(std::int32_t op, jute::Reader& in, const PrepContext& c
   if (view.lookup(path)) fail(Err::kNodeExists);
   if (isNormalEphemeral(parent.stat.ephemeralOwner)) fail(Err::kNoChildrenForEphemerals);
   std::int32_t newCversion = parent.stat.cversion + 1;
+  auto dataLength = static_cast<std::int64_t>(req.data ? req.data->size() : 0);
+  if (ctx.quotas != nullptr) ctx.quotas->check(path, dataLength, 1);
 
   StatPersisted stat{ctx.zxid, ctx.zxid, ctx.nowMs, ctx.nowMs, 0, 0, 0, 0, ctx.zxid};
   PreparedOp prepared{op, {}};
@@ -123,7 +125,7 @@ PreparedOp prepareCreate(std::int32_t op, jute::Reader& in, const PrepContext& c
   parent.stat.cversion = newCversion;
   parent.stat.pzxid = ctx.zxid;
   view.put(parentPath.empty() ? "/" : parentPath, parent);
-  view.put(path, NodeView{stat, 0, std::move(acl)});
+  view.put(path, NodeView{stat, 0, std::move(acl), dataLength});
   return prepared;
 }
 
@@ -167,8 +169,11 @@ PreparedOp prepareSetData(jute::Reader& in, const PrepContext& ctx, ScratchView&
   checkPath(req.path);
   NodeView node = mustExist(view, req.path);
   checkAcl(node.acl, perms::kWrite, ctx);
+  auto dataLength = static_cast<std::int64_t>(req.data ? req.data->size() : 0);
+  if (ctx.quotas != nullptr) ctx.quotas->check(req.path, dataLength - node.dataLength, 0);
   std::int32_t version = nextVersion(node.stat.version, req.version);
   node.stat.version = version;
+  node.dataLength = dataLength;
   node.stat.mtime = ctx.nowMs;
   node.stat.mzxid = ctx.zxid;
   view.put(req.path, node);

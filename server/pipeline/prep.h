@@ -11,6 +11,7 @@
 
 #include "jute/reader.h"
 #include "pipeline/change_overlay.h"
+#include "pipeline/quota_guard.h"
 #include "protocol/records.h"
 #include "protocol/txn.h"
 
@@ -27,6 +28,7 @@ struct PrepContext {
   std::int64_t nowMs = 0;
   bool extendedTypesEnabled = false;
   const ReconfigPlanner* planReconfig = nullptr;  // set only on an ensemble's leader
+  QuotaGuard* quotas = nullptr;                   // set when quotas are enforced
 };
 
 struct PreparedOp {

@@ -44,7 +44,9 @@ RequestProcessor::RequestProcessor(ProcessorConfig config, DataTree& tree, TxnSi
       sessions_(config_.serverId, config_.tickMs, clock_()),
       overlay_(tree),
       lastAssignedZxid_(tree.lastProcessedZxid()),
-      nextReapMs_(clock_() + config_.containerCheckIntervalMs) {}
+      nextReapMs_(clock_() + config_.containerCheckIntervalMs) {
+  if (config_.enforceQuota) quotaGuard_.emplace(tree_, config_.log);
+}
 
 void RequestProcessor::restoreSessions(const std::map<std::int64_t, std::int32_t>& sessions) {
   std::int64_t now = clock_();
@@ -284,6 +286,7 @@ Txn RequestProcessor::prepareTxn(std::int64_t sessionId, const Pending& pending,
   ScratchView view(overlay_);
   PrepContext ctx{sessionId, client ? std::span<const Id>(client->authIds) : std::span<const Id>(),
                   header.zxid, header.time, config_.extendedTypesEnabled};
+  if (quotaGuard_) ctx.quotas = &*quotaGuard_;
   if (config_.planReconfig) ctx.planReconfig = &config_.planReconfig;
   PreparedOp prepared = prepareOp(pending.op, in, ctx, view);
   view.commitTo(overlay_, header.zxid);
@@ -299,6 +302,7 @@ Txn RequestProcessor::prepareMulti(std::int64_t sessionId, std::span<const std::
   ScratchView view(overlay_);
   PrepContext ctx{sessionId, client ? std::span<const Id>(client->authIds) : std::span<const Id>(),
                   header.zxid, header.time, config_.extendedTypesEnabled};
+  if (quotaGuard_) ctx.quotas = &*quotaGuard_;
   MultiTxn multi;
   std::optional<MultiFailure> failure;
   for (;;) {

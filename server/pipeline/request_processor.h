@@ -14,6 +14,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
 #include <unordered_map>
@@ -23,6 +24,7 @@
 #include "pipeline/change_overlay.h"
 #include "pipeline/channel.h"
 #include "pipeline/prep.h"
+#include "pipeline/quota_guard.h"
 #include "protocol/records.h"
 #include "protocol/txn.h"
 #include "sessions/session_tracker.h"
@@ -51,6 +53,8 @@ struct ProcessorConfig {
   ReconfigPlanner planReconfig;  // leader of an ensemble with reconfigEnabled
   std::int64_t containerCheckIntervalMs = 60000;
   std::int32_t containerMaxPerMinute = 10000;
+  bool enforceQuota = false;  // zookeeper.enforceQuota
+  Logger* log = nullptr;      // where soft quota limits are reported; may be null
 };
 
 // Where prepared transactions go to become durable; onDurable() reports back.
@@ -239,6 +243,7 @@ class RequestProcessor {
   WatchManager watches_;
   SessionTracker sessions_;
   ChangeOverlay overlay_;
+  std::optional<QuotaGuard> quotaGuard_;
   std::unordered_map<std::int64_t, Client> clients_;
   std::deque<InFlight> inflight_;
   std::multimap<std::int64_t, std::int64_t> barrierWaiters_;  // zxid -> session

@@ -201,6 +201,7 @@ void DataTree::clear() {
   ephemerals_.clear();
   containers_.clear();
   ttls_.clear();
+  quotaRoots_.clear();
   dataSize_ = 0;
   lastProcessedZxid_ = 0;
 }

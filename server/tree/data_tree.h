@@ -19,6 +19,7 @@
 #include "tree/acl_cache.h"
 #include "tree/node_set.h"
 #include "tree/path.h"
+#include "tree/quota.h"
 
 namespace zk {
 
@@ -102,11 +103,15 @@ class DataTree {
   // if the parent is missing. Call finishLoad() after the last node.
   void loadNode(std::string_view path, NodeData data, std::int64_t aclRef,
                 const StatPersisted& stat);
-  // Drops ACL lists no loaded node refers to (as ZooKeeper does after reading a snapshot).
+  // Drops ACL lists no loaded node refers to (as ZooKeeper does after reading a snapshot), and
+  // recounts every quota's stats, as ZooKeeper does after loading.
   void finishLoad() {
     loadChain_.clear();
     aclCache_.purgeUnused();
+    setupQuotas();
   }
+  // The paths with a quota (a zookeeper_limits node under /zookeeper/quota).
+  const quota::QuotaRoots& quotaRoots() const { return quotaRoots_; }
   AclCache& aclCache() { return aclCache_; }
   const AclCache& aclCache() const { return aclCache_; }
   void setLastProcessedZxid(std::int64_t zxid) { lastProcessedZxid_ = zxid; }
@@ -142,12 +147,21 @@ class DataTree {
   // Removes one entry's bookkeeping and the entry itself; the parent's count is the caller's.
   void eraseEntry(NodeSet::iterator it);
 
+  // Quotas (tree/quota.h), maintained as ZooKeeper's DataTree does.
+  void quotaNodeCreated(std::string_view path);
+  void chargeQuota(std::string_view path, std::int64_t bytesDiff, std::int64_t countDiff);
+  void recountQuota(std::string_view root);
+  void setupQuotas();
+  // New data for a quota stats node: its stat, and approximateDataSize, stay as they were.
+  void rewriteStats(std::string_view statPath, const std::string& data);
+
   NodeSet nodes_;
   std::vector<NodeSet::iterator> loadChain_;  // while loading: the last node and its ancestors
   AclCache aclCache_;
   std::unordered_map<std::int64_t, PathSet> ephemerals_;
   PathSet containers_;
   PathSet ttls_;
+  quota::QuotaRoots quotaRoots_;
   std::int64_t dataSize_ = 0;
   std::int64_t lastProcessedZxid_ = 0;
 };

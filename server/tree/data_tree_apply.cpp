@@ -116,9 +116,12 @@ Err DataTree::createNode(Ctx& ctx, std::string_view path, NodeData data, const A
   auto it = insert(
       nodes_.make(path, data, ref,
                   StatPersisted{ctx.zxid, ctx.zxid, ctx.time, ctx.time, 0, 0, 0, owner, ctx.zxid}));
+  std::int64_t bytes = static_cast<std::int64_t>(it->data().size());
   if (out != nullptr) *out = stat(*it);
   ctx.triggers.push_back({std::string(path), EventType::kNodeCreated});
   ctx.triggers.push_back({watchPath(parentPath), EventType::kNodeChildrenChanged});
+  quotaNodeCreated(path);  // last: it may rewrite the node just created, a stats node
+  chargeQuota(path, bytes, 1);
   return Err::kOk;
 }
 
@@ -137,9 +140,12 @@ Err DataTree::deleteNode(Ctx& ctx, std::string_view path) {
   // rather than linger as orphans in the ordered map.
   auto end = nodes_.lower_bound(subtreeEnd(path));
   for (auto child = std::next(it); child != end;) eraseEntry(child++);
+  std::string deleted(path);
+  std::int64_t bytes = static_cast<std::int64_t>(it->data().size());
   eraseEntry(it);
   --parent->stat.numChildren;
-  std::string deleted(path);
+  if (auto root = quota::quotaNodeOwner(deleted, quota::kLimitNode)) quotaRoots_.remove(*root);
+  chargeQuota(deleted, -bytes, -1);
   ctx.triggers.push_back({deleted, EventType::kNodeDeleted});
   ctx.triggers.push_back({watchPath(parentPath), EventType::kNodeChildrenChanged});
   return Err::kOk;
@@ -148,12 +154,15 @@ Err DataTree::deleteNode(Ctx& ctx, std::string_view path) {
 Err DataTree::setData(Ctx& ctx, const SetDataTxn& txn, Stat* out) {
   Node* node = findMutable(txn.path);
   if (node == nullptr) return Err::kNoNode;
+  auto before = static_cast<std::int64_t>(node->data().size());
   node = &replaceData(*node, txn.data);
   node->stat.mtime = ctx.time;
   node->stat.mzxid = ctx.zxid;
   node->stat.version = txn.version;  // the txn carries the resulting version
+  auto after = static_cast<std::int64_t>(node->data().size());
   if (out != nullptr) *out = stat(*node);
   ctx.triggers.push_back({txn.path, EventType::kNodeDataChanged});
+  chargeQuota(txn.path, after - before, 0);
   return Err::kOk;
 }
 
