@@ -14,7 +14,7 @@ import re
 import pytest
 from kazoo.client import KazooClient
 
-import faults
+import disk_faults
 import harness
 from ensemble import Ensemble, mode_of
 from writer import Writer
@@ -53,8 +53,8 @@ def start_with_fault(ens, pattern_of, calls=""):
     """Starts every member with the shim preloaded, disarmed, failing `calls` (all by default)
     on the files pattern_of names."""
     for member in ens.members.values():
-        faults.disarm(trigger_of(member))
-        member.env = faults.disk_error_env(harness.build_dir(), pattern_of(member),
+        disk_faults.disarm(trigger_of(member))
+        member.env = disk_faults.disk_error_env(harness.build_dir(), pattern_of(member),
                                            trigger_of(member), calls)
     ens.start()
 
@@ -99,7 +99,7 @@ def check_fail_stopped(member, code, path_pattern):
 
 
 def restart_without_fault(ens, member):
-    faults.disarm(trigger_of(member))
+    disk_faults.disarm(trigger_of(member))
     member.env = {}
     member.launch()
     ens.wait_serving(timeout=60)
@@ -139,7 +139,7 @@ def check_converged(ens, writer):
 
 
 def fail_member_log(ens, member, writer):
-    faults.arm(trigger_of(member))
+    disk_faults.arm(trigger_of(member))
     code = wait_stopped(member, "Severe unrecoverable error")
     check_fail_stopped(member, code, log_pattern(member))
     restart_without_fault(ens, member)
@@ -172,7 +172,7 @@ def test_a_member_whose_epoch_write_fails_stops_and_rejoins(ensemble, client_fac
         writer.wait_for_more(30)
         leader = ensemble.leader()
         follower = ensemble.followers()[0]
-        faults.arm(trigger_of(follower))
+        disk_faults.arm(trigger_of(follower))
         leader.kill9()  # the next election writes a new acceptedEpoch on every voter
         code = wait_stopped(follower, "fail_io: failing")
         check_fail_stopped(follower, code, epoch_pattern(follower))
