@@ -183,3 +183,35 @@ def test_a_member_whose_epoch_write_fails_stops_and_rejoins(ensemble, client_fac
         writer.wait_for_more(30)
     assert all(mode_of(m) in ("leader", "follower") for m in ensemble.members.values())
     check_converged(ensemble, writer)
+
+
+def snapshot_pattern(member):
+    return os.path.join(member.data_dir, "version-2", "snapshot.")
+
+
+# The leader keeps this many committed txns for DIFF; a learner further behind gets a SNAP.
+COMMIT_LOG_COUNT = 500
+
+
+@pytest.mark.skipif(harness.impl() == "apache",
+                    reason="ZooKeeper's leader catches this learner up from the txn log on its "
+                           "disk (DIFF; zookeeper.snapshotSizeFactor), so no SNAP is sent")
+def test_a_learner_that_cannot_store_its_snap_stops_and_rejoins(ensemble, client_factory):
+    start_with_fault(ensemble, snapshot_pattern)
+    follower = ensemble.followers()[0]
+    zk = client_factory(ensemble.leader().hosts)
+    zk.ensure_path("/snap")
+    follower.stop()
+    ensemble.wait_serving()
+    for i in range(COMMIT_LOG_COUNT + 100):
+        zk.create_async(f"/snap/c{i:05d}", b"y")
+    zk.sync("/snap")
+    disk_faults.arm(trigger_of(follower))
+    follower.launch()  # behind by more than the leader's log: it is sent a SNAP
+    code = wait_stopped(follower, "fail_io: failing")
+    check_fail_stopped(follower, code, snapshot_pattern(follower))
+    assert "SNAP at 0x" in fail_stop_lines(follower)[0]
+    restart_without_fault(ensemble, follower)
+    with Writer(zk, "/snap") as writer:
+        writer.wait_for_more(20)
+    check_converged(ensemble, writer)
