@@ -14,6 +14,7 @@
 #include "config/dynamic_config.h"
 #include "jute/reader.h"
 #include "jute/writer.h"
+#include "net/committed_txn.h"
 #include "net/dynamic_config_files.h"
 #include "net/metrics.h"
 #include "net/quorum_transport.h"
@@ -603,14 +604,7 @@ void Server::deliver(std::int64_t zxid, const std::string& bytes) {
     processor_->onDurable(zxid);  // the leader's own proposal, now committed
     return;
   }
-  // Skipping a committed txn would leave this tree behind every other member's for good.
-  Txn txn;
-  try {
-    txn = decodeTxn(bytes);
-  } catch (const jute::DecodeError& e) {
-    failStop(log_, "zab", "committed txn " + hex(zxid) + " is undecodable: " + e.what());
-  }
-  processor_->applyCommitted(txn);
+  processor_->applyCommitted(decodeCommittedTxn(log_, zxid, bytes));
   if (processor_->role() == PipelineRole::kLearner) countTxnForSnapshot();
 }
 
