@@ -8,6 +8,7 @@
 #include <cstdio>
 #include <cstring>
 #include <exception>
+#include <string>
 #include <string_view>
 
 #include "config/zoo_config.h"
@@ -33,7 +34,10 @@ constexpr std::string_view kUsage =
     "  --help             print this help and exit\n"
     "\n"
     "Exit status: 0 after a clean stop, 2 for a bad command line or config, 1 when the\n"
-    "server cannot start (unusable data directory, port in use, corrupt log).\n";
+    "server cannot start (unusable data directory, port in use, corrupt log) or stops on an\n"
+    "unexpected error, 3 when an ensemble member fail-stops because its log, tree or epochs\n"
+    "may differ from the ensemble's (a failed log write or fsync, an undecodable committed\n"
+    "txn, ...): restarted, it recovers from its disk and resynchronises.\n";
 
 // SIGTERM and SIGINT are held from the start until the server's own handler is installed, so a
 // stop asked for while the process starts is a clean stop too (exit 0), not death by signal.
@@ -49,6 +53,14 @@ int usageError(std::string_view message) {
   std::fprintf(stderr, "zookube-server: %.*s\n%.*s", static_cast<int>(message.size()),
                message.data(), static_cast<int>(kUsage.size()), kUsage.data());
   return 2;
+}
+
+// Anything that escapes the server ends the process with its message, never silently.
+int reportEscaped(zk::Logger& log, const char* stage, const char* what) {
+  log.error("main", std::string(stage) + ": " + what);
+  log.flush();
+  std::fprintf(stderr, "zookube-server: %s: %s\n", stage, what);
+  return 1;
 }
 
 }  // namespace
@@ -106,16 +118,17 @@ int main(int argc, char** argv) {
   }
   for (const auto& warning : config.warnings) log.warn("config", warning);
 
+  const char* stage = "cannot start";
   try {
     zk::Server server(std::move(config), log);
     setStopSignalsBlocked(false);  // a stop asked for meanwhile is now the server's to handle
     server.start();
+    stage = "stopped by an unexpected error";
     server.run();
   } catch (const std::exception& e) {
-    log.error("main", e.what());
-    log.flush();
-    std::fprintf(stderr, "zookube-server: cannot start: %s\n", e.what());
-    return 1;
+    return reportEscaped(log, stage, e.what());
+  } catch (...) {
+    return reportEscaped(log, stage, "an exception of unknown type");
   }
   log.info("main", "stopped cleanly");
   log.flush();

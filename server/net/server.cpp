@@ -11,6 +11,7 @@
 #include "storage/recovery.h"
 #include "storage/snapshot.h"
 #include "storage/txn_log.h"
+#include "util/fail_stop.h"
 #include "util/wall_clock.h"
 
 namespace zk {
@@ -188,6 +189,10 @@ void Server::openLogWriter() {
         });
       },
       [this](const std::string& reason) {
+        // An ensemble member whose log failed may have acknowledged nothing it lost, but its log
+        // no longer holds what the others have: it stops, and recovers from disk on restart.
+        // Runs on the writer thread, so no later batch is even attempted.
+        if (config_.distributed()) failStop(log_, "txnlog", reason);
         asio::post(io_, [this, reason] {
           log_.error("txnlog", "transaction log failed, refusing writes: " + reason);
           processor_->refuseWrites(reason);

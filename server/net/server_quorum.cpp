@@ -14,6 +14,7 @@
 #include "config/dynamic_config.h"
 #include "jute/reader.h"
 #include "jute/writer.h"
+#include "net/committed_txn.h"
 #include "net/dynamic_config_files.h"
 #include "net/metrics.h"
 #include "net/quorum_transport.h"
@@ -24,6 +25,7 @@
 #include "storage/snapshot.h"
 #include "storage/snapshot_stream.h"
 #include "storage/txn_log.h"
+#include "util/fail_stop.h"
 #include "util/wall_clock.h"
 
 namespace zk {
@@ -137,6 +139,17 @@ const char* roleName(zab::ServerState state) {
       return "observer";
     default:
       return "looking";
+  }
+}
+
+// Runs a step that changes this member's log, tree or epochs. If it throws, what is on disk and
+// in memory is no longer known to match the ensemble: the member fail-stops, naming the step.
+template <class Step>
+void orFailStop(Logger& log, std::string_view what, Step&& step) {
+  try {
+    step();
+  } catch (const std::exception& e) {
+    failStop(log, "zab", std::string(what) + ": " + e.what());
   }
 }
 
@@ -307,7 +320,8 @@ void Server::onConfigCommitted(const std::string& text) {
     DynamicConfig next = parseDynamicConfig(text);
     if (next.version > committedConfig_.version) adoptConfig(next);
   } catch (const std::invalid_argument& e) {
-    log_.error("zab", std::string("committed configuration is unreadable: ") + e.what());
+    // The tree holds it and the other members adopt it: this member would keep another one.
+    failStop(log_, "zab", std::string("committed configuration is unreadable: ") + e.what());
   }
 }
 
@@ -445,16 +459,29 @@ void Server::execute(zab::Action& action) {
           [&](zab::act::SendPacket& a) { transport_->sendPacket(a.to, a.packet); },
           [&](zab::act::SendSnapshot& a) { sendSnapshot(a.to, a.zxid); },
           [&](zab::act::PersistTxn& a) {
+            // Refused only once the writer failed (its own fail-stop may not have run yet).
             if (!txnLog_->appendEncoded(a.zxid, std::move(a.bytes)))
-              log_.error("txnlog", "cannot log proposal " + hex(a.zxid));
+              failStop(log_, "txnlog",
+                       "cannot log proposal " + hex(a.zxid) + ": the transaction log has failed");
           },
           [&](zab::act::PersistEpochs& a) {
-            storage::writeEpochFile(config_.dataDir, storage::kAcceptedEpochFile, a.acceptedEpoch);
-            storage::writeEpochFile(config_.dataDir, storage::kCurrentEpochFile, a.currentEpoch);
+            orFailStop(log_, "cannot persist the epochs", [&] {
+              storage::writeEpochFile(config_.dataDir, storage::kAcceptedEpochFile,
+                                      a.acceptedEpoch);
+              storage::writeEpochFile(config_.dataDir, storage::kCurrentEpochFile, a.currentEpoch);
+            });
           },
-          [&](zab::act::TruncateLog& a) { truncateLog(a.zxid); },
-          [&](zab::act::LoadSnapshot& a) { loadSnapshot(a.zxid, a.bytes); },
-          [&](zab::act::Deliver& a) { deliver(a.zxid, a.bytes); },
+          [&](zab::act::TruncateLog& a) {
+            orFailStop(log_, "TRUNC to " + hex(a.zxid) + " failed", [&] { truncateLog(a.zxid); });
+          },
+          [&](zab::act::LoadSnapshot& a) {
+            orFailStop(log_, "SNAP at " + hex(a.zxid) + " failed",
+                       [&] { loadSnapshot(a.zxid, a.bytes); });
+          },
+          [&](zab::act::Deliver& a) {
+            orFailStop(log_, "cannot apply committed txn " + hex(a.zxid),
+                       [&] { deliver(a.zxid, a.bytes); });
+          },
           [&](zab::act::StateChanged& a) { onStateChanged(a); },
           [&](zab::act::LearnerRequest& a) { onLearnerRequest(a); },
           [&](zab::act::SessionTouches& a) {
@@ -583,12 +610,7 @@ void Server::deliver(std::int64_t zxid, const std::string& bytes) {
     processor_->onDurable(zxid);  // the leader's own proposal, now committed
     return;
   }
-  try {
-    processor_->applyCommitted(decodeTxn(bytes));
-  } catch (const jute::DecodeError& e) {
-    log_.error("zab", "committed txn " + hex(zxid) + " is undecodable: " + e.what());
-    return;
-  }
+  processor_->applyCommitted(decodeCommittedTxn(log_, zxid, bytes));
   if (processor_->role() == PipelineRole::kLearner) countTxnForSnapshot();
 }
 
@@ -683,6 +705,11 @@ void Server::loadSnapshot(std::int64_t zxid, const std::string& bytes) {
   removeSnapshotsAbove(config_.dataDir, zxid);
   reloadFromDisk();
   openLogWriter();
+  // The leader promised the state as of `zxid`; anything else here is another history.
+  if (tree_.lastProcessedZxid() != zxid)
+    failStop(log_, "zab",
+             "SNAP announced at " + hex(zxid) + " but the snapshot it sent loads at " +
+                 hex(tree_.lastProcessedZxid()));
 }
 
 void Server::reloadFromDisk() {
@@ -700,10 +727,12 @@ void Server::reloadFromDisk() {
 }
 
 void Server::sendSnapshot(std::int64_t to, std::int64_t zxid) {
-  if (tree_.lastProcessedZxid() != zxid) {
-    log_.error("zab", "asked for a snapshot at " + hex(zxid) + " but the tree is at " +
-                          hex(tree_.lastProcessedZxid()));
-  }
+  // Zab and the tree disagree on what this leader has applied: neither can be trusted to sync
+  // a learner, nor to go on leading.
+  if (tree_.lastProcessedZxid() != zxid)
+    failStop(log_, "zab",
+             "asked to send a SNAP at " + hex(zxid) + " to member " + std::to_string(to) +
+                 " but the tree is at " + hex(tree_.lastProcessedZxid()));
   std::string stream = storage::encodeSnapshotStream(currentSessions(), tree_);
   log_.info("zab", "SNAP to member " + std::to_string(to) + ": " + std::to_string(stream.size()) +
                        " bytes at " + hex(tree_.lastProcessedZxid()));

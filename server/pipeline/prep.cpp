@@ -9,10 +9,17 @@
 #include "tree/path.h"
 
 namespace zk {
+
+MultiFailure::MultiFailure(std::size_t opCount, std::size_t failedIndex, const KeeperError& cause)
+    : opCount(opCount),
+      failedIndex(failedIndex),
+      err(cause.code),
+      message_("multi op " + std::to_string(failedIndex + 1) + " failed: " + cause.what()) {}
+
 namespace {
 
-[[noreturn]] void fail(Err code) {
-  throw KeeperError{code};
+[[noreturn]] void fail(Err code, std::string_view path = {}) {
+  throw KeeperError{code, path};
 }
 
 bool isSuper(std::span<const Id> ids) {
@@ -26,7 +33,7 @@ void checkAcl(const AclList& acl, std::int32_t perm, const PrepContext& ctx) {
 }
 
 void checkPath(const std::string& path, bool sequential = false) {
-  if (pathError(path, sequential)) fail(Err::kBadArguments);
+  if (pathError(path, sequential)) fail(Err::kBadArguments, path);
 }
 
 bool isSpecialPath(std::string_view path) {
@@ -36,13 +43,14 @@ bool isSpecialPath(std::string_view path) {
 
 std::string parentForWrite(const std::string& path) {
   auto slash = path.rfind('/');
-  if (slash == std::string::npos || path.find('\0') != std::string::npos) fail(Err::kBadArguments);
+  if (slash == std::string::npos || path.find('\0') != std::string::npos)
+    fail(Err::kBadArguments, path);
   return path.substr(0, slash);
 }
 
 NodeView mustExist(const ScratchView& view, const std::string& path) {
   auto node = view.lookup(path);
-  if (!node) fail(Err::kNoNode);
+  if (!node) fail(Err::kNoNode, path);
   return *node;
 }
 
@@ -103,7 +111,7 @@ PreparedOp prepareCreate(std::int32_t op, jute::Reader& in, const PrepContext& c
     path += suffix;
   }
   checkPath(path);
-  if (view.lookup(path)) fail(Err::kNodeExists);
+  if (view.lookup(path)) fail(Err::kNodeExists, path);
   if (isNormalEphemeral(parent.stat.ephemeralOwner)) fail(Err::kNoChildrenForEphemerals);
   std::int32_t newCversion = parent.stat.cversion + 1;
   auto dataLength = static_cast<std::int64_t>(req.data ? req.data->size() : 0);
@@ -146,8 +154,8 @@ PreparedOp prepareDelete(jute::Reader& in, const PrepContext& ctx, ScratchView& 
   NodeView parent = mustExist(view, parentPath.empty() ? "/" : parentPath);
   checkAcl(parent.acl, perms::kDelete, ctx);
   NodeView node = mustExist(view, req.path);
-  if (req.version != -1 && req.version != node.stat.version) fail(Err::kBadVersion);
-  if (node.numChildren > 0) fail(Err::kNotEmpty);
+  if (req.version != -1 && req.version != node.stat.version) fail(Err::kBadVersion, req.path);
+  if (node.numChildren > 0) fail(Err::kNotEmpty, req.path);
   recordDelete(req.path, parentPath, ctx.zxid, view);
   return {static_cast<int>(OpCode::kDelete), DeleteTxn{req.path}};
 }

@@ -12,6 +12,7 @@
 #include "jute/reader.h"
 #include "pipeline/change_overlay.h"
 #include "pipeline/quota_guard.h"
+#include "protocol/errors.h"
 #include "protocol/records.h"
 #include "protocol/txn.h"
 
@@ -37,11 +38,19 @@ struct PreparedOp {
 };
 
 // Thrown when one op of a multi fails: standalone answers the whole multi without a txn, a
-// leader logs it as a multi of error txns so the learner hears which op failed.
-struct MultiFailure {
-  std::size_t opCount;
+// leader logs it as a multi of error txns so the learner hears which op failed. what() names
+// the op, the code and the path ("multi op 2 failed: NONODE (-101) for /a").
+class MultiFailure : public std::exception {
+ public:
+  MultiFailure(std::size_t opCount, std::size_t failedIndex, const KeeperError& cause);
+  const char* what() const noexcept override { return message_.c_str(); }
+
+  std::size_t opCount;  // grows as the ops after the failed one are counted
   std::size_t failedIndex;
   Err err;
+
+ private:
+  std::string message_;
 };
 
 bool isWriteOp(std::int32_t op);

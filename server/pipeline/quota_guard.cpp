@@ -34,7 +34,7 @@ void QuotaGuard::check(std::string_view path, std::int64_t bytesDiff, std::int64
     } else {
       refused_.emplace(std::string(ns), 1);
     }
-    throw KeeperError{Err::kQuotaExceeded};
+    throw KeeperError(Err::kQuotaExceeded, path);
   };
   if (checkCount) test("count", current.count() + countDiff, limit.count(), limit.countHardLimit());
   if (checkBytes) test("bytes", current.bytes() + bytesDiff, limit.bytes(), limit.byteHardLimit());

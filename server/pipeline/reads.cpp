@@ -8,8 +8,8 @@
 namespace zk {
 namespace {
 
-[[noreturn]] void fail(Err code) {
-  throw KeeperError{code};
+[[noreturn]] void fail(Err code, std::string_view path = {}) {
+  throw KeeperError{code, path};
 }
 
 bool isSuper(std::span<const Id> ids) {
@@ -21,7 +21,7 @@ bool isSuper(std::span<const Id> ids) {
 const Node& mustFind(const ReadContext& ctx, const std::string& path) {
   if (path.find('\0') != std::string::npos) fail(Err::kBadArguments);
   const Node* node = ctx.tree.find(path);
-  if (node == nullptr) fail(Err::kNoNode);
+  if (node == nullptr) fail(Err::kNoNode, path);
   return *node;
 }
 

@@ -270,6 +270,8 @@ void RequestProcessor::submitWrite(std::int64_t sessionId, Client* client, Pendi
     errorBody = failedMultiBody(failure.opCount, failure.failedIndex, failure.err);
   } catch (const jute::DecodeError&) {
     err = Err::kMarshallingError;  // ZooKeeper answers a malformed write so and serves on
+  } catch (const UnknownAclReference&) {
+    err = Err::kMarshallingError;  // as ZooKeeper answers a request that fails unexpectedly
   }
   // A failed write is answered only after the writes it was checked against are applied,
   // so the client never sees an outcome that a crash could undo.
@@ -320,7 +322,7 @@ Txn RequestProcessor::prepareMulti(std::int64_t sessionId, std::span<const std::
       PreparedOp prepared = prepareMultiOp(opHeader.type, in, ctx, view);
       multi.txns.push_back(SubTxn{prepared.type, std::move(prepared.body)});
     } catch (const KeeperError& e) {
-      failure = MultiFailure{multi.txns.size() + 1, multi.txns.size(), e.code};
+      failure.emplace(multi.txns.size() + 1, multi.txns.size(), e);
     }
   }
   if (failure) throw *failure;
@@ -477,6 +479,8 @@ std::string RequestProcessor::runRead(std::int64_t sessionId, Client& client, st
     return replyFrame(xid, zxid, Err::kMarshallingError, e.body);
   } catch (const jute::DecodeError& e) {
     return replyFrame(xid, zxid, Err::kMarshallingError);
+  } catch (const UnknownAclReference&) {
+    return replyFrame(xid, zxid, Err::kMarshallingError);  // as ZooKeeper's FinalRequestProcessor
   }
 }
 

@@ -168,6 +168,8 @@ void RequestProcessor::remoteRequest(std::int64_t learnerSid, std::int64_t sessi
         false);
   } catch (const jute::DecodeError&) {
     logRemoteFailure(header, Err::kMarshallingError);
+  } catch (const UnknownAclReference&) {
+    logRemoteFailure(header, Err::kMarshallingError);
   }
 }
 

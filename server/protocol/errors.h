@@ -2,6 +2,8 @@
 // ZooKeeper's KeeperException.Code numbers; clients map them to exceptions by number.
 
 #include <cstdint>
+#include <exception>
+#include <string>
 #include <string_view>
 
 namespace zk {
@@ -43,9 +45,19 @@ enum class Err : std::int32_t {
 
 std::string_view errName(Err e);
 
-// Thrown inside request preparation to abort one operation with a protocol error code.
-struct KeeperError {
+// Thrown inside request preparation and reads to abort one operation with a protocol error code;
+// what() names the code and, when known, the path ("NONODE (-101) for /a/b").
+class KeeperError : public std::exception {
+ public:
+  explicit KeeperError(Err code, std::string_view path = {});
+  const char* what() const noexcept override { return message_.c_str(); }
+  const std::string& path() const { return path_; }
+
   Err code;
+
+ private:
+  std::string path_;
+  std::string message_;
 };
 
 }  // namespace zk

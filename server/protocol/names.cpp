@@ -145,4 +145,10 @@ std::string_view errName(Err e) {
   return "UNKNOWN";
 }
 
+KeeperError::KeeperError(Err code, std::string_view path)
+    : code(code),
+      path_(path),
+      message_(std::string(errName(code)) + " (" + std::to_string(static_cast<int>(code)) + ")" +
+               (path.empty() ? std::string() : " for " + std::string(path))) {}
+
 }  // namespace zk

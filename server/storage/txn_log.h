@@ -91,6 +91,7 @@ class TxnLogWriter {
 
   void run();
   void writeBatch(std::vector<Item>& batch);
+  static std::string describeZxids(const std::vector<Item>& batch);
   void openFile(std::int64_t firstZxid);
   void closeFile();
   void ensureRoom(std::uint64_t bytes);

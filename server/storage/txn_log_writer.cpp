@@ -5,6 +5,7 @@
 
 #include "jute/writer.h"
 #include "storage/txn_log.h"
+#include "util/log.h"
 
 namespace zk::storage {
 namespace {
@@ -112,7 +113,7 @@ void TxnLogWriter::run() {
       }
       file_.reset();
       try {
-        onFatal_(std::string("transaction log: ") + e.what());
+        onFatal_(std::string("transaction log: ") + e.what() + describeZxids(batch));
       } catch (...) {
         options_.log("transaction log: the fatal-error callback threw");
       }
@@ -125,6 +126,20 @@ void TxnLogWriter::run() {
   } catch (const std::exception& e) {
     options_.log(std::string("transaction log: closing: ") + e.what());
   }
+}
+
+// " (txns 0x1 to 0x5 not durable)": which txns a failed batch leaves unacknowledged.
+std::string TxnLogWriter::describeZxids(const std::vector<Item>& batch) {
+  std::int64_t first = -1;
+  std::int64_t last = -1;
+  for (const auto& item : batch) {
+    if (item.bytes.empty()) continue;  // a roll marker
+    if (first < 0) first = item.zxid;
+    last = item.zxid;
+  }
+  if (first < 0) return {};
+  if (first == last) return " (txn " + hex(first) + " not durable)";
+  return " (txns " + hex(first) + " to " + hex(last) + " not durable)";
 }
 
 void TxnLogWriter::writeBatch(std::vector<Item>& batch) {

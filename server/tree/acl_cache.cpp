@@ -7,6 +7,11 @@
 
 namespace zk {
 
+UnknownAclReference::UnknownAclReference(std::int64_t ref)
+    : std::runtime_error("ACL reference " + std::to_string(ref) +
+                         " is not defined: the snapshot holds no ACL list for it"),
+      ref_(ref) {}
+
 const AclList& AclCache::openAclUnsafe() {
   static const AclList kOpen{ACL{perms::kAll, Id{"world", "anyone"}}};
   return kOpen;
@@ -29,8 +34,7 @@ std::int64_t AclCache::intern(const AclList& acl) {
 const AclList& AclCache::get(std::int64_t ref) const {
   if (ref == kOpenUnsafeRef) return openAclUnsafe();
   auto it = byRef_.find(ref);
-  if (it == byRef_.end())
-    throw std::out_of_range("ACL reference " + std::to_string(ref) + " unknown");
+  if (it == byRef_.end()) throw UnknownAclReference(ref);
   return it->second.acl;
 }
 

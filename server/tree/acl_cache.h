@@ -4,11 +4,24 @@
 
 #include <cstdint>
 #include <map>
+#include <stdexcept>
 #include <unordered_map>
 
 #include "protocol/records.h"
 
 namespace zk {
+
+// A node refers to an ACL list the cache does not hold: a snapshot that names a reference it
+// never defines (ZooKeeper loads such a snapshot too, and fails each request that needs the
+// list). Requests that meet it are answered MARSHALLINGERROR, as ZooKeeper answers them.
+class UnknownAclReference : public std::runtime_error {
+ public:
+  explicit UnknownAclReference(std::int64_t ref);
+  std::int64_t ref() const { return ref_; }
+
+ private:
+  std::int64_t ref_;
+};
 
 class AclCache {
  public:
@@ -19,7 +32,7 @@ class AclCache {
 
   // The reference for `acl`, allocating one if the list is new; counts one more usage.
   std::int64_t intern(const AclList& acl);
-  // Throws std::out_of_range for a reference that is not in the cache.
+  // Throws UnknownAclReference for a reference that is not in the cache.
   const AclList& get(std::int64_t ref) const;
   // Unknown references are ignored, as ZooKeeper ignores them.
   void addUsage(std::int64_t ref);

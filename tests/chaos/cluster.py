@@ -15,6 +15,7 @@ import sys
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "integration"))
+import disk_faults  # noqa: E402
 import harness  # noqa: E402
 import launch  # noqa: E402
 import refzk  # noqa: E402
@@ -40,6 +41,12 @@ class Member:
         self.proc = None
         self.paused = False
         self.starts = 0
+        # Every member runs with the disk-error shim preloaded, disarmed until the "disk_error"
+        # fault creates the trigger file; then its txn log writes fail with EIO.
+        self.disk_trigger = os.path.join(workdir, "fail-io.armed")
+        self.env = disk_faults.disk_error_env(harness.build_dir(),
+                                              os.path.join(self.data_dir, "version-2", "log."),
+                                              self.disk_trigger)
 
     @property
     def ip(self):
@@ -64,7 +71,7 @@ class Member:
         with open(self.log_path, "ab") as log:
             log.write(f"==== start #{self.starts} at {time.monotonic():.3f}\n".encode())
             log.flush()
-            self.proc = launch.popen(cmd, log)
+            self.proc = launch.popen(cmd, log, self.env)
         self.paused = False
 
     def alive(self):

@@ -6,10 +6,18 @@ replays the same schedule; a target named by role ("the leader") is resolved whe
 starts and the resolved member is written into the log.
 """
 
+import os
+import sys
 import time
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "integration"))
+import disk_faults  # noqa: E402
+
 KINDS = ("isolate_leader", "split", "bridge", "one_way", "kill", "kill_leader", "pause", "netem",
-         "restart_all", "isolate_kill_leader")
+         "restart_all", "isolate_kill_leader", "disk_error")
+# A member whose txn log fails exits with this status (server/util/fail_stop.h): expected after
+# a "disk_error" fault, a crash anywhere else.
+FAIL_STOP_EXIT = 3
 
 
 NETWORK_KINDS = ("isolate_leader", "split", "bridge", "one_way", "netem")
@@ -63,6 +71,8 @@ def _fault(rng, kind, n_members, session_timeout_s):
     elif kind == "pause":
         fault["target"] = rng.choice(members + ["leader"])
         hold = session_timeout_s * rng.uniform(1.3, 2.0)
+    elif kind == "disk_error":
+        fault["target"] = rng.choice(members + ["leader"])
     elif kind == "netem":
         fault["target"] = rng.choice(members)
         fault["shape"] = {"delay_ms": rng.randrange(20, 150), "jitter_ms": rng.randrange(0, 30),
@@ -80,6 +90,7 @@ class Injector:
         self.net = net
         self.log = log  # callable(dict) recording what was done and when
         self.crashes = []
+        self.disk_failed = set()  # members whose log writes fail until the next heal
 
     def _leader_or(self, fallback):
         leader = self.cluster.leader()
@@ -131,6 +142,14 @@ class Injector:
             time.sleep(fault["hold"] / 2)
             self.cluster.members[leader].kill9()
             done["target"] = leader
+        elif kind == "disk_error":
+            # Its next txn log write or fsync fails: the member must fail-stop (exit 3), and the
+            # heal restarts it without the fault, to recover from its disk and resync.
+            target = fault["target"]
+            target = self._leader_or(members[0]) if target == "leader" else target
+            disk_faults.arm(self.cluster.members[target].disk_trigger)
+            self.disk_failed.add(target)
+            done["target"] = target
         elif kind == "restart_all":
             for m in self.cluster.members.values():
                 m.kill9()
@@ -141,7 +160,11 @@ class Injector:
             self.apply(fault["also"])
 
     def heal(self):
-        crashed = self.cluster.dead_member_exits()
+        crashed = [(sid, code) for sid, code in self.cluster.dead_member_exits()
+                   if not (sid in self.disk_failed and code == FAIL_STOP_EXIT)]
+        for sid in self.disk_failed:
+            disk_faults.disarm(self.cluster.members[sid].disk_trigger)
+        self.disk_failed.clear()
         if crashed:
             # Exits nobody asked for: kept apart so a restart below cannot hide them.
             self.crashes.extend(crashed)

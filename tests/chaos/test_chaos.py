@@ -24,7 +24,8 @@ DURATION_S = 30
 # Each run gets one group; between them the groups hold every kind, and each group mixes network
 # and process faults so that overlapping faults occur too.
 GROUP_A = ("isolate_leader", "bridge", "kill", "pause", "netem")
-GROUP_B = ("split", "one_way", "kill_leader", "restart_all", "isolate_kill_leader")
+GROUP_B = ("split", "one_way", "kill_leader", "restart_all", "isolate_kill_leader",
+           "disk_error")
 
 
 @functools.cache

@@ -85,6 +85,7 @@ class Server:
         self.proc = None
         self.starts = 0
         self.myid = None  # set for an ensemble member: written to dataDir/myid at start
+        self.env = {}  # extra environment of the next launch (e.g. a fault injector)
 
     @property
     def hosts(self):
@@ -128,7 +129,7 @@ class Server:
         log = open(self.log_path, "ab")
         log.write(f"==== start #{self.starts}: {' '.join(cmd)}\n".encode())
         log.flush()
-        self.proc = launch.popen(cmd, log)
+        self.proc = launch.popen(cmd, log, self.env)
         log.close()
         return self
 

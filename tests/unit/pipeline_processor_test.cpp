@@ -8,6 +8,7 @@
 
 #include "jute/reader.h"
 #include "jute/writer.h"
+#include "pipeline/prep.h"
 #include "pipeline/request_processor.h"
 #include "protocol/errors.h"
 #include "protocol/opcodes.h"
@@ -268,6 +269,37 @@ TEST_F(PipelineTest, FailedMultiReportsEachOpAndChangesNothing) {
   EXPECT_EQ(errs, (std::vector<int>{0, static_cast<int>(Err::kNoNode),
                                     static_cast<int>(Err::kRuntimeInconsistency)}));
   EXPECT_EQ(tree.find("/m"), nullptr);
+}
+
+// A snapshot may name an ACL reference it never defines (ZooKeeper loads it, too): requests that
+// need that list are answered MARSHALLINGERROR, as ZooKeeper answers them, and others go on.
+TEST_F(PipelineTest, ANodeWithAnUndefinedAclIsAnsweredMarshallingError) {
+  tree.clear();
+  tree.loadNode("", NodeData(""), AclCache::kOpenUnsafeRef, StatPersisted{});  // the root
+  tree.loadNode("/bad", NodeData("x"), 42, StatPersisted{});
+  tree.finishLoad();
+  auto ch = connect();
+  send(ch, 1, OpCode::kGetData, PathWatchRequest{"/bad", false});
+  create(ch, 2, "/bad/child", "y");
+  send(ch, 3, OpCode::kGetData, PathWatchRequest{"/", false});
+  durable();
+  auto replies = ch->replies();
+  ASSERT_EQ(replies.size(), 3u);
+  EXPECT_EQ(replies[0].header.err, static_cast<int>(Err::kMarshallingError));
+  EXPECT_EQ(replies[1].header.err, static_cast<int>(Err::kMarshallingError));
+  EXPECT_EQ(replies[2].header.err, 0) << "the session serves on";
+  EXPECT_EQ(tree.find("/bad/child"), nullptr);
+}
+
+TEST(PipelineErrors, KeeperErrorAndMultiFailureAreExceptionsNamingCodeAndPath) {
+  KeeperError missing(Err::kNoNode, "/a/b");
+  const std::exception& asException = missing;
+  EXPECT_STREQ(asException.what(), "NONODE (-101) for /a/b");
+  EXPECT_STREQ(KeeperError(Err::kBadArguments).what(), "BADARGUMENTS (-8)");
+  MultiFailure failure(3, 1, missing);
+  EXPECT_EQ(failure.err, Err::kNoNode);
+  EXPECT_STREQ(static_cast<const std::exception&>(failure).what(),
+               "multi op 2 failed: NONODE (-101) for /a/b");
 }
 
 }  // namespace

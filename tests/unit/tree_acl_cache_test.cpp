@@ -23,7 +23,7 @@ TEST(AclCache, InternSharesReferencesAndCountsUsages) {
   cache.removeUsage(a);
   EXPECT_EQ(cache.get(a), digestAcl("a"));
   cache.removeUsage(a);
-  EXPECT_THROW(cache.get(a), std::out_of_range);
+  EXPECT_THROW(cache.get(a), UnknownAclReference);
   EXPECT_EQ(cache.size(), 1u);
 }
 
@@ -49,11 +49,25 @@ TEST(AclCache, LoadKeepsReferencesAndContinuesNumberingAfterThem) {
   EXPECT_EQ(cache.intern(digestAcl("c")), 8);
   cache.load(9, digestAcl("unused"));
   cache.purgeUnused();
-  EXPECT_THROW(cache.get(9), std::out_of_range);
+  EXPECT_THROW(cache.get(9), UnknownAclReference);
   EXPECT_EQ(cache.get(7), digestAcl("a"));
   std::vector<std::int64_t> refs;
   cache.forEach([&](std::int64_t ref, const AclList&) { refs.push_back(ref); });
   EXPECT_EQ(refs, (std::vector<std::int64_t>{3, 7, 8}));
+}
+
+TEST(AclCache, AnUndefinedReferenceIsATypedErrorNamingIt) {
+  AclCache cache;
+  try {
+    cache.get(42);
+    FAIL() << "no exception";
+  } catch (const std::exception& e) {  // an ordinary std::exception, with a message
+    const auto* unknown = dynamic_cast<const UnknownAclReference*>(&e);
+    ASSERT_NE(unknown, nullptr);
+    EXPECT_EQ(unknown->ref(), 42);
+    EXPECT_NE(std::string(e.what()).find("ACL reference 42 is not defined"), std::string::npos)
+        << e.what();
+  }
 }
 
 }  // namespace
