@@ -69,10 +69,12 @@ std::optional<BadRecord> scanEntries(std::span<const std::uint8_t> bytes, std::i
                            std::to_string(rest.size()) + " bytes left)"};
     }
     auto payload = rest.subspan(kEntryHeaderSize, static_cast<std::size_t>(len));
-    if (adler(payload) != crc) return BadRecord{off, off + need, "checksum mismatch"};
     if (rest[need - 1] != kEndOfRecord) {
       return BadRecord{off, off + need, "missing end-of-record byte"};
     }
+    // A record written to its end-of-record byte is whole: a checksum that fails then is
+    // corruption, not a torn write, even at the tail (ZooKeeper refuses it too).
+    if (adler(payload) != crc) return BadRecord{off, off + need, "checksum mismatch", false};
     Txn txn;
     try {
       txn = decodeEntry(payload, bodiesAfter);

@@ -163,6 +163,19 @@ def test_a_bad_checksum_before_the_end_is_refused(server_factory):
     assert_refused_naming(start_outcome(server), log, off)
 
 
+def test_a_bad_checksum_in_the_last_whole_record_is_refused(server_factory):
+    server = written_server(server_factory)
+    log = files(server, "log")[-1]
+    off, length, _ = log_entries(log)[-1]
+    # A payload byte changed; the record still ends with its end-of-record byte, so it was
+    # written whole: not a torn write but corruption.
+    with open(log, "rb") as f:
+        f.seek(off + LOG_ENTRY_HEADER + length - 1)
+        byte = f.read(1)
+    patch(log, off + LOG_ENTRY_HEADER + length - 1, bytes([byte[0] ^ 0x01]))
+    assert_refused_naming(start_outcome(server), log, off)
+
+
 def test_a_log_with_a_bad_magic_number_is_refused(server_factory):
     server = written_server(server_factory)
     log = files(server, "log")[-1]

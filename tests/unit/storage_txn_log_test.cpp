@@ -267,6 +267,33 @@ TEST(TxnLog, CorruptionInTheMiddleIsRefusedWithFileAndOffset) {
   EXPECT_THROW(readFrom(dir.path() / "version-2", 3), StorageError);
 }
 
+// The last record is whole (its end-of-record byte is there) but its checksum fails: that is
+// corruption, not a torn write, so it is refused and left on disk, as ZooKeeper refuses it.
+TEST(TxnLog, WholeLastRecordWithABadChecksumIsRefused) {
+  for (bool prealloc : {false, true}) {
+    TempDir dir;
+    writeTxns(dir.path(), 1, 3, prealloc ? kPrealloc : 0);
+    auto file = dir.path() / "version-2" / "log.1";
+    std::string bytes = readAll(file);
+    std::size_t end = 16;
+    for (std::int64_t z = 1; z <= 3; ++z)
+      end += 13 + encodeTxn(createTxn(z, "/n" + std::to_string(z))).size();
+    std::size_t lastStart = end - 13 - encodeTxn(createTxn(3, "/n3")).size();
+    bytes[end - 2] ^= 0x01;  // the last payload byte
+    writeAll(file, bytes);
+    try {
+      readFrom(dir.path() / "version-2", 0);
+      FAIL() << "a corrupt whole record was cut as a torn write";
+    } catch (const StorageError& e) {
+      std::string msg = e.what();
+      EXPECT_NE(msg.find("log.1 at offset " + std::to_string(lastStart) + ": checksum"),
+                std::string::npos)
+          << msg;
+    }
+    EXPECT_EQ(readAll(file), bytes);
+  }
+}
+
 TEST(TxnLog, BadTailOfAnOlderFileIsCorruption) {
   TempDir dir;
   writeTxns(dir.path(), 1, 3);
