@@ -105,12 +105,15 @@ void feedPeer(std::string_view bytes, Peer& peer, std::int64_t from) {
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   const auto bytes = zk::fuzz::asChars(data, size);
+  // The harness must reach the roles it means to fuzz, or the run fuzzes nothing.
   Peer follower(threeMembers(1), smallLog(), 0);
   elect(follower, 3);
+  if (follower.state() != ServerState::Following) __builtin_trap();
   feedPeer(bytes, follower, 3);
 
   Peer leader(threeMembers(3), smallLog(), 0);
   elect(leader, 3);
+  if (leader.state() != ServerState::Leading) __builtin_trap();
   feedPeer(bytes, leader, 1);
   return 0;
 }
