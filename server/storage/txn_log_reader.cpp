@@ -165,7 +165,15 @@ LogReadResult readTxnLog(const std::filesystem::path& versionDir, std::int64_t a
         });
       }
       if (!bad) continue;
-      bool torn = newest && bad->mayBeTorn && allZero(bytes.subspan(bad->extent));
+      bool torn = bad->mayBeTorn && allZero(bytes.subspan(bad->extent));
+      // An older file's torn end is harmless when the next file, or the snapshot, already
+      // follows on from its last whole record (ZooKeeper goes on to the next file in any case;
+      // a hole in the history is refused here instead).
+      if (torn && !newest && files[i + 1].zxid - 1 > std::max(afterZxid, result.lastZxid)) {
+        throw StorageError("corrupt transaction log " + describe(path, *bad) + ": the txns up to " +
+                           std::to_string(files[i + 1].zxid - 1) +
+                           " are missing; refusing to start rather than lose committed txns");
+      }
       if (!torn) {
         throw StorageError("corrupt transaction log " + describe(path, *bad) +
                            "; refusing to start rather than lose committed txns");
