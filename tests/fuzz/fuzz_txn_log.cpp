@@ -1,7 +1,7 @@
-// libFuzzer target: arbitrary bytes as the only transaction log file of a data directory,
-// recovered as at start (replayed into a tree), then read with torn-tail repair. A log must be
-// replayed, have its torn tail cut, or be refused with a StorageError; after a repair the file
-// must read clean with the same txns.
+// libFuzzer target: arbitrary bytes as a transaction log file of a data directory (the only
+// one, or an older one followed by a valid newer file), recovered as at start (replayed into a
+// tree), then read with torn-tail repair. A log must be replayed, have its torn tail cut, or be
+// refused with a StorageError; after a repair the files must read clean with the same txns.
 
 #include <unistd.h>
 
@@ -12,6 +12,7 @@
 #include <string>
 
 #include "fuzz_chunks.h"
+#include "protocol/opcodes.h"
 #include "storage/recovery.h"
 #include "storage/txn_log.h"
 
@@ -30,6 +31,15 @@ const fs::path& scratch() {
     return d;
   }();
   return dir;
+}
+
+void writeNewerLog(const fs::path& logDir) {
+  constexpr std::int64_t kZxid = 0x100000010;
+  zk::Txn txn;
+  txn.header = {1, 1, kZxid, 0, static_cast<std::int32_t>(zk::OpCode::kCreateSession)};
+  txn.body = zk::CreateSessionTxn{30000};
+  std::ofstream out(logDir / "log.100000010", std::ios::binary);
+  out << logFileHeader(0) << frameLogEntry(zk::encodeTxn(txn));
 }
 
 std::optional<LogReadResult> readRepairing(const fs::path& versionDir) {
@@ -53,6 +63,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     std::ofstream out(logDir / "log.100000001", std::ios::binary);
     out.write(reinterpret_cast<const char*>(data), static_cast<std::streamsize>(size));
   }
+  // Half the inputs are an older file, followed by a valid newest one.
+  if (size % 2 == 1) writeNewerLog(logDir);
 
   zk::DataTree tree;
   RecoveryOptions options;
