@@ -30,7 +30,9 @@ run_fuzzers() {
     name=$(basename "$src" .cpp)
     ninja -C build-fuzz "$name" || { ok=1; continue; }
     mkdir -p "build-fuzz/corpus/$name"
-    "build-fuzz/tests/$name" -max_total_time=30 "build-fuzz/corpus/$name" || ok=1
+    # New finds go to build-fuzz/corpus; tests/fuzz/corpus holds committed seeds (read only).
+    "build-fuzz/tests/$name" -max_total_time=30 "build-fuzz/corpus/$name" \
+      $([ -d "tests/fuzz/corpus/$name" ] && echo "tests/fuzz/corpus/$name") || ok=1
   done
   return $ok
 }

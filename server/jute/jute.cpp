@@ -8,9 +8,9 @@ namespace zk::jute {
 
 void Reader::need(std::size_t n, std::string_view field) const {
   if (remaining() < n) {
-    throw DecodeError("truncated record: field '" + std::string(field) + "' needs " +
-                      std::to_string(n) + " bytes at offset " + std::to_string(offset_) +
-                      ", only " + std::to_string(remaining()) + " left");
+    throw TruncatedError("truncated record: field '" + std::string(field) + "' needs " +
+                         std::to_string(n) + " bytes at offset " + std::to_string(offset_) +
+                         ", only " + std::to_string(remaining()) + " left");
   }
 }
 
@@ -74,9 +74,11 @@ std::int32_t Reader::readCount(std::string_view field, std::size_t minItemSize) 
   std::int32_t count = readInt(field);
   if (count == -1) return 0;
   if (count < 0 || static_cast<std::size_t>(count) * minItemSize > remaining()) {
-    throw DecodeError("bad element count " + std::to_string(count) + " for vector '" +
-                      std::string(field) + "' at offset " + std::to_string(offset_ - 4) + " with " +
-                      std::to_string(remaining()) + " bytes left");
+    std::string what = "bad element count " + std::to_string(count) + " for vector '" +
+                       std::string(field) + "' at offset " + std::to_string(offset_ - 4) +
+                       " with " + std::to_string(remaining()) + " bytes left";
+    if (count < 0) throw DecodeError(what);
+    throw TruncatedError(what);
   }
   return count;
 }

@@ -19,6 +19,13 @@ class DecodeError : public std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
+// The bytes end before the record does (a length or count may be honest): a stream decoder
+// waits for more, where any other DecodeError means the stream is malformed.
+class TruncatedError : public DecodeError {
+ public:
+  using DecodeError::DecodeError;
+};
+
 class Reader {
  public:
   explicit Reader(std::span<const std::uint8_t> bytes) : bytes_(bytes) {}

@@ -5,8 +5,15 @@
 #include "net/metrics.h"
 #include "net/process_stats.h"
 #include "net/server.h"
+#include "util/wall_clock.h"
 
 namespace zk {
+
+ServerIntrospection::ServerIntrospection(Server& server)
+    : server_(server),
+      wallMinusSteadyMs_(wallMs() - std::chrono::duration_cast<std::chrono::milliseconds>(
+                                        std::chrono::steady_clock::now().time_since_epoch())
+                                        .count()) {}
 
 ServerStats ServerIntrospection::stats(StatsExtras extras) const {
   const RequestProcessor& processor = *server_.processor_;
@@ -61,6 +68,8 @@ std::vector<ConnectionStats> ServerIntrospection::connections() const {
     c.timeout = connection->sessionTimeoutMs();
     c.received = connection->packetsReceived();
     c.sent = connection->packetsSent();
+    c.queued = static_cast<std::int64_t>(connection->inflightRequests());
+    c.establishedMs = connection->establishedAtMs() + wallMinusSteadyMs_;
     out.push_back(std::move(c));
   }
   return out;

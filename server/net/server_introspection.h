@@ -10,7 +10,7 @@ class Server;
 
 class ServerIntrospection : public Introspection {
  public:
-  explicit ServerIntrospection(Server& server) : server_(server) {}
+  explicit ServerIntrospection(Server& server);
   ServerStats stats(StatsExtras extras) const override;
   std::vector<ConnectionStats> connections() const override;
   SessionDump sessions() const override;
@@ -23,6 +23,9 @@ class ServerIntrospection : public Introspection {
 
  private:
   Server& server_;
+  // Connections record their start on the steady clock; `cons` prints it on the wall clock, as
+  // ZooKeeper does. One offset for the whole run keeps a connection's `est` the same each time.
+  const std::int64_t wallMinusSteadyMs_;
 };
 
 }  // namespace zk

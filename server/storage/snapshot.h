@@ -9,6 +9,7 @@
 #include <functional>
 #include <mutex>
 #include <optional>
+#include <span>
 #include <string>
 #include <thread>
 
@@ -98,6 +99,11 @@ std::filesystem::path writeSnapshot(const std::filesystem::path& dataDir, std::i
 // valid. The tree and sessions are replaced.
 std::int64_t loadNewestValidSnapshot(const std::filesystem::path& dataDir, DataTree& tree,
                                      SessionMap& sessions, const LogFn& log = stderrLog());
+
+// Loads one snapshot's bytes (a file's, or a SNAP's as SnapshotStreamScanner made them) into a
+// cleared tree; throws StorageError naming the offset if they are invalid.
+SnapshotTrailer loadSnapshotBytes(std::span<const std::uint8_t> bytes, DataTree& tree,
+                                  SessionMap& sessions);
 
 // Loads one snapshot file into a cleared tree; throws StorageError if it is invalid.
 SnapshotTrailer loadSnapshotFile(const std::filesystem::path& file, DataTree& tree,

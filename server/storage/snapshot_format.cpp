@@ -4,6 +4,7 @@
 
 #include <fstream>
 #include <future>
+#include <stdexcept>
 
 #include "jute/reader.h"
 #include "jute/writer.h"
@@ -151,10 +152,12 @@ SnapshotTrailer parseSnapshot(std::span<const std::uint8_t> bytes, SessionMap& s
   jute::Reader in(bytes);
   SealChecker seals(bytes);
   try {
-    if (in.readInt("magic") != kSnapshotMagic) throw StorageError("not a snapshot (bad magic)");
+    if (in.readInt("magic") != kSnapshotMagic)
+      throw StorageError("not a snapshot (bad magic number at offset 0)");
     std::int32_t version = in.readInt("version");
     if (version != kFormatVersion) {
-      throw StorageError("unsupported snapshot version " + std::to_string(version));
+      throw StorageError("unsupported snapshot version " + std::to_string(version) +
+                         " at offset 4");
     }
     in.readLong("dbid");
     std::int32_t count = in.readCount("sessions", 12);
@@ -167,11 +170,18 @@ SnapshotTrailer parseSnapshot(std::span<const std::uint8_t> bytes, SessionMap& s
       std::int64_t ref = in.readLong("acl ref");
       sink.acl(ref, jute::readVector<ACL>(in, "acl list"));
     }
-    for (std::string_view path = in.readStringView("path"); path != "/";
-         path = in.readStringView("path")) {
+    for (;;) {
+      const std::size_t at = in.offset();
+      std::string_view path = in.readStringView("path");
+      if (path == "/") break;
       std::optional<std::string_view> data = in.readNullableView("node data");
       std::int64_t aclRef = in.readLong("node acl");
-      sink.node(path, data, aclRef, StatPersisted::read(in));
+      StatPersisted stat = StatPersisted::read(in);
+      try {
+        sink.node(path, data, aclRef, stat);
+      } catch (const std::invalid_argument& e) {  // the tree refuses the node
+        throw StorageError("node at offset " + std::to_string(at) + ": " + e.what());
+      }
     }
     seals.check(in);
     SnapshotTrailer trailer;

@@ -6,22 +6,31 @@
 
 namespace zk::storage {
 
-SnapshotTrailer loadSnapshotFile(const std::filesystem::path& file, DataTree& tree,
-                                 SessionMap& sessions) {
+SnapshotTrailer loadSnapshotBytes(std::span<const std::uint8_t> bytes, DataTree& tree,
+                                  SessionMap& sessions) {
   tree.clear();
   sessions.clear();
-  MappedFile mapped(file);
   SnapshotSink sink;
   sink.acl = [&](std::int64_t ref, AclList acl) { tree.aclCache().load(ref, std::move(acl)); };
   sink.node = [&](std::string_view path, std::optional<std::string_view> data, std::int64_t aclRef,
                   const StatPersisted& stat) { tree.loadNode(path, data, aclRef, stat); };
   try {
-    SnapshotTrailer trailer = parseSnapshot(mapped.bytes(), sessions, sink);
+    SnapshotTrailer trailer = parseSnapshot(bytes, sessions, sink);
     tree.finishLoad();
     return trailer;
   } catch (const std::exception& e) {  // StorageError, or the tree's missing-parent error
     tree.clear();
     sessions.clear();
+    throw StorageError(e.what());
+  }
+}
+
+SnapshotTrailer loadSnapshotFile(const std::filesystem::path& file, DataTree& tree,
+                                 SessionMap& sessions) {
+  MappedFile mapped(file);
+  try {
+    return loadSnapshotBytes(mapped.bytes(), tree, sessions);
+  } catch (const StorageError& e) {
     throw StorageError("invalid snapshot " + file.string() + ": " + e.what());
   }
 }
@@ -31,22 +40,30 @@ std::int64_t loadNewestValidSnapshot(const std::filesystem::path& dataDir, DataT
   auto dir = dataDir / kVersionDir;
   std::vector<ZxidFile> snaps = listZxidFiles(dir, kSnapshotPrefix);
   std::reverse(snaps.begin(), snaps.end());
+  std::string newestProblem;  // what was wrong with the newest one, for the refusal
   for (const ZxidFile& snap : snaps) {
+    std::string problem;
     if (!looksLikeCompleteSnapshot(snap.path)) {
-      log("skipping incomplete snapshot " + snap.path.string());
-      continue;
+      std::error_code ec;
+      auto size = std::filesystem::file_size(snap.path, ec);
+      problem = "incomplete snapshot " + snap.path.string() + ": cut off at offset " +
+                std::to_string(ec ? 0 : size) + " (it does not end with a seal)";
+    } else {
+      try {
+        loadSnapshotFile(snap.path, tree, sessions);
+        tree.setLastProcessedZxid(snap.zxid);
+        return snap.zxid;
+      } catch (const StorageError& e) {
+        problem = e.what();
+      }
     }
-    try {
-      loadSnapshotFile(snap.path, tree, sessions);
-      tree.setLastProcessedZxid(snap.zxid);
-      return snap.zxid;
-    } catch (const StorageError& e) {
-      log(std::string("skipping ") + e.what());
-    }
+    log("skipping " + problem);
+    if (newestProblem.empty()) newestProblem = problem;
   }
   if (!snaps.empty()) {
     throw StorageError("none of the " + std::to_string(snaps.size()) + " snapshots in " +
-                       dir.string() + " is valid; refusing to start from an empty tree");
+                       dir.string() + " is valid (newest: " + newestProblem +
+                       "); refusing to start from an empty tree");
   }
   return -1;
 }

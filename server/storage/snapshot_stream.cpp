@@ -92,8 +92,10 @@ bool SnapshotStreamScanner::step() {
         break;
       }
     }
-  } catch (const jute::DecodeError&) {
+  } catch (const jute::TruncatedError&) {
     return false;  // the record is not complete yet
+  } catch (const jute::DecodeError& e) {
+    throw StreamError{e.what()};  // no more bytes can make it valid
   }
   pos_ += in.offset();
   return true;

@@ -140,7 +140,9 @@ struct LogReadResult {
 
 // Calls fn for every txn with zxid > afterZxid across the log files of `versionDir`, in order.
 // A bad record at the end of the newest file, followed only by zeros or EOF, is a torn write:
-// it is dropped (and truncated away when repairTornTail). Any other bad record throws
+// it is dropped (and truncated away when repairTornTail). So is one at the end of an older
+// file when the next file (or afterZxid) follows on from its last whole record, so that no txn
+// is missing. Any other bad record throws
 // StorageError naming the file, the offset and the reason.
 LogReadResult readTxnLog(const std::filesystem::path& versionDir, std::int64_t afterZxid,
                          const std::function<void(const Txn&)>& fn, const LogReadOptions& = {});

@@ -69,10 +69,12 @@ std::optional<BadRecord> scanEntries(std::span<const std::uint8_t> bytes, std::i
                            std::to_string(rest.size()) + " bytes left)"};
     }
     auto payload = rest.subspan(kEntryHeaderSize, static_cast<std::size_t>(len));
-    if (adler(payload) != crc) return BadRecord{off, off + need, "checksum mismatch"};
     if (rest[need - 1] != kEndOfRecord) {
       return BadRecord{off, off + need, "missing end-of-record byte"};
     }
+    // A record written to its end-of-record byte is whole: a checksum that fails then is
+    // corruption, not a torn write, even at the tail (ZooKeeper refuses it too).
+    if (adler(payload) != crc) return BadRecord{off, off + need, "checksum mismatch", false};
     Txn txn;
     try {
       txn = decodeEntry(payload, bodiesAfter);
@@ -163,7 +165,15 @@ LogReadResult readTxnLog(const std::filesystem::path& versionDir, std::int64_t a
         });
       }
       if (!bad) continue;
-      bool torn = newest && bad->mayBeTorn && allZero(bytes.subspan(bad->extent));
+      bool torn = bad->mayBeTorn && allZero(bytes.subspan(bad->extent));
+      // An older file's torn end is harmless when the next file, or the snapshot, already
+      // follows on from its last whole record (ZooKeeper goes on to the next file in any case;
+      // a hole in the history is refused here instead).
+      if (torn && !newest && files[i + 1].zxid - 1 > std::max(afterZxid, result.lastZxid)) {
+        throw StorageError("corrupt transaction log " + describe(path, *bad) + ": the txns up to " +
+                           std::to_string(files[i + 1].zxid - 1) +
+                           " are missing; refusing to start rather than lose committed txns");
+      }
       if (!torn) {
         throw StorageError("corrupt transaction log " + describe(path, *bad) +
                            "; refusing to start rather than lose committed txns");

@@ -81,6 +81,20 @@ TEST(SnapshotStream, AWrongSignatureOrANegativeCountIsMalformed) {
   EXPECT_NE(std::get<Scanner::Malformed>(negative).reason.find("session count"), std::string::npos);
 }
 
+// A length no more bytes can make valid (below -1) ends the stream at once: waiting for more
+// would buffer the leader's whole stream, up to the limit, for nothing.
+TEST(SnapshotStream, ANegativeLengthInsideARecordIsMalformedAtOnce) {
+  std::string stream("\0\0\0\0\0\0\0\0", 8);     // no sessions, no ACLs
+  stream += std::string("\xff\xff\xff\xfb", 4);  // a node path of length -5
+  auto result = Scanner().feed(stream);
+  ASSERT_TRUE(std::holds_alternative<Scanner::Malformed>(result));
+  EXPECT_NE(std::get<Scanner::Malformed>(result).reason.find("bad length -5"), std::string::npos);
+  // An ACL list with a negative count likewise.
+  std::string acl("\0\0\0\0\0\0\0\x01", 8);  // no sessions, one ACL list
+  acl += std::string(8, '\0') + std::string("\xff\xff\xff\xf0", 4);
+  EXPECT_TRUE(std::holds_alternative<Scanner::Malformed>(Scanner().feed(acl)));
+}
+
 TEST(SnapshotStream, AStreamThatNeverEndsIsCutAtTheLimit) {
   Scanner scanner(1000);
   std::string huge("\0\0\0\0\0\0\0\0", 8);                  // no sessions, no ACLs

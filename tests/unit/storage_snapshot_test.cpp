@@ -243,6 +243,68 @@ TEST(Snapshot, InvalidNewestFallsBackToOlder) {
   EXPECT_THROW(loadNewestValidSnapshot(dir.path(), loaded, sessions, kQuiet), StorageError);
 }
 
+bool contains(const std::string& text, const std::string& part) {
+  return text.find(part) != std::string::npos;
+}
+
+std::string refusalOf(const std::filesystem::path& dataDir) {
+  DataTree loaded;
+  SessionMap sessions;
+  try {
+    loadNewestValidSnapshot(dataDir, loaded, sessions, kQuiet);
+  } catch (const StorageError& e) {
+    return e.what();
+  }
+  return "(loaded)";
+}
+
+// The one message a refused start prints names the newest snapshot and where it went wrong.
+TEST(Snapshot, RefusalNamesTheFileAndTheOffset) {
+  TempDir dir;
+  DataTree tree;
+  buildTree(tree);
+  auto file = writeSnapshot(dir.path(), 0x10, {}, tree);
+  const std::string good = readAll(file);
+
+  writeAll(file, good.substr(0, good.size() - 7));
+  EXPECT_PRED2(contains, refusalOf(dir.path()),
+               file.string() + ": cut off at offset " + std::to_string(good.size() - 7));
+
+  writeAll(file, "XXXX" + good.substr(4));
+  EXPECT_PRED2(contains, refusalOf(dir.path()),
+               file.string() + ": not a snapshot (bad magic number at offset 0)");
+
+  std::string badSeal = good;
+  const std::size_t seal = good.size() - 13;  // long checksum, then the string "/"
+  badSeal[seal + 7] ^= 0x10;
+  writeAll(file, badSeal);
+  EXPECT_PRED2(contains, refusalOf(dir.path()),
+               file.string() + ": snapshot seal at offset " + std::to_string(seal));
+}
+
+// A node the tree cannot take (its parent is missing) is reported at its record's offset.
+TEST(Snapshot, AnOrphanNodeIsRefusedAtItsOffset) {
+  SnapshotEncoder encoder;
+  encoder.header();
+  encoder.sessions({});
+  encoder.acls({});
+  encoder.node("", "", -1, StatPersisted{});
+  const std::size_t orphanAt = encoder.buffered();
+  encoder.node("/missing/child", "", -1, StatPersisted{});
+  encoder.endNodes();
+  encoder.seal();
+  std::string bytes = encoder.take();
+  DataTree tree;
+  SessionMap sessions;
+  try {
+    loadSnapshotBytes({reinterpret_cast<const std::uint8_t*>(bytes.data()), bytes.size()}, tree,
+                      sessions);
+    FAIL() << "an orphan node was accepted";
+  } catch (const StorageError& e) {
+    EXPECT_PRED2(contains, e.what(), "node at offset " + std::to_string(orphanAt));
+  }
+}
+
 TEST(Purge, KeepsNewestSnapshotsAndTheLogsToReplayThem) {
   TempDir data;
   TempDir logs;

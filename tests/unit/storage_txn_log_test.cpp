@@ -267,18 +267,64 @@ TEST(TxnLog, CorruptionInTheMiddleIsRefusedWithFileAndOffset) {
   EXPECT_THROW(readFrom(dir.path() / "version-2", 3), StorageError);
 }
 
-TEST(TxnLog, BadTailOfAnOlderFileIsCorruption) {
+// Where the data of a file written by writeTxns(dir, 1, last) ends.
+std::size_t endOfTxns(std::int64_t last) {
+  std::size_t end = 16;
+  for (std::int64_t z = 1; z <= last; ++z)
+    end += 13 + encodeTxn(createTxn(z, "/n" + std::to_string(z))).size();
+  return end;
+}
+
+// The last record is whole (its end-of-record byte is there) but its checksum fails: that is
+// corruption, not a torn write, so it is refused and left on disk, as ZooKeeper refuses it.
+TEST(TxnLog, WholeLastRecordWithABadChecksumIsRefused) {
+  for (bool prealloc : {false, true}) {
+    TempDir dir;
+    writeTxns(dir.path(), 1, 3, prealloc ? kPrealloc : 0);
+    auto file = dir.path() / "version-2" / "log.1";
+    std::string bytes = readAll(file);
+    const std::size_t end = endOfTxns(3);
+    const std::size_t lastStart = endOfTxns(2);
+    bytes[end - 2] ^= 0x01;  // the last payload byte
+    writeAll(file, bytes);
+    try {
+      readFrom(dir.path() / "version-2", 0);
+      FAIL() << "a corrupt whole record was cut as a torn write";
+    } catch (const StorageError& e) {
+      std::string msg = e.what();
+      EXPECT_NE(msg.find("log.1 at offset " + std::to_string(lastStart) + ": checksum"),
+                std::string::npos)
+          << msg;
+    }
+    EXPECT_EQ(readAll(file), bytes);
+  }
+}
+
+// An older file's torn end is a hole in the history unless what follows starts right after its
+// last whole record: the snapshot (reading after zxid 3) or the next file. ZooKeeper goes on
+// with the next file in every case.
+TEST(TxnLog, BadTailOfAnOlderFileIsAHoleUnlessWhatFollowsGoesOnFromIt) {
   TempDir dir;
   writeTxns(dir.path(), 1, 3);
   writeTxns(dir.path(), 4, 6);
   auto file = dir.path() / "version-2" / "log.1";
   std::string bytes = readAll(file);
-  std::size_t end = 16;
-  for (std::int64_t z = 1; z <= 3; ++z)
-    end += 13 + encodeTxn(createTxn(z, "/n" + std::to_string(z))).size();
-  bytes[end - 1] = 0;
+  const std::size_t end = endOfTxns(3);
+  bytes[end - 1] = 0;  // txn 3 torn
   writeAll(file, bytes);
   EXPECT_THROW(readFrom(dir.path() / "version-2", 0), StorageError);
+
+  LogReadResult r;  // a snapshot at 3 holds txn 3
+  EXPECT_EQ(readFrom(dir.path() / "version-2", 3, &r, false).size(), 3u);
+  ASSERT_TRUE(r.tornTail.has_value());
+  EXPECT_NE(r.tornTail->find("log.1 at offset "), std::string::npos) << *r.tornTail;
+
+  // A half-written record after txn 3, and log.4 starts at 4: every txn is there.
+  std::string frame = frameLogEntry(encodeTxn(createTxn(4, "/n4")));
+  writeAll(file, bytes.substr(0, end - 1) + "B" + frame.substr(0, frame.size() / 2));
+  EXPECT_EQ(readFrom(dir.path() / "version-2", 0, &r).size(), 6u);
+  EXPECT_TRUE(r.tornTail.has_value());
+  EXPECT_EQ(std::filesystem::file_size(file), end);  // cut back to its last whole record
 }
 
 TEST(TxnLog, IoErrorIsReportedAndNothingMoreIsAcknowledged) {

@@ -1,0 +1,66 @@
+// libFuzzer target: arbitrary bytes as a snapshot, both ways one reaches a member: as a file
+// loaded at start, and as the stream a leader sends after SNAP (scanned in chunks, then loaded).
+// A tree that loads must survive being streamed to a learner and loaded again, unchanged.
+
+#include <cstddef>
+#include <cstdint>
+#include <span>
+#include <string>
+
+#include "fuzz_chunks.h"
+#include "storage/snapshot.h"
+#include "storage/snapshot_stream.h"
+
+namespace {
+
+using zk::storage::SessionMap;
+
+std::span<const std::uint8_t> asBytes(std::string_view s) {
+  return {reinterpret_cast<const std::uint8_t*>(s.data()), s.size()};
+}
+
+bool load(std::span<const std::uint8_t> bytes, zk::DataTree& tree, SessionMap& sessions) {
+  try {
+    zk::storage::loadSnapshotBytes(bytes, tree, sessions);
+    return true;
+  } catch (const zk::storage::StorageError&) {
+    return false;
+  }
+}
+
+// What a leader would send of this tree must scan and load back to the same tree.
+void checkResend(const zk::DataTree& tree, const SessionMap& sessions) {
+  std::string stream = zk::storage::encodeSnapshotStream(sessions, tree);
+  zk::storage::SnapshotStreamScanner scanner;
+  auto result = scanner.feed(stream);
+  auto* done = std::get_if<zk::storage::SnapshotStreamScanner::Done>(&result);
+  if (done == nullptr || !done->leftover.empty()) __builtin_trap();
+  zk::DataTree again;
+  SessionMap sessionsAgain;
+  if (!load(asBytes(done->snapshotFile), again, sessionsAgain)) __builtin_trap();
+  if (again.nodeCount() != tree.nodeCount() || sessionsAgain != sessions) __builtin_trap();
+}
+
+void asStream(std::string_view bytes) {
+  zk::storage::SnapshotStreamScanner scanner(1u << 20);
+  zk::fuzz::feedInChunks(bytes, [&](std::string_view chunk) {
+    auto result = scanner.feed(chunk);
+    if (std::holds_alternative<zk::storage::SnapshotStreamScanner::NeedMore>(result)) return true;
+    if (auto* done = std::get_if<zk::storage::SnapshotStreamScanner::Done>(&result)) {
+      zk::DataTree tree;
+      SessionMap sessions;
+      if (load(asBytes(done->snapshotFile), tree, sessions)) checkResend(tree, sessions);
+    }
+    return false;
+  });
+}
+
+}  // namespace
+
+extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
+  zk::DataTree tree;
+  SessionMap sessions;
+  if (load(std::span(data, size), tree, sessions)) checkResend(tree, sessions);
+  asStream(zk::fuzz::asChars(data, size));
+  return 0;
+}
