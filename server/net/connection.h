@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "net/asio.h"
+#include "net/client_stream.h"
 #include "net/input_buffer.h"
 #include "net/output_batch.h"
 #include "pipeline/channel.h"
@@ -30,6 +31,17 @@ struct ConnectionLimits {
   // client that floods requests faster than the disk syncs cannot grow memory without bound.
   std::size_t maxInflightRequests = 1000;  // globalOutstandingLimit
   std::size_t maxInflightBytes = 32u << 20;
+  // TLS: from accept to a finished handshake, the first byte's wait on a unified port included
+  // (ssl.handshakeDetectionTimeoutMillis).
+  std::int32_t tlsHandshakeTimeoutMs = 5000;
+};
+
+// What every client connection of a server shares about TLS: whom the x509 provider makes
+// super, and the counts the server reports (ZooKeeper's metric names).
+struct ClientTlsShared {
+  std::string x509SuperUser;
+  std::int64_t unsuccessfulHandshakes = 0;  // unsuccessful_handshake
+  std::int64_t authFailures = 0;            // auth_failed_count
 };
 
 class Connection : public ClientChannel, public std::enable_shared_from_this<Connection> {
@@ -42,9 +54,9 @@ class Connection : public ClientChannel, public std::enable_shared_from_this<Con
     std::uint16_t port = 0;
   };
 
-  Connection(tcp::socket socket, Peer peer, RequestProcessor& processor, Logger& log,
-             ConnectionLimits limits, OutputBatch& batch, FourLetterHook fourLetter,
-             std::function<void(Connection&)> onClosed);
+  Connection(ClientStream stream, Peer peer, RequestProcessor& processor, Logger& log,
+             ConnectionLimits limits, ClientTlsShared& tls, OutputBatch& batch,
+             FourLetterHook fourLetter, std::function<void(Connection&)> onClosed);
   void start();
   // Until `gate` says yes, a connect request is refused by closing (four-letter words are still
   // answered): an ensemble member out of sync must stay visible to probes and monitoring.
@@ -57,6 +69,8 @@ class Connection : public ClientChannel, public std::enable_shared_from_this<Con
   void sessionEstablished(std::int64_t sessionId, std::int32_t timeoutMs) override;
   void requestCompleted() override;
   std::string remoteAddress() const override { return remoteIp_; }
+  std::vector<Id> transportAuthIds() const override { return x509Ids_; }
+  bool secure() const { return stream_.secure(); }
 
   std::string remoteEndpoint() const { return remoteIp_ + ":" + std::to_string(remotePort_); }
   std::int64_t sessionId() const { return sessionId_; }
@@ -69,6 +83,11 @@ class Connection : public ClientChannel, public std::enable_shared_from_this<Con
   void resetStats() { received_ = sent_ = 0; }
 
  private:
+  void detectTls();
+  void awaitFirstByte();
+  void handshake();
+  void onHandshake(const boost::system::error_code& ec);
+  void armTlsTimer();
   void readMore();
   void onRead(std::size_t bytes);
   bool processFrames();
@@ -79,10 +98,13 @@ class Connection : public ClientChannel, public std::enable_shared_from_this<Con
   void armIdleTimer();
   void shutdown(std::string_view reason);
 
-  tcp::socket socket_;
+  ClientStream stream_;
   RequestProcessor& processor_;
   Logger& log_;
   ConnectionLimits limits_;
+  ClientTlsShared& tls_;
+  bool tlsPending_ = false;  // detecting or handshaking: no frame is read yet
+  std::vector<Id> x509Ids_;
   std::function<bool()> sessionGate_;
   OutputBatch& batch_;
   FourLetterHook fourLetter_;

@@ -70,6 +70,7 @@ void connectionInfo(std::ostream& out, const ConnectionStats& c, bool brief) {
         << ",llat=" << c.lastLatencyMs << ",minlat=" << c.minLatencyMs
         << ",avglat=" << c.avgLatencyMs << ",maxlat=" << c.maxLatencyMs;
   }
+  if (c.secure) out << ",secure=1";
   out << ')';
 }
 
@@ -169,6 +170,7 @@ std::string mntr(Introspection& server) {
   w.put("max_client_response_size", s.maxClientResponseSize);
   w.put("min_client_response_size", s.minClientResponseSize);
   w.put("auth_failed_count", s.authFailedCount);
+  w.put("unsuccessful_handshake", s.unsuccessfulHandshakes);
   if (s.quorumSize > 0) w.put("quorum_size", s.quorumSize);
   if (s.leader) monitorLeader(w, *s.leader);
   if (s.follower) w.put("synced_observers", s.follower->syncedObservers);

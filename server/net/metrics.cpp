@@ -49,6 +49,7 @@ void addServerGauges(std::vector<prometheus::MetricFamily>& out, const ServerSta
   g("max_client_response_size", s.maxClientResponseSize);
   g("min_client_response_size", s.minClientResponseSize);
   g("auth_failed_count", s.authFailedCount);
+  g("unsuccessful_handshake", s.unsuccessfulHandshakes);
 }
 
 void addLeaderGauges(std::vector<prometheus::MetricFamily>& out, const LeaderStats& l) {

@@ -32,6 +32,8 @@ ServerStats ServerIntrospection::stats(StatsExtras extras) const {
   s.approximateDataSize = processor.tree().approximateDataSize();
   s.aliveConnections = static_cast<std::int64_t>(server_.connections_.size());
   s.globalSessions = static_cast<std::int64_t>(processor.sessions().size());
+  s.authFailedCount = server_.tlsShared_.authFailures;
+  s.unsuccessfulHandshakes = server_.tlsShared_.unsuccessfulHandshakes;
   if (extras.fileDescriptors) {
     s.openFileDescriptors = openFileDescriptorCount();
     s.maxFileDescriptors = maxFileDescriptorCount();
@@ -59,6 +61,7 @@ std::vector<ConnectionStats> ServerIntrospection::connections() const {
     c.timeout = connection->sessionTimeoutMs();
     c.received = connection->packetsReceived();
     c.sent = connection->packetsSent();
+    c.secure = connection->secure();
     out.push_back(std::move(c));
   }
   return out;

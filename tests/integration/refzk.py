@@ -11,7 +11,13 @@ JAVA_DIR = "/usr/share/java"
 # AdminServer classes need the servlet API even when the AdminServer is off.
 CLASSPATH = ":".join(
     os.path.join(JAVA_DIR, jar) for jar in ("zookeeper.jar", "slf4j-log4j12.jar",
-                                             "log4j-1.2.jar", "servlet-api.jar"))
+                                             "log4j-1.2.jar", "servlet-api.jar",
+                                             # NettyServerCnxnFactory, which TLS needs
+                                             *(f"netty-{part}.jar" for part in (
+                                                 "buffer", "codec", "common", "handler",
+                                                 "resolver", "transport",
+                                                 "transport-native-unix-common",
+                                                 "transport-native-epoll"))))
 
 LOG4J = """log4j.rootLogger=INFO, CONSOLE
 log4j.appender.CONSOLE=org.apache.log4j.ConsoleAppender
