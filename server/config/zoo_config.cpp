@@ -161,6 +161,10 @@ void setX509SuperUser(Parser&, ServerConfig& c, const Property& p) {
   c.tls.x509SuperUser = p.value;
 }
 
+void setHandshakeLimit(Parser& ps, ServerConfig& c, const Property& p) {
+  c.tls.outstandingHandshakeLimit = ps.i32(p);
+}
+
 // As ZooKeeper's ClientAuth.fromPropertyValue: empty means need; otherwise none|want|need.
 void setClientAuth(Parser& ps, ServerConfig& c, const Property& p) {
   std::string v = lowercase(p.value);
@@ -270,6 +274,8 @@ const std::unordered_map<std::string_view, Setter>& setters() {
          if (p.value != "x509") ps.fail(p, "only the built-in x509 provider is supported");
          c.tls.authProvider = p.value;
        }},
+      {"netty.server.outstandingHandshake.limit", setHandshakeLimit},
+      {"zookeeper.netty.server.outstandingHandshake.limit", setHandshakeLimit},
       {"X509AuthenticationProvider.superUser", setX509SuperUser},
       {"zookeeper.X509AuthenticationProvider.superUser", setX509SuperUser},
       {"maxClientCnxns", [](P& ps, C& c, const Pr& p) { c.maxClientCnxns = ps.i32(p, 0); }},

@@ -76,6 +76,8 @@ struct TlsSettings {
   std::int32_t handshakeDetectionTimeoutMs = 5000;
   std::string authProvider = "x509";
   std::string x509SuperUser;  // the subject DN that gets "super"
+  // TLS handshakes in progress at once; more are closed at once (<= 0: no limit).
+  std::int32_t outstandingHandshakeLimit = -1;
 };
 
 inline constexpr std::string_view kPrometheusProviderClass =

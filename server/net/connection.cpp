@@ -59,7 +59,25 @@ void Connection::start() {
 void Connection::detectTls() {
   tlsPending_ = true;
   armTlsTimer();
-  awaitFirstByte();
+  if (beginHandshake()) awaitFirstByte();
+}
+
+// As ZooKeeper, a unified port's detection counts as a handshake in progress too. False: over
+// outstandingHandshake.limit, and closed.
+bool Connection::beginHandshake() {
+  if (handshakeCounted_) return true;
+  if (tls_.outstandingHandshakeLimit > 0 &&
+      tls_.outstandingHandshakes >= tls_.outstandingHandshakeLimit) {
+    ++tls_.handshakesExceeded;
+    log_.warn("net", "closing " + remoteEndpoint() + ": " +
+                         std::to_string(tls_.outstandingHandshakes) +
+                         " TLS handshakes are already in progress (outstandingHandshake.limit)");
+    shutdown("too many TLS handshakes in progress");
+    return false;
+  }
+  ++tls_.outstandingHandshakes;
+  handshakeCounted_ = true;
+  return true;
 }
 
 void Connection::awaitFirstByte() {
@@ -75,6 +93,7 @@ void Connection::awaitFirstByte() {
         if (peekEc || n == 0) return self->shutdown("closed before sending anything");
         self->stream_.decide(first);
         if (self->stream_.secure()) return self->handshake();
+        self->endHandshake();
         self->tlsPending_ = false;
         self->lastInputMs_ = steadyMs();
         self->armIdleTimer();
@@ -87,12 +106,18 @@ void Connection::handshake() {
     tlsPending_ = true;
     armTlsTimer();
   }
+  if (!beginHandshake()) return;
   stream_.asyncHandshake(
       [self = shared_from_this()](const boost::system::error_code& ec) { self->onHandshake(ec); });
 }
 
+void Connection::endHandshake() {
+  if (std::exchange(handshakeCounted_, false)) --tls_.outstandingHandshakes;
+}
+
 void Connection::onHandshake(const boost::system::error_code& ec) {
   if (closed_) return;
+  endHandshake();
   if (ec) {
     ++tls_.unsuccessfulHandshakes;
     ++tls_.authFailures;  // as ZooKeeper, which counts a failed handshake as both
@@ -355,6 +380,7 @@ void Connection::shutdown(std::string_view reason) {
   if (closed_) return;
   closed_ = true;
   closing_ = true;
+  endHandshake();
   if (log_.enabled(LogLevel::kDebug))
     log_.debug("net", "connection " + remoteEndpoint() + " closed: " + std::string(reason));
   idle_.cancel();

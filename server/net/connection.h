@@ -40,8 +40,11 @@ struct ConnectionLimits {
 // super, and the counts the server reports (ZooKeeper's metric names).
 struct ClientTlsShared {
   std::string x509SuperUser;
-  std::int64_t unsuccessfulHandshakes = 0;  // unsuccessful_handshake
-  std::int64_t authFailures = 0;            // auth_failed_count
+  std::int64_t unsuccessfulHandshakes = 0;     // unsuccessful_handshake
+  std::int64_t authFailures = 0;               // auth_failed_count
+  std::int32_t outstandingHandshakeLimit = 0;  // <= 0: none
+  std::int64_t outstandingHandshakes = 0;
+  std::int64_t handshakesExceeded = 0;  // tls_handshake_exceeded: refused over the limit
 };
 
 class Connection : public ClientChannel, public std::enable_shared_from_this<Connection> {
@@ -88,6 +91,8 @@ class Connection : public ClientChannel, public std::enable_shared_from_this<Con
   void handshake();
   void onHandshake(const boost::system::error_code& ec);
   void armTlsTimer();
+  bool beginHandshake();
+  void endHandshake();
   void readMore();
   void onRead(std::size_t bytes);
   bool processFrames();
@@ -103,7 +108,8 @@ class Connection : public ClientChannel, public std::enable_shared_from_this<Con
   Logger& log_;
   ConnectionLimits limits_;
   ClientTlsShared& tls_;
-  bool tlsPending_ = false;  // detecting or handshaking: no frame is read yet
+  bool tlsPending_ = false;        // detecting or handshaking: no frame is read yet
+  bool handshakeCounted_ = false;  // in tls_.outstandingHandshakes
   std::vector<Id> x509Ids_;
   std::function<bool()> sessionGate_;
   OutputBatch& batch_;

@@ -171,6 +171,7 @@ std::string mntr(Introspection& server) {
   w.put("min_client_response_size", s.minClientResponseSize);
   w.put("auth_failed_count", s.authFailedCount);
   w.put("unsuccessful_handshake", s.unsuccessfulHandshakes);
+  w.put("tls_handshake_exceeded", s.tlsHandshakesExceeded);
   if (s.quorumSize > 0) w.put("quorum_size", s.quorumSize);
   if (s.leader) monitorLeader(w, *s.leader);
   if (s.follower) w.put("synced_observers", s.follower->syncedObservers);

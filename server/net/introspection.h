@@ -98,6 +98,7 @@ struct ServerStats {
   std::int64_t maxClientResponseSize = -1;
   std::int64_t authFailedCount = 0;
   std::int64_t unsuccessfulHandshakes = 0;  // TLS handshakes failed or timed out
+  std::int64_t tlsHandshakesExceeded = 0;   // refused over outstandingHandshake.limit
   std::int64_t dataDirSize = 0;             // bytes in the snapshot directory
   std::int64_t logDirSize = 0;              // bytes in the txn log directory
   std::int64_t quorumSize = 0;              // voting members; 0 standalone

@@ -93,6 +93,7 @@ Server::Server(ServerConfig config, Logger& log)
   limits_.handshakeTimeoutMs = std::max(config_.tickTime * 10, 1000);
   limits_.tlsHandshakeTimeoutMs = config_.tls.handshakeDetectionTimeoutMs;
   tlsShared_.x509SuperUser = config_.tls.x509SuperUser;
+  tlsShared_.outstandingHandshakeLimit = config_.tls.outstandingHandshakeLimit;
 }
 
 Server::~Server() {

@@ -34,6 +34,7 @@ ServerStats ServerIntrospection::stats(StatsExtras extras) const {
   s.globalSessions = static_cast<std::int64_t>(processor.sessions().size());
   s.authFailedCount = server_.tlsShared_.authFailures;
   s.unsuccessfulHandshakes = server_.tlsShared_.unsuccessfulHandshakes;
+  s.tlsHandshakesExceeded = server_.tlsShared_.handshakesExceeded;
   if (extras.fileDescriptors) {
     s.openFileDescriptors = openFileDescriptorCount();
     s.maxFileDescriptors = maxFileDescriptorCount();

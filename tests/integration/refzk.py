@@ -36,6 +36,7 @@ SYSTEM_PROPERTY_KEYS = {
     "zookeeper.jute.maxbuffer.extrasize": "zookeeper.jute.maxbuffer.extrasize",
     "4lw.commands.whitelist": "zookeeper.4lw.commands.whitelist",
     "readonlymode.enabled": "readonlymode.enabled",
+    "netty.server.outstandingHandshake.limit": "zookeeper.netty.server.outstandingHandshake.limit",
 }
 
 # zookube-only keys that ZooKeeper would misread; they are left out of its zoo.cfg.

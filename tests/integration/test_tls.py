@@ -355,3 +355,26 @@ def test_zkcli_over_tls_is_x509_authenticated(server_factory, certs):
     assert "Created /cli-tls" in out, out
     assert "over-tls" in out
     assert f"x509: {CLIENT_DN}" in out, out
+
+
+def test_handshakes_over_the_outstanding_limit_are_refused(server_factory, certs):
+    # ZooKeeper 3.8 enforces the limit only on a unified port (its secure-only factory reads the
+    # limit before it knows it is secure); there a connection's detection counts as well.
+    server = start(server_factory, tls_cfg(certs, **{
+        "netty.server.outstandingHandshake.limit": "1", "client.portUnification": "true"}))
+    with socket.create_connection(("127.0.0.1", server.port), timeout=10) as stalled:
+        # Once the server has taken the stalled connection, the next handshake is over the limit.
+        def next_refused():
+            with tls_socket_or_none(server.port, certs, "client") as s:
+                return s is None or not session_over(s)
+        harness.wait_until(next_refused, timeout=5, what="a handshake refused over the limit")
+        # zookube closes it at ssl.handshakeDetectionTimeoutMillis; ZooKeeper 3.8 applies that
+        # timeout to the quorum ports only and keeps waiting.
+        if server.impl == "zookube":
+            assert closed_within(stalled, 4) is not None
+
+    def served():  # the limit counts handshakes in progress only
+        with tls_socket_or_none(server.port, certs, "client") as s:
+            return s is not None and session_over(s)
+    harness.wait_until(served, timeout=5, what="a TLS session once the stalled one is gone")
+    assert mntr_value(server, "zk_tls_handshake_exceeded") >= 1
