@@ -461,20 +461,15 @@ void Parser::loadDynamicFile() {
 
 void Parser::applyWhitelist() {
   if (whitelist_) {
-    std::string_view rest = whitelist_->value;
-    for (std::size_t at = 0; at != std::string_view::npos; rest.remove_prefix(at + 1)) {
-      at = rest.find(',');
-      std::string name(rest.substr(0, at));
-      std::erase_if(name, [](char c) { return std::isspace(static_cast<unsigned char>(c)); });
+    for (const std::string& name : commaList(whitelist_->value)) {
       if (name == "*") {
         cfg_.fourLetterWhitelist.insert(kFourLetterWords.begin(), kFourLetterWords.end());
-      } else if (!name.empty()) {
+      } else {
         if (!std::ranges::count(kFourLetterWords, name)) {
           warn(*whitelist_, "'" + name + "' is not a four-letter word");
         }
         cfg_.fourLetterWhitelist.insert(name);
       }
-      if (at == std::string_view::npos) break;
     }
   }
   // zkServer.sh status needs srvr; read-only clients probe with isro.
