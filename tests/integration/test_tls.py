@@ -88,6 +88,11 @@ def certs(tmp_path_factory):
         out.write(open(p("client.key")).read() + open(p("client.pem")).read())
     openssl("pkcs12", "-export", "-inkey", "server.key", "-in", "server.pem", "-out",
             "server.p12", "-passout", f"pass:{PASSWORD}", cwd=d)
+    # A PKCS12 trust store as Java tools write it (certificates marked trusted, which
+    # `openssl pkcs12 -export` cannot do before OpenSSL 3.2).
+    subprocess.run(["keytool", "-importcert", "-noprompt", "-alias", "ca", "-file", p("ca.pem"),
+                    "-keystore", p("trust.p12"), "-storetype", "PKCS12", "-storepass", PASSWORD],
+                   check=True, capture_output=True, timeout=60)
     return p
 
 
@@ -191,11 +196,13 @@ def test_reads_writes_and_x509_acls_over_tls(server_factory, client_factory, cer
         assert cons.count(",secure=1") == 3, cons
 
 
-def test_pkcs12_key_store(server_factory, client_factory, certs):
+def test_pkcs12_key_and_trust_stores(server_factory, client_factory, certs):
     server = start(server_factory, tls_cfg(certs, **{
         "ssl.keyStore.location": certs("server.p12"),
         "ssl.keyStore.password": PASSWORD,
-        "ssl.keyStore.type": "PKCS12"}))
+        "ssl.keyStore.type": "PKCS12",
+        "ssl.trustStore.location": certs("trust.p12"),
+        "ssl.trustStore.password": PASSWORD}))
     client = secure_client(client_factory, certs, int(server.cfg["secureClientPort"]))
     client.create("/p12", b"x")
     assert client.get("/p12")[0] == b"x"
