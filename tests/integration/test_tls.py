@@ -88,6 +88,13 @@ def certs(tmp_path_factory):
         out.write(open(p("client.key")).read() + open(p("client.pem")).read())
     openssl("pkcs12", "-export", "-inkey", "server.key", "-in", "server.pem", "-out",
             "server.p12", "-passout", f"pass:{PASSWORD}", cwd=d)
+    # The same PEM key store with its key encrypted (PKCS#8) by the store's password.
+    # PBE-SHA1-3DES: ZooKeeper 3.8 on Java 17 cannot read PBES2, openssl's default.
+    openssl("pkcs8", "-topk8", "-v1", "PBE-SHA1-3DES", "-in", "server.key", "-out",
+            "server-encrypted.key", "-passout",
+            f"pass:{PASSWORD}", cwd=d)
+    with open(p("server-keystore-encrypted.pem"), "w") as out:
+        out.write(open(p("server-encrypted.key")).read() + open(p("server.pem")).read())
     # A PKCS12 trust store as Java tools write it (certificates marked trusted, which
     # `openssl pkcs12 -export` cannot do before OpenSSL 3.2).
     subprocess.run(["keytool", "-importcert", "-noprompt", "-alias", "ca", "-file", p("ca.pem"),
@@ -208,6 +215,14 @@ def test_pkcs12_key_and_trust_stores(server_factory, client_factory, certs):
     assert client.get("/p12")[0] == b"x"
 
 
+def test_pem_key_store_with_an_encrypted_key(server_factory, client_factory, certs):
+    server = start(server_factory, tls_cfg(certs, **{
+        "ssl.keyStore.location": certs("server-keystore-encrypted.pem"),
+        "ssl.keyStore.password": PASSWORD}))
+    client = secure_client(client_factory, certs, int(server.cfg["secureClientPort"]))
+    client.create("/encrypted-key", b"")
+
+
 def test_plaintext_client_on_tls_port_is_closed(server_factory, certs):
     server = start(server_factory, tls_cfg(certs))
     port = int(server.cfg["secureClientPort"])
@@ -270,6 +285,8 @@ def test_untrusted_and_expired_certificates_are_refused(server_factory, client_f
     with tls_socket(port, certs) as s:
         assert session_over(s)
     assert (mntr_value(server, "zk_auth_failed_count") or 0) >= 1
+    if server.impl == "zookube":  # one line naming the peer and the reason
+        assert "TLS handshake with 127.0.0.1:" in server.log_tail(200)
 
 
 class tls_socket_or_none:
