@@ -142,6 +142,8 @@ bool validId(std::string_view scheme, std::string_view id) {
   if (scheme == "world") return id == "anyone";
   if (scheme == "digest") return isUserColonHash(id);
   if (scheme == "ip") return parseIpExpr(id).has_value();
+  // A distinguished name, as X500Principal would parse it: at least one type=value.
+  if (scheme == "x509") return id.find('=') != std::string_view::npos && id.front() != '=';
   return false;
 }
 

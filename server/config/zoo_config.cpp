@@ -41,6 +41,19 @@ std::optional<std::int64_t> parseLong(std::string_view s) {
   return v;
 }
 
+std::vector<std::string> commaList(std::string_view text) {
+  std::vector<std::string> out;
+  std::string_view rest = text;
+  for (std::size_t at = 0; at != std::string_view::npos; rest.remove_prefix(at + 1)) {
+    at = rest.find(',');
+    std::string item(rest.substr(0, at));
+    std::erase_if(item, [](char c) { return std::isspace(static_cast<unsigned char>(c)); });
+    if (!item.empty()) out.push_back(std::move(item));
+    if (at == std::string_view::npos) break;
+  }
+  return out;
+}
+
 class Parser {
  public:
   explicit Parser(fs::path source) { cfg_.source = std::move(source); }
@@ -63,12 +76,16 @@ class Parser {
   }
   bool boolean(const Property& p) const;  // true|false, any case (QuorumPeerConfig.parseBoolean)
   bool yesNo(const Property& p) const;    // yes|no, also true|false (system-property switches)
+  // PEM or PKCS12 (any case), "" for unset; JKS and BCFKS are refused with how to convert.
+  std::string storeType(const Property& p, std::string_view type) const;
+  std::vector<std::string> tlsProtocols(const Property& p) const;  // at least one
 
   ServerConfig cfg_;
   std::optional<std::int32_t> minTimeout_, maxTimeout_, learnerMasterLimit_, extraSize_;
   bool dataLogDirSet_ = false, metricsPortSet_ = false, clientPortSet_ = false;
   std::vector<Property> membership_;  // server.N / group.N / weight.N, checked in finish()
   std::optional<Property> whitelist_;
+  std::optional<Property> keyStore_, trustStore_;  // their types may follow; checked in finish()
 
  private:
   std::string where(const Property& p) const {
@@ -79,6 +96,7 @@ class Parser {
   void applyWhitelist();
   void checkMembership();
   void settleMyId();
+  void checkTls();
   void finish();
 };
 
@@ -106,6 +124,31 @@ bool Parser::yesNo(const Property& p) const {
   fail(p, "'" + p.value + "' is not yes or no");
 }
 
+std::string Parser::storeType(const Property& p, std::string_view type) const {
+  std::string v = lowercase(type);
+  if (v.empty()) return "";
+  if (v == "pem") return "PEM";
+  if (v == "pkcs12") return "PKCS12";
+  if (v == "jks" || v == "bcfks") {
+    fail(p, v == "jks" ? "JKS stores are not supported; convert it to PKCS12 (keytool "
+                         "-importkeystore -deststoretype PKCS12) or PEM (openssl pkcs12 -nodes)"
+                       : "BCFKS stores are not supported; convert it to PKCS12 or PEM");
+  }
+  fail(p, "unknown store type '" + std::string(type) + "' (expected PEM or PKCS12)");
+}
+
+std::vector<std::string> Parser::tlsProtocols(const Property& p) const {
+  std::vector<std::string> out = commaList(p.value);
+  if (out.empty()) fail(p, "no protocol given");
+  for (const std::string& name : out) {
+    if (name != "TLSv1.3" && name != "TLSv1.2" && name != "TLSv1.1" && name != "TLSv1" &&
+        name != "TLS") {
+      fail(p, "unknown protocol '" + name + "' (expected TLSv1.2, TLSv1.3, TLSv1.1 or TLSv1)");
+    }
+  }
+  return out;
+}
+
 using Setter = void (*)(Parser&, ServerConfig&, const Property&);
 
 void warnUnsupported(Parser& ps, ServerConfig&, const Property& p) {
@@ -114,6 +157,28 @@ void warnUnsupported(Parser& ps, ServerConfig&, const Property& p) {
 void ignoredJvm(Parser& ps, ServerConfig&, const Property& p) {
   ps.warn(p, "JVM setting, ignored");
 }
+void setX509SuperUser(Parser&, ServerConfig& c, const Property& p) {
+  c.tls.x509SuperUser = p.value;
+}
+
+void setHandshakeLimit(Parser& ps, ServerConfig& c, const Property& p) {
+  c.tls.outstandingHandshakeLimit = ps.i32(p);
+}
+
+// As ZooKeeper's ClientAuth.fromPropertyValue: empty means need; otherwise none|want|need.
+void setClientAuth(Parser& ps, ServerConfig& c, const Property& p) {
+  std::string v = lowercase(p.value);
+  if (v.empty() || v == "need") {
+    c.tls.clientAuth = ClientAuth::kNeed;
+  } else if (v == "want") {
+    c.tls.clientAuth = ClientAuth::kWant;
+  } else if (v == "none") {
+    c.tls.clientAuth = ClientAuth::kNone;
+  } else {
+    ps.fail(p, "'" + p.value + "' is not none, want or need");
+  }
+}
+
 void setSuperDigest(Parser& ps, ServerConfig& c, const Property& p) {
   if (p.value.find(':') == std::string::npos) ps.fail(p, "expected super:<base64 digest>");
   c.superDigest = p.value;
@@ -172,13 +237,47 @@ const std::unordered_map<std::string_view, Setter>& setters() {
       {"clientPortAddress", [](P&, C& c, const Pr& p) { c.clientPortAddress = p.value; }},
       {"clientPortListenBacklog",
        [](P& ps, C& c, const Pr& p) { c.clientPortListenBacklog = ps.i32(p); }},
-      {"secureClientPort",
-       [](P& ps, C& c, const Pr& p) {
-         c.secureClientPort = ps.port(p, 0);
-         if (c.secureClientPort != 0) ps.warn(p, "TLS is not supported by zookube, ignored");
-       }},
+      {"secureClientPort", [](P& ps, C& c, const Pr& p) { c.secureClientPort = ps.port(p, 0); }},
       {"secureClientPortAddress",
        [](P&, C& c, const Pr& p) { c.secureClientPortAddress = p.value; }},
+      {"client.portUnification",
+       [](P& ps, C& c, const Pr& p) { c.clientPortUnification = ps.boolean(p); }},
+      {"ssl.keyStore.location",
+       [](P& ps, C& c, const Pr& p) {
+         c.tls.keyStoreLocation = p.value;
+         ps.keyStore_ = p;
+       }},
+      {"ssl.keyStore.password", [](P&, C& c, const Pr& p) { c.tls.keyStorePassword = p.value; }},
+      {"ssl.keyStore.type",
+       [](P& ps, C& c, const Pr& p) { c.tls.keyStoreType = ps.storeType(p, p.value); }},
+      {"ssl.trustStore.location",
+       [](P& ps, C& c, const Pr& p) {
+         c.tls.trustStoreLocation = p.value;
+         ps.trustStore_ = p;
+       }},
+      {"ssl.trustStore.password",
+       [](P&, C& c, const Pr& p) { c.tls.trustStorePassword = p.value; }},
+      {"ssl.trustStore.type",
+       [](P& ps, C& c, const Pr& p) { c.tls.trustStoreType = ps.storeType(p, p.value); }},
+      {"ssl.clientAuth", setClientAuth},
+      {"ssl.protocol",
+       [](P& ps, C& c, const Pr& p) { c.tls.protocol = ps.tlsProtocols(p).front(); }},
+      {"ssl.enabledProtocols",
+       [](P& ps, C& c, const Pr& p) { c.tls.enabledProtocols = ps.tlsProtocols(p); }},
+      {"ssl.ciphersuites", [](P&, C& c, const Pr& p) { c.tls.cipherSuites = commaList(p.value); }},
+      {"ssl.hostnameVerification",
+       [](P& ps, C& c, const Pr& p) { c.tls.hostnameVerification = ps.boolean(p); }},
+      {"ssl.handshakeDetectionTimeoutMillis",
+       [](P& ps, C& c, const Pr& p) { c.tls.handshakeDetectionTimeoutMs = ps.i32(p, 1); }},
+      {"ssl.authProvider",
+       [](P& ps, C& c, const Pr& p) {
+         if (p.value != "x509") ps.fail(p, "only the built-in x509 provider is supported");
+         c.tls.authProvider = p.value;
+       }},
+      {"netty.server.outstandingHandshake.limit", setHandshakeLimit},
+      {"zookeeper.netty.server.outstandingHandshake.limit", setHandshakeLimit},
+      {"X509AuthenticationProvider.superUser", setX509SuperUser},
+      {"zookeeper.X509AuthenticationProvider.superUser", setX509SuperUser},
       {"maxClientCnxns", [](P& ps, C& c, const Pr& p) { c.maxClientCnxns = ps.i32(p, 0); }},
       {"maxCnxns", [](P& ps, C& c, const Pr& p) { c.maxCnxns = ps.i32(p, 0); }},
       {"globalOutstandingLimit",
@@ -313,6 +412,11 @@ ServerConfig Parser::run(std::string_view text) {
       membership_.push_back(p);
     } else if (auto it = setters().find(p.key); it != setters().end()) {
       it->second(*this, cfg_, p);
+    } else if (p.key.starts_with("authProvider.")) {
+      // ZooKeeper needs the x509 provider named to serve TLS clients; zookube always has it.
+      if (!p.value.ends_with(".X509AuthenticationProvider")) {
+        warn(p, "authentication provider not supported by zookube, ignored");
+      }
     } else if (p.key.starts_with("metricsProvider.")) {
       warn(p, "option of another metrics provider, ignored");
     } else {
@@ -378,20 +482,15 @@ void Parser::loadDynamicFile() {
 
 void Parser::applyWhitelist() {
   if (whitelist_) {
-    std::string_view rest = whitelist_->value;
-    for (std::size_t at = 0; at != std::string_view::npos; rest.remove_prefix(at + 1)) {
-      at = rest.find(',');
-      std::string name(rest.substr(0, at));
-      std::erase_if(name, [](char c) { return std::isspace(static_cast<unsigned char>(c)); });
+    for (const std::string& name : commaList(whitelist_->value)) {
       if (name == "*") {
         cfg_.fourLetterWhitelist.insert(kFourLetterWords.begin(), kFourLetterWords.end());
-      } else if (!name.empty()) {
+      } else {
         if (!std::ranges::count(kFourLetterWords, name)) {
           warn(*whitelist_, "'" + name + "' is not a four-letter word");
         }
         cfg_.fourLetterWhitelist.insert(name);
       }
-      if (at == std::string_view::npos) break;
     }
   }
   // zkServer.sh status needs srvr; read-only clients probe with isro.
@@ -478,8 +577,37 @@ void Parser::finish() {
   }
   checkMembership();
   settleMyId();
-  if (cfg_.clientPort == 0 && !cfg_.distributed()) {
+  if (cfg_.clientPort == 0 && cfg_.secureClientPort == 0 && !cfg_.distributed()) {
     throw ConfigError(file + "clientPort is not set");
+  }
+  checkTls();
+}
+
+// A store's type defaults to what its file name says, as ZooKeeper's KeyStoreFileType does.
+void Parser::checkTls() {
+  TlsSettings& tls = cfg_.tls;
+  for (auto [store, type] :
+       {std::pair{&keyStore_, &tls.keyStoreType}, std::pair{&trustStore_, &tls.trustStoreType}}) {
+    if (!*store || !type->empty() || (*store)->value.empty()) continue;
+    std::string name = lowercase((*store)->value);
+    std::string_view ext = name.ends_with(".jks")     ? "jks"
+                           : name.ends_with(".bcfks") ? "bcfks"
+                           : name.ends_with(".p12")   ? "pkcs12"
+                           : name.ends_with(".pfx")   ? "pkcs12"
+                           : name.ends_with(".pem")   ? "pem"
+                                                      : "";
+    if (ext.empty()) {
+      fail(**store, "cannot tell the store type from the file name; set " +
+                        (*store)->key.substr(0, (*store)->key.rfind('.')) +
+                        ".type to PEM or PKCS12");
+    }
+    *type = storeType(**store, ext);
+  }
+  bool tlsServed = cfg_.secureClientPort != 0 || cfg_.clientPortUnification;
+  if (tlsServed && tls.keyStoreLocation.empty()) {
+    throw ConfigError(cfg_.source.string() + ": " +
+                      (cfg_.secureClientPort != 0 ? "secureClientPort" : "client.portUnification") +
+                      " needs ssl.keyStore.location");
   }
 }
 

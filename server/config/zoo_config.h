@@ -57,6 +57,29 @@ ServerEntry parseServerEntry(std::int64_t id, std::string_view value);
 // The form ZooKeeper prints in `conf`'s membership: "host:q:e:participant[;host:port]".
 std::string formatServerEntry(const ServerEntry& entry);
 
+// The client port's TLS (ZooKeeper's ssl.* keys as ClientX509Util reads them). Store types are
+// "PEM" or "PKCS12"; an empty type is taken from the file's extension when the server starts.
+enum class ClientAuth { kNone, kWant, kNeed };
+
+struct TlsSettings {
+  std::string keyStoreLocation;
+  std::string keyStorePassword;
+  std::string keyStoreType;
+  std::string trustStoreLocation;
+  std::string trustStorePassword;
+  std::string trustStoreType;
+  ClientAuth clientAuth = ClientAuth::kNeed;
+  std::string protocol = "TLSv1.2";
+  std::vector<std::string> enabledProtocols;  // empty: just `protocol`
+  std::vector<std::string> cipherSuites;      // IANA names as Java spells them; empty: OpenSSL's
+  bool hostnameVerification = true;  // as ZooKeeper: never applied to clients' certificates
+  std::int32_t handshakeDetectionTimeoutMs = 5000;
+  std::string authProvider = "x509";
+  std::string x509SuperUser;  // the subject DN that gets "super"
+  // TLS handshakes in progress at once; more are closed at once (<= 0: no limit).
+  std::int32_t outstandingHandshakeLimit = -1;
+};
+
 inline constexpr std::string_view kPrometheusProviderClass =
     "org.apache.zookeeper.metrics.prometheus.PrometheusMetricsProvider";
 inline constexpr std::string_view kDefaultProviderClass =
@@ -89,8 +112,10 @@ struct ServerConfig {
   std::uint16_t clientPort = 0;   // 0: no client port (only valid in a quorum line)
   std::string clientPortAddress;  // empty: all interfaces
   std::int32_t clientPortListenBacklog = -1;
-  std::uint16_t secureClientPort = 0;  // parsed, not served (no TLS yet)
+  std::uint16_t secureClientPort = 0;  // 0: none; TLS only
   std::string secureClientPortAddress;
+  bool clientPortUnification = false;  // clientPort also takes TLS (told from the first byte)
+  TlsSettings tls;
   std::int32_t maxClientCnxns = 60;  // per client IP, 0 = unlimited
   std::int32_t maxCnxns = 0;         // total, 0 = unlimited
   std::int32_t globalOutstandingLimit = 1000;

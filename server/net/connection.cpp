@@ -28,28 +28,133 @@ void OutputBatch::flush() {
   }
 }
 
-Connection::Connection(tcp::socket socket, Peer peer, RequestProcessor& processor, Logger& log,
-                       ConnectionLimits limits, OutputBatch& batch, FourLetterHook fourLetter,
-                       std::function<void(Connection&)> onClosed)
-    : socket_(std::move(socket)),
+Connection::Connection(ClientStream stream, Peer peer, RequestProcessor& processor, Logger& log,
+                       ConnectionLimits limits, ClientTlsShared& tls, OutputBatch& batch,
+                       FourLetterHook fourLetter, std::function<void(Connection&)> onClosed)
+    : stream_(std::move(stream)),
       processor_(processor),
       log_(log),
       limits_(limits),
+      tls_(tls),
       batch_(batch),
       fourLetter_(std::move(fourLetter)),
       onClosed_(std::move(onClosed)),
-      idle_(socket_.get_executor()),
+      idle_(stream_.socket().get_executor()),
       remoteIp_(std::move(peer.ip)),
       remotePort_(peer.port) {
   boost::system::error_code ec;
-  socket_.set_option(tcp::no_delay(true), ec);
-  socket_.non_blocking(true, ec);  // a write is tried at once and awaited only if refused
+  stream_.socket().set_option(tcp::no_delay(true), ec);
+  stream_.socket().non_blocking(true, ec);  // a write is tried at once and awaited only if refused
 }
 
 void Connection::start() {
   establishedAtMs_ = lastInputMs_ = steadyMs();
+  if (stream_.detecting()) return detectTls();
+  if (stream_.secure()) return handshake();
   armIdleTimer();
   readMore();
+}
+
+// A unified port: the first byte says TLS or not. It is peeked, so whichever reads next gets it.
+void Connection::detectTls() {
+  tlsPending_ = true;
+  armTlsTimer();
+  if (beginHandshake()) awaitFirstByte();
+}
+
+// As ZooKeeper, a unified port's detection counts as a handshake in progress too. False: over
+// outstandingHandshake.limit, and closed.
+bool Connection::beginHandshake() {
+  if (handshakeCounted_) return true;
+  if (tls_.outstandingHandshakeLimit > 0 &&
+      tls_.outstandingHandshakes >= tls_.outstandingHandshakeLimit) {
+    ++tls_.handshakesExceeded;
+    log_.warn("net", "closing " + remoteEndpoint() + ": " +
+                         std::to_string(tls_.outstandingHandshakes) +
+                         " TLS handshakes are already in progress (outstandingHandshake.limit)");
+    shutdown("too many TLS handshakes in progress");
+    return false;
+  }
+  ++tls_.outstandingHandshakes;
+  handshakeCounted_ = true;
+  return true;
+}
+
+void Connection::awaitFirstByte() {
+  stream_.socket().async_wait(
+      tcp::socket::wait_read, [self = shared_from_this()](const boost::system::error_code& ec) {
+        if (self->closed_) return;
+        std::uint8_t first = 0;
+        boost::system::error_code peekEc = ec;
+        std::size_t n = ec ? 0
+                           : self->stream_.socket().receive(asio::buffer(&first, 1),
+                                                            tcp::socket::message_peek, peekEc);
+        if (peekEc == asio::error::would_block) return self->awaitFirstByte();  // spurious wakeup
+        if (peekEc || n == 0) return self->shutdown("closed before sending anything");
+        self->stream_.decide(first);
+        if (self->stream_.secure()) return self->handshake();
+        self->endHandshake();
+        self->tlsPending_ = false;
+        self->lastInputMs_ = steadyMs();
+        self->armIdleTimer();
+        self->readMore();
+      });
+}
+
+void Connection::handshake() {
+  if (!tlsPending_) {  // after detection the same deadline goes on
+    tlsPending_ = true;
+    armTlsTimer();
+  }
+  if (!beginHandshake()) return;
+  stream_.asyncHandshake(
+      [self = shared_from_this()](const boost::system::error_code& ec) { self->onHandshake(ec); });
+}
+
+void Connection::endHandshake() {
+  if (std::exchange(handshakeCounted_, false)) --tls_.outstandingHandshakes;
+}
+
+void Connection::onHandshake(const boost::system::error_code& ec) {
+  if (closed_) return;
+  endHandshake();
+  if (ec) {
+    ++tls_.unsuccessfulHandshakes;
+    ++tls_.authFailures;  // as ZooKeeper, which counts a failed handshake as both
+    // A failed handshake says why in one line: no certificate, an untrusted or expired one,
+    // a plaintext client, or bytes that are no TLS at all.
+    log_.warn("net", "TLS handshake with " + remoteEndpoint() + " failed: " + ec.message());
+    return shutdown("TLS handshake failed");
+  }
+  tlsPending_ = false;
+  if (X509* certificate = stream_.peerCertificate()) {
+    std::string id = x509SubjectId(certificate);
+    x509Ids_.push_back(Id{"x509", id});
+    if (!tls_.x509SuperUser.empty() && id == tls_.x509SuperUser) {
+      x509Ids_.push_back(Id{"super", id});
+      log_.info("net", "authenticated " + remoteEndpoint() + " as super user '" + id + "'");
+    } else if (log_.enabled(LogLevel::kDebug)) {
+      log_.debug("net", "authenticated " + remoteEndpoint() + " as x509 '" + id + "'");
+    }
+  }
+  lastInputMs_ = steadyMs();
+  armIdleTimer();
+  readMore();
+}
+
+// Bounds the first byte's wait and the handshake: a client that stalls, or trickles bytes
+// that never finish a handshake, is closed at the deadline.
+void Connection::armTlsTimer() {
+  idle_.expires_after(std::chrono::milliseconds(limits_.tlsHandshakeTimeoutMs));
+  idle_.async_wait([weak = weak_from_this()](const boost::system::error_code& ec) {
+    auto self = weak.lock();
+    if (ec || !self || self->closed_ || !self->tlsPending_) return;
+    ++self->tls_.unsuccessfulHandshakes;
+    ++self->tls_.authFailures;
+    self->log_.warn("net", "closing " + self->remoteEndpoint() + ": no TLS handshake within " +
+                               std::to_string(self->limits_.tlsHandshakeTimeoutMs) + " ms");
+    self->shutdown("TLS handshake timed out");
+  });
 }
 
 void Connection::readMore() {
@@ -63,7 +168,7 @@ void Connection::readMore() {
   std::span<std::uint8_t> space = in_.space();
   // Asio tries the read at once and waits for readiness only if it finds nothing. (Awaiting
   // readiness right away costs an epoll_ctl each time in this Asio: no cheaper than the read.)
-  socket_.async_read_some(
+  stream_.asyncReadSome(
       asio::buffer(space.data(), space.size()),
       [self = shared_from_this()](const boost::system::error_code& ec, std::size_t bytes) {
         self->reading_ = false;
@@ -192,7 +297,7 @@ void Connection::flush() {
   for (const auto& frame : writing_) writeBuffers_.emplace_back(asio::buffer(frame));
   while (writeFirst_ < writeBuffers_.size()) {
     boost::system::error_code ec;
-    std::size_t n = socket_.write_some(std::span(writeBuffers_).subspan(writeFirst_), ec);
+    std::size_t n = stream_.writeNow(std::span(writeBuffers_).subspan(writeFirst_), ec);
     if (ec == asio::error::would_block) return writeRest();
     if (ec) return shutdown(ec.message());
     queuedBytes_ -= std::min(n, queuedBytes_);
@@ -210,8 +315,8 @@ void Connection::flush() {
 // The socket's send buffer is full: the rest waits for it to drain.
 void Connection::writeRest() {
   asyncWriting_ = true;
-  asio::async_write(
-      socket_, std::span(writeBuffers_).subspan(writeFirst_),
+  stream_.asyncWrite(
+      std::span(writeBuffers_).subspan(writeFirst_),
       [self = shared_from_this()](const boost::system::error_code& ec, std::size_t n) {
         self->asyncWriting_ = false;
         self->queuedBytes_ -= std::min(n, self->queuedBytes_);
@@ -253,7 +358,7 @@ void Connection::requestCompleted() {
   if (readPaused_ && roomAgain) {
     readPaused_ = false;
     // Posted, not called: this runs inside the pipeline, possibly under processFrames.
-    asio::post(socket_.get_executor(), [self = shared_from_this()] {
+    asio::post(idle_.get_executor(), [self = shared_from_this()] {
       OutputBatch::Scope replies(self->batch_);
       if (self->processFrames()) self->readMore();
     });
@@ -289,6 +394,7 @@ void Connection::shutdown(std::string_view reason) {
   if (closed_) return;
   closed_ = true;
   closing_ = true;
+  endHandshake();
   if (log_.enabled(LogLevel::kDebug))
     log_.debug("net", "connection " + remoteEndpoint() + " closed: " + std::string(reason));
   idle_.cancel();
@@ -300,7 +406,7 @@ void Connection::shutdown(std::string_view reason) {
   inflightBytes_ = 0;
   boost::system::error_code ec;
   // close() alone sends what is queued and then FIN; a shutdown() first was one more syscall.
-  socket_.close(ec);
+  stream_.socket().close(ec);
   if (onClosed_) onClosed_(*this);
 }
 

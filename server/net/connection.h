@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "net/asio.h"
+#include "net/client_stream.h"
 #include "net/input_buffer.h"
 #include "net/large_request_budget.h"
 #include "net/output_batch.h"
@@ -33,6 +34,20 @@ struct ConnectionLimits {
   std::size_t maxInflightBytes = 32u << 20;
   // Shared by every connection of the server; null: no server-wide budget.
   std::shared_ptr<LargeRequestBudget> largeRequests;
+  // TLS: from accept to a finished handshake, the first byte's wait on a unified port included
+  // (ssl.handshakeDetectionTimeoutMillis).
+  std::int32_t tlsHandshakeTimeoutMs = 5000;
+};
+
+// What every client connection of a server shares about TLS: whom the x509 provider makes
+// super, and the counts the server reports (ZooKeeper's metric names).
+struct ClientTlsShared {
+  std::string x509SuperUser;
+  std::int64_t unsuccessfulHandshakes = 0;     // unsuccessful_handshake
+  std::int64_t authFailures = 0;               // auth_failed_count
+  std::int32_t outstandingHandshakeLimit = 0;  // <= 0: none
+  std::int64_t outstandingHandshakes = 0;
+  std::int64_t handshakesExceeded = 0;  // tls_handshake_exceeded: refused over the limit
 };
 
 class Connection : public ClientChannel, public std::enable_shared_from_this<Connection> {
@@ -45,9 +60,9 @@ class Connection : public ClientChannel, public std::enable_shared_from_this<Con
     std::uint16_t port = 0;
   };
 
-  Connection(tcp::socket socket, Peer peer, RequestProcessor& processor, Logger& log,
-             ConnectionLimits limits, OutputBatch& batch, FourLetterHook fourLetter,
-             std::function<void(Connection&)> onClosed);
+  Connection(ClientStream stream, Peer peer, RequestProcessor& processor, Logger& log,
+             ConnectionLimits limits, ClientTlsShared& tls, OutputBatch& batch,
+             FourLetterHook fourLetter, std::function<void(Connection&)> onClosed);
   void start();
   // Until `gate` says yes, a connect request is refused by closing (four-letter words are still
   // answered): an ensemble member out of sync must stay visible to probes and monitoring.
@@ -60,6 +75,8 @@ class Connection : public ClientChannel, public std::enable_shared_from_this<Con
   void sessionEstablished(std::int64_t sessionId, std::int32_t timeoutMs) override;
   void requestCompleted() override;
   std::string remoteAddress() const override { return remoteIp_; }
+  std::vector<Id> transportAuthIds() const override { return x509Ids_; }
+  bool secure() const { return stream_.secure(); }
 
   std::string remoteEndpoint() const { return remoteIp_ + ":" + std::to_string(remotePort_); }
   std::int64_t sessionId() const { return sessionId_; }
@@ -72,6 +89,13 @@ class Connection : public ClientChannel, public std::enable_shared_from_this<Con
   void resetStats() { received_ = sent_ = 0; }
 
  private:
+  void detectTls();
+  void awaitFirstByte();
+  void handshake();
+  void onHandshake(const boost::system::error_code& ec);
+  void armTlsTimer();
+  bool beginHandshake();
+  void endHandshake();
   void readMore();
   void onRead(std::size_t bytes);
   bool processFrames();
@@ -83,10 +107,14 @@ class Connection : public ClientChannel, public std::enable_shared_from_this<Con
   void shutdown(std::string_view reason);
   bool refuseLargeRequest(std::size_t length);
 
-  tcp::socket socket_;
+  ClientStream stream_;
   RequestProcessor& processor_;
   Logger& log_;
   ConnectionLimits limits_;
+  ClientTlsShared& tls_;
+  bool tlsPending_ = false;        // detecting or handshaking: no frame is read yet
+  bool handshakeCounted_ = false;  // in tls_.outstandingHandshakes
+  std::vector<Id> x509Ids_;
   std::function<bool()> sessionGate_;
   OutputBatch& batch_;
   FourLetterHook fourLetter_;

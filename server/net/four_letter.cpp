@@ -70,6 +70,7 @@ void connectionInfo(std::ostream& out, const ConnectionStats& c, bool brief) {
         << ",llat=" << c.lastLatencyMs << ",minlat=" << c.minLatencyMs
         << ",avglat=" << c.avgLatencyMs << ",maxlat=" << c.maxLatencyMs;
   }
+  if (c.secure) out << ",secure=1";
   out << ')';
 }
 
@@ -170,6 +171,8 @@ std::string mntr(Introspection& server) {
   w.put("min_client_response_size", s.minClientResponseSize);
   w.put("auth_failed_count", s.authFailedCount);
   w.put("large_requests_rejected", s.largeRequestsRejected);
+  w.put("unsuccessful_handshake", s.unsuccessfulHandshakes);
+  w.put("tls_handshake_exceeded", s.tlsHandshakesExceeded);
   if (s.quorumSize > 0) w.put("quorum_size", s.quorumSize);
   if (s.leader) monitorLeader(w, *s.leader);
   if (s.follower) w.put("synced_observers", s.follower->syncedObservers);

@@ -54,6 +54,7 @@ struct ConnectionStats {
   std::int64_t establishedMs = 0;   // wall clock, epoch ms
   std::int64_t lastResponseMs = 0;  // wall clock, epoch ms; 0 after a reset
   std::int32_t interestOps = 1;     // Java NIO: 1 = read, 4 = write, 5 = both
+  bool secure = false;              // TLS (zookube's addition to cons: ",secure=1")
 };
 
 // Leader-only figures (mntr prints them only on the leader).
@@ -97,13 +98,15 @@ struct ServerStats {
   std::int64_t maxClientResponseSize = -1;
   std::int64_t authFailedCount = 0;
   std::int64_t largeRequestsRejected = 0;  // closed for the large request budget
-  std::int64_t dataDirSize = 0;  // bytes in the snapshot directory
-  std::int64_t logDirSize = 0;   // bytes in the txn log directory
-  std::int64_t quorumSize = 0;   // voting members; 0 standalone
-  LatencyStats fsyncTime;        // mntr zk_*_fsynctime
-  LatencyStats readLatency;      // mntr zk_*_readlatency
-  LatencyStats updateLatency;    // mntr zk_*_updatelatency
-  LatencyStats electionTime;     // quorum only: mntr zk_*_election_time
+  std::int64_t unsuccessfulHandshakes = 0;  // TLS handshakes failed or timed out
+  std::int64_t tlsHandshakesExceeded = 0;   // refused over outstandingHandshake.limit
+  std::int64_t dataDirSize = 0;             // bytes in the snapshot directory
+  std::int64_t logDirSize = 0;              // bytes in the txn log directory
+  std::int64_t quorumSize = 0;              // voting members; 0 standalone
+  LatencyStats fsyncTime;                   // mntr zk_*_fsynctime
+  LatencyStats readLatency;                 // mntr zk_*_readlatency
+  LatencyStats updateLatency;               // mntr zk_*_updatelatency
+  LatencyStats electionTime;                // quorum only: mntr zk_*_election_time
   std::optional<LeaderStats> leader;
   std::optional<FollowerStats> follower;
 };

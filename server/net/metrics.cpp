@@ -50,6 +50,8 @@ void addServerGauges(std::vector<prometheus::MetricFamily>& out, const ServerSta
   g("min_client_response_size", s.minClientResponseSize);
   g("auth_failed_count", s.authFailedCount);
   g("large_requests_rejected", s.largeRequestsRejected);
+  g("unsuccessful_handshake", s.unsuccessfulHandshakes);
+  g("tls_handshake_exceeded", s.tlsHandshakesExceeded);
 }
 
 void addLeaderGauges(std::vector<prometheus::MetricFamily>& out, const LeaderStats& l) {

@@ -86,8 +86,8 @@ Server::Server(ServerConfig config, Logger& log)
       log_(log),
       signals_(io_, SIGINT, SIGTERM),
       tick_(io_),
-      acceptor_(io_),
-      accepting_(io_),
+      plainListener_(io_, false),
+      secureListener_(io_, true),
       random_(std::random_device{}()),
       zabTick_(io_) {
   // ZooKeeper 3.8 (NIOServerCnxn.readLength, NettyServerCnxn) closes a client connection whose
@@ -98,6 +98,9 @@ Server::Server(ServerConfig config, Logger& log)
     limits_.largeRequests = std::make_shared<LargeRequestBudget>(config_.largeRequestThreshold,
                                                                  config_.largeRequestMaxBytes);
   }
+  limits_.tlsHandshakeTimeoutMs = config_.tls.handshakeDetectionTimeoutMs;
+  tlsShared_.x509SuperUser = config_.tls.x509SuperUser;
+  tlsShared_.outstandingHandshakeLimit = config_.tls.outstandingHandshakeLimit;
 }
 
 Server::~Server() {
@@ -208,37 +211,64 @@ std::int64_t Server::nextSnapshotThreshold() {
 }
 
 void Server::listen() {
-  auto address = config_.clientPortAddress.empty()
-                     ? asio::ip::address(asio::ip::address_v6::any())
-                     : asio::ip::make_address(config_.clientPortAddress);
-  tcp::endpoint endpoint(address, config_.clientPort);
-  acceptor_.open(endpoint.protocol());
-  acceptor_.set_option(tcp::acceptor::reuse_address(true));
-  if (endpoint.protocol() == tcp::v6()) acceptor_.set_option(asio::ip::v6_only(false));
+  if (config_.secureClientPort != 0 || config_.clientPortUnification) {
+    try {
+      tls_ = std::make_unique<TlsContextSource>(config_.tls);
+    } catch (const boost::system::system_error& e) {
+      throw TlsSetupError(std::string("cannot set up TLS: ") + e.what());
+    }
+  }
+  if (config_.clientPort != 0 || config_.secureClientPort == 0)
+    listenOn(plainListener_, config_.clientPortAddress, config_.clientPort);
+  if (config_.secureClientPort != 0)
+    listenOn(secureListener_, config_.secureClientPortAddress, config_.secureClientPort);
+}
+
+void Server::listenOn(ClientListener& listener, const std::string& host, std::uint16_t port) {
+  auto address =
+      host.empty() ? asio::ip::address(asio::ip::address_v6::any()) : asio::ip::make_address(host);
+  tcp::endpoint endpoint(address, port);
+  tcp::acceptor& acceptor = listener.acceptor;
+  acceptor.open(endpoint.protocol());
+  acceptor.set_option(tcp::acceptor::reuse_address(true));
+  if (endpoint.protocol() == tcp::v6()) acceptor.set_option(asio::ip::v6_only(false));
   boost::system::error_code ec;
-  acceptor_.bind(endpoint, ec);
+  acceptor.bind(endpoint, ec);
+  std::string what = listener.secure ? "secure client port " : "client port ";
   if (ec)
-    throw std::runtime_error("cannot bind client port " + endpoint.address().to_string() + ":" +
-                             std::to_string(config_.clientPort) + ": " + ec.message());
-  acceptor_.listen(config_.clientPortListenBacklog > 0 ? config_.clientPortListenBacklog
-                                                       : asio::socket_base::max_listen_connections);
+    throw std::runtime_error("cannot bind " + what + endpoint.address().to_string() + ":" +
+                             std::to_string(port) + ": " + ec.message());
+  acceptor.listen(config_.clientPortListenBacklog > 0 ? config_.clientPortListenBacklog
+                                                      : asio::socket_base::max_listen_connections);
+  std::string how = listener.secure                 ? " over TLS"
+                    : config_.clientPortUnification ? " (plaintext and TLS)"
+                                                    : "";
   log_.info("net", "serving ZooKeeper clients on " +
-                       (config_.clientPortAddress.empty() ? std::string("0.0.0.0")
-                                                          : config_.clientPortAddress) +
-                       ":" + std::to_string(config_.clientPort));
-  accept();
+                       (host.empty() ? std::string("0.0.0.0") : host) + ":" + std::to_string(port) +
+                       how);
+  accept(listener);
 }
 
-void Server::accept() {
-  acceptor_.async_accept(accepting_, acceptedFrom_, [this](const boost::system::error_code& ec) {
-    if (stopping_) return;
-    // A moved-from socket is as if newly made on the same executor: ready for the next accept.
-    if (!ec) onAccepted(std::move(accepting_), acceptedFrom_);
-    accept();
-  });
+void Server::accept(ClientListener& listener) {
+  listener.acceptor.async_accept(
+      listener.next, listener.from, [this, &listener](const boost::system::error_code& ec) {
+        if (stopping_) return;
+        // A moved-from socket is as if newly made on the same executor: ready for the next.
+        if (!ec) onAccepted(std::move(listener.next), listener.from, listener.secure);
+        accept(listener);
+      });
 }
 
-void Server::onAccepted(tcp::socket socket, const tcp::endpoint& remote) {
+// Each new TLS connection asks for the current context, so rotated store files take effect
+// from the next handshake on.
+ClientStream Server::clientStream(tcp::socket socket, bool secure) {
+  if (secure) return ClientStream(ClientStream::Tls{}, std::move(socket), tls_->current(log_));
+  if (config_.clientPortUnification)
+    return ClientStream(ClientStream::Detect{}, std::move(socket), tls_->current(log_));
+  return ClientStream(ClientStream::Plain{}, std::move(socket));
+}
+
+void Server::onAccepted(tcp::socket socket, const tcp::endpoint& remote, bool secure) {
   auto address = remote.address();
   if (address.is_v6() && address.to_v6().is_v4_mapped())
     address = asio::ip::make_address_v4(asio::ip::v4_mapped, address.to_v6());
@@ -255,8 +285,9 @@ void Server::onAccepted(tcp::socket socket, const tcp::endpoint& remote) {
   }
   ++perIp;
   auto connection = std::make_shared<Connection>(
-      std::move(socket), Connection::Peer{ip, remote.port()}, *processor_, log_, limits_,
-      outputBatch_, [this](std::uint32_t code) { return fourLetter(code); },
+      clientStream(std::move(socket), secure), Connection::Peer{ip, remote.port()}, *processor_,
+      log_, limits_, tlsShared_, outputBatch_,
+      [this](std::uint32_t code) { return fourLetter(code); },
       [this, ip](Connection& closed) {
         connections_.erase(&closed);
         if (--connectionsPerIp_[ip] <= 0) connectionsPerIp_.erase(ip);
@@ -304,7 +335,8 @@ void Server::stop(std::string_view why) {
   stopping_ = true;
   log_.info("main", "stopping on " + std::string(why) + ": flushing the transaction log");
   boost::system::error_code ec;
-  acceptor_.close(ec);
+  plainListener_.acceptor.close(ec);
+  secureListener_.acceptor.close(ec);
   tick_.cancel();
   zabTick_.cancel();
   if (transport_) transport_->stop();

@@ -16,6 +16,7 @@
 #include "net/connection.h"
 #include "net/introspection.h"
 #include "net/metrics.h"
+#include "net/tls_context.h"
 #include "pipeline/request_processor.h"
 #include "tree/data_tree.h"
 #include "util/log.h"
@@ -49,9 +50,19 @@ class Server {
   void openLog();
   void openLogWriter();
   void countTxnForSnapshot();
+  struct ClientListener {
+    explicit ClientListener(asio::io_context& io, bool secure)
+        : acceptor(io), next(io), secure(secure) {}
+    tcp::acceptor acceptor;
+    tcp::socket next;    // the next connection, filled by async_accept
+    tcp::endpoint from;  // its peer, from accept() itself: no getpeername
+    bool secure;         // the secure client port: TLS only
+  };
   void listen();
-  void accept();
-  void onAccepted(tcp::socket socket, const tcp::endpoint& remote);
+  void listenOn(ClientListener& listener, const std::string& address, std::uint16_t port);
+  void accept(ClientListener& listener);
+  void onAccepted(tcp::socket socket, const tcp::endpoint& remote, bool secure);
+  ClientStream clientStream(tcp::socket socket, bool secure);
   void scheduleTick();
   void onTick();
   void startSnapshot();
@@ -103,9 +114,10 @@ class Server {
   asio::io_context io_;
   asio::signal_set signals_;
   asio::steady_timer tick_;
-  tcp::acceptor acceptor_;
-  tcp::socket accepting_;       // the next connection, filled by async_accept
-  tcp::endpoint acceptedFrom_;  // its peer, from accept() itself: no getpeername
+  ClientListener plainListener_;
+  ClientListener secureListener_;
+  std::unique_ptr<TlsContextSource> tls_;  // null without a secure or unified client port
+  ClientTlsShared tlsShared_;
   DataTree tree_;
   RequestFigures figures_;  // before txnLog_ and metrics_: both use it
   std::unique_ptr<storage::TxnLogWriter> txnLog_;

@@ -41,6 +41,9 @@ ServerStats ServerIntrospection::stats(StatsExtras extras) const {
   if (server_.limits_.largeRequests)
     s.largeRequestsRejected = server_.limits_.largeRequests->rejected();
   s.globalSessions = static_cast<std::int64_t>(processor.sessions().size());
+  s.authFailedCount = server_.tlsShared_.authFailures;
+  s.unsuccessfulHandshakes = server_.tlsShared_.unsuccessfulHandshakes;
+  s.tlsHandshakesExceeded = server_.tlsShared_.handshakesExceeded;
   if (extras.fileDescriptors) {
     s.openFileDescriptors = openFileDescriptorCount();
     s.maxFileDescriptors = maxFileDescriptorCount();
@@ -70,6 +73,7 @@ std::vector<ConnectionStats> ServerIntrospection::connections() const {
     c.sent = connection->packetsSent();
     c.queued = static_cast<std::int64_t>(connection->inflightRequests());
     c.establishedMs = connection->establishedAtMs() + wallMinusSteadyMs_;
+    c.secure = connection->secure();
     out.push_back(std::move(c));
   }
   return out;

@@ -4,6 +4,9 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
+
+#include "protocol/records.h"
 
 namespace zk {
 
@@ -16,9 +19,18 @@ class ClientChannel {
   virtual void close(std::string_view reason) = 0;
   virtual void sessionEstablished(std::int64_t sessionId, std::int32_t timeoutMs) = 0;
   virtual std::string remoteAddress() const = 0;  // "ip" without port, for ip ACLs
+  // Ids the transport itself proved: x509 (and super) from a TLS client certificate.
+  virtual std::vector<Id> transportAuthIds() const { return {}; }
   // One request of this channel was answered (replies leave in request order), so the
   // network layer can bound what a client has in flight.
   virtual void requestCompleted() {}
 };
+
+// The ids a session starts with on `channel`: its ip, and what the transport proved.
+inline std::vector<Id> connectionAuthIds(const ClientChannel& channel) {
+  std::vector<Id> ids{Id{"ip", channel.remoteAddress()}};
+  for (Id& id : channel.transportAuthIds()) ids.push_back(std::move(id));
+  return ids;
+}
 
 }  // namespace zk

@@ -92,7 +92,7 @@ void RequestProcessor::connect(const std::shared_ptr<ClientChannel>& channel,
   std::int64_t id = sessions_.nextSessionId();
   Client& client = clients_[id];
   client.channel = channel;
-  client.authIds = {Id{"ip", channel->remoteAddress()}};
+  client.authIds = connectionAuthIds(*channel);
   sessions_.add(id, timeout, clock_());  // tracked now so it cannot expire unnoticed
   if (config_.role == PipelineRole::kLeader) owners_[id] = config_.serverId;
   channel->sessionEstablished(id, timeout);
@@ -126,7 +126,7 @@ RequestProcessor::Client& RequestProcessor::establishExisting(
   Client& client = clients_[sessionId];
   if (auto old = client.channel.lock(); old && old != channel) old->close("session moved");
   client.channel = channel;
-  client.authIds = {Id{"ip", channel->remoteAddress()}};
+  client.authIds = connectionAuthIds(*channel);
   ConnectResponse response;
   response.withReadOnlyByte = readOnlyByte;
   response.timeOut = sessions_.timeoutOf(sessionId);

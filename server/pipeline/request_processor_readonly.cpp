@@ -46,7 +46,7 @@ void RequestProcessor::readOnlyConnect(const std::shared_ptr<ClientChannel>& cha
   Client& client = clients_[id];
   if (auto old = client.channel.lock(); old && old != channel) old->close("session moved");
   client.channel = channel;
-  client.authIds = {Id{"ip", channel->remoteAddress()}};
+  client.authIds = connectionAuthIds(*channel);
   channel->sessionEstablished(id, timeout);
   ConnectResponse ok{
       0, timeout, id, SessionTracker::passwordFor(id), true, request.hasReadOnlyByte};

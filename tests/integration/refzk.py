@@ -11,7 +11,13 @@ JAVA_DIR = "/usr/share/java"
 # AdminServer classes need the servlet API even when the AdminServer is off.
 CLASSPATH = ":".join(
     os.path.join(JAVA_DIR, jar) for jar in ("zookeeper.jar", "slf4j-log4j12.jar",
-                                             "log4j-1.2.jar", "servlet-api.jar"))
+                                             "log4j-1.2.jar", "servlet-api.jar",
+                                             # NettyServerCnxnFactory, which TLS needs
+                                             *(f"netty-{part}.jar" for part in (
+                                                 "buffer", "codec", "common", "handler",
+                                                 "resolver", "transport",
+                                                 "transport-native-unix-common",
+                                                 "transport-native-epoll"))))
 
 LOG4J = """log4j.rootLogger=INFO, CONSOLE
 log4j.appender.CONSOLE=org.apache.log4j.ConsoleAppender
@@ -30,6 +36,7 @@ SYSTEM_PROPERTY_KEYS = {
     "zookeeper.jute.maxbuffer.extrasize": "zookeeper.jute.maxbuffer.extrasize",
     "4lw.commands.whitelist": "zookeeper.4lw.commands.whitelist",
     "readonlymode.enabled": "readonlymode.enabled",
+    "netty.server.outstandingHandshake.limit": "zookeeper.netty.server.outstandingHandshake.limit",
 }
 
 # zookube-only keys that ZooKeeper would misread; they are left out of its zoo.cfg.

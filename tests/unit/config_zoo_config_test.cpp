@@ -204,14 +204,12 @@ TEST_F(ZooConfigTest, MissingRequiredKeysNameTheFile) {
 }
 
 TEST_F(ZooConfigTest, UnknownKeysBecomeWarnings) {
-  ServerConfig c = load("noSuchKey=1\nsecureClientPort=2281\nmetricsProvider.other=3\n");
+  ServerConfig c = load("noSuchKey=1\nsslQuorum=true\nmetricsProvider.other=3\n");
   ASSERT_EQ(c.warnings.size(), 3u);
   EXPECT_EQ(c.warnings[0], file() + ":3: noSuchKey: unknown key, ignored");
-  EXPECT_EQ(c.warnings[1],
-            file() + ":4: secureClientPort: TLS is not supported by zookube, ignored");
+  EXPECT_EQ(c.warnings[1], file() + ":4: sslQuorum: not supported by zookube, ignored");
   EXPECT_EQ(c.warnings[2],
             file() + ":5: metricsProvider.other: option of another metrics provider, ignored");
-  EXPECT_EQ(c.secureClientPort, 2281);
 }
 
 TEST_F(ZooConfigTest, LastOccurrenceOfAKeyWins) {
@@ -410,6 +408,47 @@ TEST_F(QuorumConfigTest, RenderQuorumAppendsMembership) {
       "server.2=zk2:2888:3888:participant\nserver.3=zk3:2888:3888:observer\nversion=0";
   ASSERT_GE(out.size(), tail.size());
   EXPECT_EQ(out.substr(out.size() - tail.size()), tail);
+}
+
+TEST_F(ZooConfigTest, TlsKeysAsZooKeeperReadsThem) {
+  ServerConfig c = load(
+      "secureClientPort=2281\nssl.keyStore.location=/k/server.P12\nssl.trustStore.location=/k/"
+      "ca.pem\nssl.clientAuth=WANT\nssl.enabledProtocols=TLSv1.2, TLSv1.3\nclient."
+      "portUnification=true\nX509AuthenticationProvider.superUser=CN=admin\nauthProvider.x509="
+      "org.apache.zookeeper.server.auth.X509AuthenticationProvider\n");
+  EXPECT_TRUE(c.warnings.empty());
+  EXPECT_EQ(c.secureClientPort, 2281);
+  EXPECT_TRUE(c.clientPortUnification);
+  EXPECT_EQ(c.tls.keyStoreType, "PKCS12");  // from the extension, as KeyStoreFileType
+  EXPECT_EQ(c.tls.trustStoreType, "PEM");
+  EXPECT_EQ(c.tls.clientAuth, ClientAuth::kWant);
+  EXPECT_EQ(c.tls.enabledProtocols, (std::vector<std::string>{"TLSv1.2", "TLSv1.3"}));
+  EXPECT_EQ(c.tls.x509SuperUser, "CN=admin");
+  EXPECT_EQ(c.tls.handshakeDetectionTimeoutMs, 5000);
+  EXPECT_EQ(load("").tls.clientAuth, ClientAuth::kNeed);  // ZooKeeper's default
+}
+
+TEST_F(ZooConfigTest, BadTlsValuesAreOneLineErrors) {
+  std::string head = base() + "secureClientPort=2281\n";
+  EXPECT_EQ(errorOf(head + "ssl.keyStore.location=/k/ks.jks\n"),
+            file() +
+                ":4: ssl.keyStore.location: JKS stores are not supported; convert it to PKCS12 "
+                "(keytool -importkeystore -deststoretype PKCS12) or PEM (openssl pkcs12 -nodes)");
+  EXPECT_EQ(errorOf(head + "ssl.keyStore.location=/k/ks\nssl.trustStore.type=JKS\n"),
+            file() +
+                ":5: ssl.trustStore.type: JKS stores are not supported; convert it to PKCS12 "
+                "(keytool -importkeystore -deststoretype PKCS12) or PEM (openssl pkcs12 -nodes)");
+  EXPECT_EQ(errorOf(head + "ssl.keyStore.location=/k/ks.pem\nssl.clientAuth=maybe\n"),
+            file() + ":5: ssl.clientAuth: 'maybe' is not none, want or need");
+  EXPECT_EQ(errorOf(head + "ssl.keyStore.location=/k/ks.pem\nssl.protocol=SSLv3\n"),
+            file() +
+                ":5: ssl.protocol: unknown protocol 'SSLv3' (expected TLSv1.2, TLSv1.3, "
+                "TLSv1.1 or TLSv1)");
+  EXPECT_EQ(errorOf(head), file() + ": secureClientPort needs ssl.keyStore.location");
+  EXPECT_EQ(errorOf(head + "ssl.keyStore.location=/k/ks\n"),
+            file() +
+                ":4: ssl.keyStore.location: cannot tell the store type from the file name; set "
+                "ssl.keyStore.type to PEM or PKCS12");
 }
 
 }  // namespace
