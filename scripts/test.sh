@@ -31,7 +31,7 @@ run_fuzzers() {
     ninja -C build-fuzz "$name" || { ok=1; continue; }
     mkdir -p "build-fuzz/corpus/$name"
     # New finds go to build-fuzz/corpus; tests/fuzz/corpus holds committed seeds (read only).
-    "build-fuzz/tests/$name" -max_total_time=30 "build-fuzz/corpus/$name" \
+    "build-fuzz/tests/$name" -max_total_time=20 "build-fuzz/corpus/$name" \
       $([ -d "tests/fuzz/corpus/$name" ] && echo "tests/fuzz/corpus/$name") || ok=1
   done
   return $ok
@@ -44,7 +44,7 @@ if [ -d build-asan ]; then
   step "unit tests (asan)" ctest --test-dir build-asan --output-on-failure
 fi
 if compgen -G "tests/fuzz/*.cpp" >/dev/null; then
-  step "fuzzers (30 s each)" run_fuzzers
+  step "fuzzers (20 s each)" run_fuzzers
 fi
 step "integration tests (ZK_IMPL=${ZK_IMPL:-zookube})" \
   env ZOOKUBE_BUILD_DIR="$PWD/build" /usr/bin/python3 -m pytest -q tests/integration
