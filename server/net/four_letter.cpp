@@ -173,6 +173,15 @@ std::string mntr(Introspection& server) {
   w.put("large_requests_rejected", s.largeRequestsRejected);
   w.put("unsuccessful_handshake", s.unsuccessfulHandshakes);
   w.put("tls_handshake_exceeded", s.tlsHandshakesExceeded);
+  // ZooKeeper's gauge and counter sets print as <key>_<name>.
+  for (const auto& [ns, q] : s.quotaByNamespace) {
+    w.put(ns + "_quota_count_limit_per_namespace", q.countLimit);
+    w.put(ns + "_quota_bytes_limit_per_namespace", q.bytesLimit);
+    w.put(ns + "_quota_count_usage_per_namespace", q.countUsage);
+    w.put(ns + "_quota_bytes_usage_per_namespace", q.bytesUsage);
+  }
+  for (const auto& [ns, n] : s.quotaExceededByNamespace)
+    w.put(ns + "_quota_exceeded_error_per_namespace", n);
   if (s.quorumSize > 0) w.put("quorum_size", s.quorumSize);
   if (s.leader) monitorLeader(w, *s.leader);
   if (s.follower) w.put("synced_observers", s.follower->syncedObservers);

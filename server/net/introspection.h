@@ -9,6 +9,8 @@
 #include <string>
 #include <vector>
 
+#include "tree/quota.h"
+
 namespace zk {
 
 // ZooKeeper's AvgMinMaxCounter: what is observed since start (or the last reset).
@@ -98,6 +100,9 @@ struct ServerStats {
   std::int64_t maxClientResponseSize = -1;
   std::int64_t authFailedCount = 0;
   std::int64_t largeRequestsRejected = 0;  // closed for the large request budget
+  // ZooKeeper's per-namespace quota gauges and its quota_exceeded_error_per_namespace counter.
+  std::map<std::string, quota::NamespaceQuota, std::less<>> quotaByNamespace;
+  std::map<std::string, std::int64_t, std::less<>> quotaExceededByNamespace;
   std::int64_t unsuccessfulHandshakes = 0;  // TLS handshakes failed or timed out
   std::int64_t tlsHandshakesExceeded = 0;   // refused over outstandingHandshake.limit
   std::int64_t dataDirSize = 0;             // bytes in the snapshot directory

@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <condition_variable>
 #include <limits>
+#include <map>
 #include <mutex>
 #include <span>
 #include <stdexcept>
@@ -54,6 +55,37 @@ void addServerGauges(std::vector<prometheus::MetricFamily>& out, const ServerSta
   g("tls_handshake_exceeded", s.tlsHandshakesExceeded);
 }
 
+// ZooKeeper's Prometheus provider: a gauge or counter set is one family with a "key" label.
+void addKeyed(std::vector<prometheus::MetricFamily>& out, std::string name,
+              prometheus::MetricType type, const std::map<std::string, double>& values) {
+  if (values.empty()) return;
+  prometheus::MetricFamily family{name, name, type, {}};
+  for (const auto& [key, value] : values) {
+    prometheus::ClientMetric metric;
+    metric.label.push_back({"key", key});
+    (type == prometheus::MetricType::Counter ? metric.counter.value : metric.gauge.value) = value;
+    family.metric.push_back(std::move(metric));
+  }
+  out.push_back(std::move(family));
+}
+
+void addQuotaMetrics(std::vector<prometheus::MetricFamily>& out, const ServerStats& s) {
+  std::map<std::string, double> countLimit, bytesLimit, countUsage, bytesUsage, exceeded;
+  for (const auto& [ns, q] : s.quotaByNamespace) {
+    countLimit[ns] = double(q.countLimit);
+    bytesLimit[ns] = double(q.bytesLimit);
+    countUsage[ns] = double(q.countUsage);
+    bytesUsage[ns] = double(q.bytesUsage);
+  }
+  for (const auto& [ns, n] : s.quotaExceededByNamespace) exceeded[ns] = double(n);
+  using prometheus::MetricType;
+  addKeyed(out, "quota_count_limit_per_namespace", MetricType::Gauge, countLimit);
+  addKeyed(out, "quota_bytes_limit_per_namespace", MetricType::Gauge, bytesLimit);
+  addKeyed(out, "quota_count_usage_per_namespace", MetricType::Gauge, countUsage);
+  addKeyed(out, "quota_bytes_usage_per_namespace", MetricType::Gauge, bytesUsage);
+  addKeyed(out, "quota_exceeded_error_per_namespace", MetricType::Counter, exceeded);
+}
+
 void addLeaderGauges(std::vector<prometheus::MetricFamily>& out, const LeaderStats& l) {
   auto g = [&out](std::string name, std::int64_t v) { gauge(out, std::move(name), double(v)); };
   g("learners", l.learners);
@@ -69,6 +101,7 @@ void addLeaderGauges(std::vector<prometheus::MetricFamily>& out, const LeaderSta
 
 void addGauges(std::vector<prometheus::MetricFamily>& out, const ServerStats& s) {
   addServerGauges(out, s);
+  addQuotaMetrics(out, s);
   if (s.quorumSize > 0) gauge(out, "quorum_size", double(s.quorumSize));
   if (s.leader) addLeaderGauges(out, *s.leader);
   if (s.follower) gauge(out, "synced_observers", double(s.follower->syncedObservers));

@@ -38,6 +38,8 @@ ServerStats ServerIntrospection::stats(StatsExtras extras) const {
   s.ephemeralsCount = ephemerals;
   s.approximateDataSize = processor.tree().approximateDataSize();
   s.aliveConnections = static_cast<std::int64_t>(server_.connections_.size());
+  s.quotaByNamespace = processor.tree().quotaByNamespace();
+  s.quotaExceededByNamespace = processor.quotaRefusals();
   if (server_.limits_.largeRequests)
     s.largeRequestsRejected = server_.limits_.largeRequests->rejected();
   s.globalSessions = static_cast<std::int64_t>(processor.sessions().size());

@@ -4,12 +4,6 @@
 
 namespace zk {
 
-std::string_view topNamespace(std::string_view path) {
-  if (path.size() < 2 || path.front() != '/') return {};
-  path.remove_prefix(1);
-  return path.substr(0, path.find('/'));
-}
-
 void QuotaGuard::check(std::string_view path, std::int64_t bytesDiff, std::int64_t countDiff) {
   auto root = tree_.quotaRoots().governing(path);
   if (!root) return;
@@ -28,7 +22,7 @@ void QuotaGuard::check(std::string_view path, std::int64_t bytesDiff, std::int64
     if (now <= line) return;
     passed(*root, what, now, isHard, line);
     if (!isHard) return;
-    auto ns = topNamespace(path);
+    auto ns = quota::topNamespace(path);
     if (auto it = refused_.find(ns); it != refused_.end()) {
       ++it->second;
     } else {

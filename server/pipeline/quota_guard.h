@@ -39,7 +39,4 @@ class QuotaGuard {
   std::int64_t softPassed_ = 0;
 };
 
-// "/a/b" -> "a", "/" -> "" (ZooKeeper's PathUtils.getTopNamespace).
-std::string_view topNamespace(std::string_view path);
-
 }  // namespace zk

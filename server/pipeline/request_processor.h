@@ -138,6 +138,11 @@ class RequestProcessor {
   PipelineRole role() const { return config_.role; }
 
   const DataTree& tree() const { return tree_; }
+  // Writes refused by an enforced quota, by namespace; empty when quotas are not enforced.
+  std::map<std::string, std::int64_t, std::less<>> quotaRefusals() const {
+    return quotaGuard_ ? quotaGuard_->refusedByNamespace()
+                       : std::map<std::string, std::int64_t, std::less<>>{};
+  }
   const WatchManager& watches() const { return watches_; }
   WatchManager& watches() { return watches_; }
   const SessionTracker& sessions() const { return sessions_; }

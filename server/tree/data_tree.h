@@ -5,6 +5,7 @@
 // and arguments.
 
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <set>
 #include <string>
@@ -112,6 +113,8 @@ class DataTree {
   }
   // The paths with a quota (a zookeeper_limits node under /zookeeper/quota).
   const quota::QuotaRoots& quotaRoots() const { return quotaRoots_; }
+  // Quota limits and usage summed by top-level path component (ZooKeeper's quota metrics).
+  std::map<std::string, quota::NamespaceQuota, std::less<>> quotaByNamespace() const;
   AclCache& aclCache() { return aclCache_; }
   const AclCache& aclCache() const { return aclCache_; }
   void setLastProcessedZxid(std::int64_t zxid) { lastProcessedZxid_ = zxid; }

@@ -65,6 +65,26 @@ void DataTree::setupQuotas() {
   }
 }
 
+std::map<std::string, quota::NamespaceQuota, std::less<>> DataTree::quotaByNamespace() const {
+  std::map<std::string, quota::NamespaceQuota, std::less<>> out;
+  for (const auto& root : quotaRoots_.all()) {
+    auto ns = quota::topNamespace(root);
+    if (ns.empty()) continue;
+    auto& sum = out[std::string(ns)];
+    if (const Node* limits = find(quota::limitPath(root))) {
+      auto t = quota::StatsTrack::parse(limits->data());
+      sum.countLimit += t.countHardLimit() > -1 ? t.countHardLimit() : t.count();
+      sum.bytesLimit += t.byteHardLimit() > -1 ? t.byteHardLimit() : t.bytes();
+    }
+    if (const Node* stats = find(quota::statPath(root))) {
+      auto t = quota::StatsTrack::parse(stats->data());
+      sum.countUsage += t.count();
+      sum.bytesUsage += t.bytes();
+    }
+  }
+  return out;
+}
+
 void DataTree::rewriteStats(std::string_view statPath, const std::string& data) {
   Node* node = findMutable(statPath);
   if (node == nullptr) return;

@@ -16,6 +16,12 @@ std::optional<std::int64_t> number(std::string_view s) {
 
 }  // namespace
 
+std::string_view topNamespace(std::string_view path) {
+  if (path.size() < 2 || path.front() != '/') return {};
+  path.remove_prefix(1);
+  return path.substr(0, path.find('/'));
+}
+
 std::string limitPath(std::string_view path) {
   return std::string(kRoot) + std::string(path) + "/" + std::string(kLimitNode);
 }

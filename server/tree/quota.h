@@ -59,6 +59,18 @@ class QuotaRoots {
   std::set<std::string, std::less<>> roots_;
 };
 
+// What ZooKeeper's quota metrics report for the quotas of one top-level path component: the
+// limits (a hard one where set, else the soft one) and the stats, each summed.
+struct NamespaceQuota {
+  std::int64_t countLimit = 0;
+  std::int64_t bytesLimit = 0;
+  std::int64_t countUsage = 0;
+  std::int64_t bytesUsage = 0;
+};
+
+// "/a/b" -> "a", "/" -> "" (ZooKeeper's PathUtils.getTopNamespace).
+std::string_view topNamespace(std::string_view path);
+
 // For a node created or deleted at `path`, the quota root whose zookeeper_limits (or, with
 // `node` = kStatNode, zookeeper_stats) node it is; nullopt for every other node.
 std::optional<std::string_view> quotaNodeOwner(std::string_view path, std::string_view node);

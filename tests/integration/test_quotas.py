@@ -9,6 +9,7 @@ import os
 
 import pytest
 
+from ensemble import mntr_of
 from test_zkcli import ZKCLI, zkcli
 from zkwire import OP_CREATE, OP_MULTI, ANYONE, WireClient, p_acls, p_bool, p_buf, p_int, p_str
 
@@ -140,6 +141,20 @@ def test_enforced_hard_limits_refuse_and_soft_limits_pass(server_factory, client
     for name in ("x", "y", "z"):
         zk.create(f"/soft/{name}", b"data!")
     assert stats_of(zk, "/soft") == "count=4,bytes=15"
+    # ZooKeeper's per-namespace quota metrics (mntr prints a set as <key>_<name>): the hard
+    # limit where set, else the soft one; the stats; the refusals.
+    mntr = mntr_of(server)
+    assert {k: v for k, v in mntr.items() if "_quota_" in k} == {
+        "zk_capped_quota_count_limit_per_namespace": "3",
+        "zk_capped_quota_bytes_limit_per_namespace": "10",
+        "zk_capped_quota_count_usage_per_namespace": "3",
+        "zk_capped_quota_bytes_usage_per_namespace": "10",
+        "zk_capped_quota_exceeded_error_per_namespace": "3",
+        "zk_soft_quota_count_limit_per_namespace": "2",
+        "zk_soft_quota_bytes_limit_per_namespace": "4",
+        "zk_soft_quota_count_usage_per_namespace": "4",
+        "zk_soft_quota_bytes_usage_per_namespace": "15",
+    }
 
 
 def test_quota_stats_survive_kill9_and_restart(server_factory, client_factory):
