@@ -8,10 +8,13 @@
 #include "storage/file_util.h"
 
 namespace zk::storage {
+namespace {
 
-std::optional<std::int64_t> readEpochFile(const std::filesystem::path& dataDir,
-                                          std::string_view name) {
-  auto path = dataDir / name;
+std::filesystem::path epochDir(const std::filesystem::path& dataDir) {
+  return dataDir / "version-2";
+}
+
+std::optional<std::int64_t> readEpochAt(const std::filesystem::path& path) {
   std::ifstream in(path);
   if (!in) {
     if (!std::filesystem::exists(path)) return std::nullopt;
@@ -31,9 +34,24 @@ std::optional<std::int64_t> readEpochFile(const std::filesystem::path& dataDir,
   return epoch;
 }
 
+}  // namespace
+
+std::optional<std::int64_t> readEpochFile(const std::filesystem::path& dataDir,
+                                          std::string_view name) {
+  if (auto epoch = readEpochAt(epochDir(dataDir) / name)) return epoch;
+  auto legacy = dataDir / name;
+  auto epoch = readEpochAt(legacy);
+  if (epoch) {
+    writeEpochFile(dataDir, name, *epoch);  // durable in its new place before the old one goes
+    std::filesystem::remove(legacy);
+  }
+  return epoch;
+}
+
 void writeEpochFile(const std::filesystem::path& dataDir, std::string_view name,
                     std::int64_t epoch) {
-  writeFileAtomically(dataDir / name, std::to_string(epoch));
+  std::filesystem::create_directories(epochDir(dataDir));
+  writeFileAtomically(epochDir(dataDir) / name, std::to_string(epoch));
 }
 
 }  // namespace zk::storage

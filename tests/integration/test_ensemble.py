@@ -345,3 +345,24 @@ def test_members_restart_one_by_one_in_quorum_safe_order_under_load(ensemble, cl
             writer.wait_for_more()
     assert writer.failures == []
     assert writer.lost() == []
+
+
+def test_epochs_are_kept_beside_the_snapshots(tmp_path, client_factory):
+    """acceptedEpoch and currentEpoch live in dataDir/version-2, where ZooKeeper 3.8 keeps them
+    (its snapDir), so a data directory moves between the two servers with its epochs."""
+    ens = Ensemble(str(tmp_path), voters=3)
+    try:
+        ens.start()
+        zk = client_factory(ens.hosts)
+        zk.create("/epoch-probe", b"")
+        epoch = zk.exists("/epoch-probe").czxid >> 32
+        for member in ens.members.values():
+            version2 = os.path.join(member.data_dir, "version-2")
+            for name in ("acceptedEpoch", "currentEpoch"):
+                harness.wait_until(lambda p=os.path.join(version2, name): os.path.exists(p),
+                                   timeout=10, what=f"{name} of server {member.myid}")
+                with open(os.path.join(version2, name)) as f:
+                    assert int(f.read().strip()) == epoch
+                assert not os.path.exists(os.path.join(member.data_dir, name))
+    finally:
+        ens.stop()

@@ -21,14 +21,25 @@ TEST(EpochFiles, RoundTripAndOverwrite) {
   EXPECT_EQ(readEpochFile(dir.path(), kCurrentEpochFile), 7);
   writeEpochFile(dir.path(), kCurrentEpochFile, 8);
   EXPECT_EQ(readEpochFile(dir.path(), kCurrentEpochFile), 8);
-  EXPECT_EQ(testing::readAll(dir.path() / "currentEpoch"), "8");
-  EXPECT_FALSE(std::filesystem::exists(dir.path() / "currentEpoch.tmp"));
+  // Where ZooKeeper keeps them: beside the snapshots.
+  EXPECT_EQ(testing::readAll(dir.path() / "version-2" / "currentEpoch"), "8");
+  EXPECT_FALSE(std::filesystem::exists(dir.path() / "version-2" / "currentEpoch.tmp"));
 }
 
 TEST(EpochFiles, ZooKeepersTextIsRead) {
   TempDir dir;
-  writeAll(dir.path() / "acceptedEpoch", "12\n");
+  std::filesystem::create_directories(dir.path() / "version-2");
+  writeAll(dir.path() / "version-2" / "acceptedEpoch", "12\n");
   EXPECT_EQ(readEpochFile(dir.path(), kAcceptedEpochFile), 12);
+}
+
+TEST(EpochFiles, OneKeptInDataDirItselfMovesBesideTheSnapshots) {
+  TempDir dir;
+  writeAll(dir.path() / "currentEpoch", "5");
+  EXPECT_EQ(readEpochFile(dir.path(), kCurrentEpochFile), 5);
+  EXPECT_FALSE(std::filesystem::exists(dir.path() / "currentEpoch"));
+  EXPECT_EQ(testing::readAll(dir.path() / "version-2" / "currentEpoch"), "5");
+  EXPECT_EQ(readEpochFile(dir.path(), kCurrentEpochFile), 5);
 }
 
 TEST(EpochFiles, GarbageIsRefusedWithThePath) {
