@@ -6,10 +6,11 @@ limit it passes. Runs against both servers (ZK_IMPL): ZooKeeper's answers are th
 """
 
 import os
+import shutil
 
 import pytest
 
-from ensemble import mntr_of
+from ensemble import Ensemble, mntr_of
 from test_zkcli import ZKCLI, zkcli
 from zkwire import OP_CREATE, OP_MULTI, ANYONE, WireClient, p_acls, p_bool, p_buf, p_int, p_str
 
@@ -174,3 +175,33 @@ def test_quota_stats_survive_kill9_and_restart(server_factory, client_factory):
     assert stats_of(zk, "/kept") == expected
     zk.create("/kept/after", b"12")
     assert stats_of(zk, "/kept") == "count=21,bytes=189"
+
+
+def test_a_member_synced_by_snap_keeps_the_quota_stats(tmp_path, client_factory):
+    """A member that comes back with an empty data directory gets the leader's tree by SNAP (more
+    txns than the leader keeps in memory for a DIFF); its quota stats are the leader's, and it
+    goes on maintaining them as the ensemble writes."""
+    ens = Ensemble(str(tmp_path), voters=3)
+    try:
+        ens.start()
+        leader = ens.wait_serving()
+        lagging = next(m for m in ens.members.values() if m is not leader)
+        lagging.stop()
+        shutil.rmtree(os.path.join(lagging.data_dir, "version-2"), ignore_errors=True)
+        zk = client_factory(leader)
+        zk.create("/bulk", b"")
+        zkcli(leader, "setquota -n 10000 /bulk")
+        for i in range(600):
+            zk.create(f"/bulk/n{i:03}", b"x" * (i % 7))
+        expected = stats_of(zk, "/bulk")
+        assert expected == f"count=601,bytes={sum(i % 7 for i in range(600))}"
+        lagging.launch()
+        ens.wait_serving()
+        there = client_factory(lagging)
+        there.sync("/bulk")
+        assert stats_of(there, "/bulk") == expected
+        zk.create("/bulk/after-snap", b"12")
+        there.sync("/bulk")
+        assert stats_of(there, "/bulk") == stats_of(zk, "/bulk")
+    finally:
+        ens.stop()
