@@ -27,7 +27,7 @@ SYNC_LIMIT = 5
 
 
 class Member:
-    def __init__(self, net, sid, workdir, observer, cfg, binary):
+    def __init__(self, net, sid, workdir, observer, cfg, binary, disk_faults_on=False):
         self.net = net
         self.sid = sid
         self.observer = observer
@@ -41,12 +41,16 @@ class Member:
         self.proc = None
         self.paused = False
         self.starts = 0
-        # Every member runs with the disk-error shim preloaded, disarmed until the "disk_error"
-        # fault creates the trigger file; then its txn log writes fail with EIO.
+        # In a run that may inject disk errors, every member runs with the disk-error shim
+        # preloaded, disarmed until the "disk_error" fault creates the trigger file; then its txn
+        # log writes fail with EIO. Other runs (and the sanitized server, into which the shim
+        # cannot be preloaded) run without it.
         self.disk_trigger = os.path.join(workdir, "fail-io.armed")
-        self.env = disk_faults.disk_error_env(harness.build_dir(),
-                                              os.path.join(self.data_dir, "version-2", "log."),
-                                              self.disk_trigger)
+        self.env = None
+        if disk_faults_on:
+            self.env = disk_faults.disk_error_env(harness.build_dir(),
+                                                  os.path.join(self.data_dir, "version-2", "log."),
+                                                  self.disk_trigger)
 
     @property
     def ip(self):
@@ -113,7 +117,7 @@ class Member:
 
 class Cluster:
     def __init__(self, net, workdir, voters, observers, tick_ms=200, extra_cfg=None,
-                 impl="zookube"):
+                 impl="zookube", disk_faults_on=False):
         self.net = net
         self.members = {}
         self.binary = None
@@ -141,7 +145,8 @@ class Cluster:
             if sid > voters:
                 cfg["peerType"] = "observer"
             cfg.update(extra_cfg or {})
-            self.members[sid] = Member(net, sid, mdir, sid > voters, cfg, self.binary)
+            self.members[sid] = Member(net, sid, mdir, sid > voters, cfg, self.binary,
+                                       disk_faults_on)
         atexit.register(self.close)
 
     @property

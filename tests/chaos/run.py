@@ -68,7 +68,9 @@ class Run:
         logging.getLogger("kazoo").setLevel(5)
         with netns.Network(n, seed=self.seed) as net:
             cl = cluster_mod.Cluster(net, self.workdir, self.voters, self.observers, TICK_MS,
-                                     impl=self.impl)
+                                     impl=self.impl,
+                                     disk_faults_on=any(f["kind"] == "disk_error"
+                                                        for f in self.schedule))
             try:
                 self._with_cluster(net, cl)
             finally:
