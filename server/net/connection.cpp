@@ -119,8 +119,7 @@ void Connection::onHandshake(const boost::system::error_code& ec) {
   if (closed_) return;
   endHandshake();
   if (ec) {
-    ++tls_.unsuccessfulHandshakes;
-    ++tls_.authFailures;  // as ZooKeeper, which counts a failed handshake as both
+    tls_.handshakeFailed();
     // A failed handshake says why in one line: no certificate, an untrusted or expired one,
     // a plaintext client, or bytes that are no TLS at all.
     log_.warn("net", "TLS handshake with " + remoteEndpoint() + " failed: " + ec.message());
@@ -149,8 +148,7 @@ void Connection::armTlsTimer() {
   idle_.async_wait([weak = weak_from_this()](const boost::system::error_code& ec) {
     auto self = weak.lock();
     if (ec || !self || self->closed_ || !self->tlsPending_) return;
-    ++self->tls_.unsuccessfulHandshakes;
-    ++self->tls_.authFailures;
+    self->tls_.handshakeFailed();
     self->log_.warn("net", "closing " + self->remoteEndpoint() + ": no TLS handshake within " +
                                std::to_string(self->limits_.tlsHandshakeTimeoutMs) + " ms");
     self->shutdown("TLS handshake timed out");

@@ -43,8 +43,13 @@ struct ConnectionLimits {
 // super, and the counts the server reports (ZooKeeper's metric names).
 struct ClientTlsShared {
   std::string x509SuperUser;
-  std::int64_t unsuccessfulHandshakes = 0;     // unsuccessful_handshake
-  std::int64_t authFailures = 0;               // auth_failed_count
+  std::int64_t unsuccessfulHandshakes = 0;  // unsuccessful_handshake
+  std::int64_t authFailures = 0;            // auth_failed_count
+  // As ZooKeeper, a failed or timed-out handshake counts as both.
+  void handshakeFailed() {
+    ++unsuccessfulHandshakes;
+    ++authFailures;
+  }
   std::int32_t outstandingHandshakeLimit = 0;  // <= 0: none
   std::int64_t outstandingHandshakes = 0;
   std::int64_t handshakesExceeded = 0;  // tls_handshake_exceeded: refused over the limit

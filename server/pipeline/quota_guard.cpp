@@ -22,12 +22,7 @@ void QuotaGuard::check(std::string_view path, std::int64_t bytesDiff, std::int64
     if (now <= line) return;
     passed(*root, what, now, isHard, line);
     if (!isHard) return;
-    auto ns = quota::topNamespace(path);
-    if (auto it = refused_.find(ns); it != refused_.end()) {
-      ++it->second;
-    } else {
-      refused_.emplace(std::string(ns), 1);
-    }
+    ++refused_[std::string(quota::topNamespace(path))];
     throw KeeperError(Err::kQuotaExceeded, path);
   };
   if (checkCount) test("count", current.count() + countDiff, limit.count(), limit.countHardLimit());
