@@ -40,6 +40,9 @@ def _environment(impl, outcomes_file):
         "KAZOO_OUTCOMES_FILE": outcomes_file,
         "PYTHONPATH": HERE,
         "PYTHONDONTWRITEBYTECODE": "1",  # the suite lives under /usr/lib
+        # A hung test must leave a complete log: block buffering held back the lines that said
+        # which test was running.
+        "PYTHONUNBUFFERED": "1",
     })
     if impl == "zookube":
         env["PATH"] = LAUNCHER_DIR + os.pathsep + env.get("PATH", "")
