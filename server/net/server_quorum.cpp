@@ -588,20 +588,22 @@ void Server::noteElectionTime(zab::ServerState next) {
 
 void Server::rebuildProcessor(PipelineRole role,
                               const std::map<std::int64_t, std::int32_t>& sessions) {
-  processor_ = std::make_unique<RequestProcessor>(processorConfigFor(role), tree_, *sink_, wallMs);
-  processor_->restoreSessions(sessions);
-  processor_->onTxnLogged = [this](const Txn&) { countTxnForSnapshot(); };
-  processor_->onConfigCommitted = [this](const std::string& config) {
+  PipelineLinks links;
+  if (role == PipelineRole::kLearner) links.forwarder = forwarder_.get();
+  links.txnLogged = [this](const Txn&) { countTxnForSnapshot(); };
+  links.configCommitted = [this](const std::string& config) {
     if (peer_) onConfigCommitted(config);
   };
-  processor_->onRequestAnswered = [this](bool read, std::int64_t ms) {
+  links.requestAnswered = [this](bool read, std::int64_t ms) {
     (read ? figures_.readLatency : figures_.updateLatency).record(ms);
   };
-  if (role == PipelineRole::kLearner) processor_->setForwarder(forwarder_.get());
-  processor_->onRemoteSyncReady = [this](std::int64_t sid) {
+  links.remoteSyncReady = [this](std::int64_t sid) {
     peer_->requestSync(sid);
     scheduleZabActions();
   };
+  processor_ = std::make_unique<RequestProcessor>(processorConfigFor(role), tree_, *sink_, wallMs,
+                                                  std::move(links));
+  processor_->restoreSessions(sessions);
 }
 
 void Server::deliver(std::int64_t zxid, const std::string& bytes) {

@@ -36,7 +36,7 @@ bool isKnownOp(std::int32_t type) {
 }  // namespace
 
 RequestProcessor::RequestProcessor(ProcessorConfig config, DataTree& tree, TxnSink& sink,
-                                   Clock clock)
+                                   Clock clock, PipelineLinks links)
     : config_(std::move(config)),
       tree_(tree),
       sink_(sink),
@@ -44,7 +44,8 @@ RequestProcessor::RequestProcessor(ProcessorConfig config, DataTree& tree, TxnSi
       sessions_(config_.serverId, config_.tickMs, clock_()),
       overlay_(tree),
       lastAssignedZxid_(tree.lastProcessedZxid()),
-      nextReapMs_(clock_() + config_.containerCheckIntervalMs) {
+      nextReapMs_(clock_() + config_.containerCheckIntervalMs),
+      links_(std::move(links)) {
   if (config_.enforceQuota) quotaGuard_.emplace(tree_, config_.log);
 }
 
@@ -343,7 +344,7 @@ Txn RequestProcessor::prepareClose(std::int64_t sessionId, const TxnHeader& head
 
 void RequestProcessor::log(Txn txn, std::int32_t requestOp, bool fromClient) {
   sink_.append(txn);
-  if (onTxnLogged) onTxnLogged(txn);
+  if (links_.txnLogged) links_.txnLogged(txn);
   inflight_.push_back(InFlight{std::move(txn), requestOp, fromClient});
 }
 
@@ -385,9 +386,9 @@ void RequestProcessor::applyOne(InFlight entry) {
     drain(waiting);
   }
   releaseRemoteSyncs(header.zxid);
-  if (header.type == op(OpCode::kReconfig) && result.err == Err::kOk && onConfigCommitted) {
+  if (header.type == op(OpCode::kReconfig) && result.err == Err::kOk && links_.configCommitted) {
     if (const auto* txn = std::get_if<SetDataTxn>(&entry.txn.body))
-      onConfigCommitted(txn->data.value_or(""));
+      links_.configCommitted(txn->data.value_or(""));
   }
   if (header.type == op(OpCode::kCloseSession))
     closeSessionNow(sessionId, entry.fromClient ? "session closed by client" : "session expired");
@@ -498,7 +499,8 @@ void RequestProcessor::send(std::int64_t /*sessionId*/, Pending& pending) {
   stats_.latencyMinMs = stats_.latencyMinMs < 0 ? latency : std::min(stats_.latencyMinMs, latency);
   // ZooKeeper's readlatency/updatelatency count client reads and writes, not pings or syncs.
   bool counted = pending.kind == Kind::kRead ? isReadOp(pending.op) : pending.kind == Kind::kWrite;
-  if (counted && onRequestAnswered) onRequestAnswered(pending.kind == Kind::kRead, latency);
+  if (counted && links_.requestAnswered)
+    links_.requestAnswered(pending.kind == Kind::kRead, latency);
 }
 
 }  // namespace zk

@@ -75,6 +75,21 @@ class RequestForwarder {
   virtual bool revalidate(std::int64_t sessionId, std::int32_t timeoutMs) = 0;
 };
 
+// Everything the pipeline reports to, or asks of, the component that owns it. Given at
+// construction, so no request can reach a processor whose owner has not wired it yet.
+struct PipelineLinks {
+  // Learner: where writes go; null elsewhere.
+  RequestForwarder* forwarder = nullptr;
+  // Every transaction handed to the log (snapshot scheduling counts them).
+  std::function<void(const Txn&)> txnLogged;
+  // A committed reconfig was applied; the new configuration's text.
+  std::function<void(const std::string& config)> configCommitted;
+  // A client request was answered: whether it only read, and its latency.
+  std::function<void(bool read, std::int64_t latencyMs)> requestAnswered;
+  // Leader: a learner's sync may be answered (every earlier txn is committed).
+  std::function<void(std::int64_t learnerSid)> remoteSyncReady;
+};
+
 struct ProcessorStats {
   std::int64_t packetsReceived = 0;
   std::int64_t packetsSent = 0;
@@ -88,7 +103,8 @@ class RequestProcessor {
  public:
   using Clock = std::function<std::int64_t()>;  // wall-clock milliseconds
 
-  RequestProcessor(ProcessorConfig config, DataTree& tree, TxnSink& sink, Clock clock);
+  RequestProcessor(ProcessorConfig config, DataTree& tree, TxnSink& sink, Clock clock,
+                   PipelineLinks links = {});
 
   // After recovery: the sessions that were open, each given a fresh full timeout.
   void restoreSessions(const std::map<std::int64_t, std::int32_t>& sessions);
@@ -113,10 +129,6 @@ class RequestProcessor {
                      std::vector<Id> authIds);
   // Leader: sessions a learner saw activity on (from its PING).
   void touchSessions(const std::vector<std::pair<std::int64_t, std::int32_t>>& sessions);
-  // Leader: called when a learner's sync may be answered (every earlier txn is committed).
-  std::function<void(std::int64_t learnerSid)> onRemoteSyncReady;
-  // Learner: where writes go.
-  void setForwarder(RequestForwarder* forwarder) { forwarder_ = forwarder; }
   // Learner: one txn the leader committed, in zxid order.
   void applyCommitted(Txn txn);
   // Learner: the leader answered the oldest forwarded sync.
@@ -155,12 +167,6 @@ class RequestProcessor {
   }
   const ProcessorStats& stats() const { return stats_; }
   void resetStats() { stats_ = {}; }
-  // Called for every transaction handed to the log (snapshot scheduling counts them).
-  std::function<void(const Txn&)> onTxnLogged;
-  // Called when a committed reconfig is applied, with the new configuration's text.
-  std::function<void(const std::string& config)> onConfigCommitted;
-  // Called as each client request is answered: whether it only read, and its latency.
-  std::function<void(bool read, std::int64_t latencyMs)> onRequestAnswered;
 
  private:
   // kSync: a learner's forwarded sync, ready when the leader answers it.
@@ -257,7 +263,7 @@ class RequestProcessor {
   std::int64_t nextReapMs_ = 0;
   std::string writesRefused_;
   ProcessorStats stats_;
-  RequestForwarder* forwarder_ = nullptr;
+  PipelineLinks links_;
   std::deque<std::int64_t> forwardedSyncs_;                      // learner: sessions, oldest first
   std::multimap<std::int64_t, std::int64_t> remoteSyncWaiters_;  // leader: zxid -> learner sid
   std::unordered_map<std::int64_t, std::int32_t> touched_;       // learner: since the last ping

@@ -72,10 +72,10 @@ void RequestProcessor::forwardToLeader(std::int64_t sessionId, Client& client, P
   std::int32_t cxid = pending.xid;
   std::int32_t type = pending.op;
   client.queue.push_back(std::move(pending));
-  if (forwarder_ == nullptr) return;  // no leader: the connection closes when the role ends
-  forwarder_->forward(sessionId, cxid, type,
-                      std::string(reinterpret_cast<const char*>(body.data()), body.size()),
-                      client.authIds);
+  if (links_.forwarder == nullptr) return;  // no leader: the connection closes when the role ends
+  links_.forwarder->forward(sessionId, cxid, type,
+                            std::string(reinterpret_cast<const char*>(body.data()), body.size()),
+                            client.authIds);
 }
 
 void RequestProcessor::syncAnswered() {
@@ -129,8 +129,8 @@ void RequestProcessor::remoteRequest(std::int64_t learnerSid, std::int64_t sessi
   if (type == op(OpCode::kSync)) {
     if (lastAssignedZxid_ > tree_.lastProcessedZxid()) {
       remoteSyncWaiters_.emplace(lastAssignedZxid_, learnerSid);
-    } else if (onRemoteSyncReady) {
-      onRemoteSyncReady(learnerSid);
+    } else if (links_.remoteSyncReady) {
+      links_.remoteSyncReady(learnerSid);
     }
     return;
   }
@@ -184,7 +184,7 @@ void RequestProcessor::releaseRemoteSyncs(std::int64_t appliedZxid) {
   while (!remoteSyncWaiters_.empty() && remoteSyncWaiters_.begin()->first <= appliedZxid) {
     std::int64_t sid = remoteSyncWaiters_.begin()->second;
     remoteSyncWaiters_.erase(remoteSyncWaiters_.begin());
-    if (onRemoteSyncReady) onRemoteSyncReady(sid);
+    if (links_.remoteSyncReady) links_.remoteSyncReady(sid);
   }
 }
 
@@ -218,7 +218,7 @@ RequestProcessor::Revalidation RequestProcessor::revalidateSession(std::int64_t 
 void RequestProcessor::awaitRevalidation(const std::shared_ptr<ClientChannel>& channel,
                                          const ConnectRequest& request) {
   std::int64_t id = request.sessionId;
-  if (forwarder_ == nullptr || !forwarder_->revalidate(id, sessions_.timeoutOf(id))) {
+  if (links_.forwarder == nullptr || !links_.forwarder->revalidate(id, sessions_.timeoutOf(id))) {
     channel->close("cannot revalidate session " + hex(id) + ": no link to the leader");
     return;
   }

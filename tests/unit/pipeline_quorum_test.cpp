@@ -66,14 +66,30 @@ class HeldForwarder : public RequestForwarder {
 class QuorumPipelineTest : public ::testing::Test, public RequestForwarder {
  protected:
   QuorumPipelineTest()
-      : leader(config(1, PipelineRole::kLeader), leaderTree, leaderLog, [this] { return now; }),
-        learner(config(2, PipelineRole::kLearner), learnerTree, learnerLog, [this] { return now; }),
-        other(config(3, PipelineRole::kLearner), otherTree, otherLog, [this] { return now; }),
+      : leader(
+            config(1, PipelineRole::kLeader), leaderTree, leaderLog, [this] { return now; },
+            recordingSyncs()),
+        learner(
+            config(2, PipelineRole::kLearner), learnerTree, learnerLog, [this] { return now; },
+            forwardingTo(this)),
+        // otherLink is built after `other`; only its address is taken here.
+        other(
+            config(3, PipelineRole::kLearner), otherTree, otherLog, [this] { return now; },
+            forwardingTo(&otherLink)),
         otherLink(leader) {
-    learner.setForwarder(this);
-    other.setForwarder(&otherLink);
-    leader.onRemoteSyncReady = [this](std::int64_t sid) { syncsReady.push_back(sid); };
     leader.startEpoch(3);
+  }
+
+  static PipelineLinks forwardingTo(RequestForwarder* forwarder) {
+    PipelineLinks links;
+    links.forwarder = forwarder;
+    return links;
+  }
+
+  PipelineLinks recordingSyncs() {
+    PipelineLinks links;
+    links.remoteSyncReady = [this](std::int64_t sid) { syncsReady.push_back(sid); };
+    return links;
   }
 
   static ProcessorConfig config(std::int64_t sid, PipelineRole role) {
