@@ -3,6 +3,10 @@
 It appends one JSON line per test phase to $KAZOO_OUTCOMES_FILE as the run goes, so the results
 survive a run cut short by its deadline, and one line per server that kazoo's harness saw stop
 with a non-zero exit code (its ManagedZooKeeper.stop() logs a warning for those).
+
+A hung test ends its whole pytest process (pytest-timeout's thread method), so the run resumes
+in a new process: the plugin records the tests it collected, and leaves out those named in
+$KAZOO_DONE_FILE (one node id per line), which an earlier process already ran.
 """
 
 import json
@@ -24,6 +28,21 @@ class _UncleanStops(logging.Handler):
 
 def pytest_configure(config):
     logging.getLogger("kazoo.testing.common").addHandler(_UncleanStops(logging.WARNING))
+
+
+def pytest_collection_modifyitems(config, items):
+    done_file = os.environ.get("KAZOO_DONE_FILE")
+    if not done_file or not os.path.exists(done_file):
+        return
+    with open(done_file) as f:
+        done = {line.strip() for line in f if line.strip()}
+    kept = [item for item in items if item.nodeid not in done]
+    config.hook.pytest_deselected(items=[item for item in items if item.nodeid in done])
+    items[:] = kept
+
+
+def pytest_collection_finish(session):
+    _append({"collected": [item.nodeid for item in session.items]})
 
 
 def pytest_runtest_logreport(report):

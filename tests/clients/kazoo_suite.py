@@ -79,6 +79,60 @@ def _outcomes(outcomes_file):
     return result, unclean
 
 
+def _pytest_command(tests):
+    cmd = [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-p", "kazoo_outcomes",
+           "-v", "-rfE", f"--rootdir={KAZOO_TESTS}"]
+    if importlib.util.find_spec("pytest_timeout"):
+        # The thread method ends the process on a hang, where the signal method could leave it
+        # waiting for ever in a teardown; _run_until_done resumes with the tests left.
+        cmd += [f"--timeout={PER_TEST_TIMEOUT_S}", "--timeout-method=thread"]
+    return cmd + ([os.path.join(KAZOO_TESTS, t) for t in tests] or [KAZOO_TESTS])
+
+
+def _started_and_collected(outcomes_file):
+    """The tests with any phase recorded, and every test a process collected."""
+    started, collected = set(), set()
+    if os.path.exists(outcomes_file):
+        with open(outcomes_file) as f:
+            for line in f:
+                record = json.loads(line)
+                started.update([record["test"]] if "test" in record else [])
+                collected.update(record.get("collected", []))
+    return started, collected
+
+
+def _run_until_done(cmd, env, log, deadline):
+    """Runs pytest until every collected test has run, resuming after a process that a hung
+    test ended. Each kazoo cluster the harness started lives in the process group: it goes too."""
+    done_file = env["KAZOO_OUTCOMES_FILE"] + ".done"
+    env = dict(env, KAZOO_DONE_FILE=done_file)
+    while True:
+        proc = subprocess.Popen(cmd, cwd=os.path.dirname(done_file), env=env, stdout=log,
+                                stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                                start_new_session=True)
+        try:
+            proc.wait(timeout=max(1, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            pass
+        try:
+            os.killpg(proc.pid, 9)
+        except ProcessLookupError:
+            pass
+        proc.wait()
+        started, collected = _started_and_collected(env["KAZOO_OUTCOMES_FILE"])
+        left = collected - started
+        previously = set()
+        if os.path.exists(done_file):
+            with open(done_file) as f:
+                previously = {line.strip() for line in f if line.strip()}
+        if not left or time.monotonic() >= deadline or started <= previously:
+            return
+        with open(done_file, "w") as f:
+            f.write("\n".join(sorted(started)) + "\n")
+        log.write(f"\n=== resuming after an ended process: {len(left)} tests left ===\n".encode())
+        log.flush()
+
+
 def run_suite(impl, workdir, tests=()):
     """Runs kazoo's suite (or only `tests`, node ids relative to kazoo/tests) against impl;
     returns a Run. The pytest output goes to workdir/kazoo-<impl>.log."""
@@ -86,21 +140,10 @@ def run_suite(impl, workdir, tests=()):
     stamp = f"{impl}-{time.monotonic_ns()}"
     outcomes_file = os.path.join(workdir, f"outcomes-{stamp}.jsonl")
     log_path = os.path.join(workdir, f"kazoo-{stamp}.log")
-    cmd = [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-p", "kazoo_outcomes",
-           "-v", "-rfE", f"--rootdir={KAZOO_TESTS}"]
-    if importlib.util.find_spec("pytest_timeout"):
-        cmd.append(f"--timeout={PER_TEST_TIMEOUT_S}")
-    cmd += [os.path.join(KAZOO_TESTS, t) for t in tests] or [KAZOO_TESTS]
     start = time.monotonic()
     with open(log_path, "wb") as log:
-        proc = subprocess.Popen(cmd, cwd=workdir, env=_environment(impl, outcomes_file),
-                                stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                start_new_session=True)
-        try:
-            proc.wait(timeout=SUITE_DEADLINE_S)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, 9)
-            proc.wait()
+        _run_until_done(_pytest_command(tests), _environment(impl, outcomes_file), log,
+                        start + SUITE_DEADLINE_S)
     seconds = time.monotonic() - start
     outcomes, unclean = _outcomes(outcomes_file)
     by = collections.defaultdict(set)
