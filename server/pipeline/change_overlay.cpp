@@ -6,8 +6,10 @@ std::optional<NodeView> ChangeOverlay::lookup(const std::string& path) const {
   if (auto it = latest_.find(path); it != latest_.end()) return it->second.view;
   const Node* node = tree_.find(path);
   if (node == nullptr) return std::nullopt;
-  return NodeView{node->stat.persisted(), node->stat.numChildren, tree_.acl(*node),
-                  static_cast<std::int64_t>(node->data().size())};
+  const AclList* acl = tree_.aclCache().find(node->aclRef);
+  return NodeView{node->stat.persisted(), node->stat.numChildren, acl ? *acl : AclList{},
+                  static_cast<std::int64_t>(node->data().size()),
+                  acl ? std::nullopt : std::optional(node->aclRef)};
 }
 
 void ChangeOverlay::put(const std::string& path, std::int64_t zxid, std::optional<NodeView> view) {

@@ -20,6 +20,10 @@ struct NodeView {
   std::int32_t numChildren = 0;
   AclList acl;
   std::int64_t dataLength = 0;  // what a quota counts of the node's data
+  // Set when the tree's node names an ACL reference its cache lacks (a damaged snapshot, which
+  // ZooKeeper loads too): `acl` is empty, and only a write that checks it fails. A session
+  // close that deletes an ephemeral below such a node does not look at its ACL.
+  std::optional<std::int64_t> unknownAclRef;
 };
 
 class ChangeOverlay {

@@ -28,8 +28,9 @@ bool isSuper(std::span<const Id> ids) {
   return false;
 }
 
-void checkAcl(const AclList& acl, std::int32_t perm, const PrepContext& ctx) {
-  if (!permitted(acl, perm, ctx.authIds, isSuper(ctx.authIds))) fail(Err::kNoAuth);
+void checkAcl(const NodeView& node, std::int32_t perm, const PrepContext& ctx) {
+  if (node.unknownAclRef) throw UnknownAclReference(*node.unknownAclRef);
+  if (!permitted(node.acl, perm, ctx.authIds, isSuper(ctx.authIds))) fail(Err::kNoAuth);
 }
 
 void checkPath(const std::string& path, bool sequential = false) {
@@ -103,7 +104,7 @@ PreparedOp prepareCreate(std::int32_t op, jute::Reader& in, const PrepContext& c
   std::string parentPath = parentForWrite(req.path);
   AclList acl = fixupAcl(req.acl, ctx.authIds);
   NodeView parent = mustExist(view, parentPath.empty() ? "/" : parentPath);
-  checkAcl(parent.acl, perms::kCreate, ctx);
+  checkAcl(parent, perms::kCreate, ctx);
   std::string path = req.path;
   if (mode.sequential) {
     char suffix[16];
@@ -133,7 +134,7 @@ PreparedOp prepareCreate(std::int32_t op, jute::Reader& in, const PrepContext& c
   parent.stat.cversion = newCversion;
   parent.stat.pzxid = ctx.zxid;
   view.put(parentPath.empty() ? "/" : parentPath, parent);
-  view.put(path, NodeView{stat, 0, std::move(acl), dataLength});
+  view.put(path, NodeView{stat, 0, std::move(acl), dataLength, std::nullopt});
   return prepared;
 }
 
@@ -152,7 +153,7 @@ PreparedOp prepareDelete(jute::Reader& in, const PrepContext& ctx, ScratchView& 
   std::string parentPath = parentForWrite(req.path);
   // ZooKeeper's order: the parent, the right to delete from it, then the node itself.
   NodeView parent = mustExist(view, parentPath.empty() ? "/" : parentPath);
-  checkAcl(parent.acl, perms::kDelete, ctx);
+  checkAcl(parent, perms::kDelete, ctx);
   NodeView node = mustExist(view, req.path);
   if (req.version != -1 && req.version != node.stat.version) fail(Err::kBadVersion, req.path);
   if (node.numChildren > 0) fail(Err::kNotEmpty, req.path);
@@ -176,7 +177,7 @@ PreparedOp prepareSetData(jute::Reader& in, const PrepContext& ctx, ScratchView&
   auto req = SetDataRequest::read(in);
   checkPath(req.path);
   NodeView node = mustExist(view, req.path);
-  checkAcl(node.acl, perms::kWrite, ctx);
+  checkAcl(node, perms::kWrite, ctx);
   auto dataLength = static_cast<std::int64_t>(req.data ? req.data->size() : 0);
   if (ctx.quotas != nullptr) ctx.quotas->check(req.path, dataLength - node.dataLength, 0);
   std::int32_t version = nextVersion(node.stat.version, req.version);
@@ -197,7 +198,7 @@ PreparedOp prepareReconfig(jute::Reader& in, const PrepContext& ctx, ScratchView
   std::string config = (*ctx.planReconfig)(req, ctx.zxid);
   const std::string path = "/zookeeper/config";
   NodeView node = mustExist(view, path);
-  checkAcl(node.acl, perms::kWrite, ctx);
+  checkAcl(node, perms::kWrite, ctx);
   node.stat.version = -1;
   node.stat.mtime = ctx.nowMs;
   node.stat.mzxid = ctx.zxid;
@@ -210,10 +211,11 @@ PreparedOp prepareSetACL(jute::Reader& in, const PrepContext& ctx, ScratchView& 
   checkPath(req.path);
   AclList acl = fixupAcl(req.acl, ctx.authIds);  // INVALIDACL before NONODE, as ZooKeeper
   NodeView node = mustExist(view, req.path);
-  checkAcl(node.acl, perms::kAdmin, ctx);
+  checkAcl(node, perms::kAdmin, ctx);
   std::int32_t version = nextVersion(node.stat.aversion, req.version);
   node.stat.aversion = version;
   node.acl = acl;
+  node.unknownAclRef.reset();
   view.put(req.path, node);
   return {static_cast<int>(OpCode::kSetACL), SetACLTxn{req.path, std::move(acl), version}};
 }
@@ -222,7 +224,7 @@ PreparedOp prepareCheck(jute::Reader& in, const PrepContext& ctx, ScratchView& v
   auto req = PathVersionRequest::read(in);
   checkPath(req.path);
   NodeView node = mustExist(view, req.path);
-  checkAcl(node.acl, perms::kRead, ctx);
+  checkAcl(node, perms::kRead, ctx);
   if (req.version != -1 && req.version != node.stat.version) fail(Err::kBadVersion);
   return {static_cast<int>(OpCode::kCheck), CheckVersionTxn{req.path, req.version}};
 }

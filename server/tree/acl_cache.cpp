@@ -32,10 +32,15 @@ std::int64_t AclCache::intern(const AclList& acl) {
 }
 
 const AclList& AclCache::get(std::int64_t ref) const {
-  if (ref == kOpenUnsafeRef) return openAclUnsafe();
+  const AclList* acl = find(ref);
+  if (acl == nullptr) throw UnknownAclReference(ref);
+  return *acl;
+}
+
+const AclList* AclCache::find(std::int64_t ref) const {
+  if (ref == kOpenUnsafeRef) return &openAclUnsafe();
   auto it = byRef_.find(ref);
-  if (it == byRef_.end()) throw UnknownAclReference(ref);
-  return it->second.acl;
+  return it == byRef_.end() ? nullptr : &it->second.acl;
 }
 
 void AclCache::addUsage(std::int64_t ref) {

@@ -34,6 +34,8 @@ class AclCache {
   std::int64_t intern(const AclList& acl);
   // Throws UnknownAclReference for a reference that is not in the cache.
   const AclList& get(std::int64_t ref) const;
+  // Null for a reference that is not in the cache.
+  const AclList* find(std::int64_t ref) const;
   // Unknown references are ignored, as ZooKeeper ignores them.
   void addUsage(std::int64_t ref);
   // Drops the list once its last usage is gone.

@@ -11,9 +11,11 @@ import os
 import random
 import re
 import struct
+import zlib
 
 import pytest
 from kazoo.client import KazooClient
+from kazoo.exceptions import MarshallingError
 
 import harness
 
@@ -306,3 +308,111 @@ def test_a_damaged_newest_snapshot_falls_back_to_an_older_one(server_factory, da
         return
     # The older snapshot and the logs after it still hold every txn: all data comes back.
     assert outcome == ("recovered", all_children())
+
+
+# ---- A snapshot that names an ACL reference it never defines ----
+
+DAMAGED = "/damaged-acl"
+
+
+SEAL_END = struct.pack(">i", 1) + b"/"
+
+
+def seals(snap):
+    """Offsets of the Adler-32 checksums that seal a snapshot, each followed by the string "/" and
+    covering every byte before it: one after the tree and sessions, one after ZooKeeper 3.8's
+    digest when the file has one."""
+    return [at for at in range(len(snap) - 13 + 1)
+            if snap[at + 8:at + 13] == SEAL_END
+            and struct.unpack(">q", snap[at:at + 8])[0] == zlib.adler32(snap[:at])]
+
+
+def snapshot_is_whole(path):
+    with open(path, "rb") as f:
+        snap = f.read()
+    return len(snap) - 13 in seals(snap)
+
+
+def point_acl_nowhere(path, node_path, data, ref):
+    """Gives node_path (whose data is `data`) the ACL reference `ref` and reseals the file."""
+    with open(path, "rb") as f:
+        snap = bytearray(f.read())
+    offsets = seals(bytes(snap))
+    record = struct.pack(">i", len(node_path)) + node_path.encode()
+    record += struct.pack(">i", len(data)) + data
+    at = snap.index(record) + len(record)
+    snap[at:at + 8] = struct.pack(">q", ref)
+    for seal in offsets:
+        snap[seal:seal + 8] = struct.pack(">q", zlib.adler32(bytes(snap[:seal])))
+    with open(path, "wb") as f:
+        f.write(snap)
+
+
+def test_a_node_whose_acl_reference_is_unknown_fails_requests_but_not_the_server(server_factory):
+    # ZooKeeper loads such a snapshot (it ignores the unknown reference) and fails each request
+    # that needs the list; the session owning an ephemeral below the node must still expire
+    # without taking the server down.
+    server = server_factory(snapCount=2)
+    owner = KazooClient(hosts=server.hosts, timeout=5)
+    owner.start(timeout=15)
+    owner.create(DAMAGED, b"D")
+    owner.create(DAMAGED + "/e", b"", ephemeral=True)
+    _, stat = owner.get(DAMAGED + "/e")
+    filler = KazooClient(hosts=server.hosts, timeout=10)
+    filler.start(timeout=15)
+    i = 0
+
+    def snapshot_holds_the_ephemeral():
+        nonlocal i
+        filler.create(f"/filler{i}")
+        i += 1
+        return next((s for s in reversed(files(server, "snapshot"))
+                     if int(s.rsplit(".", 1)[1], 16) >= stat.czxid and snapshot_is_whole(s)), None)
+
+    snap = harness.wait_until(snapshot_holds_the_ephemeral, timeout=20, interval=0.05,
+                              what="a whole snapshot taken after the ephemeral's create")
+    filler.stop()
+    filler.close()
+    server.stop()  # the owner's session is still open in the files
+    owner.stop()
+    owner.close()
+    for newer in files(server, "snapshot"):
+        if int(newer.rsplit(".", 1)[1], 16) > int(snap.rsplit(".", 1)[1], 16):
+            os.remove(newer)  # the log after `snap` holds what they held
+    point_acl_nowhere(snap, DAMAGED, b"D", 7777)
+
+    server.start()
+    client = KazooClient(hosts=server.hosts, timeout=10)
+    client.start(timeout=15)
+    try:
+        # Both answer a request that needs the list with MARSHALLINGERROR.
+        with pytest.raises(MarshallingError):
+            client.get(DAMAGED)
+        with pytest.raises(MarshallingError):
+            client.create(DAMAGED + "/new")
+        assert client.get("/filler0")[0] == b""
+        if harness.impl() == "apache":
+            # ZooKeeper's close fails in its prep (the parent's ACL), is logged as "Failed to
+            # process", and the ephemeral stays.
+            def close_failed():
+                with open(server.log_path, errors="replace") as f:
+                    return any("Failed to process" in line and "type:closeSession" in line
+                               for line in f)
+
+            harness.wait_until(close_failed, timeout=30, interval=0.2,
+                               what="ZooKeeper to fail the session's close")
+            assert client.exists(DAMAGED + "/e")
+        else:
+            # zookube's close needs no ACL: the session expires and its ephemeral goes.
+            def ephemeral_gone():
+                # A server that exited would leave kazoo waiting for a connection for ever.
+                assert server.alive(), f"the server exited:\n{server.log_tail()}"
+                return client.exists(DAMAGED + "/e") is None
+
+            harness.wait_until(ephemeral_gone, timeout=30, interval=0.1,
+                               what="the owner's session to expire")
+        assert server.alive()
+        client.create("/after")
+    finally:
+        client.stop()
+        client.close()
