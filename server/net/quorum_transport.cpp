@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "storage/snapshot_stream.h"
+#include "util/fail_stop.h"
 
 namespace zk {
 
@@ -25,11 +26,22 @@ class PeerLink : public std::enable_shared_from_this<PeerLink> {
 
   void start() { readMore(); }
 
+  // While a snapshot streams, packets wait behind it: the learner reads them after the tree.
   void send(std::string bytes) {
     if (closed_) return;
-    queue_.push_back(std::move(bytes));
-    if (!writing_) writeMore();
+    if (streaming_) return held_.push_back(std::move(bytes));
+    queue(std::move(bytes));
   }
+
+  void startStream() { streaming_ = true; }
+  void sendStream(std::string bytes) {
+    if (!closed_) queue(std::move(bytes));
+  }
+  void endStream() {
+    streaming_ = false;
+    for (auto& bytes : std::exchange(held_, {})) send(std::move(bytes));
+  }
+  std::size_t queuedBytes() const { return queuedBytes_; }
 
   void close() {
     if (closed_) return;
@@ -46,9 +58,16 @@ class PeerLink : public std::enable_shared_from_this<PeerLink> {
   // After a SNAP packet the leader streams the tree (storage/snapshot_stream.h); the packet is
   // handed on, with the tree as a snapshot file in its data, once the stream is complete.
   std::optional<storage::SnapshotStreamScanner> snapshot;
+  std::optional<storage::SnapshotSpool> spool;  // where the stream's records go as they arrive
   zab::QuorumPacket snapPacket;
 
  private:
+  void queue(std::string bytes) {
+    queuedBytes_ += bytes.size();
+    queue_.push_back(std::move(bytes));
+    if (!writing_) writeMore();
+  }
+
   void fail(const std::string& why) {
     if (closed_) return;
     close();
@@ -85,6 +104,7 @@ class PeerLink : public std::enable_shared_from_this<PeerLink> {
         [self = shared_from_this(), count](const boost::system::error_code& ec, std::size_t) {
           if (self->closed_) return;
           if (ec) return self->fail(ec.message());
+          for (std::size_t i = 0; i < count; ++i) self->queuedBytes_ -= self->queue_[i].size();
           self->queue_.erase(self->queue_.begin(),
                              self->queue_.begin() + static_cast<std::ptrdiff_t>(count));
           self->writeMore();
@@ -98,6 +118,9 @@ class PeerLink : public std::enable_shared_from_this<PeerLink> {
   ClosedFn onClosed_;
   std::array<char, 64 * 1024> buffer_{};
   std::deque<std::string> queue_;
+  std::size_t queuedBytes_ = 0;
+  std::deque<std::string> held_;
+  bool streaming_ = false;
   bool writing_ = false;
   bool closed_ = false;
 };
@@ -131,11 +154,13 @@ tcp::acceptor bindAcceptor(asio::io_context& io, const std::string& host, std::u
 }  // namespace
 
 QuorumTransport::QuorumTransport(asio::io_context& io, Logger& log, std::int64_t mySid,
-                                 std::map<std::int64_t, PeerAddress> peers, Handlers handlers)
+                                 std::map<std::int64_t, PeerAddress> peers,
+                                 std::filesystem::path snapshotSpool, Handlers handlers)
     : io_(io),
       log_(log),
       mySid_(mySid),
       peers_(std::move(peers)),
+      snapshotSpool_(std::move(snapshotSpool)),
       handlers_(std::move(handlers)),
       electionAcceptor_(io),
       quorumAcceptor_(io) {}
@@ -337,11 +362,26 @@ void QuorumTransport::sendPacket(std::int64_t to, const zab::QuorumPacket& packe
   it->second->send(zab::encodePacket(packet));
 }
 
-void QuorumTransport::sendSnapshot(std::int64_t to, std::int64_t zxid, std::string stream) {
+QuorumTransport::SnapshotStream QuorumTransport::startSnapshot(std::int64_t to, std::int64_t zxid) {
   auto it = quorumLinks_.find(to);
-  if (it == quorumLinks_.end()) return;
+  if (it == quorumLinks_.end()) return {};
   it->second->send(zab::encodePacket(zab::makePacket(zab::PacketType::Snap, zxid)));
-  it->second->send(std::move(stream));
+  it->second->startStream();
+  return it->second;
+}
+
+std::optional<std::size_t> QuorumTransport::snapshotBacklog(const SnapshotStream& stream) {
+  auto link = stream.lock();
+  if (!link || link->closed()) return std::nullopt;
+  return link->queuedBytes();
+}
+
+void QuorumTransport::sendSnapshotChunk(const SnapshotStream& stream, std::string bytes) {
+  if (auto link = stream.lock()) link->sendStream(std::move(bytes));
+}
+
+void QuorumTransport::endSnapshot(const SnapshotStream& stream) {
+  if (auto link = stream.lock()) link->endStream();
 }
 
 namespace {
@@ -352,24 +392,39 @@ bool dropLink(PeerLink& link, Logger& log, const std::string& reason) {
   return false;
 }
 
-// Feeds the SNAP stream; the packet goes on once it is complete. `bytes` is what arrived.
+// As when the snapshot it was sent cannot be stored: the member stops, and recovers from disk.
+[[noreturn]] void spoolFailed(Logger& log, std::int64_t zxid, const std::exception& e) {
+  failStop(log, "zab", "SNAP at " + hex(zxid) + " failed: cannot store it: " + e.what());
+}
+
+// Feeds the SNAP stream, its records going to the spool file as they arrive; once it is
+// complete the packet goes on with the spool file's path as its data. `bytes` is what arrived.
 bool feedSnapshot(PeerLink& link, std::string_view bytes,
                   const std::function<bool(const zab::QuorumPacket&)>& onPacket, Logger& log) {
   auto result = link.snapshot->feed(bytes);
-  if (std::holds_alternative<storage::SnapshotStreamScanner::NeedMore>(result)) return true;
   if (auto* bad = std::get_if<storage::SnapshotStreamScanner::Malformed>(&result))
     return dropLink(link, log, bad->reason);
-  auto& done = std::get<storage::SnapshotStreamScanner::Done>(result);
-  link.snapshot.reset();
+  std::string leftover;
+  try {
+    link.spool->append(link.snapshot->takeRecords());
+    if (std::holds_alternative<storage::SnapshotStreamScanner::NeedMore>(result)) return true;
+    leftover = std::move(std::get<storage::SnapshotStreamScanner::Done>(result).leftover);
+    link.spool->finish();
+  } catch (const storage::StorageError& e) {
+    spoolFailed(log, link.snapPacket.zxid, e);
+  }
   zab::QuorumPacket packet = std::move(link.snapPacket);
-  packet.data = std::move(done.snapshotFile);
+  packet.data = link.spool->path().string();
+  link.snapshot.reset();
+  link.spool.reset();
   if (!onPacket(packet)) return false;
-  link.packets.feed(done.leftover);
+  link.packets.feed(leftover);
   return true;
 }
 
 bool feedPackets(PeerLink& link, std::string_view bytes,
-                 const std::function<bool(const zab::QuorumPacket&)>& onPacket, Logger& log) {
+                 const std::function<bool(const zab::QuorumPacket&)>& onPacket, Logger& log,
+                 const std::filesystem::path& spool = {}) {
   if (link.snapshot) {
     if (!feedSnapshot(link, bytes, onPacket, log)) return false;
     if (link.snapshot || link.closed()) return true;
@@ -382,6 +437,12 @@ bool feedPackets(PeerLink& link, std::string_view bytes,
     if (auto* bad = std::get_if<zab::Malformed>(&next)) return dropLink(link, log, bad->reason);
     auto& packet = std::get<zab::QuorumPacket>(next);
     if (zab::isType(packet, zab::PacketType::Snap)) {
+      if (spool.empty()) return dropLink(link, log, "SNAP from a member we lead");
+      try {
+        link.spool.emplace(spool);
+      } catch (const storage::StorageError& e) {
+        spoolFailed(log, packet.zxid, e);
+      }
       link.snapshot.emplace();
       link.snapPacket = std::move(packet);
       if (!feedSnapshot(link, link.packets.takeBuffered(), onPacket, log)) return false;
@@ -407,13 +468,16 @@ void QuorumTransport::connectQuorum(std::int64_t sid) {
             auto link = std::make_shared<PeerLink>(
                 std::move(socket),
                 [this, sid](PeerLink& l, std::string_view bytes) {
-                  return feedPackets(
+                  bool streaming = l.snapshot.has_value();
+                  bool ok = feedPackets(
                       l, bytes,
                       [this, sid](const zab::QuorumPacket& p) {
                         handlers_.onPacket(sid, p);
                         return true;
                       },
-                      log_);
+                      log_, snapshotSpool_);
+                  if (ok && streaming && l.snapshot) handlers_.onSnapshotProgress(sid);
+                  return ok;
                 },
                 [this](PeerLink& l, const std::string& why) {
                   auto it = quorumLinks_.find(l.sid);

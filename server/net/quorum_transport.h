@@ -8,9 +8,11 @@
 
 #include <cstdint>
 #include <deque>
+#include <filesystem>
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <set>
 #include <string>
 
@@ -37,10 +39,15 @@ class QuorumTransport {
     std::function<void(std::int64_t sid)> onDisconnected;  // a quorum link failed or closed
     // The election link to sid is up, or it failed (or could not be opened).
     std::function<void(std::int64_t sid, bool up)> onElectionLink;
+    // More of the leader's snapshot stream arrived (the SNAP packet itself comes at its end).
+    std::function<void(std::int64_t sid)> onSnapshotProgress;
   };
 
+  // A SNAP from the leader is spooled to `snapshotSpool` as it arrives, and handed on at its
+  // end with that path as the packet's data: no stream is ever held in memory whole.
   QuorumTransport(asio::io_context& io, Logger& log, std::int64_t mySid,
-                  std::map<std::int64_t, PeerAddress> peers, Handlers handlers);
+                  std::map<std::int64_t, PeerAddress> peers, std::filesystem::path snapshotSpool,
+                  Handlers handlers);
   ~QuorumTransport();
   QuorumTransport(const QuorumTransport&) = delete;
   QuorumTransport& operator=(const QuorumTransport&) = delete;
@@ -49,8 +56,16 @@ class QuorumTransport {
   void listen(bool onAllInterfaces);
   void sendVote(std::int64_t to, const zab::Notification& vote);
   void sendPacket(std::int64_t to, const zab::QuorumPacket& packet);
-  // SNAP as ZooKeeper sends it: the packet, then the snapshot stream right behind it.
-  void sendSnapshot(std::int64_t to, std::int64_t zxid, std::string stream);
+  // SNAP as ZooKeeper sends it: the packet, then the snapshot stream right behind it, sent in
+  // chunks on the link it started on (never on a link the learner opened since). Packets sent
+  // to `to` meanwhile wait until endSnapshot. An empty stream if there is no link.
+  using SnapshotStream = std::weak_ptr<PeerLink>;
+  SnapshotStream startSnapshot(std::int64_t to, std::int64_t zxid);
+  static void sendSnapshotChunk(const SnapshotStream& stream, std::string bytes);
+  static void endSnapshot(const SnapshotStream& stream);
+  // Bytes queued on the stream's link and not yet written (the chunks' backpressure); nullopt
+  // once that link is closed.
+  static std::optional<std::size_t> snapshotBacklog(const SnapshotStream& stream);
   void connectQuorum(std::int64_t sid);
   void disconnectQuorum(std::int64_t sid);
   // A reconfig became active: add or update these members' addresses.
@@ -78,6 +93,7 @@ class QuorumTransport {
   Logger& log_;
   std::int64_t mySid_;
   std::map<std::int64_t, PeerAddress> peers_;
+  std::filesystem::path snapshotSpool_;
   Handlers handlers_;
   tcp::acceptor electionAcceptor_;
   tcp::acceptor quorumAcceptor_;

@@ -3,6 +3,8 @@
 // pipeline, client connections, four-letter words and metrics onto one event loop.
 // This is the composition root; the logic lives in the layers it connects.
 
+#include <deque>
+#include <filesystem>
 #include <map>
 #include <memory>
 #include <optional>
@@ -16,6 +18,7 @@
 #include "net/connection.h"
 #include "net/introspection.h"
 #include "net/metrics.h"
+#include "net/snapshot_sync.h"
 #include "net/tls_context.h"
 #include "pipeline/request_processor.h"
 #include "tree/data_tree.h"
@@ -101,7 +104,8 @@ class Server {
   void rebuildProcessor(PipelineRole role, const std::map<std::int64_t, std::int32_t>& sessions);
   void deliver(std::int64_t zxid, const std::string& bytes);
   void truncateLog(std::int64_t zxid);
-  void loadSnapshot(std::int64_t zxid, const std::string& bytes);
+  void loadSnapshot(std::int64_t zxid, const std::filesystem::path& spooled);
+  void finishSnapshotLoad();
   void sendSnapshot(std::int64_t to, std::int64_t zxid);
   void reloadFromDisk();
   void reportSessionTouches();
@@ -145,6 +149,12 @@ class Server {
   bool serving_ = true;
   std::unique_ptr<zab::Peer> peer_;
   std::unique_ptr<QuorumTransport> transport_;
+  std::unique_ptr<SnapshotSends> snapshotSends_;  // leader: SNAP streams in progress
+  // Learner: a SNAP being loaded off the event loop; the Zab actions after it wait (but for
+  // PING answers, so the leader keeps hearing from us).
+  std::optional<SnapshotLoad> snapshotLoad_;
+  std::int64_t snapshotLoadZxid_ = 0;
+  std::deque<zab::Action> waitingForLoad_;
   std::unique_ptr<RequestForwarder> forwarder_;
   asio::steady_timer zabTick_;
   bool zabActionsPosted_ = false;

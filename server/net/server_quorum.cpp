@@ -366,9 +366,19 @@ void Server::startQuorum() {
     peer_->onReachable(sid, up);
     scheduleZabActions();
   };
-  transport_ = std::make_unique<QuorumTransport>(io_, log_, config_.serverId, addresses,
-                                                 std::move(handlers));
+  handlers.onSnapshotProgress = [this](std::int64_t sid) {
+    peer_->onSnapshotProgress(sid);
+    scheduleZabActions();
+  };
+  transport_ = std::make_unique<QuorumTransport>(
+      io_, log_, config_.serverId, addresses,
+      config_.dataDir / storage::kVersionDir / "snapshot.from-leader.tmp", std::move(handlers));
   transport_->listen(config_.quorumListenOnAllIPs);
+  snapshotSends_ =
+      std::make_unique<SnapshotSends>(io_, log_, *transport_, tree_, [this](std::int64_t sid) {
+        peer_->onSnapshotProgress(sid);
+        scheduleZabActions();
+      });
 
   auto kick = [this] { scheduleZabActions(); };
   auto proposed = [this](std::size_t size) {
@@ -428,6 +438,7 @@ void Server::scheduleZabTick() {
   zabTick_.async_wait([this](const boost::system::error_code& ec) {
     if (ec || stopping_) return;
     if (processor_->role() == PipelineRole::kLearner) reportSessionTouches();
+    if (snapshotLoad_ && snapshotLoad_->ready()) finishSnapshotLoad();
     peer_->tick(steadyMs());
     runZabActions();
     scheduleZabTick();
@@ -448,7 +459,15 @@ void Server::scheduleZabActions() {
 void Server::runZabActions() {
   if (stopping_) return;
   for (auto actions = peer_->takeActions(); !actions.empty(); actions = peer_->takeActions()) {
-    for (auto& action : actions) execute(action);
+    for (auto& action : actions) {
+      auto* send = std::get_if<zab::act::SendPacket>(&action);
+      bool pingAnswer = send != nullptr && zab::isType(send->packet, zab::PacketType::Ping);
+      if (snapshotLoad_ && !pingAnswer) {
+        waitingForLoad_.push_back(std::move(action));
+        continue;
+      }
+      execute(action);
+    }
   }
 }
 
@@ -513,6 +532,7 @@ void Server::onStateChanged(const zab::act::StateChanged& change) {
   bool newTerm = change.state != zabState_.state || change.leader != zabState_.leader ||
                  change.epoch != zabState_.epoch;
   if (newTerm) {
+    snapshotSends_->cancelAll();
     closeClients(std::string("member is now ") + roleName(change.state));
     if (readOnly_) {
       // Read-only sessions were this member's alone; the ensemble's sessions are as they were.
@@ -694,24 +714,51 @@ void Server::truncateLog(std::int64_t zxid) {
   openLogWriter();
 }
 
-void Server::loadSnapshot(std::int64_t zxid, const std::string& bytes) {
-  log_.info("zab", "SNAP at " + hex(zxid) + " (" + std::to_string(bytes.size()) +
+// The transport spooled the stream to a file as it arrived; it becomes the newest snapshot,
+// and is loaded on another thread while the event loop goes on answering the leader's pings.
+void Server::loadSnapshot(std::int64_t zxid, const std::filesystem::path& spooled) {
+  log_.info("zab", "SNAP at " + hex(zxid) + " (" +
+                       std::to_string(std::filesystem::file_size(spooled)) +
                        " bytes) from the leader");
   snapshot_.reset();
   txnLog_->stop();
   auto versionDir = config_.dataDir / storage::kVersionDir;
-  storage::writeFileAtomically(versionDir / storage::zxidFileName(storage::kSnapshotPrefix, zxid),
-                               bytes);
+  std::filesystem::rename(spooled,
+                          versionDir / storage::zxidFileName(storage::kSnapshotPrefix, zxid));
+  storage::fsyncDir(versionDir);
   storage::truncateTxnLog(config_.dataLogDir / storage::kVersionDir, zxid,
                           [this](std::string_view line) { log_.info("txnlog", line); });
   removeSnapshotsAbove(config_.dataDir, zxid);
-  reloadFromDisk();
-  openLogWriter();
+  closeClients("member state reloaded");
+  snapshotLoadZxid_ = zxid;
+  snapshotLoad_.emplace(config_.dataDir, config_.dataLogDir, log_);
+}
+
+void Server::finishSnapshotLoad() {
+  std::int64_t zxid = snapshotLoadZxid_;
+  orFailStop(log_, "SNAP at " + hex(zxid) + " failed", [&] {
+    auto loaded = snapshotLoad_->take();
+    snapshotLoad_.reset();
+    closeClients("member state reloaded");
+    tree_ = std::move(loaded.tree);
+    snapshotZxid_ = std::max<std::int64_t>(0, loaded.recovered.snapshotZxid);
+    publishActiveConfig(false);
+    rebuildProcessor(processor_->role(), loaded.recovered.sessions);
+    log_.info("storage", "loaded " + std::to_string(tree_.nodeCount()) + " znodes up to " +
+                             hex(tree_.lastProcessedZxid()));
+    openLogWriter();
+  });
   // The leader promised the state as of `zxid`; anything else here is another history.
   if (tree_.lastProcessedZxid() != zxid)
     failStop(log_, "zab",
              "SNAP announced at " + hex(zxid) + " but the snapshot it sent loads at " +
                  hex(tree_.lastProcessedZxid()));
+  while (!waitingForLoad_.empty() && !snapshotLoad_ && !stopping_) {
+    zab::Action action = std::move(waitingForLoad_.front());
+    waitingForLoad_.pop_front();
+    execute(action);
+  }
+  runZabActions();
 }
 
 void Server::reloadFromDisk() {
@@ -735,10 +782,9 @@ void Server::sendSnapshot(std::int64_t to, std::int64_t zxid) {
     failStop(log_, "zab",
              "asked to send a SNAP at " + hex(zxid) + " to member " + std::to_string(to) +
                  " but the tree is at " + hex(tree_.lastProcessedZxid()));
-  std::string stream = storage::encodeSnapshotStream(currentSessions(), tree_);
-  log_.info("zab", "SNAP to member " + std::to_string(to) + ": " + std::to_string(stream.size()) +
-                       " bytes at " + hex(tree_.lastProcessedZxid()));
-  transport_->sendSnapshot(to, tree_.lastProcessedZxid(), std::move(stream));
+  log_.info("zab", "SNAP to member " + std::to_string(to) + " from " + hex(zxid) + ": " +
+                       std::to_string(tree_.nodeCount()) + " znodes, streamed in chunks");
+  snapshotSends_->start(to, zxid, currentSessions());
 }
 
 }  // namespace zk

@@ -14,6 +14,7 @@
 #include <thread>
 
 #include "storage/file_util.h"
+#include "storage/node_cursor.h"
 #include "storage/snapshot_format.h"
 #include "tree/data_tree.h"
 
@@ -58,7 +59,7 @@ class SnapshotWriter {
 
   std::int64_t zxid() const { return zxid_; }
   std::filesystem::path path() const { return finalPath_; }
-  std::uint64_t nodesWritten() const { return nodes_; }
+  std::uint64_t nodesWritten() const { return nodes_.nodes(); }
 
  private:
   void run();
@@ -70,9 +71,8 @@ class SnapshotWriter {
   std::filesystem::path tmpPath_;
   std::filesystem::path finalPath_;
   SnapshotEncoder encoder_;
-  std::optional<std::string> resumeAfter_;
+  NodeCursor nodes_;
   bool nodesDone_ = false;
-  std::uint64_t nodes_ = 0;
 
   std::mutex mu_;
   std::condition_variable cv_;

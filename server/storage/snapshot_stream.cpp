@@ -1,5 +1,7 @@
 #include "storage/snapshot_stream.h"
 
+#include <fcntl.h>
+
 #include <utility>
 #include <vector>
 
@@ -23,20 +25,29 @@ std::int32_t count(jute::Reader& in, std::string_view what) {
 
 }  // namespace
 
-std::string encodeSnapshotStream(const SessionMap& sessions, const DataTree& tree) {
-  SnapshotEncoder encoder;
+SnapshotStreamEncoder::SnapshotStreamEncoder(const SessionMap& sessions, const DataTree& tree) {
   std::vector<std::pair<std::int64_t, AclList>> acls;
   tree.aclCache().forEach(
       [&](std::int64_t ref, const AclList& acl) { acls.emplace_back(ref, acl); });
-  encoder.sessions(sessions);
-  encoder.acls(acls);
-  tree.visitFrom("", true, tree.nodeCount(), [&](std::string_view path, const Node& node) {
-    encoder.node(path, node.nullableData(), node.aclRef, node.stat.persisted());
-  });
-  encoder.endNodes();
-  std::string out = encoder.take();
+  encoder_.sessions(sessions);
+  encoder_.acls(acls);
+}
+
+std::string SnapshotStreamEncoder::nextChunk(const DataTree& tree, std::size_t maxNodes) {
+  if (done_) return {};
+  if (!nodes_.encodeMore(tree, encoder_, maxNodes)) return encoder_.take();
+  done_ = true;
+  encoder_.endNodes();
+  std::string out = encoder_.take();
   jute::Writer w(out);
   w.writeString(kSignature);
+  return out;
+}
+
+std::string encodeSnapshotStream(const SessionMap& sessions, const DataTree& tree) {
+  SnapshotStreamEncoder encoder(sessions, tree);
+  std::string out;
+  while (!encoder.done()) out += encoder.nextChunk(tree, tree.nodeCount() + 1);
   return out;
 }
 
@@ -102,7 +113,9 @@ bool SnapshotStreamScanner::step() {
 }
 
 SnapshotStreamScanner::Result SnapshotStreamScanner::feed(std::string_view bytes) {
+  if (done_) return Malformed{"bytes fed after the end of the snapshot stream"};
   buffer_.append(bytes);
+  received_ += bytes.size();
   try {
     while (!done_ && step()) {
     }
@@ -110,18 +123,56 @@ SnapshotStreamScanner::Result SnapshotStreamScanner::feed(std::string_view bytes
     return Malformed{e.reason};
   }
   if (!done_) {
-    if (buffer_.size() > maxBytes_)
+    if (received_ > maxBytes_)
       return Malformed{"snapshot stream is longer than " + std::to_string(maxBytes_) +
                        " bytes without ending"};
     return NeedMore{};
   }
+  Done out{buffer_.substr(pos_)};
+  buffer_.resize(bodyEnd_);
+  pos_ = bodyEnd_;
+  return out;
+}
+
+std::string SnapshotStreamScanner::takeRecords() {
+  std::size_t end = phase_ == Phase::Signature || done_ ? bodyEnd_ : pos_;
+  std::string records = buffer_.substr(0, end);
+  buffer_.erase(0, end);
+  pos_ -= end;
+  bodyEnd_ -= end;
+  return records;
+}
+
+std::string sealedSnapshotFile(std::string_view records) {
   SnapshotEncoder file;
   file.header();
-  file.raw(std::string_view(buffer_).substr(0, bodyEnd_));
+  file.raw(records);
   file.seal();
-  Done out{file.take(), buffer_.substr(pos_)};
-  buffer_.clear();
-  return out;
+  return file.take();
+}
+
+SnapshotSpool::SnapshotSpool(std::filesystem::path path)
+    : path_(std::move(path)), fd_(Fd::open(path_, O_WRONLY | O_CREAT | O_TRUNC)) {
+  encoder_.header();
+  flush();
+}
+
+void SnapshotSpool::append(std::string_view records) {
+  encoder_.raw(records);
+  flush();
+}
+
+void SnapshotSpool::finish() {
+  encoder_.seal();
+  flush();
+  fsyncFile(fd_.get(), false, path_);
+  fd_.reset();
+}
+
+void SnapshotSpool::flush() {
+  std::string bytes = encoder_.take();
+  pwriteAll(fd_.get(), bytes, written_, path_);
+  written_ += bytes.size();
 }
 
 }  // namespace zk::storage

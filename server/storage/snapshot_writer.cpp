@@ -51,16 +51,7 @@ bool SnapshotWriter::writeChunk(const DataTree& tree, std::size_t maxNodes) {
     std::lock_guard lock(mu_);
     if (pending_ > options_.maxPendingBytes) return false;
   }
-  // The root is stored under "", the smallest key, so an inclusive start at "" visits it.
-  auto last =
-      tree.visitFrom(resumeAfter_.value_or(""), !resumeAfter_.has_value(), maxNodes,
-                     [&](std::string_view path, const Node& node) {
-                       encoder_.node(path, node.nullableData(), node.aclRef, node.stat.persisted());
-                       ++nodes_;
-                     });
-  if (last) {
-    resumeAfter_ = std::move(last);
-  } else {
+  if (nodes_.encodeMore(tree, encoder_, maxNodes)) {
     nodesDone_ = true;
     encoder_.endNodes();
   }

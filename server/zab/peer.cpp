@@ -104,6 +104,14 @@ void Peer::onConnected(std::int64_t sid) {
   send(leader_, makePacket(type, acceptedEpoch_ << 32, encodeLearnerInfo(info)));
 }
 
+void Peer::onSnapshotProgress(std::int64_t sid) {
+  if (role_ == ServerState::Leading) {
+    if (auto it = learners_.find(sid); it != learners_.end()) it->second.lastHeard = now_;
+  } else if (sid == leader_ && connected_) {
+    heardFromLeader();
+  }
+}
+
 void Peer::onDisconnected(std::int64_t sid) {
   if (role_ == ServerState::Leading) {
     learners_.erase(sid);

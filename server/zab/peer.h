@@ -77,7 +77,9 @@ struct SendPacket {
   QuorumPacket packet;
 };
 // Leader: send a SNAP packet with this zxid followed by the serialized state, which must reflect
-// exactly the txns delivered through `zxid` (all earlier Deliver actions, none later).
+// every txn delivered through `zxid` (all earlier Deliver actions). It may be fuzzy, as
+// ZooKeeper's: partly reflect later Delivers, which the learner replays idempotently (they are
+// all sent after the snapshot).
 struct SendSnapshot {
   std::int64_t to;
   std::int64_t zxid;
@@ -100,7 +102,7 @@ struct TruncateLog {
 // Barrier: replace state and log with this snapshot (durable) before later actions.
 struct LoadSnapshot {
   std::int64_t zxid;
-  std::string bytes;
+  std::string bytes;  // the SNAP packet's data as the adapter's transport handed it on
 };
 // A committed txn, in zxid order: apply it to the tree.
 struct Deliver {
@@ -167,6 +169,9 @@ class Peer {
   void onPacket(std::int64_t from, const QuorumPacket& packet);
   void onConnected(std::int64_t sid);
   void onDisconnected(std::int64_t sid);
+  // A SNAP's stream is moving on the link with `sid` (a leader's chunk was taken by the learner,
+  // or a learner received more of it): the other side is alive though no packet is complete.
+  void onSnapshotProgress(std::int64_t sid);
   // The election connection to `sid` came up or failed (the adapter's view of who is alive).
   void onReachable(std::int64_t sid, bool reachable);
   // Every logged txn with zxid <= `zxid` is durable.
@@ -298,6 +303,7 @@ class Peer {
   // learner (peer_learner.cpp)
   void becomeLearner(const Vote& v);
   void learnerPacket(const QuorumPacket& p);
+  void heardFromLeader();
   void learnerSyncPacket(const QuorumPacket& p);
   void learnerBroadcastPacket(const QuorumPacket& p);
   void onLeaderInfo(const QuorumPacket& p);

@@ -29,7 +29,7 @@ void Peer::learnerTick() {
 }
 
 void Peer::learnerPacket(const QuorumPacket& p) {
-  lastHeard_ = now_;
+  heardFromLeader();
   switch (static_cast<PacketType>(p.type)) {
     case PacketType::LeaderInfo:
       onLeaderInfo(p);
@@ -51,6 +51,14 @@ void Peer::learnerPacket(const QuorumPacket& p) {
   } else if (phase_ == Phase::Broadcast) {
     learnerBroadcastPacket(p);
   }
+}
+
+// As ZooKeeper's learner, whose reads time out after initLimit ticks of silence: a sync that
+// keeps moving (a large SNAP, the leader's pings while we load it) is not cut at initLimit.
+void Peer::heardFromLeader() {
+  lastHeard_ = now_;
+  if (phase_ == Phase::Sync)
+    phaseDeadline_ = std::max(phaseDeadline_, now_ + quorumTimeoutMs(config_.initLimit));
 }
 
 void Peer::onLeaderInfo(const QuorumPacket& p) {

@@ -35,21 +35,25 @@ void checkResend(const zk::DataTree& tree, const SessionMap& sessions) {
   auto result = scanner.feed(stream);
   auto* done = std::get_if<zk::storage::SnapshotStreamScanner::Done>(&result);
   if (done == nullptr || !done->leftover.empty()) __builtin_trap();
+  std::string file = zk::storage::sealedSnapshotFile(scanner.takeRecords());
   zk::DataTree again;
   SessionMap sessionsAgain;
-  if (!load(asBytes(done->snapshotFile), again, sessionsAgain)) __builtin_trap();
+  if (!load(asBytes(file), again, sessionsAgain)) __builtin_trap();
   if (again.nodeCount() != tree.nodeCount() || sessionsAgain != sessions) __builtin_trap();
 }
 
 void asStream(std::string_view bytes) {
   zk::storage::SnapshotStreamScanner scanner(1u << 20);
+  std::string records;
   zk::fuzz::feedInChunks(bytes, [&](std::string_view chunk) {
     auto result = scanner.feed(chunk);
+    records += scanner.takeRecords();
     if (std::holds_alternative<zk::storage::SnapshotStreamScanner::NeedMore>(result)) return true;
-    if (auto* done = std::get_if<zk::storage::SnapshotStreamScanner::Done>(&result)) {
+    if (std::holds_alternative<zk::storage::SnapshotStreamScanner::Done>(result)) {
+      std::string file = zk::storage::sealedSnapshotFile(records);
       zk::DataTree tree;
       SessionMap sessions;
-      if (load(asBytes(done->snapshotFile), tree, sessions)) checkResend(tree, sessions);
+      if (load(asBytes(file), tree, sessions)) checkResend(tree, sessions);
     }
     return false;
   });

@@ -42,7 +42,7 @@ class Ensemble:
         ids = list(range(1, voters + observers + 1))
         for sid in ids:
             member = harness.Server(os.path.join(workdir, f"member{sid}"), tick_ms=tick_ms,
-                                    initLimit=10, syncLimit=5, **cfg)
+                                    **{"initLimit": 10, "syncLimit": 5, **cfg})
             member.myid = sid
             member.quorum_port = harness.free_port()
             member.election_port = harness.free_port()

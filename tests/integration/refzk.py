@@ -61,7 +61,8 @@ def prepare(workdir, cfg, quorum=False):
     cfg_path = os.path.join(workdir, "zoo.cfg")
     main = ("org.apache.zookeeper.server.quorum.QuorumPeerMain" if quorum else
             "org.apache.zookeeper.server.ZooKeeperServerMain")
-    cmd = ["/usr/bin/java", "-Xmx256m", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1",
+    heap = os.environ.get("REFZK_HEAP", "256m")  # a test of a large tree raises it
+    cmd = ["/usr/bin/java", f"-Xmx{heap}", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1",
            f"-Dlog4j.configuration=file:{log4j_path}", "-Dzookeeper.admin.enableServer=false",
            *props, "-cp", CLASSPATH, main, cfg_path]
     return zk_cfg, cmd

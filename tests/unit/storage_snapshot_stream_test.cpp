@@ -1,5 +1,9 @@
 #include <gtest/gtest.h>
 
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
 #include <random>
 
 #include "storage/snapshot.h"
@@ -52,10 +56,12 @@ TEST(SnapshotStream, ScannedInAnySplitItBecomesALoadableSnapshot) {
     Scanner scanner;
     Scanner::Result result = Scanner::NeedMore{};
     std::size_t at = 0;
+    std::string records;
     while (std::holds_alternative<Scanner::NeedMore>(result)) {
       ASSERT_LT(at, wire.size()) << "the stream never ended";
       std::size_t n = std::min<std::size_t>(wire.size() - at, 1 + rng() % 700);
       result = scanner.feed(std::string_view(wire).substr(at, n));
+      records += scanner.takeRecords();
       at += n;
     }
     auto* done = std::get_if<Scanner::Done>(&result);
@@ -63,11 +69,53 @@ TEST(SnapshotStream, ScannedInAnySplitItBecomesALoadableSnapshot) {
     // Whatever came after the signature in the last read is handed back, nothing is lost.
     EXPECT_EQ(done->leftover + wire.substr(at), next);
     SessionMap loaded;
-    auto nodes = loadedNodes(done->snapshotFile, loaded);
+    auto nodes = loadedNodes(sealedSnapshotFile(records), loaded);
     EXPECT_EQ(loaded, sessions);
     EXPECT_EQ(nodes.at("/app/a"), std::string(5000, 'x'));
     EXPECT_EQ(nodes.size(), tree.nodeCount());
   }
+}
+
+// The leader encodes a chunk per event-loop turn while writes go on; what it sends in chunks
+// of an unchanged tree is the stream it would send at once.
+TEST(SnapshotStream, EncodedInChunksItIsTheSameStream) {
+  DataTree tree = sampleTree();
+  SessionMap sessions{{0x77, 4000}};
+  SnapshotStreamEncoder encoder(sessions, tree);
+  std::string chunked;
+  int chunks = 0;
+  while (!encoder.done()) {
+    chunked += encoder.nextChunk(tree, 1);
+    ++chunks;
+  }
+  EXPECT_EQ(chunked, encodeSnapshotStream(sessions, tree));
+  EXPECT_GT(chunks, 2);
+  EXPECT_EQ(encoder.nodes(), tree.nodeCount());
+}
+
+// The learner writes the records to disk as they arrive; the file is the snapshot the loader
+// reads, sealed, with nothing of the stream kept in memory.
+TEST(SnapshotStream, SpooledRecordsMakeALoadableSnapshotFile) {
+  DataTree tree = sampleTree();
+  SessionMap sessions{{0x79, 6000}};
+  std::string wire = encodeSnapshotStream(sessions, tree);
+  auto path = std::filesystem::temp_directory_path() /
+              ("spool-test-" + std::to_string(::getpid()) + ".snap");
+  SnapshotSpool spool(path);
+  Scanner scanner;
+  for (std::size_t at = 0; at < wire.size(); at += 97) {
+    scanner.feed(std::string_view(wire).substr(at, 97));
+    spool.append(scanner.takeRecords());
+  }
+  spool.finish();
+  std::ifstream in(path, std::ios::binary);
+  std::string file((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  std::filesystem::remove(path);
+  EXPECT_EQ(spool.bytes(), file.size());
+  SessionMap loaded;
+  auto nodes = loadedNodes(file, loaded);
+  EXPECT_EQ(loaded, sessions);
+  EXPECT_EQ(nodes.size(), tree.nodeCount());
 }
 
 TEST(SnapshotStream, AWrongSignatureOrANegativeCountIsMalformed) {

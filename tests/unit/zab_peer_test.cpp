@@ -205,6 +205,66 @@ TEST(ZabFollower, HandshakeThenAcksOnlyDurableProposals) {
   EXPECT_EQ(pong[0].data, "touches");
 }
 
+// A SNAP of a large tree takes longer than initLimit ticks to stream and load; as ZooKeeper's
+// learner, ours gives up only after initLimit ticks without hearing anything of it.
+TEST(ZabFollower, ASyncThatKeepsMovingOutlastsInitLimitButSilenceEndsIt) {
+  PeerConfig c = config(1);
+  const std::int64_t initMs = c.initLimit * c.tickTimeMs;
+  Peer f(c, logOf(1, {z(1, 1)}), 0);
+  f.takeActions();
+  electByVotes(f, 3, z(1, 9), 1);
+  f.onConnected(3);
+  f.onPacket(3, makePacket(PacketType::LeaderInfo, z(2, 0), encodeInt(0x10000)));
+  f.takeActions();
+  std::int64_t now = 1000;
+  for (int i = 0; i < 30; ++i) {  // stream arriving for three times initLimit
+    now += initMs / 10;
+    f.tick(now);
+    f.onSnapshotProgress(3);
+  }
+  EXPECT_EQ(f.state(), ServerState::Following);
+  f.onPacket(3, makePacket(PacketType::Snap, z(1, 9), "spooled"));
+  EXPECT_EQ(all<act::LoadSnapshot>(f.takeActions()).size(), 1u);
+  f.onSnapshotProgress(2);  // not our leader: proves nothing
+  f.tick(now + initMs - 1);
+  EXPECT_EQ(f.state(), ServerState::Following);
+  f.tick(now + initMs);
+  EXPECT_EQ(f.state(), ServerState::Looking);
+}
+
+// The leader hears nothing from a learner while it streams it a snapshot, but each chunk the
+// learner takes off the link shows it alive.
+TEST(ZabLeader, ALearnerTakingASnapshotStreamIsNotDroppedAsSilent) {
+  PeerConfig c = config(3);
+  const std::int64_t syncMs = c.syncLimit * c.tickTimeMs;
+  Peer leader(c, logOf(1, {z(1, 11), z(1, 12)}, z(1, 10)), 0);
+  auto acts = syncLearnerOne(leader, z(1, 2), 1);  // older than the kept log: SNAP
+  ASSERT_EQ(all<act::SendSnapshot>(acts).size(), 1u);
+  leader.onPacket(
+      2, makePacket(PacketType::FollowerInfo, z(1, 0), encodeLearnerInfo({2, 0x10000, 0})));
+  leader.onPacket(2, makePacket(PacketType::AckEpoch, z(1, 12), encodeInt(1)));
+  leader.onPacket(2, makePacket(PacketType::Ack, z(2, 0)));
+  leader.takeActions();
+  ASSERT_TRUE(leader.serving());
+  std::int64_t now = 1000;
+  for (int i = 0; i < 30; ++i) {
+    now += syncMs / 10;
+    leader.onSnapshotProgress(1);
+    leader.onPacket(2, makePacket(PacketType::Ping, 0));
+    leader.tick(now);
+  }
+  EXPECT_TRUE(all<act::Disconnect>(leader.takeActions()).empty());
+  EXPECT_EQ(leader.learnerCount(), 2u);
+  for (int i = 0; i < 12; ++i) {  // then silence for longer than syncLimit
+    now += syncMs / 10;
+    leader.onPacket(2, makePacket(PacketType::Ping, 0));
+    leader.tick(now);
+  }
+  auto dropped = all<act::Disconnect>(leader.takeActions());
+  ASSERT_EQ(dropped.size(), 1u);
+  EXPECT_EQ(dropped[0].sid, 1);
+}
+
 TEST(ZabFollower, RejectsAnEpochOlderThanItAccepted) {
   PersistedState s = logOf(1, {});
   s.acceptedEpoch = 5;
