@@ -139,7 +139,7 @@ TEST_F(ZooConfigTest, EveryKeyIsTyped) {
   EXPECT_FALSE(c.syncEnabled);
   EXPECT_EQ(c.clientPortListenBacklog, 50);
   EXPECT_FALSE(c.metricsExportJvmInfo);
-  EXPECT_EQ(c.adminServerPort, 9090);
+  EXPECT_EQ(c.admin.port, 9090);
   EXPECT_TRUE(c.warnings.empty()) << c.warnings.front();
 }
 

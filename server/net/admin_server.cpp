@@ -1,0 +1,181 @@
+#include "net/admin_server.h"
+
+#include <boost/beast/core.hpp>
+#include <optional>
+
+namespace zk::admin {
+namespace {
+
+namespace beast = boost::beast;
+
+Response textResponse(http::status status, unsigned version, std::string contentType,
+                      std::string body) {
+  Response response(status, version);
+  response.set(http::field::content_type, contentType);
+  response.body() = std::move(body);
+  response.prepare_payload();
+  return response;
+}
+
+// Jetty's error page, short: the status line is what clients act on.
+Response errorPage(http::status status, std::string_view reason) {
+  std::string body = "<h1>Bad Message " + std::to_string(static_cast<unsigned>(status)) +
+                     "</h1><pre>reason: " + std::string(reason) + "</pre>";
+  Response response = textResponse(status, 11, "text/html;charset=iso-8859-1", std::move(body));
+  response.keep_alive(false);
+  return response;
+}
+
+// "a=1&b=2" -> {a: 1, b: 2}; the first value of a repeated name wins, as getParameter.
+CommandArgs queryArgs(std::string_view query) {
+  CommandArgs args;
+  while (!query.empty()) {
+    std::string_view pair = query.substr(0, query.find('&'));
+    query.remove_prefix(std::min(query.size(), pair.size() + 1));
+    auto eq = pair.find('=');
+    std::string name(pair.substr(0, eq));
+    std::string value(eq == std::string_view::npos ? "" : pair.substr(eq + 1));
+    args.emplace(std::move(name), std::move(value));
+  }
+  return args;
+}
+
+class Session : public std::enable_shared_from_this<Session> {
+ public:
+  Session(tcp::socket socket, const AdminServerSettings& settings, CommandContext& ctx)
+      : stream_(std::move(socket)), settings_(settings), ctx_(ctx) {}
+
+  void read() {
+    parser_.emplace();
+    limitParser(*parser_);
+    // The whole request must arrive within the idle timeout: a client sending a byte at a
+    // time (slowloris) is cut off as surely as a silent one.
+    stream_.expires_after(std::chrono::milliseconds(settings_.idleTimeoutMs));
+    http::async_read(
+        stream_, buffer_, *parser_,
+        [self = shared_from_this()](beast::error_code ec, std::size_t) { self->onRead(ec); });
+  }
+
+ private:
+  void onRead(beast::error_code ec) {
+    if (ec == http::error::end_of_stream || ec == beast::error::timeout ||
+        ec == asio::error::operation_aborted || ec == asio::error::connection_reset ||
+        ec == asio::error::eof) {
+      close();
+      return;
+    }
+    if (ec) {
+      auto data = buffer_.data();
+      std::string_view received(static_cast<const char*>(data.data()), data.size());
+      write(answerParseError(ec, received));
+      return;
+    }
+    Response response = answerRequest(parser_->get(), settings_.commandUrl, ctx_);
+    response.keep_alive(response.keep_alive() && parser_->get().keep_alive());
+    write(std::move(response));
+  }
+
+  void write(Response response) {
+    response_ = std::move(response);
+    stream_.expires_after(std::chrono::milliseconds(settings_.idleTimeoutMs));
+    http::async_write(stream_, response_,
+                      [self = shared_from_this()](beast::error_code ec, std::size_t) {
+                        if (ec || !self->response_.keep_alive()) {
+                          self->close();
+                          return;
+                        }
+                        self->read();
+                      });
+  }
+
+  void close() {
+    beast::error_code ignored;
+    stream_.socket().shutdown(tcp::socket::shutdown_both, ignored);
+    stream_.close();
+  }
+
+  beast::tcp_stream stream_;
+  const AdminServerSettings& settings_;
+  CommandContext& ctx_;
+  beast::flat_buffer buffer_;
+  std::optional<http::request_parser<http::string_body>> parser_;
+  Response response_;
+};
+
+}  // namespace
+
+void limitParser(http::request_parser<http::string_body>& parser) {
+  parser.header_limit(kHeaderLimit);
+  parser.body_limit(kBodyLimit);
+}
+
+Response answerRequest(const Request& request, std::string_view commandUrl, CommandContext& ctx) {
+  std::string_view target(request.target().data(), request.target().size());
+  std::string_view path = target.substr(0, target.find('?'));
+  std::string_view query =
+      path.size() < target.size() ? target.substr(path.size() + 1) : std::string_view();
+  bool underCommands = path == commandUrl || path.starts_with(std::string(commandUrl) + "/");
+  if (!underCommands) return errorPage(http::status::not_found, "Not Found");
+  if (request.method() != http::verb::get)
+    return errorPage(http::status::method_not_allowed, "HTTP method not supported by this URL");
+  std::string_view name = path.substr(std::min(path.size(), commandUrl.size() + 1));
+  if (name.empty()) {
+    return textResponse(http::status::ok, request.version(), "text/html",
+                        commandLinksPage(commandUrl));
+  }
+  web::json::value answer = runCommand(name, queryArgs(query), ctx);
+  return textResponse(http::status::ok, request.version(), "application/json", answer.serialize());
+}
+
+Response answerParseError(const boost::system::error_code& error, std::string_view received) {
+  if (error == http::error::header_limit) {
+    // Jetty tells a request line too long from headers too long.
+    bool requestLineDone = received.find("\r\n") != std::string_view::npos ||
+                           received.find('\n') != std::string_view::npos;
+    return requestLineDone ? errorPage(http::status::request_header_fields_too_large,
+                                       "Request Header Fields Too Large")
+                           : errorPage(http::status::uri_too_long, "URI Too Long");
+  }
+  if (error == http::error::body_limit)
+    return errorPage(http::status::payload_too_large, "Payload Too Large");
+  return errorPage(http::status::bad_request, error.message());
+}
+
+AdminServer::AdminServer(asio::io_context& io, const ServerConfig& config, Introspection& server,
+                         Logger& log)
+    : io_(io), config_(config), log_(log), acceptor_(io), context_{server, config, traceMask_} {}
+
+AdminServer::~AdminServer() = default;
+
+void AdminServer::start() {
+  const AdminServerSettings& s = config_.admin;
+  tcp::endpoint endpoint(asio::ip::make_address(s.address), s.port);
+  boost::system::error_code ec;
+  acceptor_.open(endpoint.protocol(), ec);
+  if (!ec) acceptor_.set_option(tcp::acceptor::reuse_address(true), ec);
+  if (!ec) acceptor_.bind(endpoint, ec);
+  if (!ec) acceptor_.listen(asio::socket_base::max_listen_connections, ec);
+  if (ec) {
+    acceptor_.close();
+    throw std::runtime_error("cannot serve the AdminServer on " + s.address + ":" +
+                             std::to_string(s.port) + ": " + ec.message());
+  }
+  log_.info("admin",
+            "AdminServer on http://" + s.address + ":" + std::to_string(s.port) + s.commandUrl);
+  accept();
+}
+
+void AdminServer::stop() {
+  boost::system::error_code ignored;
+  acceptor_.close(ignored);
+}
+
+void AdminServer::accept() {
+  acceptor_.async_accept([this](boost::system::error_code ec, tcp::socket socket) {
+    if (ec == asio::error::operation_aborted || !acceptor_.is_open()) return;
+    if (!ec) std::make_shared<Session>(std::move(socket), config_.admin, context_)->read();
+    accept();
+  });
+}
+
+}  // namespace zk::admin
