@@ -65,9 +65,7 @@ class Session : public std::enable_shared_from_this<Session> {
       return;
     }
     if (ec) {
-      auto data = buffer_.data();
-      std::string_view received(static_cast<const char*>(data.data()), data.size());
-      write(answerParseError(ec, received));
+      write(answerParseError(ec, requestLineRead(*parser_)));
       return;
     }
     Response response = answerRequest(parser_->get(), settings_.commandUrl, ctx_);
@@ -127,12 +125,14 @@ Response answerRequest(const Request& request, std::string_view commandUrl, Comm
   return textResponse(http::status::ok, request.version(), "application/json", answer.serialize());
 }
 
-Response answerParseError(const boost::system::error_code& error, std::string_view received) {
+bool requestLineRead(const http::request_parser<http::string_body>& parser) {
+  return !parser.get().target().empty();
+}
+
+Response answerParseError(const boost::system::error_code& error, bool requestLineRead) {
   if (error == http::error::header_limit) {
     // Jetty tells a request line too long from headers too long.
-    bool requestLineDone = received.find("\r\n") != std::string_view::npos ||
-                           received.find('\n') != std::string_view::npos;
-    return requestLineDone ? errorPage(http::status::request_header_fields_too_large,
+    return requestLineRead ? errorPage(http::status::request_header_fields_too_large,
                                        "Request Header Fields Too Large")
                            : errorPage(http::status::uri_too_long, "URI Too Long");
   }

@@ -36,8 +36,9 @@ Response answerRequest(const Request& request, std::string_view commandUrl, Comm
 
 // The answer to bytes that did not parse as a request (then the connection closes): 400 for
 // what is not HTTP, 414 for a request line over the header limit, 431 for longer headers, 413
-// for a body over its limit. `received` is what was read so far.
-Response answerParseError(const boost::system::error_code& error, std::string_view received);
+// for a body over its limit. requestLineRead: the parser had the whole request line.
+Response answerParseError(const boost::system::error_code& error, bool requestLineRead);
+bool requestLineRead(const http::request_parser<http::string_body>& parser);
 
 class AdminServer {
  public:

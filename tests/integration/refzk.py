@@ -62,6 +62,7 @@ def prepare(workdir, cfg, quorum=False):
     main = ("org.apache.zookeeper.server.quorum.QuorumPeerMain" if quorum else
             "org.apache.zookeeper.server.ZooKeeperServerMain")
     cmd = ["/usr/bin/java", "-Xmx256m", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1",
-           f"-Dlog4j.configuration=file:{log4j_path}", "-Dzookeeper.admin.enableServer=false",
+           f"-Dlog4j.configuration=file:{log4j_path}",
+           f"-Dzookeeper.admin.enableServer={zk_cfg['admin.enableServer']}",
            *props, "-cp", CLASSPATH, main, cfg_path]
     return zk_cfg, cmd
