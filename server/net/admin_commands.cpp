@@ -123,7 +123,7 @@ void serverStats(value& out, CommandContext& ctx) {
   out["node_count"] = number(s.nodeCount);
 }
 
-// ZooKeeperServer.getConf().toMap(), and QuorumPeer's part on an ensemble member.
+// ZooKeeperServer.getConf().toMap(): the same keys on an ensemble member.
 void configuration(value& out, CommandContext& ctx) {
   const ServerConfig& c = ctx.config;
   auto versionDir = [](const std::filesystem::path& dir) {
@@ -138,14 +138,28 @@ void configuration(value& out, CommandContext& ctx) {
   out["max_session_timeout"] = number(c.maxSessionTimeout);
   out["server_id"] = number(std::max<std::int64_t>(c.serverId, 0));
   out["client_port_listen_backlog"] = number(c.clientPortListenBacklog);
-  if (!c.distributed()) return;
-  auto me = c.servers.find(c.serverId);
-  out["init_limit"] = number(c.initLimit);
-  out["sync_limit"] = number(c.syncLimit);
-  out["election_alg"] = number(c.electionAlg);
-  out["election_port"] = number(me == c.servers.end() ? 0 : me->second.electionPort);
-  out["quorum_port"] = number(me == c.servers.end() ? 0 : me->second.quorumPort);
-  out["peer_type"] = number(static_cast<int>(c.peerType));
+}
+
+std::string hostPort(const std::string& host, std::uint16_t port) {
+  return host + ":" + std::to_string(port);
+}
+
+// ZooKeeper's MultipleAddresses as Jackson serializes it, for one address.
+value addresses(const std::string& host, std::uint16_t port) {
+  std::string address = hostPort(host, port);
+  value one = value::array({value::string(address)});
+  value out = value::object();
+  out["empty"] = value::boolean(false);
+  out["all_addresses"] = one;
+  out["all_reachable_addresses"] = one;
+  out["one"] = value::string(address);
+  out["reachable_address"] = value::string(address);
+  out["wildcard_addresses"] = value::array({value::string(hostPort("0.0.0.0", port))});
+  out["all_ports"] = value::array({number(port)});
+  out["all_host_strings"] = value::array({value::string(host)});
+  out["all_reachable_addresses_or_all"] = one;
+  out["reachable_or_one"] = value::string(address);
+  return out;
 }
 
 void dump(value& out, CommandContext& ctx) {
@@ -218,12 +232,21 @@ void leader(value& out, CommandContext& ctx) {
       value::string(entry == ctx.config.servers.end() ? std::string() : entry->second.host);
 }
 
+// QuorumServerView: a voter's addresses and role.
 void votingView(value& out, CommandContext& ctx) {
   value view = value::object();
   if (ctx.config.distributed()) {
     for (const auto& [sid, entry] : ctx.config.servers) {
       if (entry.role == PeerRole::kObserver) continue;
-      view[std::to_string(sid)] = value::string(formatServerEntry(entry));
+      value server = value::object();
+      server["server_addresses"] =
+          value::array({value::string(hostPort(entry.host, entry.quorumPort))});
+      server["election_addresses"] =
+          value::array({value::string(hostPort(entry.host, entry.electionPort))});
+      std::string clientHost = entry.clientHost.empty() ? "0.0.0.0" : entry.clientHost;
+      server["client_address"] = value::string(hostPort(clientHost, entry.clientPort));
+      server["learner_type"] = value::string("participant");
+      view[std::to_string(sid)] = server;
     }
   }
   out["current_config"] = view;
@@ -242,12 +265,11 @@ void zabState(value& out, CommandContext& ctx) {
   out["myid"] = number(c.serverId);
   out["is_leader"] = value::boolean(s.leader.has_value());
   if (me != c.servers.end()) {
-    out["quorum_address"] =
-        value::string(me->second.host + ":" + std::to_string(me->second.quorumPort));
-    out["election_address"] =
-        value::string(me->second.host + ":" + std::to_string(me->second.electionPort));
+    out["quorum_address"] = addresses(me->second.host, me->second.quorumPort);
+    out["election_address"] = addresses(me->second.host, me->second.electionPort);
   }
-  out["client_address"] = value::string(c.clientPortAddress + ":" + std::to_string(c.clientPort));
+  std::string clientHost = c.clientPortAddress.empty() ? "0.0.0.0" : c.clientPortAddress;
+  out["client_address"] = value::string(hostPort(clientHost, c.clientPort));
   out["voting"] = value::boolean(voting);
   out["last_zxid"] = value::string("0x" + hex(s.lastZxid));
   out["zab_epoch"] = number(s.lastZxid >> 32);

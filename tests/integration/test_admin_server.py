@@ -290,3 +290,56 @@ def test_keep_alive_answers_many(admin):
         while data.count(b'"command"') < 3 and time.monotonic() < end:
             data += s.recv(65536)
     assert data.count(b"HTTP/1.1 200") == 3
+
+
+# ZooKeeper's MultipleAddresses bean, and QuorumServerView.
+ADDRESSES = {"empty": BOOL, "all_addresses": LIST, "all_reachable_addresses": LIST, "one": STRING,
+             "reachable_address": STRING, "wildcard_addresses": LIST, "all_ports": LIST,
+             "all_host_strings": LIST, "all_reachable_addresses_or_all": LIST,
+             "reachable_or_one": STRING}
+SERVER_VIEW = {"server_addresses": LIST, "election_addresses": LIST, "client_address": STRING,
+               "learner_type": STRING}
+ZABSTATE_MEMBER = {"myid": NUMBER, "is_leader": BOOL, "quorum_address": OBJECT,
+                   "election_address": OBJECT, "client_address": STRING, "voting": BOOL,
+                   "last_zxid": STRING, "zab_epoch": NUMBER, "zab_counter": NUMBER,
+                   "zabstate": STRING}
+
+
+def test_ensemble_members(tmp_path):
+    from ensemble import Ensemble
+    ens = Ensemble(str(tmp_path), voters=3)
+    for member in ens.members.values():
+        member.admin_port = free_port()
+        member.cfg.update({"admin.enableServer": "true", "admin.serverAddress": "127.0.0.1",
+                           "admin.serverPort": str(member.admin_port)})
+    with ens:
+        leader = ens.wait_serving()
+        for sid, member in ens.members.items():
+            wait_until(lambda: http_get(member, "/commands/ruok")[0] == 200, timeout=15,
+                       what=f"member {sid}'s AdminServer")
+            lead = command(member, "lead")
+            assert kinds(lead) == {"is_leader": BOOL, "leader_id": NUMBER, "leader_ip": STRING,
+                                   **COMMON}
+            assert lead["is_leader"] == (member is leader)
+            assert lead["leader_id"] == leader.myid
+            assert lead["leader_ip"] == "127.0.0.1"
+            zab = command(member, "zabstate")
+            assert kinds(zab) == {**ZABSTATE_MEMBER, **COMMON}
+            assert (zab["myid"], zab["voting"], zab["is_leader"]) == (sid, True, member is leader)
+            assert kinds(zab["quorum_address"]) == ADDRESSES
+            assert zab["quorum_address"]["one"] == f"127.0.0.1:{member.quorum_port}"
+            assert zab["election_address"]["all_ports"] == [member.election_port]
+            assert zab["client_address"] == f"127.0.0.1:{member.port}"
+            view = command(member, "voting_view")["current_config"]
+            assert sorted(view) == ["1", "2", "3"]
+            for other_sid, other in ens.members.items():
+                assert kinds(view[str(other_sid)]) == SERVER_VIEW
+                assert view[str(other_sid)]["server_addresses"] == [
+                    f"127.0.0.1:{other.quorum_port}"]
+                assert view[str(other_sid)]["client_address"] == f"127.0.0.1:{other.port}"
+            conf = command(member, "conf")
+            assert set(conf) == set(EXACT["configuration"][1]) | set(COMMON)
+            assert conf["server_id"] == sid
+        wait_until(lambda: all(command(m, "zabstate")["zabstate"] == "broadcast"
+                               for m in ens.members.values()), timeout=15,
+                   what="every member in broadcast")
