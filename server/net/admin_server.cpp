@@ -58,14 +58,15 @@ class Session : public std::enable_shared_from_this<Session> {
 
  private:
   void onRead(beast::error_code ec) {
-    if (ec == http::error::end_of_stream || ec == beast::error::timeout ||
-        ec == asio::error::operation_aborted || ec == asio::error::connection_reset ||
-        ec == asio::error::eof) {
-      close();
+    // What the client sent is answered; a closed, reset or timed-out socket is just closed.
+    bool badRequest = ec && ec != http::error::end_of_stream &&
+                      ec.category() == http::make_error_code(http::error::bad_method).category();
+    if (badRequest) {
+      write(answerParseError(ec, requestLineRead(*parser_)));
       return;
     }
     if (ec) {
-      write(answerParseError(ec, requestLineRead(*parser_)));
+      close();
       return;
     }
     Response response = answerRequest(parser_->get(), settings_.commandUrl, ctx_);
