@@ -26,6 +26,31 @@ Response errorPage(http::status status, std::string_view reason) {
   return response;
 }
 
+int hexDigit(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+// Form decoding, as the servlet's getParameter: %XX escapes and '+' for a space; a malformed
+// escape is kept as it is.
+std::string formDecoded(std::string_view text) {
+  std::string out;
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    if (text[i] == '+') {
+      out += ' ';
+    } else if (text[i] == '%' && i + 2 < text.size() && hexDigit(text[i + 1]) >= 0 &&
+               hexDigit(text[i + 2]) >= 0) {
+      out += static_cast<char>(hexDigit(text[i + 1]) * 16 + hexDigit(text[i + 2]));
+      i += 2;
+    } else {
+      out += text[i];
+    }
+  }
+  return out;
+}
+
 // "a=1&b=2" -> {a: 1, b: 2}; the first value of a repeated name wins, as getParameter.
 CommandArgs queryArgs(std::string_view query) {
   CommandArgs args;
@@ -33,8 +58,8 @@ CommandArgs queryArgs(std::string_view query) {
     std::string_view pair = query.substr(0, query.find('&'));
     query.remove_prefix(std::min(query.size(), pair.size() + 1));
     auto eq = pair.find('=');
-    std::string name(pair.substr(0, eq));
-    std::string value(eq == std::string_view::npos ? "" : pair.substr(eq + 1));
+    std::string name = formDecoded(pair.substr(0, eq));
+    std::string value = eq == std::string_view::npos ? "" : formDecoded(pair.substr(eq + 1));
     args.emplace(std::move(name), std::move(value));
   }
   return args;
@@ -108,14 +133,16 @@ void limitParser(http::request_parser<http::string_body>& parser) {
   parser.body_limit(kBodyLimit);
 }
 
-Response answerRequest(const Request& request, std::string_view commandUrl, CommandContext& ctx) {
+namespace {
+
+Response answerGet(const Request& request, std::string_view commandUrl, CommandContext& ctx) {
   std::string_view target(request.target().data(), request.target().size());
   std::string_view path = target.substr(0, target.find('?'));
   std::string_view query =
       path.size() < target.size() ? target.substr(path.size() + 1) : std::string_view();
   bool underCommands = path == commandUrl || path.starts_with(std::string(commandUrl) + "/");
   if (!underCommands) return errorPage(http::status::not_found, "Not Found");
-  if (request.method() != http::verb::get)
+  if (request.method() != http::verb::get && request.method() != http::verb::head)
     return errorPage(http::status::method_not_allowed, "HTTP method not supported by this URL");
   std::string_view name = path.substr(std::min(path.size(), commandUrl.size() + 1));
   if (name.empty()) {
@@ -126,8 +153,20 @@ Response answerRequest(const Request& request, std::string_view commandUrl, Comm
   return textResponse(http::status::ok, request.version(), "application/json", answer.serialize());
 }
 
+}  // namespace
+
 bool requestLineRead(const http::request_parser<http::string_body>& parser) {
   return !parser.get().target().empty();
+}
+
+Response answerRequest(const Request& request, std::string_view commandUrl, CommandContext& ctx) {
+  Response response = answerGet(request, commandUrl, ctx);
+  if (request.method() == http::verb::head) {  // the GET's headers, its length included
+    std::size_t length = response.body().size();
+    response.body().clear();
+    response.content_length(length);
+  }
+  return response;
 }
 
 Response answerParseError(const boost::system::error_code& error, bool requestLineRead) {

@@ -221,6 +221,8 @@ def test_trace_mask(admin):
     assert bad == "setTraceMask requires long traceMask argument, got x"
     assert command(admin, "set_trace_mask?traceMask=5")["tracemask"] == 5
     assert command(admin, "gtmk")["tracemask"] == 5
+    # Query parameters are form-decoded: %32 is "2".
+    assert command(admin, "stmk?other=a+b&traceMask=1%32")["tracemask"] == 12
 
 
 @pytest.mark.parametrize("name", ["nosuch", "commands", "RUOK", "ruok/extra"])
@@ -242,6 +244,17 @@ def test_command_list_and_other_paths(admin):
     with pytest.raises(urllib.error.HTTPError) as refused:
         urllib.request.urlopen(request, timeout=5)
     assert refused.value.code == 405
+
+
+def test_head_has_the_headers_of_get(admin):
+    request = urllib.request.Request(f"http://127.0.0.1:{admin.admin_port}/commands/ruok",
+                                     method="HEAD")
+    with urllib.request.urlopen(request, timeout=5) as r:
+        assert r.status == 200
+        assert r.headers["Content-Type"].startswith("application/json")
+        get_length = len(http_get(admin, "/commands/ruok")[2])
+        assert int(r.headers["Content-Length"]) == get_length
+        assert r.read() == b""
 
 
 def test_not_http(admin, client_factory):
