@@ -145,8 +145,13 @@ TEST_F(AdminCommandsTest, RequestsRouteUnderTheCommandUrl) {
   EXPECT_EQ(answerRequest(get("/admin/ruok"), "/admin", ctx_).result_int(), 200);
   Request post(http::verb::post, "/commands/ruok", 11);
   EXPECT_EQ(answerRequest(post, "/commands", ctx_).result_int(), 405);
-  auto stmk = answerRequest(get("/commands/stmk?traceMask=7"), "/commands", ctx_);
+  auto stmk = answerRequest(get("/commands/stmk?x=%zz&traceMask=%37"), "/commands", ctx_);
   EXPECT_EQ(web::json::value::parse(stmk.body()).at("tracemask").as_integer(), 7);
+  Request head(http::verb::head, "/commands/ruok", 11);
+  auto headers = answerRequest(head, "/commands", ctx_);
+  EXPECT_TRUE(headers.body().empty());
+  EXPECT_EQ(headers[http::field::content_length],
+            std::to_string(answerRequest(get("/commands/ruok"), "/commands", ctx_).body().size()));
 }
 
 TEST(AdminParseErrors, StatusAsJettyAnswers) {
