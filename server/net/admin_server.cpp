@@ -33,12 +33,55 @@ int hexDigit(char c) {
   return -1;
 }
 
-// Form decoding, as the servlet's getParameter: %XX escapes and '+' for a space; a malformed
-// escape is kept as it is.
-std::string formDecoded(std::string_view text) {
+// The length of the valid UTF-8 sequence at the start of `text`, 0 if it is not one.
+std::size_t utf8Length(std::string_view text) {
+  auto byte = [&](std::size_t i) { return static_cast<unsigned char>(text[i]); };
+  unsigned char lead = byte(0);
+  if (lead < 0x80) return 1;
+  std::size_t n = lead >= 0xc2 && lead <= 0xdf   ? 2
+                  : lead >= 0xe0 && lead <= 0xef ? 3
+                  : lead >= 0xf0 && lead <= 0xf4 ? 4
+                                                 : 0;
+  if (n == 0 || text.size() < n) return 0;
+  for (std::size_t i = 1; i < n; ++i)
+    if ((byte(i) & 0xc0) != 0x80) return 0;
+  // No overlong forms, UTF-16 surrogates or code points past U+10FFFF.
+  unsigned char second = byte(1);
+  if ((lead == 0xe0 && second < 0xa0) || (lead == 0xed && second > 0x9f) ||
+      (lead == 0xf0 && second < 0x90) || (lead == 0xf4 && second > 0x8f))
+    return 0;
+  return n;
+}
+
+// Text that is not UTF-8 is read as ISO-8859-1, as Jetty decodes such a path: the JSON that
+// echoes a command's name stays valid.
+std::string validUtf8(std::string_view text) {
+  bool valid = true;
+  for (std::string_view rest = text; valid && !rest.empty();) {
+    std::size_t n = utf8Length(rest);
+    valid = n > 0;
+    rest.remove_prefix(n);
+  }
+  if (valid) return std::string(text);
+  std::string out;
+  for (char c : text) {
+    auto byte = static_cast<unsigned char>(c);
+    if (byte < 0x80) {
+      out += c;
+    } else {
+      out += static_cast<char>(0xc0 | byte >> 6);
+      out += static_cast<char>(0x80 | (byte & 0x3f));
+    }
+  }
+  return out;
+}
+
+// Percent decoding as the servlet's getPathInfo and getParameter do it; `plusIsSpace` for the
+// query's form encoding. A malformed escape is kept as it is.
+std::string urlDecoded(std::string_view text, bool plusIsSpace) {
   std::string out;
   for (std::size_t i = 0; i < text.size(); ++i) {
-    if (text[i] == '+') {
+    if (plusIsSpace && text[i] == '+') {
       out += ' ';
     } else if (text[i] == '%' && i + 2 < text.size() && hexDigit(text[i + 1]) >= 0 &&
                hexDigit(text[i + 2]) >= 0) {
@@ -48,7 +91,7 @@ std::string formDecoded(std::string_view text) {
       out += text[i];
     }
   }
-  return out;
+  return validUtf8(out);
 }
 
 // "a=1&b=2" -> {a: 1, b: 2}; the first value of a repeated name wins, as getParameter.
@@ -58,8 +101,8 @@ CommandArgs queryArgs(std::string_view query) {
     std::string_view pair = query.substr(0, query.find('&'));
     query.remove_prefix(std::min(query.size(), pair.size() + 1));
     auto eq = pair.find('=');
-    std::string name = formDecoded(pair.substr(0, eq));
-    std::string value = eq == std::string_view::npos ? "" : formDecoded(pair.substr(eq + 1));
+    std::string name = urlDecoded(pair.substr(0, eq), true);
+    std::string value = eq == std::string_view::npos ? "" : urlDecoded(pair.substr(eq + 1), true);
     args.emplace(std::move(name), std::move(value));
   }
   return args;
@@ -149,7 +192,7 @@ Response answerGet(const Request& request, std::string_view commandUrl, CommandC
     return textResponse(http::status::ok, request.version(), "text/html",
                         commandLinksPage(commandUrl));
   }
-  web::json::value answer = runCommand(name, queryArgs(query), ctx);
+  web::json::value answer = runCommand(urlDecoded(name, false), queryArgs(query), ctx);
   return textResponse(http::status::ok, request.version(), "application/json", answer.serialize());
 }
 
@@ -183,7 +226,7 @@ Response answerParseError(const boost::system::error_code& error, bool requestLi
 
 AdminServer::AdminServer(asio::io_context& io, const ServerConfig& config, Introspection& server,
                          Logger& log)
-    : io_(io), config_(config), log_(log), acceptor_(io), context_{server, config, traceMask_} {}
+    : config_(config), log_(log), acceptor_(io), context_{server, config, traceMask_} {}
 
 AdminServer::~AdminServer() = default;
 

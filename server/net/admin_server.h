@@ -55,7 +55,6 @@ class AdminServer {
  private:
   void accept();
 
-  asio::io_context& io_;
   const ServerConfig& config_;
   Logger& log_;
   tcp::acceptor acceptor_;

@@ -230,6 +230,13 @@ def test_unknown_command(admin, name):
     assert command(admin, name) == {"command": name, "error": f"Unknown command: {name}"}
 
 
+def test_escaped_names(admin):
+    assert command(admin, "%72uok") == {"command": "ruok", "error": None}
+    assert command(admin, "%C3%A9t%C3%A9")["error"] == "Unknown command: \u00e9t\u00e9"
+    # Not UTF-8: read as ISO-8859-1.
+    assert command(admin, "%FF")["error"] == "Unknown command: \u00ff"
+
+
 def test_command_list_and_other_paths(admin):
     for path in ["/commands", "/commands/"]:
         status, _, body = http_get(admin, path)

@@ -147,6 +147,13 @@ TEST_F(AdminCommandsTest, RequestsRouteUnderTheCommandUrl) {
   EXPECT_EQ(answerRequest(post, "/commands", ctx_).result_int(), 405);
   auto stmk = answerRequest(get("/commands/stmk?x=%zz&traceMask=%37"), "/commands", ctx_);
   EXPECT_EQ(web::json::value::parse(stmk.body()).at("tracemask").as_integer(), 7);
+  auto escaped = answerRequest(get("/commands/%72uok"), "/commands", ctx_);
+  EXPECT_EQ(web::json::value::parse(escaped.body()).at("command").as_string(), "ruok");
+  // A name that is not UTF-8 is read as ISO-8859-1 (as Jetty), so the answer is still JSON.
+  auto binary = answerRequest(get("/commands/a\xff%FEb"), "/commands", ctx_);
+  EXPECT_EQ(web::json::value::parse(binary.body()).at("command").as_string(),
+            "a\xc3\xbf\xc3\xbe"
+            "b");
   Request head(http::verb::head, "/commands/ruok", 11);
   auto headers = answerRequest(head, "/commands", ctx_);
   EXPECT_TRUE(headers.body().empty());
