@@ -127,8 +127,9 @@ class Zookube:
         os.makedirs(self.data_dir, exist_ok=True)
         cfg = os.path.join(self.workdir, "zoo.cfg")
         with open(cfg, "w") as f:
+            # The AdminServer is off as in ZooKeeper's run below (and 8080 is not ours to take).
             cfg_keys = {**image_cfg(), "dataDir": self.data_dir, "clientPort": str(self.port),
-                        "clientPortAddress": "127.0.0.1"}
+                        "clientPortAddress": "127.0.0.1", "admin.enableServer": "false"}
             if self.metrics_port:
                 cfg_keys["metricsProvider.httpPort"] = str(self.metrics_port)
             f.writelines(f"{k}={v}\n" for k, v in cfg_keys.items())

@@ -184,6 +184,14 @@ void setSuperDigest(Parser& ps, ServerConfig& c, const Property& p) {
   c.superDigest = p.value;
 }
 
+// Jetty serves the commands under "<commandURL>/*": the URL is a path, kept without a trailing /.
+void setAdminCommandUrl(Parser& ps, ServerConfig& c, const Property& p) {
+  if (p.value.empty() || p.value.front() != '/') ps.fail(p, "expected a path starting with /");
+  std::string url = p.value;
+  while (url.size() > 1 && url.back() == '/') url.pop_back();
+  c.admin.commandUrl = url;
+}
+
 const std::unordered_map<std::string_view, Setter>& setters() {
   using C = ServerConfig;
   using P = Parser;
@@ -334,12 +342,11 @@ const std::unordered_map<std::string_view, Setter>& setters() {
        }},
       {"metricsProvider.exportJvmInfo",
        [](P& ps, C& c, const Pr& p) { c.metricsExportJvmInfo = ps.boolean(p); }},
-      {"admin.enableServer",
-       [](P& ps, C& c, const Pr& p) {
-         c.adminEnableServer = ps.boolean(p);
-         if (c.adminEnableServer) ps.warn(p, "the AdminServer is not supported by zookube");
-       }},
-      {"admin.serverPort", [](P& ps, C& c, const Pr& p) { c.adminServerPort = ps.port(p); }},
+      {"admin.enableServer", [](P& ps, C& c, const Pr& p) { c.admin.enabled = ps.boolean(p); }},
+      {"admin.serverAddress", [](P&, C& c, const Pr& p) { c.admin.address = p.value; }},
+      {"admin.serverPort", [](P& ps, C& c, const Pr& p) { c.admin.port = ps.port(p); }},
+      {"admin.commandURL", setAdminCommandUrl},
+      {"admin.idleTimeout", [](P& ps, C& c, const Pr& p) { c.admin.idleTimeoutMs = ps.i32(p, 1); }},
       {"electionAlg",
        [](P& ps, C& c, const Pr& p) {
          c.electionAlg = ps.i32(p);
@@ -616,7 +623,10 @@ ServerConfig parseConfig(std::string_view text, const fs::path& source) {
 }
 
 ServerConfig loadConfig(const fs::path& file) {
-  return parseConfig(readFile(file), file);
+  std::string text = readFile(file);
+  ServerConfig config = parseConfig(text, file);
+  config.initialConfig = std::move(text);
+  return config;
 }
 
 std::int64_t readMyId(const fs::path& dataDir) {

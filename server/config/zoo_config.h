@@ -85,6 +85,15 @@ inline constexpr std::string_view kPrometheusProviderClass =
 inline constexpr std::string_view kDefaultProviderClass =
     "org.apache.zookeeper.metrics.impl.DefaultMetricsProvider";
 
+// ZooKeeper's AdminServer (admin.* keys): JSON commands over HTTP.
+struct AdminServerSettings {
+  bool enabled = true;  // as ZooKeeper 3.8
+  std::string address = "0.0.0.0";
+  std::uint16_t port = 8080;
+  std::string commandUrl = "/commands";
+  std::int32_t idleTimeoutMs = 30000;
+};
+
 struct ServerConfig {
   std::filesystem::path source;  // the zoo.cfg this came from
 
@@ -144,9 +153,8 @@ struct ServerConfig {
   std::string metricsHttpHost = "0.0.0.0";
   std::uint16_t metricsHttpPort = 7000;
   bool metricsExportJvmInfo = true;
-  bool metricsEnabled = false;     // see zoo_config.cpp: Prometheus class named or httpPort set
-  bool adminEnableServer = false;  // ZooKeeper 3.8 defaults to true; zookube has no AdminServer
-  std::uint16_t adminServerPort = 8080;
+  bool metricsEnabled = false;  // see zoo_config.cpp: Prometheus class named or httpPort set
+  AdminServerSettings admin;
 
   // Quorum.
   std::int32_t electionAlg = 3;
@@ -161,6 +169,9 @@ struct ServerConfig {
   std::map<std::int64_t, std::int64_t> weights;              // weight.<sid>=w
   std::int64_t configVersion = 0;                            // "version=<hex>" of dynamic file
   std::int64_t serverId = -1;                                // from myid; -1: none
+
+  // zoo.cfg as read at start: the AdminServer's initial_configuration.
+  std::string initialConfig;
 
   // Unknown or unsupported keys, each "<file>:<line>: <key>: <why>"; the server logs them.
   std::vector<std::string> warnings;

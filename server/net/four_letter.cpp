@@ -22,6 +22,8 @@
 #include <filesystem>
 #include <functional>
 #include <sstream>
+#include <type_traits>
+#include <variant>
 
 namespace zk {
 namespace {
@@ -53,10 +55,6 @@ std::string javaDate(std::int64_t epochMs) {
   std::array<char, 64> buf{};
   std::size_t n = std::strftime(buf.data(), buf.size(), "%a %b %d %H:%M:%S UTC %Y", &tm);
   return std::string(buf.data(), n);
-}
-
-std::string versionOf(const ServerStats& s) {
-  return s.version.empty() ? zookubeVersion() : s.version;
 }
 
 void connectionInfo(std::ostream& out, const ConnectionStats& c, bool brief) {
@@ -110,29 +108,7 @@ std::string cons(Introspection& server) {
   return out.str();
 }
 
-class MonitorWriter {
- public:
-  void put(std::string_view key, std::int64_t v) { line(key, std::to_string(v)); }
-  void put(std::string_view key, double v) { line(key, javaDouble(v)); }
-  void put(std::string_view key, std::string_view v) { line(key, v); }
-  // A summary as the default metrics provider dumps it: avg, min, max, cnt, sum.
-  void summary(std::string_view name, const LatencyStats& s) {
-    put("avg_" + std::string(name), averageOf(s));
-    put("min_" + std::string(name), s.min);
-    put("max_" + std::string(name), s.max);
-    put("cnt_" + std::string(name), s.count);
-    put("sum_" + std::string(name), s.sum);
-  }
-  std::string str() const { return out_.str(); }
-
- private:
-  void line(std::string_view key, std::string_view value) {
-    out_ << "zk_" << key << '\t' << value << '\n';
-  }
-  std::ostringstream out_;
-};
-
-void monitorLeader(MonitorWriter& w, const LeaderStats& l) {
+void monitorLeader(MonitorEntries& w, const LeaderStats& l) {
   w.put("learners", l.learners);
   w.put("synced_followers", l.syncedFollowers);
   w.put("synced_non_voting_followers", l.syncedNonVotingFollowers);
@@ -145,51 +121,20 @@ void monitorLeader(MonitorWriter& w, const LeaderStats& l) {
 }
 
 std::string mntr(Introspection& server) {
-  ServerStats s = server.stats({.fileDescriptors = true});
-  MonitorWriter w;
-  w.put("version", std::string_view(versionOf(s)));
-  w.put("server_state", std::string_view(s.serverState));
-  if (!s.peerState.empty()) w.put("peer_state", std::string_view(s.peerState));
-  w.put("avg_latency", averageOf(s.requestLatency));
-  w.put("max_latency", s.requestLatency.max);
-  w.put("min_latency", s.requestLatency.min);
-  w.put("packets_received", s.packetsReceived);
-  w.put("packets_sent", s.packetsSent);
-  w.put("num_alive_connections", s.aliveConnections);
-  w.put("outstanding_requests", s.outstandingRequests);
-  w.put("uptime", s.uptimeMs);
-  w.put("znode_count", s.nodeCount);
-  w.put("watch_count", s.watchCount);
-  w.put("ephemerals_count", s.ephemeralsCount);
-  w.put("approximate_data_size", s.approximateDataSize);
-  w.put("global_sessions", s.globalSessions);
-  w.put("local_sessions", s.localSessions);
-  w.put("open_file_descriptor_count", s.openFileDescriptors);
-  w.put("max_file_descriptor_count", s.maxFileDescriptors);
-  w.put("last_client_response_size", s.lastClientResponseSize);
-  w.put("max_client_response_size", s.maxClientResponseSize);
-  w.put("min_client_response_size", s.minClientResponseSize);
-  w.put("auth_failed_count", s.authFailedCount);
-  w.put("large_requests_rejected", s.largeRequestsRejected);
-  w.put("unsuccessful_handshake", s.unsuccessfulHandshakes);
-  w.put("tls_handshake_exceeded", s.tlsHandshakesExceeded);
-  // ZooKeeper's gauge and counter sets print as <key>_<name>.
-  for (const auto& [ns, q] : s.quotaByNamespace) {
-    w.put(ns + "_quota_count_limit_per_namespace", q.countLimit);
-    w.put(ns + "_quota_bytes_limit_per_namespace", q.bytesLimit);
-    w.put(ns + "_quota_count_usage_per_namespace", q.countUsage);
-    w.put(ns + "_quota_bytes_usage_per_namespace", q.bytesUsage);
+  std::ostringstream out;
+  for (const auto& [key, value] : monitorEntries(server)) {
+    out << "zk_" << key << '\t';
+    std::visit(
+        [&out](const auto& v) {
+          if constexpr (std::is_same_v<std::decay_t<decltype(v)>, double>)
+            out << javaDouble(v);
+          else
+            out << v;
+        },
+        value);
+    out << '\n';
   }
-  for (const auto& [ns, n] : s.quotaExceededByNamespace)
-    w.put(ns + "_quota_exceeded_error_per_namespace", n);
-  if (s.quorumSize > 0) w.put("quorum_size", s.quorumSize);
-  if (s.leader) monitorLeader(w, *s.leader);
-  if (s.follower) w.put("synced_observers", s.follower->syncedObservers);
-  if (s.quorumSize > 0) w.summary("election_time", s.electionTime);
-  w.summary("fsynctime", s.fsyncTime);
-  w.summary("readlatency", s.readLatency);
-  w.summary("updatelatency", s.updateLatency);
-  return w.str();
+  return out.str();
 }
 
 std::string wchs(Introspection& server) {
@@ -240,26 +185,10 @@ std::string dump(Introspection& server) {
 }
 
 std::string envi(Introspection& server) {
-  std::ostringstream out;
-  out << "Environment:\nzookeeper.version=" << versionOf(server.stats({})) << '\n';
-  std::array<char, 256> host{};
-  if (gethostname(host.data(), host.size() - 1) == 0) out << "host.name=" << host.data() << '\n';
-  utsname uts{};
-  if (uname(&uts) == 0) {
-    out << "os.name=" << uts.sysname << "\nos.arch=" << uts.machine
-        << "\nos.version=" << uts.release << '\n';
-  }
-  std::array<char, 1024> pwbuf{};
-  passwd pw{};
-  passwd* found = nullptr;
-  if (getpwuid_r(geteuid(), &pw, pwbuf.data(), pwbuf.size(), &found) == 0 && found) {
-    out << "user.name=" << pw.pw_name << "\nuser.home=" << pw.pw_dir << '\n';
-  }
-  std::error_code ec;
-  auto cwd = std::filesystem::current_path(ec);
-  if (!ec) out << "user.dir=" << cwd.string() << '\n';
-  out << "process.id=" << getpid() << '\n';
-  return out.str();
+  std::string out = "Environment:\n";
+  for (const auto& [key, value] : environmentEntries(versionOf(server.stats({}))))
+    out += key + "=" + value + "\n";
+  return out;
 }
 
 // Commands that need a serving server; the others answer even while it starts.
@@ -294,6 +223,90 @@ std::optional<std::string> servingCommand(std::string_view cmd, Introspection& s
 }
 
 }  // namespace
+
+void MonitorEntries::summary(std::string_view name, const LatencyStats& s) {
+  put("avg_" + std::string(name), averageOf(s));
+  put("min_" + std::string(name), s.min);
+  put("max_" + std::string(name), s.max);
+  put("cnt_" + std::string(name), s.count);
+  put("sum_" + std::string(name), s.sum);
+}
+
+std::vector<MonitorEntry> monitorEntries(Introspection& server) {
+  ServerStats s = server.stats({.fileDescriptors = true});
+  MonitorEntries w;
+  w.put("version", versionOf(s));
+  w.put("server_state", s.serverState);
+  if (!s.peerState.empty()) w.put("peer_state", s.peerState);
+  w.put("avg_latency", averageOf(s.requestLatency));
+  w.put("max_latency", s.requestLatency.max);
+  w.put("min_latency", s.requestLatency.min);
+  w.put("packets_received", s.packetsReceived);
+  w.put("packets_sent", s.packetsSent);
+  w.put("num_alive_connections", s.aliveConnections);
+  w.put("outstanding_requests", s.outstandingRequests);
+  w.put("uptime", s.uptimeMs);
+  w.put("znode_count", s.nodeCount);
+  w.put("watch_count", s.watchCount);
+  w.put("ephemerals_count", s.ephemeralsCount);
+  w.put("approximate_data_size", s.approximateDataSize);
+  w.put("global_sessions", s.globalSessions);
+  w.put("local_sessions", s.localSessions);
+  w.put("open_file_descriptor_count", s.openFileDescriptors);
+  w.put("max_file_descriptor_count", s.maxFileDescriptors);
+  w.put("last_client_response_size", s.lastClientResponseSize);
+  w.put("max_client_response_size", s.maxClientResponseSize);
+  w.put("min_client_response_size", s.minClientResponseSize);
+  w.put("auth_failed_count", s.authFailedCount);
+  w.put("large_requests_rejected", s.largeRequestsRejected);
+  w.put("unsuccessful_handshake", s.unsuccessfulHandshakes);
+  w.put("tls_handshake_exceeded", s.tlsHandshakesExceeded);
+  // ZooKeeper's gauge and counter sets print as <key>_<name>.
+  for (const auto& [ns, q] : s.quotaByNamespace) {
+    w.put(ns + "_quota_count_limit_per_namespace", q.countLimit);
+    w.put(ns + "_quota_bytes_limit_per_namespace", q.bytesLimit);
+    w.put(ns + "_quota_count_usage_per_namespace", q.countUsage);
+    w.put(ns + "_quota_bytes_usage_per_namespace", q.bytesUsage);
+  }
+  for (const auto& [ns, n] : s.quotaExceededByNamespace)
+    w.put(ns + "_quota_exceeded_error_per_namespace", n);
+  if (s.quorumSize > 0) w.put("quorum_size", s.quorumSize);
+  if (s.leader) monitorLeader(w, *s.leader);
+  if (s.follower) w.put("synced_observers", s.follower->syncedObservers);
+  if (s.quorumSize > 0) w.summary("election_time", s.electionTime);
+  w.summary("fsynctime", s.fsyncTime);
+  w.summary("readlatency", s.readLatency);
+  w.summary("updatelatency", s.updateLatency);
+  return std::move(w.entries);
+}
+
+std::vector<std::pair<std::string, std::string>> environmentEntries(const std::string& version) {
+  std::vector<std::pair<std::string, std::string>> out{{"zookeeper.version", version}};
+  std::array<char, 256> host{};
+  if (gethostname(host.data(), host.size() - 1) == 0) out.emplace_back("host.name", host.data());
+  utsname uts{};
+  if (uname(&uts) == 0) {
+    out.emplace_back("os.name", uts.sysname);
+    out.emplace_back("os.arch", uts.machine);
+    out.emplace_back("os.version", uts.release);
+  }
+  std::array<char, 1024> pwbuf{};
+  passwd pw{};
+  passwd* found = nullptr;
+  if (getpwuid_r(geteuid(), &pw, pwbuf.data(), pwbuf.size(), &found) == 0 && found) {
+    out.emplace_back("user.name", pw.pw_name);
+    out.emplace_back("user.home", pw.pw_dir);
+  }
+  std::error_code ec;
+  auto cwd = std::filesystem::current_path(ec);
+  if (!ec) out.emplace_back("user.dir", cwd.string());
+  out.emplace_back("process.id", std::to_string(getpid()));
+  return out;
+}
+
+std::string versionOf(const ServerStats& s) {
+  return s.version.empty() ? zookubeVersion() : s.version;
+}
 
 std::optional<std::string_view> fourLetterName(std::uint32_t first4bytes) {
   if (first4bytes == kTelnetCloseCode) return kTelnetClose;

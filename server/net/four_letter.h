@@ -7,6 +7,9 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
+#include <variant>
+#include <vector>
 
 #include "config/zoo_config.h"
 #include "net/introspection.h"
@@ -34,5 +37,27 @@ std::string setTraceMaskReply(std::int64_t mask);
 std::string javaDouble(double value);
 // ZooKeeper's AvgMinMaxCounter.getAvg: sum/count rounded half-up to 4 decimals, 0 when empty.
 double averageOf(const LatencyStats& stats);
+
+// One `mntr` figure: its key without the "zk_" prefix the text form adds. The AdminServer's
+// `monitor` answers the same entries as JSON.
+struct MonitorEntry {
+  std::string key;
+  std::variant<std::int64_t, double, std::string> value;
+};
+struct MonitorEntries {
+  std::vector<MonitorEntry> entries;
+  void put(std::string key, std::int64_t v) { entries.push_back({std::move(key), v}); }
+  void put(std::string key, double v) { entries.push_back({std::move(key), v}); }
+  void put(std::string key, std::string v) { entries.push_back({std::move(key), std::move(v)}); }
+  // A summary as the default metrics provider dumps it: avg, min, max, cnt, sum.
+  void summary(std::string_view name, const LatencyStats& stats);
+};
+std::vector<MonitorEntry> monitorEntries(Introspection& server);
+
+// `envi`'s entries (key, value), in the order it prints them.
+std::vector<std::pair<std::string, std::string>> environmentEntries(const std::string& version);
+
+// The version the server reports: the stats' own, else zookubeVersion().
+std::string versionOf(const ServerStats& stats);
 
 }  // namespace zk

@@ -108,6 +108,9 @@ struct ServerStats {
   std::int64_t dataDirSize = 0;             // bytes in the snapshot directory
   std::int64_t logDirSize = 0;              // bytes in the txn log directory
   std::int64_t quorumSize = 0;              // voting members; 0 standalone
+  std::int64_t leaderId = -1;               // quorum only: the sid this member follows or is
+  std::int64_t lastSnapshotZxid = -1;       // the snapshot last written or loaded; -1: none
+  std::int64_t lastSnapshotTimeSec = -1;    // when (wall clock, epoch seconds)
   LatencyStats fsyncTime;                   // mntr zk_*_fsynctime
   LatencyStats readLatency;                 // mntr zk_*_readlatency
   LatencyStats updateLatency;               // mntr zk_*_updatelatency

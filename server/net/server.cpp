@@ -4,6 +4,7 @@
 #include <cmath>
 #include <filesystem>
 
+#include "net/admin_server.h"
 #include "net/four_letter.h"
 #include "net/quorum_transport.h"
 #include "net/server_introspection.h"
@@ -127,6 +128,7 @@ void Server::start() {
   if (config_.distributed()) startQuorum();
   introspection_ = std::make_unique<ServerIntrospection>(*this);
   listen();
+  startAdminServer();
   nextPurgeMs_ = config_.purgeIntervalHours > 0
                      ? wallMs() + std::int64_t{config_.purgeIntervalHours} * 3600 * 1000
                      : INT64_MAX;
@@ -151,6 +153,7 @@ void Server::recoverData() {
                            std::to_string(ms) + " ms");
   recoveredSessions_ = std::move(recovered.sessions);
   snapshotZxid_ = std::max<std::int64_t>(0, recovered.snapshotZxid);
+  lastSnapshot_ = {recovered.snapshotZxid, wallMs() / 1000};
 }
 
 void Server::openLog() {
@@ -222,6 +225,19 @@ void Server::listen() {
     listenOn(plainListener_, config_.clientPortAddress, config_.clientPort);
   if (config_.secureClientPort != 0)
     listenOn(secureListener_, config_.secureClientPortAddress, config_.secureClientPort);
+}
+
+// As ZooKeeper's QuorumPeer, a port the AdminServer cannot have is a warning, not a failure:
+// clients need the client port, not the AdminServer.
+void Server::startAdminServer() {
+  if (!config_.admin.enabled) return;
+  adminServer_ = std::make_unique<admin::AdminServer>(io_, config_, *introspection_, log_);
+  try {
+    adminServer_->start();
+  } catch (const std::exception& e) {
+    log_.warn("admin", std::string("problem starting the AdminServer: ") + e.what());
+    adminServer_.reset();
+  }
 }
 
 void Server::listenOn(ClientListener& listener, const std::string& host, std::uint16_t port) {
@@ -337,6 +353,7 @@ void Server::stop(std::string_view why) {
   boost::system::error_code ec;
   plainListener_.acceptor.close(ec);
   secureListener_.acceptor.close(ec);
+  if (adminServer_) adminServer_->stop();
   tick_.cancel();
   zabTick_.cancel();
   if (transport_) transport_->stop();
@@ -389,6 +406,7 @@ void Server::onSnapshotDone(std::uint64_t serial, const std::optional<std::strin
   } else {
     log_.info("snapshot", "snapshot " + snapshot_->path().string() + " written (" +
                               std::to_string(snapshot_->nodesWritten()) + " znodes)");
+    lastSnapshot_ = {snapshot_->zxid(), wallMs() / 1000};
   }
   snapshot_.reset();
   if (snapshotDeferred_ && !stopping_) startSnapshot();

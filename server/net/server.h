@@ -32,6 +32,9 @@ class TxnLogWriter;
 class SnapshotWriter;
 }  // namespace storage
 class ServerIntrospection;
+namespace admin {
+class AdminServer;
+}
 class QuorumTransport;
 
 class Server {
@@ -62,6 +65,7 @@ class Server {
     bool secure;         // the secure client port: TLS only
   };
   void listen();
+  void startAdminServer();
   void listenOn(ClientListener& listener, const std::string& address, std::uint16_t port);
   void accept(ClientListener& listener);
   void onAccepted(tcp::socket socket, const tcp::endpoint& remote, bool secure);
@@ -128,6 +132,7 @@ class Server {
   std::unique_ptr<TxnSink> sink_;
   std::unique_ptr<RequestProcessor> processor_;
   std::unique_ptr<ServerIntrospection> introspection_;
+  std::unique_ptr<admin::AdminServer> adminServer_;  // null when admin.enableServer=false
   std::unique_ptr<Metrics> metrics_;
   std::map<Connection*, std::weak_ptr<Connection>> connections_;
   std::unordered_map<std::string, int> connectionsPerIp_;
@@ -159,7 +164,11 @@ class Server {
   asio::steady_timer zabTick_;
   bool zabActionsPosted_ = false;
   zab::act::StateChanged zabState_{zab::ServerState::Looking, -1, 0, false};
-  std::int64_t snapshotZxid_ = 0;                          // of the snapshot recovery started from
+  std::int64_t snapshotZxid_ = 0;  // of the snapshot recovery started from
+  struct SnapshotMark {
+    std::int64_t zxid = -1;  // -1: none
+    std::int64_t timeSec = -1;
+  } lastSnapshot_;  // written or loaded last: the AdminServer's last_snapshot
   std::map<std::int64_t, std::int64_t> sessionTouchedAt_;  // learner: id -> wall ms
   std::int64_t roleSinceMs_ = 0;
   std::int64_t lookingSinceMs_ = 0;     // steady clock

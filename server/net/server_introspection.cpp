@@ -58,6 +58,8 @@ ServerStats ServerIntrospection::stats(StatsExtras extras) const {
   s.readLatency = figures.readLatency.exact();
   s.updateLatency = figures.updateLatency.exact();
   s.fsyncTime = figures.fsyncTime.exact();
+  s.lastSnapshotZxid = server_.lastSnapshot_.zxid;
+  s.lastSnapshotTimeSec = server_.lastSnapshot_.timeSec;
   if (server_.peer_) server_.addQuorumStats(s);
   return s;
 }

@@ -563,6 +563,7 @@ void Server::addQuorumStats(ServerStats& s) const {
   const zab::Peer& peer = *peer_;
   s.serverState = readOnly_ ? "read-only" : roleName(zabState_.state);
   s.peerState = peerStateOf(zabState_.state, peer.phaseName());
+  s.leaderId = zabState_.leader;
   s.lastZxid = std::max(s.lastZxid, peer.lastLoggedZxid());
   for (const auto& [sid, entry] : config_.servers)
     if (entry.role != PeerRole::kObserver) ++s.quorumSize;
@@ -769,6 +770,7 @@ void Server::reloadFromDisk() {
   closeClients("member state reloaded");
   tree_ = std::move(fresh);
   snapshotZxid_ = std::max<std::int64_t>(0, recovered.snapshotZxid);
+  lastSnapshot_ = {recovered.snapshotZxid, wallMs() / 1000};
   publishActiveConfig(false);
   rebuildProcessor(processor_->role(), recovered.sessions);
   log_.info("storage", "reloaded " + std::to_string(tree_.nodeCount()) + " znodes up to " +

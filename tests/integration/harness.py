@@ -80,6 +80,9 @@ class Server:
             "4lw.commands.whitelist": "*",
             "extendedTypesEnabled": "true",
             "znode.container.checkIntervalMs": "200",
+            # Both servers default to an AdminServer on 8080, which many servers on one host
+            # cannot share; tests that want it turn it on with a port of its own.
+            "admin.enableServer": "false",
         }
         self.cfg.update({k.replace("__", "."): str(v) for k, v in cfg.items()})
         self.proc = None

@@ -63,6 +63,7 @@ def prepare(workdir, cfg, quorum=False):
             "org.apache.zookeeper.server.ZooKeeperServerMain")
     heap = os.environ.get("REFZK_HEAP", "256m")  # a test of a large tree raises it
     cmd = ["/usr/bin/java", f"-Xmx{heap}", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1",
-           f"-Dlog4j.configuration=file:{log4j_path}", "-Dzookeeper.admin.enableServer=false",
+           f"-Dlog4j.configuration=file:{log4j_path}",
+           f"-Dzookeeper.admin.enableServer={zk_cfg['admin.enableServer']}",
            *props, "-cp", CLASSPATH, main, cfg_path]
     return zk_cfg, cmd

@@ -139,8 +139,28 @@ TEST_F(ZooConfigTest, EveryKeyIsTyped) {
   EXPECT_FALSE(c.syncEnabled);
   EXPECT_EQ(c.clientPortListenBacklog, 50);
   EXPECT_FALSE(c.metricsExportJvmInfo);
-  EXPECT_EQ(c.adminServerPort, 9090);
+  EXPECT_EQ(c.admin.port, 9090);
   EXPECT_TRUE(c.warnings.empty()) << c.warnings.front();
+}
+
+TEST_F(ZooConfigTest, AdminServerKeysAndZooKeepersDefaults) {
+  ServerConfig defaults = load("");
+  EXPECT_TRUE(defaults.admin.enabled);
+  EXPECT_EQ(defaults.admin.address, "0.0.0.0");
+  EXPECT_EQ(defaults.admin.port, 8080);
+  EXPECT_EQ(defaults.admin.commandUrl, "/commands");
+  EXPECT_EQ(defaults.admin.idleTimeoutMs, 30000);
+  ServerConfig c = load(
+      "admin.enableServer=false\nadmin.serverAddress=127.0.0.1\nadmin.serverPort=18080\n"
+      "admin.commandURL=/admin/\nadmin.idleTimeout=500\n");
+  EXPECT_FALSE(c.admin.enabled);
+  EXPECT_EQ(c.admin.address, "127.0.0.1");
+  EXPECT_EQ(c.admin.port, 18080);
+  EXPECT_EQ(c.admin.commandUrl, "/admin");
+  EXPECT_EQ(c.admin.idleTimeoutMs, 500);
+  EXPECT_TRUE(c.warnings.empty()) << c.warnings.front();
+  EXPECT_THROW(load("admin.commandURL=commands\n"), ConfigValueError);
+  EXPECT_THROW(load("admin.idleTimeout=0\n"), ConfigValueError);
 }
 
 TEST_F(ZooConfigTest, DerivedDefaultsFollowTheirSource) {

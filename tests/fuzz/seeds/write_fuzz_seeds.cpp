@@ -113,6 +113,23 @@ void txnLogSeeds(const fs::path& dir) {
   write(dir, "log", log);
 }
 
+// Requests as curl and monitoring agents send them: one per file, and one keep-alive stream.
+void adminHttpSeeds(const fs::path& dir) {
+  auto get = [](const std::string& target) {
+    return "GET " + target + " HTTP/1.1\r\nHost: 127.0.0.1:8080\r\nUser-Agent: curl/7.88.1\r\n" +
+           "Accept: */*\r\n\r\n";
+  };
+  write(dir, "get-ruok", get("/commands/ruok"));
+  write(dir, "get-list", get("/commands"));
+  write(dir, "set-trace-mask", get("/commands/stmk?traceMask=306"));
+  write(dir, "keep-alive", get("/commands/mntr") + get("/commands/cons") + get("/commands/dump"));
+  write(dir, "post-body",
+        "POST /commands/ruok HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\nhello");
+  write(dir, "chunked",
+        "GET /commands/wchs HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
+        "3\r\nabc\r\n0\r\n\r\n");
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -127,6 +144,7 @@ int main(int argc, char** argv) {
   electionSeeds(root / "fuzz_election");
   snapshotSeeds(root / "fuzz_snapshot", scratch);
   txnLogSeeds(root / "fuzz_txn_log");
+  adminHttpSeeds(root / "fuzz_admin_http");
   fs::remove_all(scratch);
   return 0;
 }
