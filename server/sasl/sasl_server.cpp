@@ -34,6 +34,18 @@ int getOption(void* context, const char* /*plugin*/, const char* option, const c
   return it == users.end() ? SASL_FAIL : answer(it->second, result, length);
 }
 
+// As ZooKeeper's AuthorizeCallback handler: any requested authorization id is allowed, since the
+// session's id comes from the authenticated identity alone (see Exchange::evaluate).
+int authorizeAny(sasl_conn_t*, void*, const char*, unsigned, const char*, unsigned, const char*,
+                 unsigned, propctx*) {
+  return SASL_OK;
+}
+
+template <typename Function>
+sasl_callback_ft callback(Function* function) {
+  return reinterpret_cast<sasl_callback_ft>(reinterpret_cast<void (*)()>(function));
+}
+
 std::optional<std::string_view> passwordOf(const sasl_utils_t* utils, std::string_view user) {
   sasl_callback_ft proc = nullptr;
   void* context = nullptr;
@@ -160,7 +172,7 @@ std::unique_ptr<Exchange> Authority::begin() const {
 }
 
 struct Exchange::Conn {
-  sasl_callback_t callbacks[2];
+  sasl_callback_t callbacks[3];
   sasl_conn_t* handle = nullptr;
   ~Conn() {
     if (handle != nullptr) sasl_dispose(&handle);
@@ -169,10 +181,9 @@ struct Exchange::Conn {
 
 Exchange::Exchange(const Settings& settings)
     : settings_(settings), conn_(std::make_unique<Conn>()) {
-  conn_->callbacks[0] = {
-      SASL_CB_GETOPT, reinterpret_cast<sasl_callback_ft>(reinterpret_cast<void (*)()>(&getOption)),
-      const_cast<Settings*>(&settings_)};
-  conn_->callbacks[1] = {SASL_CB_LIST_END, nullptr, nullptr};
+  conn_->callbacks[0] = {SASL_CB_GETOPT, callback(&getOption), const_cast<Settings*>(&settings_)};
+  conn_->callbacks[1] = {SASL_CB_PROXY_POLICY, callback(&authorizeAny), nullptr};
+  conn_->callbacks[2] = {SASL_CB_LIST_END, nullptr, nullptr};
   int rc = sasl_server_new(settings_.service.c_str(), settings_.serverName.c_str(), nullptr,
                            nullptr, nullptr, conn_->callbacks, SASL_SUCCESS_DATA, &conn_->handle);
   if (rc != SASL_OK)
@@ -201,7 +212,7 @@ Exchange::Step Exchange::evaluate(std::span<const std::uint8_t> token) {
   if (out != nullptr) step.token.assign(out, outLength);
   if (rc == SASL_CONTINUE) return step;
   const void* name = nullptr;
-  if (sasl_getprop(conn_->handle, SASL_USERNAME, &name) != SASL_OK || name == nullptr)
+  if (sasl_getprop(conn_->handle, SASL_AUTHUSER, &name) != SASL_OK || name == nullptr)
     throw Error("authenticated, but the library names no user");
   std::string principal(static_cast<const char*>(name));
   // Cyrus drops the default realm from a Kerberos name; ZooKeeper keeps it.

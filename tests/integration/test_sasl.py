@@ -16,6 +16,7 @@ from kazoo.security import make_acl
 from puresasl.client import SASLClient
 
 import harness
+from kdc import REALM, Kdc
 import zkwire
 
 OP_SASL = 102
@@ -197,3 +198,86 @@ def test_bad_sasl_requests_cost_nothing(server_factory, digest_jaas):
     good = zkwire.WireClient(server.port)
     assert sasl_login(good, "DIGEST-MD5", username="bob", password="bobsecret") == 0
     good.close()
+
+
+# ---- GSSAPI against a real KDC ----
+
+@pytest.fixture(scope="module")
+def realm(tmp_path_factory):
+    kdc_ = Kdc(tmp_path_factory.mktemp("kdc")).start()
+    try:
+        kdc_.service_keytab = kdc_.add_principal("zookeeper/localhost")
+        kdc_.add_principal("client")
+        kdc_.kinit("client", os.path.join(kdc_.dir, "client.keytab"))
+        kdc_.add_principal("zkcli/localhost")
+        yield kdc_
+    finally:
+        kdc_.stop()
+
+
+@pytest.fixture
+def kerberos_env(realm, monkeypatch):
+    """Points this process's Kerberos library (python-gssapi) at the test realm."""
+    for key, value in realm.env.items():
+        monkeypatch.setenv(key, value)
+    return realm
+
+
+def kerberos_server(server_factory, realm, tmp_path, **extra):
+    jaas = write(tmp_path / "jaas-krb5.conf", f"""
+Server {{
+  com.sun.security.auth.module.Krb5LoginModule required
+  useKeyTab=true
+  keyTab="{realm.service_keytab}"
+  storeKey=true
+  useTicketCache=false
+  principal="zookeeper/localhost@{REALM}";
+}};
+""")
+    server = server_factory(start=False, **{k.replace(".", "__"): v
+                                            for k, v in sasl_cfg(jaas, **extra).items()})
+    server.env.update(realm.env)
+    return server.start()
+
+
+@pytest.mark.parametrize("extra,expected", [
+    ({}, f"client@{REALM}"),
+    ({"kerberos.removeRealmFromPrincipal": "true"}, "client"),
+])
+def test_gssapi_principal_gets_its_sasl_id(server_factory, client_factory, kerberos_env,
+                                          tmp_path, extra, expected):
+    server = kerberos_server(server_factory, kerberos_env, tmp_path, **extra)
+    wire = zkwire.WireClient(server.port)
+    assert sasl_login(wire, "GSSAPI", host="localhost") == 0
+    err, ids = wire.whoami()
+    assert err == 0 and ("sasl", expected) in ids
+    assert wire.create("/kerberos", b"k", acls=[(31, "sasl", expected)])[0] == 0
+    wire.close()
+    # kazoo, connecting by the name the service principal carries.
+    zk = client_factory(f"localhost:{server.port}", sasl_options={"mechanism": "GSSAPI"})
+    assert zk.get("/kerberos")[0] == b"k"
+    assert client_factory(server).exists("/kerberos") is not None
+    with pytest.raises(NoAuthError):
+        client_factory(server).get("/kerberos")
+
+
+def test_gssapi_with_a_host_principal_keeps_or_drops_the_host(server_factory, kerberos_env,
+                                                              tmp_path):
+    kerberos_env.kinit("zkcli/localhost", os.path.join(kerberos_env.dir, "zkcli_localhost.keytab"))
+    try:
+        server = kerberos_server(server_factory, kerberos_env, tmp_path,
+                                 **{"kerberos.removeHostFromPrincipal": "true"})
+        wire = zkwire.WireClient(server.port)
+        assert sasl_login(wire, "GSSAPI", host="localhost") == 0
+        assert ("sasl", f"zkcli@{REALM}") in wire.whoami()[1]
+        wire.close()
+    finally:
+        kerberos_env.kinit("client", os.path.join(kerberos_env.dir, "client.keytab"))
+
+
+def test_gssapi_garbage_token_is_authfailed(server_factory, kerberos_env, tmp_path):
+    server = kerberos_server(server_factory, kerberos_env, tmp_path)
+    wire = zkwire.WireClient(server.port)
+    assert wire.call(OP_SASL, zkwire.p_buf(os.urandom(300))).err == AUTHFAILED
+    assert closed_within(wire.sock, 5)
+    wire.sock.close()
