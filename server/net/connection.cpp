@@ -276,10 +276,9 @@ bool Connection::handleFrame(std::span<const std::uint8_t> frame) {
 // goes to the library and its answer comes back in a SetSASLResponse. A failure is answered
 // AUTHFAILED (SESSIONCLOSEDREQUIRESASLAUTH when SASL is required) and the connection closed.
 bool Connection::handleSasl(std::int32_t xid, std::span<const std::uint8_t> body) {
-  std::optional<std::string> token;
+  std::string token;
   try {
-    jute::Reader in(body);
-    token = in.readNullableBuffer("token");
+    token = sasl::tokenOf(body);
   } catch (const jute::DecodeError& e) {
     log_.warn("net", "closing " + remoteEndpoint() + ": malformed sasl request: " + e.what());
     shutdown("malformed sasl request");
@@ -295,9 +294,8 @@ bool Connection::handleSasl(std::int32_t xid, std::span<const std::uint8_t> body
   }
   try {
     if (!sasl_) sasl_ = tls_.sasl->begin();
-    const std::string& bytes = token ? *token : std::string();
     auto step = sasl_->evaluate(
-        std::span(reinterpret_cast<const std::uint8_t*>(bytes.data()), bytes.size()));
+        std::span(reinterpret_cast<const std::uint8_t*>(token.data()), token.size()));
     if (step.complete) {
       log_.info("net", "session " + hex(sessionId_) + " from " + remoteEndpoint() +
                            ": SASL authenticated as '" + step.authorizedId + "'");

@@ -3,9 +3,14 @@
 #include <sasl/sasl.h>
 #include <sasl/saslplug.h>
 
+#include <algorithm>
+#include <cctype>
 #include <cstdlib>
 #include <mutex>
 #include <optional>
+#include <vector>
+
+#include "jute/reader.h"
 
 namespace zk::sasl {
 namespace {
@@ -124,6 +129,46 @@ void applyPrincipal(Settings& s, const std::string& principal) {
   s.realm = at == std::string::npos ? std::string() : principal.substr(at + 1);
 }
 
+// The names of a DIGEST-MD5 response's directives (key=value or key="quoted", comma separated),
+// lowercased; scanning stops at the first thing that is not a directive, which the library
+// then refuses on its own.
+std::vector<std::string> directiveNames(std::string_view text) {
+  std::vector<std::string> names;
+  std::size_t pos = 0;
+  auto skip = [&](std::string_view set) {
+    while (pos < text.size() && set.find(text[pos]) != std::string_view::npos) ++pos;
+  };
+  while (true) {
+    skip(" \t\r\n,");
+    std::size_t eq = text.find('=', pos);
+    if (pos >= text.size() || eq == std::string_view::npos) return names;
+    std::string name(text.substr(pos, eq - pos));
+    while (!name.empty() && name.back() == ' ') name.pop_back();
+    for (char& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    names.push_back(std::move(name));
+    pos = eq + 1;
+    skip(" \t");
+    if (pos < text.size() && text[pos] == '"') {
+      for (++pos; pos < text.size() && text[pos] != '"'; ++pos) pos += text[pos] == '\\';
+      ++pos;
+    } else {
+      while (pos < text.size() && text[pos] != ',') ++pos;
+    }
+  }
+}
+
+// RFC 2831 allows each directive of a response once (Java's DIGEST-MD5 server refuses a
+// repeat too). Checked here because Cyrus's DIGEST-MD5 plugin leaks the first copy of some
+// repeated directives, which a client could otherwise do on every connection.
+void refuseRepeatedDirectives(std::span<const std::uint8_t> token) {
+  auto names =
+      directiveNames(std::string_view(reinterpret_cast<const char*>(token.data()), token.size()));
+  std::sort(names.begin(), names.end());
+  auto repeated = std::adjacent_find(names.begin(), names.end());
+  if (repeated != names.end())
+    throw Error("DIGEST-MD5: the client sent more than one " + *repeated + " directive");
+}
+
 }  // namespace
 
 Settings settingsFrom(const jaas::Configuration& config, std::string_view section) {
@@ -159,6 +204,11 @@ std::string authorizedId(std::string_view principal, bool removeHost, bool remov
     id += "/" + std::string(rest.substr(slash + 1));
   if (at != std::string_view::npos && !removeRealm) id += "@" + std::string(realm);
   return id;
+}
+
+std::string tokenOf(std::span<const std::uint8_t> getSaslRequest) {
+  jute::Reader in(getSaslRequest);
+  return in.readNullableBuffer("token").value_or(std::string());
 }
 
 Authority::Authority(Settings settings) : settings_(std::move(settings)) {
@@ -201,6 +251,7 @@ Exchange::~Exchange() = default;
 Exchange::Step Exchange::evaluate(std::span<const std::uint8_t> token) {
   const char* in = token.empty() ? nullptr : reinterpret_cast<const char*>(token.data());
   auto length = static_cast<unsigned>(token.size());
+  if (started_ && settings_.mechanism == "DIGEST-MD5") refuseRepeatedDirectives(token);
   const char* out = nullptr;
   unsigned outLength = 0;
   int rc = started_ ? sasl_server_step(conn_->handle, in, length, &out, &outLength)

@@ -42,6 +42,10 @@ Settings settingsFrom(const jaas::Configuration& config, std::string_view sectio
 // SaslServerCallbackHandler derives it: "name[/host][@realm]" minus what the flags remove.
 std::string authorizedId(std::string_view principal, bool removeHost, bool removeRealm);
 
+// The token of a GetSASLRequest (op 102's body); a null buffer is an empty token. Throws
+// jute::DecodeError when the body is not one.
+std::string tokenOf(std::span<const std::uint8_t> getSaslRequest);
+
 class Exchange;
 
 class Authority {

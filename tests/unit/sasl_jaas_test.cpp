@@ -96,5 +96,20 @@ TEST(SaslExchange, DigestChallengesInZooKeepersRealmAndFailsOnGarbage) {
   EXPECT_THROW(exchange->evaluate(garbage), sasl::Error);
 }
 
+TEST(SaslExchange, DigestRefusesARepeatedDirective) {
+  sasl::Authority authority(sasl::settingsFrom(jaas::parse(kDigestJaas), "Server"));
+  auto exchange = authority.begin();
+  exchange->evaluate({});
+  std::string_view response =
+      R"(username="bob",nonce="x",cnonce="y",nc=00000001,nonce="x, \"z",qop=auth)";
+  try {
+    exchange->evaluate(std::span(reinterpret_cast<const std::uint8_t*>(response.data()),
+                                 response.size()));
+    FAIL();
+  } catch (const sasl::Error& e) {
+    EXPECT_NE(std::string(e.what()).find("more than one nonce"), std::string::npos) << e.what();
+  }
+}
+
 }  // namespace
 }  // namespace zk
