@@ -182,6 +182,16 @@ def test_bad_sasl_requests_cost_nothing(server_factory, digest_jaas):
     assert garbage.call(OP_SASL, zkwire.p_buf(os.urandom(200))).err == AUTHFAILED
     assert closed_within(garbage.sock, 5)
     garbage.sock.close()
+    # A response that repeats a directive (RFC 2831 allows each once).
+    repeated = zkwire.WireClient(server.port)
+    challenge = repeated.call(OP_SASL, zkwire.p_buf(b"")).body.buf()
+    nonce = challenge.split(b'nonce="')[1].split(b'"')[0]
+    response = (b'username="bob",realm="zk-sasl-md5",nonce="' + nonce + b'",cnonce="abc",'
+                b'cnonce="abc",nc=00000001,qop=auth,digest-uri="zookeeper/zk-sasl-md5",'
+                b'response=0123456789abcdef0123456789abcdef')
+    assert repeated.call(OP_SASL, zkwire.p_buf(response)).err == AUTHFAILED
+    assert closed_within(repeated.sock, 5)
+    repeated.sock.close()
     # A token over jute.maxbuffer is refused by closing, before it is read whole.
     large = zkwire.WireClient(server.port)
     try:
@@ -198,6 +208,30 @@ def test_bad_sasl_requests_cost_nothing(server_factory, digest_jaas):
     good = zkwire.WireClient(server.port)
     assert sasl_login(good, "DIGEST-MD5", username="bob", password="bobsecret") == 0
     good.close()
+
+
+def test_sasl_without_a_jaas_file_gets_an_empty_answer(server_factory):
+    server = server_factory()
+    wire = zkwire.WireClient(server.port)
+    reply = wire.call(OP_SASL, zkwire.p_buf(b""))
+    assert reply.err == 0 and reply.body.int() == -1  # a null token
+    assert wire.get("/")[0] == 0
+    wire.close()
+
+
+def test_jaas_file_from_server_jvmflags(server_factory, digest_jaas):
+    """Debian's zkServer.sh passes the JAAS file as a JVM flag in SERVER_JVMFLAGS; zookube reads
+    it from there. (The reference server gets the same flag on its command line.)"""
+    if harness.impl() == "zookube":
+        server = server_factory(start=False, **{"authProvider.1": SASL_PROVIDER})
+        server.env["SERVER_JVMFLAGS"] = f"-Xmx1g -Djava.security.auth.login.config={digest_jaas}"
+        server.start()
+    else:
+        server = start(server_factory, sasl_cfg(digest_jaas))
+    wire = zkwire.WireClient(server.port)
+    assert sasl_login(wire, "DIGEST-MD5", username="bob", password="bobsecret") == 0
+    assert ("sasl", "bob") in wire.whoami()[1]
+    wire.close()
 
 
 # ---- GSSAPI against a real KDC ----
