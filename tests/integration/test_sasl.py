@@ -6,6 +6,7 @@ zkwire (so every reply header is visible) and through kazoo's sasl_options (the 
 """
 
 import os
+import subprocess
 import socket
 import struct
 import time
@@ -24,6 +25,7 @@ AUTHFAILED = -115
 NOAUTH = -102
 SESSIONCLOSEDREQUIRESASLAUTH = -124
 SASL_PROVIDER = "org.apache.zookeeper.server.auth.SASLAuthenticationProvider"
+ZKCLI = "/usr/share/zookeeper/bin/zkCli.sh"
 
 DIGEST_JAAS = """
 // DIGEST-MD5 users, as ZooKeeper's documentation writes them
@@ -315,3 +317,24 @@ def test_gssapi_garbage_token_is_authfailed(server_factory, kerberos_env, tmp_pa
     assert wire.call(OP_SASL, zkwire.p_buf(os.urandom(300))).err == AUTHFAILED
     assert closed_within(wire.sock, 5)
     wire.sock.close()
+
+
+def test_zkcli_with_a_jaas_client_section(server_factory, digest_jaas, tmp_path):
+    """zkCli.sh logs in with the Client section of its own JAAS file (DIGEST-MD5)."""
+    server = start(server_factory, sasl_cfg(digest_jaas))
+    client_jaas = write(tmp_path / "client-jaas.conf", """
+Client {
+  org.apache.zookeeper.server.auth.DigestLoginModule required
+  username="bob"
+  password="bobsecret";
+};
+""")
+    script = "create /cli-sasl by-zkcli sasl:bob:cdrwa\nget /cli-sasl\nwhoami\nquit\n"
+    out = subprocess.run(
+        [ZKCLI, "-waitforconnection", "-server", server.hosts], input=script, text=True,
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=60,
+        env=dict(os.environ,
+                 CLIENT_JVMFLAGS=f"-Djava.security.auth.login.config={client_jaas}")).stdout
+    assert "Created /cli-sasl" in out, out
+    assert "by-zkcli" in out, out
+    assert "sasl: bob" in out, out
