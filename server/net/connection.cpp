@@ -301,7 +301,12 @@ bool Connection::handleSasl(std::int32_t xid, std::span<const std::uint8_t> body
                            ": SASL authenticated as '" + step.authorizedId + "'");
       processor_.addAuthId(sessionId_, Id{"sasl", step.authorizedId});
     }
-    response.writeBuffer(step.token);
+    // As Java's SaslServer, a finished exchange with nothing more to say answers a null token:
+    // ZooKeeper's GSSAPI client waits for exactly that before it sends anything else.
+    if (step.complete && step.token.empty())
+      response.writeNullBuffer();
+    else
+      response.writeBuffer(step.token);
   } catch (const sasl::Error& e) {
     ++tls_.authFailures;
     log_.warn("net", "SASL authentication of " + remoteEndpoint() + " failed: " + e.what());

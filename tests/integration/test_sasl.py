@@ -338,3 +338,24 @@ Client {
     assert "Created /cli-sasl" in out, out
     assert "by-zkcli" in out, out
     assert "sasl: bob" in out, out
+
+
+def test_zkcli_with_a_kerberos_client_section(server_factory, kerberos_env, tmp_path):
+    server = kerberos_server(server_factory, kerberos_env, tmp_path)
+    client_jaas = write(tmp_path / "client-krb5.conf", f"""
+Client {{
+  com.sun.security.auth.module.Krb5LoginModule required
+  useKeyTab=true
+  keyTab="{os.path.join(kerberos_env.dir, 'client.keytab')}"
+  storeKey=true
+  useTicketCache=false
+  principal="client@{REALM}";
+}};
+""")
+    flags = [f"-Djava.security.auth.login.config={client_jaas}",
+             f"-Djava.security.krb5.conf={kerberos_env.krb5_conf}"]
+    out = subprocess.run(
+        [ZKCLI, "-waitforconnection", "-server", f"localhost:{server.port}"],
+        input="whoami\nquit\n", text=True, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+        timeout=60, env=dict(os.environ, CLIENT_JVMFLAGS=" ".join(flags))).stdout
+    assert f"sasl: client@{REALM}" in out, out
