@@ -434,6 +434,13 @@ const std::unordered_map<std::string_view, Setter>& setters() {
   return table;
 }
 
+// ZooKeeper's isSaslSuperUser reads every system property zookeeper.superUser or
+// zookeeper.superUser.<suffix>; a zoo.cfg key without "zookeeper." becomes one.
+bool isSaslSuperUserKey(std::string_view key) {
+  if (key.starts_with("zookeeper.")) key.remove_prefix(10);
+  return key == "superUser" || key.starts_with("superUser.");
+}
+
 bool isMembershipKey(std::string_view key) {
   return key.starts_with("server.") || key.starts_with("group") || key.starts_with("weight");
 }
@@ -460,6 +467,8 @@ ServerConfig Parser::run(std::string_view text) {
       membership_.push_back(p);
     } else if (auto it = setters().find(p.key); it != setters().end()) {
       it->second(*this, cfg_, p);
+    } else if (isSaslSuperUserKey(p.key)) {
+      cfg_.saslSuperUsers.push_back(p.value);
     } else if (p.key.starts_with("authProvider.")) {
       // ZooKeeper needs the x509 provider named to serve TLS clients; zookube always has it.
       if (!p.value.ends_with(".X509AuthenticationProvider") &&

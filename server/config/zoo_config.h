@@ -146,6 +146,7 @@ struct ServerConfig {
   bool kerberosRemoveHostFromPrincipal = false;
   bool kerberosRemoveRealmFromPrincipal = false;
   bool sessionRequireClientSaslAuth = false;
+  std::vector<std::string> saslSuperUsers;  // zookeeper.superUser[.<any>]: sasl ids made super
   bool enforceAuthEnabled = false;
   std::vector<std::string> enforceAuthSchemes;
   // The schemes a session must hold one of before any request is served; empty: none.

@@ -1,5 +1,6 @@
 #include "net/connection.h"
 
+#include <algorithm>
 #include <chrono>
 #include <cstring>
 
@@ -300,6 +301,12 @@ bool Connection::handleSasl(std::int32_t xid, std::span<const std::uint8_t> body
       log_.info("net", "session " + hex(sessionId_) + " from " + remoteEndpoint() +
                            ": SASL authenticated as '" + step.authorizedId + "'");
       processor_.addAuthId(sessionId_, Id{"sasl", step.authorizedId});
+      const auto& supers = tls_.saslSuperUsers;
+      if (std::find(supers.begin(), supers.end(), step.authorizedId) != supers.end()) {
+        log_.info("net", "session " + hex(sessionId_) + ": '" + step.authorizedId +
+                             "' is a super user (zookeeper.superUser)");
+        processor_.addAuthId(sessionId_, Id{"super", ""});
+      }
     }
     // As Java's SaslServer, a finished exchange with nothing more to say answers a null token:
     // ZooKeeper's GSSAPI client waits for exactly that before it sends anything else.

@@ -45,8 +45,9 @@ struct ConnectionLimits {
 struct ClientTlsShared {
   std::string x509SuperUser;
   std::shared_ptr<const sasl::Authority> sasl;  // null: no JAAS Server section
-  bool saslRequired =
-      false;  // enforce.auth.schemes has sasl: failures say SESSIONCLOSEDREQUIRESASLAUTH
+  std::vector<std::string> saslSuperUsers;      // zookeeper.superUser
+  // enforce.auth.schemes has sasl: a failed exchange is answered SESSIONCLOSEDREQUIRESASLAUTH.
+  bool saslRequired = false;
   std::int64_t unsuccessfulHandshakes = 0;     // unsuccessful_handshake
   std::int64_t authFailures = 0;               // auth_failed_count
   std::int32_t outstandingHandshakeLimit = 0;  // <= 0: none

@@ -119,6 +119,7 @@ Server::Server(ServerConfig config, Logger& log)
   tlsShared_.x509SuperUser = config_.tls.x509SuperUser;
   tlsShared_.outstandingHandshakeLimit = config_.tls.outstandingHandshakeLimit;
   tlsShared_.sasl = saslAuthority(config_);
+  tlsShared_.saslSuperUsers = config_.saslSuperUsers;
   auto enforced = config_.enforcedAuthSchemes();
   tlsShared_.saslRequired = std::find(enforced.begin(), enforced.end(), "sasl") != enforced.end();
   if (tlsShared_.sasl)

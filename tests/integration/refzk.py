@@ -44,6 +44,7 @@ SYSTEM_PROPERTY_KEYS = {
     "enforce.auth.schemes": "zookeeper.enforce.auth.schemes",
     "kerberos.removeHostFromPrincipal": "zookeeper.kerberos.removeHostFromPrincipal",
     "kerberos.removeRealmFromPrincipal": "zookeeper.kerberos.removeRealmFromPrincipal",
+    "superUser": "zookeeper.superUser",
 }
 
 # zookube-only keys that ZooKeeper would misread; they are left out of its zoo.cfg.

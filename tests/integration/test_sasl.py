@@ -212,6 +212,20 @@ def test_bad_sasl_requests_cost_nothing(server_factory, digest_jaas):
     good.close()
 
 
+def test_super_user_by_sasl_id(server_factory, digest_jaas):
+    server = start(server_factory, sasl_cfg(digest_jaas, superUser="alice"))
+    bob = zkwire.WireClient(server.port)
+    assert sasl_login(bob, "DIGEST-MD5", username="bob", password="bobsecret") == 0
+    assert bob.create("/private", b"", acls=[(31, "sasl", "bob")])[0] == 0
+    alice = zkwire.WireClient(server.port)
+    assert sasl_login(alice, "DIGEST-MD5", username="alice", password="alicesecret") == 0
+    assert alice.get("/private")[0] == 0  # a super user passes every ACL
+    err, ids = alice.whoami()
+    assert err == 0 and ("super", "") in ids, ids
+    bob.close()
+    alice.close()
+
+
 def test_sasl_without_a_jaas_file_gets_an_empty_answer(server_factory):
     server = server_factory()
     wire = zkwire.WireClient(server.port)
