@@ -45,15 +45,18 @@ ProcessorConfig processorConfig(const ServerConfig& c, PipelineRole role) {
   return p;
 }
 
-// The SASL authority from the JAAS file's server section; null without a JAAS file. A file
-// that cannot be read or parsed stops the start, as ZooKeeper's login does.
+// The SASL authority from the JAAS file's server section; null without a JAAS file or that
+// section. A file that cannot be read or parsed stops the start, as ZooKeeper's login does.
 std::shared_ptr<const sasl::Authority> saslAuthority(const ServerConfig& c) {
   if (c.jaasConfigFile.empty()) return nullptr;
   std::ifstream in(c.jaasConfigFile);
   if (!in) throw std::runtime_error("cannot read JAAS file " + c.jaasConfigFile.string());
   std::stringstream text;
   text << in.rdbuf();
-  sasl::Settings settings = sasl::settingsFrom(jaas::parse(text.str()), c.jaasServerSection);
+  jaas::Configuration jaas = jaas::parse(text.str());
+  // As ZooKeeper: a JAAS file without the server's section means no SASL, not an error.
+  if (!jaas.contains(c.jaasServerSection)) return nullptr;
+  sasl::Settings settings = sasl::settingsFrom(jaas, c.jaasServerSection);
   settings.removeHostFromPrincipal = c.kerberosRemoveHostFromPrincipal;
   settings.removeRealmFromPrincipal = c.kerberosRemoveRealmFromPrincipal;
   return std::make_shared<const sasl::Authority>(std::move(settings));

@@ -186,11 +186,9 @@ Settings settingsFrom(const jaas::Configuration& config, std::string_view sectio
       s.keytab = option(module, "keyTab");
     }
   }
-  if (s.mechanism.empty()) {
-    if (s.users.empty())
-      throw Error("the JAAS '" + std::string(section) + "' section has no user_<name> entries");
-    s.mechanism = "DIGEST-MD5";
-  }
+  // As ZooKeeper: without a principal it is DIGEST-MD5, even with no users (then nobody can
+  // authenticate).
+  if (s.mechanism.empty()) s.mechanism = "DIGEST-MD5";
   return s;
 }
 

@@ -35,7 +35,7 @@ struct Settings {
 };
 
 // The settings a JAAS section gives, as ZooKeeper's server reads it. Throws Error when the
-// section is missing or names neither users nor a principal.
+// section is missing or its principal is not service/host@REALM.
 Settings settingsFrom(const jaas::Configuration& config, std::string_view section);
 
 // The id a session gets for an authenticated principal, as ZooKeeper's
