@@ -34,6 +34,9 @@ RUN apt-get update \
        libcpprest2.10 \
        libprometheus-cpp-core1.0 \
        libprometheus-cpp-pull1.0 \
+       libsasl2-2 \
+       libsasl2-modules \
+       libsasl2-modules-gssapi-mit \
        libssl3 \
        libyaml-cpp0.7 \
        libzookeeper-mt2 \

@@ -9,7 +9,7 @@ set -euo pipefail
 BUILD_PACKAGES=(
   g++ cmake ninja-build
   libboost-dev libyaml-cpp-dev libcpprest-dev prometheus-cpp-dev
-  libzookeeper-mt-dev libssl-dev zlib1g-dev
+  libzookeeper-mt-dev libssl-dev zlib1g-dev libsasl2-dev
 )
 TEST_PACKAGES=(
   clang libclang-rt-14-dev libgtest-dev libgmock-dev
@@ -20,6 +20,8 @@ TEST_PACKAGES=(
   python3-gevent python3-eventlet python3-mock python3-objgraph python3-pure-sasl
   python3-pytest-timeout default-jdk-headless libslf4j-java
   libcurator-client-java libcurator-framework-java libcurator-recipes-java
+  # tests/integration/test_sasl.py: Cyrus SASL's mechanisms, a real MIT KDC, kazoo's GSSAPI
+  krb5-kdc krb5-admin-server krb5-user libsasl2-modules libsasl2-modules-gssapi-mit python3-gssapi
 )
 
 case "${1:-}" in

@@ -6,6 +6,7 @@
 #include <chrono>
 #include <csignal>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <exception>
 #include <string>
@@ -65,6 +66,21 @@ int reportEscaped(zk::Logger& log, const char* stage, const char* what) {
 
 }  // namespace
 
+// Debian's zkServer.sh hands the JAAS file to the JVM in SERVER_JVMFLAGS (or JVMFLAGS) as
+// -Djava.security.auth.login.config=<path>; a zoo.cfg key takes precedence.
+static std::string jaasFileFromJvmFlags() {
+  constexpr std::string_view kFlag = "-Djava.security.auth.login.config=";
+  for (const char* name : {"SERVER_JVMFLAGS", "JVMFLAGS"}) {
+    const char* value = std::getenv(name);
+    std::string_view flags = value == nullptr ? "" : value;
+    std::size_t at = flags.find(kFlag);
+    if (at == std::string_view::npos) continue;
+    std::string_view rest = flags.substr(at + kFlag.size());
+    return std::string(rest.substr(0, rest.find(' ')));
+  }
+  return {};
+}
+
 int main(int argc, char** argv) {
   zk::LogLevel level = zk::LogLevel::kInfo;
   const char* configPath = nullptr;
@@ -117,6 +133,7 @@ int main(int argc, char** argv) {
     return 2;
   }
   for (const auto& warning : config.warnings) log.warn("config", warning);
+  if (config.jaasConfigFile.empty()) config.jaasConfigFile = jaasFileFromJvmFlags();
 
   const char* stage = "cannot start";
   try {

@@ -96,9 +96,24 @@ std::string base64(const unsigned char* data, std::size_t len) {
   return out;
 }
 
+// As ZooKeeper's KerberosName parses a sasl id: "name[/host]@realm" with no further '/' or '@',
+// or any name without '@'.
+bool validKerberosName(std::string_view id) {
+  std::size_t at = id.find('@');
+  if (at == std::string_view::npos) return true;
+  std::string_view realm = id.substr(at + 1);
+  std::string_view name = id.substr(0, at);
+  if (realm.find_first_of("/@") != std::string_view::npos) return false;
+  std::size_t slash = name.find('/');
+  return slash == std::string_view::npos ||
+         name.substr(slash + 1).find('/') == std::string_view::npos;
+}
+
 bool idMatches(const Id& authId, const Id& aclId) {
   if (authId.scheme != aclId.scheme) return false;
   if (aclId.scheme == "ip") return ipMatches(authId.id, aclId.id);
+  // SASLAuthenticationProvider: the SASL user "super" matches every sasl ACL.
+  if (aclId.scheme == "sasl" && authId.id == "super") return true;
   return authId.id == aclId.id;  // digest, and the exact-id providers (sasl, x509)
 }
 
@@ -144,6 +159,7 @@ bool validId(std::string_view scheme, std::string_view id) {
   if (scheme == "ip") return parseIpExpr(id).has_value();
   // A distinguished name, as X500Principal would parse it: at least one type=value.
   if (scheme == "x509") return id.find('=') != std::string_view::npos && id.front() != '=';
+  if (scheme == "sasl") return validKerberosName(id);
   return false;
 }
 

@@ -192,6 +192,35 @@ void setAdminCommandUrl(Parser& ps, ServerConfig& c, const Property& p) {
   c.admin.commandUrl = url;
 }
 
+// System-property switches, read as Java's Boolean.parseBoolean reads them: "true" in any case.
+bool javaTrue(const Property& p) {
+  return lowercase(p.value) == "true";
+}
+void setJaasSection(Parser& ps, ServerConfig& c, const Property& p) {
+  if (p.value.empty()) ps.fail(p, "empty JAAS section name");
+  c.jaasServerSection = p.value;
+}
+void setRemoveHost(Parser&, ServerConfig& c, const Property& p) {
+  c.kerberosRemoveHostFromPrincipal = p.value == "true";  // as ZooKeeper: exactly "true"
+}
+void setRemoveRealm(Parser&, ServerConfig& c, const Property& p) {
+  c.kerberosRemoveRealmFromPrincipal = p.value == "true";
+}
+void setRequireSasl(Parser&, ServerConfig& c, const Property& p) {
+  c.sessionRequireClientSaslAuth = javaTrue(p);
+}
+void setEnforceAuth(Parser&, ServerConfig& c, const Property& p) {
+  c.enforceAuthEnabled = javaTrue(p);
+}
+// As ZooKeeper's AuthenticationHelper: every scheme needs a provider the server has.
+void setEnforceSchemes(Parser& ps, ServerConfig& c, const Property& p) {
+  c.enforceAuthSchemes = commaList(p.value);
+  for (const std::string& scheme : c.enforceAuthSchemes) {
+    if (scheme != "sasl" && scheme != "digest" && scheme != "x509" && scheme != "ip")
+      ps.fail(p, "authentication scheme " + scheme + " is not available");
+  }
+}
+
 const std::unordered_map<std::string_view, Setter>& setters() {
   using C = ServerConfig;
   using P = Parser;
@@ -326,6 +355,20 @@ const std::unordered_map<std::string_view, Setter>& setters() {
       {"localSessionsUpgradingEnabled",
        [](P& ps, C& c, const Pr& p) { c.localSessionsUpgradingEnabled = ps.boolean(p); }},
       {"skipACL", [](P& ps, C& c, const Pr& p) { c.skipAcl = ps.yesNo(p); }},
+      {"java.security.auth.login.config",
+       [](P&, C& c, const Pr& p) { c.jaasConfigFile = p.value; }},
+      {"sasl.serverconfig", setJaasSection},
+      {"zookeeper.sasl.serverconfig", setJaasSection},
+      {"kerberos.removeHostFromPrincipal", setRemoveHost},
+      {"zookeeper.kerberos.removeHostFromPrincipal", setRemoveHost},
+      {"kerberos.removeRealmFromPrincipal", setRemoveRealm},
+      {"zookeeper.kerberos.removeRealmFromPrincipal", setRemoveRealm},
+      {"sessionRequireClientSASLAuth", setRequireSasl},
+      {"zookeeper.sessionRequireClientSASLAuth", setRequireSasl},
+      {"enforce.auth.enabled", setEnforceAuth},
+      {"zookeeper.enforce.auth.enabled", setEnforceAuth},
+      {"enforce.auth.schemes", setEnforceSchemes},
+      {"zookeeper.enforce.auth.schemes", setEnforceSchemes},
       {"DigestAuthenticationProvider.superDigest", setSuperDigest},
       {"zookeeper.DigestAuthenticationProvider.superDigest", setSuperDigest},
       {"znode.container.checkIntervalMs",
@@ -398,11 +441,23 @@ const std::unordered_map<std::string_view, Setter>& setters() {
   return table;
 }
 
+// ZooKeeper's isSaslSuperUser reads every system property zookeeper.superUser or
+// zookeeper.superUser.<suffix>; a zoo.cfg key without "zookeeper." becomes one.
+bool isSaslSuperUserKey(std::string_view key) {
+  if (key.starts_with("zookeeper.")) key.remove_prefix(10);
+  return key == "superUser" || key.starts_with("superUser.");
+}
+
 bool isMembershipKey(std::string_view key) {
   return key.starts_with("server.") || key.starts_with("group") || key.starts_with("weight");
 }
 
 }  // namespace
+
+std::vector<std::string> ServerConfig::enforcedAuthSchemes() const {
+  if (sessionRequireClientSaslAuth) return {"sasl"};
+  return enforceAuthEnabled ? enforceAuthSchemes : std::vector<std::string>{};
+}
 
 bool ServerConfig::distributed() const {
   return !standaloneEnabled ? !servers.empty() : votingMembers() > 1;
@@ -419,9 +474,12 @@ ServerConfig Parser::run(std::string_view text) {
       membership_.push_back(p);
     } else if (auto it = setters().find(p.key); it != setters().end()) {
       it->second(*this, cfg_, p);
+    } else if (isSaslSuperUserKey(p.key)) {
+      cfg_.saslSuperUsers.push_back(p.value);
     } else if (p.key.starts_with("authProvider.")) {
       // ZooKeeper needs the x509 provider named to serve TLS clients; zookube always has it.
-      if (!p.value.ends_with(".X509AuthenticationProvider")) {
+      if (!p.value.ends_with(".X509AuthenticationProvider") &&
+          !p.value.ends_with(".SASLAuthenticationProvider")) {
         warn(p, "authentication provider not supported by zookube, ignored");
       }
     } else if (p.key.starts_with("metricsProvider.")) {
@@ -488,6 +546,10 @@ void Parser::loadDynamicFile() {
 }
 
 void Parser::applyWhitelist() {
+  if (cfg_.enforceAuthEnabled && !cfg_.sessionRequireClientSaslAuth &&
+      cfg_.enforceAuthSchemes.empty())
+    throw ConfigError(cfg_.source.string() +
+                      ": enforce.auth.enabled is true, so enforce.auth.schemes must be configured");
   if (whitelist_) {
     for (const std::string& name : commaList(whitelist_->value)) {
       if (name == "*") {

@@ -148,6 +148,19 @@ struct ServerConfig {
   std::int32_t containerCheckIntervalMs = 60000;
   std::int32_t containerMaxPerMinute = 10000;
 
+  // SASL on the client port. ZooKeeper reads these as system properties; zookube takes them as
+  // zoo.cfg keys (with or without "zookeeper.") and the JAAS file also from SERVER_JVMFLAGS.
+  std::filesystem::path jaasConfigFile;      // java.security.auth.login.config; empty: no SASL
+  std::string jaasServerSection = "Server";  // zookeeper.sasl.serverconfig
+  bool kerberosRemoveHostFromPrincipal = false;
+  bool kerberosRemoveRealmFromPrincipal = false;
+  bool sessionRequireClientSaslAuth = false;
+  std::vector<std::string> saslSuperUsers;  // zookeeper.superUser[.<any>]: sasl ids made super
+  bool enforceAuthEnabled = false;
+  std::vector<std::string> enforceAuthSchemes;
+  // The schemes a session must hold one of before any request is served; empty: none.
+  std::vector<std::string> enforcedAuthSchemes() const;
+
   // Metrics and admin.
   std::string metricsProviderClass{kDefaultProviderClass};
   std::string metricsHttpHost = "0.0.0.0";

@@ -1,10 +1,15 @@
 #include "net/connection.h"
 
+#include <algorithm>
 #include <chrono>
 #include <cstring>
 
 #include "jute/reader.h"
+#include "jute/writer.h"
+#include "pipeline/replies.h"
 #include "pipeline/request_processor.h"
+#include "protocol/errors.h"
+#include "protocol/opcodes.h"
 #include "protocol/records.h"
 
 namespace zk {
@@ -254,6 +259,8 @@ bool Connection::handleFrame(std::span<const std::uint8_t> frame) {
   }
   jute::Reader in(frame);
   RequestHeader header = RequestHeader::read(in);
+  if (header.type == static_cast<std::int32_t>(OpCode::kSasl))
+    return handleSasl(header.xid, frame.subspan(8));
   if (header.type != 100 /* auth: answered at once, not counted */) {
     if (limits_.largeRequests && !limits_.largeRequests->take(frame.size()))
       return refuseLargeRequest(frame.size());
@@ -262,6 +269,61 @@ bool Connection::handleFrame(std::span<const std::uint8_t> frame) {
   }
   processor_.request(self, sessionId_, header, frame.subspan(8));
   return !closing_;
+}
+
+// ZooKeeper answers sasl requests as they arrive, outside the pipeline: the client's token
+// goes to the library and its answer comes back in a SetSASLResponse. A failure is answered
+// AUTHFAILED (SESSIONCLOSEDREQUIRESASLAUTH when SASL is required) and the connection closed.
+bool Connection::handleSasl(std::int32_t xid, std::span<const std::uint8_t> body) {
+  std::string token;
+  try {
+    token = sasl::tokenOf(body);
+  } catch (const jute::DecodeError& e) {
+    log_.warn("net", "closing " + remoteEndpoint() + ": malformed sasl request: " + e.what());
+    shutdown("malformed sasl request");
+    return false;
+  }
+  jute::Writer response;
+  if (!tls_.sasl) {  // as ZooKeeper without a JAAS Server section: an empty answer
+    log_.warn("net",
+              remoteEndpoint() + " sent a sasl request, but no JAAS Server section is configured");
+    response.writeNullBuffer();
+    send(replyFrame(xid, 0, Err::kOk, response.bytes()));
+    return true;
+  }
+  try {
+    if (!sasl_) sasl_ = tls_.sasl->begin();
+    auto step = sasl_->evaluate(
+        std::span(reinterpret_cast<const std::uint8_t*>(token.data()), token.size()));
+    if (step.complete) {
+      log_.info("net", "session " + hex(sessionId_) + " from " + remoteEndpoint() +
+                           ": SASL authenticated as '" + step.authorizedId + "'");
+      processor_.addAuthId(sessionId_, Id{"sasl", step.authorizedId});
+      const auto& supers = tls_.saslSuperUsers;
+      if (std::find(supers.begin(), supers.end(), step.authorizedId) != supers.end()) {
+        log_.info("net", "session " + hex(sessionId_) + ": '" + step.authorizedId +
+                             "' is a super user (zookeeper.superUser)");
+        processor_.addAuthId(sessionId_, Id{"super", ""});
+      }
+    }
+    // As Java's SaslServer, a finished exchange with nothing more to say answers a null token:
+    // ZooKeeper's GSSAPI client waits for exactly that before it sends anything else.
+    if (step.complete && step.token.empty())
+      response.writeNullBuffer();
+    else
+      response.writeBuffer(step.token);
+  } catch (const sasl::Error& e) {
+    ++tls_.authFailures;
+    log_.warn("net", "SASL authentication of " + remoteEndpoint() + " failed: " + e.what());
+    response.writeNullBuffer();
+    send(replyFrame(xid, 0,
+                    tls_.saslRequired ? Err::kSessionClosedRequireSaslAuth : Err::kAuthFailed,
+                    response.bytes()));
+    close("SASL authentication failed");
+    return false;
+  }
+  send(replyFrame(xid, 0, Err::kOk, response.bytes()));
+  return true;
 }
 
 void Connection::send(std::string frame) {

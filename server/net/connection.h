@@ -18,6 +18,7 @@
 #include "net/large_request_budget.h"
 #include "net/output_batch.h"
 #include "pipeline/channel.h"
+#include "sasl/sasl_server.h"
 #include "util/log.h"
 
 namespace zk {
@@ -39,10 +40,14 @@ struct ConnectionLimits {
   std::int32_t tlsHandshakeTimeoutMs = 5000;
 };
 
-// What every client connection of a server shares about TLS: whom the x509 provider makes
-// super, and the counts the server reports (ZooKeeper's metric names).
+// What every client connection of a server shares about TLS and SASL: whom the x509 provider
+// makes super, the SASL authority, and the counts the server reports (ZooKeeper's metric names).
 struct ClientTlsShared {
   std::string x509SuperUser;
+  std::shared_ptr<const sasl::Authority> sasl;  // null: no JAAS Server section
+  std::vector<std::string> saslSuperUsers;      // zookeeper.superUser
+  // enforce.auth.schemes has sasl: a failed exchange is answered SESSIONCLOSEDREQUIRESASLAUTH.
+  bool saslRequired = false;
   std::int64_t unsuccessfulHandshakes = 0;  // unsuccessful_handshake
   std::int64_t authFailures = 0;            // auth_failed_count
   // As ZooKeeper, a failed or timed-out handshake counts as both.
@@ -106,6 +111,7 @@ class Connection : public ClientChannel, public std::enable_shared_from_this<Con
   bool processFrames();
   bool handleFirstBytes();
   bool handleFrame(std::span<const std::uint8_t> frame);
+  bool handleSasl(std::int32_t xid, std::span<const std::uint8_t> body);
   void writeRest();
   void afterWrite();
   void armIdleTimer();
@@ -120,6 +126,7 @@ class Connection : public ClientChannel, public std::enable_shared_from_this<Con
   bool tlsPending_ = false;        // detecting or handshaking: no frame is read yet
   bool handshakeCounted_ = false;  // in tls_.outstandingHandshakes
   std::vector<Id> x509Ids_;
+  std::unique_ptr<sasl::Exchange> sasl_;  // from the first sasl request on
   std::function<bool()> sessionGate_;
   OutputBatch& batch_;
   FourLetterHook fourLetter_;

@@ -3,6 +3,8 @@
 #include <chrono>
 #include <cmath>
 #include <filesystem>
+#include <fstream>
+#include <sstream>
 
 #include "net/admin_server.h"
 #include "net/four_letter.h"
@@ -40,7 +42,25 @@ ProcessorConfig processorConfig(const ServerConfig& c, PipelineRole role) {
   p.containerCheckIntervalMs = c.containerCheckIntervalMs;
   p.containerMaxPerMinute = c.containerMaxPerMinute;
   p.enforceQuota = c.enforceQuota;
+  p.enforcedAuthSchemes = c.enforcedAuthSchemes();
   return p;
+}
+
+// The SASL authority from the JAAS file's server section; null without a JAAS file or that
+// section. A file that cannot be read or parsed stops the start, as ZooKeeper's login does.
+std::shared_ptr<const sasl::Authority> saslAuthority(const ServerConfig& c) {
+  if (c.jaasConfigFile.empty()) return nullptr;
+  std::ifstream in(c.jaasConfigFile);
+  if (!in) throw std::runtime_error("cannot read JAAS file " + c.jaasConfigFile.string());
+  std::stringstream text;
+  text << in.rdbuf();
+  jaas::Configuration jaas = jaas::parse(text.str());
+  // As ZooKeeper: a JAAS file without the server's section means no SASL, not an error.
+  if (!jaas.contains(c.jaasServerSection)) return nullptr;
+  sasl::Settings settings = sasl::settingsFrom(jaas, c.jaasServerSection);
+  settings.removeHostFromPrincipal = c.kerberosRemoveHostFromPrincipal;
+  settings.removeRealmFromPrincipal = c.kerberosRemoveRealmFromPrincipal;
+  return std::make_shared<const sasl::Authority>(std::move(settings));
 }
 
 void ensureWritableDir(const std::filesystem::path& dir, std::string_view key) {
@@ -102,6 +122,14 @@ Server::Server(ServerConfig config, Logger& log)
   limits_.tlsHandshakeTimeoutMs = config_.tls.handshakeDetectionTimeoutMs;
   tlsShared_.x509SuperUser = config_.tls.x509SuperUser;
   tlsShared_.outstandingHandshakeLimit = config_.tls.outstandingHandshakeLimit;
+  tlsShared_.sasl = saslAuthority(config_);
+  tlsShared_.saslSuperUsers = config_.saslSuperUsers;
+  auto enforced = config_.enforcedAuthSchemes();
+  tlsShared_.saslRequired = std::find(enforced.begin(), enforced.end(), "sasl") != enforced.end();
+  if (tlsShared_.sasl)
+    log_.info("net", "SASL on the client port: " + tlsShared_.sasl->settings().mechanism + " (" +
+                         config_.jaasConfigFile.string() + ", section " +
+                         config_.jaasServerSection + ")");
 }
 
 Server::~Server() {

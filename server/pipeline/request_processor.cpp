@@ -150,6 +150,12 @@ void RequestProcessor::request(const std::shared_ptr<ClientChannel>& channel,
   }
   touch(sessionId);
   if (header.type == op(OpCode::kAuth)) return handleAuth(channel, *client, body);
+  if (!authenticatedEnough(*client)) {
+    channel->send(replyFrame(header.xid, 0, Err::kSessionClosedRequireSaslAuth));
+    ++stats_.packetsSent;
+    channel->close("session " + hex(sessionId) + " is not authenticated by an enforced scheme");
+    return;
+  }
   if (!isKnownOp(header.type) && header.type != op(OpCode::kSasl)) {
     channel->send(replyFrame(header.xid, tree_.lastProcessedZxid(), Err::kUnimplemented));
     channel->close("unknown op code " + std::to_string(header.type));
@@ -204,6 +210,22 @@ void RequestProcessor::request(const std::shared_ptr<ClientChannel>& channel,
   pending.payload.assign(reinterpret_cast<const char*>(body.data()), body.size());
   enqueueRead(*client, std::move(pending));
   drain(sessionId);
+}
+
+bool RequestProcessor::authenticatedEnough(const Client& client) const {
+  if (config_.enforcedAuthSchemes.empty()) return true;
+  return std::any_of(client.authIds.begin(), client.authIds.end(), [&](const Id& id) {
+    return std::find(config_.enforcedAuthSchemes.begin(), config_.enforcedAuthSchemes.end(),
+                     id.scheme) != config_.enforcedAuthSchemes.end();
+  });
+}
+
+void RequestProcessor::addAuthId(std::int64_t sessionId, Id id) {
+  Client* client = findClient(sessionId);
+  if (client == nullptr) return;
+  if (std::find(client->authIds.begin(), client->authIds.end(), id) == client->authIds.end())
+    client->authIds.push_back(std::move(id));
+  std::sort(client->authIds.begin(), client->authIds.end());
 }
 
 void RequestProcessor::handleAuth(const std::shared_ptr<ClientChannel>& channel, Client& client,

@@ -54,7 +54,10 @@ struct ProcessorConfig {
   std::int64_t containerCheckIntervalMs = 60000;
   std::int32_t containerMaxPerMinute = 10000;
   bool enforceQuota = false;  // zookeeper.enforceQuota
-  Logger* log = nullptr;      // where soft quota limits are reported; may be null
+  // enforce.auth.schemes when enforce.auth.enabled (sessionRequireClientSASLAuth: "sasl"):
+  // a session holding none of them gets SESSIONCLOSEDREQUIRESASLAUTH for any request.
+  std::vector<std::string> enforcedAuthSchemes;
+  Logger* log = nullptr;  // where soft quota limits are reported; may be null
 };
 
 // Where prepared transactions go to become durable; onDurable() reports back.
@@ -113,6 +116,8 @@ class RequestProcessor {
   void request(const std::shared_ptr<ClientChannel>& channel, std::int64_t sessionId,
                const RequestHeader& header, std::span<const std::uint8_t> body);
   void onDurable(std::int64_t zxid);
+  // The network layer authenticated the session's connection (SASL) as `id`.
+  void addAuthId(std::int64_t sessionId, Id id);
   // Session expiry and container/TTL reaping; call at least every tickMs/2.
   void tick();
   // The log failed: nothing more can be made durable, so refuse every write from now on.
@@ -204,6 +209,7 @@ class RequestProcessor {
 
   void handleAuth(const std::shared_ptr<ClientChannel>& channel, Client& client,
                   std::span<const std::uint8_t> body);
+  bool authenticatedEnough(const Client& client) const;
   void enqueueRead(Client& client, Pending pending);
   void submitWrite(std::int64_t sessionId, Client* client, Pending pending,
                    std::span<const std::uint8_t> body);

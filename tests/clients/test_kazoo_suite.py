@@ -17,13 +17,9 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(
 import harness  # noqa: E402
 import kazoo_suite  # noqa: E402
 
-# zookube has no SASL yet: these pass on ZooKeeper (a JAAS digest login) and fail on zookube.
-NEEDS_SASL = {
-    "test_sasl.py::TestLegacySASLDigestAuthentication::test_connect_sasl_auth",
-    "test_sasl.py::TestLegacySASLDigestAuthentication::test_invalid_sasl_auth",
-    "test_sasl.py::TestSASLDigestAuthentication::test_connect_sasl_auth",
-    "test_sasl.py::TestSASLDigestAuthentication::test_invalid_sasl_auth",
-}
+# Tests that need SASL, which zookube lacked. Empty: kazoo's DIGEST-MD5 tests (a JAAS digest
+# login) pass on zookube since SASL came (issue 21, item 3).
+NEEDS_SASL = set()
 
 # Known failures being fixed: allowed to fail or pass. Empty: null data and reconfig's order of
 # checks (issue 18, items 2 and 3) now behave as ZooKeeper's.

@@ -37,6 +37,14 @@ SYSTEM_PROPERTY_KEYS = {
     "4lw.commands.whitelist": "zookeeper.4lw.commands.whitelist",
     "readonlymode.enabled": "readonlymode.enabled",
     "netty.server.outstandingHandshake.limit": "zookeeper.netty.server.outstandingHandshake.limit",
+    # SASL: the JAAS file and the switches AuthenticationHelper and the SASL callback read.
+    "java.security.auth.login.config": "java.security.auth.login.config",
+    "sessionRequireClientSASLAuth": "zookeeper.sessionRequireClientSASLAuth",
+    "enforce.auth.enabled": "zookeeper.enforce.auth.enabled",
+    "enforce.auth.schemes": "zookeeper.enforce.auth.schemes",
+    "kerberos.removeHostFromPrincipal": "zookeeper.kerberos.removeHostFromPrincipal",
+    "kerberos.removeRealmFromPrincipal": "zookeeper.kerberos.removeRealmFromPrincipal",
+    "superUser": "zookeeper.superUser",
 }
 
 # zookube-only keys that ZooKeeper would misread; they are left out of its zoo.cfg.

@@ -291,6 +291,46 @@ TEST_F(PipelineTest, ANodeWithAnUndefinedAclIsAnsweredMarshallingError) {
   EXPECT_EQ(tree.find("/bad/child"), nullptr);
 }
 
+// enforce.auth.schemes: a session without such an id is answered SESSIONCLOSEDREQUIRESASLAUTH
+// and closed; one the network layer authenticated (SASL) is served.
+TEST(PipelineEnforcedAuth, OnlySessionsHoldingAnEnforcedSchemeAreServed) {
+  DataTree tree;
+  MemorySink sink;
+  ProcessorConfig config;
+  config.enforcedAuthSchemes = {"sasl"};
+  RequestProcessor processor(config, tree, sink, [] { return std::int64_t{1'000'000}; });
+  auto open = [&] {
+    auto channel = std::make_shared<RecordingChannel>();
+    ConnectRequest req;
+    req.timeOut = 4000;
+    req.passwd = std::string(16, '\0');
+    processor.connect(channel, req);
+    processor.onDurable(sink.txns.back().header.zxid);
+    return channel;
+  };
+  auto getRoot = [&](const std::shared_ptr<RecordingChannel>& ch) {
+    jute::Writer out;
+    PathWatchRequest{"/", false}.write(out);
+    auto bytes = std::span(reinterpret_cast<const std::uint8_t*>(out.bytes().data()), out.size());
+    processor.request(ch, ch->sessionId, RequestHeader{7, static_cast<int>(OpCode::kGetData)},
+                      bytes);
+  };
+  auto anonymous = open();
+  getRoot(anonymous);
+  ASSERT_EQ(anonymous->replies().size(), 1u);
+  EXPECT_EQ(anonymous->replies()[0].header.err,
+            static_cast<int>(Err::kSessionClosedRequireSaslAuth));
+  EXPECT_EQ(anonymous->replies()[0].header.xid, 7);
+  EXPECT_FALSE(anonymous->closedWith.empty());
+
+  auto bob = open();
+  processor.addAuthId(bob->sessionId, Id{"sasl", "bob"});
+  getRoot(bob);
+  ASSERT_EQ(bob->replies().size(), 1u);
+  EXPECT_EQ(bob->replies()[0].header.err, 0);
+  EXPECT_TRUE(bob->closedWith.empty());
+}
+
 TEST(PipelineErrors, KeeperErrorAndMultiFailureAreExceptionsNamingCodeAndPath) {
   KeeperError missing(Err::kNoNode, "/a/b");
   const std::exception& asException = missing;

@@ -39,6 +39,20 @@ TEST(AclCheck, DigestNeedsTheExactId) {
   EXPECT_FALSE(permitted(weird, perms::kRead, std::vector<Id>{kLocal, Id{"super", ""}}, false));
 }
 
+TEST(AclCheck, SaslIdsMatchExactlyAndTheSaslSuperUserMatchesAll) {
+  AclList acl{ACL{perms::kAll, Id{"sasl", "bob"}}};
+  EXPECT_TRUE(permitted(acl, perms::kRead, std::vector<Id>{kLocal, Id{"sasl", "bob"}}, false));
+  EXPECT_FALSE(permitted(acl, perms::kRead, std::vector<Id>{kLocal, Id{"sasl", "bo"}}, false));
+  EXPECT_FALSE(permitted(acl, perms::kRead, std::vector<Id>{kLocal, Id{"digest", "bob"}}, false));
+  EXPECT_TRUE(permitted(acl, perms::kRead, std::vector<Id>{kLocal, Id{"sasl", "super"}}, false));
+  // Valid as ZooKeeper's KerberosName parses them.
+  EXPECT_TRUE(validId("sasl", "bob"));
+  EXPECT_TRUE(validId("sasl", "client@R.EXAMPLE"));
+  EXPECT_TRUE(validId("sasl", "zk/host@R"));
+  EXPECT_FALSE(validId("sasl", "a@b@c"));
+  EXPECT_FALSE(validId("sasl", "a/b/c@R"));
+}
+
 TEST(AclCheck, IpMatchesWithPrefixLengths) {
   EXPECT_TRUE(ipMatches("10.1.2.3", "10.0.0.0/8"));
   EXPECT_FALSE(ipMatches("11.1.2.3", "10.0.0.0/8"));
