@@ -4,6 +4,7 @@
 #include <algorithm>
 
 #include "model/zk_cluster.h"
+#include "render/render.h"
 
 namespace zk::op {
 namespace {
@@ -81,6 +82,54 @@ TEST(OperatorTlsModel, DurationsAreGoDurations) {
   EXPECT_EQ(parseDuration("45s"), 45);
   EXPECT_FALSE(parseDuration(""));
   EXPECT_FALSE(parseDuration("5d"));
+}
+
+}  // namespace
+}  // namespace zk::op
+
+namespace zk::op {
+namespace {
+
+bool hasLine(const std::string& text, const std::string& line) {
+  return ("\n" + text).find("\n" + line + "\n") != std::string::npos;
+}
+
+TEST(OperatorTlsRender, BothUnifiesTheClientPort) {
+  ZkCluster c = parse("    client: both\n    clientAuth: want\n");
+  std::string cfg = renderZooCfg(c, voterMember(c, 0), {3, 0}, Addressing::kubernetes());
+  EXPECT_TRUE(hasLine(cfg, "clientPort=2181"));
+  EXPECT_TRUE(hasLine(cfg, "client.portUnification=true"));
+  EXPECT_TRUE(hasLine(cfg, "ssl.keyStore.location=/etc/zookube/tls/zk-0.pem"));
+  EXPECT_TRUE(hasLine(cfg, "ssl.keyStore.type=PEM"));
+  EXPECT_TRUE(hasLine(cfg, "ssl.trustStore.location=/etc/zookube/tls/ca.crt"));
+  EXPECT_TRUE(hasLine(cfg, "ssl.clientAuth=want"));
+  EXPECT_TRUE(hasLine(cfg, "serverCnxnFactory=org.apache.zookeeper.server.NettyServerCnxnFactory"));
+  EXPECT_EQ(cfg.find("secureClientPort"), std::string::npos);
+}
+
+TEST(OperatorTlsRender, OnLeavesOnlyTheSecurePort) {
+  ZkCluster c = parse("    client: \"on\"\n");
+  Addressing local = Addressing::local("/state/members");
+  std::string cfg = renderZooCfg(c, voterMember(c, 1), {3, 0}, local);
+  EXPECT_TRUE(hasLine(cfg, "secureClientPort=2282"));
+  EXPECT_TRUE(hasLine(cfg, "secureClientPortAddress=127.0.0.1"));
+  EXPECT_TRUE(hasLine(cfg, "ssl.keyStore.location=/state/members/zk-1/tls/zk-1.pem"));
+  EXPECT_EQ(cfg.find("clientPort="), std::string::npos);
+  EXPECT_EQ(cfg.find("portUnification"), std::string::npos);
+  // No client port on the server lines either: ZooKeeper would take it as clientPort.
+  EXPECT_TRUE(hasLine(cfg, "server.2=127.0.0.1:2889:3889:participant"));
+}
+
+TEST(OperatorTlsRender, ModeChangesRollButCertificatesDoNot) {
+  ZkCluster off = parse("    client: \"off\"\n");
+  ZkCluster both = parse("    client: both\n");
+  ZkCluster on = parse("    client: \"on\"\n");
+  Addressing k = Addressing::kubernetes();
+  EXPECT_NE(rolloutHash(off, k), rolloutHash(both, k));
+  EXPECT_NE(rolloutHash(both, k), rolloutHash(on, k));
+  ZkCluster plain = parseZkClusterYaml(
+      "apiVersion: zookube.dev/v1alpha1\nkind: ZkCluster\nmetadata:\n  name: zk\nspec: {}\n");
+  EXPECT_EQ(rolloutHash(off, k), rolloutHash(plain, k));
 }
 
 }  // namespace

@@ -1,0 +1,118 @@
+"""zookube-operator --local with spec.tls: the operator issues a CA and every member's
+certificate, writes them into the members' directories, and the members serve TLS on the client
+port. `both` keeps plaintext working beside TLS (a migration's middle step); `on` leaves only the
+secure port, where plaintext is refused; the operator keeps probing and reconfiguring throughout.
+The evidence is what clients see: kazoo over TLS with the operator's CA and client certificate,
+plaintext kazoo, and the certificates the members present, read with Python's ssl module.
+"""
+
+import os
+import socket
+import ssl
+
+import pytest
+from kazoo.client import KazooClient
+from kazoo.handlers.threading import KazooTimeoutError
+
+import harness
+import ports
+from test_operator_local import OPERATOR, LocalCluster, server_pids_under  # noqa: F401
+
+pytestmark = pytest.mark.skipif(
+    harness.impl() != "zookube" or not os.path.exists(OPERATOR),
+    reason="needs zookube-operator and zookube-server built")
+
+KINDS = ("client", "quorum", "election", "metrics", "admin", "secureClient")
+SPAN = 12
+
+
+class TlsCluster(LocalCluster):
+    def __init__(self, workdir, tls):
+        super().__init__(workdir)
+        base = ports.free_block((len(KINDS) + 1) * SPAN)
+        self.spec["spec"]["ports"] = {k: base + i * SPAN for i, k in enumerate(KINDS)}
+        self.metrics_port = base + len(KINDS) * SPAN
+        self.spec["spec"]["observers"] = 0
+        self.spec["spec"]["tls"] = tls
+        self.write_manifest()
+
+    def tls(self):
+        return self.ensemble()["tls"]
+
+    def client(self, secure=True, cert=True):
+        kwargs = {}
+        if secure:
+            t = self.tls()
+            kwargs = dict(use_ssl=True, ca=t["ca"], verify_certs=True)
+            if cert:
+                kwargs.update(certfile=t["certfile"], keyfile=t["keyfile"])
+        return KazooClient(hosts=self.ensemble()["connect"], timeout=10.0, **kwargs)
+
+
+def writes(zk, path):
+    try:
+        zk.start(timeout=15)
+        zk.ensure_path("/tls")
+        zk.create(path, b"x")
+        return zk.get(path)[0] == b"x"
+    finally:
+        zk.stop()
+        zk.close()
+
+
+def refused(zk):
+    """Whether a kazoo client fails to get a session."""
+    try:
+        zk.start(timeout=4)
+    except KazooTimeoutError:
+        return True
+    finally:
+        zk.stop()
+        zk.close()
+    return False
+
+
+def presented_certificate(cluster, port):
+    """The member's certificate on `port`, checked against the operator's CA and 127.0.0.1."""
+    t = cluster.tls()
+    ctx = ssl.create_default_context(cafile=t["ca"])
+    ctx.load_cert_chain(t["certfile"], t["keyfile"])
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as raw:
+        with ctx.wrap_socket(raw, server_hostname="127.0.0.1") as s:
+            return s.getpeercert()
+
+
+@pytest.fixture
+def make_cluster(tmp_path):
+    made = []
+
+    def make(tls):
+        workdir = tmp_path / f"c{len(made)}"
+        workdir.mkdir()
+        c = TlsCluster(workdir, tls)
+        made.append(c)
+        c.start_operator()
+        return c
+    yield make
+    for c in made:
+        c.cleanup()
+
+
+def test_both_serves_tls_and_plaintext_on_the_client_port(make_cluster):
+    cluster = make_cluster({"client": "both", "clientAuth": "need"})
+    members = cluster.wait_healthy(observers=0)
+    assert cluster.tls()["mode"] == "both"
+    for m in members:
+        port = int(m["client"].rsplit(":", 1)[1])
+        cert = presented_certificate(cluster, port)
+        sans = {v for k, v in cert["subjectAltName"]}
+        assert {f"{m['name']}.demo-headless.default.svc.cluster.local", "localhost",
+                "demo-client.default.svc", "127.0.0.1"} <= sans, sans
+    assert writes(cluster.client(), "/tls/over-tls")
+    assert writes(cluster.client(secure=False), "/tls/plaintext")
+    # clientAuth need: TLS without a client certificate gets no session.
+    assert refused(cluster.client(cert=False))
+    ca = open(cluster.tls()["ca"]).read()
+    assert "BEGIN CERTIFICATE" in ca and "PRIVATE" not in ca
+    key = os.path.join(cluster.state, "tls", "ca.key")
+    assert os.stat(key).st_mode & 0o077 == 0
