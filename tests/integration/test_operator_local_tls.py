@@ -48,6 +48,18 @@ class TlsCluster(LocalCluster):
                 kwargs.update(certfile=t["certfile"], keyfile=t["keyfile"])
         return KazooClient(hosts=self.ensemble()["connect"], timeout=10.0, **kwargs)
 
+    def membership_over_tls(self):
+        zk = self.client()
+        zk.start(timeout=15)
+        try:
+            zk.sync("/zookeeper/config")
+            data, _ = zk.get("/zookeeper/config")
+        finally:
+            zk.stop()
+            zk.close()
+        return [int(line.split("=")[0][len("server."):]) for line in data.decode().splitlines()
+                if line.startswith("server.")]
+
 
 def writes(zk, path):
     try:
@@ -116,3 +128,34 @@ def test_both_serves_tls_and_plaintext_on_the_client_port(make_cluster):
     assert "BEGIN CERTIFICATE" in ca and "PRIVATE" not in ca
     key = os.path.join(cluster.state, "tls", "ca.key")
     assert os.stat(key).st_mode & 0o077 == 0
+
+
+def plaintext_refused(port):
+    """A plaintext connect request on `port` gets no answer: the listener closes or is absent."""
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=5) as s:
+            s.sendall(b"srvr")
+            return s.recv(100) == b""
+    except OSError:
+        return True
+
+
+def test_on_serves_tls_only_and_the_operator_still_reconfigures(make_cluster):
+    cluster = make_cluster({"client": "on"})
+    members = cluster.wait_healthy(observers=0)
+    base = cluster.spec["spec"]["ports"]
+    for m in members:
+        port = int(m["client"].rsplit(":", 1)[1])
+        assert port - base["secureClient"] == m["id"] - 1
+        assert plaintext_refused(port)
+        plain = port - base["secureClient"] + base["client"]
+        with pytest.raises(OSError):
+            socket.create_connection(("127.0.0.1", plain), timeout=5).close()
+    assert writes(cluster.client(), "/tls/on")
+    assert refused(cluster.client(secure=False))
+    # The operator's srvr and reconfig go through its TLS relays: scaling to 5 voters needs both.
+    cluster.spec["spec"]["voters"] = 5
+    cluster.write_manifest()
+    cluster.wait_healthy(observers=0, voters=5)
+    assert sorted(cluster.membership_over_tls()) == [1, 2, 3, 4, 5]
+

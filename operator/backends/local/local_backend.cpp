@@ -30,12 +30,6 @@ using Clock = std::chrono::steady_clock;
 // A member that exits right after its start (port taken, bad data) is not started again sooner.
 constexpr auto kRestartBackoff = std::chrono::seconds(2);
 
-std::int64_t unixNow() {
-  return std::chrono::duration_cast<std::chrono::seconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
-
 std::optional<ProcessRecord> readRecord(const fs::path& file) {
   std::string body = readFile(file);
   if (body.empty()) return std::nullopt;
@@ -227,9 +221,9 @@ Observed LocalBackend::observe(const ZkCluster& c) {
     }
     if (om.running) {
       // Renewal rewrites the files only; the member picks them up on its next handshake.
-      ensureLocalTls(c, m, options_.stateDir / "tls", tlsDirOf(c, m, addressing_), unixNow());
-      Endpoint e = endpointOf(c, m, addressing_);
-      probes.push_back({e.host, operatorClientPort(e, c)});
+      ensureLocalTls(c, m, options_.stateDir / "tls", tlsDirOf(c, m, addressing_), unixSeconds());
+      auto [host, port] = operatorAddress(c, m);
+      probes.push_back({host, port});
       probed.push_back(o.members.size());
     }
     o.members.push_back(std::move(om));
@@ -261,7 +255,7 @@ void LocalBackend::writeMemberFiles(const ZkCluster& c, const Member& m) {
                              : renderZooCfg(c, m, membership_, addressing_)) +
                     localSettings_;
   if (readFile(configPath(m)) != cfg) writeFileAtomically(configPath(m), cfg);
-  ensureLocalTls(c, m, options_.stateDir / "tls", tlsDirOf(c, m, addressing_), unixNow());
+  ensureLocalTls(c, m, options_.stateDir / "tls", tlsDirOf(c, m, addressing_), unixSeconds());
   std::string myid = renderMyid(m);
   if (readFile(dataDir / "myid") != myid) writeFileAtomically(dataDir / "myid", myid);
 }

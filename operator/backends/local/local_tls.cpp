@@ -1,5 +1,6 @@
 #include "backends/local/local_tls.h"
 
+#include <chrono>
 #include <stdexcept>
 
 #include "backends/local/state_store.h"
@@ -25,7 +26,15 @@ void writePrivate(const fs::path& file, const std::string& content) {
   fs::permissions(file, fs::perms::owner_read | fs::perms::owner_write);
 }
 
-KeyPair loadOrIssueCa(const ZkCluster& c, const fs::path& caDir, std::int64_t now) {
+}  // namespace
+
+std::int64_t unixSeconds() {
+  return std::chrono::duration_cast<std::chrono::seconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+KeyPair ensureLocalCa(const ZkCluster& c, const fs::path& caDir, std::int64_t now) {
   KeyPair ca{readFile(caDir / "ca.key"), readFile(caDir / "ca.crt")};
   // The CA is renewed in the last third of its own lifetime, before any member outlives it.
   if (!ca.keyPem.empty() && currentAt(ca.certPem, now, c.spec.tls.caDurationSeconds / 3)) {
@@ -41,8 +50,6 @@ KeyPair loadOrIssueCa(const ZkCluster& c, const fs::path& caDir, std::int64_t no
   return ca;
 }
 
-}  // namespace
-
 void ensureLocalTls(const ZkCluster& c, const Member& m, const fs::path& caDir,
                     const fs::path& memberTlsDir, std::int64_t now) {
   if (!c.spec.tls.enabled()) return;
@@ -51,7 +58,7 @@ void ensureLocalTls(const ZkCluster& c, const Member& m, const fs::path& caDir,
         "spec.tls: local mode issues certificates itself; issuerRef and secretRef need "
         "Kubernetes");
   }
-  KeyPair ca = loadOrIssueCa(c, caDir, now);
+  KeyPair ca = ensureLocalCa(c, caDir, now);
   fs::create_directories(memberTlsDir);
   fs::path keystore = memberTlsDir / keystoreFileName(m);
   if (readFile(memberTlsDir / "ca.crt") != ca.certPem) {

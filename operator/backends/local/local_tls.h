@@ -7,9 +7,16 @@
 #include <filesystem>
 
 #include "model/zk_cluster.h"
+#include "render/certificates.h"
 #include "render/render.h"
 
 namespace zk::op::local {
+
+// The CA in `caDir` (ca.crt, ca.key), issued on first use or when inside the last third of its
+// lifetime, with the operator's client certificate (operator.crt, operator.key) beside it.
+KeyPair ensureLocalCa(const ZkCluster& c, const std::filesystem::path& caDir, std::int64_t now);
+
+std::int64_t unixSeconds();
 
 // Writes <memberTlsDir>/<member>.pem (key, then certificate) and ca.crt, issuing from the CA in
 // `caDir` (made on first use, with the operator's client certificate operator.crt/operator.key
