@@ -146,7 +146,10 @@ std::string renderZooCfg(const ZkCluster& c, const Member& self, Membership m,
   if (hasPlainClientPort(c)) {
     out << "clientPort=" << e.ports.client << '\n';
     if (a.mode == Addressing::Mode::kLocal) out << "clientPortAddress=" << e.host << '\n';
-  } else {
+  }
+  // `both` listens on the secure port too, so that moving on to `on` never leaves a member the
+  // operator (and TLS-only clients) cannot reach mid-roll.
+  if (c.spec.tls.enabled()) {
     out << "secureClientPort=" << e.ports.secureClient << '\n';
     if (a.mode == Addressing::Mode::kLocal) out << "secureClientPortAddress=" << e.host << '\n';
   }

@@ -48,18 +48,6 @@ class TlsCluster(LocalCluster):
                 kwargs.update(certfile=t["certfile"], keyfile=t["keyfile"])
         return KazooClient(hosts=self.ensemble()["connect"], timeout=10.0, **kwargs)
 
-    def membership_over_tls(self):
-        zk = self.client()
-        zk.start(timeout=15)
-        try:
-            zk.sync("/zookeeper/config")
-            data, _ = zk.get("/zookeeper/config")
-        finally:
-            zk.stop()
-            zk.close()
-        return [int(line.split("=")[0][len("server."):]) for line in data.decode().splitlines()
-                if line.startswith("server.")]
-
 
 def writes(zk, path):
     try:
@@ -148,14 +136,43 @@ def test_on_serves_tls_only_and_the_operator_still_reconfigures(make_cluster):
         port = int(m["client"].rsplit(":", 1)[1])
         assert port - base["secureClient"] == m["id"] - 1
         assert plaintext_refused(port)
-        plain = port - base["secureClient"] + base["client"]
         with pytest.raises(OSError):
-            socket.create_connection(("127.0.0.1", plain), timeout=5).close()
+            socket.create_connection(("127.0.0.1", base["client"] + m["id"] - 1), timeout=5)
     assert writes(cluster.client(), "/tls/on")
     assert refused(cluster.client(secure=False))
+    # No member listens on its old plaintext port any more (the membership still named it).
+    base = cluster.spec["spec"]["ports"]
+    for m in cluster.ensemble()["members"]:
+        old = int(m["client"].rsplit(":", 1)[1]) - base["secureClient"] + base["client"]
+        with pytest.raises(OSError):
+            socket.create_connection(("127.0.0.1", old), timeout=5).close()
     # The operator's srvr and reconfig go through its TLS relays: scaling to 5 voters needs both.
     cluster.spec["spec"]["voters"] = 5
     cluster.write_manifest()
     cluster.wait_healthy(observers=0, voters=5)
-    assert sorted(cluster.membership_over_tls()) == [1, 2, 3, 4, 5]
+    assert sorted(cluster.membership()) == [1, 2, 3, 4, 5]
 
+
+
+def test_both_then_on_keeps_the_data_and_ends_plaintext(make_cluster):
+    cluster = make_cluster({"client": "both"})
+    cluster.wait_healthy(observers=0)
+    assert writes(cluster.client(secure=False), "/tls/before")
+    cluster.spec["spec"]["tls"]["client"] = "on"
+    cluster.write_manifest()
+    harness.wait_until(lambda: cluster.tls()["mode"] == "on" and cluster.healthy(0),
+                       timeout=90, interval=0.2, what="rolled onto tls.client on")
+    zk = cluster.client()
+    zk.start(timeout=15)
+    try:
+        assert zk.get("/tls/before")[0] == b"x"
+    finally:
+        zk.stop()
+        zk.close()
+    assert refused(cluster.client(secure=False))
+    # No member listens on its old plaintext port any more (the membership still named it).
+    base = cluster.spec["spec"]["ports"]
+    for m in cluster.ensemble()["members"]:
+        old = int(m["client"].rsplit(":", 1)[1]) - base["secureClient"] + base["client"]
+        with pytest.raises(OSError):
+            socket.create_connection(("127.0.0.1", old), timeout=5).close()

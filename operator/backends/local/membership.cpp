@@ -73,7 +73,11 @@ std::optional<EnsembleView> LocalBackend::readMembership(const ZkCluster& c, con
 std::string LocalBackend::serverLines(const ZkCluster& c, const Member& self) const {
   std::string out;
   for (const auto& [id, spec] : config_->servers) {
-    out += "server." + std::to_string(id) + "=" + spec + "\n";
+    // Without a plaintext client port (tls.client on), the client address the membership still
+    // lists from before is left out: the member would listen there for plaintext again.
+    std::string_view line = spec;
+    if (!hasPlainClientPort(c)) line = line.substr(0, line.find(';'));
+    out += "server." + std::to_string(id) + "=" + std::string(line) + "\n";
   }
   if (!config_->servers.contains(self.id)) out += serverLine(c, self, addressing_) + "\n";
   return out;

@@ -32,30 +32,22 @@ class Session : public std::enable_shared_from_this<Session> {
       if (ec) return self->close();
       self->tls_.async_handshake(ssl::stream_base::client, [self](auto ec2) {
         if (ec2) return self->close();
-        self->pumpToMember();
-        self->pumpToOperator();
+        self->pump(self->plain_, self->tls_, self->up_);
+        self->pump(self->tls_, self->plain_, self->down_);
       });
     });
   }
 
  private:
-  void pumpToMember() {
+  // Copies what `from` reads to `to` until either fails.
+  template <typename From, typename To>
+  void pump(From& from, To& to, std::array<char, 16384>& buffer) {
     auto self = shared_from_this();
-    plain_.async_read_some(asio::buffer(up_), [self](auto ec, size_t n) {
+    from.async_read_some(asio::buffer(buffer), [self, &from, &to, &buffer](auto ec, size_t n) {
       if (ec) return self->close();
-      asio::async_write(self->tls_, asio::buffer(self->up_, n), [self](auto ec2, size_t) {
+      asio::async_write(to, asio::buffer(buffer, n), [self, &from, &to, &buffer](auto ec2, size_t) {
         if (ec2) return self->close();
-        self->pumpToMember();
-      });
-    });
-  }
-  void pumpToOperator() {
-    auto self = shared_from_this();
-    tls_.async_read_some(asio::buffer(down_), [self](auto ec, size_t n) {
-      if (ec) return self->close();
-      asio::async_write(self->plain_, asio::buffer(self->down_, n), [self](auto ec2, size_t) {
-        if (ec2) return self->close();
-        self->pumpToOperator();
+        self->pump(from, to, buffer);
       });
     });
   }
