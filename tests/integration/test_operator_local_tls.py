@@ -128,6 +128,13 @@ def plaintext_refused(port):
         return True
 
 
+def old_plain_ports_closed(cluster):
+    base = cluster.spec["spec"]["ports"]
+    for m in cluster.ensemble()["members"]:
+        with pytest.raises(OSError):
+            socket.create_connection(("127.0.0.1", base["client"] + m["id"] - 1), timeout=5)
+
+
 def test_on_serves_tls_only_and_the_operator_still_reconfigures(make_cluster):
     cluster = make_cluster({"client": "on"})
     members = cluster.wait_healthy(observers=0)
@@ -136,16 +143,11 @@ def test_on_serves_tls_only_and_the_operator_still_reconfigures(make_cluster):
         port = int(m["client"].rsplit(":", 1)[1])
         assert port - base["secureClient"] == m["id"] - 1
         assert plaintext_refused(port)
-        with pytest.raises(OSError):
-            socket.create_connection(("127.0.0.1", base["client"] + m["id"] - 1), timeout=5)
+    old_plain_ports_closed(cluster)
     assert writes(cluster.client(), "/tls/on")
     assert refused(cluster.client(secure=False))
     # No member listens on its old plaintext port any more (the membership still named it).
-    base = cluster.spec["spec"]["ports"]
-    for m in cluster.ensemble()["members"]:
-        old = int(m["client"].rsplit(":", 1)[1]) - base["secureClient"] + base["client"]
-        with pytest.raises(OSError):
-            socket.create_connection(("127.0.0.1", old), timeout=5).close()
+    old_plain_ports_closed(cluster)
     # The operator's srvr and reconfig go through its TLS relays: scaling to 5 voters needs both.
     cluster.spec["spec"]["voters"] = 5
     cluster.write_manifest()
@@ -171,8 +173,4 @@ def test_both_then_on_keeps_the_data_and_ends_plaintext(make_cluster):
         zk.close()
     assert refused(cluster.client(secure=False))
     # No member listens on its old plaintext port any more (the membership still named it).
-    base = cluster.spec["spec"]["ports"]
-    for m in cluster.ensemble()["members"]:
-        old = int(m["client"].rsplit(":", 1)[1]) - base["secureClient"] + base["client"]
-        with pytest.raises(OSError):
-            socket.create_connection(("127.0.0.1", old), timeout=5).close()
+    old_plain_ports_closed(cluster)
