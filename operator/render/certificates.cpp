@@ -237,6 +237,32 @@ std::string caSecretName(const ZkCluster& c) {
   return c.spec.tls.caSecretName.value_or(c.meta.name + "-zk-ca");
 }
 
+StringMap memberKeystores(const ZkCluster& c, const std::vector<Member>& ms, const KeyPair& ca,
+                          const StringMap& current, std::int64_t now,
+                          std::string_view clusterDomain) {
+  StringMap files{{"ca.crt", ca.certPem}};
+  for (const Member& m : ms) {
+    std::string name = keystoreFileName(m);
+    auto it = current.find(name);
+    bool keep = false;
+    if (it != current.end()) {
+      try {
+        keep = verifiesAgainst(it->second, ca.certPem, now) &&
+               !renewalDue(inspectCertificate(it->second), now, c.spec.tls.renewBeforeSeconds);
+      } catch (const CertificateError&) {
+        keep = false;  // unreadable: issue a new one
+      }
+    }
+    if (keep) {
+      files[name] = it->second;
+    } else {
+      KeyPair leaf = issueCertificate(memberCertificateRequest(c, m, clusterDomain, now), ca);
+      files[name] = leaf.keyPem + leaf.certPem;
+    }
+  }
+  return files;
+}
+
 std::string tlsSecretName(const ZkCluster& c) {
   return c.meta.name + "-zk-tls";
 }

@@ -80,4 +80,11 @@ std::string caSecretName(const ZkCluster& c);
 std::string tlsSecretName(const ZkCluster& c);
 std::string keystoreFileName(const Member& m);
 
+// The members' TLS Secret's files: ca.crt, and <member>.pem for each of `ms`. A keystore in
+// `current` is kept while it chains to `ca` and is outside its renewal window; the others are
+// issued anew, so the Secret changes only when something is due.
+StringMap memberKeystores(const ZkCluster& c, const std::vector<Member>& ms, const KeyPair& ca,
+                          const StringMap& current, std::int64_t now,
+                          std::string_view clusterDomain);
+
 }  // namespace zk::op

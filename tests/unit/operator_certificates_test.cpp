@@ -68,6 +68,27 @@ TEST(OperatorCertificates, RenewalIsDueInTheLastThirdByDefault) {
   EXPECT_TRUE(renewalDue(info, kNow + 91 * kDay, 30 * kDay));
 }
 
+TEST(OperatorCertificates, KeystoresAreReissuedOnlyWhenDue) {
+  ZkCluster c = cluster();
+  KeyPair ca = issueCa("zk CA", kNow, 3650 * kDay);
+  std::vector<Member> ms = members(c, {3, 0});
+  StringMap first = memberKeystores(c, ms, ca, {}, kNow, "cluster.local");
+  ASSERT_EQ(first.size(), 4u);
+  EXPECT_EQ(first.at("ca.crt"), ca.certPem);
+  EXPECT_TRUE(verifiesAgainst(first.at("zk-2.pem"), ca.certPem, kNow));
+  EXPECT_NE(first.at("zk-2.pem").find("PRIVATE KEY-----\n-----BEGIN CERTIFICATE"),
+            std::string::npos);  // key, then certificate: zookube's PEM keystore
+  // Before the window nothing changes; inside it (duration 100 days, renew 33) all are new.
+  EXPECT_EQ(memberKeystores(c, ms, ca, first, kNow + 60 * kDay, "cluster.local"), first);
+  StringMap renewed = memberKeystores(c, ms, ca, first, kNow + 70 * kDay, "cluster.local");
+  EXPECT_NE(renewed.at("zk-0.pem"), first.at("zk-0.pem"));
+  EXPECT_EQ(inspectCertificate(renewed.at("zk-0.pem")).notBefore, kNow + 70 * kDay);
+  // A new CA reissues every keystore.
+  KeyPair other = issueCa("new CA", kNow, 3650 * kDay);
+  StringMap moved = memberKeystores(c, ms, other, first, kNow, "cluster.local");
+  EXPECT_TRUE(verifiesAgainst(moved.at("zk-1.pem"), other.certPem, kNow));
+}
+
 TEST(OperatorCertificates, GarbageIsRefused) {
   EXPECT_THROW(inspectCertificate("not a certificate"), CertificateError);
 }
