@@ -7,8 +7,10 @@ plaintext kazoo, and the certificates the members present, read with Python's ss
 """
 
 import os
+import re
 import socket
 import ssl
+import time
 
 import pytest
 from kazoo.client import KazooClient
@@ -116,6 +118,13 @@ def test_both_serves_tls_and_plaintext_on_the_client_port(make_cluster):
     assert "BEGIN CERTIFICATE" in ca and "PRIVATE" not in ca
     key = os.path.join(cluster.state, "tls", "ca.key")
     assert os.stat(key).st_mode & 0o077 == 0
+    # The operator exports when each member's certificate expires (default duration 8760h).
+    def expiries():
+        found = re.findall(r'zookube_certificate_expiry_seconds\{cluster="demo",member="(demo-\d)"\}'
+                           r' ([0-9.e+]+)', cluster.metrics())
+        return found if len(found) == 3 else None
+    for member, value in harness.wait_until(expiries, timeout=30, what="expiry metric"):
+        assert abs(float(value) - (time.time() + 365 * 86400)) < 3600, (member, value)
 
 
 def plaintext_refused(port):

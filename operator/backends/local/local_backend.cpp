@@ -420,6 +420,20 @@ void LocalBackend::stopAll() {
   reapChildren();
 }
 
+std::map<std::string, std::int64_t> LocalBackend::certificateExpiry(const ZkCluster& c) const {
+  std::map<std::string, std::int64_t> out;
+  if (!c.spec.tls.enabled()) return out;
+  for (const Member& m : members(c, {state_.status.voters, state_.status.observers})) {
+    std::string keystore = readFile(fs::path(tlsDirOf(c, m, addressing_)) / keystoreFileName(m));
+    try {
+      if (!keystore.empty()) out[m.name] = inspectCertificate(keystore).notAfter;
+    } catch (const CertificateError&) {
+      // Being rewritten or damaged: the next pass issues or reads it again.
+    }
+  }
+  return out;
+}
+
 std::string LocalBackend::ensembleJson(const ZkCluster& c,
                                        const std::string& operatorMetrics) const {
   value out = value::object();

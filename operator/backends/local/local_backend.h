@@ -80,6 +80,10 @@ class LocalBackend {
   // {"connect", "operator_metrics", "members": [{"id", "name", "role", "client", "metrics"}]}
   std::string ensembleJson(const ZkCluster& c, const std::string& operatorMetrics) const;
 
+  // Each applied member's TLS certificate's notAfter (Unix time), read from its keystore; empty
+  // without spec.tls.
+  std::map<std::string, std::int64_t> certificateExpiry(const ZkCluster& c) const;
+
   // Restarts issued by this process and not yet reported back in sync.
   int restartsInFlight() const { return static_cast<int>(restartedAt_.size()); }
   // Members started again since the last call because their process had died (not rolls,
