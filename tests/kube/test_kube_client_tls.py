@@ -55,3 +55,18 @@ def test_operator_issues_a_ca_and_every_members_keystore_once(api, operator, tmp
     assert secret(api, "demo-zk-tls")["metadata"]["resourceVersion"] == \
         tls["metadata"]["resourceVersion"]
     assert files(secret(api, "demo-zk-ca")) == ca
+
+
+def test_what_kubernetes_cannot_run_yet_is_refused_with_a_reason(api, operator):
+    """tls.client on would leave pods whose plaintext probes never pass; cert-manager and
+    user Secrets are not mounted yet. Each is refused before anything is applied."""
+    with_members(api)
+    create_cluster(api, {"tls": {"client": "on"}})
+    operator.run(2, expect_ok=False)
+    with api.store.lock:
+        status = api.store.get("zookube.dev/v1alpha1", "zkclusters", "default", "demo")["status"]
+        sts = [k for k in api.store.objects if k[1] == "statefulsets"]
+    degraded = next(c for c in status["conditions"] if c["type"] == "Degraded")
+    assert degraded["status"] == "True" and degraded["reason"] == "InvalidConfig", degraded
+    assert "spec.tls.client: on" in degraded["message"]
+    assert sts == []

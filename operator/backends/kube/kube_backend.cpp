@@ -443,7 +443,18 @@ KeyPair KubeBackend::clusterCa(const ZkCluster& c) {
 }
 
 void KubeBackend::applyTlsSecrets(const ZkCluster& c, Membership m) {
-  if (!c.spec.tls.enabled() || c.spec.tls.source != CertificateSource::kOperator) return;
+  if (!c.spec.tls.enabled()) return;
+  // Refused rather than rendered into pods that could never become ready (docs/operator.md).
+  if (c.spec.tls.client == ClientTls::kOn) {
+    throw Blocked({BlockCause::kInvalidConfig,
+                   "spec.tls.client: on is not available in Kubernetes yet (the pods' probes "
+                   "speak plaintext to clientPort); use both"});
+  }
+  if (c.spec.tls.source != CertificateSource::kOperator) {
+    throw Blocked(
+        {BlockCause::kInvalidConfig,
+         "spec.tls: issuerRef and secretRef are not available yet; use issuer: operator"});
+  }
   KeyPair ca = clusterCa(c);
   StringMap current;
   std::string path = resourcePath("v1", "Secret", c.meta.ns, tlsSecretName(c));
