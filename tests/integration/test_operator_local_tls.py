@@ -183,3 +183,17 @@ def test_both_then_on_keeps_the_data_and_ends_plaintext(make_cluster):
     assert refused(cluster.client(secure=False))
     # No member listens on its old plaintext port any more (the membership still named it).
     old_plain_ports_closed(cluster)
+
+
+def test_renewal_rewrites_the_files_and_restarts_nobody(make_cluster):
+    # 30 s certificates renewed with 20 s left: a renewal every ~10 s.
+    cluster = make_cluster({"client": "both", "duration": "30s", "renewBefore": "20s"})
+    members = cluster.wait_healthy(observers=0)
+    starts = cluster.starts()
+    port = int(members[0]["client"].rsplit(":", 1)[1])
+    first = presented_certificate(cluster, port)["serialNumber"]
+    harness.wait_until(lambda: presented_certificate(cluster, port)["serialNumber"] != first,
+                       timeout=40, interval=0.5, what="a renewed certificate on the next handshake")
+    assert writes(cluster.client(), "/tls/after-renewal")
+    assert cluster.starts() == starts
+    assert all(m["pid"] == n["pid"] for m, n in zip(members, cluster.ensemble()["members"]))
