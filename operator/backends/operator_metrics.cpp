@@ -89,7 +89,11 @@ OperatorMetrics::OperatorMetrics(const std::string& address)
       rollTotal_(BuildGauge()
                      .Name("zookube_roll_members")
                      .Help("Members the current roll covers")
-                     .Register(*registry_)) {
+                     .Register(*registry_)),
+      certificateExpiry_(BuildGauge()
+                             .Name("zookube_certificate_expiry_seconds")
+                             .Help("When the member's TLS certificate expires, as Unix time")
+                             .Register(*registry_)) {
   exposer_->RegisterCollectable(registry_);
 }
 
@@ -106,6 +110,12 @@ void OperatorMetrics::reconciled(const std::string& cluster, double seconds, boo
 void OperatorMetrics::restarted(const std::string& cluster, const std::string& member,
                                 const std::string& reason) {
   restarts_.Add({{"cluster", cluster}, {"member", member}, {"reason", reason}}).Increment();
+}
+
+void OperatorMetrics::certificateExpiry(const std::string& cluster, const std::string& member,
+                                        std::int64_t notAfter) {
+  certificateExpiry_.Add({{"cluster", cluster}, {"member", member}})
+      .Set(static_cast<double>(notAfter));
 }
 
 void OperatorMetrics::observed(const ZkCluster& c, const Observed& o, const Plan& p) {

@@ -9,6 +9,7 @@
 #include <prometheus/histogram.h>
 #include <prometheus/registry.h>
 
+#include <cstdint>
 #include <map>
 #include <memory>
 #include <string>
@@ -26,6 +27,9 @@ class OperatorMetrics {
   // reason: "roll" (the operator restarted it on purpose) or "recovered" (its process had died
   // and the operator started it again).
   void restarted(const std::string& cluster, const std::string& member, const std::string& reason);
+  // When a member's TLS certificate expires, as Unix time (spec.tls).
+  void certificateExpiry(const std::string& cluster, const std::string& member,
+                         std::int64_t notAfter);
   // Member roles, leader, quorum and roll progress from one pass's observation and plan.
   void observed(const ZkCluster& c, const Observed& o, const Plan& p);
 
@@ -46,6 +50,7 @@ class OperatorMetrics {
   prometheus::Family<prometheus::Gauge>& rollActive_;
   prometheus::Family<prometheus::Gauge>& rollRestarted_;
   prometheus::Family<prometheus::Gauge>& rollTotal_;
+  prometheus::Family<prometheus::Gauge>& certificateExpiry_;
   std::map<std::string, int>
       lastLeader_;  // per cluster: the last member seen leading (0: none yet)
 };

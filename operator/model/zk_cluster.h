@@ -36,6 +36,7 @@ struct Ports {
   int election = 3888;
   int metrics = 7000;
   int admin = 8080;
+  int secureClient = 2281;  // rendered only when spec.tls.client is on
   bool operator==(const Ports&) const = default;
 };
 
@@ -62,6 +63,36 @@ struct SecretKeyRef {
   std::string key = "password";
 };
 
+// spec.tls: TLS on the client port. Quorum TLS and SASL wait for the server (docs/operator.md).
+enum class ClientTls { kOff, kBoth, kOn };  // both: client.portUnification on clientPort
+enum class ClientAuth { kNone, kWant, kNeed };
+enum class CertificateSource { kOperator, kCertManager, kSecret };
+
+struct IssuerRef {
+  std::string name;
+  std::string kind = "Issuer";  // or ClusterIssuer
+  std::string group = "cert-manager.io";
+};
+
+struct TlsSpec {
+  ClientTls client = ClientTls::kOff;
+  ClientAuth clientAuth = ClientAuth::kNeed;  // ZooKeeper's default
+  CertificateSource source = CertificateSource::kOperator;
+  std::optional<std::string> caSecretName;  // issuer operator: a CA the user provides
+  std::optional<IssuerRef> issuerRef;       // cert-manager
+  std::optional<std::string> secretName;    // user-provided tls.crt/tls.key/ca.crt
+  std::int64_t durationSeconds = 365LL * 24 * 3600;
+  std::int64_t caDurationSeconds = 10LL * 365 * 24 * 3600;
+  std::int64_t renewBeforeSeconds = 365LL * 24 * 3600 / 3;  // a third of the lifetime left
+  bool enabled() const { return client != ClientTls::kOff; }
+};
+std::string_view clientTlsName(ClientTls mode);
+std::string_view clientAuthName(ClientAuth auth);
+
+// "8760h", "90m", "3600s", "1h30m" (the Go durations cert-manager's Certificate takes) ->
+// seconds; nullopt when it is not one.
+std::optional<std::int64_t> parseDuration(std::string_view text);
+
 struct ZkClusterSpec {
   int voters = 3;
   int observers = 0;
@@ -73,6 +104,7 @@ struct ZkClusterSpec {
   Ports ports;
   PodSettings pod;
   std::optional<SecretKeyRef> superUserSecret;
+  TlsSpec tls;
 };
 
 struct ObjectMeta {

@@ -117,6 +117,29 @@ std::int64_t hexZxid(const value& o, const char* key) {
   }
 }
 
+value tlsJson(const TlsSpec& tls) {
+  value out = value::object();
+  out["client"] = value::string(std::string(clientTlsName(tls.client)));
+  out["clientAuth"] = value::string(std::string(clientAuthName(tls.clientAuth)));
+  auto ref = [](const std::string& name) {
+    value r = value::object();
+    r["name"] = value::string(name);
+    return r;
+  };
+  if (tls.caSecretName) out["caSecretRef"] = ref(*tls.caSecretName);
+  if (tls.secretName) out["secretRef"] = ref(*tls.secretName);
+  if (tls.issuerRef) {
+    value r = ref(tls.issuerRef->name);
+    r["kind"] = value::string(tls.issuerRef->kind);
+    r["group"] = value::string(tls.issuerRef->group);
+    out["issuerRef"] = r;
+  }
+  out["duration"] = value::string(std::to_string(tls.durationSeconds) + "s");
+  out["caDuration"] = value::string(std::to_string(tls.caDurationSeconds) + "s");
+  out["renewBefore"] = value::string(std::to_string(tls.renewBeforeSeconds) + "s");
+  return out;
+}
+
 }  // namespace
 
 std::string_view roleName(MemberRole role) {
@@ -173,7 +196,9 @@ value toJson(const ZkClusterSpec& spec) {
   ports["election"] = value::number(spec.ports.election);
   ports["metrics"] = value::number(spec.ports.metrics);
   ports["admin"] = value::number(spec.ports.admin);
+  ports["secureClient"] = value::number(spec.ports.secureClient);
   out["ports"] = ports;
+  if (spec.tls.enabled()) out["tls"] = tlsJson(spec.tls);
   if (spec.superUserSecret) {
     value s = value::object();
     s["name"] = value::string(spec.superUserSecret->name);

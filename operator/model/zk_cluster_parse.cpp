@@ -33,6 +33,7 @@ class Fields {
     return v.is_null() ? nullptr : &v;
   }
   std::string at(const std::string& key) const { return path_ + "." + key; }
+  const std::string& path() const { return path_; }
   std::vector<std::string>& errors() const { return errors_; }
   void fail(const std::string& path, const std::string& why) {
     errors_.push_back(path + ": " + why);
@@ -93,12 +94,13 @@ void parsePorts(Fields& parent, Ports& ports) {
   const value* v = parent.get("ports");
   if (!v) return;
   Fields f(*v, parent.at("ports"), parent.errors(),
-           {"client", "quorum", "election", "metrics", "admin"});
-  std::array<std::pair<const char*, int*>, 5> all{{{"client", &ports.client},
+           {"client", "quorum", "election", "metrics", "admin", "secureClient"});
+  std::array<std::pair<const char*, int*>, 6> all{{{"client", &ports.client},
                                                    {"quorum", &ports.quorum},
                                                    {"election", &ports.election},
                                                    {"metrics", &ports.metrics},
-                                                   {"admin", &ports.admin}}};
+                                                   {"admin", &ports.admin},
+                                                   {"secureClient", &ports.secureClient}}};
   std::map<int, std::string> seen;
   for (auto [name, port] : all) {
     if (auto n = f.integer(name)) {
@@ -229,11 +231,117 @@ void parseCounts(Fields& f, ZkClusterSpec& spec) {
   }
 }
 
+constexpr std::array<std::pair<const char*, ClientTls>, 3> kClientTlsNames{
+    {{"off", ClientTls::kOff}, {"both", ClientTls::kBoth}, {"on", ClientTls::kOn}}};
+constexpr std::array<std::pair<const char*, ClientAuth>, 3> kClientAuthNames{
+    {{"none", ClientAuth::kNone}, {"want", ClientAuth::kWant}, {"need", ClientAuth::kNeed}}};
+
+template <typename Enum, size_t N>
+std::string_view nameOf(const std::array<std::pair<const char*, Enum>, N>& names, Enum e) {
+  for (const auto& [name, value] : names) {
+    if (value == e) return name;
+  }
+  return names.front().first;
+}
+
+template <typename Enum, size_t N>
+std::optional<Enum> oneOf(Fields& f, const std::string& key,
+                          const std::array<std::pair<const char*, Enum>, N>& names) {
+  auto s = f.string(key);
+  if (!s) return std::nullopt;
+  std::string allowed;
+  for (const auto& [name, e] : names) {
+    if (*s == name) return e;
+    allowed += (allowed.empty() ? "" : ", ") + std::string(name);
+  }
+  f.fail(f.at(key), "must be one of " + allowed + ", got \"" + *s + "\"");
+  return std::nullopt;
+}
+
+std::optional<std::string> secretName(Fields& f, const std::string& key) {
+  const value* v = f.get(key);
+  if (!v) return std::nullopt;
+  Fields ref(*v, f.at(key), f.errors(), {"name"});
+  auto name = ref.string("name");
+  if (!name || name->empty()) ref.fail(ref.at("name"), "is required");
+  return name.value_or("");
+}
+
+void parseIssuerRef(Fields& f, TlsSpec& tls) {
+  const value* v = f.get("issuerRef");
+  if (!v) return;
+  Fields ref(*v, f.at("issuerRef"), f.errors(), {"name", "kind", "group"});
+  IssuerRef issuer;
+  if (auto name = ref.string("name"); name && !name->empty()) {
+    issuer.name = *name;
+  } else {
+    ref.fail(ref.at("name"), "is required");
+  }
+  if (auto kind = ref.string("kind")) {
+    if (*kind != "Issuer" && *kind != "ClusterIssuer") {
+      ref.fail(ref.at("kind"), "must be Issuer or ClusterIssuer, got \"" + *kind + "\"");
+    }
+    issuer.kind = *kind;
+  }
+  if (auto group = ref.string("group")) issuer.group = *group;
+  tls.issuerRef = issuer;
+}
+
+void parseDurations(Fields& f, TlsSpec& tls) {
+  bool renewSet = false;
+  for (auto [key, out] : {std::pair{"duration", &tls.durationSeconds},
+                          std::pair{"caDuration", &tls.caDurationSeconds},
+                          std::pair{"renewBefore", &tls.renewBeforeSeconds}}) {
+    auto s = f.string(key);
+    if (!s) continue;
+    auto seconds = parseDuration(*s);
+    if (!seconds || *seconds <= 0) {
+      f.fail(f.at(key), "must be a duration such as 8760h or 90m, got \"" + *s + "\"");
+      continue;
+    }
+    *out = *seconds;
+    renewSet |= std::string_view(key) == "renewBefore";
+  }
+  if (!renewSet) tls.renewBeforeSeconds = tls.durationSeconds / 3;
+  if (tls.renewBeforeSeconds >= tls.durationSeconds) {
+    f.fail(f.at("renewBefore"), "must be shorter than duration");
+  }
+}
+
+void parseTls(Fields& parent, TlsSpec& tls) {
+  const value* v = parent.get("tls");
+  if (!v) return;
+  Fields f(*v, parent.at("tls"), parent.errors(),
+           {"client", "clientAuth", "issuer", "caSecretRef", "issuerRef", "secretRef", "duration",
+            "caDuration", "renewBefore"});
+  static constexpr std::array<std::pair<const char*, CertificateSource>, 1> issuers{
+      {{"operator", CertificateSource::kOperator}}};
+  tls.client = oneOf(f, "client", kClientTlsNames).value_or(tls.client);
+  if (auto auth = oneOf(f, "clientAuth", kClientAuthNames)) {
+    if (!tls.enabled()) f.fail(f.at("clientAuth"), "needs tls.client both or on");
+    tls.clientAuth = *auth;
+  }
+  bool issuerSet = oneOf(f, "issuer", issuers).has_value() || f.get("issuer");
+  tls.caSecretName = secretName(f, "caSecretRef");
+  parseIssuerRef(f, tls);
+  tls.secretName = secretName(f, "secretRef");
+  int sources = int(issuerSet) + int(tls.issuerRef.has_value()) + int(tls.secretName.has_value());
+  if (sources > 1) {
+    f.fail(f.path(), "name at most one certificate source: issuer, issuerRef or secretRef");
+  }
+  if (tls.issuerRef) tls.source = CertificateSource::kCertManager;
+  if (tls.secretName) tls.source = CertificateSource::kSecret;
+  if (tls.caSecretName && tls.source != CertificateSource::kOperator) {
+    f.fail(f.at("caSecretRef"), "applies only to issuer: operator");
+  }
+  parseDurations(f, tls);
+}
+
 ZkClusterSpec parseSpec(const value& v, std::vector<std::string>& errors) {
   ZkClusterSpec spec;
   Fields f(v, "spec", errors,
            {"voters", "observers", "image", "imagePullPolicy", "resources", "storage", "config",
-            "ports", "pod", "superUserSecret"});
+            "ports", "pod", "superUserSecret", "tls"});
   parseCounts(f, spec);
   if (auto s = f.string("image")) {
     if (isImageReference(*s))
@@ -265,6 +373,10 @@ ZkClusterSpec parseSpec(const value& v, std::vector<std::string>& errors) {
     if (auto key = sf.string("key")) ref.key = *key;
     spec.superUserSecret = ref;
   }
+  parseTls(f, spec.tls);
+  if (spec.tls.enabled() && spec.ports.secureClient == spec.ports.client) {
+    f.fail(f.at("ports") + ".secureClient", "must differ from ports.client");
+  }
   return spec;
 }
 
@@ -295,6 +407,26 @@ ObjectMeta parseMeta(const value& v, std::vector<std::string>& errors) {
 }
 
 }  // namespace
+
+std::string_view clientTlsName(ClientTls mode) {
+  return nameOf(kClientTlsNames, mode);
+}
+
+std::string_view clientAuthName(ClientAuth auth) {
+  return nameOf(kClientAuthNames, auth);
+}
+
+std::optional<std::int64_t> parseDuration(std::string_view text) {
+  static const std::regex duration(R"(^([0-9]+h)?([0-9]+m)?([0-9]+s)?$)");
+  std::string s(text);
+  std::smatch m;
+  if (s.empty() || s.size() > 20 || !std::regex_match(s, m, duration)) return std::nullopt;
+  std::int64_t seconds = 0;
+  for (auto [group, unit] : {std::pair{1, 3600}, std::pair{2, 60}, std::pair{3, 1}}) {
+    if (m[group].matched) seconds += std::stoll(m[group].str()) * unit;
+  }
+  return seconds;
+}
 
 SpecError::SpecError(std::vector<std::string> errors)
     : std::runtime_error([&] {

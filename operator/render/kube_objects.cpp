@@ -3,6 +3,8 @@
 
 #include <cpprest/asyncrt_utils.h>
 
+#include "render/certificates.h"
+
 namespace zk::op {
 namespace {
 
@@ -72,6 +74,15 @@ value servicePort(const std::string& name, int port) {
   return p;
 }
 
+// The client-facing ports: plaintext (or unified) "client" unless tls.client is on, and the
+// TLS-only "client-tls" whenever TLS is on.
+value clientPorts(const ZkCluster& c) {
+  value out = value::array();
+  if (hasPlainClientPort(c)) out[out.size()] = servicePort("client", c.spec.ports.client);
+  if (c.spec.tls.enabled()) out[out.size()] = servicePort("client-tls", c.spec.ports.secureClient);
+  return out;
+}
+
 value headlessService(const ZkCluster& c) {
   value svc = object("v1", "Service", metadata(c, headlessServiceName(c), ""));
   value& spec = svc["spec"];
@@ -80,9 +91,9 @@ value headlessService(const ZkCluster& c) {
   spec["publishNotReadyAddresses"] = value::boolean(true);
   spec["selector"] = mapJson(selector(c, ""));
   const Ports& p = c.spec.ports;
-  spec["ports"][0] = servicePort("client", p.client);
-  spec["ports"][1] = servicePort("quorum", p.quorum);
-  spec["ports"][2] = servicePort("election", p.election);
+  spec["ports"] = clientPorts(c);
+  spec["ports"][spec["ports"].size()] = servicePort("quorum", p.quorum);
+  spec["ports"][spec["ports"].size()] = servicePort("election", p.election);
   return svc;
 }
 
@@ -91,8 +102,8 @@ value clientService(const ZkCluster& c) {
   value& spec = svc["spec"];
   spec["type"] = str("ClusterIP");
   spec["selector"] = mapJson(selector(c, ""));
-  spec["ports"][0] = servicePort("client", c.spec.ports.client);
-  spec["ports"][1] = servicePort("metrics", c.spec.ports.metrics);
+  spec["ports"] = clientPorts(c);
+  spec["ports"][spec["ports"].size()] = servicePort("metrics", c.spec.ports.metrics);
   return svc;
 }
 
@@ -136,18 +147,23 @@ value container(const ZkCluster& c) {
   env["valueFrom"]["fieldRef"]["fieldPath"] = str("metadata.name");
   ct["env"][0] = env;
   const Ports& p = c.spec.ports;
-  std::pair<const char*, int> ports[] = {{"client", p.client},
-                                         {"quorum", p.quorum},
-                                         {"election", p.election},
-                                         {"metrics", p.metrics},
-                                         {"admin", p.admin}};
-  size_t i = 0;
+  std::pair<const char*, int> ports[] = {
+      {"quorum", p.quorum}, {"election", p.election}, {"metrics", p.metrics}, {"admin", p.admin}};
+  ct["ports"] = value::array();
+  const value client = clientPorts(c);
+  for (const value& sp : client.as_array()) {
+    value cp = value::object();
+    cp["name"] = sp.at("name");
+    cp["containerPort"] = sp.at("port");
+    cp["protocol"] = str("TCP");
+    ct["ports"][ct["ports"].size()] = cp;
+  }
   for (auto [name, port] : ports) {
     value cp = value::object();
     cp["name"] = str(name);
     cp["containerPort"] = value::number(port);
     cp["protocol"] = str("TCP");
-    ct["ports"][i++] = cp;
+    ct["ports"][ct["ports"].size()] = cp;
   }
   ct["readinessProbe"] = probe(c, "ready", 5, 3);
   value live = probe(c, "live", 10, 6);
@@ -168,6 +184,13 @@ value container(const ZkCluster& c) {
   ct["volumeMounts"][0] = data;
   ct["volumeMounts"][1] = config;
   ct["volumeMounts"][2] = super;
+  if (c.spec.tls.enabled()) {
+    value tls = value::object();
+    tls["name"] = str("tls");
+    tls["mountPath"] = str(kTlsMountPath);
+    tls["readOnly"] = value::boolean(true);
+    ct["volumeMounts"][3] = tls;
+  }
   // Everything Pod Security "restricted" asks of a container, set on the container itself so
   // that it holds whatever pod-level securityContext the ZkCluster gives.
   value sc = value::object();
@@ -204,6 +227,15 @@ value podSpec(const ZkCluster& c, const std::string& component) {
   digest["secret"]["secretName"] = str(superDigestSecretName(c));
   digest["secret"]["defaultMode"] = value::number(0440);
   spec["volumes"][1] = digest;
+  if (c.spec.tls.enabled()) {
+    // The members' keystores. A renewal rewrites the Secret; the kubelet updates the files and
+    // the server reloads them on its next handshake, so nothing of it is in the pod template.
+    value tls = value::object();
+    tls["name"] = str("tls");
+    tls["secret"]["secretName"] = str(tlsSecretName(c));
+    tls["secret"]["defaultMode"] = value::number(0440);
+    spec["volumes"][2] = tls;
+  }
   spec["affinity"] = ps.affinity ? *ps.affinity : defaultAffinity(c, component);
   if (ps.tolerations) spec["tolerations"] = *ps.tolerations;
   if (!ps.nodeSelector.empty()) spec["nodeSelector"] = mapJson(ps.nodeSelector);

@@ -64,6 +64,17 @@ struct Endpoint {
 Endpoint endpointOf(const ZkCluster& c, const Member& m, const Addressing& a);
 std::string dataDirOf(const ZkCluster& c, const Member& m, const Addressing& a);
 
+// Where a member's certificate files are: its keystore <member>.pem (key, then certificate) and
+// ca.crt. Kubernetes: the TLS Secret's mount; local: <stateDir>/<member>/tls.
+inline constexpr const char* kTlsMountPath = "/etc/zookube/tls";
+std::string tlsDirOf(const ZkCluster& c, const Member& m, const Addressing& a);
+
+// Whether members listen for plaintext clients (tls.client off or both); with `on` only the
+// secureClientPort is rendered.
+bool hasPlainClientPort(const ZkCluster& c);
+// The port the operator's srvr and reconfig connections reach a member on.
+int operatorClientPort(const Endpoint& e, const ZkCluster& c);
+
 // "server.N=host:quorum:election:participant|observer;clientPort" — also the reconfig -add form.
 std::string serverLine(const ZkCluster& c, const Member& m, const Addressing& a);
 

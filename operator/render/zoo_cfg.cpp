@@ -26,6 +26,19 @@ std::string whitelist(const ZkCluster& c) {
   return words;
 }
 
+// spec.tls's keys, as ZooKeeper 3.8 reads them (zookube accepts the Netty and x509 provider keys
+// ZooKeeper needs and has both built in). The keystore is per member: see renderZooCfg.
+void addTlsSettings(const ZkCluster& c, StringMap& settings) {
+  const TlsSpec& tls = c.spec.tls;
+  if (!tls.enabled()) return;
+  if (tls.client == ClientTls::kBoth) settings["client.portUnification"] = "true";
+  settings["ssl.keyStore.type"] = "PEM";
+  settings["ssl.trustStore.type"] = "PEM";
+  settings["ssl.clientAuth"] = std::string(clientAuthName(tls.clientAuth));
+  settings["serverCnxnFactory"] = "org.apache.zookeeper.server.NettyServerCnxnFactory";
+  settings["authProvider.x509"] = "org.apache.zookeeper.server.auth.X509AuthenticationProvider";
+}
+
 // Everything every member's file shares, in a fixed order (so the hash is stable): ZooKeeper's
 // usual timings unless overridden, then the user's overrides, then what the operator owns.
 std::string sharedSettings(const ZkCluster& c) {
@@ -34,6 +47,7 @@ std::string sharedSettings(const ZkCluster& c) {
   settings["4lw.commands.whitelist"] = whitelist(c);
   settings["standaloneEnabled"] = "false";  // even one voter runs as a quorum, so it can grow
   settings["reconfigEnabled"] = "true";
+  addTlsSettings(c, settings);
   std::ostringstream out;
   for (const auto& [k, v] : settings) out << k << '=' << v << '\n';
   return out.str();
@@ -81,7 +95,9 @@ Endpoint endpointOf(const ZkCluster& c, const Member& m, const Addressing& a) {
   }
   int offset = m.voter ? m.ordinal : kMaxVoters + m.ordinal;
   Ports p = c.spec.ports;
-  for (int* port : {&p.client, &p.quorum, &p.election, &p.metrics, &p.admin}) *port += offset;
+  for (int* port : {&p.client, &p.quorum, &p.election, &p.metrics, &p.admin, &p.secureClient}) {
+    *port += offset;
+  }
   return {a.localHost, p};
 }
 
@@ -91,15 +107,32 @@ std::string dataDirOf(const ZkCluster& c, const Member& m, const Addressing& a) 
   return a.localStateDir + "/" + m.name + "/data";
 }
 
+std::string tlsDirOf(const ZkCluster& c, const Member& m, const Addressing& a) {
+  if (a.mode == Addressing::Mode::kKubernetes) return kTlsMountPath;
+  (void)c;
+  return a.localStateDir + "/" + m.name + "/tls";
+}
+
+bool hasPlainClientPort(const ZkCluster& c) {
+  return c.spec.tls.client != ClientTls::kOn;
+}
+
+int operatorClientPort(const Endpoint& e, const ZkCluster& c) {
+  return hasPlainClientPort(c) ? e.ports.client : e.ports.secureClient;
+}
+
 std::string serverLine(const ZkCluster& c, const Member& m, const Addressing& a) {
   Endpoint e = endpointOf(c, m, a);
   // Locally the client address is named here as well as in clientPortAddress: ZooKeeper 3.8
   // refuses a static clientPortAddress that differs from the server line's (";port" means
   // 0.0.0.0).
+  std::string line = "server." + std::to_string(m.id) + "=" + e.host + ":" +
+                     std::to_string(e.ports.quorum) + ":" + std::to_string(e.ports.election) + ":" +
+                     (m.voter ? "participant" : "observer");
+  // A server line's client port is the plaintext clientPort; with tls.client on there is none.
+  if (!hasPlainClientPort(c)) return line;
   std::string client = a.mode == Addressing::Mode::kLocal ? e.host + ":" : "";
-  return "server." + std::to_string(m.id) + "=" + e.host + ":" + std::to_string(e.ports.quorum) +
-         ":" + std::to_string(e.ports.election) + ":" + (m.voter ? "participant" : "observer") +
-         ";" + client + std::to_string(e.ports.client);
+  return line + ";" + client + std::to_string(e.ports.client);
 }
 
 std::string renderZooCfg(const ZkCluster& c, const Member& self, Membership m,
@@ -110,8 +143,21 @@ std::string renderZooCfg(const ZkCluster& c, const Member& self, Membership m,
       << "); edit the ZkCluster " << c.meta.name << " instead.\n";
   out << sharedSettings(c);
   out << "dataDir=" << dataDirOf(c, self, a) << '\n';
-  out << "clientPort=" << e.ports.client << '\n';
-  if (a.mode == Addressing::Mode::kLocal) out << "clientPortAddress=" << e.host << '\n';
+  if (hasPlainClientPort(c)) {
+    out << "clientPort=" << e.ports.client << '\n';
+    if (a.mode == Addressing::Mode::kLocal) out << "clientPortAddress=" << e.host << '\n';
+  }
+  // `both` listens on the secure port too, so that moving on to `on` never leaves a member the
+  // operator (and TLS-only clients) cannot reach mid-roll.
+  if (c.spec.tls.enabled()) {
+    out << "secureClientPort=" << e.ports.secureClient << '\n';
+    if (a.mode == Addressing::Mode::kLocal) out << "secureClientPortAddress=" << e.host << '\n';
+  }
+  if (c.spec.tls.enabled()) {
+    std::string dir = tlsDirOf(c, self, a);
+    out << "ssl.keyStore.location=" << dir << "/" << self.name << ".pem\n";
+    out << "ssl.trustStore.location=" << dir << "/ca.crt\n";
+  }
   out << "metricsProvider.httpPort=" << e.ports.metrics << '\n';
   if (a.mode == Addressing::Mode::kKubernetes) {
     out << "admin.serverPort=" << e.ports.admin << '\n';
@@ -133,6 +179,7 @@ std::string rolloutHash(const ZkCluster& c, const Addressing& a, std::string_vie
   // Left out when empty, so a hash made without it stays what it was.
   if (!superDigest.empty()) input += "superDigest=" + std::string(superDigest) + "\n";
   Ports p = c.spec.ports;
+  if (c.spec.tls.enabled()) input += "secureClientPort=" + std::to_string(p.secureClient) + "\n";
   input += "ports=" + std::to_string(p.client) + "," + std::to_string(p.quorum) + "," +
            std::to_string(p.election) + "," + std::to_string(p.metrics) + "," +
            std::to_string(p.admin) + "\n";

@@ -175,9 +175,12 @@ class LocalCluster:
                                   interval=0.1,
                                   what=f"{voters} voters + {observers} observers running")
 
+    def client(self):
+        return KazooClient(hosts=self.ensemble()["connect"], timeout=10.0)
+
     def membership(self):
         """/zookeeper/config as the ensemble publishes it: {id: "participant" | "observer"}."""
-        zk = KazooClient(hosts=self.ensemble()["connect"], timeout=10.0)
+        zk = self.client()
         zk.start(timeout=15)
         try:
             zk.sync("/zookeeper/config")

@@ -84,7 +84,11 @@ RICH_SPEC = {
 }
 
 
-@pytest.mark.parametrize("spec", [{}, {"voters": 1}, RICH_SPEC], ids=["defaults", "one-voter", "rich"])
+TLS_SPECS = [{"tls": {"client": "both", "clientAuth": "want"}}, {"tls": {"client": "on"}}]
+
+
+@pytest.mark.parametrize("spec", [{}, {"voters": 1}, RICH_SPEC, *TLS_SPECS],
+                         ids=["defaults", "one-voter", "rich", "tls-both", "tls-on"])
 def test_rendered_objects_validate_against_kubernetes(tmp_path, k8s, spec):
     result = render(tmp_path, manifest(spec))
     assert result.returncode == 0, result.stderr

@@ -13,6 +13,7 @@ ALERTS_ASKED_FOR = {
     "ZookubeQuorumLost", "ZookubeNoLeader", "ZookubeLeaderFlapping", "ZookubeFollowerOutOfSync",
     "ZookubeObserverDown", "ZookubeHighRequestLatency", "ZookubeOutstandingRequestsHigh",
     "ZookubeSlowFsync", "ZookubeDiskNearlyFull", "ZookubeTooManyConnections",
+    "ZookubeCertificateExpiring",  # issue 22: spec.tls, from the operator's metric
 }
 
 

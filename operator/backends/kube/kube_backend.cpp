@@ -132,6 +132,23 @@ bool leads(const ObservedMember& m) {
   return m.ready && (m.role == MemberRole::kLeader || m.role == MemberRole::kStandalone);
 }
 
+value secretWith(const ZkCluster& c, const std::string& name, const StringMap& files) {
+  value secret = superDigestSecret(c, "");  // for its metadata and owner
+  secret["metadata"]["name"] = value::string(name);
+  secret["data"] = value::object();
+  for (const auto& [key, text] : files) {
+    secret["data"][key] = value::string(
+        utility::conversions::to_base64(std::vector<unsigned char>(text.begin(), text.end())));
+  }
+  return secret;
+}
+
+std::int64_t unixSeconds() {
+  return std::chrono::duration_cast<std::chrono::seconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
 }  // namespace
 
 AddressResolver podIpResolver() {
@@ -335,6 +352,16 @@ std::optional<ExecuteFailure> KubeBackend::execute(const ZkCluster& c, const Pla
       return ExecuteFailure{describe(action) + ": " + e.what(), std::nullopt};
     }
   }
+  // Renewals come with no spec change: checked on every pass, they rewrite the Secret only.
+  if (plan.status.voters > 0) {
+    try {
+      applyTlsSecrets(c, {plan.status.voters, plan.status.observers});
+    } catch (const Blocked& e) {
+      return ExecuteFailure{std::string("TLS certificates: ") + e.what(), e.blocker()};
+    } catch (const std::exception& e) {
+      return ExecuteFailure{std::string("TLS certificates: ") + e.what(), std::nullopt};
+    }
+  }
   return std::nullopt;
 }
 
@@ -396,7 +423,53 @@ KubeBackend::SuperUser KubeBackend::superUser(const ZkCluster& c) {
   return {std::move(password), std::move(digest)};
 }
 
+KeyPair KubeBackend::clusterCa(const ZkCluster& c) {
+  std::string name = caSecretName(c);
+  std::string path = resourcePath("v1", "Secret", c.meta.ns, name);
+  if (auto secret = client_.getIfExists(path)) {
+    auto cert = secretValue(*secret, "tls.crt");
+    auto key = secretValue(*secret, "tls.key");
+    if (cert && key) return {*key + "\n", *cert + "\n"};
+    throw Blocked({BlockCause::kSecretMissing,
+                   "Secret " + c.meta.ns + "/" + name + " has no tls.crt and tls.key"});
+  }
+  if (c.spec.tls.caSecretName) {
+    throw Blocked({BlockCause::kSecretMissing,
+                   "Secret " + c.meta.ns + "/" + name + " (spec.tls.caSecretRef) does not exist"});
+  }
+  KeyPair ca = issueCa(c.meta.name + " zookube CA", unixSeconds(), c.spec.tls.caDurationSeconds);
+  client_.apply(secretWith(c, name, {{"tls.crt", ca.certPem}, {"tls.key", ca.keyPem}}));
+  return ca;
+}
+
+void KubeBackend::applyTlsSecrets(const ZkCluster& c, Membership m) {
+  if (!c.spec.tls.enabled()) return;
+  // Refused rather than rendered into pods that could never become ready (docs/operator.md).
+  if (c.spec.tls.client == ClientTls::kOn) {
+    throw Blocked({BlockCause::kInvalidConfig,
+                   "spec.tls.client: on is not available in Kubernetes yet (the pods' probes "
+                   "speak plaintext to clientPort); use both"});
+  }
+  if (c.spec.tls.source != CertificateSource::kOperator) {
+    throw Blocked(
+        {BlockCause::kInvalidConfig,
+         "spec.tls: issuerRef and secretRef are not available yet; use issuer: operator"});
+  }
+  KeyPair ca = clusterCa(c);
+  StringMap current;
+  std::string path = resourcePath("v1", "Secret", c.meta.ns, tlsSecretName(c));
+  if (auto secret = client_.getIfExists(path); secret && secret->has_object_field("data")) {
+    for (const auto& [key, _] : secret->at("data").as_object()) {
+      if (auto text = secretValue(*secret, key)) current[key] = *text + "\n";
+    }
+  }
+  StringMap files = memberKeystores(c, members(c, m), ca, current, unixSeconds(),
+                                    options_.addressing.clusterDomain);
+  if (files != current) client_.apply(secretWith(c, tlsSecretName(c), files));
+}
+
 void KubeBackend::applyObjects(const ZkCluster& c, Membership m, const std::string& superDigest) {
+  applyTlsSecrets(c, m);
   // The digest first: a pod cannot start without the Secret it mounts.
   std::vector<value> objects{superDigestSecret(c, superDigest)};
   for (value& object : renderObjects(c, m, options_.addressing, superDigest)) {

@@ -34,6 +34,7 @@
 #include "kube/kube_client.h"
 #include "model/zk_cluster.h"
 #include "plan/plan.h"
+#include "render/certificates.h"
 #include "render/render.h"
 
 namespace zk::op::kube {
@@ -113,6 +114,11 @@ class KubeBackend {
   void expandVolumes(const ZkCluster& c, const ExpandVolumes& e, const ZkClusterStatus& planned);
   void refuseExpansion(const ZkCluster& c, ZkClusterStatus status, const std::string& why);
   void applyObjects(const ZkCluster& c, Membership m, const std::string& superDigest);
+  // spec.tls with issuer operator: the CA Secret (made once unless tls.caSecretRef names one)
+  // and the members' keystores Secret, rewritten only when a certificate is due. Throws Blocked
+  // (SecretMissing) when a named CA Secret is missing or has no tls.crt/tls.key.
+  void applyTlsSecrets(const ZkCluster& c, Membership m);
+  KeyPair clusterCa(const ZkCluster& c);
   void reconfig(const ZkCluster& c, const Member& m, bool add, const std::string& password);
   void restartMember(const ZkCluster& c, const RestartMember& r);
   void updateStatus(const ZkCluster& c, ZkClusterStatus status);

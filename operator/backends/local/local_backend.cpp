@@ -16,6 +16,7 @@
 #include <fstream>
 #include <iterator>
 
+#include "backends/local/local_tls.h"
 #include "backends/local/process.h"
 #include "backends/local/srvr_probe.h"
 
@@ -28,11 +29,6 @@ using Clock = std::chrono::steady_clock;
 
 // A member that exits right after its start (port taken, bad data) is not started again sooner.
 constexpr auto kRestartBackoff = std::chrono::seconds(2);
-
-std::string readFile(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
-}
 
 std::optional<ProcessRecord> readRecord(const fs::path& file) {
   std::string body = readFile(file);
@@ -224,8 +220,10 @@ Observed LocalBackend::observe(const ZkCluster& c) {
       om.rolloutHash = rec->settings;
     }
     if (om.running) {
-      Endpoint e = endpointOf(c, m, addressing_);
-      probes.push_back({e.host, e.ports.client});
+      // Renewal rewrites the files only; the member picks them up on its next handshake.
+      ensureLocalTls(c, m, options_.stateDir / "tls", tlsDirOf(c, m, addressing_), unixSeconds());
+      auto [host, port] = operatorAddress(c, m);
+      probes.push_back({host, port});
       probed.push_back(o.members.size());
     }
     o.members.push_back(std::move(om));
@@ -257,6 +255,7 @@ void LocalBackend::writeMemberFiles(const ZkCluster& c, const Member& m) {
                              : renderZooCfg(c, m, membership_, addressing_)) +
                     localSettings_;
   if (readFile(configPath(m)) != cfg) writeFileAtomically(configPath(m), cfg);
+  ensureLocalTls(c, m, options_.stateDir / "tls", tlsDirOf(c, m, addressing_), unixSeconds());
   std::string myid = renderMyid(m);
   if (readFile(dataDir / "myid") != myid) writeFileAtomically(dataDir / "myid", myid);
 }
@@ -421,6 +420,20 @@ void LocalBackend::stopAll() {
   reapChildren();
 }
 
+std::map<std::string, std::int64_t> LocalBackend::certificateExpiry(const ZkCluster& c) const {
+  std::map<std::string, std::int64_t> out;
+  if (!c.spec.tls.enabled()) return out;
+  for (const Member& m : members(c, {state_.status.voters, state_.status.observers})) {
+    std::string keystore = readFile(fs::path(tlsDirOf(c, m, addressing_)) / keystoreFileName(m));
+    try {
+      if (!keystore.empty()) out[m.name] = inspectCertificate(keystore).notAfter;
+    } catch (const CertificateError&) {
+      // Being rewritten or damaged: the next pass issues or reads it again.
+    }
+  }
+  return out;
+}
+
 std::string LocalBackend::ensembleJson(const ZkCluster& c,
                                        const std::string& operatorMetrics) const {
   value out = value::object();
@@ -429,7 +442,9 @@ std::string LocalBackend::ensembleJson(const ZkCluster& c,
   Membership applied{state_.status.voters, state_.status.observers};
   for (const Member& m : members(c, applied)) {
     Endpoint e = endpointOf(c, m, addressing_);
-    std::string client = e.host + ":" + std::to_string(e.ports.client);
+    std::string client =
+        e.host + ":" +
+        std::to_string(hasPlainClientPort(c) ? e.ports.client : e.ports.secureClient);
     connect += (connect.empty() ? "" : ",") + client;
     const ObservedMember* seen = lastSeen(m.name);
     value entry = value::object();
@@ -443,6 +458,16 @@ std::string LocalBackend::ensembleJson(const ZkCluster& c,
     list[list.size()] = entry;
   }
   out["connect"] = value::string(connect);
+  if (c.spec.tls.enabled()) {
+    // What a client needs to connect over TLS: the CA, and the operator's client certificate.
+    value tls = value::object();
+    fs::path dir = options_.stateDir / "tls";
+    tls["mode"] = value::string(std::string(clientTlsName(c.spec.tls.client)));
+    tls["ca"] = value::string((dir / "ca.crt").string());
+    tls["certfile"] = value::string((dir / "operator.crt").string());
+    tls["keyfile"] = value::string((dir / "operator.key").string());
+    out["tls"] = tls;
+  }
   out["operator_metrics"] = value::string(operatorMetrics);
   out["members"] = list;
   return out.serialize() + "\n";

@@ -28,6 +28,7 @@
 
 #include "backends/local/process.h"
 #include "backends/local/state_store.h"
+#include "backends/members/tls_relay.h"
 #include "backends/members/zk_admin.h"
 #include "model/zk_cluster.h"
 #include "plan/plan.h"
@@ -79,6 +80,10 @@ class LocalBackend {
   // {"connect", "operator_metrics", "members": [{"id", "name", "role", "client", "metrics"}]}
   std::string ensembleJson(const ZkCluster& c, const std::string& operatorMetrics) const;
 
+  // Each applied member's TLS certificate's notAfter (Unix time), read from its keystore; empty
+  // without spec.tls.
+  std::map<std::string, std::int64_t> certificateExpiry(const ZkCluster& c) const;
+
   // Restarts issued by this process and not yet reported back in sync.
   int restartsInFlight() const { return static_cast<int>(restartedAt_.size()); }
   // Members started again since the last call because their process had died (not rolls,
@@ -92,6 +97,9 @@ class LocalBackend {
   void start(const ZkCluster& c, const Member& m, const std::string& why);
   std::optional<EnsembleView> readMembership(const ZkCluster& c, const Observed& o);
   zkadmin::ZkAdmin& admin(const ZkCluster& c);
+  // Where the operator's srvr and reconfig connections reach `m`: its client port, or with
+  // tls.client on a loopback relay to its secure port (backends/members/tls_relay.h).
+  std::pair<std::string, int> operatorAddress(const ZkCluster& c, const Member& m);
   bool listed(const Member& m) const;
   std::string serverLines(const ZkCluster& c, const Member& self) const;  // needs config_
   void reconfigAdd(const ZkCluster& c, const Member& m);
@@ -114,6 +122,7 @@ class LocalBackend {
   LocalState state_;
   std::string superPassword_, localSettings_;
   std::optional<zkadmin::ZkAdmin> admin_;
+  std::map<std::string, std::unique_ptr<relay::TlsRelay>> relays_;  // by member name
   // The newest membership seen, by version: a reconfig's own answer can be newer than what a
   // lagging member then serves, and must not be asked for twice.
   std::optional<zkadmin::EnsembleConfig> config_;

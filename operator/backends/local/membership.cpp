@@ -5,6 +5,8 @@
 #include <string>
 
 #include "backends/local/local_backend.h"
+#include "backends/local/local_tls.h"
+#include "backends/local/state_store.h"
 
 namespace zk::op::local {
 namespace {
@@ -17,13 +19,28 @@ std::string hexVersion(std::int64_t v) {
 
 }  // namespace
 
+std::pair<std::string, int> LocalBackend::operatorAddress(const ZkCluster& c, const Member& m) {
+  Endpoint e = endpointOf(c, m, addressing_);
+  if (hasPlainClientPort(c)) return {e.host, e.ports.client};
+  std::filesystem::path caDir = options_.stateDir / "tls";
+  KeyPair ca = ensureLocalCa(c, caDir, unixSeconds());
+  relay::TlsClientFiles files{ca.certPem, readFile(caDir / "operator.crt"),
+                              readFile(caDir / "operator.key")};
+  auto& relay = relays_[m.name];
+  // A new CA or a moved port gets a new relay; an unchanged one keeps its local port.
+  if (!relay || relay->port() != e.ports.secureClient || relay->caPem() != files.caPem) {
+    relay = std::make_unique<relay::TlsRelay>(e.host, e.ports.secureClient, files);
+  }
+  return {"127.0.0.1", relay->localPort()};
+}
+
 // Every voter that may run: the C client moves to another when the one it uses goes away.
 zkadmin::ZkAdmin& LocalBackend::admin(const ZkCluster& c) {
   std::string connect;
   int voters = std::max(state_.status.voters, c.spec.voters);
   for (int i = 0; i < voters; ++i) {
-    Endpoint e = endpointOf(c, voterMember(c, i), addressing_);
-    connect += (connect.empty() ? "" : ",") + e.host + ":" + std::to_string(e.ports.client);
+    auto [host, port] = operatorAddress(c, voterMember(c, i));
+    connect += (connect.empty() ? "" : ",") + host + ":" + std::to_string(port);
   }
   if (!admin_ || admin_->connect() != connect) {
     admin_.emplace(connect, "super", superPassword_, options_.adminTimeout);
@@ -56,7 +73,11 @@ std::optional<EnsembleView> LocalBackend::readMembership(const ZkCluster& c, con
 std::string LocalBackend::serverLines(const ZkCluster& c, const Member& self) const {
   std::string out;
   for (const auto& [id, spec] : config_->servers) {
-    out += "server." + std::to_string(id) + "=" + spec + "\n";
+    // Without a plaintext client port (tls.client on), the client address the membership still
+    // lists from before is left out: the member would listen there for plaintext again.
+    std::string_view line = spec;
+    if (!hasPlainClientPort(c)) line = line.substr(0, line.find(';'));
+    out += "server." + std::to_string(id) + "=" + std::string(line) + "\n";
   }
   if (!config_->servers.contains(self.id)) out += serverLine(c, self, addressing_) + "\n";
   return out;

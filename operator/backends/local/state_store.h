@@ -36,6 +36,9 @@ struct LocalState {
 LocalState loadState(const std::filesystem::path& file);
 void saveState(const std::filesystem::path& file, const LocalState& state);
 
+// A file's whole content; empty when it is missing or unreadable.
+std::string readFile(const std::filesystem::path& path);
+
 // Write to a temporary file, fsync it, rename it over `path`, fsync the directory.
 void writeFileAtomically(const std::filesystem::path& path, std::string_view content);
 

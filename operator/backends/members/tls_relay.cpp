@@ -1,0 +1,125 @@
+#include "backends/members/tls_relay.h"
+
+#include <utility>  // before Boost 1.74's asio, which uses std::exchange without it
+
+#include <boost/asio.hpp>
+#include <boost/asio/ssl.hpp>
+
+#include <array>
+#include <stdexcept>
+#include <thread>
+
+namespace zk::op::relay {
+namespace {
+
+namespace asio = boost::asio;
+namespace ssl = asio::ssl;
+using tcp = asio::ip::tcp;
+
+// One relayed connection: the plaintext side from the operator, the TLS side to the member.
+// Either side ending or failing ends both.
+class Session : public std::enable_shared_from_this<Session> {
+ public:
+  Session(tcp::socket plain, ssl::context& ctx, const std::string& host)
+      : plain_(std::move(plain)), tls_(plain_.get_executor(), ctx), host_(host) {}
+
+  void start(const tcp::resolver::results_type& endpoints) {
+    tls_.set_verify_mode(ssl::verify_peer);
+    tls_.set_verify_callback(ssl::host_name_verification(host_));
+    SSL_set_tlsext_host_name(tls_.native_handle(), host_.c_str());
+    auto self = shared_from_this();
+    asio::async_connect(tls_.next_layer(), endpoints, [self](auto ec, const auto&) {
+      if (ec) return self->close();
+      self->tls_.async_handshake(ssl::stream_base::client, [self](auto ec2) {
+        if (ec2) return self->close();
+        self->pump(self->plain_, self->tls_, self->up_);
+        self->pump(self->tls_, self->plain_, self->down_);
+      });
+    });
+  }
+
+ private:
+  // Copies what `from` reads to `to` until either fails.
+  template <typename From, typename To>
+  void pump(From& from, To& to, std::array<char, 16384>& buffer) {
+    auto self = shared_from_this();
+    from.async_read_some(asio::buffer(buffer), [self, &from, &to, &buffer](auto ec, size_t n) {
+      if (ec) return self->close();
+      asio::async_write(to, asio::buffer(buffer, n), [self, &from, &to, &buffer](auto ec2, size_t) {
+        if (ec2) return self->close();
+        self->pump(from, to, buffer);
+      });
+    });
+  }
+  void close() {
+    boost::system::error_code ignored;
+    plain_.close(ignored);
+    tls_.next_layer().close(ignored);
+  }
+
+  tcp::socket plain_;
+  ssl::stream<tcp::socket> tls_;
+  std::string host_;
+  std::array<char, 16384> up_{}, down_{};
+};
+
+}  // namespace
+
+struct TlsRelay::State {
+  State(std::string h, int p, std::string ca) : host(std::move(h)), port(p), caPem(std::move(ca)) {}
+  std::string host;
+  int port;
+  std::string caPem;
+  asio::io_context io;
+  ssl::context ctx{ssl::context::tls_client};
+  tcp::acceptor acceptor{io, tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0)};
+  std::thread thread;
+
+  void accept() {
+    acceptor.async_accept([this](boost::system::error_code ec, tcp::socket plain) {
+      if (ec) return;  // the acceptor closed: the relay is going away
+      tcp::resolver resolver(io);
+      boost::system::error_code rec;
+      auto endpoints = resolver.resolve(host, std::to_string(port), rec);
+      if (!rec) std::make_shared<Session>(std::move(plain), ctx, host)->start(endpoints);
+      accept();
+    });
+  }
+};
+
+TlsRelay::TlsRelay(std::string host, int port, const TlsClientFiles& files)
+    : state_(std::make_unique<State>(std::move(host), port, files.caPem)) {
+  try {
+    state_->ctx.add_certificate_authority(asio::buffer(files.caPem));
+    state_->ctx.use_certificate_chain(asio::buffer(files.certPem));
+    state_->ctx.use_private_key(asio::buffer(files.keyPem), ssl::context::pem);
+  } catch (const boost::system::system_error& e) {
+    throw std::runtime_error(std::string("TLS relay: cannot load the certificates: ") + e.what());
+  }
+  state_->accept();
+  state_->thread = std::thread([s = state_.get()] { s->io.run(); });
+}
+
+TlsRelay::~TlsRelay() {
+  asio::post(state_->io, [s = state_.get()] {
+    boost::system::error_code ignored;
+    s->acceptor.close(ignored);
+    s->io.stop();
+  });
+  state_->thread.join();
+}
+
+int TlsRelay::localPort() const {
+  return state_->acceptor.local_endpoint().port();
+}
+const std::string& TlsRelay::host() const {
+  return state_->host;
+}
+int TlsRelay::port() const {
+  return state_->port;
+}
+const std::string& TlsRelay::caPem() const {
+  return state_->caPem;
+}
+
+}  // namespace zk::op::relay

@@ -1,0 +1,199 @@
+"""zookube-operator --local with spec.tls: the operator issues a CA and every member's
+certificate, writes them into the members' directories, and the members serve TLS on the client
+port. `both` keeps plaintext working beside TLS (a migration's middle step); `on` leaves only the
+secure port, where plaintext is refused; the operator keeps probing and reconfiguring throughout.
+The evidence is what clients see: kazoo over TLS with the operator's CA and client certificate,
+plaintext kazoo, and the certificates the members present, read with Python's ssl module.
+"""
+
+import os
+import re
+import socket
+import ssl
+import time
+
+import pytest
+from kazoo.client import KazooClient
+from kazoo.handlers.threading import KazooTimeoutError
+
+import harness
+import ports
+from test_operator_local import OPERATOR, LocalCluster, server_pids_under  # noqa: F401
+
+pytestmark = pytest.mark.skipif(
+    harness.impl() != "zookube" or not os.path.exists(OPERATOR),
+    reason="needs zookube-operator and zookube-server built")
+
+KINDS = ("client", "quorum", "election", "metrics", "admin", "secureClient")
+SPAN = 12
+
+
+class TlsCluster(LocalCluster):
+    def __init__(self, workdir, tls):
+        super().__init__(workdir)
+        base = ports.free_block((len(KINDS) + 1) * SPAN)
+        self.spec["spec"]["ports"] = {k: base + i * SPAN for i, k in enumerate(KINDS)}
+        self.metrics_port = base + len(KINDS) * SPAN
+        self.spec["spec"]["observers"] = 0
+        self.spec["spec"]["tls"] = tls
+        self.write_manifest()
+
+    def tls(self):
+        return self.ensemble()["tls"]
+
+    def client(self, secure=True, cert=True):
+        kwargs = {}
+        if secure:
+            t = self.tls()
+            kwargs = dict(use_ssl=True, ca=t["ca"], verify_certs=True)
+            if cert:
+                kwargs.update(certfile=t["certfile"], keyfile=t["keyfile"])
+        return KazooClient(hosts=self.ensemble()["connect"], timeout=10.0, **kwargs)
+
+
+def writes(zk, path):
+    try:
+        zk.start(timeout=15)
+        zk.ensure_path("/tls")
+        zk.create(path, b"x")
+        return zk.get(path)[0] == b"x"
+    finally:
+        zk.stop()
+        zk.close()
+
+
+def refused(zk):
+    """Whether a kazoo client fails to get a session."""
+    try:
+        zk.start(timeout=4)
+    except KazooTimeoutError:
+        return True
+    finally:
+        zk.stop()
+        zk.close()
+    return False
+
+
+def presented_certificate(cluster, port):
+    """The member's certificate on `port`, checked against the operator's CA and 127.0.0.1."""
+    t = cluster.tls()
+    ctx = ssl.create_default_context(cafile=t["ca"])
+    ctx.load_cert_chain(t["certfile"], t["keyfile"])
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as raw:
+        with ctx.wrap_socket(raw, server_hostname="127.0.0.1") as s:
+            return s.getpeercert()
+
+
+@pytest.fixture
+def make_cluster(tmp_path):
+    made = []
+
+    def make(tls):
+        workdir = tmp_path / f"c{len(made)}"
+        workdir.mkdir()
+        c = TlsCluster(workdir, tls)
+        made.append(c)
+        c.start_operator()
+        return c
+    yield make
+    for c in made:
+        c.cleanup()
+
+
+def test_both_serves_tls_and_plaintext_on_the_client_port(make_cluster):
+    cluster = make_cluster({"client": "both", "clientAuth": "need"})
+    members = cluster.wait_healthy(observers=0)
+    assert cluster.tls()["mode"] == "both"
+    for m in members:
+        port = int(m["client"].rsplit(":", 1)[1])
+        cert = presented_certificate(cluster, port)
+        sans = {v for k, v in cert["subjectAltName"]}
+        assert {f"{m['name']}.demo-headless.default.svc.cluster.local", "localhost",
+                "demo-client.default.svc", "127.0.0.1"} <= sans, sans
+    assert writes(cluster.client(), "/tls/over-tls")
+    assert writes(cluster.client(secure=False), "/tls/plaintext")
+    # clientAuth need: TLS without a client certificate gets no session.
+    assert refused(cluster.client(cert=False))
+    ca = open(cluster.tls()["ca"]).read()
+    assert "BEGIN CERTIFICATE" in ca and "PRIVATE" not in ca
+    key = os.path.join(cluster.state, "tls", "ca.key")
+    assert os.stat(key).st_mode & 0o077 == 0
+    # The operator exports when each member's certificate expires (default duration 8760h).
+    def expiries():
+        found = re.findall(r'zookube_certificate_expiry_seconds\{cluster="demo",member="(demo-\d)"\}'
+                           r' ([0-9.e+]+)', cluster.metrics())
+        return found if len(found) == 3 else None
+    for member, value in harness.wait_until(expiries, timeout=30, what="expiry metric"):
+        assert abs(float(value) - (time.time() + 365 * 86400)) < 3600, (member, value)
+
+
+def plaintext_refused(port):
+    """A plaintext connect request on `port` gets no answer: the listener closes or is absent."""
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=5) as s:
+            s.sendall(b"srvr")
+            return s.recv(100) == b""
+    except OSError:
+        return True
+
+
+def old_plain_ports_closed(cluster):
+    base = cluster.spec["spec"]["ports"]
+    for m in cluster.ensemble()["members"]:
+        with pytest.raises(OSError):
+            socket.create_connection(("127.0.0.1", base["client"] + m["id"] - 1), timeout=5)
+
+
+def test_on_serves_tls_only_and_the_operator_still_reconfigures(make_cluster):
+    cluster = make_cluster({"client": "on"})
+    members = cluster.wait_healthy(observers=0)
+    base = cluster.spec["spec"]["ports"]
+    for m in members:
+        port = int(m["client"].rsplit(":", 1)[1])
+        assert port - base["secureClient"] == m["id"] - 1
+        assert plaintext_refused(port)
+    old_plain_ports_closed(cluster)
+    assert writes(cluster.client(), "/tls/on")
+    assert refused(cluster.client(secure=False))
+    # No member listens on its old plaintext port any more (the membership still named it).
+    old_plain_ports_closed(cluster)
+    # The operator's srvr and reconfig go through its TLS relays: scaling to 5 voters needs both.
+    cluster.spec["spec"]["voters"] = 5
+    cluster.write_manifest()
+    cluster.wait_healthy(observers=0, voters=5)
+    assert sorted(cluster.membership()) == [1, 2, 3, 4, 5]
+
+
+
+def test_both_then_on_keeps_the_data_and_ends_plaintext(make_cluster):
+    cluster = make_cluster({"client": "both"})
+    cluster.wait_healthy(observers=0)
+    assert writes(cluster.client(secure=False), "/tls/before")
+    cluster.spec["spec"]["tls"]["client"] = "on"
+    cluster.write_manifest()
+    harness.wait_until(lambda: cluster.tls()["mode"] == "on" and cluster.healthy(0),
+                       timeout=90, interval=0.2, what="rolled onto tls.client on")
+    zk = cluster.client()
+    zk.start(timeout=15)
+    try:
+        assert zk.get("/tls/before")[0] == b"x"
+    finally:
+        zk.stop()
+        zk.close()
+    assert refused(cluster.client(secure=False))
+    # No member listens on its old plaintext port any more (the membership still named it).
+    old_plain_ports_closed(cluster)
+
+
+def test_renewal_rewrites_the_files_and_restarts_nobody(make_cluster):
+    # 30 s certificates renewed with 20 s left: a renewal every ~10 s.
+    cluster = make_cluster({"client": "both", "duration": "30s", "renewBefore": "20s"})
+    members = cluster.wait_healthy(observers=0)
+    starts = cluster.starts()
+    port = int(members[0]["client"].rsplit(":", 1)[1])
+    first = presented_certificate(cluster, port)["serialNumber"]
+    harness.wait_until(lambda: presented_certificate(cluster, port)["serialNumber"] != first,
+                       timeout=40, interval=0.5, what="a renewed certificate on the next handshake")
+    assert writes(cluster.client(), "/tls/after-renewal")
+    assert cluster.starts() == starts
+    assert all(m["pid"] == n["pid"] for m, n in zip(members, cluster.ensemble()["members"]))

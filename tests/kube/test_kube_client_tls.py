@@ -1,0 +1,72 @@
+"""spec.tls in Kubernetes mode against the stand-in API server: the operator's CA Secret, the
+members' keystores Secret (every object validated by the stand-in against the OpenAPI documents),
+the pod template mounting it read-only, and a second pass that rewrites nothing. End-to-end
+kazoo over TLS against members run by the kubelet stand-in is not covered yet (docs/operator.md).
+"""
+
+import base64
+import subprocess
+
+from test_kube_operator import ROLES, create_cluster, with_members
+
+
+def secret(api, name):
+    with api.store.lock:
+        return api.store.get("v1", "secrets", "default", name)
+
+
+def files(obj):
+    return {k: base64.b64decode(v).decode() for k, v in obj["data"].items()}
+
+
+def verifies(tmp_path, ca_pem, cert_pem):
+    (tmp_path / "ca.crt").write_text(ca_pem)
+    (tmp_path / "leaf.pem").write_text(cert_pem)
+    r = subprocess.run(["openssl", "verify", "-CAfile", str(tmp_path / "ca.crt"),
+                        str(tmp_path / "leaf.pem")], capture_output=True, text=True, timeout=30)
+    return r.returncode == 0
+
+
+def test_operator_issues_a_ca_and_every_members_keystore_once(api, operator, tmp_path):
+    with_members(api)
+    create_cluster(api, {"tls": {"client": "both", "clientAuth": "need"}})
+    operator.run(2)
+    ca = files(secret(api, "demo-zk-ca"))
+    assert set(ca) == {"tls.crt", "tls.key"}
+    tls = secret(api, "demo-zk-tls")
+    keystores = files(tls)
+    assert set(keystores) == {"ca.crt"} | {f"{pod}.pem" for pod in ROLES}
+    assert keystores["ca.crt"].strip() == ca["tls.crt"].strip()
+    for pod in ROLES:
+        text = keystores[f"{pod}.pem"]
+        assert text.index("PRIVATE KEY") < text.index("BEGIN CERTIFICATE")
+        assert verifies(tmp_path, ca["tls.crt"], text)
+    with api.store.lock:
+        sts = api.store.get("apps/v1", "statefulsets", "default", "demo")
+    pod_spec = sts["spec"]["template"]["spec"]
+    assert {"name": "tls", "secret": {"secretName": "demo-zk-tls", "defaultMode": 0o440}} in \
+        pod_spec["volumes"]
+    mount = next(m for m in pod_spec["containers"][0]["volumeMounts"] if m["name"] == "tls")
+    assert mount == {"name": "tls", "mountPath": "/etc/zookube/tls", "readOnly": True}
+    ports = {p["name"] for p in pod_spec["containers"][0]["ports"]}
+    assert {"client", "client-tls"} <= ports
+    # Nothing is due: further passes leave both Secrets as they are.
+    operator.run(2)
+    assert secret(api, "demo-zk-tls")["metadata"]["resourceVersion"] == \
+        tls["metadata"]["resourceVersion"]
+    assert files(secret(api, "demo-zk-ca")) == ca
+
+
+def test_what_kubernetes_cannot_run_yet_is_refused_with_a_reason(api, operator):
+    """tls.client on would leave pods whose plaintext probes never pass; cert-manager and
+    user Secrets are not mounted yet. Each is refused before anything is applied."""
+    with_members(api)
+    create_cluster(api, {"tls": {"client": "on"}})
+    operator.run(2, expect_ok=False)
+    with api.store.lock:
+        status = api.store.get("zookube.dev/v1alpha1", "zkclusters", "default", "demo")["status"]
+        sts = [k for k in api.store.objects if k[1] == "statefulsets"]
+    degraded = next(c for c in status["conditions"] if c["type"] == "Degraded")
+    assert degraded["status"] == "True" and degraded["reason"] == "InvalidConfig", degraded
+    assert "spec.tls.client: on" in degraded["message"]
+    assert sts == []
