@@ -53,9 +53,9 @@ run_fuzzers() {
 
 step "install dependencies" ./scripts/install-deps.sh
 step "build (release + asan)" ./scripts/build.sh --asan
-step "unit tests (release)" ctest --test-dir build --output-on-failure
+step "unit tests (release)" ctest --test-dir build --output-on-failure -j "$(nproc)"
 if [ -d build-asan ]; then
-  step "unit tests (asan)" ctest --test-dir build-asan --output-on-failure
+  step "unit tests (asan)" ctest --test-dir build-asan --output-on-failure -j "$(nproc)"
 fi
 if compgen -G "tests/fuzz/*.cpp" >/dev/null; then
   step "fuzzers (20 s each)" run_fuzzers
