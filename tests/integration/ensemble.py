@@ -35,6 +35,12 @@ def mntr_of(server):
     return out
 
 
+def mntr_value(server, key):
+    """One mntr figure as a number; None when the server does not report it."""
+    value = mntr_of(server).get(key)
+    return None if value is None else float(value)
+
+
 class Ensemble:
     def __init__(self, workdir, voters=3, observers=0, tick_ms=200, **cfg):
         self.workdir = workdir

@@ -17,6 +17,7 @@ from kazoo.security import make_acl
 from puresasl.client import SASLClient
 
 import harness
+from ensemble import mntr_value
 from kdc import REALM, Kdc
 import zkwire
 
@@ -88,14 +89,6 @@ def closed_within(sock, seconds):
         except OSError:
             return True
     return False
-
-
-def mntr_value(server, key):
-    for line in server.four("mntr").splitlines():
-        name, _, value = line.partition("\t")
-        if name == key:
-            return float(value)
-    return None
 
 
 def test_digest_md5_user_gets_a_sasl_id_that_sasl_acls_honour(server_factory, client_factory,

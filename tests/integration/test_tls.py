@@ -19,6 +19,7 @@ from kazoo.handlers.threading import KazooTimeoutError
 from kazoo.security import ACL, Id, Permissions
 
 import harness
+from ensemble import mntr_value
 import refzk
 import zkwire
 
@@ -165,14 +166,6 @@ def closed_within(sock, seconds):
             continue
         except OSError:
             return time.monotonic() - began
-    return None
-
-
-def mntr_value(server, key):
-    for line in server.four("mntr").splitlines():
-        name, _, value = line.partition("\t")
-        if name == key:
-            return float(value)
     return None
 
 
