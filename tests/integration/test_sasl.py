@@ -266,17 +266,23 @@ def kerberos_env(realm, monkeypatch):
     return realm
 
 
-def kerberos_server(server_factory, realm, tmp_path, **extra):
-    jaas = write(tmp_path / "jaas-krb5.conf", f"""
-Server {{
+def krb5_section(name, keytab, principal):
+    """A JAAS section logging in from a keytab, as ZooKeeper's Kerberos guide writes one."""
+    return f"""
+{name} {{
   com.sun.security.auth.module.Krb5LoginModule required
   useKeyTab=true
-  keyTab="{realm.service_keytab}"
+  keyTab="{keytab}"
   storeKey=true
   useTicketCache=false
-  principal="zookeeper/localhost@{REALM}";
+  principal="{principal}";
 }};
-""")
+"""
+
+
+def kerberos_server(server_factory, realm, tmp_path, **extra):
+    jaas = write(tmp_path / "jaas-krb5.conf",
+                 krb5_section("Server", realm.service_keytab, f"zookeeper/localhost@{REALM}"))
     server = server_factory(start=False, **{k.replace(".", "__"): v
                                             for k, v in sasl_cfg(jaas, **extra).items()})
     server.env.update(realm.env)
@@ -349,16 +355,9 @@ Client {
 
 def test_zkcli_with_a_kerberos_client_section(server_factory, kerberos_env, tmp_path):
     server = kerberos_server(server_factory, kerberos_env, tmp_path)
-    client_jaas = write(tmp_path / "client-krb5.conf", f"""
-Client {{
-  com.sun.security.auth.module.Krb5LoginModule required
-  useKeyTab=true
-  keyTab="{os.path.join(kerberos_env.dir, 'client.keytab')}"
-  storeKey=true
-  useTicketCache=false
-  principal="client@{REALM}";
-}};
-""")
+    client_jaas = write(tmp_path / "client-krb5.conf",
+                        krb5_section("Client", os.path.join(kerberos_env.dir, "client.keytab"),
+                                     f"client@{REALM}"))
     flags = [f"-Djava.security.auth.login.config={client_jaas}",
              f"-Djava.security.krb5.conf={kerberos_env.krb5_conf}"]
     out = subprocess.run(
