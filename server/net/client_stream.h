@@ -58,10 +58,18 @@ class ClientStream {
                stream_);
   }
 
+  // On TLS the buffers are copied into one first: Asio's ssl::stream encrypts only the first
+  // buffer of a sequence per write, so a batch of N replies would cost N records and N trips
+  // through the event loop; one buffer goes out as full (16 KiB) records instead.
   template <class Buffers, class Handler>
   void asyncWrite(const Buffers& buffers, Handler&& handler) {
-    std::visit([&](auto& s) { asio::async_write(s, buffers, std::forward<Handler>(handler)); },
-               stream_);
+    if (auto* tls = std::get_if<TlsStream>(&stream_)) {
+      tlsOut_.resize(asio::buffer_size(buffers));
+      asio::buffer_copy(asio::buffer(tlsOut_), buffers);
+      asio::async_write(*tls, asio::buffer(tlsOut_), std::forward<Handler>(handler));
+      return;
+    }
+    asio::async_write(std::get<tcp::socket>(stream_), buffers, std::forward<Handler>(handler));
   }
 
   // A write tried at once on a plain socket. TLS always writes asynchronously: a record half
@@ -85,6 +93,7 @@ class ClientStream {
   std::shared_ptr<ssl::context> tls_;  // before stream_: the TLS stream refers to it
   std::variant<tcp::socket, TlsStream> stream_;
   bool detecting_ = false;
+  std::string tlsOut_;  // the TLS write in flight, as one buffer (see asyncWrite)
 };
 
 }  // namespace zk
