@@ -19,6 +19,7 @@ from kazoo.handlers.threading import KazooTimeoutError
 from kazoo.security import ACL, Id, Permissions
 
 import harness
+from certs import make_ca, make_cert, openssl
 from ensemble import mntr_value
 import refzk
 import zkwire
@@ -35,38 +36,6 @@ NETTY = {
     "serverCnxnFactory": "org.apache.zookeeper.server.NettyServerCnxnFactory",
     "authProvider.x509": "org.apache.zookeeper.server.auth.X509AuthenticationProvider",
 }
-
-
-def openssl(*args, cwd):
-    subprocess.run(["openssl", *args], cwd=cwd, check=True, capture_output=True, timeout=60)
-
-
-def make_ca(d, name):
-    openssl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", f"{name}.key", "-out",
-            f"{name}.pem", "-days", "30", "-subj", f"/CN={name}", cwd=d)
-
-
-def make_cert(d, name, subject, ca="ca", san=None, expired=False):
-    openssl("req", "-newkey", "rsa:2048", "-nodes", "-keyout", f"{name}.key", "-out",
-            f"{name}.csr", "-subj", subject, cwd=d)
-    ext = os.path.join(d, f"{name}.ext")
-    with open(ext, "w") as f:
-        f.write(f"subjectAltName={san}\n" if san else "basicConstraints=CA:FALSE\n")
-    if not expired:
-        openssl("x509", "-req", "-in", f"{name}.csr", "-CA", f"{ca}.pem", "-CAkey", f"{ca}.key",
-                "-CAcreateserial", "-days", "30", "-extfile", ext, "-out", f"{name}.pem", cwd=d)
-        return
-    # `openssl ca` can date a certificate in the past; x509 -req cannot.
-    os.makedirs(os.path.join(d, "cadb"), exist_ok=True)
-    open(os.path.join(d, "cadb", "index.txt"), "w").close()
-    with open(os.path.join(d, "ca.cnf"), "w") as f:
-        f.write("[ca]\ndefault_ca=x\n[x]\ndatabase=cadb/index.txt\nnew_certs_dir=cadb\n"
-                "serial=cadb/serial\ndefault_md=sha256\npolicy=p\n[p]\ncommonName=supplied\n")
-    with open(os.path.join(d, "cadb", "serial"), "w") as f:
-        f.write("1000\n")
-    openssl("ca", "-batch", "-config", "ca.cnf", "-cert", f"{ca}.pem", "-keyfile", f"{ca}.key",
-            "-in", f"{name}.csr", "-out", f"{name}.pem", "-startdate", "20200101000000Z",
-            "-enddate", "20200102000000Z", "-notext", cwd=d)
 
 
 @pytest.fixture(scope="module")
@@ -266,6 +235,28 @@ def test_stalled_and_garbage_handshakes_are_closed(server_factory, client_factor
     assert client.exists("/while-stalled")
     harness.wait_until(lambda: (mntr_value(server, "zk_unsuccessful_handshake") or 0) >= before + 2,
                        timeout=5, what="unsuccessful_handshake counted")
+
+
+def test_pipelined_replies_arrive_whole_and_in_order(server_factory, client_factory, certs):
+    # 400 reads sent before any reply is read: the server answers them in batches far larger
+    # than one TLS record (16 KiB), and every reply must come back whole, in order.
+    server = start(server_factory, tls_cfg(certs))
+    port = int(server.cfg["secureClientPort"])
+    data = bytes(range(256)) * 16  # 4 KiB, every byte value
+    secure_client(client_factory, certs, port).create("/big", data)
+    with tls_socket(port, certs) as s:
+        s.sendall(zkwire.frame(zkwire.connect_payload(10000)))
+        assert zkwire.recv_frame(s)
+        requests = b"".join(zkwire.frame(zkwire.p_int(xid) + zkwire.p_int(zkwire.OP_GETDATA) +
+                                         zkwire.p_str("/big") + zkwire.p_bool(False))
+                            for xid in range(1, 401))
+        s.sendall(requests)
+        for xid in range(1, 401):
+            reply = zkwire.Cursor(zkwire.recv_frame(s))
+            assert (reply.int(), reply.long() > 0, reply.int()) == (xid, True, 0)
+            assert reply.buf() == data
+            reply.stat()
+            assert reply.done()
 
 
 def test_untrusted_and_expired_certificates_are_refused(server_factory, client_factory, certs):
