@@ -14,6 +14,8 @@ BUILD_PACKAGES=(
 TEST_PACKAGES=(
   clang libclang-rt-14-dev libgtest-dev libgmock-dev
   zookeeper default-jre-headless python3 python3-kazoo python3-pytest python3-yaml
+  # the integration and Kubernetes tests run on two workers (scripts/test.sh)
+  python3-pytest-xdist
   procps iproute2 prometheus git
   docker.io debootstrap
   # tests/clients: kazoo's own suite (its optional handlers and helpers) and Curator's recipes

@@ -5,7 +5,12 @@ ports from. A member restarted on such a port can find it held by some client's 
 fail with EADDRINUSE until that connection closes: a rolling-restart test failed that way in CI
 (a member's quorum port, 49601, taken while it was down). Ports below the range are only taken
 by listeners that ask for them by number, as these tests do.
+
+Under pytest-xdist each worker takes its own slice of that range, so two workers cannot pick the
+same port (each one only remembers what it handed out itself).
 """
+
+import os
 
 import random
 import socket
@@ -37,14 +42,27 @@ def free_port():
     return free_block(1)
 
 
+def worker_slice(lowest, highest):
+    """[low, high) of the ports this process may hand out: the whole range, or under
+    pytest-xdist the worker's own share of it (PYTEST_XDIST_WORKER is gw0, gw1, ...)."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "")
+    count = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1") or 1)
+    if not worker.startswith("gw") or count <= 1:
+        return lowest, highest
+    index = int(worker[2:])
+    share = (highest - lowest) // count
+    return lowest + index * share, lowest + (index + 1) * share
+
+
 def free_block(size):
     """The first of `size` consecutive free ports not handed out before, all below the
-    ephemeral range."""
-    top = ephemeral_start() - size
+    ephemeral range and in this worker's slice of it."""
+    low, high = worker_slice(LOWEST, ephemeral_start())
+    top = high - size
     for _ in range(2000):
-        base = random.randrange(LOWEST, top)
+        base = random.randrange(low, top)
         block = range(base, base + size)
         if _handed_out.isdisjoint(block) and all(bindable(p) for p in block):
             _handed_out.update(block)
             return base
-    raise RuntimeError(f"no {size} free ports between {LOWEST} and {top + size}")
+    raise RuntimeError(f"no {size} free ports between {low} and {high}")
