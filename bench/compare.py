@@ -16,10 +16,14 @@ by workload, so a change in the shared machine's load touches both sides of ever
 disk's own fsync latency is measured in the same run so the write numbers can be judged
 against it.
 
+The TLS part (bench/tls_bench.py) serves both servers' client port over TLS as well, with
+the same certificates, and loads each port with Apache ZooKeeper's own Java client (Debian's
+libzookeeper-mt, which zkbench uses, has no TLS).
+
 The ensemble part (bench/ensemble_bench.py) runs a 3-voter + 1-observer ensemble of each
 implementation on loopback: write and mixed throughput over all members, and failover time.
 
-Usage: /usr/bin/python3 bench/compare.py [--quick] [--part standalone|ensemble|all]
+Usage: /usr/bin/python3 bench/compare.py [--quick] [--part standalone|memory|tls|ensemble|all]
                                           [--znodes N] [--failover-trials N]
                                           [--only zookube|zookeeper] [--no-metrics-off]
                                           [--update-docs]
@@ -44,6 +48,7 @@ sys.path.insert(0, os.path.join(REPO, "tests", "integration"))
 
 import ensemble_bench  # noqa: E402
 import scrape  # noqa: E402
+import tls_bench  # noqa: E402
 import launch  # noqa: E402
 import zkref  # noqa: E402
 import zkwire  # noqa: E402
@@ -111,13 +116,16 @@ def image_cfg():
 class Zookube:
     """zookube-server with the image's zoo.cfg; metrics=False leaves the endpoint off."""
 
-    def __init__(self, binary, workdir, metrics=True):
+    def __init__(self, binary, workdir, metrics=True, tls=None):
         self.name = "zookube" if metrics else METRICS_OFF
         self.binary = binary
         self.workdir = workdir
         self.data_dir = os.path.join(workdir, "data")
         self.port = zkref.free_port()
         self.metrics_port = zkref.free_port() if metrics else None
+        # With a tls_bench.Setup: a TLS port too (secure_port), beside the plaintext one.
+        self.secure_port = zkref.free_port() if tls else None
+        self.extra_cfg = tls.server_cfg(self.secure_port, zookeeper=False) if tls else {}
         self.proc = None
 
     def scrape_targets(self):
@@ -132,6 +140,7 @@ class Zookube:
                         "clientPortAddress": "127.0.0.1", "admin.enableServer": "false"}
             if self.metrics_port:
                 cfg_keys["metricsProvider.httpPort"] = str(self.metrics_port)
+            cfg_keys.update(self.extra_cfg)
             f.writelines(f"{k}={v}\n" for k, v in cfg_keys.items())
         log = open(os.path.join(self.workdir, "server.log"), "ab")
         self.proc = launch.popen([self.binary, cfg], log)
@@ -166,15 +175,18 @@ class ZooKeeper:
 
     name = "zookeeper"
 
-    def __init__(self, workdir):
+    def __init__(self, workdir, tls=None):
         self.workdir = workdir
         self.data_dir = os.path.join(workdir, "data")
         zkref.JAVA = ZK_JAVA
         zkref.START_DEADLINE_S = START_DEADLINE_S
         zkref.STOP_DEADLINE_S = STOP_DEADLINE_S
+        # With a tls_bench.Setup: a TLS port too (secure_port), beside the plaintext one.
+        self.secure_port = zkref.free_port() if tls else None
+        cfg = {**image_cfg(), **(tls.server_cfg(self.secure_port, zookeeper=True) if tls else {})}
         # zkref writes dataDir, clientPort, clientPortAddress and admin.enableServer=false (its
         # AdminServer would need Jetty); the image's keys follow and win where they overlap.
-        self.ref = zkref.ReferenceZooKeeper(workdir, self.data_dir, cfg=image_cfg())
+        self.ref = zkref.ReferenceZooKeeper(workdir, self.data_dir, cfg=cfg)
         self.port = self.ref.port
 
     def scrape_targets(self):
@@ -222,12 +234,19 @@ def start_and_time(server, probe_path):
 
 # ---------------------------------------------------------------- zkbench runs
 
-def measured_run(zkbench, server, args, timeout):
-    """One zkbench run with the server's CPU time and memory around it."""
+def zkbench_runner(zkbench):
+    """A load runner for measured_run: (hosts, label, args, timeout) -> zkbench's result."""
+    return lambda hosts, label, args, timeout: run_zkbench(zkbench, hosts, label, args, timeout)
+
+
+def measured_run(runner, server, args, timeout, secure=False):
+    """One load run (on the server's TLS port if `secure`) with the server's CPU time and memory
+    around it."""
     reset_peak_rss(server.pid)
     cpu0 = cpu_seconds(server.pid)
+    port = server.secure_port if secure else server.port
     with scrape.Scraper(server.scrape_targets) as scraper:
-        result = run_zkbench(zkbench, f"127.0.0.1:{server.port}", server.name, args, timeout)
+        result = runner(f"127.0.0.1:{port}", server.name, args, timeout)
     result.update(scraper.summary())
     if not server.alive():
         result["error"] = f"server died: {server.log_tail()}"
@@ -263,16 +282,16 @@ def freeze(server, frozen):
         os.kill(server.pid, signal.SIGSTOP if frozen else signal.SIGCONT)
 
 
-def run_workloads(servers, zkbench, settings, record):
+def run_workloads(servers, turns, settings, record):
     """Every workload on every server, the servers taking turns workload by workload (and
     swapping who goes first each time), so a change in the shared host's load between minutes
     lands on both sides of a ratio instead of on one server's whole half of the run. The server
     not being measured is stopped (SIGSTOP, no sessions open), so it keeps its warm state but
     takes no CPU: an idle JVM's collector and compiler threads would otherwise run beside
-    zookube's runs, and nothing of zookube's beside ZooKeeper's."""
+    zookube's runs, and nothing of zookube's beside ZooKeeper's. turns: (name, load generator
+    arguments, runner, secure) for every run, in order."""
     timing = ["--duration", str(settings["duration"]), "--warmup", str(settings["warmup"])]
     timeout = settings["duration"] + settings["warmup"] + 120
-    turns = [w for _ in range(settings["rounds"]) for w in WORKLOADS]
     try:
         for server in servers:
             start_and_time(server, "/")
@@ -282,11 +301,11 @@ def run_workloads(servers, zkbench, settings, record):
             cost = scrape_cost(server)
             if cost:
                 record(server.name, "scrape-cost", cost)
-        for i, (name, args) in enumerate(turns):
+        for i, (name, args, runner, secure) in enumerate(turns):
             for server in (servers if i % 2 == 0 else servers[::-1]):
                 for other in servers:
                     freeze(other, other is not server)
-                result = measured_run(zkbench, server, [*args, *timing], timeout)
+                result = measured_run(runner, server, [*args, *timing], timeout, secure)
                 record(server.name, name, result)
                 if not server.alive():  # recorded as an error above; go on with a fresh process
                     start_and_time(server, "/")
@@ -303,7 +322,7 @@ def big_database(server, zkbench, settings, record):
     start_and_time(server, "/")
     try:
         populate = ["--workload", "populate", "--keys", str(n), "--duration", "900"]
-        result = measured_run(zkbench, server, populate, 1000)
+        result = measured_run(zkbench_runner(zkbench), server, populate, 1000)
         record(server.name, "populate", result)
         if server.alive():
             time.sleep(2)  # let background work (snapshots, GC) settle before reading RSS
@@ -503,6 +522,17 @@ def report(results, settings, parts_run):
             ("RSS after restart (MiB)", *[(get(s, "restart", "VmRSS") or 0) * mb or None
                                          for s in SERVERS]),
         ]))
+    if "tls" in parts_run:
+        tls_names = tls_bench.names()
+        parts += [
+            table("TLS on the client port, Apache ZooKeeper's Java client: throughput (ops/s)",
+                  rows("ops_per_sec", tls_names)),
+            table("TLS on the client port: p99 latency (µs)", rows("p99_us", tls_names)),
+            table("TLS on the client port: server CPU per operation (µs)",
+                  rows("cpu_us_per_op", tls_names)),
+            table("TLS on the client port: Java client CPU seconds for the whole run",
+                  rows("client_cpu_s", tls_names)),
+        ]
     if "ensemble" in parts_run:
         parts.append(table("Ensemble: 3 voters + 1 observer, sessions over all members; failover ="
                            " kill -9 of the leader -> first successful write",
@@ -561,6 +591,7 @@ def settings_text(settings, env, fsync, parts_run):
            " forceSync=yes, dataDir = dataLogDir, is loaded with the large database and restarted"
            f" {settings['restarts']} times on it (the median is reported)"]
           if "memory" in parts_run else []),
+        *([tls_bench.settings_line(settings)] if "tls" in parts_run else []),
         *(ensemble_text(settings) if "ensemble" in parts_run else []),
         f"- ZooKeeper: Debian's 3.8 jars, `{' '.join(ZK_JAVA)}` ({env['java']})",
         f"- zookube: `{env['zookube']}` (build type {env['build_type']}, source {env['revision']})",
@@ -573,7 +604,8 @@ def settings_text(settings, env, fsync, parts_run):
         *([f"- Load: zkbench (libzookeeper-mt async API), {settings['warmup']} s warm-up +"
            f" {settings['duration']} s measured per workload; 32 sessions x 100 requests in"
            " flight unless the name says sessions x in-flight (`32x1`, `1x1`); churn uses 8"
-           " threads; values of 100 bytes over 1000 keys"] if parts_run != ("memory",) else []),
+           " threads; values of 100 bytes over 1000 keys"]
+          if {"standalone", "ensemble"} & set(parts_run) else []),
         *([f"- Rounds: the standalone workloads ran {settings['rounds']} times over, the servers"
            " taking turns as above; the standalone tables show each server's median over the"
            " rounds, and each ratio as the median of the rounds' own ratios (zookube's round i"
@@ -600,10 +632,12 @@ def update_docs(text):
 def parse_args():
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--quick", action="store_true", help="3 s per workload, 100k znodes")
-    p.add_argument("--part", choices=("standalone", "memory", "ensemble", "all"), default="all",
+    p.add_argument("--part", choices=("standalone", "memory", "tls", "ensemble", "all"),
+                   default="all",
                    help="the standalone part; only its large-database measurements (RSS and"
-                        " restart time with --znodes znodes); the 3+1 ensemble part; or standalone"
-                        " and ensemble (default)")
+                        " restart time with --znodes znodes); the client port over TLS, loaded by"
+                        " the Java client; the 3+1 ensemble part; or standalone, TLS and"
+                        " ensemble (default)")
     p.add_argument("--failover-trials", type=int,
                    help="leader kills in the ensemble part (5; 3 with --quick)")
     p.add_argument("--znodes", type=int, help="znodes for the RSS and restart test (1000000)")
@@ -654,7 +688,7 @@ def main():
                 "failover_trials": args.failover_trials or (3 if args.quick else 5),
                 "restarts": 1 if args.quick else 3, "own_sessions": args.own_sessions,
                 "rounds": args.rounds, "metrics_off": not args.no_metrics_off}
-    parts_run = ("standalone", "ensemble") if args.part == "all" else (args.part,)
+    parts_run = ("standalone", "tls", "ensemble") if args.part == "all" else (args.part,)
     if args.update_docs and args.part != "all":
         raise SystemExit("--update-docs rewrites the whole results section: use --part all")
     launch.OWN_SESSION = args.own_sessions
@@ -715,10 +749,25 @@ def main():
                     workdir = os.path.join(tmp, f"{METRICS_OFF}-standalone")
                     os.makedirs(workdir)
                     turns.insert(1, Zookube(binary, workdir, metrics=False))
-                run_workloads(turns, zkbench, settings, record)  # stops every server it started
+                runner = zkbench_runner(zkbench)
+                plan = [(name, args, runner, False)
+                        for _ in range(settings["rounds"]) for name, args in WORKLOADS]
+                run_workloads(turns, plan, settings, record)  # stops every server it started
             for server in servers:
                 probe_disk(f"{server.name} large database", "standalone")
                 big_database(server, zkbench, settings, record)
+        if "tls" in parts_run:
+            probe_disk("tls", "tls")
+            tls = tls_bench.Setup(tmp)
+            servers = []
+            for name in names:
+                workdir = os.path.join(tmp, f"{name}-tls")
+                os.makedirs(workdir)
+                servers.append(Zookube(binary, workdir, tls=tls) if name == "zookube"
+                               else ZooKeeper(workdir, tls=tls))
+            plan = [(name, args, tls.runner(secure), secure)
+                    for name, args, secure in tls_bench.turns(settings["rounds"])]
+            run_workloads(servers, plan, settings, record)  # stops every server it started
         if "ensemble" in parts_run:
             for name in names:
                 probe_disk(f"{name} ensemble", "ensemble")

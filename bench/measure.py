@@ -1,5 +1,6 @@
 """What compare.py reads around a run: a process's CPU time and memory from /proc, and one
-zkbench run as a JSON result. Shared by the standalone and the ensemble parts."""
+load generator's run (zkbench, or the Java client's bench) as a JSON result. Shared by the
+standalone, TLS and ensemble parts."""
 
 import json
 import os
@@ -37,20 +38,26 @@ def reset_peak_rss(pid):
 def run_zkbench(zkbench, hosts, label, args, timeout):
     """Runs zkbench against a connect string; returns its JSON line plus the client's CPU time,
     or {"error": ...}."""
-    cmd = [zkbench, "--hosts", hosts, "--server", label, *args]
+    return run_load("zkbench", [zkbench, "--hosts", hosts, "--server", label, *args], timeout)
+
+
+def run_load(name, cmd, timeout):
+    """Runs a load generator that prints one JSON result line (zkbench, or the Java client's
+    bench/java/ZkJavaBench); returns that line plus the generator's own CPU time, or
+    {"error": ...}."""
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     try:
         out = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout,
                              stdin=subprocess.DEVNULL, check=False)
     except subprocess.TimeoutExpired:
-        return {"error": f"zkbench timed out after {timeout} s"}
+        return {"error": f"{name} timed out after {timeout} s"}
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     client_cpu = (after.ru_utime + after.ru_stime) - (before.ru_utime + before.ru_stime)
     lines = [line for line in out.stdout.splitlines() if line.startswith("{")]
     if not lines:
-        return {"error": f"zkbench exit {out.returncode}: {out.stderr.strip()[-500:]}"}
+        return {"error": f"{name} exit {out.returncode}: {out.stderr.strip()[-500:]}"}
     result = json.loads(lines[-1])
-    result["client_cpu_s"] = round(client_cpu, 3)  # whole zkbench run, setup included
+    result["client_cpu_s"] = round(client_cpu, 3)  # the whole run, setup included
     if out.returncode != 0 and "error" not in result:
-        result["error"] = f"zkbench exit {out.returncode}"
+        result["error"] = f"{name} exit {out.returncode}"
     return result
