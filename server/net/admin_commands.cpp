@@ -12,6 +12,7 @@
 #include <set>
 
 #include "net/four_letter.h"
+#include "util/utf8.h"
 
 namespace zk::admin {
 namespace {
@@ -31,9 +32,12 @@ value idList(const std::vector<std::int64_t>& ids) {
   return out;
 }
 
-value stringList(const std::vector<std::string>& items) {
-  value out = value::array(items.size());
-  for (std::size_t i = 0; i < items.size(); ++i) out[i] = value::string(items[i]);
+// A znode path as ZooKeeper holds it, a Java String: bytes that are not UTF-8 (only a snapshot
+// can hold them; a request with such a path is refused) read as U+FFFD, so the JSON stays valid.
+value pathList(const std::vector<std::string>& paths) {
+  value out = value::array(paths.size());
+  for (std::size_t i = 0; i < paths.size(); ++i)
+    out[i] = value::string(withMalformedUtf8Replaced(paths[i]));
   return out;
 }
 
@@ -167,7 +171,7 @@ void dump(value& out, CommandContext& ctx) {
   value expiry = value::object();
   for (const auto& [when, ids] : d.expiryBuckets) expiry[std::to_string(when)] = idList(ids);
   value ephemerals = value::object();
-  for (const auto& [id, paths] : d.ephemerals) ephemerals[std::to_string(id)] = stringList(paths);
+  for (const auto& [id, paths] : d.ephemerals) ephemerals[std::to_string(id)] = pathList(paths);
   out["expiry_time_to_session_ids"] = expiry;
   out["session_id_to_ephemeral_paths"] = ephemerals;
 }
@@ -291,13 +295,14 @@ void watchSummary(value& out, CommandContext& ctx) {
 void watches(value& out, CommandContext& ctx) {
   value bySession = value::object();
   for (const auto& [session, paths] : ctx.server.watchesBySession())
-    bySession[std::to_string(session)] = stringList(paths);
+    bySession[std::to_string(session)] = pathList(paths);
   out["session_id_to_watched_paths"] = bySession;
 }
 
 void watchesByPath(value& out, CommandContext& ctx) {
   value byPath = value::object();
-  for (const auto& [path, sessions] : ctx.server.watchesByPath()) byPath[path] = idList(sessions);
+  for (const auto& [path, sessions] : ctx.server.watchesByPath())
+    byPath[withMalformedUtf8Replaced(path)] = idList(sessions);
   out["path_to_session_ids"] = byPath;
 }
 

@@ -3,6 +3,8 @@
 #include <boost/beast/core.hpp>
 #include <optional>
 
+#include "util/utf8.h"
+
 namespace zk::admin {
 namespace {
 
@@ -33,32 +35,12 @@ int hexDigit(char c) {
   return -1;
 }
 
-// The length of the valid UTF-8 sequence at the start of `text`, 0 if it is not one.
-std::size_t utf8Length(std::string_view text) {
-  auto byte = [&](std::size_t i) { return static_cast<unsigned char>(text[i]); };
-  unsigned char lead = byte(0);
-  if (lead < 0x80) return 1;
-  std::size_t n = lead >= 0xc2 && lead <= 0xdf   ? 2
-                  : lead >= 0xe0 && lead <= 0xef ? 3
-                  : lead >= 0xf0 && lead <= 0xf4 ? 4
-                                                 : 0;
-  if (n == 0 || text.size() < n) return 0;
-  for (std::size_t i = 1; i < n; ++i)
-    if ((byte(i) & 0xc0) != 0x80) return 0;
-  // No overlong forms, UTF-16 surrogates or code points past U+10FFFF.
-  unsigned char second = byte(1);
-  if ((lead == 0xe0 && second < 0xa0) || (lead == 0xed && second > 0x9f) ||
-      (lead == 0xf0 && second < 0x90) || (lead == 0xf4 && second > 0x8f))
-    return 0;
-  return n;
-}
-
 // Text that is not UTF-8 is read as ISO-8859-1, as Jetty decodes such a path: the JSON that
 // echoes a command's name stays valid.
 std::string validUtf8(std::string_view text) {
   bool valid = true;
   for (std::string_view rest = text; valid && !rest.empty();) {
-    std::size_t n = utf8Length(rest);
+    std::size_t n = utf8SequenceLength(rest);
     valid = n > 0;
     rest.remove_prefix(n);
   }

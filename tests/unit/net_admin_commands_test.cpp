@@ -98,6 +98,27 @@ TEST_F(AdminCommandsTest, WatchesBySessionAndByPath) {
             0x100000000000001);
 }
 
+TEST_F(AdminCommandsTest, PathsThatAreNotUtf8AreShownAsZooKeeperReadsThem) {
+  // Only a snapshot can hold such a path; ZooKeeper decodes it to a Java String, with U+FFFD
+  // for each malformed sequence, and the JSON must stay valid UTF-8 either way.
+  const std::string bad = "/caf\xE9/\xE2\x82";
+  const std::string shown = "/caf\xEF\xBF\xBD/\xEF\xBF\xBD";
+  constexpr std::int64_t kSession = 0x100000000000002;
+  server_.bySession_ = {{kSession, {bad}}};
+  server_.byPath_ = {{bad, {kSession}}};
+  server_.sessions_.ephemerals = {{kSession, {bad}}};
+  EXPECT_EQ(
+      run("wchc").at("session_id_to_watched_paths").at(std::to_string(kSession)).at(0).as_string(),
+      shown);
+  EXPECT_TRUE(run("wchp").at("path_to_session_ids").has_field(shown));
+  EXPECT_EQ(run("dump")
+                .at("session_id_to_ephemeral_paths")
+                .at(std::to_string(kSession))
+                .at(0)
+                .as_string(),
+            shown);
+}
+
 TEST_F(AdminCommandsTest, TraceMaskIsKeptAndValidated) {
   EXPECT_EQ(run("stmk").at("error").as_string(), "setTraceMask requires long traceMask argument");
   EXPECT_EQ(run("stmk", {{"traceMask", "12x"}}).at("error").as_string(),
