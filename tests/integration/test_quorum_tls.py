@@ -16,7 +16,7 @@ import pytest
 import harness
 import refzk
 from ensemble import Ensemble, mntr_value, mode_of
-from test_mixed_ensemble import ensembles  # noqa: F401 (a fixture)
+from test_mixed_ensemble import COMMIT_LOG_COUNT, ensembles  # noqa: F401 (a fixture)
 from test_tls import closed_within, make_ca, make_cert
 from writer import Writer
 
@@ -152,6 +152,26 @@ def test_hostile_peers_on_the_tls_quorum_ports_are_closed_and_the_ensemble_serve
         harness.wait_until(
             lambda: mntr_value(leader, "zk_quorum_unsuccessful_handshake") >= before + cases,
             timeout=5, what="every refused peer counted")
+
+
+def test_a_learner_far_behind_catches_up_by_snapshot_over_tls(
+        tmp_path, certs, ensembles, client_factory):
+    ens = tls_ensemble(tmp_path, certs)
+    ensembles.append(ens)
+    ens.start()
+    behind = ens.followers()[0]
+    behind.stop()
+    zk = client_factory(ens.leader().hosts)
+    parent = zk.create("/snap")
+    for i in range(COMMIT_LOG_COUNT + 200):  # past the leader's commit log: SNAP, not DIFF
+        zk.create_async(f"{parent}/n{i:04d}", b"v" * 100)
+    zk.sync(parent)
+    expected = sorted(zk.get_children(parent))
+    behind.launch()
+    ens.wait_serving()
+    caught_up = client_factory(behind.hosts)
+    caught_up.sync(parent)
+    assert sorted(caught_up.get_children(parent)) == expected
 
 
 def restart_with(ens, member, **changes):
