@@ -16,7 +16,7 @@ import pytest
 import harness
 import refzk
 from ensemble import Ensemble, mntr_value, mode_of
-from test_mixed_ensemble import COMMIT_LOG_COUNT, ensembles  # noqa: F401 (a fixture)
+from test_mixed_ensemble import ensembles, write_past_commit_log  # noqa: F401 (a fixture)
 from test_tls import closed_within, make_ca, make_cert
 from writer import Writer
 
@@ -162,11 +162,7 @@ def test_a_learner_far_behind_catches_up_by_snapshot_over_tls(
     behind = ens.followers()[0]
     behind.stop()
     zk = client_factory(ens.leader().hosts)
-    parent = zk.create("/snap")
-    for i in range(COMMIT_LOG_COUNT + 200):  # past the leader's commit log: SNAP, not DIFF
-        zk.create_async(f"{parent}/n{i:04d}", b"v" * 100)
-    zk.sync(parent)
-    expected = sorted(zk.get_children(parent))
+    parent, expected = write_past_commit_log(zk, b"v" * 100)  # SNAP, not DIFF
     behind.launch()
     ens.wait_serving()
     caught_up = client_factory(behind.hosts)
