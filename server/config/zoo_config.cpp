@@ -169,6 +169,13 @@ using Setter = void (*)(Parser&, ServerConfig&, const Property&);
 void warnUnsupported(Parser& ps, ServerConfig&, const Property& p) {
   ps.warn(p, "not supported by zookube, ignored");
 }
+// Ignoring a demand for authenticated members would let unauthenticated ones in: refused.
+void refuseRequiredQuorumSasl(Parser& ps, ServerConfig& c, const Property& p) {
+  if (!ps.boolean(p)) return warnUnsupported(ps, c, p);
+  ps.fail(p,
+          "quorum SASL is not supported by zookube; authenticate members with sslQuorum=true "
+          "and ssl.quorum.* certificates instead");
+}
 void ignoredJvm(Parser& ps, ServerConfig&, const Property& p) {
   ps.warn(p, "JVM setting, ignored");
 }
@@ -458,8 +465,8 @@ const std::unordered_map<std::string_view, Setter>& setters() {
       {"sslQuorumReloadCertFiles",
        [](P& ps, C& c, const Pr& p) { c.sslQuorumReloadCertFiles = ps.boolean(p); }},
       {"quorum.auth.enableSasl", warnUnsupported},
-      {"quorum.auth.serverRequireSasl", warnUnsupported},
-      {"quorum.auth.learnerRequireSasl", warnUnsupported},
+      {"quorum.auth.serverRequireSasl", refuseRequiredQuorumSasl},
+      {"quorum.auth.learnerRequireSasl", refuseRequiredQuorumSasl},
       {"quorum.auth.learner.saslLoginContext", warnUnsupported},
       {"quorum.auth.server.saslLoginContext", warnUnsupported},
       {"quorum.auth.kerberos.servicePrincipal", warnUnsupported},

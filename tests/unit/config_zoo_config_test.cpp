@@ -515,6 +515,11 @@ TEST_F(ZooConfigTest, BadQuorumTlsValuesAreOneLineErrors) {
             file() + ":3: sslQuorum: 'yes' is not true or false");
   EXPECT_EQ(errorOf(base() + "ssl.quorum.clientAuth=maybe\n"),
             file() + ":3: ssl.quorum.clientAuth: 'maybe' is not none, want or need");
+  EXPECT_EQ(errorOf(base() + "quorum.auth.serverRequireSasl=true\n"),
+            file() +
+                ":3: quorum.auth.serverRequireSasl: quorum SASL is not supported by zookube; "
+                "authenticate members with sslQuorum=true and ssl.quorum.* certificates instead");
+  EXPECT_EQ(load("quorum.auth.learnerRequireSasl=false\n").warnings.size(), 1u);
 }
 
 }  // namespace
