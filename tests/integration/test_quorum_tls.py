@@ -154,6 +154,24 @@ def test_hostile_peers_on_the_tls_quorum_ports_are_closed_and_the_ensemble_serve
             timeout=5, what="every refused peer counted")
 
 
+def test_unified_quorum_ports_close_stalled_and_broken_handshakes_and_serve_on(
+        tmp_path, certs, ensembles, client_factory):
+    ens = tls_ensemble(tmp_path, certs, portUnification="true")
+    ensembles.append(ens)
+    ens.start()
+    leader = ens.leader()
+    for port in (leader.quorum_port, leader.election_port):
+        with plain_socket(port) as sock:  # says nothing: neither TLS nor a member
+            assert closed_within(sock, CLOSE_DEADLINE_S) is not None
+        with plain_socket(port) as sock:  # starts a TLS record, then garbage
+            sock.sendall(b"\x16\x03\x01\x00\x40" + os.urandom(64))
+            assert closed_within(sock, CLOSE_DEADLINE_S) is not None
+        with peer_socket(port, certs, cert="rogue") as sock:
+            assert refused_over_tls(sock)
+    assert all(m.alive() for m in ens.members.values())
+    written_everywhere(ens, client_factory, "/unified")
+
+
 def test_a_learner_far_behind_catches_up_by_snapshot_over_tls(
         tmp_path, certs, ensembles, client_factory):
     ens = tls_ensemble(tmp_path, certs)
