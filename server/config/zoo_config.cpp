@@ -86,6 +86,19 @@ class Parser {
   std::vector<Property> membership_;  // server.N / group.N / weight.N, checked in finish()
   std::optional<Property> whitelist_;
   std::optional<Property> keyStore_, trustStore_;  // their types may follow; checked in finish()
+  std::optional<Property> quorumKeyStore_, quorumTrustStore_;
+
+  // The settings an ssl.* or ssl.quorum.* key is for.
+  static bool isQuorumTlsKey(std::string_view key) { return key.starts_with("ssl.quorum."); }
+  TlsSettings& tlsOf(const Property& p) {
+    return isQuorumTlsKey(p.key) ? cfg_.quorumTls : cfg_.tls;
+  }
+  std::optional<Property>& keyStoreOf(const Property& p) {
+    return isQuorumTlsKey(p.key) ? quorumKeyStore_ : keyStore_;
+  }
+  std::optional<Property>& trustStoreOf(const Property& p) {
+    return isQuorumTlsKey(p.key) ? quorumTrustStore_ : trustStore_;
+  }
 
  private:
   std::string where(const Property& p) const {
@@ -97,6 +110,8 @@ class Parser {
   void checkMembership();
   void settleMyId();
   void checkTls();
+  void settleStoreTypes(TlsSettings& tls, const std::optional<Property>& keyStore,
+                        const std::optional<Property>& trustStore);
   void finish();
 };
 
@@ -154,6 +169,13 @@ using Setter = void (*)(Parser&, ServerConfig&, const Property&);
 void warnUnsupported(Parser& ps, ServerConfig&, const Property& p) {
   ps.warn(p, "not supported by zookube, ignored");
 }
+// Ignoring a demand for authenticated members would let unauthenticated ones in: refused.
+void refuseRequiredQuorumSasl(Parser& ps, ServerConfig& c, const Property& p) {
+  if (!ps.boolean(p)) return warnUnsupported(ps, c, p);
+  ps.fail(p,
+          "quorum SASL is not supported by zookube; authenticate members with sslQuorum=true "
+          "and ssl.quorum.* certificates instead");
+}
 void ignoredJvm(Parser& ps, ServerConfig&, const Property& p) {
   ps.warn(p, "JVM setting, ignored");
 }
@@ -161,19 +183,35 @@ void setX509SuperUser(Parser&, ServerConfig& c, const Property& p) {
   c.tls.x509SuperUser = p.value;
 }
 
+// ZooKeeper's QuorumX509Util reads the client port's ssl.* settings under ssl.quorum.; the
+// zookeeper. prefix of their system-property form is accepted too.
+std::optional<std::string> clientTlsKeyOfQuorumKey(std::string_view key) {
+  if (key.starts_with("zookeeper.")) key.remove_prefix(10);
+  if (!key.starts_with("ssl.quorum.")) return std::nullopt;
+  std::string_view rest = key.substr(11);
+  for (std::string_view known :
+       {"keyStore.location", "keyStore.password", "keyStore.type", "trustStore.location",
+        "trustStore.password", "trustStore.type", "clientAuth", "protocol", "enabledProtocols",
+        "ciphersuites", "hostnameVerification", "handshakeDetectionTimeoutMillis"}) {
+    if (rest == known) return "ssl." + std::string(rest);
+  }
+  return std::nullopt;
+}
+
 void setHandshakeLimit(Parser& ps, ServerConfig& c, const Property& p) {
   c.tls.outstandingHandshakeLimit = ps.i32(p);
 }
 
 // As ZooKeeper's ClientAuth.fromPropertyValue: empty means need; otherwise none|want|need.
-void setClientAuth(Parser& ps, ServerConfig& c, const Property& p) {
+void setClientAuth(Parser& ps, ServerConfig&, const Property& p) {
   std::string v = lowercase(p.value);
+  ClientAuth& auth = ps.tlsOf(p).clientAuth;
   if (v.empty() || v == "need") {
-    c.tls.clientAuth = ClientAuth::kNeed;
+    auth = ClientAuth::kNeed;
   } else if (v == "want") {
-    c.tls.clientAuth = ClientAuth::kWant;
+    auth = ClientAuth::kWant;
   } else if (v == "none") {
-    c.tls.clientAuth = ClientAuth::kNone;
+    auth = ClientAuth::kNone;
   } else {
     ps.fail(p, "'" + p.value + "' is not none, want or need");
   }
@@ -279,33 +317,36 @@ const std::unordered_map<std::string_view, Setter>& setters() {
        [](P&, C& c, const Pr& p) { c.secureClientPortAddress = p.value; }},
       {"client.portUnification",
        [](P& ps, C& c, const Pr& p) { c.clientPortUnification = ps.boolean(p); }},
+      // These ssl.* setters serve the ssl.quorum.* keys too (tlsOf picks the settings).
       {"ssl.keyStore.location",
-       [](P& ps, C& c, const Pr& p) {
-         c.tls.keyStoreLocation = p.value;
-         ps.keyStore_ = p;
+       [](P& ps, C&, const Pr& p) {
+         ps.tlsOf(p).keyStoreLocation = p.value;
+         ps.keyStoreOf(p) = p;
        }},
-      {"ssl.keyStore.password", [](P&, C& c, const Pr& p) { c.tls.keyStorePassword = p.value; }},
+      {"ssl.keyStore.password",
+       [](P& ps, C&, const Pr& p) { ps.tlsOf(p).keyStorePassword = p.value; }},
       {"ssl.keyStore.type",
-       [](P& ps, C& c, const Pr& p) { c.tls.keyStoreType = ps.storeType(p, p.value); }},
+       [](P& ps, C&, const Pr& p) { ps.tlsOf(p).keyStoreType = ps.storeType(p, p.value); }},
       {"ssl.trustStore.location",
-       [](P& ps, C& c, const Pr& p) {
-         c.tls.trustStoreLocation = p.value;
-         ps.trustStore_ = p;
+       [](P& ps, C&, const Pr& p) {
+         ps.tlsOf(p).trustStoreLocation = p.value;
+         ps.trustStoreOf(p) = p;
        }},
       {"ssl.trustStore.password",
-       [](P&, C& c, const Pr& p) { c.tls.trustStorePassword = p.value; }},
+       [](P& ps, C&, const Pr& p) { ps.tlsOf(p).trustStorePassword = p.value; }},
       {"ssl.trustStore.type",
-       [](P& ps, C& c, const Pr& p) { c.tls.trustStoreType = ps.storeType(p, p.value); }},
+       [](P& ps, C&, const Pr& p) { ps.tlsOf(p).trustStoreType = ps.storeType(p, p.value); }},
       {"ssl.clientAuth", setClientAuth},
       {"ssl.protocol",
-       [](P& ps, C& c, const Pr& p) { c.tls.protocol = ps.tlsProtocols(p).front(); }},
+       [](P& ps, C&, const Pr& p) { ps.tlsOf(p).protocol = ps.tlsProtocols(p).front(); }},
       {"ssl.enabledProtocols",
-       [](P& ps, C& c, const Pr& p) { c.tls.enabledProtocols = ps.tlsProtocols(p); }},
-      {"ssl.ciphersuites", [](P&, C& c, const Pr& p) { c.tls.cipherSuites = commaList(p.value); }},
+       [](P& ps, C&, const Pr& p) { ps.tlsOf(p).enabledProtocols = ps.tlsProtocols(p); }},
+      {"ssl.ciphersuites",
+       [](P& ps, C&, const Pr& p) { ps.tlsOf(p).cipherSuites = commaList(p.value); }},
       {"ssl.hostnameVerification",
-       [](P& ps, C& c, const Pr& p) { c.tls.hostnameVerification = ps.boolean(p); }},
+       [](P& ps, C&, const Pr& p) { ps.tlsOf(p).hostnameVerification = ps.boolean(p); }},
       {"ssl.handshakeDetectionTimeoutMillis",
-       [](P& ps, C& c, const Pr& p) { c.tls.handshakeDetectionTimeoutMs = ps.i32(p, 1); }},
+       [](P& ps, C&, const Pr& p) { ps.tlsOf(p).handshakeDetectionTimeoutMs = ps.i32(p, 1); }},
       {"ssl.authProvider",
        [](P& ps, C& c, const Pr& p) {
          if (p.value != "x509") ps.fail(p, "only the built-in x509 provider is supported");
@@ -418,12 +459,14 @@ const std::unordered_map<std::string_view, Setter>& setters() {
          c.dynamicConfigFile = p.value;
        }},
       {"secureClientPort.tls", warnUnsupported},
-      {"sslQuorum", warnUnsupported},
-      {"portUnification", warnUnsupported},
-      {"sslQuorumReloadCertFiles", warnUnsupported},
+      {"sslQuorum", [](P& ps, C& c, const Pr& p) { c.sslQuorum = ps.boolean(p); }},
+      {"portUnification",
+       [](P& ps, C& c, const Pr& p) { c.quorumPortUnification = ps.boolean(p); }},
+      {"sslQuorumReloadCertFiles",
+       [](P& ps, C& c, const Pr& p) { c.sslQuorumReloadCertFiles = ps.boolean(p); }},
       {"quorum.auth.enableSasl", warnUnsupported},
-      {"quorum.auth.serverRequireSasl", warnUnsupported},
-      {"quorum.auth.learnerRequireSasl", warnUnsupported},
+      {"quorum.auth.serverRequireSasl", refuseRequiredQuorumSasl},
+      {"quorum.auth.learnerRequireSasl", refuseRequiredQuorumSasl},
       {"quorum.auth.learner.saslLoginContext", warnUnsupported},
       {"quorum.auth.server.saslLoginContext", warnUnsupported},
       {"quorum.auth.kerberos.servicePrincipal", warnUnsupported},
@@ -474,6 +517,10 @@ ServerConfig Parser::run(std::string_view text) {
       membership_.push_back(p);
     } else if (auto it = setters().find(p.key); it != setters().end()) {
       it->second(*this, cfg_, p);
+    } else if (auto clientKey = clientTlsKeyOfQuorumKey(p.key)) {
+      Property quorumKey = p;
+      quorumKey.key = "ssl.quorum." + clientKey->substr(4);  // without "zookeeper."
+      setters().at (*clientKey)(*this, cfg_, quorumKey);
     } else if (isSaslSuperUserKey(p.key)) {
       cfg_.saslSuperUsers.push_back(p.value);
     } else if (p.key.starts_with("authProvider.")) {
@@ -653,10 +700,10 @@ void Parser::finish() {
 }
 
 // A store's type defaults to what its file name says, as ZooKeeper's KeyStoreFileType does.
-void Parser::checkTls() {
-  TlsSettings& tls = cfg_.tls;
+void Parser::settleStoreTypes(TlsSettings& tls, const std::optional<Property>& keyStore,
+                              const std::optional<Property>& trustStore) {
   for (auto [store, type] :
-       {std::pair{&keyStore_, &tls.keyStoreType}, std::pair{&trustStore_, &tls.trustStoreType}}) {
+       {std::pair{&keyStore, &tls.keyStoreType}, std::pair{&trustStore, &tls.trustStoreType}}) {
     if (!*store || !type->empty() || (*store)->value.empty()) continue;
     std::string name = lowercase((*store)->value);
     std::string_view ext = name.ends_with(".jks")     ? "jks"
@@ -672,11 +719,21 @@ void Parser::checkTls() {
     }
     *type = storeType(**store, ext);
   }
+}
+
+void Parser::checkTls() {
+  settleStoreTypes(cfg_.tls, keyStore_, trustStore_);
+  settleStoreTypes(cfg_.quorumTls, quorumKeyStore_, quorumTrustStore_);
   bool tlsServed = cfg_.secureClientPort != 0 || cfg_.clientPortUnification;
-  if (tlsServed && tls.keyStoreLocation.empty()) {
+  if (tlsServed && cfg_.tls.keyStoreLocation.empty()) {
     throw ConfigError(cfg_.source.string() + ": " +
                       (cfg_.secureClientPort != 0 ? "secureClientPort" : "client.portUnification") +
                       " needs ssl.keyStore.location");
+  }
+  if (cfg_.quorumTlsServed() && cfg_.quorumTls.keyStoreLocation.empty()) {
+    throw ConfigError(cfg_.source.string() + ": " +
+                      (cfg_.sslQuorum ? "sslQuorum" : "portUnification") +
+                      " needs ssl.quorum.keyStore.location");
   }
 }
 

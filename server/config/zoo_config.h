@@ -62,6 +62,7 @@ std::string formatServerEntry(const ServerEntry& entry);
 enum class ClientAuth { kNone, kWant, kNeed };
 
 struct TlsSettings {
+  std::string keyPrefix = "ssl.";  // how its zoo.cfg keys start: "ssl." or "ssl.quorum."
   std::string keyStoreLocation;
   std::string keyStorePassword;
   std::string keyStoreType;
@@ -79,6 +80,13 @@ struct TlsSettings {
   // TLS handshakes in progress at once; more are closed at once (<= 0: no limit).
   std::int32_t outstandingHandshakeLimit = -1;
 };
+
+// ZooKeeper's defaults for the ssl.quorum.* keys are the client port's.
+inline TlsSettings quorumTlsDefaults() {
+  TlsSettings settings;
+  settings.keyPrefix = "ssl.quorum.";
+  return settings;
+}
 
 inline constexpr std::string_view kPrometheusProviderClass =
     "org.apache.zookeeper.metrics.prometheus.PrometheusMetricsProvider";
@@ -171,6 +179,12 @@ struct ServerConfig {
 
   // Quorum.
   std::int32_t electionAlg = 3;
+  // TLS between members (ZooKeeper's sslQuorum, portUnification and ssl.quorum.* keys).
+  bool sslQuorum = false;                 // this member dials its peers over TLS
+  bool quorumPortUnification = false;     // its quorum and election ports take TLS and plaintext
+  bool sslQuorumReloadCertFiles = false;  // changed store files serve new handshakes
+  TlsSettings quorumTls = quorumTlsDefaults();
+  bool quorumTlsServed() const { return sslQuorum || quorumPortUnification; }
   bool quorumListenOnAllIPs = false;
   bool syncEnabled = true;
   bool leaderServes = true;

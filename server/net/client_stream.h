@@ -1,8 +1,9 @@
 #pragma once
-// A client connection's byte stream: a plain TCP socket or TLS over one, so a single Connection
-// class serves both the client port and the secure client port. On a port that takes both
-// (client.portUnification) the stream starts plain and becomes TLS when the first byte is a
-// TLS record's (0x16, a handshake record); nothing has been read from the socket before that.
+// A connection's byte stream: a plain TCP socket or TLS over one, so a single Connection class
+// serves both the client port and the secure client port (and a quorum link either mode). On a port
+// that takes both (client.portUnification) the stream starts plain and becomes TLS when the first
+// byte is a TLS record's (0x16, a handshake record); nothing has been read from the socket before
+// that.
 
 #include <memory>
 #include <optional>
@@ -48,8 +49,17 @@ class ClientStream {
 
   template <class Handler>
   void asyncHandshake(Handler&& handler) {
-    std::get<TlsStream>(stream_).async_handshake(ssl::stream_base::server,
-                                                 std::forward<Handler>(handler));
+    asyncHandshake(ssl::stream_base::server, std::forward<Handler>(handler));
+  }
+  template <class Handler>
+  void asyncHandshake(ssl::stream_base::handshake_type side, Handler&& handler) {
+    std::get<TlsStream>(stream_).async_handshake(side, std::forward<Handler>(handler));
+  }
+
+  // The TLS connection's OpenSSL handle, null on a plain stream. Not owned.
+  SSL* tlsHandle() {
+    auto* tls = std::get_if<TlsStream>(&stream_);
+    return tls ? tls->native_handle() : nullptr;
   }
 
   template <class Buffers, class Handler>
@@ -85,8 +95,8 @@ class ClientStream {
 
   // The peer's certificate after a handshake, null without one. Not owned.
   X509* peerCertificate() {
-    auto* tls = std::get_if<TlsStream>(&stream_);
-    return tls ? SSL_get0_peer_certificate(tls->native_handle()) : nullptr;
+    SSL* tls = tlsHandle();
+    return tls ? SSL_get0_peer_certificate(tls) : nullptr;
   }
 
  private:

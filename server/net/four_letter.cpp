@@ -261,6 +261,8 @@ std::vector<MonitorEntry> monitorEntries(Introspection& server) {
   w.put("large_requests_rejected", s.largeRequestsRejected);
   w.put("unsuccessful_handshake", s.unsuccessfulHandshakes);
   w.put("tls_handshake_exceeded", s.tlsHandshakesExceeded);
+  w.put("quorum_tls_handshakes", s.quorumTlsHandshakes);
+  w.put("quorum_unsuccessful_handshake", s.quorumUnsuccessfulHandshakes);
   // ZooKeeper's gauge and counter sets print as <key>_<name>.
   for (const auto& [ns, q] : s.quotaByNamespace) {
     w.put(ns + "_quota_count_limit_per_namespace", q.countLimit);

@@ -117,6 +117,9 @@ struct ServerStats {
   LatencyStats electionTime;                // quorum only: mntr zk_*_election_time
   std::optional<LeaderStats> leader;
   std::optional<FollowerStats> follower;
+  // TLS between members (zookube's: ZooKeeper counts none): links secured, and those refused.
+  std::int64_t quorumTlsHandshakes = 0;
+  std::int64_t quorumUnsuccessfulHandshakes = 0;
 };
 
 // The `dump` command's data.

@@ -53,6 +53,8 @@ void addServerGauges(std::vector<prometheus::MetricFamily>& out, const ServerSta
   g("large_requests_rejected", s.largeRequestsRejected);
   g("unsuccessful_handshake", s.unsuccessfulHandshakes);
   g("tls_handshake_exceeded", s.tlsHandshakesExceeded);
+  g("quorum_tls_handshakes", s.quorumTlsHandshakes);
+  g("quorum_unsuccessful_handshake", s.quorumUnsuccessfulHandshakes);
 }
 
 // ZooKeeper's Prometheus provider: a gauge or counter set is one family with a "key" label.

@@ -11,17 +11,18 @@
 
 namespace zk {
 
-// One TCP connection to another member: a read loop feeding bytes to its owner, and writes
-// queued behind at most one in flight. close() is silent; a failure reports onClosed once.
+// One connection to another member, plain or TLS (secured before the link is made): a read loop
+// feeding bytes to its owner, and writes queued behind at most one in flight. close() is
+// silent; a failure reports onClosed once.
 class PeerLink : public std::enable_shared_from_this<PeerLink> {
  public:
   using BytesFn = std::function<bool(PeerLink&, std::string_view)>;  // false: drop the link
   using ClosedFn = std::function<void(PeerLink&, const std::string& why)>;
 
-  PeerLink(tcp::socket socket, BytesFn onBytes, ClosedFn onClosed)
-      : socket_(std::move(socket)), onBytes_(std::move(onBytes)), onClosed_(std::move(onClosed)) {
+  PeerLink(std::unique_ptr<ClientStream> stream, BytesFn onBytes, ClosedFn onClosed)
+      : stream_(std::move(stream)), onBytes_(std::move(onBytes)), onClosed_(std::move(onClosed)) {
     boost::system::error_code ec;
-    socket_.set_option(tcp::no_delay(true), ec);
+    stream_->socket().set_option(tcp::no_delay(true), ec);
   }
 
   void start() { readMore(); }
@@ -47,8 +48,8 @@ class PeerLink : public std::enable_shared_from_this<PeerLink> {
     if (closed_) return;
     closed_ = true;
     boost::system::error_code ec;
-    socket_.shutdown(tcp::socket::shutdown_both, ec);
-    socket_.close(ec);
+    stream_->socket().shutdown(tcp::socket::shutdown_both, ec);
+    stream_->socket().close(ec);
   }
 
   bool closed() const { return closed_; }
@@ -75,7 +76,7 @@ class PeerLink : public std::enable_shared_from_this<PeerLink> {
   }
 
   void readMore() {
-    socket_.async_read_some(
+    stream_->asyncReadSome(
         asio::buffer(buffer_),
         [self = shared_from_this()](const boost::system::error_code& ec, std::size_t n) {
           if (self->closed_) return;
@@ -89,6 +90,7 @@ class PeerLink : public std::enable_shared_from_this<PeerLink> {
   // Everything queued goes out in one gathered write: under load that is many proposals, acks
   // and commits per system call and per TCP segment, where one write each cost the ensemble
   // more CPU per txn than the txn itself. (Deque elements stay put while more are queued.)
+  // TLS seals one buffer per record: there the queued bytes are joined first.
   void writeMore() {
     if (queue_.empty() || closed_) {
       writing_ = false;
@@ -97,27 +99,33 @@ class PeerLink : public std::enable_shared_from_this<PeerLink> {
     writing_ = true;
     std::size_t count = std::min(queue_.size(), kMaxGathered);
     std::vector<asio::const_buffer> buffers;
-    buffers.reserve(count);
-    for (std::size_t i = 0; i < count; ++i) buffers.emplace_back(asio::buffer(queue_[i]));
-    asio::async_write(
-        socket_, buffers,
-        [self = shared_from_this(), count](const boost::system::error_code& ec, std::size_t) {
-          if (self->closed_) return;
-          if (ec) return self->fail(ec.message());
-          for (std::size_t i = 0; i < count; ++i) self->queuedBytes_ -= self->queue_[i].size();
-          self->queue_.erase(self->queue_.begin(),
-                             self->queue_.begin() + static_cast<std::ptrdiff_t>(count));
-          self->writeMore();
-        });
+    if (stream_->secure() && count > 1) {
+      joined_.clear();
+      for (std::size_t i = 0; i < count; ++i) joined_ += queue_[i];
+      buffers.emplace_back(asio::buffer(joined_));
+    } else {
+      buffers.reserve(count);
+      for (std::size_t i = 0; i < count; ++i) buffers.emplace_back(asio::buffer(queue_[i]));
+    }
+    stream_->asyncWrite(buffers, [self = shared_from_this(), count](
+                                     const boost::system::error_code& ec, std::size_t) {
+      if (self->closed_) return;
+      if (ec) return self->fail(ec.message());
+      for (std::size_t i = 0; i < count; ++i) self->queuedBytes_ -= self->queue_[i].size();
+      self->queue_.erase(self->queue_.begin(),
+                         self->queue_.begin() + static_cast<std::ptrdiff_t>(count));
+      self->writeMore();
+    });
   }
 
   static constexpr std::size_t kMaxGathered = 256;  // well under IOV_MAX (1024)
 
-  tcp::socket socket_;
+  std::unique_ptr<ClientStream> stream_;
   BytesFn onBytes_;
   ClosedFn onClosed_;
   std::array<char, 64 * 1024> buffer_{};
   std::deque<std::string> queue_;
+  std::string joined_;  // the write in flight on a TLS link
   std::size_t queuedBytes_ = 0;
   std::deque<std::string> held_;
   bool streaming_ = false;
@@ -155,12 +163,14 @@ tcp::acceptor bindAcceptor(asio::io_context& io, const std::string& host, std::u
 
 QuorumTransport::QuorumTransport(asio::io_context& io, Logger& log, std::int64_t mySid,
                                  std::map<std::int64_t, PeerAddress> peers,
-                                 std::filesystem::path snapshotSpool, Handlers handlers)
+                                 std::filesystem::path snapshotSpool, QuorumTlsPolicy tls,
+                                 Handlers handlers)
     : io_(io),
       log_(log),
       mySid_(mySid),
       peers_(std::move(peers)),
       snapshotSpool_(std::move(snapshotSpool)),
+      tls_(log, std::move(tls)),
       handlers_(std::move(handlers)),
       electionAcceptor_(io),
       quorumAcceptor_(io) {}
@@ -233,29 +243,39 @@ void QuorumTransport::sendVote(std::int64_t to, const zab::Notification& vote) {
 // keeps one connection per pair, the one the higher id opened).
 void QuorumTransport::dialElection(std::int64_t sid) {
   if (!dialling_.insert(sid).second) return;
-  resolve(
-      sid, peers_.at(sid).electionPort,
-      [this, sid](const boost::system::error_code& ec, tcp::socket socket) {
-        dialling_.erase(sid);
-        if (ec) {
-          log_.debug("quorum", "cannot reach member " + std::to_string(sid) +
-                                   " for election: " + ec.message());
-          if (!electionLinks_.contains(sid) && handlers_.onElectionLink)
-            handlers_.onElectionLink(sid, false);
-          return;
-        }
-        auto link = std::make_shared<PeerLink>(
-            std::move(socket),
-            [this](PeerLink& l, std::string_view bytes) { return feedElection(l, bytes); },
-            [this](PeerLink& l, const std::string&) { dropElectionLink(l); });
-        link->sid = sid;
-        // Our side of the stream has no initial message to read: mark it as read already.
-        link->election.feed(zab::encodeInitialMessage({sid, "", zab::kElectionProtocolVersion}));
-        (void)link->election.next();
-        link->start();
-        link->send(zab::encodeInitialMessage({mySid_, myElectionAddress()}));
-        if (mySid_ > sid) adoptElection(sid, link);
-      });
+  resolve(sid, peers_.at(sid).electionPort,
+          [this, sid, alive = alive_](const boost::system::error_code& ec, tcp::socket socket) {
+            if (ec) {
+              log_.debug("quorum", "cannot reach member " + std::to_string(sid) +
+                                       " for election: " + ec.message());
+              return onElectionDialled(sid, nullptr);
+            }
+            tls_.dialled(std::move(socket), peers_.at(sid).host,
+                         "election connection to member " + std::to_string(sid),
+                         [this, sid, alive](std::unique_ptr<ClientStream> stream) {
+                           if (*alive) onElectionDialled(sid, std::move(stream));
+                         });
+          });
+}
+
+void QuorumTransport::onElectionDialled(std::int64_t sid, std::unique_ptr<ClientStream> stream) {
+  dialling_.erase(sid);
+  if (!stream) {
+    if (!electionLinks_.contains(sid) && handlers_.onElectionLink)
+      handlers_.onElectionLink(sid, false);
+    return;
+  }
+  auto link = std::make_shared<PeerLink>(
+      std::move(stream),
+      [this](PeerLink& l, std::string_view bytes) { return feedElection(l, bytes); },
+      [this](PeerLink& l, const std::string&) { dropElectionLink(l); });
+  link->sid = sid;
+  // Our side of the stream has no initial message to read: mark it as read already.
+  link->election.feed(zab::encodeInitialMessage({sid, "", zab::kElectionProtocolVersion}));
+  (void)link->election.next();
+  link->start();
+  link->send(zab::encodeInitialMessage({mySid_, myElectionAddress()}));
+  if (mySid_ > sid) adoptElection(sid, link);
 }
 
 void QuorumTransport::dropElectionLink(PeerLink& link) {
@@ -278,7 +298,11 @@ void QuorumTransport::acceptElection() {
   electionAcceptor_.async_accept(
       [this, alive = alive_](const boost::system::error_code& ec, tcp::socket socket) {
         if (!*alive) return;
-        if (!ec) onElectionAccepted(std::move(socket));
+        if (!ec)
+          tls_.accepted(std::move(socket), "election port",
+                        [this, alive](std::unique_ptr<ClientStream> stream) {
+                          if (*alive && stream) onElectionAccepted(std::move(stream));
+                        });
         acceptElection();
       });
 }
@@ -346,9 +370,9 @@ bool QuorumTransport::acceptHello(PeerLink& l, const zab::InitialMessage& hello)
   return true;
 }
 
-void QuorumTransport::onElectionAccepted(tcp::socket socket) {
+void QuorumTransport::onElectionAccepted(std::unique_ptr<ClientStream> stream) {
   auto link = std::make_shared<PeerLink>(
-      std::move(socket),
+      std::move(stream),
       [this](PeerLink& l, std::string_view bytes) { return feedElection(l, bytes); },
       [this](PeerLink& l, const std::string&) { dropElectionLink(l); });
   link->start();
@@ -459,39 +483,48 @@ bool feedPackets(PeerLink& link, std::string_view bytes,
 void QuorumTransport::connectQuorum(std::int64_t sid) {
   if (!peers_.contains(sid)) return handlers_.onDisconnected(sid);
   resolve(sid, peers_.at(sid).quorumPort,
-          [this, sid](const boost::system::error_code& ec, tcp::socket socket) {
+          [this, sid, alive = alive_](const boost::system::error_code& ec, tcp::socket socket) {
             if (ec) {
               log_.info("quorum",
                         "cannot reach leader " + std::to_string(sid) + ": " + ec.message());
               return handlers_.onDisconnected(sid);
             }
-            auto link = std::make_shared<PeerLink>(
-                std::move(socket),
-                [this, sid](PeerLink& l, std::string_view bytes) {
-                  bool streaming = l.snapshot.has_value();
-                  bool ok = feedPackets(
-                      l, bytes,
-                      [this, sid](const zab::QuorumPacket& p) {
-                        handlers_.onPacket(sid, p);
-                        return true;
-                      },
-                      log_, snapshotSpool_);
-                  if (ok && streaming && l.snapshot) handlers_.onSnapshotProgress(sid);
-                  return ok;
-                },
-                [this](PeerLink& l, const std::string& why) {
-                  auto it = quorumLinks_.find(l.sid);
-                  if (it == quorumLinks_.end() || it->second.get() != &l) return;
-                  quorumLinks_.erase(it);
-                  log_.info("quorum", "lost the leader " + std::to_string(l.sid) + ": " + why);
-                  handlers_.onDisconnected(l.sid);
-                });
-            link->sid = sid;
-            if (auto old = quorumLinks_.find(sid); old != quorumLinks_.end()) old->second->close();
-            quorumLinks_[sid] = link;
-            link->start();
-            handlers_.onConnected(sid);
+            tls_.dialled(std::move(socket), peers_.at(sid).host,
+                         "quorum connection to leader " + std::to_string(sid),
+                         [this, sid, alive](std::unique_ptr<ClientStream> stream) {
+                           if (*alive) onLeaderDialled(sid, std::move(stream));
+                         });
           });
+}
+
+void QuorumTransport::onLeaderDialled(std::int64_t sid, std::unique_ptr<ClientStream> stream) {
+  if (!stream) return handlers_.onDisconnected(sid);
+  auto link = std::make_shared<PeerLink>(
+      std::move(stream),
+      [this, sid](PeerLink& l, std::string_view bytes) {
+        bool streaming = l.snapshot.has_value();
+        bool ok = feedPackets(
+            l, bytes,
+            [this, sid](const zab::QuorumPacket& p) {
+              handlers_.onPacket(sid, p);
+              return true;
+            },
+            log_, snapshotSpool_);
+        if (ok && streaming && l.snapshot) handlers_.onSnapshotProgress(sid);
+        return ok;
+      },
+      [this](PeerLink& l, const std::string& why) {
+        auto it = quorumLinks_.find(l.sid);
+        if (it == quorumLinks_.end() || it->second.get() != &l) return;
+        quorumLinks_.erase(it);
+        log_.info("quorum", "lost the leader " + std::to_string(l.sid) + ": " + why);
+        handlers_.onDisconnected(l.sid);
+      });
+  link->sid = sid;
+  if (auto old = quorumLinks_.find(sid); old != quorumLinks_.end()) old->second->close();
+  quorumLinks_[sid] = link;
+  link->start();
+  handlers_.onConnected(sid);
 }
 
 void QuorumTransport::disconnectQuorum(std::int64_t sid) {
@@ -505,15 +538,19 @@ void QuorumTransport::acceptQuorum() {
   quorumAcceptor_.async_accept(
       [this, alive = alive_](const boost::system::error_code& ec, tcp::socket socket) {
         if (!*alive) return;
-        if (!ec) onQuorumAccepted(std::move(socket));
+        if (!ec)
+          tls_.accepted(std::move(socket), "quorum port",
+                        [this, alive](std::unique_ptr<ClientStream> stream) {
+                          if (*alive && stream) onQuorumAccepted(std::move(stream));
+                        });
         acceptQuorum();
       });
 }
 
 // A learner names itself in its first packet (FOLLOWERINFO or OBSERVERINFO).
-void QuorumTransport::onQuorumAccepted(tcp::socket socket) {
+void QuorumTransport::onQuorumAccepted(std::unique_ptr<ClientStream> stream) {
   auto link = std::make_shared<PeerLink>(
-      std::move(socket),
+      std::move(stream),
       [this](PeerLink& l, std::string_view bytes) {
         return feedPackets(
             l, bytes,

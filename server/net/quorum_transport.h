@@ -17,6 +17,7 @@
 #include <string>
 
 #include "net/asio.h"
+#include "net/quorum_tls.h"
 #include "util/log.h"
 #include "zab/packets.h"
 
@@ -45,9 +46,10 @@ class QuorumTransport {
 
   // A SNAP from the leader is spooled to `snapshotSpool` as it arrives, and handed on at its
   // end with that path as the packet's data: no stream is ever held in memory whole.
+  // `tls` says whether links are dialled over TLS and which kinds our ports take.
   QuorumTransport(asio::io_context& io, Logger& log, std::int64_t mySid,
                   std::map<std::int64_t, PeerAddress> peers, std::filesystem::path snapshotSpool,
-                  Handlers handlers);
+                  QuorumTlsPolicy tls, Handlers handlers);
   ~QuorumTransport();
   QuorumTransport(const QuorumTransport&) = delete;
   QuorumTransport& operator=(const QuorumTransport&) = delete;
@@ -73,6 +75,7 @@ class QuorumTransport {
   void stop();
 
   std::size_t electionLinks() const { return electionLinks_.size(); }
+  const QuorumTlsCounters& tlsCounters() const { return tls_.counters(); }
 
  private:
   void acceptElection();
@@ -80,10 +83,12 @@ class QuorumTransport {
   void dialElection(std::int64_t sid);
   void adoptElection(std::int64_t sid, const std::shared_ptr<PeerLink>& link);
   void dropElectionLink(PeerLink& link);
-  void onElectionAccepted(tcp::socket socket);
+  void onElectionAccepted(std::unique_ptr<ClientStream> stream);
   bool feedElection(PeerLink& l, std::string_view bytes);
   bool acceptHello(PeerLink& l, const zab::InitialMessage& hello);
-  void onQuorumAccepted(tcp::socket socket);
+  void onQuorumAccepted(std::unique_ptr<ClientStream> stream);
+  void onLeaderDialled(std::int64_t sid, std::unique_ptr<ClientStream> stream);
+  void onElectionDialled(std::int64_t sid, std::unique_ptr<ClientStream> stream);
   void resolve(std::int64_t sid, std::uint16_t port,
                std::function<void(const boost::system::error_code&, tcp::socket)> done);
   std::string myElectionAddress() const;
@@ -94,6 +99,7 @@ class QuorumTransport {
   std::int64_t mySid_;
   std::map<std::int64_t, PeerAddress> peers_;
   std::filesystem::path snapshotSpool_;
+  QuorumTls tls_;
   Handlers handlers_;
   tcp::acceptor electionAcceptor_;
   tcp::acceptor quorumAcceptor_;

@@ -46,6 +46,10 @@ ServerStats ServerIntrospection::stats(StatsExtras extras) const {
   s.authFailedCount = server_.tlsShared_.authFailures;
   s.unsuccessfulHandshakes = server_.tlsShared_.unsuccessfulHandshakes;
   s.tlsHandshakesExceeded = server_.tlsShared_.handshakesExceeded;
+  if (server_.transport_) {
+    s.quorumTlsHandshakes = server_.transport_->tlsCounters().handshakes;
+    s.quorumUnsuccessfulHandshakes = server_.transport_->tlsCounters().failedHandshakes;
+  }
   if (extras.fileDescriptors) {
     s.openFileDescriptors = openFileDescriptorCount();
     s.maxFileDescriptors = maxFileDescriptorCount();

@@ -161,6 +161,29 @@ std::map<std::int64_t, PeerAddress> addressesOf(
   return addresses;
 }
 
+// sslQuorum dials over TLS and takes only TLS; portUnification takes both on our ports, so a
+// member can accept TLS before it dials it (the rolling migration's first step).
+QuorumTlsPolicy quorumTlsPolicy(const ServerConfig& config, Logger& log) {
+  QuorumTlsPolicy policy;
+  if (!config.quorumTlsServed()) return policy;
+  try {
+    policy.contexts =
+        std::make_shared<TlsContextSource>(config.quorumTls, config.sslQuorumReloadCertFiles);
+  } catch (const TlsSetupError& e) {
+    throw TlsSetupError(std::string("cannot set up the quorum's TLS: ") + e.what());
+  }
+  policy.dialTls = config.sslQuorum;
+  policy.acceptPlain = !config.sslQuorum || config.quorumPortUnification;
+  policy.hostnameVerification = config.quorumTls.hostnameVerification;
+  policy.handshakeTimeoutMs = config.quorumTls.handshakeDetectionTimeoutMs;
+  log.info("quorum",
+           std::string("TLS between members: ") +
+               (policy.dialTls ? "dialling over TLS" : "dialling in plaintext") +
+               (policy.acceptPlain ? ", taking TLS and plaintext" : ", taking only TLS") +
+               (config.sslQuorumReloadCertFiles ? ", stores reloaded when they change" : ""));
+  return policy;
+}
+
 }  // namespace
 
 // The membership to start with: zoo.cfg's (with its dynamic file, rewritten whenever a
@@ -372,7 +395,8 @@ void Server::startQuorum() {
   };
   transport_ = std::make_unique<QuorumTransport>(
       io_, log_, config_.serverId, addresses,
-      config_.dataDir / storage::kVersionDir / "snapshot.from-leader.tmp", std::move(handlers));
+      config_.dataDir / storage::kVersionDir / "snapshot.from-leader.tmp",
+      quorumTlsPolicy(config_, log_), std::move(handlers));
   transport_->listen(config_.quorumListenOnAllIPs);
   snapshotSends_ =
       std::make_unique<SnapshotSends>(io_, log_, *transport_, tree_, [this](std::int64_t sid) {

@@ -111,10 +111,10 @@ StoreContents readStore(const std::string& path, const std::string& password,
 
 void useKeyStore(SSL_CTX* ctx, const TlsSettings& s) {
   StoreContents store = readStore(s.keyStoreLocation, s.keyStorePassword, s.keyStoreType,
-                                  "ssl.keyStore.location", true);
+                                  s.keyPrefix + "keyStore.location", true);
   if (SSL_CTX_use_certificate(ctx, store.certificates.front().get()) != 1 ||
       SSL_CTX_use_PrivateKey(ctx, store.key.get()) != 1 || SSL_CTX_check_private_key(ctx) != 1)
-    throw TlsSetupError("ssl.keyStore.location: " + s.keyStoreLocation +
+    throw TlsSetupError(s.keyPrefix + "keyStore.location: " + s.keyStoreLocation +
                         ": the key does not fit its certificate: " + openSslError());
   for (std::size_t i = 1; i < store.certificates.size(); ++i)
     SSL_CTX_add1_chain_cert(ctx, store.certificates[i].get());
@@ -126,7 +126,7 @@ void useTrustStore(SSL_CTX* ctx, const TlsSettings& s) {
     return;
   }
   StoreContents store = readStore(s.trustStoreLocation, s.trustStorePassword, s.trustStoreType,
-                                  "ssl.trustStore.location", false);
+                                  s.keyPrefix + "trustStore.location", false);
   X509_STORE* trusted = SSL_CTX_get_cert_store(ctx);
   STACK_OF(X509_NAME)* names = sk_X509_NAME_new_null();
   for (const Cert& cert : store.certificates) {
@@ -175,7 +175,7 @@ void useCipherSuites(SSL_CTX* ctx, const TlsSettings& s) {
     }
   }
   if (tls12.empty() && tls13.empty())
-    throw TlsSetupError("ssl.ciphersuites: none of the suites is known to OpenSSL");
+    throw TlsSetupError(s.keyPrefix + "ciphersuites: none of the suites is known to OpenSSL");
   // An empty list would leave no suite for that protocol version: keep it refused instead.
   if (!tls12.empty()) SSL_CTX_set_cipher_list(ctx, tls12.c_str());
   SSL_CTX_set_ciphersuites(ctx, tls13.c_str());
@@ -183,7 +183,8 @@ void useCipherSuites(SSL_CTX* ctx, const TlsSettings& s) {
 }
 
 std::shared_ptr<ssl::context> build(const TlsSettings& s) {
-  auto context = std::make_shared<ssl::context>(ssl::context::tls_server);
+  // Either role: the quorum's contexts both accept and dial.
+  auto context = std::make_shared<ssl::context>(ssl::context::tls);
   SSL_CTX* ctx = context->native_handle();
   SSL_CTX_set_options(ctx, SSL_OP_NO_RENEGOTIATION | SSL_OP_CIPHER_SERVER_PREFERENCE);
   useProtocols(ctx, s);
@@ -275,14 +276,18 @@ std::string attribute(X509_NAME_ENTRY* entry) {
 
 }  // namespace
 
-TlsContextSource::TlsContextSource(TlsSettings settings)
-    : settings_(std::move(settings)), built_(stamp()), context_(build(settings_)) {}
+TlsContextSource::TlsContextSource(TlsSettings settings, bool followFileChanges)
+    : settings_(std::move(settings)),
+      followFileChanges_(followFileChanges),
+      built_(stamp()),
+      context_(build(settings_)) {}
 
 TlsContextSource::Stamp TlsContextSource::stamp() const {
   return {modified(settings_.keyStoreLocation), modified(settings_.trustStoreLocation)};
 }
 
 std::shared_ptr<ssl::context> TlsContextSource::current(Logger& log) {
+  if (!followFileChanges_) return context_;
   Stamp now = stamp();
   if (now == built_) return context_;
   built_ = now;

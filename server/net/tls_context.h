@@ -31,8 +31,11 @@ class TlsSetupError : public std::runtime_error {
 
 class TlsContextSource {
  public:
-  // Builds the first context; throws TlsSetupError.
-  explicit TlsContextSource(TlsSettings settings);
+  // Builds the first context; throws TlsSetupError. Without followFileChanges the stores are
+  // read once (ZooKeeper's quorum without sslQuorumReloadCertFiles).
+  explicit TlsContextSource(TlsSettings settings, bool followFileChanges = true);
+
+  const TlsSettings& settings() const { return settings_; }
 
   // The context for a new handshake. When a store file changed since the last build it is
   // rebuilt first; a rebuild that fails is logged and the previous context kept.
@@ -47,6 +50,7 @@ class TlsContextSource {
   Stamp stamp() const;
 
   TlsSettings settings_;
+  bool followFileChanges_;
   Stamp built_;
   std::shared_ptr<ssl::context> context_;
 };

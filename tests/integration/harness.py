@@ -89,6 +89,7 @@ class Server:
         self.starts = 0
         self.myid = None  # set for an ensemble member: written to dataDir/myid at start
         self.env = {}  # extra environment of the next launch (e.g. a fault injector)
+        self.cfg_changed = False  # set after changing cfg: the next launch writes zoo.cfg anew
 
     @property
     def hosts(self):
@@ -110,10 +111,12 @@ class Server:
         else:
             raise ServerError(f"unknown ZK_IMPL={self.impl!r}")
         # Written once: a restart reads what the server left there (ZooKeeper rewrites zoo.cfg
-        # itself after a reconfig), as a real deployment's restart would.
-        if self.starts == 0:
+        # itself after a reconfig), as a real deployment's restart would; unless the test
+        # changed the configuration, as an operator editing zoo.cfg between restarts.
+        if self.starts == 0 or self.cfg_changed:
             with open(cfg_path, "w") as f:
                 f.writelines(f"{k}={v}\n" for k, v in cfg.items())
+            self.cfg_changed = False
         if self.myid is not None:
             with open(os.path.join(self.data_dir, "myid"), "w") as f:
                 f.write(f"{self.myid}\n")

@@ -32,6 +32,16 @@ def ensembles():
         ens.stop()
 
 
+def write_past_commit_log(zk, data=b"v"):
+    """Creates more children of /snap than a leader's commit log holds, so that a learner that
+    missed them gets SNAP; returns the parent and the children's sorted names."""
+    parent = zk.create("/snap")
+    for i in range(COMMIT_LOG_COUNT + 200):
+        zk.create_async(f"{parent}/n{i:04d}", data)
+    zk.sync(parent)
+    return parent, sorted(zk.get_children(parent))
+
+
 def written_everywhere(ens, client_factory, path):
     for member in ens.members.values():
         zk = client_factory(member.hosts)
@@ -76,11 +86,7 @@ def test_a_member_far_behind_catches_up_by_snapshot_from_the_other_implementatio
     zk = client_factory(",".join(m.hosts for m in ens.members.values() if m is not behind))
     behind.stop()
     ens.wait_serving()
-    parent = zk.create("/snap")
-    for i in range(COMMIT_LOG_COUNT + 200):
-        zk.create_async(f"{parent}/n{i:04d}", b"v")
-    zk.sync(parent)
-    expected = sorted(zk.get_children(parent))
+    parent, expected = write_past_commit_log(zk)
     behind.launch()
     ens.wait_serving()
     caught_up = client_factory(behind.hosts)

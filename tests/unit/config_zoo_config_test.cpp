@@ -224,10 +224,10 @@ TEST_F(ZooConfigTest, MissingRequiredKeysNameTheFile) {
 }
 
 TEST_F(ZooConfigTest, UnknownKeysBecomeWarnings) {
-  ServerConfig c = load("noSuchKey=1\nsslQuorum=true\nmetricsProvider.other=3\n");
+  ServerConfig c = load("noSuchKey=1\noraclePath=/o\nmetricsProvider.other=3\n");
   ASSERT_EQ(c.warnings.size(), 3u);
   EXPECT_EQ(c.warnings[0], file() + ":3: noSuchKey: unknown key, ignored");
-  EXPECT_EQ(c.warnings[1], file() + ":4: sslQuorum: not supported by zookube, ignored");
+  EXPECT_EQ(c.warnings[1], file() + ":4: oraclePath: not supported by zookube, ignored");
   EXPECT_EQ(c.warnings[2],
             file() + ":5: metricsProvider.other: option of another metrics provider, ignored");
 }
@@ -469,6 +469,57 @@ TEST_F(ZooConfigTest, BadTlsValuesAreOneLineErrors) {
             file() +
                 ":4: ssl.keyStore.location: cannot tell the store type from the file name; set "
                 "ssl.keyStore.type to PEM or PKCS12");
+}
+
+TEST_F(ZooConfigTest, QuorumTlsKeysAreTheClientKeysUnderSslQuorum) {
+  ServerConfig c = load(
+      "sslQuorum=true\nportUnification=true\nsslQuorumReloadCertFiles=true\n"
+      "ssl.quorum.keyStore.location=/k/member.p12\nssl.quorum.keyStore.password=pw\n"
+      "ssl.quorum.trustStore.location=/k/ca\nssl.quorum.trustStore.type=pem\n"
+      "zookeeper.ssl.quorum.hostnameVerification=false\nssl.quorum.clientAuth=want\n"
+      "ssl.quorum.enabledProtocols=TLSv1.3\nssl.quorum.handshakeDetectionTimeoutMillis=700\n"
+      "ssl.keyStore.location=/k/client.pem\n");
+  EXPECT_TRUE(c.warnings.empty());
+  EXPECT_TRUE(c.sslQuorum);
+  EXPECT_TRUE(c.quorumPortUnification);
+  EXPECT_TRUE(c.sslQuorumReloadCertFiles);
+  EXPECT_EQ(c.quorumTls.keyStoreLocation, "/k/member.p12");
+  EXPECT_EQ(c.quorumTls.keyStoreType, "PKCS12");
+  EXPECT_EQ(c.quorumTls.keyStorePassword, "pw");
+  EXPECT_EQ(c.quorumTls.trustStoreType, "PEM");
+  EXPECT_FALSE(c.quorumTls.hostnameVerification);
+  EXPECT_EQ(c.quorumTls.clientAuth, ClientAuth::kWant);
+  EXPECT_EQ(c.quorumTls.enabledProtocols, (std::vector<std::string>{"TLSv1.3"}));
+  EXPECT_EQ(c.quorumTls.handshakeDetectionTimeoutMs, 700);
+  EXPECT_EQ(c.quorumTls.keyPrefix, "ssl.quorum.");
+  // The client port's settings are apart.
+  EXPECT_EQ(c.tls.keyStoreLocation, "/k/client.pem");
+  EXPECT_EQ(c.tls.clientAuth, ClientAuth::kNeed);
+  EXPECT_TRUE(c.tls.hostnameVerification);
+  ServerConfig plain = load("");
+  EXPECT_FALSE(plain.sslQuorum || plain.quorumPortUnification || plain.sslQuorumReloadCertFiles);
+  EXPECT_EQ(plain.quorumTls.clientAuth, ClientAuth::kNeed);
+}
+
+TEST_F(ZooConfigTest, BadQuorumTlsValuesAreOneLineErrors) {
+  EXPECT_EQ(errorOf(base() + "sslQuorum=true\n"),
+            file() + ": sslQuorum needs ssl.quorum.keyStore.location");
+  EXPECT_EQ(errorOf(base() + "portUnification=true\n"),
+            file() + ": portUnification needs ssl.quorum.keyStore.location");
+  EXPECT_EQ(errorOf(base() + "sslQuorum=true\nssl.quorum.keyStore.location=/k/m.jks\n"),
+            file() +
+                ":4: ssl.quorum.keyStore.location: JKS stores are not supported; convert it to "
+                "PKCS12 (keytool -importkeystore -deststoretype PKCS12) or PEM (openssl pkcs12 "
+                "-nodes)");
+  EXPECT_EQ(errorOf(base() + "sslQuorum=yes\n"),
+            file() + ":3: sslQuorum: 'yes' is not true or false");
+  EXPECT_EQ(errorOf(base() + "ssl.quorum.clientAuth=maybe\n"),
+            file() + ":3: ssl.quorum.clientAuth: 'maybe' is not none, want or need");
+  EXPECT_EQ(errorOf(base() + "quorum.auth.serverRequireSasl=true\n"),
+            file() +
+                ":3: quorum.auth.serverRequireSasl: quorum SASL is not supported by zookube; "
+                "authenticate members with sslQuorum=true and ssl.quorum.* certificates instead");
+  EXPECT_EQ(load("quorum.auth.learnerRequireSasl=false\n").warnings.size(), 1u);
 }
 
 }  // namespace
