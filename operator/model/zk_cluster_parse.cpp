@@ -267,6 +267,24 @@ std::optional<std::string> secretName(Fields& f, const std::string& key) {
   return name.value_or("");
 }
 
+// secretRef: one Secret for every member (tls.crt naming them all, or a wildcard), or with
+// perMember one Secret <name>-<member> each.
+void parseSecretRef(Fields& f, TlsSpec& tls) {
+  const value* v = f.get("secretRef");
+  if (!v) return;
+  Fields ref(*v, f.at("secretRef"), f.errors(), {"name", "perMember"});
+  auto name = ref.string("name");
+  if (!name || name->empty()) ref.fail(ref.at("name"), "is required");
+  tls.secretName = name.value_or("");
+  if (const value* each = ref.get("perMember")) {
+    if (!each->is_boolean()) {
+      ref.fail(ref.at("perMember"), "must be a boolean");
+    } else {
+      tls.secretPerMember = each->as_bool();
+    }
+  }
+}
+
 void parseIssuerRef(Fields& f, TlsSpec& tls) {
   const value* v = f.get("issuerRef");
   if (!v) return;
@@ -324,7 +342,7 @@ void parseTls(Fields& parent, TlsSpec& tls) {
   bool issuerSet = oneOf(f, "issuer", issuers).has_value() || f.get("issuer");
   tls.caSecretName = secretName(f, "caSecretRef");
   parseIssuerRef(f, tls);
-  tls.secretName = secretName(f, "secretRef");
+  parseSecretRef(f, tls);
   int sources = int(issuerSet) + int(tls.issuerRef.has_value()) + int(tls.secretName.has_value());
   if (sources > 1) {
     f.fail(f.path(), "name at most one certificate source: issuer, issuerRef or secretRef");

@@ -120,9 +120,12 @@ value configMap(const ZkCluster& c, Membership m, const Addressing& a) {
 
 value probe(const ZkCluster& c, const char* kind, int period, int failures) {
   value p = value::object();
-  // The server answers its own probe: no shell, no nc, no race between connect and read.
-  p["exec"]["command"] = strings(
-      {"zookube-server", "--probe", kind, "127.0.0.1:" + std::to_string(c.spec.ports.client)});
+  // The server answers its own probe: no shell, no nc, no race between connect and read. With
+  // tls.client on there is no plaintext port: given its zoo.cfg, the probe speaks TLS to the
+  // secure port with the member's own certificate and trust store.
+  std::string target = hasPlainClientPort(c) ? "127.0.0.1:" + std::to_string(c.spec.ports.client)
+                                             : std::string(kMemberZooCfg);
+  p["exec"]["command"] = strings({"zookube-server", "--probe", kind, target});
   p["periodSeconds"] = value::number(period);
   p["timeoutSeconds"] = value::number(5);
   p["failureThreshold"] = value::number(failures);
@@ -339,6 +342,37 @@ std::vector<value> renderObjects(const ZkCluster& c, Membership m, const Address
           statefulSet(c, voterSetName(c), "voter", m.voters, a, superDigest),
           statefulSet(c, observerSetName(c), "observer", m.observers, a, superDigest),
           voterBudget(c)};
+}
+
+std::string memberCertificateName(const Member& m) {
+  return m.name + "-tls";
+}
+
+value memberCertificate(const ZkCluster& c, const Member& m, std::string_view clusterDomain) {
+  value cert = object("cert-manager.io/v1", "Certificate",
+                      metadata(c, memberCertificateName(m), m.voter ? "voter" : "observer"));
+  CertificateRequest request = memberCertificateRequest(c, m, clusterDomain, 0);
+  value& spec = cert["spec"];
+  spec["secretName"] = str(memberCertificateName(m));
+  spec["commonName"] = str(request.commonName);
+  spec["dnsNames"] = value::array();
+  for (const std::string& name : request.dnsNames)
+    spec["dnsNames"][spec["dnsNames"].size()] = str(name);
+  spec["ipAddresses"] = value::array();
+  for (const std::string& ip : request.ipAddresses) {
+    spec["ipAddresses"][spec["ipAddresses"].size()] = str(ip);
+  }
+  spec["duration"] = str(std::to_string(c.spec.tls.durationSeconds) + "s");
+  spec["renewBefore"] = str(std::to_string(c.spec.tls.renewBeforeSeconds) + "s");
+  spec["usages"] = strings({"digital signature", "key encipherment", "server auth", "client auth"});
+  spec["privateKey"]["algorithm"] = str("ECDSA");
+  spec["privateKey"]["size"] = value::number(256);
+  spec["privateKey"]["rotationPolicy"] = str("Always");
+  const IssuerRef& issuer = *c.spec.tls.issuerRef;
+  spec["issuerRef"]["name"] = str(issuer.name);
+  spec["issuerRef"]["kind"] = str(issuer.kind);
+  spec["issuerRef"]["group"] = str(issuer.group);
+  return cert;
 }
 
 value superDigestSecret(const ZkCluster& c, const std::string& digest) {

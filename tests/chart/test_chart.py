@@ -54,6 +54,7 @@ OPERATOR_NEEDS = {
     ("", "secrets"): {"get", "list", "watch", "create", "patch"},
     ("", "events"): {"get", "list", "create", "patch"},
     ("events.k8s.io", "events"): {"get", "list", "create", "patch"},
+    ("cert-manager.io", "certificates"): {"create", "patch"},
 }
 # Applying a rendered object: read and watch it, create it, patch it (server-side apply).
 APPLY_VERBS = {"get", "list", "watch", "create", "patch"}
