@@ -94,6 +94,14 @@ std::string_view clientAuthName(ClientAuth auth);
 // seconds; nullopt when it is not one.
 std::optional<std::int64_t> parseDuration(std::string_view text);
 
+// spec.networkPolicy: a NetworkPolicy for the members' pods when enabled. The peers are
+// networking.k8s.io/v1 NetworkPolicyPeer objects, passed through (the API server checks them).
+struct NetworkPolicySpec {
+  bool enabled = false;
+  std::optional<web::json::value> clientFrom;   // client ports; default: pods of the namespace
+  std::optional<web::json::value> metricsFrom;  // metrics and admin; default: the same
+};
+
 struct ZkClusterSpec {
   int voters = 3;
   int observers = 0;
@@ -106,6 +114,7 @@ struct ZkClusterSpec {
   PodSettings pod;
   std::optional<SecretKeyRef> superUserSecret;
   TlsSpec tls;
+  NetworkPolicySpec networkPolicy;
 };
 
 struct ObjectMeta {

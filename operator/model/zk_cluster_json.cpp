@@ -184,6 +184,14 @@ value toJson(const ZkClusterSpec& spec) {
   out["image"] = value::string(spec.image);
   out["imagePullPolicy"] = value::string(spec.imagePullPolicy);
   if (spec.resources) out["resources"] = *spec.resources;
+  if (spec.networkPolicy.enabled) {
+    out["networkPolicy"]["enabled"] = value::boolean(true);
+    if (spec.networkPolicy.clientFrom)
+      out["networkPolicy"]["clientFrom"] = *spec.networkPolicy.clientFrom;
+    if (spec.networkPolicy.metricsFrom) {
+      out["networkPolicy"]["metricsFrom"] = *spec.networkPolicy.metricsFrom;
+    }
+  }
   value storage = value::object();
   storage["size"] = value::string(spec.storage.size);
   if (spec.storage.storageClassName) {

@@ -355,11 +355,27 @@ void parseTls(Fields& parent, TlsSpec& tls) {
   parseDurations(f, tls);
 }
 
+void parseNetworkPolicy(Fields& parent, NetworkPolicySpec& np) {
+  const value* v = parent.get("networkPolicy");
+  if (!v) return;
+  Fields f(*v, parent.at("networkPolicy"), parent.errors(),
+           {"enabled", "clientFrom", "metricsFrom"});
+  if (const value* on = f.get("enabled")) {
+    if (on->is_boolean()) {
+      np.enabled = on->as_bool();
+    } else {
+      f.fail(f.at("enabled"), "must be a boolean");
+    }
+  }
+  np.clientFrom = f.objectOrArray("clientFrom", true);
+  np.metricsFrom = f.objectOrArray("metricsFrom", true);
+}
+
 ZkClusterSpec parseSpec(const value& v, std::vector<std::string>& errors) {
   ZkClusterSpec spec;
   Fields f(v, "spec", errors,
            {"voters", "observers", "image", "imagePullPolicy", "resources", "storage", "config",
-            "ports", "pod", "superUserSecret", "tls"});
+            "ports", "pod", "superUserSecret", "tls", "networkPolicy"});
   parseCounts(f, spec);
   if (auto s = f.string("image")) {
     if (isImageReference(*s))
@@ -392,6 +408,7 @@ ZkClusterSpec parseSpec(const value& v, std::vector<std::string>& errors) {
     spec.superUserSecret = ref;
   }
   parseTls(f, spec.tls);
+  parseNetworkPolicy(f, spec.networkPolicy);
   if (spec.tls.enabled() && spec.ports.secureClient == spec.ports.client) {
     f.fail(f.at("ports") + ".secureClient", "must differ from ports.client");
   }

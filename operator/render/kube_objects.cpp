@@ -300,7 +300,48 @@ value voterBudget(const ZkCluster& c) {
   return pdb;
 }
 
+// Ingress on `ports` from `from` (NetworkPolicyPeers).
+value ingressRule(std::initializer_list<int> ports, const value& from) {
+  value rule = value::object();
+  rule["ports"] = value::array();
+  for (int port : ports) {
+    value p = value::object();
+    p["protocol"] = str("TCP");
+    p["port"] = value::number(port);
+    rule["ports"][rule["ports"].size()] = p;
+  }
+  rule["from"] = from;
+  return rule;
+}
+
+// Least exposure: quorum and election ports from the cluster's members only; client ports and
+// metrics/admin from the peers the spec names, by default every pod of the namespace. Egress is
+// left open (members reach each other and DNS).
+value networkPolicy(const ZkCluster& c) {
+  value np = object("networking.k8s.io/v1", "NetworkPolicy", metadata(c, networkPolicyName(c), ""));
+  value& spec = np["spec"];
+  spec["podSelector"]["matchLabels"] = mapJson(selector(c, ""));
+  spec["policyTypes"] = strings({"Ingress"});
+  value sameNamespace = value::array();
+  sameNamespace[0]["podSelector"] = value::object();
+  value members = value::array();
+  members[0]["podSelector"]["matchLabels"] = mapJson(selector(c, ""));
+  const NetworkPolicySpec& want = c.spec.networkPolicy;
+  const Ports& p = c.spec.ports;
+  value& rules = spec["ingress"];
+  rules[0] = ingressRule({p.quorum, p.election}, members);
+  value clients = want.clientFrom.value_or(sameNamespace);
+  if (hasPlainClientPort(c)) rules[rules.size()] = ingressRule({p.client}, clients);
+  if (c.spec.tls.enabled()) rules[rules.size()] = ingressRule({p.secureClient}, clients);
+  rules[rules.size()] = ingressRule({p.metrics, p.admin}, want.metricsFrom.value_or(sameNamespace));
+  return np;
+}
+
 }  // namespace
+
+std::string networkPolicyName(const ZkCluster& c) {
+  return c.meta.name + "-zk";
+}
 
 std::string headlessServiceName(const ZkCluster& c) {
   return c.meta.name + "-headless";
@@ -336,12 +377,15 @@ std::string generatedSuperSecretName(const ZkCluster& c) {
 
 std::vector<value> renderObjects(const ZkCluster& c, Membership m, const Addressing& a,
                                  std::string_view superDigest) {
-  return {headlessService(c),
-          clientService(c),
-          configMap(c, m, a),
-          statefulSet(c, voterSetName(c), "voter", m.voters, a, superDigest),
-          statefulSet(c, observerSetName(c), "observer", m.observers, a, superDigest),
-          voterBudget(c)};
+  std::vector<value> out{
+      headlessService(c),
+      clientService(c),
+      configMap(c, m, a),
+      statefulSet(c, voterSetName(c), "voter", m.voters, a, superDigest),
+      statefulSet(c, observerSetName(c), "observer", m.observers, a, superDigest),
+      voterBudget(c)};
+  if (c.spec.networkPolicy.enabled) out.push_back(networkPolicy(c));
+  return out;
 }
 
 std::string memberCertificateName(const Member& m) {

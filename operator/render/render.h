@@ -98,7 +98,8 @@ std::string configMapName(const ZkCluster& c);
 std::string voterSetName(const ZkCluster& c);
 std::string observerSetName(const ZkCluster& c);
 std::string pdbName(const ZkCluster& c);
-std::string selectorLabels(const ZkCluster& c);  // "k=v,k=v" for the scale subresource
+std::string networkPolicyName(const ZkCluster& c);  // spec.networkPolicy.enabled
+std::string selectorLabels(const ZkCluster& c);     // "k=v,k=v" for the scale subresource
 
 inline constexpr const char* kRolloutHashAnnotation = "zookube.dev/rollout-hash";
 inline constexpr const char* kFieldManager = "zookube-operator";
@@ -109,7 +110,8 @@ std::string superDigestSecretName(const ZkCluster& c);
 std::string generatedSuperSecretName(const ZkCluster& c);
 
 // Headless Service, client Service, ConfigMap, voter and observer StatefulSets and the voters'
-// PodDisruptionBudget, each owned by the ZkCluster; in the order they should be applied.
+// PodDisruptionBudget (and the NetworkPolicy when spec.networkPolicy.enabled), each owned by the
+// ZkCluster; in the order they should be applied.
 // `a` places the members in the ConfigMap (tests run real members on loopback with local
 // addressing); the pod template is the same either way.
 // `superDigest` goes into the StatefulSets' rollout hash (see rolloutHash).

@@ -89,6 +89,7 @@ RESOURCES = {
     ("coordination.k8s.io/v1", "leases"): "Lease",
     ("zookube.dev/v1alpha1", "zkclusters"): "ZkCluster",
     ("cert-manager.io/v1", "certificates"): "Certificate",
+    ("networking.k8s.io/v1", "networkpolicies"): "NetworkPolicy",
 }
 # Custom kinds other than the ZkCluster, validated against their published CRDs (data in
 # ../shared/k8s/cert-manager). No cert-manager controller runs: a test that needs the Secret a
