@@ -34,6 +34,8 @@ const std::map<std::pair<std::string, std::string>, KindInfo, std::less<>>& kind
       {{"policy/v1", "PodDisruptionBudget"}, {"poddisruptionbudgets", true}},
       {{"coordination.k8s.io/v1", "Lease"}, {"leases", true}},
       {{"zookube.dev/v1alpha1", "ZkCluster"}, {"zkclusters", true}},
+      {{"cert-manager.io/v1", "Certificate"}, {"certificates", true}},
+      {{"networking.k8s.io/v1", "NetworkPolicy"}, {"networkpolicies", true}},
   };
   return table;
 }

@@ -81,6 +81,7 @@ struct TlsSpec {
   std::optional<std::string> caSecretName;  // issuer operator: a CA the user provides
   std::optional<IssuerRef> issuerRef;       // cert-manager
   std::optional<std::string> secretName;    // user-provided tls.crt/tls.key/ca.crt
+  bool secretPerMember = false;             // secretName-<member> each, else one for all
   std::int64_t durationSeconds = 365LL * 24 * 3600;
   std::int64_t caDurationSeconds = 10LL * 365 * 24 * 3600;
   std::int64_t renewBeforeSeconds = 365LL * 24 * 3600 / 3;  // a third of the lifetime left
@@ -92,6 +93,14 @@ std::string_view clientAuthName(ClientAuth auth);
 // "8760h", "90m", "3600s", "1h30m" (the Go durations cert-manager's Certificate takes) ->
 // seconds; nullopt when it is not one.
 std::optional<std::int64_t> parseDuration(std::string_view text);
+
+// spec.networkPolicy: a NetworkPolicy for the members' pods when enabled. The peers are
+// networking.k8s.io/v1 NetworkPolicyPeer objects, passed through (the API server checks them).
+struct NetworkPolicySpec {
+  bool enabled = false;
+  std::optional<web::json::value> clientFrom;   // client ports; default: pods of the namespace
+  std::optional<web::json::value> metricsFrom;  // metrics and admin; default: the same
+};
 
 struct ZkClusterSpec {
   int voters = 3;
@@ -105,6 +114,7 @@ struct ZkClusterSpec {
   PodSettings pod;
   std::optional<SecretKeyRef> superUserSecret;
   TlsSpec tls;
+  NetworkPolicySpec networkPolicy;
 };
 
 struct ObjectMeta {
@@ -131,7 +141,7 @@ struct MemberStatus {
 };
 
 struct Condition {
-  std::string type;    // Available, Progressing, Degraded
+  std::string type;    // Available, Progressing, Degraded, TLSReady, CertificatesExpiring
   std::string status;  // "True", "False", "Unknown"
   std::string reason;
   std::string message;
@@ -152,6 +162,24 @@ struct RollProgress {
   bool active() const { return !target.empty() && !completed; }
 };
 
+// status.tls: what the members' certificates are, as the operator last read them. Times are
+// RFC 3339 UTC ("2027-01-31T12:00:00Z").
+struct MemberCertificate {
+  std::string name;
+  std::string notAfter;
+  bool operator==(const MemberCertificate&) const = default;
+};
+struct TlsStatus {
+  std::string client;         // spec.tls.client: both or on
+  std::string source;         // operator, secret (secretRef) or cert-manager (issuerRef)
+  std::string caFingerprint;  // SHA-256 of the CA certificate, "AB:CD:..."
+  std::string caNotAfter;
+  std::vector<MemberCertificate> members;
+  std::string earliestNotAfter;  // the first member certificate to expire
+  std::string nextRenewal;       // when the operator renews next; empty when it does not renew
+  bool operator==(const TlsStatus&) const = default;
+};
+
 struct ZkClusterStatus {
   std::int64_t observedGeneration = 0;
   std::string phase;  // Creating, Running, Rolling, Scaling, Degraded, Invalid
@@ -164,6 +192,7 @@ struct ZkClusterStatus {
   std::string selector;  // label selector for the scale subresource
   std::vector<Condition> conditions;
   RollProgress roll;
+  std::optional<TlsStatus> tls;  // only while spec.tls is enabled
   bool operator==(const ZkClusterStatus&) const = default;
 };
 

@@ -127,7 +127,10 @@ value tlsJson(const TlsSpec& tls) {
     return r;
   };
   if (tls.caSecretName) out["caSecretRef"] = ref(*tls.caSecretName);
-  if (tls.secretName) out["secretRef"] = ref(*tls.secretName);
+  if (tls.secretName) {
+    out["secretRef"] = ref(*tls.secretName);
+    if (tls.secretPerMember) out["secretRef"]["perMember"] = value::boolean(true);
+  }
   if (tls.issuerRef) {
     value r = ref(tls.issuerRef->name);
     r["kind"] = value::string(tls.issuerRef->kind);
@@ -181,6 +184,14 @@ value toJson(const ZkClusterSpec& spec) {
   out["image"] = value::string(spec.image);
   out["imagePullPolicy"] = value::string(spec.imagePullPolicy);
   if (spec.resources) out["resources"] = *spec.resources;
+  if (spec.networkPolicy.enabled) {
+    out["networkPolicy"]["enabled"] = value::boolean(true);
+    if (spec.networkPolicy.clientFrom)
+      out["networkPolicy"]["clientFrom"] = *spec.networkPolicy.clientFrom;
+    if (spec.networkPolicy.metricsFrom) {
+      out["networkPolicy"]["metricsFrom"] = *spec.networkPolicy.metricsFrom;
+    }
+  }
   value storage = value::object();
   storage["size"] = value::string(spec.storage.size);
   if (spec.storage.storageClassName) {
@@ -208,6 +219,46 @@ value toJson(const ZkClusterSpec& spec) {
   return out;
 }
 
+namespace {
+
+value tlsJson(const TlsStatus& t) {
+  value out = value::object();
+  auto put = [&](const char* key, const std::string& text) {
+    if (!text.empty()) out[key] = value::string(text);  // a date-time field cannot be ""
+  };
+  put("client", t.client);
+  put("source", t.source);
+  put("caFingerprint", t.caFingerprint);
+  put("caNotAfter", t.caNotAfter);
+  put("earliestNotAfter", t.earliestNotAfter);
+  put("nextRenewal", t.nextRenewal);
+  value members = value::array();
+  for (size_t i = 0; i < t.members.size(); ++i) {
+    members[i]["name"] = value::string(t.members[i].name);
+    members[i]["notAfter"] = value::string(t.members[i].notAfter);
+  }
+  out["members"] = members;
+  return out;
+}
+
+TlsStatus parseTlsStatus(const value& t) {
+  TlsStatus out{str(t, "client"),
+                str(t, "source"),
+                str(t, "caFingerprint"),
+                str(t, "caNotAfter"),
+                {},
+                str(t, "earliestNotAfter"),
+                str(t, "nextRenewal")};
+  if (t.has_field("members") && t.at("members").is_array()) {
+    for (const value& m : t.at("members").as_array()) {
+      if (m.is_object()) out.members.push_back({str(m, "name"), str(m, "notAfter")});
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
 value toJson(const ZkClusterStatus& status) {
   value out = value::object();
   out["observedGeneration"] = value::number(static_cast<int64_t>(status.observedGeneration));
@@ -227,6 +278,7 @@ value toJson(const ZkClusterStatus& status) {
   }
   out["conditions"] = conditions;
   out["roll"] = rollJson(status.roll);
+  if (status.tls) out["tls"] = tlsJson(*status.tls);
   return out;
 }
 
@@ -274,6 +326,7 @@ ZkClusterStatus parseStatus(const value& v) {
       }
     }
   }
+  if (v.has_field("tls") && v.at("tls").is_object()) s.tls = parseTlsStatus(v.at("tls"));
   return s;
 }
 

@@ -267,6 +267,24 @@ std::optional<std::string> secretName(Fields& f, const std::string& key) {
   return name.value_or("");
 }
 
+// secretRef: one Secret for every member (tls.crt naming them all, or a wildcard), or with
+// perMember one Secret <name>-<member> each.
+void parseSecretRef(Fields& f, TlsSpec& tls) {
+  const value* v = f.get("secretRef");
+  if (!v) return;
+  Fields ref(*v, f.at("secretRef"), f.errors(), {"name", "perMember"});
+  auto name = ref.string("name");
+  if (!name || name->empty()) ref.fail(ref.at("name"), "is required");
+  tls.secretName = name.value_or("");
+  if (const value* each = ref.get("perMember")) {
+    if (!each->is_boolean()) {
+      ref.fail(ref.at("perMember"), "must be a boolean");
+    } else {
+      tls.secretPerMember = each->as_bool();
+    }
+  }
+}
+
 void parseIssuerRef(Fields& f, TlsSpec& tls) {
   const value* v = f.get("issuerRef");
   if (!v) return;
@@ -324,7 +342,7 @@ void parseTls(Fields& parent, TlsSpec& tls) {
   bool issuerSet = oneOf(f, "issuer", issuers).has_value() || f.get("issuer");
   tls.caSecretName = secretName(f, "caSecretRef");
   parseIssuerRef(f, tls);
-  tls.secretName = secretName(f, "secretRef");
+  parseSecretRef(f, tls);
   int sources = int(issuerSet) + int(tls.issuerRef.has_value()) + int(tls.secretName.has_value());
   if (sources > 1) {
     f.fail(f.path(), "name at most one certificate source: issuer, issuerRef or secretRef");
@@ -337,11 +355,27 @@ void parseTls(Fields& parent, TlsSpec& tls) {
   parseDurations(f, tls);
 }
 
+void parseNetworkPolicy(Fields& parent, NetworkPolicySpec& np) {
+  const value* v = parent.get("networkPolicy");
+  if (!v) return;
+  Fields f(*v, parent.at("networkPolicy"), parent.errors(),
+           {"enabled", "clientFrom", "metricsFrom"});
+  if (const value* on = f.get("enabled")) {
+    if (on->is_boolean()) {
+      np.enabled = on->as_bool();
+    } else {
+      f.fail(f.at("enabled"), "must be a boolean");
+    }
+  }
+  np.clientFrom = f.objectOrArray("clientFrom", true);
+  np.metricsFrom = f.objectOrArray("metricsFrom", true);
+}
+
 ZkClusterSpec parseSpec(const value& v, std::vector<std::string>& errors) {
   ZkClusterSpec spec;
   Fields f(v, "spec", errors,
            {"voters", "observers", "image", "imagePullPolicy", "resources", "storage", "config",
-            "ports", "pod", "superUserSecret", "tls"});
+            "ports", "pod", "superUserSecret", "tls", "networkPolicy"});
   parseCounts(f, spec);
   if (auto s = f.string("image")) {
     if (isImageReference(*s))
@@ -374,6 +408,7 @@ ZkClusterSpec parseSpec(const value& v, std::vector<std::string>& errors) {
     spec.superUserSecret = ref;
   }
   parseTls(f, spec.tls);
+  parseNetworkPolicy(f, spec.networkPolicy);
   if (spec.tls.enabled() && spec.ports.secureClient == spec.ports.client) {
     f.fail(f.at("ports") + ".secureClient", "must differ from ports.client");
   }

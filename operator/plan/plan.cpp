@@ -442,12 +442,30 @@ class Planner {
     bool news = !before || before->status != "True" ||
                 (blocked && (before->reason != degradedReason || before->message != message));
     if (degraded && news) event(true, degradedReason, message);
+    tlsConditions(s);
     s.phase = creating                               ? "Creating"
               : blocked || (!quorumOk_ && !election) ? "Degraded"
               : roll_.active()                       ? "Rolling"
               : moving                               ? "Scaling"
                                                      : "Running";
     return s;
+  }
+
+  // status.tls and its two conditions, as the backend judged the certificates (tls_status.h).
+  // A TLSReady that turns False is a Warning Event too.
+  void tlsConditions(ZkClusterStatus& s) {
+    if (!o_.tls) return;
+    const TlsObservation& t = *o_.tls;
+    s.tls = t.status;
+    condition(s, "TLSReady", t.ready.holds, t.ready.reason, t.ready.message);
+    condition(s, "CertificatesExpiring", t.expiring.holds, t.expiring.reason, t.expiring.message);
+    const Condition* before = previous("TLSReady");
+    if (!t.ready.holds &&
+        (!before || before->status != "False" || before->reason != t.ready.reason))
+      event(true, t.ready.reason, t.ready.message);
+    before = previous("CertificatesExpiring");
+    if (t.expiring.holds && (!before || before->status != "True"))
+      event(true, t.expiring.reason, t.expiring.message);
   }
 
   Plan finish() {

@@ -19,6 +19,7 @@
 #include "model/zk_cluster.h"
 #include "plan/storage_change.h"
 #include "render/render.h"
+#include "render/tls_status.h"
 
 namespace zk::op {
 
@@ -46,6 +47,7 @@ struct ObservedMember {
 enum class BlockCause {
   kInvalidConfig,
   kSecretMissing,
+  kCertificateInvalid,
   kApplyRefused,
   kPodsNotCreated,
   kMemberCrashLooping
@@ -59,6 +61,7 @@ struct BlockCauseInfo {
 inline constexpr BlockCauseInfo kBlockCauses[] = {
     {BlockCause::kInvalidConfig, "InvalidConfig", true},
     {BlockCause::kSecretMissing, "SecretMissing", true},
+    {BlockCause::kCertificateInvalid, "CertificateInvalid", true},
     {BlockCause::kApplyRefused, "ApplyRefused", true},
     {BlockCause::kPodsNotCreated, "PodsNotCreated", false},
     {BlockCause::kMemberCrashLooping, "MemberCrashLooping", false},
@@ -90,6 +93,9 @@ struct Observed {
   std::optional<AppliedStorage> storage;
   // Causes the backend saw; members' crash loops come in ObservedMember::crashLoop.
   std::vector<Blocker> blockers;
+  // The members' certificates as the backend judged them (status.tls, TLSReady,
+  // CertificatesExpiring); nothing while spec.tls is off.
+  std::optional<TlsObservation> tls;
 };
 
 // Make the backend's objects match the rendering for this membership: in Kubernetes apply the

@@ -3,13 +3,17 @@
 
 #include <openssl/bn.h>
 #include <openssl/ec.h>
+#include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
 
+#include <algorithm>
 #include <array>
 #include <memory>
+
+#include "render/tls_status.h"
 
 namespace zk::op {
 namespace {
@@ -222,6 +226,10 @@ std::vector<std::string> memberDnsNames(const ZkCluster& c, const Member& m,
   return names;
 }
 
+std::string memberVerifyName(const ZkCluster& c, const Member& m) {
+  return m.name + "." + headlessServiceName(c) + "." + c.meta.ns + ".svc";
+}
+
 CertificateRequest memberCertificateRequest(const ZkCluster& c, const Member& m,
                                             std::string_view clusterDomain, std::int64_t now) {
   return {m.name + "." + headlessServiceName(c), memberDnsNames(c, m, clusterDomain),
@@ -231,6 +239,49 @@ CertificateRequest memberCertificateRequest(const ZkCluster& c, const Member& m,
 CertificateRequest operatorCertificateRequest(const ZkCluster& c, std::int64_t now) {
   return {
       "zookube-operator." + c.meta.ns + "." + c.meta.name, {}, {}, now, c.spec.tls.durationSeconds};
+}
+
+namespace {
+
+bool covers(const std::vector<std::string>& sans, const std::string& name) {
+  std::string parent = name.substr(name.find('.'));
+  return std::any_of(sans.begin(), sans.end(), [&](const std::string& san) {
+    return san == name || (san.starts_with("*.") && san.substr(1) == parent);
+  });
+}
+
+}  // namespace
+
+std::string certificateProblem(const ZkCluster& c, const Member& m, const ProvidedCertificate& p,
+                               std::int64_t now) {
+  std::string who = m.name + ": ";
+  CertificateInfo info;
+  try {
+    info = inspectCertificate(p.certPem);
+  } catch (const CertificateError&) {
+    return who + "tls.crt is not a PEM certificate";
+  }
+  try {
+    Key key = readKey(p.keyPem);
+    Cert cert = readCert(p.certPem);
+    if (X509_check_private_key(cert.get(), key.get()) != 1) {
+      ERR_clear_error();
+      return who + "tls.key is not the key of tls.crt";
+    }
+  } catch (const CertificateError&) {
+    return who + "tls.key is not a PEM private key";
+  }
+  bool trusted = false;
+  try {
+    trusted = verifiesAgainst(p.certPem, p.caPem, now);
+  } catch (const CertificateError&) {
+    return who + "ca.crt is missing or not a PEM certificate";
+  }
+  if (now >= info.notAfter) return who + "tls.crt expired at " + rfc3339(info.notAfter);
+  if (!trusted) return who + "tls.crt is not signed by ca.crt, or not valid yet";
+  std::string name = memberVerifyName(c, m);
+  if (!covers(info.dnsNames, name)) return who + "tls.crt does not name " + name;
+  return {};
 }
 
 std::string caSecretName(const ZkCluster& c) {

@@ -65,6 +65,10 @@ std::vector<std::string> memberDnsNames(const ZkCluster& c, const Member& m,
                                         std::string_view clusterDomain);
 inline const std::vector<std::string> kLoopbackAddresses{"127.0.0.1", "::1"};
 
+// The name the operator checks a member's certificate for: <pod>.<headless>.<ns>.svc, which
+// every certificate of a member must cover (its own, cert-manager's, a user's).
+std::string memberVerifyName(const ZkCluster& c, const Member& m);
+
 // The request for member `m`'s server certificate at `now`.
 CertificateRequest memberCertificateRequest(const ZkCluster& c, const Member& m,
                                             std::string_view clusterDomain, std::int64_t now);
@@ -72,6 +76,21 @@ CertificateRequest memberCertificateRequest(const ZkCluster& c, const Member& m,
 // The operator's own client certificate, for its srvr/reconfig connection when clientAuth needs
 // one.
 CertificateRequest operatorCertificateRequest(const ZkCluster& c, std::int64_t now);
+
+// A certificate someone else issued for a member (spec.tls.secretRef, cert-manager), in
+// cert-manager's Secret layout.
+struct ProvidedCertificate {
+  std::string certPem;  // tls.crt
+  std::string keyPem;   // tls.key
+  std::string caPem;    // ca.crt
+};
+
+// What keeps `p` from serving member `m` at `now`, in one line naming the member ("" when
+// nothing): unreadable PEM, a key that is not the certificate's, a chain that does not verify
+// against ca.crt (or expired, or not yet valid), SANs that do not cover memberVerifyName (a
+// wildcard for the first label counts).
+std::string certificateProblem(const ZkCluster& c, const Member& m, const ProvidedCertificate& p,
+                               std::int64_t now);
 
 // Names of the Secrets: the CA (tls.crt, tls.key), and the members' one: a StatefulSet's pods
 // share one pod template, so every member's keystore (<member>.pem: key, then certificate) sits

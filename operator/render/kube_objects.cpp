@@ -120,9 +120,12 @@ value configMap(const ZkCluster& c, Membership m, const Addressing& a) {
 
 value probe(const ZkCluster& c, const char* kind, int period, int failures) {
   value p = value::object();
-  // The server answers its own probe: no shell, no nc, no race between connect and read.
-  p["exec"]["command"] = strings(
-      {"zookube-server", "--probe", kind, "127.0.0.1:" + std::to_string(c.spec.ports.client)});
+  // The server answers its own probe: no shell, no nc, no race between connect and read. With
+  // tls.client on there is no plaintext port: given its zoo.cfg, the probe speaks TLS to the
+  // secure port with the member's own certificate and trust store.
+  std::string target = hasPlainClientPort(c) ? "127.0.0.1:" + std::to_string(c.spec.ports.client)
+                                             : std::string(kMemberZooCfg);
+  p["exec"]["command"] = strings({"zookube-server", "--probe", kind, target});
   p["periodSeconds"] = value::number(period);
   p["timeoutSeconds"] = value::number(5);
   p["failureThreshold"] = value::number(failures);
@@ -297,7 +300,48 @@ value voterBudget(const ZkCluster& c) {
   return pdb;
 }
 
+// Ingress on `ports` from `from` (NetworkPolicyPeers).
+value ingressRule(std::initializer_list<int> ports, const value& from) {
+  value rule = value::object();
+  rule["ports"] = value::array();
+  for (int port : ports) {
+    value p = value::object();
+    p["protocol"] = str("TCP");
+    p["port"] = value::number(port);
+    rule["ports"][rule["ports"].size()] = p;
+  }
+  rule["from"] = from;
+  return rule;
+}
+
+// Least exposure: quorum and election ports from the cluster's members only; client ports and
+// metrics/admin from the peers the spec names, by default every pod of the namespace. Egress is
+// left open (members reach each other and DNS).
+value networkPolicy(const ZkCluster& c) {
+  value np = object("networking.k8s.io/v1", "NetworkPolicy", metadata(c, networkPolicyName(c), ""));
+  value& spec = np["spec"];
+  spec["podSelector"]["matchLabels"] = mapJson(selector(c, ""));
+  spec["policyTypes"] = strings({"Ingress"});
+  value sameNamespace = value::array();
+  sameNamespace[0]["podSelector"] = value::object();
+  value members = value::array();
+  members[0]["podSelector"]["matchLabels"] = mapJson(selector(c, ""));
+  const NetworkPolicySpec& want = c.spec.networkPolicy;
+  const Ports& p = c.spec.ports;
+  value& rules = spec["ingress"];
+  rules[0] = ingressRule({p.quorum, p.election}, members);
+  value clients = want.clientFrom.value_or(sameNamespace);
+  if (hasPlainClientPort(c)) rules[rules.size()] = ingressRule({p.client}, clients);
+  if (c.spec.tls.enabled()) rules[rules.size()] = ingressRule({p.secureClient}, clients);
+  rules[rules.size()] = ingressRule({p.metrics, p.admin}, want.metricsFrom.value_or(sameNamespace));
+  return np;
+}
+
 }  // namespace
+
+std::string networkPolicyName(const ZkCluster& c) {
+  return c.meta.name + "-zk";
+}
 
 std::string headlessServiceName(const ZkCluster& c) {
   return c.meta.name + "-headless";
@@ -333,12 +377,46 @@ std::string generatedSuperSecretName(const ZkCluster& c) {
 
 std::vector<value> renderObjects(const ZkCluster& c, Membership m, const Addressing& a,
                                  std::string_view superDigest) {
-  return {headlessService(c),
-          clientService(c),
-          configMap(c, m, a),
-          statefulSet(c, voterSetName(c), "voter", m.voters, a, superDigest),
-          statefulSet(c, observerSetName(c), "observer", m.observers, a, superDigest),
-          voterBudget(c)};
+  std::vector<value> out{
+      headlessService(c),
+      clientService(c),
+      configMap(c, m, a),
+      statefulSet(c, voterSetName(c), "voter", m.voters, a, superDigest),
+      statefulSet(c, observerSetName(c), "observer", m.observers, a, superDigest),
+      voterBudget(c)};
+  if (c.spec.networkPolicy.enabled) out.push_back(networkPolicy(c));
+  return out;
+}
+
+std::string memberCertificateName(const Member& m) {
+  return m.name + "-tls";
+}
+
+value memberCertificate(const ZkCluster& c, const Member& m, std::string_view clusterDomain) {
+  value cert = object("cert-manager.io/v1", "Certificate",
+                      metadata(c, memberCertificateName(m), m.voter ? "voter" : "observer"));
+  CertificateRequest request = memberCertificateRequest(c, m, clusterDomain, 0);
+  value& spec = cert["spec"];
+  spec["secretName"] = str(memberCertificateName(m));
+  spec["commonName"] = str(request.commonName);
+  spec["dnsNames"] = value::array();
+  for (const std::string& name : request.dnsNames)
+    spec["dnsNames"][spec["dnsNames"].size()] = str(name);
+  spec["ipAddresses"] = value::array();
+  for (const std::string& ip : request.ipAddresses) {
+    spec["ipAddresses"][spec["ipAddresses"].size()] = str(ip);
+  }
+  spec["duration"] = str(std::to_string(c.spec.tls.durationSeconds) + "s");
+  spec["renewBefore"] = str(std::to_string(c.spec.tls.renewBeforeSeconds) + "s");
+  spec["usages"] = strings({"digital signature", "key encipherment", "server auth", "client auth"});
+  spec["privateKey"]["algorithm"] = str("ECDSA");
+  spec["privateKey"]["size"] = value::number(256);
+  spec["privateKey"]["rotationPolicy"] = str("Always");
+  const IssuerRef& issuer = *c.spec.tls.issuerRef;
+  spec["issuerRef"]["name"] = str(issuer.name);
+  spec["issuerRef"]["kind"] = str(issuer.kind);
+  spec["issuerRef"]["group"] = str(issuer.group);
+  return cert;
 }
 
 value superDigestSecret(const ZkCluster& c, const std::string& digest) {

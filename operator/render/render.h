@@ -67,6 +67,8 @@ std::string dataDirOf(const ZkCluster& c, const Member& m, const Addressing& a);
 // Where a member's certificate files are: its keystore <member>.pem (key, then certificate) and
 // ca.crt. Kubernetes: the TLS Secret's mount; local: <stateDir>/<member>/tls.
 inline constexpr const char* kTlsMountPath = "/etc/zookube/tls";
+// The zoo.cfg a member's container puts together at start (on its data volume) and runs.
+inline constexpr std::string_view kMemberZooCfg = "/data/zoo.cfg";
 std::string tlsDirOf(const ZkCluster& c, const Member& m, const Addressing& a);
 
 // Whether members listen for plaintext clients (tls.client off or both); with `on` only the
@@ -96,7 +98,8 @@ std::string configMapName(const ZkCluster& c);
 std::string voterSetName(const ZkCluster& c);
 std::string observerSetName(const ZkCluster& c);
 std::string pdbName(const ZkCluster& c);
-std::string selectorLabels(const ZkCluster& c);  // "k=v,k=v" for the scale subresource
+std::string networkPolicyName(const ZkCluster& c);  // spec.networkPolicy.enabled
+std::string selectorLabels(const ZkCluster& c);     // "k=v,k=v" for the scale subresource
 
 inline constexpr const char* kRolloutHashAnnotation = "zookube.dev/rollout-hash";
 inline constexpr const char* kFieldManager = "zookube-operator";
@@ -107,13 +110,22 @@ std::string superDigestSecretName(const ZkCluster& c);
 std::string generatedSuperSecretName(const ZkCluster& c);
 
 // Headless Service, client Service, ConfigMap, voter and observer StatefulSets and the voters'
-// PodDisruptionBudget, each owned by the ZkCluster; in the order they should be applied.
+// PodDisruptionBudget (and the NetworkPolicy when spec.networkPolicy.enabled), each owned by the
+// ZkCluster; in the order they should be applied.
 // `a` places the members in the ConfigMap (tests run real members on loopback with local
 // addressing); the pod template is the same either way.
 // `superDigest` goes into the StatefulSets' rollout hash (see rolloutHash).
 std::vector<web::json::value> renderObjects(const ZkCluster& c, Membership m,
                                             const Addressing& a = Addressing::kubernetes(),
                                             std::string_view superDigest = {});
+
+// spec.tls.issuerRef: member `m`'s cert-manager Certificate (cert-manager.io/v1), owned by the
+// ZkCluster: the names memberDnsNames gives, 127.0.0.1 and ::1, server and client auth, an ECDSA
+// P-256 key rotated on every renewal, spec.tls.duration and renewBefore. cert-manager writes its
+// Secret (tls.crt, tls.key, ca.crt) under the same name.
+web::json::value memberCertificate(const ZkCluster& c, const Member& m,
+                                   std::string_view clusterDomain);
+std::string memberCertificateName(const Member& m);  // "<member>-tls"
 
 // The super digest Secret's object: one file, "DigestAuthenticationProvider.superDigest=<digest>",
 // that each pod appends to its zoo.cfg. `digest` is "super:<base64 sha1>".

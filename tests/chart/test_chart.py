@@ -54,6 +54,7 @@ OPERATOR_NEEDS = {
     ("", "secrets"): {"get", "list", "watch", "create", "patch"},
     ("", "events"): {"get", "list", "create", "patch"},
     ("events.k8s.io", "events"): {"get", "list", "create", "patch"},
+    ("cert-manager.io", "certificates"): {"create", "patch"},
 }
 # Applying a rendered object: read and watch it, create it, patch it (server-side apply).
 APPLY_VERBS = {"get", "list", "watch", "create", "patch"}
@@ -358,6 +359,7 @@ def operator_objects(tmp_path_factory):
     with open(EXAMPLE) as f:
         manifest = yaml.safe_load(f)
     manifest["spec"].update({"observers": 2, "superUserSecret": {"name": "zk-super"},
+                             "networkPolicy": {"enabled": True},
                              "storage": {"size": "1Gi", "reclaimPolicy": "Delete"}})
     rich.write_text(yaml.safe_dump(manifest))
     objects = []
@@ -412,7 +414,8 @@ def expected_reconcile_grants(operator_objects):
 def test_render_emits_the_kinds_rbac_expects(operator_objects):
     kinds = {(o["apiVersion"], o["kind"]) for o in operator_objects}
     assert kinds == {("v1", "Service"), ("v1", "ConfigMap"), ("apps/v1", "StatefulSet"),
-                     ("policy/v1", "PodDisruptionBudget")}
+                     ("policy/v1", "PodDisruptionBudget"),
+                     ("networking.k8s.io/v1", "NetworkPolicy")}
 
 
 @pytest.mark.parametrize("config", ["defaults", "one-namespace"])

@@ -329,3 +329,46 @@ def test_the_crd_defaults_are_the_operators(tmp_path, crd_schema):
     for name, field in spec["properties"].items():
         if "default" in field:
             assert model[name] == field["default"], name
+
+
+MEMBERS = [{"podSelector": {"matchLabels": {"app.kubernetes.io/instance": "zk",
+                                            "app.kubernetes.io/name": "zookube"}}}]
+
+
+def network_policy(tmp_path, spec):
+    result = render(tmp_path, manifest(spec))
+    assert result.returncode == 0, result.stderr
+    return [o for o in json.loads(result.stdout) if o["kind"] == "NetworkPolicy"]
+
+
+def test_network_policy_lets_only_members_reach_the_quorum_ports(tmp_path, k8s, crd_schema):
+    apps = [{"namespaceSelector": {"matchLabels": {"team": "apps"}}}]
+    prometheus = [{"namespaceSelector": {"matchLabels": {
+        "kubernetes.io/metadata.name": "monitoring"}}, "podSelector": {
+        "matchLabels": {"app.kubernetes.io/name": "prometheus"}}}]
+    spec = {"networkPolicy": {"enabled": True, "clientFrom": apps, "metricsFrom": prometheus},
+            "tls": {"client": "both"}}
+    assert k8s.validate(manifest(spec), crd_schema, "ZkCluster") == []
+    [np] = network_policy(tmp_path, spec)
+    assert k8s.validate_object(np) == []
+    assert np["metadata"]["name"] == "zk-zk"
+    assert np["spec"]["podSelector"] == MEMBERS[0]["podSelector"]
+    assert np["spec"]["policyTypes"] == ["Ingress"]
+    rules = {tuple(p["port"] for p in r["ports"]): r["from"] for r in np["spec"]["ingress"]}
+    assert rules == {(2888, 3888): MEMBERS, (2181,): apps, (2281,): apps,
+                     (7000, 8080): prometheus}
+    # By default clients and Prometheus must be in the namespace; `on` has no plaintext port.
+    [default] = network_policy(tmp_path, {"networkPolicy": {"enabled": True},
+                                          "tls": {"client": "on"}})
+    rules = {tuple(p["port"] for p in r["ports"]): r["from"] for r in default["spec"]["ingress"]}
+    namespace = [{"podSelector": {}}]
+    assert rules == {(2888, 3888): MEMBERS, (2281,): namespace, (7000, 8080): namespace}
+    assert network_policy(tmp_path, {}) == []
+    assert network_policy(tmp_path, {"networkPolicy": {"enabled": False}}) == []
+
+
+def test_network_policy_peers_must_be_a_list(tmp_path, k8s, crd_schema):
+    bad = manifest({"networkPolicy": {"enabled": True, "clientFrom": {"podSelector": {}}}})
+    assert k8s.validate(bad, crd_schema, "ZkCluster") != []
+    result = render(tmp_path, bad)
+    assert result.returncode == 2 and "spec.networkPolicy.clientFrom" in result.stderr

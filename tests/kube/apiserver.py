@@ -19,6 +19,11 @@ the test instead of passing silently:
   labelled for it with `label_namespace`: a pod create is refused with 403; a pod the
   StatefulSet controller cannot create becomes a FailedCreate Event and `refused_pods`.
 
+cert-manager's Certificate (cert-manager.io/v1) is stored and validated against cert-manager's
+published CRD (../shared/k8s/cert-manager), nothing more: no cert-manager controller runs, so
+no Secret appears for a Certificate unless the test writes it (playing cert-manager), and its
+status stays empty. Issuers are not served.
+
 The CRD itself is admitted first, as kube-apiserver admits it (tests/crd_admission.py: structural
 schema, every default checked against its schema and against the CEL rules that read it); the
 stand-in does not start with a CRD the real server would refuse. Every object written is validated
@@ -83,7 +88,15 @@ RESOURCES = {
     ("policy/v1", "poddisruptionbudgets"): "PodDisruptionBudget",
     ("coordination.k8s.io/v1", "leases"): "Lease",
     ("zookube.dev/v1alpha1", "zkclusters"): "ZkCluster",
+    ("cert-manager.io/v1", "certificates"): "Certificate",
+    ("networking.k8s.io/v1", "networkpolicies"): "NetworkPolicy",
 }
+# Custom kinds other than the ZkCluster, validated against their published CRDs (data in
+# ../shared/k8s/cert-manager). No cert-manager controller runs: a test that needs the Secret a
+# Certificate asks for writes it itself.
+CUSTOM_CRDS = {("cert-manager.io/v1", "Certificate"):
+               os.path.join(os.path.dirname(K8S_DIR), "cert-manager",
+                            "cert-manager.io_certificates.yaml")}
 PATH = re.compile(r"^/(?:api/(?P<core>v1)|apis/(?P<group>[^/]+)/(?P<version>[^/]+))"
                   r"(?:/namespaces/(?P<ns>[^/]+))?/(?P<plural>[^/]+)"
                   r"(?:/(?P<name>[^/]+)(?:/(?P<sub>[^/]+))?)?$")
@@ -340,6 +353,14 @@ class Store:
         if errors:
             raise ApiError(422, "Invalid", crd_admission.admission_message(crd, errors))
         self.crd_schema = crd["spec"]["versions"][0]["schema"]["openAPIV3Schema"]
+        self.custom_schemas = {}
+        for (api, kind), path in CUSTOM_CRDS.items():
+            with open(path) as f:
+                custom = yaml.safe_load(f)
+            version = api.split("/")[1]
+            self.custom_schemas[(api, kind)] = next(
+                v["schema"]["openAPIV3Schema"] for v in custom["spec"]["versions"]
+                if v["name"] == version)
 
     # --- validation -------------------------------------------------------------------------
 
@@ -353,6 +374,10 @@ class Store:
             errors = self.schemas.validate(obj, self.crd_schema, "ZkCluster")
             errors += self.schemas.validate(obj.get("metadata", {}), OBJECT_META, "metadata")
             errors += cel_rules(obj)
+        elif (obj.get("apiVersion"), obj.get("kind")) in self.custom_schemas:
+            schema = self.custom_schemas[(obj["apiVersion"], obj["kind"])]
+            errors = self.schemas.validate(obj, schema, obj["kind"])
+            errors += self.schemas.validate(obj.get("metadata", {}), OBJECT_META, "metadata")
         else:
             errors = self.schemas.validate_object(obj)
         if errors:

@@ -10,6 +10,13 @@ stops its process (SIGTERM); a pod whose ConfigMap entry or Secret is missing wa
 whose volumes cannot be mounted does. Readiness is whether the process runs; the operator then
 asks the member itself (`srvr`, `conf`).
 
+Secret volumes of the pod (spec.volumes[].secret, except the super digest's, which is put into
+zoo.cfg as above) are written as files into `state_dir/<pod>/<last part of the mountPath>`: with
+local addressing that is where a member's zoo.cfg finds its TLS stores (`<pod>/tls`). As the real
+kubelet does, a pod whose Secret is missing waits, and a changed Secret's files are rewritten in
+place (each file replaced whole) while the process runs: a certificate renewal restarts nobody.
+A member without clientPort (tls.client on) is mapped to its secureClientPort.
+
 What it does not do: run the container's shell command, enforce resources, restart a process
 that exits (the pod stays, not ready: the test sees it)."""
 
@@ -48,26 +55,55 @@ class Kubelet:
 
     def _snapshot(self):
         with self.store.lock:
-            pods, files, digests = {}, {}, {}
+            pods, files, digests, secrets = {}, {}, {}, {}
             for (api, plural, ns, name), obj in self.store.objects.items():
                 if plural == "pods" and "deletionTimestamp" not in obj["metadata"]:
                     instance = obj["metadata"].get("labels", {}).get("app.kubernetes.io/instance")
-                    pods[name] = (obj["metadata"]["uid"], ns, instance)
+                    pods[name] = (obj["metadata"]["uid"], ns, instance,
+                                  self._secret_mounts(obj))
                 elif plural == "configmaps":
                     files[(ns, name)] = dict(obj.get("data", {}))
                 elif plural == "secrets":
                     digests[(ns, name)] = obj.get("data", {}).get("super-digest.cfg")
-            return pods, files, digests
+                    secrets[(ns, name)] = dict(obj.get("data", {}))
+            return pods, files, digests, secrets
+
+    @staticmethod
+    def _secret_mounts(pod):
+        """{secret name: directory name} of the pod's Secret volumes, but the super digest's."""
+        spec = pod.get("spec", {})
+        mounts = {m["name"]: m["mountPath"] for c in spec.get("containers", [])
+                  for m in c.get("volumeMounts", [])}
+        return {v["secret"]["secretName"]: os.path.basename(mounts[v["name"]].rstrip("/"))
+                for v in spec.get("volumes", [])
+                if "secret" in v and v["name"] in mounts and v["name"] != "super-digest"}
+
+    def _mount(self, pod, mounts, ns, secrets):
+        """Writes the pod's Secret volumes; False if one of them is missing."""
+        if any((ns, name) not in secrets for name in mounts):
+            return False
+        for name, dirname in mounts.items():
+            target = os.path.join(self.state_dir, pod, dirname)
+            os.makedirs(target, exist_ok=True)
+            for key, data in secrets[(ns, name)].items():
+                path = os.path.join(target, key)
+                content = base64.b64decode(data)
+                if os.path.exists(path) and open(path, "rb").read() == content:
+                    continue
+                with open(path + ".tmp", "wb") as f:
+                    f.write(content)
+                os.replace(path + ".tmp", path)
+        return True
 
     def sync(self):
-        pods, files, digests = self._snapshot()
+        pods, files, digests, secrets = self._snapshot()
         changed = False
         for name, (uid, proc, _) in list(self.processes.items()):
             if pods.get(name, (None,))[0] != uid or proc.poll() is not None:
                 self._stop_process(name)
                 changed = True
-        for name, (uid, ns, instance) in pods.items():
-            if name in self.processes:
+        for name, (uid, ns, instance, mounts) in pods.items():
+            if not self._mount(name, mounts, ns, secrets) or name in self.processes:
                 continue
             data = files.get((ns, f"{instance}-config"), {})
             digest = digests.get((ns, f"{instance}-super-digest"))
@@ -94,7 +130,8 @@ class Kubelet:
         log = open(os.path.join(pod_dir, "server.log"), "ab")
         proc = subprocess.Popen([self.binary, config], stdout=log, stderr=subprocess.STDOUT)
         log.close()
-        self.processes[name] = (uid, proc, int(settings["clientPort"]))
+        port = settings.get("clientPort") or settings["secureClientPort"]
+        self.processes[name] = (uid, proc, int(port))
         self.starts.append(name)
         self.store.set_member(name, ready=True)
 

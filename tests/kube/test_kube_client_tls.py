@@ -1,7 +1,7 @@
 """spec.tls in Kubernetes mode against the stand-in API server: the operator's CA Secret, the
 members' keystores Secret (every object validated by the stand-in against the OpenAPI documents),
 the pod template mounting it read-only, and a second pass that rewrites nothing. End-to-end
-kazoo over TLS against members run by the kubelet stand-in is not covered yet (docs/operator.md).
+kazoo over TLS against members run by the kubelet stand-in: test_kube_member_tls.py.
 """
 
 import base64
@@ -57,16 +57,17 @@ def test_operator_issues_a_ca_and_every_members_keystore_once(api, operator, tmp
     assert files(secret(api, "demo-zk-ca")) == ca
 
 
-def test_what_kubernetes_cannot_run_yet_is_refused_with_a_reason(api, operator):
-    """tls.client on would leave pods whose plaintext probes never pass; cert-manager and
-    user Secrets are not mounted yet. Each is refused before anything is applied."""
+def test_a_missing_users_secret_holds_everything_and_says_which(api, operator):
+    """spec.tls.secretRef naming no Secret: Degraded SecretMissing, nothing applied."""
     with_members(api)
-    create_cluster(api, {"tls": {"client": "on"}})
+    create_cluster(api, {"tls": {"client": "on", "secretRef": {"name": "zk-certs"}}})
     operator.run(2, expect_ok=False)
     with api.store.lock:
         status = api.store.get("zookube.dev/v1alpha1", "zkclusters", "default", "demo")["status"]
         sts = [k for k in api.store.objects if k[1] == "statefulsets"]
+        events = [o for o in api.store.objects.values() if o["kind"] == "Event"]
     degraded = next(c for c in status["conditions"] if c["type"] == "Degraded")
-    assert degraded["status"] == "True" and degraded["reason"] == "InvalidConfig", degraded
-    assert "spec.tls.client: on" in degraded["message"]
+    assert degraded["status"] == "True" and degraded["reason"] == "SecretMissing", degraded
+    assert "Secret default/zk-certs (spec.tls.secretRef) does not exist" in degraded["message"]
+    assert [e["reason"] for e in events if e["type"] == "Warning"] == ["SecretMissing"]
     assert sts == []

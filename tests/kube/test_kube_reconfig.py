@@ -19,20 +19,12 @@ import time
 import pytest
 from kazoo.client import KazooClient
 
-from kubelet import Kubelet
 from kube_harness import REPO, Operator
 from test_kube_operator import CLUSTER, ZK, change_spec, cluster
 
 sys.path.insert(0, os.path.join(REPO, "tests", "integration"))
 from writer import Writer  # noqa: E402
 import ports as ports_below_ephemeral  # noqa: E402
-
-
-@pytest.fixture
-def kubelet(api, tmp_path):
-    k = Kubelet(api, str(tmp_path))
-    yield k
-    k.stop()
 
 
 @pytest.fixture(autouse=True)

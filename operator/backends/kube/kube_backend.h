@@ -24,6 +24,9 @@
 
 #include <chrono>
 #include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
 #include <optional>
 #include <stdexcept>
 #include <stop_token>
@@ -31,6 +34,7 @@
 #include <vector>
 
 #include "backends/kube/srvr_client.h"
+#include "backends/members/tls_relay.h"
 #include "kube/kube_client.h"
 #include "model/zk_cluster.h"
 #include "plan/plan.h"
@@ -101,6 +105,15 @@ class KubeBackend {
 
  private:
   web::json::value listPods(const ZkCluster& c);
+  // Where the operator sends srvr, conf and reconfig for member `m`: the resolver's address, or
+  // with tls.client on a loopback relay to it (tls_relay.h) presenting the operator's client
+  // certificate. nullopt while the member has no address or there is no CA to trust yet.
+  std::optional<SrvrTarget> operatorTarget(const ZkCluster& c, const Member& m,
+                                           const web::json::value& pod);
+  // The CA to trust and the operator's own client certificate, issued in memory from the
+  // cluster's CA (its key never leaves the process) and reissued when the CA changes or it is
+  // due; nullopt while the CA Secret does not exist.
+  std::optional<relay::TlsClientFiles> operatorTlsFiles(const ZkCluster& c);
   std::optional<EnsembleView> readMembership(const ZkCluster& c, const Observed& o,
                                              const std::vector<SrvrTarget>& targets,
                                              const std::vector<size_t>& probed);
@@ -114,11 +127,27 @@ class KubeBackend {
   void expandVolumes(const ZkCluster& c, const ExpandVolumes& e, const ZkClusterStatus& planned);
   void refuseExpansion(const ZkCluster& c, ZkClusterStatus status, const std::string& why);
   void applyObjects(const ZkCluster& c, Membership m, const std::string& superDigest);
+  // Server-side apply; a refusal throws Blocked (ApplyRefused).
+  void applyOrBlock(const web::json::value& object);
   // spec.tls with issuer operator: the CA Secret (made once unless tls.caSecretRef names one)
   // and the members' keystores Secret, rewritten only when a certificate is due. Throws Blocked
   // (SecretMissing) when a named CA Secret is missing or has no tls.crt/tls.key.
   void applyTlsSecrets(const ZkCluster& c, Membership m);
   KeyPair clusterCa(const ZkCluster& c);
+  // spec.tls.secretRef or issuerRef: every member's certificate from the user's Secret(s) or
+  // cert-manager's (one per Certificate), checked (certificateProblem). Throws Blocked:
+  // SecretMissing, or CertificateInvalid naming the Secret, the member and what is wrong.
+  std::map<std::string, ProvidedCertificate> providedCertificates(const ZkCluster& c,
+                                                                  const std::vector<Member>& ms);
+  // The keystores Secret's files made from them: ca.crt and <member>.pem (key, then certificate).
+  static StringMap keystoresOf(const std::vector<Member>& ms,
+                               const std::map<std::string, ProvidedCertificate>& given);
+  // The members' certificates as the Secrets hold them now (tls_status.h); nothing while TLS is
+  // off or before the first members were applied.
+  std::optional<TlsObservation> tlsObservation(const ZkCluster& c);
+  // The Event a rewrite of the members' Secret deserves: what was issued or renewed, and when
+  // the next renewal is due.
+  void reportIssued(const ZkCluster& c, const StringMap& before, const StringMap& after);
   void reconfig(const ZkCluster& c, const Member& m, bool add, const std::string& password);
   void restartMember(const ZkCluster& c, const RestartMember& r);
   void updateStatus(const ZkCluster& c, ZkClusterStatus status);
@@ -127,6 +156,14 @@ class KubeBackend {
   KubeClient& client_;
   AddressResolver resolver_;
   KubeBackendOptions options_;
+  // Workers reconcile different clusters at once; the relays and certificates are shared.
+  struct Relay {
+    std::string certPem;  // the client certificate it presents
+    std::unique_ptr<relay::TlsRelay> relay;
+  };
+  std::mutex tlsMutex_;
+  std::map<std::string, Relay> relays_;                                // by "<ns>/<member>"
+  std::map<std::string, relay::TlsClientFiles> operatorCertificates_;  // by "<ns>/<cluster>"
 };
 
 // The ZkCluster's status as a server-side apply body for the status subresource.

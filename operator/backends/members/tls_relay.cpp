@@ -66,10 +66,12 @@ class Session : public std::enable_shared_from_this<Session> {
 }  // namespace
 
 struct TlsRelay::State {
-  State(std::string h, int p, std::string ca) : host(std::move(h)), port(p), caPem(std::move(ca)) {}
+  State(std::string h, int p, std::string ca, std::string name)
+      : host(std::move(h)), port(p), caPem(std::move(ca)), verifyName(std::move(name)) {}
   std::string host;
   int port;
   std::string caPem;
+  std::string verifyName;
   asio::io_context io;
   ssl::context ctx{ssl::context::tls_client};
   tcp::acceptor acceptor{io, tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0)};
@@ -81,14 +83,15 @@ struct TlsRelay::State {
       tcp::resolver resolver(io);
       boost::system::error_code rec;
       auto endpoints = resolver.resolve(host, std::to_string(port), rec);
-      if (!rec) std::make_shared<Session>(std::move(plain), ctx, host)->start(endpoints);
+      if (!rec) std::make_shared<Session>(std::move(plain), ctx, verifyName)->start(endpoints);
       accept();
     });
   }
 };
 
-TlsRelay::TlsRelay(std::string host, int port, const TlsClientFiles& files)
-    : state_(std::make_unique<State>(std::move(host), port, files.caPem)) {
+TlsRelay::TlsRelay(std::string host, int port, const TlsClientFiles& files, std::string verifyName)
+    : state_(std::make_unique<State>(host, port, files.caPem,
+                                     verifyName.empty() ? host : std::move(verifyName))) {
   try {
     state_->ctx.add_certificate_authority(asio::buffer(files.caPem));
     state_->ctx.use_certificate_chain(asio::buffer(files.certPem));

@@ -22,9 +22,10 @@ struct TlsClientFiles {
 
 class TlsRelay {
  public:
-  // Listens at once and relays on its own thread until destroyed. Throws std::runtime_error
-  // when the PEM text cannot be loaded.
-  TlsRelay(std::string host, int port, const TlsClientFiles& files);
+  // Listens at once and relays on its own thread until destroyed. The member's certificate must
+  // name `verifyName` (default: `host`; in Kubernetes the pod's IP is not in its certificate,
+  // its DNS name is). Throws std::runtime_error when the PEM text cannot be loaded.
+  TlsRelay(std::string host, int port, const TlsClientFiles& files, std::string verifyName = {});
   ~TlsRelay();
   TlsRelay(const TlsRelay&) = delete;
   TlsRelay& operator=(const TlsRelay&) = delete;
