@@ -76,11 +76,12 @@ if [ -x build-asan/server/zookube-server ]; then
   # The ensemble's sockets, reconfig, session moves, hostile input and SIGTERM at any moment
   # against the sanitized server (restarting members one by one under load too, now that
   # snapshots load fast enough).
-  step "integration under ASan (ensemble, reconfig, bad input, TLS)" \
+  step "integration under ASan (ensemble, reconfig, bad input, client and quorum TLS)" \
     env ZOOKUBE_BUILD_DIR="$PWD/build-asan" /usr/bin/python3 -m pytest -q \
     tests/integration/test_ensemble.py tests/integration/test_reconfig.py \
     tests/integration/test_readonly.py tests/integration/test_bad_input.py \
     tests/integration/test_clean_stop.py tests/integration/test_tls.py \
+    tests/integration/test_quorum_tls.py \
     tests/chaos/test_session_move.py tests/chaos/test_pending_reconfig.py
 fi
 step "metrics: rules, dashboards, end to end (standalone, ensemble)" \
