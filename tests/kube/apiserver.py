@@ -351,6 +351,7 @@ class Store:
         if errors:
             raise ApiError(422, "Invalid", crd_admission.admission_message(crd, errors))
         self.crd_schema = crd["spec"]["versions"][0]["schema"]["openAPIV3Schema"]
+        self.resolved = {}  # schema nodes resolved for server-side apply (managed_fields.Shape)
 
     # --- validation -------------------------------------------------------------------------
 
@@ -372,7 +373,7 @@ class Store:
             raise ApiError(422, "Invalid", f"{obj.get('kind')} is invalid: " + "; ".join(errors))
 
     def shape(self, obj):
-        return managed_fields.root_shape(self.schemas, self.crd_schema, obj)
+        return managed_fields.root_shape(self.schemas, self.crd_schema, obj, self.resolved)
 
     def applied(self, live, config, manager, api, sub, force):
         """`live` after `manager` applies `config` (server-side apply, managed_fields.py)."""

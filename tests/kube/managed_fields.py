@@ -56,9 +56,16 @@ class Shape:
     """What the merge needs to know of a schema node: scalar, map (granular or atomic) or list
     (atomic, set or map with keys)."""
 
-    def __init__(self, schemas, schema):
-        self.schemas = schemas
-        self.schema = schemas._resolve(schema) if schema is not None else None
+    def __init__(self, schemas, schema, resolved):
+        """`resolved`: id(schema) -> (schema, resolved schema), kept by the caller so each schema
+        node is resolved once, not on every write."""
+        self.schemas, self.resolved = schemas, resolved
+        self.schema = None
+        if schema is not None:
+            kept = resolved.get(id(schema))
+            if kept is None or kept[0] is not schema:  # the entry keeps `schema` alive
+                kept = resolved[id(schema)] = (schema, schemas._resolve(schema))
+            self.schema = kept[1]
 
     @property
     def kind(self):
@@ -82,12 +89,13 @@ class Shape:
         s = self.schema or {}
         props = s.get("properties") or {}
         if name in props:
-            return Shape(self.schemas, props[name]), True
+            return Shape(self.schemas, props[name], self.resolved), True
         extra = s.get("additionalProperties")
-        return Shape(self.schemas, extra if isinstance(extra, dict) else None), False
+        return Shape(self.schemas, extra if isinstance(extra, dict) else None,
+                     self.resolved), False
 
     def items(self):
-        return Shape(self.schemas, (self.schema or {}).get("items"))
+        return Shape(self.schemas, (self.schema or {}).get("items"), self.resolved)
 
     def list_type(self):
         """("atomic"|"set"|"map", keys), from list-type, else a built-in's patch strategy."""
@@ -115,14 +123,19 @@ class Shape:
         return tuple(sorted(pairs))
 
 
-def root_shape(schemas, crd_schema, obj):
-    if obj.get("kind") == "ZkCluster":
-        schema = dict(crd_schema)
-        schema["properties"] = dict(schema["properties"],
-                                    metadata={"$ref": "#/components/schemas/" + OBJECT_META})
-        return Shape(schemas, schema)
-    name = schemas.kinds[(obj["apiVersion"], obj["kind"])]
-    return Shape(schemas, {"$ref": "#/components/schemas/" + name})
+def root_shape(schemas, crd_schema, obj, resolved):
+    """The shape of `obj`'s kind; `resolved` as Shape takes it (also keeps the roots made here)."""
+    key = ("root", obj.get("apiVersion"), obj.get("kind"))
+    if key not in resolved:
+        if obj.get("kind") == "ZkCluster":
+            schema = dict(crd_schema)
+            schema["properties"] = dict(schema["properties"],
+                                        metadata={"$ref": "#/components/schemas/" + OBJECT_META})
+        else:
+            name = schemas.kinds[(obj["apiVersion"], obj["kind"])]
+            schema = {"$ref": "#/components/schemas/" + name}
+        resolved[key] = schema
+    return Shape(schemas, resolved[key], resolved)
 
 
 # --- paths and field sets -----------------------------------------------------------------------
