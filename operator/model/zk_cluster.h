@@ -137,6 +137,9 @@ struct MemberStatus {
   bool ready = false;
   std::int64_t zxid = 0;
   std::string image;
+  // Down on purpose on this pass (restarted by the roll, or not yet in the ensemble): when it is
+  // still down on the next pass, it gets that pass to come back before it counts as not ready.
+  bool plannedDown = false;
   bool operator==(const MemberStatus&) const = default;
 };
 

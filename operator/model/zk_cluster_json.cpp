@@ -71,6 +71,7 @@ value memberJson(const MemberStatus& m) {
   std::snprintf(hex, sizeof hex, "0x%llx", static_cast<unsigned long long>(m.zxid));
   out["zxid"] = value::string(hex);
   out["image"] = value::string(m.image);
+  if (m.plannedDown) out["plannedDown"] = value::boolean(true);
   return out;
 }
 
@@ -302,7 +303,9 @@ ZkClusterStatus parseStatus(const value& v) {
                       parseRole(str(m, "role")),
                       m.has_field("ready") && m.at("ready").is_boolean() && m.at("ready").as_bool(),
                       hexZxid(m, "zxid"),
-                      str(m, "image")};
+                      str(m, "image"),
+                      m.has_field("plannedDown") && m.at("plannedDown").is_boolean() &&
+                          m.at("plannedDown").as_bool()};
       s.members.push_back(ms);
     }
   }

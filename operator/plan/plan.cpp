@@ -337,13 +337,14 @@ class Planner {
     return m.voter ? m.id > voters_ : !o_.ensemble->observers.contains(m.id);
   }
 
-  // A member seen serving on the last pass (or not seen at all) and down now gets one more pass
-  // before it counts: a member just added by reconfig reconnects once, and that is planned.
+  // A member seen serving on the last pass (or not seen at all), or down on purpose then, and
+  // down now gets one more pass before it counts: a member just added by reconfig reconnects
+  // once, and the others re-sync with the leader the roll restarted last, and that is planned.
   bool downForTheFirstTime(const Member& m) const {
     for (const MemberStatus& prev : c_.status.members) {
       if (prev.name == m.name) {
-        return prev.ready &&
-               (m.voter ? isVoterRole(prev.role) : prev.role == MemberRole::kObserver);
+        return prev.plannedDown || (prev.ready && (m.voter ? isVoterRole(prev.role)
+                                                           : prev.role == MemberRole::kObserver));
       }
     }
     return true;
@@ -401,9 +402,11 @@ class Planner {
     bool planned = plannedRestart();
     for (const Member& m : members(c_, {applyVoters_, applyObservers_})) {
       const ObservedMember& om = observed(m);
-      s.members.push_back({m.name, m.id, om.role, om.ready, om.zxid, om.image});
-      s.readyMembers += healthy(om);
-      if (healthy(om) || expectedDown(m) || planned) continue;
+      bool down = !healthy(om);
+      bool onPurpose = down && (expectedDown(m) || planned);
+      s.members.push_back({m.name, m.id, om.role, om.ready, om.zxid, om.image, onPurpose});
+      s.readyMembers += !down;
+      if (!down || onPurpose) continue;
       if (downForTheFirstTime(m)) {
         waits_.push_back("seeing whether " + m.name + " comes back");
       } else {

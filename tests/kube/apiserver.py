@@ -4,9 +4,10 @@ It implements only what the operator relies on, the way the real API server does
 everything else with a Kubernetes Status body, so a request the real server would refuse fails
 the test instead of passing silently:
 
-- get, list (labelSelector with equality terms), create (POST), replace (PUT, with 409 Conflict
-  on a stale metadata.resourceVersion), server-side apply (PATCH application/apply-patch+yaml with
-  a fieldManager; other patch types get 415), delete;
+- get, list (labelSelector with equality and set-based terms, label_selector.py), create (POST),
+  replace (PUT, with 409 Conflict on a stale metadata.resourceVersion), server-side apply (PATCH
+  application/apply-patch+yaml with a fieldManager: managed fields, merges by list type,
+  conflicts and force, managed_fields.py), JSON merge patch, delete; other patch types get 415;
 - the ZkCluster's status and scale subresources (the main resource ignores status, the status
   subresource ignores everything else, as the CRD's `subresources.status` makes the server do);
 - metadata.generation bumped only by changes outside metadata and status, resourceVersion by
@@ -31,10 +32,12 @@ with tests/k8s_openapi.py against the Kubernetes 1.28 OpenAPI documents, a ZkClu
 CRD's schema (its CEL rules written out by hand: no CEL implementation runs here): an unknown
 field, a wrong type or a missing required field is a 422 Invalid.
 
-Watches (`?watch=1&resourceVersion=R`) stream every change after R as JSON lines, chunked:
+Watches (`?watch=1&resourceVersion=R`) stream every change after R as JSON lines, chunked (without
+R, or with "0", the current state first as ADDED events):
 ADDED, MODIFIED and DELETED (an object that stops or starts matching the label selector is
 DELETED or ADDED, as the real server's filter makes it), BOOKMARK events when
-`allowWatchBookmarks` asks for them, and the end of the stream after `timeoutSeconds`. Every
+`allowWatchBookmarks` asks for them (once a minute and 2 s before the timeout, as the watch cache
+sends them), and the end of the stream after `timeoutSeconds`. Every
 change gets its own resourceVersion, and a bounded history of them is kept: a watch from a
 resourceVersion older than the history gets `410 Gone` (an ERROR event, or the HTTP status if
 `gone_as_status` is set). Tests can compact the history and break every open stream.
@@ -70,6 +73,8 @@ import yaml
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 import crd_admission  # noqa: E402
+import label_selector  # noqa: E402
+import managed_fields  # noqa: E402
 import pod_security  # noqa: E402
 from k8s_openapi import K8S_DIR, REPO, Schemas  # noqa: E402
 
@@ -103,33 +108,37 @@ PATH = re.compile(r"^/(?:api/(?P<core>v1)|apis/(?P<group>[^/]+)/(?P<version>[^/]
 
 
 class ApiError(Exception):
-    def __init__(self, code, reason, message):
+    def __init__(self, code, reason, message, details=None):
         super().__init__(message)
-        self.code, self.reason, self.message = code, reason, message
+        self.code, self.reason, self.message, self.details = code, reason, message, details
 
     def status(self):
-        return {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure",
+        body = {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure",
                 "message": self.message, "reason": self.reason, "code": self.code}
+        if self.details:
+            body["details"] = self.details
+        return body
 
 
 def now():
     return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
+def manager_name(agent):
+    """The field manager of a write without fieldManager: its User-Agent up to the first '/'."""
+    return (agent or "unknown").split("/", 1)[0]
+
+
 def matches(labels, selector):
-    for term in filter(None, (selector or "").split(",")):
-        key, _, want = term.partition("=")
-        if labels.get(key) != want.lstrip("="):
-            return False
-    return True
+    return label_selector.matches(labels, label_selector.parse(selector))
 
 
 def check_selector(selector):
-    """Only equality terms are implemented; set-based ones and != are refused, not misread."""
-    for term in filter(None, (selector or "").split(",")):
-        if "=" not in term or "!=" in term or any(c in term for c in "() "):
-            raise ApiError(400, "BadRequest", f"the stand-in implements only equality label "
-                                              f"selectors, not {term!r}")
+    """A selector the real parser refuses is a 400 with its message (label_selector.py)."""
+    try:
+        label_selector.parse(selector)
+    except label_selector.SelectorError as e:
+        raise ApiError(400, "BadRequest", str(e))
 
 
 # The fields each kind may be selected by (the real server's field label conversions).
@@ -166,7 +175,7 @@ def field_matches(obj, terms):
 
 
 # The query parameters each kind of request may carry; anything else is refused.
-QUERY = {"list": {"labelSelector", "fieldSelector"},
+QUERY = {"list": {"labelSelector", "fieldSelector", "resourceVersion"},
          "watch": {"watch", "labelSelector", "resourceVersion", "allowWatchBookmarks",
                    "timeoutSeconds"},
          "PATCH": {"fieldManager", "force"},
@@ -322,7 +331,9 @@ class Store:
         self.history_limit = 1000
         self.compacted = 0
         self.gone_as_status = False  # 410 for a too-old watch as the HTTP status, not an event
-        self.bookmark_seconds = 1.0  # a BOOKMARK after this long without an event
+        # A BOOKMARK this often, and one 2 s before a watch's timeout, as the watch cache sends
+        # them (its bookmark frequency is a minute); tests make it shorter.
+        self.bookmark_seconds = 60.0
         self.watch_epoch = 0  # bumped by break_watches: every open stream is cut off
         self.requests = []    # {"verb", "plural", "ns", "name", "query", "code"} answered
         self.gone_sent = 0    # 410 Gone answers to watches, as a status or an ERROR event
@@ -361,10 +372,11 @@ class Store:
             self.custom_schemas[(api, kind)] = next(
                 v["schema"]["openAPIV3Schema"] for v in custom["spec"]["versions"]
                 if v["name"] == version)
+        self.resolved = {}  # schema nodes resolved for server-side apply (managed_fields.Shape)
 
     # --- validation -------------------------------------------------------------------------
 
-    def validate(self, obj, status_only=False):
+    def validate(self, obj, status_only=False, partial=False):
         if obj.get("kind") == "ZkCluster" and status_only:
             # The status subresource validates what it writes; a spec stored under an older
             # schema does not block status updates.
@@ -380,8 +392,26 @@ class Store:
             errors += self.schemas.validate(obj.get("metadata", {}), OBJECT_META, "metadata")
         else:
             errors = self.schemas.validate_object(obj)
+        if partial:
+            errors = [e for e in errors if not e.endswith(": required")]
         if errors:
             raise ApiError(422, "Invalid", f"{obj.get('kind')} is invalid: " + "; ".join(errors))
+
+    def shape(self, obj):
+        kind = (obj.get("apiVersion"), obj.get("kind"))
+        crd = self.crd_schema if obj.get("kind") == "ZkCluster" else self.custom_schemas.get(kind)
+        return managed_fields.root_shape(self.schemas, crd, obj, self.resolved)
+
+    def applied(self, live, config, manager, api, sub, force):
+        """`live` after `manager` applies `config` (server-side apply, managed_fields.py)."""
+        shape = self.shape(config)
+        try:
+            merged = managed_fields.apply(live, config, shape, manager, api, sub, force, now())
+        except managed_fields.ConflictError as e:
+            raise ApiError(409, "Conflict", e.message, {"causes": e.causes})
+        if live is not None and managed_fields.unchanged(live, merged):
+            return live  # a no-op apply writes nothing, not even the times of managedFields
+        return merged
 
     def label_namespace(self, ns, labels):
         """Sets a namespace's labels; the pod-security ones decide what pods it admits."""
@@ -457,7 +487,8 @@ class Store:
             raise ApiError(400, "BadRequest", "the namespace of the object does not match the URL")
         meta["namespace"] = ns
 
-    def create(self, api, plural, ns, obj, agent="test"):
+    def create(self, api, plural, ns, obj, agent="test", applied_by=None):
+        """`applied_by`: the field manager of an apply that creates the object."""
         self.check_target(api, plural, ns, None, obj)
         if "name" not in obj["metadata"]:
             raise ApiError(422, "Invalid", "metadata.name: Required value")
@@ -475,6 +506,12 @@ class Store:
             raise ApiError(409, "AlreadyExists", f'{plural} "{key[3]}" already exists')
         self.validate(obj)
         obj = copy.deepcopy(obj)
+        obj["metadata"].pop("managedFields", None)
+        if applied_by:
+            obj = self.applied(None, obj, applied_by, api, None, False)
+        else:
+            managed_fields.record_update(None, obj, self.shape(obj), manager_name(agent), api,
+                                         None, now())
         obj["metadata"].update({"uid": str(uuid.uuid4()), "resourceVersion": self.next_rv(),
                                 "creationTimestamp": now(), "generation": 1})
         if obj["kind"] == "Pod":
@@ -494,6 +531,9 @@ class Store:
                                             "the object has been modified; please apply your "
                                             "changes to the latest version and try again")
         new = new_fields(copy.deepcopy(old))
+        if verb != "apply":  # an apply has recorded its own fields
+            managed_fields.record_update(old, new, self.shape(new), manager_name(agent), api, sub,
+                                         now())
         self.validate(new, status_only=sub == "status")
         immutable_fields(old, new, self.fixed_size_classes)
         if new["kind"] == "ZkCluster" and sub is None:
@@ -908,15 +948,19 @@ class Handler(BaseHTTPRequestHandler):
         if query["watch"] not in ("1", "true"):
             raise ApiError(400, "BadRequest", f"watch={query['watch']!r}")
         since = query.get("resourceVersion", "")
-        if not since.isdigit() or since == "0":
-            # "" and "0" mean "from any state, starting with synthetic ADDED events": not here.
-            raise ApiError(400, "BadRequest", "the stand-in watches only from a resourceVersion "
-                                              "a list returned")
+        if since not in ("", "0") and not since.isdigit():
+            raise ApiError(400, "BadRequest", f"invalid resource version {since!r}")
         timeout = float(query.get("timeoutSeconds", 1800))
         bookmarks = query.get("allowWatchBookmarks") == "true"
+        initial = []
         with s.lock:
             self.inject_fault("GET", api, plural)
             s.key(api, plural, ns, None)
+            if since in ("", "0"):
+                # Unset or "0": the current state as synthetic ADDED events, then what follows.
+                initial = [{"type": "ADDED", "object": o} for o in
+                           s.list(api, plural, ns, query.get("labelSelector"))["items"]]
+                since = str(s.last_rv)
             gone = int(since) < s.compacted
             if gone and s.gone_as_status:
                 raise self.gone(since)
@@ -927,6 +971,8 @@ class Handler(BaseHTTPRequestHandler):
         self.end_headers()
         s.record_request(200, verb="GET", **self._target)
         try:
+            for event in initial:
+                self.chunk(event)
             if gone:
                 self.send_gone(since)
             else:
@@ -951,11 +997,16 @@ class Handler(BaseHTTPRequestHandler):
         self.wfile.write(f"{len(data):x}\r\n".encode() + data + b"\r\n")
         self.wfile.flush()
 
+    def next_bookmark(self, now, deadline):
+        """Every bookmark_seconds, but the last one 2 s before the deadline; none after it."""
+        due = min(now + self.store.bookmark_seconds, deadline - 2)
+        return due if due >= now else float("inf")
+
     def stream(self, api, plural, ns, selector, last, epoch, deadline, bookmarks):
         s = self.store
-        quiet_since = time.monotonic()
+        mark = self.next_bookmark(time.monotonic(), deadline)
         while time.monotonic() < deadline:
-            wait = min(deadline, quiet_since + s.bookmark_seconds) - time.monotonic()
+            wait = min(deadline, mark) - time.monotonic()
             with s.changed:
                 s.changed.wait_for(lambda: s.last_rv > last or s.watch_epoch != epoch,
                                    timeout=max(wait, 0))
@@ -969,16 +1020,16 @@ class Handler(BaseHTTPRequestHandler):
                 last = s.last_rv
             for event in events:
                 self.chunk(event)
-            if events:
-                quiet_since = time.monotonic()
-            elif bookmarks and time.monotonic() >= quiet_since + s.bookmark_seconds:
+            if time.monotonic() < mark:
+                continue
+            mark = self.next_bookmark(time.monotonic(), deadline)
+            if bookmarks:
                 self.chunk({"type": "BOOKMARK", "object": {
                     "apiVersion": api, "kind": RESOURCES[(api, plural)],
                     "metadata": {"resourceVersion": str(last)}}})
                 with s.changed:
                     s.bookmarks.append((plural, last))
                     s.changed.notify_all()
-                quiet_since = time.monotonic()
 
     def cut_off(self):
         """Closes the connection with no final chunk: the client sees a truncated stream."""
@@ -996,6 +1047,7 @@ class Handler(BaseHTTPRequestHandler):
             raise ApiError(404, "NotFound", f"{plural}/{sub}: no such subresource")
         if name is None:
             if verb == "GET":
+                self.check_list_version(query.get("resourceVersion", ""))
                 return 200, s.list(api, plural, ns, query.get("labelSelector"),
                                    query.get("fieldSelector"))
             if verb == "POST" and ns is not None:
@@ -1011,7 +1063,7 @@ class Handler(BaseHTTPRequestHandler):
         if verb == "PATCH" and self.body()[0] == "application/merge-patch+json":
             return 200, self.merge_patch(api, plural, ns, name, sub, agent)
         if verb == "PATCH":
-            return 200, self.apply(api, plural, ns, name, sub, query, agent)
+            return self.apply(api, plural, ns, name, sub, query, agent)
         if verb == "DELETE" and sub is None:
             policy = query.get("propagationPolicy")
             if policy is not None and policy not in PROPAGATION:
@@ -1019,6 +1071,17 @@ class Handler(BaseHTTPRequestHandler):
                                                   f"{sorted(PROPAGATION)}")
             return 200, s.delete(api, plural, ns, name, agent, propagation=policy)
         raise ApiError(405, "MethodNotAllowed", f"{verb} is not supported here")
+
+    def check_list_version(self, version):
+        """Unset: the latest state (a quorum read); "0" any state, the latest here; N: no older
+        than N. One newer than any the stand-in has seen is refused, not waited for."""
+        if version in ("", "0"):
+            return
+        if not version.isdigit():
+            raise ApiError(400, "BadRequest", f"invalid resource version {version!r}")
+        if int(version) > self.store.last_rv:
+            raise ApiError(400, "BadRequest", f"the stand-in does not wait for resourceVersion "
+                                              f"{version} (current: {self.store.last_rv})")
 
     def json_body(self):
         ctype, text = self.body()
@@ -1055,7 +1118,7 @@ class Handler(BaseHTTPRequestHandler):
             return self.scale_of(s.write(api, plural, ns, name, sub, scaled, "update", agent, rv))
         s.check_target(api, plural, ns, name, obj)
         s.get(api, plural, ns, name)
-        return s.write(api, plural, ns, name, sub, self.merge(plural, sub, obj, replace=True),
+        return s.write(api, plural, ns, name, sub, self.merge(plural, sub, obj),
                        "update", agent, rv)
 
     def merge_patch(self, api, plural, ns, name, sub, agent):
@@ -1093,6 +1156,9 @@ class Handler(BaseHTTPRequestHandler):
             raise ApiError(422, "Invalid", "PatchOptions.meta.k8s.io \"\" is invalid: "
                                            "fieldManager: Required value: is required for apply "
                                            "patch")
+        force = query.get("force", "false")
+        if force not in ("true", "false"):
+            raise ApiError(400, "BadRequest", f"force={force!r} is not a boolean")
         obj = yaml.safe_load(text)
         if not isinstance(obj, dict):
             raise ApiError(400, "BadRequest", "an apply patch must be an object")
@@ -1105,19 +1171,22 @@ class Handler(BaseHTTPRequestHandler):
                            f"failed to create typed patch object ({ns}/{name}; {api}, "
                            f"Kind={RESOURCES[(api, plural)]}): {bad}")
         if sub is None:
-            s.validate(obj)  # the applied configuration is a whole object of its kind
+            # The configuration is typed against the schema (an unknown field or a wrong type is
+            # refused) but may be partial: required fields are checked on the merged object.
+            s.validate(obj, partial=True)
         try:
             s.get(api, plural, ns, name)
         except ApiError:
             if sub is not None:
                 raise
-            return s.create(api, plural, ns, obj, agent)
-        return s.write(api, plural, ns, name, sub, self.merge(plural, sub, obj, replace=False),
-                       "apply", agent)
+            return 201, s.create(api, plural, ns, obj, agent, applied_by=query["fieldManager"])
+        return 200, s.write(api, plural, ns, name, sub,
+                            lambda live: s.applied(live, obj, query["fieldManager"], api, sub,
+                                                   force == "true"), "apply", agent)
 
     @staticmethod
-    def merge(plural, sub, obj, replace):
-        """The fields a write may change: status only through /status when it is a subresource."""
+    def merge(plural, sub, obj):
+        """What a PUT changes: status only through /status when it is a subresource."""
         def fields(old):
             if sub == "status":
                 old["status"] = obj.get("status", {})
@@ -1126,7 +1195,7 @@ class Handler(BaseHTTPRequestHandler):
             for key in ("labels", "annotations", "ownerReferences"):
                 if key in obj["metadata"]:
                     meta[key] = obj["metadata"][key]
-                elif replace:
+                else:
                     meta.pop(key, None)
             for key, value in obj.items():
                 if key in ("metadata", "apiVersion", "kind"):

@@ -256,7 +256,8 @@ def test_the_stand_in_refuses_what_it_does_not_implement(api):
     assert request(api, "PUT", "/api/v1/namespaces/default/configmaps/x", update)[0] == 200
     cases = [
         ("GET", "/apis/apps/v1/namespaces/default/deployments", None, "application/json", 404),
-        ("GET", "/api/v1/namespaces/default/pods?watch=1", None, "application/json", 400),
+        ("GET", "/api/v1/namespaces/default/pods?watch=1&sendInitialEvents=true", None,
+         "application/json", 400),
         ("PATCH", "/api/v1/namespaces/default/configmaps/x", {"data": {"a": "c"}},
          "application/strategic-merge-patch+json", 415),
         ("DELETE", "/api/v1/namespaces/default/configmaps/x?propagationPolicy=Later", None,

@@ -9,6 +9,7 @@ import http.client
 import json
 import signal
 import subprocess
+import time
 from collections import Counter
 from urllib.parse import urlencode, urlsplit
 
@@ -174,6 +175,7 @@ def test_a_broken_stream_is_resumed_from_its_resource_version(api, operator, tmp
 
 
 def test_bookmarks_keep_a_quiet_watch_resumable_after_compaction(api, operator, tmp_path):
+    api.store.bookmark_seconds = 1.0  # a minute in Kubernetes
     with converged(api, operator, tmp_path) as w:
         # Changes the operator's streams do not carry (a ConfigMap outside its selector)...
         for i in range(5):
@@ -354,7 +356,7 @@ def test_the_stand_in_streams_changes_as_the_selector_sees_them(api):
     with api.store.lock:
         api.store.delete("v1", "configmaps", "default", "a")
     got = events(api, CM_PATH, {"watch": "1", "resourceVersion": start, "labelSelector": "app=x",
-                                "allowWatchBookmarks": "true", "timeoutSeconds": "1"})
+                                "allowWatchBookmarks": "true", "timeoutSeconds": "3"})
     changes = [e for e in got if e["type"] != "BOOKMARK"]
     assert [(e["type"], e["object"]["metadata"]["name"]) for e in changes] == [
         ("ADDED", "a"), ("DELETED", "a"), ("ADDED", "a"), ("MODIFIED", "a"), ("DELETED", "a")]
@@ -391,13 +393,12 @@ def test_the_stand_in_answers_410_for_a_compacted_resource_version(api, as_statu
 
 
 @pytest.mark.parametrize("path,query,code", [
-    (CM_PATH, {"watch": "1", "timeoutSeconds": "1"}, 400),  # no resourceVersion
-    (CM_PATH, {"watch": "1", "resourceVersion": "0"}, 400),  # "any": not implemented
     (CM_PATH + "/a", {"watch": "1", "resourceVersion": "1"}, 400),  # one object
     (CM_PATH, {"watch": "1", "resourceVersion": "1", "fieldSelector": "a=b"}, 400),
-    (CM_PATH, {"watch": "1", "resourceVersion": "1", "labelSelector": "app in (x)"}, 400),
-    (CM_PATH, {"labelSelector": "app!=x"}, 400),
-    (CM_PATH, {"resourceVersion": "1"}, 400),  # a list from the watch cache: not implemented
+    (CM_PATH, {"watch": "1", "sendInitialEvents": "true"}, 400),  # WatchList: off in 1.28
+    (CM_PATH, {"resourceVersionMatch": "Exact", "resourceVersion": "1"}, 400),
+    (CM_PATH, {"resourceVersion": "999999"}, 400),  # newer than any: not waited for
+    (CM_PATH, {"labelSelector": "app in x"}, 400),  # the real parser's 400
     ("/apis/apps/v1/namespaces/default/deployments", {"watch": "1", "resourceVersion": "1"},
      404),
 ])
@@ -406,3 +407,22 @@ def test_the_stand_in_refuses_watches_it_does_not_implement(api, path, query, co
     status = json.loads(resp.read())
     conn.close()
     assert (resp.status, status["kind"], status["code"]) == (code, "Status", code)
+
+
+def test_bookmarks_come_at_the_real_servers_rate(api):
+    """One a minute, and the last 2 s before the timeout: a 3 s watch gets exactly one, at 1 s."""
+    assert api.store.bookmark_seconds == 60
+    conn, resp = http_get(api, CM_PATH, {"watch": "1", "resourceVersion": str(api.store.last_rv),
+                                         "allowWatchBookmarks": "true", "timeoutSeconds": "3"})
+    start = time.monotonic()
+    try:
+        event = json.loads(resp.readline())  # http.client undoes the chunking
+        at = time.monotonic() - start
+        rest = resp.read().decode().splitlines()
+        ended = time.monotonic() - start
+    finally:
+        conn.close()
+    assert event["type"] == "BOOKMARK", event
+    assert 0.8 <= at <= 1.8, at
+    assert rest == [], rest
+    assert 2.8 <= ended <= 4, ended

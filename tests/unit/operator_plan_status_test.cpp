@@ -135,5 +135,63 @@ TEST(OperatorPlanStatus, AMemberDownOnOnePassOnlyIsNotYetDegraded) {
   EXPECT_EQ(events(second, "MembersNotReady"), 1);
 }
 
+// The roll's last restart (the leader) is back in sync and the roll completes, while a follower
+// and the observer are still re-syncing with the new leader: they were down on purpose on the
+// last pass, so they get this pass to come back before they count.
+TEST(OperatorPlanStatus, MembersResyncingAfterTheRollsLastRestartGetAPass) {
+  ZkCluster c = makeCluster(3, 1);
+  c.status.roll = {kHash,
+                   {observerMember(c, 0).name, voterMember(c, 1).name, voterMember(c, 2).name},
+                   voterMember(c, 0).name,
+                   100,
+                   false};
+  c.status.conditions = {{"Available", "True", "QuorumHealthy", "", 4, "t0"},
+                         {"Degraded", "False", "AsExpected", "", 4, "t0"}};
+  Observed o = healthy(c, kHash, 1);
+  ObservedMember& restarted = find(o, voterMember(c, 0).name);
+  restarted.ready = false;  // the leader the roll restarted: starting
+  restarted.role = MemberRole::kUnknown;
+  for (const std::string& name : {voterMember(c, 2).name, observerMember(c, 0).name}) {
+    find(o, name).ready = false;  // re-syncing with the new leader
+    find(o, name).role = MemberRole::kUnknown;
+  }
+  Plan settling = step(c, o);
+  EXPECT_EQ(conditionOf(settling.status, "Degraded").status, "False");
+  EXPECT_TRUE(settling.status.members[2].plannedDown);
+  // The restarted member is back in sync: the roll completes, the two are still re-syncing.
+  restarted.ready = true;
+  restarted.role = MemberRole::kFollower;
+  Plan completed = step(c, o);
+  EXPECT_TRUE(completed.status.roll.completed);
+  EXPECT_EQ(conditionOf(completed.status, "Degraded").status, "False");
+  EXPECT_EQ(events(completed, "MembersNotReady"), 0) << "planned, not a degradation";
+  EXPECT_FALSE(actionsOf<Wait>(completed).empty()) << "looked at again soon";
+  EXPECT_FALSE(completed.status.members[2].plannedDown);
+  Plan still = step(c, o);
+  EXPECT_EQ(conditionOf(still.status, "Degraded").reason, "MembersNotReady");
+  EXPECT_EQ(events(still, "MembersNotReady"), 1);
+}
+
+// An observer starts before the reconfig adds it (not serving: not in the ensemble yet), and
+// reconnects once the reconfig has added it.
+TEST(OperatorPlanStatus, AnObserverJustAddedByReconfigGetsAPassToReconnect) {
+  ZkCluster c = makeCluster(3, 1);
+  c.status.observers = 0;
+  Observed o = healthy(c, kHash);
+  o.ensemble->observers.clear();
+  ObservedMember& observer = find(o, observerMember(c, 0).name);
+  observer.ready = false;
+  observer.role = MemberRole::kUnknown;
+  Plan joining = step(c, o);
+  EXPECT_EQ(actionsOf<ReconfigAdd>(joining).size(), 1u);
+  EXPECT_TRUE(joining.status.members[3].plannedDown);
+  o.ensemble->observers.insert(kObserverIdBase);  // the reconfig committed
+  Plan added = step(c, o);
+  EXPECT_EQ(conditionOf(added.status, "Degraded").status, "False");
+  EXPECT_EQ(events(added, "MembersNotReady"), 0);
+  Plan still = step(c, o);
+  EXPECT_EQ(events(still, "MembersNotReady"), 1) << "a second pass down counts";
+}
+
 }  // namespace
 }  // namespace zk::op
