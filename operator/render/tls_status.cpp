@@ -121,8 +121,8 @@ TlsObservation observeTls(const ZkCluster& c, const std::vector<Member>& ms,
                   "the CA expires at " + rfc3339(ca.notAfter) +
                       "; member certificates cannot outlive it: replace the CA Secret"};
   } else if (f.earliest && now >= f.earliest->second - window + renewalGrace(c, evidence)) {
-    std::string what = "the certificate of " + f.earliest->first + " expires at " +
-                       rfc3339(f.earliest->second);
+    std::string what =
+        "the certificate of " + f.earliest->first + " expires at " + rfc3339(f.earliest->second);
     o.expiring = evidence.operatorRenews
                      ? TlsVerdict{true, "RenewalOverdue",
                                   what + " and was due for renewal at " +
