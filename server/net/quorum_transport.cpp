@@ -90,7 +90,7 @@ class PeerLink : public std::enable_shared_from_this<PeerLink> {
   // Everything queued goes out in one gathered write: under load that is many proposals, acks
   // and commits per system call and per TCP segment, where one write each cost the ensemble
   // more CPU per txn than the txn itself. (Deque elements stay put while more are queued.)
-  // TLS seals one buffer per record: there the queued bytes are joined first.
+  // Over TLS, ClientStream::asyncWrite joins the buffers into full records itself.
   void writeMore() {
     if (queue_.empty() || closed_) {
       writing_ = false;
@@ -99,14 +99,8 @@ class PeerLink : public std::enable_shared_from_this<PeerLink> {
     writing_ = true;
     std::size_t count = std::min(queue_.size(), kMaxGathered);
     std::vector<asio::const_buffer> buffers;
-    if (stream_->secure() && count > 1) {
-      joined_.clear();
-      for (std::size_t i = 0; i < count; ++i) joined_ += queue_[i];
-      buffers.emplace_back(asio::buffer(joined_));
-    } else {
-      buffers.reserve(count);
-      for (std::size_t i = 0; i < count; ++i) buffers.emplace_back(asio::buffer(queue_[i]));
-    }
+    buffers.reserve(count);
+    for (std::size_t i = 0; i < count; ++i) buffers.emplace_back(asio::buffer(queue_[i]));
     stream_->asyncWrite(buffers, [self = shared_from_this(), count](
                                      const boost::system::error_code& ec, std::size_t) {
       if (self->closed_) return;
@@ -125,7 +119,6 @@ class PeerLink : public std::enable_shared_from_this<PeerLink> {
   ClosedFn onClosed_;
   std::array<char, 64 * 1024> buffer_{};
   std::deque<std::string> queue_;
-  std::string joined_;  // the write in flight on a TLS link
   std::size_t queuedBytes_ = 0;
   std::deque<std::string> held_;
   bool streaming_ = false;
