@@ -8,8 +8,11 @@ the test instead of passing silently:
   replace (PUT, with 409 Conflict on a stale metadata.resourceVersion), server-side apply (PATCH
   application/apply-patch+yaml with a fieldManager: managed fields, merges by list type,
   conflicts and force, managed_fields.py), JSON merge patch, delete; other patch types get 415;
+  a list at a resourceVersion not reached yet waits up to 3 s for it, then is a 504;
 - the ZkCluster's status and scale subresources (the main resource ignores status, the status
-  subresource ignores everything else, as the CRD's `subresources.status` makes the server do);
+  subresource ignores everything else, as the CRD's `subresources.status` makes the server do),
+  each replaced, merge-patched or applied (a Scale's replicas are spec.observers);
+- the CRD's defaults filled in on every write of a ZkCluster or Certificate (defaulting.py);
 - metadata.generation bumped only by changes outside metadata and status, resourceVersion by
   every change;
 - a StatefulSet controller for updateStrategy OnDelete: pods <set>-0..replicas-1 are created from
@@ -73,6 +76,7 @@ import yaml
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 import crd_admission  # noqa: E402
+import defaulting  # noqa: E402
 import label_selector  # noqa: E402
 import managed_fields  # noqa: E402
 import pod_security  # noqa: E402
@@ -102,6 +106,9 @@ RESOURCES = {
 CUSTOM_CRDS = {("cert-manager.io/v1", "Certificate"):
                os.path.join(os.path.dirname(K8S_DIR), "cert-manager",
                             "cert-manager.io_certificates.yaml")}
+# How long a list at a resourceVersion newer than the cache's waits for it (the watch cache's
+# blockTimeout).
+LIST_WAIT_SECONDS = 3.0
 PATH = re.compile(r"^/(?:api/(?P<core>v1)|apis/(?P<group>[^/]+)/(?P<version>[^/]+))"
                   r"(?:/namespaces/(?P<ns>[^/]+))?/(?P<plural>[^/]+)"
                   r"(?:/(?P<name>[^/]+)(?:/(?P<sub>[^/]+))?)?$")
@@ -118,6 +125,18 @@ class ApiError(Exception):
         if self.details:
             body["details"] = self.details
         return body
+
+
+def merge_patched(target, patch):
+    """`target` with an RFC 7386 merge patch applied in place."""
+    for k, v in patch.items():
+        if v is None:
+            target.pop(k, None)
+        elif isinstance(v, dict) and isinstance(target.get(k), dict):
+            merge_patched(target[k], v)
+        else:
+            target[k] = copy.deepcopy(v)
+    return target
 
 
 def now():
@@ -337,6 +356,7 @@ class Store:
         self.watch_epoch = 0  # bumped by break_watches: every open stream is cut off
         self.requests = []    # {"verb", "plural", "ns", "name", "query", "code"} answered
         self.gone_sent = 0    # 410 Gone answers to watches, as a status or an ERROR event
+        self.waiting_lists = 0  # lists waiting for a resourceVersion not reached yet
         self.bookmarks = []   # (plural, resourceVersion) of every BOOKMARK sent
         self.writes = []     # {"verb", "kind", "name", "sub", "changed", "agent"}
         self.deleted_pods = []
@@ -396,6 +416,13 @@ class Store:
             errors = [e for e in errors if not e.endswith(": required")]
         if errors:
             raise ApiError(422, "Invalid", f"{obj.get('kind')} is invalid: " + "; ".join(errors))
+
+    def with_defaults(self, obj):
+        """`obj` with its CRD's defaults filled in (defaulting.py), as the API server decodes a
+        custom resource; built-in kinds are returned as they are."""
+        kind = (obj.get("apiVersion"), obj.get("kind"))
+        schema = self.crd_schema if obj.get("kind") == "ZkCluster" else self.custom_schemas.get(kind)
+        return defaulting.defaulted(obj, schema) if schema else obj
 
     def shape(self, obj):
         kind = (obj.get("apiVersion"), obj.get("kind"))
@@ -504,12 +531,16 @@ class Store:
         key = self.key(api, plural, ns, obj["metadata"]["name"])
         if key in self.objects:
             raise ApiError(409, "AlreadyExists", f'{plural} "{key[3]}" already exists')
-        self.validate(obj)
         obj = copy.deepcopy(obj)
         obj["metadata"].pop("managedFields", None)
         if applied_by:
-            obj = self.applied(None, obj, applied_by, api, None, False)
+            obj = self.with_defaults(self.applied(None, obj, applied_by, api, None, False))
+            self.validate(obj)
         else:
+            # An update's body is decoded, so defaulted, before its fields are recorded: the
+            # writer owns the defaults too. An applier owns only what it applied.
+            obj = self.with_defaults(obj)
+            self.validate(obj)
             managed_fields.record_update(None, obj, self.shape(obj), manager_name(agent), api,
                                          None, now())
         obj["metadata"].update({"uid": str(uuid.uuid4()), "resourceVersion": self.next_rv(),
@@ -530,7 +561,7 @@ class Store:
             raise ApiError(409, "Conflict", f'Operation cannot be fulfilled on {plural} "{name}": '
                                             "the object has been modified; please apply your "
                                             "changes to the latest version and try again")
-        new = new_fields(copy.deepcopy(old))
+        new = self.with_defaults(new_fields(copy.deepcopy(old)))
         if verb != "apply":  # an apply has recorded its own fields
             managed_fields.record_update(old, new, self.shape(new), manager_name(agent), api, sub,
                                          now())
@@ -1074,14 +1105,25 @@ class Handler(BaseHTTPRequestHandler):
 
     def check_list_version(self, version):
         """Unset: the latest state (a quorum read); "0" any state, the latest here; N: no older
-        than N. One newer than any the stand-in has seen is refused, not waited for."""
+        than N. For one newer than any it has seen, the watch cache waits up to 3 s for it, then
+        answers 504 with a ResourceVersionTooLarge cause and a retry in 1 s."""
         if version in ("", "0"):
             return
         if not version.isdigit():
             raise ApiError(400, "BadRequest", f"invalid resource version {version!r}")
-        if int(version) > self.store.last_rv:
-            raise ApiError(400, "BadRequest", f"the stand-in does not wait for resourceVersion "
-                                              f"{version} (current: {self.store.last_rv})")
+        s = self.store
+        s.waiting_lists += 1
+        s.changed.notify_all()
+        try:
+            reached = s.changed.wait_for(lambda: s.last_rv >= int(version), LIST_WAIT_SECONDS)
+        finally:
+            s.waiting_lists -= 1
+        if not reached:
+            raise ApiError(504, "Timeout", f"Too large resource version: {version}, "
+                                           f"current: {s.last_rv}",
+                           {"causes": [{"reason": "ResourceVersionTooLarge",
+                                        "message": "Too large resource version"}],
+                            "retryAfterSeconds": 1})
 
     def json_body(self):
         ctype, text = self.body()
@@ -1108,9 +1150,7 @@ class Handler(BaseHTTPRequestHandler):
         obj = self.json_body()
         rv = obj.get("metadata", {}).get("resourceVersion")
         if sub == "scale":
-            errors = s.schemas.validate_object(obj)
-            if errors:
-                raise ApiError(422, "Invalid", "; ".join(errors))
+            self.check_scale(obj)
 
             def scaled(old):
                 old["spec"]["observers"] = obj["spec"]["replicas"]
@@ -1122,9 +1162,8 @@ class Handler(BaseHTTPRequestHandler):
                        "update", agent, rv)
 
     def merge_patch(self, api, plural, ns, name, sub, agent):
-        """RFC 7386 on the stored object (not on a subresource: the operator never does)."""
-        if sub is not None:
-            raise ApiError(415, "UnsupportedMediaType", "the stand-in merge-patches objects only")
+        """RFC 7386 on the stored object, or on its Scale (`kubectl scale` patches /scale) or its
+        status; each subresource keeps only what it may change, as PUT does."""
         try:
             patch = json.loads(self.body()[1])
         except ValueError as e:
@@ -1132,19 +1171,26 @@ class Handler(BaseHTTPRequestHandler):
         if not isinstance(patch, dict) or set(patch) & {"apiVersion", "kind"}:
             raise ApiError(400, "BadRequest", "a merge patch must be an object without apiVersion "
                                               "or kind")
+        s = self.store
+        s.get(api, plural, ns, name)
+        if sub == "scale":
+            def scaled(old):
+                scale = merge_patched(self.scale_of(old), patch)
+                self.check_scale(scale)
+                old["spec"]["observers"] = scale["spec"]["replicas"]
+                return old
+            return self.scale_of(s.write(api, plural, ns, name, sub, scaled, "patch", agent))
+        return s.write(api, plural, ns, name, sub,
+                       lambda old: self.merge(plural, sub, merge_patched(copy.deepcopy(old),
+                                                                         patch))(old),
+                       "patch", agent)
 
-        def merged(target, change):
-            for k, v in change.items():
-                if v is None:
-                    target.pop(k, None)
-                elif isinstance(v, dict) and isinstance(target.get(k), dict):
-                    merged(target[k], v)
-                else:
-                    target[k] = copy.deepcopy(v)
-            return target
-        self.store.get(api, plural, ns, name)
-        return self.store.write(api, plural, ns, name, None, lambda old: merged(old, patch),
-                                "patch", agent)
+    def check_scale(self, scale):
+        errors = self.store.schemas.validate_object(scale)
+        if not isinstance(scale.get("spec", {}).get("replicas"), int):
+            errors.append("spec.replicas: Required value")
+        if errors:
+            raise ApiError(422, "Invalid", "Scale is invalid: " + "; ".join(errors))
 
     def apply(self, api, plural, ns, name, sub, query, agent):
         s = self.store
@@ -1162,6 +1208,9 @@ class Handler(BaseHTTPRequestHandler):
         obj = yaml.safe_load(text)
         if not isinstance(obj, dict):
             raise ApiError(400, "BadRequest", "an apply patch must be an object")
+        if sub == "scale":
+            return 200, self.apply_scale(api, plural, ns, name, obj, query["fieldManager"],
+                                         force == "true", agent)
         s.check_target(api, plural, ns, name, obj)
         bad = bad_quantity(obj)
         if bad:
@@ -1183,6 +1232,31 @@ class Handler(BaseHTTPRequestHandler):
         return 200, s.write(api, plural, ns, name, sub,
                             lambda live: s.applied(live, obj, query["fieldManager"], api, sub,
                                                    force == "true"), "apply", agent)
+
+    def apply_scale(self, api, plural, ns, name, scale, manager, force, agent):
+        """An apply of a Scale: its replicas are the ZkCluster's spec.observers, and that field is
+        what the manager comes to own, recorded with subresource "scale" as the API server
+        converts it."""
+        if (scale.get("apiVersion"), scale.get("kind")) != ("autoscaling/v1", "Scale"):
+            raise ApiError(400, "BadRequest", f"body is {scale.get('apiVersion')} "
+                                              f"{scale.get('kind')}, the URL names autoscaling/v1 "
+                                              "Scale")
+        if scale.get("metadata", {}).get("name") != name:
+            raise ApiError(400, "BadRequest", "the name of the object does not match the URL")
+        errors = [e for e in self.store.schemas.validate_object(scale)
+                  if not e.endswith(": required")]
+        if errors:
+            raise ApiError(422, "Invalid", "Scale is invalid: " + "; ".join(errors))
+        s = self.store
+        config = {"apiVersion": api, "kind": RESOURCES[(api, plural)],
+                  "metadata": {"name": name, "namespace": ns}, "spec": {}}
+        if "replicas" in scale.get("spec", {}):
+            config["spec"]["observers"] = scale["spec"]["replicas"]
+        s.get(api, plural, ns, name)
+        written = s.write(api, plural, ns, name, "scale",
+                          lambda live: s.applied(live, config, manager, api, "scale", force),
+                          "apply", agent)
+        return self.scale_of(written)
 
     @staticmethod
     def merge(plural, sub, obj):
