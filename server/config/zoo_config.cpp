@@ -247,6 +247,9 @@ void setRemoveRealm(Parser&, ServerConfig& c, const Property& p) {
 void setRequireSasl(Parser&, ServerConfig& c, const Property& p) {
   c.sessionRequireClientSaslAuth = javaTrue(p);
 }
+void setAllowSaslFailed(Parser&, ServerConfig& c, const Property& p) {
+  c.allowSaslFailedClients = javaTrue(p);
+}
 void setEnforceAuth(Parser&, ServerConfig& c, const Property& p) {
   c.enforceAuthEnabled = javaTrue(p);
 }
@@ -406,6 +409,8 @@ const std::unordered_map<std::string_view, Setter>& setters() {
       {"zookeeper.kerberos.removeRealmFromPrincipal", setRemoveRealm},
       {"sessionRequireClientSASLAuth", setRequireSasl},
       {"zookeeper.sessionRequireClientSASLAuth", setRequireSasl},
+      {"allowSaslFailedClients", setAllowSaslFailed},
+      {"zookeeper.allowSaslFailedClients", setAllowSaslFailed},
       {"enforce.auth.enabled", setEnforceAuth},
       {"zookeeper.enforce.auth.enabled", setEnforceAuth},
       {"enforce.auth.schemes", setEnforceSchemes},

@@ -163,6 +163,9 @@ struct ServerConfig {
   bool kerberosRemoveHostFromPrincipal = false;
   bool kerberosRemoveRealmFromPrincipal = false;
   bool sessionRequireClientSaslAuth = false;
+  // zookeeper.allowSaslFailedClients: a failed SASL exchange leaves the connection open and
+  // unauthenticated, unless SASL is required.
+  bool allowSaslFailedClients = false;
   std::vector<std::string> saslSuperUsers;  // zookeeper.superUser[.<any>]: sasl ids made super
   bool enforceAuthEnabled = false;
   std::vector<std::string> enforceAuthSchemes;

@@ -316,6 +316,14 @@ bool Connection::handleSasl(std::int32_t xid, std::span<const std::uint8_t> body
     ++tls_.authFailures;
     log_.warn("net", "SASL authentication of " + remoteEndpoint() + " failed: " + e.what());
     response.writeNullBuffer();
+    if (tls_.allowSaslFailedClients && !tls_.saslRequired) {
+      // As ZooKeeper: the exchange ends with an empty OK and the session goes on without a
+      // sasl identity.
+      log_.warn("net", "keeping " + remoteEndpoint() +
+                           " connected despite the SASL failure (allowSaslFailedClients)");
+      send(replyFrame(xid, 0, Err::kOk, response.bytes()));
+      return true;
+    }
     send(replyFrame(xid, 0,
                     tls_.saslRequired ? Err::kSessionClosedRequireSaslAuth : Err::kAuthFailed,
                     response.bytes()));

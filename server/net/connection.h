@@ -48,6 +48,7 @@ struct ClientTlsShared {
   std::vector<std::string> saslSuperUsers;      // zookeeper.superUser
   // enforce.auth.schemes has sasl: a failed exchange is answered SESSIONCLOSEDREQUIRESASLAUTH.
   bool saslRequired = false;
+  bool allowSaslFailedClients = false;      // and not required: a failure keeps the connection
   std::int64_t unsuccessfulHandshakes = 0;  // unsuccessful_handshake
   std::int64_t authFailures = 0;            // auth_failed_count
   // As ZooKeeper, a failed or timed-out handshake counts as both.

@@ -124,6 +124,7 @@ Server::Server(ServerConfig config, Logger& log)
   tlsShared_.outstandingHandshakeLimit = config_.tls.outstandingHandshakeLimit;
   tlsShared_.sasl = saslAuthority(config_);
   tlsShared_.saslSuperUsers = config_.saslSuperUsers;
+  tlsShared_.allowSaslFailedClients = config_.allowSaslFailedClients;
   auto enforced = config_.enforcedAuthSchemes();
   tlsShared_.saslRequired = std::find(enforced.begin(), enforced.end(), "sasl") != enforced.end();
   if (tlsShared_.sasl)

@@ -142,6 +142,41 @@ def test_wrong_password_is_answered_authfailed_and_closed(server_factory, digest
     good.close()
 
 
+def failed_digest_exchange(wire, password):
+    """A DIGEST-MD5 exchange with `password` for bob; the reply to the client's response."""
+    client = SASLClient("zk-sasl-md5", service="zookeeper", mechanism="DIGEST-MD5",
+                        username="bob", password=password)
+    challenge = wire.call(OP_SASL, zkwire.p_buf(client.process(None) or b""))
+    assert challenge.err == 0
+    return wire.call(OP_SASL, zkwire.p_buf(client.process(challenge.body.buf())))
+
+
+def test_allow_sasl_failed_clients_keeps_the_session_unauthenticated(server_factory,
+                                                                     digest_jaas):
+    server = start(server_factory, sasl_cfg(digest_jaas, allowSaslFailedClients="true"))
+    owner = zkwire.WireClient(server.port)
+    assert sasl_login(owner, "DIGEST-MD5", username="bob", password="bobsecret") == 0
+    assert owner.create("/bob", b"mine", acls=[(31, "sasl", "bob")])[0] == 0
+    owner.close()
+    wire = zkwire.WireClient(server.port)
+    reply = failed_digest_exchange(wire, "wrong")
+    assert reply.err == 0 and reply.body.int() == -1  # an empty OK, not AUTHFAILED
+    # The session goes on, without the identity it failed to prove.
+    assert not any(scheme == "sasl" for scheme, _ in wire.whoami()[1])
+    assert wire.get("/bob")[0] == NOAUTH
+    assert wire.get("/")[0] == 0
+    wire.close()
+
+
+def test_allow_sasl_failed_clients_gives_way_to_required_sasl(server_factory, digest_jaas):
+    server = start(server_factory, sasl_cfg(digest_jaas, allowSaslFailedClients="true",
+                                            sessionRequireClientSASLAuth="true"))
+    wire = zkwire.WireClient(server.port)
+    assert failed_digest_exchange(wire, "wrong").err == SESSIONCLOSEDREQUIRESASLAUTH
+    assert closed_within(wire.sock, 5)
+    wire.sock.close()
+
+
 @pytest.mark.parametrize("enforce", [
     {"sessionRequireClientSASLAuth": "true"},
     {"enforce.auth.enabled": "true", "enforce.auth.schemes": "sasl"},
