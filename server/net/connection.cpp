@@ -197,7 +197,12 @@ bool Connection::processFrames() {
   while (!closing_ && bytes.size() - pos >= 4 && inflight_.size() < limits_.maxInflightRequests) {
     const std::uint8_t* head = bytes.data() + pos;
     if (!connectSent_ && pos == 0 && fourLetter_) {
-      if (auto answer = fourLetter_(jute::loadBigEndian32(head))) {
+      answeringFourLetter_ = true;
+      ++received_;  // counted as ZooKeeper counts it, also in the answer to `cons` itself
+      auto answer = fourLetter_(jute::loadBigEndian32(head));
+      answeringFourLetter_ = false;
+      if (!answer) --received_;  // a request after all: handleFrame counts it
+      if (answer) {
         send(std::move(*answer));
         close("four-letter word answered");
         return false;
@@ -416,8 +421,25 @@ void Connection::sessionEstablished(std::int64_t sessionId, std::int32_t timeout
   armIdleTimer();
 }
 
-void Connection::requestCompleted() {
-  if (inflight_.empty()) return;
+ConnectionStats Connection::stats(std::int64_t wallMinusSteadyMs) const {
+  ConnectionStats c;
+  c.remote = "/" + remoteEndpoint();
+  c.sessionId = sessionId_;
+  c.timeout = timeoutMs_;
+  c.received = received_;
+  c.sent = sent_;
+  c.queued = static_cast<std::int64_t>(inflight_.size());
+  c.establishedMs = establishedAtMs_ + wallMinusSteadyMs;
+  c.secure = secure();
+  c.interestOps = answeringFourLetter_ ? 0 : 1;
+  figures_.describe(c);
+  return c;
+}
+
+void Connection::requestCompleted(const AnsweredRequest& answered) {
+  figures_.record(answered, steadyMs());
+  // The connect request is not among those in flight (it is answered before any other).
+  if (answered.op == static_cast<std::int32_t>(OpCode::kCreateSession) || inflight_.empty()) return;
   if (limits_.largeRequests) limits_.largeRequests->give(inflight_.front());
   inflightBytes_ -= inflight_.front();
   inflight_.pop_front();

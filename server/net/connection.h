@@ -17,6 +17,7 @@
 #include "net/input_buffer.h"
 #include "net/large_request_budget.h"
 #include "net/output_batch.h"
+#include "net/response_figures.h"
 #include "pipeline/channel.h"
 #include "sasl/sasl_server.h"
 #include "util/log.h"
@@ -84,7 +85,7 @@ class Connection : public ClientChannel, public std::enable_shared_from_this<Con
   void flush();
   void close(std::string_view reason) override;
   void sessionEstablished(std::int64_t sessionId, std::int32_t timeoutMs) override;
-  void requestCompleted() override;
+  void requestCompleted(const AnsweredRequest& answered) override;
   std::string remoteAddress() const override { return remoteIp_; }
   std::vector<Id> transportAuthIds() const override { return x509Ids_; }
   bool secure() const { return stream_.secure(); }
@@ -97,7 +98,13 @@ class Connection : public ClientChannel, public std::enable_shared_from_this<Con
   std::size_t queuedOutputBytes() const { return queuedBytes_; }
   std::size_t inflightRequests() const { return inflight_.size(); }
   std::int64_t establishedAtMs() const { return establishedAtMs_; }
-  void resetStats() { received_ = sent_ = 0; }
+  // What `cons` shows of this connection; `wallMinusSteadyMs` turns its steady clock into the
+  // wall clock that `est` is printed in.
+  ConnectionStats stats(std::int64_t wallMinusSteadyMs) const;
+  void resetStats() {
+    received_ = sent_ = 0;
+    figures_.reset();
+  }
 
  private:
   void detectTls();
@@ -160,6 +167,8 @@ class Connection : public ClientChannel, public std::enable_shared_from_this<Con
 
   std::int64_t received_ = 0;
   std::int64_t sent_ = 0;
+  ResponseFigures figures_;
+  bool answeringFourLetter_ = false;  // reads are off meanwhile, as ZooKeeper's interest ops show
   std::int64_t establishedAtMs_ = 0;
 };
 

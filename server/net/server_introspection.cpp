@@ -71,18 +71,7 @@ ServerStats ServerIntrospection::stats(StatsExtras extras) const {
 std::vector<ConnectionStats> ServerIntrospection::connections() const {
   std::vector<ConnectionStats> out;
   for (const auto& [raw, weak] : server_.connections_) {
-    auto connection = weak.lock();
-    if (!connection) continue;
-    ConnectionStats c;
-    c.remote = "/" + connection->remoteEndpoint();
-    c.sessionId = connection->sessionId();
-    c.timeout = connection->sessionTimeoutMs();
-    c.received = connection->packetsReceived();
-    c.sent = connection->packetsSent();
-    c.queued = static_cast<std::int64_t>(connection->inflightRequests());
-    c.establishedMs = connection->establishedAtMs() + wallMinusSteadyMs_;
-    c.secure = connection->secure();
-    out.push_back(std::move(c));
+    if (auto connection = weak.lock()) out.push_back(connection->stats(wallMinusSteadyMs_));
   }
   return out;
 }

@@ -10,6 +10,16 @@
 
 namespace zk {
 
+// One answered request, for the connection's own figures (ZooKeeper's `cons`: lop, lcxid,
+// lzxid and the latencies).
+struct AnsweredRequest {
+  std::int32_t xid = 0;
+  std::int32_t op = 0;
+  std::int32_t err = 0;
+  std::int64_t zxid = 0;  // the last txn the tree had applied when it was answered
+  std::int64_t latencyMs = 0;
+};
+
 class ClientChannel {
  public:
   virtual ~ClientChannel() = default;
@@ -22,8 +32,9 @@ class ClientChannel {
   // Ids the transport itself proved: x509 (and super) from a TLS client certificate.
   virtual std::vector<Id> transportAuthIds() const { return {}; }
   // One request of this channel was answered (replies leave in request order), so the
-  // network layer can bound what a client has in flight.
-  virtual void requestCompleted() {}
+  // network layer can bound what a client has in flight. A new session's connect request is
+  // reported too, as op createSession.
+  virtual void requestCompleted(const AnsweredRequest& answered) { (void)answered; }
 };
 
 // The ids a session starts with on `channel`: its ip, and what the transport proved.

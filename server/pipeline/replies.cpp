@@ -14,6 +14,13 @@ std::string replyFrame(std::int32_t xid, std::int64_t zxid, Err err, std::string
   return out.take();
 }
 
+std::int32_t replyError(std::string_view frame) {
+  constexpr std::size_t kErrOffset = 4 + 4 + 8;
+  if (frame.size() < kErrOffset + 4) return 0;
+  return static_cast<std::int32_t>(
+      jute::loadBigEndian32(reinterpret_cast<const std::uint8_t*>(frame.data()) + kErrOffset));
+}
+
 std::string notificationFrame(const WatcherEvent& event) {
   jute::Writer out;
   std::size_t frame = out.beginFrame();

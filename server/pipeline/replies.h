@@ -12,6 +12,9 @@
 namespace zk {
 
 std::string replyFrame(std::int32_t xid, std::int64_t zxid, Err err, std::string_view body = {});
+// The error code in the header of a frame replyFrame made (length, xid, zxid, err); 0 for a
+// frame too short to hold one.
+std::int32_t replyError(std::string_view frame);
 std::string notificationFrame(const WatcherEvent& event);
 std::string connectFrame(const ConnectResponse& response);
 // What ZooKeeper tells a client whose session is expired or unknown: timeout 0, session 0,

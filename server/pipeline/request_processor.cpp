@@ -508,13 +508,16 @@ std::string RequestProcessor::runRead(std::int64_t sessionId, Client& client, st
 }
 
 void RequestProcessor::send(std::int64_t /*sessionId*/, Pending& pending) {
+  std::int64_t latency = std::max<std::int64_t>(0, clock_() - pending.startedMs);
   if (auto channel = pending.channel.lock()) {
+    bool connect = pending.op == op(OpCode::kCreateSession);
+    AnsweredRequest answered{pending.xid, pending.op, connect ? 0 : replyError(pending.frame),
+                             tree_.lastProcessedZxid(), latency};
     channel->send(std::move(pending.frame));
-    if (pending.op != op(OpCode::kCreateSession)) channel->requestCompleted();
+    channel->requestCompleted(answered);
     ++stats_.packetsSent;
   }
   --outstanding_;
-  std::int64_t latency = std::max<std::int64_t>(0, clock_() - pending.startedMs);
   ++stats_.requestsCompleted;
   stats_.latencyTotalMs += latency;
   stats_.latencyMaxMs = std::max(stats_.latencyMaxMs, latency);

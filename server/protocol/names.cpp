@@ -3,6 +3,66 @@
 
 namespace zk {
 
+std::string_view lastOperationName(std::int32_t op, bool failed) {
+  switch (static_cast<OpCode>(op)) {
+    case OpCode::kCreate:
+    case OpCode::kCreate2:
+    case OpCode::kCreateTTL:
+    case OpCode::kCreateContainer:
+      return failed ? "NA" : "CREA";
+    case OpCode::kDelete:
+    case OpCode::kDeleteContainer:
+      return failed ? "NA" : "DELE";
+    case OpCode::kSetData:
+      return failed ? "NA" : "SETD";
+    case OpCode::kSetACL:
+      return failed ? "NA" : "SETA";
+    case OpCode::kReconfig:
+      return failed ? "NA" : "RECO";
+    case OpCode::kCheck:
+      return failed ? "NA" : "CHEC";
+    case OpCode::kPing:
+      return "PING";
+    case OpCode::kCreateSession:
+      return "SESS";
+    case OpCode::kCloseSession:
+      return "CLOS";
+    case OpCode::kMulti:
+      return "MULT";
+    case OpCode::kMultiRead:
+      return "MLTR";
+    case OpCode::kSync:
+      return "SYNC";
+    case OpCode::kExists:
+      return "EXIS";
+    case OpCode::kGetData:
+      return "GETD";
+    case OpCode::kSetWatches:
+      return "SETW";
+    case OpCode::kSetWatches2:
+      return "STW2";
+    case OpCode::kAddWatch:
+      return "ADDW";
+    case OpCode::kGetACL:
+      return "GETA";
+    case OpCode::kGetChildren:
+    case OpCode::kGetChildren2:
+      return "GETC";
+    case OpCode::kGetAllChildrenNumber:
+      return "GETACN";
+    case OpCode::kCheckWatches:
+      return "CHKW";
+    case OpCode::kRemoveWatches:
+      return "REMW";
+    case OpCode::kWhoAmI:
+      return "HOMI";
+    case OpCode::kGetEphemerals:
+      return "GETE";
+    default:
+      return "NA";
+  }
+}
+
 std::string_view opName(std::int32_t op) {
   switch (static_cast<OpCode>(op)) {
     case OpCode::kNotification:

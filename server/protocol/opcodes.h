@@ -44,6 +44,10 @@ enum class OpCode : std::int32_t {
 };
 
 std::string_view opName(std::int32_t op);
+// The name `cons` prints as a connection's last operation, as ZooKeeper's FinalRequestProcessor
+// names them ("GETD", "CREA", ...). A single write that failed is "NA" there: ZooKeeper turns
+// it into an error txn, which that processor answers before it names the op.
+std::string_view lastOperationName(std::int32_t op, bool failed);
 
 namespace xid {
 inline constexpr std::int32_t kNotification = -1;

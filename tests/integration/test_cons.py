@@ -74,3 +74,87 @@ def test_queued_counts_a_write_waiting_for_its_commit(tmp_path):
                 timeout=5.0, what="queued=0 once the write is answered")
         finally:
             wire.close()
+
+
+# Every field of one session's line, as ZooKeeper's ServerCnxn.dumpConnectionInfo prints it.
+CONS_FIELDS = re.compile(
+    r"\(queued=\d+,recved=(?P<recved>\d+),sent=(?P<sent>\d+),sid=0x(?P<sid>[0-9a-f]+),"
+    r"lop=(?P<lop>\w+),est=\d+,to=\d+,(?:lcxid=0x(?P<lcxid>[0-9a-f]+),)?"
+    r"lzxid=0x(?P<lzxid>[0-9a-f]+),lresp=(?P<lresp>\d+),llat=(?P<llat>\d+),"
+    r"minlat=(?P<minlat>\d+),avglat=(?P<avglat>\d+),maxlat=(?P<maxlat>\d+)\)")
+
+
+def fields_of(server, session_id):
+    for m in CONS_FIELDS.finditer(server.four("cons")):
+        if int(m["sid"], 16) == session_id:
+            return m.groupdict()
+    raise AssertionError(f"session 0x{session_id:x} not in cons")
+
+
+def server_zxid(server):
+    return int(re.search(r"Zxid: 0x([0-9a-f]+)", server.four("srvr")).group(1), 16)
+
+
+def test_each_answer_sets_the_last_operation_cxid_and_zxid_as_zookeeper_does(zk_server):
+    wire = zkwire.WireClient(zk_server.port)
+    try:
+        # The connect request is the session's first answered request.
+        line = fields_of(zk_server, wire.session_id)
+        assert (line["lop"], line["lcxid"], line["recved"], line["sent"]) == ("SESS", "0", "1",
+                                                                              "1")
+        # A new connection's minimum latency stays 0 until crst, as ZooKeeper's does.
+        assert line["minlat"] == "0"
+        path = f"/cons-{wire.session_id:x}"
+        create = wire.call(zkwire.OP_CREATE, zkwire.p_str(path) + zkwire.p_buf(b"")
+                           + zkwire.p_acls(zkwire.ANYONE) + zkwire.p_int(0))
+        assert create.err == 0
+        line = fields_of(zk_server, wire.session_id)
+        assert (line["lop"], int(line["lcxid"], 16)) == ("CREA", create.xid)
+        assert int(line["lzxid"], 16) == create.zxid
+        # A single write that fails is an error txn in ZooKeeper, answered before it is named.
+        again = wire.call(zkwire.OP_CREATE, zkwire.p_str(path) + zkwire.p_buf(b"")
+                          + zkwire.p_acls(zkwire.ANYONE) + zkwire.p_int(0))
+        assert again.err != 0
+        assert fields_of(zk_server, wire.session_id)["lop"] == "NA"
+        # A read that fails is still named.
+        missing = wire.call(zkwire.OP_GETDATA, zkwire.p_str(path + "/none") + zkwire.p_bool(False))
+        assert missing.err != 0
+        line = fields_of(zk_server, wire.session_id)
+        assert (line["lop"], int(line["lcxid"], 16)) == ("GETD", missing.xid)
+        assert int(line["lzxid"], 16) == server_zxid(zk_server)
+        assert (line["recved"], line["sent"]) == ("4", "4")
+        # A ping is the last operation, but its special xid does not replace the last cxid.
+        wire.send(zkwire.OP_PING, b"", xid=zkwire.PING_XID)
+        assert wire._read().xid == zkwire.PING_XID
+        line = fields_of(zk_server, wire.session_id)
+        assert (line["lop"], int(line["lcxid"], 16)) == ("PING", missing.xid)
+        assert int(line["maxlat"]) >= int(line["avglat"]) >= int(line["minlat"])
+    finally:
+        wire.close()
+
+
+def test_crst_resets_a_connection_to_none_yet(server_factory):
+    zk_server = server_factory()
+    wire = zkwire.WireClient(zk_server.port)
+    try:
+        wire.exists("/")
+        assert zk_server.four("crst").startswith("Connection stats reset.")
+        line = fields_of(zk_server, wire.session_id)
+        assert (line["lop"], line["lcxid"], line["lzxid"]) == ("NA", None, "ffffffffffffffff")
+        assert (line["lresp"], line["llat"], line["minlat"], line["maxlat"]) == ("0",) * 4
+        assert (line["recved"], line["sent"]) == ("0", "0")
+        wire.exists("/")
+        line = fields_of(zk_server, wire.session_id)
+        assert (line["lop"], line["recved"], line["sent"]) == ("EXIS", "1", "1")
+        assert line["lcxid"] is not None and int(line["lresp"]) > 0
+        assert int(line["minlat"]) == int(line["maxlat"]) == int(line["llat"])
+    finally:
+        wire.close()
+
+
+def test_the_connection_asking_cons_is_listed_reading_nothing_more(zk_server):
+    own = [line for line in zk_server.four("cons").splitlines()
+           if line.strip() and "sid=" not in line]
+    # The asking connection itself: its word counted as received, reads off while it answers.
+    assert any(re.fullmatch(r" /127\.0\.0\.1:\d+\[0\]\(queued=0,recved=1,sent=0\)", line)
+               for line in own), own
