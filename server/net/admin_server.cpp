@@ -92,8 +92,9 @@ CommandArgs queryArgs(std::string_view query) {
 
 class Session : public std::enable_shared_from_this<Session> {
  public:
-  Session(tcp::socket socket, const AdminServerSettings& settings, CommandContext& ctx)
-      : stream_(std::move(socket)), settings_(settings), ctx_(ctx) {}
+  Session(tcp::socket socket, const AdminServerSettings& settings, CommandContext& ctx,
+          std::shared_ptr<const SessionSlot> slot)
+      : stream_(std::move(socket)), settings_(settings), ctx_(ctx), slot_(std::move(slot)) {}
 
   void read() {
     parser_.emplace();
@@ -149,6 +150,7 @@ class Session : public std::enable_shared_from_this<Session> {
   beast::flat_buffer buffer_;
   std::optional<http::request_parser<http::string_body>> parser_;
   Response response_;
+  std::shared_ptr<const SessionSlot> slot_;  // held while the session lives: the server counts it
 };
 
 }  // namespace
@@ -238,9 +240,26 @@ void AdminServer::stop() {
 void AdminServer::accept() {
   acceptor_.async_accept([this](boost::system::error_code ec, tcp::socket socket) {
     if (ec == asio::error::operation_aborted || !acceptor_.is_open()) return;
-    if (!ec) std::make_shared<Session>(std::move(socket), config_.admin, context_)->read();
+    if (!ec) admit(std::move(socket));
     accept();
   });
+}
+
+// Each open session holds a copy of slot_; past kMaxSessions a new connection is closed at
+// once, so idle or stalled clients cannot hold more than that many sockets and buffers.
+void AdminServer::admit(tcp::socket socket) {
+  auto open = static_cast<std::size_t>(slot_.use_count() - 1);
+  if (open >= kMaxSessions) {
+    if (!refusing_)
+      log_.warn("admin", "refusing AdminServer connections: " + std::to_string(open) +
+                             " are open, the most it serves at once");
+    refusing_ = true;
+    boost::system::error_code ignored;
+    socket.close(ignored);
+    return;
+  }
+  refusing_ = false;
+  std::make_shared<Session>(std::move(socket), config_.admin, context_, slot_)->read();
 }
 
 }  // namespace zk::admin

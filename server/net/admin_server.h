@@ -27,6 +27,11 @@ using Response = http::response<http::string_body>;
 inline constexpr std::uint32_t kHeaderLimit = 8 * 1024;
 // Commands take their arguments in the query; a body is read only to be ignored.
 inline constexpr std::uint64_t kBodyLimit = 64 * 1024;
+// Connections served at once; more are closed as they are accepted. Monitoring needs a few.
+inline constexpr std::size_t kMaxSessions = 64;
+
+// What every open session holds a copy of, so the server can count them.
+struct SessionSlot {};
 
 // A fresh parser with the limits above.
 void limitParser(http::request_parser<http::string_body>& parser);
@@ -54,12 +59,15 @@ class AdminServer {
 
  private:
   void accept();
+  void admit(tcp::socket socket);
 
   const ServerConfig& config_;
   Logger& log_;
   tcp::acceptor acceptor_;
   std::int64_t traceMask_ = 0;
   CommandContext context_;
+  std::shared_ptr<const SessionSlot> slot_ = std::make_shared<const SessionSlot>();
+  bool refusing_ = false;  // the cap was reached: logged once until a connection is served
 };
 
 }  // namespace zk::admin

@@ -10,6 +10,7 @@ import urllib.request
 
 import pytest
 
+import harness
 from harness import free_port, wait_until
 
 IDLE_TIMEOUT_MS = 1500
@@ -105,15 +106,19 @@ AT_LEAST = {
 }
 
 
-@pytest.fixture
-def admin(server_factory):
+def admin_server(server_factory, idle_timeout_ms):
     port = free_port()
     server = server_factory(admin__enableServer="true", admin__serverAddress="127.0.0.1",
-                            admin__serverPort=port, admin__idleTimeout=IDLE_TIMEOUT_MS)
+                            admin__serverPort=port, admin__idleTimeout=idle_timeout_ms)
     server.admin_port = port
     wait_until(lambda: http_get(server, "/commands/ruok")[0] == 200, timeout=15,
                what="the AdminServer answering")
     return server
+
+
+@pytest.fixture
+def admin(server_factory):
+    return admin_server(server_factory, IDLE_TIMEOUT_MS)
 
 
 def http_get(server, path, timeout=5.0):
@@ -300,6 +305,35 @@ def test_slowloris_is_disconnected(admin, client_factory):
                 closed = True
         assert closed, "a trickling client kept its connection"
     still_serving(admin, client_factory)
+
+
+ADMIN_MAX_SESSIONS = 64  # server/net/admin_server.h, kMaxSessions
+
+
+@pytest.mark.skipif(harness.impl() != "zookube",
+                    reason="zookube's own cap: Jetty queues such connections on its thread pool")
+def test_idle_connections_past_the_cap_are_closed_and_the_rest_still_served(server_factory,
+                                                                          client_factory):
+    # Idle connections that the server keeps for the whole test.
+    admin = admin_server(server_factory, 120_000)
+    idle = [socket.create_connection(("127.0.0.1", admin.admin_port), timeout=5)
+            for _ in range(ADMIN_MAX_SESSIONS)]
+    try:
+        # Each is accepted and waits for its request; one more is closed as it is accepted.
+        wait_until(lambda: raw_exchange(admin, b"", deadline_s=2)[1] < 1, timeout=10,
+                   what="a connection past the cap closed at once")
+        assert http_get(admin, "/commands/ruok")[0] is None
+        zk = client_factory(admin)
+        zk.ensure_path("/admin-cap")  # the client port is not affected
+    finally:
+        for s in idle[:8]:
+            s.close()
+    try:
+        wait_until(lambda: http_get(admin, "/commands/ruok")[0] == 200, timeout=10,
+                   what="the AdminServer serving again once connections closed")
+    finally:
+        for s in idle[8:]:
+            s.close()
 
 
 def test_keep_alive_answers_many(admin):
