@@ -276,9 +276,11 @@ std::string attribute(X509_NAME_ENTRY* entry) {
 
 }  // namespace
 
-TlsContextSource::TlsContextSource(TlsSettings settings, bool followFileChanges)
+TlsContextSource::TlsContextSource(TlsSettings settings, bool followFileChanges,
+                                   std::chrono::milliseconds retryAfterFailure)
     : settings_(std::move(settings)),
       followFileChanges_(followFileChanges),
+      retryAfterFailure_(retryAfterFailure),
       built_(stamp()),
       context_(build(settings_)) {}
 
@@ -289,14 +291,19 @@ TlsContextSource::Stamp TlsContextSource::stamp() const {
 std::shared_ptr<ssl::context> TlsContextSource::current(Logger& log) {
   if (!followFileChanges_) return context_;
   Stamp now = stamp();
-  if (now == built_) return context_;
+  auto clock = std::chrono::steady_clock::now();
+  bool retry = failedAt_ && clock - *failedAt_ >= retryAfterFailure_;
+  if (now == built_ && !retry) return context_;
   built_ = now;
   try {
     context_ = build(settings_);
+    failedAt_.reset();
     log.info("tls", "key or trust store changed: new handshakes use the new certificates");
   } catch (const TlsSetupError& e) {
-    log.error("tls", std::string("cannot reload the changed stores, keeping the previous ones: ") +
-                         e.what());
+    failedAt_ = clock;
+    log.error("tls", std::string("cannot reload the changed stores, keeping the previous ones "
+                                 "and trying again in ") +
+                         std::to_string(retryAfterFailure_.count()) + " ms: " + e.what());
   }
   return context_;
 }

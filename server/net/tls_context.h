@@ -6,6 +6,7 @@
 
 #include <openssl/ssl.h>
 
+#include <chrono>
 #include <filesystem>
 #include <memory>
 #include <optional>
@@ -33,12 +34,18 @@ class TlsContextSource {
  public:
   // Builds the first context; throws TlsSetupError. Without followFileChanges the stores are
   // read once (ZooKeeper's quorum without sslQuorumReloadCertFiles).
-  explicit TlsContextSource(TlsSettings settings, bool followFileChanges = true);
+  explicit TlsContextSource(TlsSettings settings, bool followFileChanges = true,
+                            std::chrono::milliseconds retryAfterFailure = kRetryAfterFailure);
+
+  // A failed rebuild is tried again after this even if no store changes again: a store read
+  // half-written may be completed within the file system's timestamp granularity.
+  static constexpr std::chrono::milliseconds kRetryAfterFailure{5000};
 
   const TlsSettings& settings() const { return settings_; }
 
   // The context for a new handshake. When a store file changed since the last build it is
-  // rebuilt first; a rebuild that fails is logged and the previous context kept.
+  // rebuilt first; a rebuild that fails is logged, the previous context kept, and the rebuild
+  // tried again on a handshake at least retryAfterFailure later.
   std::shared_ptr<ssl::context> current(Logger& log);
 
  private:
@@ -51,6 +58,8 @@ class TlsContextSource {
 
   TlsSettings settings_;
   bool followFileChanges_;
+  std::chrono::milliseconds retryAfterFailure_;
+  std::optional<std::chrono::steady_clock::time_point> failedAt_;
   Stamp built_;
   std::shared_ptr<ssl::context> context_;
 };

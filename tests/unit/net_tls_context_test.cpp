@@ -1,8 +1,14 @@
 #include "net/tls_context.h"
 
 #include <gtest/gtest.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
 #include <openssl/x509.h>
 
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
 #include <memory>
 #include <string>
 #include <utility>
@@ -67,6 +73,65 @@ TEST(TlsContextSource, RefusesStoresItCannotRead) {
     EXPECT_EQ(std::string(e.what()),
               "ssl.keyStore.location: cannot read /nonexistent/keystore.pem");
   }
+}
+
+struct KeyFree {
+  void operator()(EVP_PKEY* k) const { EVP_PKEY_free(k); }
+};
+struct BioFree {
+  void operator()(BIO* b) const { BIO_free(b); }
+};
+
+// A PEM key store: a fresh EC key and a self-signed certificate for it.
+std::string selfSignedStore() {
+  std::unique_ptr<EVP_PKEY, KeyFree> key(EVP_EC_gen("P-256"));
+  Cert cert = certificateWith({{{"CN", "reload"}}});
+  X509_set_version(cert.get(), 2);
+  X509_set_issuer_name(cert.get(), X509_get_subject_name(cert.get()));
+  X509_gmtime_adj(X509_getm_notBefore(cert.get()), 0);
+  X509_gmtime_adj(X509_getm_notAfter(cert.get()), 3600);
+  X509_set_pubkey(cert.get(), key.get());
+  X509_sign(cert.get(), key.get(), EVP_sha256());
+  std::unique_ptr<BIO, BioFree> out(BIO_new(BIO_s_mem()));
+  PEM_write_bio_PrivateKey(out.get(), key.get(), nullptr, nullptr, 0, nullptr, nullptr);
+  PEM_write_bio_X509(out.get(), cert.get());
+  char* data = nullptr;
+  long size = BIO_get_mem_data(out.get(), &data);
+  return std::string(data, static_cast<std::size_t>(size));
+}
+
+void writeFile(const std::filesystem::path& path, const std::string& text) {
+  std::ofstream(path, std::ios::binary | std::ios::trunc) << text;
+}
+
+// A store read half-written fails to load; when it is completed within the same timestamp the
+// source must still pick it up, by trying again after a failure.
+TEST(TlsContextSource, RetriesAFailedReloadWhenTheStoreIsCompletedUnseen) {
+  auto dir =
+      std::filesystem::temp_directory_path() / ("zookube-tls-reload-" + std::to_string(::getpid()));
+  std::filesystem::create_directories(dir);
+  auto path = dir / "keystore.pem";
+  std::string first = selfSignedStore();
+  writeFile(path, first);
+  TlsSettings settings;
+  settings.keyStoreLocation = path.string();
+  settings.keyStoreType = "PEM";
+  Logger log(LogLevel::kError);
+  TlsContextSource source(settings, true, std::chrono::milliseconds(0));
+  auto original = source.current(log);
+  auto stamp = std::filesystem::last_write_time(path);
+
+  std::string second = selfSignedStore();
+  writeFile(path, second.substr(0, second.size() / 2));
+  std::filesystem::last_write_time(path, stamp + std::chrono::seconds(1));
+  EXPECT_EQ(source.current(log), original) << "a half-written store replaced the context";
+
+  writeFile(path, second);  // completed, and the timestamp does not move
+  std::filesystem::last_write_time(path, stamp + std::chrono::seconds(1));
+  auto reloaded = source.current(log);
+  EXPECT_NE(reloaded, original);
+  EXPECT_EQ(source.current(log), reloaded) << "rebuilt again with nothing changed";
+  std::filesystem::remove_all(dir);
 }
 
 }  // namespace
