@@ -92,14 +92,8 @@ ProcessorConfig Server::processorConfigFor(PipelineRole role) const {
 
 std::map<std::int64_t, std::int32_t> Server::currentSessions() const {
   std::map<std::int64_t, std::int32_t> sessions;
-  for (const auto& [id, entry] : processor_->sessions().all()) sessions[id] = entry.timeoutMs;
+  for (const auto& [id, entry] : pipeline_->sessions().all()) sessions[id] = entry.timeoutMs;
   return sessions;
-}
-
-void Server::closeClients(std::string_view why) {
-  auto open = connections_;
-  for (auto& [raw, weak] : open)
-    if (auto connection = weak.lock()) connection->close(why);
 }
 
 Server::Server(ServerConfig config, Logger& log)
@@ -109,7 +103,10 @@ Server::Server(ServerConfig config, Logger& log)
       tick_(io_),
       plainListener_(io_, false),
       secureListener_(io_, true),
-      random_(std::random_device{}()),
+      connections_(config_.maxClientCnxns, config_.maxCnxns, log_),
+      snapshots_(io_, log_, config_.dataDir, config_.snapCount, tree_,
+                 {.rollLog = [this] { txnLog_->rollLog(); },
+                  .sessions = [this] { return currentSessions(); }}),
       zabTick_(io_) {
   // ZooKeeper 3.8 (NIOServerCnxn.readLength, NettyServerCnxn) closes a client connection whose
   // frame is longer than jute.maxbuffer itself; the extra size only pads reads from disk.
@@ -181,26 +178,13 @@ void Server::recoverData() {
                            std::to_string(ms) + " ms");
   recoveredSessions_ = std::move(recovered.sessions);
   snapshotZxid_ = std::max<std::int64_t>(0, recovered.snapshotZxid);
-  lastSnapshot_ = {recovered.snapshotZxid, wallMs() / 1000};
+  snapshots_.noteLoaded(recovered.snapshotZxid);
 }
 
 void Server::openLog() {
   openLogWriter();
   sink_ = std::make_unique<LogSink>(*txnLog_);
   rebuildProcessor(PipelineRole::kStandalone, recoveredSessions_);
-  snapshotThreshold_ = nextSnapshotThreshold();
-}
-
-// A snapshot that falls due while the previous one is still being written starts as soon as
-// that one is done. ZooKeeper skips it instead and counts again from zero, which under a steady
-// write load can leave several times snapCount txns to replay after a restart.
-void Server::countTxnForSnapshot() {
-  if (++txnsSinceSnapshot_ < snapshotThreshold_) return;
-  if (!snapshot_) return startSnapshot();
-  if (std::exchange(snapshotDeferred_, true)) return;
-  log_.info("snapshot",
-            "a snapshot is due while the previous one is still being written; it "
-            "starts when that one is done");
 }
 
 void Server::openLogWriter() {
@@ -217,7 +201,7 @@ void Server::openLogWriter() {
       [this](std::int64_t zxid) {
         asio::post(io_, [this, zxid] {
           OutputBatch::Scope replies(outputBatch_);
-          if (!peer_) return processor_->onDurable(zxid);
+          if (!peer_) return pipeline_->onDurable(zxid);
           peer_->onPersisted(zxid);  // in an ensemble, durable is not yet committed
           scheduleZabActions();
         });
@@ -229,16 +213,9 @@ void Server::openLogWriter() {
         if (config_.distributed()) failStop(log_, "txnlog", reason);
         asio::post(io_, [this, reason] {
           log_.error("txnlog", "transaction log failed, refusing writes: " + reason);
-          processor_->refuseWrites(reason);
+          pipeline_->refuseWrites(reason);
         });
       });
-}
-
-// Random in [snapCount/2 + 1, snapCount], as ZooKeeper does, so members of an ensemble do not
-// all snapshot at the same moment.
-std::int64_t Server::nextSnapshotThreshold() {
-  auto half = std::max<std::int64_t>(1, config_.snapCount / 2);
-  return half + 1 + static_cast<std::int64_t>(random_() % static_cast<std::uint64_t>(half));
 }
 
 void Server::listen() {
@@ -317,27 +294,16 @@ void Server::onAccepted(tcp::socket socket, const tcp::endpoint& remote, bool se
   if (address.is_v6() && address.to_v6().is_v4_mapped())
     address = asio::ip::make_address_v4(asio::ip::v4_mapped, address.to_v6());
   std::string ip = address.to_string();
-  int& perIp = connectionsPerIp_[ip];
-  bool tooMany =
-      (config_.maxClientCnxns > 0 && perIp >= config_.maxClientCnxns) ||
-      (config_.maxCnxns > 0 && static_cast<int>(connections_.size()) >= config_.maxCnxns);
-  if (tooMany) {
-    log_.warn("net", "too many connections from " + ip + " - max is " +
-                         std::to_string(config_.maxClientCnxns));
-    if (perIp == 0) connectionsPerIp_.erase(ip);
-    return;  // the socket closes as it goes out of scope
-  }
-  ++perIp;
+  if (!connections_.admit(ip)) return;  // the socket closes as it goes out of scope
+  Connection::Hooks hooks{
+      .fourLetter = [this](std::uint32_t code) { return fourLetter(code); },
+      .onClosed = [this, ip](Connection& closed) { connections_.forget(closed, ip); },
+      .sessionGate = [this] { return serving_ || readOnly_; },
+  };
   auto connection = std::make_shared<Connection>(
-      clientStream(std::move(socket), secure), Connection::Peer{ip, remote.port()}, *processor_,
-      log_, limits_, tlsShared_, outputBatch_,
-      [this](std::uint32_t code) { return fourLetter(code); },
-      [this, ip](Connection& closed) {
-        connections_.erase(&closed);
-        if (--connectionsPerIp_[ip] <= 0) connectionsPerIp_.erase(ip);
-      });
-  connection->setSessionGate([this] { return serving_ || readOnly_; });
-  connections_.emplace(connection.get(), connection);
+      clientStream(std::move(socket), secure), Connection::Peer{ip, remote.port()}, pipeline_, log_,
+      limits_, tlsShared_, outputBatch_, std::move(hooks));
+  connections_.track(connection);
   connection->start();
 }
 
@@ -356,7 +322,7 @@ void Server::scheduleTick() {
 
 void Server::onTick() {
   OutputBatch::Scope replies(outputBatch_);
-  if (serving_ || readOnly_) processor_->tick();
+  if (serving_ || readOnly_) pipeline_->tick();
   if (peer_) maybeEnterReadOnly();
   if (wallMs() >= nextPurgeMs_) {
     purgeOldFiles();
@@ -385,59 +351,11 @@ void Server::stop(std::string_view why) {
   tick_.cancel();
   zabTick_.cancel();
   if (transport_) transport_->stop();
-  // Not a loop over connections_ itself: a connection closing at once erases its own entry.
-  closeClients("server stopping");
-  snapshot_.reset();  // an unfinished snapshot is abandoned; the log has everything
+  connections_.closeAll("server stopping");
+  snapshots_.stop();
   // Everything already handed to the log is made durable; then the loop ends.
   txnLog_->stop();
   io_.stop();
-}
-
-void Server::startSnapshot() {
-  txnsSinceSnapshot_ = 0;
-  snapshotDeferred_ = false;
-  snapshotThreshold_ = nextSnapshotThreshold();
-  txnLog_->rollLog();
-  storage::SessionMap sessions = currentSessions();
-  storage::SnapshotOptions options;
-  options.dataDir = config_.dataDir;
-  options.log = [this](std::string_view line) { log_.info("snapshot", line); };
-  ++snapshotSerial_;
-  snapshot_ = std::make_unique<storage::SnapshotWriter>(options, tree_.lastProcessedZxid(),
-                                                        sessions, tree_);
-  log_.info("snapshot", "writing " +
-                            storage::zxidFileName(storage::kSnapshotPrefix, snapshot_->zxid()) +
-                            " while serving");
-  asio::post(io_, [this] { snapshotStep(); });
-}
-
-void Server::snapshotStep() {
-  if (!snapshot_ || stopping_) return;
-  // A bounded chunk per turn of the loop keeps request latency flat during a snapshot.
-  if (!snapshot_->writeChunk(tree_, 2000)) {
-    asio::post(io_, [this] { snapshotStep(); });
-    return;
-  }
-  snapshot_->finishAsync([this, serial = snapshotSerial_](const std::optional<std::string>& error) {
-    asio::post(io_, [this, serial, error] { onSnapshotDone(serial, error); });
-  });
-}
-
-void Server::onSnapshotDone(std::uint64_t serial, const std::optional<std::string>& error) {
-  // Abandoned by a TRUNC or SNAP meanwhile. A serial, not the writer's address: a writer made
-  // since could sit at the abandoned one's address.
-  if (!snapshot_ || serial != snapshotSerial_) return;
-  if (error) {
-    log_.error("snapshot", "snapshot failed: " + *error);
-    snapshotDeferred_ = false;  // retried after the next snapCount txns, not in a loop
-    txnsSinceSnapshot_ = 0;
-  } else {
-    log_.info("snapshot", "snapshot " + snapshot_->path().string() + " written (" +
-                              std::to_string(snapshot_->nodesWritten()) + " znodes)");
-    lastSnapshot_ = {snapshot_->zxid(), wallMs() / 1000};
-  }
-  snapshot_.reset();
-  if (snapshotDeferred_ && !stopping_) startSnapshot();
 }
 
 void Server::purgeOldFiles() {

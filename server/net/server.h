@@ -8,7 +8,6 @@
 #include <map>
 #include <memory>
 #include <optional>
-#include <random>
 #include <string>
 #include <unordered_map>
 
@@ -16,8 +15,11 @@
 #include "config/zoo_config.h"
 #include "net/asio.h"
 #include "net/connection.h"
+#include "net/connection_registry.h"
 #include "net/introspection.h"
 #include "net/metrics.h"
+#include "net/pipeline_slot.h"
+#include "net/snapshot_schedule.h"
 #include "net/snapshot_sync.h"
 #include "net/tls_context.h"
 #include "pipeline/request_processor.h"
@@ -29,7 +31,6 @@ namespace zk {
 
 namespace storage {
 class TxnLogWriter;
-class SnapshotWriter;
 }  // namespace storage
 class ServerIntrospection;
 namespace admin {
@@ -55,7 +56,6 @@ class Server {
   void recoverData();
   void openLog();
   void openLogWriter();
-  void countTxnForSnapshot();
   struct ClientListener {
     explicit ClientListener(asio::io_context& io, bool secure)
         : acceptor(io), next(io), secure(secure) {}
@@ -72,16 +72,11 @@ class Server {
   ClientStream clientStream(tcp::socket socket, bool secure);
   void scheduleTick();
   void onTick();
-  void startSnapshot();
-  std::int64_t nextSnapshotThreshold();
-  void snapshotStep();
-  void onSnapshotDone(std::uint64_t serial, const std::optional<std::string>& error);
   void purgeOldFiles();
   void stop(std::string_view why);
   std::optional<std::string> fourLetter(std::uint32_t code);
   ProcessorConfig processorConfigFor(PipelineRole role) const;
   std::map<std::int64_t, std::int32_t> currentSessions() const;
-  void closeClients(std::string_view why);
 
   // Ensemble glue (server_quorum.cpp): drives the Zab state machine with the network, the
   // disk and the pipeline.
@@ -130,21 +125,15 @@ class Server {
   RequestFigures figures_;  // before txnLog_ and metrics_: both use it
   std::unique_ptr<storage::TxnLogWriter> txnLog_;
   std::unique_ptr<TxnSink> sink_;
-  std::unique_ptr<RequestProcessor> processor_;
+  PipelineSlot pipeline_;  // outlives every connection, which reach the processor through it
   std::unique_ptr<ServerIntrospection> introspection_;
   std::unique_ptr<admin::AdminServer> adminServer_;  // null when admin.enableServer=false
   std::unique_ptr<Metrics> metrics_;
-  std::map<Connection*, std::weak_ptr<Connection>> connections_;
-  std::unordered_map<std::string, int> connectionsPerIp_;
   ConnectionLimits limits_;
+  ConnectionRegistry connections_;
   OutputBatch outputBatch_;  // holds connections only while a handler runs
+  SnapshotSchedule snapshots_;
 
-  std::mt19937_64 random_;
-  std::int64_t txnsSinceSnapshot_ = 0;
-  std::int64_t snapshotThreshold_ = 0;
-  std::unique_ptr<storage::SnapshotWriter> snapshot_;
-  std::uint64_t snapshotSerial_ = 0;  // of snapshot_, so a stale completion is recognised
-  bool snapshotDeferred_ = false;     // one fell due while snapshot_ was being written
   std::map<std::int64_t, std::int32_t> recoveredSessions_;
   std::int64_t nextPurgeMs_ = 0;
   std::int64_t startedAtMs_ = 0;
@@ -164,11 +153,7 @@ class Server {
   asio::steady_timer zabTick_;
   bool zabActionsPosted_ = false;
   zab::act::StateChanged zabState_{zab::ServerState::Looking, -1, 0, false};
-  std::int64_t snapshotZxid_ = 0;  // of the snapshot recovery started from
-  struct SnapshotMark {
-    std::int64_t zxid = -1;  // -1: none
-    std::int64_t timeSec = -1;
-  } lastSnapshot_;  // written or loaded last: the AdminServer's last_snapshot
+  std::int64_t snapshotZxid_ = 0;                          // of the snapshot recovery started from
   std::map<std::int64_t, std::int64_t> sessionTouchedAt_;  // learner: id -> wall ms
   std::int64_t roleSinceMs_ = 0;
   std::int64_t lookingSinceMs_ = 0;     // steady clock

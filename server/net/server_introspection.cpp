@@ -16,7 +16,7 @@ ServerIntrospection::ServerIntrospection(Server& server)
                                         .count()) {}
 
 ServerStats ServerIntrospection::stats(StatsExtras extras) const {
-  const RequestProcessor& processor = *server_.processor_;
+  const RequestProcessor& processor = server_.pipeline_.get();
   const ProcessorStats& p = processor.stats();
   ServerStats s;
   s.lastZxid = processor.lastZxid();
@@ -62,34 +62,32 @@ ServerStats ServerIntrospection::stats(StatsExtras extras) const {
   s.readLatency = figures.readLatency.exact();
   s.updateLatency = figures.updateLatency.exact();
   s.fsyncTime = figures.fsyncTime.exact();
-  s.lastSnapshotZxid = server_.lastSnapshot_.zxid;
-  s.lastSnapshotTimeSec = server_.lastSnapshot_.timeSec;
+  s.lastSnapshotZxid = server_.snapshots_.last().zxid;
+  s.lastSnapshotTimeSec = server_.snapshots_.last().timeSec;
   if (server_.peer_) server_.addQuorumStats(s);
   return s;
 }
 
 std::vector<ConnectionStats> ServerIntrospection::connections() const {
   std::vector<ConnectionStats> out;
-  for (const auto& [raw, weak] : server_.connections_) {
-    auto connection = weak.lock();
-    if (!connection) continue;
+  server_.connections_.forEach([&](const Connection& connection) {
     ConnectionStats c;
-    c.remote = "/" + connection->remoteEndpoint();
-    c.sessionId = connection->sessionId();
-    c.timeout = connection->sessionTimeoutMs();
-    c.received = connection->packetsReceived();
-    c.sent = connection->packetsSent();
-    c.queued = static_cast<std::int64_t>(connection->inflightRequests());
-    c.establishedMs = connection->establishedAtMs() + wallMinusSteadyMs_;
-    c.secure = connection->secure();
+    c.remote = "/" + connection.remoteEndpoint();
+    c.sessionId = connection.sessionId();
+    c.timeout = connection.sessionTimeoutMs();
+    c.received = connection.packetsReceived();
+    c.sent = connection.packetsSent();
+    c.queued = static_cast<std::int64_t>(connection.inflightRequests());
+    c.establishedMs = connection.establishedAtMs() + wallMinusSteadyMs_;
+    c.secure = connection.secure();
     out.push_back(std::move(c));
-  }
+  });
   return out;
 }
 
 SessionDump ServerIntrospection::sessions() const {
   SessionDump dump;
-  const RequestProcessor& processor = *server_.processor_;
+  const RequestProcessor& processor = server_.pipeline_.get();
   for (const auto& [id, entry] : processor.sessions().all())
     dump.expiryBuckets[entry.bucket].push_back(id);
   for (auto session : processor.tree().sessionsWithEphemerals()) {
@@ -100,11 +98,11 @@ SessionDump ServerIntrospection::sessions() const {
 }
 
 std::map<std::int64_t, std::vector<std::string>> ServerIntrospection::watchesBySession() const {
-  return server_.processor_->watches().pathsBySession();
+  return server_.pipeline_->watches().pathsBySession();
 }
 
 std::map<std::string, std::vector<std::int64_t>> ServerIntrospection::watchesByPath() const {
-  return server_.processor_->watches().sessionsByPath();
+  return server_.pipeline_->watches().sessionsByPath();
 }
 
 bool ServerIntrospection::serving() const {
@@ -116,12 +114,11 @@ bool ServerIntrospection::readOnly() const {
 }
 
 void ServerIntrospection::resetStats() {
-  server_.processor_->resetStats();
+  server_.pipeline_->resetStats();
 }
 
 void ServerIntrospection::resetConnectionStats() {
-  for (const auto& [raw, weak] : server_.connections_)
-    if (auto connection = weak.lock()) connection->resetStats();
+  server_.connections_.forEach([](Connection& connection) { connection.resetStats(); });
 }
 
 }  // namespace zk

@@ -412,8 +412,8 @@ void Server::startQuorum() {
   sink_ = std::make_unique<ZabSink>(*peer_, proposed, [this](const std::string& why) {
     log_.error("zab", why + "; dropping clients to resynchronise");
     asio::post(io_, [this] {
-      closeClients("internal inconsistency");
-      rebuildProcessor(processor_->role(), currentSessions());
+      connections_.closeAll("internal inconsistency");
+      rebuildProcessor(pipeline_->role(), currentSessions());
     });
   });
   forwarder_ = std::make_unique<ZabForwarder>(*peer_, kick);
@@ -461,7 +461,7 @@ void Server::scheduleZabTick() {
   zabTick_.expires_after(std::chrono::milliseconds(50));
   zabTick_.async_wait([this](const boost::system::error_code& ec) {
     if (ec || stopping_) return;
-    if (processor_->role() == PipelineRole::kLearner) reportSessionTouches();
+    if (pipeline_->role() == PipelineRole::kLearner) reportSessionTouches();
     if (snapshotLoad_ && snapshotLoad_->ready()) finishSnapshotLoad();
     peer_->tick(steadyMs());
     runZabActions();
@@ -539,10 +539,10 @@ void Server::execute(zab::Action& action) {
               log_.warn("zab", "ignoring " + std::to_string(in.remaining()) +
                                    " trailing bytes of session touches from member " +
                                    std::to_string(a.from));
-            processor_->touchSessions(touched);
+            pipeline_->touchSessions(touched);
           },
           [&](zab::act::SyncDone& a) {
-            if (a.forSid != config_.serverId) processor_->syncAnswered();
+            if (a.forSid != config_.serverId) pipeline_->syncAnswered();
           },
           [&](zab::act::LeaderConfig& a) { onLeaderConfig(a.data, a.fromElection); },
           [&](zab::act::OtherPacket& a) { onOtherPacket(a); },
@@ -557,7 +557,7 @@ void Server::onStateChanged(const zab::act::StateChanged& change) {
                  change.epoch != zabState_.epoch;
   if (newTerm) {
     snapshotSends_->cancelAll();
-    closeClients(std::string("member is now ") + roleName(change.state));
+    connections_.closeAll(std::string("member is now ") + roleName(change.state));
     if (readOnly_) {
       // Read-only sessions were this member's alone; the ensemble's sessions are as they were.
       readOnly_ = false;
@@ -567,13 +567,13 @@ void Server::onStateChanged(const zab::act::StateChanged& change) {
     auto role =
         change.state == zab::ServerState::Leading ? PipelineRole::kLeader : PipelineRole::kLearner;
     rebuildProcessor(role, currentSessions());
-    if (role == PipelineRole::kLeader) processor_->startEpoch(change.epoch);
+    if (role == PipelineRole::kLeader) pipeline_->startEpoch(change.epoch);
     roleSinceMs_ = wallMs();
     if (role == PipelineRole::kLeader) proposalSizes_ = {};
   }
   noteElectionTime(change.state);
   bool serving = change.serving && change.state != zab::ServerState::Looking;
-  if (serving_ && !serving && !newTerm) closeClients("member lost sync with its leader");
+  if (serving_ && !serving && !newTerm) connections_.closeAll("member lost sync with its leader");
   serving_ = serving;
   zabState_ = change;
   log_.info("zab", std::string(roleName(change.state)) +
@@ -614,7 +614,7 @@ void Server::maybeEnterReadOnly() {
       zabState_.state != zab::ServerState::Looking)
     return;
   if (steadyMs() - lookingSinceMs_ < std::max<std::int64_t>(2000, config_.tickTime)) return;
-  closeClients("entering read-only mode");
+  connections_.closeAll("entering read-only mode");
   sessionsBeforeReadOnly_ = currentSessions();
   readOnly_ = true;
   rebuildProcessor(PipelineRole::kReadOnly, sessionsBeforeReadOnly_);
@@ -635,7 +635,7 @@ void Server::rebuildProcessor(PipelineRole role,
                               const std::map<std::int64_t, std::int32_t>& sessions) {
   PipelineLinks links;
   if (role == PipelineRole::kLearner) links.forwarder = forwarder_.get();
-  links.txnLogged = [this](const Txn&) { countTxnForSnapshot(); };
+  links.txnLogged = [this](const Txn&) { snapshots_.countTxn(); };
   links.configCommitted = [this](const std::string& config) {
     if (peer_) onConfigCommitted(config);
   };
@@ -646,19 +646,19 @@ void Server::rebuildProcessor(PipelineRole role,
     peer_->requestSync(sid);
     scheduleZabActions();
   };
-  processor_ = std::make_unique<RequestProcessor>(processorConfigFor(role), tree_, *sink_, wallMs,
-                                                  std::move(links));
-  processor_->restoreSessions(sessions);
+  pipeline_.replace(std::make_unique<RequestProcessor>(processorConfigFor(role), tree_, *sink_,
+                                                       wallMs, std::move(links)));
+  pipeline_->restoreSessions(sessions);
 }
 
 void Server::deliver(std::int64_t zxid, const std::string& bytes) {
   if (zxid <= tree_.lastProcessedZxid()) return;  // recovery already replayed it
-  if (processor_->firstPendingZxid() == zxid) {
-    processor_->onDurable(zxid);  // the leader's own proposal, now committed
+  if (pipeline_->firstPendingZxid() == zxid) {
+    pipeline_->onDurable(zxid);  // the leader's own proposal, now committed
     return;
   }
-  processor_->applyCommitted(decodeCommittedTxn(log_, zxid, bytes));
-  if (processor_->role() == PipelineRole::kLearner) countTxnForSnapshot();
+  pipeline_->applyCommitted(decodeCommittedTxn(log_, zxid, bytes));
+  if (pipeline_->role() == PipelineRole::kLearner) snapshots_.countTxn();
 }
 
 void Server::onOtherPacket(const zab::act::OtherPacket& other) {
@@ -679,7 +679,7 @@ void Server::onOtherPacket(const zab::act::OtherPacket& other) {
     // A ZooKeeper leader sends zxid -1. Its answer follows every proposal it had sent us
     // when it took the session over, so what we have logged is the boundary.
     std::int64_t boundary = other.packet.zxid > 0 ? other.packet.zxid : peer_->lastLoggedZxid();
-    processor_->sessionRevalidated(sessionId, valid, boundary);
+    pipeline_->sessionRevalidated(sessionId, valid, boundary);
   } catch (const jute::DecodeError& e) {
     log_.warn("zab",
               "malformed REVALIDATE from member " + std::to_string(other.from) + ": " + e.what());
@@ -689,7 +689,7 @@ void Server::onOtherPacket(const zab::act::OtherPacket& other) {
 // As ZooKeeper's LearnerHandler answers: long sessionId, bool valid. The zxid field, -1 in
 // ZooKeeper, carries the boundary between the session's old and new owners here.
 void Server::answerRevalidation(std::int64_t learnerSid, std::int64_t sessionId) {
-  auto result = processor_->revalidateSession(learnerSid, sessionId);
+  auto result = pipeline_->revalidateSession(learnerSid, sessionId);
   jute::Writer out;
   out.writeLong(sessionId);
   out.writeBool(result.valid);
@@ -704,7 +704,7 @@ void Server::onLearnerRequest(const zab::act::LearnerRequest& request) {
     auto sessionId = in.readLong("sessionId");
     auto cxid = in.readInt("cxid");
     auto type = in.readInt("type");
-    processor_->remoteRequest(request.from, sessionId, cxid, type, in.rest(), request.authinfo);
+    pipeline_->remoteRequest(request.from, sessionId, cxid, type, in.rest(), request.authinfo);
   } catch (const jute::DecodeError& e) {
     log_.warn("zab",
               "malformed REQUEST from member " + std::to_string(request.from) + ": " + e.what());
@@ -713,16 +713,16 @@ void Server::onLearnerRequest(const zab::act::LearnerRequest& request) {
 
 void Server::reportSessionTouches() {
   std::int64_t now = wallMs();
-  for (const auto& [id, timeout] : processor_->takeTouchedSessions()) sessionTouchedAt_[id] = now;
+  for (const auto& [id, timeout] : pipeline_->takeTouchedSessions()) sessionTouchedAt_[id] = now;
   jute::Writer out;
   for (auto it = sessionTouchedAt_.begin(); it != sessionTouchedAt_.end();) {
     // Each touch is reported for one tick, so at least one leader PING carries it.
-    if (now - it->second > config_.tickTime || !processor_->sessions().contains(it->first)) {
+    if (now - it->second > config_.tickTime || !pipeline_->sessions().contains(it->first)) {
       it = sessionTouchedAt_.erase(it);
       continue;
     }
     out.writeLong(it->first);
-    out.writeInt(processor_->sessions().timeoutOf(it->first));
+    out.writeInt(pipeline_->sessions().timeoutOf(it->first));
     ++it;
   }
   peer_->setPingPayload(out.take());
@@ -730,7 +730,7 @@ void Server::reportSessionTouches() {
 
 void Server::truncateLog(std::int64_t zxid) {
   log_.info("zab", "TRUNC to " + hex(zxid) + ": dropping txns the leader does not have");
-  snapshot_.reset();
+  snapshots_.abandon();
   txnLog_->stop();
   storage::truncateTxnLog(config_.dataLogDir / storage::kVersionDir, zxid,
                           [this](std::string_view line) { log_.info("txnlog", line); });
@@ -745,7 +745,7 @@ void Server::loadSnapshot(std::int64_t zxid, const std::filesystem::path& spoole
   log_.info("zab", "SNAP at " + hex(zxid) + " (" +
                        std::to_string(std::filesystem::file_size(spooled)) +
                        " bytes) from the leader");
-  snapshot_.reset();
+  snapshots_.abandon();
   txnLog_->stop();
   auto versionDir = config_.dataDir / storage::kVersionDir;
   std::filesystem::rename(spooled,
@@ -754,7 +754,7 @@ void Server::loadSnapshot(std::int64_t zxid, const std::filesystem::path& spoole
   storage::truncateTxnLog(config_.dataLogDir / storage::kVersionDir, zxid,
                           [this](std::string_view line) { log_.info("txnlog", line); });
   removeSnapshotsAbove(config_.dataDir, zxid);
-  closeClients("member state reloaded");
+  connections_.closeAll("member state reloaded");
   snapshotLoadZxid_ = zxid;
   snapshotLoad_.emplace(config_.dataDir, config_.dataLogDir, log_);
 }
@@ -764,11 +764,11 @@ void Server::finishSnapshotLoad() {
   orFailStop(log_, "SNAP at " + hex(zxid) + " failed", [&] {
     auto loaded = snapshotLoad_->take();
     snapshotLoad_.reset();
-    closeClients("member state reloaded");
+    connections_.closeAll("member state reloaded");
     tree_ = std::move(loaded.tree);
     snapshotZxid_ = std::max<std::int64_t>(0, loaded.recovered.snapshotZxid);
     publishActiveConfig(false);
-    rebuildProcessor(processor_->role(), loaded.recovered.sessions);
+    rebuildProcessor(pipeline_->role(), loaded.recovered.sessions);
     log_.info("storage", "loaded " + std::to_string(tree_.nodeCount()) + " znodes up to " +
                              hex(tree_.lastProcessedZxid()));
     openLogWriter();
@@ -791,12 +791,12 @@ void Server::reloadFromDisk() {
   storage::RecoveryOptions options;
   options.log = [this](std::string_view line) { log_.info("storage", line); };
   auto recovered = storage::recover(config_.dataDir, config_.dataLogDir, fresh, options);
-  closeClients("member state reloaded");
+  connections_.closeAll("member state reloaded");
   tree_ = std::move(fresh);
   snapshotZxid_ = std::max<std::int64_t>(0, recovered.snapshotZxid);
-  lastSnapshot_ = {recovered.snapshotZxid, wallMs() / 1000};
+  snapshots_.noteLoaded(recovered.snapshotZxid);
   publishActiveConfig(false);
-  rebuildProcessor(processor_->role(), recovered.sessions);
+  rebuildProcessor(pipeline_->role(), recovered.sessions);
   log_.info("storage", "reloaded " + std::to_string(tree_.nodeCount()) + " znodes up to " +
                            hex(tree_.lastProcessedZxid()));
 }
