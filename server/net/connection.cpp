@@ -12,17 +12,9 @@
 #include "protocol/errors.h"
 #include "protocol/opcodes.h"
 #include "protocol/records.h"
+#include "util/wall_clock.h"
 
 namespace zk {
-namespace {
-
-std::int64_t steadyMs() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::steady_clock::now().time_since_epoch())
-      .count();
-}
-
-}  // namespace
 
 void OutputBatch::flush() {
   // A flush may queue more output (a write error closes a connection, whose callbacks may

@@ -8,7 +8,7 @@
 
 #include "net/admin_server.h"
 #include "net/four_letter.h"
-#include "net/quorum_transport.h"
+#include "net/quorum_driver.h"
 #include "net/server_introspection.h"
 #include "storage/purge.h"
 #include "storage/recovery.h"
@@ -28,23 +28,6 @@ class LogSink : public TxnSink {
  private:
   storage::TxnLogWriter& log_;
 };
-
-ProcessorConfig processorConfig(const ServerConfig& c, PipelineRole role) {
-  ProcessorConfig p;
-  p.role = role;
-  p.serverId = c.serverId > 0 ? c.serverId : 0;
-  p.tickMs = c.tickTime;
-  p.minSessionTimeoutMs = c.minSessionTimeout > 0 ? c.minSessionTimeout : 2 * c.tickTime;
-  p.maxSessionTimeoutMs = c.maxSessionTimeout > 0 ? c.maxSessionTimeout : 20 * c.tickTime;
-  p.extendedTypesEnabled = c.extendedTypesEnabled;
-  p.reconfigEnabled = c.reconfigEnabled;
-  p.superDigest = c.superDigest;
-  p.containerCheckIntervalMs = c.containerCheckIntervalMs;
-  p.containerMaxPerMinute = c.containerMaxPerMinute;
-  p.enforceQuota = c.enforceQuota;
-  p.enforcedAuthSchemes = c.enforcedAuthSchemes();
-  return p;
-}
 
 // The SASL authority from the JAAS file's server section; null without a JAAS file or that
 // section. A file that cannot be read or parsed stops the start, as ZooKeeper's login does.
@@ -79,23 +62,6 @@ void ensureWritableDir(const std::filesystem::path& dir, std::string_view key) {
 
 }  // namespace
 
-ProcessorConfig Server::processorConfigFor(PipelineRole role) const {
-  ProcessorConfig c = processorConfig(config_, role);
-  c.log = &log_;
-  if (role == PipelineRole::kLeader && config_.reconfigEnabled) {
-    c.planReconfig = [this](const ReconfigRequest& request, std::int64_t zxid) {
-      return planReconfig(request, zxid);
-    };
-  }
-  return c;
-}
-
-std::map<std::int64_t, std::int32_t> Server::currentSessions() const {
-  std::map<std::int64_t, std::int32_t> sessions;
-  for (const auto& [id, entry] : pipeline_->sessions().all()) sessions[id] = entry.timeoutMs;
-  return sessions;
-}
-
 Server::Server(ServerConfig config, Logger& log)
     : config_(std::move(config)),
       log_(log),
@@ -106,8 +72,7 @@ Server::Server(ServerConfig config, Logger& log)
       connections_(config_.maxClientCnxns, config_.maxCnxns, log_),
       snapshots_(io_, log_, config_.dataDir, config_.snapCount, tree_,
                  {.rollLog = [this] { txnLog_->rollLog(); },
-                  .sessions = [this] { return currentSessions(); }}),
-      zabTick_(io_) {
+                  .sessions = [this] { return pipeline_.sessions(); }}) {
   // ZooKeeper 3.8 (NIOServerCnxn.readLength, NettyServerCnxn) closes a client connection whose
   // frame is longer than jute.maxbuffer itself; the extra size only pads reads from disk.
   limits_.maxFrameBytes = static_cast<std::size_t>(config_.juteMaxBuffer);
@@ -132,6 +97,20 @@ Server::Server(ServerConfig config, Logger& log)
 Server::~Server() {
   // The writer thread reports into figures_; stop it before anything it could reach goes.
   txnLog_.reset();
+  // The processor refers to the sink and forwarder the driver owns: it goes first.
+  pipeline_.clear();
+}
+
+bool Server::appendProposal(std::int64_t zxid, std::string bytes) {
+  return txnLog_->appendEncoded(zxid, std::move(bytes));
+}
+
+void Server::stopLog() {
+  txnLog_->stop();
+}
+
+void Server::reopenLog() {
+  openLogWriter();
 }
 
 void Server::start() {
@@ -150,8 +129,32 @@ void Server::start() {
   }
   recoverData();
   openLog();
-  if (config_.distributed()) startQuorum();
-  introspection_ = std::make_unique<ServerIntrospection>(*this);
+  if (config_.distributed()) {
+    quorum_ = std::make_unique<QuorumDriver>(QuorumDriver::Parts{
+        .io = io_,
+        .log = log_,
+        .config = config_,
+        .tree = tree_,
+        .pipeline = pipeline_,
+        .connections = connections_,
+        .snapshots = snapshots_,
+        .figures = figures_,
+        .replies = outputBatch_,
+        .txnLog = *this,
+        .snapshotZxid = snapshotZxid_,
+    });
+  }
+  introspection_ = std::make_unique<ServerIntrospection>(ServerIntrospection::Sources{
+      .config = config_,
+      .pipeline = pipeline_,
+      .connections = connections_,
+      .limits = limits_,
+      .tls = tlsShared_,
+      .figures = figures_,
+      .snapshots = snapshots_,
+      .quorum = quorum_.get(),
+      .startedAtMs = startedAtMs_,
+  });
   listen();
   startAdminServer();
   nextPurgeMs_ = config_.purgeIntervalHours > 0
@@ -184,7 +187,13 @@ void Server::recoverData() {
 void Server::openLog() {
   openLogWriter();
   sink_ = std::make_unique<LogSink>(*txnLog_);
-  rebuildProcessor(PipelineRole::kStandalone, recoveredSessions_);
+  PipelineLinks links;
+  links.txnLogged = [this](const Txn&) { snapshots_.countTxn(); };
+  links.requestAnswered = [this](bool read, std::int64_t ms) {
+    (read ? figures_.readLatency : figures_.updateLatency).record(ms);
+  };
+  pipeline_.rebuild(processorConfigOf(config_, PipelineRole::kStandalone, log_), tree_, *sink_,
+                    std::move(links), recoveredSessions_);
 }
 
 void Server::openLogWriter() {
@@ -201,9 +210,8 @@ void Server::openLogWriter() {
       [this](std::int64_t zxid) {
         asio::post(io_, [this, zxid] {
           OutputBatch::Scope replies(outputBatch_);
-          if (!peer_) return pipeline_->onDurable(zxid);
-          peer_->onPersisted(zxid);  // in an ensemble, durable is not yet committed
-          scheduleZabActions();
+          if (!quorum_) return pipeline_->onDurable(zxid);
+          quorum_->onPersisted(zxid);
         });
       },
       [this](const std::string& reason) {
@@ -298,7 +306,7 @@ void Server::onAccepted(tcp::socket socket, const tcp::endpoint& remote, bool se
   Connection::Hooks hooks{
       .fourLetter = [this](std::uint32_t code) { return fourLetter(code); },
       .onClosed = [this, ip](Connection& closed) { connections_.forget(closed, ip); },
-      .sessionGate = [this] { return serving_ || readOnly_; },
+      .sessionGate = [this] { return !quorum_ || quorum_->serving(); },
   };
   auto connection = std::make_shared<Connection>(
       clientStream(std::move(socket), secure), Connection::Peer{ip, remote.port()}, pipeline_, log_,
@@ -322,8 +330,8 @@ void Server::scheduleTick() {
 
 void Server::onTick() {
   OutputBatch::Scope replies(outputBatch_);
-  if (serving_ || readOnly_) pipeline_->tick();
-  if (peer_) maybeEnterReadOnly();
+  if (!quorum_ || quorum_->serving()) pipeline_->tick();
+  if (quorum_) quorum_->tick();
   if (wallMs() >= nextPurgeMs_) {
     purgeOldFiles();
     nextPurgeMs_ = wallMs() + std::int64_t{config_.purgeIntervalHours} * 3600 * 1000;
@@ -349,8 +357,7 @@ void Server::stop(std::string_view why) {
   secureListener_.acceptor.close(ec);
   if (adminServer_) adminServer_->stop();
   tick_.cancel();
-  zabTick_.cancel();
-  if (transport_) transport_->stop();
+  if (quorum_) quorum_->stop();
   connections_.closeAll("server stopping");
   snapshots_.stop();
   // Everything already handed to the log is made durable; then the loop ends.

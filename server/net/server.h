@@ -1,17 +1,14 @@
 #pragma once
-// The standalone server: wires recovery, the transaction log, snapshots, the request
-// pipeline, client connections, four-letter words and metrics onto one event loop.
-// This is the composition root; the logic lives in the layers it connects.
+// The composition root: wires recovery, the transaction log, the snapshot schedule, the request
+// pipeline, the client connections, four-letter words, metrics and (in an ensemble) the quorum
+// driver onto one event loop. The logic lives in the parts it connects.
 
-#include <deque>
 #include <filesystem>
 #include <map>
 #include <memory>
 #include <optional>
 #include <string>
-#include <unordered_map>
 
-#include "config/dynamic_config.h"
 #include "config/zoo_config.h"
 #include "net/asio.h"
 #include "net/connection.h"
@@ -19,13 +16,12 @@
 #include "net/introspection.h"
 #include "net/metrics.h"
 #include "net/pipeline_slot.h"
+#include "net/quorum_driver.h"
 #include "net/snapshot_schedule.h"
-#include "net/snapshot_sync.h"
 #include "net/tls_context.h"
 #include "pipeline/request_processor.h"
 #include "tree/data_tree.h"
 #include "util/log.h"
-#include "zab/peer.h"
 
 namespace zk {
 
@@ -36,12 +32,11 @@ class ServerIntrospection;
 namespace admin {
 class AdminServer;
 }
-class QuorumTransport;
 
-class Server {
+class Server : private QuorumLog {
  public:
   Server(ServerConfig config, Logger& log);
-  ~Server();
+  ~Server() override;
   Server(const Server&) = delete;
   Server& operator=(const Server&) = delete;
 
@@ -51,8 +46,6 @@ class Server {
   void run();
 
  private:
-  friend class ServerIntrospection;
-
   void recoverData();
   void openLog();
   void openLogWriter();
@@ -75,42 +68,10 @@ class Server {
   void purgeOldFiles();
   void stop(std::string_view why);
   std::optional<std::string> fourLetter(std::uint32_t code);
-  ProcessorConfig processorConfigFor(PipelineRole role) const;
-  std::map<std::int64_t, std::int32_t> currentSessions() const;
-
-  // Ensemble glue (server_quorum.cpp): drives the Zab state machine with the network, the
-  // disk and the pipeline.
-  void startQuorum();
-  zab::PersistedState loadZabState();
-  void scheduleZabTick();
-  void scheduleZabActions();
-  void runZabActions();
-  void execute(zab::Action& action);
-  void onStateChanged(const zab::act::StateChanged& change);
-  void noteElectionTime(zab::ServerState next);
-  void maybeEnterReadOnly();
-  void chooseStartingConfig();
-  std::optional<DynamicConfig> configInTree() const;
-  void publishActiveConfig(bool evenIfEqual);
-  std::map<std::int64_t, ServerEntry> serversWithMe(const DynamicConfig& config) const;
-  void adoptConfig(const DynamicConfig& next);
-  zab::Members viewOf(const DynamicConfig& config) const;
-  std::optional<zab::ConfigInfo> reconfigIn(const std::string& txnBytes) const;
-  void onLeaderConfig(const std::string& text, bool fromElection);
-  std::string planReconfig(const ReconfigRequest& request, std::int64_t zxid) const;
-  void onConfigCommitted(const std::string& text);
-  void addQuorumStats(ServerStats& stats) const;
-  void rebuildProcessor(PipelineRole role, const std::map<std::int64_t, std::int32_t>& sessions);
-  void deliver(std::int64_t zxid, const std::string& bytes);
-  void truncateLog(std::int64_t zxid);
-  void loadSnapshot(std::int64_t zxid, const std::filesystem::path& spooled);
-  void finishSnapshotLoad();
-  void sendSnapshot(std::int64_t to, std::int64_t zxid);
-  void reloadFromDisk();
-  void reportSessionTouches();
-  void onLearnerRequest(const zab::act::LearnerRequest& request);
-  void onOtherPacket(const zab::act::OtherPacket& other);
-  void answerRevalidation(std::int64_t learnerSid, std::int64_t sessionId);
+  // QuorumLog: what the quorum driver does with the transaction log.
+  bool appendProposal(std::int64_t zxid, std::string bytes) override;
+  void stopLog() override;
+  void reopenLog() override;
 
   ServerConfig config_;
   Logger& log_;
@@ -139,31 +100,8 @@ class Server {
   std::int64_t startedAtMs_ = 0;
   bool stopping_ = false;
 
-  // Ensemble state; all null/false for a standalone server.
-  bool serving_ = true;
-  std::unique_ptr<zab::Peer> peer_;
-  std::unique_ptr<QuorumTransport> transport_;
-  std::unique_ptr<SnapshotSends> snapshotSends_;  // leader: SNAP streams in progress
-  // Learner: a SNAP being loaded off the event loop; the Zab actions after it wait (but for
-  // PING answers, so the leader keeps hearing from us).
-  std::optional<SnapshotLoad> snapshotLoad_;
-  std::int64_t snapshotLoadZxid_ = 0;
-  std::deque<zab::Action> waitingForLoad_;
-  std::unique_ptr<RequestForwarder> forwarder_;
-  asio::steady_timer zabTick_;
-  bool zabActionsPosted_ = false;
-  zab::act::StateChanged zabState_{zab::ServerState::Looking, -1, 0, false};
-  std::int64_t snapshotZxid_ = 0;                          // of the snapshot recovery started from
-  std::map<std::int64_t, std::int64_t> sessionTouchedAt_;  // learner: id -> wall ms
-  std::int64_t roleSinceMs_ = 0;
-  std::int64_t lookingSinceMs_ = 0;     // steady clock
-  DynamicConfig committedConfig_;       // the ensemble's membership as last known
-  std::optional<ServerEntry> myEntry_;  // this server's own line in zoo.cfg
-  bool joining_ = false;
-  bool readOnly_ = false;  // readonlymode.enabled and no quorum: serving read-only sessions
-  std::map<std::int64_t, std::int32_t>
-      sessionsBeforeReadOnly_;  // not in the ensemble's membership yet: follows without a vote
-  SizeStats proposalSizes_;     // leader: of the txns it proposed this term
+  std::int64_t snapshotZxid_ = 0;         // of the snapshot recovery started from
+  std::unique_ptr<QuorumDriver> quorum_;  // null for a standalone server
 };
 
 }  // namespace zk
