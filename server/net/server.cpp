@@ -20,13 +20,14 @@
 namespace zk {
 namespace {
 
+// Holds the server's writer slot, not a writer: a TRUNC or SNAP replaces the writer.
 class LogSink : public TxnSink {
  public:
-  explicit LogSink(storage::TxnLogWriter& log) : log_(log) {}
-  void append(const Txn& txn) override { log_.append(txn); }
+  explicit LogSink(const std::unique_ptr<storage::TxnLogWriter>& log) : log_(log) {}
+  void append(const Txn& txn) override { log_->append(txn); }
 
  private:
-  storage::TxnLogWriter& log_;
+  const std::unique_ptr<storage::TxnLogWriter>& log_;
 };
 
 // The SASL authority from the JAAS file's server section; null without a JAAS file or that
@@ -186,7 +187,7 @@ void Server::recoverData() {
 
 void Server::openLog() {
   openLogWriter();
-  sink_ = std::make_unique<LogSink>(*txnLog_);
+  sink_ = std::make_unique<LogSink>(txnLog_);
   PipelineLinks links;
   links.txnLogged = [this](const Txn&) { snapshots_.countTxn(); };
   links.requestAnswered = [this](bool read, std::int64_t ms) {

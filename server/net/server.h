@@ -87,9 +87,6 @@ class Server : private QuorumLog {
   std::unique_ptr<storage::TxnLogWriter> txnLog_;
   std::unique_ptr<TxnSink> sink_;
   PipelineSlot pipeline_;  // outlives every connection, which reach the processor through it
-  std::unique_ptr<ServerIntrospection> introspection_;
-  std::unique_ptr<admin::AdminServer> adminServer_;  // null when admin.enableServer=false
-  std::unique_ptr<Metrics> metrics_;
   ConnectionLimits limits_;
   ConnectionRegistry connections_;
   OutputBatch outputBatch_;  // holds connections only while a handler runs
@@ -100,8 +97,13 @@ class Server : private QuorumLog {
   std::int64_t startedAtMs_ = 0;
   bool stopping_ = false;
 
-  std::int64_t snapshotZxid_ = 0;         // of the snapshot recovery started from
+  std::int64_t snapshotZxid_ = 0;  // of the snapshot recovery started from
+  // Declared after the parts it works on, and before those that read it: each part is destroyed
+  // before what it refers to.
   std::unique_ptr<QuorumDriver> quorum_;  // null for a standalone server
+  std::unique_ptr<ServerIntrospection> introspection_;
+  std::unique_ptr<admin::AdminServer> adminServer_;  // null when admin.enableServer=false
+  std::unique_ptr<Metrics> metrics_;
 };
 
 }  // namespace zk
