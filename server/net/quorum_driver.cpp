@@ -344,7 +344,7 @@ void QuorumDriver::scheduleZabTick() {
   zabTick_.async_wait([this](const boost::system::error_code& ec) {
     if (ec || stopped_) return;
     if (pipeline_->role() == PipelineRole::kLearner) reportSessionTouches();
-    if (snapshotLoad_ && snapshotLoad_->ready()) finishSnapshotLoad();
+    if (snapshotLoad_ && snapshotLoad_->ready()) finishLoad();
     peer_->tick(steadyMs());
     runZabActions();
     scheduleZabTick();
@@ -625,8 +625,17 @@ void QuorumDriver::truncateLog(std::int64_t zxid) {
   storage::truncateTxnLog(config_.dataLogDir / storage::kVersionDir, zxid,
                           [this](std::string_view line) { log_.info("txnlog", line); });
   removeSnapshotsAbove(config_.dataDir, zxid);
-  if (tree_.lastProcessedZxid() > zxid) reloadFromDisk();
-  txnLog_.reopenLog();
+  if (tree_.lastProcessedZxid() <= zxid) return txnLog_.reopenLog();
+  // The tree holds what was cut: it is reloaded from snapshot + log on another thread, as a
+  // SNAP is, so a large tree does not stop the pings.
+  connections_.closeAll("member state reloaded");
+  startLoad(LoadKind::kTrunc, zxid);
+}
+
+void QuorumDriver::startLoad(LoadKind kind, std::int64_t zxid) {
+  loadKind_ = kind;
+  snapshotLoadZxid_ = zxid;
+  snapshotLoad_.emplace(config_.dataDir, config_.dataLogDir, log_);
 }
 
 // The transport spooled the stream to a file as it arrived; it becomes the newest snapshot,
@@ -645,26 +654,28 @@ void QuorumDriver::loadSnapshot(std::int64_t zxid, const std::filesystem::path& 
                           [this](std::string_view line) { log_.info("txnlog", line); });
   removeSnapshotsAbove(config_.dataDir, zxid);
   connections_.closeAll("member state reloaded");
-  snapshotLoadZxid_ = zxid;
-  snapshotLoad_.emplace(config_.dataDir, config_.dataLogDir, log_);
+  startLoad(LoadKind::kSnap, zxid);
 }
 
-void QuorumDriver::finishSnapshotLoad() {
+void QuorumDriver::finishLoad() {
   std::int64_t zxid = snapshotLoadZxid_;
-  orFailStop(log_, "SNAP at " + hex(zxid) + " failed", [&] {
+  bool snap = loadKind_ == LoadKind::kSnap;
+  orFailStop(log_, (snap ? "SNAP at " : "TRUNC to ") + hex(zxid) + " failed", [&] {
     auto loaded = snapshotLoad_->take();
     snapshotLoad_.reset();
     connections_.closeAll("member state reloaded");
     tree_ = std::move(loaded.tree);
     snapshotZxid_ = std::max<std::int64_t>(0, loaded.recovered.snapshotZxid);
+    if (!snap) snapshots_.noteLoaded(loaded.recovered.snapshotZxid);
     membership_.publishActive(false);
     rebuildProcessor(pipeline_->role(), loaded.recovered.sessions);
-    log_.info("storage", "loaded " + std::to_string(tree_.nodeCount()) + " znodes up to " +
+    log_.info("storage", std::string(snap ? "loaded " : "reloaded ") +
+                             std::to_string(tree_.nodeCount()) + " znodes up to " +
                              hex(tree_.lastProcessedZxid()));
     txnLog_.reopenLog();
   });
   // The leader promised the state as of `zxid`; anything else here is another history.
-  if (tree_.lastProcessedZxid() != zxid)
+  if (snap && tree_.lastProcessedZxid() != zxid)
     failStop(log_, "zab",
              "SNAP announced at " + hex(zxid) + " but the snapshot it sent loads at " +
                  hex(tree_.lastProcessedZxid()));
@@ -674,21 +685,6 @@ void QuorumDriver::finishSnapshotLoad() {
     execute(action);
   }
   runZabActions();
-}
-
-void QuorumDriver::reloadFromDisk() {
-  DataTree fresh;
-  storage::RecoveryOptions options;
-  options.log = [this](std::string_view line) { log_.info("storage", line); };
-  auto recovered = storage::recover(config_.dataDir, config_.dataLogDir, fresh, options);
-  connections_.closeAll("member state reloaded");
-  tree_ = std::move(fresh);
-  snapshotZxid_ = std::max<std::int64_t>(0, recovered.snapshotZxid);
-  snapshots_.noteLoaded(recovered.snapshotZxid);
-  membership_.publishActive(false);
-  rebuildProcessor(pipeline_->role(), recovered.sessions);
-  log_.info("storage", "reloaded " + std::to_string(tree_.nodeCount()) + " znodes up to " +
-                           hex(tree_.lastProcessedZxid()));
 }
 
 void QuorumDriver::sendSnapshot(std::int64_t to, std::int64_t zxid) {

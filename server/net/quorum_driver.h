@@ -102,9 +102,11 @@ class QuorumDriver : public QuorumView {
   void deliver(std::int64_t zxid, const std::string& bytes);
   void truncateLog(std::int64_t zxid);
   void loadSnapshot(std::int64_t zxid, const std::filesystem::path& spooled);
-  void finishSnapshotLoad();
+  // TRUNC (when the tree holds what was cut) and SNAP reload the tree on another thread.
+  enum class LoadKind { kSnap, kTrunc };
+  void startLoad(LoadKind kind, std::int64_t zxid);
+  void finishLoad();
   void sendSnapshot(std::int64_t to, std::int64_t zxid);
-  void reloadFromDisk();
   void reportSessionTouches();
   void onLearnerRequest(const zab::act::LearnerRequest& request);
   void onOtherPacket(const zab::act::OtherPacket& other);
@@ -130,9 +132,10 @@ class QuorumDriver : public QuorumView {
   std::unique_ptr<SnapshotSends> snapshotSends_;  // leader: SNAP streams in progress
   std::unique_ptr<TxnSink> sink_;                 // the leader's pipeline proposes through it
   std::unique_ptr<RequestForwarder> forwarder_;   // a learner's pipeline forwards through it
-  // Learner: a SNAP being loaded off the event loop; the Zab actions after it wait (but for
-  // PING answers, so the leader keeps hearing from us).
+  // Learner: a tree being loaded off the event loop after a SNAP or TRUNC; the Zab actions
+  // after it wait (but for PING answers, so the leader keeps hearing from us).
   std::optional<SnapshotLoad> snapshotLoad_;
+  LoadKind loadKind_ = LoadKind::kSnap;
   std::int64_t snapshotLoadZxid_ = 0;
   std::deque<zab::Action> waitingForLoad_;
   asio::steady_timer zabTick_;
