@@ -68,8 +68,6 @@ Server::Server(ServerConfig config, Logger& log)
       log_(log),
       signals_(io_, SIGINT, SIGTERM),
       tick_(io_),
-      plainListener_(io_, false),
-      secureListener_(io_, true),
       connections_(config_.maxClientCnxns, config_.maxCnxns, log_),
       snapshots_(io_, log_, config_.dataDir, config_.snapCount, tree_,
                  {.rollLog = [this] { txnLog_->rollLog(); },
@@ -156,7 +154,18 @@ void Server::start() {
       .quorum = quorum_.get(),
       .startedAtMs = startedAtMs_,
   });
-  listen();
+  ports_ = std::make_unique<ClientPorts>(ClientPorts::Parts{
+      .io = io_,
+      .log = log_,
+      .config = config_,
+      .pipeline = pipeline_,
+      .connections = connections_,
+      .limits = limits_,
+      .tls = tlsShared_,
+      .replies = outputBatch_,
+      .fourLetter = [this](std::uint32_t code) { return fourLetter(code); },
+      .sessionGate = [this] { return !quorum_ || quorum_->serving(); },
+  });
   startAdminServer();
   nextPurgeMs_ = config_.purgeIntervalHours > 0
                      ? wallMs() + std::int64_t{config_.purgeIntervalHours} * 3600 * 1000
@@ -227,20 +236,6 @@ void Server::openLogWriter() {
       });
 }
 
-void Server::listen() {
-  if (config_.secureClientPort != 0 || config_.clientPortUnification) {
-    try {
-      tls_ = std::make_unique<TlsContextSource>(config_.tls);
-    } catch (const boost::system::system_error& e) {
-      throw TlsSetupError(std::string("cannot set up TLS: ") + e.what());
-    }
-  }
-  if (config_.clientPort != 0 || config_.secureClientPort == 0)
-    listenOn(plainListener_, config_.clientPortAddress, config_.clientPort);
-  if (config_.secureClientPort != 0)
-    listenOn(secureListener_, config_.secureClientPortAddress, config_.secureClientPort);
-}
-
 // As ZooKeeper's QuorumPeer, a port the AdminServer cannot have is a warning, not a failure:
 // clients need the client port, not the AdminServer.
 void Server::startAdminServer() {
@@ -252,68 +247,6 @@ void Server::startAdminServer() {
     log_.warn("admin", std::string("problem starting the AdminServer: ") + e.what());
     adminServer_.reset();
   }
-}
-
-void Server::listenOn(ClientListener& listener, const std::string& host, std::uint16_t port) {
-  auto address =
-      host.empty() ? asio::ip::address(asio::ip::address_v6::any()) : asio::ip::make_address(host);
-  tcp::endpoint endpoint(address, port);
-  tcp::acceptor& acceptor = listener.acceptor;
-  acceptor.open(endpoint.protocol());
-  acceptor.set_option(tcp::acceptor::reuse_address(true));
-  if (endpoint.protocol() == tcp::v6()) acceptor.set_option(asio::ip::v6_only(false));
-  boost::system::error_code ec;
-  acceptor.bind(endpoint, ec);
-  std::string what = listener.secure ? "secure client port " : "client port ";
-  if (ec)
-    throw std::runtime_error("cannot bind " + what + endpoint.address().to_string() + ":" +
-                             std::to_string(port) + ": " + ec.message());
-  acceptor.listen(config_.clientPortListenBacklog > 0 ? config_.clientPortListenBacklog
-                                                      : asio::socket_base::max_listen_connections);
-  std::string how = listener.secure                 ? " over TLS"
-                    : config_.clientPortUnification ? " (plaintext and TLS)"
-                                                    : "";
-  log_.info("net", "serving ZooKeeper clients on " +
-                       (host.empty() ? std::string("0.0.0.0") : host) + ":" + std::to_string(port) +
-                       how);
-  accept(listener);
-}
-
-void Server::accept(ClientListener& listener) {
-  listener.acceptor.async_accept(
-      listener.next, listener.from, [this, &listener](const boost::system::error_code& ec) {
-        if (stopping_) return;
-        // A moved-from socket is as if newly made on the same executor: ready for the next.
-        if (!ec) onAccepted(std::move(listener.next), listener.from, listener.secure);
-        accept(listener);
-      });
-}
-
-// Each new TLS connection asks for the current context, so rotated store files take effect
-// from the next handshake on.
-ClientStream Server::clientStream(tcp::socket socket, bool secure) {
-  if (secure) return ClientStream(ClientStream::Tls{}, std::move(socket), tls_->current(log_));
-  if (config_.clientPortUnification)
-    return ClientStream(ClientStream::Detect{}, std::move(socket), tls_->current(log_));
-  return ClientStream(ClientStream::Plain{}, std::move(socket));
-}
-
-void Server::onAccepted(tcp::socket socket, const tcp::endpoint& remote, bool secure) {
-  auto address = remote.address();
-  if (address.is_v6() && address.to_v6().is_v4_mapped())
-    address = asio::ip::make_address_v4(asio::ip::v4_mapped, address.to_v6());
-  std::string ip = address.to_string();
-  if (!connections_.admit(ip)) return;  // the socket closes as it goes out of scope
-  Connection::Hooks hooks{
-      .fourLetter = [this](std::uint32_t code) { return fourLetter(code); },
-      .onClosed = [this, ip](Connection& closed) { connections_.forget(closed, ip); },
-      .sessionGate = [this] { return !quorum_ || quorum_->serving(); },
-  };
-  auto connection = std::make_shared<Connection>(
-      clientStream(std::move(socket), secure), Connection::Peer{ip, remote.port()}, pipeline_, log_,
-      limits_, tlsShared_, outputBatch_, std::move(hooks));
-  connections_.track(connection);
-  connection->start();
 }
 
 std::optional<std::string> Server::fourLetter(std::uint32_t code) {
@@ -353,9 +286,7 @@ void Server::stop(std::string_view why) {
   if (stopping_) return;
   stopping_ = true;
   log_.info("main", "stopping on " + std::string(why) + ": flushing the transaction log");
-  boost::system::error_code ec;
-  plainListener_.acceptor.close(ec);
-  secureListener_.acceptor.close(ec);
+  if (ports_) ports_->stop();
   if (adminServer_) adminServer_->stop();
   tick_.cancel();
   if (quorum_) quorum_->stop();

@@ -11,6 +11,7 @@
 
 #include "config/zoo_config.h"
 #include "net/asio.h"
+#include "net/client_ports.h"
 #include "net/connection.h"
 #include "net/connection_registry.h"
 #include "net/introspection.h"
@@ -49,20 +50,7 @@ class Server : private QuorumLog {
   void recoverData();
   void openLog();
   void openLogWriter();
-  struct ClientListener {
-    explicit ClientListener(asio::io_context& io, bool secure)
-        : acceptor(io), next(io), secure(secure) {}
-    tcp::acceptor acceptor;
-    tcp::socket next;    // the next connection, filled by async_accept
-    tcp::endpoint from;  // its peer, from accept() itself: no getpeername
-    bool secure;         // the secure client port: TLS only
-  };
-  void listen();
   void startAdminServer();
-  void listenOn(ClientListener& listener, const std::string& address, std::uint16_t port);
-  void accept(ClientListener& listener);
-  void onAccepted(tcp::socket socket, const tcp::endpoint& remote, bool secure);
-  ClientStream clientStream(tcp::socket socket, bool secure);
   void scheduleTick();
   void onTick();
   void purgeOldFiles();
@@ -78,9 +66,6 @@ class Server : private QuorumLog {
   asio::io_context io_;
   asio::signal_set signals_;
   asio::steady_timer tick_;
-  ClientListener plainListener_;
-  ClientListener secureListener_;
-  std::unique_ptr<TlsContextSource> tls_;  // null without a secure or unified client port
   ClientTlsShared tlsShared_;
   DataTree tree_;
   RequestFigures figures_;  // before txnLog_ and metrics_: both use it
@@ -102,6 +87,7 @@ class Server : private QuorumLog {
   // before what it refers to.
   std::unique_ptr<QuorumDriver> quorum_;  // null for a standalone server
   std::unique_ptr<ServerIntrospection> introspection_;
+  std::unique_ptr<ClientPorts> ports_;
   std::unique_ptr<admin::AdminServer> adminServer_;  // null when admin.enableServer=false
   std::unique_ptr<Metrics> metrics_;
 };
