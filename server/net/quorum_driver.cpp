@@ -192,7 +192,7 @@ void QuorumDriver::adoptConfig(const DynamicConfig& next) {
   scheduleZabActions();
 }
 
-QuorumDriver::QuorumDriver(Parts parts)
+QuorumDriver::QuorumDriver(const Parts& parts)
     : io_(parts.io),
       log_(parts.log),
       config_(parts.config),
@@ -456,9 +456,9 @@ void QuorumDriver::onStateChanged(const zab::act::StateChanged& change) {
     if (role == PipelineRole::kLeader) proposalSizes_ = {};
   }
   noteElectionTime(change.state);
-  bool serving = change.serving && change.state != zab::ServerState::Looking;
-  if (serving_ && !serving && !newTerm) connections_.closeAll("member lost sync with its leader");
-  serving_ = serving;
+  bool inSync = change.serving && change.state != zab::ServerState::Looking;
+  if (serving_ && !inSync && !newTerm) connections_.closeAll("member lost sync with its leader");
+  serving_ = inSync;
   zabState_ = change;
   log_.info("zab", std::string(roleName(change.state)) +
                        (change.leader >= 0 ? " (leader " + std::to_string(change.leader) +

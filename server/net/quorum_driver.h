@@ -72,7 +72,7 @@ class QuorumDriver : public QuorumView {
 
   // Chooses the membership, binds the quorum ports and starts looking for a leader; the
   // pipeline is rebuilt as a learner's until one is found.
-  explicit QuorumDriver(Parts parts);
+  explicit QuorumDriver(const Parts& parts);
   ~QuorumDriver() override;
   QuorumDriver(const QuorumDriver&) = delete;
   QuorumDriver& operator=(const QuorumDriver&) = delete;
