@@ -6,22 +6,15 @@
 
 #include "jute/reader.h"
 #include "jute/writer.h"
+#include "net/pipeline_slot.h"
 #include "pipeline/replies.h"
 #include "pipeline/request_processor.h"
 #include "protocol/errors.h"
 #include "protocol/opcodes.h"
 #include "protocol/records.h"
+#include "util/wall_clock.h"
 
 namespace zk {
-namespace {
-
-std::int64_t steadyMs() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::steady_clock::now().time_since_epoch())
-      .count();
-}
-
-}  // namespace
 
 void OutputBatch::flush() {
   // A flush may queue more output (a write error closes a connection, whose callbacks may
@@ -33,17 +26,16 @@ void OutputBatch::flush() {
   }
 }
 
-Connection::Connection(ClientStream stream, Peer peer, RequestProcessor& processor, Logger& log,
+Connection::Connection(ClientStream stream, Peer peer, const PipelineSlot& pipeline, Logger& log,
                        ConnectionLimits limits, ClientTlsShared& tls, OutputBatch& batch,
-                       FourLetterHook fourLetter, std::function<void(Connection&)> onClosed)
+                       Hooks hooks)
     : stream_(std::move(stream)),
-      processor_(processor),
+      pipeline_(pipeline),
       log_(log),
       limits_(limits),
       tls_(tls),
       batch_(batch),
-      fourLetter_(std::move(fourLetter)),
-      onClosed_(std::move(onClosed)),
+      hooks_(std::move(hooks)),
       idle_(stream_.socket().get_executor()),
       remoteIp_(std::move(peer.ip)),
       remotePort_(peer.port) {
@@ -196,10 +188,10 @@ bool Connection::processFrames() {
   std::size_t partialFrame = 0;  // the size of a frame that has begun to arrive
   while (!closing_ && bytes.size() - pos >= 4 && inflight_.size() < limits_.maxInflightRequests) {
     const std::uint8_t* head = bytes.data() + pos;
-    if (!connectSent_ && pos == 0 && fourLetter_) {
+    if (!connectSent_ && pos == 0 && hooks_.fourLetter) {
       answeringFourLetter_ = true;
       ++received_;  // counted as ZooKeeper counts it, also in the answer to `cons` itself
-      auto answer = fourLetter_(jute::loadBigEndian32(head));
+      auto answer = hooks_.fourLetter(jute::loadBigEndian32(head));
       answeringFourLetter_ = false;
       if (!answer) --received_;  // a request after all: handleFrame counts it
       if (answer) {
@@ -237,14 +229,14 @@ bool Connection::handleFrame(std::span<const std::uint8_t> frame) {
   auto self = shared_from_this();
   if (!connectSent_) {
     connectSent_ = true;
-    if (sessionGate_ && !sessionGate_()) {
+    if (hooks_.sessionGate && !hooks_.sessionGate()) {
       // As ZooKeeper does while it has no leader: the client tries another member.
       shutdown("not serving clients: no leader, or not in sync with it");
       return false;
     }
     try {
       jute::Reader in(frame);
-      processor_.connect(self, ConnectRequest::read(in));
+      pipeline_->connect(self, ConnectRequest::read(in));
     } catch (const jute::DecodeError& e) {
       log_.warn("net", "closing " + remoteEndpoint() + ": malformed connect request: " + e.what());
       shutdown("malformed connect request");
@@ -272,7 +264,7 @@ bool Connection::handleFrame(std::span<const std::uint8_t> frame) {
     inflight_.push_back(frame.size());
     inflightBytes_ += frame.size();
   }
-  processor_.request(self, sessionId_, header, frame.subspan(8));
+  pipeline_->request(self, sessionId_, header, frame.subspan(8));
   return !closing_;
 }
 
@@ -303,12 +295,12 @@ bool Connection::handleSasl(std::int32_t xid, std::span<const std::uint8_t> body
     if (step.complete) {
       log_.info("net", "session " + hex(sessionId_) + " from " + remoteEndpoint() +
                            ": SASL authenticated as '" + step.authorizedId + "'");
-      processor_.addAuthId(sessionId_, Id{"sasl", step.authorizedId});
+      pipeline_->addAuthId(sessionId_, Id{"sasl", step.authorizedId});
       const auto& supers = tls_.saslSuperUsers;
       if (std::find(supers.begin(), supers.end(), step.authorizedId) != supers.end()) {
         log_.info("net", "session " + hex(sessionId_) + ": '" + step.authorizedId +
                              "' is a super user (zookeeper.superUser)");
-        processor_.addAuthId(sessionId_, Id{"super", ""});
+        pipeline_->addAuthId(sessionId_, Id{"super", ""});
       }
     }
     // As Java's SaslServer, a finished exchange with nothing more to say answers a null token:
@@ -497,7 +489,7 @@ void Connection::shutdown(std::string_view reason) {
   boost::system::error_code ec;
   // close() alone sends what is queued and then FIN; a shutdown() first was one more syscall.
   stream_.socket().close(ec);
-  if (onClosed_) onClosed_(*this);
+  if (hooks_.onClosed) hooks_.onClosed(*this);
 }
 
 }  // namespace zk

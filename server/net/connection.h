@@ -24,7 +24,7 @@
 
 namespace zk {
 
-class RequestProcessor;
+class PipelineSlot;
 
 struct ConnectionLimits {
   std::size_t maxFrameBytes = 0xfffff;           // jute.maxbuffer
@@ -72,13 +72,18 @@ class Connection : public ClientChannel, public std::enable_shared_from_this<Con
     std::uint16_t port = 0;
   };
 
-  Connection(ClientStream stream, Peer peer, RequestProcessor& processor, Logger& log,
-             ConnectionLimits limits, ClientTlsShared& tls, OutputBatch& batch,
-             FourLetterHook fourLetter, std::function<void(Connection&)> onClosed);
+  // Until `sessionGate` says yes, a connect request is refused by closing (four-letter words are
+  // still answered): an ensemble member out of sync must stay visible to probes and monitoring.
+  // Null: always yes. `pipeline` outlives the connection; its processor may be replaced.
+  struct Hooks {
+    FourLetterHook fourLetter;
+    std::function<void(Connection&)> onClosed;
+    std::function<bool()> sessionGate;
+  };
+
+  Connection(ClientStream stream, Peer peer, const PipelineSlot& pipeline, Logger& log,
+             ConnectionLimits limits, ClientTlsShared& tls, OutputBatch& batch, Hooks hooks);
   void start();
-  // Until `gate` says yes, a connect request is refused by closing (four-letter words are still
-  // answered): an ensemble member out of sync must stay visible to probes and monitoring.
-  void setSessionGate(std::function<bool()> gate) { sessionGate_ = std::move(gate); }
 
   void send(std::string frame) override;
   // Writes what is queued; the rest of what the socket does not take goes asynchronously.
@@ -127,7 +132,7 @@ class Connection : public ClientChannel, public std::enable_shared_from_this<Con
   bool refuseLargeRequest(std::size_t length);
 
   ClientStream stream_;
-  RequestProcessor& processor_;
+  const PipelineSlot& pipeline_;
   Logger& log_;
   ConnectionLimits limits_;
   ClientTlsShared& tls_;
@@ -135,10 +140,8 @@ class Connection : public ClientChannel, public std::enable_shared_from_this<Con
   bool handshakeCounted_ = false;  // in tls_.outstandingHandshakes
   std::vector<Id> x509Ids_;
   std::unique_ptr<sasl::Exchange> sasl_;  // from the first sasl request on
-  std::function<bool()> sessionGate_;
   OutputBatch& batch_;
-  FourLetterHook fourLetter_;
-  std::function<void(Connection&)> onClosed_;
+  Hooks hooks_;
   asio::steady_timer idle_;
   std::string remoteIp_;
   std::uint16_t remotePort_ = 0;

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <charconv>
+#include <chrono>
 #include <optional>
 #include <variant>
 #include <vector>
@@ -439,6 +440,13 @@ bool feedSnapshot(PeerLink& link, std::string_view bytes,
   return true;
 }
 
+// One file per transfer: a SNAP still waiting to be loaded is never overwritten by the next.
+std::filesystem::path uniqueSpoolPath(const std::filesystem::path& base, std::int64_t sid,
+                                      std::int64_t zxid) {
+  auto now = std::chrono::steady_clock::now().time_since_epoch().count();
+  return base.string() + "." + std::to_string(sid) + "." + hex(zxid) + "." + std::to_string(now);
+}
+
 bool feedPackets(PeerLink& link, std::string_view bytes,
                  const std::function<bool(const zab::QuorumPacket&)>& onPacket, Logger& log,
                  const std::filesystem::path& spool = {}) {
@@ -456,7 +464,7 @@ bool feedPackets(PeerLink& link, std::string_view bytes,
     if (zab::isType(packet, zab::PacketType::Snap)) {
       if (spool.empty()) return dropLink(link, log, "SNAP from a member we lead");
       try {
-        link.spool.emplace(spool);
+        link.spool.emplace(uniqueSpoolPath(spool, link.sid, packet.zxid));
       } catch (const storage::StorageError& e) {
         spoolFailed(log, packet.zxid, e);
       }

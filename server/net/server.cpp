@@ -8,7 +8,7 @@
 
 #include "net/admin_server.h"
 #include "net/four_letter.h"
-#include "net/quorum_transport.h"
+#include "net/quorum_driver.h"
 #include "net/server_introspection.h"
 #include "storage/purge.h"
 #include "storage/recovery.h"
@@ -20,31 +20,15 @@
 namespace zk {
 namespace {
 
+// Holds the server's writer slot, not a writer: a TRUNC or SNAP replaces the writer.
 class LogSink : public TxnSink {
  public:
-  explicit LogSink(storage::TxnLogWriter& log) : log_(log) {}
-  void append(const Txn& txn) override { log_.append(txn); }
+  explicit LogSink(const std::unique_ptr<storage::TxnLogWriter>& log) : log_(log) {}
+  void append(const Txn& txn) override { log_->append(txn); }
 
  private:
-  storage::TxnLogWriter& log_;
+  const std::unique_ptr<storage::TxnLogWriter>& log_;
 };
-
-ProcessorConfig processorConfig(const ServerConfig& c, PipelineRole role) {
-  ProcessorConfig p;
-  p.role = role;
-  p.serverId = c.serverId > 0 ? c.serverId : 0;
-  p.tickMs = c.tickTime;
-  p.minSessionTimeoutMs = c.minSessionTimeout > 0 ? c.minSessionTimeout : 2 * c.tickTime;
-  p.maxSessionTimeoutMs = c.maxSessionTimeout > 0 ? c.maxSessionTimeout : 20 * c.tickTime;
-  p.extendedTypesEnabled = c.extendedTypesEnabled;
-  p.reconfigEnabled = c.reconfigEnabled;
-  p.superDigest = c.superDigest;
-  p.containerCheckIntervalMs = c.containerCheckIntervalMs;
-  p.containerMaxPerMinute = c.containerMaxPerMinute;
-  p.enforceQuota = c.enforceQuota;
-  p.enforcedAuthSchemes = c.enforcedAuthSchemes();
-  return p;
-}
 
 // The SASL authority from the JAAS file's server section; null without a JAAS file or that
 // section. A file that cannot be read or parsed stops the start, as ZooKeeper's login does.
@@ -79,38 +63,15 @@ void ensureWritableDir(const std::filesystem::path& dir, std::string_view key) {
 
 }  // namespace
 
-ProcessorConfig Server::processorConfigFor(PipelineRole role) const {
-  ProcessorConfig c = processorConfig(config_, role);
-  c.log = &log_;
-  if (role == PipelineRole::kLeader && config_.reconfigEnabled) {
-    c.planReconfig = [this](const ReconfigRequest& request, std::int64_t zxid) {
-      return planReconfig(request, zxid);
-    };
-  }
-  return c;
-}
-
-std::map<std::int64_t, std::int32_t> Server::currentSessions() const {
-  std::map<std::int64_t, std::int32_t> sessions;
-  for (const auto& [id, entry] : processor_->sessions().all()) sessions[id] = entry.timeoutMs;
-  return sessions;
-}
-
-void Server::closeClients(std::string_view why) {
-  auto open = connections_;
-  for (auto& [raw, weak] : open)
-    if (auto connection = weak.lock()) connection->close(why);
-}
-
 Server::Server(ServerConfig config, Logger& log)
     : config_(std::move(config)),
       log_(log),
       signals_(io_, SIGINT, SIGTERM),
       tick_(io_),
-      plainListener_(io_, false),
-      secureListener_(io_, true),
-      random_(std::random_device{}()),
-      zabTick_(io_) {
+      connections_(config_.maxClientCnxns, config_.maxCnxns, log_),
+      snapshots_(io_, log_, config_.dataDir, config_.snapCount, tree_,
+                 {.rollLog = [this] { txnLog_->rollLog(); },
+                  .sessions = [this] { return pipeline_.sessions(); }}) {
   // ZooKeeper 3.8 (NIOServerCnxn.readLength, NettyServerCnxn) closes a client connection whose
   // frame is longer than jute.maxbuffer itself; the extra size only pads reads from disk.
   limits_.maxFrameBytes = static_cast<std::size_t>(config_.juteMaxBuffer);
@@ -136,6 +97,20 @@ Server::Server(ServerConfig config, Logger& log)
 Server::~Server() {
   // The writer thread reports into figures_; stop it before anything it could reach goes.
   txnLog_.reset();
+  // The processor refers to the sink and forwarder the driver owns: it goes first.
+  pipeline_.clear();
+}
+
+bool Server::appendProposal(std::int64_t zxid, std::string bytes) {
+  return txnLog_->appendEncoded(zxid, std::move(bytes));
+}
+
+void Server::stopLog() {
+  txnLog_->stop();
+}
+
+void Server::reopenLog() {
+  openLogWriter();
 }
 
 void Server::start() {
@@ -154,9 +129,44 @@ void Server::start() {
   }
   recoverData();
   openLog();
-  if (config_.distributed()) startQuorum();
-  introspection_ = std::make_unique<ServerIntrospection>(*this);
-  listen();
+  if (config_.distributed()) {
+    quorum_ = std::make_unique<QuorumDriver>(QuorumDriver::Parts{
+        .io = io_,
+        .log = log_,
+        .config = config_,
+        .tree = tree_,
+        .pipeline = pipeline_,
+        .connections = connections_,
+        .snapshots = snapshots_,
+        .figures = figures_,
+        .replies = outputBatch_,
+        .txnLog = *this,
+        .snapshotZxid = snapshotZxid_,
+    });
+  }
+  introspection_ = std::make_unique<ServerIntrospection>(ServerIntrospection::Sources{
+      .config = config_,
+      .pipeline = pipeline_,
+      .connections = connections_,
+      .limits = limits_,
+      .tls = tlsShared_,
+      .figures = figures_,
+      .snapshots = snapshots_,
+      .quorum = quorum_.get(),
+      .startedAtMs = startedAtMs_,
+  });
+  ports_ = std::make_unique<ClientPorts>(ClientPorts::Parts{
+      .io = io_,
+      .log = log_,
+      .config = config_,
+      .pipeline = pipeline_,
+      .connections = connections_,
+      .limits = limits_,
+      .tls = tlsShared_,
+      .replies = outputBatch_,
+      .fourLetter = [this](std::uint32_t code) { return fourLetter(code); },
+      .sessionGate = [this] { return !quorum_ || quorum_->serving(); },
+  });
   startAdminServer();
   nextPurgeMs_ = config_.purgeIntervalHours > 0
                      ? wallMs() + std::int64_t{config_.purgeIntervalHours} * 3600 * 1000
@@ -182,26 +192,19 @@ void Server::recoverData() {
                            std::to_string(ms) + " ms");
   recoveredSessions_ = std::move(recovered.sessions);
   snapshotZxid_ = std::max<std::int64_t>(0, recovered.snapshotZxid);
-  lastSnapshot_ = {recovered.snapshotZxid, wallMs() / 1000};
+  snapshots_.noteLoaded(recovered.snapshotZxid);
 }
 
 void Server::openLog() {
   openLogWriter();
-  sink_ = std::make_unique<LogSink>(*txnLog_);
-  rebuildProcessor(PipelineRole::kStandalone, recoveredSessions_);
-  snapshotThreshold_ = nextSnapshotThreshold();
-}
-
-// A snapshot that falls due while the previous one is still being written starts as soon as
-// that one is done. ZooKeeper skips it instead and counts again from zero, which under a steady
-// write load can leave several times snapCount txns to replay after a restart.
-void Server::countTxnForSnapshot() {
-  if (++txnsSinceSnapshot_ < snapshotThreshold_) return;
-  if (!snapshot_) return startSnapshot();
-  if (std::exchange(snapshotDeferred_, true)) return;
-  log_.info("snapshot",
-            "a snapshot is due while the previous one is still being written; it "
-            "starts when that one is done");
+  sink_ = std::make_unique<LogSink>(txnLog_);
+  PipelineLinks links;
+  links.txnLogged = [this](const Txn&) { snapshots_.countTxn(); };
+  links.requestAnswered = [this](bool read, std::int64_t ms) {
+    (read ? figures_.readLatency : figures_.updateLatency).record(ms);
+  };
+  pipeline_.rebuild(processorConfigOf(config_, PipelineRole::kStandalone, log_), tree_, *sink_,
+                    std::move(links), recoveredSessions_);
 }
 
 void Server::openLogWriter() {
@@ -218,9 +221,8 @@ void Server::openLogWriter() {
       [this](std::int64_t zxid) {
         asio::post(io_, [this, zxid] {
           OutputBatch::Scope replies(outputBatch_);
-          if (!peer_) return processor_->onDurable(zxid);
-          peer_->onPersisted(zxid);  // in an ensemble, durable is not yet committed
-          scheduleZabActions();
+          if (!quorum_) return pipeline_->onDurable(zxid);
+          quorum_->onPersisted(zxid);
         });
       },
       [this](const std::string& reason) {
@@ -230,30 +232,9 @@ void Server::openLogWriter() {
         if (config_.distributed()) failStop(log_, "txnlog", reason);
         asio::post(io_, [this, reason] {
           log_.error("txnlog", "transaction log failed, refusing writes: " + reason);
-          processor_->refuseWrites(reason);
+          pipeline_->refuseWrites(reason);
         });
       });
-}
-
-// Random in [snapCount/2 + 1, snapCount], as ZooKeeper does, so members of an ensemble do not
-// all snapshot at the same moment.
-std::int64_t Server::nextSnapshotThreshold() {
-  auto half = std::max<std::int64_t>(1, config_.snapCount / 2);
-  return half + 1 + static_cast<std::int64_t>(random_() % static_cast<std::uint64_t>(half));
-}
-
-void Server::listen() {
-  if (config_.secureClientPort != 0 || config_.clientPortUnification) {
-    try {
-      tls_ = std::make_unique<TlsContextSource>(config_.tls);
-    } catch (const boost::system::system_error& e) {
-      throw TlsSetupError(std::string("cannot set up TLS: ") + e.what());
-    }
-  }
-  if (config_.clientPort != 0 || config_.secureClientPort == 0)
-    listenOn(plainListener_, config_.clientPortAddress, config_.clientPort);
-  if (config_.secureClientPort != 0)
-    listenOn(secureListener_, config_.secureClientPortAddress, config_.secureClientPort);
 }
 
 // As ZooKeeper's QuorumPeer, a port the AdminServer cannot have is a warning, not a failure:
@@ -267,79 +248,6 @@ void Server::startAdminServer() {
     log_.warn("admin", std::string("problem starting the AdminServer: ") + e.what());
     adminServer_.reset();
   }
-}
-
-void Server::listenOn(ClientListener& listener, const std::string& host, std::uint16_t port) {
-  auto address =
-      host.empty() ? asio::ip::address(asio::ip::address_v6::any()) : asio::ip::make_address(host);
-  tcp::endpoint endpoint(address, port);
-  tcp::acceptor& acceptor = listener.acceptor;
-  acceptor.open(endpoint.protocol());
-  acceptor.set_option(tcp::acceptor::reuse_address(true));
-  if (endpoint.protocol() == tcp::v6()) acceptor.set_option(asio::ip::v6_only(false));
-  boost::system::error_code ec;
-  acceptor.bind(endpoint, ec);
-  std::string what = listener.secure ? "secure client port " : "client port ";
-  if (ec)
-    throw std::runtime_error("cannot bind " + what + endpoint.address().to_string() + ":" +
-                             std::to_string(port) + ": " + ec.message());
-  acceptor.listen(config_.clientPortListenBacklog > 0 ? config_.clientPortListenBacklog
-                                                      : asio::socket_base::max_listen_connections);
-  std::string how = listener.secure                 ? " over TLS"
-                    : config_.clientPortUnification ? " (plaintext and TLS)"
-                                                    : "";
-  log_.info("net", "serving ZooKeeper clients on " +
-                       (host.empty() ? std::string("0.0.0.0") : host) + ":" + std::to_string(port) +
-                       how);
-  accept(listener);
-}
-
-void Server::accept(ClientListener& listener) {
-  listener.acceptor.async_accept(
-      listener.next, listener.from, [this, &listener](const boost::system::error_code& ec) {
-        if (stopping_) return;
-        // A moved-from socket is as if newly made on the same executor: ready for the next.
-        if (!ec) onAccepted(std::move(listener.next), listener.from, listener.secure);
-        accept(listener);
-      });
-}
-
-// Each new TLS connection asks for the current context, so rotated store files take effect
-// from the next handshake on.
-ClientStream Server::clientStream(tcp::socket socket, bool secure) {
-  if (secure) return ClientStream(ClientStream::Tls{}, std::move(socket), tls_->current(log_));
-  if (config_.clientPortUnification)
-    return ClientStream(ClientStream::Detect{}, std::move(socket), tls_->current(log_));
-  return ClientStream(ClientStream::Plain{}, std::move(socket));
-}
-
-void Server::onAccepted(tcp::socket socket, const tcp::endpoint& remote, bool secure) {
-  auto address = remote.address();
-  if (address.is_v6() && address.to_v6().is_v4_mapped())
-    address = asio::ip::make_address_v4(asio::ip::v4_mapped, address.to_v6());
-  std::string ip = address.to_string();
-  int& perIp = connectionsPerIp_[ip];
-  bool tooMany =
-      (config_.maxClientCnxns > 0 && perIp >= config_.maxClientCnxns) ||
-      (config_.maxCnxns > 0 && static_cast<int>(connections_.size()) >= config_.maxCnxns);
-  if (tooMany) {
-    log_.warn("net", "too many connections from " + ip + " - max is " +
-                         std::to_string(config_.maxClientCnxns));
-    if (perIp == 0) connectionsPerIp_.erase(ip);
-    return;  // the socket closes as it goes out of scope
-  }
-  ++perIp;
-  auto connection = std::make_shared<Connection>(
-      clientStream(std::move(socket), secure), Connection::Peer{ip, remote.port()}, *processor_,
-      log_, limits_, tlsShared_, outputBatch_,
-      [this](std::uint32_t code) { return fourLetter(code); },
-      [this, ip](Connection& closed) {
-        connections_.erase(&closed);
-        if (--connectionsPerIp_[ip] <= 0) connectionsPerIp_.erase(ip);
-      });
-  connection->setSessionGate([this] { return serving_ || readOnly_; });
-  connections_.emplace(connection.get(), connection);
-  connection->start();
 }
 
 std::optional<std::string> Server::fourLetter(std::uint32_t code) {
@@ -357,8 +265,8 @@ void Server::scheduleTick() {
 
 void Server::onTick() {
   OutputBatch::Scope replies(outputBatch_);
-  if (serving_ || readOnly_) processor_->tick();
-  if (peer_) maybeEnterReadOnly();
+  if (!quorum_ || quorum_->serving()) pipeline_->tick();
+  if (quorum_) quorum_->tick();
   if (wallMs() >= nextPurgeMs_) {
     purgeOldFiles();
     nextPurgeMs_ = wallMs() + std::int64_t{config_.purgeIntervalHours} * 3600 * 1000;
@@ -379,66 +287,15 @@ void Server::stop(std::string_view why) {
   if (stopping_) return;
   stopping_ = true;
   log_.info("main", "stopping on " + std::string(why) + ": flushing the transaction log");
-  boost::system::error_code ec;
-  plainListener_.acceptor.close(ec);
-  secureListener_.acceptor.close(ec);
+  if (ports_) ports_->stop();
   if (adminServer_) adminServer_->stop();
   tick_.cancel();
-  zabTick_.cancel();
-  if (transport_) transport_->stop();
-  // Not a loop over connections_ itself: a connection closing at once erases its own entry.
-  closeClients("server stopping");
-  snapshot_.reset();  // an unfinished snapshot is abandoned; the log has everything
+  if (quorum_) quorum_->stop();
+  connections_.closeAll("server stopping");
+  snapshots_.stop();
   // Everything already handed to the log is made durable; then the loop ends.
   txnLog_->stop();
   io_.stop();
-}
-
-void Server::startSnapshot() {
-  txnsSinceSnapshot_ = 0;
-  snapshotDeferred_ = false;
-  snapshotThreshold_ = nextSnapshotThreshold();
-  txnLog_->rollLog();
-  storage::SessionMap sessions = currentSessions();
-  storage::SnapshotOptions options;
-  options.dataDir = config_.dataDir;
-  options.log = [this](std::string_view line) { log_.info("snapshot", line); };
-  ++snapshotSerial_;
-  snapshot_ = std::make_unique<storage::SnapshotWriter>(options, tree_.lastProcessedZxid(),
-                                                        sessions, tree_);
-  log_.info("snapshot", "writing " +
-                            storage::zxidFileName(storage::kSnapshotPrefix, snapshot_->zxid()) +
-                            " while serving");
-  asio::post(io_, [this] { snapshotStep(); });
-}
-
-void Server::snapshotStep() {
-  if (!snapshot_ || stopping_) return;
-  // A bounded chunk per turn of the loop keeps request latency flat during a snapshot.
-  if (!snapshot_->writeChunk(tree_, 2000)) {
-    asio::post(io_, [this] { snapshotStep(); });
-    return;
-  }
-  snapshot_->finishAsync([this, serial = snapshotSerial_](const std::optional<std::string>& error) {
-    asio::post(io_, [this, serial, error] { onSnapshotDone(serial, error); });
-  });
-}
-
-void Server::onSnapshotDone(std::uint64_t serial, const std::optional<std::string>& error) {
-  // Abandoned by a TRUNC or SNAP meanwhile. A serial, not the writer's address: a writer made
-  // since could sit at the abandoned one's address.
-  if (!snapshot_ || serial != snapshotSerial_) return;
-  if (error) {
-    log_.error("snapshot", "snapshot failed: " + *error);
-    snapshotDeferred_ = false;  // retried after the next snapCount txns, not in a loop
-    txnsSinceSnapshot_ = 0;
-  } else {
-    log_.info("snapshot", "snapshot " + snapshot_->path().string() + " written (" +
-                              std::to_string(snapshot_->nodesWritten()) + " znodes)");
-    lastSnapshot_ = {snapshot_->zxid(), wallMs() / 1000};
-  }
-  snapshot_.reset();
-  if (snapshotDeferred_ && !stopping_) startSnapshot();
 }
 
 void Server::purgeOldFiles() {

@@ -1,46 +1,43 @@
 #pragma once
-// The standalone server: wires recovery, the transaction log, snapshots, the request
-// pipeline, client connections, four-letter words and metrics onto one event loop.
-// This is the composition root; the logic lives in the layers it connects.
+// The composition root: wires recovery, the transaction log, the snapshot schedule, the request
+// pipeline, the client connections, four-letter words, metrics and (in an ensemble) the quorum
+// driver onto one event loop. The logic lives in the parts it connects.
 
-#include <deque>
 #include <filesystem>
 #include <map>
 #include <memory>
 #include <optional>
-#include <random>
 #include <string>
-#include <unordered_map>
 
-#include "config/dynamic_config.h"
 #include "config/zoo_config.h"
 #include "net/asio.h"
+#include "net/client_ports.h"
 #include "net/connection.h"
+#include "net/connection_registry.h"
 #include "net/introspection.h"
 #include "net/metrics.h"
-#include "net/snapshot_sync.h"
+#include "net/pipeline_slot.h"
+#include "net/quorum_driver.h"
+#include "net/snapshot_schedule.h"
 #include "net/tls_context.h"
 #include "pipeline/request_processor.h"
 #include "tree/data_tree.h"
 #include "util/log.h"
-#include "zab/peer.h"
 
 namespace zk {
 
 namespace storage {
 class TxnLogWriter;
-class SnapshotWriter;
 }  // namespace storage
 class ServerIntrospection;
 namespace admin {
 class AdminServer;
 }
-class QuorumTransport;
 
-class Server {
+class Server : private QuorumLog {
  public:
   Server(ServerConfig config, Logger& log);
-  ~Server();
+  ~Server() override;
   Server(const Server&) = delete;
   Server& operator=(const Server&) = delete;
 
@@ -50,135 +47,49 @@ class Server {
   void run();
 
  private:
-  friend class ServerIntrospection;
-
   void recoverData();
   void openLog();
   void openLogWriter();
-  void countTxnForSnapshot();
-  struct ClientListener {
-    explicit ClientListener(asio::io_context& io, bool secure)
-        : acceptor(io), next(io), secure(secure) {}
-    tcp::acceptor acceptor;
-    tcp::socket next;    // the next connection, filled by async_accept
-    tcp::endpoint from;  // its peer, from accept() itself: no getpeername
-    bool secure;         // the secure client port: TLS only
-  };
-  void listen();
   void startAdminServer();
-  void listenOn(ClientListener& listener, const std::string& address, std::uint16_t port);
-  void accept(ClientListener& listener);
-  void onAccepted(tcp::socket socket, const tcp::endpoint& remote, bool secure);
-  ClientStream clientStream(tcp::socket socket, bool secure);
   void scheduleTick();
   void onTick();
-  void startSnapshot();
-  std::int64_t nextSnapshotThreshold();
-  void snapshotStep();
-  void onSnapshotDone(std::uint64_t serial, const std::optional<std::string>& error);
   void purgeOldFiles();
   void stop(std::string_view why);
   std::optional<std::string> fourLetter(std::uint32_t code);
-  ProcessorConfig processorConfigFor(PipelineRole role) const;
-  std::map<std::int64_t, std::int32_t> currentSessions() const;
-  void closeClients(std::string_view why);
-
-  // Ensemble glue (server_quorum.cpp): drives the Zab state machine with the network, the
-  // disk and the pipeline.
-  void startQuorum();
-  zab::PersistedState loadZabState();
-  void scheduleZabTick();
-  void scheduleZabActions();
-  void runZabActions();
-  void execute(zab::Action& action);
-  void onStateChanged(const zab::act::StateChanged& change);
-  void noteElectionTime(zab::ServerState next);
-  void maybeEnterReadOnly();
-  void chooseStartingConfig();
-  std::optional<DynamicConfig> configInTree() const;
-  void publishActiveConfig(bool evenIfEqual);
-  std::map<std::int64_t, ServerEntry> serversWithMe(const DynamicConfig& config) const;
-  void adoptConfig(const DynamicConfig& next);
-  zab::Members viewOf(const DynamicConfig& config) const;
-  std::optional<zab::ConfigInfo> reconfigIn(const std::string& txnBytes) const;
-  void onLeaderConfig(const std::string& text, bool fromElection);
-  std::string planReconfig(const ReconfigRequest& request, std::int64_t zxid) const;
-  void onConfigCommitted(const std::string& text);
-  void addQuorumStats(ServerStats& stats) const;
-  void rebuildProcessor(PipelineRole role, const std::map<std::int64_t, std::int32_t>& sessions);
-  void deliver(std::int64_t zxid, const std::string& bytes);
-  void truncateLog(std::int64_t zxid);
-  void loadSnapshot(std::int64_t zxid, const std::filesystem::path& spooled);
-  void finishSnapshotLoad();
-  void sendSnapshot(std::int64_t to, std::int64_t zxid);
-  void reloadFromDisk();
-  void reportSessionTouches();
-  void onLearnerRequest(const zab::act::LearnerRequest& request);
-  void onOtherPacket(const zab::act::OtherPacket& other);
-  void answerRevalidation(std::int64_t learnerSid, std::int64_t sessionId);
+  // QuorumLog: what the quorum driver does with the transaction log.
+  bool appendProposal(std::int64_t zxid, std::string bytes) override;
+  void stopLog() override;
+  void reopenLog() override;
 
   ServerConfig config_;
   Logger& log_;
   asio::io_context io_;
   asio::signal_set signals_;
   asio::steady_timer tick_;
-  ClientListener plainListener_;
-  ClientListener secureListener_;
-  std::unique_ptr<TlsContextSource> tls_;  // null without a secure or unified client port
   ClientTlsShared tlsShared_;
   DataTree tree_;
   RequestFigures figures_;  // before txnLog_ and metrics_: both use it
   std::unique_ptr<storage::TxnLogWriter> txnLog_;
   std::unique_ptr<TxnSink> sink_;
-  std::unique_ptr<RequestProcessor> processor_;
-  std::unique_ptr<ServerIntrospection> introspection_;
-  std::unique_ptr<admin::AdminServer> adminServer_;  // null when admin.enableServer=false
-  std::unique_ptr<Metrics> metrics_;
-  std::map<Connection*, std::weak_ptr<Connection>> connections_;
-  std::unordered_map<std::string, int> connectionsPerIp_;
+  PipelineSlot pipeline_;  // outlives every connection, which reach the processor through it
   ConnectionLimits limits_;
+  ConnectionRegistry connections_;
   OutputBatch outputBatch_;  // holds connections only while a handler runs
+  SnapshotSchedule snapshots_;
 
-  std::mt19937_64 random_;
-  std::int64_t txnsSinceSnapshot_ = 0;
-  std::int64_t snapshotThreshold_ = 0;
-  std::unique_ptr<storage::SnapshotWriter> snapshot_;
-  std::uint64_t snapshotSerial_ = 0;  // of snapshot_, so a stale completion is recognised
-  bool snapshotDeferred_ = false;     // one fell due while snapshot_ was being written
   std::map<std::int64_t, std::int32_t> recoveredSessions_;
   std::int64_t nextPurgeMs_ = 0;
   std::int64_t startedAtMs_ = 0;
   bool stopping_ = false;
 
-  // Ensemble state; all null/false for a standalone server.
-  bool serving_ = true;
-  std::unique_ptr<zab::Peer> peer_;
-  std::unique_ptr<QuorumTransport> transport_;
-  std::unique_ptr<SnapshotSends> snapshotSends_;  // leader: SNAP streams in progress
-  // Learner: a SNAP being loaded off the event loop; the Zab actions after it wait (but for
-  // PING answers, so the leader keeps hearing from us).
-  std::optional<SnapshotLoad> snapshotLoad_;
-  std::int64_t snapshotLoadZxid_ = 0;
-  std::deque<zab::Action> waitingForLoad_;
-  std::unique_ptr<RequestForwarder> forwarder_;
-  asio::steady_timer zabTick_;
-  bool zabActionsPosted_ = false;
-  zab::act::StateChanged zabState_{zab::ServerState::Looking, -1, 0, false};
   std::int64_t snapshotZxid_ = 0;  // of the snapshot recovery started from
-  struct SnapshotMark {
-    std::int64_t zxid = -1;  // -1: none
-    std::int64_t timeSec = -1;
-  } lastSnapshot_;  // written or loaded last: the AdminServer's last_snapshot
-  std::map<std::int64_t, std::int64_t> sessionTouchedAt_;  // learner: id -> wall ms
-  std::int64_t roleSinceMs_ = 0;
-  std::int64_t lookingSinceMs_ = 0;     // steady clock
-  DynamicConfig committedConfig_;       // the ensemble's membership as last known
-  std::optional<ServerEntry> myEntry_;  // this server's own line in zoo.cfg
-  bool joining_ = false;
-  bool readOnly_ = false;  // readonlymode.enabled and no quorum: serving read-only sessions
-  std::map<std::int64_t, std::int32_t>
-      sessionsBeforeReadOnly_;  // not in the ensemble's membership yet: follows without a vote
-  SizeStats proposalSizes_;     // leader: of the txns it proposed this term
+  // Declared after the parts it works on, and before those that read it: each part is destroyed
+  // before what it refers to.
+  std::unique_ptr<QuorumDriver> quorum_;  // null for a standalone server
+  std::unique_ptr<ServerIntrospection> introspection_;
+  std::unique_ptr<ClientPorts> ports_;
+  std::unique_ptr<admin::AdminServer> adminServer_;  // null when admin.enableServer=false
+  std::unique_ptr<Metrics> metrics_;
 };
 
 }  // namespace zk

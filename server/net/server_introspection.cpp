@@ -4,26 +4,25 @@
 
 #include "net/metrics.h"
 #include "net/process_stats.h"
-#include "net/server.h"
 #include "util/wall_clock.h"
 
 namespace zk {
 
-ServerIntrospection::ServerIntrospection(Server& server)
-    : server_(server),
+ServerIntrospection::ServerIntrospection(Sources sources)
+    : from_(sources),
       wallMinusSteadyMs_(wallMs() - std::chrono::duration_cast<std::chrono::milliseconds>(
                                         std::chrono::steady_clock::now().time_since_epoch())
                                         .count()) {}
 
 ServerStats ServerIntrospection::stats(StatsExtras extras) const {
-  const RequestProcessor& processor = *server_.processor_;
+  const RequestProcessor& processor = from_.pipeline.get();
   const ProcessorStats& p = processor.stats();
   ServerStats s;
   s.lastZxid = processor.lastZxid();
   s.uptimeMs = std::chrono::duration_cast<std::chrono::milliseconds>(
                    std::chrono::system_clock::now().time_since_epoch())
                    .count() -
-               server_.startedAtMs_;
+               from_.startedAtMs;
   s.requestLatency = {p.requestsCompleted, p.latencyTotalMs,
                       std::max<std::int64_t>(0, p.latencyMinMs), p.latencyMaxMs};
   s.packetsReceived = p.packetsReceived;
@@ -37,48 +36,42 @@ ServerStats ServerIntrospection::stats(StatsExtras extras) const {
     ephemerals += static_cast<std::int64_t>(processor.tree().ephemeralPaths(session)->size());
   s.ephemeralsCount = ephemerals;
   s.approximateDataSize = processor.tree().approximateDataSize();
-  s.aliveConnections = static_cast<std::int64_t>(server_.connections_.size());
+  s.aliveConnections = static_cast<std::int64_t>(from_.connections.size());
   s.quotaByNamespace = processor.tree().quotaByNamespace();
   s.quotaExceededByNamespace = processor.quotaRefusals();
-  if (server_.limits_.largeRequests)
-    s.largeRequestsRejected = server_.limits_.largeRequests->rejected();
+  if (from_.limits.largeRequests) s.largeRequestsRejected = from_.limits.largeRequests->rejected();
   s.globalSessions = static_cast<std::int64_t>(processor.sessions().size());
-  s.authFailedCount = server_.tlsShared_.authFailures;
-  s.unsuccessfulHandshakes = server_.tlsShared_.unsuccessfulHandshakes;
-  s.tlsHandshakesExceeded = server_.tlsShared_.handshakesExceeded;
-  if (server_.transport_) {
-    s.quorumTlsHandshakes = server_.transport_->tlsCounters().handshakes;
-    s.quorumUnsuccessfulHandshakes = server_.transport_->tlsCounters().failedHandshakes;
-  }
+  s.authFailedCount = from_.tls.authFailures;
+  s.unsuccessfulHandshakes = from_.tls.unsuccessfulHandshakes;
+  s.tlsHandshakesExceeded = from_.tls.handshakesExceeded;
   if (extras.fileDescriptors) {
     s.openFileDescriptors = openFileDescriptorCount();
     s.maxFileDescriptors = maxFileDescriptorCount();
   }
   if (extras.directorySizes) {
-    s.dataDirSize = versionDirectorySize(server_.config_.dataDir);
-    s.logDirSize = versionDirectorySize(server_.config_.dataLogDir);
+    s.dataDirSize = versionDirectorySize(from_.config.dataDir);
+    s.logDirSize = versionDirectorySize(from_.config.dataLogDir);
   }
-  const RequestFigures& figures = server_.figures_;
+  const RequestFigures& figures = from_.figures;
   s.readLatency = figures.readLatency.exact();
   s.updateLatency = figures.updateLatency.exact();
   s.fsyncTime = figures.fsyncTime.exact();
-  s.lastSnapshotZxid = server_.lastSnapshot_.zxid;
-  s.lastSnapshotTimeSec = server_.lastSnapshot_.timeSec;
-  if (server_.peer_) server_.addQuorumStats(s);
+  s.lastSnapshotZxid = from_.snapshots.last().zxid;
+  s.lastSnapshotTimeSec = from_.snapshots.last().timeSec;
+  if (from_.quorum) from_.quorum->addStats(s);
   return s;
 }
 
 std::vector<ConnectionStats> ServerIntrospection::connections() const {
   std::vector<ConnectionStats> out;
-  for (const auto& [raw, weak] : server_.connections_) {
-    if (auto connection = weak.lock()) out.push_back(connection->stats(wallMinusSteadyMs_));
-  }
+  from_.connections.forEach(
+      [&](const Connection& connection) { out.push_back(connection.stats(wallMinusSteadyMs_)); });
   return out;
 }
 
 SessionDump ServerIntrospection::sessions() const {
   SessionDump dump;
-  const RequestProcessor& processor = *server_.processor_;
+  const RequestProcessor& processor = from_.pipeline.get();
   for (const auto& [id, entry] : processor.sessions().all())
     dump.expiryBuckets[entry.bucket].push_back(id);
   for (auto session : processor.tree().sessionsWithEphemerals()) {
@@ -89,28 +82,27 @@ SessionDump ServerIntrospection::sessions() const {
 }
 
 std::map<std::int64_t, std::vector<std::string>> ServerIntrospection::watchesBySession() const {
-  return server_.processor_->watches().pathsBySession();
+  return from_.pipeline->watches().pathsBySession();
 }
 
 std::map<std::string, std::vector<std::int64_t>> ServerIntrospection::watchesByPath() const {
-  return server_.processor_->watches().sessionsByPath();
+  return from_.pipeline->watches().sessionsByPath();
 }
 
 bool ServerIntrospection::serving() const {
-  return server_.serving_ || server_.readOnly_;
+  return !from_.quorum || from_.quorum->serving();
 }
 
 bool ServerIntrospection::readOnly() const {
-  return server_.readOnly_;
+  return from_.quorum && from_.quorum->readOnly();
 }
 
 void ServerIntrospection::resetStats() {
-  server_.processor_->resetStats();
+  from_.pipeline->resetStats();
 }
 
 void ServerIntrospection::resetConnectionStats() {
-  for (const auto& [raw, weak] : server_.connections_)
-    if (auto connection = weak.lock()) connection->resetStats();
+  from_.connections.forEach([](Connection& connection) { connection.resetStats(); });
 }
 
 }  // namespace zk

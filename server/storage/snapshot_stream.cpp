@@ -157,6 +157,13 @@ SnapshotSpool::SnapshotSpool(std::filesystem::path path)
   flush();
 }
 
+SnapshotSpool::~SnapshotSpool() {
+  if (finished_) return;
+  fd_.reset();
+  std::error_code ignored;
+  std::filesystem::remove(path_, ignored);
+}
+
 void SnapshotSpool::append(std::string_view records) {
   encoder_.raw(records);
   flush();
@@ -167,6 +174,7 @@ void SnapshotSpool::finish() {
   flush();
   fsyncFile(fd_.get(), false, path_);
   fd_.reset();
+  finished_ = true;
 }
 
 void SnapshotSpool::flush() {

@@ -83,6 +83,10 @@ std::string sealedSnapshotFile(std::string_view records);
 class SnapshotSpool {
  public:
   explicit SnapshotSpool(std::filesystem::path path);
+  // An unfinished spool (the link dropped mid-stream) removes its file.
+  ~SnapshotSpool();
+  SnapshotSpool(const SnapshotSpool&) = delete;
+  SnapshotSpool& operator=(const SnapshotSpool&) = delete;
   void append(std::string_view records);
   void finish();
   const std::filesystem::path& path() const { return path_; }
@@ -94,6 +98,7 @@ class SnapshotSpool {
   Fd fd_;
   SnapshotEncoder encoder_;
   std::uint64_t written_ = 0;
+  bool finished_ = false;
 };
 
 }  // namespace zk::storage

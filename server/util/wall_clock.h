@@ -13,4 +13,11 @@ inline std::int64_t wallMs() {
       .count();
 }
 
+// Monotonic milliseconds (an arbitrary origin): for timeouts and durations, never shown as a date.
+inline std::int64_t steadyMs() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
 }  // namespace zk

@@ -118,6 +118,25 @@ TEST(SnapshotStream, SpooledRecordsMakeALoadableSnapshotFile) {
   EXPECT_EQ(nodes.size(), tree.nodeCount());
 }
 
+// A stream cut off mid-way (the leader's link dropped) leaves no file behind; a finished one
+// stays for the loader.
+TEST(SnapshotStream, AnUnfinishedSpoolRemovesItsFile) {
+  auto path = std::filesystem::temp_directory_path() /
+              ("spool-cut-test-" + std::to_string(::getpid()) + ".snap");
+  {
+    SnapshotSpool spool(path);
+    spool.append(encodeSnapshotStream({}, sampleTree()).substr(0, 40));
+    EXPECT_TRUE(std::filesystem::exists(path));
+  }
+  EXPECT_FALSE(std::filesystem::exists(path));
+  {
+    SnapshotSpool spool(path);
+    spool.finish();
+  }
+  EXPECT_TRUE(std::filesystem::exists(path));
+  std::filesystem::remove(path);
+}
+
 TEST(SnapshotStream, AWrongSignatureOrANegativeCountIsMalformed) {
   std::string stream = encodeSnapshotStream({}, sampleTree());
   std::string forged = stream.substr(0, stream.size() - 10) + "BenWasGone";

@@ -1,6 +1,7 @@
-// The ensemble half of the composition root: the pure Zab state machine gets votes, packets,
-// ticks and fsync completions from here, and its actions are carried out here against the
-// sockets, the disk and the request pipeline, strictly in the order it emits them.
+// The ensemble member's driver (see quorum_driver.h): each Zab action is carried out here, in
+// the order the Peer emitted it, against the transport, the disk and the pipeline.
+
+#include "net/quorum_driver.h"
 
 #include <fcntl.h>
 
@@ -15,10 +16,9 @@
 #include "jute/reader.h"
 #include "jute/writer.h"
 #include "net/committed_txn.h"
-#include "net/dynamic_config_files.h"
+#include "net/membership.h"
 #include "net/metrics.h"
 #include "net/quorum_transport.h"
-#include "net/server.h"
 #include "storage/epoch_files.h"
 #include "storage/file_util.h"
 #include "storage/recovery.h"
@@ -30,19 +30,6 @@
 
 namespace zk {
 namespace {
-
-zab::Members membersOf(const DynamicConfig& config) {
-  zab::Members members;
-  for (const auto& [sid, entry] : config.servers)
-    members[sid] = entry.role == PeerRole::kObserver ? zab::Role::Observer : zab::Role::Participant;
-  return members;
-}
-
-std::int64_t steadyMs() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::steady_clock::now().time_since_epoch())
-      .count();
-}
 
 template <class... Fs>
 struct Overloaded : Fs... {
@@ -121,6 +108,15 @@ void removeSnapshotsAbove(const std::filesystem::path& dataDir, std::int64_t zxi
   }
 }
 
+// Spooled SNAPs a previous run left behind: received, but never loaded.
+void removeStaleSpools(const std::filesystem::path& versionDir, std::string_view prefix) {
+  std::error_code ec;
+  for (const auto& entry : std::filesystem::directory_iterator(versionDir, ec)) {
+    if (entry.path().filename().string().starts_with(prefix))
+      std::filesystem::remove(entry.path(), ec);
+  }
+}
+
 // ZooKeeper's peer_state starts with the state in lower case: "following - broadcast".
 std::string peerStateOf(zab::ServerState state, const char* phase) {
   std::string name = zab::serverStateName(state);
@@ -186,176 +182,39 @@ QuorumTlsPolicy quorumTlsPolicy(const ServerConfig& config, Logger& log) {
 
 }  // namespace
 
-// The membership to start with: zoo.cfg's (with its dynamic file, rewritten whenever a
-// configuration becomes active), unless the snapshot holds a newer one. A newer one in the tree
-// that only the log replay put there may be a reconfig that never committed: Zab treats it as
-// pending (PeerConfig::reconfigOf) and commits or drops it with the rest of that history.
-void Server::chooseStartingConfig() {
-  DynamicConfig fromFile{config_.servers, config_.configVersion};
-  if (fromFile.servers.contains(config_.serverId)) myEntry_ = fromFile.servers.at(config_.serverId);
-  committedConfig_ = fromFile;
-  if (auto fromData = configInTree(); fromData && fromData->version > fromFile.version) {
-    if (fromData->version <= snapshotZxid_ && !fromData->servers.empty()) {
-      log_.info("zab", "using the configuration committed at " + hex(fromData->version) +
-                           " (in the snapshot) over zoo.cfg's");
-      committedConfig_ = *fromData;
-    } else {
-      log_.info("zab", "the log holds configuration " + hex(fromData->version) +
-                           ", not known to be committed: pending until the ensemble decides");
-    }
-  }
-  publishActiveConfig(committedConfig_ == fromFile);
-  joining_ = !committedConfig_.servers.contains(config_.serverId) && myEntry_.has_value();
-  config_.servers = serversWithMe(committedConfig_);
-  config_.configVersion = committedConfig_.version;
-}
-
-std::optional<DynamicConfig> Server::configInTree() const {
-  const Node* node = tree_.find("/zookeeper/config");
-  if (node == nullptr || node->data().empty()) return std::nullopt;
-  try {
-    return parseDynamicConfig(node->data());
-  } catch (const std::invalid_argument& e) {
-    log_.warn("zab", std::string("ignoring unreadable /zookeeper/config: ") + e.what());
-    return std::nullopt;
-  }
-}
-
-// /zookeeper/config shows the active configuration (ZooKeeper's initConfigInZKDatabase), also
-// after a reload from a snapshot that predates it. A newer one that only the log replay put
-// there stays as the log left it until the ensemble decides; an equal one is rewritten only at
-// start, where zoo.cfg may have been edited without a new version.
-void Server::publishActiveConfig(bool evenIfEqual) {
-  auto inTree = configInTree();
-  std::int64_t version = inTree ? inTree->version : -1;
-  if (version < committedConfig_.version || (evenIfEqual && version == committedConfig_.version))
-    tree_.setConfigNode(formatDynamicConfig(committedConfig_), committedConfig_.version);
-}
-
-// A server that is joining (zoo.cfg names it, the ensemble does not yet) keeps itself in its own
-// view, so it follows the leader without a vote until a reconfig adds it.
-std::map<std::int64_t, ServerEntry> Server::serversWithMe(const DynamicConfig& config) const {
-  auto servers = config.servers;
-  if (joining_ && myEntry_) servers.emplace(config_.serverId, *myEntry_);
-  return servers;
-}
-
-// Our Zab view of a configuration: a server it leaves out but whose zoo.cfg names it follows
-// without a vote (joining, or removed). Depends on the configuration alone, so the core can ask
-// for the view of a reconfig that is not active yet.
-zab::Members Server::viewOf(const DynamicConfig& config) const {
-  zab::Members members = membersOf(config);
-  if (myEntry_ && !members.contains(config_.serverId)) {
-    members[config_.serverId] =
-        myEntry_->role == PeerRole::kObserver ? zab::Role::Observer : zab::Role::NonVoting;
-  }
-  return members;
-}
-
-// The configuration a logged reconfig txn proposes; nullopt for every other txn.
-std::optional<zab::ConfigInfo> Server::reconfigIn(const std::string& txnBytes) const {
-  try {
-    jute::Reader in(txnBytes);
-    TxnHeader header = TxnHeader::read(in);
-    if (header.type != static_cast<std::int32_t>(OpCode::kReconfig)) return std::nullopt;
-    Txn txn = decodeTxn(txnBytes);
-    const auto* set = std::get_if<SetDataTxn>(&txn.body);
-    if (set == nullptr) return std::nullopt;
-    DynamicConfig next = parseDynamicConfig(set->data.value_or(""));
-    return zab::ConfigInfo{viewOf(next), formatDynamicConfig(next)};
-  } catch (const std::exception& e) {
-    log_.warn("zab", std::string("unreadable reconfig txn: ") + e.what());
-    return std::nullopt;
-  }
-}
-
-// Switches to a configuration, from the leader at sync or from a committed reconfig. One that
-// leaves us out makes us a follower without a vote, as in ZooKeeper: joining until a reconfig
-// adds us, or removed and still serving reads until the operator stops us.
-void Server::adoptConfig(const DynamicConfig& next) {
-  bool inNext = next.servers.contains(config_.serverId);
-  joining_ = !inNext && myEntry_.has_value();
-  bool changed = next.version != committedConfig_.version;
-  committedConfig_ = next;
-  config_.servers = serversWithMe(next);
-  config_.configVersion = next.version;  // `conf` states the membership with its version
-  if (changed && config_.reconfigEnabled && !config_.source.empty()) {
-    try {
-      auto file = writeDynamicConfigFiles(config_.source, next);
-      log_.info("zab", "membership written to " + file.string());
-    } catch (const std::exception& e) {
-      log_.warn("zab", std::string(e.what()) + "; the data keeps the membership");
-    }
-  }
-  publishActiveConfig(false);  // a configuration that came with NEWLEADER is in no txn
+// Switches to a configuration, from the leader at sync or from a committed reconfig: the
+// membership records it, the transport dials its members and Zab counts its votes.
+void QuorumDriver::adoptConfig(const DynamicConfig& next) {
+  membership_.adopt(next);
   transport_->setPeers(addressesOf(next.servers));
   peer_->setConfigData(formatDynamicConfig(next));
-  peer_->activate(viewOf(next), next.version);
-  log_.info("zab", "configuration " + hex(next.version) + " is active with " +
-                       std::to_string(next.servers.size()) + " members" +
-                       (inNext     ? std::string()
-                        : joining_ ? ", this server joining without a vote"
-                                   : ", this server no longer one: it stops serving"));
+  peer_->activate(membership_.viewOf(next), next.version);
   scheduleZabActions();
 }
 
-void Server::onLeaderConfig(const std::string& text, bool fromElection) {
-  try {
-    DynamicConfig next = parseDynamicConfig(text);
-    bool newer = next.version > committedConfig_.version ||
-                 (!fromElection && next.version == committedConfig_.version);
-    if (newer && !next.servers.empty()) adoptConfig(next);
-  } catch (const std::invalid_argument& e) {
-    log_.warn("zab", std::string("ignoring the leader's unreadable configuration: ") + e.what());
-  }
-}
-
-std::string Server::planReconfig(const ReconfigRequest& request, std::int64_t zxid) const {
-  if (peer_->reconfigInProgress()) throw KeeperError{Err::kReconfigInProgress};
-  if (request.curConfigId != -1 && request.curConfigId != committedConfig_.version)
-    throw KeeperError{Err::kBadVersion};
-  DynamicConfig next;
-  try {
-    next = applyReconfigRequest(committedConfig_, request.joiningServers, request.leavingServers,
-                                request.newMembers);
-  } catch (const std::invalid_argument& e) {
-    log_.warn("zab", std::string("refusing reconfig: ") + e.what());
-    throw KeeperError{Err::kBadArguments};
-  }
-  std::size_t voters = 0;
-  for (const auto& [sid, entry] : next.servers) voters += entry.role == PeerRole::kParticipant;
-  if (voters == 1 && config_.standaloneEnabled) {
-    // As ZooKeeper: one voter would be a standalone server, which standaloneEnabled forbids here.
-    log_.warn("zab", "refusing reconfig to a single voter while standaloneEnabled=true");
-    throw KeeperError{Err::kBadArguments};
-  }
-  if (!peer_->syncedQuorumOf(membersOf(next))) {
-    log_.warn("zab", "refusing reconfig: a quorum of the new voters is not in sync with us");
-    throw KeeperError{Err::kNewConfigNoQuorum};
-  }
-  next.version = zxid;
-  return formatDynamicConfig(next);
-}
-
-// A committed reconfig was applied here: it is the membership from now on.
-void Server::onConfigCommitted(const std::string& text) {
-  try {
-    DynamicConfig next = parseDynamicConfig(text);
-    if (next.version > committedConfig_.version) adoptConfig(next);
-  } catch (const std::invalid_argument& e) {
-    // The tree holds it and the other members adopt it: this member would keep another one.
-    failStop(log_, "zab", std::string("committed configuration is unreadable: ") + e.what());
-  }
-}
-
-void Server::startQuorum() {
-  chooseStartingConfig();
+QuorumDriver::QuorumDriver(const Parts& parts)
+    : io_(parts.io),
+      log_(parts.log),
+      config_(parts.config),
+      tree_(parts.tree),
+      pipeline_(parts.pipeline),
+      connections_(parts.connections),
+      snapshots_(parts.snapshots),
+      figures_(parts.figures),
+      outputBatch_(parts.replies),
+      txnLog_(parts.txnLog),
+      snapshotZxid_(parts.snapshotZxid),
+      membership_(parts.config, parts.tree, parts.log),
+      zabTick_(parts.io) {
+  membership_.chooseStarting(snapshotZxid_);
   zab::PeerConfig peerConfig;
   peerConfig.mySid = config_.serverId;
-  peerConfig.members = viewOf(committedConfig_);
-  peerConfig.configVersion = committedConfig_.version;
-  peerConfig.configData = formatDynamicConfig(committedConfig_);
-  peerConfig.reconfigOf = [this](const std::string& txnBytes) { return reconfigIn(txnBytes); };
+  peerConfig.members = membership_.viewOf(membership_.committed());
+  peerConfig.configVersion = membership_.committed().version;
+  peerConfig.configData = formatDynamicConfig(membership_.committed());
+  peerConfig.reconfigOf = [this](const std::string& txnBytes) {
+    return membership_.reconfigIn(txnBytes);
+  };
   peerConfig.withVersion = [](const std::string& data, std::int64_t version) {
     DynamicConfig config = parseDynamicConfig(data);
     config.version = version;
@@ -368,6 +227,41 @@ void Server::startQuorum() {
   peer_ = std::make_unique<zab::Peer>(peerConfig, loadZabState(), steadyMs());
   lookingSinceMs_ = steadyMs();
 
+  const std::string spoolPrefix = "snapshot.from-leader.tmp";
+  removeStaleSpools(config_.dataDir / storage::kVersionDir, spoolPrefix);
+  transport_ = std::make_unique<QuorumTransport>(
+      io_, log_, config_.serverId, addresses, config_.dataDir / storage::kVersionDir / spoolPrefix,
+      quorumTlsPolicy(config_, log_), transportHandlers());
+  transport_->listen(config_.quorumListenOnAllIPs);
+  snapshotSends_ =
+      std::make_unique<SnapshotSends>(io_, log_, *transport_, tree_, [this](std::int64_t sid) {
+        peer_->onSnapshotProgress(sid);
+        scheduleZabActions();
+      });
+
+  auto kick = [this] { scheduleZabActions(); };
+  auto proposed = [this](std::size_t size) {
+    proposalSizes_.record(static_cast<std::int64_t>(size));
+    scheduleZabActions();
+  };
+  sink_ = std::make_unique<ZabSink>(*peer_, proposed, [this](const std::string& why) {
+    log_.error("zab", why + "; dropping clients to resynchronise");
+    asio::post(io_, [this] {
+      connections_.closeAll("internal inconsistency");
+      rebuildProcessor(pipeline_->role(), pipeline_.sessions());
+    });
+  });
+  forwarder_ = std::make_unique<ZabForwarder>(*peer_, kick);
+  serving_ = false;
+  rebuildProcessor(PipelineRole::kLearner, pipeline_.sessions());
+  log_.info("zab", "member " + std::to_string(config_.serverId) + " of " +
+                       std::to_string(config_.servers.size()) + ": looking for a leader");
+  scheduleZabTick();
+  scheduleZabActions();
+}
+
+// What arrives from the other members goes into the Peer; its answers are run on the next turn.
+QuorumTransport::Handlers QuorumDriver::transportHandlers() {
   QuorumTransport::Handlers handlers;
   handlers.onVote = [this](std::int64_t from, const zab::Notification& vote) {
     peer_->onVote(from, vote);
@@ -393,40 +287,28 @@ void Server::startQuorum() {
     peer_->onSnapshotProgress(sid);
     scheduleZabActions();
   };
-  transport_ = std::make_unique<QuorumTransport>(
-      io_, log_, config_.serverId, addresses,
-      config_.dataDir / storage::kVersionDir / "snapshot.from-leader.tmp",
-      quorumTlsPolicy(config_, log_), std::move(handlers));
-  transport_->listen(config_.quorumListenOnAllIPs);
-  snapshotSends_ =
-      std::make_unique<SnapshotSends>(io_, log_, *transport_, tree_, [this](std::int64_t sid) {
-        peer_->onSnapshotProgress(sid);
-        scheduleZabActions();
-      });
+  return handlers;
+}
 
-  auto kick = [this] { scheduleZabActions(); };
-  auto proposed = [this](std::size_t size) {
-    proposalSizes_.record(static_cast<std::int64_t>(size));
-    scheduleZabActions();
-  };
-  sink_ = std::make_unique<ZabSink>(*peer_, proposed, [this](const std::string& why) {
-    log_.error("zab", why + "; dropping clients to resynchronise");
-    asio::post(io_, [this] {
-      closeClients("internal inconsistency");
-      rebuildProcessor(processor_->role(), currentSessions());
-    });
-  });
-  forwarder_ = std::make_unique<ZabForwarder>(*peer_, kick);
-  serving_ = false;
-  rebuildProcessor(PipelineRole::kLearner, currentSessions());
-  log_.info("zab", "member " + std::to_string(config_.serverId) + " of " +
-                       std::to_string(config_.servers.size()) + ": looking for a leader");
-  scheduleZabTick();
+QuorumDriver::~QuorumDriver() = default;
+
+void QuorumDriver::onPersisted(std::int64_t zxid) {
+  peer_->onPersisted(zxid);  // in an ensemble, durable is not yet committed
   scheduleZabActions();
 }
 
+void QuorumDriver::tick() {
+  maybeEnterReadOnly();
+}
+
+void QuorumDriver::stop() {
+  stopped_ = true;
+  zabTick_.cancel();
+  transport_->stop();
+}
+
 // What Zab needs from the disk: the epochs, and the newest logged txns so a leader can DIFF.
-zab::PersistedState Server::loadZabState() {
+zab::PersistedState QuorumDriver::loadZabState() {
   zab::PersistedState state;
   state.appliedZxid = tree_.lastProcessedZxid();
   std::int64_t lastEpoch = tree_.lastProcessedZxid() >> 32;
@@ -457,19 +339,19 @@ zab::PersistedState Server::loadZabState() {
   return state;
 }
 
-void Server::scheduleZabTick() {
+void QuorumDriver::scheduleZabTick() {
   zabTick_.expires_after(std::chrono::milliseconds(50));
   zabTick_.async_wait([this](const boost::system::error_code& ec) {
-    if (ec || stopping_) return;
-    if (processor_->role() == PipelineRole::kLearner) reportSessionTouches();
-    if (snapshotLoad_ && snapshotLoad_->ready()) finishSnapshotLoad();
+    if (ec || stopped_) return;
+    if (pipeline_->role() == PipelineRole::kLearner) reportSessionTouches();
+    if (snapshotLoad_ && snapshotLoad_->ready()) finishLoad();
     peer_->tick(steadyMs());
     runZabActions();
     scheduleZabTick();
   });
 }
 
-void Server::scheduleZabActions() {
+void QuorumDriver::scheduleZabActions() {
   if (zabActionsPosted_ || !peer_) return;
   zabActionsPosted_ = true;
   // Posted, never run inline: the caller may be the pipeline itself, mid-request.
@@ -480,8 +362,8 @@ void Server::scheduleZabActions() {
   });
 }
 
-void Server::runZabActions() {
-  if (stopping_) return;
+void QuorumDriver::runZabActions() {
+  if (stopped_) return;
   for (auto actions = peer_->takeActions(); !actions.empty(); actions = peer_->takeActions()) {
     for (auto& action : actions) {
       auto* send = std::get_if<zab::act::SendPacket>(&action);
@@ -495,7 +377,7 @@ void Server::runZabActions() {
   }
 }
 
-void Server::execute(zab::Action& action) {
+void QuorumDriver::execute(zab::Action& action) {
   std::visit(
       Overloaded{
           [&](zab::act::SendVote& a) { transport_->sendVote(a.to, a.vote); },
@@ -503,7 +385,7 @@ void Server::execute(zab::Action& action) {
           [&](zab::act::SendSnapshot& a) { sendSnapshot(a.to, a.zxid); },
           [&](zab::act::PersistTxn& a) {
             // Refused only once the writer failed (its own fail-stop may not have run yet).
-            if (!txnLog_->appendEncoded(a.zxid, std::move(a.bytes)))
+            if (!txnLog_.appendProposal(a.zxid, std::move(a.bytes)))
               failStop(log_, "txnlog",
                        "cannot log proposal " + hex(a.zxid) + ": the transaction log has failed");
           },
@@ -539,12 +421,14 @@ void Server::execute(zab::Action& action) {
               log_.warn("zab", "ignoring " + std::to_string(in.remaining()) +
                                    " trailing bytes of session touches from member " +
                                    std::to_string(a.from));
-            processor_->touchSessions(touched);
+            pipeline_->touchSessions(touched);
           },
           [&](zab::act::SyncDone& a) {
-            if (a.forSid != config_.serverId) processor_->syncAnswered();
+            if (a.forSid != config_.serverId) pipeline_->syncAnswered();
           },
-          [&](zab::act::LeaderConfig& a) { onLeaderConfig(a.data, a.fromElection); },
+          [&](zab::act::LeaderConfig& a) {
+            if (auto next = membership_.fromLeader(a.data, a.fromElection)) adoptConfig(*next);
+          },
           [&](zab::act::OtherPacket& a) { onOtherPacket(a); },
           [&](zab::act::Connect& a) { transport_->connectQuorum(a.sid); },
           [&](zab::act::Disconnect& a) { transport_->disconnectQuorum(a.sid); },
@@ -552,12 +436,12 @@ void Server::execute(zab::Action& action) {
       action);
 }
 
-void Server::onStateChanged(const zab::act::StateChanged& change) {
+void QuorumDriver::onStateChanged(const zab::act::StateChanged& change) {
   bool newTerm = change.state != zabState_.state || change.leader != zabState_.leader ||
                  change.epoch != zabState_.epoch;
   if (newTerm) {
     snapshotSends_->cancelAll();
-    closeClients(std::string("member is now ") + roleName(change.state));
+    connections_.closeAll(std::string("member is now ") + roleName(change.state));
     if (readOnly_) {
       // Read-only sessions were this member's alone; the ensemble's sessions are as they were.
       readOnly_ = false;
@@ -566,15 +450,15 @@ void Server::onStateChanged(const zab::act::StateChanged& change) {
     }
     auto role =
         change.state == zab::ServerState::Leading ? PipelineRole::kLeader : PipelineRole::kLearner;
-    rebuildProcessor(role, currentSessions());
-    if (role == PipelineRole::kLeader) processor_->startEpoch(change.epoch);
+    rebuildProcessor(role, pipeline_.sessions());
+    if (role == PipelineRole::kLeader) pipeline_->startEpoch(change.epoch);
     roleSinceMs_ = wallMs();
     if (role == PipelineRole::kLeader) proposalSizes_ = {};
   }
   noteElectionTime(change.state);
-  bool serving = change.serving && change.state != zab::ServerState::Looking;
-  if (serving_ && !serving && !newTerm) closeClients("member lost sync with its leader");
-  serving_ = serving;
+  bool inSync = change.serving && change.state != zab::ServerState::Looking;
+  if (serving_ && !inSync && !newTerm) connections_.closeAll("member lost sync with its leader");
+  serving_ = inSync;
   zabState_ = change;
   log_.info("zab", std::string(roleName(change.state)) +
                        (change.leader >= 0 ? " (leader " + std::to_string(change.leader) +
@@ -583,7 +467,7 @@ void Server::onStateChanged(const zab::act::StateChanged& change) {
                        (serving_ ? ", serving clients" : ", not serving clients"));
 }
 
-void Server::addQuorumStats(ServerStats& s) const {
+void QuorumDriver::addStats(ServerStats& s) const {
   const zab::Peer& peer = *peer_;
   s.serverState = readOnly_ ? "read-only" : roleName(zabState_.state);
   s.peerState = peerStateOf(zabState_.state, peer.phaseName());
@@ -592,6 +476,8 @@ void Server::addQuorumStats(ServerStats& s) const {
   for (const auto& [sid, entry] : config_.servers)
     if (entry.role != PeerRole::kObserver) ++s.quorumSize;
   s.electionTime = figures_.electionTime.exact();
+  s.quorumTlsHandshakes = transport_->tlsCounters().handshakes;
+  s.quorumUnsuccessfulHandshakes = transport_->tlsCounters().failedHandshakes;
   if (zabState_.state == zab::ServerState::Leading) {
     LeaderStats leader;
     leader.learners = static_cast<std::int64_t>(peer.learnerCount());
@@ -609,20 +495,20 @@ void Server::addQuorumStats(ServerStats& s) const {
 
 // ZooKeeper starts its read-only server once a member has looked for a leader for
 // max(2 s, tickTime) without finding a quorum.
-void Server::maybeEnterReadOnly() {
+void QuorumDriver::maybeEnterReadOnly() {
   if (!config_.readOnlyModeEnabled || readOnly_ || serving_ ||
       zabState_.state != zab::ServerState::Looking)
     return;
   if (steadyMs() - lookingSinceMs_ < std::max<std::int64_t>(2000, config_.tickTime)) return;
-  closeClients("entering read-only mode");
-  sessionsBeforeReadOnly_ = currentSessions();
+  connections_.closeAll("entering read-only mode");
+  sessionsBeforeReadOnly_ = pipeline_.sessions();
   readOnly_ = true;
   rebuildProcessor(PipelineRole::kReadOnly, sessionsBeforeReadOnly_);
   log_.info("zab", "no quorum: serving read-only clients (readonlymode.enabled)");
 }
 
 // ZooKeeper's election_time: from starting to look for a leader to knowing one.
-void Server::noteElectionTime(zab::ServerState next) {
+void QuorumDriver::noteElectionTime(zab::ServerState next) {
   bool wasLooking = zabState_.state == zab::ServerState::Looking;
   if (next == zab::ServerState::Looking && !wasLooking) lookingSinceMs_ = steadyMs();
   if (next != zab::ServerState::Looking && wasLooking) {
@@ -631,13 +517,13 @@ void Server::noteElectionTime(zab::ServerState next) {
   }
 }
 
-void Server::rebuildProcessor(PipelineRole role,
-                              const std::map<std::int64_t, std::int32_t>& sessions) {
+void QuorumDriver::rebuildProcessor(PipelineRole role,
+                                    const std::map<std::int64_t, std::int32_t>& sessions) {
   PipelineLinks links;
   if (role == PipelineRole::kLearner) links.forwarder = forwarder_.get();
-  links.txnLogged = [this](const Txn&) { countTxnForSnapshot(); };
+  links.txnLogged = [this](const Txn&) { snapshots_.countTxn(); };
   links.configCommitted = [this](const std::string& config) {
-    if (peer_) onConfigCommitted(config);
+    if (auto next = membership_.committedNewer(config)) adoptConfig(*next);
   };
   links.requestAnswered = [this](bool read, std::int64_t ms) {
     (read ? figures_.readLatency : figures_.updateLatency).record(ms);
@@ -646,22 +532,26 @@ void Server::rebuildProcessor(PipelineRole role,
     peer_->requestSync(sid);
     scheduleZabActions();
   };
-  processor_ = std::make_unique<RequestProcessor>(processorConfigFor(role), tree_, *sink_, wallMs,
-                                                  std::move(links));
-  processor_->restoreSessions(sessions);
+  ProcessorConfig processorConfig = processorConfigOf(config_, role, log_);
+  if (role == PipelineRole::kLeader && config_.reconfigEnabled) {
+    processorConfig.planReconfig = [this](const ReconfigRequest& request, std::int64_t zxid) {
+      return membership_.planReconfig(request, zxid, *peer_);
+    };
+  }
+  pipeline_.rebuild(std::move(processorConfig), tree_, *sink_, std::move(links), sessions);
 }
 
-void Server::deliver(std::int64_t zxid, const std::string& bytes) {
+void QuorumDriver::deliver(std::int64_t zxid, const std::string& bytes) {
   if (zxid <= tree_.lastProcessedZxid()) return;  // recovery already replayed it
-  if (processor_->firstPendingZxid() == zxid) {
-    processor_->onDurable(zxid);  // the leader's own proposal, now committed
+  if (pipeline_->firstPendingZxid() == zxid) {
+    pipeline_->onDurable(zxid);  // the leader's own proposal, now committed
     return;
   }
-  processor_->applyCommitted(decodeCommittedTxn(log_, zxid, bytes));
-  if (processor_->role() == PipelineRole::kLearner) countTxnForSnapshot();
+  pipeline_->applyCommitted(decodeCommittedTxn(log_, zxid, bytes));
+  if (pipeline_->role() == PipelineRole::kLearner) snapshots_.countTxn();
 }
 
-void Server::onOtherPacket(const zab::act::OtherPacket& other) {
+void QuorumDriver::onOtherPacket(const zab::act::OtherPacket& other) {
   if (other.packet.type != static_cast<std::int32_t>(zab::PacketType::Revalidate)) {
     log_.debug("zab", std::string("ignoring ") + zab::packetTypeName(other.packet.type) + " from " +
                           std::to_string(other.from));
@@ -679,7 +569,7 @@ void Server::onOtherPacket(const zab::act::OtherPacket& other) {
     // A ZooKeeper leader sends zxid -1. Its answer follows every proposal it had sent us
     // when it took the session over, so what we have logged is the boundary.
     std::int64_t boundary = other.packet.zxid > 0 ? other.packet.zxid : peer_->lastLoggedZxid();
-    processor_->sessionRevalidated(sessionId, valid, boundary);
+    pipeline_->sessionRevalidated(sessionId, valid, boundary);
   } catch (const jute::DecodeError& e) {
     log_.warn("zab",
               "malformed REVALIDATE from member " + std::to_string(other.from) + ": " + e.what());
@@ -688,8 +578,8 @@ void Server::onOtherPacket(const zab::act::OtherPacket& other) {
 
 // As ZooKeeper's LearnerHandler answers: long sessionId, bool valid. The zxid field, -1 in
 // ZooKeeper, carries the boundary between the session's old and new owners here.
-void Server::answerRevalidation(std::int64_t learnerSid, std::int64_t sessionId) {
-  auto result = processor_->revalidateSession(learnerSid, sessionId);
+void QuorumDriver::answerRevalidation(std::int64_t learnerSid, std::int64_t sessionId) {
+  auto result = pipeline_->revalidateSession(learnerSid, sessionId);
   jute::Writer out;
   out.writeLong(sessionId);
   out.writeBool(result.valid);
@@ -698,55 +588,64 @@ void Server::answerRevalidation(std::int64_t learnerSid, std::int64_t sessionId)
   scheduleZabActions();
 }
 
-void Server::onLearnerRequest(const zab::act::LearnerRequest& request) {
+void QuorumDriver::onLearnerRequest(const zab::act::LearnerRequest& request) {
   try {
     jute::Reader in(request.data);
     auto sessionId = in.readLong("sessionId");
     auto cxid = in.readInt("cxid");
     auto type = in.readInt("type");
-    processor_->remoteRequest(request.from, sessionId, cxid, type, in.rest(), request.authinfo);
+    pipeline_->remoteRequest(request.from, sessionId, cxid, type, in.rest(), request.authinfo);
   } catch (const jute::DecodeError& e) {
     log_.warn("zab",
               "malformed REQUEST from member " + std::to_string(request.from) + ": " + e.what());
   }
 }
 
-void Server::reportSessionTouches() {
+void QuorumDriver::reportSessionTouches() {
   std::int64_t now = wallMs();
-  for (const auto& [id, timeout] : processor_->takeTouchedSessions()) sessionTouchedAt_[id] = now;
+  for (const auto& [id, timeout] : pipeline_->takeTouchedSessions()) sessionTouchedAt_[id] = now;
   jute::Writer out;
   for (auto it = sessionTouchedAt_.begin(); it != sessionTouchedAt_.end();) {
     // Each touch is reported for one tick, so at least one leader PING carries it.
-    if (now - it->second > config_.tickTime || !processor_->sessions().contains(it->first)) {
+    if (now - it->second > config_.tickTime || !pipeline_->sessions().contains(it->first)) {
       it = sessionTouchedAt_.erase(it);
       continue;
     }
     out.writeLong(it->first);
-    out.writeInt(processor_->sessions().timeoutOf(it->first));
+    out.writeInt(pipeline_->sessions().timeoutOf(it->first));
     ++it;
   }
   peer_->setPingPayload(out.take());
 }
 
-void Server::truncateLog(std::int64_t zxid) {
+void QuorumDriver::truncateLog(std::int64_t zxid) {
   log_.info("zab", "TRUNC to " + hex(zxid) + ": dropping txns the leader does not have");
-  snapshot_.reset();
-  txnLog_->stop();
+  snapshots_.abandon();
+  txnLog_.stopLog();
   storage::truncateTxnLog(config_.dataLogDir / storage::kVersionDir, zxid,
                           [this](std::string_view line) { log_.info("txnlog", line); });
   removeSnapshotsAbove(config_.dataDir, zxid);
-  if (tree_.lastProcessedZxid() > zxid) reloadFromDisk();
-  openLogWriter();
+  if (tree_.lastProcessedZxid() <= zxid) return txnLog_.reopenLog();
+  // The tree holds what was cut: it is reloaded from snapshot + log on another thread, as a
+  // SNAP is, so a large tree does not stop the pings.
+  connections_.closeAll("member state reloaded");
+  startLoad(LoadKind::kTrunc, zxid);
+}
+
+void QuorumDriver::startLoad(LoadKind kind, std::int64_t zxid) {
+  loadKind_ = kind;
+  snapshotLoadZxid_ = zxid;
+  snapshotLoad_.emplace(config_.dataDir, config_.dataLogDir, log_);
 }
 
 // The transport spooled the stream to a file as it arrived; it becomes the newest snapshot,
 // and is loaded on another thread while the event loop goes on answering the leader's pings.
-void Server::loadSnapshot(std::int64_t zxid, const std::filesystem::path& spooled) {
+void QuorumDriver::loadSnapshot(std::int64_t zxid, const std::filesystem::path& spooled) {
   log_.info("zab", "SNAP at " + hex(zxid) + " (" +
                        std::to_string(std::filesystem::file_size(spooled)) +
                        " bytes) from the leader");
-  snapshot_.reset();
-  txnLog_->stop();
+  snapshots_.abandon();
+  txnLog_.stopLog();
   auto versionDir = config_.dataDir / storage::kVersionDir;
   std::filesystem::rename(spooled,
                           versionDir / storage::zxidFileName(storage::kSnapshotPrefix, zxid));
@@ -754,31 +653,33 @@ void Server::loadSnapshot(std::int64_t zxid, const std::filesystem::path& spoole
   storage::truncateTxnLog(config_.dataLogDir / storage::kVersionDir, zxid,
                           [this](std::string_view line) { log_.info("txnlog", line); });
   removeSnapshotsAbove(config_.dataDir, zxid);
-  closeClients("member state reloaded");
-  snapshotLoadZxid_ = zxid;
-  snapshotLoad_.emplace(config_.dataDir, config_.dataLogDir, log_);
+  connections_.closeAll("member state reloaded");
+  startLoad(LoadKind::kSnap, zxid);
 }
 
-void Server::finishSnapshotLoad() {
+void QuorumDriver::finishLoad() {
   std::int64_t zxid = snapshotLoadZxid_;
-  orFailStop(log_, "SNAP at " + hex(zxid) + " failed", [&] {
+  bool snap = loadKind_ == LoadKind::kSnap;
+  orFailStop(log_, (snap ? "SNAP at " : "TRUNC to ") + hex(zxid) + " failed", [&] {
     auto loaded = snapshotLoad_->take();
     snapshotLoad_.reset();
-    closeClients("member state reloaded");
+    connections_.closeAll("member state reloaded");
     tree_ = std::move(loaded.tree);
     snapshotZxid_ = std::max<std::int64_t>(0, loaded.recovered.snapshotZxid);
-    publishActiveConfig(false);
-    rebuildProcessor(processor_->role(), loaded.recovered.sessions);
-    log_.info("storage", "loaded " + std::to_string(tree_.nodeCount()) + " znodes up to " +
+    if (!snap) snapshots_.noteLoaded(loaded.recovered.snapshotZxid);
+    membership_.publishActive(false);
+    rebuildProcessor(pipeline_->role(), loaded.recovered.sessions);
+    log_.info("storage", std::string(snap ? "loaded " : "reloaded ") +
+                             std::to_string(tree_.nodeCount()) + " znodes up to " +
                              hex(tree_.lastProcessedZxid()));
-    openLogWriter();
+    txnLog_.reopenLog();
   });
   // The leader promised the state as of `zxid`; anything else here is another history.
-  if (tree_.lastProcessedZxid() != zxid)
+  if (snap && tree_.lastProcessedZxid() != zxid)
     failStop(log_, "zab",
              "SNAP announced at " + hex(zxid) + " but the snapshot it sent loads at " +
                  hex(tree_.lastProcessedZxid()));
-  while (!waitingForLoad_.empty() && !snapshotLoad_ && !stopping_) {
+  while (!waitingForLoad_.empty() && !snapshotLoad_ && !stopped_) {
     zab::Action action = std::move(waitingForLoad_.front());
     waitingForLoad_.pop_front();
     execute(action);
@@ -786,22 +687,7 @@ void Server::finishSnapshotLoad() {
   runZabActions();
 }
 
-void Server::reloadFromDisk() {
-  DataTree fresh;
-  storage::RecoveryOptions options;
-  options.log = [this](std::string_view line) { log_.info("storage", line); };
-  auto recovered = storage::recover(config_.dataDir, config_.dataLogDir, fresh, options);
-  closeClients("member state reloaded");
-  tree_ = std::move(fresh);
-  snapshotZxid_ = std::max<std::int64_t>(0, recovered.snapshotZxid);
-  lastSnapshot_ = {recovered.snapshotZxid, wallMs() / 1000};
-  publishActiveConfig(false);
-  rebuildProcessor(processor_->role(), recovered.sessions);
-  log_.info("storage", "reloaded " + std::to_string(tree_.nodeCount()) + " znodes up to " +
-                           hex(tree_.lastProcessedZxid()));
-}
-
-void Server::sendSnapshot(std::int64_t to, std::int64_t zxid) {
+void QuorumDriver::sendSnapshot(std::int64_t to, std::int64_t zxid) {
   // Zab and the tree disagree on what this leader has applied: neither can be trusted to sync
   // a learner, nor to go on leading.
   if (tree_.lastProcessedZxid() != zxid)
@@ -810,7 +696,7 @@ void Server::sendSnapshot(std::int64_t to, std::int64_t zxid) {
                  " but the tree is at " + hex(tree_.lastProcessedZxid()));
   log_.info("zab", "SNAP to member " + std::to_string(to) + " from " + hex(zxid) + ": " +
                        std::to_string(tree_.nodeCount()) + " znodes, streamed in chunks");
-  snapshotSends_->start(to, zxid, currentSessions());
+  snapshotSends_->start(to, zxid, pipeline_.sessions());
 }
 
 }  // namespace zk
