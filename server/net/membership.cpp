@@ -136,7 +136,14 @@ std::optional<DynamicConfig> Membership::fromLeader(const std::string& text,
         next.version > committed_.version || (!fromElection && next.version == committed_.version);
     if (newer && !next.servers.empty()) return next;
   } catch (const std::invalid_argument& e) {
-    log_.warn("zab", std::string("ignoring the leader's unreadable configuration: ") + e.what());
+    // In an election notification it is one peer's claim, and the election goes on without it.
+    // From our leader (NEWLEADER, an activated reconfig) Zab has already made it this member's
+    // quorum: keeping the old membership beside it would let the two views differ.
+    if (!fromElection)
+      failStop(log_, "zab", std::string("the leader's configuration is unreadable: ") + e.what());
+    log_.warn("zab", std::string("ignoring an unreadable configuration in an election "
+                                 "notification: ") +
+                         e.what());
   }
   return std::nullopt;
 }
