@@ -396,7 +396,7 @@ void Server::startQuorum() {
   transport_ = std::make_unique<QuorumTransport>(
       io_, log_, config_.serverId, addresses,
       config_.dataDir / storage::kVersionDir / "snapshot.from-leader.tmp",
-      quorumTlsPolicy(config_, log_), std::move(handlers));
+      quorumTlsPolicy(config_, log_), quorumSaslPolicy(config_, log_), std::move(handlers));
   transport_->listen(config_.quorumListenOnAllIPs);
   snapshotSends_ =
       std::make_unique<SnapshotSends>(io_, log_, *transport_, tree_, [this](std::int64_t sid) {
