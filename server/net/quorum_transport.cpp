@@ -229,6 +229,7 @@ void QuorumTransport::resolve(
 void QuorumTransport::sendVote(std::int64_t to, const zab::Notification& vote) {
   if (!peers_.contains(to) || to == mySid_) return;
   std::string frame = zab::frameElectionMessage(zab::encodeNotification(vote));
+  lastVotes_[to] = frame;
   auto it = electionLinks_.find(to);
   if (it != electionLinks_.end() && !it->second->closed()) return it->second->send(frame);
   auto& pending = electionPending_[to];
@@ -307,6 +308,10 @@ void QuorumTransport::adoptElection(std::int64_t sid, const std::shared_ptr<Peer
   slot = link;
   if (handlers_.onElectionLink) handlers_.onElectionLink(sid, true);
   auto pending = std::exchange(electionPending_[sid], {});
+  // A peer with quorum SASL enabled waits for our first bytes to see whether we authenticate:
+  // with nothing new to say we repeat our last vote, as ZooKeeper's SendWorker does on a new
+  // link (a repeated vote changes nothing in an election).
+  if (pending.empty() && lastVotes_.contains(sid)) pending.push_back(lastVotes_[sid]);
   for (auto& frame : pending) link->send(std::move(frame));
 }
 

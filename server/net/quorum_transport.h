@@ -112,6 +112,7 @@ class QuorumTransport {
   tcp::acceptor quorumAcceptor_;
   std::map<std::int64_t, std::shared_ptr<PeerLink>> electionLinks_;
   std::map<std::int64_t, std::deque<std::string>> electionPending_;
+  std::map<std::int64_t, std::string> lastVotes_;  // the last sent to each: see adoptElection
   std::set<std::int64_t> dialling_;
   std::map<std::int64_t, std::shared_ptr<PeerLink>> quorumLinks_;
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
