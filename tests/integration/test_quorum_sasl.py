@@ -14,8 +14,9 @@ import pytest
 
 import harness
 import refzk
-from ensemble import Ensemble, mode_of
+from ensemble import Ensemble, mntr_value, mode_of
 from test_mixed_ensemble import ensembles  # noqa: F401 (a fixture)
+from test_quorum_tls import certs, tls_keys  # noqa: F401 (a fixture)
 
 SASL_KEYS = {
     "quorum.auth.enableSasl": "true",
@@ -208,6 +209,24 @@ def test_an_ensemble_moves_to_required_sasl_by_rolling_restarts(
         written_everywhere(ens, client_factory, f"/step{n}")
     for member in ens.members.values():
         assert zookube_authenticated(member), member.log_tail()
+
+
+@pytest.mark.parametrize("impls", [None, ["zookube", "apache", "zookube"]], ids=["same", "mixed"])
+def test_sasl_runs_inside_the_quorum_tls(tmp_path, certs, ensembles, client_factory,  # noqa: F811
+                                         impls):
+    if impls and not refzk.available():
+        pytest.skip("Apache ZooKeeper is not installed")
+    ens = sasl_ensemble(tmp_path, impls)
+    for sid, member in ens.members.items():
+        member.cfg.update(tls_keys(certs, sid))
+        member.cfg["sslQuorum"] = "true"
+    ensembles.append(ens)
+    ens.start()
+    written_everywhere(ens, client_factory, "/tls-and-sasl")
+    for member in ens.members.values():
+        assert zookube_authenticated(member), member.log_tail()
+        if member.impl == "zookube":
+            assert mntr_value(member, "zk_quorum_tls_handshakes") >= 2
 
 
 def test_requiring_sasl_without_enabling_it_refuses_to_start(tmp_path):
