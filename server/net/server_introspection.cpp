@@ -49,6 +49,8 @@ ServerStats ServerIntrospection::stats(StatsExtras extras) const {
   if (server_.transport_) {
     s.quorumTlsHandshakes = server_.transport_->tlsCounters().handshakes;
     s.quorumUnsuccessfulHandshakes = server_.transport_->tlsCounters().failedHandshakes;
+    s.quorumSaslAuthenticated = server_.transport_->saslCounters().authenticated;
+    s.quorumSaslFailed = server_.transport_->saslCounters().failed;
   }
   if (extras.fileDescriptors) {
     s.openFileDescriptors = openFileDescriptorCount();

@@ -88,6 +88,9 @@ def test_members_authenticate_with_digest_md5_and_serve(tmp_path, ensembles, cli
     written_everywhere(ens, client_factory, "/authenticated")
     for member in ens.members.values():
         assert zookube_authenticated(member), member.log_tail()
+        if member.impl == "zookube":
+            assert mntr_value(member, "zk_quorum_sasl_auth_success") >= 2
+            assert mntr_value(member, "zk_quorum_sasl_auth_fail") == 0
     # A follower that restarts authenticates again to the leader it rejoins.
     follower = ens.followers()[0]
     follower.stop()
@@ -118,6 +121,7 @@ def test_a_member_with_a_wrong_password_is_refused_and_the_others_keep_quorum(
         lines = [line for s in (1, 2) for line in log_of(ens.members[s]).splitlines()
                  if refusal in line]
         assert any("member 3" in line and "127.0.0.1" in line for line in lines), lines
+        assert sum(mntr_value(ens.members[s], "zk_quorum_sasl_auth_fail") for s in (1, 2)) >= 1
     # Several election rounds later the intruder still has not joined; the others serve on.
     deadline = time.monotonic() + 3
     while time.monotonic() < deadline:
