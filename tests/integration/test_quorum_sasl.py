@@ -153,6 +153,44 @@ def test_a_peer_that_does_not_authenticate_is_closed_where_sasl_is_required(
     written_everywhere(ens, client_factory, "/after-the-stranger")
 
 
+def closed_within(sock, seconds):
+    """True when the member closes the connection (EOF or reset) within `seconds`."""
+    sock.settimeout(seconds)
+    try:
+        while sock.recv(4096):
+            pass
+        return True
+    except ConnectionResetError:
+        return True
+    except socket.timeout:
+        return False
+
+
+def test_stalled_and_oversized_exchanges_are_closed_and_the_ensemble_serves_on(
+        tmp_path, ensembles, client_factory):
+    ens = sasl_ensemble(tmp_path)
+    ensembles.append(ens)
+    ens.start()
+    leader = ens.leader()
+    before = mntr_value(leader, "zk_quorum_sasl_auth_fail") if leader.impl == "zookube" else 0
+    body = struct.pack(">qi", 9, len("127.0.0.1:1")) + b"127.0.0.1:1"
+    hello = struct.pack(">qi", -65536, len(body)) + body
+    oversized = struct.pack(">qii", 0x5F2435013501EDCC, 0, 1 << 30) + b"x" * 100
+    # The exchange's deadline is initLimit x tickTime (ZooKeeper's socket timeouts are
+    # syncLimit x tickTime on the election port, initLimit x tickTime on the quorum port).
+    deadline = 10 * leader.tick_ms / 1000 + 5
+    cases = [(leader.election_port, hello), (leader.quorum_port, b""),
+             (leader.election_port, hello + oversized), (leader.quorum_port, oversized)]
+    for port, first in cases:
+        with socket.create_connection(("127.0.0.1", port), timeout=deadline) as sock:
+            sock.sendall(first)
+            assert closed_within(sock, deadline), (port, first[:20])
+    assert all(m.alive() for m in ens.members.values())
+    written_everywhere(ens, client_factory, "/after-hostile-exchanges")
+    if leader.impl == "zookube":
+        assert mntr_value(leader, "zk_quorum_sasl_auth_fail") >= before + len(cases)
+
+
 @pytest.mark.skipif(not refzk.available(), reason="Apache ZooKeeper is not installed")
 @pytest.mark.parametrize("impls", [["apache", "apache", "zookube"],
                                    ["zookube", "zookube", "apache"]],
