@@ -27,6 +27,7 @@ class PeerLink : public std::enable_shared_from_this<PeerLink> {
 
   // `alreadyRead`: what the peer sent before the link was made (read by quorum SASL).
   void start(std::string alreadyRead = {}) {
+    if (closed_) return;  // its owner let go of it already
     if (!alreadyRead.empty() && !onBytes_(*this, alreadyRead)) return fail("protocol error");
     if (!closed_) readMore();
   }
