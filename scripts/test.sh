@@ -83,6 +83,10 @@ if [ -x build-asan/server/zookube-server ]; then
     tests/integration/test_clean_stop.py tests/integration/test_tls.py \
     tests/integration/test_quorum_tls.py \
     tests/chaos/test_session_move.py tests/chaos/test_pending_reconfig.py
+  # Quorum SASL's exchanges, hostile ones included (~25 s; the rolling and mixed-ensemble cases
+  # run in the release step only).
+  step "quorum SASL under ASan" env ZOOKUBE_BUILD_DIR="$PWD/build-asan" /usr/bin/python3 -m \
+    pytest -q tests/integration/test_quorum_sasl.py -k "not mixed and not rolling"
 fi
 step "metrics: rules, dashboards, end to end (standalone, ensemble)" \
   env ZOOKUBE_BUILD_DIR="$PWD/build" /usr/bin/python3 -m pytest -q tests/metrics

@@ -169,12 +169,10 @@ using Setter = void (*)(Parser&, ServerConfig&, const Property&);
 void warnUnsupported(Parser& ps, ServerConfig&, const Property& p) {
   ps.warn(p, "not supported by zookube, ignored");
 }
-// Ignoring a demand for authenticated members would let unauthenticated ones in: refused.
-void refuseRequiredQuorumSasl(Parser& ps, ServerConfig& c, const Property& p) {
-  if (!ps.boolean(p)) return warnUnsupported(ps, c, p);
-  ps.fail(p,
-          "quorum SASL is not supported by zookube; authenticate members with sslQuorum=true "
-          "and ssl.quorum.* certificates instead");
+void setQuorumSaslContext(Parser& ps, ServerConfig& c, const Property& p) {
+  if (p.value.empty()) ps.fail(p, "empty JAAS section name");
+  (p.key == "quorum.auth.learner.saslLoginContext" ? c.quorumLearnerLoginContext
+                                                   : c.quorumServerLoginContext) = p.value;
 }
 void ignoredJvm(Parser& ps, ServerConfig&, const Property& p) {
   ps.warn(p, "JVM setting, ignored");
@@ -469,13 +467,18 @@ const std::unordered_map<std::string_view, Setter>& setters() {
        [](P& ps, C& c, const Pr& p) { c.quorumPortUnification = ps.boolean(p); }},
       {"sslQuorumReloadCertFiles",
        [](P& ps, C& c, const Pr& p) { c.sslQuorumReloadCertFiles = ps.boolean(p); }},
-      {"quorum.auth.enableSasl", warnUnsupported},
-      {"quorum.auth.serverRequireSasl", refuseRequiredQuorumSasl},
-      {"quorum.auth.learnerRequireSasl", refuseRequiredQuorumSasl},
-      {"quorum.auth.learner.saslLoginContext", warnUnsupported},
-      {"quorum.auth.server.saslLoginContext", warnUnsupported},
-      {"quorum.auth.kerberos.servicePrincipal", warnUnsupported},
-      {"quorum.cnxn.threads.size", warnUnsupported},
+      {"quorum.auth.enableSasl",
+       [](P& ps, C& c, const Pr& p) { c.quorumEnableSasl = ps.boolean(p); }},
+      {"quorum.auth.serverRequireSasl",
+       [](P& ps, C& c, const Pr& p) { c.quorumServerRequireSasl = ps.boolean(p); }},
+      {"quorum.auth.learnerRequireSasl",
+       [](P& ps, C& c, const Pr& p) { c.quorumLearnerRequireSasl = ps.boolean(p); }},
+      {"quorum.auth.learner.saslLoginContext", setQuorumSaslContext},
+      {"quorum.auth.server.saslLoginContext", setQuorumSaslContext},
+      {"quorum.auth.kerberos.servicePrincipal",
+       [](P&, C& c, const Pr& p) { c.quorumServicePrincipal = p.value; }},
+      // ZooKeeper's threads for the exchange; zookube runs it on the I/O thread.
+      {"quorum.cnxn.threads.size", [](P&, C&, const Pr&) {}},
       {"multiAddress.enabled", warnUnsupported},
       {"multiAddress.reachabilityCheckTimeoutMs", warnUnsupported},
       {"multiAddress.reachabilityCheckEnabled", warnUnsupported},
@@ -597,7 +600,23 @@ void Parser::loadDynamicFile() {
   cfg_.source = mainFile;
 }
 
+// As QuorumPeerConfig: requiring SASL needs it enabled, and a member that requires it of its
+// learners must itself authenticate as one (or it could not join).
+void checkQuorumSasl(const ServerConfig& c) {
+  auto refuse = [&](std::string_view key, std::string_view needs) {
+    throw ConfigError(c.source.string() + ": " + std::string(needs) +
+                      " is disabled, so cannot enable " + std::string(key));
+  };
+  if (!c.quorumEnableSasl && c.quorumServerRequireSasl)
+    refuse("quorum.auth.serverRequireSasl", "quorum.auth.enableSasl");
+  if (!c.quorumEnableSasl && c.quorumLearnerRequireSasl)
+    refuse("quorum.auth.learnerRequireSasl", "quorum.auth.enableSasl");
+  if (!c.quorumLearnerRequireSasl && c.quorumServerRequireSasl)
+    refuse("quorum.auth.serverRequireSasl", "quorum.auth.learnerRequireSasl");
+}
+
 void Parser::applyWhitelist() {
+  checkQuorumSasl(cfg_);
   if (cfg_.enforceAuthEnabled && !cfg_.sessionRequireClientSaslAuth &&
       cfg_.enforceAuthSchemes.empty())
     throw ConfigError(cfg_.source.string() +

@@ -169,6 +169,13 @@ struct ServerConfig {
   std::vector<std::string> saslSuperUsers;  // zookeeper.superUser[.<any>]: sasl ids made super
   bool enforceAuthEnabled = false;
   std::vector<std::string> enforceAuthSchemes;
+  // Quorum SASL (quorum.auth.*), from the same JAAS file.
+  bool quorumEnableSasl = false;
+  bool quorumLearnerRequireSasl = false;
+  bool quorumServerRequireSasl = false;
+  std::string quorumLearnerLoginContext = "QuorumLearner";
+  std::string quorumServerLoginContext = "QuorumServer";
+  std::string quorumServicePrincipal = "zkquorum/localhost";  // GSSAPI only, which is refused
   // The schemes a session must hold one of before any request is served; empty: none.
   std::vector<std::string> enforcedAuthSchemes() const;
 

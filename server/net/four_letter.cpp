@@ -263,6 +263,8 @@ std::vector<MonitorEntry> monitorEntries(Introspection& server) {
   w.put("tls_handshake_exceeded", s.tlsHandshakesExceeded);
   w.put("quorum_tls_handshakes", s.quorumTlsHandshakes);
   w.put("quorum_unsuccessful_handshake", s.quorumUnsuccessfulHandshakes);
+  w.put("quorum_sasl_auth_success", s.quorumSaslAuthenticated);
+  w.put("quorum_sasl_auth_fail", s.quorumSaslFailed);
   // ZooKeeper's gauge and counter sets print as <key>_<name>.
   for (const auto& [ns, q] : s.quotaByNamespace) {
     w.put(ns + "_quota_count_limit_per_namespace", q.countLimit);

@@ -120,6 +120,8 @@ struct ServerStats {
   // TLS between members (zookube's: ZooKeeper counts none): links secured, and those refused.
   std::int64_t quorumTlsHandshakes = 0;
   std::int64_t quorumUnsuccessfulHandshakes = 0;
+  std::int64_t quorumSaslAuthenticated = 0;  // quorum SASL exchanges, either side (zookube's own)
+  std::int64_t quorumSaslFailed = 0;
 };
 
 // The `dump` command's data.

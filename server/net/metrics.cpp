@@ -55,6 +55,8 @@ void addServerGauges(std::vector<prometheus::MetricFamily>& out, const ServerSta
   g("tls_handshake_exceeded", s.tlsHandshakesExceeded);
   g("quorum_tls_handshakes", s.quorumTlsHandshakes);
   g("quorum_unsuccessful_handshake", s.quorumUnsuccessfulHandshakes);
+  g("quorum_sasl_auth_success", s.quorumSaslAuthenticated);
+  g("quorum_sasl_auth_fail", s.quorumSaslFailed);
 }
 
 // ZooKeeper's Prometheus provider: a gauge or counter set is one family with a "key" label.

@@ -231,7 +231,7 @@ QuorumDriver::QuorumDriver(const Parts& parts)
   removeStaleSpools(config_.dataDir / storage::kVersionDir, spoolPrefix);
   transport_ = std::make_unique<QuorumTransport>(
       io_, log_, config_.serverId, addresses, config_.dataDir / storage::kVersionDir / spoolPrefix,
-      quorumTlsPolicy(config_, log_), transportHandlers());
+      quorumTlsPolicy(config_, log_), quorumSaslPolicy(config_, log_), transportHandlers());
   transport_->listen(config_.quorumListenOnAllIPs);
   snapshotSends_ =
       std::make_unique<SnapshotSends>(io_, log_, *transport_, tree_, [this](std::int64_t sid) {
@@ -478,6 +478,8 @@ void QuorumDriver::addStats(ServerStats& s) const {
   s.electionTime = figures_.electionTime.exact();
   s.quorumTlsHandshakes = transport_->tlsCounters().handshakes;
   s.quorumUnsuccessfulHandshakes = transport_->tlsCounters().failedHandshakes;
+  s.quorumSaslAuthenticated = transport_->saslCounters().authenticated;
+  s.quorumSaslFailed = transport_->saslCounters().failed;
   if (zabState_.state == zab::ServerState::Leading) {
     LeaderStats leader;
     leader.learners = static_cast<std::int64_t>(peer.learnerCount());

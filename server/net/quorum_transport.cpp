@@ -26,7 +26,12 @@ class PeerLink : public std::enable_shared_from_this<PeerLink> {
     stream_->socket().set_option(tcp::no_delay(true), ec);
   }
 
-  void start() { readMore(); }
+  // `alreadyRead`: what the peer sent before the link was made (read by quorum SASL).
+  void start(std::string alreadyRead = {}) {
+    if (closed_) return;  // its owner let go of it already
+    if (!alreadyRead.empty() && !onBytes_(*this, alreadyRead)) return fail("protocol error");
+    if (!closed_) readMore();
+  }
 
   // While a snapshot streams, packets wait behind it: the learner reads them after the tree.
   void send(std::string bytes) {
@@ -158,13 +163,14 @@ tcp::acceptor bindAcceptor(asio::io_context& io, const std::string& host, std::u
 QuorumTransport::QuorumTransport(asio::io_context& io, Logger& log, std::int64_t mySid,
                                  std::map<std::int64_t, PeerAddress> peers,
                                  std::filesystem::path snapshotSpool, QuorumTlsPolicy tls,
-                                 Handlers handlers)
+                                 QuorumSaslPolicy sasl, Handlers handlers)
     : io_(io),
       log_(log),
       mySid_(mySid),
       peers_(std::move(peers)),
       snapshotSpool_(std::move(snapshotSpool)),
       tls_(log, std::move(tls)),
+      sasl_(log, std::move(sasl)),
       handlers_(std::move(handlers)),
       electionAcceptor_(io),
       quorumAcceptor_(io) {}
@@ -225,6 +231,7 @@ void QuorumTransport::resolve(
 void QuorumTransport::sendVote(std::int64_t to, const zab::Notification& vote) {
   if (!peers_.contains(to) || to == mySid_) return;
   std::string frame = zab::frameElectionMessage(zab::encodeNotification(vote));
+  lastVotes_[to] = frame;
   auto it = electionLinks_.find(to);
   if (it != electionLinks_.end() && !it->second->closed()) return it->second->send(frame);
   auto& pending = electionPending_[to];
@@ -242,23 +249,37 @@ void QuorumTransport::dialElection(std::int64_t sid) {
             if (ec) {
               log_.debug("quorum", "cannot reach member " + std::to_string(sid) +
                                        " for election: " + ec.message());
-              return onElectionDialled(sid, nullptr);
+              return onElectionDialled(sid, nullptr, std::nullopt);
             }
-            tls_.dialled(std::move(socket), peers_.at(sid).host,
-                         "election connection to member " + std::to_string(sid),
-                         [this, sid, alive](std::unique_ptr<ClientStream> stream) {
-                           if (*alive) onElectionDialled(sid, std::move(stream));
-                         });
+            std::string what = "election connection to member " + std::to_string(sid);
+            tls_.dialled(
+                std::move(socket), peers_.at(sid).host, what,
+                [this, sid, alive, what](std::unique_ptr<ClientStream> stream) {
+                  if (!*alive) return;
+                  if (!stream || !sasl_.enabled())
+                    return onElectionDialled(sid, std::move(stream), std::nullopt);
+                  // The initial message goes first, then the SASL exchange.
+                  sasl_.dialled(
+                      std::move(stream), zab::encodeInitialMessage({mySid_, myElectionAddress()}),
+                      what,
+                      [this, sid, alive](std::unique_ptr<ClientStream> s, std::string alreadyRead) {
+                        if (*alive) onElectionDialled(sid, std::move(s), std::move(alreadyRead));
+                      });
+                });
           });
 }
 
-void QuorumTransport::onElectionDialled(std::int64_t sid, std::unique_ptr<ClientStream> stream) {
+void QuorumTransport::onElectionDialled(std::int64_t sid, std::unique_ptr<ClientStream> stream,
+                                        std::optional<std::string> helloSentThenRead) {
   dialling_.erase(sid);
   if (!stream) {
     if (!electionLinks_.contains(sid) && handlers_.onElectionLink)
       handlers_.onElectionLink(sid, false);
     return;
   }
+  // With quorum SASL, as ZooKeeper: the lower id closes once it has asked to be dialled back
+  // (a receiver that waits for an auth packet sees the end of the stream instead).
+  if (helloSentThenRead && mySid_ < sid) return;
   auto link = std::make_shared<PeerLink>(
       std::move(stream),
       [this](PeerLink& l, std::string_view bytes) { return feedElection(l, bytes); },
@@ -267,8 +288,12 @@ void QuorumTransport::onElectionDialled(std::int64_t sid, std::unique_ptr<Client
   // Our side of the stream has no initial message to read: mark it as read already.
   link->election.feed(zab::encodeInitialMessage({sid, "", zab::kElectionProtocolVersion}));
   (void)link->election.next();
-  link->start();
-  link->send(zab::encodeInitialMessage({mySid_, myElectionAddress()}));
+  if (helloSentThenRead) {
+    link->start(std::move(*helloSentThenRead));
+  } else {
+    link->start();
+    link->send(zab::encodeInitialMessage({mySid_, myElectionAddress()}));
+  }
   if (mySid_ > sid) adoptElection(sid, link);
 }
 
@@ -285,20 +310,30 @@ void QuorumTransport::adoptElection(std::int64_t sid, const std::shared_ptr<Peer
   slot = link;
   if (handlers_.onElectionLink) handlers_.onElectionLink(sid, true);
   auto pending = std::exchange(electionPending_[sid], {});
+  // A peer with quorum SASL enabled waits for our first bytes to see whether we authenticate:
+  // with nothing new to say we repeat our last vote, as ZooKeeper's SendWorker does on a new
+  // link (a repeated vote changes nothing in an election).
+  if (pending.empty() && lastVotes_.contains(sid)) pending.push_back(lastVotes_[sid]);
   for (auto& frame : pending) link->send(std::move(frame));
 }
 
 void QuorumTransport::acceptElection() {
-  electionAcceptor_.async_accept(
-      [this, alive = alive_](const boost::system::error_code& ec, tcp::socket socket) {
-        if (!*alive) return;
-        if (!ec)
-          tls_.accepted(std::move(socket), "election port",
-                        [this, alive](std::unique_ptr<ClientStream> stream) {
-                          if (*alive && stream) onElectionAccepted(std::move(stream));
-                        });
-        acceptElection();
-      });
+  electionAcceptor_.async_accept([this, alive = alive_](const boost::system::error_code& ec,
+                                                        tcp::socket socket) {
+    if (!*alive) return;
+    if (!ec)
+      tls_.accepted(
+          std::move(socket), "election port", [this, alive](std::unique_ptr<ClientStream> stream) {
+            if (!*alive || !stream) return;
+            if (!sasl_.enabled()) return onElectionAccepted(std::move(stream), {});
+            sasl_.accepted(std::move(stream), true, "election connection",
+                           [this, alive](std::unique_ptr<ClientStream> s, std::string alreadyRead) {
+                             if (*alive && s)
+                               onElectionAccepted(std::move(s), std::move(alreadyRead));
+                           });
+          });
+    acceptElection();
+  });
 }
 
 // A server not in our configuration (joining through a reconfig) says where its election port
@@ -364,12 +399,13 @@ bool QuorumTransport::acceptHello(PeerLink& l, const zab::InitialMessage& hello)
   return true;
 }
 
-void QuorumTransport::onElectionAccepted(std::unique_ptr<ClientStream> stream) {
+void QuorumTransport::onElectionAccepted(std::unique_ptr<ClientStream> stream,
+                                         std::string alreadyRead) {
   auto link = std::make_shared<PeerLink>(
       std::move(stream),
       [this](PeerLink& l, std::string_view bytes) { return feedElection(l, bytes); },
       [this](PeerLink& l, const std::string&) { dropElectionLink(l); });
-  link->start();
+  link->start(std::move(alreadyRead));
 }
 
 // ---- Quorum ----
@@ -483,22 +519,31 @@ bool feedPackets(PeerLink& link, std::string_view bytes,
 
 void QuorumTransport::connectQuorum(std::int64_t sid) {
   if (!peers_.contains(sid)) return handlers_.onDisconnected(sid);
-  resolve(sid, peers_.at(sid).quorumPort,
-          [this, sid, alive = alive_](const boost::system::error_code& ec, tcp::socket socket) {
-            if (ec) {
-              log_.info("quorum",
-                        "cannot reach leader " + std::to_string(sid) + ": " + ec.message());
-              return handlers_.onDisconnected(sid);
-            }
-            tls_.dialled(std::move(socket), peers_.at(sid).host,
-                         "quorum connection to leader " + std::to_string(sid),
-                         [this, sid, alive](std::unique_ptr<ClientStream> stream) {
-                           if (*alive) onLeaderDialled(sid, std::move(stream));
-                         });
-          });
+  resolve(
+      sid, peers_.at(sid).quorumPort,
+      [this, sid, alive = alive_](const boost::system::error_code& ec, tcp::socket socket) {
+        if (ec) {
+          log_.info("quorum", "cannot reach leader " + std::to_string(sid) + ": " + ec.message());
+          return handlers_.onDisconnected(sid);
+        }
+        std::string what = "quorum connection to leader " + std::to_string(sid);
+        tls_.dialled(std::move(socket), peers_.at(sid).host, what,
+                     [this, sid, alive, what](std::unique_ptr<ClientStream> stream) {
+                       if (!*alive) return;
+                       if (!stream || !sasl_.enabled())
+                         return onLeaderDialled(sid, std::move(stream), {});
+                       sasl_.dialled(std::move(stream), {}, what,
+                                     [this, sid, alive](std::unique_ptr<ClientStream> s,
+                                                        std::string alreadyRead) {
+                                       if (*alive)
+                                         onLeaderDialled(sid, std::move(s), std::move(alreadyRead));
+                                     });
+                     });
+      });
 }
 
-void QuorumTransport::onLeaderDialled(std::int64_t sid, std::unique_ptr<ClientStream> stream) {
+void QuorumTransport::onLeaderDialled(std::int64_t sid, std::unique_ptr<ClientStream> stream,
+                                      std::string alreadyRead) {
   if (!stream) return handlers_.onDisconnected(sid);
   auto link = std::make_shared<PeerLink>(
       std::move(stream),
@@ -524,8 +569,8 @@ void QuorumTransport::onLeaderDialled(std::int64_t sid, std::unique_ptr<ClientSt
   link->sid = sid;
   if (auto old = quorumLinks_.find(sid); old != quorumLinks_.end()) old->second->close();
   quorumLinks_[sid] = link;
-  link->start();
   handlers_.onConnected(sid);
+  link->start(std::move(alreadyRead));
 }
 
 void QuorumTransport::disconnectQuorum(std::int64_t sid) {
@@ -536,20 +581,27 @@ void QuorumTransport::disconnectQuorum(std::int64_t sid) {
 }
 
 void QuorumTransport::acceptQuorum() {
-  quorumAcceptor_.async_accept(
-      [this, alive = alive_](const boost::system::error_code& ec, tcp::socket socket) {
-        if (!*alive) return;
-        if (!ec)
-          tls_.accepted(std::move(socket), "quorum port",
-                        [this, alive](std::unique_ptr<ClientStream> stream) {
-                          if (*alive && stream) onQuorumAccepted(std::move(stream));
-                        });
-        acceptQuorum();
-      });
+  quorumAcceptor_.async_accept([this, alive = alive_](const boost::system::error_code& ec,
+                                                      tcp::socket socket) {
+    if (!*alive) return;
+    if (!ec)
+      tls_.accepted(
+          std::move(socket), "quorum port", [this, alive](std::unique_ptr<ClientStream> stream) {
+            if (!*alive || !stream) return;
+            if (!sasl_.enabled()) return onQuorumAccepted(std::move(stream), {});
+            sasl_.accepted(std::move(stream), false, "quorum connection",
+                           [this, alive](std::unique_ptr<ClientStream> s, std::string alreadyRead) {
+                             if (*alive && s)
+                               onQuorumAccepted(std::move(s), std::move(alreadyRead));
+                           });
+          });
+    acceptQuorum();
+  });
 }
 
 // A learner names itself in its first packet (FOLLOWERINFO or OBSERVERINFO).
-void QuorumTransport::onQuorumAccepted(std::unique_ptr<ClientStream> stream) {
+void QuorumTransport::onQuorumAccepted(std::unique_ptr<ClientStream> stream,
+                                       std::string alreadyRead) {
   auto link = std::make_shared<PeerLink>(
       std::move(stream),
       [this](PeerLink& l, std::string_view bytes) {
@@ -583,7 +635,7 @@ void QuorumTransport::onQuorumAccepted(std::unique_ptr<ClientStream> stream) {
         quorumLinks_.erase(it);
         handlers_.onDisconnected(l.sid);
       });
-  link->start();
+  link->start(std::move(alreadyRead));
 }
 
 }  // namespace zk

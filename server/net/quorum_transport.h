@@ -17,6 +17,7 @@
 #include <string>
 
 #include "net/asio.h"
+#include "net/quorum_sasl.h"
 #include "net/quorum_tls.h"
 #include "util/log.h"
 #include "zab/packets.h"
@@ -46,10 +47,11 @@ class QuorumTransport {
 
   // A SNAP from the leader is spooled to `snapshotSpool` as it arrives, and handed on at its
   // end with that path as the packet's data: no stream is ever held in memory whole.
-  // `tls` says whether links are dialled over TLS and which kinds our ports take.
+  // `tls` says whether links are dialled over TLS and which kinds our ports take; `sasl`
+  // whether members authenticate on them, after TLS.
   QuorumTransport(asio::io_context& io, Logger& log, std::int64_t mySid,
                   std::map<std::int64_t, PeerAddress> peers, std::filesystem::path snapshotSpool,
-                  QuorumTlsPolicy tls, Handlers handlers);
+                  QuorumTlsPolicy tls, QuorumSaslPolicy sasl, Handlers handlers);
   ~QuorumTransport();
   QuorumTransport(const QuorumTransport&) = delete;
   QuorumTransport& operator=(const QuorumTransport&) = delete;
@@ -76,6 +78,7 @@ class QuorumTransport {
 
   std::size_t electionLinks() const { return electionLinks_.size(); }
   const QuorumTlsCounters& tlsCounters() const { return tls_.counters(); }
+  const QuorumSaslCounters& saslCounters() const { return sasl_.counters(); }
 
  private:
   void acceptElection();
@@ -83,12 +86,15 @@ class QuorumTransport {
   void dialElection(std::int64_t sid);
   void adoptElection(std::int64_t sid, const std::shared_ptr<PeerLink>& link);
   void dropElectionLink(PeerLink& link);
-  void onElectionAccepted(std::unique_ptr<ClientStream> stream);
+  void onElectionAccepted(std::unique_ptr<ClientStream> stream, std::string alreadyRead);
   bool feedElection(PeerLink& l, std::string_view bytes);
   bool acceptHello(PeerLink& l, const zab::InitialMessage& hello);
-  void onQuorumAccepted(std::unique_ptr<ClientStream> stream);
-  void onLeaderDialled(std::int64_t sid, std::unique_ptr<ClientStream> stream);
-  void onElectionDialled(std::int64_t sid, std::unique_ptr<ClientStream> stream);
+  void onQuorumAccepted(std::unique_ptr<ClientStream> stream, std::string alreadyRead);
+  void onLeaderDialled(std::int64_t sid, std::unique_ptr<ClientStream> stream,
+                       std::string alreadyRead);
+  // helloSentThenRead: quorum SASL sent our initial message, and read this beyond its exchange.
+  void onElectionDialled(std::int64_t sid, std::unique_ptr<ClientStream> stream,
+                         std::optional<std::string> helloSentThenRead);
   void resolve(std::int64_t sid, std::uint16_t port,
                std::function<void(const boost::system::error_code&, tcp::socket)> done);
   std::string myElectionAddress() const;
@@ -100,11 +106,13 @@ class QuorumTransport {
   std::map<std::int64_t, PeerAddress> peers_;
   std::filesystem::path snapshotSpool_;
   QuorumTls tls_;
+  QuorumSasl sasl_;
   Handlers handlers_;
   tcp::acceptor electionAcceptor_;
   tcp::acceptor quorumAcceptor_;
   std::map<std::int64_t, std::shared_ptr<PeerLink>> electionLinks_;
   std::map<std::int64_t, std::deque<std::string>> electionPending_;
+  std::map<std::int64_t, std::string> lastVotes_;  // the last sent to each: see adoptElection
   std::set<std::int64_t> dialling_;
   std::map<std::int64_t, std::shared_ptr<PeerLink>> quorumLinks_;
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);

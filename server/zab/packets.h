@@ -6,6 +6,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <variant>
 #include <vector>
 
@@ -128,6 +129,8 @@ class ElectionStreamDecoder {
   void feed(std::string_view bytes) { buffer_.append(bytes); }
   // First call yields the InitialMessage, later calls yield frame payloads.
   std::variant<NeedMore, InitialMessage, std::string, Malformed> next();
+  // What was fed and not yet taken by next() (quorum SASL reads its packets from there).
+  std::string takeBuffered() { return std::exchange(buffer_, {}); }
 
  private:
   std::string buffer_;

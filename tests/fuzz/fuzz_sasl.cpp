@@ -1,16 +1,20 @@
 // libFuzzer target: the SASL paths a client or a config file can reach. The input is read as
 // a JAAS file (the parser must answer or throw ParseError), then as a client's sasl requests:
 // each 4-byte big-endian length and that many bytes of GetSASLRequest body, decoded as the
-// connection decodes it and fed to a Cyrus DIGEST-MD5 exchange until it fails or completes.
+// connection decodes it and fed to a Cyrus DIGEST-MD5 exchange until it fails or completes;
+// and as a stream of the QuorumAuthPackets members exchange, decoded in chunks as they arrive.
 
 #include <cstddef>
 #include <cstdint>
 #include <span>
+#include <string>
+#include <variant>
 
 #include "fuzz_chunks.h"
 #include "jute/reader.h"
 #include "jute/writer.h"
 #include "sasl/jaas.h"
+#include "sasl/quorum_auth_packet.h"
 #include "sasl/sasl_server.h"
 
 namespace {
@@ -54,10 +58,26 @@ void exchange(std::span<const std::uint8_t> bytes) {
   }
 }
 
+// As a quorum link reads them: whatever arrived is decoded from the front; the same packets
+// must come out however the bytes are split.
+void quorumAuthPackets(std::string_view bytes) {
+  std::string buffered;
+  zk::fuzz::feedInChunks(bytes, [&](std::string_view chunk) {
+    buffered.append(chunk);
+    for (;;) {
+      auto decoded = zk::sasl::decodeQuorumAuthPacket(buffered, 4096);
+      if (std::holds_alternative<zk::sasl::QuorumAuthMalformed>(decoded)) return false;
+      if (std::holds_alternative<zk::sasl::QuorumAuthNeedMore>(decoded)) return true;
+      buffered.erase(0, std::get<zk::sasl::QuorumAuthDecoded>(decoded).size);
+    }
+  });
+}
+
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   parseAsJaas(zk::fuzz::asChars(data, size));
   exchange(std::span(data, size));
+  quorumAuthPackets(zk::fuzz::asChars(data, size));
   return 0;
 }

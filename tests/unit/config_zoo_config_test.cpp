@@ -515,11 +515,28 @@ TEST_F(ZooConfigTest, BadQuorumTlsValuesAreOneLineErrors) {
             file() + ":3: sslQuorum: 'yes' is not true or false");
   EXPECT_EQ(errorOf(base() + "ssl.quorum.clientAuth=maybe\n"),
             file() + ":3: ssl.quorum.clientAuth: 'maybe' is not none, want or need");
-  EXPECT_EQ(errorOf(base() + "quorum.auth.serverRequireSasl=true\n"),
+}
+
+// QuorumPeerConfig's rules: requiring SASL needs it enabled, and requiring it of learners needs
+// this member to authenticate as one too.
+TEST_F(ZooConfigTest, QuorumSaslKeys) {
+  EXPECT_EQ(
+      errorOf(base() + "quorum.auth.serverRequireSasl=true\nquorum.auth.learnerRequireSasl=true\n"),
+      file() +
+          ": quorum.auth.enableSasl is disabled, so cannot enable "
+          "quorum.auth.serverRequireSasl");
+  EXPECT_EQ(errorOf(base() + "quorum.auth.enableSasl=true\nquorum.auth.serverRequireSasl=true\n"),
             file() +
-                ":3: quorum.auth.serverRequireSasl: quorum SASL is not supported by zookube; "
-                "authenticate members with sslQuorum=true and ssl.quorum.* certificates instead");
-  EXPECT_EQ(load("quorum.auth.learnerRequireSasl=false\n").warnings.size(), 1u);
+                ": quorum.auth.learnerRequireSasl is disabled, so cannot enable "
+                "quorum.auth.serverRequireSasl");
+  ServerConfig c = load(
+      "quorum.auth.enableSasl=true\nquorum.auth.learnerRequireSasl=true\n"
+      "quorum.auth.serverRequireSasl=TRUE\nquorum.auth.learner.saslLoginContext=L\n"
+      "quorum.cnxn.threads.size=20\n");
+  EXPECT_TRUE(c.quorumEnableSasl && c.quorumLearnerRequireSasl && c.quorumServerRequireSasl);
+  EXPECT_EQ(c.quorumLearnerLoginContext, "L");
+  EXPECT_EQ(c.quorumServerLoginContext, "QuorumServer");
+  EXPECT_TRUE(c.warnings.empty());
 }
 
 }  // namespace

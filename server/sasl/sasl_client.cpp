@@ -1,0 +1,140 @@
+#include "sasl/sasl_client.h"
+
+#include <sasl/sasl.h>
+#include <sasl/saslplug.h>
+
+#include <cstring>
+#include <mutex>
+#include <vector>
+
+namespace zk::sasl {
+namespace {
+
+template <typename Function>
+sasl_callback_ft callback(Function* function) {
+  return reinterpret_cast<sasl_callback_ft>(reinterpret_cast<void (*)()>(function));
+}
+
+// SASL_CB_AUTHNAME and SASL_CB_USER: the JAAS username (so the authorization id is the
+// authentication id, which ZooKeeper's quorum server insists on).
+int giveName(void* context, int /*id*/, const char** result, unsigned* length) {
+  const auto& s = *static_cast<const ClientSettings*>(context);
+  *result = s.username.c_str();
+  if (length != nullptr) *length = static_cast<unsigned>(s.username.size());
+  return SASL_OK;
+}
+
+// The library wants the password as a sasl_secret_t it may keep until the connection ends: the
+// connection's Conn owns that buffer (the context).
+int givePassword(sasl_conn_t* /*conn*/, void* context, int /*id*/, sasl_secret_t** secret) {
+  auto* buffer = static_cast<std::vector<unsigned char>*>(context);
+  *secret = reinterpret_cast<sasl_secret_t*>(buffer->data());
+  return SASL_OK;
+}
+
+// The realm the server offers (ZooKeeper's is its service host): take the first.
+int giveRealm(void* /*context*/, int /*id*/, const char** available, const char** result) {
+  *result = available != nullptr && available[0] != nullptr ? available[0] : "";
+  return SASL_OK;
+}
+
+void initLibrary() {
+  static std::once_flag once;
+  static int result = SASL_OK;
+  std::call_once(once, [] { result = sasl_client_init(nullptr); });
+  if (result != SASL_OK)
+    throw Error(std::string("cannot initialise Cyrus SASL's client: ") +
+                sasl_errstring(result, nullptr, nullptr));
+}
+
+std::string option(const jaas::LoginModule& module, std::string_view key) {
+  auto it = module.options.find(key);
+  return it == module.options.end() ? std::string() : it->second;
+}
+
+}  // namespace
+
+struct ClientExchange::Conn {
+  sasl_callback_t callbacks[5];
+  std::vector<unsigned char> secret;  // a sasl_secret_t: length, then the bytes
+  sasl_conn_t* handle = nullptr;
+  ~Conn() {
+    if (handle != nullptr) sasl_dispose(&handle);
+  }
+};
+
+ClientSettings clientSettingsFrom(const jaas::Configuration& config, std::string_view section) {
+  auto it = config.find(section);
+  if (it == config.end())
+    throw Error("the JAAS configuration has no '" + std::string(section) + "' section");
+  ClientSettings s;
+  for (const jaas::LoginModule& module : it->second) {
+    if (module.className.ends_with("Krb5LoginModule"))
+      throw Error("JAAS section '" + std::string(section) +
+                  "': Kerberos (GSSAPI) between members is not supported by zookube");
+    if (s.username.empty()) {
+      s.username = option(module, "username");
+      s.password = option(module, "password");
+    }
+  }
+  if (s.username.empty())
+    throw Error("JAAS section '" + std::string(section) + "' has no username");
+  return s;
+}
+
+ClientExchange::ClientExchange(ClientSettings settings)
+    : settings_(std::move(settings)), conn_(std::make_unique<Conn>()) {
+  initLibrary();
+  const std::string& password = settings_.password;
+  conn_->secret.resize(sizeof(sasl_secret_t) + password.size());
+  auto* secret = reinterpret_cast<sasl_secret_t*>(conn_->secret.data());
+  secret->len = password.size();
+  std::memcpy(secret->data, password.data(), password.size());
+  void* self = &settings_;
+  conn_->callbacks[0] = {SASL_CB_AUTHNAME, callback(&giveName), self};
+  conn_->callbacks[1] = {SASL_CB_USER, callback(&giveName), self};
+  conn_->callbacks[2] = {SASL_CB_PASS, callback(&givePassword), &conn_->secret};
+  conn_->callbacks[3] = {SASL_CB_GETREALM, callback(&giveRealm), nullptr};
+  conn_->callbacks[4] = {SASL_CB_LIST_END, nullptr, nullptr};
+  int rc = sasl_client_new(settings_.service.c_str(), settings_.serverName.c_str(), nullptr,
+                           nullptr, conn_->callbacks, 0, &conn_->handle);
+  if (rc != SASL_OK)
+    throw Error(std::string("sasl_client_new: ") + sasl_errstring(rc, nullptr, nullptr));
+  // No security layer: ZooKeeper's quorum authenticates only (qop "auth").
+  sasl_security_properties_t props{};
+  props.min_ssf = 0;
+  props.max_ssf = 0;
+  props.maxbufsize = 0;
+  sasl_setprop(conn_->handle, SASL_SEC_PROPS, &props);
+}
+
+ClientExchange::~ClientExchange() = default;
+
+namespace {
+ClientExchange::Step stepFrom(sasl_conn_t* conn, int rc, const char* out, unsigned outLength) {
+  if (rc != SASL_OK && rc != SASL_CONTINUE) throw Error(sasl_errdetail(conn));
+  ClientExchange::Step step;
+  if (out != nullptr) step.token.assign(out, outLength);
+  step.complete = rc == SASL_OK;
+  return step;
+}
+}  // namespace
+
+ClientExchange::Step ClientExchange::start() {
+  const char* out = nullptr;
+  unsigned outLength = 0;
+  const char* chosen = nullptr;
+  int rc = sasl_client_start(conn_->handle, settings_.mechanism.c_str(), nullptr, &out, &outLength,
+                             &chosen);
+  return stepFrom(conn_->handle, rc, out, outLength);
+}
+
+ClientExchange::Step ClientExchange::evaluate(std::span<const std::uint8_t> token) {
+  const char* out = nullptr;
+  unsigned outLength = 0;
+  int rc = sasl_client_step(conn_->handle, reinterpret_cast<const char*>(token.data()),
+                            static_cast<unsigned>(token.size()), nullptr, &out, &outLength);
+  return stepFrom(conn_->handle, rc, out, outLength);
+}
+
+}  // namespace zk::sasl

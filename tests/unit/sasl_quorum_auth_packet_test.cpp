@@ -1,0 +1,127 @@
+#include <gtest/gtest.h>
+
+#include <variant>
+
+#include "sasl/quorum_auth_packet.h"
+#include "sasl/sasl_client.h"
+
+namespace zk::sasl {
+namespace {
+
+std::string hex(std::string_view bytes) {
+  static constexpr char kDigits[] = "0123456789abcdef";
+  std::string out;
+  for (unsigned char c : bytes) {
+    out += kDigits[c >> 4];
+    out += kDigits[c & 15];
+  }
+  return out;
+}
+
+// The bytes ZooKeeper's BinaryOutputArchive writes for QuorumAuthPacket(magic, status, token):
+// the magic is Java's -0xa0dbcafecafe1234L, which wraps to a positive long.
+TEST(QuorumAuthPacket, EncodesAsZooKeeperDoes) {
+  EXPECT_EQ(kQuorumAuthMagic, 0x5f2435013501edccLL);
+  EXPECT_EQ(hex(encodeQuorumAuthPacket(QuorumAuthStatus::InProgress, "")),
+            "5f2435013501edcc"
+            "00000000"
+            "00000000");
+  EXPECT_EQ(hex(encodeQuorumAuthPacket(QuorumAuthStatus::Success, std::nullopt)),
+            "5f2435013501edcc"
+            "00000001"
+            "ffffffff");
+  EXPECT_EQ(hex(encodeQuorumAuthPacket(QuorumAuthStatus::Error, "ab")),
+            "5f2435013501edcc"
+            "ffffffff"
+            "00000002"
+            "6162");
+}
+
+TEST(QuorumAuthPacket, DecodesFromTheFrontOfAStream) {
+  std::string bytes = encodeQuorumAuthPacket(QuorumAuthStatus::InProgress, "token") + "rest";
+  for (std::size_t cut = 0; cut < bytes.size() - 4; ++cut) {
+    EXPECT_TRUE(std::holds_alternative<QuorumAuthNeedMore>(
+        decodeQuorumAuthPacket(std::string_view(bytes).substr(0, cut), 100)))
+        << cut;
+  }
+  auto decoded = std::get<QuorumAuthDecoded>(decodeQuorumAuthPacket(bytes, 100));
+  EXPECT_EQ(decoded.size, bytes.size() - 4);
+  EXPECT_EQ(decoded.packet.status, 0);
+  EXPECT_EQ(decoded.packet.token, "token");
+  auto null = std::get<QuorumAuthDecoded>(
+      decodeQuorumAuthPacket(encodeQuorumAuthPacket(QuorumAuthStatus::Success, std::nullopt), 0));
+  EXPECT_EQ(null.packet.token, std::nullopt);
+  EXPECT_EQ(null.packet.status, 1);
+}
+
+TEST(QuorumAuthPacket, RefusesWhatIsNotOne) {
+  auto malformed = [](std::string_view bytes, std::size_t max) {
+    auto r = decodeQuorumAuthPacket(bytes, max);
+    return std::holds_alternative<QuorumAuthMalformed>(r);
+  };
+  std::string good = encodeQuorumAuthPacket(QuorumAuthStatus::InProgress, "abc");
+  std::string wrongMagic = good;
+  wrongMagic[0] ^= 1;
+  EXPECT_TRUE(malformed(wrongMagic, 100));
+  EXPECT_TRUE(malformed(good, 2));  // a token over the limit, refused before it arrives
+  std::string negative = good.substr(0, 12) + std::string("\xff\xff\xff\xfe", 4);
+  EXPECT_TRUE(malformed(negative, 100));
+}
+
+TEST(QuorumAuthPacket, PeeksAtTheMagic) {
+  std::string packet = encodeQuorumAuthPacket(QuorumAuthStatus::InProgress, "");
+  EXPECT_EQ(startsWithQuorumAuth(packet.substr(0, 7)), std::nullopt);
+  EXPECT_EQ(startsWithQuorumAuth(packet.substr(0, 8)), true);
+  // A learner's FOLLOWERINFO (type 11, then the zxid) is not one.
+  EXPECT_EQ(startsWithQuorumAuth(std::string("\0\0\0\x0b\0\0\0\0", 8)), false);
+}
+
+TEST(QuorumLearnerJaas, TakesTheDigestLoginAndRefusesKerberos) {
+  auto config = jaas::parse(R"(QuorumLearner {
+    org.apache.zookeeper.server.auth.DigestLoginModule required
+    username="learner" password="secret";
+  };
+  Krb {
+    com.sun.security.auth.module.Krb5LoginModule required useKeyTab=true
+    keyTab="/k" principal="learner/host@REALM";
+  };)");
+  ClientSettings s = clientSettingsFrom(config, "QuorumLearner");
+  EXPECT_EQ(s.username, "learner");
+  EXPECT_EQ(s.password, "secret");
+  EXPECT_THROW(clientSettingsFrom(config, "Krb"), Error);
+  EXPECT_THROW(clientSettingsFrom(config, "Missing"), Error);
+}
+
+// The two Cyrus sides talk DIGEST-MD5 to each other as members do (ZooKeeper's protocol and
+// server name), and a wrong password fails at the server.
+TEST(QuorumDigest, LearnerAndServerAuthenticate) {
+  Settings server;
+  server.mechanism = "DIGEST-MD5";
+  server.service = "zookeeper-quorum";
+  server.serverName = "zk-quorum-sasl-md5";
+  server.users["learner"] = "secret";
+  Authority authority(server);
+  for (std::string password : {"secret", "wrong"}) {
+    ClientExchange client(
+        {"DIGEST-MD5", "zookeeper-quorum", "zk-quorum-sasl-md5", "learner", password});
+    auto exchange = authority.begin();
+    auto asBytes = [](const std::string& s) {
+      return std::span(reinterpret_cast<const std::uint8_t*>(s.data()), s.size());
+    };
+    auto first = client.start();
+    auto challenge = exchange->evaluate(asBytes(first.token));
+    ASSERT_FALSE(challenge.complete);
+    auto response = client.evaluate(asBytes(challenge.token));
+    if (password == "wrong") {
+      EXPECT_THROW(exchange->evaluate(asBytes(response.token)), Error);
+      continue;
+    }
+    auto done = exchange->evaluate(asBytes(response.token));
+    ASSERT_TRUE(done.complete);
+    EXPECT_EQ(done.authorizedId, "learner");
+    EXPECT_TRUE(client.evaluate(asBytes(done.token)).complete);
+  }
+}
+
+}  // namespace
+}  // namespace zk::sasl
