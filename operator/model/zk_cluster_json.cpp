@@ -128,6 +128,7 @@ value tlsJson(const TlsSpec& tls) {
     return r;
   };
   if (tls.caSecretName) out["caSecretRef"] = ref(*tls.caSecretName);
+  if (tls.quorum) out["quorum"] = value::boolean(true);
   if (tls.secretName) {
     out["secretRef"] = ref(*tls.secretName);
     if (tls.secretPerMember) out["secretRef"]["perMember"] = value::boolean(true);
@@ -280,6 +281,13 @@ value toJson(const ZkClusterStatus& status) {
   out["conditions"] = conditions;
   out["roll"] = rollJson(status.roll);
   if (status.tls) out["tls"] = tlsJson(*status.tls);
+  if (status.quorumTls != QuorumTlsStatus{}) {
+    value& q = out["quorumTLS"];
+    q["stage"] = value::string(std::string(quorumTlsStageName(status.quorumTls.stage)));
+    if (!status.quorumTls.migration.empty()) {
+      q["migration"] = value::string(status.quorumTls.migration);
+    }
+  }
   return out;
 }
 
@@ -330,6 +338,11 @@ ZkClusterStatus parseStatus(const value& v) {
     }
   }
   if (v.has_field("tls") && v.at("tls").is_object()) s.tls = parseTlsStatus(v.at("tls"));
+  if (v.has_field("quorumTLS") && v.at("quorumTLS").is_object()) {
+    const value& q = v.at("quorumTLS");
+    s.quorumTls.stage = parseQuorumTlsStage(str(q, "stage")).value_or(QuorumTlsStage::kPlaintext);
+    s.quorumTls.migration = str(q, "migration");
+  }
   return s;
 }
 
