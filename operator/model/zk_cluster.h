@@ -86,6 +86,9 @@ struct TlsSpec {
   std::int64_t durationSeconds = 365LL * 24 * 3600;
   std::int64_t caDurationSeconds = 10LL * 365 * 24 * 3600;
   std::int64_t renewBeforeSeconds = 365LL * 24 * 3600 / 3;  // a third of the lifetime left
+  // How long each step of a CA rotation lasts (render/ca_rotation.h): every kubelet must have
+  // written the Secret's new files before the next step relies on them.
+  std::int64_t caRotationStepSeconds = 300;
   // TLS on the quorum and election ports, reached on a running ensemble through ZooKeeper's
   // three rolling steps (QuorumTlsStage). Needs tls.client both or on (the certificates).
   bool quorum = false;
@@ -184,6 +187,7 @@ struct TlsStatus {
   std::vector<MemberCertificate> members;
   std::string earliestNotAfter;  // the first member certificate to expire
   std::string nextRenewal;       // when the operator renews next; empty when it does not renew
+  std::string caRotation;        // the operator's CA rotation step: Trusting, Switched; or empty
   bool operator==(const TlsStatus&) const = default;
 };
 

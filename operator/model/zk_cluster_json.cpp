@@ -142,6 +142,7 @@ value tlsJson(const TlsSpec& tls) {
   out["duration"] = value::string(std::to_string(tls.durationSeconds) + "s");
   out["caDuration"] = value::string(std::to_string(tls.caDurationSeconds) + "s");
   out["renewBefore"] = value::string(std::to_string(tls.renewBeforeSeconds) + "s");
+  out["caRotationStep"] = value::string(std::to_string(tls.caRotationStepSeconds) + "s");
   return out;
 }
 
@@ -234,6 +235,7 @@ value tlsJson(const TlsStatus& t) {
   put("caNotAfter", t.caNotAfter);
   put("earliestNotAfter", t.earliestNotAfter);
   put("nextRenewal", t.nextRenewal);
+  put("caRotation", t.caRotation);
   value members = value::array();
   for (size_t i = 0; i < t.members.size(); ++i) {
     members[i]["name"] = value::string(t.members[i].name);
@@ -250,7 +252,8 @@ TlsStatus parseTlsStatus(const value& t) {
                 str(t, "caNotAfter"),
                 {},
                 str(t, "earliestNotAfter"),
-                str(t, "nextRenewal")};
+                str(t, "nextRenewal"),
+                str(t, "caRotation")};
   if (t.has_field("members") && t.at("members").is_array()) {
     for (const value& m : t.at("members").as_array()) {
       if (m.is_object()) out.members.push_back({str(m, "name"), str(m, "notAfter")});

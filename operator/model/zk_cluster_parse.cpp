@@ -309,7 +309,8 @@ void parseDurations(Fields& f, TlsSpec& tls) {
   bool renewSet = false;
   for (auto [key, out] : {std::pair{"duration", &tls.durationSeconds},
                           std::pair{"caDuration", &tls.caDurationSeconds},
-                          std::pair{"renewBefore", &tls.renewBeforeSeconds}}) {
+                          std::pair{"renewBefore", &tls.renewBeforeSeconds},
+                          std::pair{"caRotationStep", &tls.caRotationStepSeconds}}) {
     auto s = f.string(key);
     if (!s) continue;
     auto seconds = parseDuration(*s);
@@ -331,7 +332,7 @@ void parseTls(Fields& parent, TlsSpec& tls) {
   if (!v) return;
   Fields f(*v, parent.at("tls"), parent.errors(),
            {"client", "clientAuth", "issuer", "caSecretRef", "issuerRef", "secretRef", "duration",
-            "caDuration", "renewBefore", "quorum"});
+            "caDuration", "renewBefore", "quorum", "caRotationStep"});
   static constexpr std::array<std::pair<const char*, CertificateSource>, 1> issuers{
       {{"operator", CertificateSource::kOperator}}};
   tls.client = oneOf(f, "client", kClientTlsNames).value_or(tls.client);

@@ -236,7 +236,8 @@ TEST(OperatorTlsStatus, StatusTlsSurvivesJson) {
                     "2030-01-01T00:00:00Z",
                     {{"zk-0", "2028-01-01T00:00:00Z"}},
                     "2028-01-01T00:00:00Z",
-                    "2027-09-01T00:00:00Z"};
+                    "2027-09-01T00:00:00Z",
+                    "Trusting"};
   EXPECT_EQ(parseStatus(toJson(s)).tls, s.tls);
   EXPECT_FALSE(parseStatus(toJson(ZkClusterStatus{})).tls.has_value());
 }

@@ -8,6 +8,7 @@
 
 #include "backends/kube/kube_backend.h"
 #include "backends/kube/kube_secret_files.h"
+#include "render/ca_rotation.h"
 
 namespace zk::op::kube {
 
@@ -66,19 +67,19 @@ std::optional<relay::TlsClientFiles> KubeBackend::operatorTlsFiles(const ZkClust
     return relay::TlsClientFiles{(*files)["ca.crt"], first->second, first->second};
   }
   // Read only: observing never makes the CA, applying does.
-  auto secret = client_.getIfExists(resourcePath("v1", "Secret", c.meta.ns, caSecretName(c)));
-  if (!secret) return std::nullopt;
-  auto cert = secretValue(*secret, "tls.crt");
-  auto key = secretValue(*secret, "tls.key");
-  if (!cert || !key) return std::nullopt;
-  KeyPair ca{*key + "\n", *cert + "\n"};
+  auto files = secretFiles(client_, c.meta.ns, caSecretName(c));
+  auto ca = files ? caBundleOf(*files) : std::nullopt;
+  if (!ca) return std::nullopt;
+  // Trusts what the members' certificates may come from (two CAs mid-rotation), and issues from
+  // the CA that issues theirs; a new step of a rotation changes the bundle and reissues it.
+  std::string trusted = ca->trustBundle();
   std::int64_t now = unixSeconds();
   std::lock_guard lock(tlsMutex_);
   relay::TlsClientFiles& mine = operatorCertificates_[c.meta.ns + "/" + c.meta.name];
-  if (mine.caPem != ca.certPem || mine.certPem.empty() ||
+  if (mine.caPem != trusted || mine.certPem.empty() ||
       renewalDue(inspectCertificate(mine.certPem), now, c.spec.tls.renewBeforeSeconds)) {
-    KeyPair leaf = issueCertificate(operatorCertificateRequest(c, now), ca);
-    mine = {ca.certPem, leaf.certPem, leaf.keyPem};
+    KeyPair leaf = issueCertificate(operatorCertificateRequest(c, now), ca->current);
+    mine = {trusted, leaf.certPem, leaf.keyPem};
   }
   return mine;
 }
@@ -102,22 +103,34 @@ std::optional<SrvrTarget> KubeBackend::operatorTarget(const ZkCluster& c, const 
   return SrvrTarget{"127.0.0.1", r.relay->localPort()};
 }
 
-KeyPair KubeBackend::clusterCa(const ZkCluster& c) {
+CaBundle KubeBackend::clusterCa(const ZkCluster& c) {
   std::string name = caSecretName(c);
-  std::string path = resourcePath("v1", "Secret", c.meta.ns, name);
-  if (auto secret = client_.getIfExists(path)) {
-    auto cert = secretValue(*secret, "tls.crt");
-    auto key = secretValue(*secret, "tls.key");
-    if (cert && key) return {*key + "\n", *cert + "\n"};
-    throw Blocked({BlockCause::kSecretMissing,
-                   "Secret " + c.meta.ns + "/" + name + " has no tls.crt and tls.key"});
+  if (auto files = secretFiles(client_, c.meta.ns, name)) {
+    auto ca = caBundleOf(*files);
+    if (!ca) {
+      throw Blocked({BlockCause::kSecretMissing,
+                     "Secret " + c.meta.ns + "/" + name + " has no tls.crt and tls.key"});
+    }
+    // A CA the user named is theirs to replace; the operator rotates only its own.
+    if (c.spec.tls.caSecretName) return *ca;
+    auto request = c.meta.annotations.find(kRotateCaAnnotation);
+    CaRotationStep step = advanceCaRotation(
+        c, *ca, request == c.meta.annotations.end() ? "" : request->second, unixSeconds());
+    if (step.reason.empty()) return *ca;
+    client_.apply(secretWith(c, name, caSecretFiles(step.bundle)));
+    emitEvent(c, {false, step.reason, step.message});
+    return step.bundle;
   }
   if (c.spec.tls.caSecretName) {
     throw Blocked({BlockCause::kSecretMissing,
                    "Secret " + c.meta.ns + "/" + name + " (spec.tls.caSecretRef) does not exist"});
   }
-  KeyPair ca = issueCa(c.meta.name + " zookube CA", unixSeconds(), c.spec.tls.caDurationSeconds);
-  client_.apply(secretWith(c, name, {{"tls.crt", ca.certPem}, {"tls.key", ca.keyPem}}));
+  CaBundle ca{issueCa(c.meta.name + " zookube CA", unixSeconds(), c.spec.tls.caDurationSeconds),
+              std::nullopt, std::nullopt, 0, ""};
+  // The annotation present at creation asks for nothing: the CA is new.
+  auto request = c.meta.annotations.find(kRotateCaAnnotation);
+  if (request != c.meta.annotations.end()) ca.request = request->second;
+  client_.apply(secretWith(c, name, caSecretFiles(ca)));
   return ca;
 }
 
@@ -136,8 +149,10 @@ void KubeBackend::applyTlsSecrets(const ZkCluster& c, Membership m) {
     // cert-manager's Secrets are copied into the members' one in that layout, on every change.
     files = keystoresOf(ms, providedCertificates(c, ms));
   } else {
-    files = memberKeystores(c, members(c, m), clusterCa(c), current, unixSeconds(),
+    CaBundle ca = clusterCa(c);
+    files = memberKeystores(c, members(c, m), ca.current, current, unixSeconds(),
                             options_.addressing.clusterDomain);
+    files["ca.crt"] = ca.trustBundle();
   }
   if (files == current) return;
   client_.apply(secretWith(c, tlsSecretName(c), files));
@@ -203,7 +218,14 @@ std::optional<TlsObservation> KubeBackend::tlsObservation(const ZkCluster& c) {
     auto it = files->find(keystoreFileName(m));
     if (it != files->end()) evidence.members[m.name] = it->second;
   }
-  return observeTls(c, ms, evidence, unixSeconds());
+  TlsObservation observed = observeTls(c, ms, evidence, unixSeconds());
+  if (c.spec.tls.source == CertificateSource::kOperator) {
+    auto ca = secretFiles(client_, c.meta.ns, caSecretName(c));
+    if (auto bundle = ca ? caBundleOf(*ca) : std::nullopt) {
+      observed.status.caRotation = std::string(caRotationPhaseName(bundle->phase()));
+    }
+  }
+  return observed;
 }
 
 void KubeBackend::reportIssued(const ZkCluster& c, const StringMap& before,
