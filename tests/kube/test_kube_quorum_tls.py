@@ -22,12 +22,12 @@ from test_kube_reconfig import (QUORUM_WARNINGS, Writer, history, operator_runni
 TLS_STEPS = ["PortUnification", "TLSUnified", "TLS"]
 
 
-def create(api, voters, observers):
+def create(api, voters, observers, quorum=False):
     obj = copy.deepcopy(CLUSTER)
     p = ports()
     p["secureClient"] = ports_below_ephemeral.free_block(100)
     obj["spec"].update({"voters": voters, "observers": observers, "ports": p,
-                        "tls": {"client": "both", "clientAuth": "want"},
+                        "tls": {"client": "both", "clientAuth": "want", "quorum": quorum},
                         "config": {"tickTime": "200", "initLimit": "20", "syncLimit": "10"}})
     with api.store.lock:
         api.store.create(*ZK, obj)
@@ -99,3 +99,40 @@ def test_quorum_tls_is_turned_on_in_three_rolls_under_writes(api, kubelet, tmp_p
         assert "\nsslQuorum=true\n" in cfg and "\nportUnification=false\n" in cfg, cfg
         # demo-0's election port (members add their ordinal to the spec's ports) speaks TLS.
         assert handshake(p["election"], client_pki()).startswith("TLS")
+
+
+def test_a_new_ensemble_starts_on_tls_and_turning_it_off_walks_back(api, kubelet, tmp_path):
+    create(api, voters=3, observers=0, quorum=True)
+    with operator_running(api, kubelet, tmp_path) as log:
+        wait_until(lambda: running(api, 3), "3 voters with a TLS quorum running", log, kubelet)
+        assert quorum_tls(api) == {"stage": "TLS"}  # no migration: it started there
+        assert api.store.deleted_pods == []
+        zk = KazooClient(hosts=kubelet.connect_string(), timeout=10)
+        zk.start(timeout=20)
+        parent = zk.create("/quorum-plain")
+        seen = []
+
+        def plain():
+            q = quorum_tls(api)
+            stage = q.get("stage", "Plaintext")  # the status leaves out a plaintext quorum
+            if not seen or seen[-1] != stage:
+                seen.append(stage)
+            done = any(s[:2] == ("event", "QuorumTLSDisabled") for s in history(api))
+            return q == {} and running(api, 3) and done
+
+        with Writer(zk, parent) as writer:
+            writer.wait_for_more()
+            change_spec(api, tls={"client": "both", "clientAuth": "want", "quorum": False})
+            wait_until(plain, "the quorum back on plaintext", log, kubelet, timeout=300)
+            writer.wait_for_more()
+        assert writer.failures == []
+        assert writer.lost() == []
+        zk.stop()
+        zk.close()
+        assert seen == ["TLS", "TLSUnified", "PortUnification", "Plaintext"], seen
+        assert len(api.store.deleted_pods) == 9, api.store.deleted_pods
+        warned = [s for s in history(api) if s[0] == "event" and s[1] in QUORUM_WARNINGS]
+        assert warned == [], warned
+        with api.store.lock:
+            cfg = api.store.get("v1", "configmaps", "default", "demo-config")["data"]["demo-1.cfg"]
+        assert "sslQuorum" not in cfg and "\nportUnification" not in cfg, cfg
