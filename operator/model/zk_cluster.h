@@ -63,7 +63,8 @@ struct SecretKeyRef {
   std::string key = "password";
 };
 
-// spec.tls: TLS on the client port. Quorum TLS and SASL wait for the server (docs/operator.md).
+// spec.tls: TLS on the client port, and with `quorum` between members. SASL waits for the server
+// (docs/operator.md).
 enum class ClientTls { kOff, kBoth, kOn };  // both: client.portUnification on clientPort
 enum class ClientAuth { kNone, kWant, kNeed };
 enum class CertificateSource { kOperator, kCertManager, kSecret };
@@ -85,6 +86,12 @@ struct TlsSpec {
   std::int64_t durationSeconds = 365LL * 24 * 3600;
   std::int64_t caDurationSeconds = 10LL * 365 * 24 * 3600;
   std::int64_t renewBeforeSeconds = 365LL * 24 * 3600 / 3;  // a third of the lifetime left
+  // How long each step of a CA rotation lasts (render/ca_rotation.h): every kubelet must have
+  // written the Secret's new files before the next step relies on them.
+  std::int64_t caRotationStepSeconds = 300;
+  // TLS on the quorum and election ports, reached on a running ensemble through ZooKeeper's
+  // three rolling steps (QuorumTlsStage). Needs tls.client both or on (the certificates).
+  bool quorum = false;
   bool enabled() const { return client != ClientTls::kOff; }
 };
 std::string_view clientTlsName(ClientTls mode);
@@ -180,7 +187,23 @@ struct TlsStatus {
   std::vector<MemberCertificate> members;
   std::string earliestNotAfter;  // the first member certificate to expire
   std::string nextRenewal;       // when the operator renews next; empty when it does not renew
+  std::string caRotation;        // the operator's CA rotation step: Trusting, Switched; or empty
   bool operator==(const TlsStatus&) const = default;
+};
+
+// Where the members' quorum and election ports are on the way between plaintext and TLS, in
+// ZooKeeper's documented order: every member accepts both (portUnification), then every member
+// dials TLS (sslQuorum, still accepting both), then only TLS is accepted. Off goes back the same
+// way. Adjacent stages talk to each other, so a roll between two never splits the ensemble.
+enum class QuorumTlsStage { kPlaintext, kPortUnification, kTlsUnified, kTls };
+std::string_view quorumTlsStageName(QuorumTlsStage stage);
+std::optional<QuorumTlsStage> parseQuorumTlsStage(std::string_view name);
+
+// status.quorumTLS: the stage the members are rendered at, and while a migration runs, its step.
+struct QuorumTlsStatus {
+  QuorumTlsStage stage = QuorumTlsStage::kPlaintext;
+  std::string migration;  // "enabling, step 1 of 3: ..."; empty once the spec's stage is reached
+  bool operator==(const QuorumTlsStatus&) const = default;
 };
 
 struct ZkClusterStatus {
@@ -196,6 +219,7 @@ struct ZkClusterStatus {
   std::vector<Condition> conditions;
   RollProgress roll;
   std::optional<TlsStatus> tls;  // only while spec.tls is enabled
+  QuorumTlsStatus quorumTls;
   bool operator==(const ZkClusterStatus&) const = default;
 };
 

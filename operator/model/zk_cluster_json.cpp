@@ -128,6 +128,7 @@ value tlsJson(const TlsSpec& tls) {
     return r;
   };
   if (tls.caSecretName) out["caSecretRef"] = ref(*tls.caSecretName);
+  if (tls.quorum) out["quorum"] = value::boolean(true);
   if (tls.secretName) {
     out["secretRef"] = ref(*tls.secretName);
     if (tls.secretPerMember) out["secretRef"]["perMember"] = value::boolean(true);
@@ -141,6 +142,7 @@ value tlsJson(const TlsSpec& tls) {
   out["duration"] = value::string(std::to_string(tls.durationSeconds) + "s");
   out["caDuration"] = value::string(std::to_string(tls.caDurationSeconds) + "s");
   out["renewBefore"] = value::string(std::to_string(tls.renewBeforeSeconds) + "s");
+  out["caRotationStep"] = value::string(std::to_string(tls.caRotationStepSeconds) + "s");
   return out;
 }
 
@@ -233,6 +235,7 @@ value tlsJson(const TlsStatus& t) {
   put("caNotAfter", t.caNotAfter);
   put("earliestNotAfter", t.earliestNotAfter);
   put("nextRenewal", t.nextRenewal);
+  put("caRotation", t.caRotation);
   value members = value::array();
   for (size_t i = 0; i < t.members.size(); ++i) {
     members[i]["name"] = value::string(t.members[i].name);
@@ -249,7 +252,8 @@ TlsStatus parseTlsStatus(const value& t) {
                 str(t, "caNotAfter"),
                 {},
                 str(t, "earliestNotAfter"),
-                str(t, "nextRenewal")};
+                str(t, "nextRenewal"),
+                str(t, "caRotation")};
   if (t.has_field("members") && t.at("members").is_array()) {
     for (const value& m : t.at("members").as_array()) {
       if (m.is_object()) out.members.push_back({str(m, "name"), str(m, "notAfter")});
@@ -280,6 +284,13 @@ value toJson(const ZkClusterStatus& status) {
   out["conditions"] = conditions;
   out["roll"] = rollJson(status.roll);
   if (status.tls) out["tls"] = tlsJson(*status.tls);
+  if (status.quorumTls != QuorumTlsStatus{}) {
+    value& q = out["quorumTLS"];
+    q["stage"] = value::string(std::string(quorumTlsStageName(status.quorumTls.stage)));
+    if (!status.quorumTls.migration.empty()) {
+      q["migration"] = value::string(status.quorumTls.migration);
+    }
+  }
   return out;
 }
 
@@ -330,6 +341,11 @@ ZkClusterStatus parseStatus(const value& v) {
     }
   }
   if (v.has_field("tls") && v.at("tls").is_object()) s.tls = parseTlsStatus(v.at("tls"));
+  if (v.has_field("quorumTLS") && v.at("quorumTLS").is_object()) {
+    const value& q = v.at("quorumTLS");
+    s.quorumTls.stage = parseQuorumTlsStage(str(q, "stage")).value_or(QuorumTlsStage::kPlaintext);
+    s.quorumTls.migration = str(q, "migration");
+  }
   return s;
 }
 

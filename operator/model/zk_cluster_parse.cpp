@@ -309,7 +309,8 @@ void parseDurations(Fields& f, TlsSpec& tls) {
   bool renewSet = false;
   for (auto [key, out] : {std::pair{"duration", &tls.durationSeconds},
                           std::pair{"caDuration", &tls.caDurationSeconds},
-                          std::pair{"renewBefore", &tls.renewBeforeSeconds}}) {
+                          std::pair{"renewBefore", &tls.renewBeforeSeconds},
+                          std::pair{"caRotationStep", &tls.caRotationStepSeconds}}) {
     auto s = f.string(key);
     if (!s) continue;
     auto seconds = parseDuration(*s);
@@ -331,13 +332,21 @@ void parseTls(Fields& parent, TlsSpec& tls) {
   if (!v) return;
   Fields f(*v, parent.at("tls"), parent.errors(),
            {"client", "clientAuth", "issuer", "caSecretRef", "issuerRef", "secretRef", "duration",
-            "caDuration", "renewBefore"});
+            "caDuration", "renewBefore", "quorum", "caRotationStep"});
   static constexpr std::array<std::pair<const char*, CertificateSource>, 1> issuers{
       {{"operator", CertificateSource::kOperator}}};
   tls.client = oneOf(f, "client", kClientTlsNames).value_or(tls.client);
   if (auto auth = oneOf(f, "clientAuth", kClientAuthNames)) {
     if (!tls.enabled()) f.fail(f.at("clientAuth"), "needs tls.client both or on");
     tls.clientAuth = *auth;
+  }
+  if (const value* quorum = f.get("quorum")) {
+    if (!quorum->is_boolean()) {
+      f.fail(f.at("quorum"), "must be a boolean");
+    } else {
+      tls.quorum = quorum->as_bool();
+      if (tls.quorum && !tls.enabled()) f.fail(f.at("quorum"), "needs tls.client both or on");
+    }
   }
   bool issuerSet = oneOf(f, "issuer", issuers).has_value() || f.get("issuer");
   tls.caSecretName = secretName(f, "caSecretRef");
@@ -451,6 +460,23 @@ std::string_view clientAuthName(ClientAuth auth) {
   return nameOf(kClientAuthNames, auth);
 }
 
+constexpr std::array<std::pair<const char*, QuorumTlsStage>, 4> kQuorumTlsStageNames{
+    {{"Plaintext", QuorumTlsStage::kPlaintext},
+     {"PortUnification", QuorumTlsStage::kPortUnification},
+     {"TLSUnified", QuorumTlsStage::kTlsUnified},
+     {"TLS", QuorumTlsStage::kTls}}};
+
+std::string_view quorumTlsStageName(QuorumTlsStage stage) {
+  return nameOf(kQuorumTlsStageNames, stage);
+}
+
+std::optional<QuorumTlsStage> parseQuorumTlsStage(std::string_view name) {
+  for (const auto& [text, stage] : kQuorumTlsStageNames) {
+    if (name == text) return stage;
+  }
+  return std::nullopt;
+}
+
 std::optional<std::int64_t> parseDuration(std::string_view text) {
   static const std::regex duration(R"(^([0-9]+h)?([0-9]+m)?([0-9]+s)?$)");
   std::string s(text);
@@ -472,7 +498,7 @@ SpecError::SpecError(std::vector<std::string> errors)
       errors_(std::move(errors)) {}
 
 bool isOperatorOwnedConfigKey(std::string_view key) {
-  static constexpr std::array<std::string_view, 18> owned{"dataDir",
+  static constexpr std::array<std::string_view, 23> owned{"dataDir",
                                                           "dataLogDir",
                                                           "clientPort",
                                                           "clientPortAddress",
@@ -489,7 +515,12 @@ bool isOperatorOwnedConfigKey(std::string_view key) {
                                                           "metricsProvider.className",
                                                           "admin.serverPort",
                                                           "admin.serverAddress",
-                                                          "quorumListenOnAllIPs"};
+                                                          "quorumListenOnAllIPs",
+                                                          "sslQuorum",
+                                                          "portUnification",
+                                                          "sslQuorumReloadCertFiles",
+                                                          "ssl.quorum.keyStore.location",
+                                                          "ssl.quorum.trustStore.location"};
   if (std::find(owned.begin(), owned.end(), key) != owned.end()) return true;
   for (std::string_view prefix : {"server.", "group.", "weight."}) {
     if (key.starts_with(prefix)) return true;
@@ -510,6 +541,13 @@ ZkCluster parseZkCluster(const value& object) {
   const value* spec = root.get("spec");
   c.spec = parseSpec(spec ? *spec : value::object(), errors);
   if (const value* status = root.get("status")) c.status = parseStatus(*status);
+  // The members' quorum keystores come from the TLS Secret: it stays until they speak plaintext.
+  if (!c.spec.tls.enabled() && c.status.quorumTls.stage != QuorumTlsStage::kPlaintext) {
+    errors.push_back(
+        "spec.tls.client: cannot be off while the quorum still uses TLS (status.quorumTLS.stage " +
+        std::string(quorumTlsStageName(c.status.quorumTls.stage)) +
+        "); set tls.quorum to false and wait for stage Plaintext");
+  }
   // Fields() prefixes root-level keys with "."; report them as plain names.
   for (std::string& e : errors) {
     if (e.starts_with(".")) e.erase(0, 1);

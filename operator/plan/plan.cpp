@@ -8,6 +8,8 @@
 #include <stdexcept>
 #include <tuple>
 
+#include "plan/quorum_tls_migration.h"
+
 namespace zk::op {
 namespace {
 
@@ -53,11 +55,13 @@ class Planner {
     applyVoters_ = voters_;
     applyObservers_ = bootstrap ? c_.spec.observers : appliedObservers();
     assessHealth();
+    quorumTls_ = {renderedQuorumTlsStage(c_), ""};
     if (bootstrap) {
       progressing("Creating", "creating " + std::to_string(voters_) + " voters and " +
                                   std::to_string(applyObservers_) + " observers");
     } else {
       roll();
+      migrateQuorumTls();
       scaleVoters();
       scaleObservers();
     }
@@ -226,6 +230,59 @@ class Planner {
       if (!best || rank(m) < rank(*best)) best = &m;
     }
     return best;
+  }
+
+  // Quorum TLS on or off (quorum_tls_migration.h): once the roll to the current stage is done and
+  // every member is back in sync, the status moves on to the next stage, which the next pass's
+  // target hash rolls the members to.
+  void migrateQuorumTls() {
+    QuorumTlsStage stage = quorumTls_.stage;
+    QuorumTlsStage goal = quorumTlsGoal(c_.spec.tls);
+    const std::string& was = c_.status.quorumTls.migration;
+    QuorumTlsStage next = nextQuorumTlsStage(stage, goal);
+    if (roll_.active()) {  // members are still being rolled to `stage`
+      quorumTls_.migration =
+          !was.empty() || stage == goal ? was : "after the roll, " + quorumTlsStep(next, goal);
+      return;
+    }
+    if (stage == goal) {
+      if (!was.empty()) {
+        event(false, goal == QuorumTlsStage::kTls ? "QuorumTLSEnabled" : "QuorumTLSDisabled",
+              "quorum TLS migration done: " + describeQuorumTlsStage(stage));
+      }
+      return;
+    }
+    if (!everyMemberInSync()) {
+      quorumTls_.migration =
+          "waiting for every member to be in sync, then " + quorumTlsStep(next, goal);
+      progressing("MigratingQuorumTLS", quorumTls_.migration);
+      waits_.push_back("quorum TLS: " + quorumTls_.migration);
+      return;
+    }
+    quorumTls_ = {next, quorumTlsStep(next, goal)};
+    progressing("MigratingQuorumTLS", quorumTls_.migration);
+    event(false, "QuorumTLSStep", "quorum TLS " + quorumTls_.migration);
+    waits_.push_back("quorum TLS: the next pass rolls the members to stage " +
+                     std::string(quorumTlsStageName(next)));
+  }
+
+  // Every member the spec wants runs the current rendering, serves and is in its role, with no
+  // scaling or expansion under way.
+  bool everyMemberInSync() {
+    if (!quorumOk_ || expansion_ || voters_ != c_.spec.voters ||
+        applyObservers_ != c_.spec.observers) {
+      return false;
+    }
+    for (const Member& m : rollMembers()) {
+      const ObservedMember& om = observed(m);
+      if (!healthy(om) || om.rolloutHash != target_) return false;
+    }
+    if (o_.ensemble) {
+      for (int i = 0; i < c_.spec.observers; ++i) {
+        if (!o_.ensemble->observers.contains(observerMember(c_, i).id)) return false;
+      }
+    }
+    return true;
   }
 
   void scaleVoters() {
@@ -398,6 +455,7 @@ class Planner {
     s.observers = applyObservers_;
     s.selector = selectorLabels(c_);
     s.roll = roll_;
+    s.quorumTls = quorumTls_;
     if (leader_) s.leader = leader_->member.name;
     bool planned = plannedRestart();
     for (const Member& m : members(c_, {applyVoters_, applyObservers_})) {
@@ -446,11 +504,11 @@ class Planner {
                 (blocked && (before->reason != degradedReason || before->message != message));
     if (degraded && news) event(true, degradedReason, message);
     tlsConditions(s);
-    s.phase = creating                               ? "Creating"
-              : blocked || (!quorumOk_ && !election) ? "Degraded"
-              : roll_.active()                       ? "Rolling"
-              : moving                               ? "Scaling"
-                                                     : "Running";
+    s.phase = creating                                          ? "Creating"
+              : blocked || (!quorumOk_ && !election)            ? "Degraded"
+              : roll_.active() || !quorumTls_.migration.empty() ? "Rolling"
+              : moving                                          ? "Scaling"
+                                                                : "Running";
     return s;
   }
 
@@ -494,6 +552,7 @@ class Planner {
   const ObservedMember* leader_ = nullptr;
   std::int64_t leaderZxid_ = 0;
   RollProgress roll_;
+  QuorumTlsStatus quorumTls_;
   std::optional<RestartMember> restart_;
   std::vector<Action> reconfigs_;
   std::vector<std::string> waits_;

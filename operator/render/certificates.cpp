@@ -250,6 +250,14 @@ bool covers(const std::vector<std::string>& sans, const std::string& name) {
   });
 }
 
+// Usable as both ends of a TLS connection: an extended key usage naming serverAuth and
+// clientAuth, or none at all (which restricts nothing).
+bool servesAndDials(std::string_view certPem) {
+  Cert cert = readCert(certPem);
+  std::uint32_t usages = X509_get_extended_key_usage(cert.get());
+  return (usages & XKU_SSL_SERVER) && (usages & XKU_SSL_CLIENT);
+}
+
 }  // namespace
 
 std::string certificateProblem(const ZkCluster& c, const Member& m, const ProvidedCertificate& p,
@@ -281,6 +289,10 @@ std::string certificateProblem(const ZkCluster& c, const Member& m, const Provid
   if (!trusted) return who + "tls.crt is not signed by ca.crt, or not valid yet";
   std::string name = memberVerifyName(c, m);
   if (!covers(info.dnsNames, name)) return who + "tls.crt does not name " + name;
+  // With tls.quorum a member dials its peers with the same certificate it serves with.
+  if (c.spec.tls.quorum && !servesAndDials(p.certPem)) {
+    return who + "tls.crt lacks the clientAuth or serverAuth extended key usage tls.quorum needs";
+  }
   return {};
 }
 

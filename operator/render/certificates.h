@@ -22,6 +22,7 @@ class CertificateError : public std::runtime_error {
 struct KeyPair {
   std::string keyPem;
   std::string certPem;
+  bool operator==(const KeyPair&) const = default;
 };
 
 struct CertificateRequest {

@@ -77,6 +77,11 @@ bool hasPlainClientPort(const ZkCluster& c);
 // The port the operator's srvr and reconfig connections reach a member on.
 int operatorClientPort(const Endpoint& e, const ZkCluster& c);
 
+// The stage of quorum TLS the members are rendered at: where the spec goes before anything was
+// applied (a new ensemble starts there), else what the status records, which the planner moves
+// one step at a time (plan/quorum_tls_migration.h).
+QuorumTlsStage renderedQuorumTlsStage(const ZkCluster& c);
+
 // "server.N=host:quorum:election:participant|observer;clientPort" — also the reconfig -add form.
 std::string serverLine(const ZkCluster& c, const Member& m, const Addressing& a);
 

@@ -116,7 +116,8 @@ TlsObservation observeTls(const ZkCluster& c, const std::vector<Member>& ms,
     o.status.nextRenewal = rfc3339(std::max(now, f.earliest->second - window));
   o.ready = readiness(f, ms.size(), o.status);
   if (now >= ca.notAfter - window) {
-    // Member certificates never outlive the CA, and the operator does not rotate a CA.
+    // Member certificates never outlive the CA; the operator rotates its own long before this
+    // (ca_rotation.h), so this is a CA the user named or a rotation that did not happen.
     o.expiring = {true, "CAExpiring",
                   "the CA expires at " + rfc3339(ca.notAfter) +
                       "; member certificates cannot outlive it: replace the CA Secret"};

@@ -39,6 +39,21 @@ void addTlsSettings(const ZkCluster& c, StringMap& settings) {
   settings["authProvider.x509"] = "org.apache.zookeeper.server.auth.X509AuthenticationProvider";
 }
 
+// The quorum's stage (zk_cluster.h's QuorumTlsStage) in ZooKeeper's keys. The keystore and
+// trust store are the client port's files, whose certificates serve and dial (serverAuth and
+// clientAuth); renewals rewrite them in place and sslQuorumReloadCertFiles picks them up.
+void addQuorumTlsSettings(const ZkCluster& c, StringMap& settings) {
+  QuorumTlsStage stage = renderedQuorumTlsStage(c);
+  if (stage == QuorumTlsStage::kPlaintext) return;
+  settings["ssl.quorum.keyStore.type"] = "PEM";
+  settings["ssl.quorum.trustStore.type"] = "PEM";
+  settings["sslQuorumReloadCertFiles"] = "true";
+  bool dialsTls = stage == QuorumTlsStage::kTlsUnified || stage == QuorumTlsStage::kTls;
+  bool acceptsBoth = stage != QuorumTlsStage::kTls;
+  settings["sslQuorum"] = dialsTls ? "true" : "false";
+  settings["portUnification"] = acceptsBoth ? "true" : "false";
+}
+
 // Everything every member's file shares, in a fixed order (so the hash is stable): ZooKeeper's
 // usual timings unless overridden, then the user's overrides, then what the operator owns.
 std::string sharedSettings(const ZkCluster& c) {
@@ -48,6 +63,7 @@ std::string sharedSettings(const ZkCluster& c) {
   settings["standaloneEnabled"] = "false";  // even one voter runs as a quorum, so it can grow
   settings["reconfigEnabled"] = "true";
   addTlsSettings(c, settings);
+  addQuorumTlsSettings(c, settings);
   std::ostringstream out;
   for (const auto& [k, v] : settings) out << k << '=' << v << '\n';
   return out.str();
@@ -113,6 +129,13 @@ std::string tlsDirOf(const ZkCluster& c, const Member& m, const Addressing& a) {
   return a.localStateDir + "/" + m.name + "/tls";
 }
 
+QuorumTlsStage renderedQuorumTlsStage(const ZkCluster& c) {
+  if (c.status.voters == 0) {
+    return c.spec.tls.quorum ? QuorumTlsStage::kTls : QuorumTlsStage::kPlaintext;
+  }
+  return c.status.quorumTls.stage;
+}
+
 bool hasPlainClientPort(const ZkCluster& c) {
   return c.spec.tls.client != ClientTls::kOn;
 }
@@ -157,6 +180,10 @@ std::string renderZooCfg(const ZkCluster& c, const Member& self, Membership m,
     std::string dir = tlsDirOf(c, self, a);
     out << "ssl.keyStore.location=" << dir << "/" << self.name << ".pem\n";
     out << "ssl.trustStore.location=" << dir << "/ca.crt\n";
+    if (renderedQuorumTlsStage(c) != QuorumTlsStage::kPlaintext) {
+      out << "ssl.quorum.keyStore.location=" << dir << "/" << self.name << ".pem\n";
+      out << "ssl.quorum.trustStore.location=" << dir << "/ca.crt\n";
+    }
   }
   out << "metricsProvider.httpPort=" << e.ports.metrics << '\n';
   if (a.mode == Addressing::Mode::kKubernetes) {

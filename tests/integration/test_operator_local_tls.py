@@ -197,3 +197,24 @@ def test_renewal_rewrites_the_files_and_restarts_nobody(make_cluster):
     assert writes(cluster.client(), "/tls/after-renewal")
     assert cluster.starts() == starts
     assert all(m["pid"] == n["pid"] for m, n in zip(members, cluster.ensemble()["members"]))
+
+
+def test_quorum_tls_is_turned_on_in_three_rolls_and_the_election_port_speaks_tls(make_cluster):
+    """The same planner as in Kubernetes: status.quorumTLS walks the three steps, the data stays,
+    and at the end the election port presents the member's certificate."""
+    cluster = make_cluster({"client": "both"})
+    cluster.wait_healthy(observers=0)
+    assert writes(cluster.client(secure=False), "/tls/before")
+    cluster.spec["spec"]["tls"]["quorum"] = True
+    cluster.write_manifest()
+    seen = set()
+
+    def migrated():
+        q = cluster.status().get("quorumTLS", {})
+        seen.add(q.get("stage"))
+        return q.get("stage") == "TLS" and "migration" not in q and cluster.healthy(0)
+    harness.wait_until(migrated, timeout=240, interval=0.2, what="the quorum migrated to TLS")
+    assert {"PortUnification", "TLSUnified", "TLS"} <= seen, seen
+    assert writes(cluster.client(secure=False), "/tls/after")
+    election = cluster.spec["spec"]["ports"]["election"]  # member 0 adds no offset
+    assert presented_certificate(cluster, election)["subject"]

@@ -208,7 +208,8 @@ OWNED_CONFIG_KEYS = {
     "secureClientPortAddress", "dynamicConfigFile", "standaloneEnabled", "reconfigEnabled",
     "peerType", "myid", "skipACL", "metricsProvider.httpPort", "metricsProvider.httpHost",
     "metricsProvider.className", "admin.serverPort", "admin.serverAddress",
-    "quorumListenOnAllIPs"}
+    "quorumListenOnAllIPs", "sslQuorum", "portUnification", "sslQuorumReloadCertFiles",
+    "ssl.quorum.keyStore.location", "ssl.quorum.trustStore.location"}
 
 
 def cel_rules(obj):
@@ -227,6 +228,9 @@ def cel_rules(obj):
                                            ("admin", 8080))]
     if len(set(values)) != len(values):
         errors.append("spec.ports: every port must differ")
+    tls = spec.get("tls", {})
+    if tls.get("quorum") is True and tls.get("client", "off") == "off":
+        errors.append("spec.tls.quorum: needs tls.client both or on")
     for key in spec.get("pod", {}).get("labels", {}):
         if key.startswith("app.kubernetes.io/"):
             errors.append("spec.pod.labels: app.kubernetes.io/ labels are set by the operator")

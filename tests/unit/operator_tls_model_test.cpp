@@ -74,7 +74,10 @@ TEST(OperatorTlsModel, ErrorsNameTheField) {
                        "spec.tls.duration: must be a duration such as 8760h or 90m, got \"1y\""));
   EXPECT_TRUE(hasError("    client: on\n    duration: 10h\n    renewBefore: 10h\n",
                        "spec.tls.renewBefore: must be shorter than duration"));
-  EXPECT_TRUE(hasError("    client: on\n    quorum: true\n", "spec.tls.quorum: unknown field"));
+  EXPECT_TRUE(hasError("    client: off\n    quorum: true\n",
+                       "spec.tls.quorum: needs tls.client both or on"));
+  EXPECT_TRUE(
+      hasError("    client: on\n    quorum: yes please\n", "spec.tls.quorum: must be a boolean"));
 }
 
 TEST(OperatorTlsModel, DurationsAreGoDurations) {

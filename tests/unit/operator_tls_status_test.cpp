@@ -1,6 +1,10 @@
 // status.tls and the verdicts behind TLSReady and CertificatesExpiring, judged on certificates
 // made with the operator's own OpenSSL code at chosen times.
 #include <gtest/gtest.h>
+#include <openssl/pem.h>
+#include <openssl/x509v3.h>
+
+#include <memory>
 
 #include "operator_plan_test_util.h"
 #include "render/certificates.h"
@@ -119,6 +123,43 @@ TEST(OperatorTlsStatus, AnExpiringCaIsItsOwnReason) {
   EXPECT_EQ(o.expiring.reason, "CAExpiring");
 }
 
+// A certificate for `name` signed by `ca` with only the serverAuth usage, as some issuers make
+// for servers: the operator never issues one, so it is made here with OpenSSL's API.
+std::string serverOnlyCertificate(const KeyPair& ca, const std::string& name, std::int64_t now) {
+  auto bio = [](const std::string& pem) {
+    return std::unique_ptr<BIO, decltype(&BIO_free)>(BIO_new_mem_buf(pem.data(), int(pem.size())),
+                                                     &BIO_free);
+  };
+  auto caBio = bio(ca.certPem);
+  std::unique_ptr<X509, decltype(&X509_free)> caCert(
+      PEM_read_bio_X509(caBio.get(), nullptr, nullptr, nullptr), &X509_free);
+  auto keyBio = bio(ca.keyPem);
+  std::unique_ptr<EVP_PKEY, decltype(&EVP_PKEY_free)> caKey(
+      PEM_read_bio_PrivateKey(keyBio.get(), nullptr, nullptr, nullptr), &EVP_PKEY_free);
+  std::unique_ptr<X509, decltype(&X509_free)> cert(X509_new(), &X509_free);
+  X509_set_version(cert.get(), 2);
+  ASN1_INTEGER_set(X509_get_serialNumber(cert.get()), 7);
+  X509_time_adj_ex(X509_getm_notBefore(cert.get()), 0, 0, &now);
+  X509_time_adj_ex(X509_getm_notAfter(cert.get()), 90, 0, &now);
+  X509_set_issuer_name(cert.get(), X509_get_subject_name(caCert.get()));
+  X509_set_pubkey(cert.get(), caKey.get());  // any key: only the usage is under test
+  std::string san = "DNS:" + name;
+  X509V3_CTX ctx;
+  X509V3_set_ctx(&ctx, caCert.get(), cert.get(), nullptr, nullptr, 0);
+  for (auto [nid, value] :
+       {std::pair{NID_ext_key_usage, "serverAuth"}, std::pair{NID_subject_alt_name, san.c_str()}}) {
+    X509_EXTENSION* ext = X509V3_EXT_conf_nid(nullptr, &ctx, nid, value);
+    X509_add_ext(cert.get(), ext, -1);
+    X509_EXTENSION_free(ext);
+  }
+  X509_sign(cert.get(), caKey.get(), EVP_sha256());
+  std::unique_ptr<BIO, decltype(&BIO_free)> out(BIO_new(BIO_s_mem()), &BIO_free);
+  PEM_write_bio_X509(out.get(), cert.get());
+  char* data = nullptr;
+  long len = BIO_get_mem_data(out.get(), &data);
+  return std::string(data, static_cast<size_t>(len));
+}
+
 TEST(OperatorTlsStatus, AGivenCertificateMustFitItsKeyItsCaItsTimeAndTheMembersName) {
   ZkCluster c = tlsCluster();
   KeyPair ca = issueCa("user CA", kNow, 3650 * kDay);
@@ -144,6 +185,15 @@ TEST(OperatorTlsStatus, AGivenCertificateMustFitItsKeyItsCaItsTimeAndTheMembersN
   wrongKey.keyPem = given({"x"}).keyPem;
   EXPECT_EQ(certificateProblem(c, m, wrongKey, kNow + kDay),
             "zk-2: tls.key is not the key of tls.crt");
+  // tls.quorum: a member dials its peers with the certificate it serves with.
+  c.spec.tls.quorum = true;
+  EXPECT_EQ(certificateProblem(c, m, given({"*.zk-headless.ns.svc"}), kNow + kDay), "");
+  ProvidedCertificate serverOnly{serverOnlyCertificate(ca, "*.zk-headless.ns.svc", kNow), ca.keyPem,
+                                 ca.certPem};
+  EXPECT_EQ(certificateProblem(c, m, serverOnly, kNow + kDay),
+            "zk-2: tls.crt lacks the clientAuth or serverAuth extended key usage tls.quorum needs");
+  c.spec.tls.quorum = false;
+  EXPECT_EQ(certificateProblem(c, m, serverOnly, kNow + kDay), "");
   ProvidedCertificate garbage{"junk", "junk", "junk"};
   EXPECT_EQ(certificateProblem(c, m, garbage, kNow), "zk-2: tls.crt is not a PEM certificate");
 }
@@ -236,7 +286,8 @@ TEST(OperatorTlsStatus, StatusTlsSurvivesJson) {
                     "2030-01-01T00:00:00Z",
                     {{"zk-0", "2028-01-01T00:00:00Z"}},
                     "2028-01-01T00:00:00Z",
-                    "2027-09-01T00:00:00Z"};
+                    "2027-09-01T00:00:00Z",
+                    "Trusting"};
   EXPECT_EQ(parseStatus(toJson(s)).tls, s.tls);
   EXPECT_FALSE(parseStatus(toJson(ZkClusterStatus{})).tls.has_value());
 }

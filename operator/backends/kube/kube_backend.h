@@ -38,6 +38,7 @@
 #include "kube/kube_client.h"
 #include "model/zk_cluster.h"
 #include "plan/plan.h"
+#include "render/ca_rotation.h"
 #include "render/certificates.h"
 #include "render/render.h"
 
@@ -133,7 +134,9 @@ class KubeBackend {
   // and the members' keystores Secret, rewritten only when a certificate is due. Throws Blocked
   // (SecretMissing) when a named CA Secret is missing or has no tls.crt/tls.key.
   void applyTlsSecrets(const ZkCluster& c, Membership m);
-  KeyPair clusterCa(const ZkCluster& c);
+  // The CA Secret (made once), moved on to the next step of a rotation when one is due
+  // (render/ca_rotation.h), with an Event saying which step.
+  CaBundle clusterCa(const ZkCluster& c);
   // spec.tls.secretRef or issuerRef: every member's certificate from the user's Secret(s) or
   // cert-manager's (one per Certificate), checked (certificateProblem). Throws Blocked:
   // SecretMissing, or CertificateInvalid naming the Secret, the member and what is wrong.

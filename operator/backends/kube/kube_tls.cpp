@@ -1,0 +1,264 @@
+// The Kubernetes backend's TLS side: the operator's CA Secret, the members' keystores Secret
+// (issued here, or copied from the user's or cert-manager's Secrets), what status.tls reads from
+// it, and the loopback relay through which the operator talks to a TLS-only client port.
+#include <cpprest/asyncrt_utils.h>
+
+#include <algorithm>
+#include <map>
+
+#include "backends/kube/kube_backend.h"
+#include "backends/kube/kube_secret_files.h"
+#include "render/ca_rotation.h"
+
+namespace zk::op::kube {
+
+using web::json::value;
+
+// A Secret's value, decoded; nullopt when the key is absent.
+std::optional<std::string> secretValue(const value& secret, const std::string& key) {
+  if (!secret.has_object_field("data") || !secret.at("data").has_string_field(key)) {
+    return std::nullopt;
+  }
+  auto bytes = utility::conversions::from_base64(secret.at("data").at(key).as_string());
+  std::string out(bytes.begin(), bytes.end());
+  while (!out.empty() && (out.back() == '\n' || out.back() == '\r')) out.pop_back();
+  return out;
+}
+
+// A Secret's data as text; nullopt when the Secret does not exist.
+std::optional<StringMap> secretFiles(KubeClient& client, const std::string& ns,
+                                     const std::string& name) {
+  auto secret = client.getIfExists(resourcePath("v1", "Secret", ns, name));
+  if (!secret) return std::nullopt;
+  StringMap files;
+  if (secret->has_object_field("data")) {
+    for (const auto& [key, _] : secret->at("data").as_object()) {
+      if (auto text = secretValue(*secret, key)) files[key] = *text + "\n";
+    }
+  }
+  return files;
+}
+
+value secretWith(const ZkCluster& c, const std::string& name, const StringMap& files) {
+  value secret = superDigestSecret(c, "");  // for its metadata and owner
+  secret["metadata"]["name"] = value::string(name);
+  secret["data"] = value::object();
+  for (const auto& [key, text] : files) {
+    secret["data"][key] = value::string(
+        utility::conversions::to_base64(std::vector<unsigned char>(text.begin(), text.end())));
+  }
+  return secret;
+}
+
+std::int64_t unixSeconds() {
+  return std::chrono::duration_cast<std::chrono::seconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+std::optional<relay::TlsClientFiles> KubeBackend::operatorTlsFiles(const ZkCluster& c) {
+  if (c.spec.tls.source != CertificateSource::kOperator) {
+    // No CA key to issue from: the operator presents the first member's certificate (key and
+    // certificate in one PEM, which both loaders read), trusted by every member.
+    auto files = secretFiles(client_, c.meta.ns, tlsSecretName(c));
+    if (!files || !files->contains("ca.crt")) return std::nullopt;
+    auto first = files->find(keystoreFileName(voterMember(c, 0)));
+    if (first == files->end()) return std::nullopt;
+    return relay::TlsClientFiles{(*files)["ca.crt"], first->second, first->second};
+  }
+  // Read only: observing never makes the CA, applying does.
+  auto files = secretFiles(client_, c.meta.ns, caSecretName(c));
+  auto ca = files ? caBundleOf(*files) : std::nullopt;
+  if (!ca) return std::nullopt;
+  // Trusts what the members' certificates may come from (two CAs mid-rotation), and issues from
+  // the CA that issues theirs; a new step of a rotation changes the bundle and reissues it.
+  std::string trusted = ca->trustBundle();
+  std::int64_t now = unixSeconds();
+  std::lock_guard lock(tlsMutex_);
+  relay::TlsClientFiles& mine = operatorCertificates_[c.meta.ns + "/" + c.meta.name];
+  if (mine.caPem != trusted || mine.certPem.empty() ||
+      renewalDue(inspectCertificate(mine.certPem), now, c.spec.tls.renewBeforeSeconds)) {
+    KeyPair leaf = issueCertificate(operatorCertificateRequest(c, now), ca->current);
+    mine = {trusted, leaf.certPem, leaf.keyPem};
+  }
+  return mine;
+}
+
+std::optional<SrvrTarget> KubeBackend::operatorTarget(const ZkCluster& c, const Member& m,
+                                                      const value& pod) {
+  auto target = resolver_(c, m, pod);
+  if (!target || hasPlainClientPort(c)) return target;
+  auto files = operatorTlsFiles(c);
+  if (!files) return std::nullopt;
+  // The pod's IP is not in its certificate; its name in the headless Service is.
+  std::string name = memberVerifyName(c, m);
+  std::lock_guard lock(tlsMutex_);
+  Relay& r = relays_[c.meta.ns + "/" + m.name];
+  if (!r.relay || r.relay->host() != target->host || r.relay->port() != target->port ||
+      r.relay->caPem() != files->caPem || r.certPem != files->certPem) {
+    r.relay.reset();  // its port is free again before the new one listens
+    r.relay = std::make_unique<relay::TlsRelay>(target->host, target->port, *files, name);
+    r.certPem = files->certPem;
+  }
+  return SrvrTarget{"127.0.0.1", r.relay->localPort()};
+}
+
+CaBundle KubeBackend::clusterCa(const ZkCluster& c) {
+  std::string name = caSecretName(c);
+  if (auto files = secretFiles(client_, c.meta.ns, name)) {
+    auto ca = caBundleOf(*files);
+    if (!ca) {
+      throw Blocked({BlockCause::kSecretMissing,
+                     "Secret " + c.meta.ns + "/" + name + " has no tls.crt and tls.key"});
+    }
+    // A CA the user named is theirs to replace; the operator rotates only its own.
+    if (c.spec.tls.caSecretName) return *ca;
+    auto request = c.meta.annotations.find(kRotateCaAnnotation);
+    CaRotationStep step = advanceCaRotation(
+        c, *ca, request == c.meta.annotations.end() ? "" : request->second, unixSeconds());
+    if (step.reason.empty()) return *ca;
+    client_.apply(secretWith(c, name, caSecretFiles(step.bundle)));
+    emitEvent(c, {false, step.reason, step.message});
+    return step.bundle;
+  }
+  if (c.spec.tls.caSecretName) {
+    throw Blocked({BlockCause::kSecretMissing,
+                   "Secret " + c.meta.ns + "/" + name + " (spec.tls.caSecretRef) does not exist"});
+  }
+  CaBundle ca{issueCa(c.meta.name + " zookube CA", unixSeconds(), c.spec.tls.caDurationSeconds),
+              std::nullopt, std::nullopt, 0, ""};
+  // The annotation present at creation asks for nothing: the CA is new.
+  auto request = c.meta.annotations.find(kRotateCaAnnotation);
+  if (request != c.meta.annotations.end()) ca.request = request->second;
+  client_.apply(secretWith(c, name, caSecretFiles(ca)));
+  return ca;
+}
+
+void KubeBackend::applyTlsSecrets(const ZkCluster& c, Membership m) {
+  if (!c.spec.tls.enabled()) return;
+  StringMap current = secretFiles(client_, c.meta.ns, tlsSecretName(c)).value_or(StringMap{});
+  StringMap files;
+  if (c.spec.tls.source != CertificateSource::kOperator) {
+    std::vector<Member> ms = members(c, m);
+    if (c.spec.tls.source == CertificateSource::kCertManager) {
+      for (const Member& member : ms) {
+        applyOrBlock(memberCertificate(c, member, options_.addressing.clusterDomain));
+      }
+    }
+    // ZooKeeper's PEM key store is the key and the certificate in one file: the user's or
+    // cert-manager's Secrets are copied into the members' one in that layout, on every change.
+    files = keystoresOf(ms, providedCertificates(c, ms));
+  } else {
+    CaBundle ca = clusterCa(c);
+    files = memberKeystores(c, members(c, m), ca.current, current, unixSeconds(),
+                            options_.addressing.clusterDomain);
+    files["ca.crt"] = ca.trustBundle();
+  }
+  if (files == current) return;
+  client_.apply(secretWith(c, tlsSecretName(c), files));
+  reportIssued(c, current, files);
+}
+
+std::map<std::string, ProvidedCertificate> KubeBackend::providedCertificates(
+    const ZkCluster& c, const std::vector<Member>& ms) {
+  bool certManager = c.spec.tls.source == CertificateSource::kCertManager;
+  bool oneForAll = !certManager && !c.spec.tls.secretPerMember;
+  std::map<std::string, ProvidedCertificate> out;
+  std::optional<StringMap> shared;
+  for (const Member& m : ms) {
+    std::string name = certManager ? memberCertificateName(m)
+                       : oneForAll ? *c.spec.tls.secretName
+                                   : *c.spec.tls.secretName + "-" + m.name;
+    std::string where = "Secret " + c.meta.ns + "/" + name +
+                        (certManager ? " (of cert-manager Certificate " + name + ")"
+                                     : std::string(" (spec.tls.secretRef)"));
+    std::optional<StringMap> files =
+        oneForAll && shared ? shared : secretFiles(client_, c.meta.ns, name);
+    if (oneForAll) shared = files;
+    if (!files) {
+      throw Blocked({BlockCause::kSecretMissing,
+                     where + (certManager ? " does not exist yet: cert-manager has not issued it"
+                                          : " does not exist")});
+    }
+    for (const char* key : {"tls.crt", "tls.key", "ca.crt"}) {
+      if (!files->contains(key)) {
+        throw Blocked({BlockCause::kSecretMissing, where + " has no " + key});
+      }
+    }
+    ProvidedCertificate p{(*files)["tls.crt"], (*files)["tls.key"], (*files)["ca.crt"]};
+    std::string problem = certificateProblem(c, m, p, unixSeconds());
+    if (!problem.empty()) throw Blocked({BlockCause::kCertificateInvalid, where + ": " + problem});
+    out[m.name] = std::move(p);
+  }
+  return out;
+}
+
+StringMap KubeBackend::keystoresOf(const std::vector<Member>& ms,
+                                   const std::map<std::string, ProvidedCertificate>& given) {
+  StringMap files;
+  std::string trusted;  // every CA a member's Secret names, once each
+  for (const Member& m : ms) {
+    const ProvidedCertificate& p = given.at(m.name);
+    if (trusted.find(p.caPem) == std::string::npos) trusted += p.caPem;
+    files[keystoreFileName(m)] = p.keyPem + p.certPem;
+  }
+  files["ca.crt"] = trusted;
+  return files;
+}
+
+std::optional<TlsObservation> KubeBackend::tlsObservation(const ZkCluster& c) {
+  if (!c.spec.tls.enabled() || c.status.voters == 0) return std::nullopt;
+  auto files = secretFiles(client_, c.meta.ns, tlsSecretName(c));
+  if (!files) return std::nullopt;  // not issued yet: the first apply makes it
+  TlsEvidence evidence;
+  evidence.caPem = (*files)["ca.crt"];
+  evidence.operatorRenews = c.spec.tls.source != CertificateSource::kSecret;
+  std::vector<Member> ms = members(c, {c.status.voters, c.status.observers});
+  for (const Member& m : ms) {
+    auto it = files->find(keystoreFileName(m));
+    if (it != files->end()) evidence.members[m.name] = it->second;
+  }
+  TlsObservation observed = observeTls(c, ms, evidence, unixSeconds());
+  if (c.spec.tls.source == CertificateSource::kOperator) {
+    auto ca = secretFiles(client_, c.meta.ns, caSecretName(c));
+    if (auto bundle = ca ? caBundleOf(*ca) : std::nullopt) {
+      observed.status.caRotation = std::string(caRotationPhaseName(bundle->phase()));
+    }
+  }
+  return observed;
+}
+
+void KubeBackend::reportIssued(const ZkCluster& c, const StringMap& before,
+                               const StringMap& after) {
+  std::string renewed, issued;
+  std::int64_t next = 0;
+  for (const auto& [file, text] : after) {
+    if (file == "ca.crt") continue;
+    std::int64_t due = inspectCertificate(text).notAfter - c.spec.tls.renewBeforeSeconds;
+    next = next == 0 ? due : std::min(next, due);
+    auto was = before.find(file);
+    if (was != before.end() && was->second == text) continue;
+    std::string name = file.substr(0, file.size() - 4);  // without ".pem"
+    std::string& list = was == before.end() ? issued : renewed;
+    list += (list.empty() ? "" : ", ") + name;
+  }
+  if (renewed.empty() && issued.empty()) return;
+  std::string now = rfc3339(unixSeconds());
+  if (c.spec.tls.source != CertificateSource::kOperator) {
+    bool certManager = c.spec.tls.source == CertificateSource::kCertManager;
+    std::string all = renewed + (renewed.empty() || issued.empty() ? "" : ", ") + issued;
+    emitEvent(
+        c,
+        {false, "CertificatesUpdated",
+         "copied the certificates of " + all +
+             (certManager ? " from cert-manager's Secrets at " : " from spec.tls.secretRef at ") +
+             now + "; the first is due for " +
+             (certManager ? "renewal by cert-manager at " : "replacement at ") + rfc3339(next)});
+    return;
+  }
+  std::string what = !renewed.empty() ? "renewed the certificates of " + renewed : "";
+  if (!issued.empty()) what += (what.empty() ? "issued certificates for " : "; issued ") + issued;
+  emitEvent(c, {false, renewed.empty() ? "CertificatesIssued" : "CertificatesRenewed",
+                what + " at " + now + "; the next renewal is due at " + rfc3339(next)});
+}
+}  // namespace zk::op::kube

@@ -1,0 +1,125 @@
+#include "render/ca_rotation.h"
+
+#include "render/tls_status.h"
+
+namespace zk::op {
+namespace {
+
+std::string fingerprint(const std::string& pem) {
+  return inspectCertificate(pem).sha256Fingerprint.substr(0, 23);  // the first 8 bytes
+}
+
+}  // namespace
+
+std::string_view caRotationPhaseName(CaRotationPhase phase) {
+  switch (phase) {
+    case CaRotationPhase::kNone:
+      return "";
+    case CaRotationPhase::kTrusting:
+      return "Trusting";
+    case CaRotationPhase::kSwitched:
+      return "Switched";
+  }
+  return "";
+}
+
+CaRotationPhase CaBundle::phase() const {
+  if (next) return CaRotationPhase::kTrusting;
+  if (previousPem) return CaRotationPhase::kSwitched;
+  return CaRotationPhase::kNone;
+}
+
+std::string CaBundle::trustBundle() const {
+  return current.certPem + (next ? next->certPem : "") + previousPem.value_or("");
+}
+
+StringMap caSecretFiles(const CaBundle& b) {
+  StringMap files{{"tls.crt", b.current.certPem}, {"tls.key", b.current.keyPem}};
+  if (b.next) {
+    files["next.crt"] = b.next->certPem;
+    files["next.key"] = b.next->keyPem;
+  }
+  if (b.previousPem) files["previous.crt"] = *b.previousPem;
+  if (b.since) files["rotation-since"] = std::to_string(b.since) + "\n";
+  if (!b.request.empty()) files["rotation-request"] = b.request + "\n";
+  return files;
+}
+
+std::optional<CaBundle> caBundleOf(const StringMap& files) {
+  auto text = [&](const char* key) -> std::optional<std::string> {
+    auto it = files.find(key);
+    return it == files.end() ? std::nullopt : std::optional(it->second);
+  };
+  auto cert = text("tls.crt"), key = text("tls.key");
+  if (!cert || !key) return std::nullopt;
+  CaBundle b{{*key, *cert}, std::nullopt, text("previous.crt"), 0, ""};
+  auto nextCert = text("next.crt"), nextKey = text("next.key");
+  if (nextCert && nextKey) b.next = KeyPair{*nextKey, *nextCert};
+  auto trimmed = [](std::string s) {
+    while (!s.empty() && (s.back() == '\n' || s.back() == '\r')) s.pop_back();
+    return s;
+  };
+  if (auto since = text("rotation-since")) {
+    try {
+      b.since = std::stoll(*since);
+    } catch (const std::exception&) {
+      b.since = 0;  // hand-edited: the step is taken to have lasted
+    }
+  }
+  b.request = trimmed(text("rotation-request").value_or(""));
+  return b;
+}
+
+std::int64_t caRenewBeforeSeconds(const TlsSpec& tls, const CertificateInfo& ca) {
+  long double fraction = static_cast<long double>(tls.renewBeforeSeconds) / tls.durationSeconds;
+  return static_cast<std::int64_t>(fraction * (ca.notAfter - ca.notBefore));
+}
+
+CaRotationStep advanceCaRotation(const ZkCluster& c, const CaBundle& b, const std::string& request,
+                                 std::int64_t now) {
+  CaRotationStep step{b, "", ""};
+  CaBundle& out = step.bundle;
+  bool stepDone = now >= b.since + c.spec.tls.caRotationStepSeconds;
+  switch (b.phase()) {
+    case CaRotationPhase::kNone: {
+      CertificateInfo ca = inspectCertificate(b.current.certPem);
+      bool due = renewalDue(ca, now, caRenewBeforeSeconds(c.spec.tls, ca));
+      bool asked = !request.empty() && request != b.request;
+      if (!due && !asked) return step;
+      out.next = issueCa(c.meta.name + " zookube CA", now, c.spec.tls.caDurationSeconds);
+      out.since = now;
+      out.request = request;
+      step.reason = "CARotationStarted";
+      step.message =
+          std::string(asked ? "asked by " + std::string(kRotateCaAnnotation) : "the CA is due") +
+          ": every member now trusts the new CA " + fingerprint(out.next->certPem) + " beside " +
+          fingerprint(b.current.certPem) + "; member certificates move to it at " +
+          rfc3339(now + c.spec.tls.caRotationStepSeconds);
+      return step;
+    }
+    case CaRotationPhase::kTrusting:
+      if (!stepDone) return step;
+      out.previousPem = b.current.certPem;
+      out.current = *b.next;
+      out.next.reset();
+      out.since = now;
+      step.reason = "CARotationSwitched";
+      step.message = "member certificates are reissued from the new CA " +
+                     fingerprint(out.current.certPem) + "; the old one " +
+                     fingerprint(*out.previousPem) + " stays trusted until " +
+                     rfc3339(now + c.spec.tls.caRotationStepSeconds);
+      return step;
+    case CaRotationPhase::kSwitched:
+      if (!stepDone) return step;
+      step.message = "the old CA " + fingerprint(*b.previousPem) +
+                     " is no longer trusted; every member's certificate is from " +
+                     fingerprint(b.current.certPem);
+      out.previousPem.reset();
+      out.since = 0;
+      step.reason = "CARotationCompleted";
+      return step;
+  }
+  return step;
+}
+
+}  // namespace zk::op

@@ -1,0 +1,58 @@
+#pragma once
+// Rotating the operator's own CA without a moment where two members cannot talk: trust the new
+// CA beside the old one, then issue every member's certificate from the new one (the old stays
+// trusted), then drop the old. Each step only rewrites Secrets; the members reload the files,
+// so nobody restarts. Each of the first two steps lasts tls.caRotationStep, long enough for every
+// kubelet to have written the files of the step before.
+//
+// The state lives in the CA Secret itself (tls.crt/tls.key: the CA that issues; next.crt/next.key:
+// trusted, not yet issuing; previous.crt: still trusted; rotation-since, rotation-request), so an
+// operator restarted mid-way continues.
+
+#include <cstdint>
+#include <optional>
+#include <string>
+
+#include "model/zk_cluster.h"
+#include "render/certificates.h"
+
+namespace zk::op {
+
+// The ZkCluster annotation that asks for a rotation: every new value starts one.
+inline constexpr const char* kRotateCaAnnotation = "zookube.dev/rotate-ca";
+
+enum class CaRotationPhase { kNone, kTrusting, kSwitched };
+std::string_view caRotationPhaseName(CaRotationPhase phase);  // "", Trusting, Switched
+
+struct CaBundle {
+  KeyPair current;                         // issues the member certificates
+  std::optional<KeyPair> next;             // trusted, issuing from the next step on
+  std::optional<std::string> previousPem;  // trusted until the last step
+  std::int64_t since = 0;                  // when the current step began
+  std::string request;                     // the rotate-ca annotation value last answered
+  CaRotationPhase phase() const;
+  // What every member and the operator trust: the issuing CA first (status.tls reads the first).
+  std::string trustBundle() const;
+  bool operator==(const CaBundle&) const = default;
+};
+
+// The CA Secret's files and back.
+StringMap caSecretFiles(const CaBundle& b);
+std::optional<CaBundle> caBundleOf(const StringMap& files);  // nullopt: no tls.crt/tls.key
+
+// When the CA falls due: the fraction of its lifetime that member certificates renew at
+// (renewBefore / duration) of the CA's own lifetime.
+std::int64_t caRenewBeforeSeconds(const TlsSpec& tls, const CertificateInfo& ca);
+
+struct CaRotationStep {
+  CaBundle bundle;
+  std::string reason;   // the Event's reason; empty when nothing changed
+  std::string message;  // what happened and what comes next
+};
+
+// The next state of the rotation at `now`: started when the CA is due or `request` is new (and
+// not empty), moved on when the step has lasted tls.caRotationStep. A new CA is issued here.
+CaRotationStep advanceCaRotation(const ZkCluster& c, const CaBundle& b, const std::string& request,
+                                 std::int64_t now);
+
+}  // namespace zk::op

@@ -1,0 +1,124 @@
+// Rotating the operator's CA (render/ca_rotation.h): the steps, when they happen, and that at no
+// step can two members fail to talk, whichever of the step's files or the previous step's each
+// member has loaded.
+#include <gtest/gtest.h>
+
+#include "render/ca_rotation.h"
+
+namespace zk::op {
+namespace {
+
+constexpr std::int64_t kT0 = 1'800'000'000;
+
+ZkCluster cluster() {
+  ZkCluster c;
+  c.meta.name = "zk";
+  c.meta.ns = "ns";
+  c.spec.tls.client = ClientTls::kOn;
+  c.spec.tls.durationSeconds = 900;
+  c.spec.tls.renewBeforeSeconds = 300;
+  c.spec.tls.caDurationSeconds = 9000;
+  c.spec.tls.caRotationStepSeconds = 60;
+  return c;
+}
+
+// Every certificate of a PEM bundle.
+std::vector<std::string> split(const std::string& bundle) {
+  std::vector<std::string> out;
+  const std::string end = "-----END CERTIFICATE-----\n";
+  for (size_t from = 0, at; (at = bundle.find(end, from)) != std::string::npos;) {
+    out.push_back(bundle.substr(from, at + end.size() - from));
+    from = at + end.size();
+  }
+  return out;
+}
+
+bool trusted(const std::string& certPem, const std::string& bundle, std::int64_t now) {
+  for (const std::string& ca : split(bundle)) {
+    if (verifiesAgainst(certPem, ca, now)) return true;
+  }
+  return false;
+}
+
+struct Files {
+  std::string trust;
+  std::string cert;  // a member's certificate, issued from the bundle's issuing CA
+};
+
+Files filesOf(const ZkCluster& c, const CaBundle& b, const StringMap& before, std::int64_t now) {
+  Member m{"zk-0", 0, 1, true};
+  StringMap files = memberKeystores(c, {m}, b.current, before, now, "cluster.local");
+  return {b.trustBundle(), files.at("zk-0.pem")};
+}
+
+TEST(OperatorCaRotation, TheSecretsFilesRoundTrip) {
+  ZkCluster c = cluster();
+  CaBundle b{issueCa("a", kT0, 3000), issueCa("b", kT0, 3000), std::nullopt, kT0, "r1"};
+  EXPECT_EQ(caBundleOf(caSecretFiles(b)), std::optional(b));
+  b.next.reset();
+  b.previousPem = issueCa("c", kT0, 3000).certPem;
+  EXPECT_EQ(caBundleOf(caSecretFiles(b)), std::optional(b));
+  EXPECT_EQ(caBundleOf({{"tls.crt", "x"}}), std::nullopt);
+}
+
+TEST(OperatorCaRotation, AnAnnotationWalksTheThreeStepsAndNoTwoMembersEverDisagree) {
+  ZkCluster c = cluster();
+  CaBundle b{issueCa("zk zookube CA", kT0, 9000), std::nullopt, std::nullopt, 0, ""};
+  std::int64_t now = kT0 + 10;
+  EXPECT_EQ(advanceCaRotation(c, b, "", now).reason, "");  // nothing due, nothing asked
+  Files before = filesOf(c, b, {}, now);
+  StringMap keystores{{"zk-0.pem", before.cert}};
+
+  CaRotationStep started = advanceCaRotation(c, b, "please", now);
+  EXPECT_EQ(started.reason, "CARotationStarted");
+  EXPECT_EQ(started.bundle.phase(), CaRotationPhase::kTrusting);
+  EXPECT_EQ(started.bundle.current, b.current);  // still issuing from the old CA
+  EXPECT_EQ(split(started.bundle.trustBundle()).size(), 2u);
+  EXPECT_NE(started.message.find("asked by zookube.dev/rotate-ca"), std::string::npos);
+  Files trusting = filesOf(c, started.bundle, keystores, now);
+  EXPECT_EQ(trusting.cert, before.cert);  // no member certificate changes yet
+
+  // The step lasts caRotationStep.
+  EXPECT_EQ(advanceCaRotation(c, started.bundle, "please", now + 59).reason, "");
+  CaRotationStep switched = advanceCaRotation(c, started.bundle, "please", now + 60);
+  EXPECT_EQ(switched.reason, "CARotationSwitched");
+  EXPECT_EQ(switched.bundle.current, *started.bundle.next);
+  EXPECT_EQ(switched.bundle.previousPem, b.current.certPem);
+  Files moved = filesOf(c, switched.bundle, keystores, now + 60);
+  EXPECT_NE(moved.cert, before.cert);  // reissued from the new CA
+  EXPECT_TRUE(verifiesAgainst(moved.cert, switched.bundle.current.certPem, now + 60));
+
+  CaRotationStep completed = advanceCaRotation(c, switched.bundle, "please", now + 120);
+  EXPECT_EQ(completed.reason, "CARotationCompleted");
+  EXPECT_EQ(completed.bundle.phase(), CaRotationPhase::kNone);
+  EXPECT_EQ(split(completed.bundle.trustBundle()).size(), 1u);
+  Files after = filesOf(c, completed.bundle, {{"zk-0.pem", moved.cert}}, now + 120);
+  EXPECT_EQ(after.cert, moved.cert);
+
+  // While the kubelets write a step's files, a member may still run the step before: each
+  // certificate of either step is trusted by the trust store of both.
+  const Files steps[] = {before, trusting, moved, after};
+  for (int i = 1; i < 4; ++i) {
+    SCOPED_TRACE(i);
+    for (const Files* mine : {&steps[i - 1], &steps[i]}) {
+      for (const Files* peer : {&steps[i - 1], &steps[i]}) {
+        EXPECT_TRUE(trusted(peer->cert, mine->trust, now + 120));
+      }
+    }
+  }
+  // The same annotation value asks for nothing more.
+  EXPECT_EQ(advanceCaRotation(c, completed.bundle, "please", now + 500).reason, "");
+}
+
+TEST(OperatorCaRotation, ACaStartsRotatingAtTheFractionMemberCertificatesRenewAt) {
+  ZkCluster c = cluster();  // members renew with a third of their lifetime left
+  CaBundle b{issueCa("zk zookube CA", kT0, 9000), std::nullopt, std::nullopt, 0, ""};
+  EXPECT_EQ(caRenewBeforeSeconds(c.spec.tls, inspectCertificate(b.current.certPem)), 3000);
+  EXPECT_EQ(advanceCaRotation(c, b, "", kT0 + 5999).reason, "");
+  CaRotationStep due = advanceCaRotation(c, b, "", kT0 + 6000);
+  EXPECT_EQ(due.reason, "CARotationStarted");
+  EXPECT_NE(due.message.find("the CA is due"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace zk::op
