@@ -1,9 +1,7 @@
 #include "net/quorum_sasl.h"
 
 #include <array>
-#include <fstream>
 #include <span>
-#include <sstream>
 #include <variant>
 
 #include "sasl/quorum_auth_packet.h"
@@ -309,18 +307,6 @@ void QuorumSasl::accepted(std::unique_ptr<ClientStream> stream, bool electionHel
   auth->runAsServer(electionHello);
 }
 
-namespace {
-
-jaas::Configuration readJaas(const std::filesystem::path& file) {
-  std::ifstream in(file);
-  if (!in) throw std::runtime_error("cannot read JAAS file " + file.string());
-  std::stringstream text;
-  text << in.rdbuf();
-  return jaas::parse(text.str());
-}
-
-}  // namespace
-
 QuorumSaslPolicy quorumSaslPolicy(const ServerConfig& config, Logger& log) {
   QuorumSaslPolicy policy;
   if (!config.quorumEnableSasl) return policy;
@@ -332,7 +318,7 @@ QuorumSaslPolicy quorumSaslPolicy(const ServerConfig& config, Logger& log) {
   policy.serverRequire = config.quorumServerRequireSasl;
   policy.timeoutMs = std::max(config.tickTime * std::max(config.initLimit, 1), 1000);
   try {
-    jaas::Configuration jaas = readJaas(config.jaasConfigFile);
+    jaas::Configuration jaas = jaas::readFile(config.jaasConfigFile);
     sasl::Settings server = sasl::settingsFrom(jaas, config.quorumServerLoginContext);
     if (server.mechanism != "DIGEST-MD5")
       throw sasl::Error("section '" + config.quorumServerLoginContext +

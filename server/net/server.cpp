@@ -3,8 +3,6 @@
 #include <chrono>
 #include <cmath>
 #include <filesystem>
-#include <fstream>
-#include <sstream>
 
 #include "net/admin_server.h"
 #include "net/four_letter.h"
@@ -34,11 +32,7 @@ class LogSink : public TxnSink {
 // section. A file that cannot be read or parsed stops the start, as ZooKeeper's login does.
 std::shared_ptr<const sasl::Authority> saslAuthority(const ServerConfig& c) {
   if (c.jaasConfigFile.empty()) return nullptr;
-  std::ifstream in(c.jaasConfigFile);
-  if (!in) throw std::runtime_error("cannot read JAAS file " + c.jaasConfigFile.string());
-  std::stringstream text;
-  text << in.rdbuf();
-  jaas::Configuration jaas = jaas::parse(text.str());
+  jaas::Configuration jaas = jaas::readFile(c.jaasConfigFile);
   // As ZooKeeper: a JAAS file without the server's section means no SASL, not an error.
   if (!jaas.contains(c.jaasServerSection)) return nullptr;
   sasl::Settings settings = sasl::settingsFrom(jaas, c.jaasServerSection);

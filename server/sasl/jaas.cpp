@@ -1,6 +1,8 @@
 #include "sasl/jaas.h"
 
 #include <cctype>
+#include <fstream>
+#include <sstream>
 
 namespace zk::jaas {
 namespace {
@@ -113,6 +115,14 @@ Configuration parse(std::string_view text) {
     config.emplace(std::move(name), std::move(modules));
   }
   return config;
+}
+
+Configuration readFile(const std::filesystem::path& file) {
+  std::ifstream in(file);
+  if (!in) throw std::runtime_error("cannot read JAAS file " + file.string());
+  std::stringstream text;
+  text << in.rdbuf();
+  return parse(text.str());
 }
 
 }  // namespace zk::jaas

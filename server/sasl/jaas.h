@@ -3,6 +3,7 @@
 // server reads one: named sections, each a list of login modules with a control flag and
 // key=value options. Comments (// and /* */) are skipped; values may be quoted.
 
+#include <filesystem>
 #include <map>
 #include <stdexcept>
 #include <string>
@@ -26,5 +27,8 @@ using Configuration = std::map<std::string, std::vector<LoginModule>, std::less<
 
 // Throws ParseError naming the line of the first thing that is not JAAS syntax.
 Configuration parse(std::string_view text);
+// The file's configuration; throws std::runtime_error naming a file it cannot read, ParseError
+// for one that does not parse.
+Configuration readFile(const std::filesystem::path& file);
 
 }  // namespace zk::jaas
