@@ -185,8 +185,8 @@ void QuorumTransport::listen(bool onAllInterfaces) {
   quorumAcceptor_ = bindAcceptor(io_, me.host, me.quorumPort, onAllInterfaces, "quorum");
   log_.info("quorum", "election on " + me.host + ":" + std::to_string(me.electionPort) +
                           ", quorum on " + me.host + ":" + std::to_string(me.quorumPort));
-  acceptElection();
-  acceptQuorum();
+  accept(electionAcceptor_, true);
+  accept(quorumAcceptor_, false);
 }
 
 void QuorumTransport::stop() {
@@ -317,23 +317,35 @@ void QuorumTransport::adoptElection(std::int64_t sid, const std::shared_ptr<Peer
   for (auto& frame : pending) link->send(std::move(frame));
 }
 
-void QuorumTransport::acceptElection() {
-  electionAcceptor_.async_accept([this, alive = alive_](const boost::system::error_code& ec,
-                                                        tcp::socket socket) {
+void QuorumTransport::accept(tcp::acceptor& acceptor, bool election) {
+  acceptor.async_accept([this, &acceptor, election, alive = alive_](
+                            const boost::system::error_code& ec, tcp::socket socket) {
     if (!*alive) return;
-    if (!ec)
-      tls_.accepted(
-          std::move(socket), "election port", [this, alive](std::unique_ptr<ClientStream> stream) {
-            if (!*alive || !stream) return;
-            if (!sasl_.enabled()) return onElectionAccepted(std::move(stream), {});
-            sasl_.accepted(std::move(stream), true, "election connection",
-                           [this, alive](std::unique_ptr<ClientStream> s, std::string alreadyRead) {
-                             if (*alive && s)
-                               onElectionAccepted(std::move(s), std::move(alreadyRead));
-                           });
-          });
-    acceptElection();
+    if (!ec) secureAccepted(std::move(socket), election);
+    accept(acceptor, election);
   });
+}
+
+// Both ports take a connection the same way: TLS as the policy says, then quorum SASL when it
+// is on, then the port's own handler with what the exchanges read beyond themselves.
+void QuorumTransport::secureAccepted(tcp::socket socket, bool election) {
+  auto handOn = [this, election](std::unique_ptr<ClientStream> stream, std::string alreadyRead) {
+    if (election)
+      onElectionAccepted(std::move(stream), std::move(alreadyRead));
+    else
+      onQuorumAccepted(std::move(stream), std::move(alreadyRead));
+  };
+  tls_.accepted(std::move(socket), election ? "election port" : "quorum port",
+                [this, election, handOn, alive = alive_](std::unique_ptr<ClientStream> stream) {
+                  if (!*alive || !stream) return;
+                  if (!sasl_.enabled()) return handOn(std::move(stream), {});
+                  sasl_.accepted(
+                      std::move(stream), election,
+                      election ? "election connection" : "quorum connection",
+                      [handOn, alive](std::unique_ptr<ClientStream> s, std::string read) {
+                        if (*alive && s) handOn(std::move(s), std::move(read));
+                      });
+                });
 }
 
 // A server not in our configuration (joining through a reconfig) says where its election port
@@ -578,25 +590,6 @@ void QuorumTransport::disconnectQuorum(std::int64_t sid) {
   if (it == quorumLinks_.end()) return;
   it->second->close();
   quorumLinks_.erase(it);
-}
-
-void QuorumTransport::acceptQuorum() {
-  quorumAcceptor_.async_accept([this, alive = alive_](const boost::system::error_code& ec,
-                                                      tcp::socket socket) {
-    if (!*alive) return;
-    if (!ec)
-      tls_.accepted(
-          std::move(socket), "quorum port", [this, alive](std::unique_ptr<ClientStream> stream) {
-            if (!*alive || !stream) return;
-            if (!sasl_.enabled()) return onQuorumAccepted(std::move(stream), {});
-            sasl_.accepted(std::move(stream), false, "quorum connection",
-                           [this, alive](std::unique_ptr<ClientStream> s, std::string alreadyRead) {
-                             if (*alive && s)
-                               onQuorumAccepted(std::move(s), std::move(alreadyRead));
-                           });
-          });
-    acceptQuorum();
-  });
 }
 
 // A learner names itself in its first packet (FOLLOWERINFO or OBSERVERINFO).

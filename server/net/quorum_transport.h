@@ -81,8 +81,9 @@ class QuorumTransport {
   const QuorumSaslCounters& saslCounters() const { return sasl_.counters(); }
 
  private:
-  void acceptElection();
-  void acceptQuorum();
+  // Accepts on one of our two ports for as long as it is open.
+  void accept(tcp::acceptor& acceptor, bool election);
+  void secureAccepted(tcp::socket socket, bool election);
   void dialElection(std::int64_t sid);
   void adoptElection(std::int64_t sid, const std::shared_ptr<PeerLink>& link);
   void dropElectionLink(PeerLink& link);
