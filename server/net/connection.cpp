@@ -429,7 +429,7 @@ ConnectionStats Connection::stats(std::int64_t wallMinusSteadyMs) const {
 }
 
 void Connection::requestCompleted(const AnsweredRequest& answered) {
-  figures_.record(answered, steadyMs());
+  figures_.record(answered);
   // The connect request is not among those in flight (it is answered before any other).
   if (answered.op == static_cast<std::int32_t>(OpCode::kCreateSession) || inflight_.empty()) return;
   if (limits_.largeRequests) limits_.largeRequests->give(inflight_.front());

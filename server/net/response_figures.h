@@ -25,12 +25,12 @@ class ResponseFigures {
     minLatencyMs_ = std::numeric_limits<std::int64_t>::max();
   }
 
-  void record(const AnsweredRequest& answered, std::int64_t nowMs) {
+  void record(const AnsweredRequest& answered) {
     // A ping's or an auth's special xid does not replace the last real request's.
     if (answered.xid >= 0) lastCxid_ = answered.xid;
     lastZxid_ = answered.zxid;
     lastOp_ = lastOperationName(answered.op, answered.err != static_cast<std::int32_t>(Err::kOk));
-    lastResponseMs_ = nowMs;
+    lastResponseMs_ = answered.answeredAtMs;
     lastLatencyMs_ = answered.latencyMs;
     if (answered.latencyMs < minLatencyMs_) minLatencyMs_ = answered.latencyMs;
     if (answered.latencyMs > maxLatencyMs_) maxLatencyMs_ = answered.latencyMs;
@@ -54,7 +54,9 @@ class ResponseFigures {
   std::int64_t lastCxid_ = 0;  // -1 after a reset: none since (cons leaves it out)
   std::int64_t lastZxid_ = 0;
   std::string_view lastOp_ = "NA";
-  std::int64_t lastResponseMs_ = 0;  // monotonic, as ZooKeeper's Time.currentElapsedTime
+  // The pipeline's wall clock, read once per answer for the latency as well (ZooKeeper prints
+  // its monotonic clock here: either only compares with the same server's other figures).
+  std::int64_t lastResponseMs_ = 0;
   std::int64_t lastLatencyMs_ = 0;
   std::int64_t minLatencyMs_ = 0;
   std::int64_t maxLatencyMs_ = 0;

@@ -18,6 +18,7 @@ struct AnsweredRequest {
   std::int32_t err = 0;
   std::int64_t zxid = 0;  // the last txn the tree had applied when it was answered
   std::int64_t latencyMs = 0;
+  std::int64_t answeredAtMs = 0;  // the pipeline's clock when it answered
 };
 
 class ClientChannel {

@@ -508,11 +508,13 @@ std::string RequestProcessor::runRead(std::int64_t sessionId, Client& client, st
 }
 
 void RequestProcessor::send(std::int64_t /*sessionId*/, Pending& pending) {
-  std::int64_t latency = std::max<std::int64_t>(0, clock_() - pending.startedMs);
+  std::int64_t now = clock_();
+  std::int64_t latency = std::max<std::int64_t>(0, now - pending.startedMs);
   if (auto channel = pending.channel.lock()) {
     bool connect = pending.op == op(OpCode::kCreateSession);
-    AnsweredRequest answered{pending.xid, pending.op, connect ? 0 : replyError(pending.frame),
-                             tree_.lastProcessedZxid(), latency};
+    AnsweredRequest answered{
+        pending.xid, pending.op, connect ? 0 : replyError(pending.frame), tree_.lastProcessedZxid(),
+        latency,     now};
     channel->send(std::move(pending.frame));
     channel->requestCompleted(answered);
     ++stats_.packetsSent;
