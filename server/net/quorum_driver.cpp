@@ -38,34 +38,44 @@ struct Overloaded : Fs... {
 template <class... Fs>
 Overloaded(Fs...) -> Overloaded<Fs...>;
 
-// The leader's pipeline hands each prepared txn to Zab, which gives it the same zxid.
+// The leader's pipeline builds each txn for the zxid Zab names, and hands it to Zab to log and
+// propose under that zxid: Zab is the ensemble's only source of zxids.
 class ZabSink : public TxnSink {
  public:
   // kick(size) runs after each proposal with the size of the proposed txn.
-  ZabSink(zab::Peer& peer, std::function<void(std::size_t)> kick,
+  ZabSink(zab::Peer& peer, Logger& log, std::function<void(std::size_t)> kick,
           std::function<void(std::string)> fail)
-      : peer_(peer), kick_(std::move(kick)), fail_(std::move(fail)) {}
+      : peer_(peer), log_(log), kick_(std::move(kick)), fail_(std::move(fail)) {}
+  std::optional<std::int64_t> nextZxid() const override { return peer_.nextZxid(); }
   void append(const Txn& txn) override {
-    auto expected = peer_.nextZxid();
-    if (!expected || *expected != txn.header.zxid) {
-      fail_("pipeline prepared zxid " + hex(txn.header.zxid) + " but Zab expects " +
-            (expected ? hex(*expected) : std::string("no proposal (not a serving leader)")));
-      return;
-    }
     std::string bytes = encodeTxn(txn);
     std::size_t size = bytes.size();
     const auto* config = std::get_if<SetDataTxn>(&txn.body);
+    std::optional<std::int64_t> zxid;
     if (txn.header.type == static_cast<std::int32_t>(OpCode::kReconfig) && config != nullptr) {
-      peer_.proposeReconfig(std::move(bytes),
-                            membersOf(parseDynamicConfig(config->data.value_or(""))));
+      zxid = peer_.proposeReconfig(std::move(bytes),
+                                   membersOf(parseDynamicConfig(config->data.value_or(""))));
     } else {
-      peer_.propose(std::move(bytes));
+      zxid = peer_.propose(std::move(bytes));
     }
     kick_(size);
+    if (zxid == txn.header.zxid) return;
+    if (zxid) {
+      // The log now holds a txn whose header names another zxid than its place: our history
+      // is no longer the one we propose.
+      failStop(log_, "zab",
+               "txn built for zxid " + hex(txn.header.zxid) + " was proposed as " + hex(*zxid));
+    }
+    // Not proposed. A leader that stepped down (its zxid counter rolled over) drops its clients
+    // as its new state arrives; anything else leaves the pipeline waiting on a txn Zab never
+    // took, and only a fresh pipeline gets out of that.
+    if (peer_.state() != zab::ServerState::Leading) return;
+    fail_("Zab refused to propose txn " + hex(txn.header.zxid));
   }
 
  private:
   zab::Peer& peer_;
+  Logger& log_;
   std::function<void(std::size_t)> kick_;
   std::function<void(std::string)> fail_;
 };
@@ -244,7 +254,7 @@ QuorumDriver::QuorumDriver(const Parts& parts)
     proposalSizes_.record(static_cast<std::int64_t>(size));
     scheduleZabActions();
   };
-  sink_ = std::make_unique<ZabSink>(*peer_, proposed, [this](const std::string& why) {
+  sink_ = std::make_unique<ZabSink>(*peer_, log_, proposed, [this](const std::string& why) {
     log_.error("zab", why + "; dropping clients to resynchronise");
     asio::post(io_, [this] {
       connections_.closeAll("internal inconsistency");
@@ -451,7 +461,7 @@ void QuorumDriver::onStateChanged(const zab::act::StateChanged& change) {
     auto role =
         change.state == zab::ServerState::Leading ? PipelineRole::kLeader : PipelineRole::kLearner;
     rebuildProcessor(role, pipeline_.sessions());
-    if (role == PipelineRole::kLeader) pipeline_->startEpoch(change.epoch);
+    if (role == PipelineRole::kLeader) pipeline_->startLeading();
     roleSinceMs_ = wallMs();
     if (role == PipelineRole::kLeader) proposalSizes_ = {};
   }

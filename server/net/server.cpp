@@ -18,14 +18,22 @@
 namespace zk {
 namespace {
 
-// Holds the server's writer slot, not a writer: a TRUNC or SNAP replaces the writer.
+// A standalone server's log, and its count of zxids: the next one follows the last appended
+// (or, at start, the last recovered). Holds the server's writer slot, not a writer: a TRUNC or
+// SNAP replaces the writer.
 class LogSink : public TxnSink {
  public:
-  explicit LogSink(const std::unique_ptr<storage::TxnLogWriter>& log) : log_(log) {}
-  void append(const Txn& txn) override { log_->append(txn); }
+  LogSink(const std::unique_ptr<storage::TxnLogWriter>& log, std::int64_t lastZxid)
+      : log_(log), lastZxid_(lastZxid) {}
+  std::optional<std::int64_t> nextZxid() const override { return lastZxid_ + 1; }
+  void append(const Txn& txn) override {
+    log_->append(txn);
+    lastZxid_ = txn.header.zxid;
+  }
 
  private:
   const std::unique_ptr<storage::TxnLogWriter>& log_;
+  std::int64_t lastZxid_;
 };
 
 // The SASL authority from the JAAS file's server section; null without a JAAS file or that
@@ -191,7 +199,7 @@ void Server::recoverData() {
 
 void Server::openLog() {
   openLogWriter();
-  sink_ = std::make_unique<LogSink>(txnLog_);
+  sink_ = std::make_unique<LogSink>(txnLog_, tree_.lastProcessedZxid());
   PipelineLinks links;
   links.txnLogged = [this](const Txn&) { snapshots_.countTxn(); };
   links.requestAnswered = [this](bool read, std::int64_t ms) {

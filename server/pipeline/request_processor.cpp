@@ -43,7 +43,6 @@ RequestProcessor::RequestProcessor(ProcessorConfig config, DataTree& tree, TxnSi
       clock_(std::move(clock)),
       sessions_(config_.serverId, config_.tickMs, clock_()),
       overlay_(tree),
-      lastAssignedZxid_(tree.lastProcessedZxid()),
       nextReapMs_(clock_() + config_.containerCheckIntervalMs),
       links_(std::move(links)) {
   if (config_.enforceQuota) quotaGuard_.emplace(tree_, config_.log);
@@ -52,7 +51,6 @@ RequestProcessor::RequestProcessor(ProcessorConfig config, DataTree& tree, TxnSi
 void RequestProcessor::restoreSessions(const std::map<std::int64_t, std::int32_t>& sessions) {
   std::int64_t now = clock_();
   for (const auto& [id, timeout] : sessions) sessions_.add(id, timeout, now);
-  lastAssignedZxid_ = tree_.lastProcessedZxid();
 }
 
 RequestProcessor::Client* RequestProcessor::findClient(std::int64_t sessionId) {
@@ -90,6 +88,11 @@ void RequestProcessor::connect(const std::shared_ptr<ClientChannel>& channel,
     channel->close("cannot create sessions: " + writesRefused_);
     return;
   }
+  std::optional<std::int64_t> zxid = sink_.nextZxid();
+  if (config_.role != PipelineRole::kLearner && !zxid) {
+    channel->close("cannot create sessions: this member is not a serving leader");
+    return;
+  }
   std::int64_t id = sessions_.nextSessionId();
   Client& client = clients_[id];
   client.channel = channel;
@@ -115,8 +118,7 @@ void RequestProcessor::connect(const std::shared_ptr<ClientChannel>& channel,
         id, client, std::move(pending),
         std::span(reinterpret_cast<const std::uint8_t*>(bytes.data()), bytes.size()));
   }
-  Txn txn{TxnHeader{id, 0, ++lastAssignedZxid_, clock_(), op(OpCode::kCreateSession)},
-          CreateSessionTxn{timeout}};
+  Txn txn{TxnHeader{id, 0, *zxid, clock_(), op(OpCode::kCreateSession)}, CreateSessionTxn{timeout}};
   pending.zxid = txn.header.zxid;
   client.queue.push_back(std::move(pending));
   log(std::move(txn), op(OpCode::kCreateSession), true);
@@ -263,12 +265,13 @@ void RequestProcessor::enqueueRead(Client& client, Pending pending) {
 
 void RequestProcessor::addBarrier(std::int64_t sessionId, Client& client, Pending pending,
                                   std::string body) {
+  std::int64_t waitFor = lastLoggedZxid();
   pending.kind = Kind::kBarrier;
-  pending.zxid = lastAssignedZxid_;
+  pending.zxid = waitFor;
   if (pending.frame.empty()) pending.frame = replyFrame(pending.xid, 0, Err::kOk, body);
   client.queue.push_back(std::move(pending));
-  if (lastAssignedZxid_ > tree_.lastProcessedZxid()) {
-    barrierWaiters_.emplace(lastAssignedZxid_, sessionId);
+  if (waitFor > tree_.lastProcessedZxid()) {
+    barrierWaiters_.emplace(waitFor, sessionId);
   } else {
     drain(sessionId);
   }
@@ -295,6 +298,12 @@ void RequestProcessor::submitWrite(std::int64_t sessionId, Client* client, Pendi
     err = Err::kMarshallingError;  // ZooKeeper answers a malformed write so and serves on
   } catch (const UnknownAclReference&) {
     err = Err::kMarshallingError;  // as ZooKeeper answers a request that fails unexpectedly
+  } catch (const ZxidUnavailable& e) {
+    // This leader is stepping down: as ZooKeeper's, it answers nothing more, and the client
+    // retries elsewhere with its outcome known (nothing was logged).
+    --outstanding_;
+    if (auto channel = pending.channel.lock()) channel->close(e.what());
+    return;
   }
   // A failed write is answered only after the writes it was checked against are applied,
   // so the client never sees an outcome that a crash could undo.
@@ -304,7 +313,7 @@ void RequestProcessor::submitWrite(std::int64_t sessionId, Client* client, Pendi
 
 Txn RequestProcessor::prepareTxn(std::int64_t sessionId, const Pending& pending,
                                  std::span<const std::uint8_t> body, Client* client) {
-  TxnHeader header{sessionId, pending.xid, lastAssignedZxid_ + 1, clock_(), pending.op};
+  TxnHeader header{sessionId, pending.xid, takeableZxid(), clock_(), pending.op};
   if (pending.op == op(OpCode::kCloseSession)) return prepareClose(sessionId, header);
   if (pending.op == op(OpCode::kMulti)) return prepareMulti(sessionId, body, client, header);
   jute::Reader in(body);
@@ -315,7 +324,6 @@ Txn RequestProcessor::prepareTxn(std::int64_t sessionId, const Pending& pending,
   if (config_.planReconfig) ctx.planReconfig = &config_.planReconfig;
   PreparedOp prepared = prepareOp(pending.op, in, ctx, view);
   view.commitTo(overlay_, header.zxid);
-  lastAssignedZxid_ = header.zxid;
   Txn txn{header, {}};
   std::visit([&](auto&& body) { txn.body = TxnBody(std::move(body)); }, std::move(prepared.body));
   return txn;
@@ -350,7 +358,6 @@ Txn RequestProcessor::prepareMulti(std::int64_t sessionId, std::span<const std::
   }
   if (failure) throw *failure;
   view.commitTo(overlay_, header.zxid);
-  lastAssignedZxid_ = header.zxid;
   return Txn{header, std::move(multi)};
 }
 
@@ -360,8 +367,16 @@ Txn RequestProcessor::prepareClose(std::int64_t sessionId, const TxnHeader& head
   recordSessionClose(paths, header.zxid, view);
   view.commitTo(overlay_, header.zxid);
   sessions_.markClosing(sessionId);
-  lastAssignedZxid_ = header.zxid;
   return Txn{header, CloseSessionTxn{std::move(paths)}};
+}
+
+std::int64_t RequestProcessor::takeableZxid() const {
+  if (auto zxid = sink_.nextZxid()) return *zxid;
+  throw ZxidUnavailable("this member can no longer assign zxids (not a serving leader)");
+}
+
+std::int64_t RequestProcessor::lastLoggedZxid() const {
+  return inflight_.empty() ? tree_.lastProcessedZxid() : inflight_.back().txn.header.zxid;
 }
 
 void RequestProcessor::log(Txn txn, std::int32_t requestOp, bool fromClient) {
@@ -540,8 +555,10 @@ void RequestProcessor::tick() {
   if (config_.role == PipelineRole::kLearner) return expireRevalidations(now);
   if (config_.role == PipelineRole::kReadOnly) return expireReadOnlySessions(now);
   for (std::int64_t id : sessions_.takeExpired(now)) {
-    if (!writesRefused_.empty()) continue;
-    TxnHeader header{id, 0, lastAssignedZxid_ + 1, now, op(OpCode::kCloseSession)};
+    // Without a zxid (a leader stepping down) the next leader expires the session.
+    std::optional<std::int64_t> zxid = sink_.nextZxid();
+    if (!writesRefused_.empty() || !zxid) continue;
+    TxnHeader header{id, 0, *zxid, now, op(OpCode::kCloseSession)};
     log(prepareClose(id, header), op(OpCode::kCloseSession), false);
   }
   if (now >= nextReapMs_) {
@@ -555,17 +572,17 @@ void RequestProcessor::reapContainers(std::int64_t nowMs) {
   auto budget = std::max<std::int64_t>(
       1, config_.containerMaxPerMinute * config_.containerCheckIntervalMs / 60000);
   for (const auto& path : tree_.reapable(nowMs)) {
-    if (budget-- <= 0) break;
+    std::optional<std::int64_t> zxid = sink_.nextZxid();
+    if (budget-- <= 0 || !zxid) break;
     jute::Writer body;
     PathRequest{path}.write(body);
     jute::Reader in(body.bytes());
-    TxnHeader header{0, 0, lastAssignedZxid_ + 1, nowMs, op(OpCode::kDeleteContainer)};
+    TxnHeader header{0, 0, *zxid, nowMs, op(OpCode::kDeleteContainer)};
     ScratchView view(overlay_);
     try {
       PreparedOp prepared =
           prepareOp(op(OpCode::kDeleteContainer), in, PrepContext{0, {}, header.zxid, nowMs}, view);
       view.commitTo(overlay_, header.zxid);
-      lastAssignedZxid_ = header.zxid;
       log(Txn{header, std::get<DeleteTxn>(prepared.body)}, header.type, false);
     } catch (const KeeperError&) {
       // It gained a child or went away since the tree was scanned: nothing to reap.

@@ -16,6 +16,7 @@
 #include <memory>
 #include <optional>
 #include <span>
+#include <stdexcept>
 #include <string>
 #include <unordered_map>
 #include <utility>
@@ -60,10 +61,21 @@ struct ProcessorConfig {
   Logger* log = nullptr;  // where soft quota limits are reported; may be null
 };
 
-// Where prepared transactions go to become durable; onDurable() reports back.
+// Where prepared transactions go to become durable (onDurable() reports back), and the one
+// source of their zxids: a standalone server's log counts them, an ensemble leader's come from
+// Zab. The pipeline never makes up a zxid, so the two cannot disagree.
+// The sink names no zxid: the member stopped being a serving leader while requests came in.
+struct ZxidUnavailable : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
 class TxnSink {
  public:
   virtual ~TxnSink() = default;
+  // The zxid the next appended txn must carry; nullopt when none can be given now (an ensemble
+  // member that is not a serving leader).
+  virtual std::optional<std::int64_t> nextZxid() const = 0;
+  // `txn` carries the zxid nextZxid() named.
   virtual void append(const Txn& txn) = 0;
 };
 
@@ -124,9 +136,9 @@ class RequestProcessor {
   void refuseWrites(std::string reason);
 
   // ---- Ensemble (request_processor_quorum.cpp) ----
-  // Leader: zxids of this epoch start at epoch << 32; every session gets a fresh timeout,
-  // since the old leader's view of who was alive is gone.
-  void startEpoch(std::int64_t epoch);
+  // Leader, new in its epoch: every session gets a fresh timeout, since the old leader's view of
+  // who was alive is gone.
+  void startLeading();
   // Leader: a write, sync or session change a learner forwarded for one of its clients.
   // Failures become error txns, so the learner hears of them in commit order.
   void remoteRequest(std::int64_t learnerSid, std::int64_t sessionId, std::int32_t cxid,
@@ -141,7 +153,7 @@ class RequestProcessor {
   // Leader: a learner's client reconnected with an existing session. If the session is alive
   // it now belongs to that learner: requests other members forward for it are dropped from
   // here on, and a connection this leader holds for it is closed. `boundaryZxid` is the last
-  // zxid assigned so far; every request of an earlier owner has a zxid at or below it.
+  // zxid logged so far; every request of an earlier owner has a zxid at or below it.
   struct Revalidation {
     bool valid = false;
     std::int64_t boundaryZxid = 0;
@@ -218,6 +230,11 @@ class RequestProcessor {
   Txn prepareMulti(std::int64_t sessionId, std::span<const std::uint8_t> body, Client* client,
                    const TxnHeader& header);
   Txn prepareClose(std::int64_t sessionId, const TxnHeader& header);
+  // The zxid the sink names for the next txn; throws ZxidUnavailable when it names none.
+  std::int64_t takeableZxid() const;
+  // The newest txn prepared here, or the tree's last one when none is in flight: what a barrier
+  // (a sync, a failed write's answer) must wait for.
+  std::int64_t lastLoggedZxid() const;
   void log(Txn txn, std::int32_t requestOp, bool fromClient);
   void addBarrier(std::int64_t sessionId, Client& client, Pending pending, std::string frame);
 
@@ -264,7 +281,6 @@ class RequestProcessor {
   std::unordered_map<std::int64_t, Client> clients_;
   std::deque<InFlight> inflight_;
   std::multimap<std::int64_t, std::int64_t> barrierWaiters_;  // zxid -> session
-  std::int64_t lastAssignedZxid_ = 0;
   std::size_t outstanding_ = 0;
   std::int64_t nextReapMs_ = 0;
   std::string writesRefused_;

@@ -43,8 +43,7 @@ void RequestProcessor::touch(std::int64_t sessionId) {
     touched_[sessionId] = sessions_.timeoutOf(sessionId);
 }
 
-void RequestProcessor::startEpoch(std::int64_t epoch) {
-  lastAssignedZxid_ = std::max(lastAssignedZxid_, epoch << 32);
+void RequestProcessor::startLeading() {
   std::int64_t now = clock_();
   for (const auto& [id, entry] : sessions_.all()) {
     if (!entry.closing) sessions_.touch(id, now);
@@ -127,14 +126,17 @@ void RequestProcessor::remoteRequest(std::int64_t learnerSid, std::int64_t sessi
                                      std::span<const std::uint8_t> body, std::vector<Id> authIds) {
   ++stats_.packetsReceived;
   if (type == op(OpCode::kSync)) {
-    if (lastAssignedZxid_ > tree_.lastProcessedZxid()) {
-      remoteSyncWaiters_.emplace(lastAssignedZxid_, learnerSid);
+    if (std::int64_t last = lastLoggedZxid(); last > tree_.lastProcessedZxid()) {
+      remoteSyncWaiters_.emplace(last, learnerSid);
     } else if (links_.remoteSyncReady) {
       links_.remoteSyncReady(learnerSid);
     }
     return;
   }
-  TxnHeader header{sessionId, cxid, lastAssignedZxid_ + 1, clock_(), type};
+  // Without a zxid (stepping down) the request is dropped; the learner's link goes with us.
+  std::optional<std::int64_t> zxid = sink_.nextZxid();
+  if (!zxid) return;
+  TxnHeader header{sessionId, cxid, *zxid, clock_(), type};
   try {
     if (!writesRefused_.empty()) throw KeeperError{Err::kSystemError};
     if (type == op(OpCode::kCreateSession)) {
@@ -143,7 +145,6 @@ void RequestProcessor::remoteRequest(std::int64_t learnerSid, std::int64_t sessi
                                         config_.maxSessionTimeoutMs);
       sessions_.add(sessionId, timeout, clock_());
       owners_[sessionId] = learnerSid;
-      lastAssignedZxid_ = header.zxid;
       return log(Txn{header, CreateSessionTxn{timeout}}, type, false);
     }
     if (!sessions_.contains(sessionId) || sessions_.isClosing(sessionId))
@@ -163,7 +164,6 @@ void RequestProcessor::remoteRequest(std::int64_t learnerSid, std::int64_t sessi
   } catch (const KeeperError& e) {
     logRemoteFailure(header, e.code);
   } catch (const MultiFailure& failure) {
-    lastAssignedZxid_ = header.zxid;
     log(Txn{header, failedMultiTxn(failure.opCount, failure.failedIndex, failure.err)}, type,
         false);
   } catch (const jute::DecodeError&) {
@@ -176,7 +176,6 @@ void RequestProcessor::remoteRequest(std::int64_t learnerSid, std::int64_t sessi
 void RequestProcessor::logRemoteFailure(const TxnHeader& header, Err err) {
   TxnHeader error = header;
   error.type = op(OpCode::kError);
-  lastAssignedZxid_ = error.zxid;
   log(Txn{error, ErrorTxn{static_cast<std::int32_t>(err)}}, header.type, false);
 }
 
@@ -212,7 +211,7 @@ RequestProcessor::Revalidation RequestProcessor::revalidateSession(std::int64_t 
     }
     owner = learnerSid;
   }
-  return {valid, lastAssignedZxid_};
+  return {valid, lastLoggedZxid()};
 }
 
 void RequestProcessor::awaitRevalidation(const std::shared_ptr<ClientChannel>& channel,

@@ -55,6 +55,9 @@ struct PeerConfig {
   std::int64_t maxNotificationIntervalMs = 60000;
   std::int64_t connectRetryMs = 1000;
   int connectAttempts = 5;
+  // The zxid counter value a leader never proposes: reaching it ends the epoch, as ZooKeeper's
+  // leader steps down at 0xffffffff. Simulators and tests lower it to reach that point.
+  std::uint32_t zxidCounterLimit = 0xffffffffu;
 };
 
 // What the disk adapter loads at start.
@@ -177,9 +180,10 @@ class Peer {
   // Every logged txn with zxid <= `zxid` is durable.
   void onPersisted(std::int64_t zxid);
 
-  // Leader, once serving: assign the next zxid (epoch<<32 | counter), log and propose the txn.
-  // The caller must have built `txnBytes` for that zxid: call nextZxid() first. nullopt when not
-  // a serving leader or the counter is exhausted (the leader then steps down, as ZooKeeper does).
+  // Leader, once serving: the zxid the next proposal gets (epoch<<32 | counter); nullopt when not
+  // a serving leader. This is the ensemble's only source of zxids: the pipeline builds each txn
+  // for the zxid it names, then propose() logs and sends it under that zxid. At the counter
+  // limit propose() refuses and steps down instead (nullopt), as ZooKeeper's leader does.
   std::optional<std::int64_t> nextZxid() const;
   std::optional<std::int64_t> propose(std::string txnBytes);
   // Leader: propose a reconfig txn whose configuration is `next`. From this proposal on, a

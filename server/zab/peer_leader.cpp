@@ -8,7 +8,6 @@ namespace zk::zab {
 namespace {
 
 constexpr std::int32_t kProtocolVersion = 0x10000;
-constexpr std::uint32_t kMaxCounter = 0xffffffffu;
 
 }  // namespace
 
@@ -228,18 +227,19 @@ void Peer::checkEstablished() {
 }
 
 std::optional<std::int64_t> Peer::nextZxid() const {
-  if (role_ != ServerState::Leading || phase_ != Phase::Broadcast || counter_ == kMaxCounter)
-    return std::nullopt;
+  if (role_ != ServerState::Leading || phase_ != Phase::Broadcast) return std::nullopt;
   return (epoch_ << 32) | static_cast<std::int64_t>(counter_ + 1);
 }
 
 std::optional<std::int64_t> Peer::propose(std::string txnBytes) {
-  if (role_ == ServerState::Leading && phase_ == Phase::Broadcast && counter_ == kMaxCounter) {
-    stepDown();  // zxid counter exhausted: a new epoch is needed (ZOOKEEPER-1277)
-    return std::nullopt;
-  }
   auto zxid = nextZxid();
   if (!zxid) return std::nullopt;
+  if (counter_ + 1 >= config_.zxidCounterLimit) {
+    // As ZooKeeper's Leader.propose: the counter has rolled over, and only a new epoch gives
+    // fresh zxids (ZOOKEEPER-1277). The txn is not proposed; its client hears of the loss.
+    stepDown();
+    return std::nullopt;
+  }
   ++counter_;
   appendTxn(*zxid, txnBytes);
   for (const auto& [sid, l] : learners_) {

@@ -24,6 +24,7 @@ class NullChannel : public zk::ClientChannel {
 
 class CountingSink : public zk::TxnSink {
  public:
+  std::optional<std::int64_t> nextZxid() const override { return last + 1; }
   void append(const zk::Txn& txn) override {
     // Every logged txn must survive the log's own encoding round trip.
     if (zk::decodeTxn(zk::encodeTxn(txn)) != txn) __builtin_trap();

@@ -51,8 +51,13 @@ class RecordingChannel : public ClientChannel {
 
 class MemorySink : public TxnSink {
  public:
+  std::optional<std::int64_t> nextZxid() const override {
+    if (!assigning) return std::nullopt;
+    return txns.empty() ? 1 : txns.back().header.zxid + 1;
+  }
   void append(const Txn& txn) override { txns.push_back(txn); }
   std::vector<Txn> txns;
+  bool assigning = true;  // false: as a leader that stopped serving
 };
 
 class PipelineTest : public ::testing::Test {
@@ -135,6 +140,31 @@ TEST_F(PipelineTest, WriteIsNotAcknowledgedBeforeDurable) {
   ASSERT_EQ(ch->replies().size(), 1u);
   EXPECT_EQ(ch->replies()[0].header.err, 0);
   EXPECT_NE(tree.find("/a"), nullptr);
+}
+
+// A leader that stopped serving (its zxid counter rolled over) has no zxid to give: a write is
+// neither logged nor answered, its client is closed to retry elsewhere, and no session expires
+// here (the next leader decides that).
+TEST_F(PipelineTest, WithoutAZxidNothingIsLoggedAndTheClientIsClosed) {
+  auto ch = connect();
+  auto expiring = connect(200);
+  std::size_t logged = sink.txns.size();
+  sink.assigning = false;
+  create(ch, 1, "/a", "x");
+  EXPECT_EQ(sink.txns.size(), logged);
+  EXPECT_EQ(ch->frames.size(), 1u) << "only the connect response";
+  EXPECT_NE(ch->closedWith.find("zxid"), std::string::npos) << ch->closedWith;
+  EXPECT_EQ(processor.outstandingRequests(), 0u);
+  now += 10'000;
+  processor.tick();
+  EXPECT_EQ(sink.txns.size(), logged) << "no closeSession without a zxid";
+  EXPECT_TRUE(expiring->closedWith.empty());
+  auto refused = std::make_shared<RecordingChannel>();
+  ConnectRequest req;
+  req.timeOut = 1000;
+  processor.connect(refused, req);
+  EXPECT_TRUE(refused->frames.empty());
+  EXPECT_NE(refused->closedWith.find("not a serving leader"), std::string::npos);
 }
 
 TEST_F(PipelineTest, ReadQueuedBehindWriteSeesExactlyThatWrite) {

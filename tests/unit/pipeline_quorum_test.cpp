@@ -35,9 +35,15 @@ class Channel : public ClientChannel {
   std::int64_t sessionId = 0;
 };
 
+// Zab's part for the leader: zxids follow `last`, which a test sets to a new epoch's start.
 struct Sink : TxnSink {
-  void append(const Txn& txn) override { txns.push_back(txn); }
+  std::optional<std::int64_t> nextZxid() const override { return last + 1; }
+  void append(const Txn& txn) override {
+    txns.push_back(txn);
+    last = txn.header.zxid;
+  }
   std::vector<Txn> txns;
+  std::int64_t last = 0;
 };
 
 // A second learner (member 3) whose forwarded requests can be held back, as a slow link would.
@@ -77,7 +83,8 @@ class QuorumPipelineTest : public ::testing::Test, public RequestForwarder {
             config(3, PipelineRole::kLearner), otherTree, otherLog, [this] { return now; },
             forwardingTo(&otherLink)),
         otherLink(leader) {
-    leader.startEpoch(3);
+    leaderLog.last = std::int64_t{3} << 32;
+    leader.startLeading();
   }
 
   static PipelineLinks forwardingTo(RequestForwarder* forwarder) {

@@ -152,6 +152,27 @@ TEST(ZabLeader, CommitsOnlyWithAQuorumOfDurableCopies) {
   EXPECT_EQ(typesOf(packetsTo(out, 1)), std::vector<std::int32_t>{t(PacketType::Commit)});
 }
 
+// ZOOKEEPER-1277: a leader never proposes the last counter value of its epoch; it steps down
+// instead, so the next leader's new epoch gives fresh zxids.
+TEST(ZabLeader, StepsDownWhenItsZxidCounterRollsOver) {
+  PeerConfig c = config(3);
+  c.zxidCounterLimit = 3;
+  Peer leader(c, logOf(1, {z(1, 1)}), 0);
+  syncLearnerOne(leader, z(1, 1), 1);
+  leader.onPacket(1, makePacket(PacketType::Ack, z(2, 0)));
+  leader.takeActions();
+  ASSERT_TRUE(leader.serving());
+  EXPECT_EQ(leader.propose("a"), z(2, 1));
+  EXPECT_EQ(leader.propose("b"), z(2, 2));
+  leader.takeActions();
+  EXPECT_EQ(leader.nextZxid(), z(2, 3));
+  EXPECT_EQ(leader.propose("c"), std::nullopt);
+  auto out = leader.takeActions();
+  EXPECT_EQ(leader.state(), ServerState::Looking);
+  EXPECT_TRUE(all<act::PersistTxn>(out).empty()) << "the rolled-over txn is not logged";
+  EXPECT_EQ(leader.nextZxid(), std::nullopt);
+}
+
 // A follower from election to broadcast, checking what it persists and when it acknowledges.
 TEST(ZabFollower, HandshakeThenAcksOnlyDurableProposals) {
   Peer f(config(1), logOf(1, {z(1, 1), z(1, 2), z(1, 3)}), 0);
