@@ -194,6 +194,8 @@ PreparedOp prepareSetData(jute::Reader& in, const PrepContext& ctx, ScratchView&
 // arguments and the quorum. The txn is ZooKeeper's: a SetDataTxn of the config node, version -1.
 PreparedOp prepareReconfig(jute::Reader& in, const PrepContext& ctx, ScratchView& view) {
   auto req = ReconfigRequest::read(in);
+  // ZooKeeper's order: disabled anywhere first, then no reconfig on a standalone server.
+  if (!ctx.reconfigEnabled) fail(Err::kReconfigDisabled);
   if (ctx.planReconfig == nullptr) fail(Err::kUnimplemented);
   std::string config = (*ctx.planReconfig)(req, ctx.zxid);
   const std::string path = "/zookeeper/config";

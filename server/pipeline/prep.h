@@ -28,6 +28,7 @@ struct PrepContext {
   std::int64_t zxid = 0;
   std::int64_t nowMs = 0;
   bool extendedTypesEnabled = false;
+  bool reconfigEnabled = false;                   // reconfigEnabled in zoo.cfg
   const ReconfigPlanner* planReconfig = nullptr;  // set only on an ensemble's leader
   QuotaGuard* quotas = nullptr;                   // set when quotas are enforced
 };

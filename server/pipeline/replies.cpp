@@ -14,8 +14,18 @@ std::string replyFrame(std::int32_t xid, std::int64_t zxid, Err err, std::string
   return out.take();
 }
 
+namespace {
+constexpr std::size_t kZxidOffset = 4 + 4;  // after the frame length and the xid
+constexpr std::size_t kErrOffset = kZxidOffset + 8;
+}  // namespace
+
+void setReplyZxid(std::string& frame, std::int64_t zxid) {
+  if (frame.size() < kErrOffset) return;
+  for (std::size_t i = 0; i < 8; ++i)
+    frame[kZxidOffset + i] = static_cast<char>(static_cast<std::uint64_t>(zxid) >> (56 - 8 * i));
+}
+
 std::int32_t replyError(std::string_view frame) {
-  constexpr std::size_t kErrOffset = 4 + 4 + 8;
   if (frame.size() < kErrOffset + 4) return 0;
   return static_cast<std::int32_t>(
       jute::loadBigEndian32(reinterpret_cast<const std::uint8_t*>(frame.data()) + kErrOffset));
@@ -92,18 +102,6 @@ std::string writeResponseBody(std::int32_t op, const ApplyResult& result) {
                     sub.type == static_cast<int>(OpCode::kCreateTTL);
     MultiHeader{withStat ? static_cast<int>(OpCode::kCreate2) : sub.type, false, 0}.write(out);
     writeOpResult(sub.type, sub.path, sub.stat, out);
-  }
-  MultiHeader{-1, true, -1}.write(out);
-  return out.take();
-}
-
-std::string failedMultiBody(std::size_t opCount, std::size_t failedIndex, Err err) {
-  jute::Writer out;
-  for (std::size_t i = 0; i < opCount; ++i) {
-    Err code = i < failedIndex ? Err::kOk : i == failedIndex ? err : Err::kRuntimeInconsistency;
-    MultiHeader{static_cast<int>(OpCode::kError), false, static_cast<std::int32_t>(code)}.write(
-        out);
-    out.writeInt(static_cast<std::int32_t>(code));
   }
   MultiHeader{-1, true, -1}.write(out);
   return out.take();

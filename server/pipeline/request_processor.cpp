@@ -5,6 +5,7 @@
 #include "acl/acl.h"
 #include "jute/reader.h"
 #include "jute/writer.h"
+#include "pipeline/failed_writes.h"
 #include "pipeline/prep.h"
 #include "pipeline/reads.h"
 #include "pipeline/replies.h"
@@ -175,22 +176,9 @@ void RequestProcessor::request(const std::shared_ptr<ClientChannel>& channel,
   pending.op = header.type;
   pending.startedMs = clock_();
   ++outstanding_;
-  if (header.type == op(OpCode::kReconfig) &&
-      (!config_.reconfigEnabled || config_.role == PipelineRole::kStandalone)) {
-    // ZooKeeper has no reconfig on a standalone server; with reconfigEnabled=false, nowhere.
-    pending.frame = replyFrame(
-        pending.xid, 0, config_.reconfigEnabled ? Err::kUnimplemented : Err::kReconfigDisabled);
-    return addBarrier(sessionId, *client, std::move(pending), {});
-  }
   if (config_.role == PipelineRole::kReadOnly &&
       refusedAsReadOnly(channel, sessionId, *client, pending))
     return;
-  if (header.type == op(OpCode::kDeleteContainer)) {
-    // Only the container reaper may delete a container. ZooKeeper reads a client's request as a
-    // raw path, which a jute string's length prefix makes invalid: BADARGUMENTS.
-    pending.frame = replyFrame(pending.xid, 0, Err::kBadArguments);
-    return addBarrier(sessionId, *client, std::move(pending), {});
-  }
   if (config_.role == PipelineRole::kLearner &&
       (header.type == op(OpCode::kSync) || isWriteOp(header.type))) {
     return forwardToLeader(sessionId, *client, std::move(pending), body);
@@ -279,47 +267,65 @@ void RequestProcessor::addBarrier(std::int64_t sessionId, Client& client, Pendin
 
 void RequestProcessor::submitWrite(std::int64_t sessionId, Client* client, Pending pending,
                                    std::span<const std::uint8_t> body) {
-  Err err = Err::kOk;
-  std::string errorBody;
-  try {
-    if (!writesRefused_.empty()) throw KeeperError{Err::kSystemError};
-    if (!sessions_.contains(sessionId) || sessions_.isClosing(sessionId))
-      throw KeeperError{Err::kSessionExpired};
-    Txn txn = prepareTxn(sessionId, pending, body, client);
-    pending.zxid = txn.header.zxid;
-    client->queue.push_back(std::move(pending));
-    log(std::move(txn), client->queue.back().op, true);
-    return;
-  } catch (const KeeperError& e) {
-    err = e.code;
-  } catch (const MultiFailure& failure) {
-    errorBody = failedMultiBody(failure.opCount, failure.failedIndex, failure.err);
-  } catch (const jute::DecodeError&) {
-    err = Err::kMarshallingError;  // ZooKeeper answers a malformed write so and serves on
-  } catch (const UnknownAclReference&) {
-    err = Err::kMarshallingError;  // as ZooKeeper answers a request that fails unexpectedly
-  } catch (const ZxidUnavailable& e) {
-    // This leader is stepping down: as ZooKeeper's, it answers nothing more, and the client
-    // retries elsewhere with its outcome known (nothing was logged).
+  if (!writesRefused_.empty()) {
+    // The log has failed, so not even an error txn can be written.
+    pending.frame = replyFrame(pending.xid, 0, Err::kSystemError);
+    return addBarrier(sessionId, *client, std::move(pending), {});
+  }
+  std::optional<std::int64_t> zxid = sink_.nextZxid();
+  if (!zxid) {
+    // A leader stepping down (its zxid counter rolled over): as ZooKeeper's, it answers nothing
+    // more, and the client retries elsewhere knowing nothing was logged.
     --outstanding_;
-    if (auto channel = pending.channel.lock()) channel->close(e.what());
+    if (auto channel = pending.channel.lock())
+      channel->close("this member can no longer assign zxids (not a serving leader)");
     return;
   }
-  // A failed write is answered only after the writes it was checked against are applied,
-  // so the client never sees an outcome that a crash could undo.
-  pending.frame = replyFrame(pending.xid, 0, err, errorBody);
-  addBarrier(sessionId, *client, std::move(pending), {});
+  Txn txn = prepareOrFailure(TxnHeader{sessionId, pending.xid, *zxid, clock_(), pending.op},
+                             pending, body, client);
+  pending.zxid = txn.header.zxid;
+  client->queue.push_back(std::move(pending));
+  log(std::move(txn), client->queue.back().op, true);
 }
 
-Txn RequestProcessor::prepareTxn(std::int64_t sessionId, const Pending& pending,
+// As ZooKeeper's PrepRequestProcessor: a write that fails its checks still takes its zxid and
+// becomes a txn (an error txn, or a multi of error txns) that is logged, committed and applied
+// like any other. Its client is answered when it applies, with that zxid in the reply header,
+// so it never sees an outcome that a crash could undo.
+Txn RequestProcessor::prepareOrFailure(const TxnHeader& header, const Pending& pending,
+                                       std::span<const std::uint8_t> body, Client* client) {
+  try {
+    std::int64_t sessionId = header.clientId;
+    if (!sessions_.contains(sessionId) || sessions_.isClosing(sessionId))
+      throw KeeperError{Err::kSessionExpired};
+    return prepareTxn(header, pending, body, client);
+  } catch (const KeeperError& e) {
+    return errorTxn(header, e.code);
+  } catch (const MultiFailure& failure) {
+    return Txn{header, failedMultiTxn(failure.opCount, failure.failedIndex, failure.err)};
+  } catch (const jute::DecodeError&) {
+    return errorTxn(header, Err::kMarshallingError);  // ZooKeeper's answer to a malformed write
+  } catch (const UnknownAclReference&) {
+    return errorTxn(header, Err::kMarshallingError);  // and to one that fails unexpectedly
+  }
+}
+
+Txn RequestProcessor::prepareTxn(const TxnHeader& header, const Pending& pending,
                                  std::span<const std::uint8_t> body, Client* client) {
-  TxnHeader header{sessionId, pending.xid, takeableZxid(), clock_(), pending.op};
+  std::int64_t sessionId = header.clientId;
+  // Only the container reaper may delete a container. ZooKeeper reads a client's request as a
+  // raw path, which a jute string's length prefix makes invalid: BADARGUMENTS.
+  if (pending.op == op(OpCode::kDeleteContainer)) throw KeeperError{Err::kBadArguments};
   if (pending.op == op(OpCode::kCloseSession)) return prepareClose(sessionId, header);
   if (pending.op == op(OpCode::kMulti)) return prepareMulti(sessionId, body, client, header);
   jute::Reader in(body);
   ScratchView view(overlay_);
-  PrepContext ctx{sessionId, client ? std::span<const Id>(client->authIds) : std::span<const Id>(),
-                  header.zxid, header.time, config_.extendedTypesEnabled};
+  PrepContext ctx{sessionId,
+                  client ? std::span<const Id>(client->authIds) : std::span<const Id>(),
+                  header.zxid,
+                  header.time,
+                  config_.extendedTypesEnabled,
+                  config_.reconfigEnabled};
   if (quotaGuard_) ctx.quotas = &*quotaGuard_;
   if (config_.planReconfig) ctx.planReconfig = &config_.planReconfig;
   PreparedOp prepared = prepareOp(pending.op, in, ctx, view);
@@ -370,11 +376,6 @@ Txn RequestProcessor::prepareClose(std::int64_t sessionId, const TxnHeader& head
   return Txn{header, CloseSessionTxn{std::move(paths)}};
 }
 
-std::int64_t RequestProcessor::takeableZxid() const {
-  if (auto zxid = sink_.nextZxid()) return *zxid;
-  throw ZxidUnavailable("this member can no longer assign zxids (not a serving leader)");
-}
-
 std::int64_t RequestProcessor::lastLoggedZxid() const {
   return inflight_.empty() ? tree_.lastProcessedZxid() : inflight_.back().txn.header.zxid;
 }
@@ -405,12 +406,13 @@ void RequestProcessor::applyOne(InFlight entry) {
     for (auto& pending : client->queue) {
       if (pending.kind != Kind::kWrite || pending.ready) continue;
       if (pending.establishTimeoutMs == 0) {
-        // A multi's outcome is in its per-op results; its header says OK, as standalone's.
-        Err headerErr = entry.requestOp == op(OpCode::kMulti) ? Err::kOk : result.err;
-        pending.frame = replyFrame(pending.xid, header.zxid, headerErr,
-                                   result.err == Err::kOk || entry.requestOp == op(OpCode::kMulti)
-                                       ? responseBody(entry.requestOp, result)
-                                       : std::string());
+        // A multi txn's outcome is in its per-op results and its header says OK, as
+        // ZooKeeper's; a multi that did not decode is an error txn like any other write's.
+        bool multi = header.type == op(OpCode::kMulti);
+        pending.frame =
+            replyFrame(pending.xid, header.zxid, multi ? Err::kOk : result.err,
+                       result.err == Err::kOk || multi ? responseBody(entry.requestOp, result)
+                                                       : std::string());
       }
       pending.ready = true;
       break;
@@ -483,6 +485,7 @@ void RequestProcessor::drain(std::int64_t sessionId) {
     Pending& head = queue.front();
     if (head.kind == Kind::kWrite && !head.ready) break;
     if (head.kind == Kind::kBarrier && head.zxid > tree_.lastProcessedZxid()) break;
+    if (head.kind == Kind::kBarrier) setReplyZxid(head.frame, tree_.lastProcessedZxid());
     if (head.kind == Kind::kSync && !head.ready) break;
     if (head.kind == Kind::kRead) {
       auto body = std::span(reinterpret_cast<const std::uint8_t*>(head.payload.data()),

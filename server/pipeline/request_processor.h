@@ -16,7 +16,6 @@
 #include <memory>
 #include <optional>
 #include <span>
-#include <stdexcept>
 #include <string>
 #include <unordered_map>
 #include <utility>
@@ -64,11 +63,6 @@ struct ProcessorConfig {
 // Where prepared transactions go to become durable (onDurable() reports back), and the one
 // source of their zxids: a standalone server's log counts them, an ensemble leader's come from
 // Zab. The pipeline never makes up a zxid, so the two cannot disagree.
-// The sink names no zxid: the member stopped being a serving leader while requests came in.
-struct ZxidUnavailable : std::runtime_error {
-  using std::runtime_error::runtime_error;
-};
-
 class TxnSink {
  public:
   virtual ~TxnSink() = default;
@@ -225,13 +219,13 @@ class RequestProcessor {
   void enqueueRead(Client& client, Pending pending);
   void submitWrite(std::int64_t sessionId, Client* client, Pending pending,
                    std::span<const std::uint8_t> body);
-  Txn prepareTxn(std::int64_t sessionId, const Pending& pending, std::span<const std::uint8_t> body,
-                 Client* client);
+  Txn prepareOrFailure(const TxnHeader& header, const Pending& pending,
+                       std::span<const std::uint8_t> body, Client* client);
+  Txn prepareTxn(const TxnHeader& header, const Pending& pending,
+                 std::span<const std::uint8_t> body, Client* client);
   Txn prepareMulti(std::int64_t sessionId, std::span<const std::uint8_t> body, Client* client,
                    const TxnHeader& header);
   Txn prepareClose(std::int64_t sessionId, const TxnHeader& header);
-  // The zxid the sink names for the next txn; throws ZxidUnavailable when it names none.
-  std::int64_t takeableZxid() const;
   // The newest txn prepared here, or the tree's last one when none is in flight: what a barrier
   // (a sync, a failed write's answer) must wait for.
   std::int64_t lastLoggedZxid() const;
@@ -267,7 +261,8 @@ class RequestProcessor {
   void touch(std::int64_t sessionId);
   void forwardToLeader(std::int64_t sessionId, Client& client, Pending pending,
                        std::span<const std::uint8_t> body);
-  void logRemoteFailure(const TxnHeader& header, Err err);
+  void remoteCreateSession(std::int64_t learnerSid, const TxnHeader& header,
+                           std::span<const std::uint8_t> body);
   void releaseRemoteSyncs(std::int64_t appliedZxid);
 
   ProcessorConfig config_;

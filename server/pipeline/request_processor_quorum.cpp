@@ -3,6 +3,7 @@
 
 #include "jute/reader.h"
 #include "jute/writer.h"
+#include "pipeline/failed_writes.h"
 #include "pipeline/prep.h"
 #include "pipeline/replies.h"
 #include "pipeline/request_processor.h"
@@ -15,17 +16,6 @@ namespace {
 
 constexpr auto op(OpCode code) {
   return static_cast<std::int32_t>(code);
-}
-
-// ZooKeeper's record of a failed multi: ops before the failure OK, the failed one its error,
-// the rest RUNTIMEINCONSISTENCY.
-MultiTxn failedMultiTxn(std::size_t opCount, std::size_t failedIndex, Err err) {
-  MultiTxn multi;
-  for (std::size_t i = 0; i < opCount; ++i) {
-    Err code = i < failedIndex ? Err::kOk : i == failedIndex ? err : Err::kRuntimeInconsistency;
-    multi.txns.push_back(SubTxn{op(OpCode::kError), ErrorTxn{static_cast<std::int32_t>(code)}});
-  }
-  return multi;
 }
 
 // ZooKeeper's leader logs a request from a member the session has left as an error txn with
@@ -137,46 +127,36 @@ void RequestProcessor::remoteRequest(std::int64_t learnerSid, std::int64_t sessi
   std::optional<std::int64_t> zxid = sink_.nextZxid();
   if (!zxid) return;
   TxnHeader header{sessionId, cxid, *zxid, clock_(), type};
-  try {
-    if (!writesRefused_.empty()) throw KeeperError{Err::kSystemError};
-    if (type == op(OpCode::kCreateSession)) {
-      jute::Reader in(body);
-      std::int32_t timeout = std::clamp(in.readInt("timeOut"), config_.minSessionTimeoutMs,
-                                        config_.maxSessionTimeoutMs);
-      sessions_.add(sessionId, timeout, clock_());
-      owners_[sessionId] = learnerSid;
-      return log(Txn{header, CreateSessionTxn{timeout}}, type, false);
-    }
-    if (!sessions_.contains(sessionId) || sessions_.isClosing(sessionId))
-      throw KeeperError{Err::kSessionExpired};
-    if (!claimOwnership(sessionId, learnerSid)) {
-      // ZooKeeper logs a SESSIONMOVED error txn here. Its cxid belongs to the session's old
-      // connection and could be mistaken elsewhere for a request of the new one, so the
-      // request is dropped instead: its client has already moved on.
-      return;
-    }
-    Client remote;
-    remote.authIds = std::move(authIds);
-    Pending pending;
-    pending.xid = cxid;
-    pending.op = type;
-    log(prepareTxn(sessionId, pending, body, &remote), type, false);
-  } catch (const KeeperError& e) {
-    logRemoteFailure(header, e.code);
-  } catch (const MultiFailure& failure) {
-    log(Txn{header, failedMultiTxn(failure.opCount, failure.failedIndex, failure.err)}, type,
-        false);
-  } catch (const jute::DecodeError&) {
-    logRemoteFailure(header, Err::kMarshallingError);
-  } catch (const UnknownAclReference&) {
-    logRemoteFailure(header, Err::kMarshallingError);
+  if (!writesRefused_.empty()) return log(errorTxn(header, Err::kSystemError), type, false);
+  if (type == op(OpCode::kCreateSession)) return remoteCreateSession(learnerSid, header, body);
+  bool live = sessions_.contains(sessionId) && !sessions_.isClosing(sessionId);
+  if (live && !claimOwnership(sessionId, learnerSid)) {
+    // ZooKeeper logs a SESSIONMOVED error txn here. Its cxid belongs to the session's old
+    // connection and could be mistaken elsewhere for a request of the new one, so the
+    // request is dropped instead: its client has already moved on.
+    return;
   }
+  Client remote;
+  remote.authIds = std::move(authIds);
+  Pending pending;
+  pending.xid = cxid;
+  pending.op = type;
+  log(prepareOrFailure(header, pending, body, &remote), type, false);
 }
 
-void RequestProcessor::logRemoteFailure(const TxnHeader& header, Err err) {
-  TxnHeader error = header;
-  error.type = op(OpCode::kError);
-  log(Txn{error, ErrorTxn{static_cast<std::int32_t>(err)}}, header.type, false);
+void RequestProcessor::remoteCreateSession(std::int64_t learnerSid, const TxnHeader& header,
+                                           std::span<const std::uint8_t> body) {
+  std::int32_t timeout = 0;
+  try {
+    jute::Reader in(body);
+    timeout =
+        std::clamp(in.readInt("timeOut"), config_.minSessionTimeoutMs, config_.maxSessionTimeoutMs);
+  } catch (const jute::DecodeError&) {
+    return log(errorTxn(header, Err::kMarshallingError), header.type, false);
+  }
+  sessions_.add(header.clientId, timeout, clock_());
+  owners_[header.clientId] = learnerSid;
+  log(Txn{header, CreateSessionTxn{timeout}}, header.type, false);
 }
 
 void RequestProcessor::releaseRemoteSyncs(std::int64_t appliedZxid) {

@@ -2,8 +2,10 @@
 
 One scripted conversation of raw frames runs against a fresh server of the implementation under
 test (ZK_IMPL) and against a fresh reference ZooKeeper 3.8 started alongside; the replies must be
-equal once the values that differ by nature are masked: zxids and times, session ids (in a stat's
+equal once the values that differ by nature are masked: times, session ids (in a stat's
 ephemeralOwner and in whoAmI), and the order of child lists (a HashSet's order in ZooKeeper).
+Zxids are compared relative to the session's start (a ping's zxid before the first step): a
+write that fails still takes a zxid in ZooKeeper (an error txn), and so it must here.
 
 Each step names the body layout ZooKeeper sends for it, so that the masking knows where the
 stats are. A body that does not fit its layout is kept raw and marked, which makes the
@@ -48,9 +50,10 @@ class Misfit(Exception):
 class Masker:
     """Re-emits a body field by field, with by-nature-different values replaced by constants."""
 
-    def __init__(self, body):
+    def __init__(self, body, rel):
         self.c = w.Cursor(body)
         self.out = b""
+        self.rel = rel  # a zxid as compared: relative to the session's start
 
     def copy(self, n):
         try:
@@ -90,8 +93,9 @@ class Masker:
         owner = s["ephemeralOwner"]
         # Containers and TTL nodes carry a marker in ephemeralOwner; a session id differs.
         owner = owner if owner < 0 or owner == 0 else 1
-        self.out += struct.pack(">qqqqiiiqiiq", 0, 0, 0, 0, s["version"], s["cversion"],
-                                s["aversion"], owner, s["dataLength"], s["numChildren"], 0)
+        self.out += struct.pack(">qqqqiiiqiiq", self.rel(s["czxid"]), self.rel(s["mzxid"]), 0, 0,
+                                s["version"], s["cversion"], s["aversion"], owner,
+                                s["dataLength"], s["numChildren"], self.rel(s["pzxid"]))
 
     def acls(self):
         n = self.int()
@@ -143,14 +147,24 @@ class Masker:
         return self.out
 
 
-def masked(reply, layout):
-    """(xid, err, masked body), or the raw body marked when it does not fit the layout."""
+def relative_to(base):
+    """Zxids as compared: 0 (a node no txn made, or none given) stays 0; any other counts from
+    `base`. Without a base every zxid reads 0."""
+    if base is None:
+        return lambda zxid: 0
+    return lambda zxid: zxid - base if zxid > 0 else zxid
+
+
+def masked(reply, layout, base=None):
+    """(xid, zxid, err, masked body), or the raw body marked when it does not fit the layout;
+    zxids relative to `base` (see relative_to)."""
     body = reply.body.data[16:]
+    rel = relative_to(base)
     try:
-        shown = Masker(body).run(layout if reply.err == 0 or layout == "multi" else "")
+        shown = Masker(body, rel).run(layout if reply.err == 0 or layout == "multi" else "")
     except Misfit as e:
         shown = f"MISFIT({e}): {body.hex()}"
-    return (reply.xid, reply.err, shown)
+    return (reply.xid, rel(reply.zxid), reply.err, shown)
 
 
 # --- the conversation ------------------------------------------------------------------------
@@ -274,17 +288,24 @@ def converse(port):
     """Runs STEPS on one session; returns [(step name, masked reply)] and the events seen."""
     client = w.WireClient(port)
     try:
+        base = session_start(client)
         seen = []
         for name, op, body, layout in STEPS:
             xid = w.PING_XID if op == w.OP_PING else None
             client.send(op, body, xid=xid)
             reply = read_reply(client)
-            seen.append((name, masked(reply, layout)))
-        seen.append(("setWatches", set_watches(client, OP_SETWATCHES, 3)))
-        seen.append(("setWatches2", set_watches(client, OP_SETWATCHES2, 5)))
+            seen.append((name, masked(reply, layout, base)))
+        seen.append(("setWatches", set_watches(client, OP_SETWATCHES, 3, base)))
+        seen.append(("setWatches2", set_watches(client, OP_SETWATCHES2, 5, base)))
         return seen, [(e.type, e.state, e.path) for e in client.events]
     finally:
         client.close()
+
+
+def session_start(client):
+    """The zxid a ping is answered with: the last txn applied, its own session's creation."""
+    client.send(w.OP_PING, b"", xid=w.PING_XID)
+    return read_reply(client).zxid
 
 
 def read_reply(client):
@@ -295,10 +316,10 @@ def read_reply(client):
         client.events.append(client._event(reply))
 
 
-def set_watches(client, op, lists):
+def set_watches(client, op, lists, base):
     body = p_long(0) + strs(["/w/n"]) + b"".join(strs([]) for _ in range(lists - 1))
     client.send(op, body, xid=SETWATCHES_XID)
-    return masked(read_reply(client), "")
+    return masked(read_reply(client), "", base)
 
 
 # --- the test --------------------------------------------------------------------------------
@@ -327,7 +348,7 @@ def test_every_reply_is_zookeepers(server_factory, reference):
     subject = server_factory(**SERVER_CFG)
     expected, expected_events = converse(reference.port)
     actual, actual_events = converse(subject.port)
-    misfits = [(name, shown) for name, (_, _, shown) in expected if isinstance(shown, str)]
+    misfits = [(name, shown) for name, (_, _, _, shown) in expected if isinstance(shown, str)]
     assert not misfits, f"the test's layouts do not fit ZooKeeper's replies: {misfits}"
     differ = [(name, want, got) for (name, want), (_, got) in zip(expected, actual) if want != got]
     assert not differ, "\n".join(f"{n}: zookeeper {a} / this server {b}" for n, a, b in differ)
@@ -392,8 +413,10 @@ def refusals(port):
     for name, op, body, layout in MALFORMED:
         client = w.WireClient(port)
         try:
+            # Whether the refusal took a zxid (an error txn) shows against a ping's before it.
+            base = session_start(client)
             client.send(op, body)
-            reply = masked(read_reply(client), layout)
+            reply = masked(read_reply(client), layout, base)
             try:
                 after = client.call(w.OP_EXISTS, p_str("/") + p_bool(False)).err
             except (ConnectionError, socket.timeout, OSError):

@@ -207,6 +207,38 @@ TEST_F(PipelineTest, FailedWriteWaitsForTheWritesItWasCheckedAgainst) {
   EXPECT_EQ(ch->replies()[0].header.err, static_cast<int>(Err::kNodeExists));
 }
 
+// As ZooKeeper's PrepRequestProcessor: a failed write still takes the next zxid, as an error
+// txn that is logged like any other, and its reply carries that zxid.
+TEST_F(PipelineTest, FailedWriteIsAnErrorTxnWithItsOwnZxid) {
+  auto ch = connect();
+  std::int64_t before = sink.txns.back().header.zxid;
+  create(ch, 1, "/no/parent", "");
+  ASSERT_EQ(sink.txns.size(), 2u);
+  const Txn& error = sink.txns.back();
+  EXPECT_EQ(error.header.zxid, before + 1);
+  EXPECT_EQ(error.header.type, static_cast<int>(OpCode::kError));
+  ASSERT_TRUE(std::holds_alternative<ErrorTxn>(error.body));
+  EXPECT_EQ(std::get<ErrorTxn>(error.body).err, static_cast<int>(Err::kNoNode));
+  EXPECT_TRUE(ch->replies().empty()) << "answered only once its txn is durable";
+  durable();
+  ASSERT_EQ(ch->replies().size(), 1u);
+  EXPECT_EQ(ch->replies()[0].header.err, static_cast<int>(Err::kNoNode));
+  EXPECT_EQ(ch->replies()[0].header.zxid, before + 1);
+  EXPECT_EQ(tree.lastProcessedZxid(), before + 1);
+}
+
+// A sync (no txn) is answered with the zxid the tree is at when it is answered, as ZooKeeper's
+// FinalRequestProcessor writes it, not with the one it was queued at.
+TEST_F(PipelineTest, SyncIsAnsweredWithTheZxidOfItsMoment) {
+  auto ch = connect();
+  create(ch, 1, "/a", "");
+  send(ch, 2, OpCode::kSync, PathRequest{"/a"});
+  EXPECT_TRUE(ch->replies().empty());
+  durable();
+  ASSERT_EQ(ch->replies().size(), 2u);
+  EXPECT_EQ(ch->replies()[1].header.zxid, sink.txns.back().header.zxid);
+}
+
 TEST_F(PipelineTest, WatchEventPrecedesTheReplyThatShowsTheChange) {
   auto watcher = connect();
   auto writer = connect();
