@@ -37,6 +37,7 @@ RUN apt-get update \
        libsasl2-2 \
        libsasl2-modules \
        libsasl2-modules-gssapi-mit \
+       libsnappy1v5 \
        libssl3 \
        libyaml-cpp0.7 \
        libzookeeper-mt2 \

@@ -10,6 +10,8 @@ BUILD_PACKAGES=(
   g++ cmake ninja-build pkg-config
   libboost-dev libyaml-cpp-dev libcpprest-dev prometheus-cpp-dev
   libzookeeper-mt-dev libssl-dev zlib1g-dev libsasl2-dev
+  # ZooKeeper's compressed snapshots (snapshot.compression.method gz, snappy)
+  libsnappy-dev
 )
 TEST_PACKAGES=(
   clang libclang-rt-14-dev libgtest-dev libgmock-dev

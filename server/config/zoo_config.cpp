@@ -177,6 +177,19 @@ void setQuorumSaslContext(Parser& ps, ServerConfig& c, const Property& p) {
 void ignoredJvm(Parser& ps, ServerConfig&, const Property& p) {
   ps.warn(p, "JVM setting, ignored");
 }
+// As ZooKeeper's SnapStream.StreamMode.fromString: case does not matter, and a name it does
+// not know means plain snapshots.
+void setSnapshotCompression(Parser& ps, ServerConfig& c, const Property& p) {
+  std::string method = p.value;
+  std::transform(method.begin(), method.end(), method.begin(),
+                 [](unsigned char ch) { return static_cast<char>(std::tolower(ch)); });
+  if (method != "" && method != "gz" && method != "snappy") {
+    ps.warn(p, "not a compression method (gz, snappy); snapshots are written uncompressed");
+    method.clear();
+  }
+  c.snapshotCompressionMethod = method;
+}
+
 void setX509SuperUser(Parser&, ServerConfig& c, const Property& p) {
   c.tls.x509SuperUser = p.value;
 }
@@ -367,6 +380,8 @@ const std::unordered_map<std::string_view, Setter>& setters() {
       // ZooKeeper reads it as the system property zookeeper.enforceQuota, which a zoo.cfg key
       // it does not know sets.
       {"enforceQuota", [](P& ps, C& c, const Pr& p) { c.enforceQuota = ps.boolean(p); }},
+      {"snapshot.compression.method", setSnapshotCompression},
+      {"zookeeper.snapshot.compression.method", setSnapshotCompression},
       {"largeRequestThreshold",
        [](P& ps, C& c, const Pr& p) {
          c.largeRequestThreshold = ps.i32(p);

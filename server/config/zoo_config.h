@@ -124,6 +124,8 @@ struct ServerConfig {
   std::int64_t fsyncWarningThresholdMs = 1000;
   std::int32_t snapRetainCount = 3;     // raised to 3 when lower, as ZooKeeper does
   std::int32_t purgeIntervalHours = 0;  // 0: autopurge off
+  // zookeeper.snapshot.compression.method: "" (plain), "gz" or "snappy", lower case.
+  std::string snapshotCompressionMethod;
 
   // Client port.
   std::uint16_t clientPort = 0;   // 0: no client port (only valid in a quorum line)

@@ -113,7 +113,7 @@ class ZabForwarder : public RequestForwarder {
 // Snapshots above `zxid` hold txns the new leader does not have.
 void removeSnapshotsAbove(const std::filesystem::path& dataDir, std::int64_t zxid) {
   for (const auto& file :
-       storage::listZxidFiles(dataDir / storage::kVersionDir, storage::kSnapshotPrefix)) {
+       storage::listSnapshots(dataDir / storage::kVersionDir)) {
     if (file.zxid > zxid) std::filesystem::remove(file.path);
   }
 }

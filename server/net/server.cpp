@@ -36,6 +36,11 @@ class LogSink : public TxnSink {
   std::int64_t lastZxid_;
 };
 
+storage::SnapshotCompression snapshotCompressionOf(const ServerConfig& c) {
+  return storage::compressionNamed(c.snapshotCompressionMethod)
+      .value_or(storage::SnapshotCompression::kNone);
+}
+
 // The SASL authority from the JAAS file's server section; null without a JAAS file or that
 // section. A file that cannot be read or parsed stops the start, as ZooKeeper's login does.
 std::shared_ptr<const sasl::Authority> saslAuthority(const ServerConfig& c) {
@@ -71,7 +76,8 @@ Server::Server(ServerConfig config, Logger& log)
       signals_(io_, SIGINT, SIGTERM),
       tick_(io_),
       connections_(config_.maxClientCnxns, config_.maxCnxns, log_),
-      snapshots_(io_, log_, config_.dataDir, config_.snapCount, tree_,
+      snapshots_(io_, log_, config_.dataDir, snapshotCompressionOf(config_), config_.snapCount,
+                 tree_,
                  {.rollLog = [this] { txnLog_->rollLog(); },
                   .sessions = [this] { return pipeline_.sessions(); }}) {
   // ZooKeeper 3.8 (NIOServerCnxn.readLength, NettyServerCnxn) closes a client connection whose
@@ -179,14 +185,14 @@ void Server::recoverData() {
   auto started = std::chrono::steady_clock::now();
   storage::RecoveryOptions options;
   options.log = [this](std::string_view line) { log_.info("storage", line); };
+  options.compression = snapshotCompressionOf(config_);
   storage::RecoveryResult recovered =
       storage::recover(config_.dataDir, config_.dataLogDir, tree_, options);
   auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() -
                                                                   started)
                 .count();
-  std::string from = recovered.snapshotZxid < 0
-                         ? std::string("no snapshot")
-                         : storage::zxidFileName(storage::kSnapshotPrefix, recovered.snapshotZxid);
+  std::string from = recovered.snapshotZxid < 0 ? std::string("no snapshot")
+                                                : recovered.snapshotFile.filename().string();
   log_.info("storage", "recovered " + std::to_string(tree_.nodeCount()) + " znodes and " +
                            std::to_string(recovered.sessions.size()) + " sessions up to zxid " +
                            hex(tree_.lastProcessedZxid()) + " from " + from + " and " +

@@ -8,10 +8,12 @@
 namespace zk {
 
 SnapshotSchedule::SnapshotSchedule(asio::io_context& io, Logger& log, std::filesystem::path dataDir,
-                                   std::int64_t snapCount, const DataTree& tree, Source source)
+                                   storage::SnapshotCompression compression, std::int64_t snapCount,
+                                   const DataTree& tree, Source source)
     : io_(io),
       log_(log),
       dataDir_(std::move(dataDir)),
+      compression_(compression),
       snapCount_(snapCount),
       tree_(tree),
       source_(std::move(source)),
@@ -58,13 +60,12 @@ void SnapshotSchedule::start() {
   storage::SessionMap sessions = source_.sessions();
   storage::SnapshotOptions options;
   options.dataDir = dataDir_;
+  options.compression = compression_;
   options.log = [this](std::string_view line) { log_.info("snapshot", line); };
   ++serial_;
   writer_ = std::make_unique<storage::SnapshotWriter>(options, tree_.lastProcessedZxid(), sessions,
                                                       tree_);
-  log_.info("snapshot", "writing " +
-                            storage::zxidFileName(storage::kSnapshotPrefix, writer_->zxid()) +
-                            " while serving");
+  log_.info("snapshot", "writing " + writer_->path().filename().string() + " while serving");
   asio::post(io_, [this] { step(); });
 }
 

@@ -34,7 +34,8 @@ class SnapshotSchedule {
   };
 
   SnapshotSchedule(asio::io_context& io, Logger& log, std::filesystem::path dataDir,
-                   std::int64_t snapCount, const DataTree& tree, Source source);
+                   storage::SnapshotCompression compression, std::int64_t snapCount,
+                   const DataTree& tree, Source source);
 
   // One txn was logged (standalone, leader) or applied (learner).
   void countTxn();
@@ -55,6 +56,7 @@ class SnapshotSchedule {
   asio::io_context& io_;
   Logger& log_;
   std::filesystem::path dataDir_;
+  storage::SnapshotCompression compression_;
   std::int64_t snapCount_;
   const DataTree& tree_;
   Source source_;

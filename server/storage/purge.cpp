@@ -11,10 +11,10 @@
 namespace zk::storage {
 namespace {
 
-// "snapshot.<hex>" and our abandoned "snapshot.<hex>.tmp".
+// "snapshot.<hex>" (plain or compressed) and our abandoned "snapshot.<hex>[.gz|.snappy].tmp".
 std::optional<std::int64_t> snapshotZxid(std::string name) {
   if (name.ends_with(".tmp")) name.resize(name.size() - 4);
-  return zxidFromName(name, kSnapshotPrefix);
+  return snapshotZxidOfName(name);
 }
 
 void removeFile(const std::filesystem::path& p, PurgeResult& result) {
@@ -33,7 +33,7 @@ PurgeResult purgeOldFiles(const std::filesystem::path& dataDir,
   }
   auto snapDir = dataDir / kVersionDir;
   auto logDir = dataLogDir / kVersionDir;
-  std::vector<ZxidFile> snaps = listZxidFiles(snapDir, kSnapshotPrefix);
+  std::vector<ZxidFile> snaps = listSnapshots(snapDir);
   std::vector<std::int64_t> valid;
   for (auto it = snaps.rbegin(); it != snaps.rend() && valid.size() < std::size_t(snapRetainCount);
        ++it) {

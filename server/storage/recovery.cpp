@@ -38,7 +38,9 @@ RecoveryResult recover(const std::filesystem::path& dataDir,
                        const RecoveryOptions& options) {
   if (!options.readOnly) checkDirs(dataDir, dataLogDir);
   RecoveryResult result;
-  result.snapshotZxid = loadNewestValidSnapshot(dataDir, tree, result.sessions, options.log);
+  LoadedSnapshot snapshot = loadNewestValidSnapshot(dataDir, tree, result.sessions, options.log);
+  result.snapshotZxid = snapshot.zxid;
+  result.snapshotFile = snapshot.file;
   const auto logDir = dataLogDir / kVersionDir;
   if (result.snapshotZxid < 0) {
     if (!logFilesFrom(logDir, 0).empty() && !options.trustEmptySnapshot) {
@@ -60,7 +62,7 @@ RecoveryResult recover(const std::filesystem::path& dataDir,
   result.lastZxid = tree.lastProcessedZxid();
   if (result.snapshotZxid < 0 && !options.readOnly) {
     // Like ZooKeeper, give a fresh dataDir a snapshot at once, so its logs never lack one.
-    writeSnapshot(dataDir, result.lastZxid, result.sessions, tree);
+    writeSnapshot(dataDir, result.lastZxid, result.sessions, tree, options.compression);
     result.wroteInitialSnapshot = true;
   }
   return result;

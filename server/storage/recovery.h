@@ -8,6 +8,7 @@
 #include <optional>
 #include <string>
 
+#include "storage/snapshot_compression.h"
 #include "storage/snapshot_format.h"
 #include "storage/storage_error.h"
 #include "tree/data_tree.h"
@@ -20,6 +21,8 @@ struct RecoveryOptions {
   bool readOnly = false;
   // ZooKeeper's zookeeper.snapshot.trust.empty: replay logs even though no snapshot exists.
   bool trustEmptySnapshot = false;
+  // How a fresh dataDir's first snapshot is stored.
+  SnapshotCompression compression = SnapshotCompression::kNone;
   LogFn log = stderrLog();
 };
 
@@ -27,6 +30,7 @@ struct RecoveryResult {
   SessionMap sessions;             // live sessions and their timeouts
   std::int64_t lastZxid = 0;       // last txn applied (the tree's lastProcessedZxid)
   std::int64_t snapshotZxid = -1;  // -1: none was found
+  std::filesystem::path snapshotFile;
   std::uint64_t txnsReplayed = 0;
   std::optional<std::string> tornTail;  // which file/offset was cut, if any
   bool wroteInitialSnapshot = false;    // a fresh dataDir got snapshot.0, as ZooKeeper does

@@ -15,6 +15,7 @@
 
 #include "storage/file_util.h"
 #include "storage/node_cursor.h"
+#include "storage/snapshot_compression.h"
 #include "storage/snapshot_format.h"
 #include "tree/data_tree.h"
 
@@ -25,6 +26,8 @@ struct SnapshotOptions {
   // writeChunk() serializes nothing while more than this many bytes wait for the disk, so a
   // slow disk cannot make the buffered snapshot grow without bound.
   std::size_t maxPendingBytes = 64 * 1024 * 1024;
+  // How the file is stored (snapshot.compression.method); its name says so, as ZooKeeper's.
+  SnapshotCompression compression = SnapshotCompression::kNone;
   LogFn log = stderrLog();
 };
 
@@ -33,7 +36,9 @@ struct SnapshotOptions {
 // writeChunk() between requests until it returns true, then finish(). The bytes go to
 // "snapshot.<zxid>.tmp" on the snapshot's own background thread; finish() seals the file,
 // fsyncs it, renames it to "snapshot.<zxid>" and fsyncs the directory, so a crash never leaves
-// a half snapshot under a name recovery would trust. Recovery replays the log from <zxid>,
+// a half snapshot under a name recovery would trust. With compression the background thread
+// compresses the bytes on their way to the file, which is named "snapshot.<zxid>.gz" or
+// ".snappy". Recovery replays the log from <zxid>,
 // which repairs whatever changed while the chunks were taken.
 // Roll the txn log (TxnLogWriter::rollLog) when starting one, as ZooKeeper does.
 // ACL lists are captured at construction; a node whose list was first interned after that is
@@ -65,6 +70,7 @@ class SnapshotWriter {
   void run();
   void enqueue(std::string bytes);
   void writeAndPublish(std::deque<std::string>& chunks, bool publish);
+  void store(std::string_view stored);  // background thread: append to the temp file
 
   SnapshotOptions options_;
   std::int64_t zxid_;
@@ -84,6 +90,7 @@ class SnapshotWriter {
   std::thread thread_;
 
   // Background thread state.
+  SnapshotCompressor compressor_;
   Fd fd_;
   std::uint64_t written_ = 0;
   std::optional<std::string> error_;
@@ -91,14 +98,19 @@ class SnapshotWriter {
 
 // Writes a complete snapshot at once (first start, tools, tests).
 std::filesystem::path writeSnapshot(const std::filesystem::path& dataDir, std::int64_t zxid,
-                                    const SessionMap& sessions, const DataTree& tree);
+                                    const SessionMap& sessions, const DataTree& tree,
+                                    SnapshotCompression compression = SnapshotCompression::kNone);
+
+struct LoadedSnapshot {
+  std::int64_t zxid = -1;  // -1: there was no snapshot at all
+  std::filesystem::path file;
+};
 
 // Loads the newest snapshot in <dataDir>/version-2 that parses and seals correctly, trying
-// older ones when the newest is damaged (with a log line each), as ZooKeeper does. Returns its
-// zxid, or -1 when there is none at all. Throws StorageError when snapshots exist but none is
-// valid. The tree and sessions are replaced.
-std::int64_t loadNewestValidSnapshot(const std::filesystem::path& dataDir, DataTree& tree,
-                                     SessionMap& sessions, const LogFn& log = stderrLog());
+// older ones when the newest is damaged (with a log line each), as ZooKeeper does. Throws
+// StorageError when snapshots exist but none is valid. The tree and sessions are replaced.
+LoadedSnapshot loadNewestValidSnapshot(const std::filesystem::path& dataDir, DataTree& tree,
+                                       SessionMap& sessions, const LogFn& log = stderrLog());
 
 // Loads one snapshot's bytes (a file's, or a SNAP's as SnapshotStreamScanner made them) into a
 // cleared tree; throws StorageError naming the offset if they are invalid.

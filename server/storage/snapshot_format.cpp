@@ -2,6 +2,8 @@
 
 #include <zlib.h>
 
+#include <algorithm>
+#include <array>
 #include <fstream>
 #include <future>
 #include <stdexcept>
@@ -9,6 +11,7 @@
 #include "jute/reader.h"
 #include "jute/writer.h"
 #include "storage/file_util.h"
+#include "storage/snapshot_compression.h"
 #include "storage/txn_log.h"
 
 namespace zk::storage {
@@ -197,10 +200,39 @@ bool looksLikeCompleteSnapshot(const std::filesystem::path& file) {
   auto size = std::filesystem::file_size(file, ec);
   if (ec || size < 10) return false;
   std::ifstream in(file, std::ios::binary);
+  SnapshotCompression compression = compressionOfFile(file.filename().string());
+  if (compression != SnapshotCompression::kNone) {
+    std::array<std::uint8_t, 8> head{};
+    in.read(reinterpret_cast<char*>(head.data()), head.size());
+    return hasCompressionMagic(std::span(head.data(), static_cast<std::size_t>(in.gcount())),
+                               compression);
+  }
   in.seekg(static_cast<std::streamoff>(size - 5));
   char tail[5];
   if (!in.read(tail, 5)) return false;
   return tail[0] == 0 && tail[1] == 0 && tail[2] == 0 && tail[3] == 1 && tail[4] == '/';
+}
+
+std::optional<std::int64_t> snapshotZxidOfName(std::string_view fileName) {
+  for (auto compression : {SnapshotCompression::kGzip, SnapshotCompression::kSnappy}) {
+    std::string_view extension = extensionOf(compression);
+    if (fileName.ends_with(extension))
+      return zxidFromName(fileName.substr(0, fileName.size() - extension.size()), kSnapshotPrefix);
+  }
+  return zxidFromName(fileName, kSnapshotPrefix);
+}
+
+std::vector<ZxidFile> listSnapshots(const std::filesystem::path& versionDir) {
+  std::vector<ZxidFile> files;
+  std::error_code ec;
+  for (const auto& entry : std::filesystem::directory_iterator(versionDir, ec)) {
+    auto zxid = snapshotZxidOfName(entry.path().filename().string());
+    if (zxid && entry.is_regular_file()) files.push_back({*zxid, entry.path()});
+  }
+  std::sort(files.begin(), files.end(), [](const ZxidFile& a, const ZxidFile& b) {
+    return a.zxid < b.zxid || (a.zxid == b.zxid && a.path < b.path);
+  });
+  return files;
 }
 
 }  // namespace zk::storage

@@ -23,6 +23,7 @@
 #include <vector>
 
 #include "protocol/records.h"
+#include "storage/file_util.h"
 #include "storage/storage_error.h"
 
 namespace zk::storage {
@@ -80,8 +81,15 @@ struct SnapshotSink {
 SnapshotTrailer parseSnapshot(std::span<const std::uint8_t> bytes, SessionMap& sessions,
                               const SnapshotSink& sink);
 
-// ZooKeeper's cheap validity test (SnapStream.isValidSnapshot): long enough and ending with the
-// seal's string "/". Used to pick candidates before a full parse.
+// ZooKeeper's cheap validity test (SnapStream.isValidSnapshot): a plain snapshot long enough
+// and ending with the seal's string "/"; a compressed one starting with its method's magic.
+// Used to pick candidates before a full parse.
 bool looksLikeCompleteSnapshot(const std::filesystem::path& file);
+
+// The zxid a snapshot's file name carries: "snapshot.<hex>", plain or with the extension of a
+// compression method (".gz", ".snappy"); nullopt for any other name.
+std::optional<std::int64_t> snapshotZxidOfName(std::string_view fileName);
+// The snapshots in a version-2 directory, plain and compressed, oldest first.
+std::vector<ZxidFile> listSnapshots(const std::filesystem::path& versionDir);
 
 }  // namespace zk::storage

@@ -2,6 +2,7 @@
 #include <stdexcept>
 
 #include "storage/snapshot.h"
+#include "storage/snapshot_compression.h"
 #include "storage/txn_log.h"
 
 namespace zk::storage {
@@ -29,16 +30,20 @@ SnapshotTrailer loadSnapshotFile(const std::filesystem::path& file, DataTree& tr
                                  SessionMap& sessions) {
   MappedFile mapped(file);
   try {
-    return loadSnapshotBytes(mapped.bytes(), tree, sessions);
+    SnapshotCompression compression = compressionOfFile(file.filename().string());
+    if (compression == SnapshotCompression::kNone)
+      return loadSnapshotBytes(mapped.bytes(), tree, sessions);
+    std::vector<std::uint8_t> plain = decompressSnapshot(mapped.bytes(), compression);
+    return loadSnapshotBytes(plain, tree, sessions);
   } catch (const StorageError& e) {
     throw StorageError("invalid snapshot " + file.string() + ": " + e.what());
   }
 }
 
-std::int64_t loadNewestValidSnapshot(const std::filesystem::path& dataDir, DataTree& tree,
-                                     SessionMap& sessions, const LogFn& log) {
+LoadedSnapshot loadNewestValidSnapshot(const std::filesystem::path& dataDir, DataTree& tree,
+                                       SessionMap& sessions, const LogFn& log) {
   auto dir = dataDir / kVersionDir;
-  std::vector<ZxidFile> snaps = listZxidFiles(dir, kSnapshotPrefix);
+  std::vector<ZxidFile> snaps = listSnapshots(dir);
   std::reverse(snaps.begin(), snaps.end());
   std::string newestProblem;  // what was wrong with the newest one, for the refusal
   for (const ZxidFile& snap : snaps) {
@@ -52,7 +57,7 @@ std::int64_t loadNewestValidSnapshot(const std::filesystem::path& dataDir, DataT
       try {
         loadSnapshotFile(snap.path, tree, sessions);
         tree.setLastProcessedZxid(snap.zxid);
-        return snap.zxid;
+        return {snap.zxid, snap.path};
       } catch (const StorageError& e) {
         problem = e.what();
       }
@@ -65,7 +70,7 @@ std::int64_t loadNewestValidSnapshot(const std::filesystem::path& dataDir, DataT
                        dir.string() + " is valid (newest: " + newestProblem +
                        "); refusing to start from an empty tree");
   }
-  return -1;
+  return {};
 }
 
 }  // namespace zk::storage

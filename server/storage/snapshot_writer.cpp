@@ -10,10 +10,11 @@ namespace zk::storage {
 
 SnapshotWriter::SnapshotWriter(SnapshotOptions options, std::int64_t zxid,
                                const SessionMap& sessions, const DataTree& tree)
-    : options_(std::move(options)), zxid_(zxid) {
+    : options_(std::move(options)), zxid_(zxid), compressor_(options_.compression) {
   auto dir = options_.dataDir / kVersionDir;
   ensureWritableDir(dir);
   finalPath_ = dir / zxidFileName(kSnapshotPrefix, zxid);
+  finalPath_ += extensionOf(options_.compression);
   tmpPath_ = finalPath_;
   tmpPath_ += ".tmp";  // not a name ZooKeeper or our loader would ever read
   fd_ = Fd::open(tmpPath_, O_WRONLY | O_CREAT | O_TRUNC);
@@ -103,8 +104,7 @@ void SnapshotWriter::writeAndPublish(std::deque<std::string>& chunks, bool publi
     bytes += chunk.size();
     if (error_) continue;  // keep draining so the owner is not throttled forever
     try {
-      pwriteAll(fd_.get(), chunk, written_, tmpPath_);
-      written_ += chunk.size();
+      store(compressor_.add(chunk));
     } catch (const std::exception& e) {
       error_ = e.what();
     }
@@ -116,6 +116,7 @@ void SnapshotWriter::writeAndPublish(std::deque<std::string>& chunks, bool publi
   if (!publish) return;
   try {
     if (error_) throw StorageError(*error_);
+    store(compressor_.finish());
     fsyncFile(fd_.get(), false, tmpPath_);
     fd_.reset();
     std::filesystem::rename(tmpPath_, finalPath_);
@@ -130,10 +131,17 @@ void SnapshotWriter::writeAndPublish(std::deque<std::string>& chunks, bool publi
   if (done_) done_(error_);
 }
 
+void SnapshotWriter::store(std::string_view stored) {
+  pwriteAll(fd_.get(), stored, written_, tmpPath_);
+  written_ += stored.size();
+}
+
 std::filesystem::path writeSnapshot(const std::filesystem::path& dataDir, std::int64_t zxid,
-                                    const SessionMap& sessions, const DataTree& tree) {
+                                    const SessionMap& sessions, const DataTree& tree,
+                                    SnapshotCompression compression) {
   SnapshotOptions options;
   options.dataDir = dataDir;
+  options.compression = compression;
   SnapshotWriter writer(options, zxid, sessions, tree);
   while (!writer.writeChunk(tree, 4096)) std::this_thread::yield();
   writer.finish();

@@ -1,6 +1,8 @@
 // libFuzzer target: arbitrary bytes as a snapshot, both ways one reaches a member: as a file
 // loaded at start, and as the stream a leader sends after SNAP (scanned in chunks, then loaded).
 // A tree that loads must survive being streamed to a learner and loaded again, unchanged.
+// The same bytes are also read as a compressed snapshot file (gzip, snappy-java), whose
+// decompressed bytes must survive compression and decompression unchanged.
 
 #include <cstddef>
 #include <cstdint>
@@ -9,6 +11,7 @@
 
 #include "fuzz_chunks.h"
 #include "storage/snapshot.h"
+#include "storage/snapshot_compression.h"
 #include "storage/snapshot_stream.h"
 
 namespace {
@@ -59,6 +62,22 @@ void asStream(std::string_view bytes) {
   });
 }
 
+void asCompressedFile(std::span<const std::uint8_t> bytes, zk::storage::SnapshotCompression how) {
+  std::vector<std::uint8_t> plain;
+  try {
+    plain = zk::storage::decompressSnapshot(bytes, how);
+  } catch (const zk::storage::StorageError&) {
+    return;
+  }
+  zk::storage::SnapshotCompressor compressor(how);
+  std::string stored = compressor.add(zk::fuzz::asChars(plain.data(), plain.size()));
+  stored += compressor.finish();
+  if (zk::storage::decompressSnapshot(asBytes(stored), how) != plain) __builtin_trap();
+  zk::DataTree tree;
+  SessionMap sessions;
+  load(plain, tree, sessions);
+}
+
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
@@ -66,5 +85,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   SessionMap sessions;
   if (load(std::span(data, size), tree, sessions)) checkResend(tree, sessions);
   asStream(zk::fuzz::asChars(data, size));
+  asCompressedFile(std::span(data, size), zk::storage::SnapshotCompression::kGzip);
+  asCompressedFile(std::span(data, size), zk::storage::SnapshotCompression::kSnappy);
   return 0;
 }

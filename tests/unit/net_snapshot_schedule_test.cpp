@@ -34,7 +34,7 @@ TEST(SnapshotSchedule, TheThresholdTxnRollsTheLogAndWritesASnapshot) {
   tree.apply(createTxn(1, "/a"));
   tree.apply(createTxn(2, "/b"));
   int rolls = 0;
-  SnapshotSchedule schedule(io, log, dir.path(), 2, tree,
+  SnapshotSchedule schedule(io, log, dir.path(), storage::SnapshotCompression::kGzip, 2, tree,
                             {.rollLog = [&] { ++rolls; },
                              .sessions =
                                  [] {
@@ -45,7 +45,8 @@ TEST(SnapshotSchedule, TheThresholdTxnRollsTheLogAndWritesASnapshot) {
   schedule.countTxn();
   EXPECT_EQ(rolls, 1);
   ASSERT_TRUE(runUntil(io, [&] { return schedule.last().zxid == 2; }));
-  EXPECT_TRUE(std::filesystem::exists(dir.path() / "version-2" / "snapshot.2"));
+  // Stored as configured: the name says how, as ZooKeeper's.
+  EXPECT_TRUE(std::filesystem::exists(dir.path() / "version-2" / "snapshot.2.gz"));
 }
 
 // Once stopped, no txn count starts a snapshot.
@@ -56,7 +57,7 @@ TEST(SnapshotSchedule, AStoppedScheduleStartsNoSnapshot) {
   DataTree tree;
   int rolls = 0;
   SnapshotSchedule schedule(
-      io, log, dir.path(), 2, tree,
+      io, log, dir.path(), storage::SnapshotCompression::kNone, 2, tree,
       {.rollLog = [&] { ++rolls; }, .sessions = [] { return storage::SessionMap{}; }});
   schedule.stop();
   for (int i = 0; i < 10; ++i) schedule.countTxn();

@@ -41,12 +41,81 @@ TEST(Snapshot, RoundTripPreservesNodesAclsAndSessions) {
 
   DataTree loaded;
   SessionMap loadedSessions;
-  EXPECT_EQ(loadNewestValidSnapshot(dir.path(), loaded, loadedSessions, kQuiet), next - 1);
+  EXPECT_EQ(loadNewestValidSnapshot(dir.path(), loaded, loadedSessions, kQuiet).zxid, next - 1);
   EXPECT_EQ(loadedSessions, sessions);
   EXPECT_EQ(describeTree(loaded), describeTree(tree));
   EXPECT_EQ(loaded.lastProcessedZxid(), next - 1);
   ASSERT_NE(loaded.ephemeralPaths(0x77), nullptr);
   EXPECT_EQ(loaded.ephemeralPaths(0x77)->count("/app/eph"), 1u);
+}
+
+// zookeeper.snapshot.compression.method: a gzip'ed or snappy-java stream around the same
+// bytes, named by its extension, found and loaded like a plain one (and a large tree crosses
+// many snappy blocks and deflate buffers).
+class CompressedSnapshot : public ::testing::TestWithParam<SnapshotCompression> {};
+
+TEST_P(CompressedSnapshot, RoundTripsAndIsNamedByItsMethod) {
+  TempDir dir;
+  DataTree tree;
+  std::int64_t next = buildTree(tree);
+  for (int i = 0; i < 3000; ++i)
+    tree.apply(createTxn(next++, "/app/n" + std::to_string(i), std::string(100, 'a' + i % 26)));
+  SessionMap sessions{{0x77, 30000}};
+  auto file = writeSnapshot(dir.path(), next - 1, sessions, tree, GetParam());
+  EXPECT_EQ(file.extension(), extensionOf(GetParam()));
+  EXPECT_TRUE(looksLikeCompleteSnapshot(file));
+  EXPECT_LT(std::filesystem::file_size(file), 3000u * 100u) << "the data compresses";
+  ASSERT_EQ(listSnapshots(dir.path() / kVersionDir).size(), 1u);
+
+  DataTree loaded;
+  SessionMap loadedSessions;
+  EXPECT_EQ(loadNewestValidSnapshot(dir.path(), loaded, loadedSessions, kQuiet).zxid, next - 1);
+  EXPECT_EQ(loadedSessions, sessions);
+  EXPECT_EQ(describeTree(loaded), describeTree(tree));
+}
+
+// A damaged compressed snapshot is refused with the file and the offset, and the older plain
+// one beside it is used instead.
+TEST_P(CompressedSnapshot, DamageIsNamedAndAnOlderOneIsUsed) {
+  TempDir dir;
+  DataTree tree;
+  std::int64_t next = buildTree(tree);
+  writeSnapshot(dir.path(), next - 1, {}, tree);
+  tree.apply(createTxn(next, "/newer"));
+  auto file = writeSnapshot(dir.path(), next, {}, tree, GetParam());
+  auto size = std::filesystem::file_size(file);
+  std::filesystem::resize_file(file, size - 7);
+
+  std::vector<std::string> lines;
+  DataTree loaded;
+  SessionMap loadedSessions;
+  EXPECT_EQ(loadNewestValidSnapshot(dir.path(), loaded, loadedSessions,
+                                    [&](std::string_view l) { lines.emplace_back(l); })
+                .zxid,
+            next - 1);
+  ASSERT_EQ(lines.size(), 1u);
+  EXPECT_NE(lines[0].find(file.string()), std::string::npos) << lines[0];
+  EXPECT_NE(lines[0].find("offset"), std::string::npos) << lines[0];
+}
+
+INSTANTIATE_TEST_SUITE_P(Methods, CompressedSnapshot,
+                         ::testing::Values(SnapshotCompression::kGzip,
+                                           SnapshotCompression::kSnappy),
+                         [](const auto& info) {
+                           return info.param == SnapshotCompression::kGzip ? "gz" : "snappy";
+                         });
+
+TEST(SnapshotNames, ZooKeepersNamesAndNoOthers) {
+  EXPECT_EQ(snapshotZxidOfName("snapshot.1a"), 0x1a);
+  EXPECT_EQ(snapshotZxidOfName("snapshot.1a.gz"), 0x1a);
+  EXPECT_EQ(snapshotZxidOfName("snapshot.1a.snappy"), 0x1a);
+  EXPECT_EQ(snapshotZxidOfName("snapshot.1a.tmp"), std::nullopt);
+  EXPECT_EQ(snapshotZxidOfName("snapshot.1a.gz.tmp"), std::nullopt);
+  EXPECT_EQ(snapshotZxidOfName("snapshot.gz"), std::nullopt);
+  EXPECT_EQ(compressionNamed("GZ"), SnapshotCompression::kGzip);
+  EXPECT_EQ(compressionNamed("Snappy"), SnapshotCompression::kSnappy);
+  EXPECT_EQ(compressionNamed(""), SnapshotCompression::kNone);
+  EXPECT_EQ(compressionNamed("lz4"), std::nullopt);
 }
 
 TEST(Snapshot, ReadsZooKeeperTrailersAndChecksEverySeal) {
@@ -196,7 +265,7 @@ TEST(Snapshot, FuzzySnapshotPlusReplayEqualsLiveTree) {
 
   DataTree restored;
   SessionMap sessions;
-  ASSERT_EQ(loadNewestValidSnapshot(dir.path(), restored, sessions, kQuiet), start);
+  ASSERT_EQ(loadNewestValidSnapshot(dir.path(), restored, sessions, kQuiet).zxid, start);
   for (const Txn& t : later) restored.apply(t);
   EXPECT_EQ(describeTree(restored), describeTree(live));
   EXPECT_GT(later.size(), 10u);
@@ -231,7 +300,8 @@ TEST(Snapshot, InvalidNewestFallsBackToOlder) {
   SessionMap sessions;
   std::vector<std::string> logged;
   EXPECT_EQ(loadNewestValidSnapshot(dir.path(), loaded, sessions,
-                                    [&](std::string_view l) { logged.emplace_back(l); }),
+                                    [&](std::string_view l) { logged.emplace_back(l); })
+                .zxid,
             0x10);
   EXPECT_EQ(sessions.size(), 1u);
   EXPECT_EQ(loaded.find("/newer"), nullptr);

@@ -102,9 +102,14 @@ void snapshotSeeds(const fs::path& dir, const fs::path& scratch) {
   }
   sessions[kSession] = 30000;
   write(dir, "stream", storage::encodeSnapshotStream(sessions, tree));
-  fs::path file = storage::writeSnapshot(scratch, zxidOf(1, 5), sessions, tree);
-  std::ifstream in(file, std::ios::binary);
-  write(dir, "file", std::string(std::istreambuf_iterator<char>(in), {}));
+  // The plain file, and the same snapshot as ZooKeeper's gz and snappy files store it.
+  for (auto [name, how] : {std::pair{"file", storage::SnapshotCompression::kNone},
+                           std::pair{"file.gz", storage::SnapshotCompression::kGzip},
+                           std::pair{"file.snappy", storage::SnapshotCompression::kSnappy}}) {
+    fs::path file = storage::writeSnapshot(scratch, zxidOf(1, 5), sessions, tree, how);
+    std::ifstream in(file, std::ios::binary);
+    write(dir, name, std::string(std::istreambuf_iterator<char>(in), {}));
+  }
 }
 
 void txnLogSeeds(const fs::path& dir) {
