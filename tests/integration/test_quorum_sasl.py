@@ -202,15 +202,20 @@ def test_mixed_ensembles_authenticate_both_ways(tmp_path, ensembles, client_fact
     written_everywhere(ens, client_factory, "/mixed")
     for member in ens.members.values():
         assert zookube_authenticated(member), member.log_tail()
-    # The leader's successor is the other implementation (whichever led first: the JVM may
-    # start late), so each leads learners of the other; the old leader rejoins as a learner.
+    each_leads_the_other(ens, client_factory, "/mixed-after-failover")
+
+
+def each_leads_the_other(ens, client_factory, path):
+    """In a mixed ensemble (two of one implementation, one of the other), the leader's successor
+    is the other implementation (whichever led first: the JVM may start late), so each leads
+    learners of the other; the old leader rejoins as a learner and `path` is replicated."""
     old = ens.leader()
     old.kill9()
     successor = ens.wait_serving()
     assert {old.impl, successor.impl} == {"apache", "zookube"}
     old.launch()
     ens.wait_serving()
-    written_everywhere(ens, client_factory, "/mixed-after-failover")
+    written_everywhere(ens, client_factory, path)
 
 
 def restart_with(ens, member, keys):
