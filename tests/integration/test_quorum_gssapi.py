@@ -126,18 +126,23 @@ def test_a_learner_whose_principal_names_another_host_is_refused(tmp_path, realm
     written_everywhere(ens, client_factory, "/without-the-intruder", members=guards)
 
 
-def test_a_keytab_without_the_principal_stops_the_start(tmp_path, realm):
+@pytest.mark.parametrize("wrong_section", ["QuorumLearner", "QuorumServer"])
+def test_a_keytab_without_the_principal_stops_the_start(tmp_path, realm, wrong_section):
     """As ZooKeeper's Login at start: a member whose Kerberos login cannot work does not run."""
+    # The other principal's keytab, for the learner's login or the server's key.
+    server_keytab = realm.keytabs[LEARNER if wrong_section == "QuorumServer" else SERVICE]
+    learner_keytab = realm.keytabs[SERVICE if wrong_section == "QuorumLearner" else LEARNER]
     wrong = write(tmp_path / "jaas-wrong.conf",
-                  krb5_section("QuorumServer", realm.keytabs[SERVICE], f"{SERVICE}@{REALM}") +
-                  krb5_section("QuorumLearner", realm.keytabs[SERVICE], f"{LEARNER}@{REALM}"))
+                  krb5_section("QuorumServer", server_keytab, f"{SERVICE}@{REALM}") +
+                  krb5_section("QuorumLearner", learner_keytab, f"{LEARNER}@{REALM}"))
     ens = Ensemble(str(tmp_path), voters=2)
     member = ens.members[1]
     kerberos_member(member, realm, wrong)
     member.launch()
     harness.wait_until(lambda: not member.alive(), timeout=30, what="the member to exit")
     if member.impl == "zookube":
-        assert f"cannot log in as {LEARNER}@{REALM}" in log_of(member), member.log_tail()
+        reason = f"cannot log in as {LEARNER}@{REALM}" if wrong_section == "QuorumLearner" else \
+            f"no key for {SERVICE} in keytab"
     else:
-        assert "Failed to initialize authentication mechanism using SASL" in log_of(member), \
-            member.log_tail()
+        reason = "Failed to initialize authentication mechanism using SASL"
+    assert reason in log_of(member), member.log_tail()
