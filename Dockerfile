@@ -31,7 +31,13 @@ RUN apt-get update \
     && apt-get install -y --no-install-recommends \
        libbrotli1 \
        libcivetweb1 \
+       libcom-err2 \
        libcpprest2.10 \
+       libgssapi-krb5-2 \
+       libk5crypto3 \
+       libkeyutils1 \
+       libkrb5-3 \
+       libkrb5support0 \
        libprometheus-cpp-core1.0 \
        libprometheus-cpp-pull1.0 \
        libsasl2-2 \

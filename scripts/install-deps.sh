@@ -9,7 +9,7 @@ set -euo pipefail
 BUILD_PACKAGES=(
   g++ cmake ninja-build pkg-config
   libboost-dev libyaml-cpp-dev libcpprest-dev prometheus-cpp-dev
-  libzookeeper-mt-dev libssl-dev zlib1g-dev libsasl2-dev
+  libzookeeper-mt-dev libssl-dev zlib1g-dev libsasl2-dev libkrb5-dev
   # ZooKeeper's compressed snapshots (snapshot.compression.method gz, snappy)
   libsnappy-dev
 )

@@ -177,7 +177,7 @@ struct ServerConfig {
   bool quorumServerRequireSasl = false;
   std::string quorumLearnerLoginContext = "QuorumLearner";
   std::string quorumServerLoginContext = "QuorumServer";
-  std::string quorumServicePrincipal = "zkquorum/localhost";  // GSSAPI only, which is refused
+  std::string quorumServicePrincipal = "zkquorum/localhost";  // GSSAPI: _HOST is the peer's host
   // The schemes a session must hold one of before any request is served; empty: none.
   std::vector<std::string> enforcedAuthSchemes() const;
 

@@ -12,9 +12,10 @@ namespace {
 
 using sasl::QuorumAuthStatus;
 
-// ZooKeeper gives up after five rounds; DIGEST-MD5 takes two.
+// ZooKeeper gives up after five rounds; DIGEST-MD5 takes two, GSSAPI three.
 constexpr int kMaxRounds = 5;
-// A DIGEST-MD5 token is a few hundred bytes; anything near this is not one.
+// A DIGEST-MD5 token is a few hundred bytes, a Kerberos ticket a few kB (more with a large PAC);
+// anything near this is not one.
 constexpr std::size_t kMaxToken = 64 * 1024;
 
 std::span<const std::uint8_t> bytesOf(const std::string& s) {
@@ -39,7 +40,12 @@ class LinkAuth : public std::enable_shared_from_this<LinkAuth> {
     peer_ = stream_->socket().remote_endpoint(ec).address().to_string();
   }
 
-  void runAsLearner(std::string preamble) {
+  // `kerberos`: where the learner's steps run (null: inline); `login`: the learner's settings
+  // for this peer.
+  void runAsLearner(std::string preamble, asio::thread_pool* kerberos,
+                    std::optional<sasl::ClientSettings> login) {
+    kerberos_ = kerberos;
+    login_ = std::move(login);
     dialled_ = true;
     armDeadline();
     write(std::move(preamble), [self = shared_from_this()] {
@@ -147,17 +153,39 @@ class LinkAuth : public std::enable_shared_from_this<LinkAuth> {
 
   // ---- The learner's side: we dialled ----
 
+  using ClientStep = sasl::ClientExchange::Step;
+
+  // Runs one step of the learner's mechanism, inline or (GSSAPI) on the Kerberos thread, and
+  // continues with its result on the link's executor; a step the library refuses fails the link.
+  void clientStep(std::function<ClientStep(sasl::ClientExchange&)> step,
+                  std::function<void(ClientStep)> then) {
+    auto result = [self = shared_from_this(), then](std::variant<ClientStep, std::string> r) {
+      if (self->finished_) return;
+      if (auto* error = std::get_if<std::string>(&r)) return self->fail(*error);
+      then(std::get<ClientStep>(std::move(r)));
+    };
+    auto run = [self = shared_from_this(), step]() -> std::variant<ClientStep, std::string> {
+      try {
+        if (!self->client_) self->client_ = std::make_unique<sasl::ClientExchange>(*self->login_);
+        return step(*self->client_);
+      } catch (const sasl::Error& e) {
+        return std::string(e.what());
+      }
+    };
+    if (kerberos_ == nullptr) return result(run());
+    asio::post(*kerberos_, [run, result, executor = timer_.get_executor()] {
+      asio::post(executor, [outcome = run(), result]() mutable { result(std::move(outcome)); });
+    });
+  }
+
   void startLearner() {
-    try {
-      client_ = std::make_unique<sasl::ClientExchange>(*policy_->learner);
-      auto step = client_->start();
-      complete_ = step.complete;
-      // Without an initial response ZooKeeper sends an empty (not a null) token.
-      send(QuorumAuthStatus::InProgress, step.token,
-           [self = shared_from_this()] { self->learnerRound(); });
-    } catch (const sasl::Error& e) {
-      fail(e.what());
-    }
+    clientStep([](sasl::ClientExchange& client) { return client.start(); },
+               [self = shared_from_this()](ClientStep step) {
+                 self->complete_ = step.complete;
+                 // Without an initial response ZooKeeper sends an empty (not a null) token.
+                 self->send(QuorumAuthStatus::InProgress, step.token,
+                            [self] { self->learnerRound(); });
+               });
   }
 
   void learnerRound() {
@@ -174,20 +202,22 @@ class LinkAuth : public std::enable_shared_from_this<LinkAuth> {
       if (status != QuorumAuthStatus::Success) return fail("no SUCCESS after the exchange");
       return succeeded();
     }
-    try {
-      auto step = client_->evaluate(bytesOf(packet.token.value_or(std::string())));
-      complete_ = step.complete;
-      if (status == QuorumAuthStatus::Success) {
-        if (!step.token.empty() || !complete_)
-          return fail("protocol error: the mechanism is not done at the server's SUCCESS");
-        return succeeded();
-      }
-      if (++rounds_ > kMaxRounds) return fail("too many rounds");
-      send(QuorumAuthStatus::InProgress, step.token,
-           [self = shared_from_this()] { self->learnerRound(); });
-    } catch (const sasl::Error& e) {
-      fail(e.what());
-    }
+    if (status != QuorumAuthStatus::Success && ++rounds_ > kMaxRounds)
+      return fail("too many rounds");
+    clientStep(
+        [token = packet.token.value_or(std::string())](sasl::ClientExchange& client) {
+          return client.evaluate(bytesOf(token));
+        },
+        [self = shared_from_this(), status](ClientStep step) {
+          self->complete_ = step.complete;
+          if (status == QuorumAuthStatus::Success) {
+            if (!step.token.empty() || !step.complete)
+              return self->fail(
+                  "protocol error: the mechanism is not done at the server's SUCCESS");
+            return self->succeeded();
+          }
+          self->send(QuorumAuthStatus::InProgress, step.token, [self] { self->learnerRound(); });
+        });
   }
 
   // ---- The server's side: the peer dialled us ----
@@ -279,7 +309,9 @@ class LinkAuth : public std::enable_shared_from_this<LinkAuth> {
   std::string in_;
   std::string hello_;  // the election initial message we read, handed on with the link
   std::string out_;
-  std::unique_ptr<sasl::ClientExchange> client_;
+  asio::thread_pool* kerberos_ = nullptr;
+  std::optional<sasl::ClientSettings> login_;
+  std::unique_ptr<sasl::ClientExchange> client_;  // used by one step at a time, wherever it runs
   std::unique_ptr<sasl::Exchange> server_;
   bool complete_ = false;
   int rounds_ = 0;
@@ -291,13 +323,26 @@ class LinkAuth : public std::enable_shared_from_this<LinkAuth> {
 }  // namespace
 
 QuorumSasl::QuorumSasl(Logger& log, QuorumSaslPolicy policy)
-    : log_(log), policy_(std::make_shared<const QuorumSaslPolicy>(std::move(policy))) {}
+    : log_(log), policy_(std::make_shared<const QuorumSaslPolicy>(std::move(policy))) {
+  if (policy_->learner && policy_->learner->mechanism == "GSSAPI")
+    kerberos_ = std::make_unique<asio::thread_pool>(1);
+}
 
 void QuorumSasl::dialled(std::unique_ptr<ClientStream> stream, std::string preamble,
-                         std::string what, Done done) {
+                         const std::string& peerHost, std::string what, Done done) {
+  std::optional<sasl::ClientSettings> login = policy_->learner;
+  if (login && login->mechanism == "GSSAPI") {
+    // "service/host[@REALM]": Cyrus asks for service@host; the host's realm comes from krb5.conf.
+    std::string principal = sasl::quorumServicePrincipal(policy_->servicePrincipal, peerHost);
+    std::size_t slash = principal.find('/');
+    login->service = principal.substr(0, slash);
+    login->serverName = slash == std::string::npos
+                            ? std::string()
+                            : principal.substr(slash + 1, principal.find('@') - slash - 1);
+  }
   auto auth = std::make_shared<LinkAuth>(log_, policy_, counters_, std::move(stream),
                                          std::move(what), std::move(done));
-  auth->runAsLearner(std::move(preamble));
+  auth->runAsLearner(std::move(preamble), kerberos_.get(), std::move(login));
 }
 
 void QuorumSasl::accepted(std::unique_ptr<ClientStream> stream, bool electionHello,
@@ -320,23 +365,33 @@ QuorumSaslPolicy quorumSaslPolicy(const ServerConfig& config, Logger& log) {
   try {
     jaas::Configuration jaas = jaas::readFile(config.jaasConfigFile);
     sasl::Settings server = sasl::settingsFrom(jaas, config.quorumServerLoginContext);
-    if (server.mechanism != "DIGEST-MD5")
-      throw sasl::Error("section '" + config.quorumServerLoginContext +
-                        "': Kerberos (GSSAPI) between members is not supported by zookube");
-    // ZooKeeper's quorum protocol and DIGEST-MD5 server name (QuorumAuth).
-    server.service = "zookeeper-quorum";
-    server.serverName = "zk-quorum-sasl-md5";
+    if (server.mechanism == "DIGEST-MD5") {
+      // ZooKeeper's quorum protocol and DIGEST-MD5 server name (QuorumAuth).
+      server.service = "zookeeper-quorum";
+      server.serverName = "zk-quorum-sasl-md5";
+    }
+    // As ZooKeeper's QuorumPeer: the hosts of the membership at start.
+    server.authorizeAsQuorumMember = true;
+    for (const auto& [sid, entry] : config.servers) server.memberHosts.insert(entry.host);
     policy.server = std::make_shared<const sasl::Authority>(std::move(server));
     sasl::ClientSettings learner = sasl::clientSettingsFrom(jaas, config.quorumLearnerLoginContext);
-    learner.service = "zookeeper-quorum";
-    learner.serverName = "zk-quorum-sasl-md5";
+    if (learner.mechanism == "DIGEST-MD5") {
+      learner.service = "zookeeper-quorum";
+      learner.serverName = "zk-quorum-sasl-md5";
+    } else if (config.quorumServicePrincipal.find('/') == std::string::npos) {
+      throw sasl::Error("quorum.auth.kerberos.servicePrincipal '" + config.quorumServicePrincipal +
+                        "' is not service/host[@REALM]");
+    }
+    sasl::logIn(learner);
     policy.learner = std::move(learner);
+    policy.servicePrincipal = config.quorumServicePrincipal;
   } catch (const jaas::ParseError& e) {
     throw std::runtime_error("quorum SASL: " + config.jaasConfigFile.string() + ": " + e.what());
   } catch (const sasl::Error& e) {
     throw std::runtime_error("quorum SASL: " + config.jaasConfigFile.string() + ": " + e.what());
   }
-  log.info("quorum", std::string("quorum SASL (DIGEST-MD5) enabled: learners ") +
+  log.info("quorum", "quorum SASL enabled (" + policy.server->settings().mechanism + " accepted, " +
+                         policy.learner->mechanism + " to dial): learners " +
                          (policy.learnerRequire ? "authenticate" : "do not authenticate") +
                          ", unauthenticated peers " +
                          (policy.serverRequire ? "refused" : "let in"));

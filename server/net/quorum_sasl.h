@@ -5,9 +5,11 @@
 // election connection that is right after the dialler's initial message. The exchange runs
 // here, asynchronously on the I/O thread and within a deadline, before the transport makes its
 // link; the link then starts with whatever the peer sent after the exchange.
-// Only DIGEST-MD5 is done (Cyrus SASL, inline: it is hashing, it never blocks); a Kerberos
-// (GSSAPI) login would need the KDC from the learner's side and is refused at start.
+// DIGEST-MD5 and GSSAPI, both through Cyrus SASL. The accepting side's steps run inline (hashing,
+// or checking a ticket with the keytab); a GSSAPI learner's steps may wait for the KDC, so they
+// run on one thread of their own and hand their results back to the I/O thread.
 
+#include <boost/asio/thread_pool.hpp>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -29,6 +31,7 @@ struct QuorumSaslPolicy {
   bool serverRequire = false;   // quorum.auth.serverRequireSasl: peers that do not are refused
   std::shared_ptr<const sasl::Authority> server;  // the QuorumServer section's users
   std::optional<sasl::ClientSettings> learner;    // the QuorumLearner section's login
+  std::string servicePrincipal;                   // GSSAPI: quorum.auth.kerberos.servicePrincipal
   std::int32_t timeoutMs = 10000;                 // for the whole exchange
 };
 
@@ -47,10 +50,11 @@ class QuorumSasl {
   QuorumSasl(Logger& log, QuorumSaslPolicy policy);
 
   bool enabled() const { return policy_->enabled; }
-  // A link we dialled: writes `preamble` (the election connection's initial message), then
-  // authenticates when learnerRequireSasl says so. `what` names the link in the log.
-  void dialled(std::unique_ptr<ClientStream> stream, std::string preamble, std::string what,
-               Done done);
+  // A link we dialled to the member on `peerHost` (its server.N host, which a GSSAPI service
+  // principal's _HOST stands for): writes `preamble` (the election connection's initial
+  // message), then authenticates when learnerRequireSasl says so. `what` names the link.
+  void dialled(std::unique_ptr<ClientStream> stream, std::string preamble,
+               const std::string& peerHost, std::string what, Done done);
   // A link accepted on our election (`electionHello`: read the initial message first) or
   // quorum port; alreadyRead then starts with that initial message.
   void accepted(std::unique_ptr<ClientStream> stream, bool electionHello, std::string what,
@@ -61,6 +65,9 @@ class QuorumSasl {
   Logger& log_;
   std::shared_ptr<const QuorumSaslPolicy> policy_;  // shared with exchanges under way
   std::shared_ptr<QuorumSaslCounters> counters_ = std::make_shared<QuorumSaslCounters>();
+  // A GSSAPI learner's steps; null otherwise. Destroyed first: it stops, abandoning queued
+  // steps, and waits for the one under way (bounded by krb5.conf's KDC timeouts).
+  std::unique_ptr<asio::thread_pool> kerberos_;
 };
 
 // The policy zoo.cfg's quorum.auth.* keys give, with the sections of the JAAS file

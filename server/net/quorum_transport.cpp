@@ -261,7 +261,7 @@ void QuorumTransport::dialElection(std::int64_t sid) {
                   // The initial message goes first, then the SASL exchange.
                   sasl_.dialled(
                       std::move(stream), zab::encodeInitialMessage({mySid_, myElectionAddress()}),
-                      what,
+                      peers_.at(sid).host, what,
                       [this, sid, alive](std::unique_ptr<ClientStream> s, std::string alreadyRead) {
                         if (*alive) onElectionDialled(sid, std::move(s), std::move(alreadyRead));
                       });
@@ -544,7 +544,7 @@ void QuorumTransport::connectQuorum(std::int64_t sid) {
                        if (!*alive) return;
                        if (!stream || !sasl_.enabled())
                          return onLeaderDialled(sid, std::move(stream), {});
-                       sasl_.dialled(std::move(stream), {}, what,
+                       sasl_.dialled(std::move(stream), {}, peers_.at(sid).host, what,
                                      [this, sid, alive](std::unique_ptr<ClientStream> s,
                                                         std::string alreadyRead) {
                                        if (*alive)

@@ -3,9 +3,13 @@
 #include <sasl/sasl.h>
 #include <sasl/saslplug.h>
 
+#include <algorithm>
+#include <cctype>
 #include <cstring>
 #include <mutex>
 #include <vector>
+
+#include "sasl/gss_credential.h"
 
 namespace zk::sasl {
 namespace {
@@ -15,12 +19,21 @@ sasl_callback_ft callback(Function* function) {
   return reinterpret_cast<sasl_callback_ft>(reinterpret_cast<void (*)()>(function));
 }
 
-// SASL_CB_AUTHNAME and SASL_CB_USER: the JAAS username (so the authorization id is the
-// authentication id, which ZooKeeper's quorum server insists on).
+// SASL_CB_AUTHNAME: the JAAS username.
 int giveName(void* context, int /*id*/, const char** result, unsigned* length) {
   const auto& s = *static_cast<const ClientSettings*>(context);
   *result = s.username.c_str();
   if (length != nullptr) *length = static_cast<unsigned>(s.username.size());
+  return SASL_OK;
+}
+
+// SASL_CB_USER: the authorization id, which ZooKeeper's quorum server insists is the
+// authentication id (the username, or the full Kerberos principal).
+int giveAuthorizationId(void* context, int /*id*/, const char** result, unsigned* length) {
+  const auto& s = *static_cast<const ClientSettings*>(context);
+  const std::string& id = s.authorizationId.empty() ? s.username : s.authorizationId;
+  *result = id.c_str();
+  if (length != nullptr) *length = static_cast<unsigned>(id.size());
   return SASL_OK;
 }
 
@@ -69,9 +82,15 @@ ClientSettings clientSettingsFrom(const jaas::Configuration& config, std::string
     throw Error("the JAAS configuration has no '" + std::string(section) + "' section");
   ClientSettings s;
   for (const jaas::LoginModule& module : it->second) {
-    if (module.className.ends_with("Krb5LoginModule"))
-      throw Error("JAAS section '" + std::string(section) +
-                  "': Kerberos (GSSAPI) between members is not supported by zookube");
+    if (module.className.ends_with("Krb5LoginModule")) {
+      s.mechanism = "GSSAPI";
+      s.principal = option(module, "principal");
+      s.keytab = option(module, "keyTab");
+      if (s.principal.empty() || s.keytab.empty() || option(module, "useKeyTab") != "true")
+        throw Error("JAAS section '" + std::string(section) +
+                    "': a Kerberos login needs useKeyTab=true, keyTab and principal");
+      return s;
+    }
     if (s.username.empty()) {
       s.username = option(module, "username");
       s.password = option(module, "password");
@@ -80,6 +99,26 @@ ClientSettings clientSettingsFrom(const jaas::Configuration& config, std::string
   if (s.username.empty())
     throw Error("JAAS section '" + std::string(section) + "' has no username");
   return s;
+}
+
+void logIn(ClientSettings& settings) {
+  // Here, at start: exchanges may then be made on another thread than the server side's.
+  initLibrary();
+  if (settings.mechanism != "GSSAPI") return;
+  auto credential = GssCredential::initiator(settings.principal, settings.keytab);
+  settings.authorizationId = credential->name();
+  settings.credential = std::move(credential);
+}
+
+std::string quorumServicePrincipal(const std::string& configured, const std::string& peerHost) {
+  std::size_t slash = configured.find('/');
+  if (slash == std::string::npos || configured.find('/', slash + 1) != std::string::npos ||
+      configured.substr(slash + 1) != "_HOST")
+    return configured;
+  std::string host = peerHost;
+  std::transform(host.begin(), host.end(), host.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  return configured.substr(0, slash + 1) + host;
 }
 
 ClientExchange::ClientExchange(ClientSettings settings)
@@ -92,7 +131,7 @@ ClientExchange::ClientExchange(ClientSettings settings)
   std::memcpy(secret->data, password.data(), password.size());
   void* self = &settings_;
   conn_->callbacks[0] = {SASL_CB_AUTHNAME, callback(&giveName), self};
-  conn_->callbacks[1] = {SASL_CB_USER, callback(&giveName), self};
+  conn_->callbacks[1] = {SASL_CB_USER, callback(&giveAuthorizationId), self};
   conn_->callbacks[2] = {SASL_CB_PASS, callback(&givePassword), &conn_->secret};
   conn_->callbacks[3] = {SASL_CB_GETREALM, callback(&giveRealm), nullptr};
   conn_->callbacks[4] = {SASL_CB_LIST_END, nullptr, nullptr};
@@ -106,6 +145,8 @@ ClientExchange::ClientExchange(ClientSettings settings)
   props.max_ssf = 0;
   props.maxbufsize = 0;
   sasl_setprop(conn_->handle, SASL_SEC_PROPS, &props);
+  if (settings_.credential)
+    sasl_setprop(conn_->handle, SASL_GSS_CREDS, settings_.credential->handle());
 }
 
 ClientExchange::~ClientExchange() = default;

@@ -1,7 +1,8 @@
 #pragma once
 // The learner's side of ZooKeeper's quorum SASL, through Cyrus SASL (libsasl2) as the server
-// side is: DIGEST-MD5 with the username and password of a JAAS QuorumLearner section. The
-// library's work is local CPU (hashing), so it runs inline on the caller's thread.
+// side is: DIGEST-MD5 with the username and password of a JAAS QuorumLearner section, or GSSAPI
+// with its Krb5LoginModule's principal and keyTab. DIGEST-MD5 is local CPU (hashing); a GSSAPI
+// step may ask the KDC for a ticket, so a caller on an event loop runs those steps elsewhere.
 
 #include <cstdint>
 #include <memory>
@@ -14,18 +15,35 @@
 
 namespace zk::sasl {
 
+class GssCredential;
+
 struct ClientSettings {
   std::string mechanism = "DIGEST-MD5";
-  std::string service;     // the protocol, as the server's Settings::service
-  std::string serverName;  // as the server's Settings::serverName
+  std::string service;     // the protocol; GSSAPI: the service principal's first part
+  std::string serverName;  // as the server's Settings::serverName; GSSAPI: the principal's host
   std::string username;
   std::string password;
+  std::string principal;        // GSSAPI: the JAAS principal
+  std::string keytab;           // GSSAPI: the JAAS keyTab
+  std::string authorizationId;  // empty: the username (GSSAPI: the login's full principal)
+  std::shared_ptr<const GssCredential> credential;  // GSSAPI: the login, see logIn
 };
 
-// The settings a JAAS learner section gives (DigestLoginModule username/password). Throws
-// Error when the section is missing, names a Kerberos login (not supported on this side) or
-// has no username.
+// The settings a JAAS learner section gives: DigestLoginModule username/password, or
+// Krb5LoginModule principal/keyTab (GSSAPI). Throws Error when the section is missing or has
+// neither a username nor a principal with a keyTab.
 ClientSettings clientSettingsFrom(const jaas::Configuration& config, std::string_view section);
+
+// GSSAPI: the keytab login every exchange then shares (as ZooKeeper's Login at start), which
+// also sets the authorization id to the full principal as ZooKeeper's learner sends it. Throws
+// Error when the keytab holds no key for the principal. For either mechanism it initialises the
+// library, which must be done before exchanges run on several threads.
+void logIn(ClientSettings& settings);
+
+// The service principal a GSSAPI learner asks a ticket for, as ZooKeeper's SecurityUtils
+// resolves quorum.auth.kerberos.servicePrincipal: "name/_HOST" (exactly) becomes
+// "name/<peer host, lower-cased>"; anything else is taken as it is.
+std::string quorumServicePrincipal(const std::string& configured, const std::string& peerHost);
 
 class ClientExchange {
  public:

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "jute/reader.h"
+#include "sasl/gss_credential.h"
 
 namespace zk::sasl {
 namespace {
@@ -210,13 +211,14 @@ std::string tokenOf(std::span<const std::uint8_t> getSaslRequest) {
 }
 
 Authority::Authority(Settings settings) : settings_(std::move(settings)) {
-  // MIT Kerberos reads the acceptor's keytab from here when a ticket is checked.
-  if (!settings_.keytab.empty()) ::setenv("KRB5_KTNAME", settings_.keytab.c_str(), 1);
   initLibrary();
+  // The section's own keytab, not KRB5_KTNAME: the client port and the quorum may use two.
+  if (settings_.mechanism == "GSSAPI" && !settings_.keytab.empty())
+    acceptor_ = GssCredential::acceptor(settings_.service, settings_.serverName, settings_.keytab);
 }
 
 std::unique_ptr<Exchange> Authority::begin() const {
-  return std::make_unique<Exchange>(settings_);
+  return std::make_unique<Exchange>(settings_, acceptor_.get());
 }
 
 struct Exchange::Conn {
@@ -227,7 +229,7 @@ struct Exchange::Conn {
   }
 };
 
-Exchange::Exchange(const Settings& settings)
+Exchange::Exchange(const Settings& settings, const GssCredential* acceptor)
     : settings_(settings), conn_(std::make_unique<Conn>()) {
   conn_->callbacks[0] = {SASL_CB_GETOPT, callback(&getOption), const_cast<Settings*>(&settings_)};
   conn_->callbacks[1] = {SASL_CB_PROXY_POLICY, callback(&authorizeAny), nullptr};
@@ -242,9 +244,48 @@ Exchange::Exchange(const Settings& settings)
   props.max_ssf = 0;
   props.maxbufsize = 0;
   sasl_setprop(conn_->handle, SASL_SEC_PROPS, &props);
+  if (acceptor != nullptr) sasl_setprop(conn_->handle, SASL_GSS_CREDS, acceptor->handle());
 }
 
 Exchange::~Exchange() = default;
+
+// A name as ZooKeeper sees it: Cyrus drops the default realm from a Kerberos name (ZooKeeper
+// keeps it) and may qualify a DIGEST-MD5 user with its realm (ZooKeeper does not).
+std::string Exchange::qualified(std::string name) const {
+  if (settings_.mechanism == "DIGEST-MD5") return name.substr(0, name.find('@'));
+  if (name.find('@') == std::string::npos && !settings_.realm.empty())
+    name += "@" + settings_.realm;
+  return name;
+}
+
+std::string Exchange::authenticatedPrincipal() const {
+  const void* name = nullptr;
+  if (sasl_getprop(conn_->handle, SASL_AUTHUSER, &name) != SASL_OK || name == nullptr)
+    throw Error("authenticated, but the library names no user");
+  return qualified(static_cast<const char*>(name));
+}
+
+void Exchange::authorizeAsQuorumMember(const std::string& principal) const {
+  const void* requested = nullptr;
+  std::string authorization = principal;
+  if (sasl_getprop(conn_->handle, SASL_USERNAME, &requested) == SASL_OK && requested != nullptr)
+    authorization = qualified(static_cast<const char*>(requested));
+  if (authorization != principal)
+    throw Error(principal + " asked to act as " + authorization + ": not authorized");
+  // As ZooKeeper: only a name of three parts (name/host@REALM) has a host to check.
+  std::vector<std::string> parts(1);
+  for (char c : principal) {
+    if (c == '/' || c == '@')
+      parts.emplace_back();
+    else
+      parts.back() += c;
+  }
+  if (parts.size() != 3) return;
+  const std::string& host = parts[1];
+  if (!settings_.memberHosts.contains(host))
+    throw Error(principal + " is not authorized to connect: " + host +
+                " is not the host of a member");
+}
 
 Exchange::Step Exchange::evaluate(std::span<const std::uint8_t> token) {
   const char* in = token.empty() ? nullptr : reinterpret_cast<const char*>(token.data());
@@ -260,15 +301,8 @@ Exchange::Step Exchange::evaluate(std::span<const std::uint8_t> token) {
   Step step;
   if (out != nullptr) step.token.assign(out, outLength);
   if (rc == SASL_CONTINUE) return step;
-  const void* name = nullptr;
-  if (sasl_getprop(conn_->handle, SASL_AUTHUSER, &name) != SASL_OK || name == nullptr)
-    throw Error("authenticated, but the library names no user");
-  std::string principal(static_cast<const char*>(name));
-  // Cyrus drops the default realm from a Kerberos name; ZooKeeper keeps it.
-  if (settings_.mechanism == "GSSAPI" && principal.find('@') == std::string::npos &&
-      !settings_.realm.empty())
-    principal += "@" + settings_.realm;
-  if (settings_.mechanism == "DIGEST-MD5") principal = principal.substr(0, principal.find('@'));
+  std::string principal = authenticatedPrincipal();
+  if (settings_.authorizeAsQuorumMember) authorizeAsQuorumMember(principal);
   step.complete = true;
   step.authorizedId = authorizedId(principal, settings_.removeHostFromPrincipal,
                                    settings_.removeRealmFromPrincipal);

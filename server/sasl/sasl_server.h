@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <map>
 #include <memory>
+#include <set>
 #include <span>
 #include <stdexcept>
 #include <string>
@@ -32,6 +33,11 @@ struct Settings {
   std::string keytab;                                     // GSSAPI
   bool removeHostFromPrincipal = false;                   // kerberos.removeHostFromPrincipal
   bool removeRealmFromPrincipal = false;                  // kerberos.removeRealmFromPrincipal
+  // Quorum only, as ZooKeeper's SaslQuorumServerCallbackHandler authorizes a learner: the
+  // authorization id must be the authentication id, and a Kerberos name/host@REALM must name
+  // one of these hosts (the ensemble's, from its server.N lines).
+  bool authorizeAsQuorumMember = false;
+  std::set<std::string, std::less<>> memberHosts;
 };
 
 // The settings a JAAS section gives, as ZooKeeper's server reads it. Throws Error when the
@@ -47,16 +53,19 @@ std::string authorizedId(std::string_view principal, bool removeHost, bool remov
 std::string tokenOf(std::span<const std::uint8_t> getSaslRequest);
 
 class Exchange;
+class GssCredential;
 
 class Authority {
  public:
-  // Initialises the library once per process; throws Error if it cannot.
+  // Initialises the library once per process; throws Error if it cannot, or if a GSSAPI
+  // section's keyTab holds no key for its principal.
   explicit Authority(Settings settings);
   const Settings& settings() const { return settings_; }
   std::unique_ptr<Exchange> begin() const;
 
  private:
   Settings settings_;
+  std::shared_ptr<const GssCredential> acceptor_;  // GSSAPI with a keyTab
 };
 
 class Exchange {
@@ -66,7 +75,8 @@ class Exchange {
     bool complete = false;     // authenticated
     std::string authorizedId;  // when complete
   };
-  explicit Exchange(const Settings& settings);
+  // `acceptor`: the GSSAPI key to check tickets with (null: GSS-API's default keytab).
+  Exchange(const Settings& settings, const GssCredential* acceptor);
   ~Exchange();
   Exchange(const Exchange&) = delete;
   Exchange& operator=(const Exchange&) = delete;
@@ -74,6 +84,10 @@ class Exchange {
   Step evaluate(std::span<const std::uint8_t> token);
 
  private:
+  std::string qualified(std::string name) const;
+  std::string authenticatedPrincipal() const;
+  void authorizeAsQuorumMember(const std::string& principal) const;
+
   struct Conn;
   const Settings& settings_;
   std::unique_ptr<Conn> conn_;

@@ -6,6 +6,8 @@ A member that cannot authenticate is refused by the others, which keep their quo
 does not even try is refused where SASL is required and let in where it is not.
 """
 
+import hashlib
+import re
 import socket
 import struct
 
@@ -202,15 +204,20 @@ def test_mixed_ensembles_authenticate_both_ways(tmp_path, ensembles, client_fact
     written_everywhere(ens, client_factory, "/mixed")
     for member in ens.members.values():
         assert zookube_authenticated(member), member.log_tail()
-    # The leader's successor is the other implementation (whichever led first: the JVM may
-    # start late), so each leads learners of the other; the old leader rejoins as a learner.
+    each_leads_the_other(ens, client_factory, "/mixed-after-failover")
+
+
+def each_leads_the_other(ens, client_factory, path):
+    """In a mixed ensemble (two of one implementation, one of the other), the leader's successor
+    is the other implementation (whichever led first: the JVM may start late), so each leads
+    learners of the other; the old leader rejoins as a learner and `path` is replicated."""
     old = ens.leader()
     old.kill9()
     successor = ens.wait_serving()
     assert {old.impl, successor.impl} == {"apache", "zookube"}
     old.launch()
     ens.wait_serving()
-    written_everywhere(ens, client_factory, "/mixed-after-failover")
+    written_everywhere(ens, client_factory, path)
 
 
 def restart_with(ens, member, keys):
@@ -280,3 +287,73 @@ def test_requiring_sasl_without_enabling_it_refuses_to_start(tmp_path):
     server.launch()
     harness.wait_until(lambda: not server.alive(), timeout=30, what="the member to exit")
     assert "quorum.auth.enableSasl is disabled" in log_of(server)
+
+
+# ---- A learner that asks to act as another user ----
+
+MAGIC = -0xa0dbcafecafe1234 & 0xFFFFFFFFFFFFFFFF
+IN_PROGRESS, SUCCESS, ERROR = 0, 1, -1
+
+
+def auth_packet(status, token):
+    return struct.pack(">Qi", MAGIC, status) + struct.pack(">i", len(token)) + token
+
+
+def read_exactly(sock, n):
+    out = b""
+    while len(out) < n:
+        chunk = sock.recv(n - len(out))
+        if not chunk:
+            raise ConnectionError("closed")
+        out += chunk
+    return out
+
+
+def read_auth_packet(sock):
+    magic, status, length = struct.unpack(">Qii", read_exactly(sock, 16))
+    assert magic == MAGIC
+    return status, (read_exactly(sock, length) if length > 0 else b"")
+
+
+def digest_response(challenge, user, password, authzid):
+    """RFC 2831's response to `challenge`, for `user`, asking to act as `authzid`."""
+    fields = dict(re.findall(r'([a-z-]+)="?([^",]*)"?', challenge.decode()))
+    realm, nonce, cnonce = fields["realm"], fields["nonce"], "learner-cnonce"
+    uri = f"zookeeper-quorum/{realm}"
+
+    def md5(data):
+        return hashlib.md5(data).digest()
+
+    def hex_md5(data):
+        return hashlib.md5(data).hexdigest().encode()
+
+    a1 = md5(f"{user}:{realm}:{password}".encode()) + \
+        f":{nonce}:{cnonce}:{authzid}".encode()
+    a2 = f"AUTHENTICATE:{uri}".encode()
+    response = hex_md5(hex_md5(a1) + f":{nonce}:00000001:{cnonce}:auth:".encode() + hex_md5(a2))
+    return (f'charset=utf-8,username="{user}",realm="{realm}",nonce="{nonce}",nc=00000001,'
+            f'cnonce="{cnonce}",digest-uri="{uri}",maxbuf=65536,response={response.decode()},'
+            f'qop=auth,authzid="{authzid}"').encode()
+
+
+def test_a_learner_asking_to_act_as_another_user_is_refused(tmp_path, ensembles, client_factory):
+    """As ZooKeeper's SaslQuorumServerCallbackHandler: the right password is not enough, the
+    learner's authorization id must be its own. The same exchange asking for its own is let in,
+    which shows the response is otherwise right."""
+    ens = sasl_ensemble(tmp_path)
+    ensembles.append(ens)
+    ens.start()
+    leader = ens.leader()
+    for authzid, expected in (("zkpeer", SUCCESS), ("someone-else", ERROR)):
+        with socket.create_connection(("127.0.0.1", leader.quorum_port), timeout=10) as sock:
+            sock.sendall(auth_packet(IN_PROGRESS, b""))
+            status, challenge = read_auth_packet(sock)
+            assert status == IN_PROGRESS, challenge
+            sock.sendall(auth_packet(IN_PROGRESS, digest_response(
+                challenge, "zkpeer", "quorum-secret", authzid)))
+            status, _ = read_auth_packet(sock)
+            assert status == expected, (authzid, status)
+    marker = "asked to act as someone-else" if leader.impl == "zookube" else \
+        "is not authorized to act as someone-else"
+    harness.wait_until(lambda: marker in log_of(leader), timeout=10, what="the refusal logged")
+    written_everywhere(ens, client_factory, "/after-the-impostor")

@@ -76,7 +76,7 @@ TEST(QuorumAuthPacket, PeeksAtTheMagic) {
   EXPECT_EQ(startsWithQuorumAuth(std::string("\0\0\0\x0b\0\0\0\0", 8)), false);
 }
 
-TEST(QuorumLearnerJaas, TakesTheDigestLoginAndRefusesKerberos) {
+TEST(QuorumLearnerJaas, TakesTheDigestOrTheKerberosLogin) {
   auto config = jaas::parse(R"(QuorumLearner {
     org.apache.zookeeper.server.auth.DigestLoginModule required
     username="learner" password="secret";
@@ -88,26 +88,62 @@ TEST(QuorumLearnerJaas, TakesTheDigestLoginAndRefusesKerberos) {
   ClientSettings s = clientSettingsFrom(config, "QuorumLearner");
   EXPECT_EQ(s.username, "learner");
   EXPECT_EQ(s.password, "secret");
-  EXPECT_THROW(clientSettingsFrom(config, "Krb"), Error);
+  ClientSettings krb = clientSettingsFrom(config, "Krb");
+  EXPECT_EQ(krb.mechanism, "GSSAPI");
+  EXPECT_EQ(krb.principal, "learner/host@REALM");
+  EXPECT_EQ(krb.keytab, "/k");
   EXPECT_THROW(clientSettingsFrom(config, "Missing"), Error);
+  // A Kerberos login from a ticket cache (no keytab) is not one a member can renew.
+  EXPECT_THROW(clientSettingsFrom(jaas::parse(R"(L {
+    com.sun.security.auth.module.Krb5LoginModule required useTicketCache=true
+    principal="learner/host@REALM";
+  };)"),
+                                  "L"),
+               Error);
 }
 
-// The two Cyrus sides talk DIGEST-MD5 to each other as members do (ZooKeeper's protocol and
-// server name), and a wrong password fails at the server.
-TEST(QuorumDigest, LearnerAndServerAuthenticate) {
+// As ZooKeeper's SecurityUtils.getServerPrincipal: only "name/_HOST" exactly is substituted.
+TEST(QuorumServicePrincipal, HostPatternBecomesThePeersHostLowerCased) {
+  EXPECT_EQ(quorumServicePrincipal("zkquorum/_HOST", "ZK-1.Example.COM"),
+            "zkquorum/zk-1.example.com");
+  EXPECT_EQ(quorumServicePrincipal("zkquorum/localhost", "zk-1"), "zkquorum/localhost");
+  EXPECT_EQ(quorumServicePrincipal("zkquorum/_HOST@REALM", "zk-1"), "zkquorum/_HOST@REALM");
+  EXPECT_EQ(quorumServicePrincipal("zkquorum", "zk-1"), "zkquorum");
+}
+
+std::span<const std::uint8_t> asBytes(const std::string& s) {
+  return {reinterpret_cast<const std::uint8_t*>(s.data()), s.size()};
+}
+
+// A quorum member's DIGEST-MD5 side, with ZooKeeper's protocol and server name.
+Settings quorumDigestServer() {
   Settings server;
   server.mechanism = "DIGEST-MD5";
   server.service = "zookeeper-quorum";
   server.serverName = "zk-quorum-sasl-md5";
   server.users["learner"] = "secret";
-  Authority authority(server);
+  server.users["other"] = "secret";
+  server.authorizeAsQuorumMember = true;
+  return server;
+}
+
+ClientSettings digestLogin(const std::string& password, const std::string& authorizationId = {}) {
+  ClientSettings login;
+  login.service = "zookeeper-quorum";
+  login.serverName = "zk-quorum-sasl-md5";
+  login.username = "learner";
+  login.password = password;
+  login.authorizationId = authorizationId;
+  return login;
+}
+
+// The two Cyrus sides talk DIGEST-MD5 to each other as members do, and a wrong password fails
+// at the server.
+TEST(QuorumDigest, LearnerAndServerAuthenticate) {
+  Authority authority(quorumDigestServer());
   for (std::string password : {"secret", "wrong"}) {
-    ClientExchange client(
-        {"DIGEST-MD5", "zookeeper-quorum", "zk-quorum-sasl-md5", "learner", password});
+    ClientExchange client(digestLogin(password));
     auto exchange = authority.begin();
-    auto asBytes = [](const std::string& s) {
-      return std::span(reinterpret_cast<const std::uint8_t*>(s.data()), s.size());
-    };
     auto first = client.start();
     auto challenge = exchange->evaluate(asBytes(first.token));
     ASSERT_FALSE(challenge.complete);
@@ -120,6 +156,29 @@ TEST(QuorumDigest, LearnerAndServerAuthenticate) {
     ASSERT_TRUE(done.complete);
     EXPECT_EQ(done.authorizedId, "learner");
     EXPECT_TRUE(client.evaluate(asBytes(done.token)).complete);
+  }
+}
+
+// As ZooKeeper's SaslQuorumServerCallbackHandler: a learner that authenticates as one user but
+// asks to act as another is refused, though its password is right.
+TEST(QuorumDigest, AnAuthorizationIdOtherThanTheUserIsRefused) {
+  Authority authority(quorumDigestServer());
+  for (std::string asked : {"other", "learner"}) {
+    ClientExchange client(digestLogin("secret", asked));
+    auto exchange = authority.begin();
+    auto challenge = exchange->evaluate(asBytes(client.start().token));
+    auto response = client.evaluate(asBytes(challenge.token));
+    if (asked == "learner") {
+      EXPECT_EQ(exchange->evaluate(asBytes(response.token)).authorizedId, "learner");
+      continue;
+    }
+    try {
+      exchange->evaluate(asBytes(response.token));
+      ADD_FAILURE() << "learner let in as other";
+    } catch (const Error& e) {
+      EXPECT_NE(std::string(e.what()).find("learner asked to act as other"), std::string::npos)
+          << e.what();
+    }
   }
 }
 

@@ -3,6 +3,8 @@
 //   build-fuzz/tests/write_fuzz_seeds tests/fuzz/corpus
 // Rerun it when a format changes; the files are small enough to commit.
 
+#include <openssl/ssl.h>
+
 #include <filesystem>
 #include <fstream>
 #include <iostream>
@@ -137,6 +139,30 @@ void adminHttpSeeds(const fs::path& dir) {
 
 }  // namespace
 
+// The first flight of an OpenSSL client (its ClientHello record) allowed up to `maxVersion`.
+std::string clientHello(int maxVersion) {
+  SSL_CTX* context = SSL_CTX_new(TLS_client_method());
+  SSL_CTX_set_max_proto_version(context, maxVersion);
+  SSL* tls = SSL_new(context);
+  BIO* out = BIO_new(BIO_s_mem());
+  SSL_set_bio(tls, BIO_new(BIO_s_mem()), out);
+  SSL_set_tlsext_host_name(tls, "zk-1.example.com");
+  SSL_connect(tls);  // wants the server's answer; the hello is written by then
+  char* bytes = nullptr;
+  long size = BIO_get_mem_data(out, &bytes);
+  std::string hello(bytes, static_cast<std::size_t>(size));
+  SSL_free(tls);
+  SSL_CTX_free(context);
+  return hello;
+}
+
+// A unified port's first bytes: TLS 1.3 and 1.2 client hellos, a plaintext four-letter word.
+void portUnificationSeeds(const fs::path& dir) {
+  write(dir, "client-hello-tls13", clientHello(TLS1_3_VERSION));
+  write(dir, "client-hello-tls12", clientHello(TLS1_2_VERSION));
+  write(dir, "plaintext-ruok", "ruok");
+}
+
 int main(int argc, char** argv) {
   if (argc != 2) {
     std::cerr << "usage: write_fuzz_seeds CORPUS_ROOT\n";
@@ -150,6 +176,7 @@ int main(int argc, char** argv) {
   snapshotSeeds(root / "fuzz_snapshot", scratch);
   txnLogSeeds(root / "fuzz_txn_log");
   adminHttpSeeds(root / "fuzz_admin_http");
+  portUnificationSeeds(root / "fuzz_port_unification");
   fs::remove_all(scratch);
   return 0;
 }
