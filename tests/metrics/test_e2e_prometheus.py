@@ -8,7 +8,9 @@ checks that they return data on a real ensemble. Panels in known_gaps.NOT_OBSERV
 xfails until the server feeds those summaries.
 """
 
+import json
 import os
+import subprocess
 import sys
 
 import pytest
@@ -25,6 +27,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(
                                 "integration"))
 import harness  # noqa: E402
 import zkwire  # noqa: E402
+from test_zkcli import zkcli  # noqa: E402
 
 CLUSTER = "e2e"
 LOAD_NODES = 20
@@ -42,8 +45,9 @@ def with_known_gaps(items):
 
 
 class Stack:
-    def __init__(self, server, prom, client, instance):
+    def __init__(self, server, prom, client, instance, admin_port):
         self.server, self.prom, self.client, self.instance = server, prom, client, instance
+        self.admin_port = admin_port
 
     def exprs(self, panel):
         return exprs(panel, {"cluster": CLUSTER, "instance": self.instance,
@@ -59,10 +63,14 @@ class Stack:
 def stack(tmp_path_factory):
     workdir = tmp_path_factory.mktemp("metrics-e2e")
     metrics_port = harness.free_port()
+    admin_port = harness.free_port()
     # tickTime 2000 allows 40 s sessions for the connection test; gauges publish every tick/2.
+    # The AdminServer is on, as the image runs it.
     server = harness.Server(str(workdir / "zookube"), tick_ms=2000,
                             metricsProvider__httpPort=metrics_port,
-                            metricsProvider__httpHost="127.0.0.1")
+                            metricsProvider__httpHost="127.0.0.1",
+                            admin__enableServer="true", admin__serverPort=admin_port,
+                            admin__serverAddress="127.0.0.1")
     server.impl = "zookube"  # Debian's ZooKeeper has no Prometheus provider to compare with
     instance = f"127.0.0.1:{metrics_port}"
     prom = Prometheus(str(workdir), harness.free_port(),
@@ -71,7 +79,7 @@ def stack(tmp_path_factory):
     try:
         server.start()
         prom.start()
-        stack = Stack(server, prom, client, instance)
+        stack = Stack(server, prom, client, instance, admin_port)
         # Load only after two scrapes, so that rates over the window see the counters grow.
         wait_scraped(prom, f'{{cluster="{CLUSTER}"}}', 1)
         client.start(timeout=10)
@@ -170,3 +178,30 @@ def test_too_many_connections_alert_goes_pending(stack):
     finally:
         for c in clients:
             c.close()
+
+
+QUOTA_FAMILIES = ("quota_count_limit_per_namespace", "quota_bytes_limit_per_namespace",
+                  "quota_count_usage_per_namespace", "quota_bytes_usage_per_namespace")
+
+
+def test_curl_and_prometheus_read_the_same_quota_figures(stack):
+    """One tenant's quota, set as zkCli sets it: the AdminServer's monitor command read with
+    curl and the Prometheus families (label "key", as ZooKeeper's provider names it) agree."""
+    stack.client.create("/tenant", b"")
+    zkcli(stack.server, "setquota -n 50 /tenant")
+    for i in range(5):
+        stack.client.create(f"/tenant/n{i}", b"x" * 10)
+    sel = f'{{cluster="{CLUSTER}", instance="{stack.instance}", key="tenant"}}'
+    stack.prom.wait_until(
+        lambda: stack.prom.query(f"quota_count_usage_per_namespace{sel} == 6"),
+        SCRAPE_DEADLINE_S, "the tenant's usage to show in Prometheus")
+    out = subprocess.run(["curl", "-sS", "--max-time", "10",
+                          f"http://127.0.0.1:{stack.admin_port}/commands/monitor"],
+                         capture_output=True, text=True, timeout=30, check=True).stdout
+    monitor = json.loads(out)
+    from_curl = {family: float(monitor[f"tenant_{family}"]) for family in QUOTA_FAMILIES}
+    assert from_curl == {"quota_count_limit_per_namespace": 50.0,
+                         "quota_bytes_limit_per_namespace": -1.0,
+                         "quota_count_usage_per_namespace": 6.0,
+                         "quota_bytes_usage_per_namespace": 50.0}
+    assert {family: stack.value(f"{family}{sel}") for family in QUOTA_FAMILIES} == from_curl
