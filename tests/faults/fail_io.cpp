@@ -1,4 +1,5 @@
-// libfail_io.so: an LD_PRELOAD shim that makes writes and syncs of chosen files fail with EIO, so
+// libfail_io.so: an LD_PRELOAD shim that makes writes, syncs and truncations of chosen files fail
+// with EIO, so
 // tests can inject disk errors into a real server (zookube or a JVM) without FUSE or root.
 //
 //   FAIL_IO_PATH     substring of the file's path (as /proc/self/fd shows it) that selects
@@ -7,7 +8,7 @@
 //   FAIL_IO_TRIGGER  fail only while this file exists, so a test arms the fault on a running
 //                    process by creating it; unset: armed from the start
 //   FAIL_IO_CALLS    comma-separated calls to fail among write, pwrite, writev, fsync,
-//                    fdatasync (default: all of them)
+//                    fdatasync, truncate (by path) and ftruncate (default: all of them)
 //
 // The first failure prints one line on stderr ("fail_io: ..."), so a log shows where it began.
 // Test tooling only: the shim's counters are process-wide by nature.
@@ -69,10 +70,7 @@ bool armed() {
   return matchingCalls.fetch_add(1) >= allowed;
 }
 
-// True when this call must fail; errno is then EIO.
-bool shouldFail(int fd, std::string_view call) {
-  char path[4096];
-  if (!callSelected(call) || !pathMatches(fd, path, sizeof path) || !armed()) return false;
+void announce(std::string_view call, const char* path) {
   if (!announced.exchange(true)) {
     char line[4200];
     int len = std::snprintf(line, sizeof line, "fail_io: failing %.*s on %s with EIO\n",
@@ -81,6 +79,22 @@ bool shouldFail(int fd, std::string_view call) {
     if (len > 0) realWrite(2, line, static_cast<size_t>(std::min<int>(len, sizeof line - 1)));
   }
   errno = EIO;
+}
+
+// True when this call must fail; errno is then EIO.
+bool shouldFail(int fd, std::string_view call) {
+  char path[4096];
+  if (!callSelected(call) || !pathMatches(fd, path, sizeof path) || !armed()) return false;
+  announce(call, path);
+  return true;
+}
+
+// The same for a call that names its file by path.
+bool shouldFailPath(const char* path, std::string_view call) {
+  const char* pattern = std::getenv("FAIL_IO_PATH");
+  if (pattern == nullptr || *pattern == '\0' || path == nullptr) return false;
+  if (!callSelected(call) || std::strstr(path, pattern) == nullptr || !armed()) return false;
+  announce(call, path);
   return true;
 }
 
@@ -122,6 +136,31 @@ int fdatasync(int fd) {
   static auto next = real<int (*)(int)>("fdatasync");
   if (shouldFail(fd, "fdatasync")) return -1;
   return next(fd);
+}
+
+// A JVM's RandomAccessFile.setLength calls ftruncate64; zookube's TRUNC calls truncate.
+int ftruncate(int fd, off_t length) {
+  static auto next = real<int (*)(int, off_t)>("ftruncate");
+  if (shouldFail(fd, "ftruncate")) return -1;
+  return next(fd, length);
+}
+
+int ftruncate64(int fd, off64_t length) {
+  static auto next = real<int (*)(int, off64_t)>("ftruncate64");
+  if (shouldFail(fd, "ftruncate")) return -1;
+  return next(fd, length);
+}
+
+int truncate(const char* path, off_t length) {
+  static auto next = real<int (*)(const char*, off_t)>("truncate");
+  if (shouldFailPath(path, "truncate")) return -1;
+  return next(path, length);
+}
+
+int truncate64(const char* path, off64_t length) {
+  static auto next = real<int (*)(const char*, off64_t)>("truncate64");
+  if (shouldFailPath(path, "truncate")) return -1;
+  return next(path, length);
 }
 
 }  // extern "C"

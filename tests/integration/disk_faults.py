@@ -1,6 +1,6 @@
 """Disk faults for real server processes, through libfail_io.so (tests/faults/fail_io.cpp): an
-LD_PRELOAD shim that makes write/pwrite/writev/fsync/fdatasync fail with EIO on files whose path
-contains a pattern, once a trigger file exists. Shared by the fail-stop tests and the chaos
+LD_PRELOAD shim that makes write/pwrite/writev/fsync/fdatasync/truncate/ftruncate fail with EIO on
+files whose path contains a pattern, once a trigger file exists. Shared by the fail-stop tests and the chaos
 harness's "disk error" fault."""
 
 import os
@@ -17,7 +17,7 @@ def library(build_dir):
 def disk_error_env(build_dir, path_pattern, trigger, calls=""):
     """The environment that makes the process fail writes and syncs of files whose path contains
     path_pattern with EIO while the file `trigger` exists; calls: which of write, pwrite,
-    writev, fsync, fdatasync fail (comma-separated; empty: all)."""
+    writev, fsync, fdatasync, truncate, ftruncate fail (comma-separated; empty: all)."""
     return {"LD_PRELOAD": library(build_dir), "FAIL_IO_PATH": path_pattern,
             "FAIL_IO_TRIGGER": trigger, "FAIL_IO_CALLS": calls}
 
