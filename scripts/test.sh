@@ -24,12 +24,12 @@ step() {
   echo "<== $name: $((SECONDS - started)) s"
 }
 
-# One fuzzer for 20 s; its output goes to build-fuzz/<name>.log, shown if it fails.
+# One fuzzer for 15 s; its output goes to build-fuzz/<name>.log, shown if it fails.
 run_one_fuzzer() {
   local name="$1"
   mkdir -p "build-fuzz/corpus/$name"
   # New finds go to build-fuzz/corpus; tests/fuzz/corpus holds committed seeds (read only).
-  if "build-fuzz/tests/$name" -max_total_time=20 "build-fuzz/corpus/$name" \
+  if "build-fuzz/tests/$name" -max_total_time=15 "build-fuzz/corpus/$name" \
     $([ -d "tests/fuzz/corpus/$name" ] && echo "tests/fuzz/corpus/$name") \
     >"build-fuzz/$name.log" 2>&1; then
     echo "fuzzer $name: $(grep -o 'Done [0-9]* runs' "build-fuzz/$name.log" || echo done)"
@@ -47,7 +47,7 @@ run_fuzzers() {
   local names=() src
   for src in tests/fuzz/*.cpp; do names+=("$(basename "$src" .cpp)"); done
   ninja -C build-fuzz "${names[@]}" || return 1
-  # Two at a time, one per core: each still gets its full 20 s.
+  # Two at a time, one per core: each still gets its full 15 s (nine targets: five rounds, about 75 s).
   printf '%s\n' "${names[@]}" | xargs -P 2 -I{} bash -c 'run_one_fuzzer "$1"' _ {}
 }
 
@@ -64,7 +64,7 @@ if [ -d build-asan ]; then
   step "unit tests (asan)" ctest --test-dir build-asan --output-on-failure -j "$(nproc)"
 fi
 if compgen -G "tests/fuzz/*.cpp" >/dev/null; then
-  step "fuzzers (20 s each)" run_fuzzers
+  step "fuzzers (15 s each)" run_fuzzers
 fi
 step "integration tests (ZK_IMPL=${ZK_IMPL:-zookube})" \
   env ZOOKUBE_BUILD_DIR="$PWD/build" /usr/bin/python3 -m pytest -q "${PARALLEL[@]}" tests/integration
