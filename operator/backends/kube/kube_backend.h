@@ -8,7 +8,8 @@
 //   propagationPolicy=Orphan so the next ApplyObjects makes them again (kube_volumes.cpp).
 // - RestartMember: delete the pod; its StatefulSet recreates it from the current template.
 // - ReconfigAdd / ReconfigRemove: reconfig through a voter's client port as the super user, over
-//   ZooKeeper's C client; a failure is a Warning Event and fails the pass.
+//   ZooKeeper's C client (with spec.auth.enforce, logged in with SASL first by a relay,
+//   sasl_relay.h); a failure is a Warning Event and fails the pass.
 // - UpdateStatus: server-side apply to the status subresource.
 // - EmitEvent: a core/v1 Event on the ZkCluster, its message's first line; a repeat counts up.
 //
