@@ -12,11 +12,11 @@ import json
 import os
 import sys
 
-import pytest
 from kazoo.client import KazooClient
 from kazoo.retry import KazooRetry
 
 from kube_harness import REPO
+from test_kube_member_tls import create_tls_cluster, running
 from test_kube_operator import CLUSTER, ZK, change_spec, cluster, converge, with_members
 from test_kube_reconfig import (added, four, membership, operator_running, ports, voters,
                                 wait_until)
@@ -163,3 +163,19 @@ def test_a_missing_password_secret_or_key_is_reported(api, operator):
     put_secret(api, "zk-alice", {"password": "now"})
     converge(api, operator)
     assert degraded(api)["status"] == "False"
+
+
+def test_sasl_over_tls_only_members_and_the_operator_chains_its_relays(api, kubelet, tmp_path):
+    """tls.client on and auth.enforce together: the operator's SASL relay dials its TLS relay,
+    so a voter still joins by reconfig."""
+    put_secret(api, "zk-alice", {"password": ALICE_PASSWORD})
+    create_tls_cluster(api, 3, {"client": "on", "clientAuth": "need"})
+    change_spec(api, auth=AUTH)
+    with operator_running(api, kubelet, tmp_path) as log:
+        wait_until(lambda: running(api, 3), "3 TLS-only voters running", log, kubelet)
+        with api.store.lock:
+            cfg = api.store.get("v1", "configmaps", "default", "demo-config")["data"]["demo-0.cfg"]
+        assert "enforce.auth.schemes=sasl" in cfg and "secureClientPort=" in cfg
+        change_spec(api, observers=1)
+        wait_until(lambda: added(api, "demo-observer-0") is not None and running(api, 4),
+                   "demo-observer-0 added by reconfig over TLS and SASL", log, kubelet)
