@@ -108,26 +108,36 @@ void Controller::work(std::stop_token stop) {
 
 void Controller::noteSecret(const std::string& key, const web::json::value& object) {
   std::string ns = key.substr(0, key.find('/'));
-  std::string name;
+  std::set<std::string> names;
   const auto& spec = object.has_object_field("spec") ? object.at("spec") : web::json::value();
   if (spec.has_object_field("superUserSecret") &&
       spec.at("superUserSecret").has_string_field("name")) {
-    name = spec.at("superUserSecret").at("name").as_string();
+    names.insert(ns + "/" + spec.at("superUserSecret").at("name").as_string());
   } else {
     ZkCluster named;
     named.meta.name = object.at("metadata").at("name").as_string();
-    name = generatedSuperSecretName(named);
+    names.insert(ns + "/" + generatedSuperSecretName(named));
+  }
+  // spec.auth.sasl's users: a changed password reaches the JAAS file (and rolls the members).
+  if (spec.has_object_field("auth") && spec.at("auth").has_object_field("sasl") &&
+      spec.at("auth").at("sasl").has_array_field("users")) {
+    for (const auto& user : spec.at("auth").at("sasl").at("users").as_array()) {
+      if (user.has_object_field("passwordSecretRef") &&
+          user.at("passwordSecretRef").has_string_field("name")) {
+        names.insert(ns + "/" + user.at("passwordSecretRef").at("name").as_string());
+      }
+    }
   }
   std::lock_guard lock(mutex_);
-  secretOf_[key] = ns + "/" + name;
+  secretsOf_[key] = std::move(names);
 }
 
 void Controller::secretChanged(const std::string& secretKey) {
   std::vector<std::string> clusters;
   {
     std::lock_guard lock(mutex_);
-    for (const auto& [cluster, secret] : secretOf_) {
-      if (secret == secretKey) clusters.push_back(cluster);
+    for (const auto& [cluster, secrets] : secretsOf_) {
+      if (secrets.contains(secretKey)) clusters.push_back(cluster);
     }
   }
   for (const std::string& cluster : clusters) enqueue(cluster);
@@ -143,7 +153,7 @@ void Controller::process(const std::string& key, std::stop_token stop) {
     if (!object || object->at("metadata").has_field("deletionTimestamp")) {
       std::lock_guard lock(mutex_);
       queue_.forget(key);
-      secretOf_.erase(key);
+      secretsOf_.erase(key);
       return;
     }
     noteSecret(key, *object);

@@ -70,7 +70,7 @@ class Controller {
   std::condition_variable_any changed_;
   WorkQueue queue_;
   std::uint64_t changes_ = 0;  // bumped on every add and done: wakes a worker to look again
-  std::map<std::string, std::string> secretOf_;  // cluster key -> "ns/secret" it reads
+  std::map<std::string, std::set<std::string>> secretsOf_;  // cluster key -> "ns/secret"s it reads
 
   std::vector<std::unique_ptr<Reflector>> reflectors_;  // [0]: ZkClusters
   std::vector<std::jthread> threads_;                   // declared last: stopped first

@@ -61,10 +61,26 @@ struct PodSettings {
 struct SecretKeyRef {
   std::string name;
   std::string key = "password";
+  bool operator==(const SecretKeyRef&) const = default;
 };
 
-// spec.tls: TLS on the client port, and with `quorum` between members. SASL waits for the server
-// (docs/operator.md).
+// spec.auth: SASL on the client port. DIGEST-MD5 users whose passwords come from Secrets make up
+// the JAAS Server section the operator renders into a Secret of its own and mounts; the operator
+// adds its own user (kOperatorSaslUser, the super user's password) for its reconfig. With
+// `enforce`, sessions that did not authenticate with SASL are refused (enforce.auth.schemes=sasl).
+struct SaslUser {
+  std::string name;
+  SecretKeyRef passwordSecretRef;
+  bool operator==(const SaslUser&) const = default;
+};
+inline constexpr const char* kOperatorSaslUser = "zookube-operator";
+struct AuthSpec {
+  bool sasl = false;  // spec.auth.sasl is present
+  std::vector<SaslUser> users;
+  bool enforce = false;
+};
+
+// spec.tls: TLS on the client port, and with `quorum` between members.
 enum class ClientTls { kOff, kBoth, kOn };  // both: client.portUnification on clientPort
 enum class ClientAuth { kNone, kWant, kNeed };
 enum class CertificateSource { kOperator, kCertManager, kSecret };
@@ -121,6 +137,7 @@ struct ZkClusterSpec {
   PodSettings pod;
   std::optional<SecretKeyRef> superUserSecret;
   TlsSpec tls;
+  AuthSpec auth;
   NetworkPolicySpec networkPolicy;
 };
 

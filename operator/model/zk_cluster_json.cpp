@@ -118,6 +118,24 @@ std::int64_t hexZxid(const value& o, const char* key) {
   }
 }
 
+value authJson(const AuthSpec& auth) {
+  value out = value::object();
+  out["sasl"] = value::object();
+  if (!auth.users.empty()) {
+    value users = value::array();
+    for (const SaslUser& u : auth.users) {
+      value user = value::object();
+      user["name"] = value::string(u.name);
+      user["passwordSecretRef"]["name"] = value::string(u.passwordSecretRef.name);
+      user["passwordSecretRef"]["key"] = value::string(u.passwordSecretRef.key);
+      users[users.size()] = user;
+    }
+    out["sasl"]["users"] = users;
+  }
+  if (auth.enforce) out["enforce"] = value::boolean(true);
+  return out;
+}
+
 value tlsJson(const TlsSpec& tls) {
   value out = value::object();
   out["client"] = value::string(std::string(clientTlsName(tls.client)));
@@ -213,6 +231,7 @@ value toJson(const ZkClusterSpec& spec) {
   ports["secureClient"] = value::number(spec.ports.secureClient);
   out["ports"] = ports;
   if (spec.tls.enabled()) out["tls"] = tlsJson(spec.tls);
+  if (spec.auth.sasl) out["auth"] = authJson(spec.auth);
   if (spec.superUserSecret) {
     value s = value::object();
     s["name"] = value::string(spec.superUserSecret->name);

@@ -380,11 +380,90 @@ void parseNetworkPolicy(Fields& parent, NetworkPolicySpec& np) {
   np.metricsFrom = f.objectOrArray("metricsFrom", true);
 }
 
+// The CRD's patterns for a SASL user name and a Secret's key (the same text in both places).
+bool isSaslUserName(const std::string& name) {
+  static const std::regex pattern(R"(^[A-Za-z0-9][A-Za-z0-9._@-]*$)");
+  return name.size() <= 64 && std::regex_match(name, pattern);
+}
+bool isSecretKey(const std::string& key) {
+  static const std::regex pattern(R"(^[-._a-zA-Z0-9]+$)");
+  return key.size() <= 253 && std::regex_match(key, pattern);
+}
+
+SaslUser parseSaslUser(const value& v, const std::string& path, std::vector<std::string>& errors) {
+  Fields f(v, path, errors, {"name", "passwordSecretRef"});
+  SaslUser user;
+  user.name = f.string("name").value_or("");
+  if (!isSaslUserName(user.name)) {
+    f.fail(f.at("name"),
+           "must be 1-64 letters, digits, '.', '_', '@' or '-', got \"" + user.name + "\"");
+  } else if (user.name == kOperatorSaslUser) {
+    f.fail(f.at("name"), std::string("\"") + kOperatorSaslUser + "\" is the operator's own user");
+  }
+  const value* ref = f.get("passwordSecretRef");
+  if (!ref) {
+    f.fail(f.at("passwordSecretRef"), "is required");
+    return user;
+  }
+  Fields rf(*ref, f.at("passwordSecretRef"), errors, {"name", "key"});
+  auto name = rf.string("name");
+  if (!name || name->empty()) rf.fail(rf.at("name"), "is required");
+  user.passwordSecretRef.name = name.value_or("");
+  if (auto key = rf.string("key")) {
+    if (!isSecretKey(*key)) rf.fail(rf.at("key"), "must be a Secret key, got \"" + *key + "\"");
+    user.passwordSecretRef.key = *key;
+  }
+  return user;
+}
+
+void parseSasl(Fields& parent, AuthSpec& auth) {
+  const value* v = parent.get("sasl");
+  if (!v) return;
+  auth.sasl = true;
+  Fields f(*v, parent.at("sasl"), parent.errors(), {"users"});
+  const value* users = f.get("users");
+  if (!users) return;
+  if (!users->is_array()) {
+    f.fail(f.at("users"), "must be a list");
+    return;
+  }
+  if (users->size() > 64) f.fail(f.at("users"), "must list at most 64 users");
+  std::set<std::string> seen;
+  for (size_t i = 0; i < users->size(); ++i) {
+    std::string path = f.at("users") + "[" + std::to_string(i) + "]";
+    SaslUser user = parseSaslUser(users->at(i), path, f.errors());
+    if (!seen.insert(user.name).second) f.fail(path + ".name", "names a user twice");
+    auth.users.push_back(std::move(user));
+  }
+}
+
+// spec.auth; `config` is checked against it: the keys auth.enforce sets cannot also be given.
+void parseAuth(Fields& parent, AuthSpec& auth, const StringMap& config) {
+  const value* v = parent.get("auth");
+  if (!v) return;
+  Fields f(*v, parent.at("auth"), parent.errors(), {"sasl", "enforce"});
+  parseSasl(f, auth);
+  if (const value* enforce = f.get("enforce")) {
+    if (!enforce->is_boolean()) {
+      f.fail(f.at("enforce"), "must be a boolean");
+    } else {
+      auth.enforce = enforce->as_bool();
+      if (auth.enforce && !auth.sasl) f.fail(f.at("enforce"), "needs auth.sasl");
+    }
+  }
+  if (!auth.enforce) return;
+  for (const auto& [key, _] : config) {
+    if (key.starts_with("enforce.auth.") || key.starts_with("zookeeper.enforce.auth.")) {
+      parent.fail(parent.at("config") + "." + key, "is set by spec.auth.enforce");
+    }
+  }
+}
+
 ZkClusterSpec parseSpec(const value& v, std::vector<std::string>& errors) {
   ZkClusterSpec spec;
   Fields f(v, "spec", errors,
            {"voters", "observers", "image", "imagePullPolicy", "resources", "storage", "config",
-            "ports", "pod", "superUserSecret", "tls", "networkPolicy"});
+            "ports", "pod", "superUserSecret", "tls", "auth", "networkPolicy"});
   parseCounts(f, spec);
   if (auto s = f.string("image")) {
     if (isImageReference(*s))
@@ -417,6 +496,7 @@ ZkClusterSpec parseSpec(const value& v, std::vector<std::string>& errors) {
     spec.superUserSecret = ref;
   }
   parseTls(f, spec.tls);
+  parseAuth(f, spec.auth, spec.config);
   parseNetworkPolicy(f, spec.networkPolicy);
   if (spec.tls.enabled() && spec.ports.secureClient == spec.ports.client) {
     f.fail(f.at("ports") + ".secureClient", "must differ from ports.client");
@@ -498,7 +578,7 @@ SpecError::SpecError(std::vector<std::string> errors)
       errors_(std::move(errors)) {}
 
 bool isOperatorOwnedConfigKey(std::string_view key) {
-  static constexpr std::array<std::string_view, 23> owned{"dataDir",
+  static constexpr std::array<std::string_view, 24> owned{"dataDir",
                                                           "dataLogDir",
                                                           "clientPort",
                                                           "clientPortAddress",
@@ -520,7 +600,8 @@ bool isOperatorOwnedConfigKey(std::string_view key) {
                                                           "portUnification",
                                                           "sslQuorumReloadCertFiles",
                                                           "ssl.quorum.keyStore.location",
-                                                          "ssl.quorum.trustStore.location"};
+                                                          "ssl.quorum.trustStore.location",
+                                                          "java.security.auth.login.config"};
   if (std::find(owned.begin(), owned.end(), key) != owned.end()) return true;
   for (std::string_view prefix : {"server.", "group.", "weight."}) {
     if (key.starts_with(prefix)) return true;

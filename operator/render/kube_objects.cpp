@@ -419,13 +419,37 @@ value memberCertificate(const ZkCluster& c, const Member& m, std::string_view cl
   return cert;
 }
 
-value superDigestSecret(const ZkCluster& c, const std::string& digest) {
+value superDigestSecret(const ZkCluster& c, const std::string& digest, const std::string& jaas) {
   value secret = object("v1", "Secret", metadata(c, superDigestSecretName(c), ""));
   std::string line = "DigestAuthenticationProvider.superDigest=" + digest + "\n";
+  auto base64 = [](const std::string& text) {
+    return str(
+        utility::conversions::to_base64(std::vector<unsigned char>(text.begin(), text.end())));
+  };
   secret["type"] = str("Opaque");
-  secret["data"]["super-digest.cfg"] =
-      str(utility::conversions::to_base64(std::vector<unsigned char>(line.begin(), line.end())));
+  secret["data"]["super-digest.cfg"] = base64(line);
+  if (!jaas.empty()) secret["data"]["jaas.conf"] = base64(jaas);
   return secret;
+}
+
+std::string renderJaas(const std::vector<SaslCredential>& users) {
+  std::string out =
+      "// Written by zookube-operator from spec.auth.sasl.\nServer {\n"
+      "  org.apache.zookeeper.server.auth.DigestLoginModule required";
+  for (const SaslCredential& u : users) {
+    std::string quoted;
+    for (char ch : u.password) {
+      if (ch == '"' || ch == '\\') quoted += '\\';
+      quoted += ch;
+    }
+    out += "\n  user_" + u.user + "=\"" + quoted + "\"";
+  }
+  return out + ";\n};\n";
+}
+
+std::string memberSecretsFingerprint(std::string_view superDigest, std::string_view jaas) {
+  if (jaas.empty()) return std::string(superDigest);
+  return std::string(superDigest) + "\njaas=" + std::string(jaas);
 }
 
 }  // namespace zk::op

@@ -70,6 +70,23 @@ inline constexpr const char* kTlsMountPath = "/etc/zookube/tls";
 // The zoo.cfg a member's container puts together at start (on its data volume) and runs.
 inline constexpr std::string_view kMemberZooCfg = "/data/zoo.cfg";
 std::string tlsDirOf(const ZkCluster& c, const Member& m, const Addressing& a);
+// spec.auth.sasl: the JAAS file a member reads its SASL users from. Kubernetes: in the members'
+// Secret's mount (superDigestSecret); local: <stateDir>/<member>/jaas.conf.
+inline constexpr const char* kJaasMountFile = "/etc/zookube-super/jaas.conf";
+std::string jaasFileOf(const ZkCluster& c, const Member& m, const Addressing& a);
+
+// A SASL DIGEST-MD5 user and the password its Secret holds.
+struct SaslCredential {
+  std::string user;
+  std::string password;
+};
+// The JAAS file's text: a Server section with DigestLoginModule and user_<name>="<password>" for
+// each (quotes and backslashes escaped), the operator's own user among them.
+std::string renderJaas(const std::vector<SaslCredential>& users);
+// What of the members' Secret (superDigestSecret) goes into the rollout hash: the super digest,
+// and the JAAS text when there is one (so a changed password rolls the members, each of which
+// reads the file only when it starts). Equal to `superDigest` without JAAS.
+std::string memberSecretsFingerprint(std::string_view superDigest, std::string_view jaas);
 
 // Whether members listen for plaintext clients (tls.client off or both); with `on` only the
 // secureClientPort is rendered.
@@ -133,7 +150,9 @@ web::json::value memberCertificate(const ZkCluster& c, const Member& m,
 std::string memberCertificateName(const Member& m);  // "<member>-tls"
 
 // The super digest Secret's object: one file, "DigestAuthenticationProvider.superDigest=<digest>",
-// that each pod appends to its zoo.cfg. `digest` is "super:<base64 sha1>".
-web::json::value superDigestSecret(const ZkCluster& c, const std::string& digest);
+// that each pod appends to its zoo.cfg. `digest` is "super:<base64 sha1>". With spec.auth.sasl it
+// holds the JAAS file too (jaas.conf, renderJaas), so no password reaches the ConfigMap.
+web::json::value superDigestSecret(const ZkCluster& c, const std::string& digest,
+                                   const std::string& jaas = {});
 
 }  // namespace zk::op

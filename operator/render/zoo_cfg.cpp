@@ -54,6 +54,17 @@ void addQuorumTlsSettings(const ZkCluster& c, StringMap& settings) {
   settings["portUnification"] = acceptsBoth ? "true" : "false";
 }
 
+// spec.auth: the SASL provider, and with enforce, sessions must have authenticated with SASL
+// before anything else (ZooKeeper 3.8's enforce.auth). The JAAS file's path is the member's.
+void addAuthSettings(const ZkCluster& c, StringMap& settings) {
+  if (!c.spec.auth.sasl) return;
+  settings["authProvider.sasl"] = "org.apache.zookeeper.server.auth.SASLAuthenticationProvider";
+  if (c.spec.auth.enforce) {
+    settings["enforce.auth.enabled"] = "true";
+    settings["enforce.auth.schemes"] = "sasl";
+  }
+}
+
 // Everything every member's file shares, in a fixed order (so the hash is stable): ZooKeeper's
 // usual timings unless overridden, then the user's overrides, then what the operator owns.
 std::string sharedSettings(const ZkCluster& c) {
@@ -64,6 +75,7 @@ std::string sharedSettings(const ZkCluster& c) {
   settings["reconfigEnabled"] = "true";
   addTlsSettings(c, settings);
   addQuorumTlsSettings(c, settings);
+  addAuthSettings(c, settings);
   std::ostringstream out;
   for (const auto& [k, v] : settings) out << k << '=' << v << '\n';
   return out.str();
@@ -121,6 +133,12 @@ std::string dataDirOf(const ZkCluster& c, const Member& m, const Addressing& a) 
   if (a.mode == Addressing::Mode::kKubernetes) return "/data";
   (void)c;
   return a.localStateDir + "/" + m.name + "/data";
+}
+
+std::string jaasFileOf(const ZkCluster& c, const Member& m, const Addressing& a) {
+  if (a.mode == Addressing::Mode::kKubernetes) return kJaasMountFile;
+  (void)c;
+  return a.localStateDir + "/" + m.name + "/jaas.conf";
 }
 
 std::string tlsDirOf(const ZkCluster& c, const Member& m, const Addressing& a) {
@@ -185,6 +203,7 @@ std::string renderZooCfg(const ZkCluster& c, const Member& self, Membership m,
       out << "ssl.quorum.trustStore.location=" << dir << "/ca.crt\n";
     }
   }
+  if (c.spec.auth.sasl) out << "java.security.auth.login.config=" << jaasFileOf(c, self, a) << '\n';
   out << "metricsProvider.httpPort=" << e.ports.metrics << '\n';
   if (a.mode == Addressing::Mode::kKubernetes) {
     out << "admin.serverPort=" << e.ports.admin << '\n';

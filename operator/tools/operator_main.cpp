@@ -131,6 +131,7 @@ class LocalOperator {
       errors.push_back("metadata.name: this state directory holds ZkCluster " + state.cluster +
                        "; use another --state-dir for " + c.meta.name);
     }
+    if (auto problem = backend_.secretProblem(c)) errors.push_back(*problem);
     noteGeneration(c, state);
     c.meta.generation = state.generation;
     c.status = state.status;

@@ -15,10 +15,12 @@ import sys
 
 import pytest
 import yaml
+from kazoo.client import KazooClient
 
 import harness
 import launch
 import refzk
+import zkwire
 from ports import free_port
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -260,16 +262,72 @@ def test_both_servers_accept_the_rendered_local_config(tmp_path, impl):
     assert f";127.0.0.1:{ports[0]}" in text
     proc, port = start_member(tmp_path, text, impl)
     try:
-        def up():
-            assert proc.poll() is None, (tmp_path / "server.log").read_text()[-3000:]
-            try:
-                srvr = harness.four_letter(port, "srvr", timeout=1.0)
-            except OSError:
-                return False
-            # zookube's one-voter quorum is another issue's (it does not elect itself yet):
-            # here it must only accept the file and listen on the rendered address.
-            return impl == "zookube" or "Mode: leader" in srvr
-        harness.wait_until(up, timeout=60, interval=0.2, what=f"{impl} serving on the rendered config")
+        wait_serving(proc, port, impl, tmp_path)
+    finally:
+        proc.terminate()
+        proc.wait(timeout=20)
+
+
+def wait_serving(proc, port, impl, workdir):
+    """Until a one-voter member answers srvr (ZooKeeper: as leader)."""
+    def up():
+        assert proc.poll() is None, (workdir / "server.log").read_text()[-3000:]
+        try:
+            srvr = harness.four_letter(port, "srvr", timeout=1.0)
+        except OSError:
+            return False
+        # zookube's one-voter quorum is another issue's (it does not elect itself yet):
+        # here it must only accept the file and listen on the rendered address.
+        return impl == "zookube" or "Mode: leader" in srvr
+    harness.wait_until(up, timeout=60, interval=0.2, what=f"{impl} serving on the rendered config")
+
+
+JAAS_ALICE = """Server {
+  org.apache.zookeeper.server.auth.DigestLoginModule required
+  user_alice="alice-pw";
+};
+"""
+
+
+@pytest.mark.parametrize("impl", ["apache", "zookube"])
+def test_both_servers_take_the_rendered_sasl_settings(tmp_path, impl):
+    """spec.auth's zoo.cfg keys (the JAAS path, authProvider.sasl, enforce.auth.*) as ZooKeeper
+    3.8 reads them: a session without SASL is closed, one as alice works. zookube's side of it
+    runs with real ensembles in tests/kube/test_kube_sasl.py and test_operator_local_sasl.py
+    (its one-voter quorum does not serve sessions yet, see above)."""
+    if impl == "apache" and not refzk.available():
+        pytest.fail("Debian's zookeeper package is not installed")
+    ports = [free_port() for _ in range(5)]
+    spec = {"voters": 1, "ports": dict(zip(["client", "quorum", "election", "metrics", "admin"],
+                                           ports)),
+            "auth": {"sasl": {"users": [{"name": "alice",
+                                         "passwordSecretRef": {"name": "zk-alice"}}]},
+                     "enforce": True}}
+    state = tmp_path / "state"
+    result = render(tmp_path, manifest(spec), "--local", str(state))
+    assert result.returncode == 0, result.stderr
+    text = json.loads(result.stdout)["zk-0"]
+    jaas = state / "zk-0" / "jaas.conf"  # render's --local DIR is the members' directory
+    assert f"java.security.auth.login.config={jaas}\n" in text
+    jaas.parent.mkdir(parents=True)
+    jaas.write_text(JAAS_ALICE)  # what local mode writes there, with the operator's user too
+    proc, port = start_member(tmp_path, text, impl)
+    try:
+        wait_serving(proc, port, impl, tmp_path)
+        if impl == "zookube":
+            return
+        anonymous = zkwire.WireClient(port)
+        reply = anonymous.call(zkwire.OP_GETDATA, zkwire.p_str("/") + zkwire.p_bool(False))
+        anonymous.sock.close()
+        assert reply.err == -124  # SESSIONCLOSEDREQUIRESASLAUTH
+        zk = KazooClient(hosts=f"127.0.0.1:{port}", timeout=10,
+                         sasl_options={"mechanism": "DIGEST-MD5", "username": "alice",
+                                       "password": "alice-pw"})
+        zk.start(timeout=30)
+        zk.create("/alice", b"")
+        assert zk.get("/alice")[0] == b""
+        zk.stop()
+        zk.close()
     finally:
         proc.terminate()
         proc.wait(timeout=20)

@@ -4,7 +4,8 @@ The stand-in's own members only answer `srvr`; reconfig needs members that run Z
 protocol. For each pod the stand-in's StatefulSets create, this starts zookube-server with what
 the pod's container would put together (its command in render/kube_objects.cpp): the ConfigMap's
 `<pod>.cfg` followed by the super digest Secret's `super-digest.cfg`, and `<pod>.myid` in its
-dataDir. The operator renders the ConfigMap with local addressing (--local-addressing), so every
+dataDir; the same Secret's `jaas.conf` (spec.auth.sasl) goes to `state_dir/<pod>/jaas.conf`,
+where the local addressing's zoo.cfg names it, when the member starts (the only time it is read). The operator renders the ConfigMap with local addressing (--local-addressing), so every
 member listens on 127.0.0.1 with its own ports and data under `state_dir`. A pod that goes away
 stops its process (SIGTERM); a pod whose ConfigMap entry or Secret is missing waits, as a pod
 whose volumes cannot be mounted does. Readiness is whether the process runs; the operator then
@@ -64,7 +65,8 @@ class Kubelet:
                 elif plural == "configmaps":
                     files[(ns, name)] = dict(obj.get("data", {}))
                 elif plural == "secrets":
-                    digests[(ns, name)] = obj.get("data", {}).get("super-digest.cfg")
+                    digests[(ns, name)] = (obj.get("data", {}).get("super-digest.cfg"),
+                                           obj.get("data", {}).get("jaas.conf"))
                     secrets[(ns, name)] = dict(obj.get("data", {}))
             return pods, files, digests, secrets
 
@@ -106,14 +108,23 @@ class Kubelet:
             if not self._mount(name, mounts, ns, secrets) or name in self.processes:
                 continue
             data = files.get((ns, f"{instance}-config"), {})
-            digest = digests.get((ns, f"{instance}-super-digest"))
+            digest, jaas = digests.get((ns, f"{instance}-super-digest"), (None, None))
             if f"{name}.cfg" not in data or not digest:
                 continue
+            if jaas:
+                self._write_jaas(name, base64.b64decode(jaas))
             self._start(name, uid, data[f"{name}.cfg"], data[f"{name}.myid"],
                         self.digest_override or base64.b64decode(digest).decode())
             changed = True
         if changed:
             self._write_map()
+
+    def _write_jaas(self, pod, content):
+        target = os.path.join(self.state_dir, pod)
+        os.makedirs(target, exist_ok=True)
+        with open(os.path.join(target, "jaas.conf.tmp"), "wb") as f:
+            f.write(content)
+        os.replace(os.path.join(target, "jaas.conf.tmp"), os.path.join(target, "jaas.conf"))
 
     def _start(self, name, uid, cfg, myid, digest_line):
         settings = dict(line.split("=", 1) for line in cfg.splitlines()

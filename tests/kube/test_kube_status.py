@@ -38,7 +38,12 @@ def assert_reported(api, reason, *words):
 
 
 def put_password(api, name, password):
-    data = {"password": base64.b64encode(password.encode()).decode()}
+    put_secret(api, name, {"password": password})
+
+
+def put_secret(api, name, values):
+    """Creates or updates (as kubectl would) Secret `name` holding `values` (text)."""
+    data = {k: base64.b64encode(v.encode()).decode() for k, v in values.items()}
     with api.store.lock:
         key = ("v1", "secrets", "default", name)
         if key in api.store.objects:

@@ -8,6 +8,7 @@
 #include <map>
 
 #include "backends/kube/kube_secret_files.h"
+#include "backends/members/sasl_relay.h"
 #include "backends/members/zk_admin.h"
 #include "kube/leader_election.h"
 
@@ -156,8 +157,8 @@ std::optional<EnsembleView> membershipFromConf(std::string_view text) {
 KubeBackend::KubeBackend(KubeClient& client, AddressResolver resolver, KubeBackendOptions options)
     : client_(client), resolver_(std::move(resolver)), options_(std::move(options)) {}
 
-std::string KubeBackend::targetHash(const ZkCluster& c, std::string_view superDigest) const {
-  return rolloutHash(c, options_.addressing, superDigest);
+std::string KubeBackend::targetHash(const ZkCluster& c, const SuperUser& super) const {
+  return rolloutHash(c, options_.addressing, memberSecretsFingerprint(super.digest, super.jaas));
 }
 
 value KubeBackend::listPods(const ZkCluster& c) {
@@ -323,7 +324,7 @@ std::optional<ExecuteFailure> KubeBackend::execute(const ZkCluster& c, const Pla
       } else if (auto* v = std::get_if<ExpandVolumes>(&action)) {
         expandVolumes(c, *v, plan.status);
       } else if (auto* a = std::get_if<ApplyObjects>(&action)) {
-        applyObjects(c, a->membership, super.digest);
+        applyObjects(c, a->membership, super);
       } else if (auto* add = std::get_if<ReconfigAdd>(&action)) {
         reconfig(c, add->member, true, super.password);
       } else if (auto* rm = std::get_if<ReconfigRemove>(&action)) {
@@ -360,7 +361,7 @@ std::optional<Blocker> KubeBackend::retryRefusedApply(const ZkCluster& c, const 
   if (!refused) return std::nullopt;
   Membership m{c.status.voters > 0 ? c.status.voters : c.spec.voters, c.status.observers};
   try {
-    applyObjects(c, m, super.digest);
+    applyObjects(c, m, super);
   } catch (const Blocked& e) {
     return e.blocker();
   }
@@ -404,10 +405,28 @@ std::string KubeBackend::superPassword(const ZkCluster& c) {
   return password;
 }
 
+std::string KubeBackend::saslJaas(const ZkCluster& c, const std::string& operatorPassword) {
+  std::vector<SaslCredential> users{{kOperatorSaslUser, operatorPassword}};
+  for (const SaslUser& u : c.spec.auth.users) {
+    const SecretKeyRef& ref = u.passwordSecretRef;
+    auto secret = client_.getIfExists(resourcePath("v1", "Secret", c.meta.ns, ref.name));
+    std::string where = "Secret " + c.meta.ns + "/" + ref.name + " (spec.auth.sasl.users[" +
+                        u.name + "].passwordSecretRef)";
+    if (!secret) throw Blocked({BlockCause::kSecretMissing, where + " does not exist"});
+    auto password = secretValue(*secret, ref.key);
+    if (!password || password->empty()) {
+      throw Blocked({BlockCause::kSecretMissing, where + " has no key \"" + ref.key + "\""});
+    }
+    users.push_back({u.name, *password});
+  }
+  return renderJaas(users);
+}
+
 KubeBackend::SuperUser KubeBackend::superUser(const ZkCluster& c) {
   std::string password = superPassword(c);
   std::string digest = zkadmin::superDigest("super", password);
-  return {std::move(password), std::move(digest)};
+  std::string jaas = c.spec.auth.sasl ? saslJaas(c, password) : "";
+  return {std::move(password), std::move(digest), std::move(jaas)};
 }
 
 void KubeBackend::applyOrBlock(const value& object) {
@@ -421,11 +440,12 @@ void KubeBackend::applyOrBlock(const value& object) {
   }
 }
 
-void KubeBackend::applyObjects(const ZkCluster& c, Membership m, const std::string& superDigest) {
+void KubeBackend::applyObjects(const ZkCluster& c, Membership m, const SuperUser& super) {
   applyTlsSecrets(c, m);
   // The digest first: a pod cannot start without the Secret it mounts.
-  applyOrBlock(superDigestSecret(c, superDigest));
-  for (const value& object : renderObjects(c, m, options_.addressing, superDigest)) {
+  applyOrBlock(superDigestSecret(c, super.digest, super.jaas));
+  std::string fingerprint = memberSecretsFingerprint(super.digest, super.jaas);
+  for (const value& object : renderObjects(c, m, options_.addressing, fingerprint)) {
     applyOrBlock(object);
   }
 }
@@ -434,13 +454,21 @@ void KubeBackend::applyObjects(const ZkCluster& c, Membership m, const std::stri
 void KubeBackend::reconfig(const ZkCluster& c, const Member& m, bool add,
                            const std::string& password) {
   std::string connect;
+  // spec.auth.enforce: each session authenticates with SASL first, through a relay per member
+  // (sasl_relay.h), as the operator's user with the super password.
+  std::vector<std::unique_ptr<relay::SaslRelay>> saslRelays;
   value pods = listPods(c);
   for (const value& pod : pods.at("items").as_array()) {
     auto member = memberOfPod(c, pod.at("metadata").at("name").as_string());
     if (!member || !member->voter) continue;
-    if (auto target = operatorTarget(c, *member, pod)) {
-      connect += (connect.empty() ? "" : ",") + target->host + ":" + std::to_string(target->port);
+    auto target = operatorTarget(c, *member, pod);
+    if (!target) continue;
+    if (c.spec.auth.enforce) {
+      saslRelays.push_back(std::make_unique<relay::SaslRelay>(
+          target->host, target->port, relay::SaslLogin{kOperatorSaslUser, password}));
+      target = SrvrTarget{"127.0.0.1", saslRelays.back()->localPort()};
     }
+    connect += (connect.empty() ? "" : ",") + target->host + ":" + std::to_string(target->port);
   }
   if (connect.empty())
     throw std::runtime_error("no voter's pod has an address to reconfig through");

@@ -8,7 +8,8 @@
 //   propagationPolicy=Orphan so the next ApplyObjects makes them again (kube_volumes.cpp).
 // - RestartMember: delete the pod; its StatefulSet recreates it from the current template.
 // - ReconfigAdd / ReconfigRemove: reconfig through a voter's client port as the super user, over
-//   ZooKeeper's C client; a failure is a Warning Event and fails the pass.
+//   ZooKeeper's C client (with spec.auth.enforce, logged in with SASL first by a relay,
+//   sasl_relay.h); a failure is a Warning Event and fails the pass.
 // - UpdateStatus: server-side apply to the status subresource.
 // - EmitEvent: a core/v1 Event on the ZkCluster, its message's first line; a repeat counts up.
 //
@@ -87,14 +88,18 @@ class KubeBackend {
   // The super user's password, from its Secret (made first when the spec names none), and its
   // "super:<base64 sha1>" digest. A pass reads them once and hands them to targetHash and
   // execute, so the hash, the rendered objects and a reconfig never see two passwords.
+  // With spec.auth.sasl, the JAAS file too (from the users' Secrets, plus the operator's own
+  // user with the super password), read in the same pass for the same reason.
   struct SuperUser {
     std::string password;
     std::string digest;
+    std::string jaas;  // empty without spec.auth.sasl
   };
-  // Throws Blocked (SecretMissing) when spec.superUserSecret or its key does not exist.
+  // Throws Blocked (SecretMissing) when spec.superUserSecret, a spec.auth.sasl user's
+  // passwordSecretRef, or their key does not exist.
   SuperUser superUser(const ZkCluster& c);
-  // rolloutHash() with the super digest.
-  std::string targetHash(const ZkCluster& c, std::string_view superDigest) const;
+  // rolloutHash() with what the members' Secret holds (memberSecretsFingerprint).
+  std::string targetHash(const ZkCluster& c, const SuperUser& super) const;
   Observed observe(const ZkCluster& c);
   // Runs the actions in order (a Wait changes nothing); stops at the first failure (returned),
   // or before the next action once `fence` is stopped (leadership lost).
@@ -119,6 +124,8 @@ class KubeBackend {
                                              const std::vector<SrvrTarget>& targets,
                                              const std::vector<size_t>& probed);
   std::string superPassword(const ZkCluster& c);
+  // The JAAS file for spec.auth.sasl: every user's password read from its Secret.
+  std::string saslJaas(const ZkCluster& c, const std::string& operatorPassword);
   // kube_volumes.cpp
   std::optional<AppliedStorage> appliedStorage(const std::vector<web::json::value>& sets);
   // The StatefulSets' FailedCreate, when they have fewer pods than they want.
@@ -127,7 +134,7 @@ class KubeBackend {
                                         const Observed& o);
   void expandVolumes(const ZkCluster& c, const ExpandVolumes& e, const ZkClusterStatus& planned);
   void refuseExpansion(const ZkCluster& c, ZkClusterStatus status, const std::string& why);
-  void applyObjects(const ZkCluster& c, Membership m, const std::string& superDigest);
+  void applyObjects(const ZkCluster& c, Membership m, const SuperUser& super);
   // Server-side apply; a refusal throws Blocked (ApplyRefused).
   void applyOrBlock(const web::json::value& object);
   // spec.tls with issuer operator: the CA Secret (made once unless tls.caSecretRef names one)

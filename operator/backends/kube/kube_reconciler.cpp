@@ -37,7 +37,7 @@ Plan reportRefusal(KubeBackend& backend, const ZkCluster& c, const Plan& failed,
                    std::stop_token fence) {
   ZkCluster written = c;  // the failed plan's status went out first, before what failed
   if (std::holds_alternative<UpdateStatus>(failed.actions.front())) written.status = failed.status;
-  Plan report = plan(written, backend.targetHash(c, super.digest), observed);
+  Plan report = plan(written, backend.targetHash(c, super), observed);
   std::string who = c.meta.ns + "/" + c.meta.name + ": ";
   for (const Action& a : report.actions) log(who + describe(a));
   if (auto again = backend.execute(written, report, super, fence)) log(who + again->message);
@@ -64,7 +64,7 @@ ClusterOutcome reconcileCluster(KubeBackend& backend, const value& object, const
     } catch (const Blocked& e) {
       observed.blockers.push_back(e.blocker());
     }
-    p = plan(c, backend.targetHash(c, super.digest), observed);
+    p = plan(c, backend.targetHash(c, super), observed);
   } catch (const SpecError& e) {
     // Nothing running is touched: the plan for an invalid spec only reports.
     p = planInvalid(c.status, c.meta.generation, e.errors());

@@ -145,8 +145,43 @@ fs::path LocalBackend::configPath(const Member& m) const {
   return memberDir(m) / "zoo.cfg";
 }
 
+std::string LocalBackend::localJaas(const ZkCluster& c) const {
+  if (!c.spec.auth.sasl) return "";
+  std::vector<SaslCredential> users{{kOperatorSaslUser, superPassword_}};
+  for (const SaslUser& u : c.spec.auth.users) {
+    fs::path file =
+        options_.stateDir / "secrets" / u.passwordSecretRef.name / u.passwordSecretRef.key;
+    std::string password = readFile(file);
+    if (password.ends_with('\n')) password.pop_back();
+    if (password.empty()) {
+      throw std::runtime_error("spec.auth.sasl.users[" + u.name +
+                               "].passwordSecretRef: " + file.string() + " is missing or empty");
+    }
+    users.push_back({u.name, password});
+  }
+  return renderJaas(users);
+}
+
+std::optional<std::string> LocalBackend::secretProblem(const ZkCluster& c) const {
+  try {
+    localJaas(c);
+  } catch (const std::runtime_error& e) {
+    return e.what();
+  }
+  return std::nullopt;
+}
+
 std::string LocalBackend::targetHash(const ZkCluster& c) const {
-  return rolloutHash(c, addressing_) + "-" + shortSha256(localSettings_);
+  // A changed password rolls the members, each of which reads its JAAS file only at start.
+  // A missing password file is reported by secretProblem (the manifest is then not applied).
+  std::string jaas;
+  try {
+    jaas = localJaas(c);
+  } catch (const std::runtime_error& e) {
+    jaas = e.what();
+  }
+  return rolloutHash(c, addressing_, memberSecretsFingerprint("", jaas)) + "-" +
+         shortSha256(localSettings_);
 }
 
 std::vector<Member> LocalBackend::membersOnDisk(const ZkCluster& c) const {
@@ -255,6 +290,11 @@ void LocalBackend::writeMemberFiles(const ZkCluster& c, const Member& m) {
                              : renderZooCfg(c, m, membership_, addressing_)) +
                     localSettings_;
   if (readFile(configPath(m)) != cfg) writeFileAtomically(configPath(m), cfg);
+  if (std::string jaas = localJaas(c); !jaas.empty()) {
+    fs::path file = jaasFileOf(c, m, addressing_);
+    writeFileAtomically(file, jaas);
+    fs::permissions(file, fs::perms::owner_read | fs::perms::owner_write);
+  }
   ensureLocalTls(c, m, options_.stateDir / "tls", tlsDirOf(c, m, addressing_), unixSeconds());
   std::string myid = renderMyid(m);
   if (readFile(dataDir / "myid") != myid) writeFileAtomically(dataDir / "myid", myid);

@@ -9,6 +9,9 @@
 //   members/<name>/process.json     pid and the rollout hash the running process was started with
 //   members/<name>/starts.log       one line per start, for people and tests
 //   super.secret                    the super user's password (0600), made once from /dev/urandom
+//   secrets/<name>/<key>            spec.auth.sasl's passwordSecretRefs, as a Secret volume lays
+//                                   them out (the user writes them; one trailing newline dropped)
+//   members/<name>/jaas.conf        the JAAS file rendered from them (0600)
 //
 // Membership changes go through the ensemble, not through restarts: members run with
 // reconfigEnabled=true and the super user's digest, and ReconfigAdd/ReconfigRemove are
@@ -28,6 +31,7 @@
 
 #include "backends/local/process.h"
 #include "backends/local/state_store.h"
+#include "backends/members/sasl_relay.h"
 #include "backends/members/tls_relay.h"
 #include "backends/members/zk_admin.h"
 #include "model/zk_cluster.h"
@@ -68,6 +72,9 @@ class LocalBackend {
   // rolloutHash() plus what only local mode adds to every zoo.cfg (the super digest), so members
   // started before those settings existed are rolled onto them once.
   std::string targetHash(const ZkCluster& c) const;
+  // A spec.auth.sasl password file that is missing or empty, said with its path; nullopt when
+  // every one is there.
+  std::optional<std::string> secretProblem(const ZkCluster& c) const;
   Observed observe(const ZkCluster& c);
   const Observed& lastObserved() const { return observed_; }
 
@@ -123,6 +130,11 @@ class LocalBackend {
   std::string superPassword_, localSettings_;
   std::optional<zkadmin::ZkAdmin> admin_;
   std::map<std::string, std::unique_ptr<relay::TlsRelay>> relays_;  // by member name
+  // spec.auth.enforce: the operator's sessions authenticate through these, by "host:port".
+  std::map<std::string, std::unique_ptr<relay::SaslRelay>> saslRelays_;
+  // The JAAS file for spec.auth.sasl (empty without it); throws std::runtime_error naming a
+  // missing password file.
+  std::string localJaas(const ZkCluster& c) const;
   // The newest membership seen, by version: a reconfig's own answer can be newer than what a
   // lagging member then serves, and must not be asked for twice.
   std::optional<zkadmin::EnsembleConfig> config_;

@@ -40,6 +40,15 @@ zkadmin::ZkAdmin& LocalBackend::admin(const ZkCluster& c) {
   int voters = std::max(state_.status.voters, c.spec.voters);
   for (int i = 0; i < voters; ++i) {
     auto [host, port] = operatorAddress(c, voterMember(c, i));
+    if (c.spec.auth.enforce) {  // SASL first, through a relay (sasl_relay.h)
+      auto& relay = saslRelays_[host + ":" + std::to_string(port)];
+      if (!relay) {
+        relay = std::make_unique<relay::SaslRelay>(
+            host, port, relay::SaslLogin{kOperatorSaslUser, superPassword_});
+      }
+      host = "127.0.0.1";
+      port = relay->localPort();
+    }
     connect += (connect.empty() ? "" : ",") + host + ":" + std::to_string(port);
   }
   if (!admin_ || admin_->connect() != connect) {

@@ -1,6 +1,6 @@
 #include "backends/members/tls_relay.h"
 
-#include <utility>  // before Boost 1.74's asio, which uses std::exchange without it
+#include "backends/members/relay_pump.h"
 
 #include <boost/asio.hpp>
 #include <boost/asio/ssl.hpp>
@@ -32,35 +32,23 @@ class Session : public std::enable_shared_from_this<Session> {
       if (ec) return self->close();
       self->tls_.async_handshake(ssl::stream_base::client, [self](auto ec2) {
         if (ec2) return self->close();
-        self->pump(self->plain_, self->tls_, self->up_);
-        self->pump(self->tls_, self->plain_, self->down_);
+        pump(self, self->plain_, self->tls_, self->up_);
+        pump(self, self->tls_, self->plain_, self->down_);
       });
     });
   }
 
- private:
-  // Copies what `from` reads to `to` until either fails.
-  template <typename From, typename To>
-  void pump(From& from, To& to, std::array<char, 16384>& buffer) {
-    auto self = shared_from_this();
-    from.async_read_some(asio::buffer(buffer), [self, &from, &to, &buffer](auto ec, size_t n) {
-      if (ec) return self->close();
-      asio::async_write(to, asio::buffer(buffer, n), [self, &from, &to, &buffer](auto ec2, size_t) {
-        if (ec2) return self->close();
-        self->pump(from, to, buffer);
-      });
-    });
-  }
   void close() {
     boost::system::error_code ignored;
     plain_.close(ignored);
     tls_.next_layer().close(ignored);
   }
 
+ private:
   tcp::socket plain_;
   ssl::stream<tcp::socket> tls_;
   std::string host_;
-  std::array<char, 16384> up_{}, down_{};
+  PumpBuffer up_{}, down_{};
 };
 
 }  // namespace

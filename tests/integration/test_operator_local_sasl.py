@@ -1,0 +1,87 @@
+"""zookube-operator --local with spec.auth: SASL users whose passwords are files laid out as a
+Secret volume (<state-dir>/secrets/<name>/<key>), rendered into each member's JAAS file; with
+enforce, a session without SASL is refused, one as the user works, and the operator's own
+reconfig (its SASL relay, as its own user) still scales the ensemble. A missing password file is
+reported (phase Invalid, naming the file) and nothing is started."""
+
+import os
+
+import pytest
+from kazoo.client import KazooClient
+from kazoo.retry import KazooRetry
+
+import harness
+import zkwire
+from test_operator_local import OPERATOR, LocalCluster  # noqa: F401
+
+pytestmark = pytest.mark.skipif(
+    harness.impl() != "zookube" or not os.path.exists(OPERATOR),
+    reason="needs zookube-operator and zookube-server built")
+
+SESSIONCLOSEDREQUIRESASLAUTH = -124
+AUTH = {"sasl": {"users": [{"name": "alice", "passwordSecretRef": {"name": "zk-alice"}}]},
+        "enforce": True}
+
+
+def put_password(cluster, password):
+    folder = os.path.join(cluster.state, "secrets", "zk-alice")
+    os.makedirs(folder, exist_ok=True)
+    with open(os.path.join(folder, "password"), "w") as f:
+        f.write(password + "\n")
+
+
+def alice(cluster):
+    zk = KazooClient(hosts=cluster.ensemble()["connect"], timeout=10.0,
+                     connection_retry=KazooRetry(max_tries=3), command_retry=None,
+                     sasl_options={"mechanism": "DIGEST-MD5", "username": "alice",
+                                   "password": "alice-pw"})
+    zk.start(timeout=20)
+    return zk
+
+
+def membership(zk):
+    zk.sync("/zookeeper/config")
+    data, _ = zk.get("/zookeeper/config")
+    return sorted(int(line.split("=")[0][7:]) for line in data.decode().splitlines()
+                  if line.startswith("server."))
+
+
+@pytest.fixture
+def cluster(tmp_path):
+    c = LocalCluster(tmp_path)
+    c.spec["spec"]["observers"] = 0
+    c.spec["spec"]["auth"] = AUTH
+    c.write_manifest()
+    yield c
+    c.cleanup()
+
+
+def test_enforced_sasl_refuses_anonymous_sessions_and_the_operator_still_scales(cluster):
+    cluster.start_operator()
+    # No password file yet: said, with its path, and no member started.
+    harness.wait_until(lambda: "secrets/zk-alice/password is missing" in
+                       open(cluster.log_path).read(), timeout=30, what="the missing file reported")
+    harness.wait_until(lambda: cluster.status().get("phase") == "Invalid", timeout=30,
+                       what="phase Invalid")
+    assert not cluster.ensemble()["members"]
+    put_password(cluster, "alice-pw")
+    members = cluster.wait_healthy(observers=0)
+    for m in members:
+        jaas = os.path.join(cluster.state, "members", m["name"], "jaas.conf")
+        assert os.stat(jaas).st_mode & 0o077 == 0
+        anonymous = zkwire.WireClient(int(m["client"].rsplit(":", 1)[1]))
+        reply = anonymous.call(zkwire.OP_GETDATA, zkwire.p_str("/") + zkwire.p_bool(False))
+        anonymous.sock.close()
+        assert reply.err == SESSIONCLOSEDREQUIRESASLAUTH
+    zk = alice(cluster)
+    zk.create("/alice", b"with SASL")
+    assert membership(zk) == [1, 2, 3]
+    # The operator reconfigures through its SASL relays: two voters join.
+    cluster.spec["spec"]["voters"] = 5
+    cluster.write_manifest()
+    cluster.wait_healthy(observers=0, voters=5)
+    assert membership(zk) == [1, 2, 3, 4, 5]
+    assert zk.get("/alice")[0] == b"with SASL"
+    zk.stop()
+    zk.close()
+    assert "alice-pw" not in open(cluster.log_path).read()

@@ -1,0 +1,181 @@
+"""spec.auth on Kubernetes with real members: SASL DIGEST-MD5 users from Secrets, sessions
+without SASL refused (enforce), and the operator's own reconfig still going through (it
+authenticates as its own user through its SASL relay, sasl_relay.h).
+
+The kubelet stand-in (kubelet.py) starts each member with the JAAS file from the Secret the
+operator renders; no password may show in the ConfigMap, an Event or the status.
+"""
+
+import base64
+import copy
+import json
+import os
+import sys
+
+from kazoo.client import KazooClient
+from kazoo.retry import KazooRetry
+
+from kube_harness import REPO
+from test_kube_member_tls import create_tls_cluster, running
+from test_kube_operator import CLUSTER, ZK, change_spec, cluster, converge, with_members
+from test_kube_reconfig import (added, four, membership, operator_running, ports, voters,
+                                wait_until)
+from test_kube_status import assert_reported, degraded, put_secret
+
+sys.path.insert(0, os.path.join(REPO, "tests", "integration"))
+import zkwire  # noqa: E402
+
+SESSIONCLOSEDREQUIRESASLAUTH = -124
+ALICE_PASSWORD = "alice's \"quoted\" password"
+AUTH = {"sasl": {"users": [{"name": "alice", "passwordSecretRef": {"name": "zk-alice"}}]},
+        "enforce": True}
+
+
+def create(api, voters_, auth):
+    obj = copy.deepcopy(CLUSTER)
+    obj["spec"].update({"voters": voters_, "observers": 0, "ports": ports(), "auth": auth,
+                        "config": {"tickTime": "200", "initLimit": "20", "syncLimit": "10"}})
+    with api.store.lock:
+        api.store.create(*ZK, obj)
+
+
+def kazoo(kubelet, **sasl):
+    zk = KazooClient(hosts=kubelet.connect_string(), timeout=10,
+                     connection_retry=KazooRetry(max_tries=3), command_retry=None,
+                     sasl_options=sasl or None)
+    zk.start(timeout=20)
+    return zk
+
+
+def creates(kubelet, path, **options):
+    """Whether a kazoo client made with `options` creates `path` within 10 s."""
+    zk = KazooClient(hosts=kubelet.connect_string(), timeout=5,
+                     connection_retry=KazooRetry(max_tries=1), command_retry=None, **options)
+    try:
+        zk.start(timeout=20)
+        attempt = zk.create_async(path, b"")
+        attempt.wait(10)
+        return attempt.successful()
+    except Exception:  # noqa: BLE001 - any failure to connect is a refusal here
+        return False
+    finally:
+        zk.stop()
+        zk.close()
+
+
+def refused_without_sasl(port):
+    """Whether a session that skips SASL is answered SESSIONCLOSEDREQUIRESASLAUTH (False while
+    the member serves no session yet)."""
+    try:
+        anonymous = zkwire.WireClient(port)
+    except OSError:
+        return False
+    try:
+        reply = anonymous.call(zkwire.OP_GETDATA, zkwire.p_str("/") + zkwire.p_bool(False))
+        return reply.err == SESSIONCLOSEDREQUIRESASLAUTH
+    finally:
+        anonymous.sock.close()
+
+
+def stored_text(api, kinds):
+    with api.store.lock:
+        return json.dumps([o for o in api.store.objects.values() if o["kind"] in kinds])
+
+
+def test_sessions_without_sasl_are_refused_and_the_operator_still_reconfigures(api, kubelet,
+                                                                              tmp_path):
+    put_secret(api, "zk-alice", {"password": ALICE_PASSWORD})
+    create(api, 3, AUTH)
+    with operator_running(api, kubelet, tmp_path) as log:
+        wait_until(lambda: membership(kubelet) == voters(1, 2, 3), "3 voters", log, kubelet)
+        for pod in ("demo-0", "demo-1", "demo-2"):
+            wait_until(lambda: refused_without_sasl(kubelet.client_port(pod)),
+                       f"{pod} refusing a session without SASL", log, kubelet)
+        # kazoo without SASL: its first request is answered with the code above and the
+        # connection closed, so the create never succeeds (alice checks it is not there).
+        assert not creates(kubelet, "/anonymous")
+        # kazoo as alice, with the password from her Secret (quotes and all).
+        alice = kazoo(kubelet, mechanism="DIGEST-MD5", username="alice", password=ALICE_PASSWORD)
+        alice.create("/alice", b"written with SASL")
+        assert not alice.exists("/anonymous")
+        # A wrong password gets nowhere either.
+        assert not creates(kubelet, "/wrong", sasl_options={
+            "mechanism": "DIGEST-MD5", "username": "alice", "password": "wrong"})
+        assert not alice.exists("/wrong")
+        # The operator's reconfig authenticates too: an observer joins.
+        change_spec(api, observers=1)
+        wait_until(lambda: membership(kubelet) == {**voters(1, 2, 3), 101: "observer"},
+                   "the observer in the ensemble", log, kubelet)
+        wait_until(lambda: added(api, "demo-observer-0") is not None,
+                   "the MemberAdded event for the observer", log, kubelet)
+        wait_until(lambda: "Mode: observer" in four(kubelet.client_port("demo-observer-0"),
+                                                    "srvr"), "the observer serving", log, kubelet)
+        wait_until(lambda: refused_without_sasl(kubelet.client_port("demo-observer-0")),
+                   "the observer refusing a session without SASL", log, kubelet)
+        assert alice.get("/alice")[0] == b"written with SASL"
+        alice.stop()
+        alice.close()
+    # The password is in the operator's Secret only: never in a ConfigMap, Event or status.
+    text = stored_text(api, {"ConfigMap", "Event", "ZkCluster", "StatefulSet"})
+    assert "alice's" not in text and "quoted" not in text
+    assert "jaas.conf" in stored_text(api, {"ConfigMap"})  # the file is named, not inlined
+    with api.store.lock:
+        secret = api.store.objects[("v1", "secrets", "default", "demo-super-digest")]
+    jaas = base64.b64decode(secret["data"]["jaas.conf"]).decode()
+    assert 'user_alice="alice\'s \\"quoted\\" password"' in jaas
+    assert "user_zookube-operator=" in jaas
+    assert secret["metadata"]["ownerReferences"][0]["kind"] == "ZkCluster"
+
+
+def test_a_new_sasl_password_rolls_the_members_onto_it(api, kubelet, tmp_path):
+    put_secret(api, "zk-alice", {"password": "first"})
+    create(api, 3, AUTH)
+    with operator_running(api, kubelet, tmp_path) as log:
+        wait_until(lambda: membership(kubelet) == voters(1, 2, 3) and
+                   cluster(api).get("status", {}).get("phase") == "Running",
+                   "3 voters running", log, kubelet)
+        put_secret(api, "zk-alice", {"password": "second"})
+        # Each member reads its JAAS file only when it starts: all three restart, in the roll.
+        wait_until(lambda: len(api.store.deleted_pods) == 3 and
+                   cluster(api)["status"].get("phase") == "Running" and
+                   (cluster(api)["status"].get("roll") or {}).get("completed"),
+                   "the roll onto the new password", log, kubelet, timeout=120)
+        alice = kazoo(kubelet, mechanism="DIGEST-MD5", username="alice", password="second")
+        alice.create("/second", b"")
+        alice.stop()
+        alice.close()
+
+
+def test_a_missing_password_secret_or_key_is_reported(api, operator):
+    with_members(api)
+    create(api, 3, AUTH)
+    operator.run(1, expect_ok=False)
+    assert_reported(api, "SecretMissing", "Secret default/zk-alice",
+                    "spec.auth.sasl.users[alice].passwordSecretRef", "does not exist")
+    with api.store.lock:
+        assert not any(o["kind"] == "StatefulSet" for o in api.store.objects.values())
+    put_secret(api, "zk-alice", {"other": "x"})
+    operator.run(1, expect_ok=False)
+    reported = degraded(api)
+    assert (reported["status"], reported["reason"]) == ("True", "SecretMissing"), reported
+    assert 'Secret default/zk-alice' in reported["message"], reported
+    assert 'has no key "password"' in reported["message"], reported
+    put_secret(api, "zk-alice", {"password": "now"})
+    converge(api, operator)
+    assert degraded(api)["status"] == "False"
+
+
+def test_sasl_over_tls_only_members_and_the_operator_chains_its_relays(api, kubelet, tmp_path):
+    """tls.client on and auth.enforce together: the operator's SASL relay dials its TLS relay,
+    so a voter still joins by reconfig."""
+    put_secret(api, "zk-alice", {"password": ALICE_PASSWORD})
+    create_tls_cluster(api, 3, {"client": "on", "clientAuth": "need"})
+    change_spec(api, auth=AUTH)
+    with operator_running(api, kubelet, tmp_path) as log:
+        wait_until(lambda: running(api, 3), "3 TLS-only voters running", log, kubelet)
+        with api.store.lock:
+            cfg = api.store.get("v1", "configmaps", "default", "demo-config")["data"]["demo-0.cfg"]
+        assert "enforce.auth.schemes=sasl" in cfg and "secureClientPort=" in cfg
+        change_spec(api, observers=1)
+        wait_until(lambda: added(api, "demo-observer-0") is not None and running(api, 4),
+                   "demo-observer-0 added by reconfig over TLS and SASL", log, kubelet)

@@ -1,0 +1,137 @@
+// spec.auth: the CRD's rules as the model applies them, and what the render makes of them.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+
+#include <cpprest/asyncrt_utils.h>
+
+#include "model/zk_cluster.h"
+#include "render/render.h"
+
+namespace zk::op {
+namespace {
+
+ZkCluster parse(const std::string& spec) {
+  return parseZkClusterYaml(
+      "apiVersion: zookube.dev/v1alpha1\nkind: ZkCluster\nmetadata: {name: zk, namespace: prod, "
+      "uid: u-1}\nspec:\n" +
+      spec);
+}
+
+std::vector<std::string> errorsOf(const std::string& spec) {
+  try {
+    parse(spec);
+  } catch (const SpecError& e) {
+    return e.errors();
+  }
+  return {};
+}
+
+bool hasError(const std::string& spec, const std::string& text) {
+  auto errors = errorsOf(spec);
+  return std::find(errors.begin(), errors.end(), text) != errors.end();
+}
+
+const char* kAliceEnforced =
+    "  auth:\n    enforce: true\n    sasl:\n      users:\n"
+    "      - {name: alice, passwordSecretRef: {name: zk-alice}}\n"
+    "      - {name: bob, passwordSecretRef: {name: zk-bob, key: pw}}\n";
+
+TEST(OperatorAuth, UsersAndEnforceAreReadWithTheKeyDefaulted) {
+  ZkCluster c = parse(kAliceEnforced);
+  ASSERT_TRUE(c.spec.auth.sasl);
+  EXPECT_TRUE(c.spec.auth.enforce);
+  ASSERT_EQ(c.spec.auth.users.size(), 2u);
+  EXPECT_EQ(c.spec.auth.users[0].name, "alice");
+  EXPECT_EQ(c.spec.auth.users[0].passwordSecretRef.name, "zk-alice");
+  EXPECT_EQ(c.spec.auth.users[0].passwordSecretRef.key, "password");
+  EXPECT_EQ(c.spec.auth.users[1].passwordSecretRef.key, "pw");
+  // The spec survives a round trip through JSON (local mode's stored spec).
+  web::json::value object = web::json::value::object();
+  object["apiVersion"] = web::json::value::string("zookube.dev/v1alpha1");
+  object["kind"] = web::json::value::string("ZkCluster");
+  object["metadata"]["name"] = web::json::value::string("zk");
+  object["spec"] = toJson(c.spec);
+  ZkCluster again = parseZkCluster(object);
+  EXPECT_EQ(again.spec.auth.users, c.spec.auth.users);
+  EXPECT_TRUE(again.spec.auth.enforce);
+}
+
+TEST(OperatorAuth, TheCrdRulesAreTheModels) {
+  EXPECT_TRUE(hasError("  auth: {enforce: true}\n", "spec.auth.enforce: needs auth.sasl"));
+  EXPECT_TRUE(hasError(
+      "  auth: {sasl: {users: [{name: zookube-operator, passwordSecretRef: {name: s}}]}}\n",
+      "spec.auth.sasl.users[0].name: \"zookube-operator\" is the operator's own user"));
+  EXPECT_TRUE(hasError("  auth: {sasl: {users: [{name: alice}]}}\n",
+                       "spec.auth.sasl.users[0].passwordSecretRef: is required"));
+  EXPECT_TRUE(
+      hasError("  auth: {sasl: {users: [{name: a, passwordSecretRef: {name: s}}, {name: a, "
+               "passwordSecretRef: {name: t}}]}}\n",
+               "spec.auth.sasl.users[1].name: names a user twice"));
+  EXPECT_TRUE(
+      hasError("  auth: {sasl: {users: [{name: 'x y', passwordSecretRef: {name: s}}]}}\n",
+               "spec.auth.sasl.users[0].name: must be 1-64 letters, digits, '.', '_', '@' or "
+               "'-', got \"x y\""));
+  EXPECT_TRUE(hasError("  auth: {sasl: {}, enforce: true}\n  config: {enforce.auth.schemes: ip}\n",
+                       "spec.config.enforce.auth.schemes: is set by spec.auth.enforce"));
+  EXPECT_TRUE(hasError("  config: {java.security.auth.login.config: /x}\n",
+                       "spec.config.java.security.auth.login.config: is set by the operator and "
+                       "cannot be overridden"));
+  EXPECT_TRUE(errorsOf("  auth: {sasl: {}}\n").empty());
+}
+
+TEST(OperatorAuth, ZooCfgNamesTheJaasFileAndEnforcesSasl) {
+  ZkCluster c = parse(kAliceEnforced);
+  Member m = voterMember(c, 0);
+  std::string k8s = renderZooCfg(c, m, {3, 0}, Addressing::kubernetes());
+  EXPECT_NE(k8s.find("java.security.auth.login.config=/etc/zookube-super/jaas.conf\n"),
+            std::string::npos);
+  EXPECT_NE(k8s.find("authProvider.sasl=org.apache.zookeeper.server.auth."
+                     "SASLAuthenticationProvider\n"),
+            std::string::npos);
+  EXPECT_NE(k8s.find("enforce.auth.enabled=true\nenforce.auth.schemes=sasl\n"), std::string::npos);
+  std::string local = renderZooCfg(c, m, {3, 0}, Addressing::local("/state/members"));
+  EXPECT_NE(local.find("java.security.auth.login.config=/state/members/zk-0/jaas.conf\n"),
+            std::string::npos);
+  ZkCluster plain = parse("  {}\n");
+  std::string none = renderZooCfg(plain, voterMember(plain, 0), {3, 0}, Addressing::kubernetes());
+  EXPECT_EQ(none.find("jaas"), std::string::npos);
+  EXPECT_EQ(none.find("enforce.auth"), std::string::npos);
+  // Turning enforcement on is a zoo.cfg change: it rolls the members.
+  ZkCluster open = parse(
+      "  auth:\n    sasl:\n      users:\n      - {name: alice, passwordSecretRef: {name: a}}\n"
+      "      - {name: bob, passwordSecretRef: {name: zk-bob, key: pw}}\n");
+  EXPECT_NE(rolloutHash(open, Addressing::kubernetes()), rolloutHash(c, Addressing::kubernetes()));
+}
+
+TEST(OperatorAuth, JaasQuotesPasswordsAndAChangedOneRollsTheMembers) {
+  std::string jaas = renderJaas({{"zookube-operator", "op"}, {"alice", "a\"b\\c"}});
+  EXPECT_NE(jaas.find("Server {\n  org.apache.zookeeper.server.auth.DigestLoginModule required\n"
+                      "  user_zookube-operator=\"op\"\n  user_alice=\"a\\\"b\\\\c\";\n};\n"),
+            std::string::npos)
+      << jaas;
+  ZkCluster c = parse(kAliceEnforced);
+  auto hash = [&](const std::string& password) {
+    std::string j = renderJaas({{"alice", password}});
+    return rolloutHash(c, Addressing::kubernetes(), memberSecretsFingerprint("super:x", j));
+  };
+  EXPECT_NE(hash("one"), hash("two"));
+  // Without JAAS the fingerprint is the digest alone: no roll on upgrading the operator.
+  EXPECT_EQ(memberSecretsFingerprint("super:x", ""), "super:x");
+}
+
+TEST(OperatorAuth, TheJaasFileIsInTheMembersSecretNeverInTheConfigMap) {
+  ZkCluster c = parse(kAliceEnforced);
+  std::string jaas = renderJaas({{"alice", "s3cret-pw"}});
+  web::json::value secret = superDigestSecret(c, "super:x", jaas);
+  auto stored = utility::conversions::from_base64(secret.at("data").at("jaas.conf").as_string());
+  EXPECT_EQ(std::string(stored.begin(), stored.end()), jaas);
+  for (const web::json::value& o : renderObjects(c, {3, 0}, Addressing::kubernetes(),
+                                                 memberSecretsFingerprint("super:x", jaas))) {
+    EXPECT_EQ(o.serialize().find("s3cret-pw"), std::string::npos) << o.at("kind").as_string();
+  }
+  EXPECT_FALSE(superDigestSecret(c, "super:x").at("data").has_field("jaas.conf"));
+}
+
+}  // namespace
+}  // namespace zk::op
