@@ -94,8 +94,13 @@ class Session : public std::enable_shared_from_this<Session> {
 
   void authenticate() {
     try {
-      exchange_ = std::make_unique<zk::sasl::ClientExchange>(zk::sasl::ClientSettings{
-          "DIGEST-MD5", "zookeeper", "zk-sasl-md5", login_.user, login_.password});
+      zk::sasl::ClientSettings settings;
+      settings.mechanism = "DIGEST-MD5";
+      settings.service = "zookeeper";
+      settings.serverName = "zk-sasl-md5";
+      settings.username = login_.user;
+      settings.password = login_.password;
+      exchange_ = std::make_unique<zk::sasl::ClientExchange>(std::move(settings));
       send(exchange_->start());
     } catch (const std::exception&) {
       close();
