@@ -112,8 +112,7 @@ class ZabForwarder : public RequestForwarder {
 
 // Snapshots above `zxid` hold txns the new leader does not have.
 void removeSnapshotsAbove(const std::filesystem::path& dataDir, std::int64_t zxid) {
-  for (const auto& file :
-       storage::listSnapshots(dataDir / storage::kVersionDir)) {
+  for (const auto& file : storage::listSnapshots(dataDir / storage::kVersionDir)) {
     if (file.zxid > zxid) std::filesystem::remove(file.path);
   }
 }
