@@ -180,9 +180,7 @@ void ignoredJvm(Parser& ps, ServerConfig&, const Property& p) {
 // As ZooKeeper's SnapStream.StreamMode.fromString: case does not matter, and a name it does
 // not know means plain snapshots.
 void setSnapshotCompression(Parser& ps, ServerConfig& c, const Property& p) {
-  std::string method = p.value;
-  std::transform(method.begin(), method.end(), method.begin(),
-                 [](unsigned char ch) { return static_cast<char>(std::tolower(ch)); });
+  std::string method = lowercase(p.value);
   if (method != "" && method != "gz" && method != "snappy") {
     ps.warn(p, "not a compression method (gz, snappy); snapshots are written uncompressed");
     method.clear();

@@ -31,10 +31,6 @@ bool equalsIgnoringCase(std::string_view a, std::string_view b) {
   });
 }
 
-std::uint32_t bigEndian32(const std::uint8_t* p) {
-  return std::uint32_t{p[0]} << 24 | std::uint32_t{p[1]} << 16 | std::uint32_t{p[2]} << 8 | p[3];
-}
-
 std::string snappyHeader() {
   jute::Writer out;
   out.writeRaw(
@@ -94,7 +90,7 @@ std::vector<std::uint8_t> unsnappy(std::span<const std::uint8_t> stored) {
     }
     if (pos == 0) throw StorageError("not a snappy-java stream (no header)" + at(0));
     if (stored.size() - pos < 4) throw StorageError("snappy block length cut off" + at(pos));
-    std::size_t length = bigEndian32(stored.data() + pos);
+    std::size_t length = jute::loadBigEndian32(stored.data() + pos);
     if (length > kMaxSnappyBlock || length > stored.size() - pos - 4)
       throw StorageError("snappy block of " + std::to_string(length) + " bytes runs past the end" +
                          at(pos));
