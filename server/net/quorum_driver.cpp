@@ -393,10 +393,11 @@ void QuorumDriver::execute(zab::Action& action) {
           [&](zab::act::SendPacket& a) { transport_->sendPacket(a.to, a.packet); },
           [&](zab::act::SendSnapshot& a) { sendSnapshot(a.to, a.zxid); },
           [&](zab::act::PersistTxn& a) {
-            // Refused only once the writer failed (its own fail-stop may not have run yet).
+            // Refused once the writer failed; its own fail-stop may not have run yet, so this
+            // line names the writer's failure too.
             if (!txnLog_.appendProposal(a.zxid, std::move(a.bytes)))
               failStop(log_, "txnlog",
-                       "cannot log proposal " + hex(a.zxid) + ": the transaction log has failed");
+                       "cannot log proposal " + hex(a.zxid) + ": " + txnLog_.refusalReason());
           },
           [&](zab::act::PersistEpochs& a) {
             orFailStop(log_, "cannot persist the epochs", [&] {

@@ -37,6 +37,8 @@ class QuorumLog {
   virtual ~QuorumLog() = default;
   // Hands a proposal to the log; false once the log has failed.
   virtual bool appendProposal(std::int64_t zxid, std::string bytes) = 0;
+  // Why appendProposal refused: the writer's own failure (file, call, errno) when it failed.
+  virtual std::string refusalReason() const = 0;
   // Everything handed over is made durable; nothing more is taken until reopenLog().
   virtual void stopLog() = 0;
   // A new writer, after TRUNC or SNAP replaced the files under the old one.

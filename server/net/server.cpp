@@ -113,6 +113,11 @@ bool Server::appendProposal(std::int64_t zxid, std::string bytes) {
   return txnLog_->appendEncoded(zxid, std::move(bytes));
 }
 
+std::string Server::refusalReason() const {
+  std::string failure = txnLog_->failure();
+  return failure.empty() ? "the transaction log is stopped" : failure;
+}
+
 void Server::stopLog() {
   txnLog_->stop();
 }

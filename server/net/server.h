@@ -58,6 +58,7 @@ class Server : private QuorumLog {
   std::optional<std::string> fourLetter(std::uint32_t code);
   // QuorumLog: what the quorum driver does with the transaction log.
   bool appendProposal(std::int64_t zxid, std::string bytes) override;
+  std::string refusalReason() const override;
   void stopLog() override;
   void reopenLog() override;
 

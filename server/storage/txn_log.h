@@ -76,6 +76,8 @@ class TxnLogWriter {
 
   FsyncStats fsyncStats() const;
   bool failed() const;
+  // Why the writer failed (the file, the call and errno), or empty while it has not.
+  std::string failure() const;
 
  private:
   struct Item {
@@ -107,6 +109,7 @@ class TxnLogWriter {
   std::vector<Item> queue_;
   bool stopping_ = false;
   bool failed_ = false;
+  std::string failure_;
   FsyncStats stats_;
 
   // Writer-thread state.

@@ -93,6 +93,11 @@ bool TxnLogWriter::failed() const {
   return failed_;
 }
 
+std::string TxnLogWriter::failure() const {
+  std::lock_guard lock(mu_);
+  return failure_;
+}
+
 void TxnLogWriter::run() {
   std::vector<Item> batch;
   for (;;) {
@@ -106,14 +111,16 @@ void TxnLogWriter::run() {
       writeBatch(batch);
     } catch (const std::exception& e) {
       // Nothing after this point may be acknowledged: the txns of this batch are not durable.
+      std::string reason = std::string("transaction log: ") + e.what() + describeZxids(batch);
       {
         std::lock_guard lock(mu_);
         failed_ = true;
+        failure_ = reason;
         queue_.clear();
       }
       file_.reset();
       try {
-        onFatal_(std::string("transaction log: ") + e.what() + describeZxids(batch));
+        onFatal_(reason);
       } catch (...) {
         options_.log("transaction log: the fatal-error callback threw");
       }

@@ -331,11 +331,14 @@ TEST(TxnLog, IoErrorIsReportedAndNothingMoreIsAcknowledged) {
   TempDir dir;
   DurableLog durable;
   TxnLogWriter w(options(dir.path()), durable.onDurable(), durable.onFatal());
+  EXPECT_EQ(w.failure(), "");
   std::filesystem::remove_all(dir.path() / "version-2");  // the next file cannot be created
   w.append(createTxn(1, "/a"));
   ASSERT_TRUE(durable.waitFatal());
   EXPECT_NE(durable.fatal.find("log.1"), std::string::npos) << durable.fatal;
   EXPECT_TRUE(w.failed());
+  // Whoever is refused later can say why, in the same words as the fatal report.
+  EXPECT_EQ(w.failure(), durable.fatal);
   EXPECT_FALSE(w.append(createTxn(2, "/b")));
   w.stop();
   EXPECT_TRUE(durable.zxids.empty());
