@@ -5,6 +5,9 @@
 #include <gssapi/gssapi_krb5.h>
 
 #include <array>
+#include <optional>
+#include <span>
+#include <vector>
 
 namespace zk::sasl {
 
@@ -66,16 +69,17 @@ std::string displayName(gss_cred_id_t handle) {
   return result;
 }
 
-template <std::size_t N>
-std::shared_ptr<GssCredential> acquire(const Name& name, gss_cred_usage_t usage,
-                                       std::array<gss_key_value_element_desc, N> store,
+// `name` GSS_C_NO_NAME: whoever the store's credentials belong to (a ticket cache's principal).
+std::shared_ptr<GssCredential> acquire(gss_name_t name, gss_cred_usage_t usage,
+                                       std::span<gss_key_value_element_desc> store,
                                        const std::string& what) {
   gss_OID_set_desc kerberos{1, gss_mech_krb5};
   gss_key_value_set_desc from{static_cast<OM_uint32>(store.size()), store.data()};
   GssCredential::Acquired acquired;
   OM_uint32 minor = 0;
-  OM_uint32 major = gss_acquire_cred_from(&minor, name.get(), GSS_C_INDEFINITE, &kerberos, usage,
-                                          &from, &acquired.handle, nullptr, nullptr);
+  OM_uint32 major = gss_acquire_cred_from(&minor, name, GSS_C_INDEFINITE, &kerberos, usage,
+                                          store.empty() ? GSS_C_NO_CRED_STORE : &from,
+                                          &acquired.handle, nullptr, nullptr);
   if (GSS_ERROR(major)) throw Error(what + ": " + statusText(major, minor));
   acquired.name = displayName(acquired.handle);
   return std::make_shared<GssCredential>(acquired);
@@ -98,15 +102,27 @@ std::shared_ptr<GssCredential> GssCredential::initiator(const std::string& princ
   std::string cache = "MEMORY:zookube-" + principal;
   std::array store{gss_key_value_element_desc{"ccache", cache.c_str()},
                    gss_key_value_element_desc{"client_keytab", keytab.c_str()}};
-  return acquire(Name(principal, GSS_KRB5_NT_PRINCIPAL_NAME), GSS_C_INITIATE, store,
+  return acquire(Name(principal, GSS_KRB5_NT_PRINCIPAL_NAME).get(), GSS_C_INITIATE, store,
                  "cannot log in as " + principal + " from keytab " + keytab);
+}
+
+std::shared_ptr<GssCredential> GssCredential::fromTicketCache(const std::string& principal,
+                                                              const std::string& cache) {
+  std::optional<Name> name;
+  if (!principal.empty()) name.emplace(principal, GSS_KRB5_NT_PRINCIPAL_NAME);
+  std::vector<gss_key_value_element_desc> store;
+  if (!cache.empty()) store.push_back({"ccache", cache.c_str()});
+  std::string whose = principal.empty() ? "" : " as " + principal;
+  std::string where = cache.empty() ? "the default ticket cache" : "ticket cache " + cache;
+  return acquire(name ? name->get() : GSS_C_NO_NAME, GSS_C_INITIATE, store,
+                 "cannot log in" + whose + " from " + where);
 }
 
 std::shared_ptr<GssCredential> GssCredential::acceptor(const std::string& service,
                                                        const std::string& host,
                                                        const std::string& keytab) {
   std::array store{gss_key_value_element_desc{"keytab", keytab.c_str()}};
-  return acquire(Name(service + "@" + host, GSS_C_NT_HOSTBASED_SERVICE), GSS_C_ACCEPT, store,
+  return acquire(Name(service + "@" + host, GSS_C_NT_HOSTBASED_SERVICE).get(), GSS_C_ACCEPT, store,
                  "no key for " + service + "/" + host + " in keytab " + keytab);
 }
 

@@ -19,6 +19,12 @@ class GssCredential {
   // first needed. Throws Error when the keytab cannot serve that principal.
   static std::shared_ptr<GssCredential> initiator(const std::string& principal,
                                                   const std::string& keytab);
+  // The learner's, from the tickets someone else obtained (kinit), as Krb5LoginModule's
+  // useTicketCache: `cache` empty is GSS-API's default one (KRB5CCNAME); `principal` empty is
+  // whoever the cache holds. The tickets are not renewed here. Throws Error when the cache has
+  // no ticket-granting ticket for the principal.
+  static std::shared_ptr<GssCredential> fromTicketCache(const std::string& principal,
+                                                        const std::string& cache);
   // The acceptor's: the key of service/host from `keytab`. Throws Error when it has none.
   static std::shared_ptr<GssCredential> acceptor(const std::string& service,
                                                  const std::string& host,

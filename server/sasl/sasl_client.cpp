@@ -65,6 +65,33 @@ std::string option(const jaas::LoginModule& module, std::string_view key) {
   return it == module.options.end() ? std::string() : it->second;
 }
 
+// Krb5LoginModule's options, with its rules: ticketCache only with useTicketCache=true; a keytab
+// login names its keyTab and principal.
+ClientSettings kerberosSettings(const jaas::LoginModule& module, std::string_view section) {
+  auto invalid = [&](const std::string& why) {
+    return Error("JAAS section '" + std::string(section) + "': " + why);
+  };
+  ClientSettings s;
+  s.mechanism = "GSSAPI";
+  s.principal = option(module, "principal");
+  bool useKeyTab = option(module, "useKeyTab") == "true";
+  bool useTicketCache = option(module, "useTicketCache") == "true";
+  std::string cache = option(module, "ticketCache");
+  if (!cache.empty() && !useTicketCache)
+    throw invalid("ticketCache is set but useTicketCache is not true");
+  if (useTicketCache) s.ticketCache = cache;
+  if (useKeyTab) {
+    s.keytab = option(module, "keyTab");
+    if (s.keytab.empty() || s.principal.empty())
+      throw invalid("a Kerberos login with useKeyTab=true needs keyTab and principal");
+  }
+  if (!useKeyTab && !useTicketCache)
+    throw invalid(
+        "a Kerberos login needs useKeyTab=true (with keyTab and principal) or "
+        "useTicketCache=true");
+  return s;
+}
+
 }  // namespace
 
 struct ClientExchange::Conn {
@@ -83,13 +110,7 @@ ClientSettings clientSettingsFrom(const jaas::Configuration& config, std::string
   ClientSettings s;
   for (const jaas::LoginModule& module : it->second) {
     if (module.className.ends_with("Krb5LoginModule")) {
-      s.mechanism = "GSSAPI";
-      s.principal = option(module, "principal");
-      s.keytab = option(module, "keyTab");
-      if (s.principal.empty() || s.keytab.empty() || option(module, "useKeyTab") != "true")
-        throw Error("JAAS section '" + std::string(section) +
-                    "': a Kerberos login needs useKeyTab=true, keyTab and principal");
-      return s;
+      return kerberosSettings(module, section);
     }
     if (s.username.empty()) {
       s.username = option(module, "username");
@@ -101,11 +122,27 @@ ClientSettings clientSettingsFrom(const jaas::Configuration& config, std::string
   return s;
 }
 
+namespace {
+
+// As Krb5LoginModule: the ticket cache first when asked for, then the keytab.
+std::shared_ptr<GssCredential> kerberosLogin(const ClientSettings& settings) {
+  if (settings.ticketCache) {
+    try {
+      return GssCredential::fromTicketCache(settings.principal, *settings.ticketCache);
+    } catch (const Error&) {
+      if (settings.keytab.empty()) throw;  // no keytab to fall back to: the cache's reason
+    }
+  }
+  return GssCredential::initiator(settings.principal, settings.keytab);
+}
+
+}  // namespace
+
 void logIn(ClientSettings& settings) {
   // Here, at start: exchanges may then be made on another thread than the server side's.
   initLibrary();
   if (settings.mechanism != "GSSAPI") return;
-  auto credential = GssCredential::initiator(settings.principal, settings.keytab);
+  auto credential = kerberosLogin(settings);
   settings.authorizationId = credential->name();
   settings.credential = std::move(credential);
 }
@@ -124,6 +161,11 @@ std::string quorumServicePrincipal(const std::string& configured, const std::str
 ClientExchange::ClientExchange(ClientSettings settings)
     : settings_(std::move(settings)), conn_(std::make_unique<Conn>()) {
   initLibrary();
+  // A ticket cache is read again for each exchange, so whoever renews it (k5start, kinit -R, a
+  // sidecar) is seen at the next connection: a credential from start keeps its first ticket's
+  // end time. A keytab login renews itself and is shared.
+  if (settings_.mechanism == "GSSAPI" && settings_.ticketCache)
+    settings_.credential = kerberosLogin(settings_);
   const std::string& password = settings_.password;
   conn_->secret.resize(sizeof(sasl_secret_t) + password.size());
   auto* secret = reinterpret_cast<sasl_secret_t*>(conn_->secret.data());

@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -23,20 +24,24 @@ struct ClientSettings {
   std::string serverName;  // as the server's Settings::serverName; GSSAPI: the principal's host
   std::string username;
   std::string password;
-  std::string principal;        // GSSAPI: the JAAS principal
-  std::string keytab;           // GSSAPI: the JAAS keyTab
+  std::string principal;  // GSSAPI: the JAAS principal
+  std::string keytab;     // GSSAPI: the JAAS keyTab (empty: useKeyTab is off)
+  // GSSAPI: set when the JAAS section says useTicketCache=true, to its ticketCache (empty: the
+  // default cache); tried before the keytab, as Krb5LoginModule does.
+  std::optional<std::string> ticketCache;
   std::string authorizationId;  // empty: the username (GSSAPI: the login's full principal)
   std::shared_ptr<const GssCredential> credential;  // GSSAPI: the login, see logIn
 };
 
 // The settings a JAAS learner section gives: DigestLoginModule username/password, or
-// Krb5LoginModule principal/keyTab (GSSAPI). Throws Error when the section is missing or has
-// neither a username nor a principal with a keyTab.
+// Krb5LoginModule principal/keyTab and useTicketCache/ticketCache (GSSAPI). Throws Error when
+// the section is missing, or has neither a username nor a Kerberos login that can work.
 ClientSettings clientSettingsFrom(const jaas::Configuration& config, std::string_view section);
 
-// GSSAPI: the keytab login every exchange then shares (as ZooKeeper's Login at start), which
-// also sets the authorization id to the full principal as ZooKeeper's learner sends it. Throws
-// Error when the keytab holds no key for the principal. For either mechanism it initialises the
+// GSSAPI: the login every exchange then shares (as ZooKeeper's Login at start): the ticket
+// cache's when it has the principal's ticket-granting ticket, else the keytab's. It also sets
+// the authorization id to the full principal as ZooKeeper's learner sends it. Throws Error when
+// neither can log the principal in. For either mechanism it initialises the
 // library, which must be done before exchanges run on several threads.
 void logIn(ClientSettings& settings);
 
@@ -51,7 +56,8 @@ class ClientExchange {
     std::string token;      // for the server; may be empty
     bool complete = false;  // the mechanism is done (the server may still refuse)
   };
-  // Initialises the library once per process; throws Error if it cannot.
+  // Initialises the library once per process; throws Error if it cannot. A GSSAPI login from a
+  // ticket cache reads the cache again here (a local file), so a renewed one is picked up.
   explicit ClientExchange(ClientSettings settings);
   ~ClientExchange();
   ClientExchange(const ClientExchange&) = delete;

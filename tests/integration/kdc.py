@@ -88,9 +88,16 @@ class Kdc:
         self._run("kadmin.local", "-r", REALM, "-q", f"ktadd -k {keytab} {name}")
         return keytab
 
-    def kinit(self, name, keytab):
-        """A ticket-granting ticket for `name` in this realm's credential cache."""
-        self._run("kinit", "-k", "-t", keytab, f"{name}@{REALM}")
+    def kinit(self, name, keytab, cache=None, lifetime=None):
+        """A ticket-granting ticket for `name` in this realm's credential cache (or `cache`),
+        valid for the realm's maximum or for `lifetime` (kinit's syntax, e.g. "15s")."""
+        self._run("kinit", "-k", "-t", keytab, *(["-c", cache] if cache else []),
+                  *(["-l", lifetime] if lifetime else []), f"{name}@{REALM}")
+
+    def has_valid_ticket(self, cache):
+        """klist -s: whether `cache` holds a ticket that has not expired."""
+        return subprocess.run(["klist", "-s", "-c", cache], timeout=30,
+                              env=dict(os.environ, **self.env)).returncode == 0
 
     def stop(self):
         if self.proc is None:

@@ -135,14 +135,89 @@ def test_a_keytab_without_the_principal_stops_the_start(tmp_path, realm, wrong_s
     wrong = write(tmp_path / "jaas-wrong.conf",
                   krb5_section("QuorumServer", server_keytab, f"{SERVICE}@{REALM}") +
                   krb5_section("QuorumLearner", learner_keytab, f"{LEARNER}@{REALM}"))
+    zookube_reason = f"cannot log in as {LEARNER}@{REALM}" \
+        if wrong_section == "QuorumLearner" else f"no key for {SERVICE} in keytab"
+    exits_at_start(tmp_path, realm, wrong, zookube_reason)
+
+
+def exits_at_start(tmp_path, realm, jaas_path, zookube_reason):
+    """A member with these logins exits at start, saying why."""
     ens = Ensemble(str(tmp_path), voters=2)
     member = ens.members[1]
-    kerberos_member(member, realm, wrong)
+    kerberos_member(member, realm, jaas_path)
     member.launch()
     harness.wait_until(lambda: not member.alive(), timeout=30, what="the member to exit")
-    if member.impl == "zookube":
-        reason = f"cannot log in as {LEARNER}@{REALM}" if wrong_section == "QuorumLearner" else \
-            f"no key for {SERVICE} in keytab"
-    else:
-        reason = "Failed to initialize authentication mechanism using SASL"
+    reason = zookube_reason if member.impl == "zookube" else \
+        "Failed to initialize authentication mechanism using SASL"
     assert reason in log_of(member), member.log_tail()
+
+
+def ticket_cache_section(name, cache, principal):
+    """A JAAS section logging in from a ticket cache someone filled with kinit, no keytab."""
+    return f"""
+{name} {{
+  com.sun.security.auth.module.Krb5LoginModule required
+  useKeyTab=false
+  useTicketCache=true
+  ticketCache="{cache}"
+  doNotPrompt=true
+  principal="{principal}";
+}};
+"""
+
+
+def ticket_cache_jaas(tmp_path, realm, cache):
+    return write(tmp_path / "jaas-ticket-cache.conf",
+                 krb5_section("QuorumServer", realm.keytabs[SERVICE], f"{SERVICE}@{REALM}") +
+                 ticket_cache_section("QuorumLearner", cache, f"{LEARNER}@{REALM}"))
+
+
+def ticket_cache_ensemble(tmp_path, realm, ensembles, cache, impls=None):
+    """Three members whose learners log in from `cache`, started."""
+    ens = kerberos_ensemble(tmp_path, realm, ensembles, impls)
+    for member in ens.members.values():
+        kerberos_member(member, realm, ticket_cache_jaas(tmp_path, realm, cache))
+    ens.start()
+    return ens
+
+
+@pytest.mark.parametrize("impls", [None, ["apache", "apache", "zookube"]],
+                         ids=["same", "zookube-among-zookeepers"])
+def test_learners_log_in_from_a_ticket_cache(tmp_path, realm, ensembles, client_factory, impls):
+    """Krb5LoginModule's useTicketCache, as a sidecar or k5start keeps a cache for the members."""
+    cache = str(tmp_path / "learner.ccache")
+    realm.kinit(LEARNER, realm.keytabs[LEARNER], cache=f"FILE:{cache}")
+    ens = ticket_cache_ensemble(tmp_path, realm, ensembles, cache, impls)
+    written_everywhere(ens, client_factory, "/from-the-ticket-cache")
+    assert accepted_kerberos_learners(ens.leader()), ens.leader().log_tail()
+
+
+@pytest.mark.skipif(harness.impl() == "apache",
+                    reason="ZooKeeper 3.8's Login keeps the ticket it read and renews it itself "
+                           "(kinit -R at 80% of its life); a ticket that is not renewable ends "
+                           "its learners' logins, even once the cache holds a new one (seen by "
+                           "running it: the two survivors never elect)")
+def test_a_learner_uses_its_ticket_cache_renewed_after_its_first_ticket_expired(
+        tmp_path, realm, ensembles, client_factory):
+    """Whoever keeps the cache (k5start, a sidecar) replaces the expired ticket; a learner that
+    dials after that, long after its start, logs in with the new one."""
+    cache = str(tmp_path / "learner.ccache")
+    realm.kinit(LEARNER, realm.keytabs[LEARNER], cache=f"FILE:{cache}", lifetime="8s")
+    ens = ticket_cache_ensemble(tmp_path, realm, ensembles, cache)
+    written_everywhere(ens, client_factory, "/before-the-ticket-expired")
+    harness.wait_until(lambda: not realm.has_valid_ticket(cache), timeout=30,
+                       what="the first ticket-granting ticket to expire")
+    realm.kinit(LEARNER, realm.keytabs[LEARNER], cache=f"FILE:{cache}")  # the renewer's turn
+    old_leader = ens.leader()
+    old_leader.stop()
+    survivors = [m for m in ens.members.values() if m is not old_leader]
+    harness.wait_until(lambda: all(serving(m) for m in survivors), timeout=60,
+                       what="the two others serving after a new election")
+    written_everywhere(ens, client_factory, "/after-the-renewal", members=survivors)
+
+
+def test_a_ticket_cache_without_the_principal_stops_the_start(tmp_path, realm):
+    """As ZooKeeper's Login at start: no ticket-granting ticket, no member."""
+    empty_cache = tmp_path / "nobody.ccache"  # never filled: no ticket at all
+    exits_at_start(tmp_path, realm, ticket_cache_jaas(tmp_path, realm, empty_cache),
+                   f"cannot log in as {LEARNER}@{REALM} from ticket cache {empty_cache}")

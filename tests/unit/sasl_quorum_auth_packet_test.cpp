@@ -93,13 +93,45 @@ TEST(QuorumLearnerJaas, TakesTheDigestOrTheKerberosLogin) {
   EXPECT_EQ(krb.principal, "learner/host@REALM");
   EXPECT_EQ(krb.keytab, "/k");
   EXPECT_THROW(clientSettingsFrom(config, "Missing"), Error);
-  // A Kerberos login from a ticket cache (no keytab) is not one a member can renew.
-  EXPECT_THROW(clientSettingsFrom(jaas::parse(R"(L {
-    com.sun.security.auth.module.Krb5LoginModule required useTicketCache=true
-    principal="learner/host@REALM";
-  };)"),
-                                  "L"),
-               Error);
+  EXPECT_FALSE(krb.ticketCache.has_value());
+}
+
+// Krb5LoginModule's own rules for useTicketCache, ticketCache and useKeyTab.
+TEST(QuorumLearnerSettings, KerberosFromATicketCacheFollowsKrb5LoginModulesRules) {
+  auto settings = [](std::string_view options) {
+    return clientSettingsFrom(
+        jaas::parse("L { com.sun.security.auth.module.Krb5LoginModule required " +
+                    std::string(options) + "; };"),
+        "L");
+  };
+  ClientSettings cacheOnly = settings(R"(useTicketCache=true ticketCache="/tmp/cc")");
+  EXPECT_EQ(cacheOnly.mechanism, "GSSAPI");
+  EXPECT_EQ(cacheOnly.ticketCache, "/tmp/cc");
+  EXPECT_EQ(cacheOnly.principal, "");
+  EXPECT_EQ(cacheOnly.keytab, "");
+  ClientSettings defaultCache = settings(R"(useTicketCache=true principal="l/h@R")");
+  EXPECT_EQ(defaultCache.ticketCache, "");
+  EXPECT_EQ(defaultCache.principal, "l/h@R");
+  ClientSettings both = settings(R"(useTicketCache=true useKeyTab=true keyTab="/k" principal="p")");
+  EXPECT_EQ(both.ticketCache, "");
+  EXPECT_EQ(both.keytab, "/k");
+  // A keyTab without useKeyTab=true is not used, as Krb5LoginModule ignores it.
+  EXPECT_EQ(settings(R"(useTicketCache=true keyTab="/k" principal="p")").keytab, "");
+
+  auto refusal = [&](std::string_view options) {
+    try {
+      settings(options);
+    } catch (const Error& e) {
+      return std::string(e.what());
+    }
+    return std::string("accepted");
+  };
+  EXPECT_NE(refusal(R"(ticketCache="/tmp/cc" useKeyTab=true keyTab="/k" principal="p")")
+                .find("ticketCache is set but useTicketCache is not true"),
+            std::string::npos);
+  EXPECT_NE(refusal(R"(useKeyTab=true principal="p")").find("needs keyTab and principal"),
+            std::string::npos);
+  EXPECT_NE(refusal(R"(principal="p")").find("or useTicketCache=true"), std::string::npos);
 }
 
 // As ZooKeeper's SecurityUtils.getServerPrincipal: only "name/_HOST" exactly is substituted.
