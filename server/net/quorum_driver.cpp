@@ -391,7 +391,9 @@ void QuorumDriver::execute(zab::Action& action) {
       Overloaded{
           [&](zab::act::SendVote& a) { transport_->sendVote(a.to, a.vote); },
           [&](zab::act::SendPacket& a) { transport_->sendPacket(a.to, a.packet); },
-          [&](zab::act::SendSnapshot& a) { sendSnapshot(a.to, a.zxid); },
+          [&](zab::act::SendSnapshot& a) {
+            snapshotSends_->start(a.to, a.zxid, pipeline_.sessions());
+          },
           [&](zab::act::PersistTxn& a) {
             // Refused once the writer failed; its own fail-stop may not have run yet, so this
             // line names the writer's failure too.
@@ -697,18 +699,6 @@ void QuorumDriver::finishLoad() {
     execute(action);
   }
   runZabActions();
-}
-
-void QuorumDriver::sendSnapshot(std::int64_t to, std::int64_t zxid) {
-  // Zab and the tree disagree on what this leader has applied: neither can be trusted to sync
-  // a learner, nor to go on leading.
-  if (tree_.lastProcessedZxid() != zxid)
-    failStop(log_, "zab",
-             "asked to send a SNAP at " + hex(zxid) + " to member " + std::to_string(to) +
-                 " but the tree is at " + hex(tree_.lastProcessedZxid()));
-  log_.info("zab", "SNAP to member " + std::to_string(to) + " from " + hex(zxid) + ": " +
-                       std::to_string(tree_.nodeCount()) + " znodes, streamed in chunks");
-  snapshotSends_->start(to, zxid, pipeline_.sessions());
 }
 
 }  // namespace zk

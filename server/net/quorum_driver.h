@@ -108,7 +108,6 @@ class QuorumDriver : public QuorumView {
   enum class LoadKind { kSnap, kTrunc };
   void startLoad(LoadKind kind, std::int64_t zxid);
   void finishLoad();
-  void sendSnapshot(std::int64_t to, std::int64_t zxid);
   void reportSessionTouches();
   void onLearnerRequest(const zab::act::LearnerRequest& request);
   void onOtherPacket(const zab::act::OtherPacket& other);

@@ -3,6 +3,8 @@
 #include <chrono>
 #include <vector>
 
+#include "util/fail_stop.h"
+
 namespace zk {
 
 SnapshotSends::SnapshotSends(asio::io_context& io, Logger& log, QuorumTransport& transport,
@@ -17,6 +19,14 @@ SnapshotSends::SnapshotSends(asio::io_context& io, Logger& log, QuorumTransport&
       retry_(io) {}
 
 void SnapshotSends::start(std::int64_t to, std::int64_t zxid, const storage::SessionMap& sessions) {
+  // Zab and the tree disagree on what this leader has applied: neither can be trusted to sync
+  // a learner, nor to go on leading.
+  if (tree_.lastProcessedZxid() != zxid)
+    failStop(log_, "zab",
+             "asked to send a SNAP at " + hex(zxid) + " to member " + std::to_string(to) +
+                 " but the tree is at " + hex(tree_.lastProcessedZxid()));
+  log_.info("zab", "SNAP to member " + std::to_string(to) + " from " + hex(zxid) + ": " +
+                       std::to_string(tree_.nodeCount()) + " znodes, streamed in chunks");
   jobs_.erase(to);  // a learner that reconnected starts over on its new link
   auto stream = transport_.startSnapshot(to, zxid);
   if (stream.expired()) return;

@@ -39,7 +39,8 @@ class SnapshotSends {
   SnapshotSends(const SnapshotSends&) = delete;
   SnapshotSends& operator=(const SnapshotSends&) = delete;
 
-  // Sends SNAP at `zxid` (the tree's state now) and streams the tree behind it.
+  // Sends SNAP at `zxid` and streams the tree behind it. The tree must be at `zxid` now: if it
+  // is not, this member fail-stops (util/fail_stop.h), as no learner can be synced from it.
   void start(std::int64_t to, std::int64_t zxid, const storage::SessionMap& sessions);
   void cancelAll();
   std::size_t active() const { return jobs_.size(); }

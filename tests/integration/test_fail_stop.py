@@ -4,12 +4,15 @@ restarts it without the fault, it rejoins from its disk, no acknowledged write i
 member ends with the same tree.
 
 Disk errors come from libfail_io.so (tests/faults/fail_io.cpp) preloaded into every member and
-armed at runtime by creating the member's trigger file. ZooKeeper (ZK_IMPL=apache) gets the same
-faults; where it behaves differently the test says so.
+armed at runtime by creating the member's trigger file. A damaged SNAP comes from a proxy on the
+learner's quorum link (quorum_proxy.py). ZooKeeper (ZK_IMPL=apache) gets the same faults; where
+it behaves differently the test says so.
 """
 
+import glob
 import os
 import re
+import shutil
 
 import pytest
 from kazoo.client import KazooClient
@@ -17,6 +20,7 @@ from kazoo.client import KazooClient
 import disk_faults
 import harness
 from ensemble import Ensemble, mode_of
+from quorum_proxy import QuorumProxy
 from writer import Writer
 
 pytestmark = pytest.mark.skipif(harness.impl() not in ("zookube", "apache"),
@@ -87,15 +91,15 @@ def fail_stop_lines(member):
         return [line for line in f if "fail-stop:" in line]
 
 
-def check_fail_stopped(member, code, path_pattern):
-    """The member stopped the way docs/guarantees.md says."""
+def check_fail_stopped(member, code, where, cause="Input/output error"):
+    """The member stopped the way docs/guarantees.md says: one line naming where and what."""
     if harness.impl() == "apache":
         assert code != 0, member.log_tail()  # None: stopped serving, killed by the test
         return
     assert code == FAIL_STOP_EXIT, member.log_tail()
     lines = fail_stop_lines(member)
     assert len(lines) == 1, lines
-    assert path_pattern in lines[0] and "Input/output error" in lines[0], lines[0]
+    assert where in lines[0] and cause in lines[0], lines[0]
 
 
 def restart_without_fault(ens, member):
@@ -215,3 +219,105 @@ def test_a_learner_that_cannot_store_its_snap_stops_and_rejoins(ensemble, client
     with Writer(zk, "/snap") as writer:
         writer.wait_for_more(20)
     check_converged(ensemble, writer)
+
+
+def wipe(member):
+    """The stopped member loses its whole dataDir (the next launch writes myid again)."""
+    shutil.rmtree(member.data_dir)
+    os.makedirs(member.data_dir)
+
+
+def config_version(member):
+    """The version of the membership the member runs, as `conf` states it (hex)."""
+    for line in member.four("conf").splitlines():
+        if line.startswith("version="):
+            return line[len("version="):].strip()
+    raise AssertionError(f"no version in conf of member {member.myid}")
+
+
+def quorum_through_proxies(ens, member, rename):
+    """Points the stopped member's view of every other member's quorum port at a QuorumProxy
+    of its own, from its next launch on; returns the proxies (only the leader's will carry a
+    SNAP). The view goes in a dynamic config file at the ensemble's current version: zookube's
+    first leader gives zoo.cfg's membership a version (ZooKeeper without reconfig keeps 0), and
+    a member with an older view takes its peers' at the election, while a view at the same
+    version is only replaced at NEWLEADER, after the SNAP."""
+    version = config_version(ens.leader())
+    for stale in glob.glob(os.path.join(member.workdir, "zoo.cfg.dynamic*")):
+        os.remove(stale)
+    dynamic = os.path.join(member.workdir, f"zoo.cfg.dynamic.{version}")
+    proxies, lines = [], []
+    for sid, other in ens.members.items():
+        spec = member.cfg.pop(f"server.{sid}")
+        if other is not member:
+            proxy = QuorumProxy(other.quorum_port, rename)
+            proxies.append(proxy)
+            spec = spec.replace(f":{other.quorum_port}:", f":{proxy.port}:", 1)
+        lines.append(f"server.{sid}={spec}\n")
+    if harness.impl() != "apache":  # ZooKeeper refuses the line: it reads the file's name
+        lines.append(f"version={version}\n")
+    with open(dynamic, "w") as f:
+        f.writelines(lines)
+    member.cfg["dynamicConfigFile"] = dynamic
+    member.cfg_changed = True
+    return proxies
+
+
+def log_of(member):
+    with open(member.log_path, errors="replace") as f:
+        return f.read()
+
+
+def rejoin_after_the_bad_snap(ens, learner):
+    """zookube: exit 3 naming both zxids, then a restart (the proxies relay everything
+    unchanged from now on). ZooKeeper: no exit, the stream refused, a sync again by itself."""
+    if harness.impl() == "apache":
+        harness.wait_until(lambda: "unable to find parent" in log_of(learner),
+                           timeout=EXIT_DEADLINE_S, what="ZooKeeper to refuse the SNAP")
+        ens.wait_serving(timeout=60)
+        assert learner.alive(), learner.log_tail()
+        return
+    code = wait_stopped(learner, None)
+    check_fail_stopped(learner, code, "SNAP announced at 0x",
+                       "but the snapshot it sent loads at 0x")
+    announced, loaded = re.search(r"SNAP announced at (0x[0-9a-f]+) .* loads at (0x[0-9a-f]+)",
+                                  fail_stop_lines(learner)[0]).groups()
+    assert int(loaded, 16) < int(announced, 16)  # it fell back to its own older snapshot
+    learner.launch()
+    ens.wait_serving(timeout=60)
+
+
+def test_a_learner_whose_snap_loads_at_another_zxid_stops_and_rejoins(ensemble, client_factory):
+    """The leader's SNAP reaches the learner with one node moved under a parent that does not
+    exist: the stream is well formed, the tree it holds cannot be built. zookube stores it,
+    cannot load it, falls back to its own older snapshot, so the tree would be at another zxid
+    than the SNAP announced: it fail-stops. ZooKeeper refuses the stream while reading it
+    (DataTree.deserialize: "unable to find parent"), stores nothing, goes back to looking and
+    syncs again by itself."""
+    ensemble.start()
+    follower = ensemble.followers()[0]
+    zk = client_factory(ensemble.leader().hosts)
+    zk.ensure_path("/snap")
+    follower.kill9()
+    # A learner at zxid 0 is sent a SNAP by both servers once the leader keeps fewer txns in
+    # memory than it committed; ZooKeeper's txn-log sync cannot serve it either, as no txn log
+    # starts at zxid 0.
+    wipe(follower)
+    proxies = quorum_through_proxies(ensemble, follower, (b"/snap/", b"/gone/"))
+    try:
+        ensemble.wait_serving()
+        for i in range(COMMIT_LOG_COUNT + 100):
+            zk.create_async(f"/snap/c{i:05d}", b"y")
+        zk.sync("/snap")
+        with Writer(zk, "/snap") as writer:
+            writer.wait_for_more(10)
+            follower.launch()
+            harness.wait_until(lambda: any(p.renamed.is_set() for p in proxies), timeout=30,
+                               what="the leader's SNAP through the proxy")
+            rejoin_after_the_bad_snap(ensemble, follower)
+            assert mode_of(follower) == "follower"
+            writer.wait_for_more(20)
+        check_converged(ensemble, writer)
+    finally:
+        for proxy in proxies:
+            proxy.close()
