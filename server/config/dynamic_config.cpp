@@ -59,13 +59,17 @@ ServerEntry serverItem(std::string_view item) {
 
 }  // namespace
 
-std::string formatDynamicConfig(const DynamicConfig& config) {
+std::string formatDynamicConfigFile(const DynamicConfig& config) {
   std::string out;
   for (const auto& [id, entry] : config.servers)
     out += "server." + std::to_string(id) + "=" + formatServerEntry(entry) + "\n";
-  std::string version = hex(config.version);
-  out += "version=" + (version.starts_with("0x") ? version.substr(2) : version);
   return out;
+}
+
+std::string formatDynamicConfig(const DynamicConfig& config) {
+  std::string version = hex(config.version);
+  return formatDynamicConfigFile(config) +
+         "version=" + (version.starts_with("0x") ? version.substr(2) : version);
 }
 
 DynamicConfig parseDynamicConfig(std::string_view text) {

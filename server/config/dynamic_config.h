@@ -1,6 +1,7 @@
 #pragma once
-// The ensemble's membership as ZooKeeper keeps it in /zookeeper/config and in dynamic config
-// files: one "server.N=..." line per member, then "version=<hex zxid of the reconfig>".
+// The ensemble's membership as ZooKeeper keeps it in /zookeeper/config: one "server.N=..." line
+// per member, then "version=<hex zxid of the reconfig>". A dynamic config file holds the same
+// lines but the version, which is its name's suffix (formatDynamicConfigFile).
 
 #include <cstdint>
 #include <map>
@@ -18,6 +19,8 @@ struct DynamicConfig {
 };
 
 std::string formatDynamicConfig(const DynamicConfig& config);
+// The body of "<zoo.cfg>.dynamic.<hex version>": ZooKeeper refuses a version line inside.
+std::string formatDynamicConfigFile(const DynamicConfig& config);
 
 // Throws std::invalid_argument naming the offending line.
 DynamicConfig parseDynamicConfig(std::string_view text);

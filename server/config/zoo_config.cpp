@@ -6,11 +6,13 @@
 #include <algorithm>
 #include <charconv>
 #include <fstream>
+#include <optional>
 #include <sstream>
 #include <unordered_map>
 
 #include "config/four_letter_words.h"
 #include "config/properties.h"
+#include "util/log.h"
 
 namespace zk {
 namespace {
@@ -592,18 +594,42 @@ void Parser::applyMembership(const Property& p, bool dynamicFile) {
   }
 }
 
+std::optional<std::int64_t> hexNumber(std::string_view text) {
+  std::int64_t v = 0;
+  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), v, 16);
+  if (text.empty() || ec != std::errc{} || end != text.data() + text.size()) return std::nullopt;
+  return v;
+}
+
+// What follows the last '.' of a dynamic config file's name, as a hex number, if it is one.
+std::optional<std::int64_t> hexSuffix(std::string_view name) {
+  std::size_t dot = name.rfind('.');
+  if (dot == std::string_view::npos) return std::nullopt;
+  return hexNumber(name.substr(dot + 1));
+}
+
 void Parser::loadDynamicFile() {
   const fs::path mainFile = cfg_.source;
   for (const Property& p : membership_) {
     fail(p, "must be in the dynamic config file " + cfg_.dynamicConfigFile.string());
   }
   cfg_.source = cfg_.dynamicConfigFile;
+  // As ZooKeeper: the version is the file name's hex suffix ("zoo.cfg.dynamic.100000000"), 0
+  // without one.
+  std::optional<std::int64_t> named = hexSuffix(cfg_.dynamicConfigFile.filename().string());
+  cfg_.configVersion = named.value_or(0);
   for (const Property& p : parseProperties(readFile(cfg_.dynamicConfigFile))) {
     if (p.key == "version") {
-      std::int64_t v = 0;
-      auto [end, ec] = std::from_chars(p.value.data(), p.value.data() + p.value.size(), v, 16);
-      if (ec != std::errc{} || end != p.value.data() + p.value.size()) fail(p, "not hexadecimal");
-      cfg_.configVersion = v;
+      // ZooKeeper refuses this line; zookube wrote it before, so a file it wrote stays valid
+      // while the line agrees with the name.
+      std::optional<std::int64_t> inside = hexNumber(p.value);
+      if (!inside) fail(p, "not hexadecimal");
+      if (named && *named != *inside)
+        fail(p, "differs from the version in the file's name (" + hex(*named) + ")");
+      warn(p,
+           "ZooKeeper refuses a version inside a dynamic config file (it reads the file's "
+           "name); remove the line");
+      cfg_.configVersion = *inside;
     } else if (isMembershipKey(p.key)) {
       applyMembership(p, true);
     } else {

@@ -26,7 +26,7 @@ std::filesystem::path writeDynamicConfigFiles(const std::filesystem::path& zooCf
   if (version.starts_with("0x")) version = version.substr(2);
   auto dynamic = zooCfg;
   dynamic += ".dynamic." + version;
-  storage::writeFileAtomically(dynamic, formatDynamicConfig(config) + "\n");
+  storage::writeFileAtomically(dynamic, formatDynamicConfigFile(config));
 
   std::ifstream in(zooCfg);
   if (!in) throw std::runtime_error("cannot read " + zooCfg.string());

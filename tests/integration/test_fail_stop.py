@@ -241,7 +241,8 @@ def quorum_through_proxies(ens, member, rename):
     SNAP). The view goes in a dynamic config file at the ensemble's current version: zookube's
     first leader gives zoo.cfg's membership a version (ZooKeeper without reconfig keeps 0), and
     a member with an older view takes its peers' at the election, while a view at the same
-    version is only replaced at NEWLEADER, after the SNAP."""
+    version is only replaced at NEWLEADER, after the SNAP. The version is the file's name, as
+    both servers read it."""
     version = config_version(ens.leader())
     for stale in glob.glob(os.path.join(member.workdir, "zoo.cfg.dynamic*")):
         os.remove(stale)
@@ -254,8 +255,6 @@ def quorum_through_proxies(ens, member, rename):
             proxies.append(proxy)
             spec = spec.replace(f":{other.quorum_port}:", f":{proxy.port}:", 1)
         lines.append(f"server.{sid}={spec}\n")
-    if harness.impl() != "apache":  # ZooKeeper refuses the line: it reads the file's name
-        lines.append(f"version={version}\n")
     with open(dynamic, "w") as f:
         f.writelines(lines)
     member.cfg["dynamicConfigFile"] = dynamic

@@ -12,6 +12,7 @@ from kazoo.exceptions import BadArgumentsError, BadVersionError, NoAuthError
 from kazoo.security import make_digest_acl_credential
 
 import harness
+import refzk
 from writer import Writer
 from ensemble import Ensemble, mntr_of, mode_of
 
@@ -151,7 +152,9 @@ def test_observer_and_voter_join_and_leave_while_a_client_writes(running, admin,
                 harness.wait_until(lambda m=member, d=dynamic: points_at(m, d), timeout=10,
                                    what=f"zoo.cfg of member {member.myid} to point at {dynamic}")
                 with open(dynamic) as f:
-                    assert f"server.4={observer.spec}" in f.read()
+                    written = f.read()
+                assert f"server.4={observer.spec}" in written
+                assert "version=" not in written  # its name holds it: ZooKeeper refuses it inside
                 with open(os.path.join(member.workdir, "zoo.cfg")) as f:
                     assert "server.1=" not in f.read()
             writer.wait_for_more()
@@ -207,6 +210,30 @@ def test_a_reconfig_survives_a_restart_of_the_whole_ensemble(running, admin, cli
         admin_again = client_factory(running.hosts)
         admin_again.add_auth("digest", f"super:{SUPER_PASSWORD}")
         admin_again.reconfig(joining=None, leaving="6", new_members=None)
+    finally:
+        observer.kill9()
+
+
+@pytest.mark.skipif(harness.impl() != "zookube" or not refzk.available(),
+                    reason="a zookube-written file read by Apache ZooKeeper")
+def test_zookeeper_starts_from_the_dynamic_config_file_zookube_wrote(running, admin,
+                                                                     client_factory):
+    """Moving a member back to ZooKeeper keeps working after a reconfig zookube recorded."""
+    observer = joiner(running, 8, observer=True)
+    try:
+        launch_until_serving(observer)
+        admin.reconfig(joining=f"server.8={observer.spec}", leaving=None, new_members=None)
+        expected = config_of(admin)
+        dynamic = os.path.join(observer.workdir, f"zoo.cfg.dynamic.{expected[1]:x}")
+        harness.wait_until(lambda: points_at(observer, dynamic), timeout=10,
+                           what="the observer's zoo.cfg to point at its dynamic file")
+        observer.kill9()
+        observer.impl = "apache"
+        observer.launch()
+        harness.wait_until(lambda: mode_of(observer) == "observer", timeout=60,
+                           what="ZooKeeper observing from zookube's files")
+        assert config_of(client_factory(observer.hosts)) == expected
+        admin.reconfig(joining=None, leaving="8", new_members=None)
     finally:
         observer.kill9()
 

@@ -26,6 +26,11 @@ TEST(DynamicConfig, RoundTripsZooKeepersText) {
             "server.3=127.0.0.1:2890:3890:participant;127.0.0.1:2183\n"
             "version=100000000");
   EXPECT_EQ(parseDynamicConfig(formatDynamicConfig(c)), c);
+  // The file ZooKeeper writes: the same lines without the version, which its name carries.
+  EXPECT_EQ(formatDynamicConfigFile(c),
+            "server.1=127.0.0.1:2888:3888:participant;127.0.0.1:2181\n"
+            "server.2=127.0.0.1:2889:3889:participant;127.0.0.1:2182\n"
+            "server.3=127.0.0.1:2890:3890:participant;127.0.0.1:2183\n");
 }
 
 TEST(DynamicConfig, IncrementalJoinAndLeave) {

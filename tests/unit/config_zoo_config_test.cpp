@@ -379,6 +379,28 @@ TEST_F(QuorumConfigTest, DynamicConfigFile) {
   EXPECT_EQ(c.servers.size(), 2u);
   EXPECT_EQ(c.configVersion, 0x100000000);
   EXPECT_EQ(c.clientPort, 2182);
+  // A version line inside: ZooKeeper refuses it, zookube (which wrote it once) warns.
+  ASSERT_EQ(c.warnings.size(), 1u);
+  EXPECT_NE(c.warnings[0].find("version: ZooKeeper refuses"), std::string::npos) << c.warnings[0];
+
+  // ZooKeeper's own form: the version is the name's hex suffix, 0 without one.
+  auto versionOf = [&](const std::string& name, const std::string& lines) {
+    fs::path file = write(name, lines);
+    return loadConfig(write("zoo.cfg", "dataDir=" + data_.string() +
+                                           "\ninitLimit=5\nsyncLimit=2\ndynamicConfigFile=" +
+                                           file.string() + "\n"))
+        .configVersion;
+  };
+  const std::string servers =
+      "server.1=zk1:2888:3888:participant;0.0.0.0:2181\n"
+      "server.2=zk2:2888:3888:participant;0.0.0.0:2182\n";
+  EXPECT_EQ(versionOf("zoo.cfg.dynamic.2000000a0", servers), 0x2000000a0);
+  EXPECT_EQ(versionOf("zoo.cfg.dynamic", servers), 0);
+  write("zoo.cfg.dynamic.300000000", servers + "version=100000000\n");
+  EXPECT_NE(
+      errorOf(base() + "dynamicConfigFile=" + (dir_ / "zoo.cfg.dynamic.300000000").string() + "\n")
+          .find(":3: version: differs from the version in the file's name (0x300000000)"),
+      std::string::npos);
   EXPECT_EQ(errorOf(quorum() + "dynamicConfigFile=" + dyn.string() + "\n"),
             file() + ":5: server.1: must be in the dynamic config file " + dyn.string());
   write("bad.dynamic", "tickTime=5\n");
