@@ -37,9 +37,13 @@ StatPersisted NodeStat::persisted() const {
 }
 
 void NodeFree::operator()(Node* node) const noexcept {
+  Node::release(node, *arena);
+}
+
+void Node::release(Node* node, NodeArena& arena) noexcept {
   std::size_t bytes = node->blockBytes();
   node->~Node();
-  arena->deallocate(node, bytes);
+  arena.deallocate(node, bytes);
 }
 
 NodePtr Node::make(NodeArena& arena, std::string_view path, NodeData data, std::int64_t aclRef,

@@ -57,6 +57,9 @@ class Node : public boost::intrusive::set_base_hook<boost::intrusive::optimize_s
  public:
   static NodePtr make(NodeArena& arena, std::string_view path, NodeData data, std::int64_t aclRef,
                       const StatPersisted& stat);
+  // Ends `node` and returns its block (struct and trailing bytes) to `arena`: the only way a
+  // node is released, through NodeFree.
+  static void release(Node* node, NodeArena& arena) noexcept;
   // A copy of `node` (stat, ACL and child count) holding other data.
   static NodePtr withData(NodeArena& arena, const Node& node, NodeData data);
 
@@ -79,7 +82,6 @@ class Node : public boost::intrusive::set_base_hook<boost::intrusive::optimize_s
   Node(std::uint32_t pathSize, std::uint32_t dataSize, std::int64_t aclRef, const NodeStat& stat)
       : aclRef(aclRef), stat(stat), pathSize_(pathSize), dataSize_(dataSize) {}
   ~Node() = default;
-  friend struct NodeFree;
   static NodePtr build(NodeArena& arena, std::string_view path, NodeData data, std::int64_t aclRef,
                        const NodeStat& stat);
   // The top bit of dataSize_ marks null data; sizes stay far below it (jute.maxbuffer).
