@@ -75,6 +75,7 @@ from urllib.parse import parse_qs, urlsplit
 import yaml
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+import builtin_defaults  # noqa: E402
 import crd_admission  # noqa: E402
 import defaulting  # noqa: E402
 import label_selector  # noqa: E402
@@ -396,6 +397,7 @@ class Store:
             self.custom_schemas[(api, kind)] = next(
                 v["schema"]["openAPIV3Schema"] for v in custom["spec"]["versions"]
                 if v["name"] == version)
+        self.services = builtin_defaults.ServiceAllocator()
         self.resolved = {}  # schema nodes resolved for server-side apply (managed_fields.Shape)
 
     # --- validation -------------------------------------------------------------------------
@@ -421,12 +423,26 @@ class Store:
         if errors:
             raise ApiError(422, "Invalid", f"{obj.get('kind')} is invalid: " + "; ".join(errors))
 
-    def with_defaults(self, obj):
-        """`obj` with its CRD's defaults filled in (defaulting.py), as the API server decodes a
-        custom resource; built-in kinds are returned as they are."""
+    def with_defaults(self, obj, old=None):
+        """`obj` with its defaults filled in, as the API server decodes a body before it stores
+        it: a custom resource's from its CRD (defaulting.py), a built-in kind's from the
+        server's defaulting functions (builtin_defaults.py), a Service's cluster IP and ports
+        allocated (kept from `old`, the stored object). A kind the stand-in cannot default is
+        refused rather than stored as it came."""
         kind = (obj.get("apiVersion"), obj.get("kind"))
         schema = self.crd_schema if obj.get("kind") == "ZkCluster" else self.custom_schemas.get(kind)
-        return defaulting.defaulted(obj, schema) if schema else obj
+        if schema:
+            return defaulting.defaulted(obj, schema)
+        try:
+            obj = builtin_defaults.defaulted(obj)
+        except builtin_defaults.DefaultsNotImplemented as e:
+            raise ApiError(400, "BadRequest", str(e))
+        if obj["kind"] == "Service":
+            problem = self.services.allocated(old, obj)
+            if problem:
+                raise ApiError(422, "Invalid", f'Service "{obj["metadata"].get("name")}" is '
+                                               f"invalid: {problem}")
+        return obj
 
     def shape(self, obj):
         kind = (obj.get("apiVersion"), obj.get("kind"))
@@ -440,8 +456,13 @@ class Store:
             merged = managed_fields.apply(live, config, shape, manager, api, sub, force, now())
         except managed_fields.ConflictError as e:
             raise ApiError(409, "Conflict", e.message, {"causes": e.causes})
+        # The merged object is defaulted before it is compared: the applier's fields are
+        # recorded by now, and an apply that differs from the stored object only in what
+        # defaulting fills back in is a no-op, which writes nothing, not even the times of
+        # managedFields.
+        merged = self.with_defaults(merged, live)
         if live is not None and managed_fields.unchanged(live, merged):
-            return live  # a no-op apply writes nothing, not even the times of managedFields
+            return live
         return merged
 
     def label_namespace(self, ns, labels):
@@ -565,7 +586,7 @@ class Store:
             raise ApiError(409, "Conflict", f'Operation cannot be fulfilled on {plural} "{name}": '
                                             "the object has been modified; please apply your "
                                             "changes to the latest version and try again")
-        new = self.with_defaults(new_fields(copy.deepcopy(old)))
+        new = self.with_defaults(new_fields(copy.deepcopy(old)), old)
         if verb != "apply":  # an apply has recorded its own fields
             managed_fields.record_update(old, new, self.shape(new), manager_name(agent), api, sub,
                                          now())
