@@ -557,7 +557,7 @@ class Store:
         if key in self.objects:
             raise ApiError(409, "AlreadyExists", f'{plural} "{key[3]}" already exists')
         obj = copy.deepcopy(obj)
-        obj["metadata"].pop("managedFields", None)
+        requested = obj["metadata"].pop("managedFields", None)
         if applied_by:
             obj = self.with_defaults(self.applied(None, obj, applied_by, api, None, False))
             self.validate(obj)
@@ -566,8 +566,9 @@ class Store:
             # writer owns the defaults too. An applier owns only what it applied.
             obj = self.with_defaults(obj)
             self.validate(obj)
-            managed_fields.record_update(None, obj, self.shape(obj), manager_name(agent), api,
-                                         None, now())
+            base = managed_fields.tracked_base([], requested, None)
+            managed_fields.record_update({"metadata": {"managedFields": base}}, obj,
+                                         self.shape(obj), manager_name(agent), api, None, now())
         obj["metadata"].update({"uid": str(uuid.uuid4()), "resourceVersion": self.next_rv(),
                                 "creationTimestamp": now(), "generation": 1})
         if obj["kind"] == "Pod":
@@ -588,8 +589,13 @@ class Store:
                                             "changes to the latest version and try again")
         new = self.with_defaults(new_fields(copy.deepcopy(old)), old)
         if verb != "apply":  # an apply has recorded its own fields
-            managed_fields.record_update(old, new, self.shape(new), manager_name(agent), api, sub,
-                                         now())
+            # The body's managedFields (as the replace or patch left them) may reset or replace
+            # the stored ones (managed_fields.tracked_base).
+            base = managed_fields.tracked_base(old["metadata"].get("managedFields", []),
+                                               new["metadata"].get("managedFields"), sub)
+            tracked = dict(old, metadata=dict(old["metadata"], managedFields=base))
+            managed_fields.record_update(tracked, new, self.shape(new), manager_name(agent), api,
+                                         sub, now())
         self.validate(new, status_only=sub == "status")
         immutable_fields(old, new, self.fixed_size_classes)
         if new["kind"] == "ZkCluster" and sub is None:
@@ -1233,6 +1239,9 @@ class Handler(BaseHTTPRequestHandler):
         obj = yaml.safe_load(text)
         if not isinstance(obj, dict):
             raise ApiError(400, "BadRequest", "an apply patch must be an object")
+        if (obj.get("metadata") or {}).get("managedFields") is not None:
+            # The field manager refuses it before it types the configuration.
+            raise ApiError(400, "BadRequest", "metadata.managedFields must be nil")
         if sub == "scale":
             return 200, self.apply_scale(api, plural, ns, name, obj, query["fieldManager"],
                                          force == "true", agent)
@@ -1291,7 +1300,7 @@ class Handler(BaseHTTPRequestHandler):
                 old["status"] = obj.get("status", {})
                 return old
             meta = old["metadata"]
-            for key in ("labels", "annotations", "ownerReferences"):
+            for key in ("labels", "annotations", "ownerReferences", "managedFields"):
                 if key in obj["metadata"]:
                     meta[key] = obj["metadata"][key]
                 else:
