@@ -12,7 +12,9 @@ the test instead of passing silently:
 - the ZkCluster's status and scale subresources (the main resource ignores status, the status
   subresource ignores everything else, as the CRD's `subresources.status` makes the server do),
   each replaced, merge-patched or applied (a Scale's replicas are spec.observers);
-- the CRD's defaults filled in on every write of a ZkCluster or Certificate (defaulting.py);
+- the CRD's defaults filled in on every write of a ZkCluster or Certificate (defaulting.py),
+  a built-in kind's as Kubernetes 1.28 fills them (builtin_defaults.py), and managedFields sent
+  in a body treated as the real field manager treats them (managed_fields.tracked_base);
 - metadata.generation bumped only by changes outside metadata and status, resourceVersion by
   every change;
 - a StatefulSet controller for updateStrategy OnDelete: pods <set>-0..replicas-1 are created from
