@@ -40,14 +40,21 @@ from the facts of those functions (no code copied):
 - Event: reportingComponent and reportingInstance "" (strings always encoded);
 - ConfigMap, Lease, PodDisruptionBudget (policy/v1): nothing.
 
-Not done: quantities are stored as written (the real server writes them back in canonical form:
-"0.5" reads back as "500m", "1024Mi" as "1Gi"); the admission plugins that change pods
+Quantities (resources' limits and requests, a claim's, an emptyDir's sizeLimit) are stored in the
+canonical form the real server writes back (`canonical_quantity`): "0.5" reads back as "500m",
+"1024Mi" as "1Gi", "1.5Gi" as "1536Mi", "1000m" as "1"; a resource list's are first rounded up
+to thousandths (SetDefaults_ResourceList).
+
+Not done: the admission plugins that change pods
 (ServiceAccount, Priority, DefaultTolerationSeconds) do not run. A volume source or a kind whose
 defaults are not written here is refused (DefaultsNotImplemented), never stored undefaulted.
 """
 
 import copy
 import ipaddress
+import math
+import re
+from fractions import Fraction
 
 
 class DefaultsNotImplemented(Exception):
@@ -62,6 +69,54 @@ VOLUME_SOURCES = {"emptyDir", "configMap", "secret", "downwardAPI", "projected",
                   "persistentVolumeClaim", "hostPath", "ephemeral", "csi", "nfs"}
 SERVICE_CIDR = ipaddress.ip_network("10.96.0.0/16")
 NODE_PORTS = range(30000, 32768)
+
+
+QUANTITY = re.compile(r"^([+-]?)(\d+\.?\d*|\.\d+)(Ki|Mi|Gi|Ti|Pi|Ei|[numkMGTPE]|[eE][+-]?\d+)?$")
+BINARY_SUFFIXES = ["", "Ki", "Mi", "Gi", "Ti", "Pi", "Ei"]
+DECIMAL_EXPONENTS = {"n": -9, "u": -6, "m": -3, "": 0, "k": 3, "M": 6, "G": 9, "T": 12, "P": 15,
+                     "E": 18}
+DECIMAL_SUFFIXES = {e: s for s, e in DECIMAL_EXPONENTS.items()}
+
+
+def canonical_quantity(text, scale=9):
+    """A quantity as the API server writes it back: the value rounded up to 10^-scale, then in
+    the format its suffix chose (binary, decimal SI or decimal exponent) with the largest
+    suffix that keeps the number whole; a binary value below 1024 or not whole is written in
+    decimal SI. Text that does not parse is returned as it is (validation reports it)."""
+    m = QUANTITY.match(str(text))
+    if not m:
+        return text
+    sign, number, suffix = m[1], m[2], m[3] or ""
+    value = Fraction(number.rstrip(".") or "0")
+    if suffix in BINARY_SUFFIXES:
+        value *= 1024 ** BINARY_SUFFIXES.index(suffix)
+    elif suffix[:1] in ("e", "E"):
+        value *= Fraction(10) ** int(suffix[1:])
+    else:
+        value *= Fraction(10) ** DECIMAL_EXPONENTS[suffix]
+    value = Fraction(math.ceil(value * 10 ** scale), 10 ** scale)
+    sign = "-" if sign == "-" and value else ""
+    if value == 0:
+        return "0"
+    if suffix in BINARY_SUFFIXES[1:] and value.denominator == 1 and value >= 1024:
+        whole, power = value.numerator, 0
+        while power < 6 and whole % 1024 == 0:
+            whole, power = whole // 1024, power + 1
+        return f"{sign}{whole}{BINARY_SUFFIXES[power]}"
+    mantissa, exponent = int(value * 10 ** 9), -9
+    exponential = suffix[:1] in ("e", "E")
+    while mantissa % 1000 == 0 and (exponential or exponent < 18):
+        mantissa, exponent = mantissa // 1000, exponent + 3
+    if exponential:
+        return f"{sign}{mantissa}" + (f"e{exponent}" if exponent else "")
+    return f"{sign}{mantissa}{DECIMAL_SUFFIXES[exponent]}"
+
+
+def _resource_lists(resources):
+    """A ResourceRequirements: its lists rounded up to thousandths, each quantity canonical."""
+    for kind in ("limits", "requests"):
+        for name, value in list(((resources or {}).get(kind) or {}).items()):
+            resources[kind][name] = canonical_quantity(value, scale=3)
 
 
 def _pull_policy(image):
@@ -96,7 +151,7 @@ def _container(c, host_network):
         c.setdefault("imagePullPolicy", _pull_policy(c["image"]))
     c.setdefault("terminationMessagePath", "/dev/termination-log")
     c.setdefault("terminationMessagePolicy", "File")
-    c.setdefault("resources", {})
+    _resource_lists(c.setdefault("resources", {}))
     for port in c.get("ports") or []:
         port.setdefault("protocol", "TCP")
         if host_network:
@@ -131,6 +186,8 @@ def _volume(v):
             token.setdefault("expirationSeconds", 3600)
         for item in (projection.get("downwardAPI") or {}).get("items") or []:
             _field_ref(item)
+    if isinstance(v.get("emptyDir"), dict) and "sizeLimit" in v["emptyDir"]:
+        v["emptyDir"]["sizeLimit"] = canonical_quantity(v["emptyDir"]["sizeLimit"])
     if isinstance(v.get("hostPath"), dict):
         v["hostPath"].setdefault("type", "")
     template = (v.get("ephemeral") or {}).get("volumeClaimTemplate")
@@ -175,12 +232,14 @@ def _pod(obj):
 
 def _claim_spec(spec):
     spec.setdefault("volumeMode", "Filesystem")
+    _resource_lists(spec.get("resources"))
 
 
 def _claim(obj):
     _claim_spec(obj.setdefault("spec", {}))
     status = obj.setdefault("status", {})
     status.setdefault("phase", "Pending")
+    _resource_lists(status)  # its capacity
 
 
 def _stateful_set(obj):

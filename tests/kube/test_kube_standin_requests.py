@@ -138,7 +138,8 @@ def member_container(**extra):
 
 
 def test_a_statefulset_reads_back_with_its_defaults_and_the_applier_owns_none_of_them(api):
-    sts = statefulset([member_container(), {"name": "side", "image": "busybox"}])
+    sts = statefulset([member_container(resources={"limits": {"cpu": "0.5", "memory": "1024Mi"}}),
+                       {"name": "side", "image": "busybox"}])
     del sts["spec"]["updateStrategy"], sts["spec"]["replicas"]
     sts["spec"]["template"]["spec"]["volumes"] = [{"name": "cfg", "configMap": {"name": "c"}},
                                                   {"name": "scratch"}]
@@ -161,6 +162,10 @@ def test_a_statefulset_reads_back_with_its_defaults_and_the_applier_owns_none_of
     assert (zk["terminationMessagePath"], zk["terminationMessagePolicy"]) == \
         ("/dev/termination-log", "File")
     assert zk["ports"][0]["protocol"] == "TCP"
+    # Quantities come back in canonical form; a template's requests are not taken from its
+    # limits (a Pod's are).
+    assert zk["resources"] == {"limits": {"cpu": "500m", "memory": "1Gi"}}
+    assert side["resources"] == {}
     assert zk["readinessProbe"] == {"httpGet": {"port": 8080, "path": "/", "scheme": "HTTP"},
                                     "timeoutSeconds": 1, "periodSeconds": 10,
                                     "successThreshold": 1, "failureThreshold": 3}
@@ -273,3 +278,14 @@ def test_an_update_may_replace_or_reset_the_managed_fields_but_not_drop_them_by_
     current["metadata"]["managedFields"] = [{}]
     code, obj = send(api, "PUT", CM_PATH + "/cfg", current, agent="three/1")
     assert code == 200 and "managedFields" not in obj["metadata"], obj
+
+
+def test_a_pod_takes_its_requests_from_its_limits_and_links_services(api):
+    pod = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p"}, "spec": {"containers": [
+        member_container(resources={"limits": {"cpu": "1000m"}, "requests": {"memory": "0.5Gi"}})]}}
+    code, obj = send(api, "POST", "/api/v1/namespaces/default/pods", pod)
+    assert code == 201, obj
+    assert obj["spec"]["enableServiceLinks"] is True
+    assert obj["spec"]["containers"][0]["resources"] == {"limits": {"cpu": "1"},
+                                                        "requests": {"cpu": "1",
+                                                                     "memory": "512Mi"}}
