@@ -333,6 +333,10 @@ def immutable_fields(old, new, fixed_classes=()):
     if old["kind"] == "PersistentVolumeClaim":
         claim_fields(old, new, fixed_classes)
         return
+    if old["kind"] == "Secret" and old.get("type") != new.get("type"):
+        # Compared after defaulting: a replace that leaves the type out asks for Opaque.
+        raise ApiError(422, "Invalid", f'Secret "{old["metadata"]["name"]}" is invalid: type: '
+                                       f'Invalid value: "{new.get("type")}": field is immutable')
     if old["kind"] != "StatefulSet":
         return
     changed = {k for k in set(old["spec"]) | set(new["spec"])
@@ -1191,7 +1195,7 @@ class Handler(BaseHTTPRequestHandler):
             return self.scale_of(s.write(api, plural, ns, name, sub, scaled, "update", agent, rv))
         s.check_target(api, plural, ns, name, obj)
         s.get(api, plural, ns, name)
-        return s.write(api, plural, ns, name, sub, self.merge(plural, sub, obj),
+        return s.write(api, plural, ns, name, sub, self.merge(sub, obj),
                        "update", agent, rv)
 
     def merge_patch(self, api, plural, ns, name, sub, agent):
@@ -1214,8 +1218,7 @@ class Handler(BaseHTTPRequestHandler):
                 return old
             return self.scale_of(s.write(api, plural, ns, name, sub, scaled, "patch", agent))
         return s.write(api, plural, ns, name, sub,
-                       lambda old: self.merge(plural, sub, merge_patched(copy.deepcopy(old),
-                                                                         patch))(old),
+                       lambda old: self.merge(sub, merge_patched(copy.deepcopy(old), patch))(old),
                        "patch", agent)
 
     def check_scale(self, scale):
@@ -1295,7 +1298,7 @@ class Handler(BaseHTTPRequestHandler):
         return self.scale_of(written)
 
     @staticmethod
-    def merge(plural, sub, obj):
+    def merge(sub, obj):
         """What a PUT changes: status only through /status when it is a subresource."""
         def fields(old):
             if sub == "status":
@@ -1307,10 +1310,17 @@ class Handler(BaseHTTPRequestHandler):
                     meta[key] = obj["metadata"][key]
                 else:
                     meta.pop(key, None)
+            # A replace is the whole object: what the body leaves out is gone (and defaulted
+            # again), except a status the status subresource alone writes.
+            keeps_status = obj.get("kind") in managed_fields.STATUS_SUBRESOURCE
+            for key in list(old):
+                if key not in ("metadata", "apiVersion", "kind") and key not in obj and not (
+                        key == "status" and keeps_status):
+                    del old[key]
             for key, value in obj.items():
                 if key in ("metadata", "apiVersion", "kind"):
                     continue
-                if key == "status" and plural == "zkclusters":
+                if key == "status" and keeps_status:
                     continue
                 old[key] = value
             return old

@@ -222,6 +222,13 @@ def test_network_policy_and_secret_defaults(api):
     secret = {"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "s"}}
     code, obj = send(api, "POST", "/api/v1/namespaces/default/secrets", secret)
     assert code == 201 and obj["type"] == "Opaque", obj
+    # The type is immutable, and a replace that leaves it out asks for the default.
+    tls = {"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "t"},
+           "type": "kubernetes.io/tls", "data": {"tls.crt": "", "tls.key": ""}}
+    assert send(api, "POST", "/api/v1/namespaces/default/secrets", tls)[0] == 201
+    del tls["type"]
+    code, status = send(api, "PUT", "/api/v1/namespaces/default/secrets/t", tls)
+    assert code == 422 and "immutable" in status["message"], status
 
 
 def test_a_volume_whose_defaults_the_stand_in_lacks_is_refused_not_stored(api):
