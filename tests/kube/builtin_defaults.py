@@ -9,8 +9,7 @@ from the facts of those functions (no code copied):
 
 - Pod spec (a Pod's or a template's): restartPolicy Always, terminationGracePeriodSeconds 30,
   dnsPolicy ClusterFirst, schedulerName default-scheduler, securityContext {}, serviceAccount
-  mirroring serviceAccountName (the v1 conversion keeps both); hostNetwork gives each container
-  port a hostPort equal to its containerPort;
+  mirroring serviceAccountName (the v1 conversion keeps both);
 - a container: imagePullPolicy Always for a `:latest` or untagged image (IfNotPresent otherwise,
   and for a digest), terminationMessagePath /dev/termination-log, terminationMessagePolicy File,
   resources {} (a struct that is always encoded), ports' protocol TCP, a fieldRef's apiVersion v1;
@@ -19,8 +18,9 @@ from the facts of those functions (no code copied):
 - a volume: no source at all is an emptyDir; configMap, secret, downwardAPI and projected
   defaultMode 420 (0644); a projected service account token's expirationSeconds 3600; hostPath's
   type ""; an ephemeral volume's claim spec as a claim's;
-- a Pod (not a template) also gets enableServiceLinks true, and requests equal to its limits
-  where it gives limits only;
+- a Pod (not a template) also gets enableServiceLinks true, requests equal to its limits where
+  it gives limits only, and with hostNetwork each container port a hostPort equal to its
+  containerPort;
 - StatefulSet: replicas 1, podManagementPolicy OrderedReady, revisionHistoryLimit 10,
   updateStrategy RollingUpdate with rollingUpdate {partition 0} when none is given (a given
   rollingUpdate gets partition 0), persistentVolumeClaimRetentionPolicy Retain/Retain
@@ -30,7 +30,9 @@ from the facts of those functions (no code copied):
 - PersistentVolumeClaim: volumeMode Filesystem, status phase Pending;
 - Service: type ClusterIP, sessionAffinity None (ClientIP gets a 10800 s timeout), ports'
   protocol TCP and targetPort its port, internalTrafficPolicy Cluster (not for ExternalName),
-  externalTrafficPolicy Cluster and allocateLoadBalancerNodePorts for NodePort/LoadBalancer;
+  externalTrafficPolicy Cluster where it is reachable from outside (NodePort, LoadBalancer,
+  external IPs), allocateLoadBalancerNodePorts for LoadBalancer; sessionAffinityConfig dropped
+  with affinity None;
   the registry then allocates what the client left out (`allocated`): a cluster IP (kept across
   updates that omit it, and immutable), clusterIPs, ipFamilies [IPv4] and ipFamilyPolicy
   SingleStack (RequireDualStack for a headless Service without selector) on a single-stack
@@ -146,7 +148,7 @@ def _handler(handler):
         grpc.setdefault("service", "")
 
 
-def _container(c, host_network):
+def _container(c):
     if "image" in c:
         c.setdefault("imagePullPolicy", _pull_policy(c["image"]))
     c.setdefault("terminationMessagePath", "/dev/termination-log")
@@ -154,8 +156,6 @@ def _container(c, host_network):
     _resource_lists(c.setdefault("resources", {}))
     for port in c.get("ports") or []:
         port.setdefault("protocol", "TCP")
-        if host_network:
-            port.setdefault("hostPort", port.get("containerPort"))
     for env in c.get("env") or []:
         _field_ref(env.get("valueFrom"))
     for probe in ("livenessProbe", "readinessProbe", "startupProbe"):
@@ -206,10 +206,9 @@ def _pod_spec(spec):
         spec["serviceAccount"] = spec["serviceAccountName"]
     elif spec.get("serviceAccount"):
         spec["serviceAccountName"] = spec["serviceAccount"]
-    host_network = bool(spec.get("hostNetwork"))
     for group in ("initContainers", "containers"):
         for c in spec.get(group) or []:
-            _container(c, host_network)
+            _container(c)
     if spec.get("ephemeralContainers"):
         raise DefaultsNotImplemented("the stand-in does not implement the defaults of "
                                      "ephemeralContainers")
@@ -228,6 +227,9 @@ def _pod(obj):
                 requests = c["resources"].setdefault("requests", {})
                 for name, value in limits.items():
                     requests.setdefault(name, value)
+            if spec.get("hostNetwork"):
+                for port in c.get("ports") or []:
+                    port.setdefault("hostPort", port.get("containerPort"))
 
 
 def _claim_spec(spec):
@@ -269,16 +271,19 @@ def _service(obj):
     spec = obj.setdefault("spec", {})
     spec.setdefault("type", "ClusterIP")
     spec.setdefault("sessionAffinity", "None")
-    if spec["sessionAffinity"] == "ClientIP":
-        config = spec.setdefault("sessionAffinityConfig", {}).setdefault("clientIP", {})
-        config.setdefault("timeoutSeconds", 10800)
+    if spec["sessionAffinity"] == "None":
+        spec.pop("sessionAffinityConfig", None)
+    elif ((spec.get("sessionAffinityConfig") or {}).get("clientIP") or {}).get(
+            "timeoutSeconds") is None:
+        spec["sessionAffinityConfig"] = {"clientIP": {"timeoutSeconds": 10800}}
     for port in spec.get("ports") or []:
         port.setdefault("protocol", "TCP")
         if port.get("targetPort") in (None, 0, ""):
             port["targetPort"] = port.get("port")
     if spec["type"] != "ExternalName":
         spec.setdefault("internalTrafficPolicy", "Cluster")
-    if spec["type"] in ("NodePort", "LoadBalancer"):
+    if spec["type"] in ("NodePort", "LoadBalancer") or (spec["type"] == "ClusterIP" and
+                                                        spec.get("externalIPs")):
         spec.setdefault("externalTrafficPolicy", "Cluster")
     if spec["type"] == "LoadBalancer":
         spec.setdefault("allocateLoadBalancerNodePorts", True)
