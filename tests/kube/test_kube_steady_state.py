@@ -3,7 +3,10 @@ built-in object the operator applies reads back with more than it sent (builtin_
 and none of that may look like a difference to the operator. After convergence, further passes
 write nothing (no object's resourceVersion moves) and restart no member."""
 
+import pytest
+
 from test_kube_operator import cluster, converge, create_cluster, with_members
+from test_kube_status import put_secret
 
 # Every part of the spec that reaches a built-in object the operator renders.
 RICH_SPEC = {
@@ -19,6 +22,12 @@ RICH_SPEC = {
     "networkPolicy": {"enabled": True},
     "imagePullPolicy": "Always",
 }
+# What adds Secrets, volumes, ports and a second container port to what the operator renders.
+SECURED_SPEC = {
+    "tls": {"client": "both", "clientAuth": "need"},
+    "auth": {"sasl": {"users": [{"name": "alice", "passwordSecretRef": {"name": "zk-alice"}}]},
+             "enforce": True},
+}
 
 
 def versions(api):
@@ -26,9 +35,11 @@ def versions(api):
         return {key: obj["metadata"]["resourceVersion"] for key, obj in api.store.objects.items()}
 
 
-def test_passes_after_convergence_change_no_object_and_restart_no_member(api, operator):
+@pytest.mark.parametrize("spec", [RICH_SPEC, SECURED_SPEC], ids=["pod-options", "tls-sasl"])
+def test_passes_after_convergence_change_no_object_and_restart_no_member(api, operator, spec):
     with_members(api)
-    create_cluster(api, RICH_SPEC)
+    put_secret(api, "zk-alice", {"password": "secret"})
+    create_cluster(api, spec)
     converge(api, operator)
     with api.store.lock:
         sts = api.store.get("apps/v1", "statefulsets", "default", "demo")
