@@ -866,6 +866,11 @@ class Store:
                 claim["metadata"]["ownerReferences"] = [owner]
             self.create("v1", "persistentvolumeclaims", ns, claim,
                         agent="statefulset-controller")
+            # Created Pending (its defaults); the volume binder binds it through /status.
+            self.write(*key, "status", lambda o: dict(o, status={
+                "phase": "Bound", "accessModes": o["spec"].get("accessModes", []),
+                "capacity": {"storage": o["spec"]["resources"]["requests"]["storage"]}}),
+                "update", "persistentvolume-binder")
 
     def claim_sizes(self, ns="default"):
         with self.lock:

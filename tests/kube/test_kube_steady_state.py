@@ -46,6 +46,10 @@ def test_passes_after_convergence_change_no_object_and_restart_no_member(api, op
     # The server's defaults are there to be read back (a pod spec's and a claim template's).
     assert sts["spec"]["template"]["spec"]["dnsPolicy"] == "ClusterFirst"
     assert sts["spec"]["volumeClaimTemplates"][0]["spec"]["volumeMode"] == "Filesystem"
+    with api.store.lock:
+        phases = {o["status"]["phase"] for o in api.store.objects.values()
+                  if o["kind"] == "PersistentVolumeClaim"}
+    assert phases == {"Bound"}  # created Pending, then bound by the volume binder
     before, deleted = versions(api), list(api.store.deleted_pods)
     operator.run(4)
     after = versions(api)
