@@ -12,7 +12,9 @@ the test instead of passing silently:
 - the ZkCluster's status and scale subresources (the main resource ignores status, the status
   subresource ignores everything else, as the CRD's `subresources.status` makes the server do),
   each replaced, merge-patched or applied (a Scale's replicas are spec.observers);
-- the CRD's defaults filled in on every write of a ZkCluster or Certificate (defaulting.py);
+- the CRD's defaults filled in on every write of a ZkCluster or Certificate (defaulting.py),
+  a built-in kind's as Kubernetes 1.28 fills them (builtin_defaults.py), and managedFields sent
+  in a body treated as the real field manager treats them (managed_fields.tracked_base);
 - metadata.generation bumped only by changes outside metadata and status, resourceVersion by
   every change;
 - a StatefulSet controller for updateStrategy OnDelete: pods <set>-0..replicas-1 are created from
@@ -75,6 +77,7 @@ from urllib.parse import parse_qs, urlsplit
 import yaml
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+import builtin_defaults  # noqa: E402
 import crd_admission  # noqa: E402
 import defaulting  # noqa: E402
 import label_selector  # noqa: E402
@@ -330,6 +333,10 @@ def immutable_fields(old, new, fixed_classes=()):
     if old["kind"] == "PersistentVolumeClaim":
         claim_fields(old, new, fixed_classes)
         return
+    if old["kind"] == "Secret" and old.get("type") != new.get("type"):
+        # Compared after defaulting: a replace that leaves the type out asks for Opaque.
+        raise ApiError(422, "Invalid", f'Secret "{old["metadata"]["name"]}" is invalid: type: '
+                                       f'Invalid value: "{new.get("type")}": field is immutable')
     if old["kind"] != "StatefulSet":
         return
     changed = {k for k in set(old["spec"]) | set(new["spec"])
@@ -396,6 +403,7 @@ class Store:
             self.custom_schemas[(api, kind)] = next(
                 v["schema"]["openAPIV3Schema"] for v in custom["spec"]["versions"]
                 if v["name"] == version)
+        self.services = builtin_defaults.ServiceAllocator()
         self.resolved = {}  # schema nodes resolved for server-side apply (managed_fields.Shape)
 
     # --- validation -------------------------------------------------------------------------
@@ -421,12 +429,26 @@ class Store:
         if errors:
             raise ApiError(422, "Invalid", f"{obj.get('kind')} is invalid: " + "; ".join(errors))
 
-    def with_defaults(self, obj):
-        """`obj` with its CRD's defaults filled in (defaulting.py), as the API server decodes a
-        custom resource; built-in kinds are returned as they are."""
+    def with_defaults(self, obj, old=None):
+        """`obj` with its defaults filled in, as the API server decodes a body before it stores
+        it: a custom resource's from its CRD (defaulting.py), a built-in kind's from the
+        server's defaulting functions (builtin_defaults.py), a Service's cluster IP and ports
+        allocated (kept from `old`, the stored object). A kind the stand-in cannot default is
+        refused rather than stored as it came."""
         kind = (obj.get("apiVersion"), obj.get("kind"))
         schema = self.crd_schema if obj.get("kind") == "ZkCluster" else self.custom_schemas.get(kind)
-        return defaulting.defaulted(obj, schema) if schema else obj
+        if schema:
+            return defaulting.defaulted(obj, schema)
+        try:
+            obj = builtin_defaults.defaulted(obj)
+        except builtin_defaults.DefaultsNotImplemented as e:
+            raise ApiError(400, "BadRequest", str(e))
+        if obj["kind"] == "Service":
+            problem = self.services.allocated(old, obj)
+            if problem:
+                raise ApiError(422, "Invalid", f'Service "{obj["metadata"].get("name")}" is '
+                                               f"invalid: {problem}")
+        return obj
 
     def shape(self, obj):
         kind = (obj.get("apiVersion"), obj.get("kind"))
@@ -440,8 +462,13 @@ class Store:
             merged = managed_fields.apply(live, config, shape, manager, api, sub, force, now())
         except managed_fields.ConflictError as e:
             raise ApiError(409, "Conflict", e.message, {"causes": e.causes})
+        # The merged object is defaulted before it is compared: the applier's fields are
+        # recorded by now, and an apply that differs from the stored object only in what
+        # defaulting fills back in is a no-op, which writes nothing, not even the times of
+        # managedFields.
+        merged = self.with_defaults(merged, live)
         if live is not None and managed_fields.unchanged(live, merged):
-            return live  # a no-op apply writes nothing, not even the times of managedFields
+            return live
         return merged
 
     def label_namespace(self, ns, labels):
@@ -536,7 +563,7 @@ class Store:
         if key in self.objects:
             raise ApiError(409, "AlreadyExists", f'{plural} "{key[3]}" already exists')
         obj = copy.deepcopy(obj)
-        obj["metadata"].pop("managedFields", None)
+        requested = obj["metadata"].pop("managedFields", None)
         if applied_by:
             obj = self.with_defaults(self.applied(None, obj, applied_by, api, None, False))
             self.validate(obj)
@@ -545,8 +572,9 @@ class Store:
             # writer owns the defaults too. An applier owns only what it applied.
             obj = self.with_defaults(obj)
             self.validate(obj)
-            managed_fields.record_update(None, obj, self.shape(obj), manager_name(agent), api,
-                                         None, now())
+            base = managed_fields.tracked_base([], requested, None)
+            managed_fields.record_update({"metadata": {"managedFields": base}}, obj,
+                                         self.shape(obj), manager_name(agent), api, None, now())
         obj["metadata"].update({"uid": str(uuid.uuid4()), "resourceVersion": self.next_rv(),
                                 "creationTimestamp": now(), "generation": 1})
         if obj["kind"] == "Pod":
@@ -565,10 +593,15 @@ class Store:
             raise ApiError(409, "Conflict", f'Operation cannot be fulfilled on {plural} "{name}": '
                                             "the object has been modified; please apply your "
                                             "changes to the latest version and try again")
-        new = self.with_defaults(new_fields(copy.deepcopy(old)))
+        new = self.with_defaults(new_fields(copy.deepcopy(old)), old)
         if verb != "apply":  # an apply has recorded its own fields
-            managed_fields.record_update(old, new, self.shape(new), manager_name(agent), api, sub,
-                                         now())
+            # The body's managedFields (as the replace or patch left them) may reset or replace
+            # the stored ones (managed_fields.tracked_base).
+            base = managed_fields.tracked_base(old["metadata"].get("managedFields", []),
+                                               new["metadata"].get("managedFields"), sub)
+            tracked = dict(old, metadata=dict(old["metadata"], managedFields=base))
+            managed_fields.record_update(tracked, new, self.shape(new), manager_name(agent), api,
+                                         sub, now())
         self.validate(new, status_only=sub == "status")
         immutable_fields(old, new, self.fixed_size_classes)
         if new["kind"] == "ZkCluster" and sub is None:
@@ -833,6 +866,11 @@ class Store:
                 claim["metadata"]["ownerReferences"] = [owner]
             self.create("v1", "persistentvolumeclaims", ns, claim,
                         agent="statefulset-controller")
+            # Created Pending (its defaults); the volume binder binds it through /status.
+            self.write(*key, "status", lambda o: dict(o, status={
+                "phase": "Bound", "accessModes": o["spec"].get("accessModes", []),
+                "capacity": {"storage": o["spec"]["resources"]["requests"]["storage"]}}),
+                "update", "persistentvolume-binder")
 
     def claim_sizes(self, ns="default"):
         with self.lock:
@@ -1162,7 +1200,7 @@ class Handler(BaseHTTPRequestHandler):
             return self.scale_of(s.write(api, plural, ns, name, sub, scaled, "update", agent, rv))
         s.check_target(api, plural, ns, name, obj)
         s.get(api, plural, ns, name)
-        return s.write(api, plural, ns, name, sub, self.merge(plural, sub, obj),
+        return s.write(api, plural, ns, name, sub, self.merge(sub, obj),
                        "update", agent, rv)
 
     def merge_patch(self, api, plural, ns, name, sub, agent):
@@ -1185,8 +1223,7 @@ class Handler(BaseHTTPRequestHandler):
                 return old
             return self.scale_of(s.write(api, plural, ns, name, sub, scaled, "patch", agent))
         return s.write(api, plural, ns, name, sub,
-                       lambda old: self.merge(plural, sub, merge_patched(copy.deepcopy(old),
-                                                                         patch))(old),
+                       lambda old: self.merge(sub, merge_patched(copy.deepcopy(old), patch))(old),
                        "patch", agent)
 
     def check_scale(self, scale):
@@ -1212,6 +1249,9 @@ class Handler(BaseHTTPRequestHandler):
         obj = yaml.safe_load(text)
         if not isinstance(obj, dict):
             raise ApiError(400, "BadRequest", "an apply patch must be an object")
+        if (obj.get("metadata") or {}).get("managedFields") is not None:
+            # The field manager refuses it before it types the configuration.
+            raise ApiError(400, "BadRequest", "metadata.managedFields must be nil")
         if sub == "scale":
             return 200, self.apply_scale(api, plural, ns, name, obj, query["fieldManager"],
                                          force == "true", agent)
@@ -1263,22 +1303,29 @@ class Handler(BaseHTTPRequestHandler):
         return self.scale_of(written)
 
     @staticmethod
-    def merge(plural, sub, obj):
+    def merge(sub, obj):
         """What a PUT changes: status only through /status when it is a subresource."""
         def fields(old):
             if sub == "status":
                 old["status"] = obj.get("status", {})
                 return old
             meta = old["metadata"]
-            for key in ("labels", "annotations", "ownerReferences"):
+            for key in ("labels", "annotations", "ownerReferences", "managedFields"):
                 if key in obj["metadata"]:
                     meta[key] = obj["metadata"][key]
                 else:
                     meta.pop(key, None)
+            # A replace is the whole object: what the body leaves out is gone (and defaulted
+            # again), except a status the status subresource alone writes.
+            keeps_status = obj.get("kind") in managed_fields.STATUS_SUBRESOURCE
+            for key in list(old):
+                if key not in ("metadata", "apiVersion", "kind") and key not in obj and not (
+                        key == "status" and keeps_status):
+                    del old[key]
             for key, value in obj.items():
                 if key in ("metadata", "apiVersion", "kind"):
                     continue
-                if key == "status" and plural == "zkclusters":
+                if key == "status" and keeps_status:
                     continue
                 old[key] = value
             return old

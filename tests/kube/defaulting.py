@@ -8,8 +8,8 @@ the object an apply or a merge patch produced, an object read from storage), bef
   the default too;
 - defaults apply inside every item of an array and every value of a map
   (`additionalProperties`), never to a parent that is absent and has no default.
-Only defaults written in the schema are applied: a built-in kind's defaults live in Go code that
-does not run here (docs/operator.md, "Tested against").
+Only defaults written in the schema are applied here; a built-in kind's (written in Go code in
+Kubernetes) are in builtin_defaults.py.
 """
 
 import copy

@@ -361,7 +361,7 @@ def _entries(old_obj, managers, touched, api, when):
         if identity not in touched and previous is not None:
             entry = dict(previous, fieldsV1=entry["fieldsV1"])
         entries.append(entry)
-    entries.sort(key=lambda e: (e["operation"] != "Apply", e["time"], e["manager"]))
+    entries.sort(key=lambda e: (e["operation"] != "Apply", e.get("time", ""), e["manager"]))
     return entries
 
 
@@ -444,3 +444,36 @@ def apply(live, config, shape, manager, api, sub, force, when):
         managers[other] = _existing(managers[other], merged, shape)
     merged["metadata"]["managedFields"] = _entries(live, managers, {identity}, api, when)
     return merged
+
+
+# --- managedFields a request sends ----------------------------------------------------------------
+
+def _decodable(entry):
+    """An entry the API server can decode (its DecodeManagedFields): an operation of Apply or
+    Update, an apiVersion, fieldsType FieldsV1 and a FieldsV1 tree."""
+    if not isinstance(entry, dict) or entry.get("operation") not in ("Apply", "Update"):
+        return False
+    if not entry.get("apiVersion") or entry.get("fieldsType") != "FieldsV1":
+        return False
+    fields = entry.get("fieldsV1", {})
+    try:
+        decode(fields if isinstance(fields, dict) else None)
+    except (AttributeError, ValueError, TypeError):
+        return False
+    return isinstance(entry.get("manager", ""), str)
+
+
+def tracked_base(live_entries, requested, subresource):
+    """The managed fields a non-apply write starts from, as the API server's field manager picks
+    them: a write through a subresource always the stored ones; a body whose managedFields is an
+    empty list or a list of one empty entry resets them (nothing is tracked any more but what
+    this write changes); a body with entries that all decode replaces them; anything else (no
+    managedFields, null, an entry that does not decode) keeps the stored ones, so a client that
+    does not know the field cannot drop it."""
+    if subresource:
+        return live_entries
+    if isinstance(requested, list) and requested in ([], [{}]):
+        return []
+    if isinstance(requested, list) and all(_decodable(e) for e in requested):
+        return copy.deepcopy(requested)
+    return live_entries

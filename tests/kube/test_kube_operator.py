@@ -100,6 +100,9 @@ def test_first_reconcile_creates_exactly_the_rendered_objects(api, operator, tmp
             hashes = [o["spec"]["template"]["metadata"]["annotations"].pop(ROLLOUT_HASH)
                       for o in (obj, have[key])]
             assert hashes[0] != hashes[1] and len(hashes[1]) == 16, hashes
+        # Stored as the API server stores it: with its kind's defaults (and a Service's
+        # allocations) filled in.
+        obj = api.store.with_defaults(obj, have[key])
         body = {k: v for k, v in obj.items() if k not in ("metadata", "status")}
         assert {k: have[key][k] for k in body} == body, key
         assert have[key]["metadata"]["labels"] == obj["metadata"]["labels"], key

@@ -77,6 +77,24 @@ def test_growing_the_size_grows_every_claim_and_restarts_nothing(running, operat
     assert [w for w in operator_writes(api)[writes:] if w["changed"]] == []
 
 
+def test_a_size_the_server_writes_back_otherwise_grows_once_and_then_stays(running, operator):
+    # The API server stores quantities in canonical form: 3072Mi reads back as 3Gi, in the
+    # claims and in the StatefulSets' claim templates alike.
+    api = running
+    change_spec(api, storage={"size": "3072Mi"})
+    operator.run(3)
+    assert api.store.claim_sizes() == {c: "3Gi" for c in CLAIMS}
+    with api.store.lock:
+        sts = api.store.get("apps/v1", "statefulsets", "default", "demo")
+    assert sts["spec"]["volumeClaimTemplates"][0]["spec"]["resources"]["requests"][
+        "storage"] == "3Gi"
+    assert len(events(api, "VolumesExpanded")) == 1
+    writes = len(operator_writes(api))
+    operator.run(2)
+    assert [w for w in operator_writes(api)[writes:] if w["changed"]] == []
+    assert api.store.deleted_pods == [] and cluster(api)["status"]["phase"] == "Running"
+
+
 def test_an_operator_stopped_between_the_claims_and_the_statefulsets_finishes(running,
                                                                              operator):
     api = running
