@@ -7,6 +7,7 @@
 #include <algorithm>
 
 #include "backends/kube/kube_backend.h"
+#include "plan/storage_change.h"
 
 namespace zk::op::kube {
 namespace {
@@ -75,7 +76,8 @@ void KubeBackend::expandVolumes(const ZkCluster& c, const ExpandVolumes& e,
     std::string path = resourcePath("apps/v1", "StatefulSet", c.meta.ns, name);
     auto sts = client_.getIfExists(path);
     auto storage = sts ? claimTemplateOf(*sts) : std::nullopt;
-    if (!storage || storage->size == e.size) continue;
+    // The API server stores a quantity in its canonical form (2048Mi reads back as 2Gi).
+    if (!storage || quantityBytes(storage->size) == quantityBytes(e.size)) continue;
     client_.remove(path, "Orphan");
   }
   emitEvent(c, {false, "VolumesExpanded",
