@@ -117,6 +117,13 @@ PATH = re.compile(r"^/(?:api/(?P<core>v1)|apis/(?P<group>[^/]+)/(?P<version>[^/]
                   r"(?:/(?P<name>[^/]+)(?:/(?P<sub>[^/]+))?)?$")
 
 
+
+# Kinds whose registry strategy (Kubernetes 1.28) never sets metadata.generation; the workload,
+# policy and networking kinds and every custom resource have one.
+KINDS_WITHOUT_GENERATION = frozenset({
+    "ConfigMap", "Secret", "Service", "Pod", "PersistentVolumeClaim", "Lease", "Event",
+    "Endpoints", "ServiceAccount", "Namespace"})
+
 class ApiError(Exception):
     def __init__(self, code, reason, message, details=None):
         super().__init__(message)
@@ -576,7 +583,9 @@ class Store:
             managed_fields.record_update({"metadata": {"managedFields": base}}, obj,
                                          self.shape(obj), manager_name(agent), api, None, now())
         obj["metadata"].update({"uid": str(uuid.uuid4()), "resourceVersion": self.next_rv(),
-                                "creationTimestamp": now(), "generation": 1})
+                                "creationTimestamp": now()})
+        if obj["kind"] not in KINDS_WITHOUT_GENERATION:
+            obj["metadata"]["generation"] = 1
         if obj["kind"] == "Pod":
             obj.pop("status", None)
         self.objects[key] = obj
@@ -612,7 +621,7 @@ class Store:
         changed = new != old
         if changed:
             body = lambda o: {k: v for k, v in o.items() if k not in ("metadata", "status")}
-            if body(new) != body(old):
+            if body(new) != body(old) and "generation" in old["metadata"]:
                 new["metadata"]["generation"] = old["metadata"]["generation"] + 1
             new["metadata"]["resourceVersion"] = self.next_rv()
             self.objects[key] = new

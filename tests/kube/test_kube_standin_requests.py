@@ -231,6 +231,21 @@ def test_network_policy_and_secret_defaults(api):
     assert code == 422 and "immutable" in status["message"], status
 
 
+def test_only_the_kinds_whose_strategy_sets_it_carry_a_generation(api):
+    """As the 1.28 registry: a StatefulSet's generation counts spec changes; a ConfigMap or a
+    Secret has none, whatever changes."""
+    code, sts = apply(api, STS_PATH + "/g", dict(statefulset([member_container()]),
+                                                 metadata={"name": "g"}), "deployer")
+    assert code == 201 and sts["metadata"]["generation"] == 1, sts
+    changed = statefulset([member_container(image="zookube:other")])
+    code, sts = apply(api, STS_PATH + "/g", dict(changed, metadata={"name": "g"}), "deployer")
+    assert code == 200 and sts["metadata"]["generation"] == 2, sts
+    cm_path = "/api/v1/namespaces/default/configmaps/gen"
+    assert "generation" not in apply(api, cm_path, config_map({"a": "1"}, "gen"), "d")[1]["metadata"]
+    code, cm = apply(api, cm_path, config_map({"a": "2"}, "gen"), "d")
+    assert code == 200 and "generation" not in cm["metadata"], cm
+
+
 def test_a_volume_whose_defaults_the_stand_in_lacks_is_refused_not_stored(api):
     sts = statefulset([member_container()])
     sts["spec"]["template"]["spec"]["volumes"] = [
