@@ -352,6 +352,23 @@ def test_a_failed_request_fails_the_pass_and_the_next_pass_recovers(api, operato
     assert len(managed(api)) == len(MANAGED_KINDS) + 2  # two Services, two StatefulSets
 
 
+def test_the_events_of_a_pass_whose_status_was_written_are_told_though_an_action_failed(
+        api, operator):
+    """The roll's start is in the status the pass wrote before its apply failed: the next pass
+    does not decide it again, so its Event is told by this one."""
+    with_members(api)
+    create_cluster(api)
+    converge(api, operator)
+    change_spec(api, config={"tickTime": "3000"})
+    api.store.faults.append(("PATCH", "StatefulSet", 500))
+    assert "injected failure" in operator.run(1, expect_ok=False)
+    assert api.store.faults == []
+    assert cluster(api)["status"]["roll"]["completed"] is False  # the status was written
+    with api.store.lock:
+        reasons = [o["reason"] for o in api.store.objects.values() if o["kind"] == "Event"]
+    assert "RollStarted" in reasons, reasons
+
+
 def test_a_request_that_times_out_fails_the_pass_and_the_next_recovers(api, operator):
     with_members(api)
     create_cluster(api)

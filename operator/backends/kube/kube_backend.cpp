@@ -314,13 +314,22 @@ std::optional<EnsembleView> KubeBackend::readMembership(const ZkCluster& c, cons
 
 std::optional<ExecuteFailure> KubeBackend::execute(const ZkCluster& c, const Plan& plan,
                                                    const SuperUser& super, std::stop_token fence) {
+  // The pass's Events tell the transitions its status records: once that status is written, the
+  // next pass will not see them again, so they are told even when an action after it fails.
+  std::optional<ExecuteFailure> failure;
+  bool statusWritten = false;
   for (const Action& action : plan.actions) {
-    if (fence.stop_requested()) {
-      return ExecuteFailure{describe(action) + ": not carried out: leadership lost", std::nullopt};
+    bool isEvent = std::holds_alternative<EmitEvent>(action);
+    if (failure && !(isEvent && statusWritten)) continue;
+    if (fence.stop_requested() && !failure) {
+      failure =
+          ExecuteFailure{describe(action) + ": not carried out: leadership lost", std::nullopt};
+      continue;
     }
     try {
       if (auto* s = std::get_if<UpdateStatus>(&action)) {
         updateStatus(c, s->status);
+        statusWritten = true;
       } else if (auto* v = std::get_if<ExpandVolumes>(&action)) {
         expandVolumes(c, *v, plan.status);
       } else if (auto* a = std::get_if<ApplyObjects>(&action)) {
@@ -335,11 +344,12 @@ std::optional<ExecuteFailure> KubeBackend::execute(const ZkCluster& c, const Pla
         emitEvent(c, *e);
       }
     } catch (const Blocked& e) {
-      return ExecuteFailure{describe(action) + ": " + e.what(), e.blocker()};
+      if (!failure) failure = ExecuteFailure{describe(action) + ": " + e.what(), e.blocker()};
     } catch (const std::exception& e) {
-      return ExecuteFailure{describe(action) + ": " + e.what(), std::nullopt};
+      if (!failure) failure = ExecuteFailure{describe(action) + ": " + e.what(), std::nullopt};
     }
   }
+  if (failure) return failure;
   // Renewals come with no spec change: checked on every pass, they rewrite the Secret only.
   if (plan.status.voters > 0) {
     try {
