@@ -310,7 +310,8 @@ bool Connection::handleSasl(std::int32_t xid, std::span<const std::uint8_t> body
     else
       response.writeBuffer(step.token);
   } catch (const sasl::Error& e) {
-    ++tls_.authFailures;
+    // Not counted in auth_failed_count: ZooKeeper counts failed TLS handshakes and x509
+    // refusals there, never a SASL exchange (its dashboards read it that way).
     log_.warn("net", "SASL authentication of " + remoteEndpoint() + " failed: " + e.what());
     response.writeNullBuffer();
     if (tls_.allowSaslFailedClients && !tls_.saslRequired) {
