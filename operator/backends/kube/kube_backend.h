@@ -53,17 +53,6 @@ AddressResolver podIpResolver();
 
 using Clock = std::function<std::chrono::system_clock::time_point()>;
 
-// What the backend ran into that keeps the cluster from converging: reported in its status and
-// Events (plan.h's Blocker) instead of only failing the pass.
-class Blocked : public std::runtime_error {
- public:
-  explicit Blocked(Blocker b) : std::runtime_error(b.message), blocker_(std::move(b)) {}
-  const Blocker& blocker() const { return blocker_; }
-
- private:
-  Blocker blocker_;
-};
-
 // The action that failed, and what it ran into when that is a cause to report.
 struct ExecuteFailure {
   std::string message;
