@@ -149,6 +149,15 @@ web::json::value memberCertificate(const ZkCluster& c, const Member& m,
                                    std::string_view clusterDomain);
 std::string memberCertificateName(const Member& m);  // "<member>-tls"
 
+// The names of `found` (a List's items, of one kind) that `c` owns as their controller (its
+// ownerReference's uid) and that no object of `wanted` names: what the operator made and no
+// longer renders (the NetworkPolicy once turned off, a removed member's Certificate), to delete.
+// Objects someone else made, or another cluster owns, are never among them.
+std::vector<std::string> unwantedOwned(const ZkCluster& c, const web::json::value& found,
+                                       const std::vector<web::json::value>& wanted);
+// The label selector that lists every object of `c` ("app.kubernetes.io/name=...,instance=...").
+std::string clusterLabelSelector(const ZkCluster& c);
+
 // The super digest Secret's object: one file, "DigestAuthenticationProvider.superDigest=<digest>",
 // that each pod appends to its zoo.cfg. `digest` is "super:<base64 sha1>". With spec.auth.sasl it
 // holds the JAAS file too (jaas.conf, renderJaas), so no password reaches the ConfigMap.

@@ -435,8 +435,30 @@ void KubeBackend::applyObjects(const ZkCluster& c, Membership m, const SuperUser
   // The digest first: a pod cannot start without the Secret it mounts.
   applyOrBlock(superDigestSecret(c, super.digest, super.jaas));
   std::string fingerprint = memberSecretsFingerprint(super.digest, super.jaas);
-  for (const value& object : renderObjects(c, m, options_.addressing, fingerprint)) {
-    applyOrBlock(object);
+  std::vector<value> objects = renderObjects(c, m, options_.addressing, fingerprint);
+  for (const value& object : objects) applyOrBlock(object);
+  deleteUnwanted(c, "networking.k8s.io/v1", "NetworkPolicy", objects,
+                 "spec.networkPolicy is not enabled");
+}
+
+void KubeBackend::deleteUnwanted(const ZkCluster& c, const std::string& apiVersion,
+                                 const std::string& kind, const std::vector<value>& wanted,
+                                 const std::string& why) {
+  value found;
+  try {
+    found = client_.list(resourcePath(apiVersion, kind, c.meta.ns), clusterLabelSelector(c));
+  } catch (const ApiError& e) {
+    if (e.status() == 404) return;  // the kind is not served (no cert-manager): none to delete
+    throw;
+  }
+  std::vector<value> sameKind;
+  for (const value& w : wanted) {
+    if (str(w, "kind") == kind) sameKind.push_back(w);
+  }
+  for (const std::string& name : unwantedOwned(c, found.at("items"), sameKind)) {
+    if (client_.remove(resourcePath(apiVersion, kind, c.meta.ns, name))) {
+      emitEvent(c, {false, "ObjectDeleted", kind + " " + name + " deleted: " + why});
+    }
   }
 }
 

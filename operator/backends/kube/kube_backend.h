@@ -124,6 +124,10 @@ class KubeBackend {
   void expandVolumes(const ZkCluster& c, const ExpandVolumes& e, const ZkClusterStatus& planned);
   void refuseExpansion(const ZkCluster& c, ZkClusterStatus status, const std::string& why);
   void applyObjects(const ZkCluster& c, Membership m, const SuperUser& super);
+  // Deletes the objects of `kind` the cluster owns (ownerReference) that `wanted` does not name
+  // (render's unwantedOwned), with an Event saying `why`; none when the kind is not served.
+  void deleteUnwanted(const ZkCluster& c, const std::string& apiVersion, const std::string& kind,
+                      const std::vector<web::json::value>& wanted, const std::string& why);
   // Server-side apply; a refusal throws Blocked (ApplyRefused).
   void applyOrBlock(const web::json::value& object);
   // spec.tls with issuer operator: the CA Secret (made once unless tls.caSecretRef names one)
