@@ -163,9 +163,6 @@ class LocalOperator {
     reportPhase(c, p.status);
     writeEnsembleFile(c);
     metrics_.observed(c, observed, p);
-    for (const auto& [member, notAfter] : backend_.certificateExpiry(c)) {
-      metrics_.certificateExpiry(c.meta.name, member, notAfter);
-    }
     metrics_.reconciled(c.meta.name, std::chrono::duration<double>(Clock::now() - begin).count(),
                         failure.has_value());
   }

@@ -269,6 +269,7 @@ Observed LocalBackend::observe(const ZkCluster& c) {
   }
   o.ensemble = readMembership(c, o);
   if (auto missing = secretBlocker(c)) o.blockers.push_back(*missing);
+  o.tls = tlsObservation(c);
   observed_ = o;
   return o;
 }
@@ -457,18 +458,16 @@ void LocalBackend::stopAll() {
   reapChildren();
 }
 
-std::map<std::string, std::int64_t> LocalBackend::certificateExpiry(const ZkCluster& c) const {
-  std::map<std::string, std::int64_t> out;
-  if (!c.spec.tls.enabled()) return out;
-  for (const Member& m : members(c, {state_.status.voters, state_.status.observers})) {
+std::optional<TlsObservation> LocalBackend::tlsObservation(const ZkCluster& c) const {
+  if (!c.spec.tls.enabled() || c.status.voters == 0) return std::nullopt;
+  TlsEvidence evidence;
+  evidence.caPem = readFile(options_.stateDir / "tls" / "ca.crt");
+  std::vector<Member> ms = members(c, {c.status.voters, c.status.observers});
+  for (const Member& m : ms) {
     std::string keystore = readFile(fs::path(tlsDirOf(c, m, addressing_)) / keystoreFileName(m));
-    try {
-      if (!keystore.empty()) out[m.name] = inspectCertificate(keystore).notAfter;
-    } catch (const CertificateError&) {
-      // Being rewritten or damaged: the next pass issues or reads it again.
-    }
+    if (!keystore.empty()) evidence.members[m.name] = keystore;
   }
-  return out;
+  return observeTls(c, ms, evidence, unixSeconds());
 }
 
 std::string LocalBackend::ensembleJson(const ZkCluster& c,

@@ -86,10 +86,6 @@ class LocalBackend {
   // {"connect", "operator_metrics", "members": [{"id", "name", "role", "client", "metrics"}]}
   std::string ensembleJson(const ZkCluster& c, const std::string& operatorMetrics) const;
 
-  // Each applied member's TLS certificate's notAfter (Unix time), read from its keystore; empty
-  // without spec.tls.
-  std::map<std::string, std::int64_t> certificateExpiry(const ZkCluster& c) const;
-
   // Restarts issued by this process and not yet reported back in sync.
   int restartsInFlight() const { return static_cast<int>(restartedAt_.size()); }
   // Members started again since the last call because their process had died (not rolls,
@@ -135,6 +131,9 @@ class LocalBackend {
   // missing password file's Secret, user and key.
   std::string localJaas(const ZkCluster& c) const;
   std::optional<Blocker> secretBlocker(const ZkCluster& c) const;
+  // status.tls and its conditions from the applied members' keystores and the CA, as Kubernetes
+  // mode judges its Secrets (render/tls_status.h); nothing without spec.tls or members.
+  std::optional<TlsObservation> tlsObservation(const ZkCluster& c) const;
   // The newest membership seen, by version: a reconfig's own answer can be newer than what a
   // lagging member then serves, and must not be asked for twice.
   std::optional<zkadmin::EnsembleConfig> config_;
