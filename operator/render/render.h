@@ -72,8 +72,19 @@ inline constexpr std::string_view kMemberZooCfg = "/data/zoo.cfg";
 std::string tlsDirOf(const ZkCluster& c, const Member& m, const Addressing& a);
 // spec.auth.sasl: the JAAS file a member reads its SASL users from. Kubernetes: in the members'
 // Secret's mount (superDigestSecret); local: <stateDir>/<member>/jaas.conf.
+inline constexpr const char* kJaasMountDir = "/etc/zookube-super";
 inline constexpr const char* kJaasMountFile = "/etc/zookube-super/jaas.conf";
+// With spec.auth.kerberos a member's file is <member>.jaas.conf there (its own principal).
 std::string jaasFileOf(const ZkCluster& c, const Member& m, const Addressing& a);
+
+// spec.auth.kerberos (needs it set): the keytab's path (Kubernetes: the keytab Secret mounted at
+// kKeytabMountDir; local: <state-dir>/secrets/<name>/<key>), the member's principal (the
+// pattern's {host} replaced by the host it listens on), and its JAAS file: a Server section with
+// Krb5LoginModule, which makes the server accept GSSAPI (docs/security.md).
+inline constexpr const char* kKeytabMountDir = "/etc/zookube-keytab";
+std::string keytabFileOf(const ZkCluster& c, const Addressing& a);
+std::string kerberosPrincipalOf(const ZkCluster& c, const Member& m, const Addressing& a);
+std::string renderKerberosJaas(const ZkCluster& c, const Member& m, const Addressing& a);
 
 // A SASL DIGEST-MD5 user and the password its Secret holds.
 struct SaslCredential {

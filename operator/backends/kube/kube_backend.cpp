@@ -415,7 +415,7 @@ std::string KubeBackend::saslJaas(const ZkCluster& c, const std::string& operato
 KubeBackend::SuperUser KubeBackend::superUser(const ZkCluster& c) {
   std::string password = superPassword(c);
   std::string digest = zkadmin::superDigest("super", password);
-  std::string jaas = c.spec.auth.sasl ? saslJaas(c, password) : "";
+  std::string jaas = c.spec.auth.any() ? saslJaas(c, password) : "";
   return {std::move(password), std::move(digest), std::move(jaas)};
 }
 

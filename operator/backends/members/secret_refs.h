@@ -29,7 +29,7 @@ std::string requiredSecretValue(const SecretReader& read, const SecretKeyRef& re
 
 // spec.auth.sasl's JAAS file: the operator's own user (with `operatorPassword`) and every user
 // with the password its Secret holds; "" without spec.auth.sasl. Throws Blocked (SecretMissing)
-// naming the user.
+// naming the user, or (InvalidConfig) for spec.auth.kerberos, which no backend carries out yet.
 std::string saslJaasFromSecrets(const ZkCluster& c, const std::string& operatorPassword,
                                 const SecretReader& read);
 
