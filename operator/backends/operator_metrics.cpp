@@ -112,12 +112,6 @@ void OperatorMetrics::restarted(const std::string& cluster, const std::string& m
   restarts_.Add({{"cluster", cluster}, {"member", member}, {"reason", reason}}).Increment();
 }
 
-void OperatorMetrics::certificateExpiry(const std::string& cluster, const std::string& member,
-                                        std::int64_t notAfter) {
-  certificateExpiry_.Add({{"cluster", cluster}, {"member", member}})
-      .Set(static_cast<double>(notAfter));
-}
-
 void OperatorMetrics::observed(const ZkCluster& c, const Observed& o, const Plan& p) {
   const std::string& cluster = c.meta.name;
   std::map<MemberRole, int> byRole;
@@ -166,6 +160,12 @@ void OperatorMetrics::observed(const ZkCluster& c, const Observed& o, const Plan
     covered += static_cast<int>(roll.restarted.size()) + !roll.current.empty();
   }
   rollTotal_.Add({{"cluster", cluster}}).Set(covered);
+  if (o.tls) {
+    for (const auto& [member, notAfter] : o.tls->expiry) {
+      certificateExpiry_.Add({{"cluster", cluster}, {"member", member}})
+          .Set(static_cast<double>(notAfter));
+    }
+  }
 }
 
 }  // namespace zk::op

@@ -27,10 +27,8 @@ class OperatorMetrics {
   // reason: "roll" (the operator restarted it on purpose) or "recovered" (its process had died
   // and the operator started it again).
   void restarted(const std::string& cluster, const std::string& member, const std::string& reason);
-  // When a member's TLS certificate expires, as Unix time (spec.tls).
-  void certificateExpiry(const std::string& cluster, const std::string& member,
-                         std::int64_t notAfter);
-  // Member roles, leader, quorum and roll progress from one pass's observation and plan.
+  // Member roles, leader, quorum and roll progress from one pass's observation and plan; with
+  // spec.tls, when each member's certificate expires (Observed::tls, either backend).
   void observed(const ZkCluster& c, const Observed& o, const Plan& p);
 
  private:

@@ -74,10 +74,23 @@ struct SaslUser {
   bool operator==(const SaslUser&) const = default;
 };
 inline constexpr const char* kOperatorSaslUser = "zookube-operator";
+// spec.auth.kerberos: GSSAPI on the client port instead of DIGEST-MD5 (a JAAS Server section
+// names one mechanism, so it excludes spec.auth.sasl). Each member logs in as `principal` with
+// {host} replaced by its DNS name, from the keytab in the Secret (one keytab, every member's key).
+inline constexpr const char* kKerberosHostPlaceholder = "{host}";
+struct KerberosSpec {
+  SecretKeyRef keytabSecretRef{"", "keytab"};
+  std::string principal;                 // "service/{host}@REALM"
+  bool removeHostFromPrincipal = true;   // kerberos.removeHostFromPrincipal: ids without host
+  bool removeRealmFromPrincipal = true;  // kerberos.removeRealmFromPrincipal: ... and realm
+  bool operator==(const KerberosSpec&) const = default;
+};
 struct AuthSpec {
   bool sasl = false;  // spec.auth.sasl is present
   std::vector<SaslUser> users;
   bool enforce = false;
+  std::optional<KerberosSpec> kerberos;
+  bool any() const { return sasl || kerberos.has_value(); }  // the members run a SASL provider
 };
 
 // spec.tls: TLS on the client port, and with `quorum` between members.

@@ -118,8 +118,20 @@ std::int64_t hexZxid(const value& o, const char* key) {
   }
 }
 
+value kerberosJson(const KerberosSpec& k) {
+  value out = value::object();
+  out["keytabSecretRef"]["name"] = value::string(k.keytabSecretRef.name);
+  out["keytabSecretRef"]["key"] = value::string(k.keytabSecretRef.key);
+  out["principal"] = value::string(k.principal);
+  out["removeHostFromPrincipal"] = value::boolean(k.removeHostFromPrincipal);
+  out["removeRealmFromPrincipal"] = value::boolean(k.removeRealmFromPrincipal);
+  return out;
+}
+
 value authJson(const AuthSpec& auth) {
   value out = value::object();
+  if (auth.kerberos) out["kerberos"] = kerberosJson(*auth.kerberos);
+  if (!auth.sasl) return out;
   out["sasl"] = value::object();
   if (!auth.users.empty()) {
     value users = value::array();
@@ -231,7 +243,7 @@ value toJson(const ZkClusterSpec& spec) {
   ports["secureClient"] = value::number(spec.ports.secureClient);
   out["ports"] = ports;
   if (spec.tls.enabled()) out["tls"] = tlsJson(spec.tls);
-  if (spec.auth.sasl) out["auth"] = authJson(spec.auth);
+  if (spec.auth.any()) out["auth"] = authJson(spec.auth);
   if (spec.superUserSecret) {
     value s = value::object();
     s["name"] = value::string(spec.superUserSecret->name);

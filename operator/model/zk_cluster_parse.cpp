@@ -390,6 +390,8 @@ bool isSecretKey(const std::string& key) {
   return key.size() <= 253 && std::regex_match(key, pattern);
 }
 
+void parseSecretKeyRef(Fields& parent, const std::string& field, SecretKeyRef& ref);
+
 SaslUser parseSaslUser(const value& v, const std::string& path, std::vector<std::string>& errors) {
   Fields f(v, path, errors, {"name", "passwordSecretRef"});
   SaslUser user;
@@ -400,20 +402,60 @@ SaslUser parseSaslUser(const value& v, const std::string& path, std::vector<std:
   } else if (user.name == kOperatorSaslUser) {
     f.fail(f.at("name"), std::string("\"") + kOperatorSaslUser + "\" is the operator's own user");
   }
-  const value* ref = f.get("passwordSecretRef");
-  if (!ref) {
-    f.fail(f.at("passwordSecretRef"), "is required");
-    return user;
+  parseSecretKeyRef(f, "passwordSecretRef", user.passwordSecretRef);
+  return user;
+}
+
+// A {name, key} reference to a Secret's key; `ref` keeps its default key when none is given.
+void parseSecretKeyRef(Fields& parent, const std::string& field, SecretKeyRef& ref) {
+  const value* v = parent.get(field);
+  if (!v) {
+    parent.fail(parent.at(field), "is required");
+    return;
   }
-  Fields rf(*ref, f.at("passwordSecretRef"), errors, {"name", "key"});
+  Fields rf(*v, parent.at(field), parent.errors(), {"name", "key"});
   auto name = rf.string("name");
   if (!name || name->empty()) rf.fail(rf.at("name"), "is required");
-  user.passwordSecretRef.name = name.value_or("");
+  ref.name = name.value_or("");
   if (auto key = rf.string("key")) {
     if (!isSecretKey(*key)) rf.fail(rf.at("key"), "must be a Secret key, got \"" + *key + "\"");
-    user.passwordSecretRef.key = *key;
+    ref.key = *key;
   }
-  return user;
+}
+
+std::optional<bool> parseBoolean(Fields& f, const std::string& key) {
+  const value* v = f.get(key);
+  if (!v) return std::nullopt;
+  if (!v->is_boolean()) {
+    f.fail(f.at(key), "must be a boolean");
+    return std::nullopt;
+  }
+  return v->as_bool();
+}
+
+// The CRD's pattern for spec.auth.kerberos.principal: service/{host}@REALM.
+bool isPrincipalPattern(const std::string& principal) {
+  static const std::regex pattern(R"(^[A-Za-z0-9._-]+/\{host\}@[A-Za-z0-9._-]+$)");
+  return principal.size() <= 253 && std::regex_match(principal, pattern);
+}
+
+void parseKerberos(Fields& parent, AuthSpec& auth) {
+  const value* v = parent.get("kerberos");
+  if (!v) return;
+  Fields f(*v, parent.at("kerberos"), parent.errors(),
+           {"keytabSecretRef", "principal", "removeHostFromPrincipal", "removeRealmFromPrincipal"});
+  KerberosSpec k;
+  parseSecretKeyRef(f, "keytabSecretRef", k.keytabSecretRef);
+  k.principal = f.string("principal").value_or("");
+  if (!isPrincipalPattern(k.principal)) {
+    f.fail(f.at("principal"), "must be service/{host}@REALM, got \"" + k.principal + "\"");
+  }
+  k.removeHostFromPrincipal = parseBoolean(f, "removeHostFromPrincipal").value_or(true);
+  k.removeRealmFromPrincipal = parseBoolean(f, "removeRealmFromPrincipal").value_or(true);
+  if (auth.sasl) {
+    f.fail(f.path(), "cannot be combined with auth.sasl (a JAAS Server section has one mechanism)");
+  }
+  auth.kerberos = std::move(k);
 }
 
 void parseSasl(Fields& parent, AuthSpec& auth) {
@@ -441,8 +483,9 @@ void parseSasl(Fields& parent, AuthSpec& auth) {
 void parseAuth(Fields& parent, AuthSpec& auth, const StringMap& config) {
   const value* v = parent.get("auth");
   if (!v) return;
-  Fields f(*v, parent.at("auth"), parent.errors(), {"sasl", "enforce"});
+  Fields f(*v, parent.at("auth"), parent.errors(), {"sasl", "kerberos", "enforce"});
   parseSasl(f, auth);
+  parseKerberos(f, auth);
   if (const value* enforce = f.get("enforce")) {
     if (!enforce->is_boolean()) {
       f.fail(f.at("enforce"), "must be a boolean");

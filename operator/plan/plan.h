@@ -11,6 +11,7 @@
 #include <cstdint>
 #include <optional>
 #include <set>
+#include <stdexcept>
 #include <string>
 #include <string_view>
 #include <variant>
@@ -72,6 +73,17 @@ struct Blocker {
   BlockCause cause;
   std::string message;  // one line (firstLine of what the API server or the member said)
   bool operator==(const Blocker&) const = default;
+};
+
+// What a backend ran into that keeps the cluster from converging: reported in its status and
+// Events (the Blocker) instead of only failing the pass.
+class Blocked : public std::runtime_error {
+ public:
+  explicit Blocked(Blocker b) : std::runtime_error(b.message), blocker_(std::move(b)) {}
+  const Blocker& blocker() const { return blocker_; }
+
+ private:
+  Blocker blocker_;
 };
 
 // The first line of a message, trimmed, at most 512 characters: the API server's 422s carry a

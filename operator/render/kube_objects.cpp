@@ -3,6 +3,8 @@
 
 #include <cpprest/asyncrt_utils.h>
 
+#include <set>
+
 #include "render/certificates.h"
 
 namespace zk::op {
@@ -32,6 +34,13 @@ StringMap selector(const ZkCluster& c, const std::string& component) {
                    {"app.kubernetes.io/instance", c.meta.name}};
   if (!component.empty()) labels["app.kubernetes.io/component"] = component;
   return labels;
+}
+
+// "k=v,k=v", as a labelSelector query and the scale subresource take it.
+std::string selectorText(const StringMap& labels) {
+  std::string out;
+  for (const auto& [k, v] : labels) out += (out.empty() ? "" : ",") + k + "=" + v;
+  return out;
 }
 
 StringMap labels(const ZkCluster& c, const std::string& component) {
@@ -363,9 +372,7 @@ std::string pdbName(const ZkCluster& c) {
 }
 
 std::string selectorLabels(const ZkCluster& c) {
-  std::string out;
-  for (const auto& [k, v] : selector(c, "observer")) out += (out.empty() ? "" : ",") + k + "=" + v;
-  return out;
+  return selectorText(selector(c, "observer"));
 }
 
 std::string superDigestSecretName(const ZkCluster& c) {
@@ -386,6 +393,29 @@ std::vector<value> renderObjects(const ZkCluster& c, Membership m, const Address
       voterBudget(c)};
   if (c.spec.networkPolicy.enabled) out.push_back(networkPolicy(c));
   return out;
+}
+
+std::vector<std::string> unwantedOwned(const ZkCluster& c, const value& found,
+                                       const std::vector<value>& wanted) {
+  std::set<std::string> keep;
+  for (const value& w : wanted) keep.insert(w.at("metadata").at("name").as_string());
+  std::vector<std::string> out;
+  for (const value& item : found.as_array()) {
+    const value& meta = item.at("metadata");
+    if (!meta.has_array_field("ownerReferences")) continue;
+    bool ours = false;
+    for (const value& owner : meta.at("ownerReferences").as_array()) {
+      ours = ours || (owner.has_boolean_field("controller") && owner.at("controller").as_bool() &&
+                      owner.has_string_field("uid") && owner.at("uid").as_string() == c.meta.uid);
+    }
+    std::string name = meta.at("name").as_string();
+    if (ours && !keep.contains(name)) out.push_back(name);
+  }
+  return out;
+}
+
+std::string clusterLabelSelector(const ZkCluster& c) {
+  return selectorText(selector(c, ""));
 }
 
 std::string memberCertificateName(const Member& m) {

@@ -72,8 +72,19 @@ inline constexpr std::string_view kMemberZooCfg = "/data/zoo.cfg";
 std::string tlsDirOf(const ZkCluster& c, const Member& m, const Addressing& a);
 // spec.auth.sasl: the JAAS file a member reads its SASL users from. Kubernetes: in the members'
 // Secret's mount (superDigestSecret); local: <stateDir>/<member>/jaas.conf.
+inline constexpr const char* kJaasMountDir = "/etc/zookube-super";
 inline constexpr const char* kJaasMountFile = "/etc/zookube-super/jaas.conf";
+// With spec.auth.kerberos a member's file is <member>.jaas.conf there (its own principal).
 std::string jaasFileOf(const ZkCluster& c, const Member& m, const Addressing& a);
+
+// spec.auth.kerberos (needs it set): the keytab's path (Kubernetes: the keytab Secret mounted at
+// kKeytabMountDir; local: <state-dir>/secrets/<name>/<key>), the member's principal (the
+// pattern's {host} replaced by the host it listens on), and its JAAS file: a Server section with
+// Krb5LoginModule, which makes the server accept GSSAPI (docs/security.md).
+inline constexpr const char* kKeytabMountDir = "/etc/zookube-keytab";
+std::string keytabFileOf(const ZkCluster& c, const Addressing& a);
+std::string kerberosPrincipalOf(const ZkCluster& c, const Member& m, const Addressing& a);
+std::string renderKerberosJaas(const ZkCluster& c, const Member& m, const Addressing& a);
 
 // A SASL DIGEST-MD5 user and the password its Secret holds.
 struct SaslCredential {
@@ -148,6 +159,15 @@ std::vector<web::json::value> renderObjects(const ZkCluster& c, Membership m,
 web::json::value memberCertificate(const ZkCluster& c, const Member& m,
                                    std::string_view clusterDomain);
 std::string memberCertificateName(const Member& m);  // "<member>-tls"
+
+// The names of `found` (a List's items, of one kind) that `c` owns as their controller (its
+// ownerReference's uid) and that no object of `wanted` names: what the operator made and no
+// longer renders (the NetworkPolicy once turned off, a removed member's Certificate), to delete.
+// Objects someone else made, or another cluster owns, are never among them.
+std::vector<std::string> unwantedOwned(const ZkCluster& c, const web::json::value& found,
+                                       const std::vector<web::json::value>& wanted);
+// The label selector that lists every object of `c` ("app.kubernetes.io/name=...,instance=...").
+std::string clusterLabelSelector(const ZkCluster& c);
 
 // The super digest Secret's object: one file, "DigestAuthenticationProvider.superDigest=<digest>",
 // that each pod appends to its zoo.cfg. `digest` is "super:<base64 sha1>". With spec.auth.sasl it

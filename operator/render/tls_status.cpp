@@ -33,7 +33,7 @@ struct MemberFindings {
 };
 
 MemberFindings inspectMembers(const std::vector<Member>& ms, const TlsEvidence& e, std::int64_t now,
-                              TlsStatus& status) {
+                              TlsObservation& o) {
   MemberFindings f;
   for (const Member& m : ms) {
     auto it = e.members.find(m.name);
@@ -48,7 +48,8 @@ MemberFindings inspectMembers(const std::vector<Member>& ms, const TlsEvidence& 
       f.unreadable.push_back(m.name);
       continue;
     }
-    status.members.push_back({m.name, rfc3339(info.notAfter)});
+    o.status.members.push_back({m.name, rfc3339(info.notAfter)});
+    o.expiry[m.name] = info.notAfter;
     bool trusted = false;
     try {
       trusted = verifiesAgainst(it->second, e.caPem, now);
@@ -109,7 +110,7 @@ TlsObservation observeTls(const ZkCluster& c, const std::vector<Member>& ms,
   }
   o.status.caFingerprint = ca.sha256Fingerprint;
   o.status.caNotAfter = rfc3339(ca.notAfter);
-  MemberFindings f = inspectMembers(ms, evidence, now, o.status);
+  MemberFindings f = inspectMembers(ms, evidence, now, o);
   std::int64_t window = c.spec.tls.renewBeforeSeconds;
   if (f.earliest) o.status.earliestNotAfter = rfc3339(f.earliest->second);
   if (f.earliest && evidence.operatorRenews)

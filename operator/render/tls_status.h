@@ -27,6 +27,8 @@ struct TlsObservation {
   // certificate is and nobody renewed it (a tenth of the window, at most an hour, after it fell
   // due when the operator or cert-manager renews; at once for a user's Secret).
   TlsVerdict expiring;
+  // Each member's certificate's notAfter as Unix time, for the operator's expiry metric.
+  std::map<std::string, std::int64_t> expiry;
   bool operator==(const TlsObservation&) const = default;
 };
 

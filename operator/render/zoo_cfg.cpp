@@ -57,8 +57,13 @@ void addQuorumTlsSettings(const ZkCluster& c, StringMap& settings) {
 // spec.auth: the SASL provider, and with enforce, sessions must have authenticated with SASL
 // before anything else (ZooKeeper 3.8's enforce.auth). The JAAS file's path is the member's.
 void addAuthSettings(const ZkCluster& c, StringMap& settings) {
-  if (!c.spec.auth.sasl) return;
+  if (!c.spec.auth.any()) return;
   settings["authProvider.sasl"] = "org.apache.zookeeper.server.auth.SASLAuthenticationProvider";
+  if (const auto& k = c.spec.auth.kerberos) {
+    // The session's sasl id: the principal without its host and realm, as ZooKeeper's keys say.
+    settings["kerberos.removeHostFromPrincipal"] = k->removeHostFromPrincipal ? "true" : "false";
+    settings["kerberos.removeRealmFromPrincipal"] = k->removeRealmFromPrincipal ? "true" : "false";
+  }
   if (c.spec.auth.enforce) {
     settings["enforce.auth.enabled"] = "true";
     settings["enforce.auth.schemes"] = "sasl";
@@ -136,9 +141,38 @@ std::string dataDirOf(const ZkCluster& c, const Member& m, const Addressing& a) 
 }
 
 std::string jaasFileOf(const ZkCluster& c, const Member& m, const Addressing& a) {
-  if (a.mode == Addressing::Mode::kKubernetes) return kJaasMountFile;
-  (void)c;
-  return a.localStateDir + "/" + m.name + "/jaas.conf";
+  if (a.mode == Addressing::Mode::kLocal) return a.localStateDir + "/" + m.name + "/jaas.conf";
+  // Kerberos: each member has its own principal, so its own file in the same Secret.
+  if (c.spec.auth.kerberos) return std::string(kJaasMountDir) + "/" + m.name + ".jaas.conf";
+  return kJaasMountFile;
+}
+
+std::string keytabFileOf(const ZkCluster& c, const Addressing& a) {
+  const SecretKeyRef& ref = c.spec.auth.kerberos.value().keytabSecretRef;
+  if (a.mode == Addressing::Mode::kKubernetes) return std::string(kKeytabMountDir) + "/" + ref.key;
+  // Local mode's Secrets are laid out beside members/ as a Secret volume would be.
+  std::string stateDir = a.localStateDir.substr(0, a.localStateDir.rfind('/'));
+  return stateDir + "/secrets/" + ref.name + "/" + ref.key;
+}
+
+std::string kerberosPrincipalOf(const ZkCluster& c, const Member& m, const Addressing& a) {
+  std::string principal = c.spec.auth.kerberos.value().principal;
+  std::string_view placeholder = kKerberosHostPlaceholder;
+  principal.replace(principal.find(placeholder), placeholder.size(), endpointOf(c, m, a).host);
+  return principal;
+}
+
+std::string renderKerberosJaas(const ZkCluster& c, const Member& m, const Addressing& a) {
+  return "// Written by zookube-operator from spec.auth.kerberos.\nServer {\n"
+         "  com.sun.security.auth.module.Krb5LoginModule required\n"
+         "  useKeyTab=true\n"
+         "  keyTab=\"" +
+         keytabFileOf(c, a) +
+         "\"\n"
+         "  storeKey=true\n"
+         "  useTicketCache=false\n"
+         "  principal=\"" +
+         kerberosPrincipalOf(c, m, a) + "\";\n};\n";
 }
 
 std::string tlsDirOf(const ZkCluster& c, const Member& m, const Addressing& a) {
@@ -203,7 +237,9 @@ std::string renderZooCfg(const ZkCluster& c, const Member& self, Membership m,
       out << "ssl.quorum.trustStore.location=" << dir << "/ca.crt\n";
     }
   }
-  if (c.spec.auth.sasl) out << "java.security.auth.login.config=" << jaasFileOf(c, self, a) << '\n';
+  if (c.spec.auth.any()) {
+    out << "java.security.auth.login.config=" << jaasFileOf(c, self, a) << '\n';
+  }
   out << "metricsProvider.httpPort=" << e.ports.metrics << '\n';
   if (a.mode == Addressing::Mode::kKubernetes) {
     out << "admin.serverPort=" << e.ports.admin << '\n';

@@ -9,6 +9,7 @@
 
 #include <boost/asio.hpp>
 
+#include <algorithm>
 #include <charconv>
 #include <chrono>
 #include <cstdio>
@@ -131,7 +132,6 @@ class LocalOperator {
       errors.push_back("metadata.name: this state directory holds ZkCluster " + state.cluster +
                        "; use another --state-dir for " + c.meta.name);
     }
-    if (auto problem = backend_.secretProblem(c)) errors.push_back(*problem);
     noteGeneration(c, state);
     c.meta.generation = state.generation;
     c.status = state.status;
@@ -141,11 +141,14 @@ class LocalOperator {
     reportErrors(errors);
     size_t restartsBefore = state.history.size();
     auto failure = backend_.execute(c, p);
-    if (errors.empty()) {
+    // A missing Secret holds every apply back (Degraded, as in Kubernetes mode).
+    bool held = std::any_of(observed.blockers.begin(), observed.blockers.end(),
+                            [](const Blocker& b) { return infoOf(b.cause).holdsApply; });
+    if (errors.empty() && !held) {
       applied_ = c;
     } else if (applied_ && !failure) {
-      // As a StatefulSet keeps its pods while its owner is invalid: members that die are started
-      // again on the last rendering that was applied.
+      // As a StatefulSet keeps its pods while its owner is invalid or blocked: members that die
+      // are started again on the last rendering that was applied.
       Plan keep;
       keep.actions.push_back(ApplyObjects{{state.status.voters, state.status.observers}});
       failure = backend_.execute(*applied_, keep);
@@ -160,9 +163,6 @@ class LocalOperator {
     reportPhase(c, p.status);
     writeEnsembleFile(c);
     metrics_.observed(c, observed, p);
-    for (const auto& [member, notAfter] : backend_.certificateExpiry(c)) {
-      metrics_.certificateExpiry(c.meta.name, member, notAfter);
-    }
     metrics_.reconciled(c.meta.name, std::chrono::duration<double>(Clock::now() - begin).count(),
                         failure.has_value());
   }

@@ -54,12 +54,14 @@ OPERATOR_NEEDS = {
     ("", "secrets"): {"get", "list", "watch", "create", "patch"},
     ("", "events"): {"get", "list", "create", "patch"},
     ("events.k8s.io", "events"): {"get", "list", "create", "patch"},
-    ("cert-manager.io", "certificates"): {"create", "patch"},
+    ("cert-manager.io", "certificates"): {"list", "create", "patch", "delete"},
 }
 # Applying a rendered object: read and watch it, create it, patch it (server-side apply).
 APPLY_VERBS = {"get", "list", "watch", "create", "patch"}
-# Beyond applying: a StatefulSet is deleted (propagationPolicy=Orphan) to grow its volumes.
-RENDERED_EXTRA = {("apps", "statefulsets"): {"delete"}}
+# Beyond applying: a StatefulSet is deleted (propagationPolicy=Orphan) to grow its volumes; the
+# NetworkPolicy is deleted once spec.networkPolicy is turned off.
+RENDERED_EXTRA = {("apps", "statefulsets"): {"delete"},
+                  ("networking.k8s.io", "networkpolicies"): {"delete"}}
 LEASE_VERBS = {("coordination.k8s.io", "leases"): {"get", "create", "update"}}
 
 

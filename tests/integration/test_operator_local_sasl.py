@@ -2,7 +2,8 @@
 Secret volume (<state-dir>/secrets/<name>/<key>), rendered into each member's JAAS file; with
 enforce, a session without SASL is refused, one as the user works, and the operator's own
 reconfig (its SASL relay, as its own user) still scales the ensemble. A missing password file is
-reported (phase Invalid, naming the file) and nothing is started."""
+reported as Kubernetes mode reports a missing Secret (phase Degraded, reason SecretMissing, a
+warning naming the Secret, the user and the key) and nothing is started."""
 
 import os
 
@@ -56,16 +57,39 @@ def cluster(tmp_path):
     c.cleanup()
 
 
+def degraded(cluster):
+    return next((c for c in cluster.status().get("conditions", []) if c["type"] == "Degraded"),
+                {})
+
+
+def assert_secret_missing(cluster, *words):
+    """Degraded SecretMissing with these words, and the same message said once as a warning."""
+    harness.wait_until(lambda: degraded(cluster).get("reason") == "SecretMissing" and
+                       all(w in degraded(cluster)["message"] for w in words),
+                       timeout=30, what="SecretMissing saying %s" % (words,))
+    d = degraded(cluster)
+    assert d["status"] == "True", d
+    assert cluster.status()["phase"] == "Degraded"
+    line = "warning SecretMissing: " + d["message"]
+    harness.wait_until(lambda: line in open(cluster.log_path).read(), timeout=10,
+                       what="the warning for " + d["message"])
+    assert open(cluster.log_path).read().count(line) == 1, "a warning per change, not per pass"
+
+
 def test_enforced_sasl_refuses_anonymous_sessions_and_the_operator_still_scales(cluster):
     cluster.start_operator()
-    # No password file yet: said, with its path, and no member started.
-    harness.wait_until(lambda: "secrets/zk-alice/password is missing" in
-                       open(cluster.log_path).read(), timeout=30, what="the missing file reported")
-    harness.wait_until(lambda: cluster.status().get("phase") == "Invalid", timeout=30,
-                       what="phase Invalid")
+    # No password Secret yet: reported as in Kubernetes mode, and no member started.
+    assert_secret_missing(cluster, "Secret zk-alice", "spec.auth.sasl.users[alice]",
+                          "does not exist", 'key "password"', "secrets/zk-alice/password")
+    # The Secret without the key the user names.
+    os.makedirs(os.path.join(cluster.state, "secrets", "zk-alice"))
+    assert_secret_missing(cluster, "Secret zk-alice", "spec.auth.sasl.users[alice]",
+                          'has no key "password"')
     assert not cluster.ensemble()["members"]
+    assert not os.listdir(os.path.join(cluster.state, "members"))
     put_password(cluster, "alice-pw")
     members = cluster.wait_healthy(observers=0)
+    assert degraded(cluster)["status"] == "False", degraded(cluster)
     for m in members:
         jaas = os.path.join(cluster.state, "members", m["name"], "jaas.conf")
         assert os.stat(jaas).st_mode & 0o077 == 0

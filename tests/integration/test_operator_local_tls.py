@@ -6,6 +6,7 @@ The evidence is what clients see: kazoo over TLS with the operator's CA and clie
 plaintext kazoo, and the certificates the members present, read with Python's ssl module.
 """
 
+import hashlib
 import os
 import re
 import socket
@@ -123,8 +124,19 @@ def test_both_serves_tls_and_plaintext_on_the_client_port(make_cluster):
         found = re.findall(r'zookube_certificate_expiry_seconds\{cluster="demo",member="(demo-\d)"\}'
                            r' ([0-9.e+]+)', cluster.metrics())
         return found if len(found) == 3 else None
-    for member, value in harness.wait_until(expiries, timeout=30, what="expiry metric"):
+    expiry = dict(harness.wait_until(expiries, timeout=30, what="expiry metric"))
+    for member, value in expiry.items():
         assert abs(float(value) - (time.time() + 365 * 86400)) < 3600, (member, value)
+    # status.tls as Kubernetes mode fills it: the mode, the CA's fingerprint, each member's expiry.
+    tls = harness.wait_until(lambda: cluster.status().get("tls"), timeout=30, what="status.tls")
+    assert (tls["client"], tls["source"]) == ("both", "operator")
+    der = ssl.PEM_cert_to_DER_cert(ca)
+    assert tls["caFingerprint"] == ":".join(f"{b:02X}" for b in hashlib.sha256(der).digest())
+    assert {m["name"]: m["notAfter"] for m in tls["members"]} == {
+        member: time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(float(value)))
+        for member, value in expiry.items()}
+    ready = next(c for c in cluster.status()["conditions"] if c["type"] == "TLSReady")
+    assert (ready["status"], ready["reason"]) == ("True", "CertificatesValid"), ready
 
 
 def plaintext_refused(port):

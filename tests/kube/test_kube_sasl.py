@@ -179,3 +179,16 @@ def test_sasl_over_tls_only_members_and_the_operator_chains_its_relays(api, kube
         change_spec(api, observers=1)
         wait_until(lambda: added(api, "demo-observer-0") is not None and running(api, 4),
                    "demo-observer-0 added by reconfig over TLS and SASL", log, kubelet)
+
+
+def test_kerberos_is_admitted_and_held_until_the_operator_carries_it_out(api, operator):
+    """spec.auth.kerberos passes the CRD (its key defaulted) and is rendered, but no backend
+    mounts the keytab yet: Degraded InvalidConfig, said once, and nothing applied."""
+    with_members(api)
+    create(api, 3, {"kerberos": {"keytabSecretRef": {"name": "zk-keytab"},
+                                 "principal": "zookeeper/{host}@EXAMPLE.COM"}})
+    assert cluster(api)["spec"]["auth"]["kerberos"]["keytabSecretRef"]["key"] == "keytab"
+    operator.run(2, expect_ok=False)
+    assert_reported(api, "InvalidConfig", "spec.auth.kerberos is not carried out")
+    with api.store.lock:
+        assert not any(o["kind"] == "StatefulSet" for o in api.store.objects.values())

@@ -7,6 +7,8 @@
 
 #include "model/zk_cluster.h"
 #include "render/render.h"
+#include "sasl/jaas.h"
+#include "sasl/sasl_server.h"
 
 namespace zk::op {
 namespace {
@@ -131,6 +133,64 @@ TEST(OperatorAuth, TheJaasFileIsInTheMembersSecretNeverInTheConfigMap) {
     EXPECT_EQ(o.serialize().find("s3cret-pw"), std::string::npos) << o.at("kind").as_string();
   }
   EXPECT_FALSE(superDigestSecret(c, "super:x").at("data").has_field("jaas.conf"));
+}
+
+}  // namespace
+}  // namespace zk::op
+
+namespace zk::op {
+namespace {
+
+const char* kKerberos =
+    "  auth:\n    kerberos:\n      keytabSecretRef: {name: zk-keytab}\n"
+    "      principal: 'zookeeper/{host}@EXAMPLE.COM'\n";
+
+TEST(OperatorKerberos, TheCrdRulesAreTheModels) {
+  ZkCluster c = parse(kKerberos);
+  ASSERT_TRUE(c.spec.auth.kerberos.has_value());
+  EXPECT_EQ(c.spec.auth.kerberos->keytabSecretRef, (SecretKeyRef{"zk-keytab", "keytab"}));
+  EXPECT_TRUE(c.spec.auth.kerberos->removeHostFromPrincipal);
+  EXPECT_TRUE(c.spec.auth.kerberos->removeRealmFromPrincipal);
+  web::json::value auth = toJson(c.spec).at("auth");
+  EXPECT_FALSE(auth.has_field("sasl"));
+  EXPECT_EQ(auth.at("kerberos").at("principal").as_string(), "zookeeper/{host}@EXAMPLE.COM");
+  EXPECT_EQ(auth.at("kerberos").at("keytabSecretRef").at("key").as_string(), "keytab");
+  EXPECT_TRUE(hasError(std::string(kKerberos) + "    sasl: {}\n",
+                       "spec.auth.kerberos: cannot be combined with auth.sasl (a JAAS Server "
+                       "section has one mechanism)"));
+  EXPECT_TRUE(hasError(
+      "  auth: {kerberos: {keytabSecretRef: {name: k}, principal: zookeeper/zk-0@EXAMPLE.COM}}\n",
+      "spec.auth.kerberos.principal: must be service/{host}@REALM, got "
+      "\"zookeeper/zk-0@EXAMPLE.COM\""));
+  EXPECT_TRUE(hasError("  auth: {kerberos: {principal: 'z/{host}@R'}}\n",
+                       "spec.auth.kerberos.keytabSecretRef: is required"));
+}
+
+// What ZooKeeper reads: the SASL provider, kerberos.removeHost/RealmFromPrincipal, and a JAAS
+// Server section with Krb5LoginModule; checked here by the server's own JAAS reading.
+TEST(OperatorKerberos, EachMemberGetsItsPrincipalInAKrb5ServerSection) {
+  ZkCluster c = parse(std::string(kKerberos) + "      removeRealmFromPrincipal: false\n");
+  Member m = voterMember(c, 1);
+  Addressing k8s = Addressing::kubernetes();
+  std::string cfg = renderZooCfg(c, m, {3, 0}, k8s);
+  for (const char* line :
+       {"authProvider.sasl=org.apache.zookeeper.server.auth.SASLAuthenticationProvider\n",
+        "kerberos.removeHostFromPrincipal=true\n", "kerberos.removeRealmFromPrincipal=false\n",
+        "java.security.auth.login.config=/etc/zookube-super/zk-1.jaas.conf\n"}) {
+    EXPECT_NE(cfg.find(line), std::string::npos) << line << cfg;
+  }
+  EXPECT_EQ(cfg.find("enforce.auth"), std::string::npos);
+  sasl::Settings s = sasl::settingsFrom(jaas::parse(renderKerberosJaas(c, m, k8s)), "Server");
+  EXPECT_EQ(s.mechanism, "GSSAPI");
+  EXPECT_EQ(s.service, "zookeeper");
+  EXPECT_EQ(s.serverName, endpointOf(c, m, k8s).host);
+  EXPECT_NE(s.serverName.find("zk-1."), std::string::npos);
+  EXPECT_EQ(s.realm, "EXAMPLE.COM");
+  EXPECT_EQ(s.keytab, "/etc/zookube-keytab/keytab");
+  Addressing local = Addressing::local("/state/members");
+  sasl::Settings l = sasl::settingsFrom(jaas::parse(renderKerberosJaas(c, m, local)), "Server");
+  EXPECT_EQ(l.keytab, "/state/secrets/zk-keytab/keytab");
+  EXPECT_EQ(l.serverName, endpointOf(c, m, local).host);
 }
 
 }  // namespace

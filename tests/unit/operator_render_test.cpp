@@ -171,6 +171,24 @@ TEST(OperatorRender, ObjectsAreOwnedLabelledAndRestartedOnlyByTheOperator) {
   EXPECT_TRUE(headless.at("spec").at("publishNotReadyAddresses").as_bool());
 }
 
+TEST(OperatorRender, OnlyOwnedObjectsNoLongerRenderedAreUnwanted) {
+  ZkCluster c = cluster("  networkPolicy: {enabled: true}\n");
+  auto objects = renderObjects(c, desiredMembership(c));
+  value policy = find(objects, "NetworkPolicy", networkPolicyName(c));
+  value foreign = policy, another = policy, found = value::array();
+  foreign["metadata"]["name"] = value::string("users-own");
+  foreign["metadata"].erase("ownerReferences");
+  another["metadata"]["name"] = value::string("another-clusters");
+  another["metadata"]["ownerReferences"][0]["uid"] = value::string("u-2");
+  for (const value& o : {policy, foreign, another}) found[found.size()] = o;
+  EXPECT_TRUE(unwantedOwned(c, found, objects).empty());
+  c.spec.networkPolicy.enabled = false;
+  EXPECT_EQ(unwantedOwned(c, found, renderObjects(c, desiredMembership(c))),
+            std::vector<std::string>{networkPolicyName(c)});
+  EXPECT_EQ(clusterLabelSelector(c),
+            "app.kubernetes.io/instance=zk,app.kubernetes.io/name=zookube");
+}
+
 TEST(OperatorRender, PodsPutTheirConfigTogetherOnTheDataVolumeWithTheDigestFromASecret) {
   ZkCluster c = cluster();
   auto objects = renderObjects(c, desiredMembership(c));

@@ -9,6 +9,7 @@
 
 #include "backends/kube/kube_secret_files.h"
 #include "backends/members/sasl_relay.h"
+#include "backends/members/secret_refs.h"
 #include "backends/members/zk_admin.h"
 #include "kube/leader_election.h"
 
@@ -121,6 +122,15 @@ std::string eventName(const ZkCluster& c, const EmitEvent& e) {
 
 bool leads(const ObservedMember& m) {
   return m.ready && (m.role == MemberRole::kLeader || m.role == MemberRole::kStandalone);
+}
+
+// The spec's Secrets as the API server holds them, in the cluster's namespace.
+SecretReader secretReader(KubeClient& client, const std::string& ns) {
+  return [&client, ns](const SecretKeyRef& ref) {
+    auto secret = client.getIfExists(resourcePath("v1", "Secret", ns, ref.name));
+    return SecretRead{ns + "/" + ref.name, secret.has_value(),
+                      secret ? secretValue(*secret, ref.key) : std::nullopt, ""};
+  };
 }
 
 }  // namespace
@@ -380,14 +390,7 @@ std::optional<Blocker> KubeBackend::retryRefusedApply(const ZkCluster& c, const 
 
 std::string KubeBackend::superPassword(const ZkCluster& c) {
   if (const auto& ref = c.spec.superUserSecret) {
-    auto secret = client_.getIfExists(resourcePath("v1", "Secret", c.meta.ns, ref->name));
-    std::string where = "Secret " + c.meta.ns + "/" + ref->name + " (spec.superUserSecret)";
-    if (!secret) throw Blocked({BlockCause::kSecretMissing, where + " does not exist"});
-    auto password = secretValue(*secret, ref->key);
-    if (!password || password->empty()) {
-      throw Blocked({BlockCause::kSecretMissing, where + " has no key \"" + ref->key + "\""});
-    }
-    return *password;
+    return requiredSecretValue(secretReader(client_, c.meta.ns), *ref, "spec.superUserSecret");
   }
   // None named: one made up once, owned by the cluster so it goes with it.
   std::string path = resourcePath("v1", "Secret", c.meta.ns, generatedSuperSecretName(c));
@@ -416,26 +419,13 @@ std::string KubeBackend::superPassword(const ZkCluster& c) {
 }
 
 std::string KubeBackend::saslJaas(const ZkCluster& c, const std::string& operatorPassword) {
-  std::vector<SaslCredential> users{{kOperatorSaslUser, operatorPassword}};
-  for (const SaslUser& u : c.spec.auth.users) {
-    const SecretKeyRef& ref = u.passwordSecretRef;
-    auto secret = client_.getIfExists(resourcePath("v1", "Secret", c.meta.ns, ref.name));
-    std::string where = "Secret " + c.meta.ns + "/" + ref.name + " (spec.auth.sasl.users[" +
-                        u.name + "].passwordSecretRef)";
-    if (!secret) throw Blocked({BlockCause::kSecretMissing, where + " does not exist"});
-    auto password = secretValue(*secret, ref.key);
-    if (!password || password->empty()) {
-      throw Blocked({BlockCause::kSecretMissing, where + " has no key \"" + ref.key + "\""});
-    }
-    users.push_back({u.name, *password});
-  }
-  return renderJaas(users);
+  return saslJaasFromSecrets(c, operatorPassword, secretReader(client_, c.meta.ns));
 }
 
 KubeBackend::SuperUser KubeBackend::superUser(const ZkCluster& c) {
   std::string password = superPassword(c);
   std::string digest = zkadmin::superDigest("super", password);
-  std::string jaas = c.spec.auth.sasl ? saslJaas(c, password) : "";
+  std::string jaas = c.spec.auth.any() ? saslJaas(c, password) : "";
   return {std::move(password), std::move(digest), std::move(jaas)};
 }
 
@@ -455,8 +445,30 @@ void KubeBackend::applyObjects(const ZkCluster& c, Membership m, const SuperUser
   // The digest first: a pod cannot start without the Secret it mounts.
   applyOrBlock(superDigestSecret(c, super.digest, super.jaas));
   std::string fingerprint = memberSecretsFingerprint(super.digest, super.jaas);
-  for (const value& object : renderObjects(c, m, options_.addressing, fingerprint)) {
-    applyOrBlock(object);
+  std::vector<value> objects = renderObjects(c, m, options_.addressing, fingerprint);
+  for (const value& object : objects) applyOrBlock(object);
+  deleteUnwanted(c, "networking.k8s.io/v1", "NetworkPolicy", objects,
+                 "spec.networkPolicy is not enabled");
+}
+
+void KubeBackend::deleteUnwanted(const ZkCluster& c, const std::string& apiVersion,
+                                 const std::string& kind, const std::vector<value>& wanted,
+                                 const std::string& why) {
+  value found;
+  try {
+    found = client_.list(resourcePath(apiVersion, kind, c.meta.ns), clusterLabelSelector(c));
+  } catch (const ApiError& e) {
+    if (e.status() == 404) return;  // the kind is not served (no cert-manager): none to delete
+    throw;
+  }
+  std::vector<value> sameKind;
+  for (const value& w : wanted) {
+    if (str(w, "kind") == kind) sameKind.push_back(w);
+  }
+  for (const std::string& name : unwantedOwned(c, found.at("items"), sameKind)) {
+    if (client_.remove(resourcePath(apiVersion, kind, c.meta.ns, name))) {
+      emitEvent(c, {false, "ObjectDeleted", kind + " " + name + " deleted: " + why});
+    }
   }
 }
 

@@ -53,17 +53,6 @@ AddressResolver podIpResolver();
 
 using Clock = std::function<std::chrono::system_clock::time_point()>;
 
-// What the backend ran into that keeps the cluster from converging: reported in its status and
-// Events (plan.h's Blocker) instead of only failing the pass.
-class Blocked : public std::runtime_error {
- public:
-  explicit Blocked(Blocker b) : std::runtime_error(b.message), blocker_(std::move(b)) {}
-  const Blocker& blocker() const { return blocker_; }
-
- private:
-  Blocker blocker_;
-};
-
 // The action that failed, and what it ran into when that is a cause to report.
 struct ExecuteFailure {
   std::string message;
@@ -135,6 +124,10 @@ class KubeBackend {
   void expandVolumes(const ZkCluster& c, const ExpandVolumes& e, const ZkClusterStatus& planned);
   void refuseExpansion(const ZkCluster& c, ZkClusterStatus status, const std::string& why);
   void applyObjects(const ZkCluster& c, Membership m, const SuperUser& super);
+  // Deletes the objects of `kind` the cluster owns (ownerReference) that `wanted` does not name
+  // (render's unwantedOwned), with an Event saying `why`; none when the kind is not served.
+  void deleteUnwanted(const ZkCluster& c, const std::string& apiVersion, const std::string& kind,
+                      const std::vector<web::json::value>& wanted, const std::string& why);
   // Server-side apply; a refusal throws Blocked (ApplyRefused).
   void applyOrBlock(const web::json::value& object);
   // spec.tls with issuer operator: the CA Secret (made once unless tls.caSecretRef names one)

@@ -135,16 +135,20 @@ CaBundle KubeBackend::clusterCa(const ZkCluster& c) {
 }
 
 void KubeBackend::applyTlsSecrets(const ZkCluster& c, Membership m) {
+  std::vector<value> certificates;
+  if (c.spec.tls.enabled() && c.spec.tls.source == CertificateSource::kCertManager) {
+    for (const Member& member : members(c, m)) {
+      certificates.push_back(memberCertificate(c, member, options_.addressing.clusterDomain));
+    }
+  }
+  for (const value& certificate : certificates) applyOrBlock(certificate);
+  deleteUnwanted(c, "cert-manager.io/v1", "Certificate", certificates,
+                 "its member left the ensemble, or spec.tls names no issuerRef");
   if (!c.spec.tls.enabled()) return;
   StringMap current = secretFiles(client_, c.meta.ns, tlsSecretName(c)).value_or(StringMap{});
   StringMap files;
   if (c.spec.tls.source != CertificateSource::kOperator) {
     std::vector<Member> ms = members(c, m);
-    if (c.spec.tls.source == CertificateSource::kCertManager) {
-      for (const Member& member : ms) {
-        applyOrBlock(memberCertificate(c, member, options_.addressing.clusterDomain));
-      }
-    }
     // ZooKeeper's PEM key store is the key and the certificate in one file: the user's or
     // cert-manager's Secrets are copied into the members' one in that layout, on every change.
     files = keystoresOf(ms, providedCertificates(c, ms));

@@ -19,6 +19,7 @@
 #include "backends/local/local_tls.h"
 #include "backends/local/process.h"
 #include "backends/local/srvr_probe.h"
+#include "backends/members/secret_refs.h"
 
 namespace zk::op::local {
 namespace {
@@ -146,38 +147,33 @@ fs::path LocalBackend::configPath(const Member& m) const {
 }
 
 std::string LocalBackend::localJaas(const ZkCluster& c) const {
-  if (!c.spec.auth.sasl) return "";
-  std::vector<SaslCredential> users{{kOperatorSaslUser, superPassword_}};
-  for (const SaslUser& u : c.spec.auth.users) {
-    fs::path file =
-        options_.stateDir / "secrets" / u.passwordSecretRef.name / u.passwordSecretRef.key;
-    std::string password = readFile(file);
-    if (password.ends_with('\n')) password.pop_back();
-    if (password.empty()) {
-      throw std::runtime_error("spec.auth.sasl.users[" + u.name +
-                               "].passwordSecretRef: " + file.string() + " is missing or empty");
-    }
-    users.push_back({u.name, password});
-  }
-  return renderJaas(users);
+  // The files as a Secret volume lays them out, each written by the user.
+  auto readFiles = [&](const SecretKeyRef& ref) {
+    fs::path folder = options_.stateDir / "secrets" / ref.name;
+    std::string value = readFile(folder / ref.key);
+    if (value.ends_with('\n')) value.pop_back();
+    return SecretRead{ref.name, fs::is_directory(folder), value,
+                      "local mode reads " + (folder / ref.key).string()};
+  };
+  return saslJaasFromSecrets(c, superPassword_, readFiles);
 }
 
-std::optional<std::string> LocalBackend::secretProblem(const ZkCluster& c) const {
+std::optional<Blocker> LocalBackend::secretBlocker(const ZkCluster& c) const {
   try {
     localJaas(c);
-  } catch (const std::runtime_error& e) {
-    return e.what();
+  } catch (const Blocked& e) {
+    return e.blocker();
   }
   return std::nullopt;
 }
 
 std::string LocalBackend::targetHash(const ZkCluster& c) const {
   // A changed password rolls the members, each of which reads its JAAS file only at start.
-  // A missing password file is reported by secretProblem (the manifest is then not applied).
+  // A missing password file is reported by observe (the plan then only reports).
   std::string jaas;
   try {
     jaas = localJaas(c);
-  } catch (const std::runtime_error& e) {
+  } catch (const Blocked& e) {
     jaas = e.what();
   }
   return rolloutHash(c, addressing_, memberSecretsFingerprint("", jaas)) + "-" +
@@ -272,6 +268,8 @@ Observed LocalBackend::observe(const ZkCluster& c) {
     om.zxid = answers[i]->zxid;
   }
   o.ensemble = readMembership(c, o);
+  if (auto missing = secretBlocker(c)) o.blockers.push_back(*missing);
+  o.tls = tlsObservation(c);
   observed_ = o;
   return o;
 }
@@ -460,18 +458,16 @@ void LocalBackend::stopAll() {
   reapChildren();
 }
 
-std::map<std::string, std::int64_t> LocalBackend::certificateExpiry(const ZkCluster& c) const {
-  std::map<std::string, std::int64_t> out;
-  if (!c.spec.tls.enabled()) return out;
-  for (const Member& m : members(c, {state_.status.voters, state_.status.observers})) {
+std::optional<TlsObservation> LocalBackend::tlsObservation(const ZkCluster& c) const {
+  if (!c.spec.tls.enabled() || c.status.voters == 0) return std::nullopt;
+  TlsEvidence evidence;
+  evidence.caPem = readFile(options_.stateDir / "tls" / "ca.crt");
+  std::vector<Member> ms = members(c, {c.status.voters, c.status.observers});
+  for (const Member& m : ms) {
     std::string keystore = readFile(fs::path(tlsDirOf(c, m, addressing_)) / keystoreFileName(m));
-    try {
-      if (!keystore.empty()) out[m.name] = inspectCertificate(keystore).notAfter;
-    } catch (const CertificateError&) {
-      // Being rewritten or damaged: the next pass issues or reads it again.
-    }
+    if (!keystore.empty()) evidence.members[m.name] = keystore;
   }
-  return out;
+  return observeTls(c, ms, evidence, unixSeconds());
 }
 
 std::string LocalBackend::ensembleJson(const ZkCluster& c,

@@ -72,9 +72,8 @@ class LocalBackend {
   // rolloutHash() plus what only local mode adds to every zoo.cfg (the super digest), so members
   // started before those settings existed are rolled onto them once.
   std::string targetHash(const ZkCluster& c) const;
-  // A spec.auth.sasl password file that is missing or empty, said with its path; nullopt when
-  // every one is there.
-  std::optional<std::string> secretProblem(const ZkCluster& c) const;
+  // Observed::blockers carries a spec.auth.sasl password file that is missing or empty
+  // (SecretMissing, as Kubernetes mode reports a missing Secret: backends/members/secret_refs.h).
   Observed observe(const ZkCluster& c);
   const Observed& lastObserved() const { return observed_; }
 
@@ -86,10 +85,6 @@ class LocalBackend {
 
   // {"connect", "operator_metrics", "members": [{"id", "name", "role", "client", "metrics"}]}
   std::string ensembleJson(const ZkCluster& c, const std::string& operatorMetrics) const;
-
-  // Each applied member's TLS certificate's notAfter (Unix time), read from its keystore; empty
-  // without spec.tls.
-  std::map<std::string, std::int64_t> certificateExpiry(const ZkCluster& c) const;
 
   // Restarts issued by this process and not yet reported back in sync.
   int restartsInFlight() const { return static_cast<int>(restartedAt_.size()); }
@@ -132,9 +127,13 @@ class LocalBackend {
   std::map<std::string, std::unique_ptr<relay::TlsRelay>> relays_;  // by member name
   // spec.auth.enforce: the operator's sessions authenticate through these, by "host:port".
   std::map<std::string, std::unique_ptr<relay::SaslRelay>> saslRelays_;
-  // The JAAS file for spec.auth.sasl (empty without it); throws std::runtime_error naming a
-  // missing password file.
+  // The JAAS file for spec.auth.sasl (empty without it); throws Blocked (SecretMissing) naming a
+  // missing password file's Secret, user and key.
   std::string localJaas(const ZkCluster& c) const;
+  std::optional<Blocker> secretBlocker(const ZkCluster& c) const;
+  // status.tls and its conditions from the applied members' keystores and the CA, as Kubernetes
+  // mode judges its Secrets (render/tls_status.h); nothing without spec.tls or members.
+  std::optional<TlsObservation> tlsObservation(const ZkCluster& c) const;
   // The newest membership seen, by version: a reconfig's own answer can be newer than what a
   // lagging member then serves, and must not be asked for twice.
   std::optional<zkadmin::EnsembleConfig> config_;

@@ -1,0 +1,36 @@
+#pragma once
+// The Secrets a ZkCluster's spec names, read through whichever backend runs it: Kubernetes reads
+// the API, local mode the files laid out as a Secret volume (<state-dir>/secrets/<name>/<key>).
+// Both report a missing Secret or key the same way: Blocked (SecretMissing), naming the Secret,
+// the field that refers to it and the key, so the status and the Warning Event read alike.
+
+#include <functional>
+#include <optional>
+#include <string>
+
+#include "model/zk_cluster.h"
+#include "plan/plan.h"
+
+namespace zk::op {
+
+// One key of a Secret as a backend found it.
+struct SecretRead {
+  std::string shownAs;  // how messages name the Secret: "<namespace>/<name>", or local's name
+  bool exists = false;  // the Secret itself (local: its directory)
+  std::optional<std::string> value;  // nullopt (or empty): the Secret has no such key
+  std::string hint;                  // appended to a message when not empty (local: the path)
+};
+using SecretReader = std::function<SecretRead(const SecretKeyRef& ref)>;
+
+// The key's value; throws Blocked (SecretMissing) when the Secret or the key is missing or
+// empty. `field` is the spec field that names the Secret ("spec.superUserSecret").
+std::string requiredSecretValue(const SecretReader& read, const SecretKeyRef& ref,
+                                const std::string& field);
+
+// spec.auth.sasl's JAAS file: the operator's own user (with `operatorPassword`) and every user
+// with the password its Secret holds; "" without spec.auth.sasl. Throws Blocked (SecretMissing)
+// naming the user, or (InvalidConfig) for spec.auth.kerberos, which no backend carries out yet.
+std::string saslJaasFromSecrets(const ZkCluster& c, const std::string& operatorPassword,
+                                const SecretReader& read);
+
+}  // namespace zk::op
