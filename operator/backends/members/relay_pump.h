@@ -1,6 +1,6 @@
 #pragma once
-// What the operator's relays (tls_relay.h, sasl_relay.h) share: copying one side of a relayed
-// connection to the other until either fails.
+// What the operator's relays (tls_relay.h, sasl_relay.h) share: accepting the operator's
+// connections, and copying one side of a relayed connection to the other until either fails.
 
 #include <utility>  // before Boost 1.74's asio, which uses std::exchange without it
 
@@ -8,6 +8,7 @@
 
 #include <array>
 #include <memory>
+#include <string>
 
 namespace zk::op::relay {
 
@@ -26,6 +27,28 @@ void pump(std::shared_ptr<Session> session, From& from, To& to, PumpBuffer& buff
                                                     pump(session, from, to, buffer);
                                                   });
                        });
+}
+
+// Accepts every connection on `acceptor` and resolves `host`:`port` for it asynchronously, so a
+// slow name server never holds the relay's loop; `start(socket, endpoints)` then begins the
+// session. A connection whose target does not resolve is closed, and the operator's client
+// tries again. The acceptor, resolver and host belong to the relay, which outlives its loop.
+template <typename Start>
+void acceptResolved(boost::asio::ip::tcp::acceptor& acceptor,
+                    boost::asio::ip::tcp::resolver& resolver, const std::string& host, int port,
+                    Start start) {
+  using tcp = boost::asio::ip::tcp;
+  acceptor.async_accept(
+      [&acceptor, &resolver, &host, port, start](boost::system::error_code ec, tcp::socket socket) {
+        if (ec) return;  // the acceptor closed: the relay is going away
+        auto accepted = std::make_shared<tcp::socket>(std::move(socket));
+        resolver.async_resolve(host, std::to_string(port),
+                               [accepted, start](boost::system::error_code failed,
+                                                 const tcp::resolver::results_type& endpoints) {
+                                 if (!failed) start(std::move(*accepted), endpoints);
+                               });
+        acceptResolved(acceptor, resolver, host, port, start);
+      });
 }
 
 }  // namespace zk::op::relay

@@ -164,17 +164,14 @@ struct SaslRelay::State {
   SaslLogin login;
   asio::io_context io;
   tcp::acceptor acceptor{io, tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0)};
+  tcp::resolver resolver{io};
   std::thread thread;
 
   void accept() {
-    acceptor.async_accept([this](boost::system::error_code ec, tcp::socket client) {
-      if (ec) return;  // the acceptor closed: the relay is going away
-      tcp::resolver resolver(io);
-      boost::system::error_code rec;
-      auto endpoints = resolver.resolve(host, std::to_string(port), rec);
-      if (!rec) std::make_shared<Session>(std::move(client), login)->start(endpoints);
-      accept();
-    });
+    acceptResolved(acceptor, resolver, host, port,
+                   [this](tcp::socket client, const tcp::resolver::results_type& endpoints) {
+                     std::make_shared<Session>(std::move(client), login)->start(endpoints);
+                   });
   }
 };
 

@@ -63,17 +63,14 @@ struct TlsRelay::State {
   asio::io_context io;
   ssl::context ctx{ssl::context::tls_client};
   tcp::acceptor acceptor{io, tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0)};
+  tcp::resolver resolver{io};
   std::thread thread;
 
   void accept() {
-    acceptor.async_accept([this](boost::system::error_code ec, tcp::socket plain) {
-      if (ec) return;  // the acceptor closed: the relay is going away
-      tcp::resolver resolver(io);
-      boost::system::error_code rec;
-      auto endpoints = resolver.resolve(host, std::to_string(port), rec);
-      if (!rec) std::make_shared<Session>(std::move(plain), ctx, verifyName)->start(endpoints);
-      accept();
-    });
+    acceptResolved(acceptor, resolver, host, port,
+                   [this](tcp::socket plain, const tcp::resolver::results_type& endpoints) {
+                     std::make_shared<Session>(std::move(plain), ctx, verifyName)->start(endpoints);
+                   });
   }
 };
 
