@@ -6,11 +6,15 @@
 
 namespace zk::jute {
 
+std::string Reader::at(std::size_t offset) const {
+  return " at offset " + std::to_string(origin_ + offset);
+}
+
 void Reader::need(std::size_t n, std::string_view field) const {
   if (remaining() < n) {
     throw TruncatedError("truncated record: field '" + std::string(field) + "' needs " +
-                         std::to_string(n) + " bytes at offset " + std::to_string(offset_) +
-                         ", only " + std::to_string(remaining()) + " left");
+                         std::to_string(n) + " bytes" + at(offset_) + ", only " +
+                         std::to_string(remaining()) + " left");
   }
 }
 
@@ -48,7 +52,7 @@ std::string_view Reader::readStringView(std::string_view field) {
   if (len == -1) return {};
   if (len < 0) {
     throw DecodeError("bad length " + std::to_string(len) + " for field '" + std::string(field) +
-                      "' at offset " + std::to_string(offset_ - 4));
+                      "'" + at(offset_ - 4));
   }
   need(static_cast<std::size_t>(len), field);
   std::string_view s(reinterpret_cast<const char*>(bytes_.data() + offset_),
@@ -75,8 +79,8 @@ std::int32_t Reader::readCount(std::string_view field, std::size_t minItemSize) 
   if (count == -1) return 0;
   if (count < 0 || static_cast<std::size_t>(count) * minItemSize > remaining()) {
     std::string what = "bad element count " + std::to_string(count) + " for vector '" +
-                       std::string(field) + "' at offset " + std::to_string(offset_ - 4) +
-                       " with " + std::to_string(remaining()) + " bytes left";
+                       std::string(field) + "'" + at(offset_ - 4) + " with " +
+                       std::to_string(remaining()) + " bytes left";
     if (count < 0) throw DecodeError(what);
     throw TruncatedError(what);
   }

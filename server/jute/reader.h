@@ -29,6 +29,9 @@ class TruncatedError : public DecodeError {
 class Reader {
  public:
   explicit Reader(std::span<const std::uint8_t> bytes) : bytes_(bytes) {}
+  // Bytes that start `origin` bytes into a larger stream: errors name offsets in that stream.
+  Reader(std::span<const std::uint8_t> bytes, std::uint64_t origin)
+      : bytes_(bytes), origin_(origin) {}
   explicit Reader(std::string_view bytes)
       : bytes_(reinterpret_cast<const std::uint8_t*>(bytes.data()), bytes.size()) {}
 
@@ -55,7 +58,9 @@ class Reader {
 
  private:
   void need(std::size_t n, std::string_view field) const;
+  std::string at(std::size_t offset) const;  // " at offset N", N in the whole stream
   std::span<const std::uint8_t> bytes_;
+  std::uint64_t origin_ = 0;
   std::size_t offset_ = 0;
 };
 

@@ -42,19 +42,48 @@ void Fd::reset() {
   fd_ = -1;
 }
 
-MappedFile::MappedFile(const std::filesystem::path& p) {
-  Fd fd = Fd::open(p, O_RDONLY);
+namespace {
+
+// Where the file's last data ends, asked before any page is read: past it there are only holes
+// and unwritten (fallocate'd) extents, which read as zeros. Reading those pages, even by
+// read-ahead, would put zero pages in the page cache, which later count as data.
+std::size_t endOfData(int fd, std::size_t size) {
+  off_t end = 0;
+  while (static_cast<std::size_t>(end) < size) {
+    off_t data = ::lseek(fd, end, SEEK_DATA);
+    if (data < 0) return errno == ENXIO ? static_cast<std::size_t>(end) : size;
+    off_t hole = ::lseek(fd, data, SEEK_HOLE);
+    if (hole <= data) return size;  // no SEEK_HOLE here: all of it counts as data
+    end = hole;
+  }
+  return size;
+}
+
+}  // namespace
+
+MappedFile::MappedFile(const std::filesystem::path& p) : fd_(Fd::open(p, O_RDONLY)) {
   struct stat st {};
-  if (::fstat(fd.get(), &st) != 0) throwErrno("cannot stat", p);
+  if (::fstat(fd_.get(), &st) != 0) throwErrno("cannot stat", p);
   size_ = static_cast<std::size_t>(st.st_size);
   if (size_ == 0) return;
-  void* m = ::mmap(nullptr, size_, PROT_READ, MAP_PRIVATE, fd.get(), 0);
+  void* m = ::mmap(nullptr, size_, PROT_READ, MAP_PRIVATE, fd_.get(), 0);
   if (m == MAP_FAILED) throwErrno("cannot map", p);
   data_ = static_cast<const std::uint8_t*>(m);
+  dataEnd_ = endOfData(fd_.get(), size_);
+  if (dataEnd_ < size_) {
+    // A preallocated log: read ahead exactly its data, never into the zero tail.
+    ::madvise(m, size_, MADV_RANDOM);
+    ::posix_fadvise(fd_.get(), 0, static_cast<off_t>(dataEnd_), POSIX_FADV_WILLNEED);
+  }
 }
 
 MappedFile::~MappedFile() {
   if (data_ != nullptr) ::munmap(const_cast<std::uint8_t*>(data_), size_);
+}
+
+bool MappedFile::zeroFrom(std::uint64_t offset) const {
+  if (offset >= dataEnd_) return true;
+  return allZero(bytes().subspan(offset, dataEnd_ - offset));
 }
 
 void pwriteAll(int fd, std::string_view bytes, std::uint64_t offset,

@@ -42,10 +42,17 @@ class MappedFile {
   MappedFile(MappedFile&&) = delete;
   ~MappedFile();
   std::span<const std::uint8_t> bytes() const { return {data_, size_}; }
+  // Whether every byte from `offset` to the end reads as zero. Only the bytes up to the end of
+  // the data the file system reported at open are compared: holes and preallocated
+  // (fallocate'd, never written) extents read as zeros by definition, so a log's 64 MiB
+  // preallocated tail costs a few lseek calls instead of a read of every page.
+  bool zeroFrom(std::uint64_t offset) const;
 
  private:
+  Fd fd_;
   const std::uint8_t* data_ = nullptr;
   std::size_t size_ = 0;
+  std::size_t dataEnd_ = 0;  // past it: holes and unwritten extents only
 };
 
 [[noreturn]] void throwErrno(std::string_view what, const std::filesystem::path& p);

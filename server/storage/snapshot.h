@@ -117,6 +117,9 @@ LoadedSnapshot loadNewestValidSnapshot(const std::filesystem::path& dataDir, Dat
 SnapshotTrailer loadSnapshotBytes(std::span<const std::uint8_t> bytes, DataTree& tree,
                                   SessionMap& sessions);
 
+// The same, as a decoder pulls them (a decompressing file's, a window at a time).
+SnapshotTrailer loadSnapshot(SnapshotBytes& bytes, DataTree& tree, SessionMap& sessions);
+
 // Loads one snapshot file into a cleared tree; throws StorageError if it is invalid.
 SnapshotTrailer loadSnapshotFile(const std::filesystem::path& file, DataTree& tree,
                                  SessionMap& sessions);

@@ -44,70 +44,6 @@ std::string at(std::size_t offset) {
   return " at offset " + std::to_string(offset);
 }
 
-std::vector<std::uint8_t> gunzip(std::span<const std::uint8_t> stored) {
-  z_stream z{};
-  if (inflateInit2(&z, kGzipWindowBits) != Z_OK) throw StorageError("cannot start zlib inflate");
-  std::vector<std::uint8_t> out;
-  z.next_in = const_cast<Bytef*>(stored.data());  // zlib's API is not const-correct
-  z.avail_in = static_cast<uInt>(stored.size());
-  std::array<std::uint8_t, 256 * 1024> buffer;
-  int rc = Z_OK;
-  for (;;) {
-    z.next_out = buffer.data();
-    z.avail_out = static_cast<uInt>(buffer.size());
-    rc = inflate(&z, Z_NO_FLUSH);
-    out.insert(out.end(), buffer.data(), buffer.data() + (buffer.size() - z.avail_out));
-    if (rc == Z_STREAM_END && z.avail_in > 0) {
-      // Another gzip member follows, as Java's GZIPInputStream reads on into.
-      rc = inflateReset(&z);
-      if (rc == Z_OK) continue;
-    }
-    if (rc == Z_STREAM_END) break;
-    if (rc != Z_OK || (z.avail_in == 0 && z.avail_out != 0)) {
-      std::string why = rc == Z_OK || rc == Z_BUF_ERROR ? "gzip stream cut off"
-                        : z.msg != nullptr              ? std::string("gzip: ") + z.msg
-                                                        : "gzip stream is corrupt";
-      std::size_t offset = stored.size() - z.avail_in;
-      inflateEnd(&z);
-      throw StorageError(why + at(offset));
-    }
-  }
-  inflateEnd(&z);
-  return out;
-}
-
-std::vector<std::uint8_t> unsnappy(std::span<const std::uint8_t> stored) {
-  std::vector<std::uint8_t> out;
-  std::size_t pos = 0;
-  while (pos < stored.size()) {
-    // A stream starts with the header, and a concatenated stream starts again with it.
-    if (stored.size() - pos >= kSnappyMagic.size() &&
-        std::equal(kSnappyMagic.begin(), kSnappyMagic.end(), stored.begin() + pos)) {
-      if (stored.size() - pos < kSnappyHeaderSize)
-        throw StorageError("snappy stream header cut off" + at(pos));
-      pos += kSnappyHeaderSize;
-      continue;
-    }
-    if (pos == 0) throw StorageError("not a snappy-java stream (no header)" + at(0));
-    if (stored.size() - pos < 4) throw StorageError("snappy block length cut off" + at(pos));
-    std::size_t length = jute::loadBigEndian32(stored.data() + pos);
-    if (length > kMaxSnappyBlock || length > stored.size() - pos - 4)
-      throw StorageError("snappy block of " + std::to_string(length) + " bytes runs past the end" +
-                         at(pos));
-    const char* block = reinterpret_cast<const char*>(stored.data() + pos + 4);
-    std::size_t plain = 0;
-    if (!snappy::GetUncompressedLength(block, length, &plain) || plain > kMaxSnappyBlock)
-      throw StorageError("snappy block is corrupt" + at(pos));
-    std::size_t start = out.size();
-    out.resize(start + plain);
-    if (!snappy::RawUncompress(block, length, reinterpret_cast<char*>(out.data() + start)))
-      throw StorageError("snappy block is corrupt" + at(pos));
-    pos += 4 + length;
-  }
-  if (pos == 0) throw StorageError("empty snappy stream");
-  return out;
-}
-
 }  // namespace
 
 std::optional<SnapshotCompression> compressionNamed(std::string_view method) {
@@ -210,17 +146,120 @@ std::string SnapshotCompressor::snappyBlocks(bool all) {
   return out;
 }
 
-std::vector<std::uint8_t> decompressSnapshot(std::span<const std::uint8_t> stored,
-                                             SnapshotCompression compression) {
-  switch (compression) {
+SnapshotDecompressor::SnapshotDecompressor(std::span<const std::uint8_t> stored,
+                                           SnapshotCompression compression)
+    : stored_(stored), compression_(compression) {
+  if (compression_ != SnapshotCompression::kGzip) return;
+  if (inflateInit2(&zlib_, kGzipWindowBits) != Z_OK)
+    throw StorageError("cannot start zlib inflate");
+  zlibReady_ = true;
+}
+
+SnapshotDecompressor::~SnapshotDecompressor() {
+  if (zlibReady_) inflateEnd(&zlib_);
+}
+
+std::size_t SnapshotDecompressor::read(std::span<std::uint8_t> out) {
+  switch (compression_) {
     case SnapshotCompression::kGzip:
-      return gunzip(stored);
+      return inflateInto(out);
     case SnapshotCompression::kSnappy:
-      return unsnappy(stored);
+      return unsnappyInto(out);
     case SnapshotCompression::kNone:
       break;
   }
-  return {stored.begin(), stored.end()};
+  std::size_t n = std::min(out.size(), stored_.size() - pos_);
+  std::copy_n(stored_.begin() + static_cast<std::ptrdiff_t>(pos_), n, out.begin());
+  pos_ += n;
+  return n;
+}
+
+std::size_t SnapshotDecompressor::inflateInto(std::span<std::uint8_t> out) {
+  // zlib counts in 32 bits: the stored bytes go in a GiB at a time; pos_ is how many went in.
+  constexpr std::size_t kMaxIn = std::size_t{1} << 30;
+  zlib_.next_out = out.data();
+  zlib_.avail_out = static_cast<uInt>(out.size());
+  while (!ended_ && zlib_.avail_out > 0) {
+    if (zlib_.avail_in == 0 && pos_ < stored_.size()) {
+      std::size_t n = std::min(kMaxIn, stored_.size() - pos_);
+      zlib_.next_in = const_cast<Bytef*>(stored_.data() + pos_);  // zlib is not const-correct
+      zlib_.avail_in = static_cast<uInt>(n);
+      pos_ += n;
+    }
+    int rc = inflate(&zlib_, Z_NO_FLUSH);
+    const std::size_t consumed = pos_ - zlib_.avail_in;
+    if (rc == Z_STREAM_END) {
+      // Another gzip member may follow, as Java's GZIPInputStream reads on into.
+      if (consumed == stored_.size()) {
+        ended_ = true;
+      } else if (inflateReset(&zlib_) != Z_OK) {
+        throw StorageError("gzip stream is corrupt" + at(consumed));
+      }
+      continue;
+    }
+    if (rc != Z_OK || (consumed == stored_.size() && zlib_.avail_out != 0)) {
+      std::string why = rc == Z_OK || rc == Z_BUF_ERROR ? "gzip stream cut off"
+                        : zlib_.msg != nullptr          ? std::string("gzip: ") + zlib_.msg
+                                                        : "gzip stream is corrupt";
+      throw StorageError(why + at(consumed));
+    }
+  }
+  return out.size() - zlib_.avail_out;
+}
+
+std::size_t SnapshotDecompressor::unsnappyInto(std::span<std::uint8_t> out) {
+  std::size_t filled = 0;
+  while (filled < out.size()) {
+    if (blockPos_ == block_.size() && !nextSnappyBlock()) break;
+    std::size_t n = std::min(out.size() - filled, block_.size() - blockPos_);
+    std::copy_n(block_.begin() + static_cast<std::ptrdiff_t>(blockPos_), n,
+                out.begin() + static_cast<std::ptrdiff_t>(filled));
+    blockPos_ += n;
+    filled += n;
+  }
+  return filled;
+}
+
+bool SnapshotDecompressor::nextSnappyBlock() {
+  while (pos_ < stored_.size()) {
+    auto rest = stored_.subspan(pos_);
+    // A stream starts with the header, and a concatenated stream starts again with it.
+    if (rest.size() >= kSnappyMagic.size() &&
+        std::equal(kSnappyMagic.begin(), kSnappyMagic.end(), rest.begin())) {
+      if (rest.size() < kSnappyHeaderSize)
+        throw StorageError("snappy stream header cut off" + at(pos_));
+      pos_ += kSnappyHeaderSize;
+      continue;
+    }
+    if (pos_ == 0) throw StorageError("not a snappy-java stream (no header)" + at(0));
+    if (rest.size() < 4) throw StorageError("snappy block length cut off" + at(pos_));
+    std::size_t length = jute::loadBigEndian32(rest.data());
+    if (length > kMaxSnappyBlock || length > rest.size() - 4)
+      throw StorageError("snappy block of " + std::to_string(length) + " bytes runs past the end" +
+                         at(pos_));
+    const char* block = reinterpret_cast<const char*>(rest.data() + 4);
+    std::size_t plain = 0;
+    if (!snappy::GetUncompressedLength(block, length, &plain) || plain > kMaxSnappyBlock)
+      throw StorageError("snappy block is corrupt" + at(pos_));
+    block_.resize(plain);
+    if (!snappy::RawUncompress(block, length, reinterpret_cast<char*>(block_.data())))
+      throw StorageError("snappy block is corrupt" + at(pos_));
+    blockPos_ = 0;
+    pos_ += 4 + length;
+    return true;
+  }
+  if (pos_ == 0) throw StorageError("empty snappy stream");
+  return false;
+}
+
+std::vector<std::uint8_t> decompressSnapshot(std::span<const std::uint8_t> stored,
+                                             SnapshotCompression compression) {
+  SnapshotDecompressor source(stored, compression);
+  std::vector<std::uint8_t> out;
+  std::array<std::uint8_t, 64 * 1024> buffer;
+  while (std::size_t n = source.read(buffer))
+    out.insert(out.end(), buffer.data(), buffer.data() + n);
+  return out;
 }
 
 bool hasCompressionMagic(std::span<const std::uint8_t> head, SnapshotCompression compression) {

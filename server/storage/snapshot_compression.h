@@ -50,8 +50,36 @@ class SnapshotCompressor {
   bool headerWritten_ = false;
 };
 
-// The plain snapshot bytes of a stored one; throws StorageError naming the offset in the file
-// where its stored form is broken.
+// The plain bytes of a stored snapshot, a piece at a time: zlib inflating into the caller's
+// buffer, or one snappy block (32 KiB in snappy-java's streams) at a time, so that loading a
+// compressed snapshot never holds its plain bytes whole. Throws StorageError naming the offset
+// in the stored file where its stored form is broken.
+class SnapshotDecompressor {
+ public:
+  SnapshotDecompressor(std::span<const std::uint8_t> stored, SnapshotCompression compression);
+  SnapshotDecompressor(const SnapshotDecompressor&) = delete;
+  SnapshotDecompressor& operator=(const SnapshotDecompressor&) = delete;
+  ~SnapshotDecompressor();
+
+  // Fills `out` with the next plain bytes; fewer only at the end, 0 once there.
+  std::size_t read(std::span<std::uint8_t> out);
+
+ private:
+  std::size_t inflateInto(std::span<std::uint8_t> out);
+  std::size_t unsnappyInto(std::span<std::uint8_t> out);
+  bool nextSnappyBlock();  // false at the end of the stored bytes
+
+  std::span<const std::uint8_t> stored_;
+  SnapshotCompression compression_;
+  std::size_t pos_ = 0;  // stored bytes handed to zlib, or the next snappy block
+  z_stream zlib_{};
+  bool zlibReady_ = false;
+  bool ended_ = false;
+  std::vector<std::uint8_t> block_;  // snappy: the current block's plain bytes
+  std::size_t blockPos_ = 0;
+};
+
+// The whole plain snapshot at once (tests, fuzzing); throws as SnapshotDecompressor.
 std::vector<std::uint8_t> decompressSnapshot(std::span<const std::uint8_t> stored,
                                              SnapshotCompression compression);
 

@@ -25,68 +25,98 @@ std::uint32_t adlerOf(std::span<const std::uint8_t> bytes, std::uint32_t start =
   return static_cast<std::uint32_t>(adler32(start, bytes.data(), static_cast<uInt>(bytes.size())));
 }
 
-// Checks the seals at the reader's position: the checksum of every byte before it, then "/".
-// A snapshot has up to three seals, each over everything before it, so the checksum carries on
-// from the previous seal instead of starting over (the file can be hundreds of MiB). Summing
-// those bytes was a sixth of a restart with a million znodes, so for a large file it runs on
-// another thread while the nodes are parsed, up to a point the first seal cannot lie before.
-class SealChecker {
- public:
-  explicit SealChecker(std::span<const std::uint8_t> bytes) : bytes_(bytes) {
-    if (bytes.size() < kParallelFrom) return;
-    headEnd_ = bytes.size() - kLongestTail;
-    head_ =
-        std::async(std::launch::async, [head = bytes.first(headEnd_)] { return adlerOf(head); });
+// From the first seal to the end: the seal, the digest section and its seal, the
+// lastProcessedZxid section and its seal.
+constexpr std::size_t kLongestTail = 3 * kSealSize + kDigestSize + kLastZxidSize;
+// Summing a large whole snapshot's bytes was a sixth of a restart with a million znodes, so
+// from this size on most of it is summed on another thread while the nodes are parsed.
+constexpr std::size_t kParallelFrom = 4u << 20;
+
+// The seal at the reader's position: the checksum of every byte before it (at `at` in the
+// snapshot), then "/".
+void checkSeal(jute::Reader& in, std::uint64_t at, std::uint32_t checksum) {
+  std::int64_t stored = in.readLong("seal checksum");
+  std::string_view slash = in.readStringView("seal path");
+  if (stored != static_cast<std::int64_t>(checksum) || slash != "/") {
+    throw StorageError("snapshot seal at offset " + std::to_string(at) +
+                       " does not match (checksum mismatch or bad terminator)");
   }
-  void check(jute::Reader& in) {
-    std::size_t at = in.offset();
-    if (head_.valid()) {
-      std::uint32_t head = head_.get();  // joins even when the seal is unexpectedly early
-      if (at >= headEnd_) {
-        adler_ = head;
-        summed_ = headEnd_;
-      }
-    }
-    adler_ = adlerOf(bytes_.subspan(summed_, at - summed_), adler_);
-    summed_ = at;
-    std::int64_t stored = in.readLong("seal checksum");
-    std::string slash = in.readString("seal path");
-    if (stored != static_cast<std::int64_t>(adler_) || slash != "/") {
-      throw StorageError("snapshot seal at offset " + std::to_string(at) +
-                         " does not match (checksum mismatch or bad terminator)");
-    }
-  }
+}
 
- private:
-  // From the first seal to the end: the seal, the digest section and its seal, the
-  // lastProcessedZxid section and its seal.
-  static constexpr std::size_t kLongestTail = 3 * kSealSize + kDigestSize + kLastZxidSize;
-  static constexpr std::size_t kParallelFrom = 4u << 20;
-
-  std::span<const std::uint8_t> bytes_;
-  std::size_t summed_ = 0;
-  std::uint32_t adler_ = 1;
-  std::size_t headEnd_ = 0;
-  std::future<std::uint32_t> head_;  // adler of bytes_[0, headEnd_); its destructor joins
-};
-
-void readTrailers(jute::Reader& in, SealChecker& seals, SnapshotTrailer& t) {
+void readTrailers(SnapshotBytes& bytes, SnapshotTrailer& t) {
+  const std::uint64_t base = bytes.offset();
+  jute::Reader in(bytes.rest(), base);
+  auto seal = [&] {
+    const std::uint64_t at = base + in.offset();
+    checkSeal(in, at, bytes.checksumBefore(at));
+  };
   // A 3.8 server writes the digest section, the lastProcessedZxid section, or both, in that
   // order; the sizes tell them apart.
   if (in.remaining() >= kDigestSize + kSealSize && in.remaining() != kLastZxidSize + kSealSize) {
     t.digestZxid = in.readLong("digest zxid");
     in.readInt("digest version");
     t.digest = in.readLong("digest");
-    seals.check(in);
+    seal();
   }
   if (in.remaining() == kLastZxidSize + kSealSize) {
     t.lastProcessedZxid = in.readLong("lastProcessedZxid");
-    seals.check(in);
+    seal();
   }
   if (!in.atEnd()) {
     throw StorageError("snapshot has " + std::to_string(in.remaining()) +
-                       " unexpected bytes at offset " + std::to_string(in.offset()));
+                       " unexpected bytes at offset " + std::to_string(base + in.offset()));
   }
+}
+
+void readHeader(SnapshotBytes& bytes) {
+  bytes.record([](jute::Reader& in) {
+    if (in.readInt("magic") != kSnapshotMagic)
+      throw StorageError("not a snapshot (bad magic number at offset 0)");
+    std::int32_t version = in.readInt("version");
+    if (version != kFormatVersion) {
+      throw StorageError("unsupported snapshot version " + std::to_string(version) +
+                         " at offset 4");
+    }
+    in.readLong("dbid");
+    return 0;
+  });
+}
+
+void readSessionsAndAcls(SnapshotBytes& bytes, SessionMap& sessions, const SnapshotSink& sink) {
+  std::int32_t count = bytes.record([](jute::Reader& in) { return in.readCount("sessions", 12); });
+  for (std::int32_t i = 0; i < count; ++i) {
+    bytes.record([&](jute::Reader& in) {
+      std::int64_t id = in.readLong("session id");
+      sessions[id] = in.readInt("session timeout");
+      return 0;
+    });
+  }
+  count = bytes.record([](jute::Reader& in) { return in.readCount("acl map", 12); });
+  for (std::int32_t i = 0; i < count; ++i) {
+    bytes.record([&](jute::Reader& in) {
+      std::int64_t ref = in.readLong("acl ref");
+      sink.acl(ref, jute::readVector<ACL>(in, "acl list"));
+      return 0;
+    });
+  }
+}
+
+// One node to the sink; false at the "/" that ends the nodes.
+bool readNode(SnapshotBytes& bytes, const SnapshotSink& sink) {
+  const std::uint64_t at = bytes.offset();
+  return bytes.record([&](jute::Reader& in) {
+    std::string_view path = in.readStringView("path");
+    if (path == "/") return false;
+    std::optional<std::string_view> data = in.readNullableView("node data");
+    std::int64_t aclRef = in.readLong("node acl");
+    StatPersisted stat = StatPersisted::read(in);
+    try {
+      sink.node(path, data, aclRef, stat);
+    } catch (const std::invalid_argument& e) {  // the tree refuses the node
+      throw StorageError("node at offset " + std::to_string(at) + ": " + e.what());
+    }
+    return true;
+  });
 }
 
 }  // namespace
@@ -150,49 +180,85 @@ void SnapshotEncoder::seal() {
   w.writeString("/");
 }
 
-SnapshotTrailer parseSnapshot(std::span<const std::uint8_t> bytes, SessionMap& sessions,
+SnapshotBytes::SnapshotBytes(std::span<const std::uint8_t> whole)
+    : whole_(whole), largest_(whole.size()) {
+  if (whole.size() < kParallelFrom) return;
+  headEnd_ = whole.size() - kLongestTail;
+  head_ = std::async(std::launch::async, [head = whole.first(headEnd_)] { return adlerOf(head); });
+}
+
+SnapshotBytes::SnapshotBytes(SnapshotDecompressor& source, std::size_t window)
+    : source_(&source), buffer_(std::max<std::size_t>(window, 1)), pull_(buffer_.size()) {
+  largest_ = buffer_.size();
+}
+
+std::span<const std::uint8_t> SnapshotBytes::window() const {
+  if (source_ == nullptr) return whole_;
+  return {buffer_.data(), filled_};
+}
+
+std::uint32_t SnapshotBytes::checksumBefore(std::uint64_t offset) {
+  if (head_.valid()) {
+    std::uint32_t head = head_.get();  // joins even when the seal is unexpectedly early
+    if (offset >= headEnd_) {
+      adler_ = head;
+      summed_ = headEnd_;
+    }
+  }
+  adler_ = adlerOf(window().subspan(summed_ - origin_, offset - summed_), adler_);
+  summed_ = offset;
+  return adler_;
+}
+
+bool SnapshotBytes::pullMore() {
+  if (source_ == nullptr) return false;
+  // The records decoded leave the window, summed on their way out.
+  if (offset() > summed_) checksumBefore(offset());
+  const std::size_t kept = filled_ - pos_;
+  std::copy(buffer_.begin() + static_cast<std::ptrdiff_t>(pos_),
+            buffer_.begin() + static_cast<std::ptrdiff_t>(filled_), buffer_.begin());
+  origin_ += pos_;
+  pos_ = 0;
+  filled_ = kept;
+  // A record longer than the window doubles it, so it is decoded again only a few times.
+  if (buffer_.size() - filled_ < pull_) buffer_.resize(filled_ + std::max(pull_, filled_));
+  largest_ = std::max(largest_, buffer_.size());
+  std::size_t got = source_->read(std::span(buffer_).subspan(filled_));
+  filled_ += got;
+  return got > 0;
+}
+
+std::span<const std::uint8_t> SnapshotBytes::rest() {
+  while (pullMore()) {
+  }
+  return window().subspan(pos_);
+}
+
+SnapshotTrailer parseSnapshot(SnapshotBytes& bytes, SessionMap& sessions,
                               const SnapshotSink& sink) {
-  jute::Reader in(bytes);
-  SealChecker seals(bytes);
   try {
-    if (in.readInt("magic") != kSnapshotMagic)
-      throw StorageError("not a snapshot (bad magic number at offset 0)");
-    std::int32_t version = in.readInt("version");
-    if (version != kFormatVersion) {
-      throw StorageError("unsupported snapshot version " + std::to_string(version) +
-                         " at offset 4");
+    readHeader(bytes);
+    readSessionsAndAcls(bytes, sessions, sink);
+    while (readNode(bytes, sink)) {
     }
-    in.readLong("dbid");
-    std::int32_t count = in.readCount("sessions", 12);
-    for (std::int32_t i = 0; i < count; ++i) {
-      std::int64_t id = in.readLong("session id");
-      sessions[id] = in.readInt("session timeout");
-    }
-    count = in.readCount("acl map", 12);
-    for (std::int32_t i = 0; i < count; ++i) {
-      std::int64_t ref = in.readLong("acl ref");
-      sink.acl(ref, jute::readVector<ACL>(in, "acl list"));
-    }
-    for (;;) {
-      const std::size_t at = in.offset();
-      std::string_view path = in.readStringView("path");
-      if (path == "/") break;
-      std::optional<std::string_view> data = in.readNullableView("node data");
-      std::int64_t aclRef = in.readLong("node acl");
-      StatPersisted stat = StatPersisted::read(in);
-      try {
-        sink.node(path, data, aclRef, stat);
-      } catch (const std::invalid_argument& e) {  // the tree refuses the node
-        throw StorageError("node at offset " + std::to_string(at) + ": " + e.what());
-      }
-    }
-    seals.check(in);
+    const std::uint64_t at = bytes.offset();
+    const std::uint32_t checksum = bytes.checksumBefore(at);
+    bytes.record([&](jute::Reader& in) {
+      checkSeal(in, at, checksum);
+      return 0;
+    });
     SnapshotTrailer trailer;
-    readTrailers(in, seals, trailer);
+    readTrailers(bytes, trailer);
     return trailer;
   } catch (const jute::DecodeError& e) {
     throw StorageError(std::string("truncated or malformed snapshot: ") + e.what());
   }
+}
+
+SnapshotTrailer parseSnapshot(std::span<const std::uint8_t> bytes, SessionMap& sessions,
+                              const SnapshotSink& sink) {
+  SnapshotBytes whole(bytes);
+  return parseSnapshot(whole, sessions, sink);
 }
 
 bool looksLikeCompleteSnapshot(const std::filesystem::path& file) {

@@ -14,6 +14,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <functional>
+#include <future>
 #include <map>
 #include <optional>
 #include <span>
@@ -22,8 +23,10 @@
 #include <utility>
 #include <vector>
 
+#include "jute/reader.h"
 #include "protocol/records.h"
 #include "storage/file_util.h"
+#include "storage/snapshot_compression.h"
 #include "storage/storage_error.h"
 
 namespace zk::storage {
@@ -76,8 +79,71 @@ struct SnapshotSink {
       node;
 };
 
+// The plain bytes of a snapshot as its decoder pulls them: all at once (a mapped file, a SNAP's
+// records; nothing is copied) or from a decompressor, of which only a window is held: the
+// record being decoded and what was pulled after it. The checksum the seals carry is kept
+// over the bytes as they leave the window.
+class SnapshotBytes {
+ public:
+  static constexpr std::size_t kWindow = 1 << 20;
+
+  explicit SnapshotBytes(std::span<const std::uint8_t> whole);
+  // `window`: how much to pull at a time (tests make it tiny); a record longer than that
+  // grows the window to hold it.
+  explicit SnapshotBytes(SnapshotDecompressor& source, std::size_t window = kWindow);
+  SnapshotBytes(const SnapshotBytes&) = delete;
+  SnapshotBytes& operator=(const SnapshotBytes&) = delete;
+
+  // Runs `parse` on a reader at the next record and moves past what it read. When the record
+  // runs past the bytes held, more are pulled and `parse` runs again from the record's start,
+  // so it must act only once it has read the whole record. The views it reads stay valid
+  // until the next call. Errors name offsets from the snapshot's start.
+  template <typename Parse>
+  auto record(Parse&& parse) {
+    for (;;) {
+      jute::Reader in(window().subspan(pos_), origin_ + pos_);
+      try {
+        auto result = parse(in);
+        pos_ += in.offset();
+        return result;
+      } catch (const jute::TruncatedError&) {
+        if (!pullMore()) throw;
+      }
+    }
+  }
+  // Everything left, pulled to the end (the trailer: a few dozen bytes when valid); the
+  // reader's offsets count from offset().
+  std::span<const std::uint8_t> rest();
+  std::uint64_t offset() const { return origin_ + pos_; }
+  // Adler32 of every byte before `offset`, which is at or after the previous call's and at
+  // or before what is held.
+  std::uint32_t checksumBefore(std::uint64_t offset);
+  // The most plain bytes held at once.
+  std::size_t largestWindow() const { return largest_; }
+
+ private:
+  std::span<const std::uint8_t> window() const;
+  bool pullMore();  // false at the end
+
+  SnapshotDecompressor* source_ = nullptr;
+  std::span<const std::uint8_t> whole_;
+  std::vector<std::uint8_t> buffer_;
+  std::size_t filled_ = 0;
+  std::size_t pull_ = 0;
+  std::uint64_t origin_ = 0;  // offset of the window's first byte in the snapshot
+  std::size_t pos_ = 0;       // next record, in the window
+  std::size_t largest_ = 0;
+  std::uint64_t summed_ = 0;  // bytes [0, summed_) are in adler_
+  std::uint32_t adler_ = 1;
+  // A large whole snapshot has most of its bytes summed on another thread while the nodes
+  // are parsed, up to a point its first seal cannot lie before.
+  std::size_t headEnd_ = 0;
+  std::future<std::uint32_t> head_;  // its destructor joins
+};
+
 // Decodes a whole snapshot, calling the sink as it goes. Throws StorageError (bad magic,
 // truncation, checksum or seal mismatch, trailing garbage) naming the offset.
+SnapshotTrailer parseSnapshot(SnapshotBytes& bytes, SessionMap& sessions, const SnapshotSink& sink);
 SnapshotTrailer parseSnapshot(std::span<const std::uint8_t> bytes, SessionMap& sessions,
                               const SnapshotSink& sink);
 

@@ -9,6 +9,11 @@ namespace zk::storage {
 
 SnapshotTrailer loadSnapshotBytes(std::span<const std::uint8_t> bytes, DataTree& tree,
                                   SessionMap& sessions) {
+  SnapshotBytes whole(bytes);
+  return loadSnapshot(whole, tree, sessions);
+}
+
+SnapshotTrailer loadSnapshot(SnapshotBytes& bytes, DataTree& tree, SessionMap& sessions) {
   tree.clear();
   sessions.clear();
   SnapshotSink sink;
@@ -33,8 +38,10 @@ SnapshotTrailer loadSnapshotFile(const std::filesystem::path& file, DataTree& tr
     SnapshotCompression compression = compressionOfFile(file.filename().string());
     if (compression == SnapshotCompression::kNone)
       return loadSnapshotBytes(mapped.bytes(), tree, sessions);
-    std::vector<std::uint8_t> plain = decompressSnapshot(mapped.bytes(), compression);
-    return loadSnapshotBytes(plain, tree, sessions);
+    // Decompressed a window at a time into the decoder, never whole (as ZooKeeper streams it).
+    SnapshotDecompressor decompressor(mapped.bytes(), compression);
+    SnapshotBytes plain(decompressor);
+    return loadSnapshot(plain, tree, sessions);
   } catch (const StorageError& e) {
     throw StorageError("invalid snapshot " + file.string() + ": " + e.what());
   }

@@ -44,21 +44,22 @@ Txn decodeEntry(std::span<const std::uint8_t> payload, std::int64_t bodiesAfter)
 // verified, but only the bodies of txns above `bodiesAfter` are decoded: on recovery the
 // records a snapshot already covers are most of the newest file, and decoding them (strings,
 // ACL vectors) was a fifth of a restart with a million znodes.
-std::optional<BadRecord> scanEntries(std::span<const std::uint8_t> bytes, std::int64_t bodiesAfter,
+std::optional<BadRecord> scanEntries(const MappedFile& file, std::int64_t bodiesAfter,
                                      const EntryFn& fn) {
+  const auto bytes = file.bytes();
   std::uint64_t off = kFileHeaderSize;
   const std::uint64_t size = bytes.size();
   while (off < size) {
     auto rest = bytes.subspan(off);
     if (rest.size() < kEntryHeaderSize) {
-      if (allZero(rest)) return std::nullopt;
+      if (file.zeroFrom(off)) return std::nullopt;
       return BadRecord{off, size, "record header cut off"};
     }
     jute::Reader in(rest.first(kEntryHeaderSize));
     std::int64_t crc = in.readLong("crc");
     std::int32_t len = in.readInt("length");
     if (len == 0) {
-      if (allZero(rest)) return std::nullopt;
+      if (file.zeroFrom(off)) return std::nullopt;
       return BadRecord{off, off + kEntryHeaderSize, "zero length followed by data"};
     }
     if (len < 0) return BadRecord{off, off + kEntryHeaderSize, "negative length"};
@@ -122,7 +123,7 @@ void scanFile(const std::filesystem::path& path, std::int64_t bodiesAfter, const
   MappedFile file(path);
   auto bytes = file.bytes();
   std::optional<BadRecord> bad = checkHeader(bytes);
-  if (!bad) bad = scanEntries(bytes, bodiesAfter, fn);
+  if (!bad) bad = scanEntries(file, bodiesAfter, fn);
   if (bad) throw StorageError("bad transaction log " + describe(path, *bad));
 }
 
@@ -150,7 +151,7 @@ LogReadResult readTxnLog(const std::filesystem::path& versionDir, std::int64_t a
       auto bytes = file.bytes();
       bad = checkHeader(bytes);
       if (!bad) {
-        bad = scanEntries(bytes, afterZxid, [&](const Txn& txn, std::uint64_t offset) {
+        bad = scanEntries(file, afterZxid, [&](const Txn& txn, std::uint64_t offset) {
           std::int64_t zxid = txn.header.zxid;
           if (zxid <= result.lastZxid) {
             opts.log(path.string() + " at offset " + std::to_string(offset) + ": zxid " +
@@ -165,7 +166,7 @@ LogReadResult readTxnLog(const std::filesystem::path& versionDir, std::int64_t a
         });
       }
       if (!bad) continue;
-      bool torn = bad->mayBeTorn && allZero(bytes.subspan(bad->extent));
+      bool torn = bad->mayBeTorn && file.zeroFrom(bad->extent);
       // An older file's torn end is harmless when the next file, or the snapshot, already
       // follows on from its last whole record (ZooKeeper goes on to the next file in any case;
       // a hole in the history is refused here instead).

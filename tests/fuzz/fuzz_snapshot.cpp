@@ -2,7 +2,8 @@
 // loaded at start, and as the stream a leader sends after SNAP (scanned in chunks, then loaded).
 // A tree that loads must survive being streamed to a learner and loaded again, unchanged.
 // The same bytes are also read as a compressed snapshot file (gzip, snappy-java), whose
-// decompressed bytes must survive compression and decompression unchanged.
+// decompressed bytes must survive compression and decompression unchanged, and load through a
+// small window as they load whole.
 
 #include <cstddef>
 #include <cstdint>
@@ -75,7 +76,21 @@ void asCompressedFile(std::span<const std::uint8_t> bytes, zk::storage::Snapshot
   if (zk::storage::decompressSnapshot(asBytes(stored), how) != plain) __builtin_trap();
   zk::DataTree tree;
   SessionMap sessions;
-  load(plain, tree, sessions);
+  const bool loaded = load(plain, tree, sessions);
+  // Pulled through a small window, as a file is loaded, the stored bytes load as the plain do.
+  zk::storage::SnapshotDecompressor decompressor(bytes, how);
+  zk::storage::SnapshotBytes pulled(decompressor, 61);
+  zk::DataTree pulledTree;
+  SessionMap pulledSessions;
+  bool pulledLoaded = true;
+  try {
+    zk::storage::loadSnapshot(pulled, pulledTree, pulledSessions);
+  } catch (const zk::storage::StorageError&) {
+    pulledLoaded = false;
+  }
+  if (pulledLoaded != loaded) __builtin_trap();
+  if (loaded && (pulledTree.nodeCount() != tree.nodeCount() || pulledSessions != sessions))
+    __builtin_trap();
 }
 
 }  // namespace

@@ -98,6 +98,78 @@ TEST_P(CompressedSnapshot, DamageIsNamedAndAnOlderOneIsUsed) {
   EXPECT_NE(lines[0].find("offset"), std::string::npos) << lines[0];
 }
 
+std::string compress(std::string_view plain, SnapshotCompression how) {
+  SnapshotCompressor compressor(how);
+  std::string stored = compressor.add(plain);
+  return stored + compressor.finish();
+}
+
+std::span<const std::uint8_t> bytesOf(std::string_view s) {
+  return {reinterpret_cast<const std::uint8_t*>(s.data()), s.size()};
+}
+
+// What loading gives: the tree and sessions, or the error (its offsets included).
+std::string loadOutcome(SnapshotBytes& bytes) {
+  DataTree tree;
+  SessionMap sessions;
+  try {
+    loadSnapshot(bytes, tree, sessions);
+  } catch (const StorageError& e) {
+    return std::string("error: ") + e.what();
+  }
+  std::string out = "sessions " + std::to_string(sessions.size());
+  for (const std::string& node : describeTree(tree)) out += "\n" + node;
+  return out;
+}
+
+// A compressed snapshot is decompressed into the decoder a window at a time, never whole (as
+// ZooKeeper streams it): loading 6 MiB of plain bytes holds at most a few windows of them.
+TEST_P(CompressedSnapshot, LoadsThroughABoundedWindow) {
+  DataTree tree;
+  std::int64_t next = buildTree(tree);
+  for (int i = 0; i < 6000; ++i)
+    tree.apply(createTxn(next++, "/app/n" + std::to_string(i), std::string(1000, 'a' + i % 26)));
+  TempDir dir;
+  std::string plain = readAll(writeSnapshot(dir.path(), next - 1, {{0x77, 30000}}, tree));
+  ASSERT_GT(plain.size(), 6u << 20);
+  std::string stored = compress(plain, GetParam());
+
+  SnapshotDecompressor decompressor(bytesOf(stored), GetParam());
+  SnapshotBytes bytes(decompressor, 64 * 1024);
+  DataTree loaded;
+  SessionMap sessions;
+  loadSnapshot(bytes, loaded, sessions);
+  EXPECT_EQ(describeTree(loaded), describeTree(tree));
+  EXPECT_LE(bytes.largestWindow(), 4u * 64 * 1024) << "of " << plain.size() << " plain bytes";
+}
+
+// However the plain bytes are cut into windows (a record split anywhere, a record longer than
+// the window), loading gives what loading them whole gives: the same tree, or the same error
+// naming the same offset, for a valid snapshot and for damaged ones.
+TEST_P(CompressedSnapshot, AnyWindowLoadsAsTheWholeBytesDo) {
+  DataTree tree;
+  std::int64_t next = buildTree(tree);
+  tree.apply(createTxn(next++, "/app/big", std::string(5000, 'b')));
+  TempDir dir;
+  std::string plain = readAll(writeSnapshot(dir.path(), next - 1, {{0x77, 30000}}, tree));
+  std::vector<std::string> cases{plain, plain.substr(0, plain.size() - 3), plain + "xyz"};
+  for (std::size_t at : {std::size_t{2}, std::size_t{20}, plain.size() / 2, plain.size() - 9}) {
+    std::string bad = plain;
+    bad[at] ^= 0x40;
+    cases.push_back(bad);
+  }
+  for (const std::string& c : cases) {
+    SnapshotBytes whole(bytesOf(c));
+    const std::string expected = loadOutcome(whole);
+    std::string stored = compress(c, GetParam());
+    for (std::size_t window : {1, 7, 100, 4096}) {
+      SnapshotDecompressor decompressor(bytesOf(stored), GetParam());
+      SnapshotBytes pulled(decompressor, window);
+      EXPECT_EQ(loadOutcome(pulled), expected) << "window " << window;
+    }
+  }
+}
+
 INSTANTIATE_TEST_SUITE_P(Methods, CompressedSnapshot,
                          ::testing::Values(SnapshotCompression::kGzip,
                                            SnapshotCompression::kSnappy),

@@ -1,6 +1,10 @@
+#include <fcntl.h>
 #include <gtest/gtest.h>
+#include <sys/mman.h>
+#include <unistd.h>
 #include <zlib.h>
 
+#include <algorithm>
 #include <condition_variable>
 #include <mutex>
 
@@ -325,6 +329,59 @@ TEST(TxnLog, BadTailOfAnOlderFileIsAHoleUnlessWhatFollowsGoesOnFromIt) {
   EXPECT_EQ(readFrom(dir.path() / "version-2", 0, &r).size(), 6u);
   EXPECT_TRUE(r.tornTail.has_value());
   EXPECT_EQ(std::filesystem::file_size(file), end);  // cut back to its last whole record
+}
+
+// What the zero-tail check guards: bytes anywhere after the end of the data (a record header
+// zeroed in place, or garbage) are refused, however deep in the preallocated tail they are.
+TEST(TxnLog, DataDeepInThePreallocatedTailIsRefused) {
+  TempDir dir;
+  writeTxns(dir.path(), 1, 5, std::int64_t{1} << 20);
+  auto file = dir.path() / "version-2" / "log.1";
+  const auto size = std::filesystem::file_size(file);
+  ASSERT_GE(size, std::uint64_t{1} << 20);
+  {
+    Fd fd = Fd::open(file, O_WRONLY);
+    pwriteAll(fd.get(), "x", size - 3000, file);
+  }
+  try {
+    readFrom(dir.path() / "version-2", 0);
+    FAIL() << "data after the end was accepted";
+  } catch (const StorageError& e) {
+    EXPECT_NE(std::string(e.what()).find("zero length followed by data"), std::string::npos)
+        << e.what();
+  }
+}
+
+// Pages of `file` in the page cache between `from` and its end.
+std::size_t residentPagesFrom(const std::filesystem::path& file, std::uint64_t from) {
+  MappedFile mapped(file);
+  auto bytes = mapped.bytes();
+  const auto page = static_cast<std::size_t>(::sysconf(_SC_PAGESIZE));
+  std::vector<unsigned char> resident((bytes.size() + page - 1) / page);
+  void* start = const_cast<std::uint8_t*>(bytes.data());
+  if (::mincore(start, bytes.size(), resident.data()) != 0) return bytes.size();
+  return static_cast<std::size_t>(std::count_if(resident.begin() + static_cast<long>(from / page),
+                                                resident.end(),
+                                                [](unsigned char r) { return r & 1; }));
+}
+
+// Recovery reads each log's data, not its preallocated zero tail (64 MiB a file by default):
+// space that was preallocated and never written is known to read as zeros. Seen in the page
+// cache: after recovery, none of the tail's pages were brought in.
+TEST(TxnLog, RecoveryDoesNotReadThePreallocatedTail) {
+  TempDir dir;
+  constexpr std::uint64_t kTailFrom = 1 << 20;
+  writeTxns(dir.path(), 1, 5, std::int64_t{16} << 20);
+  auto file = dir.path() / "version-2" / "log.1";
+  {
+    Fd fd = Fd::open(file, O_RDONLY);
+    if (::lseek(fd.get(), kTailFrom, SEEK_DATA) >= 0)
+      GTEST_SKIP() << "this file system reports preallocated space as data";
+    ASSERT_EQ(::posix_fadvise(fd.get(), 0, 0, POSIX_FADV_DONTNEED), 0);
+  }
+  ASSERT_EQ(residentPagesFrom(file, kTailFrom), 0u);
+  EXPECT_EQ(readFrom(dir.path() / "version-2", 0).size(), 5u);
+  EXPECT_EQ(residentPagesFrom(file, kTailFrom), 0u);
 }
 
 TEST(TxnLog, IoErrorIsReportedAndNothingMoreIsAcknowledged) {
