@@ -491,7 +491,10 @@ void parseAuth(Fields& parent, AuthSpec& auth, const StringMap& config) {
       f.fail(f.at("enforce"), "must be a boolean");
     } else {
       auth.enforce = enforce->as_bool();
-      if (auth.enforce && !auth.sasl) f.fail(f.at("enforce"), "needs auth.sasl");
+      if (auth.enforce && !auth.sasl)
+        f.fail(f.at("enforce"),
+               "needs auth.sasl (the operator logs in with DIGEST-MD5 as its own user; it has no "
+               "Kerberos login)");
     }
   }
   if (!auth.enforce) return;

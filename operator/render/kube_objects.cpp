@@ -203,6 +203,13 @@ value container(const ZkCluster& c) {
     tls["readOnly"] = value::boolean(true);
     ct["volumeMounts"][3] = tls;
   }
+  if (c.spec.auth.kerberos) {
+    value keytab = value::object();
+    keytab["name"] = str("keytab");
+    keytab["mountPath"] = str(kKeytabMountDir);
+    keytab["readOnly"] = value::boolean(true);
+    ct["volumeMounts"][ct["volumeMounts"].size()] = keytab;
+  }
   // Everything Pod Security "restricted" asks of a container, set on the container itself so
   // that it holds whatever pod-level securityContext the ZkCluster gives.
   value sc = value::object();
@@ -247,6 +254,18 @@ value podSpec(const ZkCluster& c, const std::string& component) {
     tls["secret"]["secretName"] = str(tlsSecretName(c));
     tls["secret"]["defaultMode"] = value::number(0440);
     spec["volumes"][2] = tls;
+  }
+  if (const auto& k = c.spec.auth.kerberos) {
+    // The user's Secret, only the key the spec names; a new keytab rolls the members
+    // (memberSecretsFingerprint), which read it when they log in at start.
+    const SecretKeyRef& ref = k->keytabSecretRef;
+    value keytab = value::object();
+    keytab["name"] = str("keytab");
+    keytab["secret"]["secretName"] = str(ref.name);
+    keytab["secret"]["defaultMode"] = value::number(0440);
+    keytab["secret"]["items"][0]["key"] = str(ref.key);
+    keytab["secret"]["items"][0]["path"] = str(ref.key);
+    spec["volumes"][spec["volumes"].size()] = keytab;
   }
   spec["affinity"] = ps.affinity ? *ps.affinity : defaultAffinity(c, component);
   if (ps.tolerations) spec["tolerations"] = *ps.tolerations;
@@ -449,7 +468,8 @@ value memberCertificate(const ZkCluster& c, const Member& m, std::string_view cl
   return cert;
 }
 
-value superDigestSecret(const ZkCluster& c, const std::string& digest, const std::string& jaas) {
+value superDigestSecret(const ZkCluster& c, const std::string& digest, const std::string& jaas,
+                        Membership m, const Addressing& a) {
   value secret = object("v1", "Secret", metadata(c, superDigestSecretName(c), ""));
   std::string line = "DigestAuthenticationProvider.superDigest=" + digest + "\n";
   auto base64 = [](const std::string& text) {
@@ -459,6 +479,11 @@ value superDigestSecret(const ZkCluster& c, const std::string& digest, const std
   secret["type"] = str("Opaque");
   secret["data"]["super-digest.cfg"] = base64(line);
   if (!jaas.empty()) secret["data"]["jaas.conf"] = base64(jaas);
+  if (c.spec.auth.kerberos) {
+    for (const Member& member : members(c, m)) {
+      secret["data"][member.name + ".jaas.conf"] = base64(renderKerberosJaas(c, member, a));
+    }
+  }
   return secret;
 }
 
@@ -477,9 +502,12 @@ std::string renderJaas(const std::vector<SaslCredential>& users) {
   return out + ";\n};\n";
 }
 
-std::string memberSecretsFingerprint(std::string_view superDigest, std::string_view jaas) {
-  if (jaas.empty()) return std::string(superDigest);
-  return std::string(superDigest) + "\njaas=" + std::string(jaas);
+std::string memberSecretsFingerprint(std::string_view superDigest, std::string_view jaas,
+                                     std::string_view keytab) {
+  std::string out(superDigest);
+  if (!jaas.empty()) out += "\njaas=" + std::string(jaas);
+  if (!keytab.empty()) out += "\nkeytab-sha256=" + sha256Hex(keytab);
+  return out;
 }
 
 }  // namespace zk::op

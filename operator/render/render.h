@@ -77,12 +77,13 @@ inline constexpr const char* kJaasMountFile = "/etc/zookube-super/jaas.conf";
 // With spec.auth.kerberos a member's file is <member>.jaas.conf there (its own principal).
 std::string jaasFileOf(const ZkCluster& c, const Member& m, const Addressing& a);
 
-// spec.auth.kerberos (needs it set): the keytab's path (Kubernetes: the keytab Secret mounted at
-// kKeytabMountDir; local: <state-dir>/secrets/<name>/<key>), the member's principal (the
-// pattern's {host} replaced by the host it listens on), and its JAAS file: a Server section with
-// Krb5LoginModule, which makes the server accept GSSAPI (docs/security.md).
+// spec.auth.kerberos (needs it set): the keytab's path (Kubernetes: the keytab Secret's key
+// mounted at kKeytabMountDir; local: the copy the backend writes beside the member's JAAS file,
+// <stateDir>/<member>/krb5.keytab, from <state-dir>/secrets/<name>/<key>), the member's principal
+// (the pattern's {host} replaced by the host it listens on), and its JAAS file: a Server section
+// with Krb5LoginModule, which makes the server accept GSSAPI (docs/security.md).
 inline constexpr const char* kKeytabMountDir = "/etc/zookube-keytab";
-std::string keytabFileOf(const ZkCluster& c, const Addressing& a);
+std::string keytabFileOf(const ZkCluster& c, const Member& m, const Addressing& a);
 std::string kerberosPrincipalOf(const ZkCluster& c, const Member& m, const Addressing& a);
 std::string renderKerberosJaas(const ZkCluster& c, const Member& m, const Addressing& a);
 
@@ -94,10 +95,14 @@ struct SaslCredential {
 // The JAAS file's text: a Server section with DigestLoginModule and user_<name>="<password>" for
 // each (quotes and backslashes escaped), the operator's own user among them.
 std::string renderJaas(const std::vector<SaslCredential>& users);
-// What of the members' Secret (superDigestSecret) goes into the rollout hash: the super digest,
-// and the JAAS text when there is one (so a changed password rolls the members, each of which
-// reads the file only when it starts). Equal to `superDigest` without JAAS.
-std::string memberSecretsFingerprint(std::string_view superDigest, std::string_view jaas);
+// What of the members' Secrets goes into the rollout hash: the super digest, the JAAS text when
+// there is one (so a changed password rolls the members, each of which reads the file only when
+// it starts), and spec.auth.kerberos's keytab's SHA-256 (a new keytab rolls them likewise; the
+// per-member JAAS files follow from the spec). Equal to `superDigest` without JAAS or keytab.
+std::string memberSecretsFingerprint(std::string_view superDigest, std::string_view jaas,
+                                     std::string_view keytab = {});
+// Lowercase hex of `text`'s SHA-256, its first `chars` digits.
+std::string sha256Hex(std::string_view text, size_t chars = 64);
 
 // Whether members listen for plaintext clients (tls.client off or both); with `on` only the
 // secureClientPort is rendered.
@@ -171,8 +176,10 @@ std::string clusterLabelSelector(const ZkCluster& c);
 
 // The super digest Secret's object: one file, "DigestAuthenticationProvider.superDigest=<digest>",
 // that each pod appends to its zoo.cfg. `digest` is "super:<base64 sha1>". With spec.auth.sasl it
-// holds the JAAS file too (jaas.conf, renderJaas), so no password reaches the ConfigMap.
+// holds the JAAS file too (jaas.conf, renderJaas), so no password reaches the ConfigMap; with
+// spec.auth.kerberos, each of `m`'s members' own (<member>.jaas.conf, renderKerberosJaas with `a`).
 web::json::value superDigestSecret(const ZkCluster& c, const std::string& digest,
-                                   const std::string& jaas = {});
+                                   const std::string& jaas = {}, Membership m = {},
+                                   const Addressing& a = Addressing::kubernetes());
 
 }  // namespace zk::op

@@ -86,7 +86,9 @@ std::string sharedSettings(const ZkCluster& c) {
   return out.str();
 }
 
-std::string sha256Hex(const std::string& text, size_t chars) {
+}  // namespace
+
+std::string sha256Hex(std::string_view text, size_t chars) {
   std::array<unsigned char, EVP_MAX_MD_SIZE> digest{};
   unsigned int len = 0;
   EVP_Digest(text.data(), text.size(), digest.data(), &len, EVP_sha256(), nullptr);
@@ -98,8 +100,6 @@ std::string sha256Hex(const std::string& text, size_t chars) {
   }
   return out;
 }
-
-}  // namespace
 
 Membership desiredMembership(const ZkCluster& c) {
   return {c.spec.voters, c.spec.observers};
@@ -147,12 +147,11 @@ std::string jaasFileOf(const ZkCluster& c, const Member& m, const Addressing& a)
   return kJaasMountFile;
 }
 
-std::string keytabFileOf(const ZkCluster& c, const Addressing& a) {
+std::string keytabFileOf(const ZkCluster& c, const Member& m, const Addressing& a) {
   const SecretKeyRef& ref = c.spec.auth.kerberos.value().keytabSecretRef;
   if (a.mode == Addressing::Mode::kKubernetes) return std::string(kKeytabMountDir) + "/" + ref.key;
-  // Local mode's Secrets are laid out beside members/ as a Secret volume would be.
-  std::string stateDir = a.localStateDir.substr(0, a.localStateDir.rfind('/'));
-  return stateDir + "/secrets/" + ref.name + "/" + ref.key;
+  // A fixed name: the user's key could be any of the member's own files' names.
+  return a.localStateDir + "/" + m.name + "/krb5.keytab";
 }
 
 std::string kerberosPrincipalOf(const ZkCluster& c, const Member& m, const Addressing& a) {
@@ -167,7 +166,7 @@ std::string renderKerberosJaas(const ZkCluster& c, const Member& m, const Addres
          "  com.sun.security.auth.module.Krb5LoginModule required\n"
          "  useKeyTab=true\n"
          "  keyTab=\"" +
-         keytabFileOf(c, a) +
+         keytabFileOf(c, m, a) +
          "\"\n"
          "  storeKey=true\n"
          "  useTicketCache=false\n"
@@ -260,6 +259,10 @@ std::string rolloutHash(const ZkCluster& c, const Addressing& a, std::string_vie
   std::string input = sharedSettings(c) + "image=" + c.spec.image + "\n";
   // Left out when empty, so a hash made without it stays what it was.
   if (!superDigest.empty()) input += "superDigest=" + std::string(superDigest) + "\n";
+  if (const auto& k = c.spec.auth.kerberos) {
+    // What each member's JAAS file says (zoo.cfg holds neither): its login rolls with it.
+    input += "kerberos=" + k->principal + " " + k->keytabSecretRef.key + "\n";
+  }
   Ports p = c.spec.ports;
   if (c.spec.tls.enabled()) input += "secureClientPort=" + std::to_string(p.secureClient) + "\n";
   input += "ports=" + std::to_string(p.client) + "," + std::to_string(p.quorum) + "," +

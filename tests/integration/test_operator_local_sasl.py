@@ -47,12 +47,18 @@ def membership(zk):
                   if line.startswith("server."))
 
 
-@pytest.fixture
-def cluster(tmp_path):
+def cluster_with_auth(tmp_path, auth):
+    """A local cluster of three voters with spec.auth `auth`, not started."""
     c = LocalCluster(tmp_path)
     c.spec["spec"]["observers"] = 0
-    c.spec["spec"]["auth"] = AUTH
+    c.spec["spec"]["auth"] = auth
     c.write_manifest()
+    return c
+
+
+@pytest.fixture
+def cluster(tmp_path):
+    c = cluster_with_auth(tmp_path, AUTH)
     yield c
     c.cleanup()
 

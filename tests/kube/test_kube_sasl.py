@@ -181,14 +181,51 @@ def test_sasl_over_tls_only_members_and_the_operator_chains_its_relays(api, kube
                    "demo-observer-0 added by reconfig over TLS and SASL", log, kubelet)
 
 
-def test_kerberos_is_admitted_and_held_until_the_operator_carries_it_out(api, operator):
-    """spec.auth.kerberos passes the CRD (its key defaulted) and is rendered, but no backend
-    mounts the keytab yet: Degraded InvalidConfig, said once, and nothing applied."""
+KERBEROS = {"kerberos": {"keytabSecretRef": {"name": "zk-keytab"},
+                         "principal": "zookeeper/{host}@EXAMPLE.COM"}}
+
+
+def rollout_hash(api):
+    with api.store.lock:
+        sts = api.store.get("apps/v1", "statefulsets", "default", "demo")
+    return sts["spec"]["template"]["metadata"]["annotations"]["zookube.dev/rollout-hash"]
+
+
+def test_kerberos_mounts_the_keytab_and_the_members_secret_holds_each_jaas(api, operator):
+    """spec.auth.kerberos passes the CRD (its key defaulted); a missing keytab Secret is
+    SecretMissing and nothing is applied; with it, the pods (as the stand-in's OpenAPI schema
+    checks them) mount its key read-only, the members' Secret holds each member's JAAS file at
+    the path its zoo.cfg names, and a new keytab changes the rollout hash."""
     with_members(api)
-    create(api, 3, {"kerberos": {"keytabSecretRef": {"name": "zk-keytab"},
-                                 "principal": "zookeeper/{host}@EXAMPLE.COM"}})
+    create(api, 3, KERBEROS)
     assert cluster(api)["spec"]["auth"]["kerberos"]["keytabSecretRef"]["key"] == "keytab"
-    operator.run(2, expect_ok=False)
-    assert_reported(api, "InvalidConfig", "spec.auth.kerberos is not carried out")
+    operator.run(1, expect_ok=False)
+    assert_reported(api, "SecretMissing", "Secret default/zk-keytab",
+                    "spec.auth.kerberos.keytabSecretRef", "does not exist", '"keytab"')
     with api.store.lock:
         assert not any(o["kind"] == "StatefulSet" for o in api.store.objects.values())
+    put_secret(api, "zk-keytab", {"keytab": "keytab one", "unrelated": "not mounted"})
+    converge(api, operator)
+    assert degraded(api)["status"] == "False"
+    with api.store.lock:
+        sts = api.store.get("apps/v1", "statefulsets", "default", "demo")
+        secret = api.store.get("v1", "secrets", "default", "demo-super-digest")
+        cfg = api.store.get("v1", "configmaps", "default", "demo-config")["data"]["demo-1.cfg"]
+    pod = sts["spec"]["template"]["spec"]
+    volume = next(v for v in pod["volumes"] if v["name"] == "keytab")
+    assert volume["secret"] == {"secretName": "zk-keytab", "defaultMode": 0o440,
+                                "items": [{"key": "keytab", "path": "keytab"}]}, volume
+    mount = next(m for m in pod["containers"][0]["volumeMounts"] if m["name"] == "keytab")
+    assert mount == {"name": "keytab", "mountPath": "/etc/zookube-keytab", "readOnly": True}
+    assert "java.security.auth.login.config=/etc/zookube-super/demo-1.jaas.conf" in cfg, cfg
+    assert "kerberos.removeRealmFromPrincipal=true" in cfg, cfg
+    for member in ("demo-0", "demo-1", "demo-2"):
+        jaas = base64.b64decode(secret["data"][f"{member}.jaas.conf"]).decode()
+        assert "com.sun.security.auth.module.Krb5LoginModule required" in jaas, jaas
+        assert 'keyTab="/etc/zookube-keytab/keytab"' in jaas, jaas
+        assert f'principal="zookeeper/{member}.' in jaas and '@EXAMPLE.COM";' in jaas, jaas
+    assert "keytab one" not in stored_text(api, {"ConfigMap", "StatefulSet", "Secret", "Event"})
+    before = rollout_hash(api)
+    put_secret(api, "zk-keytab", {"keytab": "keytab two"})
+    operator.run(1)
+    assert rollout_hash(api) != before

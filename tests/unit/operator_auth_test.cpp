@@ -60,7 +60,9 @@ TEST(OperatorAuth, UsersAndEnforceAreReadWithTheKeyDefaulted) {
 }
 
 TEST(OperatorAuth, TheCrdRulesAreTheModels) {
-  EXPECT_TRUE(hasError("  auth: {enforce: true}\n", "spec.auth.enforce: needs auth.sasl"));
+  EXPECT_TRUE(hasError("  auth: {enforce: true}\n",
+                       "spec.auth.enforce: needs auth.sasl (the operator logs in with DIGEST-MD5 "
+                       "as its own user; it has no Kerberos login)"));
   EXPECT_TRUE(hasError(
       "  auth: {sasl: {users: [{name: zookube-operator, passwordSecretRef: {name: s}}]}}\n",
       "spec.auth.sasl.users[0].name: \"zookube-operator\" is the operator's own user"));
@@ -189,8 +191,48 @@ TEST(OperatorKerberos, EachMemberGetsItsPrincipalInAKrb5ServerSection) {
   EXPECT_EQ(s.keytab, "/etc/zookube-keytab/keytab");
   Addressing local = Addressing::local("/state/members");
   sasl::Settings l = sasl::settingsFrom(jaas::parse(renderKerberosJaas(c, m, local)), "Server");
-  EXPECT_EQ(l.keytab, "/state/secrets/zk-keytab/keytab");
+  EXPECT_EQ(l.keytab, "/state/members/zk-1/krb5.keytab");
   EXPECT_EQ(l.serverName, endpointOf(c, m, local).host);
+}
+
+// Kubernetes: the pods mount the keytab Secret's one key read-only where each member's JAAS file
+// (in the members' Secret, one per member of the membership) says; a new keytab rolls them.
+TEST(OperatorKerberos, PodsMountTheKeytabAndTheMembersSecretHoldsEachJaas) {
+  ZkCluster c = parse(kKerberos);
+  Addressing k8s = Addressing::kubernetes();
+  web::json::value secret = superDigestSecret(c, "super:x", "", {3, 1}, k8s);
+  for (const Member& m : members(c, {3, 1})) {
+    auto bytes =
+        utility::conversions::from_base64(secret.at("data").at(m.name + ".jaas.conf").as_string());
+    EXPECT_EQ(std::string(bytes.begin(), bytes.end()), renderKerberosJaas(c, m, k8s)) << m.name;
+  }
+  EXPECT_FALSE(secret.at("data").has_field("zk-3.jaas.conf"));
+  EXPECT_FALSE(secret.at("data").has_field("jaas.conf"));
+  int sets = 0;
+  for (const web::json::value& o : renderObjects(c, {3, 1}, k8s)) {
+    if (o.at("kind").as_string() != "StatefulSet") continue;
+    ++sets;
+    const web::json::value& pod = o.at("spec").at("template").at("spec");
+    web::json::value volume = pod.at("volumes").as_array().at(2);
+    EXPECT_EQ(volume.at("name").as_string(), "keytab");
+    EXPECT_EQ(volume.at("secret").at("secretName").as_string(), "zk-keytab");
+    EXPECT_EQ(volume.at("secret").at("defaultMode").as_integer(), 0440);
+    EXPECT_EQ(volume.at("secret").at("items").at(0).at("key").as_string(), "keytab");
+    web::json::value mount = pod.at("containers").at(0).at("volumeMounts").as_array().at(3);
+    EXPECT_EQ(mount.at("name").as_string(), "keytab");
+    EXPECT_EQ(mount.at("mountPath").as_string(), kKeytabMountDir);
+    EXPECT_TRUE(mount.at("readOnly").as_bool());
+  }
+  EXPECT_EQ(sets, 2);
+  auto hash = [&](const ZkCluster& cluster, const std::string& keytab) {
+    return rolloutHash(cluster, k8s, memberSecretsFingerprint("super:x", "", keytab));
+  };
+  EXPECT_NE(hash(c, "keytab one"), hash(c, "keytab two"));
+  // Only the keytab's hash, never its bytes.
+  EXPECT_EQ(memberSecretsFingerprint("super:x", "", "RAW-KEY").find("RAW-KEY"), std::string::npos);
+  ZkCluster other =
+      parse(std::string(kKerberos).replace(std::string(kKerberos).find("EXAMPLE"), 7, "OTHER.EX"));
+  EXPECT_NE(hash(c, "k"), hash(other, "k"));  // a new principal rolls the members too
 }
 
 }  // namespace

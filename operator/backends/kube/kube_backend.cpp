@@ -168,7 +168,8 @@ KubeBackend::KubeBackend(KubeClient& client, AddressResolver resolver, KubeBacke
     : client_(client), resolver_(std::move(resolver)), options_(std::move(options)) {}
 
 std::string KubeBackend::targetHash(const ZkCluster& c, const SuperUser& super) const {
-  return rolloutHash(c, options_.addressing, memberSecretsFingerprint(super.digest, super.jaas));
+  return rolloutHash(c, options_.addressing,
+                     memberSecretsFingerprint(super.digest, super.jaas, super.keytab));
 }
 
 value KubeBackend::listPods(const ZkCluster& c) {
@@ -425,8 +426,9 @@ std::string KubeBackend::saslJaas(const ZkCluster& c, const std::string& operato
 KubeBackend::SuperUser KubeBackend::superUser(const ZkCluster& c) {
   std::string password = superPassword(c);
   std::string digest = zkadmin::superDigest("super", password);
-  std::string jaas = c.spec.auth.any() ? saslJaas(c, password) : "";
-  return {std::move(password), std::move(digest), std::move(jaas)};
+  std::string jaas = saslJaas(c, password);
+  std::string keytab = kerberosKeytabFromSecrets(c, secretReader(client_, c.meta.ns));
+  return {std::move(password), std::move(digest), std::move(jaas), std::move(keytab)};
 }
 
 void KubeBackend::applyOrBlock(const value& object) {
@@ -443,8 +445,8 @@ void KubeBackend::applyOrBlock(const value& object) {
 void KubeBackend::applyObjects(const ZkCluster& c, Membership m, const SuperUser& super) {
   applyTlsSecrets(c, m);
   // The digest first: a pod cannot start without the Secret it mounts.
-  applyOrBlock(superDigestSecret(c, super.digest, super.jaas));
-  std::string fingerprint = memberSecretsFingerprint(super.digest, super.jaas);
+  applyOrBlock(superDigestSecret(c, super.digest, super.jaas, m, options_.addressing));
+  std::string fingerprint = memberSecretsFingerprint(super.digest, super.jaas, super.keytab);
   std::vector<value> objects = renderObjects(c, m, options_.addressing, fingerprint);
   for (const value& object : objects) applyOrBlock(object);
   deleteUnwanted(c, "networking.k8s.io/v1", "NetworkPolicy", objects,

@@ -8,7 +8,6 @@
 #include <sys/file.h>
 #include <unistd.h>
 
-#include <openssl/evp.h>
 
 #include <algorithm>
 #include <array>
@@ -74,16 +73,7 @@ std::string describeRestart(const RestartMember& r) {
 }
 
 std::string shortSha256(const std::string& text) {
-  std::array<unsigned char, EVP_MAX_MD_SIZE> digest{};
-  unsigned int len = 0;
-  EVP_Digest(text.data(), text.size(), digest.data(), &len, EVP_sha256(), nullptr);
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string out;
-  for (unsigned int i = 0; i < 4 && i < len; ++i) {
-    out += kHex[digest[i] >> 4];
-    out += kHex[digest[i] & 15];
-  }
-  return out;
+  return sha256Hex(text, 8);
 }
 
 // The super user's password: made once, kept beside the data it protects, readable by its owner
@@ -146,21 +136,30 @@ fs::path LocalBackend::configPath(const Member& m) const {
   return memberDir(m) / "zoo.cfg";
 }
 
-std::string LocalBackend::localJaas(const ZkCluster& c) const {
-  // The files as a Secret volume lays them out, each written by the user.
-  auto readFiles = [&](const SecretKeyRef& ref) {
+SecretReader LocalBackend::secretFiles(bool text) const {
+  // The files as a Secret volume lays them out, each written by the user; a text value loses
+  // the one trailing newline an editor adds, a keytab is kept byte for byte.
+  return [this, text](const SecretKeyRef& ref) {
     fs::path folder = options_.stateDir / "secrets" / ref.name;
     std::string value = readFile(folder / ref.key);
-    if (value.ends_with('\n')) value.pop_back();
+    if (text && value.ends_with('\n')) value.pop_back();
     return SecretRead{ref.name, fs::is_directory(folder), value,
                       "local mode reads " + (folder / ref.key).string()};
   };
-  return saslJaasFromSecrets(c, superPassword_, readFiles);
+}
+
+std::string LocalBackend::localJaas(const ZkCluster& c) const {
+  return saslJaasFromSecrets(c, superPassword_, secretFiles(true));
+}
+
+std::string LocalBackend::localKeytab(const ZkCluster& c) const {
+  return kerberosKeytabFromSecrets(c, secretFiles(false));
 }
 
 std::optional<Blocker> LocalBackend::secretBlocker(const ZkCluster& c) const {
   try {
     localJaas(c);
+    localKeytab(c);
   } catch (const Blocked& e) {
     return e.blocker();
   }
@@ -168,16 +167,16 @@ std::optional<Blocker> LocalBackend::secretBlocker(const ZkCluster& c) const {
 }
 
 std::string LocalBackend::targetHash(const ZkCluster& c) const {
-  // A changed password rolls the members, each of which reads its JAAS file only at start.
-  // A missing password file is reported by observe (the plan then only reports).
-  std::string jaas;
+  // A changed password or keytab rolls the members, each of which reads its JAAS file (and
+  // logs in with the keytab) only at start. A missing file is reported by observe (the plan
+  // then only reports).
+  std::string fingerprint;
   try {
-    jaas = localJaas(c);
+    fingerprint = memberSecretsFingerprint("", localJaas(c), localKeytab(c));
   } catch (const Blocked& e) {
-    jaas = e.what();
+    fingerprint = memberSecretsFingerprint("", e.what());
   }
-  return rolloutHash(c, addressing_, memberSecretsFingerprint("", jaas)) + "-" +
-         shortSha256(localSettings_);
+  return rolloutHash(c, addressing_, fingerprint) + "-" + shortSha256(localSettings_);
 }
 
 std::vector<Member> LocalBackend::membersOnDisk(const ZkCluster& c) const {
@@ -288,10 +287,16 @@ void LocalBackend::writeMemberFiles(const ZkCluster& c, const Member& m) {
                              : renderZooCfg(c, m, membership_, addressing_)) +
                     localSettings_;
   if (readFile(configPath(m)) != cfg) writeFileAtomically(configPath(m), cfg);
+  constexpr auto kOwnerOnly = fs::perms::owner_read | fs::perms::owner_write;
   if (std::string jaas = localJaas(c); !jaas.empty()) {
-    fs::path file = jaasFileOf(c, m, addressing_);
-    writeFileAtomically(file, jaas);
-    fs::permissions(file, fs::perms::owner_read | fs::perms::owner_write);
+    writeFileAtomically(jaasFileOf(c, m, addressing_), jaas, kOwnerOnly);
+  }
+  if (c.spec.auth.kerberos) {
+    // The member's own copy of the keytab beside its JAAS file, which names it and the
+    // member's principal.
+    writeFileAtomically(keytabFileOf(c, m, addressing_), localKeytab(c), kOwnerOnly);
+    writeFileAtomically(jaasFileOf(c, m, addressing_), renderKerberosJaas(c, m, addressing_),
+                        kOwnerOnly);
   }
   ensureLocalTls(c, m, options_.stateDir / "tls", tlsDirOf(c, m, addressing_), unixSeconds());
   std::string myid = renderMyid(m);

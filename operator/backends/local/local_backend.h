@@ -12,6 +12,8 @@
 //   secrets/<name>/<key>            spec.auth.sasl's passwordSecretRefs, as a Secret volume lays
 //                                   them out (the user writes them; one trailing newline dropped)
 //   members/<name>/jaas.conf        the JAAS file rendered from them (0600)
+//   members/<name>/krb5.keytab      spec.auth.kerberos: the member's copy of the keytab (0600),
+//                                   which its jaas.conf names with the member's principal
 //
 // Membership changes go through the ensemble, not through restarts: members run with
 // reconfigEnabled=true and the super user's digest, and ReconfigAdd/ReconfigRemove are
@@ -32,6 +34,7 @@
 #include "backends/local/process.h"
 #include "backends/local/state_store.h"
 #include "backends/members/sasl_relay.h"
+#include "backends/members/secret_refs.h"
 #include "backends/members/tls_relay.h"
 #include "backends/members/zk_admin.h"
 #include "model/zk_cluster.h"
@@ -127,9 +130,13 @@ class LocalBackend {
   std::map<std::string, std::unique_ptr<relay::TlsRelay>> relays_;  // by member name
   // spec.auth.enforce: the operator's sessions authenticate through these, by "host:port".
   std::map<std::string, std::unique_ptr<relay::SaslRelay>> saslRelays_;
+  // Reads <state-dir>/secrets/<name>/<key>; `text` drops one trailing newline.
+  SecretReader secretFiles(bool text) const;
   // The JAAS file for spec.auth.sasl (empty without it); throws Blocked (SecretMissing) naming a
   // missing password file's Secret, user and key.
   std::string localJaas(const ZkCluster& c) const;
+  // spec.auth.kerberos's keytab (empty without it); throws Blocked (SecretMissing) likewise.
+  std::string localKeytab(const ZkCluster& c) const;
   std::optional<Blocker> secretBlocker(const ZkCluster& c) const;
   // status.tls and its conditions from the applied members' keystores and the CA, as Kubernetes
   // mode judges its Secrets (render/tls_status.h); nothing without spec.tls or members.

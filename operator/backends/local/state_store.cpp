@@ -2,6 +2,7 @@
 #include "backends/local/state_store.h"
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -66,12 +67,20 @@ std::string readFile(const std::filesystem::path& path) {
   return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
 }
 
-void writeFileAtomically(const std::filesystem::path& path, std::string_view content) {
+void writeFileAtomically(const std::filesystem::path& path, std::string_view content,
+                         std::filesystem::perms mode) {
   std::filesystem::path tmp = path;
   tmp += ".tmp";
   {
-    UniqueFd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644));
+    auto bits = static_cast<mode_t>(mode);
+    UniqueFd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, bits));
     if (!fd) throwErrno("open " + tmp.string());
+    // A temporary file left by a crash keeps its old mode through O_CREAT: narrowed to `mode`
+    // (a new one already has it, less the umask).
+    struct stat st {};
+    if (::fstat(fd.get(), &st) != 0 || ::fchmod(fd.get(), st.st_mode & bits & 07777) != 0) {
+      throwErrno("chmod " + tmp.string());
+    }
     while (!content.empty()) {
       ssize_t n = ::write(fd.get(), content.data(), content.size());
       if (n < 0 && errno == EINTR) continue;

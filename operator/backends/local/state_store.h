@@ -39,8 +39,10 @@ void saveState(const std::filesystem::path& file, const LocalState& state);
 // A file's whole content; empty when it is missing or unreadable.
 std::string readFile(const std::filesystem::path& path);
 
-// Write to a temporary file, fsync it, rename it over `path`, fsync the directory.
-void writeFileAtomically(const std::filesystem::path& path, std::string_view content);
+// Write to a temporary file, fsync it, rename it over `path`, fsync the directory. The file has
+// `mode` from its first byte (0600 for what only the operator and its members may read).
+void writeFileAtomically(const std::filesystem::path& path, std::string_view content,
+                         std::filesystem::perms mode = std::filesystem::perms(0644));
 
 std::string nowRfc3339();
 

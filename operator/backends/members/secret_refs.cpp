@@ -23,14 +23,6 @@ std::string requiredSecretValue(const SecretReader& read, const SecretKeyRef& re
 
 std::string saslJaasFromSecrets(const ZkCluster& c, const std::string& operatorPassword,
                                 const SecretReader& read) {
-  if (c.spec.auth.kerberos) {
-    // Rendered (render.h) but not yet carried out: the keytab's mount and each member's
-    // JAAS file. Said, rather than members started without the login they were asked for.
-    throw Blocked(
-        {BlockCause::kInvalidConfig,
-         "spec.auth.kerberos is not carried out by this operator yet (the keytab Secret's "
-         "mount and each member's JAAS file); remove it, or use auth.sasl"});
-  }
   if (!c.spec.auth.sasl) return "";
   std::vector<SaslCredential> users{{kOperatorSaslUser, operatorPassword}};
   for (const SaslUser& u : c.spec.auth.users) {
@@ -38,6 +30,12 @@ std::string saslJaasFromSecrets(const ZkCluster& c, const std::string& operatorP
     users.push_back({u.name, requiredSecretValue(read, u.passwordSecretRef, field)});
   }
   return renderJaas(users);
+}
+
+std::string kerberosKeytabFromSecrets(const ZkCluster& c, const SecretReader& read) {
+  if (!c.spec.auth.kerberos) return "";
+  return requiredSecretValue(read, c.spec.auth.kerberos->keytabSecretRef,
+                             "spec.auth.kerberos.keytabSecretRef");
 }
 
 }  // namespace zk::op

@@ -29,8 +29,12 @@ std::string requiredSecretValue(const SecretReader& read, const SecretKeyRef& re
 
 // spec.auth.sasl's JAAS file: the operator's own user (with `operatorPassword`) and every user
 // with the password its Secret holds; "" without spec.auth.sasl. Throws Blocked (SecretMissing)
-// naming the user, or (InvalidConfig) for spec.auth.kerberos, which no backend carries out yet.
+// naming the user.
 std::string saslJaasFromSecrets(const ZkCluster& c, const std::string& operatorPassword,
                                 const SecretReader& read);
+
+// spec.auth.kerberos's keytab (its bytes, as the Secret holds them); "" without it. Throws
+// Blocked (SecretMissing) naming the Secret and its key.
+std::string kerberosKeytabFromSecrets(const ZkCluster& c, const SecretReader& read);
 
 }  // namespace zk::op
