@@ -59,10 +59,38 @@ def free_block(size):
     ephemeral range and in this worker's slice of it."""
     low, high = worker_slice(LOWEST, ephemeral_start())
     top = high - size
-    for _ in range(2000):
+    for _ in range(200):
         base = random.randrange(low, top)
         block = range(base, base + size)
         if _handed_out.isdisjoint(block) and all(bindable(p) for p in block):
             _handed_out.update(block)
             return base
-    raise RuntimeError(f"no {size} free ports between {low} and {high}")
+    # Random blocks leave gaps too small for a large one: look at every gap in turn.
+    base = first_fit(low, top, size)
+    if base is None:
+        raise RuntimeError(f"no {size} free ports between {low} and {high}")
+    _handed_out.update(range(base, base + size))
+    return base
+
+
+def first_fit(low, top, size):
+    """The lowest base in [low, top) whose `size` ports are neither handed out nor bound."""
+    base = low
+    while base < top:
+        block = range(base, base + size)
+        clash = next((p for p in reversed(block) if p in _handed_out or not bindable(p)), None)
+        if clash is None:
+            return base
+        base = clash + 1
+    return None
+
+
+def handed_out():
+    """A mark of what this process has handed out so far, for give_back_since."""
+    return frozenset(_handed_out)
+
+
+def give_back_since(mark):
+    """Ports handed out since `mark` may be handed out again: their servers are gone (a port
+    still bound, or with connections lingering on it, is not bindable and stays skipped)."""
+    _handed_out.intersection_update(mark)
