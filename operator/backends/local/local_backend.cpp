@@ -8,7 +8,6 @@
 #include <sys/file.h>
 #include <unistd.h>
 
-
 #include <algorithm>
 #include <array>
 #include <cstdio>
