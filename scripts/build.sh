@@ -6,6 +6,11 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 JOBS="${JOBS:-$(nproc)}"
+# Debug information: GCC's and clang's -g does not change the code they generate, only what the
+# object files carry. Line tables (-g1) are all that backtraces, sanitizer reports and perf need,
+# and they compile a third faster than full -g (server.cpp: 18 -> 11.5 s), which keeps CI on two
+# cores inside its budget. The image strips its binaries, so its build carries none (-g0). A full
+# -g tree for a debugger: cmake -S . -B build-debug -DCMAKE_BUILD_TYPE=RelWithDebInfo.
 ASAN=0
 BINARIES=0
 for arg in "$@"; do
@@ -18,15 +23,18 @@ for arg in "$@"; do
 done
 
 if [ "$BINARIES" -eq 1 ]; then
-  cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DZOOKUBE_TESTS=OFF >/dev/null
+  cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo "-DCMAKE_C_FLAGS_RELWITHDEBINFO=-O2 -g0 -DNDEBUG" \
+    "-DCMAKE_CXX_FLAGS_RELWITHDEBINFO=-O2 -g0 -DNDEBUG" -DZOOKUBE_TESTS=OFF >/dev/null
   ninja -C build -j "$JOBS" zookube-server zookube-operator
   exit 0
 fi
-cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DZOOKUBE_TESTS=ON >/dev/null
+cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo "-DCMAKE_C_FLAGS_RELWITHDEBINFO=-O2 -g1 -DNDEBUG" \
+  "-DCMAKE_CXX_FLAGS_RELWITHDEBINFO=-O2 -g1 -DNDEBUG" -DZOOKUBE_TESTS=ON >/dev/null
 ninja -C build -j "$JOBS"
 
 if [ "$ASAN" -eq 1 ]; then
-  cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=Debug -DZOOKUBE_SANITIZE=ON >/dev/null
+  cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=Debug -DCMAKE_C_FLAGS_DEBUG=-g1 \
+    -DCMAKE_CXX_FLAGS_DEBUG=-g1 -DZOOKUBE_SANITIZE=ON >/dev/null
   # Unit tests, the simulator and the server (whose network layer the ensemble tests exercise).
   targets=$(ninja -C build-asan -t targets all | sed -n 's/^\(\(unit\|sim\)_[a-z]*\): .*/\1/p' | sort -u)
   targets="$targets zookube-server"

@@ -42,7 +42,9 @@ run_one_fuzzer() {
 export -f run_one_fuzzer
 
 run_fuzzers() {
+  # Line tables only, as scripts/build.sh gives its trees: enough for the sanitizers' reports.
   cmake -S . -B build-fuzz -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DZOOKUBE_FUZZ=ON -DZOOKUBE_SANITIZE=ON \
+    "-DCMAKE_C_FLAGS_RELWITHDEBINFO=-O2 -g1 -DNDEBUG" "-DCMAKE_CXX_FLAGS_RELWITHDEBINFO=-O2 -g1 -DNDEBUG" \
     -DCMAKE_C_COMPILER=clang -DCMAKE_CXX_COMPILER=clang++ >/dev/null || return 1
   local names=() src
   for src in tests/fuzz/*.cpp; do names+=("$(basename "$src" .cpp)"); done
@@ -68,10 +70,10 @@ if compgen -G "tests/fuzz/*.cpp" >/dev/null; then
 fi
 step "integration tests (ZK_IMPL=${ZK_IMPL:-zookube})" \
   env ZOOKUBE_BUILD_DIR="$PWD/build" /usr/bin/python3 -m pytest -q "${PARALLEL[@]}" tests/integration
-# kazoo's own suite, its harness starting zookube members (~2.5 min), and Curator's recipes
-# against a standalone server and a 3-voter ensemble (~2 min).
+# kazoo's own suite, its harness starting zookube members (~2 min), beside Curator's recipes
+# against a standalone server and a 3-voter ensemble (~1 min) on the other worker.
 step "real clients: kazoo's suite, Curator (ZK_IMPL=${ZK_IMPL:-zookube})" \
-  env ZOOKUBE_BUILD_DIR="$PWD/build" /usr/bin/python3 -m pytest -q tests/clients
+  env ZOOKUBE_BUILD_DIR="$PWD/build" /usr/bin/python3 -m pytest -q "${PARALLEL[@]}" tests/clients
 if [ -x build-asan/server/zookube-server ]; then
   # The ensemble's sockets, reconfig, session moves, hostile input and SIGTERM at any moment
   # against the sanitized server (restarting members one by one under load too, now that
