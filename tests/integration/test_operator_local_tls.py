@@ -294,3 +294,25 @@ def test_the_rotate_ca_annotation_rotates_the_ca_under_load_with_no_restart(make
     assert refused(stale)
     # Nothing more happened meanwhile: the annotation's value was answered once.
     assert len(rotation_events(cluster)) == 3
+
+
+def test_an_operator_killed_mid_rotation_resumes_it_from_the_state_directory(make_cluster):
+    """The rotation's state is in <state-dir>/tls, not in the operator: killed with SIGKILL while
+    the members trust both CAs, a new operator takes the next steps and starts no second one."""
+    cluster = make_cluster({"client": "both", "caRotationStep": "3s"})
+    members = cluster.wait_healthy(observers=0)
+    starts = cluster.starts()
+    cluster.spec["metadata"]["annotations"] = {"zookube.dev/rotate-ca": "once"}
+    cluster.write_manifest()
+    harness.wait_until(lambda: cluster.status().get("tls", {}).get("caRotation") == "Trusting",
+                       timeout=30, interval=0.1, what="the rotation's first step")
+    cluster.kill9_operator()
+    assert os.path.exists(os.path.join(cluster.state, "tls", "next.key"))
+    cluster.start_operator()
+    harness.wait_until(lambda: "CARotationCompleted" in rotation_events(cluster)
+                       and cluster.healthy(0), timeout=60, interval=0.1, what="the CA rotated")
+    assert rotation_events(cluster) == [
+        "CARotationStarted", "CARotationSwitched", "CARotationCompleted"], cluster.output()
+    assert cluster.starts() == starts, "a member was restarted"
+    assert [m["pid"] for m in cluster.ensemble()["members"]] == [m["pid"] for m in members]
+    assert writes(cluster.client(), "/tls/after-resumed-rotation")
