@@ -19,11 +19,13 @@ std::string fileOf(const std::string& key) {
   return key;
 }
 
-// In the order they are written: the step's time first, so a state read back after a crash
-// part-way is the step before (a next CA is only read with both its files) or the new one with
-// its step begun.
-constexpr const char* kCaKeys[] = {"rotation-since", "rotation-request", "previous.crt", "next.key",
-                                   "next.crt",       "tls.key",          "tls.crt"};
+// In the order they are written, so that a state read back after a crash part-way through a
+// step is one the rotation goes on from: the step's time first; a next CA only counts with both
+// its files; the request answered after the CA that answers it (at worst asked again); the
+// issuing key before its certificate (at the switch, a key without its certificate is still
+// next.key's, and the switch is taken again).
+constexpr const char* kCaKeys[] = {"rotation-since",   "previous.crt", "next.key", "next.crt",
+                                   "rotation-request", "tls.key",      "tls.crt"};
 
 bool isPrivate(const std::string& key) {
   return key.ends_with(".key");
