@@ -122,4 +122,21 @@ CaRotationStep advanceCaRotation(const ZkCluster& c, const CaBundle& b, const st
   return step;
 }
 
+std::string caRotationRequest(const ZkCluster& c) {
+  auto request = c.meta.annotations.find(kRotateCaAnnotation);
+  return request == c.meta.annotations.end() ? "" : request->second;
+}
+
+CaUpdate updateOperatorCa(const ZkCluster& c, const std::optional<CaBundle>& stored,
+                          std::int64_t now) {
+  if (stored) {
+    CaRotationStep step = advanceCaRotation(c, *stored, caRotationRequest(c), now);
+    bool changed = !step.reason.empty();
+    return {std::move(step), changed};
+  }
+  CaBundle ca{issueCa(c.meta.name + " zookube CA", now, c.spec.tls.caDurationSeconds), std::nullopt,
+              std::nullopt, 0, caRotationRequest(c)};
+  return {{std::move(ca), "", ""}, true};
+}
+
 }  // namespace zk::op

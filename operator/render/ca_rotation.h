@@ -55,4 +55,18 @@ struct CaRotationStep {
 CaRotationStep advanceCaRotation(const ZkCluster& c, const CaBundle& b, const std::string& request,
                                  std::int64_t now);
 
+// The rotate-ca annotation's value; empty when the ZkCluster has none.
+std::string caRotationRequest(const ZkCluster& c);
+
+struct CaUpdate {
+  CaRotationStep step;  // its bundle is the CA state from now on
+  bool store = false;   // the state changed: write it back (an Event only when step.reason says)
+};
+
+// What either backend does with its stored CA state on each pass: with none stored, a new CA (the
+// rotate-ca annotation present at creation asks for nothing: the CA is new); else the stored one
+// moved on by advanceCaRotation with the annotation's value.
+CaUpdate updateOperatorCa(const ZkCluster& c, const std::optional<CaBundle>& stored,
+                          std::int64_t now);
+
 }  // namespace zk::op

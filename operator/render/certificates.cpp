@@ -300,6 +300,17 @@ std::string caSecretName(const ZkCluster& c) {
   return c.spec.tls.caSecretName.value_or(c.meta.name + "-zk-ca");
 }
 
+bool keepsCertificate(std::string_view certPem, std::string_view caPem, std::int64_t now,
+                      std::int64_t renewBeforeSeconds) {
+  if (certPem.empty()) return false;
+  try {
+    return verifiesAgainst(certPem, caPem, now) &&
+           !renewalDue(inspectCertificate(certPem), now, renewBeforeSeconds);
+  } catch (const CertificateError&) {
+    return false;  // unreadable: issue a new one
+  }
+}
+
 StringMap memberKeystores(const ZkCluster& c, const std::vector<Member>& ms, const KeyPair& ca,
                           const StringMap& current, std::int64_t now,
                           std::string_view clusterDomain) {
@@ -307,16 +318,8 @@ StringMap memberKeystores(const ZkCluster& c, const std::vector<Member>& ms, con
   for (const Member& m : ms) {
     std::string name = keystoreFileName(m);
     auto it = current.find(name);
-    bool keep = false;
-    if (it != current.end()) {
-      try {
-        keep = verifiesAgainst(it->second, ca.certPem, now) &&
-               !renewalDue(inspectCertificate(it->second), now, c.spec.tls.renewBeforeSeconds);
-      } catch (const CertificateError&) {
-        keep = false;  // unreadable: issue a new one
-      }
-    }
-    if (keep) {
+    if (it != current.end() &&
+        keepsCertificate(it->second, ca.certPem, now, c.spec.tls.renewBeforeSeconds)) {
       files[name] = it->second;
     } else {
       KeyPair leaf = issueCertificate(memberCertificateRequest(c, m, clusterDomain, now), ca);

@@ -60,6 +60,11 @@ bool verifiesAgainst(std::string_view certPem, std::string_view caPem, std::int6
 // Due for renewal: inside the window of `renewBeforeSeconds` before notAfter (or expired).
 bool renewalDue(const CertificateInfo& cert, std::int64_t now, std::int64_t renewBeforeSeconds);
 
+// Whether a certificate the operator issued can stay: it reads, chains to `caPem` and is outside
+// its renewal window. Anything else (missing, unreadable, from another CA) is issued anew.
+bool keepsCertificate(std::string_view certPem, std::string_view caPem, std::int64_t now,
+                      std::int64_t renewBeforeSeconds);
+
 // Every name a member is reached by: <pod>.<headless>, its .<ns>, .<ns>.svc and
 // .<ns>.svc.<domain> forms, the same four of the client Service, and localhost for local mode.
 std::vector<std::string> memberDnsNames(const ZkCluster& c, const Member& m,

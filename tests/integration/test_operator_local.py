@@ -217,14 +217,16 @@ def cluster(tmp_path_factory):
 
 class Writer(threading.Thread):
     """Creates /w/<n> one after another; a write counts once the server acknowledged it.
+    `client_options` go to KazooClient (TLS).
 
     A write whose answer was lost to a reconnect is retried under the same name, so NodeExists
     on the retry means the first attempt was applied. Any other error is a failed write."""
 
-    def __init__(self, connect):
+    def __init__(self, connect, **client_options):
         super().__init__(daemon=True)
         self.zk = KazooClient(hosts=connect, timeout=10.0,
-                              connection_retry={"max_tries": -1, "delay": 0.05, "max_delay": 0.5})
+                              connection_retry={"max_tries": -1, "delay": 0.05, "max_delay": 0.5},
+                              **client_options)
         self.zk.start(timeout=15)
         self.zk.ensure_path("/w")
         self.acked, self.reconnects, self.errors = [], 0, []

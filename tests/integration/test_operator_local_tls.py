@@ -19,7 +19,8 @@ from kazoo.handlers.threading import KazooTimeoutError
 
 import harness
 import ports
-from test_operator_local import OPERATOR, LocalCluster, server_pids_under  # noqa: F401
+from test_operator_local import OPERATOR, LocalCluster, Writer, check_writes, \
+    server_pids_under  # noqa: F401
 
 pytestmark = pytest.mark.skipif(
     harness.impl() != "zookube" or not os.path.exists(OPERATOR),
@@ -230,3 +231,88 @@ def test_quorum_tls_is_turned_on_in_three_rolls_and_the_election_port_speaks_tls
     assert writes(cluster.client(secure=False), "/tls/after")
     election = cluster.spec["spec"]["ports"]["election"]  # member 0 adds no offset
     assert presented_certificate(cluster, election)["subject"]
+
+
+def rotation_events(cluster):
+    """The CA rotation's Events in the order the operator reported them (its output)."""
+    return re.findall(r"\b(CARotation(?:Started|Switched|Completed)): ", cluster.output())
+
+
+def test_the_rotate_ca_annotation_rotates_the_ca_under_load_with_no_restart(make_cluster,
+                                                                          tmp_path):
+    """The same three steps as Kubernetes mode, kept in <state-dir>/tls, asked for by the
+    zookube.dev/rotate-ca annotation in the manifest file: members trust both CAs, then present
+    certificates from the new one, then trust only it; they reload the files, nobody restarts,
+    and a client writing over TLS all along loses nothing."""
+    cluster = make_cluster({"client": "both", "quorum": True, "caRotationStep": "4s"})
+    harness.wait_until(lambda: cluster.healthy(0)
+                       and cluster.status().get("quorumTLS", {}).get("stage") == "TLS",
+                       timeout=90, interval=0.2, what="3 voters with a TLS quorum")
+    members = cluster.ensemble()["members"]
+    starts = cluster.starts()
+    old_ca = tmp_path / "old-ca.crt"
+    old_ca.write_text(open(os.path.join(cluster.state, "tls", "ca.crt")).read())
+    tls = cluster.tls()
+    writer = Writer(cluster.ensemble()["connect"], use_ssl=True, ca=tls["ca"], verify_certs=True,
+                    certfile=tls["certfile"], keyfile=tls["keyfile"])
+    writer.start()
+    harness.wait_until(lambda: len(writer.acked) > 20, timeout=30, what="writes before")
+    cluster.spec["metadata"]["annotations"] = {"zookube.dev/rotate-ca": "2026-12-05"}
+    cluster.write_manifest()
+    phases = []
+
+    def rotated():
+        phase = cluster.status().get("tls", {}).get("caRotation", "")
+        if not phases or phases[-1] != phase:
+            phases.append(phase)
+        return "CARotationCompleted" in rotation_events(cluster) and phase == "" \
+            and cluster.healthy(0)
+    harness.wait_until(rotated, timeout=90, interval=0.1, what="the CA rotated")
+    acked = len(writer.acked)
+    harness.wait_until(lambda: len(writer.acked) > acked + 20, timeout=30, what="writes after")
+    check_writes(writer)
+    assert rotation_events(cluster) == [
+        "CARotationStarted", "CARotationSwitched", "CARotationCompleted"], cluster.output()
+    assert [p for p in phases if p] == ["Trusting", "Switched"], phases
+    assert cluster.starts() == starts, "a member was restarted"
+    assert [m["pid"] for m in cluster.ensemble()["members"]] == [m["pid"] for m in members]
+    # Only the new CA is left, in every member's trust store, and it issued every keystore.
+    state_tls = os.path.join(cluster.state, "tls")
+    new_ca = open(os.path.join(state_tls, "ca.crt")).read()
+    assert new_ca != old_ca.read_text()
+    assert open(os.path.join(state_tls, "trusted.crt")).read() == new_ca
+    for gone in ("next.crt", "next.key", "previous.crt", "rotation-since"):
+        assert not os.path.exists(os.path.join(state_tls, gone)), gone
+    for m in members:
+        port = int(m["client"].rsplit(":", 1)[1])
+        assert presented_certificate(cluster, port)["subject"]  # checked against the new CA
+    assert writes(cluster.client(), "/tls/after-rotation")
+    # A client that trusts only the old CA gets no session: no member presents it any more.
+    stale = KazooClient(hosts=cluster.ensemble()["connect"], timeout=10.0, use_ssl=True,
+                        ca=str(old_ca), verify_certs=True, certfile=tls["certfile"],
+                        keyfile=tls["keyfile"])
+    assert refused(stale)
+    # Nothing more happened meanwhile: the annotation's value was answered once.
+    assert len(rotation_events(cluster)) == 3
+
+
+def test_an_operator_killed_mid_rotation_resumes_it_from_the_state_directory(make_cluster):
+    """The rotation's state is in <state-dir>/tls, not in the operator: killed with SIGKILL while
+    the members trust both CAs, a new operator takes the next steps and starts no second one."""
+    cluster = make_cluster({"client": "both", "caRotationStep": "3s"})
+    members = cluster.wait_healthy(observers=0)
+    starts = cluster.starts()
+    cluster.spec["metadata"]["annotations"] = {"zookube.dev/rotate-ca": "once"}
+    cluster.write_manifest()
+    harness.wait_until(lambda: cluster.status().get("tls", {}).get("caRotation") == "Trusting",
+                       timeout=30, interval=0.1, what="the rotation's first step")
+    cluster.kill9_operator()
+    assert os.path.exists(os.path.join(cluster.state, "tls", "next.key"))
+    cluster.start_operator()
+    harness.wait_until(lambda: "CARotationCompleted" in rotation_events(cluster)
+                       and cluster.healthy(0), timeout=60, interval=0.1, what="the CA rotated")
+    assert rotation_events(cluster) == [
+        "CARotationStarted", "CARotationSwitched", "CARotationCompleted"], cluster.output()
+    assert cluster.starts() == starts, "a member was restarted"
+    assert [m["pid"] for m in cluster.ensemble()["members"]] == [m["pid"] for m in members]
+    assert writes(cluster.client(), "/tls/after-resumed-rotation")

@@ -120,5 +120,30 @@ TEST(OperatorCaRotation, ACaStartsRotatingAtTheFractionMemberCertificatesRenewAt
   EXPECT_NE(due.message.find("the CA is due"), std::string::npos);
 }
 
+TEST(OperatorCaRotation, EitherBackendMakesTheCaOnceAndRotatesOnANewAnnotationValue) {
+  ZkCluster c = cluster();
+  EXPECT_EQ(caRotationRequest(c), "");
+  c.meta.annotations[kRotateCaAnnotation] = "first";
+  EXPECT_EQ(caRotationRequest(c), "first");
+  // Nothing stored: a new CA, stored without an Event; the value present at creation is answered.
+  CaUpdate made = updateOperatorCa(c, std::nullopt, kT0);
+  EXPECT_TRUE(made.store);
+  EXPECT_EQ(made.step.reason, "");
+  EXPECT_EQ(made.step.bundle.phase(), CaRotationPhase::kNone);
+  EXPECT_EQ(made.step.bundle.request, "first");
+  EXPECT_EQ(inspectCertificate(made.step.bundle.current.certPem).notAfter, kT0 + 9000);
+  // Stored and nothing asked: nothing to write.
+  CaUpdate kept = updateOperatorCa(c, made.step.bundle, kT0 + 10);
+  EXPECT_FALSE(kept.store);
+  EXPECT_EQ(kept.step.bundle, made.step.bundle);
+  // A new value starts a rotation, to be written and reported.
+  c.meta.annotations[kRotateCaAnnotation] = "second";
+  CaUpdate asked = updateOperatorCa(c, made.step.bundle, kT0 + 20);
+  EXPECT_TRUE(asked.store);
+  EXPECT_EQ(asked.step.reason, "CARotationStarted");
+  EXPECT_EQ(asked.step.bundle.request, "second");
+  EXPECT_EQ(asked.step.bundle.phase(), CaRotationPhase::kTrusting);
+}
+
 }  // namespace
 }  // namespace zk::op

@@ -89,6 +89,18 @@ TEST(OperatorCertificates, KeystoresAreReissuedOnlyWhenDue) {
   EXPECT_TRUE(verifiesAgainst(moved.at("zk-1.pem"), other.certPem, kNow));
 }
 
+TEST(OperatorCertificates, ACertificateIsKeptOnlyWhileItChainsToTheCaAndIsNotDue) {
+  ZkCluster c = cluster();
+  KeyPair ca = issueCa("zk CA", kNow, 3650 * kDay);
+  KeyPair other = issueCa("other CA", kNow, 3650 * kDay);
+  KeyPair leaf = issueCertificate(operatorCertificateRequest(c, kNow), ca);
+  EXPECT_TRUE(keepsCertificate(leaf.certPem, ca.certPem, kNow, 30 * kDay));
+  EXPECT_FALSE(keepsCertificate(leaf.certPem, other.certPem, kNow, 30 * kDay));
+  EXPECT_FALSE(keepsCertificate(leaf.certPem, ca.certPem, kNow + 71 * kDay, 30 * kDay));
+  EXPECT_FALSE(keepsCertificate("", ca.certPem, kNow, 30 * kDay));
+  EXPECT_FALSE(keepsCertificate("not a certificate", ca.certPem, kNow, 30 * kDay));
+}
+
 TEST(OperatorCertificates, GarbageIsRefused) {
   EXPECT_THROW(inspectCertificate("not a certificate"), CertificateError);
 }

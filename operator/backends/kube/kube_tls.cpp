@@ -105,33 +105,24 @@ std::optional<SrvrTarget> KubeBackend::operatorTarget(const ZkCluster& c, const 
 
 CaBundle KubeBackend::clusterCa(const ZkCluster& c) {
   std::string name = caSecretName(c);
-  if (auto files = secretFiles(client_, c.meta.ns, name)) {
-    auto ca = caBundleOf(*files);
-    if (!ca) {
-      throw Blocked({BlockCause::kSecretMissing,
-                     "Secret " + c.meta.ns + "/" + name + " has no tls.crt and tls.key"});
-    }
-    // A CA the user named is theirs to replace; the operator rotates only its own.
-    if (c.spec.tls.caSecretName) return *ca;
-    auto request = c.meta.annotations.find(kRotateCaAnnotation);
-    CaRotationStep step = advanceCaRotation(
-        c, *ca, request == c.meta.annotations.end() ? "" : request->second, unixSeconds());
-    if (step.reason.empty()) return *ca;
-    client_.apply(secretWith(c, name, caSecretFiles(step.bundle)));
-    emitEvent(c, {false, step.reason, step.message});
-    return step.bundle;
+  auto files = secretFiles(client_, c.meta.ns, name);
+  std::optional<CaBundle> stored = files ? caBundleOf(*files) : std::nullopt;
+  if (files && !stored) {
+    throw Blocked({BlockCause::kSecretMissing,
+                   "Secret " + c.meta.ns + "/" + name + " has no tls.crt and tls.key"});
   }
+  // A CA the user named is theirs to replace; the operator rotates only its own.
   if (c.spec.tls.caSecretName) {
+    if (stored) return *stored;
     throw Blocked({BlockCause::kSecretMissing,
                    "Secret " + c.meta.ns + "/" + name + " (spec.tls.caSecretRef) does not exist"});
   }
-  CaBundle ca{issueCa(c.meta.name + " zookube CA", unixSeconds(), c.spec.tls.caDurationSeconds),
-              std::nullopt, std::nullopt, 0, ""};
-  // The annotation present at creation asks for nothing: the CA is new.
-  auto request = c.meta.annotations.find(kRotateCaAnnotation);
-  if (request != c.meta.annotations.end()) ca.request = request->second;
-  client_.apply(secretWith(c, name, caSecretFiles(ca)));
-  return ca;
+  CaUpdate update = updateOperatorCa(c, stored, unixSeconds());
+  if (update.store) client_.apply(secretWith(c, name, caSecretFiles(update.step.bundle)));
+  if (!update.step.reason.empty()) {
+    emitEvent(c, {false, update.step.reason, update.step.message});
+  }
+  return update.step.bundle;
 }
 
 void KubeBackend::applyTlsSecrets(const ZkCluster& c, Membership m) {

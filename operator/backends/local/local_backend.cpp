@@ -232,6 +232,7 @@ Observed LocalBackend::observe(const ZkCluster& c) {
   std::string target = targetHash(c);
   Observed o;
   pids_.clear();
+  if (c.spec.tls.enabled() && localTlsProblem(c).empty()) refreshCa(c);
   std::vector<ProbeTarget> probes;
   std::vector<size_t> probed;
   for (const Member& m : membersOnDisk(c)) {
@@ -249,8 +250,9 @@ Observed LocalBackend::observe(const ZkCluster& c) {
       om.rolloutHash = rec->settings;
     }
     if (om.running) {
-      // Renewal rewrites the files only; the member picks them up on its next handshake.
-      ensureLocalTls(c, m, options_.stateDir / "tls", tlsDirOf(c, m, addressing_), unixSeconds());
+      // Renewal and the CA's rotation rewrite the files only; the member picks them up on its
+      // next handshake.
+      writeMemberTls(c, m);
       auto [host, port] = operatorAddress(c, m);
       probes.push_back({host, port});
       probed.push_back(o.members.size());
@@ -270,6 +272,21 @@ Observed LocalBackend::observe(const ZkCluster& c) {
   o.tls = tlsObservation(c);
   observed_ = o;
   return o;
+}
+
+const CaBundle& LocalBackend::refreshCa(const ZkCluster& c) {
+  CaRotationStep step = ensureLocalCa(c, options_.stateDir / "tls", unixSeconds());
+  if (!step.reason.empty()) reportEvent({false, step.reason, step.message});
+  ca_ = std::move(step.bundle);
+  return *ca_;
+}
+
+void LocalBackend::writeMemberTls(const ZkCluster& c, const Member& m) {
+  if (!c.spec.tls.enabled()) return;
+  if (std::string problem = localTlsProblem(c); !problem.empty()) {
+    throw std::runtime_error(problem);  // before a CA is made for nothing
+  }
+  ensureLocalTls(c, m, ca_ ? *ca_ : refreshCa(c), tlsDirOf(c, m, addressing_), unixSeconds());
 }
 
 const ObservedMember* LocalBackend::lastSeen(const std::string& name) const {
@@ -297,7 +314,7 @@ void LocalBackend::writeMemberFiles(const ZkCluster& c, const Member& m) {
     writeFileAtomically(jaasFileOf(c, m, addressing_), renderKerberosJaas(c, m, addressing_),
                         kOwnerOnly);
   }
-  ensureLocalTls(c, m, options_.stateDir / "tls", tlsDirOf(c, m, addressing_), unixSeconds());
+  writeMemberTls(c, m);
   std::string myid = renderMyid(m);
   if (readFile(dataDir / "myid") != myid) writeFileAtomically(dataDir / "myid", myid);
 }
@@ -465,13 +482,17 @@ void LocalBackend::stopAll() {
 std::optional<TlsObservation> LocalBackend::tlsObservation(const ZkCluster& c) const {
   if (!c.spec.tls.enabled() || c.status.voters == 0) return std::nullopt;
   TlsEvidence evidence;
-  evidence.caPem = readFile(options_.stateDir / "tls" / "ca.crt");
+  evidence.caPem = readFile(options_.stateDir / "tls" / "trusted.crt");
   std::vector<Member> ms = members(c, {c.status.voters, c.status.observers});
   for (const Member& m : ms) {
     std::string keystore = readFile(fs::path(tlsDirOf(c, m, addressing_)) / keystoreFileName(m));
     if (!keystore.empty()) evidence.members[m.name] = keystore;
   }
-  return observeTls(c, ms, evidence, unixSeconds());
+  TlsObservation observed = observeTls(c, ms, evidence, unixSeconds());
+  if (auto ca = readLocalCa(options_.stateDir / "tls")) {
+    observed.status.caRotation = std::string(caRotationPhaseName(ca->phase()));
+  }
+  return observed;
 }
 
 std::string LocalBackend::ensembleJson(const ZkCluster& c,
@@ -499,11 +520,12 @@ std::string LocalBackend::ensembleJson(const ZkCluster& c,
   }
   out["connect"] = value::string(connect);
   if (c.spec.tls.enabled()) {
-    // What a client needs to connect over TLS: the CA, and the operator's client certificate.
+    // What a client needs to connect over TLS: the CAs to trust (two mid-rotation), and the
+    // operator's client certificate.
     value tls = value::object();
     fs::path dir = options_.stateDir / "tls";
     tls["mode"] = value::string(std::string(clientTlsName(c.spec.tls.client)));
-    tls["ca"] = value::string((dir / "ca.crt").string());
+    tls["ca"] = value::string((dir / "trusted.crt").string());
     tls["certfile"] = value::string((dir / "operator.crt").string());
     tls["keyfile"] = value::string((dir / "operator.key").string());
     out["tls"] = tls;

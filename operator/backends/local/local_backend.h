@@ -14,6 +14,8 @@
 //   members/<name>/jaas.conf        the JAAS file rendered from them (0600)
 //   members/<name>/krb5.keytab      spec.auth.kerberos: the member's copy of the keytab (0600),
 //                                   which its jaas.conf names with the member's principal
+//   tls/                            spec.tls: the operator's CA, its rotation's state and the
+//                                   operator's client certificate (local_tls.h)
 //
 // Membership changes go through the ensemble, not through restarts: members run with
 // reconfigEnabled=true and the super user's digest, and ReconfigAdd/ReconfigRemove are
@@ -39,6 +41,7 @@
 #include "backends/members/zk_admin.h"
 #include "model/zk_cluster.h"
 #include "plan/plan.h"
+#include "render/ca_rotation.h"
 #include "render/render.h"
 
 namespace zk::op::local {
@@ -127,7 +130,17 @@ class LocalBackend {
   LocalState state_;
   std::string superPassword_, localSettings_;
   std::optional<zkadmin::ZkAdmin> admin_;
-  std::map<std::string, std::unique_ptr<relay::TlsRelay>> relays_;  // by member name
+  struct OperatorRelay {
+    std::unique_ptr<relay::TlsRelay> relay;
+    std::string certPem;  // the operator's certificate it presents
+  };
+  std::map<std::string, OperatorRelay> relays_;  // by member name
+  // The operator's CA state as this pass left it (local_tls.h), with spec.tls from the operator.
+  std::optional<CaBundle> ca_;
+  // Makes the CA or moves its rotation on, reporting the step's Event.
+  const CaBundle& refreshCa(const ZkCluster& c);
+  // The member's trust store and keystore (local_tls.h); nothing without spec.tls.
+  void writeMemberTls(const ZkCluster& c, const Member& m);
   // spec.auth.enforce: the operator's sessions authenticate through these, by "host:port".
   std::map<std::string, std::unique_ptr<relay::SaslRelay>> saslRelays_;
   // Reads <state-dir>/secrets/<name>/<key>; `text` drops one trailing newline.

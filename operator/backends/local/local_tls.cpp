@@ -11,19 +11,61 @@ namespace {
 
 namespace fs = std::filesystem;
 
-bool currentAt(const std::string& certPem, std::int64_t now, std::int64_t renewBefore) {
-  if (certPem.empty()) return false;
-  try {
-    return !renewalDue(inspectCertificate(certPem), now, renewBefore);
-  } catch (const CertificateError&) {
-    return false;
-  }
+// The CA Secret's keys (render/ca_rotation.h) and their files here: the issuing CA keeps the
+// names local mode always gave it.
+std::string fileOf(const std::string& key) {
+  if (key == "tls.crt") return "ca.crt";
+  if (key == "tls.key") return "ca.key";
+  return key;
+}
+
+// In the order they are written, so that a state read back after a crash part-way through a
+// step is one the rotation goes on from: the step's time first; a next CA only counts with both
+// its files; the request answered after the CA that answers it (at worst asked again); the
+// issuing key before its certificate (at the switch, a key without its certificate is still
+// next.key's, and the switch is taken again).
+constexpr const char* kCaKeys[] = {"rotation-since",   "previous.crt", "next.key", "next.crt",
+                                   "rotation-request", "tls.key",      "tls.crt"};
+
+bool isPrivate(const std::string& key) {
+  return key.ends_with(".key");
 }
 
 // Private keys: readable by the owner only (the state directory is the operator's).
-void writePrivate(const fs::path& file, const std::string& content) {
-  writeFileAtomically(file, content);
-  fs::permissions(file, fs::perms::owner_read | fs::perms::owner_write);
+constexpr auto kOwnerOnly = fs::perms::owner_read | fs::perms::owner_write;
+
+void writeIfChanged(const fs::path& file, const std::string& content, bool secret) {
+  if (readFile(file) == content) return;
+  if (secret) {
+    writeFileAtomically(file, content, kOwnerOnly);
+  } else {
+    writeFileAtomically(file, content);
+  }
+}
+
+// The state's files; those the state no longer has are removed after the others are written.
+void writeLocalCa(const fs::path& caDir, const CaBundle& b) {
+  fs::create_directories(caDir);
+  StringMap files = caSecretFiles(b);
+  for (const char* key : kCaKeys) {
+    if (files.contains(key)) writeIfChanged(caDir / fileOf(key), files[key], isPrivate(key));
+  }
+  writeIfChanged(caDir / "trusted.crt", b.trustBundle(), false);
+  for (const char* key : kCaKeys) {
+    if (!files.contains(key)) fs::remove(caDir / fileOf(key));
+  }
+}
+
+void ensureOperatorCertificate(const ZkCluster& c, const fs::path& caDir, const KeyPair& ca,
+                               std::int64_t now) {
+  if (keepsCertificate(readFile(caDir / "operator.crt"), ca.certPem, now,
+                       c.spec.tls.renewBeforeSeconds) &&
+      !readFile(caDir / "operator.key").empty()) {
+    return;
+  }
+  KeyPair client = issueCertificate(operatorCertificateRequest(c, now), ca);
+  writeFileAtomically(caDir / "operator.key", client.keyPem, kOwnerOnly);
+  writeFileAtomically(caDir / "operator.crt", client.certPem);
 }
 
 }  // namespace
@@ -34,43 +76,44 @@ std::int64_t unixSeconds() {
       .count();
 }
 
-KeyPair ensureLocalCa(const ZkCluster& c, const fs::path& caDir, std::int64_t now) {
-  KeyPair ca{readFile(caDir / "ca.key"), readFile(caDir / "ca.crt")};
-  // The CA is renewed in the last third of its own lifetime, before any member outlives it.
-  if (!ca.keyPem.empty() && currentAt(ca.certPem, now, c.spec.tls.caDurationSeconds / 3)) {
-    return ca;
+std::optional<CaBundle> readLocalCa(const fs::path& caDir) {
+  StringMap files;
+  for (const char* key : kCaKeys) {
+    std::string text = readFile(caDir / fileOf(key));
+    if (!text.empty()) files[key] = text;
   }
-  fs::create_directories(caDir);
-  ca = issueCa(c.meta.name + " zookube CA", now, c.spec.tls.caDurationSeconds);
-  writePrivate(caDir / "ca.key", ca.keyPem);
-  writeFileAtomically(caDir / "ca.crt", ca.certPem);
-  KeyPair client = issueCertificate(operatorCertificateRequest(c, now), ca);
-  writePrivate(caDir / "operator.key", client.keyPem);
-  writeFileAtomically(caDir / "operator.crt", client.certPem);
-  return ca;
+  return caBundleOf(files);
 }
 
-void ensureLocalTls(const ZkCluster& c, const Member& m, const fs::path& caDir,
+CaRotationStep ensureLocalCa(const ZkCluster& c, const fs::path& caDir, std::int64_t now) {
+  CaUpdate update = updateOperatorCa(c, readLocalCa(caDir), now);
+  const CaBundle& b = update.step.bundle;
+  if (update.store || readFile(caDir / "trusted.crt") != b.trustBundle()) writeLocalCa(caDir, b);
+  ensureOperatorCertificate(c, caDir, b.current, now);
+  return update.step;
+}
+
+std::string localTlsProblem(const ZkCluster& c) {
+  if (!c.spec.tls.enabled() || c.spec.tls.source == CertificateSource::kOperator) return "";
+  return "spec.tls: local mode issues certificates itself; issuerRef and secretRef need "
+         "Kubernetes";
+}
+
+void ensureLocalTls(const ZkCluster& c, const Member& m, const CaBundle& ca,
                     const fs::path& memberTlsDir, std::int64_t now) {
   if (!c.spec.tls.enabled()) return;
-  if (c.spec.tls.source != CertificateSource::kOperator) {
-    throw std::runtime_error(
-        "spec.tls: local mode issues certificates itself; issuerRef and secretRef need "
-        "Kubernetes");
+  if (std::string problem = localTlsProblem(c); !problem.empty()) {
+    throw std::runtime_error(problem);
   }
-  KeyPair ca = ensureLocalCa(c, caDir, now);
   fs::create_directories(memberTlsDir);
-  fs::path keystore = memberTlsDir / keystoreFileName(m);
-  if (readFile(memberTlsDir / "ca.crt") != ca.certPem) {
-    writeFileAtomically(memberTlsDir / "ca.crt", ca.certPem);
-  }
-  std::string current = readFile(keystore);
-  if (currentAt(current, now, c.spec.tls.renewBeforeSeconds) &&
-      verifiesAgainst(current, ca.certPem, now)) {
-    return;
-  }
-  KeyPair leaf = issueCertificate(memberCertificateRequest(c, m, "cluster.local", now), ca);
-  writePrivate(keystore, leaf.keyPem + leaf.certPem);
+  std::string name = keystoreFileName(m);
+  fs::path keystore = memberTlsDir / name;
+  StringMap current{{name, readFile(keystore)}};
+  StringMap files = memberKeystores(c, {m}, ca.current, current, now, "cluster.local");
+  // The trust store before the keystore, as the rotation's steps go: trust a CA, then present
+  // certificates from it.
+  writeIfChanged(memberTlsDir / "ca.crt", ca.trustBundle(), false);
+  writeIfChanged(keystore, files.at(name), true);
 }
 
 }  // namespace zk::op::local

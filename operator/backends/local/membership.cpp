@@ -23,15 +23,19 @@ std::pair<std::string, int> LocalBackend::operatorAddress(const ZkCluster& c, co
   Endpoint e = endpointOf(c, m, addressing_);
   if (hasPlainClientPort(c)) return {e.host, e.ports.client};
   std::filesystem::path caDir = options_.stateDir / "tls";
-  KeyPair ca = ensureLocalCa(c, caDir, unixSeconds());
-  relay::TlsClientFiles files{ca.certPem, readFile(caDir / "operator.crt"),
+  const CaBundle& ca = ca_ ? *ca_ : refreshCa(c);
+  relay::TlsClientFiles files{ca.trustBundle(), readFile(caDir / "operator.crt"),
                               readFile(caDir / "operator.key")};
-  auto& relay = relays_[m.name];
-  // A new CA or a moved port gets a new relay; an unchanged one keeps its local port.
-  if (!relay || relay->port() != e.ports.secureClient || relay->caPem() != files.caPem) {
-    relay = std::make_unique<relay::TlsRelay>(e.host, e.ports.secureClient, files);
+  OperatorRelay& r = relays_[m.name];
+  // A step of a CA rotation, a renewed certificate or a moved port gets a new relay; an
+  // unchanged one keeps its local port.
+  if (!r.relay || r.relay->port() != e.ports.secureClient || r.relay->caPem() != files.caPem ||
+      r.certPem != files.certPem) {
+    r.relay.reset();  // its port is free again before the new one listens
+    r.relay = std::make_unique<relay::TlsRelay>(e.host, e.ports.secureClient, files);
+    r.certPem = files.certPem;
   }
-  return {"127.0.0.1", relay->localPort()};
+  return {"127.0.0.1", r.relay->localPort()};
 }
 
 // Every voter that may run: the C client moves to another when the one it uses goes away.
