@@ -94,6 +94,9 @@ std::string jaasFileOf(const ZkCluster& c, const Member& m, const Addressing& a)
 // (the pattern's {host} replaced by the host it listens on), and its JAAS file: a Server section
 // with Krb5LoginModule, which makes the server accept GSSAPI (docs/security.md).
 inline constexpr const char* kKeytabMountDir = "/etc/zookube-keytab";
+// Where a pod's Kerberos replay cache goes (KRB5RCACHEDIR): the data volume, as the root
+// filesystem is read-only.
+inline constexpr std::string_view kKerberosReplayCacheDir = "/data";
 std::string keytabFileOf(const ZkCluster& c, const Member& m, const Addressing& a);
 std::string kerberosPrincipalOf(const ZkCluster& c, const Member& m, const Addressing& a);
 std::string renderKerberosJaas(const ZkCluster& c, const Member& m, const Addressing& a);

@@ -245,6 +245,13 @@ TEST(OperatorKerberos, PodsMountTheKeytabAndTheMembersSecretHoldsEachJaas) {
     EXPECT_EQ(mount.at("name").as_string(), "keytab");
     EXPECT_EQ(mount.at("mountPath").as_string(), kKeytabMountDir);
     EXPECT_TRUE(mount.at("readOnly").as_bool());
+    // The replay cache on the data volume: /var/tmp is on the read-only root filesystem.
+    const web::json::value& container = pod.at("containers").at(0);
+    EXPECT_TRUE(container.at("securityContext").at("readOnlyRootFilesystem").as_bool());
+    web::json::value rcache = container.at("env").at(1);
+    EXPECT_EQ(rcache.at("name").as_string(), "KRB5RCACHEDIR");
+    EXPECT_EQ(rcache.at("value").as_string(), "/data");
+    EXPECT_EQ(container.at("volumeMounts").at(0).at("mountPath").as_string(), "/data");
   }
   EXPECT_EQ(sets, 2);
   auto hash = [&](const ZkCluster& cluster, const std::string& keytab) {
