@@ -159,7 +159,7 @@ int runKubernetes(const KubeRunOptions& options, const Log& unsafeLog) {
     backendOptions.probeTimeout = options.probeTimeout;
     backendOptions.assumeAppliedMembership = options.assumeAppliedMembership;
     if (!options.localAddressing.empty()) {
-      backendOptions.addressing = Addressing::local(options.localAddressing);
+      backendOptions.addressing = Addressing::loopbackPods(options.localAddressing);
     }
     KubeBackend backend(client,
                         options.srvrMap.empty() ? podIpResolver() : mapResolver(options.srvrMap),

@@ -28,7 +28,7 @@ struct KubeRunOptions {
   int passes = 0;                            // 0: until a signal (watching: always)
   ControllerOptions controller;              // watching: workers, resync, backoff
   std::string srvrMap;                       // tests: JSON {"pod": "host:port"} instead of pod IPs
-  std::string localAddressing;  // tests: members on loopback, data under this dir (render.h)
+  std::string localAddressing;  // tests: members on loopback, pods' files under this dir (render.h)
   bool assumeAppliedMembership = false;  // tests: stand-in members that answer only srvr
   std::chrono::milliseconds probeTimeout{1000};
   std::chrono::milliseconds requestTimeout{10000};  // each API request, connect to last byte

@@ -158,6 +158,14 @@ value container(const ZkCluster& c) {
   env["name"] = str("POD_NAME");
   env["valueFrom"]["fieldRef"]["fieldPath"] = str("metadata.name");
   ct["env"][0] = env;
+  if (c.spec.auth.kerberos) {
+    // MIT Kerberos keeps the replay cache of a GSSAPI acceptor in /var/tmp, which the read-only
+    // root filesystem refuses: every login would fail. The data volume is writable and lasts.
+    value rcache = value::object();
+    rcache["name"] = str("KRB5RCACHEDIR");
+    rcache["value"] = str(std::string(kKerberosReplayCacheDir));
+    ct["env"][1] = rcache;
+  }
   const Ports& p = c.spec.ports;
   std::pair<const char*, int> ports[] = {
       {"quorum", p.quorum}, {"election", p.election}, {"metrics", p.metrics}, {"admin", p.admin}};

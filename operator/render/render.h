@@ -51,9 +51,20 @@ struct Addressing {
   std::string localHost = "127.0.0.1";
   std::string localStateDir = "/var/lib/zookube";  // local data dirs: <dir>/<member>/data
 
+  // Kubernetes objects for members on loopback (zookube-kube-selftest --local-addressing, whose
+  // pods tests/kube/kubelet.py runs): local hosts and ports, but every path a container reads is
+  // the pod's own (/data, the Secret mounts) under <localStateDir>/<member>/root, where the
+  // kubelet stand-in lays out the pod's volumes at their mountPaths.
+  bool podRoots = false;
+
   static Addressing kubernetes() { return {}; }
   static Addressing local(std::string stateDir) {
     return {Mode::kLocal, "cluster.local", "127.0.0.1", std::move(stateDir)};
+  }
+  static Addressing loopbackPods(std::string stateDir) {
+    Addressing a = local(std::move(stateDir));
+    a.podRoots = true;
+    return a;
   }
 };
 
@@ -83,6 +94,9 @@ std::string jaasFileOf(const ZkCluster& c, const Member& m, const Addressing& a)
 // (the pattern's {host} replaced by the host it listens on), and its JAAS file: a Server section
 // with Krb5LoginModule, which makes the server accept GSSAPI (docs/security.md).
 inline constexpr const char* kKeytabMountDir = "/etc/zookube-keytab";
+// Where a pod's Kerberos replay cache goes (KRB5RCACHEDIR): the data volume, as the root
+// filesystem is read-only.
+inline constexpr std::string_view kKerberosReplayCacheDir = "/data";
 std::string keytabFileOf(const ZkCluster& c, const Member& m, const Addressing& a);
 std::string kerberosPrincipalOf(const ZkCluster& c, const Member& m, const Addressing& a);
 std::string renderKerberosJaas(const ZkCluster& c, const Member& m, const Addressing& a);

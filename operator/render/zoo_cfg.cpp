@@ -86,6 +86,17 @@ std::string sharedSettings(const ZkCluster& c) {
   return out.str();
 }
 
+// Whether `a` renders the paths a pod's container sees (render.h: Addressing::podRoots).
+bool inPod(const Addressing& a) {
+  return a.mode == Addressing::Mode::kKubernetes || a.podRoots;
+}
+
+// `path` as member `m`'s container sees it: itself in Kubernetes, under the pod's root on loopback.
+std::string podPath(const Member& m, const Addressing& a, std::string_view path) {
+  if (a.mode == Addressing::Mode::kKubernetes) return std::string(path);
+  return a.localStateDir + "/" + m.name + "/root" + std::string(path);
+}
+
 }  // namespace
 
 std::string sha256Hex(std::string_view text, size_t chars) {
@@ -135,21 +146,23 @@ Endpoint endpointOf(const ZkCluster& c, const Member& m, const Addressing& a) {
 }
 
 std::string dataDirOf(const ZkCluster& c, const Member& m, const Addressing& a) {
-  if (a.mode == Addressing::Mode::kKubernetes) return "/data";
+  if (inPod(a)) return podPath(m, a, "/data");
   (void)c;
   return a.localStateDir + "/" + m.name + "/data";
 }
 
 std::string jaasFileOf(const ZkCluster& c, const Member& m, const Addressing& a) {
-  if (a.mode == Addressing::Mode::kLocal) return a.localStateDir + "/" + m.name + "/jaas.conf";
+  if (!inPod(a)) return a.localStateDir + "/" + m.name + "/jaas.conf";
   // Kerberos: each member has its own principal, so its own file in the same Secret.
-  if (c.spec.auth.kerberos) return std::string(kJaasMountDir) + "/" + m.name + ".jaas.conf";
-  return kJaasMountFile;
+  if (c.spec.auth.kerberos) {
+    return podPath(m, a, std::string(kJaasMountDir) + "/" + m.name + ".jaas.conf");
+  }
+  return podPath(m, a, kJaasMountFile);
 }
 
 std::string keytabFileOf(const ZkCluster& c, const Member& m, const Addressing& a) {
   const SecretKeyRef& ref = c.spec.auth.kerberos.value().keytabSecretRef;
-  if (a.mode == Addressing::Mode::kKubernetes) return std::string(kKeytabMountDir) + "/" + ref.key;
+  if (inPod(a)) return podPath(m, a, std::string(kKeytabMountDir) + "/" + ref.key);
   // A fixed name: the user's key could be any of the member's own files' names.
   return a.localStateDir + "/" + m.name + "/krb5.keytab";
 }
@@ -175,7 +188,7 @@ std::string renderKerberosJaas(const ZkCluster& c, const Member& m, const Addres
 }
 
 std::string tlsDirOf(const ZkCluster& c, const Member& m, const Addressing& a) {
-  if (a.mode == Addressing::Mode::kKubernetes) return kTlsMountPath;
+  if (inPod(a)) return podPath(m, a, kTlsMountPath);
   (void)c;
   return a.localStateDir + "/" + m.name + "/tls";
 }
@@ -240,6 +253,8 @@ std::string renderZooCfg(const ZkCluster& c, const Member& self, Membership m,
     out << "java.security.auth.login.config=" << jaasFileOf(c, self, a) << '\n';
   }
   out << "metricsProvider.httpPort=" << e.ports.metrics << '\n';
+  // Loopback pods listen nowhere else (the local backend adds this itself, to every member).
+  if (a.podRoots) out << "metricsProvider.httpHost=" << e.host << '\n';
   if (a.mode == Addressing::Mode::kKubernetes) {
     out << "admin.serverPort=" << e.ports.admin << '\n';
   } else {

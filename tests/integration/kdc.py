@@ -6,10 +6,15 @@ import socket
 import subprocess
 import time
 
+import pytest
+
 import ports
 
 REALM = "TEST.REALM"
 MASTER_PASSWORD = "kdc-master-pw"
+# The principal of members that listen on loopback (local mode, and the kubelet stand-in's pods):
+# the pattern zookeeper/{host}@REALM with their host.
+LOOPBACK_SERVICE = "zookeeper/127.0.0.1"
 
 
 class Kdc:
@@ -109,3 +114,23 @@ class Kdc:
             self.proc.kill()
             self.proc.wait(timeout=10)
         self.proc = None
+
+
+@pytest.fixture
+def realm(tmp_path, monkeypatch):
+    """A KDC with the loopback members' service principal and two clients, `client` (whose
+    ticket is in the default credential cache) and `other`; this process (python-gssapi), the
+    operator and the processes it starts find the realm through the environment. A test module
+    uses it by importing it."""
+    os.makedirs(tmp_path / "kdc")
+    kdc = Kdc(tmp_path / "kdc").start()
+    try:
+        kdc.service_keytab = kdc.add_principal(LOOPBACK_SERVICE)
+        kdc.client_keytab = kdc.add_principal("client")
+        kdc.other_keytab = kdc.add_principal("other")
+        kdc.kinit("client", kdc.client_keytab)
+        for key, value in kdc.env.items():
+            monkeypatch.setenv(key, value)
+        yield kdc
+    finally:
+        kdc.stop()

@@ -17,7 +17,7 @@ from kazoo.security import make_acl
 
 import harness
 import zkwire
-from kdc import REALM, Kdc
+from kdc import LOOPBACK_SERVICE, REALM, realm  # noqa: F401 (realm: the KDC fixture)
 from test_operator_local import OPERATOR
 from test_operator_local_sasl import assert_secret_missing, cluster_with_auth, degraded
 from test_sasl import sasl_login
@@ -27,26 +27,9 @@ pytestmark = pytest.mark.skipif(
     reason="needs zookube-operator and zookube-server built")
 
 HOST = "127.0.0.1"  # local mode's members all listen here: their principal's {host}
-SERVICE = f"zookeeper/{HOST}"
+SERVICE = LOOPBACK_SERVICE
 AUTH = {"kerberos": {"keytabSecretRef": {"name": "zk-keytab"},
                      "principal": f"zookeeper/{{host}}@{REALM}"}}
-
-
-@pytest.fixture
-def realm(tmp_path, monkeypatch):
-    """A KDC with the members' service principal and a client; this process (python-gssapi),
-    the operator and the members it starts all find the realm through the environment."""
-    os.makedirs(tmp_path / "kdc")
-    kdc = Kdc(tmp_path / "kdc").start()
-    try:
-        kdc.service_keytab = kdc.add_principal(SERVICE)
-        kdc.client_keytab = kdc.add_principal("client")
-        kdc.kinit("client", kdc.client_keytab)
-        for key, value in kdc.env.items():
-            monkeypatch.setenv(key, value)
-        yield kdc
-    finally:
-        kdc.stop()
 
 
 @pytest.fixture

@@ -244,6 +244,13 @@ def cel_rules(obj):
     for key in spec.get("pod", {}).get("labels", {}):
         if key.startswith("app.kubernetes.io/"):
             errors.append("spec.pod.labels: app.kubernetes.io/ labels are set by the operator")
+    auth = spec.get("auth", {})
+    if auth.get("enforce") is True and "sasl" not in auth:
+        errors.append("spec.auth.enforce: needs auth.sasl (the operator logs in with DIGEST-MD5 "
+                      "as its own user; it has no Kerberos login)")
+    if "kerberos" in auth and "sasl" in auth:
+        errors.append("spec.auth.kerberos: cannot be combined with auth.sasl (a JAAS Server "
+                      "section has one mechanism)")
     return errors
 
 
@@ -798,6 +805,15 @@ class Store:
                 "uid": sts["metadata"]["uid"], "controller": True}]})
             pod = {"apiVersion": "v1", "kind": "Pod", "metadata": meta,
                    "spec": copy.deepcopy(template["spec"])}
+            # As the controller's updateStorage: a volume per claim template, named as the
+            # template, its claim <template>-<pod>, ahead of the template's other volumes.
+            claims = [{"name": t["metadata"]["name"], "persistentVolumeClaim": {
+                "claimName": f"{t['metadata']['name']}-{pod_name}"}}
+                for t in sts["spec"].get("volumeClaimTemplates", [])]
+            names = {c["name"] for c in claims}
+            others = [v for v in pod["spec"].get("volumes", []) if v["name"] not in names]
+            if claims:
+                pod["spec"]["volumes"] = claims + others
             try:
                 self.create("v1", "pods", ns, pod, agent="statefulset-controller")
             except ApiError as refused:

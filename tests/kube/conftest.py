@@ -41,3 +41,5 @@ def kubelet(api, tmp_path):
     k = Kubelet(api, str(tmp_path))
     yield k
     k.stop()
+    if k.refusals:
+        pytest.fail(f"the kubelet stand-in refused pods: {k.refusals}")

@@ -89,7 +89,7 @@ def test_tls_only_members_serve_tls_clients_and_the_operator_reconfigures_them(
             assert "\nclientPort=" not in cm[f"{pod}.cfg"] and "secureClientPort=" in cm[
                 f"{pod}.cfg"]
         # The pod template's probes, as the kubelet would run them in the container, where the
-        # member's zoo.cfg is /data/zoo.cfg (kubelet.py keeps it in the pod's directory).
+        # member's zoo.cfg is /data/zoo.cfg (kubelet.py's container_path: under the pod's root).
         container = sts["spec"]["template"]["spec"]["containers"][0]
         for probe in ("readinessProbe", "livenessProbe"):
             command = container[probe]["exec"]["command"]
@@ -97,7 +97,7 @@ def test_tls_only_members_serve_tls_clients_and_the_operator_reconfigures_them(
             for pod in ("demo-0", "demo-1", "demo-2"):
                 result = subprocess.run(
                     [find_binary("zookube-server", "server"), *command[1:3],
-                     str(tmp_path / "pods" / pod / "zoo.cfg")],
+                     kubelet.container_path(pod, "/data/zoo.cfg")],
                     capture_output=True, text=True, timeout=15)
                 assert result.returncode == 0, (pod, probe, result.stderr)
 

@@ -124,7 +124,10 @@ def wait_until(predicate, what, log_path, kubelet, timeout=90):
             return
         time.sleep(0.1)  # polls a condition the members decide; the deadline bounds it
     logs = "\n".join(f"--- {p}\n{kubelet.log_of(p)[-3000:]}" for p in list(kubelet.processes))
-    pytest.fail(f"{what} within {timeout} s\n--- operator\n{log_path.read_text()[-6000:]}\n{logs}")
+    refused = f"--- pods the kubelet stand-in refused: {kubelet.refusals}\n" \
+        if kubelet.refusals else ""
+    pytest.fail(f"{what} within {timeout} s\n{refused}--- operator\n"
+                f"{log_path.read_text()[-6000:]}\n{logs}")
 
 
 # Warnings that mean something happened that the operator did not plan.

@@ -77,6 +77,17 @@ def refused_without_sasl(port):
         anonymous.sock.close()
 
 
+def observer_joins(api, kubelet, log):
+    """Asks for one observer and waits until the operator's reconfig added it and it serves."""
+    change_spec(api, observers=1)
+    wait_until(lambda: membership(kubelet) == {**voters(1, 2, 3), 101: "observer"},
+               "the observer in the ensemble", log, kubelet)
+    wait_until(lambda: added(api, "demo-observer-0") is not None,
+               "the MemberAdded event for the observer", log, kubelet)
+    wait_until(lambda: "Mode: observer" in four(kubelet.client_port("demo-observer-0"), "srvr"),
+               "the observer serving", log, kubelet)
+
+
 def stored_text(api, kinds):
     with api.store.lock:
         return json.dumps([o for o in api.store.objects.values() if o["kind"] in kinds])
@@ -103,13 +114,7 @@ def test_sessions_without_sasl_are_refused_and_the_operator_still_reconfigures(a
             "mechanism": "DIGEST-MD5", "username": "alice", "password": "wrong"})
         assert not alice.exists("/wrong")
         # The operator's reconfig authenticates too: an observer joins.
-        change_spec(api, observers=1)
-        wait_until(lambda: membership(kubelet) == {**voters(1, 2, 3), 101: "observer"},
-                   "the observer in the ensemble", log, kubelet)
-        wait_until(lambda: added(api, "demo-observer-0") is not None,
-                   "the MemberAdded event for the observer", log, kubelet)
-        wait_until(lambda: "Mode: observer" in four(kubelet.client_port("demo-observer-0"),
-                                                    "srvr"), "the observer serving", log, kubelet)
+        observer_joins(api, kubelet, log)
         wait_until(lambda: refused_without_sasl(kubelet.client_port("demo-observer-0")),
                    "the observer refusing a session without SASL", log, kubelet)
         assert alice.get("/alice")[0] == b"written with SASL"

@@ -42,8 +42,9 @@ def put_password(api, name, password):
 
 
 def put_secret(api, name, values):
-    """Creates or updates (as kubectl would) Secret `name` holding `values` (text)."""
-    data = {k: base64.b64encode(v.encode()).decode() for k, v in values.items()}
+    """Creates or updates (as kubectl would) Secret `name` holding `values` (text or bytes)."""
+    data = {k: base64.b64encode(v if isinstance(v, bytes) else v.encode()).decode()
+            for k, v in values.items()}
     with api.store.lock:
         key = ("v1", "secrets", "default", name)
         if key in api.store.objects:

@@ -195,6 +195,29 @@ TEST(OperatorKerberos, EachMemberGetsItsPrincipalInAKrb5ServerSection) {
   EXPECT_EQ(l.serverName, endpointOf(c, m, local).host);
 }
 
+// The Kubernetes objects for pods on loopback (the kubelet stand-in's): every path a member's
+// files name is the one its container sees, under <dir>/<pod>/root, so the stand-in checks the
+// pod spec's mounts against the files; the local backend's layout is not theirs.
+TEST(OperatorKerberos, LoopbackPodsNameTheContainersPathsUnderTheirRoot) {
+  ZkCluster c = parse(kKerberos);
+  Member m = voterMember(c, 1);
+  Addressing pods = Addressing::loopbackPods("/state");
+  std::string cfg = renderZooCfg(c, m, {3, 0}, pods);
+  for (const char* line :
+       {"dataDir=/state/zk-1/root/data\n",
+        "java.security.auth.login.config=/state/zk-1/root/etc/zookube-super/zk-1.jaas.conf\n",
+        "metricsProvider.httpHost=127.0.0.1\n", "clientPortAddress=127.0.0.1\n"}) {
+    EXPECT_NE(cfg.find(line), std::string::npos) << line << cfg;
+  }
+  sasl::Settings s = sasl::settingsFrom(jaas::parse(renderKerberosJaas(c, m, pods)), "Server");
+  EXPECT_EQ(s.keytab, "/state/zk-1/root/etc/zookube-keytab/keytab");
+  EXPECT_EQ(s.serverName, "127.0.0.1");
+  EXPECT_EQ(tlsDirOf(c, m, pods), "/state/zk-1/root/etc/zookube/tls");
+  std::string local = renderZooCfg(c, m, {3, 0}, Addressing::local("/state"));
+  EXPECT_NE(local.find("dataDir=/state/zk-1/data\n"), std::string::npos) << local;
+  EXPECT_EQ(local.find("metricsProvider.httpHost"), std::string::npos) << local;
+}
+
 // Kubernetes: the pods mount the keytab Secret's one key read-only where each member's JAAS file
 // (in the members' Secret, one per member of the membership) says; a new keytab rolls them.
 TEST(OperatorKerberos, PodsMountTheKeytabAndTheMembersSecretHoldsEachJaas) {
@@ -222,6 +245,13 @@ TEST(OperatorKerberos, PodsMountTheKeytabAndTheMembersSecretHoldsEachJaas) {
     EXPECT_EQ(mount.at("name").as_string(), "keytab");
     EXPECT_EQ(mount.at("mountPath").as_string(), kKeytabMountDir);
     EXPECT_TRUE(mount.at("readOnly").as_bool());
+    // The replay cache on the data volume: /var/tmp is on the read-only root filesystem.
+    const web::json::value& container = pod.at("containers").at(0);
+    EXPECT_TRUE(container.at("securityContext").at("readOnlyRootFilesystem").as_bool());
+    web::json::value rcache = container.at("env").at(1);
+    EXPECT_EQ(rcache.at("name").as_string(), "KRB5RCACHEDIR");
+    EXPECT_EQ(rcache.at("value").as_string(), "/data");
+    EXPECT_EQ(container.at("volumeMounts").at(0).at("mountPath").as_string(), "/data");
   }
   EXPECT_EQ(sets, 2);
   auto hash = [&](const ZkCluster& cluster, const std::string& keytab) {

@@ -9,8 +9,9 @@
 //                         [--watch [--resync-ms MS] [--watch-timeout-s S] [--wait-requeue-ms MS]
 //                                  [--workers N]]
 // --srvr-map names a JSON object {"pod": "host:port"} read on every pass: where to send `srvr`
-// for each pod instead of its pod IP. --local-addressing renders members on 127.0.0.1 with data
-// under DIR (tests run real zookube-server processes for the pods); --assume-applied-membership
+// for each pod instead of its pod IP. --local-addressing renders members on 127.0.0.1 with every
+// path a container reads under DIR/<pod>/root (tests/kube/kubelet.py runs real zookube-server
+// processes for the pods, their volumes laid out there); --assume-applied-membership
 // takes the ensemble's membership from the status instead of the leader's `conf`, for stand-in
 // members that answer only srvr. Exits 0 after N passes (0: until SIGTERM), 1 if the last
 // pass failed. --watch runs the operator's watch-driven controller until SIGTERM instead of
