@@ -52,7 +52,9 @@ def test_secret_volumes_are_laid_out_as_the_atomic_writer_does(api, kubelet):
          {"name": "whole", "mountPath": "/etc/whole"},
          {"name": "absent", "mountPath": "/etc/whole/absent"}])
     at = lambda path: kubelet.container_path("p", path)  # noqa: E731
-    wait_for(lambda: content(at("/etc/picked/dir/x")) == b"one", "the picked key laid out")
+    # The stand-in lays the volumes out one after another, outer mounts first, from its own thread.
+    wait_for(lambda: content(at("/etc/picked/dir/x")) == b"one"
+             and content(at("/etc/whole/b")) == b"two", "both volumes laid out")
     assert mode(at("/etc/picked/dir/x")) == 0o400  # the item's mode over defaultMode
     picked = os.listdir(at("/etc/picked"))
     assert sorted(picked) == sorted(["..data", os.readlink(at("/etc/picked/..data")), "dir"])
