@@ -282,14 +282,20 @@ def freeze(server, frozen):
         os.kill(server.pid, signal.SIGSTOP if frozen else signal.SIGCONT)
 
 
-def run_workloads(servers, turns, settings, record):
+def run_workloads(servers, turns, settings, record, round_length=None):
     """Every workload on every server, the servers taking turns workload by workload (and
     swapping who goes first each time), so a change in the shared host's load between minutes
     lands on both sides of a ratio instead of on one server's whole half of the run. The server
     not being measured is stopped (SIGSTOP, no sessions open), so it keeps its warm state but
     takes no CPU: an idle JVM's collector and compiler threads would otherwise run beside
     zookube's runs, and nothing of zookube's beside ZooKeeper's. turns: (name, load generator
-    arguments, runner, secure) for every run, in order."""
+    arguments, runner, secure) for every run, in order.
+
+    With round_length, every zookube process is started afresh after each round_length turns.
+    One process's memory layout can move its loaded runs by several percent for as long as it
+    lives: the metrics-on and metrics-off processes once differed by 9% on get in both rounds of
+    one run, while fresh processes differed by under 2%. New processes each round spread that
+    over the rounds' median. ZooKeeper keeps its process, so its JIT stays warm."""
     timing = ["--duration", str(settings["duration"]), "--warmup", str(settings["warmup"])]
     timeout = settings["duration"] + settings["warmup"] + 120
     try:
@@ -302,6 +308,12 @@ def run_workloads(servers, turns, settings, record):
             if cost:
                 record(server.name, "scrape-cost", cost)
         for i, (name, args, runner, secure) in enumerate(turns):
+            if round_length and i and i % round_length == 0:
+                for server in servers:
+                    if isinstance(server, Zookube):
+                        freeze(server, False)
+                        server.stop()
+                        start_and_time(server, "/")
             for server in (servers if i % 2 == 0 else servers[::-1]):
                 for other in servers:
                     freeze(other, other is not server)
@@ -610,7 +622,10 @@ def settings_text(settings, env, fsync, parts_run):
            " taking turns as above; the standalone tables show each server's median over the"
            " rounds, and each ratio as the median of the rounds' own ratios (zookube's round i"
            " over ZooKeeper's round i, which ran right after or before it) with their range in"
-           " brackets"] if settings["rounds"] > 1 and "standalone" in parts_run else []),
+           " brackets; each round after the first starts the zookube processes afresh (one"
+           " process's memory layout can move its runs by several percent for its whole life),"
+           " while ZooKeeper's JVM stays up and warm"]
+          if settings["rounds"] > 1 and "standalone" in parts_run else []),
     ]) + "\n"
 
 
@@ -642,9 +657,10 @@ def parse_args():
                    help="leader kills in the ensemble part (5; 3 with --quick)")
     p.add_argument("--znodes", type=int, help="znodes for the RSS and restart test (1000000)")
     p.add_argument("--rounds", type=int, default=1,
-                   help="run the standalone workloads this many times over (default 1): the"
-                        " table shows medians, and each ratio as the median of the rounds'"
-                        " ratios with their range")
+                   help="run the standalone workloads this many times over (default 1), with"
+                        " fresh zookube processes each round: the table shows medians, and each"
+                        " ratio as the median of the rounds' ratios with their range (use 3 or"
+                        " more for the metrics overhead table)")
     p.add_argument("--only", choices=SERVERS, help="run one server only")
     p.add_argument("--no-metrics-off", action="store_true",
                    help="leave out the zookube run with its metrics endpoint off (and the"
@@ -752,7 +768,8 @@ def main():
                 runner = zkbench_runner(zkbench)
                 plan = [(name, args, runner, False)
                         for _ in range(settings["rounds"]) for name, args in WORKLOADS]
-                run_workloads(turns, plan, settings, record)  # stops every server it started
+                # stops every server it started
+                run_workloads(turns, plan, settings, record, round_length=len(WORKLOADS))
             for server in servers:
                 probe_disk(f"{server.name} large database", "standalone")
                 big_database(server, zkbench, settings, record)
