@@ -78,8 +78,14 @@ inline constexpr const char* kOperatorSaslUser = "zookube-operator";
 // names one mechanism, so it excludes spec.auth.sasl). Each member logs in as `principal` with
 // {host} replaced by its DNS name, from the keytab in the Secret (one keytab, every member's key).
 inline constexpr const char* kKerberosHostPlaceholder = "{host}";
+// A {name, key} reference to a ConfigMap's key (same shape and rules as a Secret's).
+using ConfigMapKeyRef = SecretKeyRef;
+inline constexpr const char* kKrb5ConfigKey = "krb5.conf";
 struct KerberosSpec {
   SecretKeyRef keytabSecretRef{"", "keytab"};
+  // kerberos.krb5ConfigRef: the krb5.conf (realm, KDCs) the members' Kerberos library reads
+  // (KRB5_CONFIG); without it, the image's own /etc/krb5.conf.
+  std::optional<ConfigMapKeyRef> krb5ConfigRef;
   std::string principal;                 // "service/{host}@REALM"
   bool removeHostFromPrincipal = true;   // kerberos.removeHostFromPrincipal: ids without host
   bool removeRealmFromPrincipal = true;  // kerberos.removeRealmFromPrincipal: ... and realm

@@ -122,6 +122,10 @@ value kerberosJson(const KerberosSpec& k) {
   value out = value::object();
   out["keytabSecretRef"]["name"] = value::string(k.keytabSecretRef.name);
   out["keytabSecretRef"]["key"] = value::string(k.keytabSecretRef.key);
+  if (const auto& ref = k.krb5ConfigRef) {
+    out["krb5ConfigRef"]["name"] = value::string(ref->name);
+    out["krb5ConfigRef"]["key"] = value::string(ref->key);
+  }
   out["principal"] = value::string(k.principal);
   out["removeHostFromPrincipal"] = value::boolean(k.removeHostFromPrincipal);
   out["removeRealmFromPrincipal"] = value::boolean(k.removeRealmFromPrincipal);

@@ -390,7 +390,8 @@ bool isSecretKey(const std::string& key) {
   return key.size() <= 253 && std::regex_match(key, pattern);
 }
 
-void parseSecretKeyRef(Fields& parent, const std::string& field, SecretKeyRef& ref);
+void parseSecretKeyRef(Fields& parent, const std::string& field, SecretKeyRef& ref,
+                       const char* kind = "Secret");
 
 SaslUser parseSaslUser(const value& v, const std::string& path, std::vector<std::string>& errors) {
   Fields f(v, path, errors, {"name", "passwordSecretRef"});
@@ -406,8 +407,10 @@ SaslUser parseSaslUser(const value& v, const std::string& path, std::vector<std:
   return user;
 }
 
-// A {name, key} reference to a Secret's key; `ref` keeps its default key when none is given.
-void parseSecretKeyRef(Fields& parent, const std::string& field, SecretKeyRef& ref) {
+// A {name, key} reference to a Secret's (or ConfigMap's, `kind`) key; `ref` keeps its default
+// key when none is given.
+void parseSecretKeyRef(Fields& parent, const std::string& field, SecretKeyRef& ref,
+                       const char* kind) {
   const value* v = parent.get(field);
   if (!v) {
     parent.fail(parent.at(field), "is required");
@@ -418,7 +421,9 @@ void parseSecretKeyRef(Fields& parent, const std::string& field, SecretKeyRef& r
   if (!name || name->empty()) rf.fail(rf.at("name"), "is required");
   ref.name = name.value_or("");
   if (auto key = rf.string("key")) {
-    if (!isSecretKey(*key)) rf.fail(rf.at("key"), "must be a Secret key, got \"" + *key + "\"");
+    if (!isSecretKey(*key)) {
+      rf.fail(rf.at("key"), std::string("must be a ") + kind + " key, got \"" + *key + "\"");
+    }
     ref.key = *key;
   }
 }
@@ -443,9 +448,14 @@ void parseKerberos(Fields& parent, AuthSpec& auth) {
   const value* v = parent.get("kerberos");
   if (!v) return;
   Fields f(*v, parent.at("kerberos"), parent.errors(),
-           {"keytabSecretRef", "principal", "removeHostFromPrincipal", "removeRealmFromPrincipal"});
+           {"keytabSecretRef", "krb5ConfigRef", "principal", "removeHostFromPrincipal",
+            "removeRealmFromPrincipal"});
   KerberosSpec k;
   parseSecretKeyRef(f, "keytabSecretRef", k.keytabSecretRef);
+  if (f.get("krb5ConfigRef")) {
+    k.krb5ConfigRef = ConfigMapKeyRef{"", kKrb5ConfigKey};
+    parseSecretKeyRef(f, "krb5ConfigRef", *k.krb5ConfigRef, "ConfigMap");
+  }
   k.principal = f.string("principal").value_or("");
   if (!isPrincipalPattern(k.principal)) {
     f.fail(f.at("principal"), "must be service/{host}@REALM, got \"" + k.principal + "\"");

@@ -165,6 +165,13 @@ value container(const ZkCluster& c) {
     rcache["name"] = str("KRB5RCACHEDIR");
     rcache["value"] = str(std::string(kKerberosReplayCacheDir));
     ct["env"][1] = rcache;
+    if (const auto& ref = c.spec.auth.kerberos->krb5ConfigRef) {
+      // Realm and KDCs from the user's ConfigMap: a stock image has no krb5.conf of its own.
+      value conf = value::object();
+      conf["name"] = str("KRB5_CONFIG");
+      conf["value"] = str(std::string(kKrb5ConfigMountDir) + "/" + ref->key);
+      ct["env"][2] = conf;
+    }
   }
   const Ports& p = c.spec.ports;
   std::pair<const char*, int> ports[] = {
@@ -217,6 +224,13 @@ value container(const ZkCluster& c) {
     keytab["mountPath"] = str(kKeytabMountDir);
     keytab["readOnly"] = value::boolean(true);
     ct["volumeMounts"][ct["volumeMounts"].size()] = keytab;
+  }
+  if (c.spec.auth.kerberos && c.spec.auth.kerberos->krb5ConfigRef) {
+    value krb5 = value::object();
+    krb5["name"] = str("krb5-config");
+    krb5["mountPath"] = str(kKrb5ConfigMountDir);
+    krb5["readOnly"] = value::boolean(true);
+    ct["volumeMounts"][ct["volumeMounts"].size()] = krb5;
   }
   // Everything Pod Security "restricted" asks of a container, set on the container itself so
   // that it holds whatever pod-level securityContext the ZkCluster gives.
@@ -274,6 +288,15 @@ value podSpec(const ZkCluster& c, const std::string& component) {
     keytab["secret"]["items"][0]["key"] = str(ref.key);
     keytab["secret"]["items"][0]["path"] = str(ref.key);
     spec["volumes"][spec["volumes"].size()] = keytab;
+    if (const auto& conf = k->krb5ConfigRef) {
+      // Likewise only its key; a changed krb5.conf rolls the members (memberSecretsFingerprint).
+      value krb5 = value::object();
+      krb5["name"] = str("krb5-config");
+      krb5["configMap"]["name"] = str(conf->name);
+      krb5["configMap"]["items"][0]["key"] = str(conf->key);
+      krb5["configMap"]["items"][0]["path"] = str(conf->key);
+      spec["volumes"][spec["volumes"].size()] = krb5;
+    }
   }
   spec["affinity"] = ps.affinity ? *ps.affinity : defaultAffinity(c, component);
   if (ps.tolerations) spec["tolerations"] = *ps.tolerations;
@@ -511,10 +534,11 @@ std::string renderJaas(const std::vector<SaslCredential>& users) {
 }
 
 std::string memberSecretsFingerprint(std::string_view superDigest, std::string_view jaas,
-                                     std::string_view keytab) {
+                                     std::string_view keytab, std::string_view krb5Conf) {
   std::string out(superDigest);
   if (!jaas.empty()) out += "\njaas=" + std::string(jaas);
   if (!keytab.empty()) out += "\nkeytab-sha256=" + sha256Hex(keytab);
+  if (!krb5Conf.empty()) out += "\nkrb5conf-sha256=" + sha256Hex(krb5Conf);
   return out;
 }
 

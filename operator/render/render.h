@@ -98,6 +98,11 @@ inline constexpr const char* kKeytabMountDir = "/etc/zookube-keytab";
 // filesystem is read-only.
 inline constexpr std::string_view kKerberosReplayCacheDir = "/data";
 std::string keytabFileOf(const ZkCluster& c, const Member& m, const Addressing& a);
+// spec.auth.kerberos.krb5ConfigRef: the krb5.conf a member's KRB5_CONFIG names (Kubernetes: the
+// ConfigMap's key mounted at kKrb5ConfigMountDir; local: the copy the backend writes,
+// <stateDir>/<member>/krb5.conf, from <state-dir>/configmaps/<name>/<key>). "" without it.
+inline constexpr const char* kKrb5ConfigMountDir = "/etc/zookube-krb5";
+std::string krb5ConfigFileOf(const ZkCluster& c, const Member& m, const Addressing& a);
 std::string kerberosPrincipalOf(const ZkCluster& c, const Member& m, const Addressing& a);
 std::string renderKerberosJaas(const ZkCluster& c, const Member& m, const Addressing& a);
 
@@ -111,10 +116,11 @@ struct SaslCredential {
 std::string renderJaas(const std::vector<SaslCredential>& users);
 // What of the members' Secrets goes into the rollout hash: the super digest, the JAAS text when
 // there is one (so a changed password rolls the members, each of which reads the file only when
-// it starts), and spec.auth.kerberos's keytab's SHA-256 (a new keytab rolls them likewise; the
-// per-member JAAS files follow from the spec). Equal to `superDigest` without JAAS or keytab.
+// it starts), and spec.auth.kerberos's keytab's and krb5.conf's SHA-256 (a new one rolls them
+// likewise; the per-member JAAS files follow from the spec). Equal to `superDigest` without
+// JAAS, keytab or krb5.conf.
 std::string memberSecretsFingerprint(std::string_view superDigest, std::string_view jaas,
-                                     std::string_view keytab = {});
+                                     std::string_view keytab = {}, std::string_view krb5Conf = {});
 // Lowercase hex of `text`'s SHA-256, its first `chars` digits.
 std::string sha256Hex(std::string_view text, size_t chars = 64);
 

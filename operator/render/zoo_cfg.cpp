@@ -167,6 +167,13 @@ std::string keytabFileOf(const ZkCluster& c, const Member& m, const Addressing& 
   return a.localStateDir + "/" + m.name + "/krb5.keytab";
 }
 
+std::string krb5ConfigFileOf(const ZkCluster& c, const Member& m, const Addressing& a) {
+  const auto& ref = c.spec.auth.kerberos.value().krb5ConfigRef;
+  if (!ref) return "";
+  if (inPod(a)) return podPath(m, a, std::string(kKrb5ConfigMountDir) + "/" + ref->key);
+  return a.localStateDir + "/" + m.name + "/krb5.conf";
+}
+
 std::string kerberosPrincipalOf(const ZkCluster& c, const Member& m, const Addressing& a) {
   std::string principal = c.spec.auth.kerberos.value().principal;
   std::string_view placeholder = kKerberosHostPlaceholder;
@@ -277,6 +284,8 @@ std::string rolloutHash(const ZkCluster& c, const Addressing& a, std::string_vie
   if (const auto& k = c.spec.auth.kerberos) {
     // What each member's JAAS file says (zoo.cfg holds neither): its login rolls with it.
     input += "kerberos=" + k->principal + " " + k->keytabSecretRef.key + "\n";
+    if (const auto& ref = k->krb5ConfigRef)
+      input += "krb5Config=" + ref->name + "/" + ref->key + "\n";
   }
   Ports p = c.spec.ports;
   if (c.spec.tls.enabled()) input += "secureClientPort=" + std::to_string(p.secureClient) + "\n";
@@ -292,6 +301,10 @@ std::string rolloutHash(const ZkCluster& c, const Addressing& a, std::string_vie
     if (c.spec.pod.tolerations) pod["tolerations"] = *c.spec.pod.tolerations;
     if (c.spec.pod.securityContext) pod["securityContext"] = *c.spec.pod.securityContext;
     pod["priorityClassName"] = web::json::value::string(c.spec.pod.priorityClassName.value_or(""));
+    // The container's environment beyond POD_NAME, which only spec.auth.kerberos changes
+    // (KRB5RCACHEDIR; KRB5_CONFIG follows krb5ConfigRef above).
+    if (c.spec.auth.kerberos)
+      pod["env"]["KRB5RCACHEDIR"] = web::json::value::string(std::string(kKerberosReplayCacheDir));
     for (const auto* m : {&c.spec.pod.labels, &c.spec.pod.annotations, &c.spec.pod.nodeSelector}) {
       for (const auto& [k, v] : *m) input += k + "=" + v + "\n";
       input += "--\n";

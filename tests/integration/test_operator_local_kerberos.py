@@ -6,6 +6,7 @@ its sasl id (realm dropped, the default); a missing keytab is SecretMissing as o
 nothing starts; a new keytab (the service re-keyed) rolls the members onto it. enforce with
 Kerberos alone is refused: the operator has no Kerberos login for its own sessions."""
 
+import json
 import os
 import shutil
 
@@ -29,6 +30,7 @@ pytestmark = pytest.mark.skipif(
 HOST = "127.0.0.1"  # local mode's members all listen here: their principal's {host}
 SERVICE = LOOPBACK_SERVICE
 AUTH = {"kerberos": {"keytabSecretRef": {"name": "zk-keytab"},
+                     "krb5ConfigRef": {"name": "zk-krb5"},
                      "principal": f"zookeeper/{{host}}@{REALM}"}}
 
 
@@ -44,6 +46,20 @@ def put_keytab(cluster, keytab):
     os.makedirs(folder, exist_ok=True)
     shutil.copyfile(keytab, os.path.join(folder, "keytab.tmp"))
     os.replace(os.path.join(folder, "keytab.tmp"), os.path.join(folder, "keytab"))
+
+
+def put_krb5_conf(cluster, krb5_conf):
+    """krb5ConfigRef's ConfigMap, laid out as a ConfigMap volume: configmaps/<name>/<key>."""
+    folder = os.path.join(cluster.state, "configmaps", "zk-krb5")
+    os.makedirs(folder, exist_ok=True)
+    shutil.copyfile(krb5_conf, os.path.join(folder, "krb5.conf"))
+
+
+def process_env(cluster, member):
+    with open(os.path.join(cluster.state, "members", member, "process.json")) as f:
+        pid = json.load(f)["pid"]
+    with open(f"/proc/{pid}/environ", "rb") as f:
+        return dict(e.decode().split("=", 1) for e in f.read().split(b"\0") if e)
 
 
 def port_of(member):
@@ -75,6 +91,9 @@ def test_members_log_in_from_the_keytab_and_a_kerberos_client_gets_its_sasl_id(c
                           "does not exist", 'key "keytab"', "secrets/zk-keytab/keytab")
     assert not os.listdir(os.path.join(cluster.state, "members"))
     put_keytab(cluster, realm.service_keytab)
+    assert_secret_missing(cluster, "ConfigMap zk-krb5", "spec.auth.kerberos.krb5ConfigRef",
+                          "does not exist", 'key "krb5.conf"', "configmaps/zk-krb5/krb5.conf")
+    put_krb5_conf(cluster, realm.krb5_conf)
     members = cluster.wait_healthy(observers=0)
     assert degraded(cluster)["status"] == "False", degraded(cluster)
     with open(realm.service_keytab, "rb") as f:
@@ -89,6 +108,11 @@ def test_members_log_in_from_the_keytab_and_a_kerberos_client_gets_its_sasl_id(c
         with open(os.path.join(folder, "jaas.conf")) as f:
             jaas = f.read()
         assert f'keyTab="{copy}"' in jaas and f'principal="{SERVICE}@{REALM}"' in jaas, jaas
+        # krb5ConfigRef's file, copied beside them and named by the process's KRB5_CONFIG.
+        conf = os.path.join(folder, "krb5.conf")
+        with open(conf, "rb") as f, open(realm.krb5_conf, "rb") as want:
+            assert f.read() == want.read()
+        assert process_env(cluster, m["name"])["KRB5_CONFIG"] == conf
         # Each member accepts the client's ticket for its principal: the realm is dropped.
         assert kerberos_identity(port_of(m)) == [("sasl", "client")]
     # kazoo over GSSAPI writes a node only its principal may read.

@@ -26,13 +26,14 @@ from kube_harness import REPO
 from test_kube_operator import cluster
 from test_kube_reconfig import membership, operator_running, voters, wait_until
 from test_kube_sasl import create, kazoo, observer_joins
-from test_kube_status import degraded, put_secret
+from test_kube_status import degraded, put_config_map, put_secret
 
 sys.path.insert(0, os.path.join(REPO, "tests", "integration"))
 from kdc import LOOPBACK_SERVICE, REALM, realm  # noqa: E402,F401 (realm: the KDC fixture)
 from test_operator_local_kerberos import kerberos_identity, login_works  # noqa: E402
 
 AUTH = {"kerberos": {"keytabSecretRef": {"name": "zk-keytab"},
+                     "krb5ConfigRef": {"name": "zk-krb5"},
                      "principal": f"zookeeper/{{host}}@{REALM}"}}
 MEMBERS = ("demo-0", "demo-1", "demo-2")
 
@@ -52,6 +53,9 @@ def assert_pod_files(kubelet, pod, keytab):
     folder = kubelet.container_path(pod, "/etc/zookube-keytab")
     assert sorted(os.listdir(folder)) == sorted(
         ["..data", os.readlink(os.path.join(folder, "..data")), "keytab"]), os.listdir(folder)
+    # The krb5.conf KRB5_CONFIG names, from the ConfigMap.
+    conf = kubelet.container_path(pod, "/etc/zookube-krb5/krb5.conf")
+    assert b"default_realm" in read(conf), conf
     # The acceptor's replay cache: on the data volume, the root filesystem being read-only.
     assert any(n.endswith(".rcache2") for n in os.listdir(kubelet.container_path(pod, "/data")))
     cfg = read(kubelet.container_path(pod, "/data/zoo.cfg")).decode()
@@ -68,9 +72,11 @@ def test_members_log_in_from_the_mounted_keytab_and_reconfig_still_works(api, ku
     with pytest.raises(ApiError) as refused:
         create(api, 3, dict(AUTH, enforce=True))
     assert "spec.auth.enforce: needs auth.sasl" in str(refused.value.message)
-    # The pods read the realm's krb5.conf from the image (the operator mounts none): without
-    # it MIT Kerberos would canonicalize 127.0.0.1 to localhost and find no realm.
-    kubelet.image_env = {"KRB5_CONFIG": realm.krb5_conf}
+    # A stock image (no krb5.conf, no KRB5_CONFIG: kubelet.image_env stays empty): the pods
+    # read the realm's krb5.conf from the ConfigMap krb5ConfigRef names, which the operator
+    # mounts. Without it MIT Kerberos would canonicalize 127.0.0.1 to localhost and find no realm.
+    assert kubelet.image_env == {}
+    put_config_map(api, "zk-krb5", {"krb5.conf": read(realm.krb5_conf).decode()})
     keytab = read(realm.service_keytab)
     put_secret(api, "zk-keytab", {"keytab": keytab, "other-key": "not projected"})
     create(api, 3, AUTH)

@@ -20,7 +20,7 @@ from test_kube_member_tls import create_tls_cluster, running
 from test_kube_operator import CLUSTER, ZK, change_spec, cluster, converge, with_members
 from test_kube_reconfig import (added, four, membership, operator_running, ports, voters,
                                 wait_until)
-from test_kube_status import assert_reported, degraded, put_secret
+from test_kube_status import assert_reported, degraded, put_config_map, put_secret
 
 sys.path.insert(0, os.path.join(REPO, "tests", "integration"))
 import zkwire  # noqa: E402
@@ -232,5 +232,43 @@ def test_kerberos_mounts_the_keytab_and_the_members_secret_holds_each_jaas(api, 
     assert "keytab one" not in stored_text(api, {"ConfigMap", "StatefulSet", "Secret", "Event"})
     before = rollout_hash(api)
     put_secret(api, "zk-keytab", {"keytab": "keytab two"})
+    operator.run(1)
+    assert rollout_hash(api) != before
+
+
+def test_kerberos_krb5_config_map_is_mounted_named_by_krb5_config_and_rolls_the_members(
+        api, operator):
+    """kerberos.krb5ConfigRef passes the CRD (its key defaulted); a missing ConfigMap, then a
+    missing key, is SecretMissing naming it; with it, the pods mount its one key read-only and
+    KRB5_CONFIG names it, and a changed krb5.conf changes the rollout hash."""
+    with_members(api)
+    put_secret(api, "zk-keytab", {"keytab": "keytab one"})
+    spec = {"kerberos": dict(KERBEROS["kerberos"], krb5ConfigRef={"name": "zk-krb5"})}
+    create(api, 3, spec)
+    assert cluster(api)["spec"]["auth"]["kerberos"]["krb5ConfigRef"]["key"] == "krb5.conf"
+    operator.run(1, expect_ok=False)
+    assert_reported(api, "SecretMissing", "ConfigMap default/zk-krb5",
+                    "spec.auth.kerberos.krb5ConfigRef", "does not exist", '"krb5.conf"')
+    put_config_map(api, "zk-krb5", {"other": "x"})
+    operator.run(1, expect_ok=False)
+    d = degraded(api)
+    assert 'ConfigMap default/zk-krb5 (spec.auth.kerberos.krb5ConfigRef) has no key ' \
+        '"krb5.conf"' in d["message"], d
+    put_config_map(api, "zk-krb5", {"krb5.conf": "[libdefaults]\n default_realm = ONE\n"})
+    converge(api, operator)
+    assert degraded(api)["status"] == "False"
+    with api.store.lock:
+        sts = api.store.get("apps/v1", "statefulsets", "default", "demo")
+    pod = sts["spec"]["template"]["spec"]
+    volume = next(v for v in pod["volumes"] if v["name"] == "krb5-config")
+    assert volume["configMap"]["name"] == "zk-krb5", volume
+    assert volume["configMap"]["items"] == [{"key": "krb5.conf", "path": "krb5.conf"}], volume
+    container = pod["containers"][0]
+    mount = next(m for m in container["volumeMounts"] if m["name"] == "krb5-config")
+    assert mount == {"name": "krb5-config", "mountPath": "/etc/zookube-krb5", "readOnly": True}
+    env = {e["name"]: e.get("value") for e in container["env"]}
+    assert env["KRB5_CONFIG"] == "/etc/zookube-krb5/krb5.conf", env
+    before = rollout_hash(api)
+    put_config_map(api, "zk-krb5", {"krb5.conf": "[libdefaults]\n default_realm = TWO\n"})
     operator.run(1)
     assert rollout_hash(api) != before

@@ -41,18 +41,28 @@ def put_password(api, name, password):
     put_secret(api, name, {"password": password})
 
 
-def put_secret(api, name, values):
-    """Creates or updates (as kubectl would) Secret `name` holding `values` (text or bytes)."""
-    data = {k: base64.b64encode(v if isinstance(v, bytes) else v.encode()).decode()
-            for k, v in values.items()}
+def put_data(api, resource, kind, name, data):
+    """Creates or updates (as kubectl would) `kind` `name` (a Secret or ConfigMap) with `data`."""
     with api.store.lock:
-        key = ("v1", "secrets", "default", name)
+        key = ("v1", resource, "default", name)
         if key in api.store.objects:
             api.store.write(*key, None, lambda old: dict(old, data=data), "update", "kubectl")
         else:
-            api.store.create("v1", "secrets", "default", {
-                "apiVersion": "v1", "kind": "Secret",
+            api.store.create("v1", resource, "default", {
+                "apiVersion": "v1", "kind": kind,
                 "metadata": {"name": name, "namespace": "default"}, "data": data})
+
+
+def put_secret(api, name, values):
+    """Creates or updates Secret `name` holding `values` (text or bytes)."""
+    data = {k: base64.b64encode(v if isinstance(v, bytes) else v.encode()).decode()
+            for k, v in values.items()}
+    put_data(api, "secrets", "Secret", name, data)
+
+
+def put_config_map(api, name, values):
+    """Creates or updates ConfigMap `name` holding `values` (text)."""
+    put_data(api, "configmaps", "ConfigMap", name, values)
 
 
 def stored_spec_edit(api, **changes):

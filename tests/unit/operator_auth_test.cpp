@@ -265,5 +265,54 @@ TEST(OperatorKerberos, PodsMountTheKeytabAndTheMembersSecretHoldsEachJaas) {
   EXPECT_NE(hash(c, "k"), hash(other, "k"));  // a new principal rolls the members too
 }
 
+// kerberos.krb5ConfigRef: the ConfigMap's key mounted read-only and named by KRB5_CONFIG (a stock
+// image has no krb5.conf); its content's hash rolls the members, the key's name is checked.
+TEST(OperatorKerberos, Krb5ConfigRefIsMountedNamedByKrb5ConfigAndRollsTheMembers) {
+  ZkCluster plain = parse(kKerberos);
+  EXPECT_FALSE(plain.spec.auth.kerberos->krb5ConfigRef.has_value());
+  ZkCluster c = parse(std::string(kKerberos) + "      krb5ConfigRef: {name: zk-krb5}\n");
+  ASSERT_TRUE(c.spec.auth.kerberos->krb5ConfigRef.has_value());
+  EXPECT_EQ(*c.spec.auth.kerberos->krb5ConfigRef, (ConfigMapKeyRef{"zk-krb5", "krb5.conf"}));
+  EXPECT_EQ(toJson(c.spec).at("auth").at("kerberos").at("krb5ConfigRef").at("key").as_string(),
+            "krb5.conf");
+  EXPECT_TRUE(
+      hasError(std::string(kKerberos) + "      krb5ConfigRef: {name: m, key: 'a/b'}\n",
+               "spec.auth.kerberos.krb5ConfigRef.key: must be a ConfigMap key, got \"a/b\""));
+  Addressing k8s = Addressing::kubernetes();
+  for (const web::json::value& o : renderObjects(c, {3, 0}, k8s)) {
+    if (o.at("kind").as_string() != "StatefulSet") continue;
+    const web::json::value& pod = o.at("spec").at("template").at("spec");
+    const web::json::value& volume = pod.at("volumes").at(pod.at("volumes").size() - 1);
+    EXPECT_EQ(volume.at("name").as_string(), "krb5-config");
+    EXPECT_EQ(volume.at("configMap").at("name").as_string(), "zk-krb5");
+    EXPECT_EQ(volume.at("configMap").at("items").at(0).at("key").as_string(), "krb5.conf");
+    const web::json::value& container = pod.at("containers").at(0);
+    const web::json::value& mount =
+        container.at("volumeMounts").at(container.at("volumeMounts").size() - 1);
+    EXPECT_EQ(mount.at("name").as_string(), "krb5-config");
+    EXPECT_EQ(mount.at("mountPath").as_string(), kKrb5ConfigMountDir);
+    EXPECT_TRUE(mount.at("readOnly").as_bool());
+    const web::json::value& env = container.at("env").at(2);
+    EXPECT_EQ(env.at("name").as_string(), "KRB5_CONFIG");
+    EXPECT_EQ(env.at("value").as_string(), "/etc/zookube-krb5/krb5.conf");
+  }
+  for (const web::json::value& o : renderObjects(plain, {3, 0}, k8s)) {
+    if (o.at("kind").as_string() != "StatefulSet") continue;
+    const web::json::value& container =
+        o.at("spec").at("template").at("spec").at("containers").at(0);
+    EXPECT_EQ(container.at("env").size(), 2u);  // POD_NAME, KRB5RCACHEDIR: no KRB5_CONFIG
+  }
+  Member m = voterMember(c, 1);
+  EXPECT_EQ(krb5ConfigFileOf(c, m, Addressing::local("/state/members")),
+            "/state/members/zk-1/krb5.conf");
+  EXPECT_EQ(krb5ConfigFileOf(plain, m, Addressing::local("/state/members")), "");
+  auto hash = [&](const ZkCluster& cluster, const std::string& conf) {
+    return rolloutHash(cluster, k8s, memberSecretsFingerprint("super:x", "", "keytab", conf));
+  };
+  EXPECT_NE(hash(c, "[libdefaults]\n default_realm = A\n"),
+            hash(c, "[libdefaults]\n default_realm = B\n"));
+  EXPECT_NE(hash(c, "x"), hash(plain, "x"));  // naming a ConfigMap changes the pod template
+}
+
 }  // namespace
 }  // namespace zk::op

@@ -133,6 +133,19 @@ SecretReader secretReader(KubeClient& client, const std::string& ns) {
   };
 }
 
+// spec.auth.kerberos.krb5ConfigRef's ConfigMap as the API server holds it (data, not binaryData:
+// a krb5.conf is text).
+ConfigMapReader configMapReader(KubeClient& client, const std::string& ns) {
+  return [&client, ns](const SecretKeyRef& ref) {
+    auto map = client.getIfExists(resourcePath("v1", "ConfigMap", ns, ref.name));
+    std::optional<std::string> found;
+    if (map && map->has_object_field("data") && map->at("data").has_string_field(ref.key)) {
+      found = map->at("data").at(ref.key).as_string();
+    }
+    return SecretRead{ns + "/" + ref.name, map.has_value(), found, ""};
+  };
+}
+
 }  // namespace
 
 AddressResolver podIpResolver() {
@@ -168,8 +181,9 @@ KubeBackend::KubeBackend(KubeClient& client, AddressResolver resolver, KubeBacke
     : client_(client), resolver_(std::move(resolver)), options_(std::move(options)) {}
 
 std::string KubeBackend::targetHash(const ZkCluster& c, const SuperUser& super) const {
-  return rolloutHash(c, options_.addressing,
-                     memberSecretsFingerprint(super.digest, super.jaas, super.keytab));
+  return rolloutHash(
+      c, options_.addressing,
+      memberSecretsFingerprint(super.digest, super.jaas, super.keytab, super.krb5Conf));
 }
 
 value KubeBackend::listPods(const ZkCluster& c) {
@@ -428,7 +442,9 @@ KubeBackend::SuperUser KubeBackend::superUser(const ZkCluster& c) {
   std::string digest = zkadmin::superDigest("super", password);
   std::string jaas = saslJaas(c, password);
   std::string keytab = kerberosKeytabFromSecrets(c, secretReader(client_, c.meta.ns));
-  return {std::move(password), std::move(digest), std::move(jaas), std::move(keytab)};
+  std::string krb5Conf = kerberosKrb5Config(c, configMapReader(client_, c.meta.ns));
+  return {std::move(password), std::move(digest), std::move(jaas), std::move(keytab),
+          std::move(krb5Conf)};
 }
 
 void KubeBackend::applyOrBlock(const value& object) {
@@ -446,7 +462,8 @@ void KubeBackend::applyObjects(const ZkCluster& c, Membership m, const SuperUser
   applyTlsSecrets(c, m);
   // The digest first: a pod cannot start without the Secret it mounts.
   applyOrBlock(superDigestSecret(c, super.digest, super.jaas, m, options_.addressing));
-  std::string fingerprint = memberSecretsFingerprint(super.digest, super.jaas, super.keytab);
+  std::string fingerprint =
+      memberSecretsFingerprint(super.digest, super.jaas, super.keytab, super.krb5Conf);
   std::vector<value> objects = renderObjects(c, m, options_.addressing, fingerprint);
   for (const value& object : objects) applyOrBlock(object);
   deleteUnwanted(c, "networking.k8s.io/v1", "NetworkPolicy", objects,

@@ -79,15 +79,18 @@ class KubeBackend {
   // execute, so the hash, the rendered objects and a reconfig never see two passwords.
   // With spec.auth.sasl, the JAAS file too (from the users' Secrets, plus the operator's own
   // user with the super password), read in the same pass for the same reason; with
-  // spec.auth.kerberos, the keytab (the pods mount it; only its hash is used here).
+  // spec.auth.kerberos, the keytab and krb5ConfigRef's krb5.conf (the pods mount them; only
+  // their hashes are used here).
   struct SuperUser {
     std::string password;
     std::string digest;
-    std::string jaas;    // empty without spec.auth.sasl
-    std::string keytab;  // empty without spec.auth.kerberos
+    std::string jaas;      // empty without spec.auth.sasl
+    std::string keytab;    // empty without spec.auth.kerberos
+    std::string krb5Conf;  // empty without spec.auth.kerberos.krb5ConfigRef
   };
   // Throws Blocked (SecretMissing) when spec.superUserSecret, a spec.auth.sasl user's
-  // passwordSecretRef, spec.auth.kerberos's keytabSecretRef, or their key does not exist.
+  // passwordSecretRef, spec.auth.kerberos's keytabSecretRef or krb5ConfigRef (a ConfigMap), or
+  // their key does not exist.
   SuperUser superUser(const ZkCluster& c);
   // rolloutHash() with what the members' Secret holds (memberSecretsFingerprint).
   std::string targetHash(const ZkCluster& c, const SuperUser& super) const;

@@ -147,6 +147,18 @@ SecretReader LocalBackend::secretFiles(bool text) const {
   };
 }
 
+ConfigMapReader LocalBackend::configMapFiles() const {
+  return [this](const SecretKeyRef& ref) {
+    fs::path folder = options_.stateDir / "configmaps" / ref.name;
+    return SecretRead{ref.name, fs::is_directory(folder), readFile(folder / ref.key),
+                      "local mode reads " + (folder / ref.key).string()};
+  };
+}
+
+std::string LocalBackend::localKrb5Config(const ZkCluster& c) const {
+  return kerberosKrb5Config(c, configMapFiles());
+}
+
 std::string LocalBackend::localJaas(const ZkCluster& c) const {
   return saslJaasFromSecrets(c, superPassword_, secretFiles(true));
 }
@@ -159,6 +171,7 @@ std::optional<Blocker> LocalBackend::secretBlocker(const ZkCluster& c) const {
   try {
     localJaas(c);
     localKeytab(c);
+    localKrb5Config(c);
   } catch (const Blocked& e) {
     return e.blocker();
   }
@@ -166,12 +179,12 @@ std::optional<Blocker> LocalBackend::secretBlocker(const ZkCluster& c) const {
 }
 
 std::string LocalBackend::targetHash(const ZkCluster& c) const {
-  // A changed password or keytab rolls the members, each of which reads its JAAS file (and
-  // logs in with the keytab) only at start. A missing file is reported by observe (the plan
-  // then only reports).
+  // A changed password, keytab or krb5.conf rolls the members, each of which reads its JAAS
+  // file (and logs in with the keytab) only at start. A missing file is reported by observe (the
+  // plan then only reports).
   std::string fingerprint;
   try {
-    fingerprint = memberSecretsFingerprint("", localJaas(c), localKeytab(c));
+    fingerprint = memberSecretsFingerprint("", localJaas(c), localKeytab(c), localKrb5Config(c));
   } catch (const Blocked& e) {
     fingerprint = memberSecretsFingerprint("", e.what());
   }
@@ -313,6 +326,10 @@ void LocalBackend::writeMemberFiles(const ZkCluster& c, const Member& m) {
     writeFileAtomically(keytabFileOf(c, m, addressing_), localKeytab(c), kOwnerOnly);
     writeFileAtomically(jaasFileOf(c, m, addressing_), renderKerberosJaas(c, m, addressing_),
                         kOwnerOnly);
+    // And of the krb5.conf its KRB5_CONFIG names (start), as the pod's mount is.
+    if (std::string path = krb5ConfigFileOf(c, m, addressing_); !path.empty()) {
+      writeFileAtomically(path, localKrb5Config(c));
+    }
   }
   writeMemberTls(c, m);
   std::string myid = renderMyid(m);
@@ -328,8 +345,12 @@ void LocalBackend::start(const ZkCluster& c, const Member& m, const std::string&
   // Recorded before the fork: if the operator dies between fork and the pid's record, the next
   // run still knows which rendering the orphan runs and does not restart it a second time.
   writeRecord(recordFile, rec);
+  std::map<std::string, std::string> env;
+  if (c.spec.auth.kerberos && c.spec.auth.kerberos->krb5ConfigRef) {
+    env["KRB5_CONFIG"] = krb5ConfigFileOf(c, m, addressing_);
+  }
   rec.pid = spawnServer(options_.serverBinary, configPath(m).string(),
-                        (memberDir(m) / "server.log").string());
+                        (memberDir(m) / "server.log").string(), env);
   children_[rec.pid] = m.name;
   writeRecord(recordFile, rec);
   std::ofstream(memberDir(m) / "starts.log", std::ios::app)

@@ -14,6 +14,9 @@
 //   members/<name>/jaas.conf        the JAAS file rendered from them (0600)
 //   members/<name>/krb5.keytab      spec.auth.kerberos: the member's copy of the keytab (0600),
 //                                   which its jaas.conf names with the member's principal
+//   configmaps/<name>/<key>         spec.auth.kerberos.krb5ConfigRef, as a ConfigMap volume lays
+//                                   it out (the user writes it)
+//   members/<name>/krb5.conf        the member's copy of it, which its KRB5_CONFIG names
 //   tls/                            spec.tls: the operator's CA, its rotation's state and the
 //                                   operator's client certificate (local_tls.h)
 //
@@ -150,6 +153,10 @@ class LocalBackend {
   std::string localJaas(const ZkCluster& c) const;
   // spec.auth.kerberos's keytab (empty without it); throws Blocked (SecretMissing) likewise.
   std::string localKeytab(const ZkCluster& c) const;
+  // Reads <state-dir>/configmaps/<name>/<key>, as it is.
+  ConfigMapReader configMapFiles() const;
+  // spec.auth.kerberos.krb5ConfigRef's krb5.conf (empty without it); throws Blocked likewise.
+  std::string localKrb5Config(const ZkCluster& c) const;
   std::optional<Blocker> secretBlocker(const ZkCluster& c) const;
   // status.tls and its conditions from the applied members' keystores and the CA, as Kubernetes
   // mode judges its Secrets (render/tls_status.h); nothing without spec.tls or members.

@@ -11,6 +11,8 @@
 #include <filesystem>
 #include <fstream>
 #include <iterator>
+#include <map>
+#include <string_view>
 #include <system_error>
 #include <thread>
 #include <utility>
@@ -53,7 +55,8 @@ std::vector<std::string> splitNul(const std::string& text) {
   return out;
 }
 
-[[noreturn]] void execChild(int logFd, const std::string& binary, std::vector<char*>& argv) {
+[[noreturn]] void execChild(int logFd, const std::string& binary, std::vector<char*>& argv,
+                            std::vector<char*>& envp) {
   // Only async-signal-safe calls between fork and exec.
   ::setsid();
   sigset_t none;
@@ -65,10 +68,21 @@ std::vector<std::string> splitNul(const std::string& text) {
   ::dup2(logFd, 2);
   // The operator's sockets (metrics listener, probes) must not leak into members.
   ::close_range(3, ~0U, 0);
-  ::execv(binary.c_str(), argv.data());
+  ::execve(binary.c_str(), argv.data(), envp.data());
   static constexpr char kMsg[] = "zookube-operator: cannot exec the server binary\n";
   [[maybe_unused]] auto n = ::write(2, kMsg, sizeof kMsg - 1);
   ::_exit(127);
+}
+
+// The operator's environment with `extra`'s variables set (replacing any of the same name).
+std::vector<std::string> childEnvironment(const std::map<std::string, std::string>& extra) {
+  std::vector<std::string> out;
+  for (char** e = environ; *e != nullptr; ++e) {
+    std::string_view entry(*e);
+    if (!extra.contains(std::string(entry.substr(0, entry.find('='))))) out.emplace_back(entry);
+  }
+  for (const auto& [name, value] : extra) out.push_back(name + "=" + value);
+  return out;
 }
 
 }  // namespace
@@ -89,14 +103,19 @@ std::map<std::string, pid_t> findServerProcesses(const std::string& binaryName) 
 }
 
 pid_t spawnServer(const std::string& binary, const std::string& configPath,
-                  const std::string& logPath) {
+                  const std::string& logPath, const std::map<std::string, std::string>& env) {
   UniqueFd log(::open(logPath.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644));
   if (!log) throw std::system_error(errno, std::generic_category(), "open " + logPath);
   std::string arg0 = binary, arg1 = configPath;
   std::vector<char*> argv{arg0.data(), arg1.data(), nullptr};
+  // Built before the fork: the child may only make async-signal-safe calls.
+  std::vector<std::string> environment = childEnvironment(env);
+  std::vector<char*> envp;
+  for (std::string& entry : environment) envp.push_back(entry.data());
+  envp.push_back(nullptr);
   pid_t pid = ::fork();
   if (pid < 0) throw std::system_error(errno, std::generic_category(), "fork");
-  if (pid == 0) execChild(log.get(), binary, argv);
+  if (pid == 0) execChild(log.get(), binary, argv, envp);
   return pid;
 }
 

@@ -40,9 +40,10 @@ std::map<std::string, pid_t> findServerProcesses(const std::string& binaryName);
 
 // Starts `binary configPath` detached in a new session, stdout and stderr appended to `logPath`.
 // Throws std::system_error when the fork or the log file fails; an exec failure shows up as the
-// child exiting 127 with the reason in the log.
+// child exiting 127 with the reason in the log. The child gets the operator's environment with
+// `env`'s variables set.
 pid_t spawnServer(const std::string& binary, const std::string& configPath,
-                  const std::string& logPath);
+                  const std::string& logPath, const std::map<std::string, std::string>& env = {});
 
 // The process exists and has not exited (a zombie counts as exited).
 bool processAlive(pid_t pid);

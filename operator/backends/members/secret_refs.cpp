@@ -5,11 +5,13 @@
 #include "render/render.h"
 
 namespace zk::op {
+namespace {
 
-std::string requiredSecretValue(const SecretReader& read, const SecretKeyRef& ref,
-                                const std::string& field) {
+// `kind` is "Secret" or "ConfigMap", as messages name the object.
+std::string requiredValue(const char* kind, const SecretReader& read, const SecretKeyRef& ref,
+                          const std::string& field) {
   SecretRead found = read(ref);
-  std::string where = "Secret " + found.shownAs + " (" + field + ")";
+  std::string where = std::string(kind) + " " + found.shownAs + " (" + field + ")";
   std::string hint = found.hint.empty() ? "" : " (" + found.hint + ")";
   if (!found.exists) {
     throw Blocked({BlockCause::kSecretMissing,
@@ -19,6 +21,13 @@ std::string requiredSecretValue(const SecretReader& read, const SecretKeyRef& re
     throw Blocked({BlockCause::kSecretMissing, where + " has no key \"" + ref.key + "\"" + hint});
   }
   return *found.value;
+}
+
+}  // namespace
+
+std::string requiredSecretValue(const SecretReader& read, const SecretKeyRef& ref,
+                                const std::string& field) {
+  return requiredValue("Secret", read, ref, field);
 }
 
 std::string saslJaasFromSecrets(const ZkCluster& c, const std::string& operatorPassword,
@@ -36,6 +45,12 @@ std::string kerberosKeytabFromSecrets(const ZkCluster& c, const SecretReader& re
   if (!c.spec.auth.kerberos) return "";
   return requiredSecretValue(read, c.spec.auth.kerberos->keytabSecretRef,
                              "spec.auth.kerberos.keytabSecretRef");
+}
+
+std::string kerberosKrb5Config(const ZkCluster& c, const ConfigMapReader& read) {
+  if (!c.spec.auth.kerberos || !c.spec.auth.kerberos->krb5ConfigRef) return "";
+  return requiredValue("ConfigMap", read, *c.spec.auth.kerberos->krb5ConfigRef,
+                       "spec.auth.kerberos.krb5ConfigRef");
 }
 
 }  // namespace zk::op

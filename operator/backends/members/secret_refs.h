@@ -21,6 +21,8 @@ struct SecretRead {
   std::string hint;                  // appended to a message when not empty (local: the path)
 };
 using SecretReader = std::function<SecretRead(const SecretKeyRef& ref)>;
+// ConfigMaps are read alike (local: <state-dir>/configmaps/<name>/<key>).
+using ConfigMapReader = SecretReader;
 
 // The key's value; throws Blocked (SecretMissing) when the Secret or the key is missing or
 // empty. `field` is the spec field that names the Secret ("spec.superUserSecret").
@@ -36,5 +38,9 @@ std::string saslJaasFromSecrets(const ZkCluster& c, const std::string& operatorP
 // spec.auth.kerberos's keytab (its bytes, as the Secret holds them); "" without it. Throws
 // Blocked (SecretMissing) naming the Secret and its key.
 std::string kerberosKeytabFromSecrets(const ZkCluster& c, const SecretReader& read);
+
+// spec.auth.kerberos.krb5ConfigRef's krb5.conf; "" without it. Throws Blocked (SecretMissing,
+// the reason a missing keytab gets too) naming the ConfigMap and its key.
+std::string kerberosKrb5Config(const ZkCluster& c, const ConfigMapReader& read);
 
 }  // namespace zk::op
