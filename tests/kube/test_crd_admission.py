@@ -9,13 +9,17 @@ complete (defaulting it again changes nothing).
 """
 
 import copy
+import glob
+import json
 import os
+import subprocess
 
 import pytest
 import yaml
 
 import crd_admission
 from apiserver import ApiError, CRD_FILE, Store
+from kube_harness import find_binary
 from k8s_openapi import K8S_DIR, REPO, Schemas
 
 CHART_CRD = os.path.join(REPO, "charts", "zookube-operator", "crds", "zkclusters.zookube.dev.yaml")
@@ -132,3 +136,30 @@ def test_the_stand_in_refuses_an_invalid_quantity(api):
     with pytest.raises(ApiError) as refused:
         api.store.create("zookube.dev/v1alpha1", "zkclusters", "default", copy.deepcopy(obj))
     assert refused.value.code == 422
+
+
+EXAMPLES = sorted(glob.glob(os.path.join(REPO, "examples", "*.yaml")))
+PLURALS = {"ZkCluster": "zkclusters", "ConfigMap": "configmaps", "Secret": "secrets"}
+
+
+@pytest.mark.parametrize("path", EXAMPLES, ids=os.path.basename)
+def test_every_example_is_admitted_and_renders(api, path, tmp_path):
+    """What a user applies from examples/ is admitted as it is written (the ZkCluster by the
+    CRD's schema and rules, a ConfigMap or Secret by the Kubernetes 1.28 schema), and each
+    ZkCluster renders."""
+    with open(path) as f:
+        documents = [d for d in yaml.safe_load_all(f) if d]
+    assert documents, path
+    for doc in documents:
+        assert doc["kind"] in PLURALS, f"{path}: no check for kind {doc['kind']}"
+        ns = doc["metadata"].get("namespace", "default")
+        with api.store.lock:
+            api.store.create(doc["apiVersion"], PLURALS[doc["kind"]], ns, copy.deepcopy(doc))
+        if doc["kind"] == "ZkCluster":
+            single = tmp_path / f"{doc['metadata']['name']}.yaml"
+            single.write_text(yaml.safe_dump(doc))
+            rendered = subprocess.run(
+                [find_binary("zookube-render", "operator"), str(single)],
+                capture_output=True, text=True, timeout=30)
+            assert rendered.returncode == 0, f"{path}: {rendered.stderr}"
+            assert json.loads(rendered.stdout), path
