@@ -1,8 +1,10 @@
 #include "kube/controller.h"
 
 #include <algorithm>
+#include <initializer_list>
 #include <memory>
 #include <mutex>
+#include <optional>
 
 namespace zk::op::kube {
 namespace {
@@ -42,11 +44,16 @@ Controller::Controller(KubeClient& client, KubeBackend& backend, const std::stri
   watchOf("v1", "Service", kMembersSelector, keyOfOwnedObject);
   watchOf("v1", "ConfigMap", kMembersSelector, keyOfOwnedObject);
   watchOf("policy/v1", "PodDisruptionBudget", kMembersSelector, keyOfOwnedObject);
-  // Users' Secrets carry no label of ours: every Secret is watched, and its key ("ns/name", not
-  // a cluster's) is mapped to the clusters that read it.
+  // Users' Secrets and ConfigMaps carry no label of ours: every one is watched, and its key
+  // ("ns/name", not a cluster's) is mapped to the clusters that read it.
   reflectors_.push_back(std::make_unique<Reflector>(
       client_, resourcePath("v1", "Secret", ns), "", keyOfZkCluster,
-      [this](const std::string& key) { secretChanged(key); }, options_.reflector, log_));
+      [this](const std::string& key) { referenceChanged(secretsOf_, key); }, options_.reflector,
+      log_));
+  reflectors_.push_back(std::make_unique<Reflector>(
+      client_, resourcePath("v1", "ConfigMap", ns), "", keyOfZkCluster,
+      [this](const std::string& key) { referenceChanged(configMapsOf_, key); }, options_.reflector,
+      log_));
   for (auto& r : reflectors_) {
     threads_.emplace_back([&r](std::stop_token stop) { r->run(stop); });
   }
@@ -106,38 +113,58 @@ void Controller::work(std::stop_token stop) {
   }
 }
 
-void Controller::noteSecret(const std::string& key, const web::json::value& object) {
+namespace {
+
+// spec.<path...>.name when every step is an object and the name a string.
+std::optional<std::string> refName(const web::json::value& spec,
+                                   std::initializer_list<const char*> path) {
+  const web::json::value* at = &spec;
+  for (const char* step : path) {
+    if (!at->has_object_field(step)) return std::nullopt;
+    at = &at->at(step);
+  }
+  if (!at->has_string_field("name")) return std::nullopt;
+  return at->at("name").as_string();
+}
+
+}  // namespace
+
+void Controller::noteReferences(const std::string& key, const web::json::value& object) {
   std::string ns = key.substr(0, key.find('/'));
-  std::set<std::string> names;
+  std::set<std::string> secrets, configMaps;
   const auto& spec = object.has_object_field("spec") ? object.at("spec") : web::json::value();
-  if (spec.has_object_field("superUserSecret") &&
-      spec.at("superUserSecret").has_string_field("name")) {
-    names.insert(ns + "/" + spec.at("superUserSecret").at("name").as_string());
+  if (auto super = refName(spec, {"superUserSecret"})) {
+    secrets.insert(ns + "/" + *super);
   } else {
     ZkCluster named;
     named.meta.name = object.at("metadata").at("name").as_string();
-    names.insert(ns + "/" + generatedSuperSecretName(named));
+    secrets.insert(ns + "/" + generatedSuperSecretName(named));
   }
   // spec.auth.sasl's users: a changed password reaches the JAAS file (and rolls the members).
   if (spec.has_object_field("auth") && spec.at("auth").has_object_field("sasl") &&
       spec.at("auth").at("sasl").has_array_field("users")) {
     for (const auto& user : spec.at("auth").at("sasl").at("users").as_array()) {
-      if (user.has_object_field("passwordSecretRef") &&
-          user.at("passwordSecretRef").has_string_field("name")) {
-        names.insert(ns + "/" + user.at("passwordSecretRef").at("name").as_string());
-      }
+      if (auto name = refName(user, {"passwordSecretRef"})) secrets.insert(ns + "/" + *name);
     }
   }
+  // spec.auth.kerberos: a new keytab or krb5.conf rolls the members onto it.
+  if (auto keytab = refName(spec, {"auth", "kerberos", "keytabSecretRef"})) {
+    secrets.insert(ns + "/" + *keytab);
+  }
+  if (auto krb5 = refName(spec, {"auth", "kerberos", "krb5ConfigRef"})) {
+    configMaps.insert(ns + "/" + *krb5);
+  }
   std::lock_guard lock(mutex_);
-  secretsOf_[key] = std::move(names);
+  secretsOf_[key] = std::move(secrets);
+  configMapsOf_[key] = std::move(configMaps);
 }
 
-void Controller::secretChanged(const std::string& secretKey) {
+void Controller::referenceChanged(const References& referencesOf, const std::string& objectKey) {
   std::vector<std::string> clusters;
   {
     std::lock_guard lock(mutex_);
-    for (const auto& [cluster, secrets] : secretsOf_) {
-      if (secrets.contains(secretKey)) clusters.push_back(cluster);
+    for (const auto& [cluster, names] : referencesOf) {
+      if (names.contains(objectKey)) clusters.push_back(cluster);
     }
   }
   for (const std::string& cluster : clusters) enqueue(cluster);
@@ -154,9 +181,10 @@ void Controller::process(const std::string& key, std::stop_token stop) {
       std::lock_guard lock(mutex_);
       queue_.forget(key);
       secretsOf_.erase(key);
+      configMapsOf_.erase(key);
       return;
     }
-    noteSecret(key, *object);
+    noteReferences(key, *object);
     outcome = reconcileCluster(backend_, *object, log_, observer_, stop);
   } catch (const std::exception& e) {
     log_(key + ": reconcile failed: " + e.what());

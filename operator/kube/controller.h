@@ -55,10 +55,12 @@ class Controller {
   // One key; on return it is queued again if it failed or waits. `stop` fences the reconcile:
   // once leadership is lost, no further action of its plan is carried out.
   void process(const std::string& key, std::stop_token stop);
-  // The Secret a cluster reads its super user's password from, noted at each reconcile, so a
-  // change of that Secret queues the cluster.
-  void noteSecret(const std::string& key, const web::json::value& object);
-  void secretChanged(const std::string& secretKey);
+  // cluster key -> "ns/name"s of the Secrets (or ConfigMaps) its spec reads.
+  using References = std::map<std::string, std::set<std::string>>;
+  // The Secrets and ConfigMaps a cluster's spec reads (super user, SASL passwords, Kerberos
+  // keytab and krb5.conf), noted at each reconcile, so a change of one queues the cluster.
+  void noteReferences(const std::string& key, const web::json::value& object);
+  void referenceChanged(const References& referencesOf, const std::string& objectKey);
 
   KubeClient& client_;
   KubeBackend& backend_;
@@ -70,7 +72,8 @@ class Controller {
   std::condition_variable_any changed_;
   WorkQueue queue_;
   std::uint64_t changes_ = 0;  // bumped on every add and done: wakes a worker to look again
-  std::map<std::string, std::set<std::string>> secretsOf_;  // cluster key -> "ns/secret"s it reads
+  References secretsOf_;
+  References configMapsOf_;
 
   std::vector<std::unique_ptr<Reflector>> reflectors_;  // [0]: ZkClusters
   std::vector<std::jthread> threads_;                   // declared last: stopped first

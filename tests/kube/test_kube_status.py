@@ -187,6 +187,15 @@ def test_a_refused_claims_multi_line_message_keeps_its_first_line(api, operator)
     assert "\n" not in event["message"] and "core.PersistentVolumeClaimSpec" not in event["message"]
 
 
+def settled_after_running(api, w):
+    """Waits for the pass that wrote phase Running and for the pass its status write set off
+    (each pass logs its phase after reading what it renders from): after those, only a watch
+    event of what the test changes starts another pass."""
+    def settled():
+        return sum(line.endswith("status Running") for line in w.output().splitlines()) >= 2
+    wait_for(api, "phase Running and the pass after it", settled)
+
+
 def test_a_changed_password_is_acted_on_at_once(api, operator, tmp_path):
     with_members(api)
     put_password(api, "zk-admin", "first")
@@ -196,11 +205,34 @@ def test_a_changed_password_is_acted_on_at_once(api, operator, tmp_path):
     # Resync and the requeue of a waiting plan an hour away: only the Secret's watch can tell.
     with Watching(operator, tmp_path) as w:
         wait_for(api, "the streams", watching_everything(api))
-        wait_for(api, "phase Running", lambda: cluster(api).get("status", {}).get("phase")
-                 == "Running")
+        settled_after_running(api, w)
         before = hash_of()
         put_password(api, "zk-admin", "second")
         wait_for(api, "a new rollout hash", lambda: hash_of() != before, timeout=10)
+    assert w.returncode == 0, w.output()
+
+
+def test_a_changed_keytab_or_krb5_conf_is_acted_on_at_once(api, operator, tmp_path):
+    with_members(api)
+    put_secret(api, "zk-keytab", {"keytab": "keytab one"})
+    put_config_map(api, "zk-krb5", {"krb5.conf": "[libdefaults]\n default_realm = ONE\n"})
+    create_cluster(api, {"auth": {"kerberos": {
+        "keytabSecretRef": {"name": "zk-keytab"}, "principal": "zookeeper/{host}@ONE",
+        "krb5ConfigRef": {"name": "zk-krb5"}}}})
+    hash_of = lambda: api.store.objects[("apps/v1", "statefulsets", "default", "demo")][
+        "spec"]["template"]["metadata"]["annotations"]["zookube.dev/rollout-hash"]
+    # Resync and the requeue of a waiting plan an hour away: only the watches can tell.
+    with Watching(operator, tmp_path) as w:
+        wait_for(api, "the streams", watching_everything(api))
+        settled_after_running(api, w)
+        before = hash_of()
+        put_config_map(api, "zk-krb5", {"krb5.conf": "[libdefaults]\n default_realm = TWO\n"})
+        wait_for(api, "a new rollout hash after krb5.conf", lambda: hash_of() != before,
+                 timeout=10)
+        before = hash_of()
+        put_secret(api, "zk-keytab", {"keytab": "keytab two"})
+        wait_for(api, "a new rollout hash after the keytab", lambda: hash_of() != before,
+                 timeout=10)
     assert w.returncode == 0, w.output()
 
 
