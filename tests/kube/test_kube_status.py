@@ -196,20 +196,29 @@ def settled_after_running(api, w):
     wait_for(api, "phase Running and the pass after it", settled)
 
 
+def assert_each_change_rolls_at_once(api, operator, tmp_path, changes):
+    """Runs the watching operator until the cluster settles, then makes each (what, change) in
+    turn and waits for a new rollout hash. Resync and the requeue of a waiting plan are an hour
+    away: only a watch can tell the operator."""
+    hash_of = lambda: api.store.objects[("apps/v1", "statefulsets", "default", "demo")][
+        "spec"]["template"]["metadata"]["annotations"]["zookube.dev/rollout-hash"]
+    with Watching(operator, tmp_path) as w:
+        wait_for(api, "the streams", watching_everything(api))
+        settled_after_running(api, w)
+        for what, change in changes:
+            before = hash_of()
+            change()
+            wait_for(api, f"a new rollout hash after {what}", lambda: hash_of() != before,
+                     timeout=10)
+    assert w.returncode == 0, w.output()
+
+
 def test_a_changed_password_is_acted_on_at_once(api, operator, tmp_path):
     with_members(api)
     put_password(api, "zk-admin", "first")
     create_cluster(api, {"superUserSecret": {"name": "zk-admin"}})
-    hash_of = lambda: api.store.objects[("apps/v1", "statefulsets", "default", "demo")][
-        "spec"]["template"]["metadata"]["annotations"]["zookube.dev/rollout-hash"]
-    # Resync and the requeue of a waiting plan an hour away: only the Secret's watch can tell.
-    with Watching(operator, tmp_path) as w:
-        wait_for(api, "the streams", watching_everything(api))
-        settled_after_running(api, w)
-        before = hash_of()
-        put_password(api, "zk-admin", "second")
-        wait_for(api, "a new rollout hash", lambda: hash_of() != before, timeout=10)
-    assert w.returncode == 0, w.output()
+    assert_each_change_rolls_at_once(api, operator, tmp_path, [
+        ("the password", lambda: put_password(api, "zk-admin", "second"))])
 
 
 def test_a_changed_keytab_or_krb5_conf_is_acted_on_at_once(api, operator, tmp_path):
@@ -219,21 +228,10 @@ def test_a_changed_keytab_or_krb5_conf_is_acted_on_at_once(api, operator, tmp_pa
     create_cluster(api, {"auth": {"kerberos": {
         "keytabSecretRef": {"name": "zk-keytab"}, "principal": "zookeeper/{host}@ONE",
         "krb5ConfigRef": {"name": "zk-krb5"}}}})
-    hash_of = lambda: api.store.objects[("apps/v1", "statefulsets", "default", "demo")][
-        "spec"]["template"]["metadata"]["annotations"]["zookube.dev/rollout-hash"]
-    # Resync and the requeue of a waiting plan an hour away: only the watches can tell.
-    with Watching(operator, tmp_path) as w:
-        wait_for(api, "the streams", watching_everything(api))
-        settled_after_running(api, w)
-        before = hash_of()
-        put_config_map(api, "zk-krb5", {"krb5.conf": "[libdefaults]\n default_realm = TWO\n"})
-        wait_for(api, "a new rollout hash after krb5.conf", lambda: hash_of() != before,
-                 timeout=10)
-        before = hash_of()
-        put_secret(api, "zk-keytab", {"keytab": "keytab two"})
-        wait_for(api, "a new rollout hash after the keytab", lambda: hash_of() != before,
-                 timeout=10)
-    assert w.returncode == 0, w.output()
+    assert_each_change_rolls_at_once(api, operator, tmp_path, [
+        ("krb5.conf", lambda: put_config_map(
+            api, "zk-krb5", {"krb5.conf": "[libdefaults]\n default_realm = TWO\n"})),
+        ("the keytab", lambda: put_secret(api, "zk-keytab", {"keytab": "keytab two"}))])
 
 
 def test_the_stand_in_answers_with_the_real_status_codes(api):
