@@ -108,7 +108,17 @@ TEST(NodeArena, RandomMixesKeepEveryBlockIntact) {
   }
 }
 
+// GCC says AddressSanitizer is on with __SANITIZE_ADDRESS__, clang 14 only through __has_feature.
+#if defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define ZK_TEST_UNDER_ASAN 1
+#endif
+#endif
 #if defined(__SANITIZE_ADDRESS__)
+#define ZK_TEST_UNDER_ASAN 1
+#endif
+
+#if defined(ZK_TEST_UNDER_ASAN)
 // The poisoning is what lets the ASan build catch a node used after it was freed.
 TEST(NodeArenaDeathTest, AsanReportsABlockUsedAfterItWasFreed) {
   NodeArena arena;
