@@ -1,10 +1,11 @@
 #include "kube/controller.h"
 
 #include <algorithm>
-#include <initializer_list>
 #include <memory>
 #include <mutex>
-#include <optional>
+
+#include "backends/members/secret_refs.h"
+#include "model/zk_cluster.h"
 
 namespace zk::op::kube {
 namespace {
@@ -113,46 +114,15 @@ void Controller::work(std::stop_token stop) {
   }
 }
 
-namespace {
-
-// spec.<path...>.name when every step is an object and the name a string.
-std::optional<std::string> refName(const web::json::value& spec,
-                                   std::initializer_list<const char*> path) {
-  const web::json::value* at = &spec;
-  for (const char* step : path) {
-    if (!at->has_object_field(step)) return std::nullopt;
-    at = &at->at(step);
-  }
-  if (!at->has_string_field("name")) return std::nullopt;
-  return at->at("name").as_string();
-}
-
-}  // namespace
-
 void Controller::noteReferences(const std::string& key, const web::json::value& object) {
   std::string ns = key.substr(0, key.find('/'));
   std::set<std::string> secrets, configMaps;
-  const auto& spec = object.has_object_field("spec") ? object.at("spec") : web::json::value();
-  if (auto super = refName(spec, {"superUserSecret"})) {
-    secrets.insert(ns + "/" + *super);
-  } else {
-    ZkCluster named;
-    named.meta.name = object.at("metadata").at("name").as_string();
-    secrets.insert(ns + "/" + generatedSuperSecretName(named));
-  }
-  // spec.auth.sasl's users: a changed password reaches the JAAS file (and rolls the members).
-  if (spec.has_object_field("auth") && spec.at("auth").has_object_field("sasl") &&
-      spec.at("auth").at("sasl").has_array_field("users")) {
-    for (const auto& user : spec.at("auth").at("sasl").at("users").as_array()) {
-      if (auto name = refName(user, {"passwordSecretRef"})) secrets.insert(ns + "/" + *name);
-    }
-  }
-  // spec.auth.kerberos: a new keytab or krb5.conf rolls the members onto it.
-  if (auto keytab = refName(spec, {"auth", "kerberos", "keytabSecretRef"})) {
-    secrets.insert(ns + "/" + *keytab);
-  }
-  if (auto krb5 = refName(spec, {"auth", "kerberos", "krb5ConfigRef"})) {
-    configMaps.insert(ns + "/" + *krb5);
+  try {
+    ReferencedObjects refs = referencedObjects(parseZkCluster(object));
+    for (const std::string& name : refs.secrets) secrets.insert(ns + "/" + name);
+    for (const std::string& name : refs.configMaps) configMaps.insert(ns + "/" + name);
+  } catch (const std::exception&) {
+    // An invalid spec names nothing the operator reads; the edit that mends it queues the cluster.
   }
   std::lock_guard lock(mutex_);
   secretsOf_[key] = std::move(secrets);

@@ -6,6 +6,7 @@
 #include <cpprest/asyncrt_utils.h>
 
 #include "model/zk_cluster.h"
+#include "operator_spec_test_util.h"
 #include "render/render.h"
 #include "sasl/jaas.h"
 #include "sasl/sasl_server.h"
@@ -14,10 +15,7 @@ namespace zk::op {
 namespace {
 
 ZkCluster parse(const std::string& spec) {
-  return parseZkClusterYaml(
-      "apiVersion: zookube.dev/v1alpha1\nkind: ZkCluster\nmetadata: {name: zk, namespace: prod, "
-      "uid: u-1}\nspec:\n" +
-      spec);
+  return clusterWithSpec(spec);
 }
 
 std::vector<std::string> errorsOf(const std::string& spec) {

@@ -3,6 +3,7 @@
 #include <set>
 #include <sstream>
 
+#include "operator_spec_test_util.h"
 #include "render/render.h"
 
 #include <cpprest/asyncrt_utils.h>
@@ -13,11 +14,7 @@ namespace {
 using web::json::value;
 
 ZkCluster cluster(const std::string& spec = "  {}\n") {
-  ZkCluster c = parseZkClusterYaml(
-      "apiVersion: zookube.dev/v1alpha1\nkind: ZkCluster\nmetadata: {name: zk, namespace: prod, "
-      "uid: u-1}\nspec:\n" +
-      spec);
-  return c;
+  return clusterWithSpec(spec);
 }
 
 std::vector<std::string> lines(const std::string& text, const std::string& prefix) {

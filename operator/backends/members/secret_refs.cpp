@@ -2,6 +2,7 @@
 
 #include <vector>
 
+#include "render/certificates.h"
 #include "render/render.h"
 
 namespace zk::op {
@@ -51,6 +52,47 @@ std::string kerberosKrb5Config(const ZkCluster& c, const ConfigMapReader& read) 
   if (!c.spec.auth.kerberos || !c.spec.auth.kerberos->krb5ConfigRef) return "";
   return requiredValue("ConfigMap", read, *c.spec.auth.kerberos->krb5ConfigRef,
                        "spec.auth.kerberos.krb5ConfigRef");
+}
+
+namespace {
+
+void addTlsSecrets(const ZkCluster& c, std::set<std::string>& secrets) {
+  const TlsSpec& tls = c.spec.tls;
+  if (!tls.enabled()) return;
+  // Members leaving by a scale-down still run on their certificates until they are gone.
+  Membership m{std::max(c.spec.voters, c.status.voters),
+               std::max(c.spec.observers, c.status.observers)};
+  switch (tls.source) {
+    case CertificateSource::kOperator:
+      // The operator's own CA and certificates change only by its own writes.
+      if (tls.caSecretName) secrets.insert(*tls.caSecretName);
+      break;
+    case CertificateSource::kCertManager:
+      for (const Member& member : members(c, m)) secrets.insert(memberCertificateName(member));
+      break;
+    case CertificateSource::kSecret:
+      if (!tls.secretName) break;
+      if (!tls.secretPerMember) secrets.insert(*tls.secretName);
+      for (const Member& member : members(c, m)) {
+        if (tls.secretPerMember) secrets.insert(*tls.secretName + "-" + member.name);
+      }
+      break;
+  }
+}
+
+}  // namespace
+
+ReferencedObjects referencedObjects(const ZkCluster& c) {
+  ReferencedObjects refs;
+  refs.secrets.insert(c.spec.superUserSecret ? c.spec.superUserSecret->name
+                                             : generatedSuperSecretName(c));
+  for (const SaslUser& u : c.spec.auth.users) refs.secrets.insert(u.passwordSecretRef.name);
+  if (const auto& kerberos = c.spec.auth.kerberos) {
+    refs.secrets.insert(kerberos->keytabSecretRef.name);
+    if (kerberos->krb5ConfigRef) refs.configMaps.insert(kerberos->krb5ConfigRef->name);
+  }
+  addTlsSecrets(c, refs.secrets);
+  return refs;
 }
 
 }  // namespace zk::op

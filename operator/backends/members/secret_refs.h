@@ -6,6 +6,7 @@
 
 #include <functional>
 #include <optional>
+#include <set>
 #include <string>
 
 #include "model/zk_cluster.h"
@@ -42,5 +43,16 @@ std::string kerberosKeytabFromSecrets(const ZkCluster& c, const SecretReader& re
 // spec.auth.kerberos.krb5ConfigRef's krb5.conf; "" without it. Throws Blocked (SecretMissing,
 // the reason a missing keytab gets too) naming the ConfigMap and its key.
 std::string kerberosKrb5Config(const ZkCluster& c, const ConfigMapReader& read);
+
+// The names (in the cluster's namespace) of every Secret and ConfigMap that the cluster's members
+// or the operator read for it: a change to any of them must reach the cluster at once, not on the
+// next resync. It covers the super user's Secret, spec.auth's password Secrets, keytab and
+// krb5.conf, and spec.tls's CA, certificate and cert-manager Secrets, for every member that is or
+// will be in the ensemble.
+struct ReferencedObjects {
+  std::set<std::string> secrets;
+  std::set<std::string> configMaps;
+};
+ReferencedObjects referencedObjects(const ZkCluster& c);
 
 }  // namespace zk::op
