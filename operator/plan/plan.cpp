@@ -39,6 +39,16 @@ std::optional<Blocker> firstBlocker(const std::vector<Blocker>& blockers) {
   return std::nullopt;
 }
 
+std::int64_t configNumber(const ZkCluster& c, const std::string& key) {
+  auto set = c.spec.config.find(key);
+  const std::string& text = set != c.spec.config.end() ? set->second : zooCfgDefaults().at(key);
+  try {
+    return std::stoll(text);
+  } catch (const std::exception&) {  // checkConfigValues refuses such a spec before planning
+    return std::stoll(zooCfgDefaults().at(key));
+  }
+}
+
 class Planner {
  public:
   Planner(const ZkCluster& c, const std::string& target, const Observed& o)
@@ -397,6 +407,13 @@ class Planner {
   // A member seen serving on the last pass (or not seen at all), or down on purpose then, and
   // down now gets one more pass before it counts: a member just added by reconfig reconnects
   // once, and the others re-sync with the leader the roll restarted last, and that is planned.
+  // Started a moment ago and not serving yet: loading its data, electing or syncing. A member
+  // that the kubelet keeps restarting is failing however young its container is.
+  bool stillJoining(const ObservedMember& om) const {
+    return om.running && !om.terminating && om.crashLoop.empty() && om.upSeconds &&
+           *om.upSeconds < joinGraceSeconds(c_);
+  }
+
   bool downForTheFirstTime(const Member& m) const {
     for (const MemberStatus& prev : c_.status.members) {
       if (prev.name == m.name) {
@@ -465,7 +482,10 @@ class Planner {
       s.members.push_back({m.name, m.id, om.role, om.ready, om.zxid, om.image, onPurpose});
       s.readyMembers += !down;
       if (!down || onPurpose) continue;
-      if (downForTheFirstTime(m)) {
+      if (stillJoining(om)) {
+        waits_.push_back("waiting for " + m.name + " to join (started " +
+                         std::to_string(*om.upSeconds) + " s ago)");
+      } else if (downForTheFirstTime(m)) {
         waits_.push_back("seeing whether " + m.name + " comes back");
       } else {
         ++unexpectedlyDown;
@@ -671,6 +691,10 @@ std::string describe(const Action& a) {
     }
   } visitor;
   return std::visit(visitor, a);
+}
+
+std::int64_t joinGraceSeconds(const ZkCluster& c) {
+  return 2 * configNumber(c, "tickTime") * configNumber(c, "initLimit") / 1000;
 }
 
 }  // namespace zk::op

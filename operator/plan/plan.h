@@ -36,11 +36,20 @@ struct ObservedMember {
   MemberRole role = MemberRole::kUnknown;  // srvr's Mode
   std::int64_t zxid = 0;                   // srvr's Zxid
   std::string rolloutHash;  // the hash it was started with (pod annotation / process record)
+  // How long its server process has been running (Kubernetes: the container's startedAt; local:
+  // the process's start), when the backend knows: a member that was just started is joining,
+  // not down, for a while (joinGraceSeconds).
+  std::optional<std::int64_t> upSeconds;
   std::string image;
   // Why its server keeps failing, when it does (Kubernetes: CrashLoopBackOff with the last
   // termination message); empty otherwise.
   std::string crashLoop;
 };
+
+// How long a started member may take to join before not serving counts against the ensemble:
+// one initLimit (tickTime x initLimit, from spec.config or ZooKeeper's defaults) to load its data
+// and find the leader, one more for the sync the leader allows it.
+std::int64_t joinGraceSeconds(const ZkCluster& c);
 
 // What keeps the ensemble from converging that only the backend can see. Each cause becomes
 // Degraded=True with its own reason and the API's or the member's message; adding a cause is one

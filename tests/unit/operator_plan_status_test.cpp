@@ -193,5 +193,44 @@ TEST(OperatorPlanStatus, AnObserverJustAddedByReconfigGetsAPassToReconnect) {
   EXPECT_EQ(events(still, "MembersNotReady"), 1) << "a second pass down counts";
 }
 
+// The third voter of a new ensemble takes longer to start than the pass that saw the quorum
+// form: while its process is younger than the join grace it is joining, not down; past it, or
+// crash-looping, it counts.
+TEST(OperatorPlanStatus, AMemberStartedWithinTheJoinGraceIsJoiningNotDown) {
+  ZkCluster c = makeCluster(3, 0);
+  c.spec.config["initLimit"] = "5";  // tickTime 2000: a grace of 2 x 5 x 2 s
+  ASSERT_EQ(joinGraceSeconds(c), 20);
+  Observed o = healthy(c, kHash);
+  step(c, o);  // Running, every member ready
+  ObservedMember& late = find(o, voterMember(c, 2).name);
+  late.ready = false;
+  late.role = MemberRole::kUnknown;
+  late.upSeconds = 3;
+  for (int pass = 0; pass < 3; ++pass) {
+    Plan joining = step(c, o);
+    EXPECT_EQ(conditionOf(joining.status, "Degraded").status, "False") << pass;
+    EXPECT_EQ(events(joining, "MembersNotReady"), 0) << pass;
+    ASSERT_FALSE(actionsOf<Wait>(joining).empty()) << "looked at again soon";
+  }
+  late.upSeconds = 20;  // the grace is over
+  Plan over = step(c, o);
+  EXPECT_EQ(conditionOf(over.status, "Degraded").reason, "MembersNotReady");
+  EXPECT_EQ(events(over, "MembersNotReady"), 1);
+}
+
+TEST(OperatorPlanStatus, AYoungMemberThatCrashLoopsIsNotJoining) {
+  ZkCluster c = makeCluster(3, 0);
+  Observed o = healthy(c, kHash);
+  step(c, o);
+  ObservedMember& failing = find(o, voterMember(c, 2).name);
+  failing.ready = false;
+  failing.role = MemberRole::kUnknown;
+  failing.upSeconds = 1;
+  failing.crashLoop = "exits with code 1: no key for zk/zk-2 in keytab";
+  step(c, o);  // the first pass down gets its look
+  Plan crashing = step(c, o);
+  EXPECT_EQ(conditionOf(crashing.status, "Degraded").status, "True");
+}
+
 }  // namespace
 }  // namespace zk::op

@@ -38,10 +38,23 @@ std::string annotation(const value& pod, const std::string& key) {
   return str(meta.at("annotations"), key);
 }
 
-std::string podImage(const value& pod) {
-  if (!pod.has_object_field("spec") || !pod.at("spec").has_array_field("containers")) return {};
+// The member's container: the pod's first.
+const value* podContainer(const value& pod) {
+  if (!pod.has_object_field("spec") || !pod.at("spec").has_array_field("containers")) {
+    return nullptr;
+  }
   const auto& containers = pod.at("spec").at("containers").as_array();
-  return containers.size() == 0 ? std::string() : str(containers.at(0), "image");
+  return containers.size() == 0 ? nullptr : &containers.at(0);
+}
+
+std::string podImage(const value& pod) {
+  const value* container = podContainer(pod);
+  return container ? str(*container, "image") : std::string();
+}
+
+std::string podContainerName(const value& pod) {
+  const value* container = podContainer(pod);
+  return container ? str(*container, "name") : std::string();
 }
 
 // A container the kubelet keeps restarting: its last exit, in the member's own words (the
@@ -70,6 +83,25 @@ std::string crashLoopOf(const value& pod) {
   return {};
 }
 
+// How long the member's container has been running, from the kubelet's startedAt.
+std::optional<std::int64_t> upSecondsOf(const value& pod) {
+  if (!pod.has_object_field("status") || !pod.at("status").has_array_field("containerStatuses")) {
+    return std::nullopt;
+  }
+  std::string container = podContainerName(pod);
+  for (const value& cs : pod.at("status").at("containerStatuses").as_array()) {
+    if (str(cs, "name") != container || !cs.has_object_field("state") ||
+        !cs.at("state").has_object_field("running")) {
+      continue;
+    }
+    auto started = utility::datetime::from_string(str(cs.at("state").at("running"), "startedAt"),
+                                                  utility::datetime::ISO_8601);
+    if (!started.is_initialized()) return std::nullopt;
+    return std::max<std::int64_t>(0, utility::datetime::utc_now() - started);
+  }
+  return std::nullopt;
+}
+
 ObservedMember fromPod(const Member& m, const value& pod) {
   ObservedMember om;
   om.member = m;
@@ -80,6 +112,7 @@ ObservedMember fromPod(const Member& m, const value& pod) {
   om.rolloutHash = annotation(pod, kRolloutHashAnnotation);
   om.image = podImage(pod);
   om.crashLoop = crashLoopOf(pod);
+  om.upSeconds = upSecondsOf(pod);
   return om;
 }
 

@@ -255,7 +255,10 @@ Observed LocalBackend::observe(const ZkCluster& c) {
     auto proc = processes.find(configPath(m).string());
     om.running = proc != processes.end();
     auto rec = readRecord(memberDir(m) / "process.json");
-    if (om.running) pids_[m.name] = proc->second;
+    if (om.running) {
+      pids_[m.name] = proc->second;
+      om.upSeconds = processUpSeconds(proc->second);
+    }
     // A record of another process (or none) leaves the hash unknown, which rolls the member once.
     bool ours = rec && (!om.running || rec->pid == 0 || rec->pid == proc->second);
     if (ours) {

@@ -6,12 +6,16 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
+#include <cstdint>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <iterator>
 #include <map>
+#include <optional>
+#include <sstream>
 #include <string_view>
 #include <system_error>
 #include <thread>
@@ -126,6 +130,27 @@ bool processAlive(pid_t pid) {
   if (paren == std::string::npos || paren + 2 >= stat.size()) return false;
   char state = stat[paren + 2];
   return state != 'Z' && state != 'X';
+}
+
+std::optional<std::int64_t> processUpSeconds(pid_t pid) {
+  if (pid <= 0) return std::nullopt;
+  // Field 22 of stat, after the parenthesised name: the start in clock ticks since boot.
+  std::string stat = readWhole("/proc/" + std::to_string(pid) + "/stat");
+  size_t paren = stat.rfind(')');
+  if (paren == std::string::npos) return std::nullopt;
+  std::istringstream fields(stat.substr(paren + 2));
+  std::string field;
+  for (int i = 3; i <= 22; ++i) fields >> field;  // field 3, the state, follows the name
+  double uptime = 0;
+  std::istringstream(readWhole("/proc/uptime")) >> uptime;
+  long ticks = ::sysconf(_SC_CLK_TCK);
+  try {
+    if (!fields || ticks <= 0 || uptime <= 0) return std::nullopt;
+    double started = static_cast<double>(std::stoll(field)) / static_cast<double>(ticks);
+    return std::max<std::int64_t>(0, static_cast<std::int64_t>(uptime - started));
+  } catch (const std::exception&) {
+    return std::nullopt;
+  }
 }
 
 ChildState pollChild(pid_t pid) {

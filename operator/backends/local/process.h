@@ -9,6 +9,7 @@
 #include <sys/types.h>
 
 #include <chrono>
+#include <cstdint>
 #include <map>
 #include <optional>
 #include <string>
@@ -47,6 +48,9 @@ pid_t spawnServer(const std::string& binary, const std::string& configPath,
 
 // The process exists and has not exited (a zombie counts as exited).
 bool processAlive(pid_t pid);
+
+// How long the process has been running, in whole seconds; nullopt when it is gone.
+std::optional<std::int64_t> processUpSeconds(pid_t pid);
 
 // A child's state as waitpid sees it. Ended children are collected by the call that sees them
 // end, so they never linger as zombies; `status` is then their wait status.
