@@ -147,6 +147,10 @@ void Controller::noteReferences(const std::string& key, const web::json::value& 
       if (auto name = refName(user, {"passwordSecretRef"})) secrets.insert(ns + "/" + *name);
     }
   }
+  // spec.auth.quorum: its password reaches every member's JAAS file.
+  if (auto quorum = refName(spec, {"auth", "quorum", "passwordSecretRef"})) {
+    secrets.insert(ns + "/" + *quorum);
+  }
   // spec.auth.kerberos: a new keytab or krb5.conf rolls the members onto it.
   if (auto keytab = refName(spec, {"auth", "kerberos", "keytabSecretRef"})) {
     secrets.insert(ns + "/" + *keytab);

@@ -41,6 +41,14 @@ std::string saslJaasFromSecrets(const ZkCluster& c, const std::string& operatorP
   return renderJaas(users);
 }
 
+std::string quorumDigestJaas(const ZkCluster& c, const SecretReader& read,
+                             const std::function<std::string()>& generated) {
+  if (renderedQuorumSaslStage(c) == QuorumSaslStage::kOff || c.spec.auth.kerberos) return "";
+  const auto& ref = c.spec.auth.quorum.passwordSecretRef;
+  return renderQuorumDigestJaas(
+      ref ? requiredSecretValue(read, *ref, "spec.auth.quorum.passwordSecretRef") : generated());
+}
+
 std::string kerberosKeytabFromSecrets(const ZkCluster& c, const SecretReader& read) {
   if (!c.spec.auth.kerberos) return "";
   return requiredSecretValue(read, c.spec.auth.kerberos->keytabSecretRef,

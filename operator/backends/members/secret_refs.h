@@ -35,6 +35,13 @@ std::string requiredSecretValue(const SecretReader& read, const SecretKeyRef& re
 std::string saslJaasFromSecrets(const ZkCluster& c, const std::string& operatorPassword,
                                 const SecretReader& read);
 
+// spec.auth.quorum's DIGEST-MD5 sections (renderQuorumDigestJaas) while the members are rendered
+// at a stage other than Off, with the password of passwordSecretRef, or without one what
+// `generated` returns (the password the operator keeps for the cluster); "" otherwise, and with
+// Kerberos (each member's own JAAS file has its sections). Throws Blocked (SecretMissing).
+std::string quorumDigestJaas(const ZkCluster& c, const SecretReader& read,
+                             const std::function<std::string()>& generated);
+
 // spec.auth.kerberos's keytab (its bytes, as the Secret holds them); "" without it. Throws
 // Blocked (SecretMissing) naming the Secret and its key.
 std::string kerberosKeytabFromSecrets(const ZkCluster& c, const SecretReader& read);
