@@ -1,14 +1,8 @@
 #include "plan/quorum_sasl_migration.h"
 
+#include "plan/migration_steps.h"
+
 namespace zk::op {
-namespace {
-
-int rank(QuorumSaslStage s) {
-  return static_cast<int>(s);
-}
-
-}  // namespace
-
 std::string describeQuorumSaslStage(QuorumSaslStage stage) {
   switch (stage) {
     case QuorumSaslStage::kOff:
@@ -30,16 +24,12 @@ QuorumSaslStage quorumSaslGoal(const AuthSpec& auth) {
 }
 
 QuorumSaslStage nextQuorumSaslStage(QuorumSaslStage from, QuorumSaslStage goal) {
-  if (from == goal) return from;
-  return static_cast<QuorumSaslStage>(rank(from) + (rank(goal) > rank(from) ? 1 : -1));
+  return stageTowards(from, goal);
 }
 
 std::string quorumSaslStep(QuorumSaslStage stage, QuorumSaslStage goal) {
-  bool enabling = goal == QuorumSaslStage::kServerRequired;
-  // Enabling reaches stage k at step k; disabling reaches it at step 3 - k.
-  int step = enabling ? rank(stage) : rank(QuorumSaslStage::kServerRequired) - rank(stage);
-  return std::string(enabling ? "enabling" : "disabling") + ", step " + std::to_string(step) +
-         " of 3: " + describeQuorumSaslStage(stage);
+  return migrationStepText(static_cast<int>(stage), goal == QuorumSaslStage::kServerRequired,
+                           describeQuorumSaslStage(stage));
 }
 
 QuorumSaslDecision stepQuorumSasl(const QuorumSaslPass& pass) {

@@ -26,49 +26,25 @@ ZkCluster saslCluster(bool enabled, S stage) {
   return c;
 }
 
-std::string hashOf(const ZkCluster& c) {
-  return rolloutHash(c, Addressing::kubernetes());
-}
-
-std::string cfgOf(const ZkCluster& c) {
-  return renderZooCfg(c, voterMember(c, 0), {3, 1}, Addressing::kubernetes());
-}
-
-bool has(const std::string& cfg, const std::string& line) {
-  return cfg.find("\n" + line + "\n") != std::string::npos;
-}
-
-Observed settled(ZkCluster& c) {
-  std::string hash = hashOf(c);
-  c.status.roll = {hash, {}, "", 0, true};
-  return healthy(c, hash);
-}
-
-Plan pass(ZkCluster& c, const Observed& o) {
-  Plan p = plan(c, hashOf(c), o);
-  c.status = p.status;
-  return p;
-}
-
 TEST(OperatorQuorumSasl, EachStageRendersZooKeepersKeysAndNamesTheJaasFile) {
   ZkCluster c = saslCluster(true, S::kOff);
   EXPECT_EQ(cfgOf(c).find("quorum.auth"), std::string::npos);
   EXPECT_EQ(cfgOf(c).find("java.security.auth.login.config"), std::string::npos);
   c.status.quorumSasl.stage = S::kEnabled;
   std::string cfg = cfgOf(c);
-  EXPECT_TRUE(has(cfg, "quorum.auth.enableSasl=true")) << cfg;
-  EXPECT_TRUE(has(cfg, "quorum.auth.learnerRequireSasl=false")) << cfg;
-  EXPECT_TRUE(has(cfg, "quorum.auth.serverRequireSasl=false")) << cfg;
-  EXPECT_TRUE(has(cfg, "java.security.auth.login.config=/etc/zookube-super/jaas.conf")) << cfg;
+  EXPECT_TRUE(hasLine(cfg, "quorum.auth.enableSasl=true")) << cfg;
+  EXPECT_TRUE(hasLine(cfg, "quorum.auth.learnerRequireSasl=false")) << cfg;
+  EXPECT_TRUE(hasLine(cfg, "quorum.auth.serverRequireSasl=false")) << cfg;
+  EXPECT_TRUE(hasLine(cfg, "java.security.auth.login.config=/etc/zookube-super/jaas.conf")) << cfg;
   // Quorum SASL alone is no client SASL: no provider, and no servicePrincipal for DIGEST-MD5.
   EXPECT_EQ(cfg.find("authProvider.sasl"), std::string::npos) << cfg;
   EXPECT_EQ(cfg.find("servicePrincipal"), std::string::npos) << cfg;
   c.status.quorumSasl.stage = S::kLearnerRequired;
-  EXPECT_TRUE(has(cfgOf(c), "quorum.auth.learnerRequireSasl=true"));
-  EXPECT_TRUE(has(cfgOf(c), "quorum.auth.serverRequireSasl=false"));
+  EXPECT_TRUE(hasLine(cfgOf(c), "quorum.auth.learnerRequireSasl=true"));
+  EXPECT_TRUE(hasLine(cfgOf(c), "quorum.auth.serverRequireSasl=false"));
   c.status.quorumSasl.stage = S::kServerRequired;
-  EXPECT_TRUE(has(cfgOf(c), "quorum.auth.learnerRequireSasl=true"));
-  EXPECT_TRUE(has(cfgOf(c), "quorum.auth.serverRequireSasl=true"));
+  EXPECT_TRUE(hasLine(cfgOf(c), "quorum.auth.learnerRequireSasl=true"));
+  EXPECT_TRUE(hasLine(cfgOf(c), "quorum.auth.serverRequireSasl=true"));
 }
 
 TEST(OperatorQuorumSasl, EveryStageHasItsOwnRolloutHash) {
@@ -92,7 +68,8 @@ TEST(OperatorQuorumSasl, TheDigestSectionsAreWhatTheServerReads) {
   EXPECT_EQ(learner.username, kQuorumSaslUser);
   EXPECT_EQ(learner.password, "p\"w\\d");
   // Beside the client port's Server section, as the members' Secret holds both.
-  jaas::Configuration both = jaas::parse(renderJaas({{"alice", "a"}}) + renderQuorumDigestJaas("q"));
+  jaas::Configuration both =
+      jaas::parse(renderJaas({{"alice", "a"}}) + renderQuorumDigestJaas("q"));
   EXPECT_EQ(sasl::settingsFrom(both, "Server").users.at("alice"), "a");
   EXPECT_EQ(sasl::settingsFrom(both, "QuorumServer").users.at(kQuorumSaslUser), "q");
 }
@@ -107,8 +84,8 @@ TEST(OperatorQuorumSasl, KerberosUsesEachMembersPrincipal) {
   Member m = voterMember(c, 1);
   Addressing k8s = Addressing::kubernetes();
   std::string cfg = renderZooCfg(c, m, {3, 1}, k8s);
-  EXPECT_TRUE(has(cfg, "quorum.auth.kerberos.servicePrincipal=zookeeper/_HOST")) << cfg;
-  EXPECT_TRUE(has(cfg, "java.security.auth.login.config=/etc/zookube-super/zk-1.jaas.conf"));
+  EXPECT_TRUE(hasLine(cfg, "quorum.auth.kerberos.servicePrincipal=zookeeper/_HOST")) << cfg;
+  EXPECT_TRUE(hasLine(cfg, "java.security.auth.login.config=/etc/zookube-super/zk-1.jaas.conf"));
   jaas::Configuration j = jaas::parse(renderKerberosJaas(c, m, k8s));
   sasl::Settings server = sasl::settingsFrom(j, "QuorumServer");
   EXPECT_EQ(server.mechanism, "GSSAPI");
@@ -124,7 +101,7 @@ TEST(OperatorQuorumSasl, KerberosUsesEachMembersPrincipal) {
 TEST(OperatorQuorumSasl, ANewEnsembleStartsRequiringItWithNoMigration) {
   ZkCluster c = saslCluster(true, S::kOff);
   c.status = {};
-  EXPECT_TRUE(has(cfgOf(c), "quorum.auth.serverRequireSasl=true"));
+  EXPECT_TRUE(hasLine(cfgOf(c), "quorum.auth.serverRequireSasl=true"));
   Plan p = pass(c, Observed{});
   EXPECT_EQ(p.status.quorumSasl.stage, S::kServerRequired);
   EXPECT_EQ(p.status.quorumSasl.mechanism, "DIGEST-MD5");
