@@ -244,6 +244,16 @@ std::string_view nameOf(const std::array<std::pair<const char*, Enum>, N>& names
   return names.front().first;
 }
 
+// The value `name` names; nullopt when none does.
+template <typename Enum, size_t N>
+std::optional<Enum> named(const std::array<std::pair<const char*, Enum>, N>& names,
+                          std::string_view name) {
+  for (const auto& [text, value] : names) {
+    if (name == text) return value;
+  }
+  return std::nullopt;
+}
+
 template <typename Enum, size_t N>
 std::optional<Enum> oneOf(Fields& f, const std::string& key,
                           const std::array<std::pair<const char*, Enum>, N>& names) {
@@ -624,10 +634,7 @@ std::string_view quorumTlsStageName(QuorumTlsStage stage) {
 }
 
 std::optional<QuorumTlsStage> parseQuorumTlsStage(std::string_view name) {
-  for (const auto& [text, stage] : kQuorumTlsStageNames) {
-    if (name == text) return stage;
-  }
-  return std::nullopt;
+  return named(kQuorumTlsStageNames, name);
 }
 
 constexpr std::array<std::pair<const char*, QuorumSaslStage>, 4> kQuorumSaslStageNames{
@@ -641,10 +648,7 @@ std::string_view quorumSaslStageName(QuorumSaslStage stage) {
 }
 
 std::optional<QuorumSaslStage> parseQuorumSaslStage(std::string_view name) {
-  for (const auto& [text, stage] : kQuorumSaslStageNames) {
-    if (name == text) return stage;
-  }
-  return std::nullopt;
+  return named(kQuorumSaslStageNames, name);
 }
 
 std::string quorumSaslMechanism(const AuthSpec& auth) {
