@@ -91,11 +91,22 @@ struct KerberosSpec {
   bool removeRealmFromPrincipal = true;  // kerberos.removeRealmFromPrincipal: ... and realm
   bool operator==(const KerberosSpec&) const = default;
 };
+// spec.auth.quorum: SASL between members (quorum.auth.*), reached on a running ensemble through
+// ZooKeeper's three rolling steps (QuorumSaslStage). DIGEST-MD5 as kQuorumSaslUser with the
+// password in passwordSecretRef (default: a Secret the operator makes, quorumSecretName), or with
+// spec.auth.kerberos the members' own principals (GSSAPI).
+inline constexpr const char* kQuorumSaslUser = "zookube-member";
+struct QuorumAuthSpec {
+  bool enabled = false;
+  std::optional<SecretKeyRef> passwordSecretRef;
+  bool operator==(const QuorumAuthSpec&) const = default;
+};
 struct AuthSpec {
   bool sasl = false;  // spec.auth.sasl is present
   std::vector<SaslUser> users;
   bool enforce = false;
   std::optional<KerberosSpec> kerberos;
+  QuorumAuthSpec quorum;
   bool any() const { return sasl || kerberos.has_value(); }  // the members run a SASL provider
 };
 
@@ -242,6 +253,25 @@ struct QuorumTlsStatus {
   bool operator==(const QuorumTlsStatus&) const = default;
 };
 
+// Where SASL between members is on the way between off and required, in ZooKeeper's documented
+// order: every member takes part (quorum.auth.enableSasl), then every member authenticates when
+// it dials (learnerRequireSasl), then every member refuses peers that do not (serverRequireSasl).
+// Off goes back the same way; adjacent stages talk to each other.
+enum class QuorumSaslStage { kOff, kEnabled, kLearnerRequired, kServerRequired };
+std::string_view quorumSaslStageName(QuorumSaslStage stage);
+std::optional<QuorumSaslStage> parseQuorumSaslStage(std::string_view name);
+// The mechanism spec.auth asks the quorum to use: GSSAPI with spec.auth.kerberos, else DIGEST-MD5.
+std::string quorumSaslMechanism(const AuthSpec& auth);
+
+// status.quorumSASL: the stage the members are rendered at, the mechanism they use (while not
+// Off), and while a migration runs, its step.
+struct QuorumSaslStatus {
+  QuorumSaslStage stage = QuorumSaslStage::kOff;
+  std::string mechanism;  // DIGEST-MD5 or GSSAPI; empty at Off
+  std::string migration;  // "enabling, step 1 of 3: ..."; empty once the spec's stage is reached
+  bool operator==(const QuorumSaslStatus&) const = default;
+};
+
 struct ZkClusterStatus {
   std::int64_t observedGeneration = 0;
   std::string phase;  // Creating, Running, Rolling, Scaling, Degraded, Invalid
@@ -256,6 +286,7 @@ struct ZkClusterStatus {
   RollProgress roll;
   std::optional<TlsStatus> tls;  // only while spec.tls is enabled
   QuorumTlsStatus quorumTls;
+  QuorumSaslStatus quorumSasl;
   bool operator==(const ZkClusterStatus&) const = default;
 };
 

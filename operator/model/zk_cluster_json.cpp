@@ -135,6 +135,13 @@ value kerberosJson(const KerberosSpec& k) {
 value authJson(const AuthSpec& auth) {
   value out = value::object();
   if (auth.kerberos) out["kerberos"] = kerberosJson(*auth.kerberos);
+  if (auth.quorum.enabled) {
+    out["quorum"]["enabled"] = value::boolean(true);
+    if (const auto& ref = auth.quorum.passwordSecretRef) {
+      out["quorum"]["passwordSecretRef"]["name"] = value::string(ref->name);
+      out["quorum"]["passwordSecretRef"]["key"] = value::string(ref->key);
+    }
+  }
   if (!auth.sasl) return out;
   out["sasl"] = value::object();
   if (!auth.users.empty()) {
@@ -247,7 +254,7 @@ value toJson(const ZkClusterSpec& spec) {
   ports["secureClient"] = value::number(spec.ports.secureClient);
   out["ports"] = ports;
   if (spec.tls.enabled()) out["tls"] = tlsJson(spec.tls);
-  if (spec.auth.any()) out["auth"] = authJson(spec.auth);
+  if (spec.auth.any() || spec.auth.quorum.enabled) out["auth"] = authJson(spec.auth);
   if (spec.superUserSecret) {
     value s = value::object();
     s["name"] = value::string(spec.superUserSecret->name);
@@ -326,6 +333,16 @@ value toJson(const ZkClusterStatus& status) {
       q["migration"] = value::string(status.quorumTls.migration);
     }
   }
+  if (status.quorumSasl != QuorumSaslStatus{}) {
+    value& q = out["quorumSASL"];
+    q["stage"] = value::string(std::string(quorumSaslStageName(status.quorumSasl.stage)));
+    if (!status.quorumSasl.mechanism.empty()) {
+      q["mechanism"] = value::string(status.quorumSasl.mechanism);
+    }
+    if (!status.quorumSasl.migration.empty()) {
+      q["migration"] = value::string(status.quorumSasl.migration);
+    }
+  }
   return out;
 }
 
@@ -380,6 +397,12 @@ ZkClusterStatus parseStatus(const value& v) {
     const value& q = v.at("quorumTLS");
     s.quorumTls.stage = parseQuorumTlsStage(str(q, "stage")).value_or(QuorumTlsStage::kPlaintext);
     s.quorumTls.migration = str(q, "migration");
+  }
+  if (v.has_field("quorumSASL") && v.at("quorumSASL").is_object()) {
+    const value& q = v.at("quorumSASL");
+    s.quorumSasl.stage = parseQuorumSaslStage(str(q, "stage")).value_or(QuorumSaslStage::kOff);
+    s.quorumSasl.mechanism = str(q, "mechanism");
+    s.quorumSasl.migration = str(q, "migration");
   }
   return s;
 }

@@ -244,6 +244,16 @@ std::string_view nameOf(const std::array<std::pair<const char*, Enum>, N>& names
   return names.front().first;
 }
 
+// The value `name` names; nullopt when none does.
+template <typename Enum, size_t N>
+std::optional<Enum> named(const std::array<std::pair<const char*, Enum>, N>& names,
+                          std::string_view name) {
+  for (const auto& [text, value] : names) {
+    if (name == text) return value;
+  }
+  return std::nullopt;
+}
+
 template <typename Enum, size_t N>
 std::optional<Enum> oneOf(Fields& f, const std::string& key,
                           const std::array<std::pair<const char*, Enum>, N>& names) {
@@ -489,13 +499,30 @@ void parseSasl(Fields& parent, AuthSpec& auth) {
   }
 }
 
+// spec.auth.quorum: parsed after kerberos, which decides the mechanism.
+void parseQuorumAuth(Fields& parent, AuthSpec& auth) {
+  const value* v = parent.get("quorum");
+  if (!v) return;
+  Fields f(*v, parent.at("quorum"), parent.errors(), {"enabled", "passwordSecretRef"});
+  auth.quorum.enabled = parseBoolean(f, "enabled").value_or(false);
+  if (!f.get("passwordSecretRef")) return;
+  auth.quorum.passwordSecretRef = SecretKeyRef{};
+  parseSecretKeyRef(f, "passwordSecretRef", *auth.quorum.passwordSecretRef);
+  if (auth.kerberos) {
+    f.fail(f.at("passwordSecretRef"),
+           "cannot be combined with auth.kerberos (the members authenticate each other with "
+           "their Kerberos keys)");
+  }
+}
+
 // spec.auth; `config` is checked against it: the keys auth.enforce sets cannot also be given.
 void parseAuth(Fields& parent, AuthSpec& auth, const StringMap& config) {
   const value* v = parent.get("auth");
   if (!v) return;
-  Fields f(*v, parent.at("auth"), parent.errors(), {"sasl", "kerberos", "enforce"});
+  Fields f(*v, parent.at("auth"), parent.errors(), {"sasl", "kerberos", "enforce", "quorum"});
   parseSasl(f, auth);
   parseKerberos(f, auth);
+  parseQuorumAuth(f, auth);
   if (const value* enforce = f.get("enforce")) {
     if (!enforce->is_boolean()) {
       f.fail(f.at("enforce"), "must be a boolean");
@@ -607,10 +634,25 @@ std::string_view quorumTlsStageName(QuorumTlsStage stage) {
 }
 
 std::optional<QuorumTlsStage> parseQuorumTlsStage(std::string_view name) {
-  for (const auto& [text, stage] : kQuorumTlsStageNames) {
-    if (name == text) return stage;
-  }
-  return std::nullopt;
+  return named(kQuorumTlsStageNames, name);
+}
+
+constexpr std::array<std::pair<const char*, QuorumSaslStage>, 4> kQuorumSaslStageNames{
+    {{"Off", QuorumSaslStage::kOff},
+     {"Enabled", QuorumSaslStage::kEnabled},
+     {"LearnerRequired", QuorumSaslStage::kLearnerRequired},
+     {"ServerRequired", QuorumSaslStage::kServerRequired}}};
+
+std::string_view quorumSaslStageName(QuorumSaslStage stage) {
+  return nameOf(kQuorumSaslStageNames, stage);
+}
+
+std::optional<QuorumSaslStage> parseQuorumSaslStage(std::string_view name) {
+  return named(kQuorumSaslStageNames, name);
+}
+
+std::string quorumSaslMechanism(const AuthSpec& auth) {
+  return auth.kerberos ? "GSSAPI" : "DIGEST-MD5";
 }
 
 std::optional<std::int64_t> parseDuration(std::string_view text) {
@@ -659,7 +701,7 @@ bool isOperatorOwnedConfigKey(std::string_view key) {
                                                           "ssl.quorum.trustStore.location",
                                                           "java.security.auth.login.config"};
   if (std::find(owned.begin(), owned.end(), key) != owned.end()) return true;
-  for (std::string_view prefix : {"server.", "group.", "weight."}) {
+  for (std::string_view prefix : {"server.", "group.", "weight.", "quorum.auth."}) {
     if (key.starts_with(prefix)) return true;
   }
   return false;
@@ -684,6 +726,17 @@ ZkCluster parseZkCluster(const value& object) {
         "spec.tls.client: cannot be off while the quorum still uses TLS (status.quorumTLS.stage " +
         std::string(quorumTlsStageName(c.status.quorumTls.stage)) +
         "); set tls.quorum to false and wait for stage Plaintext");
+  }
+  // The members' quorum logins name one mechanism; another cannot be rolled onto them while
+  // they require it (each side would refuse the other).
+  const QuorumSaslStatus& qs = c.status.quorumSasl;
+  if (qs.stage != QuorumSaslStage::kOff && !qs.mechanism.empty() &&
+      qs.mechanism != quorumSaslMechanism(c.spec.auth)) {
+    errors.push_back("spec.auth.kerberos: cannot be " +
+                     std::string(c.spec.auth.kerberos ? "added" : "removed") +
+                     " while the members authenticate each other with " + qs.mechanism +
+                     " (status.quorumSASL.stage " + std::string(quorumSaslStageName(qs.stage)) +
+                     "); set auth.quorum.enabled to false and wait for stage Off");
   }
   // Fields() prefixes root-level keys with "."; report them as plain names.
   for (std::string& e : errors) {

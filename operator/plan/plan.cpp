@@ -8,6 +8,7 @@
 #include <stdexcept>
 #include <tuple>
 
+#include "plan/quorum_sasl_migration.h"
 #include "plan/quorum_tls_migration.h"
 
 namespace zk::op {
@@ -66,12 +67,16 @@ class Planner {
     applyObservers_ = bootstrap ? c_.spec.observers : appliedObservers();
     assessHealth();
     quorumTls_ = {renderedQuorumTlsStage(c_), ""};
+    QuorumSaslStage sasl = renderedQuorumSaslStage(c_);
+    quorumSasl_ = {sasl, sasl == QuorumSaslStage::kOff ? "" : quorumSaslMechanism(c_.spec.auth),
+                   ""};
     if (bootstrap) {
       progressing("Creating", "creating " + std::to_string(voters_) + " voters and " +
                                   std::to_string(applyObservers_) + " observers");
     } else {
       roll();
       migrateQuorumTls();
+      migrateQuorumSasl();
       scaleVoters();
       scaleObservers();
     }
@@ -276,6 +281,29 @@ class Planner {
                      std::string(quorumTlsStageName(next)));
   }
 
+  // Quorum SASL on or off (quorum_sasl_migration.h), after any quorum TLS step: one change to
+  // the quorum's connections per roll.
+  void migrateQuorumSasl() {
+    bool tlsMoving =
+        quorumTls_.stage != quorumTlsGoal(c_.spec.tls) || !quorumTls_.migration.empty();
+    QuorumSaslPass pass{c_.status.quorumSasl,
+                        quorumSasl_.stage,
+                        quorumSaslGoal(c_.spec.auth),
+                        quorumSaslMechanism(c_.spec.auth),
+                        roll_.active(),
+                        ""};
+    if (tlsMoving) {
+      pass.hold = "waiting for the quorum TLS migration";
+    } else if (!everyMemberInSync()) {
+      pass.hold = "waiting for every member to be in sync";
+    }
+    QuorumSaslDecision d = stepQuorumSasl(pass);
+    quorumSasl_ = d.status;
+    if (!d.progressing.empty()) progressing("MigratingQuorumSASL", d.progressing);
+    if (!d.wait.empty()) waits_.push_back(d.wait);
+    if (!d.eventReason.empty()) event(false, d.eventReason, d.eventMessage);
+  }
+
   // Every member the spec wants runs the current rendering, serves and is in its role, with no
   // scaling or expansion under way.
   bool everyMemberInSync() {
@@ -473,6 +501,7 @@ class Planner {
     s.selector = selectorLabels(c_);
     s.roll = roll_;
     s.quorumTls = quorumTls_;
+    s.quorumSasl = quorumSasl_;
     if (leader_) s.leader = leader_->member.name;
     bool planned = plannedRestart();
     for (const Member& m : members(c_, {applyVoters_, applyObservers_})) {
@@ -524,11 +553,12 @@ class Planner {
                 (blocked && (before->reason != degradedReason || before->message != message));
     if (degraded && news) event(true, degradedReason, message);
     tlsConditions(s);
-    s.phase = creating                                          ? "Creating"
-              : blocked || (!quorumOk_ && !election)            ? "Degraded"
-              : roll_.active() || !quorumTls_.migration.empty() ? "Rolling"
-              : moving                                          ? "Scaling"
-                                                                : "Running";
+    s.phase = creating                               ? "Creating"
+              : blocked || (!quorumOk_ && !election) ? "Degraded"
+              : roll_.active() || !quorumTls_.migration.empty() || !quorumSasl_.migration.empty()
+                  ? "Rolling"
+              : moving ? "Scaling"
+                       : "Running";
     return s;
   }
 
@@ -573,6 +603,7 @@ class Planner {
   std::int64_t leaderZxid_ = 0;
   RollProgress roll_;
   QuorumTlsStatus quorumTls_;
+  QuorumSaslStatus quorumSasl_;
   std::optional<RestartMember> restart_;
   std::vector<Action> reconfigs_;
   std::vector<std::string> waits_;

@@ -1,14 +1,8 @@
 #include "plan/quorum_tls_migration.h"
 
+#include "plan/migration_steps.h"
+
 namespace zk::op {
-namespace {
-
-int rank(QuorumTlsStage s) {
-  return static_cast<int>(s);
-}
-
-}  // namespace
-
 std::string describeQuorumTlsStage(QuorumTlsStage stage) {
   switch (stage) {
     case QuorumTlsStage::kPlaintext:
@@ -28,16 +22,12 @@ QuorumTlsStage quorumTlsGoal(const TlsSpec& tls) {
 }
 
 QuorumTlsStage nextQuorumTlsStage(QuorumTlsStage from, QuorumTlsStage goal) {
-  if (from == goal) return from;
-  return static_cast<QuorumTlsStage>(rank(from) + (rank(goal) > rank(from) ? 1 : -1));
+  return stageTowards(from, goal);
 }
 
 std::string quorumTlsStep(QuorumTlsStage stage, QuorumTlsStage goal) {
-  bool enabling = goal == QuorumTlsStage::kTls;
-  // Enabling reaches stage k at step k; disabling reaches it at step 3 - k.
-  int step = enabling ? rank(stage) : rank(QuorumTlsStage::kTls) - rank(stage);
-  return std::string(enabling ? "enabling" : "disabling") + ", step " + std::to_string(step) +
-         " of 3: " + describeQuorumTlsStage(stage);
+  return migrationStepText(static_cast<int>(stage), goal == QuorumTlsStage::kTls,
+                           describeQuorumTlsStage(stage));
 }
 
 }  // namespace zk::op

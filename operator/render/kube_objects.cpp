@@ -428,6 +428,10 @@ std::string selectorLabels(const ZkCluster& c) {
 std::string superDigestSecretName(const ZkCluster& c) {
   return c.meta.name + "-super-digest";
 }
+std::string quorumSecretName(const ZkCluster& c) {
+  return c.meta.name + "-quorum-auth";
+}
+
 std::string generatedSuperSecretName(const ZkCluster& c) {
   return c.meta.name + "-super";
 }
@@ -518,19 +522,38 @@ value superDigestSecret(const ZkCluster& c, const std::string& digest, const std
   return secret;
 }
 
+namespace {
+
+// A JAAS option value between double quotes, its quotes and backslashes escaped.
+std::string jaasQuoted(std::string_view text) {
+  std::string quoted = "\"";
+  for (char ch : text) {
+    if (ch == '"' || ch == '\\') quoted += '\\';
+    quoted += ch;
+  }
+  return quoted + "\"";
+}
+
+}  // namespace
+
 std::string renderJaas(const std::vector<SaslCredential>& users) {
   std::string out =
       "// Written by zookube-operator from spec.auth.sasl.\nServer {\n"
       "  org.apache.zookeeper.server.auth.DigestLoginModule required";
-  for (const SaslCredential& u : users) {
-    std::string quoted;
-    for (char ch : u.password) {
-      if (ch == '"' || ch == '\\') quoted += '\\';
-      quoted += ch;
-    }
-    out += "\n  user_" + u.user + "=\"" + quoted + "\"";
-  }
+  for (const SaslCredential& u : users) out += "\n  user_" + u.user + "=" + jaasQuoted(u.password);
   return out + ";\n};\n";
+}
+
+std::string renderQuorumDigestJaas(std::string_view password) {
+  std::string user = kQuorumSaslUser;
+  return "// Written by zookube-operator from spec.auth.quorum.\nQuorumServer {\n"
+         "  org.apache.zookeeper.server.auth.DigestLoginModule required\n"
+         "  user_" +
+         user + "=" + jaasQuoted(password) +
+         ";\n};\nQuorumLearner {\n"
+         "  org.apache.zookeeper.server.auth.DigestLoginModule required\n"
+         "  username=\"" +
+         user + "\"\n  password=" + jaasQuoted(password) + ";\n};\n";
 }
 
 std::string memberSecretsFingerprint(std::string_view superDigest, std::string_view jaas,

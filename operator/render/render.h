@@ -104,6 +104,8 @@ std::string keytabFileOf(const ZkCluster& c, const Member& m, const Addressing& 
 inline constexpr const char* kKrb5ConfigMountDir = "/etc/zookube-krb5";
 std::string krb5ConfigFileOf(const ZkCluster& c, const Member& m, const Addressing& a);
 std::string kerberosPrincipalOf(const ZkCluster& c, const Member& m, const Addressing& a);
+// With spec.auth.quorum rendered at a stage other than Off it has QuorumServer and QuorumLearner
+// sections too, with the same key and principal.
 std::string renderKerberosJaas(const ZkCluster& c, const Member& m, const Addressing& a);
 
 // A SASL DIGEST-MD5 user and the password its Secret holds.
@@ -114,6 +116,12 @@ struct SaslCredential {
 // The JAAS file's text: a Server section with DigestLoginModule and user_<name>="<password>" for
 // each (quotes and backslashes escaped), the operator's own user among them.
 std::string renderJaas(const std::vector<SaslCredential>& users);
+// spec.auth.quorum with DIGEST-MD5: the QuorumServer section (user_<kQuorumSaslUser>) and the
+// QuorumLearner section (its username and password) every member's JAAS file adds.
+std::string renderQuorumDigestJaas(std::string_view password);
+// Whether members read a JAAS file: client SASL (spec.auth.sasl or kerberos), or quorum SASL
+// rendered at a stage other than Off.
+bool membersReadJaas(const ZkCluster& c);
 // What of the members' Secrets goes into the rollout hash: the super digest, the JAAS text when
 // there is one (so a changed password rolls the members, each of which reads the file only when
 // it starts), and spec.auth.kerberos's keytab's and krb5.conf's SHA-256 (a new one rolls them
@@ -134,6 +142,8 @@ int operatorClientPort(const Endpoint& e, const ZkCluster& c);
 // applied (a new ensemble starts there), else what the status records, which the planner moves
 // one step at a time (plan/quorum_tls_migration.h).
 QuorumTlsStage renderedQuorumTlsStage(const ZkCluster& c);
+// Likewise for quorum SASL (plan/quorum_sasl_migration.h).
+QuorumSaslStage renderedQuorumSaslStage(const ZkCluster& c);
 
 // "server.N=host:quorum:election:participant|observer;clientPort" — also the reconfig -add form.
 std::string serverLine(const ZkCluster& c, const Member& m, const Addressing& a);
@@ -166,6 +176,9 @@ inline constexpr const char* kFieldManager = "zookube-operator";
 // operator made up when spec.superUserSecret names none.
 std::string superDigestSecretName(const ZkCluster& c);
 std::string generatedSuperSecretName(const ZkCluster& c);
+// The Secret holding the quorum's DIGEST-MD5 password the operator made up when
+// spec.auth.quorum.passwordSecretRef names none: <name>-quorum-auth, key password.
+std::string quorumSecretName(const ZkCluster& c);
 
 // Headless Service, client Service, ConfigMap, voter and observer StatefulSets and the voters'
 // PodDisruptionBudget (and the NetworkPolicy when spec.networkPolicy.enabled), each owned by the

@@ -70,6 +70,23 @@ void addAuthSettings(const ZkCluster& c, StringMap& settings) {
   }
 }
 
+// spec.auth.quorum at its rendered stage (zk_cluster.h's QuorumSaslStage) in ZooKeeper's keys;
+// the login contexts are ZooKeeper's defaults, QuorumServer and QuorumLearner.
+void addQuorumSaslSettings(const ZkCluster& c, StringMap& settings) {
+  QuorumSaslStage stage = renderedQuorumSaslStage(c);
+  if (stage == QuorumSaslStage::kOff) return;
+  auto flag = [](bool on) { return std::string(on ? "true" : "false"); };
+  settings["quorum.auth.enableSasl"] = "true";
+  settings["quorum.auth.learnerRequireSasl"] = flag(stage != QuorumSaslStage::kEnabled);
+  settings["quorum.auth.serverRequireSasl"] = flag(stage == QuorumSaslStage::kServerRequired);
+  if (const auto& k = c.spec.auth.kerberos) {
+    // The peers' own principals: service/{host}@REALM -> service/_HOST, which a learner turns
+    // into the host of the server.N line it dials (the realm from krb5.conf's domain_realm).
+    std::string service = k->principal.substr(0, k->principal.find('/'));
+    settings["quorum.auth.kerberos.servicePrincipal"] = service + "/_HOST";
+  }
+}
+
 // Everything every member's file shares, in a fixed order (so the hash is stable): ZooKeeper's
 // usual timings unless overridden, then the user's overrides, then what the operator owns.
 std::string sharedSettings(const ZkCluster& c) {
@@ -81,6 +98,7 @@ std::string sharedSettings(const ZkCluster& c) {
   addTlsSettings(c, settings);
   addQuorumTlsSettings(c, settings);
   addAuthSettings(c, settings);
+  addQuorumSaslSettings(c, settings);
   std::ostringstream out;
   for (const auto& [k, v] : settings) out << k << '=' << v << '\n';
   return out.str();
@@ -182,16 +200,25 @@ std::string kerberosPrincipalOf(const ZkCluster& c, const Member& m, const Addre
 }
 
 std::string renderKerberosJaas(const ZkCluster& c, const Member& m, const Addressing& a) {
-  return "// Written by zookube-operator from spec.auth.kerberos.\nServer {\n"
-         "  com.sun.security.auth.module.Krb5LoginModule required\n"
-         "  useKeyTab=true\n"
-         "  keyTab=\"" +
-         keytabFileOf(c, m, a) +
-         "\"\n"
-         "  storeKey=true\n"
-         "  useTicketCache=false\n"
-         "  principal=\"" +
-         kerberosPrincipalOf(c, m, a) + "\";\n};\n";
+  auto section = [&](std::string_view name) {
+    return std::string(name) +
+           " {\n"
+           "  com.sun.security.auth.module.Krb5LoginModule required\n"
+           "  useKeyTab=true\n"
+           "  keyTab=\"" +
+           keytabFileOf(c, m, a) +
+           "\"\n"
+           "  storeKey=true\n"
+           "  useTicketCache=false\n"
+           "  principal=\"" +
+           kerberosPrincipalOf(c, m, a) + "\";\n};\n";
+  };
+  std::string out = "// Written by zookube-operator from spec.auth.kerberos.\n" + section("Server");
+  // Quorum SASL: the member accepts its peers' tickets for its principal and dials with it.
+  if (renderedQuorumSaslStage(c) != QuorumSaslStage::kOff) {
+    out += section("QuorumServer") + section("QuorumLearner");
+  }
+  return out;
 }
 
 std::string tlsDirOf(const ZkCluster& c, const Member& m, const Addressing& a) {
@@ -205,6 +232,17 @@ QuorumTlsStage renderedQuorumTlsStage(const ZkCluster& c) {
     return c.spec.tls.quorum ? QuorumTlsStage::kTls : QuorumTlsStage::kPlaintext;
   }
   return c.status.quorumTls.stage;
+}
+
+QuorumSaslStage renderedQuorumSaslStage(const ZkCluster& c) {
+  if (c.status.voters == 0) {
+    return c.spec.auth.quorum.enabled ? QuorumSaslStage::kServerRequired : QuorumSaslStage::kOff;
+  }
+  return c.status.quorumSasl.stage;
+}
+
+bool membersReadJaas(const ZkCluster& c) {
+  return c.spec.auth.any() || renderedQuorumSaslStage(c) != QuorumSaslStage::kOff;
 }
 
 bool hasPlainClientPort(const ZkCluster& c) {
@@ -256,7 +294,7 @@ std::string renderZooCfg(const ZkCluster& c, const Member& self, Membership m,
       out << "ssl.quorum.trustStore.location=" << dir << "/ca.crt\n";
     }
   }
-  if (c.spec.auth.any()) {
+  if (membersReadJaas(c)) {
     out << "java.security.auth.login.config=" << jaasFileOf(c, self, a) << '\n';
   }
   out << "metricsProvider.httpPort=" << e.ports.metrics << '\n';

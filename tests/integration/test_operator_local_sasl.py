@@ -83,6 +83,9 @@ def assert_secret_missing(cluster, *words):
 
 
 def test_enforced_sasl_refuses_anonymous_sessions_and_the_operator_still_scales(cluster):
+    # The members also authenticate each other, with a password the operator makes up.
+    cluster.spec["spec"]["auth"]["quorum"] = {"enabled": True}
+    cluster.write_manifest()
     cluster.start_operator()
     # No password Secret yet: reported as in Kubernetes mode, and no member started.
     assert_secret_missing(cluster, "Secret zk-alice", "spec.auth.sasl.users[alice]",
@@ -115,3 +118,17 @@ def test_enforced_sasl_refuses_anonymous_sessions_and_the_operator_still_scales(
     zk.stop()
     zk.close()
     assert "alice-pw" not in open(cluster.log_path).read()
+    # Quorum SASL from the start: each member's JAAS file has the made-up password, and the
+    # voters that joined later authenticated to their peers with it.
+    assert cluster.status()["quorumSASL"] == {"stage": "ServerRequired", "mechanism": "DIGEST-MD5"}
+    with open(os.path.join(cluster.state, "quorum.secret")) as f:
+        password = f.read().strip()
+    for name in ("demo-0", "demo-4"):
+        folder = os.path.join(cluster.state, "members", name)
+        with open(os.path.join(folder, "jaas.conf")) as f:
+            assert f'user_zookube-member="{password}"' in f.read()
+        with open(os.path.join(folder, "zoo.cfg")) as f:
+            assert "quorum.auth.serverRequireSasl=true\n" in f.read()
+        with open(os.path.join(folder, "server.log"), errors="replace") as f:
+            assert "quorum SASL: authenticated" in f.read(), name
+    assert password not in open(cluster.log_path).read()

@@ -138,3 +138,24 @@ def test_members_log_in_from_the_mounted_keytab_and_reconfig_still_works(api, ku
                            or o["metadata"]["name"] == "demo-super-digest"])
     for secret in (keytab, read(rekeyed)):
         assert base64.b64encode(secret).decode() not in text
+
+
+def test_members_authenticate_each_other_with_their_kerberos_keys(api, kubelet, tmp_path, realm):
+    """spec.auth.quorum with kerberos: each member's JAAS file gets QuorumServer and QuorumLearner
+    sections with its own key, and zoo.cfg the service principal's _HOST form; the members log in
+    to each other over GSSAPI on every election and quorum connection."""
+    put_config_map(api, "zk-krb5", {"krb5.conf": read(realm.krb5_conf).decode()})
+    put_secret(api, "zk-keytab", {"keytab": read(realm.service_keytab)})
+    create(api, 3, dict(AUTH, quorum={"enabled": True}))
+    with operator_running(api, kubelet, tmp_path) as log:
+        wait_until(lambda: membership(kubelet) == voters(1, 2, 3) and
+                   cluster(api).get("status", {}).get("phase") == "Running",
+                   "3 voters requiring Kerberos between them", log, kubelet)
+        assert cluster(api)["status"]["quorumSASL"] == {"stage": "ServerRequired",
+                                                       "mechanism": "GSSAPI"}
+        for pod in MEMBERS:
+            cfg = read(kubelet.container_path(pod, "/data/zoo.cfg")).decode()
+            assert "quorum.auth.kerberos.servicePrincipal=zookeeper/_HOST\n" in cfg, cfg
+            wait_until(lambda: f"as {LOOPBACK_SERVICE}@{REALM}" in kubelet.log_of(pod),
+                       f"{pod} authenticating a peer's ticket", log, kubelet, timeout=20)
+        assert api.store.deleted_pods == []

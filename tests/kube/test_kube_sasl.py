@@ -96,9 +96,14 @@ def stored_text(api, kinds):
 def test_sessions_without_sasl_are_refused_and_the_operator_still_reconfigures(api, kubelet,
                                                                               tmp_path):
     put_secret(api, "zk-alice", {"password": ALICE_PASSWORD})
-    create(api, 3, AUTH)
+    put_secret(api, "zk-peers", {"peer-password": "peers' \"hush\" word"})
+    # The members also authenticate each other (spec.auth.quorum), from the start.
+    create(api, 3, {**AUTH, "quorum": {"enabled": True, "passwordSecretRef": {
+        "name": "zk-peers", "key": "peer-password"}}})
     with operator_running(api, kubelet, tmp_path) as log:
         wait_until(lambda: membership(kubelet) == voters(1, 2, 3), "3 voters", log, kubelet)
+        assert cluster(api)["status"]["quorumSASL"] == {"stage": "ServerRequired",
+                                                       "mechanism": "DIGEST-MD5"}
         for pod in ("demo-0", "demo-1", "demo-2"):
             wait_until(lambda: refused_without_sasl(kubelet.client_port(pod)),
                        f"{pod} refusing a session without SASL", log, kubelet)
@@ -118,17 +123,21 @@ def test_sessions_without_sasl_are_refused_and_the_operator_still_reconfigures(a
         wait_until(lambda: refused_without_sasl(kubelet.client_port("demo-observer-0")),
                    "the observer refusing a session without SASL", log, kubelet)
         assert alice.get("/alice")[0] == b"written with SASL"
+        # The observer joined by authenticating to the leader; nothing was rolled to get there.
+        assert "quorum SASL: authenticated" in kubelet.log_of("demo-observer-0")
+        assert api.store.deleted_pods == []
         alice.stop()
         alice.close()
     # The password is in the operator's Secret only: never in a ConfigMap, Event or status.
     text = stored_text(api, {"ConfigMap", "Event", "ZkCluster", "StatefulSet"})
-    assert "alice's" not in text and "quoted" not in text
+    assert "alice's" not in text and "quoted" not in text and "hush" not in text
     assert "jaas.conf" in stored_text(api, {"ConfigMap"})  # the file is named, not inlined
     with api.store.lock:
         secret = api.store.objects[("v1", "secrets", "default", "demo-super-digest")]
     jaas = base64.b64decode(secret["data"]["jaas.conf"]).decode()
     assert 'user_alice="alice\'s \\"quoted\\" password"' in jaas
     assert "user_zookube-operator=" in jaas
+    assert 'user_zookube-member="peers\' \\"hush\\" word"' in jaas, jaas
     assert secret["metadata"]["ownerReferences"][0]["kind"] == "ZkCluster"
 
 

@@ -92,4 +92,30 @@ inline bool hasEvent(const Plan& p, const std::string& reason) {
   return false;
 }
 
+// For the staged quorum migrations' tests, on Kubernetes addressing: `c`'s target hash, member
+// zk-0's zoo.cfg (listing 3 voters and 1 observer), and whether it has `line`.
+inline std::string hashOf(const ZkCluster& c) {
+  return rolloutHash(c, Addressing::kubernetes());
+}
+inline std::string cfgOf(const ZkCluster& c) {
+  return renderZooCfg(c, voterMember(c, 0), {3, 1}, Addressing::kubernetes());
+}
+inline bool hasLine(const std::string& cfg, const std::string& line) {
+  return cfg.find("\n" + line + "\n") != std::string::npos;
+}
+
+// The members run the rendering of `c` and the roll to it has finished.
+inline Observed settled(ZkCluster& c) {
+  std::string hash = hashOf(c);
+  c.status.roll = {hash, {}, "", 0, true};
+  return healthy(c, hash);
+}
+
+// One pass: the planner's status is stored, as the resource would keep it.
+inline Plan pass(ZkCluster& c, const Observed& o) {
+  Plan p = plan(c, hashOf(c), o);
+  c.status = p.status;
+  return p;
+}
+
 }  // namespace zk::op::testing

@@ -19,50 +19,24 @@ ZkCluster tlsCluster(bool quorum, QuorumTlsStage stage) {
   return c;
 }
 
-std::string hashOf(const ZkCluster& c) {
-  return rolloutHash(c, Addressing::kubernetes());
-}
-
-std::string cfgOf(const ZkCluster& c) {
-  return renderZooCfg(c, voterMember(c, 0), {3, 1}, Addressing::kubernetes());
-}
-
-bool has(const std::string& cfg, const std::string& line) {
-  return cfg.find("\n" + line + "\n") != std::string::npos;
-}
-
-// The members run the rendering of `c`'s stage and the roll to it has finished.
-Observed settled(ZkCluster& c) {
-  std::string hash = hashOf(c);
-  c.status.roll = {hash, {}, "", 0, true};
-  return healthy(c, hash);
-}
-
-// One pass: the planner's status is stored, as the resource would keep it.
-Plan pass(ZkCluster& c, const Observed& o) {
-  Plan p = plan(c, hashOf(c), o);
-  c.status = p.status;
-  return p;
-}
-
 TEST(OperatorQuorumTls, EachStageRendersZooKeepersKeysWithTheMembersOwnKeystore) {
   ZkCluster c = tlsCluster(true, QuorumTlsStage::kPlaintext);
   EXPECT_EQ(cfgOf(c).find("sslQuorum"), std::string::npos);
   EXPECT_EQ(cfgOf(c).find("\nportUnification"), std::string::npos);
   c.status.quorumTls.stage = QuorumTlsStage::kPortUnification;
   std::string cfg = cfgOf(c);
-  EXPECT_TRUE(has(cfg, "portUnification=true")) << cfg;
-  EXPECT_TRUE(has(cfg, "sslQuorum=false")) << cfg;
-  EXPECT_TRUE(has(cfg, "sslQuorumReloadCertFiles=true")) << cfg;
-  EXPECT_TRUE(has(cfg, "ssl.quorum.keyStore.location=/etc/zookube/tls/zk-0.pem")) << cfg;
-  EXPECT_TRUE(has(cfg, "ssl.quorum.trustStore.location=/etc/zookube/tls/ca.crt")) << cfg;
-  EXPECT_TRUE(has(cfg, "ssl.quorum.keyStore.type=PEM")) << cfg;
+  EXPECT_TRUE(hasLine(cfg, "portUnification=true")) << cfg;
+  EXPECT_TRUE(hasLine(cfg, "sslQuorum=false")) << cfg;
+  EXPECT_TRUE(hasLine(cfg, "sslQuorumReloadCertFiles=true")) << cfg;
+  EXPECT_TRUE(hasLine(cfg, "ssl.quorum.keyStore.location=/etc/zookube/tls/zk-0.pem")) << cfg;
+  EXPECT_TRUE(hasLine(cfg, "ssl.quorum.trustStore.location=/etc/zookube/tls/ca.crt")) << cfg;
+  EXPECT_TRUE(hasLine(cfg, "ssl.quorum.keyStore.type=PEM")) << cfg;
   c.status.quorumTls.stage = QuorumTlsStage::kTlsUnified;
-  EXPECT_TRUE(has(cfgOf(c), "portUnification=true"));
-  EXPECT_TRUE(has(cfgOf(c), "sslQuorum=true"));
+  EXPECT_TRUE(hasLine(cfgOf(c), "portUnification=true"));
+  EXPECT_TRUE(hasLine(cfgOf(c), "sslQuorum=true"));
   c.status.quorumTls.stage = QuorumTlsStage::kTls;
-  EXPECT_TRUE(has(cfgOf(c), "portUnification=false"));
-  EXPECT_TRUE(has(cfgOf(c), "sslQuorum=true"));
+  EXPECT_TRUE(hasLine(cfgOf(c), "portUnification=false"));
+  EXPECT_TRUE(hasLine(cfgOf(c), "sslQuorum=true"));
 }
 
 TEST(OperatorQuorumTls, EveryStageHasItsOwnRolloutHash) {
@@ -77,8 +51,8 @@ TEST(OperatorQuorumTls, EveryStageHasItsOwnRolloutHash) {
 TEST(OperatorQuorumTls, ANewEnsembleStartsWithTlsOnlyAndNoMigration) {
   ZkCluster c = tlsCluster(true, QuorumTlsStage::kPlaintext);
   c.status = {};
-  EXPECT_TRUE(has(cfgOf(c), "sslQuorum=true"));
-  EXPECT_TRUE(has(cfgOf(c), "portUnification=false"));
+  EXPECT_TRUE(hasLine(cfgOf(c), "sslQuorum=true"));
+  EXPECT_TRUE(hasLine(cfgOf(c), "portUnification=false"));
   Plan p = pass(c, Observed{});
   EXPECT_EQ(p.status.quorumTls.stage, QuorumTlsStage::kTls);
   EXPECT_EQ(p.status.quorumTls.migration, "");

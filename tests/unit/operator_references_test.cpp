@@ -29,6 +29,9 @@ TEST(ReferencedObjects, AuthNamesEveryPasswordTheKeytabAndKrb5Conf) {
       "      - {name: alice, passwordSecretRef: {name: zk-alice}}\n"
       "      - {name: bob, passwordSecretRef: {name: zk-bob, key: pw}}\n");
   EXPECT_EQ(referencedObjects(sasl).secrets, (Names{"admin", "zk-alice", "zk-bob"}));
+  ZkCluster quorum =
+      parse("  auth:\n    quorum: {enabled: true, passwordSecretRef: {name: zk-q}}\n");
+  EXPECT_TRUE(referencedObjects(quorum).secrets.contains("zk-q"));
 
   ZkCluster kerberos = parse(
       "  auth:\n    kerberos:\n      principal: \"zookeeper/{host}@EXAMPLE.COM\"\n"

@@ -440,15 +440,19 @@ std::string KubeBackend::superPassword(const ZkCluster& c) {
   if (const auto& ref = c.spec.superUserSecret) {
     return requiredSecretValue(secretReader(client_, c.meta.ns), *ref, "spec.superUserSecret");
   }
+  return ownedPassword(c, generatedSuperSecretName(c));
+}
+
+std::string KubeBackend::ownedPassword(const ZkCluster& c, const std::string& name) {
   // None named: one made up once, owned by the cluster so it goes with it.
-  std::string path = resourcePath("v1", "Secret", c.meta.ns, generatedSuperSecretName(c));
+  std::string path = resourcePath("v1", "Secret", c.meta.ns, name);
   if (auto secret = client_.getIfExists(path)) {
     if (auto password = secretValue(*secret, "password")) return *password;
-    throw std::runtime_error("Secret " + c.meta.ns + "/" + generatedSuperSecretName(c) +
+    throw std::runtime_error("Secret " + c.meta.ns + "/" + name +
                              " has no key \"password\"; delete it to have a new one made");
   }
   value made = superDigestSecret(c, "");  // for its metadata and owner
-  made["metadata"]["name"] = value::string(generatedSuperSecretName(c));
+  made["metadata"]["name"] = value::string(name);
   std::string password = zkadmin::newSuperPassword();
   made["data"] = value::object();
   made["data"]["password"] = value::string(utility::conversions::to_base64(
@@ -457,17 +461,19 @@ std::string KubeBackend::superPassword(const ZkCluster& c) {
     client_.create(resourcePath("v1", "Secret", c.meta.ns), made);
   } catch (const ApiError& e) {
     if (refusal(e)) {
-      throw Blocked({BlockCause::kApplyRefused, "Secret " + generatedSuperSecretName(c) +
-                                                    " was refused: " + firstLine(e.what())});
+      throw Blocked(
+          {BlockCause::kApplyRefused, "Secret " + name + " was refused: " + firstLine(e.what())});
     }
     if (e.status() != 409) throw;
-    return superPassword(c);  // another replica made it first
+    return ownedPassword(c, name);  // another replica made it first
   }
   return password;
 }
 
 std::string KubeBackend::saslJaas(const ZkCluster& c, const std::string& operatorPassword) {
-  return saslJaasFromSecrets(c, operatorPassword, secretReader(client_, c.meta.ns));
+  SecretReader read = secretReader(client_, c.meta.ns);
+  return saslJaasFromSecrets(c, operatorPassword, read) +
+         quorumDigestJaas(c, read, [&] { return ownedPassword(c, quorumSecretName(c)); });
 }
 
 KubeBackend::SuperUser KubeBackend::superUser(const ZkCluster& c) {

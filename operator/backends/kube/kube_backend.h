@@ -118,7 +118,10 @@ class KubeBackend {
                                              const std::vector<SrvrTarget>& targets,
                                              const std::vector<size_t>& probed);
   std::string superPassword(const ZkCluster& c);
-  // The JAAS file for spec.auth.sasl: every user's password read from its Secret.
+  // The password in the Secret `name` the cluster owns, made up and created when missing.
+  std::string ownedPassword(const ZkCluster& c, const std::string& name);
+  // The JAAS file for spec.auth.sasl: every user's password read from its Secret; and
+  // spec.auth.quorum's DIGEST-MD5 sections (quorumDigestJaas).
   std::string saslJaas(const ZkCluster& c, const std::string& operatorPassword);
   // kube_volumes.cpp
   std::optional<AppliedStorage> appliedStorage(const std::vector<web::json::value>& sets);

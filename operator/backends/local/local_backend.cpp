@@ -160,7 +160,11 @@ std::string LocalBackend::localKrb5Config(const ZkCluster& c) const {
 }
 
 std::string LocalBackend::localJaas(const ZkCluster& c) const {
-  return saslJaasFromSecrets(c, superPassword_, secretFiles(true));
+  // Without passwordSecretRef the quorum's password is one made up once, beside the super user's.
+  return saslJaasFromSecrets(c, superPassword_, secretFiles(true)) +
+         quorumDigestJaas(c, secretFiles(true), [this] {
+           return loadOrCreateSecret(options_.stateDir / "quorum.secret");
+         });
 }
 
 std::string LocalBackend::localKeytab(const ZkCluster& c) const {

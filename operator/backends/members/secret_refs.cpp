@@ -42,6 +42,14 @@ std::string saslJaasFromSecrets(const ZkCluster& c, const std::string& operatorP
   return renderJaas(users);
 }
 
+std::string quorumDigestJaas(const ZkCluster& c, const SecretReader& read,
+                             const std::function<std::string()>& generated) {
+  if (renderedQuorumSaslStage(c) == QuorumSaslStage::kOff || c.spec.auth.kerberos) return "";
+  const auto& ref = c.spec.auth.quorum.passwordSecretRef;
+  return renderQuorumDigestJaas(
+      ref ? requiredSecretValue(read, *ref, "spec.auth.quorum.passwordSecretRef") : generated());
+}
+
 std::string kerberosKeytabFromSecrets(const ZkCluster& c, const SecretReader& read) {
   if (!c.spec.auth.kerberos) return "";
   return requiredSecretValue(read, c.spec.auth.kerberos->keytabSecretRef,
@@ -87,6 +95,7 @@ ReferencedObjects referencedObjects(const ZkCluster& c) {
   refs.secrets.insert(c.spec.superUserSecret ? c.spec.superUserSecret->name
                                              : generatedSuperSecretName(c));
   for (const SaslUser& u : c.spec.auth.users) refs.secrets.insert(u.passwordSecretRef.name);
+  if (const auto& quorum = c.spec.auth.quorum.passwordSecretRef) refs.secrets.insert(quorum->name);
   if (const auto& kerberos = c.spec.auth.kerberos) {
     refs.secrets.insert(kerberos->keytabSecretRef.name);
     if (kerberos->krb5ConfigRef) refs.configMaps.insert(kerberos->krb5ConfigRef->name);

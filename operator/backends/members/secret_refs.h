@@ -36,6 +36,13 @@ std::string requiredSecretValue(const SecretReader& read, const SecretKeyRef& re
 std::string saslJaasFromSecrets(const ZkCluster& c, const std::string& operatorPassword,
                                 const SecretReader& read);
 
+// spec.auth.quorum's DIGEST-MD5 sections (renderQuorumDigestJaas) while the members are rendered
+// at a stage other than Off, with the password of passwordSecretRef, or without one what
+// `generated` returns (the password the operator keeps for the cluster); "" otherwise, and with
+// Kerberos (each member's own JAAS file has its sections). Throws Blocked (SecretMissing).
+std::string quorumDigestJaas(const ZkCluster& c, const SecretReader& read,
+                             const std::function<std::string()>& generated);
+
 // spec.auth.kerberos's keytab (its bytes, as the Secret holds them); "" without it. Throws
 // Blocked (SecretMissing) naming the Secret and its key.
 std::string kerberosKeytabFromSecrets(const ZkCluster& c, const SecretReader& read);
@@ -46,7 +53,7 @@ std::string kerberosKrb5Config(const ZkCluster& c, const ConfigMapReader& read);
 
 // The names (in the cluster's namespace) of every Secret and ConfigMap that the cluster's members
 // or the operator read for it: a change to any of them must reach the cluster at once, not on the
-// next resync. It covers the super user's Secret, spec.auth's password Secrets, keytab and
+// next resync. It covers the super user's Secret, spec.auth's password Secrets (quorum's too), keytab and
 // krb5.conf, and spec.tls's CA, certificate and cert-manager Secrets, for every member that is or
 // will be in the ensemble.
 struct ReferencedObjects {
