@@ -240,6 +240,7 @@ def test_sasl_and_enforce_turned_on_together_then_off_on_a_running_ensemble(api,
             wait_until(lambda: refused_without_sasl(kubelet.client_port(pod)),
                        f"{pod} refusing a session without SASL", log, kubelet)
         observer_joins(api, kubelet, log)
+        wait_until(lambda: running(api, 4), "4 members running", log, kubelet)
         everyone = ["demo-0", "demo-1", "demo-2", "demo-observer-0"]
         roll_auth_to(api, kubelet, log, None, everyone)
         assert not any(refused_without_sasl(kubelet.client_port(p)) for p in everyone)
