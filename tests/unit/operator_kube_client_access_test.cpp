@@ -9,11 +9,14 @@ namespace {
 
 using web::json::value;
 
-ZkCluster withTls(const std::string& mode) {
-  return parseZkClusterYaml(
-      "apiVersion: zookube.dev/v1alpha1\nkind: ZkCluster\nmetadata: {name: zk, namespace: prod, "
-      "uid: u-1}\nspec:\n  ports: {client: 2181, secureClient: 2281}\n  tls: {client: " +
-      mode + "}\n");
+ZkCluster withTls(ClientTls mode) {
+  ZkCluster c;
+  c.meta.name = "zk";
+  c.meta.ns = "prod";
+  c.spec.ports.client = 2181;
+  c.spec.ports.secureClient = 2281;
+  c.spec.tls.client = mode;
+  return c;
 }
 
 value pod(const std::string& access) {
@@ -32,20 +35,20 @@ int port(const ZkCluster& c, const value& p) {
 
 TEST(OperatorKubeClientAccess, APodStillOnTheOldModeIsDialledOnItsOldPort) {
   // Going back from on to both: a pod not restarted yet listens on the secure port only.
-  ZkCluster both = withTls("both");
+  ZkCluster both = withTls(ClientTls::kBoth);
   EXPECT_EQ(port(both, pod("tls=on,sasl=false,enforce=false")), 2281);
   EXPECT_EQ(port(both, pod("tls=both,sasl=false,enforce=false")), 2181);
   // Going forward from both to on: a pod not restarted yet keeps its unified plaintext port.
-  ZkCluster on = withTls("on");
+  ZkCluster on = withTls(ClientTls::kOn);
   EXPECT_EQ(port(on, pod("tls=both,sasl=false,enforce=false")), 2181);
   EXPECT_EQ(clientAccessOfPod(on, pod("tls=both,sasl=true,enforce=true")),
             (ClientAccess{ClientTls::kBoth, true, true}));
 }
 
 TEST(OperatorKubeClientAccess, APodWithoutARecordIsTakenToRunTheSpec) {
-  EXPECT_EQ(port(withTls("on"), pod("")), 2281);
-  EXPECT_EQ(port(withTls("both"), pod("not a record")), 2181);
-  EXPECT_EQ(clientAccessOfPod(withTls("on"), value::null()),
+  EXPECT_EQ(port(withTls(ClientTls::kOn), pod("")), 2281);
+  EXPECT_EQ(port(withTls(ClientTls::kBoth), pod("not a record")), 2181);
+  EXPECT_EQ(clientAccessOfPod(withTls(ClientTls::kOn), value::null()),
             (ClientAccess{ClientTls::kOn, false, false}));
 }
 
