@@ -6,6 +6,7 @@
 #include <set>
 
 #include "render/certificates.h"
+#include "render/client_access.h"
 
 namespace zk::op {
 namespace {
@@ -334,6 +335,9 @@ value statefulSet(const ZkCluster& c, const std::string& name, const std::string
   tmpl["metadata"]["labels"] = mapJson(podLabels);
   StringMap annotations = c.spec.pod.annotations;
   annotations[kRolloutHashAnnotation] = rolloutHash(c, a, superDigest);
+  // What a pod made from this template runs on its client port: the operator reaches each
+  // member by it, not by the spec, while a roll is part way (client_access.h).
+  annotations[kClientAccessAnnotation] = formatClientAccess(clientAccessOf(c));
   tmpl["metadata"]["annotations"] = mapJson(annotations);
   tmpl["spec"] = podSpec(c, component);
   value claim = value::object();

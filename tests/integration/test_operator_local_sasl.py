@@ -5,6 +5,7 @@ reconfig (its SASL relay, as its own user) still scales the ensemble. A missing 
 reported as Kubernetes mode reports a missing Secret (phase Degraded, reason SecretMissing, a
 warning naming the Secret, the user and the key) and nothing is started."""
 
+import copy
 import os
 
 import pytest
@@ -13,6 +14,7 @@ from kazoo.retry import KazooRetry
 
 import harness
 import zkwire
+from roll_watch import RollWatch
 from test_operator_local import OPERATOR, LocalCluster  # noqa: F401
 
 pytestmark = pytest.mark.skipif(
@@ -51,7 +53,7 @@ def cluster_with_auth(tmp_path, auth):
     """A local cluster of three voters with spec.auth `auth`, not started."""
     c = LocalCluster(tmp_path)
     c.spec["spec"]["observers"] = 0
-    c.spec["spec"]["auth"] = auth
+    c.spec["spec"]["auth"] = copy.deepcopy(auth)  # tests edit it; AUTH stays as written
     c.write_manifest()
     return c
 
@@ -132,3 +134,79 @@ def test_enforced_sasl_refuses_anonymous_sessions_and_the_operator_still_scales(
         with open(os.path.join(folder, "server.log"), errors="replace") as f:
             assert "quorum SASL: authenticated" in f.read(), name
     assert password not in open(cluster.log_path).read()
+
+
+def anonymous_refused(port):
+    client = zkwire.WireClient(port)
+    try:
+        reply = client.call(zkwire.OP_GETDATA, zkwire.p_str("/") + zkwire.p_bool(False))
+    finally:
+        client.sock.close()
+    return reply.err == SESSIONCLOSEDREQUIRESASLAUTH
+
+
+def roll_auth_to(cluster, auth, members):
+    """Sets spec.auth to `auth` (None: no auth) and waits for the roll to restart every member
+    once, watching that the operator reaches each as it runs meanwhile (roll_watch.py): with
+    SASL through its relay only where the member enforces it."""
+    before = len(cluster.history())
+    said = len(cluster.output())
+
+    def restarted():
+        return [h["member"] for h in cluster.history()[before:]]
+    with RollWatch(cluster.status, restarted, members=members) as watch:
+        if auth is None:
+            cluster.spec["spec"].pop("auth", None)
+        else:
+            cluster.spec["spec"]["auth"] = copy.deepcopy(auth)
+        cluster.write_manifest()
+        harness.wait_until(lambda: len(restarted()) == members and
+                           cluster.healthy(observers=members - 3), timeout=120, interval=0.2,
+                           what=f"rolled onto spec.auth {auth}")
+    watch.check()
+    assert len(set(restarted())) == members, restarted()
+    # The operator reads /zookeeper/config every pass: never refused for skipping SASL where a
+    # member enforces it, nor failing a SASL login where a member has none.
+    refused = [line for line in cluster.output()[said:].splitlines()
+               if "cannot read the ensemble's membership" in line and
+               ("SASL" in line or "authenticating" in line)]
+    assert refused == [], refused
+
+
+def test_sasl_and_enforce_turned_on_together_then_off_keep_the_operator_in_reach(tmp_path):
+    """One spec change turns sasl and enforce on in a running ensemble, another turns both off:
+    mid-roll some members enforce and some do not, and the operator's sessions (it reads
+    /zookeeper/config every pass) log in with SASL only where the member enforces it. After each
+    roll the operator still reconfigures (an observer joins, then leaves)."""
+    cluster = cluster_with_auth(tmp_path, AUTH)
+    cluster.spec["spec"].pop("auth")
+    cluster.write_manifest()
+    try:
+        put_password(cluster, "alice-pw")
+        cluster.start_operator()
+        cluster.wait_healthy(observers=0)
+        zk = cluster.client()
+        zk.start(timeout=15)
+        zk.create("/before", b"plain")
+        zk.stop()
+        zk.close()
+        roll_auth_to(cluster, AUTH, 3)
+        for m in cluster.ensemble()["members"]:
+            assert anonymous_refused(int(m["client"].rsplit(":", 1)[1])), m
+        cluster.spec["spec"]["observers"] = 1
+        cluster.write_manifest()
+        cluster.wait_healthy(observers=1)
+        zk = alice(cluster)
+        assert membership(zk) == [1, 2, 3, 101]
+        assert zk.get("/before")[0] == b"plain"
+        zk.stop()
+        zk.close()
+        roll_auth_to(cluster, None, 4)
+        for m in cluster.ensemble()["members"]:
+            assert not anonymous_refused(int(m["client"].rsplit(":", 1)[1])), m
+        cluster.spec["spec"]["observers"] = 0
+        cluster.write_manifest()
+        cluster.wait_healthy(observers=0)
+        assert sorted(cluster.membership()) == [1, 2, 3]
+    finally:
+        cluster.cleanup()

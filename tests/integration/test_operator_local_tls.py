@@ -7,6 +7,7 @@ plaintext kazoo, and the certificates the members present, read with Python's ss
 """
 
 import hashlib
+import json
 import os
 import re
 import socket
@@ -19,6 +20,7 @@ from kazoo.handlers.threading import KazooTimeoutError
 
 import harness
 import ports
+from roll_watch import RollWatch
 from test_operator_local import OPERATOR, LocalCluster, Writer, check_writes, \
     server_pids_under  # noqa: F401
 
@@ -196,6 +198,72 @@ def test_both_then_on_keeps_the_data_and_ends_plaintext(make_cluster):
     assert refused(cluster.client(secure=False))
     # No member listens on its old plaintext port any more (the membership still named it).
     old_plain_ports_closed(cluster)
+
+
+def roll_tls_client_to(cluster, mode):
+    """Changes tls.client to `mode` and waits for the roll to restart each of the 3 voters once,
+    watching that the operator kept every member it had not restarted yet in reach (RollWatch)."""
+    before = len(cluster.history())
+
+    def restarted():
+        return [h["member"] for h in cluster.history()[before:]]
+    with RollWatch(cluster.status, restarted, members=3) as watch:
+        cluster.spec["spec"]["tls"]["client"] = mode
+        cluster.write_manifest()
+        harness.wait_until(lambda: len(restarted()) == 3 and cluster.healthy(0), timeout=120,
+                           interval=0.2, what=f"rolled onto tls.client {mode}")
+    watch.check()
+    assert sorted(restarted()) == ["demo-0", "demo-1", "demo-2"], restarted()
+    # Each member records what it was started with: how the operator reaches it.
+    for m in ("demo-0", "demo-1", "demo-2"):
+        with open(os.path.join(cluster.state, "members", m, "process.json")) as f:
+            assert json.load(f)["access"] == f"tls={mode},sasl=false,enforce=false"
+
+
+def test_on_back_to_both_then_off_keeps_every_member_in_reach_under_load(make_cluster):
+    """Issue 22's migration in reverse, one spec change a step: until the roll reaches a member
+    the operator reaches it as it still runs (its TLS relay for `on`, plaintext for `both`), so
+    no member looks down, the roll never stalls, and clients writing all along lose nothing:
+    a TLS client on the secure ports through on -> both, a plaintext one through both -> off."""
+    cluster = make_cluster({"client": "on"})
+    cluster.wait_healthy(observers=0)
+    tls = cluster.tls()
+    secure = Writer(cluster.ensemble()["connect"], use_ssl=True, ca=tls["ca"], verify_certs=True,
+                    certfile=tls["certfile"], keyfile=tls["keyfile"])
+    secure.start()
+    harness.wait_until(lambda: len(secure.acked) > 20, timeout=30, what="TLS writes before")
+    roll_tls_client_to(cluster, "both")
+    acked = len(secure.acked)
+    harness.wait_until(lambda: len(secure.acked) > acked + 20, timeout=30, what="TLS writes after")
+    check_writes(secure)
+    assert cluster.tls()["mode"] == "both"
+    plain = Writer(cluster.ensemble()["connect"])  # the client ports, plaintext beside TLS
+    plain.start()
+    harness.wait_until(lambda: len(plain.acked) > 20, timeout=30, what="plaintext writes before")
+    roll_tls_client_to(cluster, "off")
+    acked = len(plain.acked)
+    harness.wait_until(lambda: len(plain.acked) > acked + 20, timeout=30,
+                       what="plaintext writes after")
+    check_writes(plain)
+    assert "tls" not in cluster.ensemble()
+    # No member listens on its secure port any more, and the operator still reconfigures.
+    base = cluster.spec["spec"]["ports"]
+    for m in cluster.ensemble()["members"]:
+        with pytest.raises(OSError):
+            socket.create_connection(("127.0.0.1", base["secureClient"] + m["id"] - 1), timeout=5)
+    cluster.spec["spec"]["voters"] = 5
+    cluster.write_manifest()
+    cluster.wait_healthy(observers=0, voters=5)
+    zk = cluster.client(secure=False)
+    zk.start(timeout=15)
+    try:
+        zk.sync("/zookeeper/config")
+        config = zk.get("/zookeeper/config")[0].decode()
+    finally:
+        zk.stop()
+        zk.close()
+    assert sorted(int(line[7:line.index("=")]) for line in config.splitlines()
+                  if line.startswith("server.")) == [1, 2, 3, 4, 5], config
 
 
 def test_renewal_rewrites_the_files_and_restarts_nobody(make_cluster):

@@ -16,9 +16,11 @@ from kazoo.client import KazooClient
 from kazoo.handlers.threading import KazooTimeoutError
 
 from kube_harness import find_binary
+from roll_watch import RollWatch
 from test_kube_operator import CLUSTER, ZK, change_spec, cluster
 from test_kube_reconfig import (added, operator_running, ports, ports_below_ephemeral,
                                 wait_until)
+from writer import Writer
 
 
 def create_tls_cluster(api, voters, tls):
@@ -132,6 +134,66 @@ def test_tls_only_members_serve_tls_clients_and_the_operator_reconfigures_them(
     issued = [e for e in events(api) if e["reason"] == "CertificatesIssued"]
     assert issued and "demo-0" in issued[0]["message"], issued
     assert "next renewal is due at" in issued[0]["message"]
+
+
+def client_access(api, pod):
+    with api.store.lock:
+        return api.store.get("v1", "pods", "default", pod)["metadata"]["annotations"].get(
+            "zookube.dev/client-access")
+
+
+def roll_tls_client_to(api, kubelet, log, tls):
+    """Changes spec.tls to `tls` and waits until each of the 3 voters was restarted once onto
+    it, watching that meanwhile the operator reached every member it had not restarted yet
+    (roll_watch.py): through its TLS relay to those still on `on`, plaintext to the others."""
+    mark = len(api.store.deleted_pods)
+
+    def restarted():
+        return api.store.deleted_pods[mark:]
+    with RollWatch(lambda: cluster(api).get("status"), restarted, members=3) as watch:
+        change_spec(api, tls=tls)
+        want = f"tls={tls['client']},sasl=false,enforce=false"
+        wait_until(lambda: len(restarted()) == 3 and running(api, 3) and all(
+            client_access(api, p) == want for p in ("demo-0", "demo-1", "demo-2")),
+            f"3 voters rolled onto tls.client {tls['client']}", log, kubelet, timeout=180)
+    watch.check()
+    assert sorted(restarted()) == ["demo-0", "demo-1", "demo-2"], restarted()
+
+
+def test_on_back_to_both_then_off_keeps_every_member_in_reach_under_writes(
+        api, kubelet, tmp_path, client_pki):
+    """Issue 22's client migration in reverse, one spec change a step, under a write load: a TLS
+    client on the secure ports through on -> both, a plaintext one on the client ports through
+    both -> off; no acknowledged write lost, no failure beyond reconnects, the roll never
+    stalls, and the operator still reconfigures at the end (an observer joins)."""
+    create_tls_cluster(api, 3, {"client": "on", "clientAuth": "need"})
+    with operator_running(api, kubelet, tmp_path) as log:
+        wait_until(lambda: running(api, 3), "3 TLS-only voters running", log, kubelet)
+        secure = session(kubelet.connect_string(), client_pki())
+        assert secure is not None
+        with Writer(secure, secure.create("/back")) as writer:
+            writer.wait_for_more()
+            roll_tls_client_to(api, kubelet, log, {"client": "both", "clientAuth": "need"})
+            writer.wait_for_more()
+        assert writer.failures == [] and writer.lost() == []
+        secure.stop()
+        secure.close()
+        plain = session(kubelet.connect_string())  # the client ports, plaintext beside TLS
+        assert plain is not None, "no plaintext session on `both`"
+        with Writer(plain, plain.create("/plain")) as writer:
+            writer.wait_for_more()
+            roll_tls_client_to(api, kubelet, log, {"client": "off"})
+            writer.wait_for_more()
+        assert writer.failures == [] and writer.lost() == []
+        assert len(plain.get_children("/back")) > 0
+        plain.stop()
+        plain.close()
+        with api.store.lock:
+            cfg = api.store.get("v1", "configmaps", "default", "demo-config")["data"]["demo-0.cfg"]
+        assert "secureClientPort" not in cfg and "\nclientPort=" in cfg, cfg
+        change_spec(api, observers=1)
+        wait_until(lambda: added(api, "demo-observer-0") is not None and running(api, 4),
+                   "demo-observer-0 added by reconfig over plaintext", log, kubelet)
 
 
 def events(api):

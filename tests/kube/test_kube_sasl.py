@@ -16,6 +16,7 @@ from kazoo.client import KazooClient
 from kazoo.retry import KazooRetry
 
 from kube_harness import REPO
+from roll_watch import RollWatch
 from test_kube_member_tls import create_tls_cluster, running
 from test_kube_operator import CLUSTER, ZK, change_spec, cluster, converge, with_members
 from test_kube_reconfig import (added, four, membership, operator_running, ports, voters,
@@ -33,8 +34,10 @@ AUTH = {"sasl": {"users": [{"name": "alice", "passwordSecretRef": {"name": "zk-a
 
 def create(api, voters_, auth):
     obj = copy.deepcopy(CLUSTER)
-    obj["spec"].update({"voters": voters_, "observers": 0, "ports": ports(), "auth": auth,
+    obj["spec"].update({"voters": voters_, "observers": 0, "ports": ports(),
                         "config": {"tickTime": "200", "initLimit": "20", "syncLimit": "10"}})
+    if auth is not None:
+        obj["spec"]["auth"] = auth
     with api.store.lock:
         api.store.create(*ZK, obj)
 
@@ -193,6 +196,66 @@ def test_sasl_over_tls_only_members_and_the_operator_chains_its_relays(api, kube
         change_spec(api, observers=1)
         wait_until(lambda: added(api, "demo-observer-0") is not None and running(api, 4),
                    "demo-observer-0 added by reconfig over TLS and SASL", log, kubelet)
+
+
+def without_auth(api):
+    """kubectl apply of the manifest with spec.auth deleted."""
+    def edit(old):
+        old["spec"].pop("auth", None)
+        return old
+    with api.store.lock:
+        api.store.write(*ZK, "demo", None, edit, "update", "kubectl")
+
+
+def roll_auth_to(api, kubelet, log, auth, pods):
+    """Sets spec.auth to `auth` (None: none) and waits until each pod was restarted once onto
+    it, watching that meanwhile the operator reached every member it had not restarted yet
+    (roll_watch.py)."""
+    mark = len(api.store.deleted_pods)
+
+    def restarted():
+        return api.store.deleted_pods[mark:]
+    on = auth is not None
+    want = f"tls=off,sasl={str(on).lower()},enforce={str(on).lower()}"
+
+    def rolled():
+        with api.store.lock:
+            access = [api.store.get("v1", "pods", "default", p)["metadata"]["annotations"].get(
+                "zookube.dev/client-access") for p in pods]
+        return len(restarted()) == len(pods) and running(api, len(pods)) and \
+            access == [want] * len(pods)
+    with RollWatch(lambda: cluster(api).get("status"), restarted, members=len(pods)) as watch:
+        if on:
+            change_spec(api, auth=auth)
+        else:
+            without_auth(api)
+        wait_until(rolled, f"{pods} rolled onto {want}", log, kubelet, timeout=180)
+    watch.check()
+    assert sorted(restarted()) == sorted(pods), restarted()
+
+
+def test_sasl_and_enforce_turned_on_together_then_off_on_a_running_ensemble(api, kubelet,
+                                                                           tmp_path):
+    """One spec change turns sasl and enforce on, another turns both off: mid-roll some members
+    enforce and some do not, and the operator logs in with SASL only to those that do (each
+    pod's zookube.dev/client-access annotation). After each roll every member is ready and the
+    operator's reconfig works: an observer joins, then leaves."""
+    put_secret(api, "zk-alice", {"password": ALICE_PASSWORD})
+    create(api, 3, None)
+    with operator_running(api, kubelet, tmp_path) as log:
+        wait_until(lambda: running(api, 3), "3 plaintext voters running", log, kubelet)
+        roll_auth_to(api, kubelet, log, AUTH, ["demo-0", "demo-1", "demo-2"])
+        for pod in ("demo-0", "demo-1", "demo-2"):
+            wait_until(lambda: refused_without_sasl(kubelet.client_port(pod)),
+                       f"{pod} refusing a session without SASL", log, kubelet)
+        observer_joins(api, kubelet, log)
+        wait_until(lambda: running(api, 4), "4 members running", log, kubelet)
+        everyone = ["demo-0", "demo-1", "demo-2", "demo-observer-0"]
+        roll_auth_to(api, kubelet, log, None, everyone)
+        assert not any(refused_without_sasl(kubelet.client_port(p)) for p in everyone)
+        change_spec(api, observers=0)
+        wait_until(lambda: membership(kubelet) == voters(1, 2, 3) and running(api, 3),
+                   "the observer removed by reconfig", log, kubelet)
 
 
 KERBEROS = {"kerberos": {"keytabSecretRef": {"name": "zk-keytab"},

@@ -186,8 +186,13 @@ AddressResolver podIpResolver() {
     if (pod.is_null() || !pod.has_object_field("status")) return std::nullopt;
     std::string ip = str(pod.at("status"), "podIP");
     if (ip.empty()) return std::nullopt;
-    return SrvrTarget{ip, hasPlainClientPort(c) ? c.spec.ports.client : c.spec.ports.secureClient};
+    return SrvrTarget{ip, operatorPort(clientAccessOfPod(c, pod), c.spec.ports)};
   };
+}
+
+ClientAccess clientAccessOfPod(const ZkCluster& c, const value& pod) {
+  if (!pod.is_object() || !pod.has_object_field("metadata")) return clientAccessOf(c);
+  return recordedOrSpec(annotation(pod, kClientAccessAnnotation), c);
 }
 
 std::optional<Member> memberOfPod(const ZkCluster& c, const std::string& podName) {
@@ -534,8 +539,8 @@ void KubeBackend::deleteUnwanted(const ZkCluster& c, const std::string& apiVersi
 void KubeBackend::reconfig(const ZkCluster& c, const Member& m, bool add,
                            const std::string& password) {
   std::string connect;
-  // spec.auth.enforce: each session authenticates with SASL first, through a relay per member
-  // (sasl_relay.h), as the operator's user with the super password.
+  // A member that enforces SASL: each session authenticates with SASL first, through a relay per
+  // member (sasl_relay.h), as the operator's user with the super password.
   std::vector<std::unique_ptr<relay::SaslRelay>> saslRelays;
   value pods = listPods(c);
   for (const value& pod : pods.at("items").as_array()) {
@@ -543,7 +548,8 @@ void KubeBackend::reconfig(const ZkCluster& c, const Member& m, bool add,
     if (!member || !member->voter) continue;
     auto target = operatorTarget(c, *member, pod);
     if (!target) continue;
-    if (c.spec.auth.enforce) {
+    // As the member runs, not as the spec asks: mid-roll some members enforce and some not.
+    if (operatorConnection(clientAccessOfPod(c, pod)).sasl) {
       saslRelays.push_back(std::make_unique<relay::SaslRelay>(
           target->host, target->port, relay::SaslLogin{kOperatorSaslUser, password}));
       target = SrvrTarget{"127.0.0.1", saslRelays.back()->localPort()};

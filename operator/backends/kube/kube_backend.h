@@ -8,10 +8,14 @@
 //   propagationPolicy=Orphan so the next ApplyObjects makes them again (kube_volumes.cpp).
 // - RestartMember: delete the pod; its StatefulSet recreates it from the current template.
 // - ReconfigAdd / ReconfigRemove: reconfig through a voter's client port as the super user, over
-//   ZooKeeper's C client (with spec.auth.enforce, logged in with SASL first by a relay,
-//   sasl_relay.h); a failure is a Warning Event and fails the pass.
+//   ZooKeeper's C client (through a member that enforces SASL, logged in with SASL first by a
+//   relay, sasl_relay.h); a failure is a Warning Event and fails the pass.
 // - UpdateStatus: server-side apply to the status subresource.
 // - EmitEvent: a core/v1 Event on the ZkCluster, its message's first line; a repeat counts up.
+//
+// Every connection to a member (srvr, conf, reconfig) is made the way that member runs, from its
+// pod's kClientAccessAnnotation (client_access.h), not the way the spec now asks: mid-roll the
+// members not yet restarted keep the old tls.client and auth.enforce.
 //
 // What keeps a cluster from converging (a refused apply, a missing Secret, pods the StatefulSet
 // controller cannot create, a crash-looping member) is observed here and handed to the planner
@@ -41,6 +45,7 @@
 #include "plan/plan.h"
 #include "render/ca_rotation.h"
 #include "render/certificates.h"
+#include "render/client_access.h"
 #include "render/render.h"
 
 namespace zk::op::kube {
@@ -50,6 +55,9 @@ namespace zk::op::kube {
 using AddressResolver = std::function<std::optional<SrvrTarget>(const ZkCluster& c, const Member& m,
                                                                 const web::json::value& pod)>;
 AddressResolver podIpResolver();
+// What the pod's member runs on its client port (its kClientAccessAnnotation); what the spec
+// asks for a pod without one.
+ClientAccess clientAccessOfPod(const ZkCluster& c, const web::json::value& pod);
 
 using Clock = std::function<std::chrono::system_clock::time_point()>;
 
@@ -106,8 +114,9 @@ class KubeBackend {
  private:
   web::json::value listPods(const ZkCluster& c);
   // Where the operator sends srvr, conf and reconfig for member `m`: the resolver's address, or
-  // with tls.client on a loopback relay to it (tls_relay.h) presenting the operator's client
-  // certificate. nullopt while the member has no address or there is no CA to trust yet.
+  // when the pod runs tls.client on (clientAccessOfPod, whatever the spec now asks) a loopback
+  // relay to it (tls_relay.h) presenting the operator's client certificate. nullopt while the
+  // member has no address or there is no CA to trust yet.
   std::optional<SrvrTarget> operatorTarget(const ZkCluster& c, const Member& m,
                                            const web::json::value& pod);
   // The CA to trust and the operator's own client certificate, issued in memory from the

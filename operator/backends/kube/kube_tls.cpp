@@ -56,20 +56,29 @@ std::int64_t unixSeconds() {
       .count();
 }
 
+namespace {
+
+// No CA key to issue from: the operator presents the first member's certificate (key and
+// certificate in one PEM, which both loaders read), trusted by every member.
+std::optional<relay::TlsClientFiles> firstMemberTlsFiles(KubeClient& client, const ZkCluster& c) {
+  auto files = secretFiles(client, c.meta.ns, tlsSecretName(c));
+  if (!files || !files->contains("ca.crt")) return std::nullopt;
+  auto first = files->find(keystoreFileName(voterMember(c, 0)));
+  if (first == files->end()) return std::nullopt;
+  return relay::TlsClientFiles{(*files)["ca.crt"], first->second, first->second};
+}
+
+}  // namespace
+
 std::optional<relay::TlsClientFiles> KubeBackend::operatorTlsFiles(const ZkCluster& c) {
-  if (c.spec.tls.source != CertificateSource::kOperator) {
-    // No CA key to issue from: the operator presents the first member's certificate (key and
-    // certificate in one PEM, which both loaders read), trusted by every member.
-    auto files = secretFiles(client_, c.meta.ns, tlsSecretName(c));
-    if (!files || !files->contains("ca.crt")) return std::nullopt;
-    auto first = files->find(keystoreFileName(voterMember(c, 0)));
-    if (first == files->end()) return std::nullopt;
-    return relay::TlsClientFiles{(*files)["ca.crt"], first->second, first->second};
-  }
+  if (c.spec.tls.source != CertificateSource::kOperator) return firstMemberTlsFiles(client_, c);
   // Read only: observing never makes the CA, applying does.
   auto files = secretFiles(client_, c.meta.ns, caSecretName(c));
   auto ca = files ? caBundleOf(*files) : std::nullopt;
-  if (!ca) return std::nullopt;
+  // None: a spec that no longer asks for TLS names no source (the default is the operator's),
+  // while members still run the user's or cert-manager's certificates until the roll reaches
+  // them; the members' Secret still has them.
+  if (!ca) return firstMemberTlsFiles(client_, c);
   // Trusts what the members' certificates may come from (two CAs mid-rotation), and issues from
   // the CA that issues theirs; a new step of a rotation changes the bundle and reissues it.
   std::string trusted = ca->trustBundle();
@@ -87,7 +96,9 @@ std::optional<relay::TlsClientFiles> KubeBackend::operatorTlsFiles(const ZkClust
 std::optional<SrvrTarget> KubeBackend::operatorTarget(const ZkCluster& c, const Member& m,
                                                       const value& pod) {
   auto target = resolver_(c, m, pod);
-  if (!target || hasPlainClientPort(c)) return target;
+  // The member's own record says whether it still (or already) runs TLS only: mid-roll the
+  // spec speaks for the members restarted so far, not for the rest.
+  if (!target || !operatorConnection(clientAccessOfPod(c, pod)).tls) return target;
   auto files = operatorTlsFiles(c);
   if (!files) return std::nullopt;
   // The pod's IP is not in its certificate; its name in the headless Service is.

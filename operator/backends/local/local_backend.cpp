@@ -39,6 +39,7 @@ std::optional<ProcessRecord> readRecord(const fs::path& file) {
     r.settings = v.at("settings").as_string();
     r.image = v.at("image").as_string();
     r.started = v.at("started").as_string();
+    if (v.has_string_field("access")) r.access = v.at("access").as_string();
     return r;
   } catch (const std::exception&) {
     return std::nullopt;  // unknown hash: the planner sees a stale member and rolls it once
@@ -51,6 +52,7 @@ void writeRecord(const fs::path& file, const ProcessRecord& r) {
   v["settings"] = value::string(r.settings);
   v["image"] = value::string(r.image);
   v["started"] = value::string(r.started);
+  v["access"] = value::string(r.access);
   writeFileAtomically(file, v.serialize() + "\n");
 }
 
@@ -269,6 +271,7 @@ Observed LocalBackend::observe(const ZkCluster& c) {
       om.image = rec->image;
       om.rolloutHash = rec->settings;
     }
+    access_[m.name] = recordedOrSpec(ours ? rec->access : "", c);
     if (om.running) {
       // Renewal and the CA's rotation rewrite the files only; the member picks them up on its
       // next handshake.
@@ -348,7 +351,9 @@ void LocalBackend::start(const ZkCluster& c, const Member& m, const std::string&
   // The ensemble as last applied plus the member itself: a new member follows without a vote
   // until a reconfig adds it; one that restarts takes the membership from its data.
   writeMemberFiles(c, m);
-  ProcessRecord rec{0, targetHash(c), c.spec.image, nowRfc3339()};
+  ProcessRecord rec{0, targetHash(c), c.spec.image, nowRfc3339(),
+                    formatClientAccess(clientAccessOf(c))};
+  access_[m.name] = clientAccessOf(c);
   // Recorded before the fork: if the operator dies between fork and the pid's record, the next
   // run still knows which rendering the orphan runs and does not restart it a second time.
   writeRecord(recordFile, rec);

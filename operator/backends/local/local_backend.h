@@ -45,6 +45,7 @@
 #include "model/zk_cluster.h"
 #include "plan/plan.h"
 #include "render/ca_rotation.h"
+#include "render/client_access.h"
 #include "render/render.h"
 
 namespace zk::op::local {
@@ -66,6 +67,9 @@ struct ProcessRecord {
   std::string settings;  // targetHash() of the rendering it was started on
   std::string image;
   std::string started;  // RFC 3339
+  // What its client port runs (client_access.h's text): how the operator reaches it until it is
+  // restarted, whatever the spec asks by then. Empty in records written before it existed.
+  std::string access;
 };
 
 class LocalBackend {
@@ -108,8 +112,10 @@ class LocalBackend {
   void start(const ZkCluster& c, const Member& m, const std::string& why);
   std::optional<EnsembleView> readMembership(const ZkCluster& c, const Observed& o);
   zkadmin::ZkAdmin& admin(const ZkCluster& c);
-  // Where the operator's srvr and reconfig connections reach `m`: its client port, or with
-  // tls.client on a loopback relay to its secure port (backends/members/tls_relay.h).
+  // What `m`'s process runs on its client port: its record's, else the spec's (client_access.h).
+  ClientAccess accessOf(const ZkCluster& c, const Member& m) const;
+  // Where the operator's srvr and reconfig connections reach `m`: its client port, or when it
+  // runs tls.client on (accessOf) a loopback relay to its secure port (members/tls_relay.h).
   std::pair<std::string, int> operatorAddress(const ZkCluster& c, const Member& m);
   bool listed(const Member& m) const;
   std::string serverLines(const ZkCluster& c, const Member& self) const;  // needs config_
@@ -144,7 +150,8 @@ class LocalBackend {
   const CaBundle& refreshCa(const ZkCluster& c);
   // The member's trust store and keystore (local_tls.h); nothing without spec.tls.
   void writeMemberTls(const ZkCluster& c, const Member& m);
-  // spec.auth.enforce: the operator's sessions authenticate through these, by "host:port".
+  // Members that enforce SASL: the operator's sessions authenticate through these, by
+  // "host:port".
   std::map<std::string, std::unique_ptr<relay::SaslRelay>> saslRelays_;
   // Reads <state-dir>/secrets/<name>/<key>; `text` drops one trailing newline.
   SecretReader secretFiles(bool text) const;
@@ -168,6 +175,8 @@ class LocalBackend {
   Membership membership_;   // of the last ApplyObjects: what a member started now is told
   Observed observed_;
   std::map<std::string, int> pids_;  // member name -> pid found by the last observe()
+  // member name -> what its process was started with, from its record (observe, start)
+  std::map<std::string, ClientAccess> access_;
   // Processes this run started and has not yet waited for, pid -> member name: each one is
   // collected when it ends (stopped, or on its own), so none is left a zombie.
   std::map<pid_t, std::string> children_;

@@ -19,9 +19,17 @@ std::string hexVersion(std::int64_t v) {
 
 }  // namespace
 
+ClientAccess LocalBackend::accessOf(const ZkCluster& c, const Member& m) const {
+  auto it = access_.find(m.name);
+  return it != access_.end() ? it->second : clientAccessOf(c);
+}
+
 std::pair<std::string, int> LocalBackend::operatorAddress(const ZkCluster& c, const Member& m) {
   Endpoint e = endpointOf(c, m, addressing_);
-  if (hasPlainClientPort(c)) return {e.host, e.ports.client};
+  if (!operatorConnection(accessOf(c, m)).tls) {
+    relays_.erase(m.name);  // back on plaintext (tls.client on -> both): its relay is not needed
+    return {e.host, e.ports.client};
+  }
   std::filesystem::path caDir = options_.stateDir / "tls";
   const CaBundle& ca = ca_ ? *ca_ : refreshCa(c);
   relay::TlsClientFiles files{ca.trustBundle(), readFile(caDir / "operator.crt"),
@@ -43,8 +51,11 @@ zkadmin::ZkAdmin& LocalBackend::admin(const ZkCluster& c) {
   std::string connect;
   int voters = std::max(state_.status.voters, c.spec.voters);
   for (int i = 0; i < voters; ++i) {
-    auto [host, port] = operatorAddress(c, voterMember(c, i));
-    if (c.spec.auth.enforce) {  // SASL first, through a relay (sasl_relay.h)
+    Member voter = voterMember(c, i);
+    auto [host, port] = operatorAddress(c, voter);
+    // SASL first, through a relay (sasl_relay.h), to a member that enforces it: as it runs, not
+    // as the spec asks, so a roll that turns enforce on or off reaches every voter.
+    if (operatorConnection(accessOf(c, voter)).sasl) {
       auto& relay = saslRelays_[host + ":" + std::to_string(port)];
       if (!relay) {
         relay = std::make_unique<relay::SaslRelay>(
