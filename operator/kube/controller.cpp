@@ -151,6 +151,8 @@ void Controller::noteReferences(const std::string& key, const web::json::value& 
   if (auto keytab = refName(spec, {"auth", "kerberos", "keytabSecretRef"})) {
     secrets.insert(ns + "/" + *keytab);
   }
+  // spec.tls.caSecretRef: a new CA in it starts the rotation to it (render/ca_rotation.h).
+  if (auto ca = refName(spec, {"tls", "caSecretRef"})) secrets.insert(ns + "/" + *ca);
   if (auto krb5 = refName(spec, {"auth", "kerberos", "krb5ConfigRef"})) {
     configMaps.insert(ns + "/" + *krb5);
   }

@@ -10,6 +10,7 @@
 
 #include "model/zk_cluster.h"
 #include "plan/plan.h"
+#include "render/certificates.h"
 
 namespace zk::op {
 
@@ -42,5 +43,15 @@ std::string kerberosKeytabFromSecrets(const ZkCluster& c, const SecretReader& re
 // spec.auth.kerberos.krb5ConfigRef's krb5.conf; "" without it. Throws Blocked (SecretMissing,
 // the reason a missing keytab gets too) naming the ConfigMap and its key.
 std::string kerberosKrb5Config(const ZkCluster& c, const ConfigMapReader& read);
+
+// spec.tls.caSecretRef's CA (tls.crt, tls.key), checked at `now` (caProblem), and how messages
+// name its Secret ("Secret <ns>/<name> (spec.tls.caSecretRef)"). Throws Blocked: SecretMissing
+// naming the Secret or its key; CertificateInvalid naming the Secret and what is wrong, or when
+// it is the operator's own CA Secret, which holds the operator's copy and the rotation's state.
+struct UserCa {
+  KeyPair ca;
+  std::string where;
+};
+UserCa userCaFromSecret(const ZkCluster& c, const SecretReader& read, std::int64_t now);
 
 }  // namespace zk::op
