@@ -568,6 +568,8 @@ class Planner {
     if (!o_.tls) return;
     const TlsObservation& t = *o_.tls;
     s.tls = t.status;
+    // A CA rotation's next step comes with time alone, which no watch sees: look again.
+    if (!t.status.caRotation.empty()) waits_.push_back("CA rotation: " + t.status.caRotation);
     condition(s, "TLSReady", t.ready.holds, t.ready.reason, t.ready.message);
     condition(s, "CertificatesExpiring", t.expiring.holds, t.expiring.reason, t.expiring.message);
     const Condition* before = previous("TLSReady");

@@ -9,6 +9,23 @@ std::string fingerprint(const std::string& pem) {
   return inspectCertificate(pem).sha256Fingerprint.substr(0, 23);  // the first 8 bytes
 }
 
+bool sameCertificate(const std::string& a, const std::string& b) {
+  return inspectCertificate(a).sha256Fingerprint == inspectCertificate(b).sha256Fingerprint;
+}
+
+// The first step, trusting `next` beside the CA that issues: `why` says who asked.
+CaRotationStep trustNext(const ZkCluster& c, const CaBundle& b, KeyPair next,
+                         const std::string& why, std::int64_t now) {
+  CaRotationStep step{b, "CARotationStarted", ""};
+  step.bundle.next = std::move(next);
+  step.bundle.since = now;
+  step.message = why + ": every member now trusts the new CA " +
+                 fingerprint(step.bundle.next->certPem) + " beside " +
+                 fingerprint(b.current.certPem) + "; member certificates move to it at " +
+                 rfc3339(now + c.spec.tls.caRotationStepSeconds);
+  return step;
+}
+
 }  // namespace
 
 std::string_view caRotationPhaseName(CaRotationPhase phase) {
@@ -86,15 +103,10 @@ CaRotationStep advanceCaRotation(const ZkCluster& c, const CaBundle& b, const st
       bool due = renewalDue(ca, now, caRenewBeforeSeconds(c.spec.tls, ca));
       bool asked = !request.empty() && request != b.request;
       if (!due && !asked) return step;
-      out.next = issueCa(c.meta.name + " zookube CA", now, c.spec.tls.caDurationSeconds);
-      out.since = now;
-      out.request = request;
-      step.reason = "CARotationStarted";
-      step.message =
-          std::string(asked ? "asked by " + std::string(kRotateCaAnnotation) : "the CA is due") +
-          ": every member now trusts the new CA " + fingerprint(out.next->certPem) + " beside " +
-          fingerprint(b.current.certPem) + "; member certificates move to it at " +
-          rfc3339(now + c.spec.tls.caRotationStepSeconds);
+      step =
+          trustNext(c, b, issueCa(c.meta.name + " zookube CA", now, c.spec.tls.caDurationSeconds),
+                    asked ? "asked by " + std::string(kRotateCaAnnotation) : "the CA is due", now);
+      step.bundle.request = request;
       return step;
     }
     case CaRotationPhase::kTrusting:
@@ -137,6 +149,41 @@ CaUpdate updateOperatorCa(const ZkCluster& c, const std::optional<CaBundle>& sto
   CaBundle ca{issueCa(c.meta.name + " zookube CA", now, c.spec.tls.caDurationSeconds), std::nullopt,
               std::nullopt, 0, caRotationRequest(c)};
   return {{std::move(ca), "", ""}, true};
+}
+
+CaUpdate followUserCa(const ZkCluster& c, const std::optional<CaBundle>& stored,
+                      const KeyPair& user, const std::string& where, std::int64_t now) {
+  if (!stored) return {{CaBundle{user, std::nullopt, std::nullopt, 0, ""}, "", ""}, true};
+  const CaBundle& b = *stored;
+  CaRotationStep step{b, "", ""};
+  std::string news = where + " holds a new CA";
+  switch (b.phase()) {
+    case CaRotationPhase::kNone:
+      if (!sameCertificate(user.certPem, b.current.certPem)) {
+        step = trustNext(c, b, user, news, now);
+      }
+      break;
+    case CaRotationPhase::kTrusting:
+      if (sameCertificate(user.certPem, b.next->certPem)) {
+        step = advanceCaRotation(c, b, b.request, now);
+      } else if (sameCertificate(user.certPem, b.current.certPem)) {
+        // Nothing was issued from the new CA yet: the members can stop trusting it at once.
+        step.bundle.next.reset();
+        step.bundle.since = 0;
+        step.reason = "CARotationCancelled";
+        step.message = where + " holds the CA " + fingerprint(b.current.certPem) +
+                       " again: the CA " + fingerprint(b.next->certPem) +
+                       " it held meanwhile is no longer trusted; nothing was issued from it";
+      } else {
+        step = trustNext(c, b, user, news + " again", now);
+      }
+      break;
+    case CaRotationPhase::kSwitched:
+      step = advanceCaRotation(c, b, b.request, now);
+      break;
+  }
+  bool changed = !step.reason.empty();
+  return {std::move(step), changed};
 }
 
 }  // namespace zk::op

@@ -5,6 +5,11 @@
 // so nobody restarts. Each of the first two steps lasts tls.caRotationStep, long enough for every
 // kubelet to have written the files of the step before.
 //
+// A CA the user names (spec.tls.caSecretRef) is followed the same way: when their Secret holds
+// a CA other than the one the members' certificates come from, the three steps move the members
+// to it. Their Secret no longer holds the old CA, so the state (and a copy of the CA that issues,
+// key included) lives in the operator's own CA Secret, as for its own CA.
+//
 // The state lives in the CA Secret itself (tls.crt/tls.key: the CA that issues; next.crt/next.key:
 // trusted, not yet issuing; previous.crt: still trusted; rotation-since, rotation-request), so an
 // operator restarted mid-way continues.
@@ -68,5 +73,15 @@ struct CaUpdate {
 // moved on by advanceCaRotation with the annotation's value.
 CaUpdate updateOperatorCa(const ZkCluster& c, const std::optional<CaBundle>& stored,
                           std::int64_t now);
+
+// What either backend does with its stored state when spec.tls.caSecretRef names the CA, `user`
+// being what that Secret holds now (checked: caProblem) and `where` how messages name it. With
+// none stored, the user's CA is taken as it is (a new cluster). Else a CA other than the one that
+// issues starts a rotation to it at once (CARotationStarted); one that changes again while the
+// members only trust it replaces it as the next CA (restarting the step), and the old one again
+// ends the rotation before anything came from the new one (CARotationCancelled). Once member
+// certificates are from the new CA the rotation finishes first; a newer CA then starts another.
+CaUpdate followUserCa(const ZkCluster& c, const std::optional<CaBundle>& stored,
+                      const KeyPair& user, const std::string& where, std::int64_t now);
 
 }  // namespace zk::op

@@ -296,8 +296,35 @@ std::string certificateProblem(const ZkCluster& c, const Member& m, const Provid
   return {};
 }
 
+std::string caProblem(const KeyPair& ca, std::int64_t now) {
+  Cert cert;
+  try {
+    cert = readCert(ca.certPem);
+  } catch (const CertificateError&) {
+    return "tls.crt is not a PEM certificate";
+  }
+  try {
+    Key key = readKey(ca.keyPem);
+    if (X509_check_private_key(cert.get(), key.get()) != 1) {
+      ERR_clear_error();
+      return "tls.key is not the key of tls.crt";
+    }
+  } catch (const CertificateError&) {
+    return "tls.key is not a PEM private key";
+  }
+  if (X509_check_ca(cert.get()) != 1) return "tls.crt is not a CA certificate (basicConstraints)";
+  CertificateInfo info = inspectCertificate(ca.certPem);
+  if (now >= info.notAfter) return "tls.crt expired at " + rfc3339(info.notAfter);
+  if (now < info.notBefore) return "tls.crt is not valid before " + rfc3339(info.notBefore);
+  return {};
+}
+
 std::string caSecretName(const ZkCluster& c) {
-  return c.spec.tls.caSecretName.value_or(c.meta.name + "-zk-ca");
+  return c.spec.tls.caSecretName.value_or(operatorCaSecretName(c));
+}
+
+std::string operatorCaSecretName(const ZkCluster& c) {
+  return c.meta.name + "-zk-ca";
 }
 
 bool keepsCertificate(std::string_view certPem, std::string_view caPem, std::int64_t now,

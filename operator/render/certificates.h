@@ -98,10 +98,18 @@ struct ProvidedCertificate {
 std::string certificateProblem(const ZkCluster& c, const Member& m, const ProvidedCertificate& p,
                                std::int64_t now);
 
+// What keeps `ca` (a CA the user gives, spec.tls.caSecretRef) from issuing at `now`, in one
+// line ("" when nothing): unreadable PEM, a key that is not the certificate's, a certificate that
+// is no CA (basicConstraints CA:TRUE), expired or not valid yet.
+std::string caProblem(const KeyPair& ca, std::int64_t now);
+
 // Names of the Secrets: the CA (tls.crt, tls.key), and the members' one: a StatefulSet's pods
 // share one pod template, so every member's keystore (<member>.pem: key, then certificate) sits
 // in one Secret, beside ca.crt, and each member's zoo.cfg names its own file.
 std::string caSecretName(const ZkCluster& c);
+// The operator's own CA Secret, <name>-zk-ca: its CA, or with tls.caSecretRef its copy of the
+// user's CA that issues and the rotation's state (render/ca_rotation.h).
+std::string operatorCaSecretName(const ZkCluster& c);
 std::string tlsSecretName(const ZkCluster& c);
 std::string keystoreFileName(const Member& m);
 

@@ -10,6 +10,7 @@ import hashlib
 import json
 import os
 import re
+import shutil
 import socket
 import ssl
 import time
@@ -20,6 +21,7 @@ from kazoo.handlers.threading import KazooTimeoutError
 
 import harness
 import ports
+from certs import make_ca
 from roll_watch import RollWatch
 from test_operator_local import OPERATOR, LocalCluster, Writer, check_writes, \
     server_pids_under  # noqa: F401
@@ -92,11 +94,13 @@ def presented_certificate(cluster, port):
 def make_cluster(tmp_path):
     made = []
 
-    def make(tls):
+    def make(tls, prepare=None):
         workdir = tmp_path / f"c{len(made)}"
         workdir.mkdir()
         c = TlsCluster(workdir, tls)
         made.append(c)
+        if prepare:
+            prepare(c)
         c.start_operator()
         return c
     yield make
@@ -384,3 +388,103 @@ def test_an_operator_killed_mid_rotation_resumes_it_from_the_state_directory(mak
     assert cluster.starts() == starts, "a member was restarted"
     assert [m["pid"] for m in cluster.ensemble()["members"]] == [m["pid"] for m in members]
     assert writes(cluster.client(), "/tls/after-resumed-rotation")
+
+
+def users_ca(d):
+    """A CA as a user makes one (openssl req -x509): ca.pem and ca.key in `d`."""
+    d.mkdir()
+    make_ca(d, "ca")
+    return d
+
+
+def put_users_ca(cluster, ca):
+    """The CA into the Secret spec.tls.caSecretRef names, as local mode reads Secrets:
+    <state-dir>/secrets/users-ca/<key>, each file replaced whole."""
+    folder = os.path.join(cluster.state, "secrets", "users-ca")
+    os.makedirs(folder, exist_ok=True)
+    for key, made in (("tls.key", "ca.key"), ("tls.crt", "ca.pem")):
+        shutil.copy(ca / made, os.path.join(folder, key + ".new"))
+    for key in ("tls.key", "tls.crt"):
+        os.replace(os.path.join(folder, key + ".new"), os.path.join(folder, key))
+
+
+def users_ca_events(cluster):
+    return re.findall(r"\b(CARotation(?:Started|Switched|Completed|Cancelled)): (.*)",
+                      cluster.output())
+
+
+def test_a_users_ca_replaced_in_its_secret_is_followed_in_three_steps(make_cluster, tmp_path):
+    """spec.tls.caSecretRef: the operator issues from the user's CA, and when the user puts
+    another in its Secret the members trust both, then present certificates from the new one,
+    then trust only it, with nobody restarted and no write lost."""
+    first, second = users_ca(tmp_path / "first"), users_ca(tmp_path / "second")
+    cluster = make_cluster({"client": "both", "quorum": True, "caRotationStep": "3s",
+                            "caSecretRef": {"name": "users-ca"}},
+                           prepare=lambda c: put_users_ca(c, first))
+    harness.wait_until(lambda: cluster.healthy(0)
+                       and cluster.status().get("quorumTLS", {}).get("stage") == "TLS",
+                       timeout=90, interval=0.2, what="3 voters with a TLS quorum")
+    state_tls = os.path.join(cluster.state, "tls")
+    assert open(os.path.join(state_tls, "ca.crt")).read() == (first / "ca.pem").read_text()
+    members = cluster.ensemble()["members"]
+    starts = cluster.starts()
+    tls = cluster.tls()
+    writer = Writer(cluster.ensemble()["connect"], use_ssl=True, ca=tls["ca"], verify_certs=True,
+                    certfile=tls["certfile"], keyfile=tls["keyfile"])
+    writer.start()
+    harness.wait_until(lambda: len(writer.acked) > 20, timeout=30, what="writes before")
+    put_users_ca(cluster, second)
+
+    def rotated():
+        done = [e for e, _ in users_ca_events(cluster)] == [
+            "CARotationStarted", "CARotationSwitched", "CARotationCompleted"]
+        return done and cluster.status().get("tls", {}).get("caRotation", "") == "" \
+            and cluster.healthy(0)
+    harness.wait_until(rotated, timeout=90, interval=0.1, what="the members on the new CA")
+    acked = len(writer.acked)
+    harness.wait_until(lambda: len(writer.acked) > acked + 20, timeout=30, what="writes after")
+    check_writes(writer)
+    started = users_ca_events(cluster)[0][1]
+    assert "users-ca (spec.tls.caSecretRef) holds a new CA" in started, started
+    assert cluster.starts() == starts, "a member was restarted"
+    assert [m["pid"] for m in cluster.ensemble()["members"]] == [m["pid"] for m in members]
+    new_ca = (second / "ca.pem").read_text()
+    assert open(os.path.join(state_tls, "ca.crt")).read() == new_ca
+    assert open(os.path.join(state_tls, "trusted.crt")).read() == new_ca
+    # A client trusting only the user's new CA writes; one trusting only the old gets nothing.
+    assert writes(KazooClient(hosts=cluster.ensemble()["connect"], timeout=10.0, use_ssl=True,
+                              ca=str(second / "ca.pem"), verify_certs=True,
+                              certfile=tls["certfile"], keyfile=tls["keyfile"]),
+                  "/tls/on-the-users-new-ca")
+    assert refused(KazooClient(hosts=cluster.ensemble()["connect"], timeout=10.0, use_ssl=True,
+                               ca=str(first / "ca.pem"), verify_certs=True,
+                               certfile=tls["certfile"], keyfile=tls["keyfile"]))
+    # The user's Secret is as the user left it.
+    folder = os.path.join(cluster.state, "secrets", "users-ca")
+    assert open(os.path.join(folder, "tls.crt")).read() == new_ca
+    assert sorted(os.listdir(folder)) == ["tls.crt", "tls.key"]
+
+
+def test_turning_tls_off_removes_the_tls_files_once_no_member_uses_them(make_cluster, tmp_path):
+    ca = users_ca(tmp_path / "users")
+    cluster = make_cluster({"client": "both", "caSecretRef": {"name": "users-ca"}},
+                           prepare=lambda c: put_users_ca(c, ca))
+    members = [m["name"] for m in cluster.wait_healthy(observers=0)]
+    made = [os.path.join(cluster.state, "tls")] + [
+        os.path.join(cluster.state, "members", m, "tls") for m in members]
+    assert all(os.path.isdir(d) for d in made)
+    cluster.spec["spec"]["tls"] = {"client": "off", "caSecretRef": {"name": "users-ca"}}
+    cluster.write_manifest()
+    harness.wait_until(lambda: not any(os.path.exists(d) for d in made) and cluster.healthy(0),
+                       timeout=90, interval=0.2, what="plaintext members and the TLS files gone")
+    assert writes(cluster.client(secure=False), "/tls/plaintext-again")
+    lines = cluster.output().splitlines()
+    deleted = [i for i, line in enumerate(lines) if "ObjectDeleted: " in line]
+    assert sorted(lines[i].split("ObjectDeleted: ")[1].split(" deleted:")[0]
+                  for i in deleted) == sorted(made), lines
+    # Only once every member had restarted on its plaintext zoo.cfg.
+    restarts = [i for i, line in enumerate(lines) if ": started (pid" in line]
+    assert len(restarts) >= 2 * len(members) and restarts[-1] < min(deleted), lines
+    # The user's Secret stays.
+    folder = os.path.join(cluster.state, "secrets", "users-ca")
+    assert open(os.path.join(folder, "tls.crt")).read() == (ca / "ca.pem").read_text()

@@ -15,10 +15,11 @@ import pytest
 from kazoo.client import KazooClient
 from kazoo.handlers.threading import KazooTimeoutError
 
+from certs import make_ca
 from kube_harness import find_binary
 from roll_watch import RollWatch
 from test_kube_operator import CLUSTER, ZK, change_spec, cluster
-from test_kube_reconfig import (added, operator_running, ports, ports_below_ephemeral,
+from test_kube_reconfig import (added, history, operator_running, ports, ports_below_ephemeral,
                                 wait_until)
 from writer import Writer
 
@@ -246,6 +247,15 @@ def user_pki(d, san):
             for k in ("tls.crt", "tls.key", "ca.crt")}
 
 
+def users_ca(d):
+    """A CA as a user makes one (openssl req -x509: ca.pem, ca.key in `d`), in a Secret's
+    data."""
+    d.mkdir()
+    make_ca(d, "ca")
+    return {"tls.crt": base64.b64encode((d / "ca.pem").read_bytes()).decode(),
+            "tls.key": base64.b64encode((d / "ca.key").read_bytes()).decode()}
+
+
 def put_secret(api, name, data):
     secret = {"apiVersion": "v1", "kind": "Secret", "type": "kubernetes.io/tls",
               "metadata": {"name": name, "namespace": "default"}, "data": data}
@@ -360,3 +370,39 @@ def test_cert_manager_certificates_are_made_and_their_secrets_mounted(api, kubel
     assert tls["source"] == "cert-manager"
     assert any(e["reason"] == "CertificatesUpdated" and "cert-manager" in e["message"]
                for e in events(api))
+
+
+def test_turning_tls_off_deletes_the_operators_secrets_once_no_member_mounts_them(
+        api, kubelet, tmp_path):
+    users = users_ca(tmp_path / "users-ca")
+    put_secret(api, "users-ca", users)
+    create_tls_cluster(api, 3, {"client": "both", "caSecretRef": {"name": "users-ca"}})
+    mine = ("demo-zk-ca", "demo-zk-tls")
+
+    def secrets():
+        with api.store.lock:
+            return {k[3] for k in api.store.objects if k[1] == "secrets"}
+
+    with operator_running(api, kubelet, tmp_path) as log:
+        wait_until(lambda: running(api, 3), "3 voters on TLS", log, kubelet)
+        assert set(mine) <= secrets()
+        change_spec(api, tls={"client": "off", "caSecretRef": {"name": "users-ca"}})
+        wait_until(lambda: running(api, 3) and not set(mine) & secrets(),
+                   "the roll to plaintext and the operator's TLS Secrets deleted", log, kubelet,
+                   timeout=120)
+        zk = session(kubelet.connect_string())
+        assert zk is not None, "no plaintext session after TLS was turned off"
+        zk.stop()
+        zk.close()
+    steps = history(api)
+    deleted = [i for i, s in enumerate(steps) if s[:2] == ("event", "ObjectDeleted")]
+    assert sorted(steps[i][2].split()[1] for i in deleted) == sorted(mine), steps
+    assert all("spec.tls is off and no member mounts it" in steps[i][2] for i in deleted)
+    # Only after the last member restarted without the Secret's volume.
+    created = [i for i, s in enumerate(steps) if s[:2] == ("pod", "create")]
+    assert len(api.store.deleted_pods) == 3 and created[-1] < min(deleted), steps
+    with api.store.lock:
+        assert api.store.get("v1", "secrets", "default", "users-ca")["data"] == users
+        pods = [o for o in api.store.objects.values() if o["kind"] == "Pod"]
+    for pod in pods:
+        assert not [v for v in pod["spec"].get("volumes", []) if v.get("name") == "tls"], pod

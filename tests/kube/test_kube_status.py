@@ -11,6 +11,7 @@ import base64
 
 from test_kube_operator import (ZK, change_spec, cluster, converge, create_cluster, request,
                                 with_members)
+from test_kube_member_tls import users_ca
 from test_kube_watch import Watching, wait_for, watching_everything
 
 
@@ -232,6 +233,30 @@ def test_a_changed_keytab_or_krb5_conf_is_acted_on_at_once(api, operator, tmp_pa
         ("krb5.conf", lambda: put_config_map(
             api, "zk-krb5", {"krb5.conf": "[libdefaults]\n default_realm = TWO\n"})),
         ("the keytab", lambda: put_secret(api, "zk-keytab", {"keytab": "keytab two"}))])
+
+
+def test_a_new_ca_in_the_users_secret_starts_its_rotation_at_once(api, operator, tmp_path):
+    with_members(api)
+    put_data(api, "secrets", "Secret", "users-ca", users_ca(tmp_path / "first"))
+    create_cluster(api, {"tls": {"client": "both", "caSecretRef": {"name": "users-ca"}}})
+    started = lambda: [e for e in api.store.objects.values()
+                       if e["kind"] == "Event" and e["reason"] == "CARotationStarted"]
+    # Resync and the requeue of a waiting plan are an hour away: a pass must begin after the
+    # change. (The CA is read when a pass applies, after it logs its phase, so the last settled
+    # pass may see the new one too, and its writes set off the next: this shows the rotation
+    # starts within seconds in watch mode, not that the Secret's watch alone started it.)
+    passes = lambda: sum(" status " in line for line in w.output().splitlines())
+    with Watching(operator, tmp_path) as w:
+        wait_for(api, "the streams", watching_everything(api))
+        settled_after_running(api, w)
+        assert started() == []
+        before = passes()
+        put_data(api, "secrets", "Secret", "users-ca", users_ca(tmp_path / "second"))
+        wait_for(api, "CARotationStarted and a pass after the change",
+                 lambda: started() and passes() > before, timeout=10)
+    assert w.returncode == 0, w.output()
+    assert "Secret default/users-ca (spec.tls.caSecretRef) holds a new CA" in \
+        started()[0]["message"]
 
 
 def test_the_stand_in_answers_with_the_real_status_codes(api):

@@ -157,15 +157,6 @@ bool leads(const ObservedMember& m) {
   return m.ready && (m.role == MemberRole::kLeader || m.role == MemberRole::kStandalone);
 }
 
-// The spec's Secrets as the API server holds them, in the cluster's namespace.
-SecretReader secretReader(KubeClient& client, const std::string& ns) {
-  return [&client, ns](const SecretKeyRef& ref) {
-    auto secret = client.getIfExists(resourcePath("v1", "Secret", ns, ref.name));
-    return SecretRead{ns + "/" + ref.name, secret.has_value(),
-                      secret ? secretValue(*secret, ref.key) : std::nullopt, ""};
-  };
-}
-
 // spec.auth.kerberos.krb5ConfigRef's ConfigMap as the API server holds it (data, not binaryData:
 // a krb5.conf is text).
 ConfigMapReader configMapReader(KubeClient& client, const std::string& ns) {

@@ -149,10 +149,15 @@ class KubeBackend {
   void applyOrBlock(const web::json::value& object);
   // spec.tls with issuer operator: the CA Secret (made once unless tls.caSecretRef names one)
   // and the members' keystores Secret, rewritten only when a certificate is due. Throws Blocked
-  // (SecretMissing) when a named CA Secret is missing or has no tls.crt/tls.key.
+  // (SecretMissing) when a named CA Secret is missing or has no tls.crt/tls.key, and
+  // (CertificateInvalid) when its CA cannot issue.
   void applyTlsSecrets(const ZkCluster& c, Membership m);
-  // The CA Secret (made once), moved on to the next step of a rotation when one is due
-  // (render/ca_rotation.h), with an Event saying which step.
+  // With TLS off for good (tls_cleanup.h: no pod nor pod template mounts the members' Secret),
+  // the Secrets made for it are deleted, each with an ObjectDeleted Event.
+  void deleteTlsLeftovers(const ZkCluster& c);
+  // The operator's CA Secret (made once, or copied from tls.caSecretRef's), moved on to the next
+  // step of a rotation when one is due or the user's CA changed (render/ca_rotation.h), with an
+  // Event saying which step.
   CaBundle clusterCa(const ZkCluster& c);
   // spec.tls.secretRef or issuerRef: every member's certificate from the user's Secret(s) or
   // cert-manager's (one per Certificate), checked (certificateProblem). Throws Blocked:

@@ -8,6 +8,7 @@
 #include <optional>
 #include <string>
 
+#include "backends/members/secret_refs.h"
 #include "kube/kube_client.h"
 #include "model/zk_cluster.h"
 
@@ -21,5 +22,7 @@ std::optional<StringMap> secretFiles(KubeClient& client, const std::string& ns,
 // An Opaque Secret of the cluster (its labels and owner) holding these files.
 web::json::value secretWith(const ZkCluster& c, const std::string& name, const StringMap& files);
 std::int64_t unixSeconds();
+// The spec's Secrets as the API server holds them, in the cluster's namespace.
+SecretReader secretReader(KubeClient& client, const std::string& ns);
 
 }  // namespace zk::op::kube

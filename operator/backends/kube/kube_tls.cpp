@@ -9,6 +9,7 @@
 #include "backends/kube/kube_backend.h"
 #include "backends/kube/kube_secret_files.h"
 #include "render/ca_rotation.h"
+#include "render/tls_cleanup.h"
 
 namespace zk::op::kube {
 
@@ -37,6 +38,14 @@ std::optional<StringMap> secretFiles(KubeClient& client, const std::string& ns,
     }
   }
   return files;
+}
+
+SecretReader secretReader(KubeClient& client, const std::string& ns) {
+  return [&client, ns](const SecretKeyRef& ref) {
+    auto secret = client.getIfExists(resourcePath("v1", "Secret", ns, ref.name));
+    return SecretRead{ns + "/" + ref.name, secret.has_value(),
+                      secret ? secretValue(*secret, ref.key) : std::nullopt, ""};
+  };
 }
 
 value secretWith(const ZkCluster& c, const std::string& name, const StringMap& files) {
@@ -73,7 +82,7 @@ std::optional<relay::TlsClientFiles> firstMemberTlsFiles(KubeClient& client, con
 std::optional<relay::TlsClientFiles> KubeBackend::operatorTlsFiles(const ZkCluster& c) {
   if (c.spec.tls.source != CertificateSource::kOperator) return firstMemberTlsFiles(client_, c);
   // Read only: observing never makes the CA, applying does.
-  auto files = secretFiles(client_, c.meta.ns, caSecretName(c));
+  auto files = secretFiles(client_, c.meta.ns, operatorCaSecretName(c));
   auto ca = files ? caBundleOf(*files) : std::nullopt;
   // None: a spec that no longer asks for TLS names no source (the default is the operator's),
   // while members still run the user's or cert-manager's certificates until the roll reaches
@@ -115,20 +124,23 @@ std::optional<SrvrTarget> KubeBackend::operatorTarget(const ZkCluster& c, const 
 }
 
 CaBundle KubeBackend::clusterCa(const ZkCluster& c) {
-  std::string name = caSecretName(c);
+  // The operator's own Secret: its CA, or its copy of the one tls.caSecretRef names; either way
+  // with the state of a rotation (render/ca_rotation.h).
+  std::string name = operatorCaSecretName(c);
   auto files = secretFiles(client_, c.meta.ns, name);
   std::optional<CaBundle> stored = files ? caBundleOf(*files) : std::nullopt;
   if (files && !stored) {
     throw Blocked({BlockCause::kSecretMissing,
                    "Secret " + c.meta.ns + "/" + name + " has no tls.crt and tls.key"});
   }
-  // A CA the user named is theirs to replace; the operator rotates only its own.
+  std::int64_t now = unixSeconds();
+  CaUpdate update;
   if (c.spec.tls.caSecretName) {
-    if (stored) return *stored;
-    throw Blocked({BlockCause::kSecretMissing,
-                   "Secret " + c.meta.ns + "/" + name + " (spec.tls.caSecretRef) does not exist"});
+    UserCa user = userCaFromSecret(c, secretReader(client_, c.meta.ns), now);
+    update = followUserCa(c, stored, user.ca, user.where, now);
+  } else {
+    update = updateOperatorCa(c, stored, now);
   }
-  CaUpdate update = updateOperatorCa(c, stored, unixSeconds());
   if (update.store) client_.apply(secretWith(c, name, caSecretFiles(update.step.bundle)));
   if (!update.step.reason.empty()) {
     emitEvent(c, {false, update.step.reason, update.step.message});
@@ -146,7 +158,10 @@ void KubeBackend::applyTlsSecrets(const ZkCluster& c, Membership m) {
   for (const value& certificate : certificates) applyOrBlock(certificate);
   deleteUnwanted(c, "cert-manager.io/v1", "Certificate", certificates,
                  "its member left the ensemble, or spec.tls names no issuerRef");
-  if (!c.spec.tls.enabled()) return;
+  if (!c.spec.tls.enabled()) {
+    deleteTlsLeftovers(c);
+    return;
+  }
   StringMap current = secretFiles(client_, c.meta.ns, tlsSecretName(c)).value_or(StringMap{});
   StringMap files;
   if (c.spec.tls.source != CertificateSource::kOperator) {
@@ -163,6 +178,32 @@ void KubeBackend::applyTlsSecrets(const ZkCluster& c, Membership m) {
   if (files == current) return;
   client_.apply(secretWith(c, tlsSecretName(c), files));
   reportIssued(c, current, files);
+}
+
+void KubeBackend::deleteTlsLeftovers(const ZkCluster& c) {
+  value found = client_.list(resourcePath("v1", "Secret", c.meta.ns), clusterLabelSelector(c));
+  std::vector<std::string> leftovers = tlsSecretsToDelete(c, found.at("items"));
+  if (leftovers.empty()) return;  // the usual case: nothing made for TLS, or gone already
+  bool mounted = false;
+  value pods = listPods(c);  // kept: the loop runs over a part of it
+  for (const value& pod : pods.at("items").as_array()) mounted |= podMountsTls(c, pod);
+  // A pod made from a template that still mounts them would need them too.
+  for (const std::string& name : {voterSetName(c), observerSetName(c)}) {
+    auto set = client_.getIfExists(resourcePath("apps/v1", "StatefulSet", c.meta.ns, name));
+    if (set && set->has_object_field("spec") && set->at("spec").has_object_field("template")) {
+      mounted |= podMountsTls(c, set->at("spec").at("template"));
+    }
+  }
+  if (!tlsLeftoversUnused(c, mounted)) return;
+  for (const std::string& name : leftovers) {
+    if (client_.remove(resourcePath("v1", "Secret", c.meta.ns, name))) {
+      emitEvent(c,
+                {false, "ObjectDeleted",
+                 "Secret " + name + " deleted: spec.tls is off and no member mounts it any more"});
+    }
+  }
+  std::lock_guard lock(tlsMutex_);
+  operatorCertificates_.erase(c.meta.ns + "/" + c.meta.name);
 }
 
 std::map<std::string, ProvidedCertificate> KubeBackend::providedCertificates(
@@ -226,7 +267,7 @@ std::optional<TlsObservation> KubeBackend::tlsObservation(const ZkCluster& c) {
   }
   TlsObservation observed = observeTls(c, ms, evidence, unixSeconds());
   if (c.spec.tls.source == CertificateSource::kOperator) {
-    auto ca = secretFiles(client_, c.meta.ns, caSecretName(c));
+    auto ca = secretFiles(client_, c.meta.ns, operatorCaSecretName(c));
     if (auto bundle = ca ? caBundleOf(*ca) : std::nullopt) {
       observed.status.caRotation = std::string(caRotationPhaseName(bundle->phase()));
     }

@@ -18,6 +18,7 @@
 #include "backends/local/process.h"
 #include "backends/local/srvr_probe.h"
 #include "backends/members/secret_refs.h"
+#include "render/tls_cleanup.h"
 
 namespace zk::op::local {
 namespace {
@@ -251,7 +252,14 @@ Observed LocalBackend::observe(const ZkCluster& c) {
   std::string target = targetHash(c);
   Observed o;
   pids_.clear();
-  if (c.spec.tls.enabled() && localTlsProblem(c).empty()) refreshCa(c);
+  std::optional<Blocker> caBlocker;
+  if (c.spec.tls.enabled() && localTlsProblem(c).empty()) {
+    try {
+      refreshCa(c);
+    } catch (const Blocked& e) {
+      caBlocker = e.blocker();  // the user's CA (caSecretRef) is missing or cannot issue
+    }
+  }
   std::vector<ProbeTarget> probes;
   std::vector<size_t> probed;
   for (const Member& m : membersOnDisk(c)) {
@@ -292,13 +300,17 @@ Observed LocalBackend::observe(const ZkCluster& c) {
   }
   o.ensemble = readMembership(c, o);
   if (auto missing = secretBlocker(c)) o.blockers.push_back(*missing);
+  if (caBlocker) o.blockers.push_back(*caBlocker);
   o.tls = tlsObservation(c);
   observed_ = o;
   return o;
 }
 
 const CaBundle& LocalBackend::refreshCa(const ZkCluster& c) {
-  CaRotationStep step = ensureLocalCa(c, options_.stateDir / "tls", unixSeconds());
+  std::int64_t now = unixSeconds();
+  std::optional<UserCa> user;
+  if (c.spec.tls.caSecretName) user = userCaFromSecret(c, secretFiles(true), now);
+  CaRotationStep step = ensureLocalCa(c, options_.stateDir / "tls", user, now);
   if (!step.reason.empty()) reportEvent({false, step.reason, step.message});
   ca_ = std::move(step.bundle);
   return *ca_;
@@ -478,6 +490,7 @@ std::optional<std::string> LocalBackend::execute(const ZkCluster& c, const Plan&
       break;
     }
   }
+  if (!error) removeTlsLeftovers(c);
   for (const std::string& w : waits_) {
     if (!lastWaits_.contains(w)) log_(w.starts_with("waiting") ? w : "waiting: " + w);
   }
@@ -510,6 +523,25 @@ void LocalBackend::stopAll() {
            describeWaitStatus(*outcome.status) + ")");
   }
   reapChildren();
+}
+
+void LocalBackend::removeTlsLeftovers(const ZkCluster& c) {
+  std::vector<Member> onDisk = membersOnDisk(c);
+  // A running member needs the files its zoo.cfg names; one that starts again gets a new zoo.cfg.
+  bool used = std::any_of(onDisk.begin(), onDisk.end(), [&](const Member& m) {
+    return pids_.contains(m.name) &&
+           readFile(configPath(m)).find(tlsDirOf(c, m, addressing_) + "/") != std::string::npos;
+  });
+  if (!tlsLeftoversUnused(c, used)) return;
+  std::vector<fs::path> made{options_.stateDir / "tls"};
+  for (const Member& m : onDisk) made.emplace_back(tlsDirOf(c, m, addressing_));
+  for (const fs::path& dir : made) {
+    if (fs::exists(dir) && fs::remove_all(dir) > 0) {
+      reportEvent({false, "ObjectDeleted",
+                   dir.string() + " deleted: spec.tls is off and no member uses it any more"});
+    }
+  }
+  ca_.reset();
 }
 
 std::optional<TlsObservation> LocalBackend::tlsObservation(const ZkCluster& c) const {

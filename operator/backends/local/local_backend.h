@@ -148,6 +148,9 @@ class LocalBackend {
   std::optional<CaBundle> ca_;
   // Makes the CA or moves its rotation on, reporting the step's Event.
   const CaBundle& refreshCa(const ZkCluster& c);
+  // With TLS off for good (tls_cleanup.h: no running member's zoo.cfg names its TLS files), the
+  // CA's directory and every member's TLS directory go, each with an ObjectDeleted line.
+  void removeTlsLeftovers(const ZkCluster& c);
   // The member's trust store and keystore (local_tls.h); nothing without spec.tls.
   void writeMemberTls(const ZkCluster& c, const Member& m);
   // Members that enforce SASL: the operator's sessions authenticate through these, by

@@ -85,8 +85,10 @@ std::optional<CaBundle> readLocalCa(const fs::path& caDir) {
   return caBundleOf(files);
 }
 
-CaRotationStep ensureLocalCa(const ZkCluster& c, const fs::path& caDir, std::int64_t now) {
-  CaUpdate update = updateOperatorCa(c, readLocalCa(caDir), now);
+CaRotationStep ensureLocalCa(const ZkCluster& c, const fs::path& caDir,
+                             const std::optional<UserCa>& user, std::int64_t now) {
+  CaUpdate update = user ? followUserCa(c, readLocalCa(caDir), user->ca, user->where, now)
+                         : updateOperatorCa(c, readLocalCa(caDir), now);
   const CaBundle& b = update.step.bundle;
   if (update.store || readFile(caDir / "trusted.crt") != b.trustBundle()) writeLocalCa(caDir, b);
   ensureOperatorCertificate(c, caDir, b.current, now);

@@ -1,8 +1,9 @@
 #pragma once
 // spec.tls in local mode: the operator's CA and each member's keystore as files, so a TLS
-// ensemble runs on one machine. Only `issuer: operator` applies here (there is no cert-manager
-// nor Secret); the CA lives in <state-dir>/tls and is rotated as Kubernetes mode rotates its CA
-// Secret (render/ca_rotation.h), with the same files under the same names but two:
+// ensemble runs on one machine. Only `issuer: operator` applies here (there is no cert-manager; a
+// caSecretRef is read from <state-dir>/secrets/<name>/tls.crt and tls.key); the CA lives in
+// <state-dir>/tls and is rotated as Kubernetes mode rotates its CA Secret
+// (render/ca_rotation.h), with the same files under the same names but two:
 //   ca.crt, ca.key        the CA that issues (the CA Secret's tls.crt, tls.key)
 //   next.crt, next.key    mid-rotation: trusted, issuing from the next step on
 //   previous.crt          mid-rotation: still trusted until the last step
@@ -15,6 +16,7 @@
 #include <filesystem>
 #include <optional>
 
+#include "backends/members/secret_refs.h"
 #include "model/zk_cluster.h"
 #include "render/ca_rotation.h"
 #include "render/certificates.h"
@@ -27,11 +29,12 @@ std::int64_t unixSeconds();
 // The CA state in `caDir`, as last written; nullopt before the first.
 std::optional<CaBundle> readLocalCa(const std::filesystem::path& caDir);
 
-// Makes the CA on first use and moves a rotation on (updateOperatorCa), writing what changed,
-// trusted.crt, and the operator's client certificate when it no longer chains to the issuing CA
-// or is due. The returned step names the Event to report (empty reason: nothing happened).
+// Makes the CA on first use and moves a rotation on (updateOperatorCa; with spec.tls.caSecretRef,
+// `user`: followUserCa), writing what changed, trusted.crt, and the operator's client certificate
+// when it no longer chains to the issuing CA or is due. The returned step names the Event to
+// report (empty reason: nothing happened).
 CaRotationStep ensureLocalCa(const ZkCluster& c, const std::filesystem::path& caDir,
-                             std::int64_t now);
+                             const std::optional<UserCa>& user, std::int64_t now);
 
 // Writes <memberTlsDir>/<member>.pem (key, then certificate) issued from `ca`'s issuing CA, and
 // ca.crt (every CA `ca` trusts). A certificate inside its renewal window or from another CA is

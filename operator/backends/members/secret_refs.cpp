@@ -104,4 +104,22 @@ ReferencedObjects referencedObjects(const ZkCluster& c) {
   return refs;
 }
 
+UserCa userCaFromSecret(const ZkCluster& c, const SecretReader& read, std::int64_t now) {
+  const std::string& name = c.spec.tls.caSecretName.value();
+  const std::string field = "spec.tls.caSecretRef";
+  SecretRead found = read({name, "tls.crt"});
+  std::string where = "Secret " + found.shownAs + " (" + field + ")";
+  if (name == operatorCaSecretName(c)) {
+    throw Blocked({BlockCause::kCertificateInvalid,
+                   where + ": that name is the operator's own CA Secret; put the CA in another"});
+  }
+  // Secrets lose a PEM file's last newline on the way (kube: secretValue; local: the reader).
+  KeyPair ca{requiredSecretValue(read, {name, "tls.key"}, field) + "\n",
+             requiredSecretValue(read, {name, "tls.crt"}, field) + "\n"};
+  if (std::string problem = caProblem(ca, now); !problem.empty()) {
+    throw Blocked({BlockCause::kCertificateInvalid, where + ": " + problem});
+  }
+  return {std::move(ca), std::move(where)};
+}
+
 }  // namespace zk::op

@@ -11,6 +11,7 @@
 
 #include "model/zk_cluster.h"
 #include "plan/plan.h"
+#include "render/certificates.h"
 
 namespace zk::op {
 
@@ -53,13 +54,22 @@ std::string kerberosKrb5Config(const ZkCluster& c, const ConfigMapReader& read);
 
 // The names (in the cluster's namespace) of every Secret and ConfigMap that the cluster's members
 // or the operator read for it: a change to any of them must reach the cluster at once, not on the
-// next resync. It covers the super user's Secret, spec.auth's password Secrets (quorum's too), keytab and
-// krb5.conf, and spec.tls's CA, certificate and cert-manager Secrets, for every member that is or
-// will be in the ensemble.
+// next resync. It covers the super user's Secret, spec.auth's password Secrets (quorum's too),
+// keytab and krb5.conf, and spec.tls's CA, certificate and cert-manager Secrets, for every member
+// that is or will be in the ensemble.
 struct ReferencedObjects {
   std::set<std::string> secrets;
   std::set<std::string> configMaps;
 };
 ReferencedObjects referencedObjects(const ZkCluster& c);
+// spec.tls.caSecretRef's CA (tls.crt, tls.key), checked at `now` (caProblem), and how messages
+// name its Secret ("Secret <ns>/<name> (spec.tls.caSecretRef)"). Throws Blocked: SecretMissing
+// naming the Secret or its key; CertificateInvalid naming the Secret and what is wrong, or when
+// it is the operator's own CA Secret, which holds the operator's copy and the rotation's state.
+struct UserCa {
+  KeyPair ca;
+  std::string where;
+};
+UserCa userCaFromSecret(const ZkCluster& c, const SecretReader& read, std::int64_t now);
 
 }  // namespace zk::op
