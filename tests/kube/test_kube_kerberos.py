@@ -156,6 +156,12 @@ def test_members_authenticate_each_other_with_their_kerberos_keys(api, kubelet, 
         for pod in MEMBERS:
             cfg = read(kubelet.container_path(pod, "/data/zoo.cfg")).decode()
             assert "quorum.auth.kerberos.servicePrincipal=zookeeper/_HOST\n" in cfg, cfg
-            wait_until(lambda: f"as {LOOPBACK_SERVICE}@{REALM}" in kubelet.log_of(pod),
-                       f"{pod} authenticating a peer's ticket", log, kubelet, timeout=20)
+            # A link is authenticated by the member that accepts it (it logs the peer's principal)
+            # and reported by the one that dialled: which of the two a member was depends on
+            # the sids and who leads, so each member needs one authenticated link either way.
+            wait_until(lambda: "quorum SASL: authenticated " in kubelet.log_of(pod),
+                       f"{pod} in an authenticated quorum link", log, kubelet, timeout=20)
+        wait_until(lambda: any(f"as {LOOPBACK_SERVICE}@{REALM}" in kubelet.log_of(pod)
+                               for pod in MEMBERS),
+                   "a member authenticating a peer's ticket", log, kubelet, timeout=20)
         assert api.store.deleted_pods == []
