@@ -382,7 +382,7 @@ class Store:
         self.requests = []    # {"verb", "plural", "ns", "name", "query", "code"} answered
         self.gone_sent = 0    # 410 Gone answers to watches, as a status or an ERROR event
         self.waiting_lists = 0  # lists waiting for a resourceVersion not reached yet
-        self.bookmarks = []   # (plural, resourceVersion) of every BOOKMARK sent
+        self.bookmarks = []   # (plural, labelled, resourceVersion) of every BOOKMARK sent
         self.writes = []     # {"verb", "kind", "name", "sub", "changed", "agent"}
         self.deleted_pods = []
         # StorageClasses without allowVolumeExpansion: growing their claims is Forbidden.
@@ -1126,7 +1126,7 @@ class Handler(BaseHTTPRequestHandler):
                     "apiVersion": api, "kind": RESOURCES[(api, plural)],
                     "metadata": {"resourceVersion": str(last)}}})
                 with s.changed:
-                    s.bookmarks.append((plural, last))
+                    s.bookmarks.append((plural, bool(selector), last))
                     s.changed.notify_all()
 
     def cut_off(self):

@@ -19,8 +19,11 @@ from test_kube_operator import (ROLES, change_spec, cluster, create_cluster, rol
                                 with_members)
 
 HOUR_MS = "3600000"
-KINDS = {"zkclusters", "pods", "statefulsets", "services", "configmaps", "poddisruptionbudgets",
-         "secrets"}
+# The operator's streams: (plural, labelled). ConfigMaps are watched twice: its own, by label, and
+# every one, for the users' ConfigMaps a cluster names.
+STREAMS = {("zkclusters", False), ("pods", True), ("statefulsets", True), ("services", True),
+           ("configmaps", True), ("poddisruptionbudgets", True), ("secrets", False),
+           ("configmaps", False)}
 
 
 class Watching:
@@ -58,12 +61,15 @@ class Watching:
         self.stop()
 
 
-def requests(api, plural, watch, code=200):
-    """The operator's lists (watch=False) or watches of a kind in every namespace: its reflectors'
-    requests, not the backend's reads of one cluster's pods or of one object."""
+def requests(api, stream, watch, code=200):
+    """The operator's lists (watch=False) or watches of a stream, (plural, labelled) or a plural
+    for both, in every namespace: its reflectors' requests, not the backend's reads of one
+    cluster's pods or of one object."""
+    plural, labelled = stream if isinstance(stream, tuple) else (stream, None)
     return sum(1 for r in list(api.store.requests)
                if r["verb"] == "GET" and r["plural"] == plural and r["ns"] is None
-               and r["name"] is None and ("watch" in r["query"]) == watch and r["code"] == code)
+               and r["name"] is None and ("watch" in r["query"]) == watch and r["code"] == code
+               and labelled in (None, "labelSelector" in r["query"]))
 
 
 def wait_for(api, what, predicate, timeout=30):
@@ -71,13 +77,13 @@ def wait_for(api, what, predicate, timeout=30):
 
 
 def watching_everything(api, since=None):
-    """Every kind the operator watches has a stream open (more of them than `since` counted)."""
+    """Every stream the operator watches is open (more of them than `since` counted)."""
     since = since or Counter()
-    return lambda: all(requests(api, k, watch=True) > since[k] for k in KINDS)
+    return lambda: all(requests(api, k, watch=True) > since[k] for k in STREAMS)
 
 
 def watch_counts(api):
-    return Counter({k: requests(api, k, watch=True) for k in KINDS})
+    return Counter({k: requests(api, k, watch=True) for k in STREAMS})
 
 
 def phase(api):
@@ -163,13 +169,13 @@ def test_410_gone_makes_the_operator_relist_and_converge(api, operator, tmp_path
 
 def test_a_broken_stream_is_resumed_from_its_resource_version(api, operator, tmp_path):
     with converged(api, operator, tmp_path) as w:
-        lists = Counter({k: requests(api, k, watch=False) for k in KINDS})
+        lists = Counter({k: requests(api, k, watch=False) for k in STREAMS})
         watches = watch_counts(api)
         api.store.break_watches()
         change_spec(api, observers=2)  # while the operator is reconnecting
         wait_for(api, "two observers", observers_at(api, 2))
         wait_for(api, "the streams again", watching_everything(api, watches))
-        assert Counter({k: requests(api, k, watch=False) for k in KINDS}) == lists
+        assert Counter({k: requests(api, k, watch=False) for k in STREAMS}) == lists
         assert api.store.gone_sent == 0
     assert w.returncode == 0, w.output()
 
@@ -187,8 +193,9 @@ def test_bookmarks_keep_a_quiet_watch_resumable_after_compaction(api, operator, 
         # newest resourceVersion on every stream: the first was read a second before the test
         # compacts, in the same hold of the lock, so nothing can land in between.
         def bookmarked_twice():
-            at_top = Counter(p for p, rv in api.store.bookmarks if rv == api.store.last_rv)
-            return all(at_top[k] >= 2 for k in KINDS)
+            at_top = Counter((p, labelled) for p, labelled, rv in api.store.bookmarks
+                             if rv == api.store.last_rv)
+            return all(at_top[k] >= 2 for k in STREAMS)
         with api.store.changed:
             assert api.store.changed.wait_for(bookmarked_twice, 30), "no bookmarks at the top"
             lists = requests(api, "zkclusters", watch=False)
