@@ -6,8 +6,8 @@ installs it; dataDir under one temporary directory on the same filesystem, clien
 127.0.0.1) and the same load from zkbench. zookube runs with its Prometheus endpoint on, as the
 image and the operator configure every member, and it is scraped once a second during every run;
 Debian's ZooKeeper 3.8 lacks the Prometheus provider, so its `mntr` is read once a second
-instead. A zookube with the endpoint off ("zookube-nometrics") takes its turn beside them, and
-the report prints what the endpoint costs (throughput and server CPU per op) per workload. For every
+instead. What the endpoint costs (throughput and server CPU per op, against the same build with
+it off) is measured apart, in short ABBA-ordered pairs (bench/metrics_overhead.py). For every
 workload the server's CPU time and memory are read from /proc/<pid>. Then each server is loaded
 with --znodes znodes of 100 bytes, its RSS is read, and it is restarted (three times; the median
 counts) to time how long it takes from process start to the first successful request on the
@@ -50,12 +50,13 @@ import ensemble_bench  # noqa: E402
 import scrape  # noqa: E402
 import tls_bench  # noqa: E402
 import launch  # noqa: E402
+import metrics_overhead  # noqa: E402
 import zkref  # noqa: E402
 import zkwire  # noqa: E402
 from measure import cpu_seconds, memory_kb, reset_peak_rss, run_zkbench  # noqa: E402
 
 SERVERS = ("zookube", "zookeeper")
-METRICS_OFF = "zookube-nometrics"  # zookube with its metrics endpoint off, beside the rest
+METRICS_OFF = metrics_overhead.OFF  # zookube with its metrics endpoint off
 TICK_MS = 2000
 START_DEADLINE_S = 180.0  # 1M znodes take a while to load
 STOP_DEADLINE_S = 30.0
@@ -327,6 +328,24 @@ def run_workloads(servers, turns, settings, record, round_length=None):
             server.stop()
 
 
+def overhead(binary, runner, settings, workdir, record):
+    """The metrics endpoint's cost, in pairs of short runs (bench/metrics_overhead.py)."""
+    timing = ["--duration", str(settings["overhead_duration"]),
+              "--warmup", str(settings["overhead_warmup"])]
+    timeout = settings["overhead_duration"] + settings["overhead_warmup"] + 120
+
+    def start(metrics, directory):
+        server = Zookube(binary, directory, metrics=metrics)
+        start_and_time(server, "/")
+        return server
+
+    def run(server, args):
+        return measured_run(runner, server, [*args, *timing], timeout)
+
+    metrics_overhead.measure(WORKLOADS, settings["overhead_pairs"], start, run, freeze, workdir,
+                             record)
+
+
 def big_database(server, zkbench, settings, record):
     """Loads --znodes znodes, reads RSS, then times restarts on that data (the median of
     settings["restarts"] is reported: one restart's time varies from run to run)."""
@@ -461,47 +480,6 @@ def report(results, settings, parts_run):
                         ratios))
         return out
 
-    def cost(workload, key, sign):
-        """The metrics endpoint's cost in percent, as the median of the rounds' own ratios
-        (each round's metrics-on run and metrics-off run were back to back): sign +1 for a
-        figure where more is worse (CPU per op), -1 where more is better (throughput)."""
-        pairs = zip(values("zookube", workload, key), values(METRICS_OFF, workload, key))
-        costs = [sign * (on / off - 1) * 100 for on, off in pairs if on is not None and off]
-        if not costs:
-            return "n/a"
-        shown = f"{statistics.median(costs):+.1f}%"
-        return shown + (f" ({min(costs):+.1f} to {max(costs):+.1f})" if len(costs) > 1 else "")
-
-    def expected(workload, per_scrape_us):
-        """The CPU/op cost one scrape a second adds, from the scrape's own CPU time over the
-        metrics-off run's server CPU per second."""
-        ops, cpu = get(METRICS_OFF, workload, "ops_per_sec"), get(METRICS_OFF, workload,
-                                                                  "cpu_us_per_op")
-        if per_scrape_us is None or not ops or not cpu:
-            return "n/a"
-        return f"+{per_scrape_us / (ops * cpu) * 100:.2f}%"
-
-    def overhead_table(names):
-        per_scrape = get("zookube", "scrape-cost", "cpu_us_per_scrape")
-        lines = ["**What the metrics endpoint costs: zookube as deployed (endpoint on, scraped once"
-                 " a second) against the same build with it off. Cost = throughput lost, or"
-                 " server CPU per op added; the targets are <= 5% each. Expected = the CPU of one"
-                 f" scrape ({fmt(per_scrape)} µs, {get('zookube', 'scrape-cost', 'scrapes')} reads"
-                 " of the idle server) per second of the metrics-off run's server CPU**", "",
-                 "| workload | ops/s on | ops/s off | throughput cost | CPU/op on (µs) |"
-                 " CPU/op off (µs) | CPU/op cost | expected CPU/op cost | scrapes (failed) |",
-                 "|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
-        for n in names:
-            scrapes = sum(r.get("scrapes", 0) for r in results.get(("zookube", n), []))
-            failed = sum(r.get("scrape_failures", 0) for r in results.get(("zookube", n), []))
-            lines.append(
-                f"| {n} | {fmt(get('zookube', n, 'ops_per_sec'))} |"
-                f" {fmt(get(METRICS_OFF, n, 'ops_per_sec'))} | {cost(n, 'ops_per_sec', -1)} |"
-                f" {fmt(get('zookube', n, 'cpu_us_per_op'))} |"
-                f" {fmt(get(METRICS_OFF, n, 'cpu_us_per_op'))} | {cost(n, 'cpu_us_per_op', 1)} |"
-                f" {expected(n, per_scrape)} | {scrapes} ({failed}) |")
-        return "\n".join(lines) + "\n"
-
     names = [n for n, _ in WORKLOADS]
     mb = 1 / 1024
     n = settings["znodes"]
@@ -520,7 +498,9 @@ def report(results, settings, parts_run):
                   rows("client_cpu_s", names)),
         ]
         if any(s == METRICS_OFF for s, _ in results):
-            parts.append(overhead_table(names))
+            parts.append(metrics_overhead.table(
+                results, names, get("zookube", "scrape-cost", "cpu_us_per_scrape"),
+                get("zookube", "scrape-cost", "scrapes"), fmt, settings))
     if "standalone" in parts_run or "memory" in parts_run:
         parts.append(table(f"Large database: {n:,} znodes of 100 bytes", [
             ("populate rate (creates/s)", get("zookube", "populate", "ops_per_sec"),
@@ -592,8 +572,6 @@ def settings_text(settings, env, fsync, parts_run):
            " zookube with metricsProvider.httpPort set, as the image and the operator run it,"
            " and GET /metrics once a second during every run (what Prometheus does); ZooKeeper"
            " (Debian's 3.8 has no Prometheus provider) with `mntr` read once a second instead"
-           + (f"; `{METRICS_OFF}` is the same zookube with the endpoint off" if
-              settings["metrics_off"] else "") +
            "; the servers run side by side and take turns workload by workload (who goes first"
            " alternates; the others are frozen with SIGSTOP meanwhile), then each in turn is"
            f" loaded with the large database and restarted {settings['restarts']} times on it"
@@ -659,12 +637,14 @@ def parse_args():
     p.add_argument("--rounds", type=int, default=1,
                    help="run the standalone workloads this many times over (default 1), with"
                         " fresh zookube processes each round: the table shows medians, and each"
-                        " ratio as the median of the rounds' ratios with their range (use 3 or"
-                        " more for the metrics overhead table)")
+                        " ratio as the median of the rounds' ratios with their range")
     p.add_argument("--only", choices=SERVERS, help="run one server only")
     p.add_argument("--no-metrics-off", action="store_true",
-                   help="leave out the zookube run with its metrics endpoint off (and the"
+                   help="leave out the runs with zookube's metrics endpoint off (and the"
                         " overhead table)")
+    p.add_argument("--overhead-pairs", type=int,
+                   help="on/off pairs per workload for the metrics overhead table (8; 2 with"
+                        " --quick)")
     p.add_argument("--build-dir", default=os.environ.get("ZOOKUBE_BUILD_DIR",
                                                          os.path.join(REPO, "build")))
     p.add_argument("--zkbench", help="zkbench binary (default <build-dir>/bench/zkbench)")
@@ -703,7 +683,9 @@ def main():
                 "znodes": args.znodes or (100_000 if args.quick else 1_000_000),
                 "failover_trials": args.failover_trials or (3 if args.quick else 5),
                 "restarts": 1 if args.quick else 3, "own_sessions": args.own_sessions,
-                "rounds": args.rounds, "metrics_off": not args.no_metrics_off}
+                "rounds": args.rounds, "metrics_off": not args.no_metrics_off,
+                "overhead_pairs": args.overhead_pairs or (2 if args.quick else 8),
+                "overhead_duration": 2 if args.quick else 3, "overhead_warmup": 1}
     parts_run = ("standalone", "tls", "ensemble") if args.part == "all" else (args.part,)
     if args.update_docs and args.part != "all":
         raise SystemExit("--update-docs rewrites the whole results section: use --part all")
@@ -760,19 +742,13 @@ def main():
                                else ZooKeeper(workdir))
             if "standalone" in parts_run:
                 probe_disk("standalone", "standalone")
-                turns = list(servers)
-                if settings["metrics_off"] and "zookube" in names:
-                    workdir = os.path.join(tmp, f"{METRICS_OFF}-standalone")
-                    os.makedirs(workdir)
-                    # zookube as deployed runs between the other two, so both of its ratios
-                    # (against ZooKeeper, against metrics off) compare neighbouring runs, and
-                    # which of each pair goes first alternates workload by workload.
-                    turns.insert(0, Zookube(binary, workdir, metrics=False))
                 runner = zkbench_runner(zkbench)
                 plan = [(name, args, runner, False)
                         for _ in range(settings["rounds"]) for name, args in WORKLOADS]
                 # stops every server it started
-                run_workloads(turns, plan, settings, record, round_length=len(WORKLOADS))
+                run_workloads(servers, plan, settings, record, round_length=len(WORKLOADS))
+                if settings["metrics_off"] and "zookube" in names:
+                    overhead(binary, runner, settings, os.path.join(tmp, "overhead"), record)
             for server in servers:
                 probe_disk(f"{server.name} large database", "standalone")
                 big_database(server, zkbench, settings, record)
