@@ -713,8 +713,10 @@ def main():
     def record(server, workload, result):
         runs = results.setdefault((server, workload), [])
         runs.append(result)
-        out.write(json.dumps({"server": server, "workload": workload, "round": len(runs),
-                              **result}) + "\n")
+        # The row's name last: zkbench's own "workload" field ("get" for "get 1x1") must not
+        # replace it.
+        out.write(json.dumps({**result, "server": server, "workload": workload,
+                              "round": len(runs)}) + "\n")
         out.flush()
         keys = ("ops_per_sec", "p99_us", "cpu_us_per_op", "hwm_kb", "VmRSS", "restart_s",
                 "leader", "failover_s", "median_s", "max_s", "connections", "scrapes",
