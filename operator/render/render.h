@@ -116,6 +116,9 @@ struct SaslCredential {
 // The JAAS file's text: a Server section with DigestLoginModule and user_<name>="<password>" for
 // each (quotes and backslashes escaped), the operator's own user among them.
 std::string renderJaas(const std::vector<SaslCredential>& users);
+// Whether members authenticate each other with DIGEST-MD5: quorum SASL rendered at a stage other
+// than Off, without spec.auth.kerberos (whose members log in with their own principals).
+bool rendersQuorumDigest(const ZkCluster& c);
 // spec.auth.quorum with DIGEST-MD5: the QuorumServer section (user_<kQuorumSaslUser>) and the
 // QuorumLearner section (its username and password) every member's JAAS file adds.
 std::string renderQuorumDigestJaas(std::string_view password);

@@ -241,6 +241,10 @@ QuorumSaslStage renderedQuorumSaslStage(const ZkCluster& c) {
   return c.status.quorumSasl.stage;
 }
 
+bool rendersQuorumDigest(const ZkCluster& c) {
+  return renderedQuorumSaslStage(c) != QuorumSaslStage::kOff && !c.spec.auth.kerberos;
+}
+
 bool membersReadJaas(const ZkCluster& c) {
   return c.spec.auth.any() || renderedQuorumSaslStage(c) != QuorumSaslStage::kOff;
 }

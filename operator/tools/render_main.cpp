@@ -3,9 +3,13 @@
 //   zookube-render --local DIR FILE  each local member's zoo.cfg, as a JSON object by member
 //   zookube-render --status FILE     the ZkCluster with the status a first reconcile writes
 //   zookube-render --spec FILE       the spec as the operator reads it, defaults filled in
+//   zookube-render --quorum-jaas PASSWORD FILE  the JAAS sections spec.auth.quorum adds to every
+//                                    member's file (DIGEST-MD5), PASSWORD as its Secret's value;
+//                                    nothing when the spec renders no quorum DIGEST-MD5
 // An invalid manifest prints one error per line (with its field path) and exits 2.
 #include <fstream>
 #include <iostream>
+#include <optional>
 #include <sstream>
 #include <string>
 
@@ -16,7 +20,8 @@
 namespace {
 
 int usage() {
-  std::cerr << "usage: zookube-render [--local STATE_DIR | --status | --spec] ZKCLUSTER.yaml\n";
+  std::cerr << "usage: zookube-render [--local STATE_DIR | --status | --spec | --quorum-jaas "
+               "PASSWORD] ZKCLUSTER.yaml\n";
   return 64;
 }
 
@@ -24,12 +29,15 @@ int usage() {
 
 int main(int argc, char** argv) {
   std::string file, localDir;
+  std::optional<std::string> quorumPassword;
   bool local = false, status = false, spec = false;
   for (int i = 1; i < argc; ++i) {
     std::string arg = argv[i];
     if (arg == "--local" && i + 1 < argc) {
       local = true;
       localDir = argv[++i];
+    } else if (arg == "--quorum-jaas" && i + 1 < argc) {
+      quorumPassword = argv[++i];
     } else if (arg == "--status") {
       status = true;
     } else if (arg == "--spec") {
@@ -54,6 +62,12 @@ int main(int argc, char** argv) {
     zk::op::Membership m = zk::op::desiredMembership(c);
     if (spec) {
       std::cout << zk::op::toJson(c.spec).serialize() << "\n";
+      return 0;
+    }
+    if (quorumPassword) {
+      if (zk::op::rendersQuorumDigest(c)) {
+        std::cout << zk::op::renderQuorumDigestJaas(*quorumPassword);
+      }
       return 0;
     }
     if (status) {

@@ -7,6 +7,7 @@ is checked against the CustomResourceDefinition schema, the example against the 
 a table of bad specs must be refused by both the CRD schema and the operator's parser.
 """
 
+import contextlib
 import json
 import os
 import re
@@ -21,7 +22,9 @@ import harness
 import launch
 import refzk
 import zkwire
-from ports import free_port
+from ensemble import mntr_value, mode_of
+from ports import free_block, free_port
+from test_quorum_sasl import REFUSED, authenticated, log_of
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 from k8s_openapi import K8S_DIR, Schemas  # noqa: E402
@@ -233,9 +236,11 @@ def start_member(workdir, text, impl):
     """Starts one rendered member's zoo.cfg with ZooKeeper 3.8 (`apache`) or zookube-server."""
     cfg = dict(line.split("=", 1) for line in text.splitlines() if line and not line.startswith("#"))
     os.makedirs(cfg["dataDir"], exist_ok=True)
-    server_ids = [k for k in cfg if k.startswith("server.")]
+    # Its myid is that of the server line naming its own client address (as renderMyid's).
+    [own] = [k for k, v in cfg.items()
+             if k.startswith("server.") and v.endswith(f":{cfg['clientPort']}")]
     with open(os.path.join(cfg["dataDir"], "myid"), "w") as f:
-        f.write(server_ids[0].split(".", 1)[1] + "\n")
+        f.write(own.split(".", 1)[1] + "\n")
     if impl == "apache":
         cfg, cmd = refzk.prepare(str(workdir), cfg, quorum=True)
     else:
@@ -331,6 +336,132 @@ def test_both_servers_take_the_rendered_sasl_settings(tmp_path, impl):
     finally:
         proc.terminate()
         proc.wait(timeout=20)
+
+
+class RenderedMember:
+    """A member started on its rendered zoo.cfg in its own directory, as ensemble.py's and
+    test_quorum_sasl.py's helpers see a member (impl, log_path, alive, four)."""
+
+    def __init__(self, workdir, text, impl):
+        workdir.mkdir()
+        self.impl = impl
+        self.log_path = str(workdir / "server.log")
+        self.proc, self.port = start_member(workdir, text, impl)
+
+    def alive(self):
+        return self.proc.poll() is None
+
+    def four(self, cmd):
+        return harness.four_letter(self.port, cmd, timeout=2.0)
+
+    def stop(self):
+        self.proc.terminate()
+        try:
+            self.proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait(timeout=20)
+
+
+def render_quorum_sasl_cluster(tmp_path, wrong_password_for=()):
+    """Each voter's zoo.cfg for spec.auth.quorum on a new ensemble of three (its rendered stage
+    is ServerRequired) on loopback ports, with the JAAS file the operator writes beside it; the
+    members named in wrong_password_for get one rendered from another password."""
+    base = free_block(15)
+    kinds = ["client", "quorum", "election", "metrics", "admin"]
+    spec = {"voters": 3, "ports": {k: base + i * 3 for i, k in enumerate(kinds)},
+            "auth": {"quorum": {"enabled": True,
+                                "passwordSecretRef": {"name": "zk-quorum"}}}}
+    state = tmp_path / "state"
+    result = render(tmp_path, manifest(spec), "--local", str(state))
+    assert result.returncode == 0, result.stderr
+    configs = json.loads(result.stdout)
+    for name, text in configs.items():
+        for key in ("enableSasl", "learnerRequireSasl", "serverRequireSasl"):
+            assert f"quorum.auth.{key}=true\n" in text, (name, key)
+        path = state / name / "jaas.conf"
+        assert f"java.security.auth.login.config={path}\n" in text, name
+        password = "not-the-quorum-pw" if name in wrong_password_for else "quorum-pw"
+        jaas = render(tmp_path, manifest(spec), "--quorum-jaas", password)
+        assert jaas.returncode == 0 and "QuorumLearner" in jaas.stdout, jaas.stderr
+        path.parent.mkdir(parents=True)
+        path.write_text(jaas.stdout)  # what local mode writes there
+    return configs
+
+
+def wait_for_quorum(members, impl):
+    """Until one member leads and the others follow (each as srvr says)."""
+    def formed():
+        for m in members:
+            assert m.alive(), log_of(m)[-3000:]
+        modes = sorted(mode_of(m) or "" for m in members)
+        return modes == ["follower"] * (len(members) - 1) + ["leader"]
+    harness.wait_until(formed, timeout=90, interval=0.3,
+                       what=f"{impl} members on the rendered quorum SASL to form a quorum")
+
+
+@pytest.mark.parametrize("impl", ["apache", "zookube"])
+def test_both_servers_form_a_quorum_on_the_rendered_quorum_sasl(tmp_path, impl):
+    """spec.auth.quorum as rendered for a new ensemble (zoo.cfg's quorum.auth.* keys, the JAAS
+    file's QuorumServer and QuorumLearner sections for zookube-member): three voters form a
+    quorum, each having authenticated its links, and a write on one is read on another."""
+    if impl == "apache" and not refzk.available():
+        pytest.fail("Debian's zookeeper package is not installed")
+    configs = render_quorum_sasl_cluster(tmp_path)
+    members = []
+    try:
+        for name, text in sorted(configs.items()):
+            members.append(RenderedMember(tmp_path / name, text, impl))
+        wait_for_quorum(members, impl)
+        for m in members:
+            assert authenticated(m), log_of(m)[-3000:]
+            if impl == "zookube":
+                assert mntr_value(m, "zk_quorum_sasl_auth_success") > 0
+        written_on_one_read_on_another(members[0], members[-1], "/across-the-quorum")
+    finally:
+        for m in members:
+            m.stop()
+
+
+@pytest.mark.parametrize("impl", ["apache", "zookube"])
+def test_a_member_rendered_with_another_quorum_sasl_password_does_not_join(tmp_path, impl):
+    """A member whose JAAS file has another password than its peers' (say, its Secret changed
+    under it) is refused by them, again and again; the other two keep their quorum."""
+    if impl == "apache" and not refzk.available():
+        pytest.fail("Debian's zookeeper package is not installed")
+    configs = render_quorum_sasl_cluster(tmp_path, wrong_password_for={"zk-2"})
+    members = []
+    try:
+        for name, text in sorted(configs.items()):
+            members.append(RenderedMember(tmp_path / name, text, impl))
+        good, intruder = members[:2], members[2]
+        wait_for_quorum(good, impl)
+        harness.wait_until(lambda: sum(log_of(m).count(REFUSED[impl]) for m in good) >= 3,
+                           timeout=60, what=f"{impl} members refusing zk-2 three times")
+        assert mode_of(intruder) is None, log_of(intruder)[-3000:]
+        written_on_one_read_on_another(good[0], good[1], "/without-zk-2")
+    finally:
+        for m in members:
+            m.stop()
+
+
+def written_on_one_read_on_another(writer, reader, path):
+    with kazoo_on(writer) as zk:
+        zk.create(path, b"written")
+    with kazoo_on(reader) as zk:
+        zk.sync(path)
+        assert zk.get(path)[0] == b"written"
+
+
+@contextlib.contextmanager
+def kazoo_on(member):
+    zk = KazooClient(hosts=f"127.0.0.1:{member.port}", timeout=10)
+    zk.start(timeout=30)
+    try:
+        yield zk
+    finally:
+        zk.stop()
+        zk.close()
 
 
 # (key, value, the server's reason): each refused by zookube-server and by the operator alike.

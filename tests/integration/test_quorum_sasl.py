@@ -71,8 +71,20 @@ def log_of(member):
         return f.read()
 
 
+# What each implementation logs when a quorum link authenticates (ZooKeeper 3.8: its
+# SaslQuorumAuthServer or SaslQuorumAuthLearner, on the accepting or the dialling side), and when
+# it refuses a peer.
+AUTHENTICATED = {"zookube": "quorum SASL: authenticated",
+                 "apache": "Successfully completed the authentication using SASL"}
+REFUSED = {"zookube": "quorum SASL failed", "apache": "Failed to authenticate using SASL"}
+
+
+def authenticated(member):
+    return AUTHENTICATED[member.impl] in log_of(member)
+
+
 def zookube_authenticated(member):
-    return member.impl != "zookube" or "quorum SASL: authenticated" in log_of(member)
+    return member.impl != "zookube" or authenticated(member)
 
 
 def serving(member):
@@ -113,8 +125,7 @@ def test_a_member_with_a_wrong_password_is_refused_and_the_others_keep_quorum(
     harness.wait_until(lambda: serving(ens.members[1]) and serving(ens.members[2]), timeout=30,
                        what="members 1 and 2 serving")
     intruder.launch()
-    refusal = "quorum SASL failed" if ens.members[1].impl == "zookube" else \
-        "Failed to authenticate using SASL"
+    refusal = REFUSED[ens.members[1].impl]
     # The refusal is logged by the members it dialled, naming it and the reason.
     harness.wait_until(lambda: any(refusal in log_of(ens.members[s]) for s in (1, 2)),
                        timeout=20, what="the intruder refused")

@@ -74,6 +74,21 @@ TEST(OperatorQuorumSasl, TheDigestSectionsAreWhatTheServerReads) {
   EXPECT_EQ(sasl::settingsFrom(both, "QuorumServer").users.at(kQuorumSaslUser), "q");
 }
 
+// Whether the members' JAAS file gets the DIGEST-MD5 sections: while the rendered stage is not
+// Off (also while leaving it), and never with Kerberos, whose members use their own keys.
+TEST(OperatorQuorumSasl, DigestSectionsFollowTheRenderedStageWithoutKerberos) {
+  EXPECT_FALSE(rendersQuorumDigest(saslCluster(true, S::kOff)));
+  EXPECT_TRUE(rendersQuorumDigest(saslCluster(true, S::kEnabled)));
+  EXPECT_TRUE(rendersQuorumDigest(saslCluster(false, S::kLearnerRequired)));
+  ZkCluster fresh = saslCluster(true, S::kOff);
+  fresh.status = {};
+  EXPECT_TRUE(rendersQuorumDigest(fresh));
+  ZkCluster k = saslCluster(true, S::kServerRequired);
+  k.spec.auth.kerberos = KerberosSpec{
+      {"zk-keytab", "keytab"}, std::nullopt, "zookeeper/{host}@EXAMPLE.COM", true, true};
+  EXPECT_FALSE(rendersQuorumDigest(k));
+}
+
 // With spec.auth.kerberos the members authenticate each other with their own principals: each
 // member's JAAS file gets Krb5 quorum sections, zoo.cfg the service principal's _HOST form.
 TEST(OperatorQuorumSasl, KerberosUsesEachMembersPrincipal) {

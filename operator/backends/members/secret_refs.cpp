@@ -44,7 +44,7 @@ std::string saslJaasFromSecrets(const ZkCluster& c, const std::string& operatorP
 
 std::string quorumDigestJaas(const ZkCluster& c, const SecretReader& read,
                              const std::function<std::string()>& generated) {
-  if (renderedQuorumSaslStage(c) == QuorumSaslStage::kOff || c.spec.auth.kerberos) return "";
+  if (!rendersQuorumDigest(c)) return "";
   const auto& ref = c.spec.auth.quorum.passwordSecretRef;
   return renderQuorumDigestJaas(
       ref ? requiredSecretValue(read, *ref, "spec.auth.quorum.passwordSecretRef") : generated());
