@@ -138,8 +138,6 @@ std::string sha256Hex(std::string_view text, size_t chars = 64);
 // Whether members listen for plaintext clients (tls.client off or both); with `on` only the
 // secureClientPort is rendered.
 bool hasPlainClientPort(const ZkCluster& c);
-// The port the operator's srvr and reconfig connections reach a member on.
-int operatorClientPort(const Endpoint& e, const ZkCluster& c);
 
 // The stage of quorum TLS the members are rendered at: where the spec goes before anything was
 // applied (a new ensemble starts there), else what the status records, which the planner moves

@@ -253,10 +253,6 @@ bool hasPlainClientPort(const ZkCluster& c) {
   return c.spec.tls.client != ClientTls::kOn;
 }
 
-int operatorClientPort(const Endpoint& e, const ZkCluster& c) {
-  return hasPlainClientPort(c) ? e.ports.client : e.ports.secureClient;
-}
-
 std::string serverLine(const ZkCluster& c, const Member& m, const Addressing& a) {
   Endpoint e = endpointOf(c, m, a);
   // Locally the client address is named here as well as in clientPortAddress: ZooKeeper 3.8

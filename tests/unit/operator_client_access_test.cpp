@@ -3,6 +3,7 @@
 // reach (render/client_access.h).
 #include <gtest/gtest.h>
 
+#include "operator_spec_test_util.h"
 #include "render/client_access.h"
 #include "render/render.h"
 
@@ -10,13 +11,6 @@ namespace zk::op {
 namespace {
 
 using web::json::value;
-
-ZkCluster cluster(const std::string& spec) {
-  return parseZkClusterYaml(
-      "apiVersion: zookube.dev/v1alpha1\nkind: ZkCluster\nmetadata: {name: zk, namespace: prod, "
-      "uid: u-1}\nspec:\n" +
-      spec);
-}
 
 const std::string kSaslEnforced =
     "  auth:\n    sasl:\n      users: [{name: alice, passwordSecretRef: {name: zk-alice}}]\n"
@@ -66,7 +60,7 @@ TEST(OperatorClientAccess, TheRecordRoundTripsAndAnythingElseIsNoRecord) {
 }
 
 TEST(OperatorClientAccess, AMemberWithoutAValidRecordIsTakenToRunTheSpec) {
-  ZkCluster c = cluster("  tls: {client: on}\n" + kSaslEnforced);
+  ZkCluster c = clusterWithSpec("  tls: {client: on}\n" + kSaslEnforced);
   ClientAccess spec{ClientTls::kOn, true, true};
   EXPECT_EQ(clientAccessOf(c), spec);
   EXPECT_EQ(recordedOrSpec("", c), spec);
@@ -86,12 +80,12 @@ TEST(OperatorClientAccess, ThePodTemplateRecordsWhatItsPodsRun) {
     }
     throw std::runtime_error("no StatefulSet");
   };
-  value plain = annotationOf(cluster("  {}\n"));
+  value plain = annotationOf(clusterWithSpec("  {}\n"));
   EXPECT_EQ(plain.at(kClientAccessAnnotation).as_string(), "tls=off,sasl=false,enforce=false");
-  value secure = annotationOf(cluster("  tls: {client: on}\n" + kSaslEnforced));
+  value secure = annotationOf(clusterWithSpec("  tls: {client: on}\n" + kSaslEnforced));
   EXPECT_EQ(secure.at(kClientAccessAnnotation).as_string(), "tls=on,sasl=true,enforce=true");
   // The user's pod annotations cannot stand in for it.
-  value mine = annotationOf(cluster(
+  value mine = annotationOf(clusterWithSpec(
       "  pod: {annotations: {zookube.dev/client-access: 'tls=off,sasl=false,enforce=false'}}\n"
       "  tls: {client: both}\n"));
   EXPECT_EQ(mine.at(kClientAccessAnnotation).as_string(), "tls=both,sasl=false,enforce=false");

@@ -2,6 +2,7 @@
 // (render/tls_cleanup.h): only then, only what it owns, never a Secret the spec names.
 #include <gtest/gtest.h>
 
+#include "operator_spec_test_util.h"
 #include "render/certificates.h"
 #include "render/render.h"
 #include "render/tls_cleanup.h"
@@ -10,13 +11,6 @@ namespace zk::op {
 namespace {
 
 using web::json::value;
-
-ZkCluster cluster(const std::string& tls) {
-  return parseZkClusterYaml(
-      "apiVersion: zookube.dev/v1alpha1\nkind: ZkCluster\nmetadata: {name: zk, namespace: prod, "
-      "uid: u-1}\nspec:\n  tls: " +
-      tls + "\n");
-}
 
 // A Secret as the operator writes them (its labels and owner), or with no owner: the user's.
 value secret(const ZkCluster& c, const std::string& name, bool owned) {
@@ -34,25 +28,25 @@ value podTemplate(const ZkCluster& c) {
 }
 
 TEST(OperatorTlsCleanup, OnlyOnceTlsIsOffEverywhereAndNoMemberUsesTheFiles) {
-  ZkCluster c = cluster("{client: off}");
+  ZkCluster c = clusterWithSpec("  tls: {client: off}\n");
   EXPECT_TRUE(tlsLeftoversUnused(c, false));
   EXPECT_FALSE(tlsLeftoversUnused(c, true));  // a member still runs with them
   c.status.quorumTls.stage = QuorumTlsStage::kPortUnification;
   EXPECT_FALSE(tlsLeftoversUnused(c, false));  // the quorum is not back to plaintext yet
-  EXPECT_FALSE(tlsLeftoversUnused(cluster("{client: both}"), false));
+  EXPECT_FALSE(tlsLeftoversUnused(clusterWithSpec("  tls: {client: both}\n"), false));
 }
 
 TEST(OperatorTlsCleanup, APodMountsTheMembersSecretWhileItsTemplateHadTls) {
-  ZkCluster on = cluster("{client: on}");
+  ZkCluster on = clusterWithSpec("  tls: {client: on}\n");
   EXPECT_TRUE(podMountsTls(on, podTemplate(on)));
-  ZkCluster off = cluster("{client: off}");
+  ZkCluster off = clusterWithSpec("  tls: {client: off}\n");
   EXPECT_FALSE(podMountsTls(off, podTemplate(off)));
   EXPECT_TRUE(podMountsTls(off, podTemplate(on)));  // a pod not rolled yet
   EXPECT_FALSE(podMountsTls(off, value::object()));
 }
 
 TEST(OperatorTlsCleanup, OnlyTheOperatorsOwnTlsSecretsAreDeleted) {
-  ZkCluster c = cluster("{client: off}");
+  ZkCluster c = clusterWithSpec("  tls: {client: off}\n");
   value found = value::array();
   for (const value& s :
        {secret(c, "zk-zk-ca", true), secret(c, "zk-zk-tls", true),
@@ -64,7 +58,7 @@ TEST(OperatorTlsCleanup, OnlyTheOperatorsOwnTlsSecretsAreDeleted) {
   found[1] = secret(c, "zk-zk-tls", false);
   EXPECT_EQ(tlsSecretsToDelete(c, found), std::vector<std::string>{"zk-zk-ca"});
   // Nor one the spec names, whoever owns it.
-  ZkCluster named = cluster("{client: off, secretRef: {name: zk-zk-ca}}");
+  ZkCluster named = clusterWithSpec("  tls: {client: off, secretRef: {name: zk-zk-ca}}\n");
   found[1] = secret(c, "zk-zk-tls", true);
   EXPECT_EQ(tlsSecretsToDelete(named, found), std::vector<std::string>{"zk-zk-tls"});
 }

@@ -249,6 +249,7 @@ StopOutcome LocalBackend::stopPid(pid_t pid) {
 Observed LocalBackend::observe(const ZkCluster& c) {
   reapExitedChildren();
   auto processes = findServerProcesses(fs::path(options_.serverBinary).filename());
+  std::optional<BootClock> bootClock = readBootClock();
   std::string target = targetHash(c);
   Observed o;
   pids_.clear();
@@ -270,11 +271,11 @@ Observed LocalBackend::observe(const ZkCluster& c) {
     om.running = proc != processes.end();
     auto rec = readRecord(memberDir(m) / "process.json");
     if (om.running) {
-      pids_[m.name] = proc->second;
-      om.upSeconds = processUpSeconds(proc->second);
+      pids_[m.name] = proc->second.pid;
+      if (bootClock) om.upSeconds = upSeconds(proc->second.startTicks, *bootClock);
     }
     // A record of another process (or none) leaves the hash unknown, which rolls the member once.
-    bool ours = rec && (!om.running || rec->pid == 0 || rec->pid == proc->second);
+    bool ours = rec && (!om.running || rec->pid == 0 || rec->pid == proc->second.pid);
     if (ours) {
       om.image = rec->image;
       om.rolloutHash = rec->settings;
@@ -505,7 +506,7 @@ void LocalBackend::stopAll() {
   std::error_code ec;
   for (const auto& e : fs::directory_iterator(options_.stateDir / "members", ec)) {
     auto it = processes.find((e.path() / "zoo.cfg").string());
-    if (it != processes.end()) ours.emplace_back(e.path().filename(), it->second);
+    if (it != processes.end()) ours.emplace_back(e.path().filename(), it->second.pid);
   }
   // All at once: stopping one by one would make the rest elect a leader for nothing.
   for (const auto& [name, pid] : ours) ::kill(pid, SIGTERM);

@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <charconv>
 #include <cstdint>
 #include <cstring>
 #include <filesystem>
@@ -89,10 +90,37 @@ std::vector<std::string> childEnvironment(const std::map<std::string, std::strin
   return out;
 }
 
+// What /proc/<pid>/stat says of a process that is still there.
+struct ProcStat {
+  char state = '?';
+  std::int64_t startTicks = 0;  // field 22
+};
+
+std::optional<ProcStat> readProcStat(pid_t pid) {
+  std::string stat = readWhole("/proc/" + std::to_string(pid) + "/stat");
+  // The name (field 2) is in parentheses and may hold spaces and parentheses itself.
+  size_t paren = stat.rfind(')');
+  if (paren == std::string::npos || paren + 2 >= stat.size()) return std::nullopt;
+  ProcStat out;
+  std::istringstream fields(stat.substr(paren + 2));
+  std::string field;
+  for (int i = 3; i <= 22 && fields >> field; ++i) {
+    if (i == 3) out.state = field.front();
+  }
+  if (!fields) return std::nullopt;
+  const char* end = field.data() + field.size();
+  if (std::from_chars(field.data(), end, out.startTicks).ptr != end) return std::nullopt;
+  return out;
+}
+
+bool running(const ProcStat& stat) {
+  return stat.state != 'Z' && stat.state != 'X';  // a zombie counts as exited
+}
+
 }  // namespace
 
-std::map<std::string, pid_t> findServerProcesses(const std::string& binaryName) {
-  std::map<std::string, pid_t> out;
+std::map<std::string, ServerProcess> findServerProcesses(const std::string& binaryName) {
+  std::map<std::string, ServerProcess> out;
   std::error_code ec;
   for (const auto& entry : std::filesystem::directory_iterator("/proc", ec)) {
     std::string name = entry.path().filename();
@@ -101,9 +129,24 @@ std::map<std::string, pid_t> findServerProcesses(const std::string& binaryName) 
     if (args.size() < 2) continue;  // zombies and kernel threads have no command line
     if (std::filesystem::path(args.front()).filename() != binaryName) continue;
     pid_t pid = static_cast<pid_t>(std::stol(name));
-    if (processAlive(pid)) out.emplace(args.back(), pid);
+    std::optional<ProcStat> stat = readProcStat(pid);
+    if (stat && running(*stat)) out.emplace(args.back(), ServerProcess{pid, stat->startTicks});
   }
   return out;
+}
+
+std::optional<BootClock> readBootClock() {
+  BootClock now;
+  std::istringstream(readWhole("/proc/uptime")) >> now.secondsSinceBoot;
+  now.ticksPerSecond = ::sysconf(_SC_CLK_TCK);
+  if (now.secondsSinceBoot <= 0 || now.ticksPerSecond <= 0) return std::nullopt;
+  return now;
+}
+
+std::int64_t upSeconds(std::int64_t startTicks, const BootClock& now) {
+  if (now.ticksPerSecond <= 0) return 0;  // not a clock readBootClock returns
+  double started = static_cast<double>(startTicks) / static_cast<double>(now.ticksPerSecond);
+  return std::max<std::int64_t>(0, static_cast<std::int64_t>(now.secondsSinceBoot - started));
 }
 
 pid_t spawnServer(const std::string& binary, const std::string& configPath,
@@ -125,32 +168,8 @@ pid_t spawnServer(const std::string& binary, const std::string& configPath,
 
 bool processAlive(pid_t pid) {
   if (pid <= 0) return false;
-  std::string stat = readWhole("/proc/" + std::to_string(pid) + "/stat");
-  size_t paren = stat.rfind(')');
-  if (paren == std::string::npos || paren + 2 >= stat.size()) return false;
-  char state = stat[paren + 2];
-  return state != 'Z' && state != 'X';
-}
-
-std::optional<std::int64_t> processUpSeconds(pid_t pid) {
-  if (pid <= 0) return std::nullopt;
-  // Field 22 of stat, after the parenthesised name: the start in clock ticks since boot.
-  std::string stat = readWhole("/proc/" + std::to_string(pid) + "/stat");
-  size_t paren = stat.rfind(')');
-  if (paren == std::string::npos) return std::nullopt;
-  std::istringstream fields(stat.substr(paren + 2));
-  std::string field;
-  for (int i = 3; i <= 22; ++i) fields >> field;  // field 3, the state, follows the name
-  double uptime = 0;
-  std::istringstream(readWhole("/proc/uptime")) >> uptime;
-  long ticks = ::sysconf(_SC_CLK_TCK);
-  try {
-    if (!fields || ticks <= 0 || uptime <= 0) return std::nullopt;
-    double started = static_cast<double>(std::stoll(field)) / static_cast<double>(ticks);
-    return std::max<std::int64_t>(0, static_cast<std::int64_t>(uptime - started));
-  } catch (const std::exception&) {
-    return std::nullopt;
-  }
+  std::optional<ProcStat> stat = readProcStat(pid);
+  return stat && running(*stat);
 }
 
 ChildState pollChild(pid_t pid) {

@@ -35,9 +35,29 @@ class UniqueFd {
   int fd_ = -1;
 };
 
+// A server process as the /proc scan found it.
+struct ServerProcess {
+  pid_t pid = 0;
+  // When it started, in clock ticks after boot (field 22 of /proc/<pid>/stat): read in the same
+  // scan, so a reconcile pass learns every member's age without reading /proc again.
+  std::int64_t startTicks = 0;
+};
+
 // Running (not zombie) processes whose argv[0] is named `binaryName` and whose last argument is a
 // config file, by that config file's path.
-std::map<std::string, pid_t> findServerProcesses(const std::string& binaryName);
+std::map<std::string, ServerProcess> findServerProcesses(const std::string& binaryName);
+
+// The clock a process's start time counts on: how long the machine has been up, and its ticks.
+struct BootClock {
+  double secondsSinceBoot = 0;  // /proc/uptime
+  long ticksPerSecond = 0;      // sysconf(_SC_CLK_TCK)
+};
+// The boot clock now; nullopt when /proc/uptime cannot be read.
+std::optional<BootClock> readBootClock();
+
+// How long a process that started `startTicks` after boot has been running at `now`, in whole
+// seconds. Never negative: the uptime and a start time are not rounded alike.
+std::int64_t upSeconds(std::int64_t startTicks, const BootClock& now);
 
 // Starts `binary configPath` detached in a new session, stdout and stderr appended to `logPath`.
 // Throws std::system_error when the fork or the log file fails; an exec failure shows up as the
@@ -48,9 +68,6 @@ pid_t spawnServer(const std::string& binary, const std::string& configPath,
 
 // The process exists and has not exited (a zombie counts as exited).
 bool processAlive(pid_t pid);
-
-// How long the process has been running, in whole seconds; nullopt when it is gone.
-std::optional<std::int64_t> processUpSeconds(pid_t pid);
 
 // A child's state as waitpid sees it. Ended children are collected by the call that sees them
 // end, so they never linger as zombies; `status` is then their wait status.
