@@ -256,6 +256,8 @@ void QuorumTransport::dialElection(std::int64_t sid) {
                 std::move(socket), peers_.at(sid).host, what,
                 [this, sid, alive, what](std::unique_ptr<ClientStream> stream) {
                   if (!*alive) return;
+                  if (stream && !sasl_.enabled() && mySid_ < sid)
+                    return askToBeDialledBack(sid, std::move(stream));
                   if (!stream || !sasl_.enabled())
                     return onElectionDialled(sid, std::move(stream), std::nullopt);
                   // The initial message goes first, then the SASL exchange.
@@ -267,6 +269,21 @@ void QuorumTransport::dialElection(std::int64_t sid) {
                       });
                 });
           });
+}
+
+// Without quorum SASL too, the lower id sends its initial message and closes, as
+// QuorumCnxManager does whatever its settings: a peer with quorum SASL enabled but not required
+// (a roll between the stages) waits after the initial message for an auth packet or the end of
+// the stream, and a link kept open would leave it waiting out its timeout, never dialling back.
+void QuorumTransport::askToBeDialledBack(std::int64_t sid, std::unique_ptr<ClientStream> stream) {
+  std::shared_ptr<ClientStream> owned = std::move(stream);
+  auto hello =
+      std::make_shared<std::string>(zab::encodeInitialMessage({mySid_, myElectionAddress()}));
+  owned->asyncWrite(asio::buffer(*hello), [this, sid, owned, hello, alive = alive_](
+                                              const boost::system::error_code&, std::size_t) {
+    // The stream closes as the last owner lets go of it, here.
+    if (*alive) dialling_.erase(sid);
+  });
 }
 
 void QuorumTransport::onElectionDialled(std::int64_t sid, std::unique_ptr<ClientStream> stream,

@@ -85,6 +85,7 @@ class QuorumTransport {
   void accept(tcp::acceptor& acceptor, bool election);
   void secureAccepted(tcp::socket socket, bool election);
   void dialElection(std::int64_t sid);
+  void askToBeDialledBack(std::int64_t sid, std::unique_ptr<ClientStream> stream);
   void adoptElection(std::int64_t sid, const std::shared_ptr<PeerLink>& link);
   void dropElectionLink(PeerLink& link);
   void onElectionAccepted(std::unique_ptr<ClientStream> stream, std::string alreadyRead);

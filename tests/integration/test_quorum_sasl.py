@@ -271,6 +271,31 @@ def test_an_ensemble_moves_to_required_sasl_by_rolling_restarts(
         assert zookube_authenticated(member), member.log_tail()
 
 
+@pytest.mark.parametrize("impls", [None, ["zookube", "apache", "zookube"],
+                                   ["apache", "zookube", "zookube"]],
+                         ids=["same", "mixed", "apache-lowest"])
+def test_an_ensemble_leaves_required_sasl_by_rolling_restarts(
+        tmp_path, ensembles, client_factory, impls):
+    """The upgrade walked back: serverRequireSasl off, then learnerRequireSasl, then enableSasl.
+    In the last roll a member with SASL off (a lower id, restarted first) dials peers that still
+    have it enabled: they wait for its auth packet or the end of the stream, so it must close
+    after its initial message, as ZooKeeper's does, for them to dial back."""
+    if impls and not refzk.available():
+        pytest.skip("Apache ZooKeeper is not installed")
+    ens = sasl_ensemble(tmp_path, impls)
+    ensembles.append(ens)
+    ens.start()
+    written_everywhere(ens, client_factory, "/step0")
+    steps = [{"quorum.auth.serverRequireSasl": "false"},
+             {"quorum.auth.learnerRequireSasl": "false"}, {"quorum.auth.enableSasl": "false"}]
+    for n, keys in enumerate(steps, 1):
+        for member in sorted(ens.followers(), key=lambda m: m.myid) + [ens.leader()]:
+            restart_with(ens, member, keys)
+            written_everywhere(ens, client_factory, f"/step{n}-{member.myid}")
+    for member in ens.members.values():
+        assert serving(member), member.log_tail()
+
+
 @pytest.mark.parametrize("impls", [None, ["zookube", "apache", "zookube"]], ids=["same", "mixed"])
 def test_sasl_runs_inside_the_quorum_tls(tmp_path, certs, ensembles, client_factory,  # noqa: F811
                                          impls):
