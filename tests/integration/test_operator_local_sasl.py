@@ -15,6 +15,7 @@ from kazoo.retry import KazooRetry
 import harness
 import zkwire
 from roll_watch import RollWatch
+from writer import Writer
 from test_operator_local import OPERATOR, LocalCluster  # noqa: F401
 
 pytestmark = pytest.mark.skipif(
@@ -208,5 +209,52 @@ def test_sasl_and_enforce_turned_on_together_then_off_keep_the_operator_in_reach
         cluster.write_manifest()
         cluster.wait_healthy(observers=0)
         assert sorted(cluster.membership()) == [1, 2, 3]
+    finally:
+        cluster.cleanup()
+
+
+def quorum_sasl_stage(cluster):
+    """status.quorumSASL's stage; "Off" once it is gone from the status."""
+    return (cluster.status().get("quorumSASL") or {}).get("stage", "Off")
+
+
+def test_quorum_sasl_turned_off_walks_back_one_stage_per_roll_without_losing_a_write(tmp_path):
+    """Quorum SASL turned off on a running ensemble goes back the way ZooKeeper documents it
+    on: ServerRequired, LearnerRequired, Enabled, Off, a roll of every member for each step,
+    under a writing client. At the end no member's zoo.cfg asks for quorum SASL, and nothing
+    acknowledged is lost."""
+    cluster = cluster_with_auth(tmp_path, {"quorum": {"enabled": True}})
+    try:
+        cluster.start_operator()
+        cluster.wait_healthy(observers=0)
+        assert quorum_sasl_stage(cluster) == "ServerRequired"
+        zk = cluster.client()
+        zk.start(timeout=15)
+        seen = []
+
+        def walked_back():
+            stage = quorum_sasl_stage(cluster)
+            if not seen or seen[-1] != stage:
+                seen.append(stage)
+            return stage == "Off" and cluster.healthy(observers=0)
+        before = len(cluster.history())
+        with Writer(zk, zk.create("/writes")) as writer:
+            writer.wait_for_more()
+            cluster.spec["spec"].pop("auth")
+            cluster.write_manifest()
+            harness.wait_until(walked_back, timeout=180, interval=0.1,
+                               what="quorum SASL turned off, stage by stage")
+            writer.wait_for_more()
+        assert seen == ["ServerRequired", "LearnerRequired", "Enabled", "Off"], seen
+        restarts = [h["member"] for h in cluster.history()[before:]]
+        assert sorted(restarts) == sorted(["demo-0", "demo-1", "demo-2"] * 3), restarts
+        assert writer.failures == []
+        assert writer.lost() == []
+        zk.stop()
+        zk.close()
+        for m in cluster.ensemble()["members"]:
+            with open(os.path.join(cluster.state, "members", m["name"], "zoo.cfg")) as f:
+                cfg = f.read()
+            assert "quorum.auth.enableSasl=true" not in cfg, m["name"]
     finally:
         cluster.cleanup()
